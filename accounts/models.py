@@ -1,0 +1,243 @@
+"""Entities (主体) and the official accounts they own, with their credentials."""
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from . import validators
+from .fields import EncryptedTextField
+from .secrets import mask
+
+
+class EntityKind(models.TextChoices):
+    """R-CERT-01: only enterprise and media entities can certify a service account."""
+
+    ENTERPRISE = "enterprise", _("Enterprise")
+    MEDIA = "media", _("Media")
+
+
+class EntitySubtype(models.TextChoices):
+    """R-CERT-01: the subtypes seen in the chapter, each belonging to one kind."""
+
+    GENERAL_ENTERPRISE = "general_enterprise", _("General enterprise")
+    ARTIST_AGENCY = "artist_agency", _("Artist-authorised company")
+    INDIVIDUAL_BUSINESS = "individual_business", _("Individual business")
+    BROADCAST_TV = "broadcast_tv", _("Broadcast / TV")
+    NEWSPAPER = "newspaper", _("Newspaper")
+    PERIODICAL = "periodical", _("Periodical")
+    ONLINE_MEDIA = "online_media", _("Online media")
+
+
+SUBTYPES_BY_KIND = {
+    EntityKind.ENTERPRISE: {
+        EntitySubtype.GENERAL_ENTERPRISE,
+        EntitySubtype.ARTIST_AGENCY,
+        EntitySubtype.INDIVIDUAL_BUSINESS,
+    },
+    EntityKind.MEDIA: {
+        EntitySubtype.BROADCAST_TV,
+        EntitySubtype.NEWSPAPER,
+        EntitySubtype.PERIODICAL,
+        EntitySubtype.ONLINE_MEDIA,
+    },
+}
+
+
+class Entity(models.Model):
+    """The legal body (主体) behind official accounts. R-CERT-14: one entity, many accounts.
+
+    R-CERT-03/04/05: the data certification asks for — registration code, legal
+    representative, registered capital, office address and phone, and the
+    corporate bank account the reviewer's micro-deposit goes to.
+    """
+
+    full_name = models.CharField(_("full name"), max_length=200, unique=True)
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    kind = models.CharField(_("entity type"), max_length=20, choices=EntityKind.choices)
+    subtype = models.CharField(_("subtype"), max_length=30, choices=EntitySubtype.choices)
+    credit_code = models.CharField(
+        _("unified social credit code / organisation code"),
+        max_length=20,
+        blank=True,
+        validators=[validators.validate_credit_code],
+    )
+    legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
+    registered_capital = models.DecimalField(
+        _("registered capital (10,000 CNY)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    office_address = models.CharField(_("office address"), max_length=300, blank=True)
+    office_phone = models.CharField(_("office phone"), max_length=40, blank=True)
+    bank_name = models.CharField(_("corporate bank"), max_length=200, blank=True)
+    bank_account_number = models.CharField(
+        _("corporate bank account number"), max_length=40, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("entity")
+        verbose_name_plural = _("entities")
+        ordering = ["full_name"]
+
+    def __str__(self) -> str:
+        return self.short_name or self.full_name
+
+    def clean(self) -> None:
+        """R-CERT-01: the subtype must belong to the entity's type."""
+        if self.kind and self.subtype and self.subtype not in SUBTYPES_BY_KIND.get(self.kind, ()):
+            raise ValidationError(
+                {"subtype": _("“%(subtype)s” is not a subtype of “%(kind)s”.")
+                 % {"subtype": self.get_subtype_display(), "kind": self.get_kind_display()}}
+            )
+
+
+class AccountType(models.TextChoices):
+    SERVICE = "service", _("Service account")
+    SUBSCRIPTION = "subscription", _("Subscription account")
+
+
+class MessageMode(models.TextChoices):
+    """How WeChat sends messages to our callback (wechat-protocol.md §e)."""
+
+    PLAINTEXT = "plaintext", _("Plaintext")
+    COMPATIBLE = "compatible", _("Compatible")
+    SAFE = "safe", _("Safe (encrypted)")
+
+
+class TokenSource(models.TextChoices):
+    """Which WeChat endpoint issues this account's access tokens (their tokens are separate)."""
+
+    CLASSIC = "classic", _("cgi-bin/token")
+    STABLE = "stable", _("stable_token")
+
+
+class OfficialAccountQuerySet(models.QuerySet):
+    def visible_to(self, user) -> OfficialAccountQuerySet:
+        """Superusers see every account; other staff only those assigned to them."""
+        if user.is_superuser:
+            return self
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(assigned_staff=user)
+
+
+class OfficialAccount(models.Model):
+    """A WeChat official account and its credentials.
+
+    The AppSecret, server token and EncodingAESKey are encrypted at rest and are
+    never rendered: forms take new values only, and the admin shows them masked.
+    """
+
+    entity = models.ForeignKey(
+        Entity, verbose_name=_("entity"), on_delete=models.PROTECT, related_name="accounts"
+    )
+    name = models.CharField(_("account name"), max_length=64)
+    wechat_id = models.CharField(
+        _("WeChat ID"), max_length=20, blank=True, validators=[validators.validate_wechat_id]
+    )
+    original_id = models.CharField(
+        _("original ID"), max_length=15, unique=True, validators=[validators.validate_original_id]
+    )
+    account_type = models.CharField(
+        _("account type"), max_length=20, choices=AccountType.choices, default=AccountType.SERVICE
+    )
+    appid = models.CharField(
+        _("AppID"), max_length=18, unique=True, validators=[validators.validate_appid]
+    )
+    appsecret = EncryptedTextField(_("AppSecret"), validators=[validators.validate_appsecret])
+    server_token = EncryptedTextField(
+        _("server token"), validators=[validators.validate_server_token]
+    )
+    encoding_aes_key = EncryptedTextField(
+        _("EncodingAESKey"), validators=[validators.validate_encoding_aes_key]
+    )
+    credentials_changed_at = models.DateTimeField(
+        _("credentials changed at"), null=True, blank=True, editable=False
+    )
+    message_mode = models.CharField(
+        _("message mode"), max_length=20, choices=MessageMode.choices, default=MessageMode.SAFE
+    )
+    token_source = models.CharField(
+        _("access token source"),
+        max_length=10,
+        choices=TokenSource.choices,
+        default=TokenSource.CLASSIC,
+    )
+    developer_mode = models.BooleanField(_("developer mode"), default=True)
+    kf_enabled = models.BooleanField(_("customer-service plug-in"), default=False)
+    certified_until = models.DateField(
+        _("certified until"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set by certification orders; the certification badge shows until this day."),
+    )
+    assigned_staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned staff"),
+        blank=True,
+        related_name="assigned_accounts",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = OfficialAccountQuerySet.as_manager()
+    # Credentials are left out of the history: it would be a second, less guarded copy.
+    history = HistoricalRecords(excluded_fields=["appsecret", "server_token", "encoding_aes_key"])
+
+    CREDENTIAL_FIELDS = ("appsecret", "server_token", "encoding_aes_key")
+
+    class Meta:
+        verbose_name = _("official account")
+        verbose_name_plural = _("official accounts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """R-KF-01: only certified service accounts can enable the customer-service plug-in."""
+        if self.kf_enabled and not (self.is_service and self.is_certified()):
+            raise ValidationError(
+                {"kf_enabled": _("Only certified service accounts can enable the "
+                                 "customer-service plug-in.")}
+            )
+
+    @property
+    def is_service(self) -> bool:
+        return self.account_type == AccountType.SERVICE
+
+    def is_certified(self, today: datetime.date | None = None) -> bool:
+        """R-CERT-16 / R-POST-02: certified while the last certification is still valid."""
+        if self.certified_until is None:
+            return False
+        today = today or timezone.localdate()
+        return today <= self.certified_until
+
+    def masked(self, field: str) -> str:
+        return mask(getattr(self, field))
+
+    def set_credentials(self, **values: str) -> None:
+        """Replace some credentials, recording when (never what) they changed."""
+        for field, value in values.items():
+            if field not in self.CREDENTIAL_FIELDS:
+                raise ValueError(field)
+            setattr(self, field, value)
+        if values:
+            self.credentials_changed_at = timezone.now()

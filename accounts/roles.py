@@ -1,0 +1,63 @@
+"""The three staff roles and their permissions, kept in code and synced after every migrate.
+
+Operators run accounts, menus and messages; Finance runs certification orders,
+invoices and fees; Administrators do both and manage schedules. Which accounts a
+member sees is decided by assignment (OfficialAccount.assigned_staff), not here.
+"""
+from django.utils.translation import gettext_noop
+
+ALL = "*"
+VIEW = "view"
+
+OPERATORS = gettext_noop("Operators")
+FINANCE = gettext_noop("Finance")
+ADMINISTRATORS = gettext_noop("Administrators")
+
+# app label -> ALL (every permission), VIEW (view_* only) or a list of codenames.
+ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
+    OPERATORS: {
+        "accounts": [
+            "view_entity", "add_entity", "change_entity",
+            "view_officialaccount", "add_officialaccount", "change_officialaccount",
+        ],
+        "menus": ALL,
+        "messaging": ALL,
+        "certification": VIEW,
+    },
+    FINANCE: {
+        "accounts": ["view_entity", "view_officialaccount"],
+        "certification": ALL,
+    },
+    ADMINISTRATORS: {
+        "accounts": ALL,
+        "menus": ALL,
+        "messaging": ALL,
+        "certification": ALL,
+        "django_celery_beat": ALL,
+        "django_celery_results": VIEW,
+    },
+}
+
+
+def sync_roles(*, group_model, permission_model) -> None:
+    """Create the role groups and give each exactly the permissions declared above."""
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for app_label, grant in grants.items():
+            permissions = permission_model.objects.filter(content_type__app_label=app_label)
+            if grant == VIEW:
+                permissions = permissions.filter(codename__startswith="view_")
+            elif grant != ALL:
+                permissions = permissions.filter(codename__in=grant)
+            wanted.extend(permissions)
+        group.permissions.set(wanted)
+
+
+def sync_roles_after_migrate(sender, apps, using="default", **kwargs) -> None:
+    try:
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+    except LookupError:
+        return
+    sync_roles(group_model=group_model, permission_model=permission_model)

@@ -1,0 +1,56 @@
+"""Periodic tasks defined in code, installed into django-celery-beat's tables.
+
+Each app may have a `schedules.py` with `SCHEDULES`, a list of dicts:
+    {"name": "...", "task": "app.task_name", "crontab": {...}} or "every_seconds": N,
+    optional "kwargs": {...} and "description".
+`install_schedules` creates missing entries and leaves existing ones alone, so that
+changes staff make in the admin (enabled, times) survive a redeploy.
+"""
+import json
+from importlib import import_module
+
+from django.apps import apps
+
+
+def collect_schedules() -> list[dict]:
+    """Gather SCHEDULES from every installed app that has a `schedules` module."""
+    found: list[dict] = []
+    for config in apps.get_app_configs():
+        try:
+            module = import_module(f"{config.name}.schedules")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.schedules":
+                raise
+            continue
+        found.extend(getattr(module, "SCHEDULES", []))
+    return found
+
+
+def install_schedules() -> tuple[int, int]:
+    """Create the periodic tasks that do not exist yet. Returns (created, kept)."""
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    created = kept = 0
+    for spec in collect_schedules():
+        if PeriodicTask.objects.filter(name=spec["name"]).exists():
+            kept += 1
+            continue
+        fields: dict = {
+            "name": spec["name"],
+            "task": spec["task"],
+            "kwargs": json.dumps(spec.get("kwargs", {})),
+            "description": spec.get("description", ""),
+        }
+        if "every_seconds" in spec:
+            fields["interval"], _ = IntervalSchedule.objects.get_or_create(
+                every=spec["every_seconds"], period=IntervalSchedule.SECONDS
+            )
+        else:
+            crontab = {"minute": "0", "hour": "*", "day_of_week": "*", "day_of_month": "*",
+                       "month_of_year": "*", **spec["crontab"]}
+            fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
+                timezone="Asia/Shanghai", **crontab
+            )
+        PeriodicTask.objects.create(**fields)
+        created += 1
+    return created, kept

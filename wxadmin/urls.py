@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+# Each app owns its public URLs (the WeChat callback, private downloads, editor APIs).
+urlpatterns += [
+    path("wechat/", include("messaging.urls")),
+    path("menus/", include("menus.urls")),
+    path("certification/", include("certification.urls")),
+]
