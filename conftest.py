@@ -21,3 +21,25 @@ def _english_by_default(settings):
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def celery_worker_thread(transactional_db):
+    """A real Celery worker (threads) consuming from the real Redis broker of the test settings.
+
+    Tasks sent with .delay()/.apply_async() are executed by it; results land in
+    django-celery-results. Needs the transactional database because the worker
+    runs in other threads with their own connections.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from wxadmin.celery import app
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()  # no stale messages from an earlier run
+    app.conf.update(broker_url=settings.CELERY_BROKER_URL, task_always_eager=False)
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
+                      shutdown_timeout=30, loglevel="WARNING") as worker:
+        yield worker
+    client.flushdb()
+    client.close()

@@ -54,7 +54,9 @@ def sync_roles(*, group_model, permission_model) -> None:
         group.permissions.set(wanted)
 
 
-def sync_roles_after_migrate(sender, apps, using="default", **kwargs) -> None:
+def sync_roles_after_migrate(sender, apps=None, using="default", **kwargs) -> None:
+    if apps is None:  # `flush` (used between transactional tests) sends no app registry
+        from django.apps import apps
     try:
         group_model = apps.get_model("auth", "Group")
         permission_model = apps.get_model("auth", "Permission")
