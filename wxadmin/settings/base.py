@@ -130,6 +130,17 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.secrets.SecretScrubbingReporterFil
 # --- WeChat --------------------------------------------------------------------
 WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com")
 
+# --- Menus ----------------------------------------------------------------------
+# Cluster-wide cap on menu/create calls (all workers together; 0 = no cap).
+MENU_PUBLISH_RATE_PER_SECOND = env.float("MENU_PUBLISH_RATE_PER_SECOND", default=20.0)
+# WeChat's daily menu/create quota per account (1000 normal, 100 for a test account).
+MENU_CREATE_DAILY_QUOTA = env.int("MENU_CREATE_DAILY_QUOTA", default=1000)
+# Temporary errors: retries and the first backoff (doubling, capped at 5 minutes).
+MENU_PUBLISH_MAX_RETRIES = env.int("MENU_PUBLISH_MAX_RETRIES", default=5)
+MENU_PUBLISH_RETRY_BASE_SECONDS = env.float("MENU_PUBLISH_RETRY_BASE_SECONDS", default=5.0)
+# A version pending longer than this is marked failed by the sweeper.
+MENU_PUBLISH_STUCK_AFTER_SECONDS = env.int("MENU_PUBLISH_STUCK_AFTER_SECONDS", default=900)
+
 # --- Mail ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wxadmin <noreply@localhost>")

@@ -1,0 +1,17 @@
+"""Periodic menu jobs, installed into django-celery-beat by `manage.py install_schedules`."""
+
+SCHEDULES = [
+    {
+        "name": "menus: drift check",
+        "task": "menus.check_drift",
+        "crontab": {"minute": "17", "hour": "*"},
+        "description": "Compare each account's published menu with WeChat's menu/get and "
+                       "flag accounts whose live menu differs.",
+    },
+    {
+        "name": "menus: fail stuck publications",
+        "task": "menus.fail_stuck_versions",
+        "every_seconds": 300,
+        "description": "Mark menu versions pending for too long as failed.",
+    },
+]

@@ -1,0 +1,80 @@
+"""Reads for custom menus, shared by the admin, the editor endpoints, tasks and messaging."""
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import OfficialAccount
+from accounts.selectors import scope_to_user
+
+from .models import ClickReply, FanOut, Menu, MenuVersion, VersionStatus
+
+
+def click_reply_for(*, account, key: str) -> str | None:
+    """R-MENU-02: the reply text of the click button with `key` in the account's latest
+    PUBLISHED menu, or None. One indexed lookup (unique (account, key)), written at
+    publish time, because it runs inside WeChat's 5-second callback window."""
+    account_id = getattr(account, "pk", account)
+    return (ClickReply.objects.filter(account_id=account_id, key=key)
+            .values_list("reply", flat=True).first())
+
+
+def menu_of(account: OfficialAccount) -> Menu | None:
+    return Menu.objects.filter(account=account).first()
+
+
+def editor_state(account: OfficialAccount) -> dict:
+    """What the editor starts from: the draft if any, else the live menu, else empty."""
+    menu = menu_of(account)
+    draft = menu.draft if menu else None
+    live = menu.live_version if menu else None
+    latest = (menu.versions.exclude(status=VersionStatus.DRAFT).first() if menu else None)
+    return {
+        "draft": draft.data if draft else None,
+        "live": live.data if live else None,
+        "working": (draft or live).data if (draft or live) else {"button": []},
+        "has_draft": draft is not None,
+        "live_number": live.number if live else None,
+        "latest": version_summary(latest) if latest else None,
+        "certified": account.is_certified(),
+    }
+
+
+def version_summary(version: MenuVersion) -> dict:
+    return {
+        "id": version.pk,
+        "number": version.number,
+        "status": version.status,
+        "status_display": str(version.get_status_display()),
+        "errcode": version.errcode,
+        "errmsg": version.errmsg,
+        "explanation": version.explanation,
+        "attempts": version.attempts,
+        "finished_at": version.finished_at.isoformat() if version.finished_at else None,
+    }
+
+
+def versions_visible_to(user) -> QuerySet[MenuVersion]:
+    return scope_to_user(MenuVersion.objects.all(), user, "menu__account")
+
+
+def fanout_progress(fanout: FanOut) -> dict:
+    """done/failed/pending counts and one row per account, for the live progress view."""
+    versions = (fanout.versions.select_related("menu__account")
+                .order_by("menu__account__name"))
+    counts = versions.aggregate(
+        published=Count("pk", filter=Q(status=VersionStatus.PUBLISHED)),
+        failed=Count("pk", filter=Q(status=VersionStatus.FAILED)),
+        pending=Count("pk", filter=Q(status=VersionStatus.PENDING)),
+    )
+    rows = [{
+        "account": version.menu.account.name,
+        "appid": version.menu.account.appid,
+        "status": version.status,
+        "status_display": str(version.get_status_display()),
+        "errcode": version.errcode,
+        "errmsg": version.errmsg,
+        "explanation": version.explanation,
+        "attempts": version.attempts,
+    } for version in versions]
+    return {"id": fanout.pk, "total": fanout.total, **counts,
+            "done": counts["pending"] == 0, "rows": rows}

@@ -1,0 +1,491 @@
+"""Writes for custom menus: drafts, publishing, pull, delete, copy, fan-out, drift.
+
+Every function takes keyword-only arguments, runs in one transaction, checks the
+current state, and leaves a `MenuAuditEntry`. Remote calls go through
+`accounts.wechat_api.client_for(account)`; tasks are enqueued with
+`transaction.on_commit` and receive ids only (never tokens or secrets).
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import OfficialAccount
+from accounts.selectors import accounts_visible_to, user_can_access_account
+
+from . import limits
+from .models import (
+    ClickReply,
+    DriftStatus,
+    FanOut,
+    Menu,
+    MenuAction,
+    MenuAuditEntry,
+    MenuVersion,
+    VersionSource,
+    VersionStatus,
+    wechat_body,
+)
+from .validation import MenuIssue, click_replies, normalize_menu, validate_menu
+
+logger = logging.getLogger(__name__)
+
+
+class MenuError(Exception):
+    """A business error shown to the user as is (already translated)."""
+
+
+class MenuInvalid(MenuError):
+    """The menu breaks WeChat's rules; `issues` says where and why."""
+
+    def __init__(self, issues: list[MenuIssue]):
+        self.issues = issues
+        super().__init__("; ".join(str(issue) for issue in issues))
+
+
+class TemporaryPublishError(Exception):
+    """WeChat (or the network) failed temporarily; the task retries with backoff."""
+
+    def __init__(self, errcode: int, errmsg: str):
+        self.errcode = errcode
+        self.errmsg = errmsg
+        super().__init__(f"{errcode} {errmsg}")
+
+
+def _client(account: OfficialAccount):
+    from accounts.wechat_api import client_for
+
+    return client_for(account)
+
+
+def _audit(account, action, *, by=None, version=None, detail: str = "") -> None:
+    MenuAuditEntry.objects.create(account=account, action=action, by=by, version=version,
+                                  detail=detail[:500])
+
+
+def _require_access(by, account) -> None:
+    if by is not None and not user_can_access_account(by, account):
+        raise PermissionDenied
+
+
+def menu_get_or_create(*, account: OfficialAccount) -> Menu:
+    menu, _created = Menu.objects.get_or_create(account=account)
+    return menu
+
+
+def _lock_menu(account: OfficialAccount) -> Menu:
+    menu = menu_get_or_create(account=account)
+    return Menu.objects.select_for_update().get(pk=menu.pk)
+
+
+def _write_draft(*, menu: Menu, data: dict, by, source: str) -> MenuVersion:
+    draft = menu.versions.select_for_update().filter(status=VersionStatus.DRAFT).first()
+    if draft is None:
+        draft = MenuVersion(menu=menu, status=VersionStatus.DRAFT, created_by=by)
+    draft.data = data
+    draft.source = source
+    draft.save()
+    return draft
+
+
+def menu_check(*, account: OfficialAccount, data) -> tuple[dict, list[MenuIssue]]:
+    """Normalise a tree and validate it for this account (R-MENU-01/02, certification)."""
+    data = normalize_menu(data)
+    return data, validate_menu(data, certified=account.is_certified())
+
+
+def draft_save(*, account: OfficialAccount, data, by, source: str = VersionSource.EDITOR
+               ) -> MenuVersion:
+    """Save the account's draft after normalising (keys generated when blank, R-MENU-02)
+    and validating it (R-MENU-01/02). Raises `MenuInvalid`; nothing is written then."""
+    _require_access(by, account)
+    data, issues = menu_check(account=account, data=data)
+    if issues:
+        raise MenuInvalid(issues)
+    with transaction.atomic():
+        menu = _lock_menu(account)
+        draft = _write_draft(menu=menu, data=data, by=by, source=source)
+        action = MenuAction.IMPORT if source == VersionSource.IMPORT else MenuAction.SAVE_DRAFT
+        _audit(account, action, by=by, version=draft)
+    return draft
+
+
+def draft_discard(*, account: OfficialAccount, by) -> bool:
+    """Throw the draft away; the editor then starts again from the live version."""
+    _require_access(by, account)
+    with transaction.atomic():
+        menu = _lock_menu(account)
+        draft = menu.versions.filter(status=VersionStatus.DRAFT).first()
+        if draft is None:
+            return False
+        draft.delete()
+        _audit(account, MenuAction.DISCARD_DRAFT, by=by)
+    return True
+
+
+def _enqueue(version_ids: list[int]) -> None:
+    from .tasks import publish_version
+
+    for version_id in version_ids:
+        publish_version.delay(version_id)
+
+
+def menu_publish(*, account: OfficialAccount, by) -> MenuVersion:
+    """Freeze the draft as an immutable version (draft → pending) and enqueue menu/create.
+
+    Validates again first (R-MENU-01/02; miniprogram needs certification, which
+    may have lapsed since the draft was saved). R-MENU-03: clients may take up to
+    24 hours to show the menu — the admin says so after success.
+    """
+    _require_access(by, account)
+    with transaction.atomic():
+        menu = _lock_menu(account)
+        draft = menu.versions.filter(status=VersionStatus.DRAFT).first()
+        if draft is None:
+            raise MenuError(_("There is no draft to publish. Edit the menu and save it first."))
+        _data, issues = menu_check(account=account, data=draft.data)
+        if issues:
+            raise MenuInvalid(issues)
+        draft.status = VersionStatus.PENDING
+        draft.submitted_by = by
+        draft.submitted_at = timezone.now()
+        draft.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
+        _audit(account, MenuAction.PUBLISH, by=by, version=draft)
+        transaction.on_commit(lambda: _enqueue([draft.pk]))
+    return draft
+
+
+def _claim(version_id: int) -> MenuVersion | None:
+    """Count an attempt on a pending version; None if it is no longer pending."""
+    with transaction.atomic():
+        version = (MenuVersion.objects.select_for_update().select_related("menu__account")
+                   .filter(pk=version_id, status=VersionStatus.PENDING).first())
+        if version is None:
+            return None
+        version.attempts += 1
+        version.save(update_fields=["attempts", "updated_at"])
+    return version
+
+
+def _finish(version: MenuVersion, *, ok: bool, errcode=None, errmsg: str = "",
+            explanation: str = "") -> bool:
+    """pending → published | failed, exactly once; on success the click replies of the
+    live menu are replaced (R-MENU-02) and the drift flag cleared."""
+    with transaction.atomic():
+        locked = (MenuVersion.objects.select_for_update()
+                  .filter(pk=version.pk, status=VersionStatus.PENDING).first())
+        if locked is None:
+            return False
+        account = version.menu.account
+        locked.status = VersionStatus.PUBLISHED if ok else VersionStatus.FAILED
+        locked.finished_at = timezone.now()
+        locked.errcode = 0 if ok else errcode
+        locked.errmsg = "ok" if ok else errmsg[:300]
+        locked.explanation = explanation
+        locked.save(update_fields=["status", "finished_at", "errcode", "errmsg", "explanation",
+                                   "updated_at"])
+        if ok:
+            ClickReply.objects.filter(account=account).delete()
+            ClickReply.objects.bulk_create([
+                ClickReply(account=account, key=key, reply=reply, version=locked)
+                for key, reply in click_replies(locked.data).items()])
+            Menu.objects.filter(pk=version.menu_id).update(
+                drift_status=DriftStatus.IN_SYNC, drift_checked_at=timezone.now(),
+                drift_detail="")
+            _audit(account, MenuAction.PUBLISHED, by=locked.submitted_by, version=locked)
+        else:
+            _audit(account, MenuAction.FAILED, by=locked.submitted_by, version=locked,
+                   detail=f"{errcode} {errmsg}".strip())
+    return True
+
+
+def version_send(*, version_id: int, final_attempt: bool) -> str:
+    """Send a pending version to WeChat (menu/create) and record the outcome.
+
+    Returns "published", "failed" or "skipped" (not pending any more). Before
+    calling WeChat it validates again (the same validator, R-MENU-01/02), takes
+    one unit of the account's daily menu/create quota (1000/day) and waits for the
+    global rate. A temporary WeChatError raises `TemporaryPublishError` (the
+    task retries with backoff) unless `final_attempt`; permanent errors fail the
+    version at once with errcode, errmsg and the human explanation.
+    """
+    from wechat.errors import WeChatError, explain
+
+    version = _claim(version_id)
+    if version is None:
+        return "skipped"
+    account = version.menu.account
+    _data, issues = menu_check(account=account, data=version.data)
+    if issues:
+        first = issues[0]
+        _finish(version, ok=False, errcode=first.errcode, errmsg=first.message,
+                explanation="\n".join(str(issue) for issue in issues))
+        return "failed"
+    if not limits.daily_quota_take(account.appid):
+        _finish(version, ok=False, errcode=45009, errmsg="menu/create daily quota used up",
+                explanation=str(explain(45009)))
+        return "failed"
+    limits.global_rate_wait()
+    try:
+        _client(account).menu_create(version.wechat_body())
+    except WeChatError as exc:
+        if exc.temporary and not final_attempt:
+            MenuVersion.objects.filter(pk=version.pk, status=VersionStatus.PENDING).update(
+                errcode=exc.errcode, errmsg=str(exc.errmsg)[:300],
+                explanation=str(exc.explanation))
+            _audit(account, MenuAction.RETRY, version=version,
+                   detail=f"{exc.errcode} {exc.errmsg}")
+            raise TemporaryPublishError(exc.errcode, exc.errmsg)
+        _finish(version, ok=False, errcode=exc.errcode, errmsg=str(exc.errmsg),
+                explanation=str(exc.explanation))
+        return "failed"
+    _finish(version, ok=True)
+    return "published"
+
+
+def versions_fail_stuck(*, older_than: datetime.timedelta | None = None) -> int:
+    """Fail versions pending for too long (a worker died, a task was lost): never stuck.
+
+    Selects by state, so running it twice changes nothing the second time.
+    """
+    older_than = older_than or datetime.timedelta(
+        seconds=settings.MENU_PUBLISH_STUCK_AFTER_SECONDS)
+    cutoff = timezone.now() - older_than
+    count = 0
+    for version in (MenuVersion.objects.filter(status=VersionStatus.PENDING,
+                                               submitted_at__lt=cutoff)
+                    .select_related("menu__account")):
+        if _finish(version, ok=False, errcode=None, errmsg="timeout",
+                   explanation=_("No answer from the publishing worker in time; the menu may "
+                                 "or may not have reached WeChat. Publish again.")):
+            count += 1
+    return count
+
+
+# --- Pull, delete, compare --------------------------------------------------------------
+
+SELFMENU_TYPES = {"text", "img", "voice", "video", "news"}
+
+
+def selfmenu_to_menu(info: dict, *, replies: dict[str, str] | None = None) -> dict:
+    """Turn get_current_selfmenu_info's `selfmenu_info` into menu/create's shape.
+
+    Buttons set on the website have types the API cannot create: a `text` reply
+    becomes a click button whose reply is that text (R-MENU-02); images and voice
+    become media_id buttons; videos and news become view buttons on their URL.
+    """
+    replies = replies or {}
+    counter = [0]
+
+    def convert(button: dict) -> dict:
+        out = {"name": button.get("name", "")}
+        subs = button.get("sub_button")
+        if isinstance(subs, dict):
+            subs = subs.get("list")
+        if subs:
+            out["sub_button"] = [convert(sub) for sub in subs]
+            return out
+        kind = button.get("type")
+        if kind == "text":
+            counter[0] += 1
+            out.update(type="click", key=f"TEXT_{counter[0]}", reply=button.get("value", ""))
+        elif kind in ("img", "voice"):
+            out.update(type="media_id", media_id=button.get("value", ""))
+        elif kind == "video":
+            out.update(type="view", url=button.get("value", ""))
+        elif kind == "news":
+            items = (button.get("news_info") or {}).get("list") or [{}]
+            out.update(type="view", url=items[0].get("content_url", ""))
+        else:
+            for field in ("type", "key", "url", "media_id", "article_id", "appid", "pagepath"):
+                if button.get(field):
+                    out[field] = button[field]
+            if out.get("type") == "click" and out.get("key") in replies:
+                out["reply"] = replies[out["key"]]
+        return out
+
+    return {"button": [convert(button) for button in info.get("button", [])]}
+
+
+def _known_replies(menu: Menu) -> dict[str, str]:
+    known: dict[str, str] = {}
+    for version in menu.versions.filter(status__in=[VersionStatus.DRAFT,
+                                                     VersionStatus.PUBLISHED]).order_by("number"):
+        known.update(click_replies(version.data))
+    return known
+
+
+def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVersion:
+    """"Pull from WeChat": import the live menu into a new draft (replacing the draft).
+
+    `menu/get` by default; `selfmenu=True` uses get_current_selfmenu_info, which
+    also sees menus set on the website (different shape, converted). Click replies
+    we know for the same keys are kept. The draft is stored even if it breaks a
+    rule (it is what WeChat has); the editor shows the issues.
+    """
+    _require_access(by, account)
+    client = _client(account)
+    if selfmenu:
+        info = client.get_current_selfmenu_info().get("selfmenu_info") or {"button": []}
+    else:
+        info = client.menu_get().get("menu") or {"button": []}
+    with transaction.atomic():
+        menu = _lock_menu(account)
+        replies = _known_replies(menu)
+        data = normalize_menu(selfmenu_to_menu(info, replies=replies))
+        draft = _write_draft(menu=menu, data=data, by=by, source=VersionSource.PULL)
+        _audit(account, MenuAction.PULL, by=by, version=draft,
+               detail="get_current_selfmenu_info" if selfmenu else "menu/get")
+    return draft
+
+
+def menu_delete_remote(*, account: OfficialAccount, by) -> None:
+    """"Delete on WeChat" (menu/delete: default and conditional menus). Clicks have no
+    buttons left, so the click replies go too (R-MENU-02)."""
+    _require_access(by, account)
+    _client(account).menu_delete()
+    with transaction.atomic():
+        menu = _lock_menu(account)
+        ClickReply.objects.filter(account=account).delete()
+        menu.drift_status = DriftStatus.MISSING
+        menu.drift_checked_at = timezone.now()
+        menu.drift_detail = ""
+        menu.save(update_fields=["drift_status", "drift_checked_at", "drift_detail",
+                                 "updated_at"])
+        _audit(account, MenuAction.DELETE_REMOTE, by=by)
+
+
+def canonical(data: dict) -> list:
+    """A comparable form of a tree: WeChat's fields only, empty ones dropped."""
+    fields = ("name", "type", "key", "url", "media_id", "article_id", "appid", "pagepath")
+
+    def one(button: dict):
+        out = {f: button[f] for f in fields if button.get(f) not in (None, "")}
+        subs = button.get("sub_button")
+        if isinstance(subs, dict):
+            subs = subs.get("list")
+        if subs:
+            out["sub_button"] = [one(sub) for sub in subs]
+        return out
+
+    return [one(button) for button in (data or {}).get("button", []) if isinstance(button, dict)]
+
+
+def menu_check_drift(*, account_id: int) -> str:
+    """Compare the live version with menu/get and flag the account when they differ
+    (someone edited the menu on the website, say). Returns the new drift status."""
+    from wechat.errors import WeChatError
+
+    account = OfficialAccount.objects.get(pk=account_id)
+    menu = menu_get_or_create(account=account)
+    live = menu.live_version
+    if live is None:
+        return menu.drift_status
+    detail = ""
+    try:
+        remote = _client(account).menu_get().get("menu") or {}
+        status = (DriftStatus.IN_SYNC if canonical(remote) == canonical(live.data)
+                  else DriftStatus.DRIFTED)
+    except WeChatError as exc:
+        if exc.errcode == 46003:
+            status = DriftStatus.MISSING
+        else:
+            status, detail = DriftStatus.ERROR, f"{exc.errcode} {exc.errmsg}"
+    with transaction.atomic():
+        locked = Menu.objects.select_for_update().get(pk=menu.pk)
+        changed = locked.drift_status != status
+        locked.drift_status = status
+        locked.drift_checked_at = timezone.now()
+        locked.drift_detail = detail[:300]
+        locked.save(update_fields=["drift_status", "drift_checked_at", "drift_detail",
+                                   "updated_at"])
+        if changed and status in (DriftStatus.DRIFTED, DriftStatus.MISSING):
+            _audit(account, MenuAction.DRIFT, version=live, detail=status)
+    return status
+
+
+# --- Copy and fan-out ----------------------------------------------------------------------
+
+
+def _visible_targets(by, accounts: Iterable[OfficialAccount]) -> list[OfficialAccount]:
+    accounts = list(accounts)
+    if by is not None:
+        allowed = set(accounts_visible_to(by).filter(pk__in=[a.pk for a in accounts])
+                      .values_list("pk", flat=True))
+        if len(allowed) != len({a.pk for a in accounts}):
+            raise PermissionDenied
+    return accounts
+
+
+def menu_copy(*, data: dict, accounts: Iterable[OfficialAccount], by
+              ) -> tuple[list[OfficialAccount], dict[OfficialAccount, list[MenuIssue]]]:
+    """Copy a menu into the drafts of other accounts (replacing their drafts).
+
+    Each target is validated on its own (miniprogram needs a certified account);
+    those that fail are reported and left untouched. Returns (copied, refused).
+    """
+    targets = _visible_targets(by, accounts)
+    copied, refused = [], {}
+    with transaction.atomic():
+        for account in targets:
+            clean, issues = menu_check(account=account, data=copy.deepcopy(data))
+            if issues:
+                refused[account] = issues
+                continue
+            draft = _write_draft(menu=_lock_menu(account), data=clean, by=by,
+                                 source=VersionSource.COPY)
+            _audit(account, MenuAction.COPY, by=by, version=draft)
+            copied.append(account)
+    return copied, refused
+
+
+def fanout_start(*, data: dict, accounts: Iterable[OfficialAccount], by,
+                 source_account: OfficialAccount | None = None) -> FanOut:
+    """Publish one menu to many accounts: one frozen version and one task per account.
+
+    A staff member only publishes for accounts assigned to them (PermissionDenied
+    otherwise). Accounts the menu is invalid for (e.g. miniprogram on an
+    uncertified account) fail at once with the validator's reason, so nothing
+    waits forever. Quota and global rate are applied by each task.
+    """
+    targets = _visible_targets(by, accounts)
+    if not targets:
+        raise MenuError(_("Select at least one account."))
+    now = timezone.now()
+    pending: list[int] = []
+    with transaction.atomic():
+        fanout = FanOut.objects.create(data=data, created_by=by, source_account=source_account,
+                                       total=len(targets))
+        for account in targets:
+            clean, issues = menu_check(account=account, data=copy.deepcopy(data))
+            menu = _lock_menu(account)
+            version = MenuVersion(menu=menu, data=clean if not issues else data,
+                                  status=VersionStatus.PENDING, source=VersionSource.FANOUT,
+                                  fanout=fanout, created_by=by, submitted_by=by,
+                                  submitted_at=now)
+            if issues:
+                version.status = VersionStatus.FAILED
+                version.finished_at = now
+                version.errcode = issues[0].errcode
+                version.errmsg = issues[0].message[:300]
+                version.explanation = "\n".join(str(issue) for issue in issues)
+            version.save()
+            _audit(account, MenuAction.FANOUT, by=by, version=version,
+                   detail=f"fan-out #{fanout.pk}")
+            if not issues:
+                pending.append(version.pk)
+        transaction.on_commit(lambda: _enqueue(pending))
+    return fanout
+
+
+def wechat_menu_body(data: dict) -> dict:
+    """Export: exactly the JSON WeChat's menu/create takes (our reply texts left out)."""
+    return wechat_body(data)
