@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-from .secrets import Secret
+from .secrecy import Secret
 
 
 class UndecryptableValue(ImproperlyConfigured):

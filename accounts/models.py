@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from . import validators
 from .fields import EncryptedTextField
-from .secrets import mask
+from .secrecy import mask
 
 
 class EntityKind(models.TextChoices):

@@ -3,7 +3,7 @@
 An app contributes panels with a `dashboard.py` module defining
 `panels(request) -> list[dict]`; each dict has `title`, and either `items`
 (a list of {"label", "value", "url"?, "tone"?}) or `rows` for a small table
-({"headers": [...], "rows": [[...], ...]}), or `chart` ({"labels", "values"}).
+({"headers": [...], "rows": [[...], ...]}), or `chart` ({"labels": [...], "values": [...]}, drawn as bars).
 Panels must be cheap: a few aggregate queries, scoped to what the user may see.
 """
 from importlib import import_module
@@ -26,6 +26,18 @@ def collect_panels(request) -> list[dict]:
     return panels
 
 
+def chart_bars(chart: dict) -> list[dict]:
+    """Bar heights in percent of the largest value, for the CSS bar chart."""
+    values = list(chart.get("values", []))
+    top = max(values, default=0) or 1
+    return [{"label": label, "value": value, "percent": round(100 * value / top)}
+            for label, value in zip(chart.get("labels", []), values, strict=False)]
+
+
 def dashboard_callback(request, context: dict) -> dict:
-    context["panels"] = collect_panels(request)
+    panels = collect_panels(request)
+    for panel in panels:
+        if panel.get("chart"):
+            panel["chart"] = {**panel["chart"], "bars": chart_bars(panel["chart"])}
+    context["panels"] = panels
     return context

@@ -44,7 +44,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -125,7 +124,7 @@ CACHES = {
 # Fernet keys (urlsafe base64 of 32 bytes). The first encrypts; all decrypt, so a
 # key can be rotated by putting the new one first and re-saving (see README).
 FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
-DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.secrets.SecretScrubbingReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.secrecy.SecretScrubbingReporterFilter"
 
 # --- WeChat --------------------------------------------------------------------
 WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com")
@@ -182,3 +181,15 @@ UNFOLD = {
     "STYLES": [],
     "SCRIPTS": [],
 }
+
+# --- Messaging -------------------------------------------------------------------------
+# The WeChat callback (/wechat/<appid>/): pushes whose timestamp is further than this
+# from our clock are refused (replays), and bodies above this size answer 413.
+WECHAT_CALLBACK_MAX_SKEW_SECONDS = env.int("WECHAT_CALLBACK_MAX_SKEW_SECONDS", default=300)
+WECHAT_CALLBACK_MAX_BODY_BYTES = env.int("WECHAT_CALLBACK_MAX_BODY_BYTES", default=64 * 1024)
+# How long an account's callback credentials stay cached in each process (seconds).
+WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS = env.int("WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS", default=30)
+# The message log keeps this many days; a beat task prunes older rows in batches.
+MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=90)
+# Mounts a bare "success" view at /wechat/_bench/plain/ for bench/callback_throughput.py.
+WXADMIN_BENCH_VIEWS = env.bool("WXADMIN_BENCH_VIEWS", default=False)

@@ -1,0 +1,115 @@
+"""CSV import/export of official accounts (django-import-export).
+
+Import header: entity,name,wechat_id,original_id,appid,appsecret,token,encoding_aes_key,message_mode
+Rows are matched by AppID, so re-importing a file updates and never duplicates.
+Exports never carry credentials; the import preview shows them masked.
+"""
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from import_export import fields, resources, widgets
+
+from .models import Entity, MessageMode, OfficialAccount
+from .secrecy import mask
+
+IMPORT_HEADER = [
+    "entity", "name", "wechat_id", "original_id", "appid",
+    "appsecret", "token", "encoding_aes_key", "message_mode",
+]
+EXPORT_HEADER = ["entity", "name", "wechat_id", "original_id", "appid", "message_mode"]
+
+
+class SecretField(fields.Field):
+    """A credential column: written on import, shown masked anywhere it is read back."""
+
+    def export(self, instance, **kwargs):
+        return mask(self.get_value(instance))
+
+
+class EntityByNameWidget(widgets.ForeignKeyWidget):
+    """The entity column holds the entity's full name (or its short name)."""
+
+    def __init__(self):
+        super().__init__(Entity, field="full_name")
+
+    def clean(self, value, row=None, **kwargs):
+        value = (value or "").strip()
+        if not value:
+            raise ValueError(_("The entity is required."))
+        entity = (Entity.objects.filter(full_name=value).first()
+                  or Entity.objects.filter(short_name=value).first())
+        if entity is None:
+            raise ValueError(_("No entity named “%(name)s”; create it first.") % {"name": value})
+        return entity
+
+
+class MessageModeWidget(widgets.CharWidget):
+    def clean(self, value, row=None, **kwargs):
+        value = (value or "").strip().lower() or MessageMode.SAFE
+        if value not in MessageMode.values:
+            raise ValueError(_("Message mode must be one of: %(modes)s.")
+                             % {"modes": ", ".join(MessageMode.values)})
+        return value
+
+
+class OfficialAccountImportResource(resources.ModelResource):
+    entity = fields.Field(attribute="entity", column_name="entity", widget=EntityByNameWidget())
+    name = fields.Field(attribute="name", column_name="name")
+    wechat_id = fields.Field(attribute="wechat_id", column_name="wechat_id")
+    original_id = fields.Field(attribute="original_id", column_name="original_id")
+    appid = fields.Field(attribute="appid", column_name="appid")
+    appsecret = SecretField(attribute="appsecret", column_name="appsecret")
+    token = SecretField(attribute="server_token", column_name="token")
+    encoding_aes_key = SecretField(attribute="encoding_aes_key", column_name="encoding_aes_key")
+    message_mode = fields.Field(attribute="message_mode", column_name="message_mode",
+                                widget=MessageModeWidget())
+
+    def __init__(self, user=None, **kwargs):
+        super().__init__(**kwargs)
+        self.user = user
+
+    class Meta:
+        model = OfficialAccount
+        fields = IMPORT_HEADER
+        import_id_fields = ["appid"]
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+        use_transactions = True
+
+    def before_import(self, dataset, **kwargs):
+        missing = [column for column in IMPORT_HEADER if column not in (dataset.headers or [])]
+        if missing:
+            raise ValidationError(_("The file lacks the column(s): %(columns)s. Expected header: %(header)s")
+                                  % {"columns": ", ".join(missing), "header": ",".join(IMPORT_HEADER)})
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        """Staff may only update accounts assigned to them (superusers: any)."""
+        user = self.user or kwargs.get("user")
+        if new or user is None or user.is_superuser:
+            return
+        if not instance.assigned_staff.filter(pk=user.pk).exists():
+            raise ValidationError(_("AppID %(appid)s belongs to an account you are not assigned to.")
+                                  % {"appid": instance.appid})
+
+    def import_instance(self, instance, row, **kwargs):
+        before = {f: getattr(instance, f) for f in OfficialAccount.CREDENTIAL_FIELDS}
+        super().import_instance(instance, row, **kwargs)
+        after = {f: getattr(instance, f) for f in OfficialAccount.CREDENTIAL_FIELDS}
+        if before != after:
+            instance.set_credentials(**after)
+
+    def after_save_instance(self, instance, row, **kwargs):
+        user = self.user or kwargs.get("user")
+        if user is not None and not user.is_superuser and not kwargs.get("dry_run"):
+            instance.assigned_staff.add(user)
+
+
+class OfficialAccountExportResource(resources.ModelResource):
+    """What leaves the building: identifiers and settings, never credentials."""
+
+    entity = fields.Field(attribute="entity__full_name", column_name="entity")
+
+    class Meta:
+        model = OfficialAccount
+        fields = EXPORT_HEADER
+        export_order = EXPORT_HEADER
