@@ -5,3 +5,20 @@ from django.utils.translation import gettext_lazy as _
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = _("Messages and customer service")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from accounts.models import OfficialAccount
+
+        from .selectors import forget_callback_account
+
+        def forget(sender, instance, **kwargs):
+            # The callback caches accounts per process; drop this one at once here
+            # (other processes follow within WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS).
+            forget_callback_account()  # all: the AppID itself may have changed
+
+        post_save.connect(forget, sender=OfficialAccount, weak=False,
+                          dispatch_uid="messaging_forget_account_on_save")
+        post_delete.connect(forget, sender=OfficialAccount, weak=False,
+                            dispatch_uid="messaging_forget_account_on_delete")

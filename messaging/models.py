@@ -1,0 +1,465 @@
+"""Inbound messages, reply rules and the customer-service (KF) team of each account."""
+from __future__ import annotations
+
+import datetime
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import OfficialAccount
+
+#: R-KF-02 (wechat-protocol.md §c): prefix of 1–10 letters, digits, underscore
+KF_PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,10}\Z")
+KF_ACCOUNT_MAX_LENGTH = 30
+KF_NICKNAME_MAX_LENGTH = 16
+#: R-KF-02: at most 100 customer-service accounts per official account
+KF_ACCOUNTS_LIMIT = 100
+#: patterns are matched against at most this many characters of a message
+MATCH_TEXT_LIMIT = 2048
+PATTERN_MAX_LENGTH = 200
+
+
+class MatchType(models.TextChoices):
+    EXACT = "exact", _("Exact match")
+    CONTAINS = "contains", _("Contains")
+    REGEX = "regex", _("Regular expression")
+
+
+class TransferMatchType(models.TextChoices):
+    EXACT = "exact", _("Exact match")
+    CONTAINS = "contains", _("Contains")
+    REGEX = "regex", _("Regular expression")
+    ANY = "any", _("Any message")
+
+
+class ReplyType(models.TextChoices):
+    TEXT = "text", _("Text")
+    NEWS = "news", _("Single article (news)")
+
+
+def text_matches(match_type: str, pattern: str, text: str) -> bool:
+    """Whether `text` matches a rule's pattern; regexes are searched, case-insensitively."""
+    text = text[:MATCH_TEXT_LIMIT]
+    if match_type == "any":
+        return True
+    if match_type == MatchType.EXACT:
+        return text.strip().casefold() == pattern.strip().casefold()
+    if match_type == MatchType.CONTAINS:
+        return bool(pattern) and pattern.casefold() in text.casefold()
+    if match_type == MatchType.REGEX:
+        try:
+            return re.search(pattern, text, flags=re.IGNORECASE) is not None
+        except re.error:
+            return False
+    return False
+
+
+def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError]:
+    errors: dict = {}
+    if match_type != "any" and not pattern.strip():
+        errors["pattern"] = ValidationError(_("Enter the text to match."), code="required")
+    elif len(pattern) > PATTERN_MAX_LENGTH:
+        errors["pattern"] = ValidationError(
+            _("The pattern is longer than %(max)d characters.") % {"max": PATTERN_MAX_LENGTH},
+            code="max_length",
+        )
+    elif match_type == MatchType.REGEX:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            errors["pattern"] = ValidationError(
+                _("This is not a valid regular expression: %(error)s") % {"error": exc},
+                code="regex",
+            )
+    return errors
+
+
+class ReplyContent(models.Model):
+    """A text or single-article reply, shared by keyword rules and the welcome reply."""
+
+    reply_type = models.CharField(
+        _("reply type"), max_length=10, choices=ReplyType.choices, default=ReplyType.TEXT
+    )
+    reply_text = models.TextField(_("reply text"), blank=True, max_length=2000)
+    news_title = models.CharField(_("article title"), max_length=64, blank=True)
+    news_description = models.CharField(_("article description"), max_length=120, blank=True)
+    news_url = models.URLField(_("article link"), max_length=1024, blank=True)
+    news_pic_url = models.URLField(_("article picture URL"), max_length=1024, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def clean_reply(self) -> dict[str, ValidationError]:
+        errors: dict = {}
+        if self.reply_type == ReplyType.TEXT and not self.reply_text.strip():
+            errors["reply_text"] = ValidationError(_("Enter the reply text."), code="required")
+        if self.reply_type == ReplyType.NEWS:
+            if not self.news_title.strip():
+                errors["news_title"] = ValidationError(
+                    _("A news reply needs a title."), code="required")
+            if not self.news_url:
+                errors["news_url"] = ValidationError(
+                    _("A news reply needs a link."), code="required")
+        return errors
+
+
+class KeywordRule(ReplyContent):
+    """An automatic reply to user text messages. Higher priority is tried first."""
+
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        related_name="keyword_rules",
+    )
+    name = models.CharField(_("name"), max_length=60)
+    match_type = models.CharField(
+        _("match type"), max_length=10, choices=MatchType.choices, default=MatchType.EXACT
+    )
+    pattern = models.CharField(_("keyword or pattern"), max_length=PATTERN_MAX_LENGTH)
+    priority = models.IntegerField(
+        _("priority"), default=0, help_text=_("Rules with a higher priority are tried first.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("keyword rule")
+        verbose_name_plural = _("keyword rules")
+        ordering = ["account", "-priority", "id"]
+        indexes = [models.Index(fields=["account", "is_active", "-priority"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {**validate_pattern(self.match_type, self.pattern), **self.clean_reply()}
+        if errors:
+            raise ValidationError(errors)
+
+    def matches(self, text: str) -> bool:
+        return text_matches(self.match_type, self.pattern, text)
+
+
+class WelcomeReply(ReplyContent):
+    """What a new follower receives (the `subscribe` event)."""
+
+    account = models.OneToOneField(
+        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        related_name="welcome_reply",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("welcome reply")
+        verbose_name_plural = _("welcome replies")
+
+    def __str__(self) -> str:
+        return str(_("Welcome reply of %(account)s") % {"account": self.account})
+
+    def clean(self) -> None:
+        errors = self.clean_reply()
+        if errors:
+            raise ValidationError(errors)
+
+
+class TransferRule(models.Model):
+    """R-KF-03: which user messages are handed to customer service, and to whom.
+
+    A rule applies within an optional daily time window (Asia/Shanghai), e.g.
+    "everything outside office hours" is match type "any" from 18:00 to 09:00.
+    """
+
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        related_name="transfer_rules",
+    )
+    name = models.CharField(_("name"), max_length=60)
+    match_type = models.CharField(
+        _("match type"), max_length=10, choices=TransferMatchType.choices,
+        default=TransferMatchType.CONTAINS,
+    )
+    pattern = models.CharField(
+        _("keyword or pattern"), max_length=PATTERN_MAX_LENGTH, blank=True,
+        help_text=_("Leave empty for “any message”."),
+    )
+    kf_account = models.ForeignKey(
+        "KfAccount", verbose_name=_("customer-service account"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+        help_text=_("Optional: hand the user to this agent only (TransInfo/KfAccount)."),
+    )
+    active_from = models.TimeField(_("active from"), null=True, blank=True)
+    active_until = models.TimeField(
+        _("active until"), null=True, blank=True,
+        help_text=_("A window that ends before it starts runs over midnight (18:00 → 09:00)."),
+    )
+    priority = models.IntegerField(
+        _("priority"), default=0, help_text=_("Rules with a higher priority are tried first.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("transfer rule")
+        verbose_name_plural = _("transfer rules")
+        ordering = ["account", "-priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = validate_pattern(self.match_type, self.pattern)
+        if (self.active_from is None) != (self.active_until is None):
+            errors["active_until"] = ValidationError(
+                _("Give both ends of the time window, or neither."), code="window")
+        if self.kf_account_id and self.account_id and self.kf_account.account_id != self.account_id:
+            errors["kf_account"] = ValidationError(
+                _("This customer-service account belongs to another official account."),
+                code="other_account")
+        if errors:
+            raise ValidationError(errors)
+
+    def in_window(self, moment: datetime.datetime) -> bool:
+        if self.active_from is None or self.active_until is None:
+            return True
+        local = timezone.localtime(moment).time()
+        if self.active_from <= self.active_until:
+            return self.active_from <= local < self.active_until
+        return local >= self.active_from or local < self.active_until
+
+    def matches(self, text: str, moment: datetime.datetime) -> bool:
+        return self.in_window(moment) and text_matches(self.match_type, self.pattern, text)
+
+
+class Route(models.TextChoices):
+    """Which rule answered a message (the order is the routing precedence)."""
+
+    CLICK = "click", _("Menu click")
+    WELCOME = "welcome", _("Welcome reply")
+    KEYWORD = "keyword", _("Keyword rule")
+    TRANSFER = "transfer", _("Transfer to customer service")
+    KF_EVENT = "kf_event", _("Customer-service session event")
+    NONE = "none", _("No reply")
+
+
+class InboundMessage(models.Model):
+    """One push from WeChat (message or event) and the reply we gave.
+
+    WeChat re-sends a push it got no answer to; (account, dedupe_key) is unique so
+    that a retry never makes a second row, and `reply_xml` is what every retry gets.
+    """
+
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        related_name="inbound_messages",
+    )
+    dedupe_key = models.CharField(_("deduplication key"), max_length=160, editable=False)
+    openid = models.CharField(_("user OpenID"), max_length=64, db_index=True)
+    msg_type = models.CharField(_("message type"), max_length=32)
+    event = models.CharField(_("event"), max_length=40, blank=True)
+    content = models.TextField(_("content or event key"), blank=True)
+    msg_id = models.BigIntegerField(_("MsgId"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at (CreateTime)"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    route = models.CharField(_("route"), max_length=12, choices=Route.choices,
+                             default=Route.NONE)
+    keyword_rule = models.ForeignKey(
+        KeywordRule, verbose_name=_("keyword rule"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+    )
+    reply_type = models.CharField(_("reply type"), max_length=32, blank=True)
+    reply_summary = models.TextField(_("reply"), blank=True)
+    reply_xml = models.TextField(_("reply XML"), blank=True)
+    processing_ms = models.FloatField(_("processing time (ms)"), default=0)
+    raw = models.JSONField(_("fields as received"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("message log")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "dedupe_key"],
+                                    name="messaging_inbound_unique_per_account"),
+        ]
+        indexes = [models.Index(fields=["account", "openid", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.openid} {self.msg_type} {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+def validate_kf_prefix(prefix: str) -> None:
+    """R-KF-02: the work-number part of `prefix@wechatid`."""
+    if not KF_PREFIX_RE.match(prefix or ""):
+        raise ValidationError(
+            _("The prefix is 1 to 10 letters, digits or underscores."), code="kf_prefix")
+
+
+class KfAccountStatus(models.TextChoices):
+    PENDING = "pending", _("Being added")
+    ACTIVE = "active", _("Active")
+    DELETING = "deleting", _("Being deleted")
+    FAILED = "failed", _("Failed")
+
+
+class KfAccount(models.Model):
+    """R-KF-02: a customer-service account `prefix@wechatid` of one official account.
+
+    Rows are created and changed through services that call the API in a task;
+    a sync from getkflist/getonlinekflist refreshes nickname, binding and online status.
+    """
+
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        related_name="kf_accounts",
+    )
+    kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH)
+    nickname = models.CharField(_("nickname"), max_length=KF_NICKNAME_MAX_LENGTH)
+    status = models.CharField(_("status"), max_length=10, choices=KfAccountStatus.choices,
+                              default=KfAccountStatus.PENDING)
+    kf_id = models.CharField(_("KF id"), max_length=20, blank=True)
+    headimgurl = models.URLField(_("avatar URL"), max_length=500, blank=True)
+    kf_wx = models.CharField(_("bound WeChat user"), max_length=64, blank=True)
+    invite_wx = models.CharField(_("invited WeChat user"), max_length=64, blank=True)
+    invite_status = models.CharField(_("invitation status"), max_length=20, blank=True)
+    online = models.BooleanField(_("online"), default=False)
+    accepted_case = models.PositiveIntegerField(_("accepted sessions"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    synced_at = models.DateTimeField(_("synced at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer-service account")
+        verbose_name_plural = _("customer-service accounts")
+        ordering = ["account", "kf_account"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "kf_account"],
+                                    name="messaging_kf_account_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} ({self.kf_account})"
+
+    @property
+    def prefix(self) -> str:
+        return self.kf_account.split("@", 1)[0]
+
+
+class KfOperationAction(models.TextChoices):
+    ADD = "add", _("Add")
+    UPDATE = "update", _("Change nickname")
+    DELETE = "delete", _("Delete")
+    AVATAR = "avatar", _("Upload avatar")
+    SYNC = "sync", _("Sync from WeChat")
+
+
+class KfOperationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+def kf_avatar_path(instance: KfOperation, filename: str) -> str:
+    return f"kf-avatars/{instance.account_id}/{timezone.now():%Y%m%d%H%M%S}-{filename[-40:]}"
+
+
+class KfOperation(models.Model):
+    """One call that changes (or reads) the KF team remotely — the visible record of it."""
+
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        related_name="kf_operations",
+    )
+    kf = models.ForeignKey(
+        KfAccount, verbose_name=_("customer-service account"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="operations",
+    )
+    kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH,
+                                  blank=True)
+    action = models.CharField(_("action"), max_length=10, choices=KfOperationAction.choices)
+    nickname = models.CharField(_("nickname"), max_length=KF_NICKNAME_MAX_LENGTH, blank=True)
+    avatar = models.FileField(_("avatar"), upload_to=kf_avatar_path, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=KfOperationStatus.choices,
+                              default=KfOperationStatus.PENDING)
+    errcode = models.IntegerField(_("error code"), null=True, blank=True)
+    errmsg = models.CharField(_("error message"), max_length=300, blank=True)
+    explanation = models.TextField(_("explanation"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+    )
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("customer-service operation")
+        verbose_name_plural = _("customer-service operations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.kf_account}"
+
+
+class KfSessionStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class KfSession(models.Model):
+    """Who serves whom, kept up to date by kf_*_session events (R-KF-03)."""
+
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        related_name="kf_sessions",
+    )
+    openid = models.CharField(_("user OpenID"), max_length=64)
+    kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH)
+    status = models.CharField(_("status"), max_length=10, choices=KfSessionStatus.choices,
+                              default=KfSessionStatus.OPEN)
+    opened_at = models.DateTimeField(_("opened at"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    switched_from = models.CharField(_("switched from"), max_length=KF_ACCOUNT_MAX_LENGTH,
+                                     blank=True)
+
+    class Meta:
+        verbose_name = _("customer-service session")
+        verbose_name_plural = _("customer-service sessions")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            # one open session per user and account at a time
+            models.UniqueConstraint(fields=["account", "openid"],
+                                    condition=models.Q(status="open"),
+                                    name="messaging_one_open_kf_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.openid} ↔ {self.kf_account}"
+
+
+class KfWaitCase(models.Model):
+    """A user waiting in the customer-service queue (from getwaitcase, replaced on each sync)."""
+
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        related_name="kf_wait_cases",
+    )
+    openid = models.CharField(_("user OpenID"), max_length=64)
+    latest_time = models.DateTimeField(_("waiting since"))
+    synced_at = models.DateTimeField(_("synced at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("waiting user")
+        verbose_name_plural = _("waiting queue")
+        ordering = ["account", "latest_time"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "openid"], name="messaging_wait_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.openid

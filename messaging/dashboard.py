@@ -1,0 +1,26 @@
+"""Dashboard panels: inbound messages per day for the accounts the user may see."""
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from .selectors import message_counts_per_day
+
+
+def panels(request) -> list[dict]:
+    if not request.user.has_perm("messaging.view_inboundmessage"):
+        return []
+    counts = message_counts_per_day(user=request.user, days=14)
+    return [
+        {
+            "title": _("Messages"),
+            "items": [
+                {"label": _("Received today"), "value": counts[-1][1],
+                 "url": reverse("admin:messaging_inboundmessage_changelist")},
+                {"label": _("Last 14 days"), "value": sum(n for _day, n in counts)},
+            ],
+        },
+        {
+            "title": _("Messages received per day"),
+            "chart": {"labels": [day.strftime("%m-%d") for day, _n in counts],
+                      "values": [n for _day, n in counts]},
+        },
+    ]

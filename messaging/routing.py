@@ -1,0 +1,119 @@
+"""Which reply a push gets. In-process and cheap: it must answer well inside WeChat's 5 s.
+
+Precedence (issue 6): a menu click key → that button's reply (R-MENU-02); a
+subscribe event → the welcome reply; keyword rules (user text, by priority);
+transfer to customer service (R-KF-03, user messages only, never events);
+otherwise nothing (`success`).
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from accounts.models import OfficialAccount
+from wechat import replies
+from wechat.messages import EventMessage, KfSessionEvent, Message, TextMessage
+
+from . import selectors
+from .models import ReplyContent, ReplyType, Route
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: str
+    reply_type: str = ""  # "text" | "news" | "transfer_customer_service" | ""
+    text: str = ""
+    article: replies.Article | None = None
+    kf_account: str = ""
+    keyword_rule_id: int | None = None
+
+    @property
+    def summary(self) -> str:
+        if self.reply_type == "text":
+            return self.text
+        if self.reply_type == "news" and self.article:
+            return f"{self.article.title} — {self.article.url}"
+        if self.reply_type == "transfer_customer_service":
+            return self.kf_account
+        return ""
+
+    def render(self, message: Message, *, create_time: int | None = None) -> str:
+        """The passive reply XML, or "" when nothing is answered (the view sends `success`)."""
+        to_user, from_user = message.from_user, message.to_user
+        if self.reply_type == "text":
+            return replies.text_reply(to_user=to_user, from_user=from_user, content=self.text,
+                                      create_time=create_time)
+        if self.reply_type == "news" and self.article:
+            return replies.news_reply(to_user=to_user, from_user=from_user,
+                                      article=self.article, create_time=create_time)
+        if self.reply_type == "transfer_customer_service":
+            return replies.transfer_reply(to_user=to_user, from_user=from_user,
+                                          kf_account=self.kf_account or None,
+                                          create_time=create_time)
+        return ""
+
+
+NO_REPLY = Decision(route=Route.NONE)
+
+
+def _content_decision(route: str, content: ReplyContent, **extra) -> Decision:
+    if content.reply_type == ReplyType.NEWS:
+        article = replies.Article(title=content.news_title, description=content.news_description,
+                                  url=content.news_url, pic_url=content.news_pic_url)
+        return Decision(route=route, reply_type="news", article=article, **extra)
+    return Decision(route=route, reply_type="text", text=content.reply_text, **extra)
+
+
+def click_reply(*, account: OfficialAccount, key: str) -> str | None:
+    """R-MENU-02: the reply text of the menu's click button with this key, if any.
+
+    The menus app owns buttons and their replies; without it, clicks get no reply.
+    """
+    try:
+        from menus.selectors import click_reply_for
+    except ImportError:
+        return None
+    return click_reply_for(account=account, key=key)
+
+
+def kf_transfer_allowed(account: OfficialAccount) -> bool:
+    """R-KF-01 / R-KF-03: transfer replies only for certified service accounts whose
+    customer-service plug-in is on and which run in developer mode."""
+    return bool(
+        account.kf_enabled and account.developer_mode and account.is_service
+        and account.is_certified()
+    )
+
+
+def route_message(*, account: OfficialAccount, message: Message,
+                  now: datetime.datetime) -> Decision:
+    """Decide the reply to one push, following the precedence in the module docstring."""
+    if isinstance(message, EventMessage):
+        # R-KF-03: events are never transferred to customer service.
+        if isinstance(message, KfSessionEvent):
+            return Decision(route=Route.KF_EVENT)
+        if message.event == "CLICK":
+            text = click_reply(account=account, key=message.event_key)
+            if text:
+                return Decision(route=Route.CLICK, reply_type="text", text=text)
+            return NO_REPLY
+        if message.event == "subscribe":
+            welcome = selectors.welcome_reply_for(account=account)
+            if welcome is not None:
+                return _content_decision(Route.WELCOME, welcome)
+        return NO_REPLY
+
+    text = message.content if isinstance(message, TextMessage) else ""
+    if isinstance(message, TextMessage):
+        for rule in selectors.active_keyword_rules(account=account):
+            if rule.matches(text):
+                return _content_decision(Route.KEYWORD, rule, keyword_rule_id=rule.pk)
+
+    if kf_transfer_allowed(account):
+        for rule in selectors.active_transfer_rules(account=account):
+            # Pattern rules look at text only; "any" rules take every user message.
+            if (text or rule.match_type == "any") and rule.matches(text, now):
+                kf = rule.kf_account.kf_account if rule.kf_account_id else ""
+                return Decision(route=Route.TRANSFER, reply_type="transfer_customer_service",
+                                kf_account=kf)
+    return NO_REPLY

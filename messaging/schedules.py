@@ -1,0 +1,11 @@
+"""Periodic tasks of the messaging app (installed by `manage.py install_schedules`)."""
+
+SCHEDULES = [
+    {
+        "name": "messaging: prune the message log",
+        "task": "messaging.prune_messages",
+        "crontab": {"minute": "17", "hour": "3"},
+        "kwargs": {"batch_size": 1000},
+        "description": "Deletes messages older than MESSAGE_RETENTION_DAYS, in batches.",
+    },
+]

@@ -1,0 +1,110 @@
+"""Reads shared by the callback, the admin, tasks and the dashboard."""
+from __future__ import annotations
+
+import datetime
+import re
+import threading
+import time
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import OfficialAccount
+from accounts.selectors import scope_to_user
+
+from .models import (
+    InboundMessage,
+    KeywordRule,
+    KfSession,
+    KfSessionStatus,
+    TransferRule,
+    WelcomeReply,
+)
+
+APPID_RE = re.compile(r"^wx[0-9a-f]{16}\Z")
+
+# --- The callback's account lookup -------------------------------------------------------
+# The callback is the hot path: loading an account decrypts three Fernet fields and
+# costs a query, so each process keeps the loaded account for a short while. Entries
+# are keyed by AppID and re-checked against it, dropped when this process saves or
+# deletes the account (signals in apps.py), and expire after
+# WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS so that other processes see changes soon.
+# Unknown AppIDs are not cached (random AppIDs must not grow the cache).
+_account_cache: dict[str, tuple[float, OfficialAccount]] = {}
+_account_cache_lock = threading.Lock()
+
+
+def callback_account(appid: str) -> OfficialAccount | None:
+    """The account whose callback URL carries this AppID, or None (→ 404)."""
+    if not APPID_RE.match(appid or ""):
+        return None
+    ttl = settings.WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS
+    now = time.monotonic()
+    entry = _account_cache.get(appid)
+    if entry is not None and entry[0] > now and entry[1].appid == appid:
+        return entry[1]
+    account = OfficialAccount.objects.filter(appid=appid).first()
+    if account is None:
+        return None
+    if ttl > 0:
+        with _account_cache_lock:
+            _account_cache[appid] = (now + ttl, account)
+    return account
+
+
+def forget_callback_account(appid: str | None = None) -> None:
+    """Drop one cached account (or all of them)."""
+    with _account_cache_lock:
+        if appid is None:
+            _account_cache.clear()
+        else:
+            _account_cache.pop(appid, None)
+
+
+# --- Routing reads ----------------------------------------------------------------------
+def active_keyword_rules(*, account: OfficialAccount) -> QuerySet[KeywordRule]:
+    return KeywordRule.objects.filter(account_id=account.pk, is_active=True).order_by(
+        "-priority", "id")
+
+
+def active_transfer_rules(*, account: OfficialAccount) -> QuerySet[TransferRule]:
+    return (TransferRule.objects.filter(account_id=account.pk, is_active=True)
+            .select_related("kf_account").order_by("-priority", "id"))
+
+
+def welcome_reply_for(*, account: OfficialAccount) -> WelcomeReply | None:
+    return WelcomeReply.objects.filter(account_id=account.pk, is_active=True).first()
+
+
+# --- Admin and dashboard reads -------------------------------------------------------------
+def messages_visible_to(user) -> QuerySet[InboundMessage]:
+    return scope_to_user(InboundMessage.objects.all(), user, "account")
+
+
+def conversation(*, account: OfficialAccount, openid: str, limit: int = 200):
+    """The last `limit` messages of one user with one account, oldest first."""
+    rows = list(InboundMessage.objects.filter(account=account, openid=openid)
+                .order_by("-received_at", "-id")[:limit])
+    rows.reverse()
+    return rows
+
+
+def message_counts_per_day(*, user, days: int = 14,
+                           today: datetime.date | None = None) -> list[tuple[datetime.date, int]]:
+    """Inbound messages per local day for the accounts the user may see, zeros included."""
+    today = today or timezone.localdate()
+    start = today - datetime.timedelta(days=days - 1)
+    start_at = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+    counts = dict(
+        messages_visible_to(user).filter(received_at__gte=start_at)
+        .annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day").annotate(n=Count("id")).values_list("day", "n")
+    )
+    return [(start + datetime.timedelta(days=i),
+             counts.get(start + datetime.timedelta(days=i), 0)) for i in range(days)]
+
+
+def open_kf_sessions(*, account: OfficialAccount) -> QuerySet[KfSession]:
+    return KfSession.objects.filter(account=account, status=KfSessionStatus.OPEN)

@@ -1,0 +1,454 @@
+"""Writes of the messaging app: receiving pushes, KF sessions and accounts, pruning the log."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import OfficialAccount
+from wechat.messages import KfSessionEvent, Message
+
+from .models import (
+    KF_ACCOUNT_MAX_LENGTH,
+    KF_ACCOUNTS_LIMIT,
+    KF_NICKNAME_MAX_LENGTH,
+    InboundMessage,
+    KfAccount,
+    KfAccountStatus,
+    KfOperation,
+    KfOperationAction,
+    KfOperationStatus,
+    KfSession,
+    KfSessionStatus,
+    KfWaitCase,
+    validate_kf_prefix,
+)
+from .routing import route_message
+
+logger = logging.getLogger(__name__)
+
+# --- Duplicate pushes ------------------------------------------------------------------------
+# WeChat re-sends a push it got no answer to within 5 s, up to three times, possibly
+# to another process. The first process to SET NX the claim key handles it; the
+# others wait for the reply it publishes under the same key. The database unique
+# constraint on (account, dedupe_key) is the backstop when Redis forgets.
+CLAIM_TTL_SECONDS = 15
+REPLY_TTL_SECONDS = 600
+WAIT_FOR_CLAIM_SECONDS = 4.0
+PENDING = b"\x00pending"
+NO_REPLY = "success"
+
+_redis_lock = threading.Lock()
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def redis_client() -> redis.Redis:
+    """One client (and connection pool) per Redis URL and process."""
+    url = settings.REDIS_URL
+    client = _redis_clients.get(url)
+    if client is None:
+        with _redis_lock:
+            client = _redis_clients.setdefault(
+                url, redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
+    return client
+
+
+def _dedupe_redis_key(account: OfficialAccount, dedupe_key: str) -> str:
+    digest = hashlib.sha1(dedupe_key.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return f"wxadmin:messaging:push:{account.pk}:{digest}"
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the callback answers: the reply XML ("" → `success`) and whether it was a retry."""
+
+    reply_xml: str
+    duplicate: bool
+    message_id: int | None = None
+
+
+def _stored_reply(account: OfficialAccount, dedupe_key: str) -> str | None:
+    row = (InboundMessage.objects.filter(account_id=account.pk, dedupe_key=dedupe_key)
+           .values_list("reply_xml", flat=True).first())
+    return row
+
+
+def _wait_for_reply(client: redis.Redis, key: str) -> str | None:
+    deadline = time.monotonic() + WAIT_FOR_CLAIM_SECONDS
+    delay = 0.005
+    while time.monotonic() < deadline:
+        value = client.get(key)
+        if value is None:
+            return None  # the claim expired: the claimer died
+        if value != PENDING:
+            return value.decode("utf-8")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return None
+
+
+def message_receive(*, account: OfficialAccount, message: Message,
+                    now: datetime.datetime | None = None) -> Received:
+    """Store one push and decide its reply, exactly once per (account, dedupe key).
+
+    A retry of a push already handled (or being handled by another process) is not
+    stored again and gets the identical reply XML. KF session events update the
+    session table in the same transaction as the log row (R-KF-03).
+    """
+    now = now or timezone.now()
+    started = time.perf_counter()
+    client = redis_client()
+    key = _dedupe_redis_key(account, message.dedupe_key)
+    cached = client.get(key)
+    if cached is not None and cached != PENDING:
+        reply = cached.decode("utf-8")
+        return Received(reply_xml="" if reply == NO_REPLY else reply, duplicate=True)
+    if cached is None and client.set(key, PENDING, nx=True, ex=CLAIM_TTL_SECONDS):
+        pass  # ours to handle
+    else:
+        reply = _wait_for_reply(client, key)
+        if reply is None:
+            reply = _stored_reply(account, message.dedupe_key)
+        if reply is not None:
+            return Received(reply_xml="" if reply == NO_REPLY else reply, duplicate=True)
+        # The claimer vanished without a trace: handle it here; the unique
+        # constraint still guarantees a single row.
+
+    decision = route_message(account=account, message=message, now=now)
+    reply_xml = decision.render(message, create_time=int(now.timestamp()))
+    duplicate = False
+    message_id = None
+    try:
+        with transaction.atomic():
+            row = InboundMessage.objects.create(
+                account_id=account.pk,
+                dedupe_key=message.dedupe_key,
+                openid=message.from_user[:64],
+                msg_type=message.msg_type[:32],
+                event=getattr(message, "event", "")[:40],
+                content=message.summary,
+                msg_id=getattr(message, "msg_id", None),
+                sent_at=message.created_at,
+                received_at=now,
+                route=decision.route,
+                keyword_rule_id=decision.keyword_rule_id,
+                reply_type=decision.reply_type,
+                reply_summary=decision.summary,
+                reply_xml=reply_xml,
+                processing_ms=round((time.perf_counter() - started) * 1000, 3),
+                raw=message.raw,
+            )
+            message_id = row.pk
+            if isinstance(message, KfSessionEvent):
+                kf_session_apply_event(account=account, event=message, at=now)
+    except IntegrityError:
+        stored = _stored_reply(account, message.dedupe_key)
+        if stored is None:
+            client.delete(key)
+            raise
+        reply_xml, duplicate = stored, True
+    client.set(key, reply_xml or NO_REPLY, ex=REPLY_TTL_SECONDS)
+    return Received(reply_xml=reply_xml, duplicate=duplicate, message_id=message_id)
+
+
+# --- KF sessions ---------------------------------------------------------------------------------
+def kf_session_apply_event(*, account: OfficialAccount, event: KfSessionEvent,
+                           at: datetime.datetime) -> KfSession | None:
+    """R-KF-03: keep "who serves whom" current from kf_create/close/switch_session events.
+
+    Create opens a session (closing a stale open one of the same user first);
+    close closes it; switch moves it to ToKfAccount and remembers FromKfAccount.
+    """
+    openid = event.from_user
+    current = (KfSession.objects.select_for_update()
+               .filter(account=account, openid=openid, status=KfSessionStatus.OPEN).first())
+    if event.event == "kf_create_session":
+        if current is not None:
+            if current.kf_account == event.kf_account:
+                return current
+            current.status, current.closed_at = KfSessionStatus.CLOSED, at
+            current.save(update_fields=["status", "closed_at"])
+        KfWaitCase.objects.filter(account=account, openid=openid).delete()
+        return KfSession.objects.create(account=account, openid=openid,
+                                        kf_account=event.kf_account, opened_at=at)
+    if event.event == "kf_close_session":
+        if current is not None:
+            current.status, current.closed_at = KfSessionStatus.CLOSED, at
+            current.save(update_fields=["status", "closed_at"])
+        return current
+    if event.event == "kf_switch_session":
+        if current is None:
+            return KfSession.objects.create(account=account, openid=openid,
+                                            kf_account=event.to_kf_account, opened_at=at,
+                                            switched_from=event.from_kf_account)
+        current.kf_account = event.to_kf_account
+        current.switched_from = event.from_kf_account
+        current.save(update_fields=["kf_account", "switched_from"])
+        return current
+    return None
+
+
+# --- KF accounts (R-KF-02) -----------------------------------------------------------------------
+class KfError(ValidationError):
+    """A customer-service request that breaks a rule; the message says which and why."""
+
+
+def kf_account_name(*, account: OfficialAccount, prefix: str) -> str:
+    """R-KF-02: `prefix@wechatid`; the account needs a WeChat ID, the prefix ≤ 10 [A-Za-z0-9_]."""
+    if not account.wechat_id:
+        raise KfError({"prefix": _("Set the official account's WeChat ID first: customer-service "
+                                   "accounts are named prefix@WeChat ID.")})
+    try:
+        validate_kf_prefix(prefix)
+    except ValidationError as exc:
+        raise KfError({"prefix": exc.messages})
+    name = f"{prefix}@{account.wechat_id}"
+    if len(name) > KF_ACCOUNT_MAX_LENGTH:
+        raise KfError({"prefix": _("“%(name)s” is longer than %(max)d characters.")
+                       % {"name": name, "max": KF_ACCOUNT_MAX_LENGTH}})
+    return name
+
+
+def _check_nickname(nickname: str) -> str:
+    nickname = (nickname or "").strip()
+    if not nickname:
+        raise KfError({"nickname": _("Enter a nickname.")})
+    if len(nickname) > KF_NICKNAME_MAX_LENGTH:
+        raise KfError({"nickname": _("The nickname is at most %(max)d characters.")
+                       % {"max": KF_NICKNAME_MAX_LENGTH}})
+    return nickname
+
+
+def _enqueue(operation: KfOperation) -> None:
+    from .tasks import kf_operation_run
+
+    transaction.on_commit(lambda: kf_operation_run.delay(operation.pk))
+
+
+@transaction.atomic
+def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str,
+                   by=None) -> KfOperation:
+    """R-KF-02: request a new customer-service account; the API call runs in a task.
+
+    Checks the name `prefix@wechatid`, the nickname, duplicates and the limit of
+    100 accounts per official account (counted under a lock on the account).
+    """
+    name = kf_account_name(account=account, prefix=prefix)
+    nickname = _check_nickname(nickname)
+    OfficialAccount.objects.select_for_update().filter(pk=account.pk).first()
+    existing = KfAccount.objects.filter(account=account)
+    if existing.filter(kf_account__iexact=name).exists():
+        raise KfError({"prefix": _("“%(name)s” already exists.") % {"name": name}})
+    if existing.count() >= KF_ACCOUNTS_LIMIT:
+        raise KfError({"prefix": _("An official account can have at most %(max)d "
+                                   "customer-service accounts.") % {"max": KF_ACCOUNTS_LIMIT}})
+    kf = KfAccount.objects.create(account=account, kf_account=name, nickname=nickname,
+                                  status=KfAccountStatus.PENDING)
+    operation = KfOperation.objects.create(account=account, kf=kf, kf_account=name,
+                                           action=KfOperationAction.ADD, nickname=nickname,
+                                           requested_by=by)
+    _enqueue(operation)
+    return operation
+
+
+@transaction.atomic
+def kf_account_update(*, kf: KfAccount, nickname: str, by=None) -> KfOperation:
+    """Request a nickname change (R-KF-02); applied locally once the API accepts it."""
+    nickname = _check_nickname(nickname)
+    operation = KfOperation.objects.create(account=kf.account, kf=kf, kf_account=kf.kf_account,
+                                           action=KfOperationAction.UPDATE, nickname=nickname,
+                                           requested_by=by)
+    _enqueue(operation)
+    return operation
+
+
+@transaction.atomic
+def kf_account_delete(*, kf: KfAccount, by=None) -> KfOperation:
+    """Request deletion; the row goes once the API confirms."""
+    KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.DELETING)
+    operation = KfOperation.objects.create(account=kf.account, kf=kf, kf_account=kf.kf_account,
+                                           action=KfOperationAction.DELETE, requested_by=by)
+    _enqueue(operation)
+    return operation
+
+
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+
+
+@transaction.atomic
+def kf_account_upload_avatar(*, kf: KfAccount, upload, by=None) -> KfOperation:
+    """Request an avatar upload (jpg/png, ≤ 2 MiB; WeChat recommends 640×640 jpg)."""
+    name = (getattr(upload, "name", "") or "").lower()
+    if not name.endswith((".jpg", ".jpeg", ".png")):
+        raise KfError({"avatar": _("The avatar must be a JPG or PNG image.")})
+    if upload.size > AVATAR_MAX_BYTES:
+        raise KfError({"avatar": _("The avatar is larger than 2 MB.")})
+    operation = KfOperation(account=kf.account, kf=kf, kf_account=kf.kf_account,
+                            action=KfOperationAction.AVATAR, requested_by=by)
+    operation.avatar.save(name.rsplit("/", 1)[-1], upload, save=False)
+    operation.save()
+    _enqueue(operation)
+    return operation
+
+
+@transaction.atomic
+def kf_accounts_request_sync(*, account: OfficialAccount, by=None) -> KfOperation:
+    """Request a refresh of the team, online status and waiting queue from WeChat."""
+    operation = KfOperation.objects.create(account=account, action=KfOperationAction.SYNC,
+                                           requested_by=by)
+    _enqueue(operation)
+    return operation
+
+
+def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> None:
+    kf_list = client.kf_list()
+    online = {row.get("kf_account"): row for row in client.kf_online_list()}
+    waiting = client.kf_wait_cases()
+    seen = set()
+    for row in kf_list:
+        name = row.get("kf_account", "")
+        if not name:
+            continue
+        seen.add(name)
+        status = online.get(name, {})
+        KfAccount.objects.update_or_create(
+            account=account, kf_account=name,
+            defaults={
+                "nickname": (row.get("kf_nick") or "")[:KF_NICKNAME_MAX_LENGTH],
+                "kf_id": str(row.get("kf_id", ""))[:20],
+                "headimgurl": (row.get("kf_headimgurl") or "")[:500],
+                "kf_wx": row.get("kf_wx", "") or "",
+                "invite_wx": row.get("invite_wx", "") or "",
+                "invite_status": row.get("invite_status", "") or "",
+                "online": bool(status.get("status")),
+                "accepted_case": int(status.get("accepted_case") or 0),
+                "status": KfAccountStatus.ACTIVE,
+                "last_error": "",
+                "synced_at": now,
+            },
+        )
+    # Accounts WeChat no longer knows (deleted elsewhere) disappear, except those
+    # still being added by us.
+    (KfAccount.objects.filter(account=account).exclude(kf_account__in=seen)
+     .exclude(status=KfAccountStatus.PENDING).delete())
+    KfWaitCase.objects.filter(account=account).delete()
+    KfWaitCase.objects.bulk_create([
+        KfWaitCase(account=account, openid=row.get("openid", "")[:64],
+                   latest_time=datetime.datetime.fromtimestamp(int(row.get("latest_time") or 0),
+                                                               tz=datetime.UTC),
+                   synced_at=now)
+        for row in (waiting.get("waitcaselist") or [])[:100] if row.get("openid")
+    ], ignore_conflicts=True)
+
+
+def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
+    """Run one requested KF operation against the API and record the outcome.
+
+    Claims the operation with a conditional update so that a task delivered twice
+    calls WeChat once. Temporary errors (network, -1) are re-raised for the task to
+    retry after putting the operation back to pending; business errors (654xx…)
+    are recorded with their explanation (R-KF-02).
+    """
+    from wechat.errors import WeChatError
+
+    operation = KfOperation.objects.select_related("account", "kf").get(pk=operation_id)
+    claimed = KfOperation.objects.filter(
+        pk=operation_id, status=KfOperationStatus.PENDING,
+        attempts=operation.attempts).update(attempts=operation.attempts + 1)
+    if not claimed:
+        return operation
+    account = operation.account
+    if client is None:
+        from accounts.wechat_api import client_for
+
+        client = client_for(account)
+    now = timezone.now()
+    try:
+        if operation.action == KfOperationAction.ADD:
+            client.kf_add(operation.kf_account, operation.nickname)
+        elif operation.action == KfOperationAction.UPDATE:
+            client.kf_update(operation.kf_account, operation.nickname)
+        elif operation.action == KfOperationAction.DELETE:
+            client.kf_delete(operation.kf_account)
+        elif operation.action == KfOperationAction.AVATAR:
+            with operation.avatar.open("rb") as fileobj:
+                client.kf_upload_avatar(operation.kf_account, fileobj,
+                                        operation.avatar.name.rsplit("/", 1)[-1])
+        elif operation.action == KfOperationAction.SYNC:
+            _apply_sync(account, client, now)
+    except WeChatError as exc:
+        if exc.temporary:
+            raise
+        with transaction.atomic():
+            operation.status = KfOperationStatus.FAILED
+            operation.errcode, operation.errmsg = exc.errcode, exc.errmsg[:300]
+            operation.explanation = str(exc.explanation)
+            operation.finished_at = now
+            operation.attempts += 1
+            operation.save()
+            if operation.kf_id:
+                kf_status = (KfAccountStatus.FAILED if operation.action == KfOperationAction.ADD
+                             else KfAccountStatus.ACTIVE)
+                KfAccount.objects.filter(pk=operation.kf_id).update(
+                    status=kf_status, last_error=f"{exc.errcode}: {exc.explanation}")
+        return operation
+    with transaction.atomic():
+        operation.status = KfOperationStatus.SUCCEEDED
+        operation.finished_at = now
+        operation.attempts += 1
+        operation.save()
+        if operation.kf_id:
+            kf_rows = KfAccount.objects.filter(pk=operation.kf_id)
+            if operation.action == KfOperationAction.ADD:
+                kf_rows.update(status=KfAccountStatus.ACTIVE, last_error="")
+            elif operation.action == KfOperationAction.UPDATE:
+                kf_rows.update(nickname=operation.nickname, last_error="")
+            elif operation.action == KfOperationAction.DELETE:
+                kf_rows.delete()
+            else:
+                kf_rows.update(last_error="")
+    return operation
+
+
+def kf_operation_give_up(*, operation_id: int, error: str) -> None:
+    """After the last retry of a temporary error: record the failure."""
+    KfOperation.objects.filter(pk=operation_id, status=KfOperationStatus.PENDING).update(
+        status=KfOperationStatus.FAILED, errcode=-1, errmsg=error[:300],
+        finished_at=timezone.now())
+
+
+# --- Retention ------------------------------------------------------------------------------------
+def messages_prune(*, older_than_days: int | None = None, batch_size: int = 1000,
+                   now: datetime.datetime | None = None, max_batches: int | None = None) -> int:
+    """Delete log rows received more than MESSAGE_RETENTION_DAYS ago, in batches.
+
+    Batches keep each transaction short on a large table; a second run right after
+    finds nothing left and deletes nothing. Returns how many rows went.
+    """
+    days = settings.MESSAGE_RETENTION_DAYS if older_than_days is None else older_than_days
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+    deleted = batches = 0
+    while max_batches is None or batches < max_batches:
+        ids = list(InboundMessage.objects.filter(received_at__lt=cutoff)
+                   .order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            count, _detail = InboundMessage.objects.filter(id__in=ids).delete()
+        deleted += count
+        batches += 1
+    if deleted:
+        logger.info("pruned %d messages received before %s", deleted, cutoff.isoformat())
+    return deleted

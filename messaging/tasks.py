@@ -1,0 +1,44 @@
+"""Celery tasks for messaging: thin wrappers taking ids and calling one service each."""
+from __future__ import annotations
+
+import random
+
+from celery import shared_task
+
+from . import services
+
+KF_MAX_RETRIES = 5
+
+
+def backoff_seconds(retries: int) -> float:
+    """2, 4, 8 … seconds with jitter, at most 5 minutes."""
+    return min(2.0 * (2 ** retries), 300.0) * random.uniform(0.8, 1.2)
+
+
+@shared_task(bind=True, name="messaging.kf_operation_run", acks_late=True,
+             max_retries=KF_MAX_RETRIES)
+def kf_operation_run(self, operation_id: int) -> str:
+    """Run one KF account operation (add/update/delete/avatar/sync) against the API.
+
+    Only temporary WeChat errors (network, busy) are retried; after the last retry
+    the operation is recorded as failed. Business errors are recorded by the service.
+    """
+    from wechat.errors import WeChatError
+
+    try:
+        operation = services.kf_operation_execute(operation_id=operation_id)
+    except WeChatError as exc:
+        if not exc.temporary:  # pragma: no cover - the service records these itself
+            raise
+        if self.request.retries >= self.max_retries:
+            services.kf_operation_give_up(operation_id=operation_id,
+                                          error=f"{exc.errcode} {exc.errmsg}")
+            return "failed"
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+    return operation.status
+
+
+@shared_task(name="messaging.prune_messages")
+def prune_messages(batch_size: int = 1000) -> int:
+    """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in batches."""
+    return services.messages_prune(batch_size=batch_size)
