@@ -59,8 +59,9 @@ def import_accounts_csv(text: str, *, user=None) -> ImportReport:
         for index, row in enumerate(dataset.dict, start=2):
             appid = (row.get("appid") or "").strip()
             if appid in seen:
-                report.problems.append(RowProblem(index, _("AppID %(appid)s already appears on line "
-                                                           "%(line)s.") % {"appid": appid, "line": seen[appid]}))
+                reason = _("AppID %(appid)s already appears on line %(line)s.") % {
+                    "appid": appid, "line": seen[appid]}
+                report.problems.append(RowProblem(index, reason))
             seen.setdefault(appid, index)
         if report.problems:
             transaction.set_rollback(True)
