@@ -43,3 +43,7 @@ def celery_worker_thread(transactional_db):
         yield worker
     client.flushdb()
     client.close()
+
+
+# The offline WeChat API on a free loopback port (defined by the wechat package).
+from wechat.tests.conftest import sandbox  # noqa: E402, F401
