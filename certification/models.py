@@ -1,0 +1,519 @@
+"""Certification (微信认证), annual-review and modification orders.
+
+An order is placed with Tencent for one official account. Its status changes only
+through the service functions in `certification.services`; every change writes an
+`OrderEvent` (who, when, why, from → to). Dates that matter are computed by
+`certification.deadlines` and stored on the order so that lists can filter on them.
+"""
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import deadlines
+
+INITIAL_FEE = Decimal("300.00")
+MODIFICATION_FEE = Decimal("200.00")
+TENCENT_CS_PHONE = "0755-83763333"
+
+
+def get_private_storage() -> FileSystemStorage:
+    """Uploaded certification documents live outside any served directory.
+
+    A callable, so migrations do not record the path; the files are only ever
+    served by `certification.views.document_download` after a permission check.
+    """
+    return FileSystemStorage(location=settings.MEDIA_ROOT / "private", base_url=None)
+
+
+def document_upload_to(instance, filename: str) -> str:
+    # The original name is kept for the download; the path never reveals it.
+    import uuid
+
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"certification/{instance.order_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class ReviewCompany(models.Model):
+    """R-CERT-15: a third-party company that reviews applications, with hotline and hours."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    hotline = models.CharField(_("hotline"), max_length=40)
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
+
+    class Meta:
+        verbose_name = _("review company")
+        verbose_name_plural = _("review companies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, now: datetime.datetime | None = None) -> bool:
+        """R-CERT-15: open on Chinese working days between its hours, Asia/Shanghai time."""
+        return deadlines.is_open(now or timezone.now(), self.opens_at, self.closes_at)
+
+
+class OrderKind(models.TextChoices):
+    INITIAL = "initial", _("Initial certification")
+    ANNUAL_REVIEW = "annual_review", _("Annual review")
+    MODIFICATION = "modification", _("Modification of certification data")
+
+
+class OrderStatus(models.TextChoices):
+    """R-CERT-02: the steps of an application, in order."""
+
+    DRAFT = "draft", _("Draft: agreements to accept")
+    AGREEMENTS_ACCEPTED = "agreements_accepted", _("Agreements accepted")
+    DATA_FILLED = "data_filled", _("Data filled in")
+    AWAITING_PAYMENT = "awaiting_payment", _("Invoice chosen, awaiting payment")
+    IN_REVIEW = "in_review", _("In review")
+    REJECTED = "rejected", _("Rejected, awaiting resubmission")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STATUSES = (
+    OrderStatus.DRAFT,
+    OrderStatus.AGREEMENTS_ACCEPTED,
+    OrderStatus.DATA_FILLED,
+    OrderStatus.AWAITING_PAYMENT,
+    OrderStatus.IN_REVIEW,
+    OrderStatus.REJECTED,
+)
+COMPLETED_STATUSES = (OrderStatus.SUCCEEDED, OrderStatus.FAILED)
+EDITABLE_STATUSES = (
+    OrderStatus.DRAFT,
+    OrderStatus.AGREEMENTS_ACCEPTED,
+    OrderStatus.DATA_FILLED,
+    OrderStatus.REJECTED,
+)
+
+
+class FailureReason(models.TextChoices):
+    """R-CERT-12: exactly these six reasons."""
+
+    NOT_REGISTERED = "not_registered", _("Entity not legally registered")
+    OPERATOR_NOT_AUTHORISED = "operator_not_authorised", _("Operator not authorised by the entity")
+    OPERATOR_ID_WRONG = "operator_id_wrong", _("Operator ID data wrong")
+    TRADEMARK_NOT_AUTHORISED = "trademark_not_authorised", _("Trademark not authorised")
+    RESUBMITTED_THREE_TIMES = "resubmitted_three_times", _(
+        "Resubmitted three times and still non-compliant"
+    )
+    TIMEOUT = "timeout", _("Timeout: no resubmission within 30 days of the first rejection")
+
+
+class InvoiceType(models.TextChoices):
+    """R-CERT-10: a VAT ordinary invoice by default; a special one needs Tencent's service."""
+
+    NONE = "none", _("No invoice")
+    VAT_ORDINARY = "vat_ordinary", _("VAT ordinary invoice")
+    VAT_SPECIAL = "vat_special", _("VAT special invoice (contact Tencent customer service)")
+
+
+class OperatorIdType(models.TextChoices):
+    """R-CERT-06: the two accepted identity documents of the operator."""
+
+    RESIDENT_ID = "resident_id", _("PRC resident identity card")
+    TEMPORARY_RESIDENT_ID = "temporary_resident_id", _("Temporary resident identity card")
+
+
+class TrademarkDocument(models.TextChoices):
+    """R-CERT-08: a registration certificate, or an acceptance notice (not protected)."""
+
+    CERTIFICATE = "certificate", _("Trademark registration certificate")
+    ACCEPTANCE_NOTICE = "acceptance_notice", _("Trademark application acceptance notice")
+
+
+class OrderQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def completed(self):
+        return self.filter(status__in=COMPLETED_STATUSES)
+
+
+class Order(models.Model):
+    """A certification order for one official account (R-CERT-02, R-POST-01/03)."""
+
+    account = models.ForeignKey(
+        "accounts.OfficialAccount",
+        verbose_name=_("official account"),
+        on_delete=models.PROTECT,
+        related_name="certification_orders",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=OrderKind.choices)
+    status = models.CharField(
+        _("status"), max_length=30, choices=OrderStatus.choices, default=OrderStatus.DRAFT
+    )
+    # The entity data as filed (the entity may change later; the order must not).
+    entity_snapshot = models.JSONField(_("entity data as filed"), default=dict, editable=False)
+    account_name = models.CharField(_("account name applied for"), max_length=64)
+
+    # R-CERT-02 agreements, each with who and when.
+    service_agreement_accepted_at = models.DateTimeField(
+        _("service agreement accepted at"), null=True, blank=True, editable=False
+    )
+    service_agreement_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("service agreement accepted by"),
+        on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False,
+    )
+    naming_rules_accepted_at = models.DateTimeField(
+        _("naming rules accepted at"), null=True, blank=True, editable=False
+    )
+    naming_rules_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("naming rules accepted by"),
+        on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False,
+    )
+
+    # Operator (R-CERT-06).
+    operator_name = models.CharField(_("operator name"), max_length=100, blank=True)
+    operator_id_type = models.CharField(
+        _("operator ID type"), max_length=30, choices=OperatorIdType.choices,
+        default=OperatorIdType.RESIDENT_ID,
+    )
+    operator_phone = models.CharField(_("operator phone"), max_length=40, blank=True)
+
+    # Naming (R-CERT-08/09) and trademark (R-CERT-13).
+    trademark_name = models.CharField(_("trademark used in the name"), max_length=100, blank=True)
+    trademark_document = models.CharField(
+        _("trademark document"), max_length=30, choices=TrademarkDocument.choices, blank=True
+    )
+    trademark_owned_by_entity = models.BooleanField(_("trademark registered to the entity"),
+                                                    default=True)
+    tm_registrant = models.CharField(_("trademark registrant"), max_length=200, blank=True)
+    tm_registrant_is_person = models.BooleanField(_("registrant is a person"), default=False)
+    tm_registration_number = models.CharField(
+        _("registration / application number"), max_length=50, blank=True
+    )
+    tm_grantee = models.CharField(_("grantee"), max_length=200, blank=True)
+    tm_sealed_or_signed = models.BooleanField(_("sealed or signed by the registrant"),
+                                              default=False)
+    tm_use_from = models.DateField(_("use permitted from"), null=True, blank=True)
+    tm_use_until = models.DateField(_("use permitted until"), null=True, blank=True)
+    artist_name = models.CharField(_("artist name"), max_length=100, blank=True)
+    media_title = models.CharField(
+        _("channel / programme / newspaper / periodical name"), max_length=100, blank=True
+    )
+    naming_ok = models.BooleanField(_("name complies"), null=True, editable=False)
+    naming_reason = models.TextField(_("naming check result"), blank=True, editable=False)
+    naming_justification = models.TextField(
+        _("justification for a non-compliant name"), blank=True,
+        help_text=_("Required to proceed when the naming check fails."),
+    )
+
+    # Invoice (R-CERT-10).
+    invoice_type = models.CharField(
+        _("invoice type"), max_length=20, choices=InvoiceType.choices, blank=True
+    )
+    invoice_title = models.CharField(_("invoice title"), max_length=200, blank=True,
+                                     editable=False)
+    invoice_mailing_address = models.CharField(_("invoice mailing address"), max_length=300,
+                                               blank=True)
+    invoice_requested_at = models.DateTimeField(_("missing invoice requested at"), null=True,
+                                                blank=True, editable=False)
+    invoice_issued_on = models.DateField(_("invoice issued on"), null=True, blank=True,
+                                         editable=False)
+    invoice_mailed_on = models.DateField(_("invoice mailed on"), null=True, blank=True,
+                                         editable=False)
+    invoice_tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True,
+                                               editable=False)
+    invoice_received_on = models.DateField(_("invoice received on"), null=True, blank=True,
+                                           editable=False)
+
+    # Fee and payment (R-CERT-07, R-POST-01): computed, never typed.
+    fee = models.DecimalField(_("fee (CNY)"), max_digits=8, decimal_places=2, editable=False)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, editable=False)
+    wechat_pay_transaction_id = models.CharField(
+        _("WeChat Pay transaction ID"), max_length=64, blank=True, editable=False
+    )
+
+    # Review (R-CERT-11, R-CERT-12, R-CERT-15).
+    review_company = models.ForeignKey(
+        ReviewCompany, verbose_name=_("review company"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="orders",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    review_due_on = models.DateField(_("review due"), null=True, blank=True, editable=False)
+    review_due_is_estimate = models.BooleanField(_("review due date is an estimate"),
+                                                 default=False, editable=False)
+    first_rejected_at = models.DateTimeField(_("first rejected at"), null=True, blank=True,
+                                             editable=False)
+    resubmission_deadline = models.DateField(_("resubmit by"), null=True, blank=True,
+                                             editable=False)
+    rejection_count = models.PositiveSmallIntegerField(_("rejections"), default=0,
+                                                       editable=False)
+    resubmission_count = models.PositiveSmallIntegerField(_("resubmissions"), default=0,
+                                                          editable=False)
+    last_rejection_note = models.TextField(_("last rejection"), blank=True, editable=False)
+
+    # Micro-deposit (R-CERT-03).
+    deposit_amount = models.DecimalField(_("micro-deposit amount (CNY)"), max_digits=8,
+                                         decimal_places=2, null=True, blank=True)
+    deposit_remark = models.CharField(_("micro-deposit remark"), max_length=100, blank=True)
+    deposit_received_on = models.DateField(_("micro-deposit received on"), null=True, blank=True)
+    deposit_receipt = models.FileField(
+        _("micro-deposit receipt"), upload_to=document_upload_to, storage=get_private_storage,
+        blank=True, max_length=200,
+    )
+    deposit_receipt_uploaded_at = models.DateTimeField(_("receipt uploaded at"), null=True,
+                                                       blank=True, editable=False)
+
+    # Completion (R-CERT-10: success or failure), certification (R-POST-02).
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True, editable=False)
+    failure_reason = models.CharField(_("failure reason"), max_length=40,
+                                      choices=FailureReason.choices, blank=True, editable=False)
+    valid_until = models.DateField(_("certification valid until"), null=True, blank=True,
+                                   editable=False)
+    annual_review_remind_on = models.DateField(_("annual review reminder on"), null=True,
+                                               blank=True, editable=False)
+    invoice_request_deadline = models.DateField(_("request a missing invoice by"), null=True,
+                                                blank=True, editable=False)
+    invoice_expected_by = models.DateField(_("invoice expected by"), null=True, blank=True,
+                                           editable=False)
+    renews = models.ForeignKey(
+        "self", verbose_name=_("pre-filled from"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+", editable=False,
+    )
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+", editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("certification order")
+        verbose_name_plural = _("certification orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One application in progress per account at a time, even under races.
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status__in=[s.value for s in OPEN_STATUSES]),
+                name="cert_one_open_order_per_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0), name="cert_fee_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "review_due_on"], name="cert_status_due"),
+            models.Index(fields=["status", "resubmission_deadline"], name="cert_status_resub"),
+            models.Index(fields=["annual_review_remind_on"], name="cert_annual_remind"),
+            models.Index(fields=["invoice_request_deadline"], name="cert_inv_request"),
+            models.Index(fields=["invoice_expected_by"], name="cert_inv_expected"),
+            models.Index(fields=["paid_at"], name="cert_paid_at"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(kind)s #%(id)s — %(account)s") % {
+            "kind": self.get_kind_display(), "id": self.pk, "account": self.account_name,
+        }
+
+    # --- Reads used by the admin, reminders and services ----------------------------
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status in COMPLETED_STATUSES
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def entity_kind(self) -> str:
+        return self.entity_snapshot.get("kind", "")
+
+    @property
+    def entity_subtype(self) -> str:
+        return self.entity_snapshot.get("subtype", "")
+
+    @property
+    def needs_tencent_customer_service(self) -> bool:
+        """R-CERT-10: a VAT special invoice is arranged with Tencent customer service."""
+        return self.invoice_type == InvoiceType.VAT_SPECIAL
+
+    @property
+    def completed_on(self) -> datetime.date | None:
+        return timezone.localdate(self.completed_at) if self.completed_at else None
+
+    def days_left(self, field: str, today: datetime.date | None = None) -> int | None:
+        value = getattr(self, field)
+        if value is None:
+            return None
+        return deadlines.days_left(value, today or timezone.localdate())
+
+    def trademark_letter_problems(self) -> list[str]:
+        """R-CERT-13: what a trademark authorisation letter lacks (empty when complete).
+
+        Only asked for when a trademark in the name belongs to someone else.
+        """
+        if not self.trademark_name or self.trademark_owned_by_entity:
+            return []
+        problems = []
+        if not self.tm_registrant:
+            problems.append(str(_("the registrant")))
+        if not self.tm_registration_number:
+            problems.append(str(_("the registration or application number")))
+        entity_name = self.entity_snapshot.get("full_name", "")
+        if not self.tm_grantee:
+            problems.append(str(_("the grantee")))
+        elif self.tm_grantee.strip() != entity_name:
+            problems.append(str(_("a grantee equal to the certifying entity “%(name)s”")
+                                % {"name": entity_name}))
+        if not self.tm_sealed_or_signed:
+            problems.append(str(_("the registrant's seal or signature")))
+        if not (self.tm_use_from and self.tm_use_until):
+            problems.append(str(_("the period of use")))
+        elif self.tm_use_until < self.tm_use_from:
+            problems.append(str(_("a period of use that ends after it starts")))
+        return problems
+
+
+class OrderEvent(models.Model):
+    """The audit trail of an order: every transition and every recorded fact."""
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
+                              related_name="events")
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.CharField(_("from"), max_length=30, blank=True)
+    to_status = models.CharField(_("to"), max_length=30, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"),
+                           on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    note = models.TextField(_("why / details"), blank=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_status}→{self.to_status}"
+
+
+class ItemKind(models.TextChoices):
+    FILE = "file", _("Uploaded file")
+    VALUE = "value", _("Value")
+
+
+class ItemStatus(models.TextChoices):
+    MISSING = "missing", _("Missing")
+    RECEIVED = "received", _("Received")
+    VERIFIED = "verified", _("Verified")
+
+
+class OrderDocument(models.Model):
+    """One item of an order's checklist (R-CERT-04/05/06/08/13): a file or a value."""
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
+                              related_name="documents")
+    code = models.CharField(_("item"), max_length=60)
+    label = models.CharField(_("description"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=ItemKind.choices)
+    required = models.BooleanField(_("required"), default=True)
+    file = models.FileField(_("file"), upload_to=document_upload_to,
+                            storage=get_private_storage, blank=True, max_length=200)
+    original_name = models.CharField(_("original file name"), max_length=200, blank=True,
+                                     editable=False)
+    value = models.CharField(_("value"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ItemStatus.choices,
+                              default=ItemStatus.MISSING)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True, editable=False)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("verified by"),
+                                    on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", editable=False)
+    position = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "code"], name="cert_document_code_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_present(self) -> bool:
+        return bool(self.file) if self.kind == ItemKind.FILE else bool(self.value.strip())
+
+
+class Milestone(models.TextChoices):
+    ANNUAL_REVIEW = "annual_review", _("Annual review due in 3 months")
+    RESUBMISSION = "resubmission", _("Resubmission deadline approaching")
+    INVOICE_REQUEST = "invoice_request", _("Deadline to request a missing invoice approaching")
+    INVOICE_EXPECTED = "invoice_expected", _("Invoice expected by date approaching")
+    LAPSED = "lapsed", _("Certification lapsed")
+
+
+class Reminder(models.Model):
+    """Proof that a milestone's reminder went out: at most one row per (order, milestone)."""
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
+                              related_name="reminders")
+    milestone = models.CharField(_("milestone"), max_length=30, choices=Milestone.choices)
+    due_on = models.DateField(_("due on"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "milestone"], name="cert_reminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_milestone_display()} #{self.order_id}"
+
+
+class Notification(models.Model):
+    """An in-admin notification for one staff member (read / unread)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"),
+                             on_delete=models.CASCADE, related_name="certification_notifications")
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
+                              related_name="notifications", null=True, blank=True)
+    milestone = models.CharField(_("milestone"), max_length=30, choices=Milestone.choices)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "order", "milestone"],
+                                    name="cert_notification_once"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="cert_notif_unread")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

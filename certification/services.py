@@ -1,0 +1,816 @@
+"""Writes on certification orders: each transition is one function here.
+
+Every function takes keyword-only arguments, runs in one transaction, locks the
+order (`select_for_update`), checks the current status, raises `CertificationError`
+(a translated ValidationError naming the field/reason) otherwise, and writes an
+`OrderEvent` (who, when, why, from → to).
+"""
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import AccountType, EntityKind, OfficialAccount
+
+from . import deadlines, documents, naming
+from .models import (
+    COMPLETED_STATUSES,
+    EDITABLE_STATUSES,
+    INITIAL_FEE,
+    MODIFICATION_FEE,
+    FailureReason,
+    InvoiceType,
+    ItemKind,
+    ItemStatus,
+    Order,
+    OrderDocument,
+    OrderEvent,
+    OrderKind,
+    OrderStatus,
+    ReviewCompany,
+)
+
+MAX_RESUBMISSIONS = 3
+
+
+class CertificationError(ValidationError):
+    """A business rule refused the operation; the message says which and why."""
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _now(now: datetime.datetime | None) -> datetime.datetime:
+    return now or timezone.now()
+
+
+def _today(now: datetime.datetime) -> datetime.date:
+    return timezone.localdate(now)
+
+
+def _record(order: Order, *, action: str, by, from_status: str = "", to_status: str = "",
+            note: str = "", at: datetime.datetime | None = None) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order, action=action, from_status=from_status, to_status=to_status,
+        by=by if by is not None and by.is_authenticated else None,
+        at=at or timezone.now(), note=note,
+    )
+
+
+def _lock(order: Order) -> Order:
+    return Order.objects.select_for_update().select_related("account", "account__entity").get(
+        pk=order.pk
+    )
+
+
+def _require_status(order: Order, allowed: Iterable[str], action_label: str) -> None:
+    if order.status not in allowed:
+        raise CertificationError(
+            _("Order #%(id)s is “%(status)s”; it cannot be %(action)s now.")
+            % {"id": order.pk, "status": order.get_status_display(), "action": action_label},
+            code="wrong_status",
+        )
+
+
+def _move(order: Order, *, to: str, action: str, by, note: str = "",
+          now: datetime.datetime | None = None, update_fields: Iterable[str] = ()) -> Order:
+    from_status = order.status
+    order.status = to
+    order.save(update_fields=["status", "updated_at", *update_fields])
+    _record(order, action=action, by=by, from_status=from_status, to_status=to, note=note, at=now)
+    return order
+
+
+def entity_snapshot(entity) -> dict:
+    """The entity data as filed with an order (strings only, JSON-safe)."""
+    fields = ["full_name", "short_name", "kind", "subtype", "credit_code",
+              "legal_representative", "registered_capital", "office_address", "office_phone",
+              "bank_name", "bank_account_number"]
+    snapshot = {}
+    for field in fields:
+        value = getattr(entity, field)
+        snapshot[field] = "" if value is None else str(value)
+    snapshot["entity_id"] = entity.pk
+    return snapshot
+
+
+# --- fees ---------------------------------------------------------------------------------
+def order_compute_fee(*, account: OfficialAccount, kind: str,
+                      today: datetime.date | None = None) -> Decimal:
+    """R-CERT-07 / R-POST-03: 300 CNY for an initial certification or an annual review,
+    charged whatever the outcome. R-POST-01: a modification is free the first time within
+    the current certification period, 200 CNY each time after.
+    """
+    if kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW):
+        return INITIAL_FEE
+    period_start = deadlines.add_months(account.certified_until, -12)
+    earlier = (
+        Order.objects.filter(account=account, kind=OrderKind.MODIFICATION,
+                             created_at__date__gte=period_start)
+        .exclude(status=OrderStatus.CANCELLED)
+        .exists()
+    )
+    return MODIFICATION_FEE if earlier else Decimal("0.00")
+
+
+# --- creation -----------------------------------------------------------------------------
+def _prefill_from(previous: Order | None) -> dict:
+    if previous is None:
+        return {}
+    fields = ["operator_name", "operator_id_type", "operator_phone", "trademark_name",
+              "trademark_document", "trademark_owned_by_entity", "tm_registrant",
+              "tm_registrant_is_person", "tm_registration_number", "tm_grantee",
+              "tm_sealed_or_signed", "tm_use_from", "tm_use_until", "artist_name",
+              "media_title", "invoice_mailing_address", "review_company_id"]
+    return {field: getattr(previous, field) for field in fields}
+
+
+def order_create(*, account: OfficialAccount, kind: str, by,
+                 review_company: ReviewCompany | None = None,
+                 now: datetime.datetime | None = None) -> Order:
+    """Open an order for one official account.
+
+    R-CERT-01: only enterprise or media *service* accounts can be certified.
+    R-CERT-14: one entity may certify several accounts (nothing stops it here).
+    R-POST-01: a modification needs a valid certification; R-POST-03: an annual
+    review follows a certification and has the same process and fee.
+    The fee is computed (R-CERT-07, R-POST-01); the entity data is snapshotted; the
+    document checklist is generated; an annual review is pre-filled from the last
+    successful order of the account.
+    """
+    now = _now(now)
+    today = _today(now)
+    if kind not in OrderKind.values:
+        raise CertificationError({"kind": _("Unknown order kind.")})
+    with transaction.atomic():
+        # Lock the account: two modification orders filed at once must not both be free.
+        account = (OfficialAccount.objects.select_for_update(of=("self",))
+                   .select_related("entity").get(pk=account.pk))
+        entity = account.entity
+        if account.account_type != AccountType.SERVICE:
+            raise CertificationError(
+                {"account": _("“%(name)s” is a subscription account: only service accounts "
+                              "can be certified (R-CERT-01).") % {"name": account.name}},
+                code="not_service",
+            )
+        if entity.kind not in (EntityKind.ENTERPRISE, EntityKind.MEDIA):
+            raise CertificationError(
+                {"account": _("Only enterprise and media entities can be certified "
+                              "(R-CERT-01).")},
+                code="wrong_entity_kind",
+            )
+        if Order.objects.filter(account=account).open().exists():
+            raise CertificationError(
+                {"account": _("“%(name)s” already has an order in progress.")
+                 % {"name": account.name}},
+                code="order_in_progress",
+            )
+        if kind == OrderKind.INITIAL and account.is_certified(today):
+            raise CertificationError(
+                {"kind": _("“%(name)s” is certified until %(date)s: file an annual review "
+                           "instead.") % {"name": account.name, "date": account.certified_until}},
+                code="already_certified",
+            )
+        if kind == OrderKind.ANNUAL_REVIEW and account.certified_until is None:
+            raise CertificationError(
+                {"kind": _("“%(name)s” has no certification to review: file an initial "
+                           "certification (R-POST-03).") % {"name": account.name}},
+                code="not_certified",
+            )
+        if kind == OrderKind.MODIFICATION and not account.is_certified(today):
+            raise CertificationError(
+                {"kind": _("Certification data can only be modified while the certification "
+                           "is valid (R-POST-01).")},
+                code="not_certified",
+            )
+        previous = None
+        if kind != OrderKind.INITIAL:
+            previous = (Order.objects.filter(account=account, status=OrderStatus.SUCCEEDED)
+                        .order_by("-completed_at").first())
+        prefill = _prefill_from(previous)
+        if review_company is not None:
+            prefill["review_company_id"] = review_company.pk
+        order = Order.objects.create(
+            account=account,
+            kind=kind,
+            entity_snapshot=entity_snapshot(entity),
+            account_name=account.name,
+            fee=order_compute_fee(account=account, kind=kind, today=today),
+            created_by=by if by is not None and by.is_authenticated else None,
+            renews=previous,
+            **prefill,
+        )
+        _record(order, action="create", by=by, to_status=order.status, at=now,
+                note=_("Fee %(fee)s CNY") % {"fee": order.fee})
+        _sync_checklist(order)
+        _run_naming_check(order)
+        order.save(update_fields=["naming_ok", "naming_reason"])
+    return order
+
+
+# --- checklist and naming -------------------------------------------------------------------
+def _sync_checklist(order: Order) -> None:
+    """Create missing checklist rows, drop rows no longer asked for (when still empty)."""
+    items = documents.checklist(
+        kind=order.entity_kind,
+        subtype=order.entity_subtype,
+        trademark_name=order.trademark_name,
+        trademark_owned_by_entity=order.trademark_owned_by_entity,
+        tm_registrant_is_person=order.tm_registrant_is_person,
+    )
+    existing = {doc.code: doc for doc in order.documents.all()}
+    wanted = {item.code for item in items}
+    to_create = []
+    for position, item in enumerate(items):
+        doc = existing.get(item.code)
+        # Labels are stored as their English source and translated on display.
+        with translation.override("en"):
+            label = str(item.label)
+        if doc is None:
+            value = order.entity_snapshot.get(item.entity_field, "") if item.entity_field else ""
+            to_create.append(OrderDocument(
+                order=order, code=item.code, label=label, kind=item.kind,
+                required=item.required, value=value, position=position,
+                status=ItemStatus.RECEIVED if value else ItemStatus.MISSING,
+                received_at=timezone.now() if value else None,
+            ))
+        elif (doc.label, doc.required, doc.position) != (label, item.required, position):
+            doc.label, doc.required, doc.position = label, item.required, position
+            doc.save(update_fields=["label", "required", "position"])
+    OrderDocument.objects.bulk_create(to_create)
+    stale = [doc.pk for code, doc in existing.items()
+             if code not in wanted and not doc.file and not doc.value]
+    OrderDocument.objects.filter(pk__in=stale).delete()
+
+
+def _run_naming_check(order: Order) -> naming.NamingResult:
+    snapshot = order.entity_snapshot
+    result = naming.check_name(
+        account_name=order.account_name,
+        kind=snapshot.get("kind", ""),
+        subtype=snapshot.get("subtype", ""),
+        full_name=snapshot.get("full_name", ""),
+        short_name=snapshot.get("short_name", ""),
+        trademark_name=order.trademark_name,
+        trademark_document=order.trademark_document,
+        artist_name=order.artist_name,
+        media_title=order.media_title,
+    )
+    order.naming_ok = result.ok
+    order.naming_reason = result.reason
+    return result
+
+
+def order_missing_documents(order: Order) -> list[OrderDocument]:
+    """R-CERT-04/05/06/08/13: the required checklist items that are not there yet."""
+    return [doc for doc in order.documents.all() if doc.required and not doc.is_present]
+
+
+def order_update_data(*, order: Order, by, changed: Iterable[str] = ()) -> Order:
+    """Record edits of the application data (made through the admin form).
+
+    Only while the order is editable (before submission, or rejected); re-runs the
+    naming check (R-CERT-08/09) and re-generates the checklist (trademark items,
+    R-CERT-08/13). Trademark use needs its document kind.
+    """
+    with transaction.atomic():
+        locked = _lock(order)
+        _require_status(locked, EDITABLE_STATUSES, _("edited"))
+        if order.trademark_name and not order.trademark_document:
+            raise CertificationError(
+                {"trademark_document": _("Say whether the trademark is backed by a "
+                                         "registration certificate or an acceptance notice.")})
+        _sync_checklist(order)
+        _run_naming_check(order)
+        order.save()
+        if changed:
+            _record(order, action="edit", by=by, note=", ".join(sorted(changed)))
+    return order
+
+
+# --- R-CERT-02: the steps ---------------------------------------------------------------------
+def order_accept_service_agreement(*, order: Order, by,
+                                   now: datetime.datetime | None = None) -> Order:
+    """R-CERT-02 step 1: accept the Certification Service Agreement (who and when)."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.DRAFT], _("accepted"))
+        if order.service_agreement_accepted_at:
+            raise CertificationError(_("The service agreement is already accepted."))
+        order.service_agreement_accepted_at = now
+        order.service_agreement_accepted_by = by
+        order.save(update_fields=["service_agreement_accepted_at",
+                                  "service_agreement_accepted_by", "updated_at"])
+        _record(order, action="accept_service_agreement", by=by, from_status=order.status,
+                to_status=order.status, at=now)
+    return order
+
+
+def order_accept_naming_rules(*, order: Order, by,
+                              now: datetime.datetime | None = None) -> Order:
+    """R-CERT-02 step 2: accept the Account Naming Rules, only after the service agreement."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.DRAFT], _("accepted"))
+        if not order.service_agreement_accepted_at:
+            raise CertificationError(
+                _("Accept the Certification Service Agreement first (R-CERT-02)."),
+                code="step_skipped")
+        order.naming_rules_accepted_at = now
+        order.naming_rules_accepted_by = by
+        _move(order, to=OrderStatus.AGREEMENTS_ACCEPTED, action="accept_naming_rules", by=by,
+              now=now, update_fields=["naming_rules_accepted_at", "naming_rules_accepted_by"])
+    return order
+
+
+def order_data_problems(order: Order) -> dict[str, list[str]]:
+    """What prevents the data step from completing, by field (empty when complete).
+
+    R-CERT-03 bank account, R-CERT-06 operator, R-CERT-08/09 naming (or a written
+    justification), R-CERT-13 trademark letter, R-CERT-04/05 required documents.
+    """
+    problems: dict[str, list[str]] = {}
+    if not order.operator_name.strip():
+        problems.setdefault("operator_name", []).append(_("The operator's name is required."))
+    snapshot = order.entity_snapshot
+    if not (snapshot.get("bank_name") and snapshot.get("bank_account_number")):
+        problems.setdefault("account", []).append(_(
+            "The entity has no corporate bank account (bank and account number): it is "
+            "mandatory (R-CERT-03). Complete the entity, then start a new order."))
+    if order.trademark_name and not order.trademark_document:
+        problems.setdefault("trademark_document", []).append(
+            _("Say which trademark document backs the name (R-CERT-08)."))
+    _run_naming_check(order)
+    if not order.naming_ok and not order.naming_justification.strip():
+        problems.setdefault("naming_justification", []).append(
+            _("The name fails the naming check: %(reason)s Write a justification to proceed.")
+            % {"reason": order.naming_reason})
+    letter = order.trademark_letter_problems()
+    if letter:
+        problems.setdefault("trademark_authorisation", []).append(
+            _("The trademark authorisation letter must contain: %(items)s (R-CERT-13).")
+            % {"items": "; ".join(letter)})
+    missing = order_missing_documents(order)
+    if missing:
+        problems.setdefault("documents", []).append(
+            _("Required documents missing: %(items)s.")
+            % {"items": "; ".join(_(doc.label) for doc in missing)})
+    return problems
+
+
+def order_complete_data(*, order: Order, by, now: datetime.datetime | None = None) -> Order:
+    """R-CERT-02 step 3: the data (business, operator, basic data) is filled in.
+
+    Refused with every problem listed (see `order_data_problems`).
+    """
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.AGREEMENTS_ACCEPTED], _("completed"))
+        problems = order_data_problems(order)
+        if problems:
+            raise CertificationError(problems, code="data_incomplete")
+        _move(order, to=OrderStatus.DATA_FILLED, action="complete_data", by=by, now=now,
+              update_fields=["naming_ok", "naming_reason"])
+    return order
+
+
+def order_choose_invoice(*, order: Order, by, invoice_type: str, mailing_address: str = "",
+                         now: datetime.datetime | None = None) -> Order:
+    """R-CERT-02 step 4 / R-CERT-10: choose the invoice; the title is the entity's full name.
+
+    A VAT special invoice is flagged as needing Tencent customer service; a paper
+    invoice needs the applicant's mailing address.
+    """
+    now = _now(now)
+    if invoice_type not in InvoiceType.values:
+        raise CertificationError({"invoice_type": _("Choose an invoice type.")})
+    if invoice_type != InvoiceType.NONE and not mailing_address.strip():
+        raise CertificationError(
+            {"invoice_mailing_address": _("A mailing address is needed for the invoice.")})
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.DATA_FILLED], _("given an invoice choice"))
+        order.invoice_type = invoice_type
+        order.invoice_title = order.entity_snapshot.get("full_name", "")
+        order.invoice_mailing_address = mailing_address.strip()
+        note = order.get_invoice_type_display()
+        _move(order, to=OrderStatus.AWAITING_PAYMENT, action="choose_invoice", by=by, now=now,
+              note=note, update_fields=["invoice_type", "invoice_title",
+                                        "invoice_mailing_address"])
+    return order
+
+
+def _submit(order: Order, now: datetime.datetime) -> None:
+    """R-CERT-11: a complete submission starts the 15-working-day review clock."""
+    missing = order_missing_documents(order)
+    if missing:
+        raise CertificationError(
+            {"documents": _("Cannot submit for review; required documents missing: %(items)s.")
+             % {"items": "; ".join(_(doc.label) for doc in missing)}},
+            code="documents_missing",
+        )
+    due = deadlines.review_due(_today(now))
+    order.submitted_at = now
+    order.review_due_on = due.date
+    order.review_due_is_estimate = due.estimate
+
+
+def order_pay(*, order: Order, by, transaction_id: str = "",
+              paid_at: datetime.datetime | None = None,
+              review_company: ReviewCompany | None = None,
+              now: datetime.datetime | None = None) -> Order:
+    """R-CERT-02 steps 5–6: pay the fee by WeChat Pay (R-CERT-07); the order enters review.
+
+    A paid order needs the WeChat Pay transaction id and time; a free modification
+    (R-POST-01) goes straight to review. R-CERT-11: the review due date is set.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.AWAITING_PAYMENT], _("paid"))
+        if order.fee > 0:
+            if not transaction_id.strip():
+                raise CertificationError({"transaction_id": _(
+                    "Enter the WeChat Pay transaction ID: the fee is paid by WeChat Pay only "
+                    "(R-CERT-07).")})
+            if paid_at is None:
+                raise CertificationError({"paid_at": _("Enter when the fee was paid.")})
+            if paid_at > now:
+                raise CertificationError({"paid_at": _("The payment time is in the future.")})
+            order.wechat_pay_transaction_id = transaction_id.strip()
+            order.paid_at = paid_at
+        if review_company is not None:
+            order.review_company = review_company
+        _submit(order, now)
+        _move(order, to=OrderStatus.IN_REVIEW, action="pay", by=by, now=now,
+              note=order.wechat_pay_transaction_id,
+              update_fields=["wechat_pay_transaction_id", "paid_at", "review_company",
+                             "submitted_at", "review_due_on", "review_due_is_estimate"])
+    return order
+
+
+def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None = None) -> Order:
+    """The reviewer found the data non-compliant.
+
+    R-CERT-12: the first rejection starts the 30-calendar-day resubmission clock; a
+    rejection after the third resubmission fails the order ("resubmitted three times").
+    """
+    now = _now(now)
+    if not note.strip():
+        raise CertificationError({"note": _("Say what the reviewer rejected.")})
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.IN_REVIEW], _("rejected"))
+        order.rejection_count += 1
+        order.last_rejection_note = note
+        fields = ["rejection_count", "last_rejection_note"]
+        if order.resubmission_count >= MAX_RESUBMISSIONS:
+            order.save(update_fields=fields)
+            _fail(order, by=by, reason=FailureReason.RESUBMITTED_THREE_TIMES, note=note, now=now)
+            return order
+        if order.first_rejected_at is None:
+            order.first_rejected_at = now
+            order.resubmission_deadline = deadlines.resubmission_deadline(_today(now))
+            fields += ["first_rejected_at", "resubmission_deadline"]
+        _move(order, to=OrderStatus.REJECTED, action="reject", by=by, now=now, note=note,
+              update_fields=fields)
+    return order
+
+
+def order_resubmit(*, order: Order, by, note: str = "",
+                   now: datetime.datetime | None = None) -> Order:
+    """Resubmit corrected data; R-CERT-12: only until 30 days after the first rejection.
+
+    R-CERT-11: the review clock restarts.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.REJECTED], _("resubmitted"))
+        if order.resubmission_deadline and _today(now) > order.resubmission_deadline:
+            raise CertificationError(
+                _("The resubmission deadline (%(date)s) has passed; the order fails for "
+                  "timeout (R-CERT-12).") % {"date": order.resubmission_deadline},
+                code="resubmission_late")
+        order.resubmission_count += 1
+        _submit(order, now)
+        _move(order, to=OrderStatus.IN_REVIEW, action="resubmit", by=by, now=now, note=note,
+              update_fields=["resubmission_count", "submitted_at", "review_due_on",
+                             "review_due_is_estimate"])
+    return order
+
+
+def _complete(order: Order, now: datetime.datetime) -> list[str]:
+    """R-CERT-10: completion (success or failure) starts the invoice deadlines."""
+    completed_on = _today(now)
+    order.completed_at = now
+    fields = ["completed_at"]
+    if order.fee > 0:
+        order.invoice_request_deadline = deadlines.invoice_request_deadline(completed_on)
+        order.invoice_expected_by = deadlines.invoice_expected_by(completed_on)
+        fields += ["invoice_request_deadline", "invoice_expected_by"]
+    return fields
+
+
+def order_succeed(*, order: Order, by, now: datetime.datetime | None = None) -> Order:
+    """The review passed.
+
+    R-POST-02: an initial certification or annual review is valid for one year from
+    today; the account's `certified_until` moves there (R-CERT-16 badge) and the
+    annual-review reminder date (3 months before) is known now. R-CERT-10: invoice
+    deadlines start. A modification leaves the validity as it is.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.IN_REVIEW], _("marked as succeeded"))
+        fields = _complete(order, now)
+        if order.kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW):
+            order.valid_until = deadlines.certification_valid_until(_today(now))
+            order.annual_review_remind_on = deadlines.annual_review_reminder_on(
+                order.valid_until)
+            fields += ["valid_until", "annual_review_remind_on"]
+            OfficialAccount.objects.filter(pk=order.account_id).update(
+                certified_until=order.valid_until, updated_at=now)
+        _move(order, to=OrderStatus.SUCCEEDED, action="succeed", by=by, now=now,
+              note=_("Certified until %(date)s") % {"date": order.valid_until}
+              if order.valid_until else "", update_fields=fields)
+    return order
+
+
+def _fail(order: Order, *, by, reason: str, note: str, now: datetime.datetime) -> None:
+    fields = _complete(order, now)
+    order.failure_reason = reason
+    fields.append("failure_reason")
+    if order.kind == OrderKind.ANNUAL_REVIEW:
+        # R-POST-04: a failed annual review loses the badge and certification data.
+        OfficialAccount.objects.filter(pk=order.account_id).update(
+            certified_until=None, updated_at=now)
+    _move(order, to=OrderStatus.FAILED, action="fail", by=by, now=now,
+          note=f"{FailureReason(reason).label}. {note}".strip(), update_fields=fields)
+
+
+def order_fail(*, order: Order, by, reason: str, note: str = "",
+               now: datetime.datetime | None = None) -> Order:
+    """The review failed for one of the six reasons of R-CERT-12.
+
+    R-POST-04: a failed annual review clears the account's certification.
+    """
+    now = _now(now)
+    if reason not in FailureReason.values:
+        raise CertificationError({"reason": _("Choose one of the six failure reasons "
+                                              "(R-CERT-12).")})
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED],
+                        _("marked as failed"))
+        _fail(order, by=by, reason=reason, note=note, now=now)
+    return order
+
+
+def order_cancel(*, order: Order, by, note: str = "",
+                 now: datetime.datetime | None = None) -> Order:
+    """Withdraw an order before it is paid (nothing was charged, R-CERT-07)."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.DRAFT, OrderStatus.AGREEMENTS_ACCEPTED,
+                                OrderStatus.DATA_FILLED, OrderStatus.AWAITING_PAYMENT],
+                        _("cancelled"))
+        _move(order, to=OrderStatus.CANCELLED, action="cancel", by=by, now=now, note=note)
+    return order
+
+
+# --- R-CERT-03 micro-deposit, documents ----------------------------------------------------
+def order_record_deposit(*, order: Order, by, amount: Decimal, remark: str,
+                         received_on: datetime.date, receipt=None,
+                         now: datetime.datetime | None = None) -> Order:
+    """R-CERT-03: the reviewer's micro-deposit (amount, remark, date) and its receipt."""
+    now = _now(now)
+    if amount is None or amount <= 0:
+        raise CertificationError({"amount": _("Enter the amount received.")})
+    if received_on > _today(now):
+        raise CertificationError({"received_on": _("The date received is in the future.")})
+    if receipt is not None:
+        documents.validate_upload(receipt, code="deposit_receipt")
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED],
+                        _("given a micro-deposit"))
+        order.deposit_amount = amount
+        order.deposit_remark = remark
+        order.deposit_received_on = received_on
+        if receipt is not None:
+            order.deposit_receipt = receipt
+            order.deposit_receipt_uploaded_at = now
+        order.save()
+        _record(order, action="record_deposit", by=by, from_status=order.status,
+                to_status=order.status, at=now, note=f"{amount} {remark}")
+    return order
+
+
+def document_upload(*, document: OrderDocument, by, uploaded=None, value: str | None = None,
+                    now: datetime.datetime | None = None) -> OrderDocument:
+    """Attach a file (size/type checked) or a value to a checklist item: it is received."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(document.order)
+        _require_status(order, EDITABLE_STATUSES, _("changed"))
+        document = OrderDocument.objects.select_for_update().get(pk=document.pk)
+        if document.kind == ItemKind.FILE:
+            if uploaded is None:
+                raise CertificationError({"file": _("Choose a file to upload.")})
+            documents.validate_upload(uploaded, code=document.code)
+            document.original_name = uploaded.name[:200]
+            document.file = uploaded
+        else:
+            if not (value or "").strip():
+                raise CertificationError({"value": _("Enter a value.")})
+            document.value = value.strip()
+        document.status = ItemStatus.RECEIVED
+        document.received_at = now
+        document.verified_at = document.verified_by = None
+        document.save()
+        _record(order, action="document_received", by=by, from_status=order.status,
+                to_status=order.status, at=now, note=document.code)
+    return document
+
+
+def document_verify(*, document: OrderDocument, by,
+                    now: datetime.datetime | None = None) -> OrderDocument:
+    """Mark a received checklist item as verified by a staff member."""
+    now = _now(now)
+    with transaction.atomic():
+        document = OrderDocument.objects.select_for_update().get(pk=document.pk)
+        if not document.is_present:
+            raise CertificationError(_("“%(item)s” has not been received yet.")
+                                     % {"item": _(document.label)})
+        document.status = ItemStatus.VERIFIED
+        document.verified_at = now
+        document.verified_by = by
+        document.save(update_fields=["status", "verified_at", "verified_by"])
+        _record(document.order, action="document_verified", by=by, at=now, note=document.code)
+    return document
+
+
+# --- R-CERT-10 invoices after completion -----------------------------------------------------
+def order_request_invoice(*, order: Order, by, invoice_type: str, mailing_address: str,
+                          now: datetime.datetime | None = None) -> Order:
+    """R-CERT-10: no invoice chosen? It can be requested within 30 days after completion."""
+    now = _now(now)
+    if invoice_type not in (InvoiceType.VAT_ORDINARY, InvoiceType.VAT_SPECIAL):
+        raise CertificationError({"invoice_type": _("Choose an invoice type.")})
+    if not mailing_address.strip():
+        raise CertificationError(
+            {"invoice_mailing_address": _("A mailing address is needed for the invoice.")})
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, COMPLETED_STATUSES, _("given an invoice request"))
+        if order.invoice_type != InvoiceType.NONE or order.invoice_requested_at:
+            raise CertificationError(_("An invoice was already chosen for this order."))
+        if order.fee <= 0:
+            raise CertificationError(_("Nothing was paid: there is no invoice to request."))
+        if _today(now) > order.invoice_request_deadline:
+            raise CertificationError(
+                _("A missing invoice could be requested until %(date)s (30 days after "
+                  "completion, R-CERT-10).") % {"date": order.invoice_request_deadline},
+                code="invoice_request_late")
+        order.invoice_type = invoice_type
+        order.invoice_title = order.entity_snapshot.get("full_name", "")
+        order.invoice_mailing_address = mailing_address.strip()
+        order.invoice_requested_at = now
+        order.save(update_fields=["invoice_type", "invoice_title", "invoice_mailing_address",
+                                  "invoice_requested_at", "updated_at"])
+        _record(order, action="request_invoice", by=by, at=now,
+                note=order.get_invoice_type_display())
+    return order
+
+
+def _invoice_step(order: Order, *, by, action: str, now: datetime.datetime,
+                  requires: str | None, set_fields: dict) -> Order:
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, COMPLETED_STATUSES, _("given invoice tracking"))
+        if order.invoice_type in ("", InvoiceType.NONE):
+            raise CertificationError(_("No invoice was chosen or requested for this order."))
+        if requires and getattr(order, requires) is None:
+            raise CertificationError(_("Record the previous invoice step first."))
+        for field, value in set_fields.items():
+            setattr(order, field, value)
+        order.save(update_fields=[*set_fields, "updated_at"])
+        _record(order, action=action, by=by, at=now,
+                note=" ".join(str(v) for v in set_fields.values()))
+    return order
+
+
+def invoice_record_issued(*, order: Order, by, on: datetime.date,
+                          now: datetime.datetime | None = None) -> Order:
+    """R-CERT-10: Tencent issued the invoice."""
+    return _invoice_step(order, by=by, action="invoice_issued", now=_now(now), requires=None,
+                         set_fields={"invoice_issued_on": on})
+
+
+def invoice_record_mailed(*, order: Order, by, on: datetime.date, tracking_number: str,
+                          now: datetime.datetime | None = None) -> Order:
+    """R-CERT-10: the invoice was mailed, with its tracking number."""
+    if not tracking_number.strip():
+        raise CertificationError({"tracking_number": _("Enter the tracking number.")})
+    return _invoice_step(order, by=by, action="invoice_mailed", now=_now(now),
+                         requires="invoice_issued_on",
+                         set_fields={"invoice_mailed_on": on,
+                                     "invoice_tracking_number": tracking_number.strip()})
+
+
+def invoice_record_received(*, order: Order, by, on: datetime.date,
+                            now: datetime.datetime | None = None) -> Order:
+    """R-CERT-10: the applicant received the invoice."""
+    return _invoice_step(order, by=by, action="invoice_received", now=_now(now),
+                         requires="invoice_mailed_on", set_fields={"invoice_received_on": on})
+
+
+# --- sweeps run by beat -------------------------------------------------------------------------
+SWEEP_BATCH = 1000
+
+
+def orders_fail_timed_out(*, now: datetime.datetime | None = None,
+                          batch_size: int = SWEEP_BATCH) -> int:
+    """R-CERT-12: fail with reason "timeout" every rejected order not resubmitted within
+    30 calendar days of its first rejection. R-POST-04: a timed-out annual review
+    clears the account's certification.
+
+    Set-based and idempotent: rows are claimed with FOR UPDATE SKIP LOCKED by state,
+    so a second run (or a second beat host) finds nothing to do. Queries per batch
+    are constant.
+    """
+    now = _now(now)
+    today = _today(now)
+    failed = 0
+    note = str(FailureReason.TIMEOUT.label)
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(status=OrderStatus.REJECTED, resubmission_deadline__lt=today)
+                .order_by("pk").values_list("pk", "kind", "account_id", "fee")[:batch_size]
+            )
+            if not rows:
+                break
+            ids = [row[0] for row in rows]
+            Order.objects.filter(pk__in=ids).update(
+                status=OrderStatus.FAILED, failure_reason=FailureReason.TIMEOUT,
+                completed_at=now, updated_at=now)
+            paid = [row[0] for row in rows if row[3] > 0]
+            Order.objects.filter(pk__in=paid).update(
+                invoice_request_deadline=deadlines.invoice_request_deadline(today),
+                invoice_expected_by=deadlines.invoice_expected_by(today))
+            annual_accounts = [row[2] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW]
+            if annual_accounts:
+                OfficialAccount.objects.filter(pk__in=annual_accounts).update(
+                    certified_until=None, updated_at=now)
+            OrderEvent.objects.bulk_create([
+                OrderEvent(order_id=pk, action="fail", from_status=OrderStatus.REJECTED,
+                           to_status=OrderStatus.FAILED, at=now, note=note)
+                for pk in ids
+            ])
+            failed += len(ids)
+    return failed
+
+
+def accounts_expire_certifications(*, now: datetime.datetime | None = None) -> int:
+    """R-POST-04: an account that missed its annual review loses badge and certification.
+
+    Clears `certified_until` once it lies in the past (the badge is already gone the
+    day after, `OfficialAccount.is_certified`), and notes it on the order that
+    certified the account. Idempotent: a cleared account is not selected again.
+    """
+    now = _now(now)
+    today = _today(now)
+    with transaction.atomic():
+        accounts = list(
+            OfficialAccount.objects.select_for_update(skip_locked=True)
+            .filter(certified_until__lt=today).values_list("pk", "certified_until")
+        )
+        if not accounts:
+            return 0
+        account_ids = [pk for pk, _until in accounts]
+        orders = list(
+            Order.objects.filter(status=OrderStatus.SUCCEEDED, account_id__in=account_ids,
+                                 valid_until=F("account__certified_until"))
+            .values_list("pk", flat=True)
+        )
+        OfficialAccount.objects.filter(pk__in=account_ids).update(
+            certified_until=None, updated_at=now)
+        OrderEvent.objects.bulk_create([
+            OrderEvent(order_id=pk, action="certification_lapsed", at=now,
+                       note=_("Annual review missed: certification lapsed (R-POST-04)."))
+            for pk in orders
+        ])
+    return len(accounts)

@@ -1,0 +1,71 @@
+"""Helpers that build certification orders at a given step through the real services."""
+import datetime
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from accounts.tests.factories import EntityFactory, OfficialAccountFactory, UserFactory
+from certification import services
+from certification.models import ItemKind, Order, OrderStatus, ReviewCompany
+
+PDF = b"%PDF-1.4\n% test document\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def pdf(name="scan.pdf", content=PDF):
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def make_account(*, staff=(), entity=None, **kwargs):
+    entity = entity or EntityFactory()
+    kwargs.setdefault("name", f"{entity.short_name or entity.full_name}服务号")
+    return OfficialAccountFactory(entity=entity, assigned_staff=list(staff), **kwargs)
+
+
+def fill_documents(order, *, by):
+    for document in order.documents.all():
+        if document.required and not document.is_present:
+            if document.kind == ItemKind.FILE:
+                name = "video.mp4" if document.code == "artist_video" else f"{document.code}.pdf"
+                services.document_upload(document=document, by=by, uploaded=pdf(name))
+            else:
+                services.document_upload(document=document, by=by, value="填写的值")
+
+
+STEPS = [
+    OrderStatus.DRAFT,
+    OrderStatus.AGREEMENTS_ACCEPTED,
+    OrderStatus.DATA_FILLED,
+    OrderStatus.AWAITING_PAYMENT,
+    OrderStatus.IN_REVIEW,
+]
+
+
+def make_order(*, account=None, kind="initial", by=None, until=OrderStatus.DRAFT,
+               invoice_type="vat_ordinary", now=None, **data) -> Order:
+    """An order walked through the real services up to the `until` step."""
+    by = by or UserFactory(groups=["Finance"])
+    account = account or make_account(staff=[by])
+    now = now or timezone.now()
+    order = services.order_create(account=account, kind=kind, by=by, now=now)
+    target = STEPS.index(until)
+    if target >= 1:
+        services.order_accept_service_agreement(order=order, by=by, now=now)
+        services.order_accept_naming_rules(order=order, by=by, now=now)
+    if target >= 2:
+        order.refresh_from_db()
+        order.operator_name = data.pop("operator_name", "李四")
+        for field, value in data.items():
+            setattr(order, field, value)
+        services.order_update_data(order=order, by=by, changed=["operator_name"])
+        fill_documents(order, by=by)
+        services.order_complete_data(order=order, by=by, now=now)
+    if target >= 3:
+        services.order_choose_invoice(order=order, by=by, invoice_type=invoice_type,
+                                      mailing_address="深圳市南山区科技园 1 号", now=now)
+    if target >= 4:
+        services.order_pay(order=order, by=by, transaction_id="4200001234202611290001",
+                           paid_at=now - datetime.timedelta(minutes=5),
+                           review_company=ReviewCompany.objects.first(), now=now)
+    order.refresh_from_db()
+    return order

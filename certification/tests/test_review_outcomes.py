@@ -1,0 +1,228 @@
+"""Review outcomes: success, rejections, the six failure reasons, fees (R-CERT-07/10/12,
+R-POST-01..04)."""
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from certification import services
+from certification.models import FailureReason, Order, OrderEvent, OrderStatus
+from certification.services import CertificationError
+from certification.tests.factories import make_account, make_order
+
+pytestmark = pytest.mark.django_db
+SH = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def at(y, m, d, h=10):
+    return datetime.datetime(y, m, d, h, 0, tzinfo=SH)
+
+
+def test_success_certifies_for_one_year_and_knows_the_reminder_date_r_post_02():
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
+    services.order_succeed(order=order, by=None, now=at(2026, 3, 15))
+    order.refresh_from_db()
+    order.account.refresh_from_db()
+    assert order.valid_until == datetime.date(2027, 3, 15)
+    assert order.account.certified_until == datetime.date(2027, 3, 15)
+    assert order.annual_review_remind_on == datetime.date(2026, 12, 15)
+    assert order.account.is_certified(datetime.date(2027, 3, 15))
+    assert not order.account.is_certified(datetime.date(2027, 3, 16))
+
+
+def test_success_sets_the_invoice_deadlines_from_completion_r_cert_10():
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
+    services.order_succeed(order=order, by=None, now=at(2026, 3, 15))
+    order.refresh_from_db()
+    assert order.invoice_request_deadline == datetime.date(2026, 4, 14)
+    assert order.invoice_expected_by == datetime.date(2026, 6, 3)
+
+
+def test_fee_is_300_for_initial_and_annual_review_whatever_the_outcome_r_cert_07_r_post_03():
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
+    assert order.fee == Decimal("300.00")
+    services.order_fail(order=order, by=None, reason=FailureReason.NOT_REGISTERED,
+                        now=at(2026, 3, 10))
+    order.refresh_from_db()
+    assert order.fee == Decimal("300.00") and order.paid_at is not None
+    account = order.account
+    first = make_order(account=account, until=OrderStatus.IN_REVIEW, now=at(2026, 3, 11))
+    services.order_succeed(order=first, by=None, now=at(2026, 3, 20))
+    annual = services.order_create(account=account, kind="annual_review", by=None,
+                                   now=at(2026, 12, 20))
+    assert annual.fee == Decimal("300.00")
+
+
+def test_first_modification_is_free_later_ones_cost_200_r_post_01():
+    user = UserFactory()
+    order = make_order(by=user, until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
+    services.order_succeed(order=order, by=user, now=at(2026, 3, 15))
+    account = order.account
+    first = services.order_create(account=account, kind="modification", by=user,
+                                  now=at(2026, 4, 1))
+    assert first.fee == Decimal("0.00")
+    services.order_cancel(order=first, by=user)
+    # A cancelled modification does not use up the free one.
+    again = services.order_create(account=account, kind="modification", by=user)
+    assert again.fee == Decimal("0.00")
+    walk = make_order_from(again, user)
+    services.order_succeed(order=walk, by=user)
+    second = services.order_create(account=account, kind="modification", by=user)
+    assert second.fee == Decimal("200.00")
+
+
+def make_order_from(order, user):
+    """Walk an existing draft to review; a free order needs no payment."""
+    from certification.tests.factories import fill_documents
+
+    services.order_accept_service_agreement(order=order, by=user)
+    services.order_accept_naming_rules(order=order, by=user)
+    order.refresh_from_db()
+    services.order_update_data(order=order, by=user)
+    fill_documents(order, by=user)
+    services.order_complete_data(order=order, by=user)
+    services.order_choose_invoice(order=order, by=user, invoice_type="none")
+    services.order_pay(order=order, by=user)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_REVIEW and order.paid_at is None
+    return order
+
+
+def test_modification_needs_a_valid_certification_r_post_01():
+    with pytest.raises(CertificationError, match="R-POST-01"):
+        services.order_create(account=make_account(), kind="modification", by=None)
+
+
+def test_annual_review_needs_a_certification_and_is_prefilled_r_post_03():
+    with pytest.raises(CertificationError, match="R-POST-03"):
+        services.order_create(account=make_account(), kind="annual_review", by=None)
+    order = make_order(until=OrderStatus.IN_REVIEW, operator_name="赵六")
+    services.order_succeed(order=order, by=None)
+    annual = services.order_create(account=order.account, kind="annual_review", by=None)
+    assert annual.operator_name == "赵六"
+    assert annual.renews_id == order.pk
+    assert annual.review_company_id == order.review_company_id
+
+
+def test_failed_annual_review_clears_the_certification_r_post_04():
+    order = make_order(until=OrderStatus.IN_REVIEW)
+    services.order_succeed(order=order, by=None)
+    annual = make_order(account=order.account, kind="annual_review",
+                        until=OrderStatus.IN_REVIEW)
+    services.order_fail(order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG)
+    annual.account.refresh_from_db()
+    assert annual.account.certified_until is None
+    assert not annual.account.is_certified()
+
+
+@pytest.mark.parametrize("reason", [
+    FailureReason.NOT_REGISTERED, FailureReason.OPERATOR_NOT_AUTHORISED,
+    FailureReason.OPERATOR_ID_WRONG, FailureReason.TRADEMARK_NOT_AUTHORISED,
+    FailureReason.RESUBMITTED_THREE_TIMES, FailureReason.TIMEOUT,
+])
+def test_each_of_the_six_failure_reasons_fails_the_order_r_cert_12(reason):
+    order = make_order(until=OrderStatus.IN_REVIEW)
+    services.order_fail(order=order, by=None, reason=reason, note="审核结论")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED and order.failure_reason == reason
+    assert order.completed_at is not None
+
+
+def test_there_are_exactly_six_failure_reasons_and_others_are_refused_r_cert_12():
+    assert len(FailureReason.values) == 6
+    order = make_order(until=OrderStatus.IN_REVIEW)
+    with pytest.raises(CertificationError, match="six failure reasons"):
+        services.order_fail(order=order, by=None, reason="bad_luck")
+
+
+def test_first_rejection_starts_the_30_day_clock_later_ones_do_not_r_cert_12():
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
+    services.order_reject(order=order, by=None, note="营业执照模糊", now=at(2026, 9, 20))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REJECTED
+    assert order.resubmission_deadline == datetime.date(2026, 10, 20)
+    services.order_resubmit(order=order, by=None, now=at(2026, 10, 8))
+    services.order_reject(order=order, by=None, note="仍不清晰", now=at(2026, 10, 15))
+    order.refresh_from_db()
+    assert order.resubmission_deadline == datetime.date(2026, 10, 20)
+    assert order.rejection_count == 2
+
+
+def test_resubmission_on_the_deadline_is_accepted_the_day_after_refused_r_cert_12():
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
+    services.order_reject(order=order, by=None, note="x", now=at(2026, 9, 20))
+    with pytest.raises(CertificationError, match="deadline"):
+        services.order_resubmit(order=order, by=None, now=at(2026, 10, 21, 0))
+    services.order_resubmit(order=order, by=None, now=at(2026, 10, 20, 23))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_REVIEW
+    # R-CERT-11: the review clock restarted at the resubmission.
+    assert order.review_due_on == datetime.date(2026, 11, 10)
+
+
+def test_third_noncompliant_resubmission_fails_the_order_r_cert_12():
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
+    for day in (2, 4, 6):
+        services.order_reject(order=order, by=None, note="不合规", now=at(2026, 9, day))
+        services.order_resubmit(order=order, by=None, now=at(2026, 9, day + 1))
+    order.refresh_from_db()
+    assert order.resubmission_count == 3 and order.status == OrderStatus.IN_REVIEW
+    services.order_reject(order=order, by=None, note="第三次仍不合规", now=at(2026, 9, 8))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+    assert order.failure_reason == FailureReason.RESUBMITTED_THREE_TIMES
+
+
+def test_timeout_sweep_fails_only_orders_past_the_deadline_and_runs_twice_safely_r_cert_12():
+    late = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
+    services.order_reject(order=late, by=None, note="x", now=at(2026, 9, 20))
+    on_time = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
+    services.order_reject(order=on_time, by=None, note="x", now=at(2026, 9, 21))
+    # 2026-10-21: the day after late's deadline, the day of on_time's.
+    assert services.orders_fail_timed_out(now=at(2026, 10, 21, 1)) == 1
+    assert services.orders_fail_timed_out(now=at(2026, 10, 21, 2)) == 0
+    late.refresh_from_db()
+    on_time.refresh_from_db()
+    assert late.status == OrderStatus.FAILED and late.failure_reason == FailureReason.TIMEOUT
+    assert late.invoice_request_deadline == datetime.date(2026, 11, 20)
+    assert on_time.status == OrderStatus.REJECTED
+    assert OrderEvent.objects.filter(order=late, to_status="failed").count() == 1
+
+
+def test_timed_out_annual_review_clears_the_certification_r_post_04_r_cert_12():
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 1, 5))
+    services.order_succeed(order=order, by=None, now=at(2026, 1, 10))
+    annual = make_order(account=order.account, kind="annual_review",
+                        until=OrderStatus.IN_REVIEW, now=at(2026, 11, 1))
+    services.order_reject(order=annual, by=None, note="x", now=at(2026, 11, 5))
+    services.orders_fail_timed_out(now=at(2026, 12, 6))
+    annual.account.refresh_from_db()
+    assert annual.account.certified_until is None
+
+
+def test_missed_annual_review_lapses_the_certification_once_r_post_04():
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2025, 3, 1))
+    services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
+    assert services.accounts_expire_certifications(now=at(2026, 3, 10)) == 0  # last valid day
+    assert services.accounts_expire_certifications(now=at(2026, 3, 11)) == 1
+    assert services.accounts_expire_certifications(now=at(2026, 3, 12)) == 0
+    order.account.refresh_from_db()
+    assert order.account.certified_until is None
+    assert OrderEvent.objects.filter(order=order, action="certification_lapsed").count() == 1
+
+
+def test_transitions_are_audited_with_who_and_why():
+    user = UserFactory()
+    order = make_order(by=user, until=OrderStatus.IN_REVIEW)
+    services.order_reject(order=order, by=user, note="照片模糊")
+    event = OrderEvent.objects.filter(order=order).last()
+    assert (event.from_status, event.to_status, event.by, event.note) == (
+        "in_review", "rejected", user, "照片模糊")
+
+
+def test_cancel_is_refused_once_paid():
+    order = make_order(until=OrderStatus.IN_REVIEW)
+    with pytest.raises(CertificationError):
+        services.order_cancel(order=order, by=None)
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.IN_REVIEW
