@@ -78,3 +78,21 @@ def fanout_progress(fanout: FanOut) -> dict:
     } for version in versions]
     return {"id": fanout.pk, "total": fanout.total, **counts,
             "done": counts["pending"] == 0, "rows": rows}
+
+
+def remote_menu(account: OfficialAccount) -> dict:
+    """What WeChat shows now (menu/get) in menu/create's shape; no menu → no buttons.
+    Raises WeChatError for anything else (the editor shows its explanation)."""
+    from accounts.wechat_api import client_for
+
+    from wechat.errors import MENU_NOT_EXIST, WeChatError
+
+    from .models import wechat_body
+
+    try:
+        data = client_for(account).menu_get().get("menu") or {"button": []}
+    except WeChatError as exc:
+        if exc.errcode != MENU_NOT_EXIST:
+            raise
+        data = {"button": []}
+    return wechat_body(data)

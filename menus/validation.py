@@ -12,6 +12,7 @@ of `MenuIssue` (empty when the menu is fine).
 """
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ MAX_SUB_NAME_BYTES = 60
 MAX_KEY_BYTES = 128
 MAX_URL_BYTES = 1024
 MAX_URL_DOMAINS = 3
+MAX_ID_BYTES = 128  # media_id / article_id
 MAX_REPLY_BYTES = 2048  # a passive text reply; longer ones are cut by WeChat
 
 # R-MENU-02 and wechat-protocol.md §b: the 13 leaf types and the fields each requires.
@@ -43,6 +45,7 @@ BUTTON_TYPES: dict[str, tuple[str, ...]] = {
     "article_view_limited": ("article_id",),
     "miniprogram": ("appid", "pagepath", "url"),
 }
+MINIPROGRAM_APPID = re.compile(r"^wx[0-9a-f]{16}\Z")
 KEY_TYPES = frozenset(t for t, fields in BUTTON_TYPES.items() if "key" in fields)
 #: every field a leaf may carry, in the order the editor shows them
 LEAF_FIELDS = ("key", "url", "media_id", "article_id", "appid", "pagepath")
@@ -61,11 +64,12 @@ class Codes:
     USE_BUTTON_TYPE = (40119, 40120)
     MEDIA_ID = 40007
     ARTICLE_ID = 40007
-    MINIPROGRAM_APPID = 40013  # WeChat validates the mini program's appid like any appid
+    # Not in the protocol notes' menu table, but WeChat's global code table has them:
+    # 40165 invalid weapp pagepath, 40166 invalid weapp appid (the sandbox agrees).
+    MINIPROGRAM_PAGEPATH = 40165
+    MINIPROGRAM_APPID = 40166
     MISSING_SUB_BUTTONS = 41007
-    NO_RESPONSE_TYPE = 65308
     TOO_MANY_DOMAINS = 65316
-    INVALID_URL = 65317
 
 
 @dataclass(frozen=True)
@@ -140,8 +144,13 @@ def _url_issue(url: str, path: tuple[int, ...], sub: bool, field: str = "url"
     if parts.scheme.lower() not in ("http", "https"):
         return MenuIssue(path, field, _("The URL must start with http:// or https://."),
                          _pick(Codes.URL_DOMAIN, sub))
-    if not parts.hostname or " " in url:
-        return MenuIssue(path, field, _("The URL has no valid domain."), Codes.INVALID_URL)
+    try:
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if not host:
+        return MenuIssue(path, field, _("The URL has no valid domain."),
+                         _pick(Codes.URL_DOMAIN, sub))
     return None
 
 
@@ -173,13 +182,16 @@ def _validate_leaf(button: dict, path: tuple[int, ...], sub: bool, certified: bo
         issue = _url_issue(_text(button, "url"), path, sub)
         if issue:
             issues.append(issue)
-    if "media_id" in required and not _text(button, "media_id"):
+    if "media_id" in required and not 0 < byte_length(_text(button, "media_id")) <= MAX_ID_BYTES:
         issues.append(MenuIssue(path, "media_id",
-                                _("A permanent material media_id is required."),
+                                _("A permanent material media_id (at most %(max)s bytes) is "
+                                  "required.") % {"max": MAX_ID_BYTES},
                                 Codes.MEDIA_ID))
-    if "article_id" in required and not _text(button, "article_id"):
+    if ("article_id" in required
+            and not 0 < byte_length(_text(button, "article_id")) <= MAX_ID_BYTES):
         issues.append(MenuIssue(path, "article_id",
-                                _("The article_id of a published article is required."),
+                                _("The article_id of a published article (at most %(max)s "
+                                  "bytes) is required.") % {"max": MAX_ID_BYTES},
                                 Codes.ARTICLE_ID))
     if kind == "miniprogram":
         if not certified:
@@ -187,12 +199,16 @@ def _validate_leaf(button: dict, path: tuple[int, ...], sub: bool, certified: bo
                 path, "type",
                 _("Mini program buttons are only allowed on certified accounts."),
                 _pick(Codes.USE_BUTTON_TYPE, sub)))
-        if not _text(button, "appid"):
-            issues.append(MenuIssue(path, "appid", _("The mini program's AppID is required."),
-                                    Codes.MINIPROGRAM_APPID))
-        if not _text(button, "pagepath"):
-            issues.append(MenuIssue(path, "pagepath", _("The mini program page is required."),
-                                    Codes.NO_RESPONSE_TYPE))
+        if not MINIPROGRAM_APPID.match(_text(button, "appid")):
+            issues.append(MenuIssue(
+                path, "appid",
+                _("The mini program's AppID is required: “wx” followed by 16 hex digits."),
+                Codes.MINIPROGRAM_APPID))
+        if not 0 < byte_length(_text(button, "pagepath")) <= MAX_URL_BYTES:
+            issues.append(MenuIssue(path, "pagepath",
+                                    _("The mini program page path is required (at most "
+                                      "%(max)s bytes).") % {"max": MAX_URL_BYTES},
+                                    Codes.MINIPROGRAM_PAGEPATH))
     if kind == "click":
         reply = _text(button, "reply")
         if byte_length(reply) > MAX_REPLY_BYTES:

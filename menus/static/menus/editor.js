@@ -1,0 +1,383 @@
+/* The custom-menu editor: a phone preview, a button tree and a form.
+ * Vanilla JS, no dependencies. The server's validator (menus/validation.py) is the
+ * only judge of rules: this script counts UTF-8 bytes for feedback and asks
+ * /menus/<id>/validate/ as you type. */
+(function () {
+  "use strict";
+  var root = document.getElementById("menu-editor");
+  if (!root) return;
+  var config = JSON.parse(document.getElementById("menu-editor-config").textContent);
+  var T = config.t, L = config.limits, URLS = config.urls;
+  var simulateUrl = root.getAttribute("data-simulate-url") || "";
+  var csrf = (root.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
+  var menu = clone(config.state.working || { button: [] });
+  var live = config.state.live;
+  var selected = null; // [i] or [i, j]
+  var openPopup = null;
+  var issues = [];
+  var dirty = false;
+  var validateTimer = null;
+  var FIELDS = ["key", "url", "media_id", "article_id", "appid", "pagepath"];
+
+  function $(id) { return document.getElementById(id); }
+  function clone(x) { return JSON.parse(JSON.stringify(x)); }
+  function bytes(s) { return new TextEncoder().encode(s || "").length; }
+  function fmt(s, args) { return s.replace(/%\((\w+)\)s/g, function (_, k) { return args[k]; }); }
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k.slice(0, 2) === "on") node.addEventListener(k.slice(2), attrs[k]);
+      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return node;
+  }
+  function subs(b) { return Array.isArray(b.sub_button) ? b.sub_button : []; }
+  function isParent(b) { return subs(b).length > 0 || (!b.type && Array.isArray(b.sub_button)); }
+  function at(path) {
+    if (!path) return null;
+    var b = menu.button[path[0]];
+    if (!b) return null;
+    return path.length > 1 ? subs(b)[path[1]] || null : b;
+  }
+  function samePath(a, b) { return a && b && a.length === b.length && a.every(function (x, i) { return x === b[i]; }); }
+  function pathId(path) { return path.join("-"); }
+
+  function request(method, url, body) {
+    var opts = { method: method, credentials: "same-origin", headers: { "X-CSRFToken": csrf, "Accept": "application/json" } };
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(url, opts).then(function (r) {
+      return r.json().catch(function () { return { error: r.status + " " + r.statusText }; })
+        .then(function (data) { data._ok = r.ok; return data; });
+    }, function () { return { _ok: false, error: T.network }; });
+  }
+
+  function status(text, tone) {
+    var box = $("me-status");
+    box.textContent = text || "";
+    box.className = "me-status" + (tone ? " me-" + tone : "");
+  }
+  function showIssues(list) {
+    issues = list || [];
+    var ul = $("me-issues");
+    ul.innerHTML = "";
+    issues.forEach(function (issue) {
+      ul.appendChild(el("li", { "data-pointer": issue.pointer, onclick: function () {
+        if (issue.path && issue.path.length) { selected = issue.path.slice(0, 2); render(); }
+      } }, [issue.text]));
+    });
+  }
+  function issuesFor(path) {
+    return issues.filter(function (i) { return i.path && samePath(i.path, path); });
+  }
+
+  function changed() {
+    dirty = true;
+    render();
+    validateSoon();
+  }
+  function validateSoon() {
+    dirty = true;
+    clearTimeout(validateTimer);
+    validateTimer = setTimeout(function () {
+      request("POST", URLS.validate, { menu: menu }).then(function (data) {
+        if (!data._ok) return;
+        showIssues(data.issues);
+        renderPreview(); renderTree(); renderFormErrors();
+        status(data.issues.length ? T.unsaved : T.unsaved + " · " + T.valid, data.issues.length ? "warn" : "");
+      });
+    }, 350);
+  }
+
+  // --- preview ---------------------------------------------------------------------
+  function bubble(text, who) {
+    var chat = $("me-chat");
+    var node = el("div", { "class": "me-bubble me-bubble-" + who, "data-testid": who === "in" ? "reply-bubble" : "chat-bubble", text: text });
+    chat.appendChild(node);
+    chat.scrollTop = chat.scrollHeight;
+    return node;
+  }
+  function tapLeaf(path) {
+    var b = at(path);
+    selected = path; openPopup = null; render();
+    if (!b) return;
+    bubble(fmt(T.click_sent, { name: b.name || "" }), "out");
+    if (b.type === "view" || b.type === "miniprogram") { bubble(fmt(T.opens, { url: b.url || "" }), "sys"); return; }
+    if (b.type === "click" && simulateUrl) {
+      request("POST", simulateUrl, { type: "click", key: b.key || "", openid: "preview-user" }).then(function (data) {
+        if (data.reply && data.reply.content) bubble(data.reply.content, "in");
+        else if (data._ok) bubble(T.no_reply, "sys");
+        else bubble(data.error || T.network, "sys");
+      });
+      return;
+    }
+    if (b.type === "click" && b.reply) { bubble(b.reply, "in"); return; }
+    bubble(fmt(T.does, { type: b.type || "?" }), "sys");
+  }
+  function renderPreview() {
+    var bar = $("me-menubar"), popup = $("me-popup");
+    bar.innerHTML = ""; popup.innerHTML = "";
+    bar.appendChild(el("span", { "class": "me-kbd", text: "⌨" }));
+    menu.button.forEach(function (b, i) {
+      var slot = el("button", {
+        type: "button", "class": "me-slot" + (samePath(selected, [i]) ? " me-sel" : "") + (issuesFor([i]).length ? " me-bad" : ""),
+        "data-testid": "preview-button-" + i,
+        onclick: function () {
+          if (isParent(b)) { openPopup = openPopup === i ? null : i; selected = [i]; render(); }
+          else tapLeaf([i]);
+        }
+      }, [(isParent(b) ? "≡ " : "") + (b.name || "…")]);
+      bar.appendChild(slot);
+      if (openPopup === i && isParent(b)) {
+        var box = el("div", { "class": "me-popup", "data-testid": "preview-popup-" + i,
+          style: "left:calc(" + (100 / menu.button.length) * i + "% + 36px);width:calc(" + (100 / menu.button.length) + "% - 16px)" });
+        subs(b).forEach(function (s, j) {
+          box.appendChild(el("button", {
+            type: "button", "class": "me-popup-item" + (samePath(selected, [i, j]) ? " me-sel" : "") + (issuesFor([i, j]).length ? " me-bad" : ""),
+            "data-testid": "preview-sub-" + i + "-" + j, onclick: function () { tapLeaf([i, j]); }
+          }, [s.name || "…"]));
+        });
+        popup.appendChild(box);
+      }
+    });
+  }
+
+  // --- tree --------------------------------------------------------------------------
+  function move(path, delta) {
+    var list = path.length > 1 ? menu.button[path[0]].sub_button : menu.button;
+    var k = path[path.length - 1], n = k + delta;
+    if (n < 0 || n >= list.length) return;
+    var tmp = list[k]; list[k] = list[n]; list[n] = tmp;
+    selected = path.length > 1 ? [path[0], n] : [n];
+    if (path.length === 1 && openPopup !== null) openPopup = n;
+    changed();
+  }
+  function remove(path) {
+    var b = at(path);
+    if (!window.confirm(fmt(T.confirm_delete, { name: b.name || "…" }))) return;
+    if (path.length > 1) {
+      var parent = menu.button[path[0]];
+      parent.sub_button.splice(path[1], 1);
+      if (!parent.sub_button.length) { delete parent.sub_button; parent.type = "click"; }
+      selected = [path[0]];
+    } else { menu.button.splice(path[0], 1); selected = null; openPopup = null; }
+    changed();
+  }
+  function addTop() {
+    if (menu.button.length >= L.buttons) return;
+    menu.button.push({ type: "click", name: T.new_button + (menu.button.length + 1), key: "", reply: "" });
+    selected = [menu.button.length - 1];
+    changed();
+  }
+  function addSub(i) {
+    var b = menu.button[i];
+    if (!isParent(b)) { FIELDS.concat(["type", "reply"]).forEach(function (f) { delete b[f]; }); b.sub_button = []; }
+    if (b.sub_button.length >= L.subs) return;
+    b.sub_button.push({ type: "click", name: T.new_sub + (b.sub_button.length + 1), key: "", reply: "" });
+    selected = [i, b.sub_button.length - 1]; openPopup = i;
+    changed();
+  }
+  function controls(path, count) {
+    if (!config.can_change) return null;
+    var k = path[path.length - 1], id = pathId(path);
+    var box = el("span", { "class": "me-ctl" }, [
+      el("button", { type: "button", title: T.up, "aria-label": T.up, "data-testid": "up-" + id, disabled: k === 0 ? "disabled" : null, onclick: function (e) { e.stopPropagation(); move(path, -1); } }, ["↑"]),
+      el("button", { type: "button", title: T.down, "aria-label": T.down, "data-testid": "down-" + id, disabled: k === count - 1 ? "disabled" : null, onclick: function (e) { e.stopPropagation(); move(path, 1); } }, ["↓"]),
+      el("button", { type: "button", title: T.delete, "aria-label": T.delete, "data-testid": "delete-" + id, onclick: function (e) { e.stopPropagation(); remove(path); } }, ["✕"])
+    ]);
+    if (path.length === 1 && subs(menu.button[path[0]]).length < L.subs) {
+      box.insertBefore(el("button", { type: "button", title: T.add_sub, "data-testid": "add-sub-" + path[0], onclick: function (e) { e.stopPropagation(); addSub(path[0]); } }, ["+"]), box.firstChild);
+    }
+    return box;
+  }
+  function renderTree() {
+    var tree = $("me-tree");
+    tree.innerHTML = "";
+    if (!menu.button.length) tree.appendChild(el("li", { "class": "me-empty", text: T.empty_menu }));
+    menu.button.forEach(function (b, i) {
+      var label = el("div", { "class": "me-node" + (samePath(selected, [i]) ? " me-sel" : "") + (issuesFor([i]).length ? " me-bad" : ""),
+        "data-testid": "tree-" + i, onclick: function () { selected = [i]; openPopup = isParent(b) ? i : null; render(); } },
+        [el("span", { text: (b.name || "…") + (isParent(b) ? "" : "  · " + (b.type || "?")) }), controls([i], menu.button.length)]);
+      var li = el("li", {}, [label]);
+      if (isParent(b)) {
+        var ol = el("ol", {});
+        subs(b).forEach(function (s, j) {
+          ol.appendChild(el("li", {}, [el("div", { "class": "me-node" + (samePath(selected, [i, j]) ? " me-sel" : "") + (issuesFor([i, j]).length ? " me-bad" : ""),
+            "data-testid": "tree-" + i + "-" + j, onclick: function () { selected = [i, j]; openPopup = i; render(); } },
+            [el("span", { text: (s.name || "…") + "  · " + (s.type || "?") }), controls([i, j], subs(b).length)])]));
+        });
+        li.appendChild(ol);
+      }
+      tree.appendChild(li);
+    });
+    var add = $("me-add-top");
+    if (add) add.disabled = menu.button.length >= L.buttons;
+  }
+
+  // --- form --------------------------------------------------------------------------
+  function field(label, name, value, opts) {
+    opts = opts || {};
+    var input = opts.multiline
+      ? el("textarea", { name: name, rows: 3, "data-testid": "field-" + name })
+      : el("input", { type: "text", name: name, "data-testid": "field-" + name, maxlength: opts.maxChars || null });
+    input.value = value || "";
+    if (!config.can_change) input.disabled = true;
+    var counter = opts.limit ? el("span", { "class": "me-count", "data-testid": "count-" + name }) : null;
+    function count() {
+      if (!counter) return;
+      var n = bytes(input.value);
+      counter.textContent = fmt(T.bytes, { n: n, max: opts.limit });
+      counter.className = "me-count" + (n > opts.limit ? " me-over" : n > opts.limit * 0.8 ? " me-near" : "");
+    }
+    count();
+    input.addEventListener("input", function () { count(); opts.onchange(input.value); });
+    return el("label", { "class": "me-field" }, [el("span", { text: label }), input, counter]);
+  }
+  function renderForm() {
+    var form = $("me-form");
+    form.innerHTML = "";
+    var b = at(selected);
+    if (!b) { form.appendChild(el("p", { text: T.nothing_selected })); return; }
+    var sub = selected.length > 1;
+    form.appendChild(field(T.name, "name", b.name, { limit: sub ? L.sub_name : L.name, onchange: function (v) { b.name = v; renderPreview(); renderTree(); validateSoon(); } }));
+    form.appendChild(el("div", { id: "me-form-errors", "data-testid": "form-errors" }));
+    renderFormErrors();
+    if (!sub && isParent(b)) { form.appendChild(el("p", { "class": "me-note", text: T.parent })); return; }
+    var select = el("select", { name: "type", "data-testid": "field-type", disabled: config.can_change ? null : "disabled" });
+    config.types.forEach(function (t) {
+      var opt = el("option", { value: t, text: T.type_names[t] || t });
+      if (t === b.type) opt.selected = true;
+      select.appendChild(opt);
+    });
+    select.addEventListener("change", function () { b.type = select.value; changed(); });
+    form.appendChild(el("label", { "class": "me-field" }, [el("span", { text: T.type }), select]));
+    (config.required[b.type] || []).forEach(function (f) {
+      form.appendChild(field(T[f] || f, f, b[f], { limit: f === "key" ? L.key : f === "url" ? L.url : null,
+        onchange: function (v) { b[f] = v; validateSoon(); } }));
+    });
+    if (b.type === "click") {
+      form.appendChild(field(T.reply, "reply", b.reply, { multiline: true, limit: L.reply,
+        onchange: function (v) { b.reply = v; validateSoon(); } }));
+    }
+  }
+  function renderFormErrors() {
+    var box = $("me-form-errors");
+    if (!box) return;
+    box.innerHTML = "";
+    issuesFor(selected || []).forEach(function (i) {
+      box.appendChild(el("p", { "class": "me-err", text: i.message + (i.errcode ? " (" + i.errcode + ")" : "") }));
+    });
+  }
+
+  function render() { renderPreview(); renderTree(); renderForm(); }
+
+  // --- toolbar -----------------------------------------------------------------------
+  function loadState(state, keepMessage) {
+    config.state = state;
+    live = state.live;
+    menu = clone(state.working || { button: [] });
+    dirty = false;
+    if (!at(selected)) selected = menu.button.length ? [0] : null;
+    if (!keepMessage) status("");
+    showIssues([]);
+    render();
+  }
+  function answer(data) {
+    if (data._ok) { status(data.message || "", "ok"); showIssues(data.issues || []); return true; }
+    status(data.error || T.network, "error");
+    showIssues(data.issues || []);
+    if (data.issues && data.issues.length && data.issues[0].path.length) { selected = data.issues[0].path.slice(0, 2); render(); }
+    return false;
+  }
+  function pollVersion(tries) {
+    request("GET", URLS.latest_version).then(function (data) {
+      var v = data.version;
+      if (v && v.status === "pending" && tries > 0) { setTimeout(function () { pollVersion(tries - 1); }, 1000); return; }
+      if (!v) return;
+      if (v.status === "published") status("#" + v.number + " · " + T.published, "ok");
+      else if (v.status === "failed") status(T.failed + " (#" + v.number + "): " + v.errcode + " " + v.errmsg + (v.explanation ? " — " + v.explanation : ""), "error");
+      else status(T.pending, "warn");
+      root.setAttribute("data-last-status", v.status);
+    });
+  }
+  var actions = {
+    save: function () {
+      status(T.saving);
+      request("POST", URLS.save_draft, { menu: menu }).then(function (d) { if (answer(d)) loadState(d.state, true); });
+    },
+    publish: function () {
+      status(T.publishing, "warn");
+      root.setAttribute("data-last-status", "pending");
+      request("POST", URLS.publish, { menu: menu }).then(function (d) {
+        if (answer(d)) { loadState(d.state, true); status(T.publishing, "warn"); pollVersion(120); }
+      });
+    },
+    discard: function () {
+      if (!window.confirm(T.confirm_discard)) return;
+      request("POST", URLS.discard_draft, {}).then(function (d) { if (answer(d)) loadState(d.state, true); });
+    },
+    pull: function (selfmenu) {
+      if (dirty || config.state.has_draft) { if (!window.confirm(T.confirm_pull)) return; }
+      status(T.loading);
+      request("POST", URLS.pull, { selfmenu: !!selfmenu }).then(function (d) { if (answer(d)) { var is = d.issues; loadState(d.state, true); showIssues(is); render(); } });
+    },
+    "pull-selfmenu": function () { actions.pull(true); },
+    "delete-remote": function () {
+      if (!window.confirm(T.confirm_delete_remote)) return;
+      request("POST", URLS.delete_remote, { confirm: true }).then(answer);
+    },
+    compare: function () {
+      var panel = $("me-compare");
+      panel.hidden = false;
+      $("me-cmp-draft").textContent = JSON.stringify(menu, null, 2);
+      $("me-cmp-live").textContent = live ? JSON.stringify(live, null, 2) : "—";
+      $("me-cmp-remote").textContent = T.loading;
+      request("GET", URLS.remote).then(function (d) {
+        $("me-cmp-remote").textContent = d._ok ? JSON.stringify(d.menu, null, 2) : (d.error || T.network);
+        markDiff();
+      });
+      markDiff();
+      panel.scrollIntoView({ behavior: "smooth" });
+    },
+    "import": function () { $("me-import-dialog").showModal(); },
+    copy: function () { $("me-copy-dialog").showModal(); }
+  };
+  function markDiff() {
+    // lines of the draft not in the other two columns are highlighted (a cheap, readable diff)
+    ["me-cmp-live", "me-cmp-remote"].forEach(function (id) {
+      var pre = $(id), mine = $("me-cmp-draft").textContent.split("\n");
+      var lines = pre.textContent.split("\n");
+      pre.innerHTML = "";
+      lines.forEach(function (line) {
+        pre.appendChild(el("span", { "class": mine.indexOf(line) === -1 ? "me-diff" : "", text: line + "\n" }));
+      });
+    });
+  }
+  root.querySelectorAll("[data-action]").forEach(function (btn) {
+    btn.addEventListener("click", function () { actions[btn.getAttribute("data-action")](); });
+  });
+  var addTopBtn = $("me-add-top");
+  if (addTopBtn) addTopBtn.addEventListener("click", addTop);
+  var importGo = $("me-import-go");
+  if (importGo) importGo.addEventListener("click", function () {
+    request("POST", URLS["import"], { json: $("me-import-text").value }).then(function (d) {
+      if (answer(d)) { $("me-import-dialog").close(); loadState(d.state, true); }
+    });
+  });
+  var copyGo = $("me-copy-go");
+  if (copyGo) copyGo.addEventListener("click", function () {
+    var ids = Array.prototype.map.call(document.querySelectorAll("input[name=copy-target]:checked"), function (i) { return parseInt(i.value, 10); });
+    request("POST", URLS.copy, { accounts: ids }).then(function (d) {
+      $("me-copy-dialog").close();
+      if (answer(d) && d.refused.length) {
+        status(d.message + " " + d.refused.map(function (r) { return r.account + ": " + r.issues[0].text; }).join("; "), "warn");
+      }
+    });
+  });
+  window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
+
+  if (menu.button.length) selected = [0];
+  render();
+  if (config.state.latest && config.state.latest.status === "pending") pollVersion(120);
+})();
