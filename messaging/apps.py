@@ -9,8 +9,10 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from accounts.admin_extensions import register_account_action
         from accounts.models import OfficialAccount
 
+        from .admin import sync_kf_team
         from .selectors import forget_callback_account
 
         def forget(sender, instance, **kwargs):
@@ -22,3 +24,4 @@ class MessagingConfig(AppConfig):
                           dispatch_uid="messaging_forget_account_on_save")
         post_delete.connect(forget, sender=OfficialAccount, weak=False,
                             dispatch_uid="messaging_forget_account_on_delete")
+        register_account_action(sync_kf_team)

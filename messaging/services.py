@@ -235,23 +235,38 @@ def _enqueue(operation: KfOperation) -> None:
     transaction.on_commit(lambda: kf_operation_run.delay(operation.pk))
 
 
-@transaction.atomic
-def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str,
-                   by=None) -> KfOperation:
-    """R-KF-02: request a new customer-service account; the API call runs in a task.
+def kf_account_check_new(*, account: OfficialAccount, prefix: str,
+                         nickname: str) -> tuple[str, str]:
+    """R-KF-01/R-KF-02: may this account get a customer-service account `prefix@wechatid`?
 
-    Checks the name `prefix@wechatid`, the nickname, duplicates and the limit of
-    100 accounts per official account (counted under a lock on the account).
+    Returns the full name and the cleaned nickname, or raises KfError naming the
+    field: the plug-in must be enabled (certified service accounts only), the
+    prefix ≤ 10 of [A-Za-z0-9_], the name unused, at most 100 accounts.
     """
+    if not account.kf_enabled:
+        raise KfError({"account": _("Enable the customer-service plug-in of this account first "
+                                    "(certified service accounts only).")})
     name = kf_account_name(account=account, prefix=prefix)
     nickname = _check_nickname(nickname)
-    OfficialAccount.objects.select_for_update().filter(pk=account.pk).first()
     existing = KfAccount.objects.filter(account=account)
     if existing.filter(kf_account__iexact=name).exists():
         raise KfError({"prefix": _("“%(name)s” already exists.") % {"name": name}})
     if existing.count() >= KF_ACCOUNTS_LIMIT:
         raise KfError({"prefix": _("An official account can have at most %(max)d "
                                    "customer-service accounts.") % {"max": KF_ACCOUNTS_LIMIT}})
+    return name, nickname
+
+
+@transaction.atomic
+def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str,
+                   by=None) -> KfOperation:
+    """R-KF-02: request a new customer-service account; the API call runs in a task.
+
+    The checks of kf_account_check_new run under a lock on the official account, so
+    two concurrent requests cannot both take the 100th place.
+    """
+    OfficialAccount.objects.select_for_update().filter(pk=account.pk).first()
+    name, nickname = kf_account_check_new(account=account, prefix=prefix, nickname=nickname)
     kf = KfAccount.objects.create(account=account, kf_account=name, nickname=nickname,
                                   status=KfAccountStatus.PENDING)
     operation = KfOperation.objects.create(account=account, kf=kf, kf_account=name,

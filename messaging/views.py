@@ -172,7 +172,7 @@ def simulate(request: HttpRequest, account_pk: int) -> JsonResponse:
     if not isinstance(payload, dict):
         return JsonResponse({"error": _("The request body must be a JSON object.")}, status=400)
     try:
-        result = simulate_via_sandbox(account=account, payload=payload)
+        result = simulate_via_sandbox(account=account, payload=payload, request=request)
     except SimulationUnavailable as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     except SimulationError as exc:

@@ -1,0 +1,352 @@
+"""Admin for the message log, reply rules and the customer-service team.
+
+Every class is account-scoped: staff see and change only rows of the accounts
+assigned to them. Remote changes to KF accounts go through services and tasks;
+the admin never calls WeChat itself.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from unfold.admin import ModelAdmin
+
+from accounts.models import OfficialAccount
+from accounts.scoping import AccountScopedAdminMixin, require_account_access
+from accounts.selectors import accounts_visible_to
+
+from . import selectors, services
+from .models import (
+    KF_NICKNAME_MAX_LENGTH,
+    InboundMessage,
+    KeywordRule,
+    KfAccount,
+    KfOperation,
+    KfSession,
+    KfWaitCase,
+    TransferRule,
+    WelcomeReply,
+)
+from .routing import kf_transfer_allowed
+
+
+class ReadOnlyAdminMixin:
+    """Rows written by the callback, tasks or syncs: viewable, never edited by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- Message log ------------------------------------------------------------------------------
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    list_display = ("received_at", "account", "user_link", "msg_type", "event", "short_content",
+                    "route", "short_reply", "processing_ms")
+    list_filter = (("account", admin.RelatedOnlyFieldListFilter), "msg_type", "route",
+                   "received_at")
+    search_fields = ("openid", "content", "reply_summary", "event", "=msg_id")
+    list_select_related = ("account",)
+    date_hierarchy = "received_at"
+    list_per_page = 50
+    show_full_result_count = False
+    readonly_fields = ("account", "openid", "msg_type", "event", "content", "msg_id", "sent_at",
+                       "received_at", "route", "keyword_rule", "reply_type", "reply_summary",
+                       "processing_ms", "dedupe_key", "raw")
+    exclude = ("reply_xml",)
+
+    @admin.display(description=_("user"), ordering="openid")
+    def user_link(self, obj: InboundMessage) -> str:
+        url = reverse("admin:messaging_conversation", args=[obj.account_id, obj.openid])
+        return format_html('<a href="{}" title="{}">{}</a>', url, _("Conversation"),
+                           Truncator(obj.openid).chars(16))
+
+    @admin.display(description=_("content"))
+    def short_content(self, obj: InboundMessage) -> str:
+        return Truncator(obj.content).chars(40)
+
+    @admin.display(description=_("reply"))
+    def short_reply(self, obj: InboundMessage) -> str:
+        return Truncator(obj.reply_summary).chars(40)
+
+    def get_urls(self):
+        return [
+            path("conversation/<int:account_pk>/<str:openid>/",
+                 self.admin_site.admin_view(self.conversation_view),
+                 name="messaging_conversation"),
+        ] + super().get_urls()
+
+    def conversation_view(self, request, account_pk: int, openid: str):
+        """Everything one user sent one account, with our replies, oldest first."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        account = get_object_or_404(OfficialAccount, pk=account_pk)
+        require_account_access(request.user, account)
+        rows = selectors.conversation(account=account, openid=openid)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Conversation with %(openid)s") % {"openid": openid},
+            "account": account,
+            "openid": openid,
+            "rows": rows,
+            "opts": self.model._meta,
+            "sessions": KfSession.objects.filter(account=account, openid=openid)[:20],
+        }
+        return TemplateResponse(request, "messaging/conversation.html", context)
+
+
+# --- Reply rules ------------------------------------------------------------------------------
+REPLY_FIELDSET = (_("Reply"), {"fields": ("reply_type", "reply_text", "news_title",
+                                           "news_description", "news_url", "news_pic_url")})
+
+
+@admin.register(KeywordRule)
+class KeywordRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
+    list_display = ("name", "account", "match_type", "pattern", "priority", "reply_type",
+                    "is_active")
+    list_filter = (("account", admin.RelatedOnlyFieldListFilter), "match_type", "reply_type",
+                   "is_active")
+    list_editable = ("priority", "is_active")
+    search_fields = ("name", "pattern", "reply_text", "news_title")
+    list_select_related = ("account",)
+    autocomplete_fields = ("account",)
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("account", "name", "match_type", "pattern", "priority",
+                           "is_active")}),
+        REPLY_FIELDSET,
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+
+
+@admin.register(WelcomeReply)
+class WelcomeReplyAdmin(AccountScopedAdminMixin, ModelAdmin):
+    list_display = ("account", "reply_type", "short_reply", "is_active", "updated_at")
+    list_filter = ("reply_type", "is_active")
+    search_fields = ("account__name", "reply_text", "news_title")
+    list_select_related = ("account",)
+    autocomplete_fields = ("account",)
+    readonly_fields = ("updated_at",)
+    fieldsets = ((None, {"fields": ("account", "is_active")}), REPLY_FIELDSET)
+
+    @admin.display(description=_("reply"))
+    def short_reply(self, obj: WelcomeReply) -> str:
+        return Truncator(obj.reply_text or obj.news_title).chars(50)
+
+
+@admin.register(TransferRule)
+class TransferRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
+    list_display = ("name", "account", "match_type", "pattern", "kf_account", "window",
+                    "priority", "is_active", "transfer_state")
+    list_filter = (("account", admin.RelatedOnlyFieldListFilter), "match_type", "is_active")
+    search_fields = ("name", "pattern")
+    list_select_related = ("account", "kf_account")
+    autocomplete_fields = ("account", "kf_account")
+    readonly_fields = ("transfer_state", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("account", "name", "match_type", "pattern", "kf_account",
+                           "priority", "is_active", "transfer_state")}),
+        (_("Time window"), {"fields": ("active_from", "active_until")}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description=_("time window"))
+    def window(self, obj: TransferRule) -> str:
+        if obj.active_from is None:
+            return str(_("all day"))
+        return f"{obj.active_from:%H:%M}–{obj.active_until:%H:%M}"
+
+    @admin.display(description=_("in effect"))
+    def transfer_state(self, obj: TransferRule) -> str:
+        """R-KF-01/R-KF-03: say why a rule has no effect on this account."""
+        account = obj.account if obj.account_id else None
+        if account is None:
+            return "—"
+        if kf_transfer_allowed(account):
+            return str(_("yes"))
+        if not (account.is_service and account.is_certified()):
+            return str(_("no: only certified service accounts can use customer service"))
+        if not account.kf_enabled:
+            return str(_("no: the customer-service plug-in is off"))
+        return str(_("no: the account is not in developer mode"))
+
+
+# --- Customer service (R-KF-02) ---------------------------------------------------------------
+class KfAccountAddForm(forms.ModelForm):
+    prefix = forms.CharField(
+        label=_("prefix (work number)"), max_length=10,
+        help_text=_("1 to 10 letters, digits or underscores; the account becomes "
+                    "prefix@WeChat ID."))
+
+    class Meta:
+        model = KfAccount
+        fields = ("account", "nickname")
+
+    def clean(self):
+        data = super().clean()
+        account, prefix, nickname = data.get("account"), data.get("prefix"), data.get("nickname")
+        if account and prefix and nickname:
+            try:
+                services.kf_account_check_new(account=account, prefix=prefix, nickname=nickname)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict if hasattr(exc, "error_dict")
+                                      else exc.messages)
+        return data
+
+
+class KfAccountChangeForm(forms.ModelForm):
+    new_nickname = forms.CharField(label=_("nickname"), max_length=KF_NICKNAME_MAX_LENGTH)
+    avatar = forms.FileField(label=_("new avatar"), required=False,
+                             help_text=_("JPG or PNG, at most 2 MB; 640×640 recommended."))
+
+    class Meta:
+        model = KfAccount
+        fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["new_nickname"].initial = self.instance.nickname
+
+
+@admin.register(KfAccount)
+class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
+    list_display = ("kf_account", "nickname", "account", "status", "online", "accepted_case",
+                    "kf_wx", "invite_status", "synced_at", "last_error")
+    list_filter = (("account", admin.RelatedOnlyFieldListFilter), "status", "online")
+    search_fields = ("kf_account", "nickname", "kf_wx")
+    list_select_related = ("account",)
+    autocomplete_fields = ("account",)
+    readonly_fields = ("kf_account", "nickname", "account", "status", "kf_id", "headimgurl",
+                       "kf_wx", "invite_wx", "invite_status", "online", "accepted_case",
+                       "last_error", "synced_at", "created_at", "updated_at")
+    actions = ("sync_from_wechat",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = KfAccountChangeForm if obj is not None else KfAccountAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ((None, {"fields": ("account", "prefix", "nickname")}),)
+        return (
+            (None, {"fields": ("kf_account", "account", "status", "last_error")}),
+            (_("Change through the WeChat API"), {"fields": ("nickname", "new_nickname",
+                                                             "avatar")}),
+            (_("From WeChat"), {"fields": ("kf_id", "headimgurl", "kf_wx", "invite_wx",
+                                           "invite_status", "online", "accepted_case",
+                                           "synced_at")}),
+        )
+
+    def save_model(self, request, obj, form, change):
+        """R-KF-02: additions and changes are requests; a task applies them through the API."""
+        if not change:
+            operation = services.kf_account_add(
+                account=form.cleaned_data["account"], prefix=form.cleaned_data["prefix"],
+                nickname=form.cleaned_data["nickname"], by=request.user)
+            obj.pk = operation.kf_id
+            messages.info(request, _("The customer-service account is being added in WeChat."))
+            return
+        if form.cleaned_data["new_nickname"] != obj.nickname:
+            services.kf_account_update(kf=obj, nickname=form.cleaned_data["new_nickname"],
+                                       by=request.user)
+            messages.info(request, _("The nickname change was sent to WeChat."))
+        if form.cleaned_data.get("avatar"):
+            services.kf_account_upload_avatar(kf=obj, upload=form.cleaned_data["avatar"],
+                                              by=request.user)
+            messages.info(request, _("The avatar is being uploaded to WeChat."))
+
+    def save_related(self, request, form, formsets, change):
+        pass  # no related objects; the row itself is written by the services
+
+    def log_addition(self, request, obj, message):
+        if obj.pk:
+            super().log_addition(request, obj, message)
+
+    def delete_model(self, request, obj):
+        services.kf_account_delete(kf=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for kf in queryset:
+            services.kf_account_delete(kf=kf, by=request.user)
+
+    def response_delete(self, request, obj_display, obj_id):
+        messages.info(request, _("The deletion was sent to WeChat; the row goes once it is done."))
+        return super().response_delete(request, obj_display, obj_id)
+
+    @admin.action(description=_("Sync the team, online status and queue from WeChat"),
+                  permissions=["view"])
+    def sync_from_wechat(self, request, queryset):
+        account_ids = set(queryset.values_list("account_id", flat=True))
+        for account in accounts_visible_to(request.user).filter(pk__in=account_ids):
+            services.kf_accounts_request_sync(account=account, by=request.user)
+        self.message_user(request, ngettext(
+            "A sync was requested for %(count)d account.",
+            "A sync was requested for %(count)d accounts.", len(account_ids))
+            % {"count": len(account_ids)}, messages.SUCCESS)
+
+
+@admin.register(KfOperation)
+class KfOperationAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    list_display = ("created_at", "account", "action", "kf_account", "status", "errcode",
+                    "explanation", "requested_by", "finished_at")
+    list_filter = (("account", admin.RelatedOnlyFieldListFilter), "action", "status")
+    search_fields = ("kf_account", "errmsg")
+    list_select_related = ("account", "requested_by")
+    readonly_fields = ("account", "kf", "kf_account", "action", "nickname", "avatar", "status",
+                       "errcode", "errmsg", "explanation", "requested_by", "created_at",
+                       "finished_at", "attempts")
+
+
+@admin.register(KfSession)
+class KfSessionAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    list_display = ("openid", "account", "kf_account", "status", "opened_at", "closed_at",
+                    "switched_from")
+    list_filter = ("status", ("account", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("openid", "kf_account")
+    list_select_related = ("account",)
+    readonly_fields = ("account", "openid", "kf_account", "status", "opened_at", "closed_at",
+                       "switched_from")
+
+
+@admin.register(KfWaitCase)
+class KfWaitCaseAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    list_display = ("openid", "account", "latest_time", "synced_at")
+    list_filter = (("account", admin.RelatedOnlyFieldListFilter),)
+    search_fields = ("openid",)
+    list_select_related = ("account",)
+    readonly_fields = ("account", "openid", "latest_time", "synced_at")
+
+
+@admin.action(description=_("Sync the customer-service team from WeChat"), permissions=["view"])
+def sync_kf_team(modeladmin, request, queryset):
+    """Offered on the official-account list (accounts.admin_extensions hook)."""
+    done = 0
+    for account in queryset:
+        if account.kf_enabled:
+            services.kf_accounts_request_sync(account=account, by=request.user)
+            done += 1
+    skipped = queryset.count() - done
+    modeladmin.message_user(request, ngettext(
+        "A customer-service sync was requested for %(count)d account.",
+        "A customer-service sync was requested for %(count)d accounts.", done)
+        % {"count": done}, messages.SUCCESS)
+    if skipped:
+        modeladmin.message_user(request, ngettext(
+            "%(count)d account was skipped: its customer-service plug-in is off.",
+            "%(count)d accounts were skipped: their customer-service plug-in is off.", skipped)
+            % {"count": skipped}, messages.WARNING)
