@@ -2,6 +2,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminPasswordWidget
 
 from . import validators
 from .models import OfficialAccount
@@ -16,9 +17,9 @@ CREDENTIAL_INPUTS = {
 }
 
 
-def secret_input() -> forms.PasswordInput:
+def secret_input() -> UnfoldAdminPasswordWidget:
     # render_value=False: a submitted value is not echoed back even when the form has errors.
-    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+    return UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"})
 
 
 class OfficialAccountForm(forms.ModelForm):

@@ -7,15 +7,19 @@ PY=.venv/bin/python
 PORT=${PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-8001}
 
-# 1. A private .env with fresh secrets, written once.
+# 1. A private .env with fresh secrets, written once. A database created before
+#    .env existed was encrypted with the development key, so keep that key then.
 if [ ! -f .env ]; then
-  $PY - <<'PYEOF'
+  KEEP_DEV_KEY=$([ -f db.sqlite3 ] && echo 1 || echo 0) $PY - <<'PYEOF'
+import os
 import secrets
 from cryptography.fernet import Fernet
+dev_key = "ZGV2LW9ubHkta2V5LW5vdC1mb3ItcmVhbC1zZWNyZXQ="  # wxadmin/settings/local.py
+key = dev_key if os.environ["KEEP_DEV_KEY"] == "1" else Fernet.generate_key().decode()
 with open(".env", "w") as f:
     f.write("# Written by `make run` on first use; see .env.example for every variable.\n")
     f.write(f"SECRET_KEY={secrets.token_urlsafe(50)}\n")
-    f.write(f"FIELD_ENCRYPTION_KEYS={Fernet.generate_key().decode()}\n")
+    f.write(f"FIELD_ENCRYPTION_KEYS={key}\n")
 PYEOF
   echo "wrote .env with a new SECRET_KEY and FIELD_ENCRYPTION_KEYS"
 fi

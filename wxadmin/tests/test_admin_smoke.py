@@ -5,6 +5,7 @@ page (when adding is allowed) and the change page of an existing row (when one
 exists after loading the demo data and each app's `admin_smoke_objects`).
 """
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.core.management import call_command
 from django.urls import reverse
@@ -28,7 +29,8 @@ def populated(db, admin_user):
                          ids=[model._meta.label for model, _ in registered()])
 def test_admin_pages_render(client, populated, model, model_admin, language):
     client.force_login(populated)
-    headers = {"HTTP_ACCEPT_LANGUAGE": language}
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    headers = {}
     info = (model._meta.app_label, model._meta.model_name)
     changelist = reverse("admin:{}_{}_changelist".format(*info))
     assert client.get(changelist, **headers).status_code == 200
@@ -56,7 +58,11 @@ def test_dashboard_renders_in_chinese_by_default(client, populated):
     response = client.get(reverse("admin:index"))
     assert response.status_code == 200
     assert "待处理事项" in response.content.decode()
-    english = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en")
+    # the browser's Accept-Language does not switch the language; the switcher's cookie does
+    browser_in_english = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "待处理事项" in browser_in_english.content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(reverse("admin:index"))
     assert "What needs attention" in english.content.decode()
 
 
