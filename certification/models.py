@@ -298,6 +298,8 @@ class Order(models.Model):
         verbose_name = _("certification order")
         verbose_name_plural = _("certification orders")
         ordering = ["-created_at", "-id"]
+        # Not "view_…": the Operators role gets every view_* permission of this app.
+        permissions = [("see_fees", _("Can see fees, payments and invoices"))]
         constraints = [
             # One application in progress per account at a time, even under races.
             models.UniqueConstraint(

@@ -119,6 +119,54 @@ def order_compute_fee(*, account: OfficialAccount, kind: str,
 
 
 # --- creation -----------------------------------------------------------------------------
+def order_check_can_create(*, account: OfficialAccount, kind: str,
+                           today: datetime.date | None = None) -> None:
+    """Raise CertificationError unless `account` may open an order of `kind` now.
+
+    R-CERT-01: only enterprise or media *service* accounts. R-POST-03: an annual
+    review needs a certification; R-POST-01: a modification a valid one. One order
+    in progress per account.
+    """
+    today = today or timezone.localdate()
+    entity = account.entity
+    if account.account_type != AccountType.SERVICE:
+        raise CertificationError(
+            {"account": _("“%(name)s” is a subscription account: only service accounts "
+                          "can be certified (R-CERT-01).") % {"name": account.name}},
+            code="not_service",
+        )
+    if entity.kind not in (EntityKind.ENTERPRISE, EntityKind.MEDIA):
+        raise CertificationError(
+            {"account": _("Only enterprise and media entities can be certified "
+                          "(R-CERT-01).")},
+            code="wrong_entity_kind",
+        )
+    if Order.objects.filter(account=account).open().exists():
+        raise CertificationError(
+            {"account": _("“%(name)s” already has an order in progress.")
+             % {"name": account.name}},
+            code="order_in_progress",
+        )
+    if kind == OrderKind.INITIAL and account.is_certified(today):
+        raise CertificationError(
+            {"kind": _("“%(name)s” is certified until %(date)s: file an annual review "
+                       "instead.") % {"name": account.name, "date": account.certified_until}},
+            code="already_certified",
+        )
+    if kind == OrderKind.ANNUAL_REVIEW and account.certified_until is None:
+        raise CertificationError(
+            {"kind": _("“%(name)s” has no certification to review: file an initial "
+                       "certification (R-POST-03).") % {"name": account.name}},
+            code="not_certified",
+        )
+    if kind == OrderKind.MODIFICATION and not account.is_certified(today):
+        raise CertificationError(
+            {"kind": _("Certification data can only be modified while the certification "
+                       "is valid (R-POST-01).")},
+            code="not_certified",
+        )
+
+
 def _prefill_from(previous: Order | None) -> dict:
     if previous is None:
         return {}
@@ -152,42 +200,7 @@ def order_create(*, account: OfficialAccount, kind: str, by,
         account = (OfficialAccount.objects.select_for_update(of=("self",))
                    .select_related("entity").get(pk=account.pk))
         entity = account.entity
-        if account.account_type != AccountType.SERVICE:
-            raise CertificationError(
-                {"account": _("“%(name)s” is a subscription account: only service accounts "
-                              "can be certified (R-CERT-01).") % {"name": account.name}},
-                code="not_service",
-            )
-        if entity.kind not in (EntityKind.ENTERPRISE, EntityKind.MEDIA):
-            raise CertificationError(
-                {"account": _("Only enterprise and media entities can be certified "
-                              "(R-CERT-01).")},
-                code="wrong_entity_kind",
-            )
-        if Order.objects.filter(account=account).open().exists():
-            raise CertificationError(
-                {"account": _("“%(name)s” already has an order in progress.")
-                 % {"name": account.name}},
-                code="order_in_progress",
-            )
-        if kind == OrderKind.INITIAL and account.is_certified(today):
-            raise CertificationError(
-                {"kind": _("“%(name)s” is certified until %(date)s: file an annual review "
-                           "instead.") % {"name": account.name, "date": account.certified_until}},
-                code="already_certified",
-            )
-        if kind == OrderKind.ANNUAL_REVIEW and account.certified_until is None:
-            raise CertificationError(
-                {"kind": _("“%(name)s” has no certification to review: file an initial "
-                           "certification (R-POST-03).") % {"name": account.name}},
-                code="not_certified",
-            )
-        if kind == OrderKind.MODIFICATION and not account.is_certified(today):
-            raise CertificationError(
-                {"kind": _("Certification data can only be modified while the certification "
-                           "is valid (R-POST-01).")},
-                code="not_certified",
-            )
+        order_check_can_create(account=account, kind=kind, today=today)
         previous = None
         if kind != OrderKind.INITIAL:
             previous = (Order.objects.filter(account=account, status=OrderStatus.SUCCEEDED)

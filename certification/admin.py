@@ -1,0 +1,595 @@
+"""The certification admin: orders with their checklist, transitions as buttons, exports."""
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from import_export import fields as ie_fields
+from import_export import resources
+from import_export.admin import ExportMixin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import ExportForm
+from unfold.decorators import display
+
+from accounts.models import OfficialAccount
+from accounts.scoping import AccountScopedAdminMixin, require_account_access
+
+from . import selectors, services
+from .forms import (
+    TRANSITION_FORMS,
+    NoteForm,
+    OrderAddForm,
+    OrderDocumentForm,
+    add_errors,
+    initial_for,
+    run_transition,
+)
+from .models import (
+    ItemKind,
+    Notification,
+    Order,
+    OrderDocument,
+    OrderEvent,
+    OrderKind,
+    OrderStatus,
+    Reminder,
+    ReviewCompany,
+)
+
+TONE_COLOURS = {"danger": "#b91c1c", "warning": "#b45309", "success": "#15803d"}
+
+EDITABLE_FIELDS = [
+    "review_company", "operator_name", "operator_id_type", "operator_phone",
+    "trademark_name", "trademark_document", "trademark_owned_by_entity", "tm_registrant",
+    "tm_registrant_is_person", "tm_registration_number", "tm_grantee", "tm_sealed_or_signed",
+    "tm_use_from", "tm_use_until", "artist_name", "media_title", "naming_justification",
+]
+FEE_FIELDS = {"fee", "paid_at", "wechat_pay_transaction_id", "invoice_type", "invoice_title",
+              "invoice_mailing_address", "invoice_requested_at", "invoice_issued_on",
+              "invoice_mailed_on", "invoice_tracking_number", "invoice_received_on",
+              "invoice_request_deadline_display", "invoice_expected_by_display",
+              "fee_display"}
+
+
+def deadline_html(due: datetime.date | None, *, estimate: bool = False) -> str:
+    """A colour-coded date with the days left (R-CERT-10/11/12, R-POST-02)."""
+    if due is None:
+        return "—"
+    today = timezone.localdate()
+    left = (due - today).days
+    tone = selectors.deadline_tone(due, today)
+    if left < 0:
+        text = ngettext("%(days)d day overdue", "%(days)d days overdue", -left) % {"days": -left}
+    elif left == 0:
+        text = _("due today")
+    else:
+        text = ngettext("%(days)d day left", "%(days)d days left", left) % {"days": left}
+    suffix = _(" (estimate)") if estimate else ""
+    return format_html('<span class="cert-deadline cert-{}" style="color:{};font-weight:600">'
+                       '{} · {}{}</span>', tone, TONE_COLOURS[tone], due, text, suffix)
+
+
+class OrderResource(resources.ModelResource):
+    """CSV/XLSX export: no secrets (no AppSecret, tokens or keys; no uploaded files)."""
+
+    account = ie_fields.Field(attribute="account__name", column_name="account")
+    appid = ie_fields.Field(attribute="account__appid", column_name="appid")
+    entity = ie_fields.Field(attribute="entity_snapshot", column_name="entity")
+    review_company = ie_fields.Field(attribute="review_company__name",
+                                     column_name="review_company")
+
+    FINANCE_ONLY = ("fee", "paid_at", "wechat_pay_transaction_id", "invoice_type",
+                    "invoice_request_deadline", "invoice_expected_by", "invoice_issued_on",
+                    "invoice_mailed_on", "invoice_tracking_number", "invoice_received_on")
+
+    class Meta:
+        model = Order
+        fields = ("id", "account", "appid", "entity", "account_name", "kind", "status",
+                  "review_company", "submitted_at", "review_due_on", "review_due_is_estimate",
+                  "rejection_count", "resubmission_deadline", "completed_at", "failure_reason",
+                  "valid_until", "fee", "paid_at", "wechat_pay_transaction_id", "invoice_type",
+                  "invoice_request_deadline", "invoice_expected_by", "invoice_issued_on",
+                  "invoice_mailed_on", "invoice_tracking_number", "invoice_received_on")
+        export_order = fields
+
+    def __init__(self, *, with_fees: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.with_fees = with_fees
+
+    def get_export_fields(self, selected_fields=None):
+        fields = super().get_export_fields(selected_fields)
+        if self.with_fees:
+            return fields
+        return [f for f in fields if f.column_name not in self.FINANCE_ONLY]
+
+    def dehydrate_entity(self, order):
+        return order.entity_snapshot.get("full_name", "")
+
+
+class DueFilter(admin.SimpleListFilter):
+    """Orders with a deadline (review, resubmission, invoice) due soon or overdue."""
+
+    title = gettext_lazy("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("soon", _("Due within 7 days")), ("overdue", _("Overdue"))]
+
+    def queryset(self, request, queryset):
+        from django.db.models import Q
+
+        today = timezone.localdate()
+        soon = today + datetime.timedelta(days=selectors.DUE_SOON_DAYS)
+        if self.value() == "soon":
+            return queryset.filter(
+                Q(status=OrderStatus.IN_REVIEW, review_due_on__range=(today, soon))
+                | Q(status=OrderStatus.REJECTED, resubmission_deadline__range=(today, soon))
+                | Q(status__in=[OrderStatus.SUCCEEDED, OrderStatus.FAILED],
+                    invoice_received_on__isnull=True, invoice_expected_by__range=(today, soon))
+            )
+        if self.value() == "overdue":
+            return queryset.filter(
+                Q(status=OrderStatus.IN_REVIEW, review_due_on__lt=today)
+                | Q(status=OrderStatus.REJECTED, resubmission_deadline__lt=today)
+                | Q(status__in=[OrderStatus.SUCCEEDED, OrderStatus.FAILED],
+                    invoice_type__in=["vat_ordinary", "vat_special"],
+                    invoice_received_on__isnull=True, invoice_expected_by__lt=today)
+            )
+        return queryset
+
+
+class OrderDocumentInline(TabularInline):
+    model = OrderDocument
+    form = OrderDocumentForm
+    extra = 0
+    can_delete = False
+    fields = ["item", "kind", "required", "file", "download", "value", "status", "verify"]
+    readonly_fields = ["item", "kind", "required", "status", "download"]
+    verbose_name_plural = gettext_lazy("Document checklist")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @display(description=gettext_lazy("item"))
+    def item(self, document):
+        return _(document.label)  # stored as the English source, translated here
+
+    @display(description=gettext_lazy("download"))
+    def download(self, document):
+        if not document.file:
+            return "—"
+        url = reverse("certification:document_download", args=[document.pk])
+        return format_html('<a href="{}">{}</a>', url,
+                           document.original_name or _("download"))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not obj.is_editable:
+            fields += ["file", "value"]
+        return fields
+
+
+class OrderEventInline(TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "from_status", "to_status", "by", "note"]
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("History (who, when, why)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
+    """R-CERT-02: statuses change only through the transition buttons (one service each)."""
+
+    account_path = "account"
+    resource_classes = [OrderResource]
+    export_form_class = ExportForm
+    change_form_template = "admin/certification/order/change_form.html"
+    list_display = ["id", "account_name", "account", "kind", "status_badge", "fee_display",
+                    "review_company", "review_due_display", "resubmit_by_display",
+                    "invoice_expected_by_display", "created_at"]
+    list_display_links = ["id", "account_name"]
+    list_filter = ["status", "kind", "review_company", DueFilter]
+    search_fields = ["account_name", "account__name", "account__appid",
+                     "account__entity__full_name", "wechat_pay_transaction_id"]
+    list_select_related = ["account", "review_company"]
+    raw_id_fields = ["account"]
+    inlines = [OrderDocumentInline, OrderEventInline]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False  # no COUNT(*) over 100k rows per page view
+
+    # --- permissions and visibility -----------------------------------------------------
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders are records: cancel instead
+
+    def get_list_display(self, request):
+        fields = list(super().get_list_display(request))
+        if not selectors.user_sees_fees(request.user):
+            fields = [f for f in fields if f not in FEE_FIELDS]
+        return fields
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        kwargs = super().get_export_resource_kwargs(request, **kwargs)
+        kwargs["with_fees"] = selectors.user_sees_fees(request.user)
+        return kwargs
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = OrderAddForm
+            kwargs["fields"] = ["account", "kind", "review_company"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["account", "kind", "review_company"]})]
+        sets = [
+            (_("Order"), {"fields": ["account", "kind", "status", "account_name",
+                                     "entity_display", "review_company"]}),
+            (_("Agreements (R-CERT-02)"), {"fields": [
+                "service_agreement_accepted_at", "service_agreement_accepted_by",
+                "naming_rules_accepted_at", "naming_rules_accepted_by"]}),
+            (_("Operator (R-CERT-06)"), {"fields": ["operator_name", "operator_id_type",
+                                                    "operator_phone"]}),
+            (_("Name (R-CERT-08/09) and trademark (R-CERT-13)"), {"fields": [
+                "naming_display", "naming_justification", "trademark_name",
+                "trademark_document", "trademark_owned_by_entity", "tm_registrant",
+                "tm_registrant_is_person", "tm_registration_number", "tm_grantee",
+                "tm_sealed_or_signed", "tm_use_from", "tm_use_until", "artist_name",
+                "media_title"]}),
+            (_("Fee, payment and invoice (R-CERT-07/10)"), {"fields": [
+                "fee", "paid_at", "wechat_pay_transaction_id", "invoice_type",
+                "invoice_title", "invoice_mailing_address", "invoice_requested_at",
+                "invoice_request_deadline_display", "invoice_expected_by_display",
+                "invoice_issued_on", "invoice_mailed_on", "invoice_tracking_number",
+                "invoice_received_on"]}),
+            (_("Review (R-CERT-11/12/15)"), {"fields": [
+                "submitted_at", "review_due_display", "rejection_count", "resubmission_count",
+                "last_rejection_note", "resubmit_by_display", "completed_at",
+                "failure_reason", "valid_until"]}),
+            (_("Micro-deposit (R-CERT-03)"), {"fields": [
+                "deposit_amount", "deposit_remark", "deposit_received_on", "deposit_download",
+                "deposit_receipt_uploaded_at"]}),
+        ]
+        if not selectors.user_sees_fees(request.user):
+            sets = [s for s in sets if not set(s[1]["fields"]) & {"fee"}]
+        return sets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        every = [f.name for f in Order._meta.fields] + [
+            "entity_display", "naming_display", "review_due_display", "resubmit_by_display",
+            "invoice_request_deadline_display", "invoice_expected_by_display",
+            "deposit_download"]
+        if obj.is_editable:
+            return [f for f in every if f not in EDITABLE_FIELDS]
+        return every
+
+    # --- saving goes through the services -------------------------------------------------
+    def save_model(self, request, obj, form, change):
+        if not change:
+            created = services.order_create(
+                account=form.cleaned_data["account"], kind=form.cleaned_data["kind"],
+                review_company=form.cleaned_data.get("review_company"), by=request.user)
+            obj.pk = created.pk
+            obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
+            obj._state.adding = False
+            return
+        services.order_update_data(order=obj, by=request.user, changed=form.changed_data)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not OrderDocument:
+            return super().save_formset(request, form, formset, change)
+        for doc_form in formset.forms:
+            document = doc_form.instance
+            if "file" in doc_form.changed_data and doc_form.cleaned_data.get("file"):
+                services.document_upload(document=document, by=request.user,
+                                         uploaded=doc_form.cleaned_data["file"])
+            elif "value" in doc_form.changed_data and document.kind == ItemKind.VALUE:
+                services.document_upload(document=document, by=request.user,
+                                         value=doc_form.cleaned_data.get("value", ""))
+            if doc_form.cleaned_data.get("verify"):
+                document.refresh_from_db()
+                services.document_verify(document=document, by=request.user)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.CertificationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        if obj is not None and obj.pk:
+            today = timezone.localdate()
+            can_change = self.has_change_permission(request, obj)
+            sees_fees = selectors.user_sees_fees(request.user)
+            transitions = [t for t in selectors.allowed_transitions(obj, today=today)
+                           if can_change and (sees_fees or not t.finance)]
+            context.update({
+                "order": obj,
+                "transitions": [
+                    {"t": t, "url": reverse("admin:certification_order_transition",
+                                            args=[obj.pk, t.name]),
+                     "inline": t.name not in TRANSITION_FORMS and not t.destructive}
+                    for t in transitions
+                ],
+                "missing_documents": [_(d.label) for d in services.order_missing_documents(obj)]
+                if obj.is_editable else [],
+                "company_open": obj.review_company.is_open() if obj.review_company else None,
+                "review_due_html": deadline_html(obj.review_due_on,
+                                                 estimate=obj.review_due_is_estimate)
+                if obj.status == OrderStatus.IN_REVIEW else None,
+                "resubmit_html": deadline_html(obj.resubmission_deadline)
+                if obj.status == OrderStatus.REJECTED else None,
+                "valid_until_html": deadline_html(obj.valid_until) if obj.valid_until else None,
+                "reminder_on": obj.annual_review_remind_on,
+                "sees_fees": sees_fees,
+            })
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # --- columns and read-only displays ----------------------------------------------------
+    @display(description=gettext_lazy("status"), ordering="status", label={
+        OrderStatus.SUCCEEDED: "success", OrderStatus.FAILED: "danger",
+        OrderStatus.REJECTED: "warning", OrderStatus.IN_REVIEW: "info",
+        OrderStatus.AWAITING_PAYMENT: "warning", OrderStatus.CANCELLED: "danger",
+    })
+    def status_badge(self, order):
+        return order.status, order.get_status_display()
+
+    @display(description=gettext_lazy("fee (CNY)"), ordering="fee")
+    def fee_display(self, order):
+        return order.fee
+
+    @display(description=gettext_lazy("review due"), ordering="review_due_on")
+    def review_due_display(self, order):
+        if order.status != OrderStatus.IN_REVIEW:
+            return order.review_due_on or "—"
+        return deadline_html(order.review_due_on, estimate=order.review_due_is_estimate)
+
+    @display(description=gettext_lazy("resubmit by"), ordering="resubmission_deadline")
+    def resubmit_by_display(self, order):
+        if order.status != OrderStatus.REJECTED:
+            return order.resubmission_deadline or "—"
+        return deadline_html(order.resubmission_deadline)
+
+    @display(description=gettext_lazy("request a missing invoice by"))
+    def invoice_request_deadline_display(self, order):
+        if order.invoice_type != "none" or order.invoice_requested_at:
+            return order.invoice_request_deadline or "—"
+        return deadline_html(order.invoice_request_deadline)
+
+    @display(description=gettext_lazy("invoice expected by"), ordering="invoice_expected_by")
+    def invoice_expected_by_display(self, order):
+        if order.invoice_received_on or order.invoice_type in ("", "none"):
+            return order.invoice_expected_by or "—"
+        return deadline_html(order.invoice_expected_by)
+
+    @display(description=gettext_lazy("entity as filed"))
+    def entity_display(self, order):
+        snap = order.entity_snapshot
+        return format_html("{} ({}) · {}", snap.get("full_name", ""),
+                           snap.get("credit_code", ""), snap.get("legal_representative", ""))
+
+    @display(description=gettext_lazy("naming check"))
+    def naming_display(self, order):
+        if order.naming_ok is None:
+            return "—"
+        colour = TONE_COLOURS["success" if order.naming_ok else "danger"]
+        mark = "✔" if order.naming_ok else "✘"
+        return format_html('<span style="color:{}">{} {}</span>', colour, mark,
+                           order.naming_reason)
+
+    @display(description=gettext_lazy("receipt"))
+    def deposit_download(self, order):
+        if not order.deposit_receipt:
+            return "—"
+        url = reverse("certification:deposit_download", args=[order.pk])
+        return format_html('<a href="{}">{}</a>', url, _("download"))
+
+    # --- custom pages: transitions and the one-click annual review ---------------------------
+    def get_urls(self):
+        urls = [
+            path("<path:object_id>/transition/<str:name>/",
+                 self.admin_site.admin_view(self.transition_view),
+                 name="certification_order_transition"),
+            path("start-annual-review/<int:account_id>/",
+                 self.admin_site.admin_view(self.start_annual_view),
+                 name="certification_order_start_annual"),
+        ]
+        return urls + super().get_urls()
+
+    def transition_view(self, request, object_id, name):
+        """One transition: GET shows its form (or confirmation), POST calls its service."""
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        transition = selectors.TRANSITIONS.get(name)
+        if transition is None:
+            raise Http404
+        if transition.finance and not selectors.user_sees_fees(request.user):
+            raise PermissionDenied
+        change_url = reverse("admin:certification_order_change", args=[order.pk])
+        if transition not in selectors.allowed_transitions(order):
+            self.message_user(request, _("“%(action)s” is not possible in this state.")
+                              % {"action": transition.label}, messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        form_class = TRANSITION_FORMS.get(name, NoteForm)
+        if request.method == "POST":
+            form = form_class(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        run_transition(name, order=order, by=request.user,
+                                       data=form.cleaned_data)
+                except services.CertificationError as exc:
+                    add_errors(form, exc)
+                else:
+                    self.log_change(request, order, str(transition.label))
+                    self.message_user(request, _("Done: %(action)s.")
+                                      % {"action": transition.label}, messages.SUCCESS)
+                    return HttpResponseRedirect(change_url)
+        else:
+            form = form_class(initial=initial_for(name, order))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": transition.label,
+            "order": order,
+            "transition": transition,
+            "form": form,
+            "change_url": change_url,
+            "tencent_cs_phone": "0755-83763333",
+        }
+        return TemplateResponse(request, "admin/certification/order/transition.html", context)
+
+    def start_annual_view(self, request, account_id):
+        """R-POST-02/03: from a reminder, one click opens the pre-filled annual review."""
+        account = get_object_or_404(OfficialAccount.objects.select_related("entity"),
+                                    pk=account_id)
+        require_account_access(request.user, account)
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        error = None
+        if request.method == "POST":
+            try:
+                order = services.order_create(account=account, kind=OrderKind.ANNUAL_REVIEW,
+                                              by=request.user)
+            except services.CertificationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                self.log_addition(request, order, str(_("Annual review started")))
+                self.message_user(request, _("Annual review order #%(id)s created and "
+                                             "pre-filled.") % {"id": order.pk},
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:certification_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Start the annual review"),
+            "account": account,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/certification/order/start_annual.html",
+                                context)
+
+
+@admin.register(ReviewCompany)
+class ReviewCompanyAdmin(ModelAdmin):
+    """R-CERT-15: reference data, seeded by a migration."""
+
+    list_display = ["name", "hotline", "opens_at", "closes_at", "open_now"]
+    search_fields = ["name", "hotline"]
+
+    @display(description=gettext_lazy("open now"), boolean=True)
+    def open_now(self, company):
+        return company.is_open()
+
+
+@admin.register(Notification)
+class NotificationAdmin(ModelAdmin):
+    """Each staff member sees only their own notifications."""
+
+    list_display = ["title", "milestone", "due_on", "created_at", "is_read_display", "link"]
+    list_filter = ["milestone", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "body"]
+    list_select_related = ["order"]
+    readonly_fields = ["user", "order", "milestone", "title", "body", "due_on", "created_at",
+                       "read_at"]
+    actions = ["mark_read", "mark_unread"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(user=request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff and (
+            obj is None or obj.user_id == request.user.pk)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and obj.user_id == request.user.pk
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        Notification.objects.filter(pk=object_id, user=request.user,
+                                    read_at__isnull=True).update(read_at=timezone.now())
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @display(description=gettext_lazy("read"), boolean=True)
+    def is_read_display(self, notification):
+        return notification.is_read
+
+    @display(description=gettext_lazy("open"))
+    def link(self, notification):
+        if notification.order_id is None:
+            return "—"
+        if notification.milestone == "annual_review":
+            url = reverse("admin:certification_order_start_annual",
+                          args=[notification.order.account_id])
+            return format_html('<a href="{}">{}</a>', url, _("Start the annual review"))
+        url = reverse("admin:certification_order_change", args=[notification.order_id])
+        return format_html('<a href="{}">#{}</a>', url, notification.order_id)
+
+    @admin.action(description=gettext_lazy("Mark as read"))
+    def mark_read(self, request, queryset):
+        count = queryset.filter(read_at__isnull=True).update(read_at=timezone.now())
+        self.message_user(request, ngettext("%(count)d notification marked as read.",
+                                            "%(count)d notifications marked as read.", count)
+                          % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Mark as unread"))
+    def mark_unread(self, request, queryset):
+        count = queryset.exclude(read_at__isnull=True).update(read_at=None)
+        self.message_user(request, ngettext("%(count)d notification marked as unread.",
+                                            "%(count)d notifications marked as unread.", count)
+                          % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(AccountScopedAdminMixin, ModelAdmin):
+    """The proof of each reminder sent (one per order and milestone)."""
+
+    account_path = "order__account"
+    list_display = ["order", "milestone", "due_on", "sent_at", "recipients"]
+    list_filter = ["milestone"]
+    list_select_related = ["order"]
+    search_fields = ["order__account_name", "order__account__name"]
+    raw_id_fields = ["order"]
+    readonly_fields = ["order", "milestone", "due_on", "sent_at", "recipients"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+

@@ -1,0 +1,179 @@
+"""Admin forms: adding an order, the checklist inline and one small form per transition."""
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import documents, services
+from .models import (
+    FailureReason,
+    InvoiceType,
+    ItemKind,
+    Order,
+    OrderDocument,
+    ReviewCompany,
+)
+
+
+class OrderAddForm(forms.ModelForm):
+    """Opening an order: the account, the kind, optionally the review company."""
+
+    class Meta:
+        model = Order
+        fields = ["account", "kind", "review_company"]
+
+    def clean(self):
+        cleaned = super().clean()
+        account, kind = cleaned.get("account"), cleaned.get("kind")
+        if account and kind:
+            try:
+                services.order_check_can_create(account=account, kind=kind)
+            except services.CertificationError as exc:
+                add_errors(self, exc)
+        return cleaned
+
+
+def add_errors(form: forms.Form, exc: services.CertificationError) -> None:
+    """Show a service refusal on the form: on its field when the form has it."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class OrderDocumentForm(forms.ModelForm):
+    """One checklist row: upload a file (limits checked) or type a value; tick to verify."""
+
+    verify = forms.BooleanField(label=_("mark verified"), required=False)
+
+    class Meta:
+        model = OrderDocument
+        fields = ["file", "value"]
+
+    def clean_file(self):
+        uploaded = self.cleaned_data.get("file")
+        if uploaded and "file" in self.changed_data:
+            if self.instance.kind != ItemKind.FILE:
+                raise forms.ValidationError(_("This item takes a value, not a file."))
+            documents.validate_upload(uploaded, code=self.instance.code)
+        return uploaded
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("Note (why)"), required=False, widget=forms.Textarea(
+        attrs={"rows": 3}))
+
+
+class RequiredNoteForm(forms.Form):
+    note = forms.CharField(label=_("What the reviewer said"), widget=forms.Textarea(
+        attrs={"rows": 3}))
+
+
+class ChooseInvoiceForm(forms.Form):
+    invoice_type = forms.ChoiceField(label=_("Invoice type"), choices=InvoiceType.choices,
+                                     initial=InvoiceType.VAT_ORDINARY,
+                                     help_text=_("A VAT special invoice is arranged with Tencent "
+                                                 "customer service (0755-83763333)."))
+    mailing_address = forms.CharField(label=_("Mailing address"), required=False,
+                                      max_length=300)
+
+
+class PayForm(forms.Form):
+    transaction_id = forms.CharField(label=_("WeChat Pay transaction ID"), required=False,
+                                     max_length=64)
+    paid_at = forms.DateTimeField(label=_("Paid at"), required=False,
+                                  help_text=_("Format: 2026-11-29 10:30"))
+    review_company = forms.ModelChoiceField(label=_("Review company"), required=False,
+                                            queryset=ReviewCompany.objects.all())
+
+
+class FailForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Failure reason"), choices=FailureReason.choices)
+    note = forms.CharField(label=_("Note (why)"), required=False,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class DepositForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount received (CNY)"), max_digits=8,
+                                decimal_places=2, min_value=0)
+    remark = forms.CharField(label=_("Remark of the transfer"), max_length=100)
+    received_on = forms.DateField(label=_("Date received"), initial=timezone.localdate)
+    receipt = forms.FileField(label=_("Receipt (PDF, JPG or PNG)"), required=False)
+
+
+class RequestInvoiceForm(forms.Form):
+    invoice_type = forms.ChoiceField(label=_("Invoice type"), choices=[
+        (InvoiceType.VAT_ORDINARY.value, InvoiceType.VAT_ORDINARY.label),
+        (InvoiceType.VAT_SPECIAL.value, InvoiceType.VAT_SPECIAL.label),
+    ])
+    mailing_address = forms.CharField(label=_("Mailing address"), max_length=300)
+
+
+class DateForm(forms.Form):
+    on = forms.DateField(label=_("Date"), initial=timezone.localdate)
+
+
+class MailedForm(DateForm):
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=60)
+
+
+TRANSITION_FORMS = {
+    "choose_invoice": ChooseInvoiceForm,
+    "pay": PayForm,
+    "reject": RequiredNoteForm,
+    "fail": FailForm,
+    "record_deposit": DepositForm,
+    "request_invoice": RequestInvoiceForm,
+    "invoice_issued": DateForm,
+    "invoice_mailed": MailedForm,
+    "invoice_received": DateForm,
+}
+
+
+def run_transition(name: str, *, order: Order, by, data: dict) -> Order:
+    """Call the one service function behind a transition button."""
+    note = data.get("note", "")
+    calls = {
+        "accept_service_agreement": lambda: services.order_accept_service_agreement(
+            order=order, by=by),
+        "accept_naming_rules": lambda: services.order_accept_naming_rules(order=order, by=by),
+        "complete_data": lambda: services.order_complete_data(order=order, by=by),
+        "choose_invoice": lambda: services.order_choose_invoice(
+            order=order, by=by, invoice_type=data["invoice_type"],
+            mailing_address=data.get("mailing_address", "")),
+        "pay": lambda: services.order_pay(
+            order=order, by=by, transaction_id=data.get("transaction_id", ""),
+            paid_at=data.get("paid_at"), review_company=data.get("review_company")),
+        "reject": lambda: services.order_reject(order=order, by=by, note=note),
+        "resubmit": lambda: services.order_resubmit(order=order, by=by, note=note),
+        "succeed": lambda: services.order_succeed(order=order, by=by),
+        "fail": lambda: services.order_fail(order=order, by=by, reason=data["reason"],
+                                            note=note),
+        "cancel": lambda: services.order_cancel(order=order, by=by, note=note),
+        "record_deposit": lambda: services.order_record_deposit(
+            order=order, by=by, amount=data["amount"], remark=data["remark"],
+            received_on=data["received_on"], receipt=data.get("receipt")),
+        "request_invoice": lambda: services.order_request_invoice(
+            order=order, by=by, invoice_type=data["invoice_type"],
+            mailing_address=data["mailing_address"]),
+        "invoice_issued": lambda: services.invoice_record_issued(order=order, by=by,
+                                                                 on=data["on"]),
+        "invoice_mailed": lambda: services.invoice_record_mailed(
+            order=order, by=by, on=data["on"], tracking_number=data["tracking_number"]),
+        "invoice_received": lambda: services.invoice_record_received(order=order, by=by,
+                                                                     on=data["on"]),
+    }
+    return calls[name]()
+
+
+def initial_for(name: str, order: Order) -> dict:
+    if name in ("choose_invoice", "request_invoice"):
+        return {"mailing_address": order.invoice_mailing_address
+                or order.entity_snapshot.get("office_address", "")}
+    if name == "pay":
+        return {"review_company": order.review_company_id, "paid_at": timezone.localtime()
+                .replace(second=0, microsecond=0)}
+    return {}
+
