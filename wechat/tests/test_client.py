@@ -1,0 +1,245 @@
+"""The API client against the sandbox over HTTP and real Redis: retries, token recovery, encoding."""
+import io
+import logging
+import threading
+
+import pytest
+import redis
+import requests
+from django.conf import settings
+
+from wechat.client import WeChatClient
+from wechat.errors import ERR_NETWORK, WeChatError
+from wechat.tokens import TokenStore
+
+APPID = "wx0123456789abcdef"
+SECRET = "0123456789abcdef0123456789abcdef"
+WXID = "demo_account"
+
+
+@pytest.fixture
+def sb(sandbox):
+    sandbox.register_app(APPID, SECRET, wechat_id=WXID)
+    return sandbox
+
+
+def make_client(sb, redis_client=None, *, sleeps=None, store=None, **options):
+    store = store or TokenStore(redis_client or redis.Redis.from_url(settings.REDIS_URL),
+                                base_url=sb.base_url)
+    return WeChatClient(APPID, SECRET, base_url=sb.base_url, token_store=store,
+                        session=requests.Session(),
+                        sleep=(sleeps.append if sleeps is not None else lambda s: None),
+                        **options)
+
+
+def test_menu_round_trip_with_chinese_names(sb, redis_client):
+    client = make_client(sb, redis_client)
+    with pytest.raises(WeChatError) as caught:
+        client.menu_get()
+    assert caught.value.errcode == 46003
+    client.menu_create({"button": [{"type": "click", "name": "今日歌曲", "key": "K1"}]})
+    assert client.menu_get()["menu"]["button"][0]["name"] == "今日歌曲"
+    assert client.get_current_selfmenu_info()["selfmenu_info"]["button"][0]["key"] == "K1"
+    client.menu_delete()
+    assert sb.state(APPID)["menu"] is None
+
+
+def test_json_is_sent_as_utf8_with_chinese_unescaped_and_a_content_type(sb, redis_client):
+    seen = {}
+
+    def capture(sandbox, request):
+        seen.update(body=request.body, content_type=request.headers.get("content-type"))
+        return {"errcode": 0}
+
+    sb.add_route("POST", "/test/capture", capture)
+    make_client(sb, redis_client).call("POST", "/test/capture", body={"name": "菜单"})
+    assert seen["body"] == '{"name":"菜单"}'.encode()
+    assert seen["content_type"] == "application/json; charset=utf-8"
+
+
+def test_answers_are_decoded_as_utf8_whatever_the_content_type(sb, redis_client):
+    sb.content_type = "text/plain"  # requests alone would decode this as ISO-8859-1
+    client = make_client(sb, redis_client)
+    client.kf_add(f"kf1@{WXID}", "客服小美")
+    assert client.kf_list()[0]["kf_nick"] == "客服小美"
+
+
+def test_temporary_errors_are_retried_with_exponential_backoff(sb, redis_client):
+    sleeps = []
+    client = make_client(sb, redis_client, sleeps=sleeps, backoff_seconds=0.5)
+    sb.force_error("/cgi-bin/get_current_selfmenu_info", -1, times=1)
+    sb.force_error("/cgi-bin/get_current_selfmenu_info", 45011, times=1)
+    assert client.get_current_selfmenu_info()["is_menu_open"] == 1
+    assert len(sleeps) == 2 and 0.5 <= sleeps[0] < 0.65 and 1.0 <= sleeps[1] < 1.3
+
+
+def test_retries_are_bounded(sb, redis_client):
+    client = make_client(sb, redis_client, max_attempts=3)
+    sb.force_error("/cgi-bin/get_current_selfmenu_info", -1, times=5)
+    with pytest.raises(WeChatError) as caught:
+        client.get_current_selfmenu_info()
+    assert caught.value.errcode == -1 and caught.value.temporary
+    assert sb.state(APPID)["errors"]["-1"] == 3
+
+
+def test_daily_quota_45009_is_not_retried_and_says_so(sb, redis_client):
+    sb.quotas["/cgi-bin/menu/create"] = 0
+    sleeps = []
+    client = make_client(sb, redis_client, sleeps=sleeps)
+    with pytest.raises(WeChatError) as caught:
+        client.menu_create({"button": [{"type": "click", "name": "a", "key": "k"}]})
+    error = caught.value
+    assert error.errcode == 45009 and not error.temporary and sleeps == []
+    assert error.errmsg == "reach max api daily quota limit"  # rid suffix stripped
+    assert "daily quota" in error.explanation and "not retried" in error.explanation
+    assert error.api == "/cgi-bin/menu/create"
+    assert sb.state(APPID)["errors"] == {"45009": 1}
+
+
+def test_40001_after_a_competing_refresh_is_recovered_with_exactly_one_extra_fetch(
+        sb, redis_client):
+    sb.overlap_seconds = 0  # the competitor's fetch kills our token at once
+    clients = [make_client(sb) for _ in range(8)]
+    clients[0].get_current_selfmenu_info()  # caches token 1
+    # Someone else (another system with the same AppSecret) fetches a token: ours is dead.
+    requests.get(f"{sb.base_url}/cgi-bin/token", params={
+        "grant_type": "client_credential", "appid": APPID, "secret": SECRET})
+    assert sb.token_fetches(APPID) == 2
+    sb.latency_ms = 150  # all eight send with the dead token before anyone refreshes
+    barrier = threading.Barrier(len(clients))
+    results = []
+
+    def run(client):
+        barrier.wait()
+        results.append(client.get_current_selfmenu_info()["is_menu_open"])
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [1] * 8
+    assert sb.token_fetches(APPID) == 3  # exactly one extra fetch for all eight callers
+    assert sb.state(APPID)["errors"]["40001"] == 8
+
+
+class StaleFirstStore(TokenStore):
+    """Hands out a stale token once, as a process that read the cache just before a refresh."""
+
+    def __init__(self, *args, stale, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stale = stale
+
+    def get_token(self, appid, secret, *, source="classic"):
+        if self.stale:
+            token, self.stale = self.stale, None
+            return token
+        return super().get_token(appid, secret, source=source)
+
+
+def test_stale_40001_does_not_expire_a_token_another_process_already_refreshed(
+        sb, redis_client):
+    sb.overlap_seconds = 0
+    other = TokenStore(redis_client, base_url=sb.base_url)
+    old = other.get_token(APPID, SECRET)
+    other.refresh(APPID, SECRET, force=True)  # another process refreshed: old is dead
+    new = other.cached(APPID).token
+    store = StaleFirstStore(redis_client, base_url=sb.base_url, stale=old)
+    client = make_client(sb, store=store)
+    assert client.get_current_selfmenu_info()["is_menu_open"] == 1
+    assert other.cached(APPID).token == new  # not thrown away
+    assert sb.token_fetches(APPID) == 2  # and no fetch for the stale rejection
+
+
+def test_token_errors_refresh_once_and_retry_once_never_a_loop(sb, redis_client):
+    client = make_client(sb, redis_client)
+    sb.force_error("/cgi-bin/get_current_selfmenu_info", 40001, times=5)
+    with pytest.raises(WeChatError) as caught:
+        client.get_current_selfmenu_info()
+    assert caught.value.errcode == 40001
+    assert sb.state(APPID)["errors"]["40001"] == 2
+    assert sb.token_fetches(APPID) == 2
+
+
+def test_expired_token_42001_is_recovered(sb, redis_client):
+    client = make_client(sb, redis_client)
+    client.get_current_selfmenu_info()
+    sb.expire_tokens(APPID)
+    assert client.get_current_selfmenu_info()["is_menu_open"] == 1
+    assert sb.token_fetches(APPID) == 2
+
+
+def test_custom_message_is_not_resent_after_a_dropped_connection(sb, redis_client):
+    openid = "oUser000000000000000000000001"
+    sb.record_interaction(APPID, openid)
+    client = make_client(sb, redis_client)
+    client.get_current_selfmenu_info()  # warm the token so the drop hits the send
+    sb.force_error("/cgi-bin/message/custom/send", "drop", times=1)
+    with pytest.raises(WeChatError) as caught:
+        client.send_text(openid, "您好")
+    assert caught.value.errcode == ERR_NETWORK
+    assert sb.state(APPID)["sent_messages"] == []  # not retried blindly
+
+
+def test_idempotent_call_is_retried_after_a_dropped_connection(sb, redis_client):
+    client = make_client(sb, redis_client)
+    client.get_current_selfmenu_info()
+    sb.force_error("/cgi-bin/menu/create", "drop", times=1)
+    client.menu_create({"button": [{"type": "click", "name": "a", "key": "k"}]})
+    assert sb.state(APPID)["menu"]["button"][0]["key"] == "k"
+
+
+def test_send_text_as_a_kf_account(sb, redis_client):
+    openid = "oUser000000000000000000000001"
+    sb.record_interaction(APPID, openid)
+    client = make_client(sb, redis_client)
+    client.kf_add(f"kf1@{WXID}", "一号")
+    client.send_text(openid, "您好", kf_account=f"kf1@{WXID}")
+    sent = sb.state(APPID)["sent_messages"][0]
+    assert sent["text"]["content"] == "您好" and sent["kf_account"] == f"kf1@{WXID}"
+
+
+def test_kf_endpoints(sb, redis_client):
+    client = make_client(sb, redis_client)
+    kf = f"kf1@{WXID}"
+    client.kf_add(kf, "一号")
+    client.kf_update(kf, "二号")
+    client.kf_upload_avatar(kf, io.BytesIO(b"\xff\xd8\xff" + b"0" * 50), "a.jpg")
+    client.kf_invite_worker(kf, "worker_wx1")
+    sb.accept_kf_invite(APPID, kf)
+    sb.set_kf_online(APPID, kf)
+    openid = "oUser000000000000000000000001"
+    client.kf_session_create(kf, openid)
+    assert client.kf_session_get(openid)["kf_account"] == kf
+    assert client.kf_session_list(kf)[0]["openid"] == openid
+    assert client.kf_online_list()[0]["accepted_case"] == 1
+    assert client.kf_wait_cases()["count"] == 0
+    client.kf_session_close(kf, openid)
+    assert client.kf_list()[0]["kf_nick"] == "二号"
+    client.kf_delete(kf)
+    assert client.kf_list() == []
+    with pytest.raises(WeChatError) as caught:
+        client.kf_add("bad@other", "x")
+    assert caught.value.errcode == 65404
+
+
+def test_network_errors_never_carry_the_token_or_url(sb, redis_client, caplog):
+    caplog.set_level(logging.DEBUG, logger="wechat")
+    live = make_client(sb, redis_client)
+    live.get_current_selfmenu_info()
+    token = live.token_store.cached(APPID).token
+    dead = WeChatClient(APPID, SECRET, base_url="http://127.0.0.1:9", token_store=live.token_store,
+                        sleep=lambda s: None)
+    with pytest.raises(WeChatError) as caught:
+        dead.get_current_selfmenu_info()
+    error = caught.value
+    assert error.errcode == ERR_NETWORK and error.temporary
+    assert error.__cause__ is None and error.__suppress_context__
+    assert token not in str(error) and token not in caplog.text and SECRET not in caplog.text
+    assert SECRET not in repr(dead)
+
+
+def test_stable_token_source_is_used_when_configured(sb, redis_client):
+    client = make_client(sb, redis_client, token_source="stable")
+    client.get_current_selfmenu_info()
+    assert sb.token_fetches(APPID, "stable") == 1 and sb.token_fetches(APPID, "classic") == 0
