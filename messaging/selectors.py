@@ -98,7 +98,7 @@ def message_counts_per_day(*, user, days: int = 14,
     start = today - datetime.timedelta(days=days - 1)
     start_at = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
     counts = dict(
-        messages_visible_to(user).filter(received_at__gte=start_at)
+        messages_visible_to(user).filter(received_at__gte=start_at).order_by()
         .annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
         .values_list("day").annotate(n=Count("id")).values_list("day", "n")
     )
