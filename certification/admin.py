@@ -231,6 +231,9 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
         kwargs["with_fees"] = selectors.user_sees_fees(request.user)
         return kwargs
 
+    def get_inlines(self, request, obj):
+        return [] if obj is None else super().get_inlines(request, obj)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = OrderAddForm

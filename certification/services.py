@@ -463,8 +463,8 @@ def order_pay(*, order: Order, by, transaction_id: str = "",
         if review_company is not None:
             order.review_company = review_company
         _submit(order, now)
+        # The transaction id stays on the order (fees permission), not in the history.
         _move(order, to=OrderStatus.IN_REVIEW, action="pay", by=by, now=now,
-              note=order.wechat_pay_transaction_id,
               update_fields=["wechat_pay_transaction_id", "paid_at", "review_company",
                              "submitted_at", "review_due_on", "review_due_is_estimate"])
     return order
