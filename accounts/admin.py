@@ -53,7 +53,7 @@ class OfficialAccountAdmin(AccountScopedAdminMixin, ExportMixin, SimpleHistoryAd
     form = OfficialAccountForm
     export_form_class = ExportForm
     resource_classes = [OfficialAccountExportResource]
-    change_list_template = "admin/accounts/officialaccount/change_list.html"
+    import_export_change_list_template = "admin/accounts/officialaccount/change_list.html"
     list_display = ("name", "appid", "entity", "account_type", "message_mode", "developer_mode",
                     "kf_enabled")
     list_filter = ("account_type", "message_mode", "developer_mode", "kf_enabled", "token_source",
