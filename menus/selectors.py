@@ -96,3 +96,26 @@ def remote_menu(account: OfficialAccount) -> dict:
             raise
         data = {"button": []}
     return wechat_body(data)
+
+
+def dashboard_counts(user) -> dict[str, int]:
+    """Cheap aggregate counts for the admin index, scoped to the user's accounts."""
+    import datetime
+
+    from django.utils import timezone
+
+    from .models import DriftStatus
+
+    menus = scope_to_user(Menu.objects.all(), user, "account")
+    versions = versions_visible_to(user)
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    drift = menus.aggregate(
+        drifted=Count("pk", filter=Q(drift_status__in=[DriftStatus.DRIFTED,
+                                                        DriftStatus.MISSING])))
+    status = versions.aggregate(
+        pending=Count("pk", filter=Q(status=VersionStatus.PENDING)),
+        failed=Count("pk", filter=Q(status=VersionStatus.FAILED, finished_at__gte=week_ago)),
+        published=Count("pk", filter=Q(status=VersionStatus.PUBLISHED,
+                                       finished_at__gte=week_ago)),
+    )
+    return {**drift, **status}

@@ -1,0 +1,208 @@
+"""Benchmark: publish one menu to N sandbox accounts through Celery (2 worker processes).
+
+    .venv/bin/python bench/menu_fanout.py                 # 500 accounts
+    .venv/bin/python bench/menu_fanout.py --accounts 100  # or --quick (100)
+    .venv/bin/python bench/menu_fanout.py --fail-rate 0.1 # with fault injection
+
+What it does, all on this machine:
+1. starts the WeChat sandbox in-process on a free loopback port with N accounts;
+2. baseline: the sandbox's raw menu/create throughput — tokens fetched first, then
+   N menu/create calls from as many client threads as we have worker processes;
+3. creates N official accounts in the database (PostgreSQL, `BENCH_DATABASE_URL`,
+   default postgres://postgres@127.0.0.1:5432/wx_bench_menus, created if missing);
+4. warms the token store (in production beat keeps tokens fresh ahead of expiry);
+5. starts a Celery worker with 2 prefork processes on a private Redis database
+   (`BENCH_REDIS_URL`, default redis://127.0.0.1:6379/12, flushed) and runs
+   `menus.services.fanout_start` for all accounts, timing until none is pending.
+
+Prints wall time, accounts/s, failures, the baseline and the ratio (target ≥ 0.5,
+failures 0 without fault injection). The global rate limit is switched off
+(MENU_PUBLISH_RATE_PER_SECOND=0) unless `--rate` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DB_URL = os.environ.get("BENCH_DATABASE_URL",
+                        "postgres://postgres@127.0.0.1:5432/wx_bench_menus")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+MENU = {"button": [
+    {"type": "click", "name": "今日推荐", "key": "TODAY", "reply": "今天推荐拿铁"},
+    {"name": "关于我们", "sub_button": [
+        {"type": "view", "name": "官网", "url": "https://example.com/"},
+        {"type": "location_select", "name": "门店位置", "key": "SHOPS"},
+    ]},
+    {"name": "工具", "sub_button": [{"type": "scancode_push", "name": "扫一扫", "key": "SCAN"}]},
+]}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="100 accounts")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--fail-rate", type=float, default=0.0)
+    parser.add_argument("--rate", type=float, default=0.0, help="MENU_PUBLISH_RATE_PER_SECOND")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    if args.quick:
+        args.accounts = min(args.accounts, 100)
+    return args
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def worker_env(base_url: str, args) -> dict:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+            "DATABASE_URL": DB_URL, "TEST_REDIS_URL": REDIS_URL, "WECHAT_API_BASE": base_url,
+            "MENU_PUBLISH_RATE_PER_SECOND": str(args.rate),
+            "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.2"}
+
+
+def main() -> None:
+    args = parse_args()
+    ensure_database(DB_URL)
+    from wechat.sandbox import Sandbox
+
+    sandbox = Sandbox(fail_rate=0.0).start(host="127.0.0.1", port=0)
+    os.environ.update(worker_env(sandbox.base_url, args))
+
+    import django
+
+    django.setup()
+    import redis
+    import requests
+    from django.core.management import call_command
+
+    from accounts.models import OfficialAccount
+    from accounts.tests.factories import EntityFactory, random_alnum, random_hex
+    from menus import services
+    from menus.models import FanOut, Menu
+    from menus.selectors import fanout_progress
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    call_command("migrate", verbosity=0)
+    n = args.accounts
+    print(f"menu fan-out benchmark: {n} accounts, {args.workers} worker processes, "
+          f"sandbox fail_rate={args.fail_rate}, global rate="
+          f"{args.rate or 'unlimited'}/s", flush=True)
+
+    # -- accounts in the sandbox and in the database ---------------------------------
+    OfficialAccount.objects.filter(name__startswith="bench-").delete()
+    FanOut.objects.all().delete()
+    entity = EntityFactory(full_name=f"基准测试公司{time.time_ns()}")
+    accounts = []
+    for i in range(n):
+        appid = "wx" + random_hex(16)
+        secret = random_hex(32)
+        sandbox.register_app(appid, secret, certified=True)
+        accounts.append(OfficialAccount(
+            entity=entity, name=f"bench-{i:04d}", original_id="gh_" + random_hex(12),
+            appid=appid, appsecret=secret, server_token=random_alnum(32),
+            encoding_aes_key=random_alnum(43), certified_until="2099-01-01"))
+    OfficialAccount.objects.bulk_create(accounts, batch_size=200)
+    accounts = list(OfficialAccount.objects.filter(name__startswith="bench-"))
+    Menu.objects.bulk_create([Menu(account=a) for a in accounts])
+
+    # -- baseline: the sandbox's raw menu/create throughput ----------------------------
+    body = services.wechat_menu_body(MENU)
+    tokens = {}
+    session = requests.Session()
+    for account in accounts:
+        tokens[account.appid] = session.get(
+            f"{sandbox.base_url}/cgi-bin/token", timeout=10,
+            params={"grant_type": "client_credential", "appid": account.appid,
+                    "secret": str(account.appsecret)}).json()["access_token"]
+    raw_errors = []
+
+    def raw_worker(chunk):
+        own = requests.Session()
+        for account in chunk:
+            answer = own.post(f"{sandbox.base_url}/cgi-bin/menu/create", json=body, timeout=10,
+                              params={"access_token": tokens[account.appid]}).json()
+            if answer.get("errcode"):
+                raw_errors.append(answer)
+
+    chunks = [accounts[i::args.workers] for i in range(args.workers)]
+    started = time.perf_counter()
+    threads = [threading.Thread(target=raw_worker, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    raw_seconds = time.perf_counter() - started
+    raw_rate = n / raw_seconds
+    print(f"baseline  raw menu/create ({args.workers} client threads): {raw_seconds:.2f} s, "
+          f"{raw_rate:.1f} accounts/s, errors {len(raw_errors)}", flush=True)
+
+    # -- warm the token store, as the token-refresh beat job would ---------------------
+    from accounts.wechat_api import token_store
+
+    store = token_store()
+    for account in accounts:
+        store.get_token(account.appid, str(account.appsecret), source=account.token_source)
+    sandbox.fail_rate = args.fail_rate
+
+    # -- the real thing: fan-out through Celery ----------------------------------------
+    worker = subprocess.Popen(
+        [str(ROOT / ".venv/bin/celery"), "-A", "wxadmin", "worker", "--pool", "prefork",
+         "--concurrency", str(args.workers), "--loglevel", "WARNING", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "-n", f"bench-menus-{os.getpid()}@%h"],
+        cwd=ROOT, env=worker_env(sandbox.base_url, args), start_new_session=True)
+    try:
+        from wxadmin.celery import app
+
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise SystemExit("the Celery worker did not start")
+        started = time.perf_counter()
+        fanout = services.fanout_start(data=MENU, accounts=accounts, by=None)
+        deadline = time.monotonic() + args.timeout
+        progress = fanout_progress(fanout)
+        while not progress["done"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            progress = fanout_progress(fanout)
+        seconds = time.perf_counter() - started
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+        sandbox.stop()
+
+    rate = progress["published"] / seconds
+    failures = progress["failed"] + progress["pending"]
+    attempts = sum(row["attempts"] for row in progress["rows"])
+    print(f"fan-out   {n} accounts through Celery: wall {seconds:.2f} s, "
+          f"{rate:.1f} accounts/s, published {progress['published']}, "
+          f"failed {progress['failed']}, pending {progress['pending']}, "
+          f"menu/create attempts {attempts}", flush=True)
+    ratio = rate / raw_rate if raw_rate else 0.0
+    print(f"ratio     fan-out / raw sandbox throughput = {ratio:.2f} (target >= 0.5); "
+          f"failures {failures} (target 0 without fault injection)")
+
+
+if __name__ == "__main__":
+    main()
