@@ -241,3 +241,8 @@ class OfficialAccount(models.Model):
             setattr(self, field, value)
         if values:
             self.credentials_changed_at = timezone.now()
+
+
+# Token status lives in its own module (written by the WeChat layer's work); imported
+# here so Django registers the model with the accounts app.
+from .models_tokens import AccountTokenStatus, TokenState  # noqa: E402, F401

@@ -131,6 +131,30 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.secrecy.SecretScrubbingReporterFil
 # --- WeChat --------------------------------------------------------------------
 WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com")
 
+# --- WeChat access tokens ------------------------------------------------------
+# A cached token is used while it has more than the margin left; past it, one
+# process (Redis lock, lease below) fetches a new one while the others wait.
+WECHAT_TOKEN_MARGIN_SECONDS = env.int("WECHAT_TOKEN_MARGIN_SECONDS", default=300)
+WECHAT_TOKEN_LOCK_LEASE_SECONDS = env.int("WECHAT_TOKEN_LOCK_LEASE_SECONDS", default=10)
+WECHAT_TOKEN_WAIT_SECONDS = env.int("WECHAT_TOKEN_WAIT_SECONDS", default=15)
+WECHAT_HTTP_CONNECT_TIMEOUT = env.float("WECHAT_HTTP_CONNECT_TIMEOUT", default=3.05)
+WECHAT_HTTP_READ_TIMEOUT = env.float("WECHAT_HTTP_READ_TIMEOUT", default=10.0)
+WECHAT_HTTP_MAX_ATTEMPTS = env.int("WECHAT_HTTP_MAX_ATTEMPTS", default=3)
+# The beat task refreshes, ahead of time, tokens expiring within this window,
+# spreading the refreshes over the spread; accounts whose last fetch failed for a
+# lasting reason (wrong secret, IP whitelist) wait the back-off unless their
+# credentials change.
+TOKEN_REFRESH_WINDOW_SECONDS = env.int("TOKEN_REFRESH_WINDOW_SECONDS", default=900)
+TOKEN_REFRESH_SPREAD_SECONDS = env.int("TOKEN_REFRESH_SPREAD_SECONDS", default=120)
+TOKEN_ERROR_BACKOFF_SECONDS = env.int("TOKEN_ERROR_BACKOFF_SECONDS", default=1800)
+if TOKEN_REFRESH_WINDOW_SECONDS <= WECHAT_TOKEN_MARGIN_SECONDS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "TOKEN_REFRESH_WINDOW_SECONDS must be larger than WECHAT_TOKEN_MARGIN_SECONDS, "
+        "or the scheduled refresh never runs ahead of the callers."
+    )
+
 # --- Menus ----------------------------------------------------------------------
 # Cluster-wide cap on menu/create calls (all workers together; 0 = no cap).
 MENU_PUBLISH_RATE_PER_SECOND = env.float("MENU_PUBLISH_RATE_PER_SECOND", default=20.0)

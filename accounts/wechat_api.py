@@ -1,0 +1,76 @@
+"""Project glue: the WeChat client, token store and message crypto for an OfficialAccount.
+
+`wechat/` knows nothing about Django models; this module hands it what it needs
+from the settings (Redis, API base, timeouts) and the account (AppID, secrets).
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import redis
+from django.conf import settings
+
+from wechat.client import WeChatClient
+from wechat.crypto import MessageCrypto
+from wechat.tokens import TokenInfo, TokenStore
+
+_lock = threading.Lock()
+_store: TokenStore | None = None
+_store_key: tuple | None = None
+
+
+def _settings_key() -> tuple:
+    return (os.getpid(), settings.REDIS_URL, settings.WECHAT_API_BASE,
+            settings.WECHAT_TOKEN_MARGIN_SECONDS, settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,
+            settings.WECHAT_TOKEN_WAIT_SECONDS)
+
+
+def _timeout() -> tuple[float, float]:
+    return (settings.WECHAT_HTTP_CONNECT_TIMEOUT, settings.WECHAT_HTTP_READ_TIMEOUT)
+
+
+def _record_fetch(info: TokenInfo) -> None:
+    from .services_tokens import token_status_record
+
+    token_status_record(info=info)
+
+
+def token_store() -> TokenStore:
+    """The process's token store (rebuilt after a fork or when the settings change)."""
+    global _store, _store_key
+    key = _settings_key()
+    if _store is None or _store_key != key:
+        with _lock:
+            if _store is None or _store_key != key:
+                client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5,
+                                              socket_connect_timeout=3, health_check_interval=30)
+                _store = TokenStore(
+                    client,
+                    base_url=settings.WECHAT_API_BASE,
+                    margin_seconds=settings.WECHAT_TOKEN_MARGIN_SECONDS,
+                    lock_lease_seconds=settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,
+                    wait_seconds=settings.WECHAT_TOKEN_WAIT_SECONDS,
+                    timeout=_timeout(),
+                    on_fetch=_record_fetch,
+                )
+                _store_key = key
+    return _store
+
+
+def client_for(account) -> WeChatClient:
+    """A client for one account, with its token source (cgi-bin/token or stable_token)."""
+    return WeChatClient(
+        account.appid,
+        account.appsecret,
+        base_url=settings.WECHAT_API_BASE,
+        token_store=token_store(),
+        token_source=account.token_source,
+        timeout=_timeout(),
+        max_attempts=settings.WECHAT_HTTP_MAX_ATTEMPTS,
+    )
+
+
+def crypto_for(account) -> MessageCrypto:
+    """Signature checks and AES for the account's callback (server token + EncodingAESKey)."""
+    return MessageCrypto(account.server_token, account.encoding_aes_key, account.appid)
