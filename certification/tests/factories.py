@@ -16,6 +16,19 @@ def pdf(name="scan.pdf", content=PDF):
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
+def review_company() -> ReviewCompany:
+    """The first seeded company (re-seeded if a transactional test flushed the table)."""
+    import importlib
+
+    if not ReviewCompany.objects.exists():
+        seed = importlib.import_module("certification.migrations.0002_seed_review_companies")
+        for name, hotline, opens, closes in seed.COMPANIES:
+            ReviewCompany.objects.create(name=name, hotline=hotline,
+                                         opens_at=datetime.time(*opens),
+                                         closes_at=datetime.time(*closes))
+    return ReviewCompany.objects.order_by("pk").first()
+
+
 def make_account(*, staff=(), entity=None, **kwargs):
     entity = entity or EntityFactory()
     kwargs.setdefault("name", f"{entity.short_name or entity.full_name}服务号")
@@ -66,6 +79,6 @@ def make_order(*, account=None, kind="initial", by=None, until=OrderStatus.DRAFT
     if target >= 4:
         services.order_pay(order=order, by=by, transaction_id="4200001234202611290001",
                            paid_at=now - datetime.timedelta(minutes=5),
-                           review_company=ReviewCompany.objects.first(), now=now)
+                           review_company=review_company(), now=now)
     order.refresh_from_db()
     return order

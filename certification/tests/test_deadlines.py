@@ -94,3 +94,11 @@ class TestValidity:
 def test_review_company_open_on_working_days_in_shanghai_hours_r_cert_15(moment, expected):
     now = datetime.datetime.fromisoformat(moment)
     assert deadlines.is_open(now, datetime.time(9, 0), datetime.time(17, 30)) is expected
+
+
+def test_the_four_review_companies_are_seeded_with_hotlines_r_cert_15(django_db_blocker):
+    import importlib
+
+    seed = importlib.import_module("certification.migrations.0002_seed_review_companies")
+    assert [c[1] for c in seed.COMPANIES] == ["027-59757188", "021-33977660", "4000303908",
+                                              "028-85182726"]
