@@ -1,0 +1,10 @@
+"""Periodic tasks of the accounts app (installed by `manage.py install_schedules`)."""
+
+SCHEDULES = [
+    {
+        "name": "Refresh WeChat access tokens ahead of expiry",
+        "task": "accounts.refresh_expiring_tokens",
+        "every_seconds": 60,
+        "description": "R-MENU-04: one refresher per account; see TOKEN_REFRESH_WINDOW_SECONDS.",
+    },
+]

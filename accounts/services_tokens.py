@@ -1,0 +1,125 @@
+"""Access-token services: refresh one account, mirror the store's status (R-MENU-04).
+
+The Redis token store (wechat.tokens) is the truth about tokens; the database
+keeps, per account, what the admin shows — fetched at, expires at, fetches
+today, the last error — and never the token.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from wechat.errors import WeChatError
+from wechat.tokens import TokenInfo
+
+from .models import OfficialAccount, TokenSource
+from .models_tokens import AccountTokenStatus
+
+logger = logging.getLogger(__name__)
+
+#: stable_token only hands out a new token in the last 5 minutes of the current one.
+STABLE_RENEW_SECONDS = 300
+
+
+def _aware(timestamp: float | None) -> datetime.datetime | None:
+    if timestamp is None:
+        return None
+    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
+
+
+def token_status_record(*, info: TokenInfo) -> AccountTokenStatus | None:
+    """Write the store's view of one account's token into its status row (one transaction).
+
+    Called by the token store after every fetch attempt, whoever triggered it
+    (a task, an admin action, or a client that found the cache near expiry).
+    """
+    account = OfficialAccount.objects.filter(appid=info.appid).only("pk").first()
+    if account is None:
+        return None
+    with transaction.atomic():
+        status, _ = AccountTokenStatus.objects.select_for_update().get_or_create(
+            account=account, defaults={"source": info.source})
+        status.source = info.source
+        status.fetched_at = _aware(info.fetched_at)
+        status.expires_at = _aware(info.expires_at)
+        status.fetches_today = info.fetches_today
+        status.fetches_day = datetime.date.fromisoformat(info.day) if info.day else None
+        status.last_errcode = info.last_errcode
+        status.last_errmsg = (info.last_error or "")[:500]
+        status.last_error_at = _aware(info.last_error_at)
+        status.save()
+    return status
+
+
+def refresh_window_seconds(account: OfficialAccount) -> int:
+    """How long before expiry the scheduled refresh renews this account's token.
+
+    Classic tokens: TOKEN_REFRESH_WINDOW_SECONDS. Stable tokens: at most 300 s,
+    because stable_token keeps returning the same token until its last 5 minutes.
+    """
+    window = settings.TOKEN_REFRESH_WINDOW_SECONDS
+    if account.token_source == TokenSource.STABLE:
+        return min(window, STABLE_RENEW_SECONDS)
+    return window
+
+
+def account_token_refresh(*, account: OfficialAccount, force: bool = False,
+                          by=None) -> AccountTokenStatus:
+    """R-MENU-04: refresh one account's token through the single-flight store.
+
+    Idempotent: without ``force`` nothing is fetched while the cached token has
+    more than the refresh window left. ``force`` ("refresh token now") fetches
+    a new one unless another process just did. The outcome — or the WeChat
+    error (40164 whitelist, 40125 wrong secret, 45009 quota...) — is recorded
+    on the account's status row; errors are re-raised for the caller.
+    """
+    from .wechat_api import token_store
+
+    store = token_store()
+    try:
+        store.refresh(account.appid, account.appsecret, source=account.token_source,
+                      force=force, min_ttl_seconds=refresh_window_seconds(account))
+    except WeChatError as error:
+        info = store.status(account.appid, source=account.token_source)
+        if info is None or info.last_errcode != error.errcode:
+            # e.g. waiting for another process's lock timed out: not recorded by the store
+            info = TokenInfo(appid=account.appid, source=account.token_source,
+                             last_errcode=error.errcode, last_error=error.errmsg,
+                             last_error_at=timezone.now().timestamp(),
+                             fetches_today=info.fetches_today if info else 0,
+                             day=info.day if info else "",
+                             fetched_at=info.fetched_at if info else None,
+                             expires_at=info.expires_at if info else None)
+        token_status_record(info=info)
+        _mark_manual(account, by)
+        raise
+    info = store.status(account.appid, source=account.token_source)
+    status = token_status_record(info=info) if info else None
+    _mark_manual(account, by)
+    if status is None:
+        status, _ = AccountTokenStatus.objects.get_or_create(account=account)
+    status.refresh_from_db()
+    return status
+
+
+def _mark_manual(account: OfficialAccount, by) -> None:
+    if by is not None:
+        AccountTokenStatus.objects.filter(account=account).update(
+            last_manual_refresh_by=by, last_manual_refresh_at=timezone.now())
+
+
+def token_refresh_plan(*, now: datetime.datetime | None = None) -> list[tuple[int, float]]:
+    """(account id, countdown seconds) for every account due a scheduled refresh.
+
+    The countdowns spread the refreshes evenly over TOKEN_REFRESH_SPREAD_SECONDS
+    so that a hundred accounts do not hit WeChat in the same second.
+    """
+    from .selectors_tokens import accounts_needing_token_refresh
+
+    ids = list(accounts_needing_token_refresh(now=now).values_list("pk", flat=True))
+    spread = settings.TOKEN_REFRESH_SPREAD_SECONDS
+    return [(pk, spread * index / len(ids)) for index, pk in enumerate(ids)]

@@ -1,0 +1,53 @@
+"""Celery tasks for access tokens: thin wrappers around accounts.services_tokens."""
+from __future__ import annotations
+
+import redis
+from celery import shared_task
+from django.conf import settings
+
+from wechat.errors import WeChatError
+
+from .models import OfficialAccount
+from .services_tokens import account_token_refresh, token_refresh_plan
+
+
+@shared_task(bind=True, name="accounts.refresh_account_token", max_retries=3)
+def refresh_account_token(self, account_id: int, force: bool = False) -> dict:
+    """Refresh one account's token (idempotent); retry only temporary WeChat errors.
+
+    The result names the account and the outcome, never the token.
+    """
+    account = OfficialAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        return {"account": account_id, "skipped": "account deleted"}
+    try:
+        status = account_token_refresh(account=account, force=force)
+    except WeChatError as error:
+        if error.temporary and self.request.retries < self.max_retries:
+            raise self.retry(countdown=15 * 2 ** self.request.retries)
+        return {"account": account_id, "errcode": error.errcode}
+    return {"account": account_id,
+            "expires_at": status.expires_at.isoformat() if status.expires_at else None}
+
+
+@shared_task(name="accounts.refresh_expiring_tokens")
+def refresh_expiring_tokens() -> dict:
+    """Beat: queue a refresh for every account whose token expires soon, spread out.
+
+    A Redis marker per account stops a second beat run from queueing the same
+    account while its refresh is still waiting for its countdown.
+    """
+    plan = token_refresh_plan()
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    marker_ttl = int(settings.TOKEN_REFRESH_SPREAD_SECONDS) + 60
+    queued = 0
+    try:
+        for account_id, countdown in plan:
+            if not client.set(f"wechat:token-refresh-queued:{account_id}", "1", nx=True,
+                              ex=marker_ttl):
+                continue
+            refresh_account_token.apply_async((account_id,), countdown=countdown)
+            queued += 1
+    finally:
+        client.close()
+    return {"due": len(plan), "queued": queued}

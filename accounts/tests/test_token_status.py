@@ -1,0 +1,255 @@
+"""Access tokens per account (R-MENU-04): glue, status rows, scheduled refresh, admin.
+
+Everything runs against the wechat sandbox over loopback HTTP and the real
+test Redis and PostgreSQL.
+"""
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import admin_tokens
+from accounts.models import AccountTokenStatus, TokenSource
+from accounts.services_tokens import account_token_refresh, token_refresh_plan
+from accounts.tests.factories import OfficialAccountFactory, UserFactory
+from accounts.wechat_api import client_for, crypto_for, token_store
+from wechat.errors import WeChatError
+
+admin_tokens.register()  # what accounts/admin.py does at start-up
+
+
+@pytest.fixture
+def wechat(sandbox, settings, redis_client):
+    settings.WECHAT_API_BASE = sandbox.base_url
+    return sandbox
+
+
+@pytest.fixture
+def account(wechat):
+    account = OfficialAccountFactory()
+    wechat.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id)
+    return account
+
+
+def status_of(account) -> AccountTokenStatus:
+    return AccountTokenStatus.objects.get(account=account)
+
+
+@pytest.mark.django_db
+def test_client_for_uses_the_sandbox_and_records_token_status(account, wechat):
+    client_for(account).get_current_selfmenu_info()
+    status = status_of(account)
+    assert status.fetches_today == 1 and status.last_errcode is None
+    assert status.source == TokenSource.CLASSIC
+    assert status.expires_at - status.fetched_at == datetime.timedelta(seconds=7200)
+    assert status.state() == "valid"
+
+
+@pytest.mark.django_db
+def test_client_for_follows_the_accounts_token_source(account, wechat):
+    account.token_source = TokenSource.STABLE
+    account.save()
+    client_for(account).get_current_selfmenu_info()
+    assert wechat.token_fetches(account.appid, "stable") == 1
+    assert wechat.token_fetches(account.appid, "classic") == 0
+
+
+@pytest.mark.django_db
+def test_crypto_for_uses_the_accounts_key_and_appid(account):
+    crypto = crypto_for(account)
+    assert crypto.decrypt(crypto.encrypt("<xml>你好</xml>")) == "<xml>你好</xml>"
+    assert crypto.appid == account.appid
+
+
+@pytest.mark.django_db
+def test_r_menu_04_refresh_service_is_idempotent(account, wechat):
+    account_token_refresh(account=account)
+    account_token_refresh(account=account)
+    assert wechat.token_fetches(account.appid) == 1
+    account_token_refresh(account=account, force=True)
+    assert wechat.token_fetches(account.appid) == 2
+    assert status_of(account).fetches_today == 2
+
+
+@pytest.mark.django_db
+def test_whitelist_error_40164_is_recorded_with_what_to_do(account, wechat):
+    wechat.register_app(account.appid, account.appsecret, ip_whitelist=["10.9.9.9"])
+    with pytest.raises(WeChatError) as caught:
+        account_token_refresh(account=account, force=True)
+    assert caught.value.errcode == 40164
+    status = status_of(account)
+    assert status.last_errcode == 40164 and "not in whitelist" in status.last_errmsg
+    assert "whitelist" in status.last_error_explanation
+    assert status.state() == "failing"
+
+
+@pytest.mark.django_db
+def test_a_later_success_clears_the_error(account, wechat):
+    wechat.force_error("/cgi-bin/token", 40125)
+    with pytest.raises(WeChatError):
+        account_token_refresh(account=account, force=True)
+    account_token_refresh(account=account, force=True)
+    assert status_of(account).last_errcode is None
+
+
+@pytest.mark.django_db
+def test_token_refresh_plan_selects_accounts_expiring_within_the_window(wechat, settings):
+    settings.TOKEN_REFRESH_WINDOW_SECONDS = 900
+    settings.TOKEN_REFRESH_SPREAD_SECONDS = 100
+    fresh, expiring, never = (OfficialAccountFactory() for _ in range(3))
+    now = timezone.now()
+    AccountTokenStatus.objects.create(account=fresh, expires_at=now + datetime.timedelta(hours=1))
+    AccountTokenStatus.objects.create(account=expiring,
+                                      expires_at=now + datetime.timedelta(seconds=800))
+    plan = token_refresh_plan(now=now)
+    assert [pk for pk, _ in plan] == sorted([expiring.pk, never.pk])
+    assert [countdown for _, countdown in plan] == [0, 50]  # spread over the 100 s
+
+
+@pytest.mark.django_db
+def test_stable_tokens_are_only_refreshed_in_their_last_five_minutes(wechat, settings):
+    settings.TOKEN_REFRESH_WINDOW_SECONDS = 900
+    account = OfficialAccountFactory(token_source=TokenSource.STABLE)
+    now = timezone.now()
+    AccountTokenStatus.objects.create(account=account, source=TokenSource.STABLE,
+                                      expires_at=now + datetime.timedelta(seconds=800))
+    assert token_refresh_plan(now=now) == []
+    assert [pk for pk, _ in token_refresh_plan(now=now + datetime.timedelta(seconds=600))] == [
+        account.pk]
+
+
+@pytest.mark.django_db
+def test_lasting_errors_back_off_until_credentials_change(wechat, settings):
+    settings.TOKEN_ERROR_BACKOFF_SECONDS = 1800
+    account = OfficialAccountFactory()
+    now = timezone.now()
+    AccountTokenStatus.objects.create(account=account, last_errcode=40125,
+                                      last_error_at=now - datetime.timedelta(minutes=5))
+    assert token_refresh_plan(now=now) == []
+    account.set_credentials(appsecret="ab" * 16)
+    account.save()
+    assert [pk for pk, _ in token_refresh_plan(now=timezone.now())] == [account.pk]
+
+
+@pytest.mark.django_db
+def test_temporary_errors_do_not_back_off(wechat):
+    account = OfficialAccountFactory()
+    AccountTokenStatus.objects.create(account=account, last_errcode=-1,
+                                      last_error_at=timezone.now())
+    assert [pk for pk, _ in token_refresh_plan()] == [account.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_menu_04_beat_task_run_twice_fetches_once_per_account(
+        sandbox, settings, celery_worker_thread):
+    import time
+
+    from accounts.tasks import refresh_expiring_tokens
+
+    settings.WECHAT_API_BASE = sandbox.base_url
+    settings.TOKEN_REFRESH_SPREAD_SECONDS = 0
+    accounts = [OfficialAccountFactory() for _ in range(3)]
+    for a in accounts:
+        sandbox.register_app(a.appid, a.appsecret, wechat_id=a.wechat_id)
+    first = refresh_expiring_tokens.apply().get()
+    second = refresh_expiring_tokens.apply().get()
+    assert first == {"due": 3, "queued": 3}
+    assert second["queued"] == 0
+    deadline = time.monotonic() + 20
+    while AccountTokenStatus.objects.filter(expires_at__isnull=False).count() < 3:
+        assert time.monotonic() < deadline, "the refresh tasks did not run"
+        time.sleep(0.1)
+    assert [sandbox.token_fetches(a.appid) for a in accounts] == [1, 1, 1]
+    # A third run later finds nothing due: every token is fresh.
+    assert refresh_expiring_tokens.apply().get() == {"due": 0, "queued": 0}
+
+
+@pytest.mark.django_db
+def test_refresh_task_is_idempotent_and_returns_no_token(account, wechat):
+    from accounts.tasks import refresh_account_token
+
+    first = refresh_account_token.apply(args=(account.pk,)).get()
+    second = refresh_account_token.apply(args=(account.pk,)).get()
+    token = token_store().cached(account.appid).token
+    assert wechat.token_fetches(account.appid) == 1
+    assert token not in str(first) and first["account"] == account.pk
+    assert second["expires_at"] == first["expires_at"]
+
+
+@pytest.mark.django_db
+def test_refresh_task_gives_up_on_lasting_errors_without_retrying(account, wechat):
+    from accounts.tasks import refresh_account_token
+
+    wechat.register_app(account.appid, "f" * 32)
+    assert refresh_account_token.apply(args=(account.pk,)).get() == {
+        "account": account.pk, "errcode": 40125}
+    assert wechat.state(account.appid)["errors"] == {"40125": 1}
+
+
+# --- admin ------------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_token_status_admin_lists_status_without_the_token(admin_client, account, wechat):
+    client_for(account).get_current_selfmenu_info()
+    token = token_store().cached(account.appid).token
+    response = admin_client.get(reverse("admin:accounts_accounttokenstatus_changelist"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert account.appid in html and token not in html
+    detail = admin_client.get(reverse("admin:accounts_accounttokenstatus_change",
+                                      args=[status_of(account).pk]))
+    assert detail.status_code == 200 and token not in detail.content.decode()
+
+
+@pytest.mark.django_db
+def test_token_status_admin_is_scoped_to_assigned_accounts(client, wechat):
+    operator = UserFactory(groups=["Operators"])
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    other = OfficialAccountFactory()
+    AccountTokenStatus.objects.create(account=mine)
+    theirs = AccountTokenStatus.objects.create(account=other)
+    client.force_login(operator)
+    response = client.get(reverse("admin:accounts_accounttokenstatus_changelist"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert mine.appid in html and other.appid not in html
+    assert client.get(reverse("admin:accounts_accounttokenstatus_change",
+                              args=[theirs.pk])).status_code == 403
+
+
+@pytest.mark.django_db
+def test_refresh_token_now_action_on_the_account_list(admin_client, account, wechat):
+    wechat.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id)
+    url = reverse("admin:accounts_officialaccount_changelist")
+    response = admin_client.post(url, {"action": "refresh_token_now",
+                                       "_selected_action": [account.pk]}, follow=True)
+    assert response.status_code == 200
+    assert "Refreshed the access token of 1 account." in response.content.decode()
+    assert wechat.token_fetches(account.appid) == 1
+    status = status_of(account)
+    assert status.last_manual_refresh_by is not None
+    listing = admin_client.get(url).content.decode()
+    assert "valid" in listing  # the token column
+    assert token_store().cached(account.appid).token not in listing
+
+
+@pytest.mark.django_db
+def test_refresh_token_now_reports_the_wechat_error_and_what_to_do(admin_client, account,
+                                                                   wechat):
+    wechat.register_app(account.appid, account.appsecret, ip_whitelist=["10.9.9.9"])
+    response = admin_client.post(
+        reverse("admin:accounts_officialaccount_changelist"),
+        {"action": "refresh_token_now", "_selected_action": [account.pk]}, follow=True)
+    html = response.content.decode()
+    assert "40164" in html and "白名单" in html  # the UI is in Chinese by default
+
+
+@pytest.mark.django_db
+def test_token_column_in_chinese(admin_client, account, wechat):
+    from django.utils import translation
+
+    account_token_refresh(account=account)
+    with translation.override("zh-hans"):
+        cell = str(admin_tokens.token_column(account))
+    assert account.appid not in cell and "·" in cell
+
