@@ -1,0 +1,121 @@
+"""One order walked from the agreements to success in a real browser (Chromium)."""
+import os
+from pathlib import Path
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from certification.models import Order, OrderStatus
+from certification.tests.factories import PDF, make_account, review_company
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def page():
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1100},
+                                      locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def click_transition(page, name):
+    """Inline transitions are POST buttons; others open their form page."""
+    button = page.locator(f"#transitions button[value={name}]")
+    if button.count():
+        button.click()
+    else:
+        page.locator(f"#transitions a[data-transition={name}]").click()
+    page.wait_for_load_state("load")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, live_server,
+                                                                         tmp_path):
+    user = UserFactory(username="cert-finance", groups=["Finance"])
+    account = make_account(staff=[user])
+    company = review_company()
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(PDF)
+
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name=username]", "cert-finance")
+    page.fill("input[name=password]", "pw-for-tests-123")
+    page.locator("[type=submit]").click()
+    page.wait_for_load_state("load")
+
+    # Open the order in the admin (R-CERT-01: a service account of an enterprise).
+    page.goto(f"{live_server.url}/admin/certification/order/add/")
+    page.fill("input[name=account]", str(account.pk))
+    page.select_option("select[name=kind]", "initial")
+    page.locator("button[name=_continue], input[name=_continue]").first.click()
+    page.wait_for_load_state("load")
+    order = Order.objects.get(account=account)
+    assert f"/admin/certification/order/{order.pk}/change/" in page.url
+
+    # R-CERT-02: agreements, one after the other.
+    click_transition(page, "accept_service_agreement")
+    click_transition(page, "accept_naming_rules")
+
+    # Data: the operator, and every required document as an upload.
+    page.fill("input[name=operator_name]", "李四")
+    ids = list(order.documents.values_list("pk", flat=True))
+    for document in order.documents.filter(required=True):
+        index = ids.index(document.pk)
+        if document.kind == "file":
+            page.set_input_files(f"input[name='documents-{index}-file']", str(scan))
+        elif not document.value:
+            page.fill(f"input[name='documents-{index}-value']", "1000")
+    page.locator("button[name=_continue], input[name=_continue]").first.click()
+    page.wait_for_load_state("load")
+    if page.locator("#missing-documents").count():
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "certification-debug.png"), full_page=True)
+        pytest.fail(page.locator("#missing-documents").inner_text()
+                    + page.locator(".errornote, .errorlist").all_inner_texts().__repr__())
+    click_transition(page, "complete_data")
+
+    # Invoice, then payment by WeChat Pay: the order enters review.
+    click_transition(page, "choose_invoice")
+    page.select_option("select[name=invoice_type]", "vat_ordinary")
+    page.fill("input[name=mailing_address]", "深圳市南山区科技园 1 号")
+    page.click("#confirm-transition")
+    page.wait_for_load_state("load")
+    click_transition(page, "pay")
+    page.fill("input[name=transaction_id]", "4200001234202611290099")
+    page.select_option("select[name=review_company]", str(company.pk))
+    page.click("#confirm-transition")
+    page.wait_for_load_state("load")
+    assert page.locator("#review-due").is_visible()  # R-CERT-11: due date with days left
+    assert company.hotline in page.locator("#review-company").inner_text()  # R-CERT-15
+
+    click_transition(page, "succeed")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SUCCEEDED
+    reminder = page.locator("#reminder-on").inner_text()
+    assert order.annual_review_remind_on.isoformat() in reminder  # R-POST-02
+    assert page.locator("#valid-until").is_visible()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "certification-order-succeeded.png"), full_page=True)
+
+    # R-CERT-16: the badge on the account list.
+    page.goto(f"{live_server.url}/admin/accounts/officialaccount/")
+    badge = page.locator(".cert-badge.cert-ok").first
+    assert badge.is_visible()
+    assert order.valid_until.isoformat() in badge.get_attribute("title")
+    page.screenshot(path=str(ARTIFACTS / "certification-account-badge.png"), full_page=True)
