@@ -1,0 +1,87 @@
+"""`manage.py wechat_sandbox --from-db` serves the project's accounts over loopback HTTP."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from accounts.tests.factories import OfficialAccountFactory
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_from_db_registers_accounts_with_credentials_mode_and_callback():
+    account = OfficialAccountFactory(message_mode="safe")
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+           "DATABASE_URL": _database_url(), "PORT": "8123"}
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "wechat_sandbox", "--port", str(port), "--from-db",
+         "--token-ttl", "600"],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        state = _wait_for(f"{base}/sandbox/state/{account.appid}")
+        assert state["callback_url"] == f"http://127.0.0.1:8123/wechat/{account.appid}/"
+        assert state["message_mode"] == "safe" and state["original_id"] == account.original_id
+        answer = requests.get(f"{base}/cgi-bin/token", params={
+            "grant_type": "client_credential", "appid": account.appid,
+            "secret": account.appsecret}).json()
+        assert answer["expires_in"] == 600
+        # An account created after start-up is looked up in the database on first use.
+        later = OfficialAccountFactory()
+        answer = requests.get(f"{base}/cgi-bin/token", params={
+            "grant_type": "client_credential", "appid": later.appid,
+            "secret": later.appsecret}).json()
+        assert "access_token" in answer
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    user = s.get("USER") or "postgres"
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{s['NAME']}"
+
+
+def _wait_for(url: str) -> dict:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200:
+                return response.json()
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, "the sandbox did not start"
+        time.sleep(0.2)
+
+
+def test_bad_app_spec_is_rejected_with_the_expected_form():
+    with pytest.raises(CommandError, match="wx0123456789abcdef:SECRET"):
+        call_command("wechat_sandbox", "--app", "notanappid", "--port", "0")
+
+
+def test_bad_fail_rate_is_rejected():
+    with pytest.raises(CommandError, match="--fail-rate"):
+        call_command("wechat_sandbox", "--fail-rate", "2")
