@@ -224,12 +224,12 @@ def test_refresh_token_now_action_on_the_account_list(admin_client, account, wec
     response = admin_client.post(url, {"action": "refresh_token_now",
                                        "_selected_action": [account.pk]}, follow=True)
     assert response.status_code == 200
-    assert "Refreshed the access token of 1 account." in response.content.decode()
+    assert "已刷新 1 个账号的 access_token。" in response.content.decode()
     assert wechat.token_fetches(account.appid) == 1
     status = status_of(account)
     assert status.last_manual_refresh_by is not None
     listing = admin_client.get(url).content.decode()
-    assert "valid" in listing  # the token column
+    assert "有效" in listing  # the token column, in Chinese by default
     assert token_store().cached(account.appid).token not in listing
 
 
@@ -251,5 +251,5 @@ def test_token_column_in_chinese(admin_client, account, wechat):
     account_token_refresh(account=account)
     with translation.override("zh-hans"):
         cell = str(admin_tokens.token_column(account))
-    assert account.appid not in cell and "·" in cell
+    assert "有效" in cell and account.appid not in cell
 
