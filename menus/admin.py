@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
@@ -35,10 +35,10 @@ def editor_strings() -> dict[str, str]:
     """Every text the editor's script shows, translated here so it lands in our catalogue."""
     return {
         "bytes": gettext("%(n)s / %(max)s bytes"),
-        "name": gettext("Name"),
-        "type": gettext("Type"),
+        "name": pgettext("menu editor", "Name"),
+        "type": pgettext("menu editor", "Type"),
         "key": gettext("Key (left blank: generated)"),
-        "url": gettext("URL"),
+        "url": pgettext("menu editor", "URL"),
         "media_id": gettext("media_id (permanent material)"),
         "article_id": gettext("article_id (published article)"),
         "appid": gettext("Mini program AppID"),
@@ -46,16 +46,16 @@ def editor_strings() -> dict[str, str]:
         "reply": gettext("Reply text sent when clicked"),
         "parent": gettext("Has sub-buttons (no action of its own)"),
         "add_sub": gettext("Add sub-button"),
-        "up": gettext("Move up"),
-        "down": gettext("Move down"),
-        "delete": gettext("Delete"),
+        "up": pgettext("menu editor", "Move up"),
+        "down": pgettext("menu editor", "Move down"),
+        "delete": pgettext("menu editor", "Delete"),
         "confirm_delete": gettext("Delete “%(name)s” and everything under it?"),
         "confirm_discard": gettext("Throw away the draft and go back to the published menu?"),
         "confirm_delete_remote": gettext("Delete this account's menu on WeChat? Users will "
                                          "see no menu until you publish again."),
         "confirm_pull": gettext("Replace the draft with the menu WeChat has now?"),
-        "new_button": gettext("Button"),
-        "new_sub": gettext("Item"),
+        "new_button": pgettext("menu editor", "Button"),
+        "new_sub": pgettext("menu editor", "Item"),
         "nothing_selected": gettext("Select a button in the preview or the list, or add one."),
         "empty_menu": gettext("No buttons yet."),
         "saving": gettext("Saving…"),

@@ -131,7 +131,8 @@
       bar.appendChild(slot);
       if (openPopup === i && isParent(b)) {
         var box = el("div", { "class": "me-popup", "data-testid": "preview-popup-" + i,
-          style: "left:calc(" + (100 / menu.button.length) * i + "% + 36px);width:calc(" + (100 / menu.button.length) + "% - 16px)" });
+          style: "left:calc(36px + (100% - 36px) * " + i + " / " + menu.button.length + " + 8px);" +
+            "width:calc((100% - 36px) / " + menu.button.length + " - 16px)" });
         subs(b).forEach(function (s, j) {
           box.appendChild(el("button", {
             type: "button", "class": "me-popup-item" + (samePath(selected, [i, j]) ? " me-sel" : "") + (issuesFor([i, j]).length ? " me-bad" : ""),
