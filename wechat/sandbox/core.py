@@ -300,6 +300,13 @@ class Sandbox:
                         count += 1
         return count
 
+    def token_history(self, appid: str, source: str = "classic") -> list[dict]:
+        """Every token issued to the account (fingerprints and times), oldest first."""
+        with self._lock:
+            records = [r.describe() for r in self._tokens.values()
+                       if r.appid == appid and r.source == source]
+        return sorted(records, key=lambda r: r["issued_at"])
+
     def token_fetches(self, appid: str, source: str = "classic") -> int:
         with self._lock:
             return self._apps[appid].issued[source]
