@@ -212,11 +212,14 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
     list_select_related = ["account", "review_company"]
     raw_id_fields = ["account"]
     inlines = [OrderDocumentInline, OrderEventInline]
-    date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # no COUNT(*) over 100k rows per page view
 
     # --- permissions and visibility -----------------------------------------------------
+    def get_queryset(self, request):
+        # The mixin's scoping joins the staff table and needs DISTINCT; a subquery does not.
+        return selectors.scope_orders(ModelAdmin.get_queryset(self, request), request.user)
+
     def has_delete_permission(self, request, obj=None):
         return False  # orders are records: cancel instead
 
@@ -584,6 +587,10 @@ class ReminderAdmin(AccountScopedAdminMixin, ModelAdmin):
 
     account_path = "order__account"
     list_display = ["order", "milestone", "due_on", "sent_at", "recipients"]
+
+    def get_queryset(self, request):
+        return selectors.scope_orders(ModelAdmin.get_queryset(self, request), request.user,
+                                      "order__account")
     list_filter = ["milestone"]
     list_select_related = ["order"]
     search_fields = ["order__account_name", "order__account__name"]

@@ -317,6 +317,8 @@ class Order(models.Model):
             models.Index(fields=["invoice_request_deadline"], name="cert_inv_request"),
             models.Index(fields=["invoice_expected_by"], name="cert_inv_expected"),
             models.Index(fields=["paid_at"], name="cert_paid_at"),
+            # The changelist's default ordering, so a page is an index scan at any size.
+            models.Index(fields=["-created_at", "-id"], name="cert_created_desc"),
         ]
 
     def __str__(self) -> str:
