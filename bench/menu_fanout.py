@@ -7,11 +7,12 @@
 What it does, all on this machine:
 1. starts the WeChat sandbox in-process on a free loopback port with N accounts;
 2. baseline: the sandbox's raw menu/create throughput — tokens fetched first, then
-   N menu/create calls from as many client threads as we have worker processes;
+   N menu/create calls from as many client threads as the workers run tasks at once;
 3. creates N official accounts in the database (PostgreSQL, `BENCH_DATABASE_URL`,
    default postgres://postgres@127.0.0.1:5432/wx_bench_menus, created if missing);
 4. warms the token store (in production beat keeps tokens fresh ahead of expiry);
-5. starts a Celery worker with 2 prefork processes on a private Redis database
+5. starts 2 Celery worker processes (thread pool of `--threads` each: the task waits
+   on HTTP and the database) on a private Redis database
    (`BENCH_REDIS_URL`, default redis://127.0.0.1:6379/12, flushed) and runs
    `menus.services.fanout_start` for all accounts, timing until none is pending.
 
@@ -52,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="100 accounts")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="task threads per worker process (the tasks wait on I/O)")
     parser.add_argument("--fail-rate", type=float, default=0.0)
     parser.add_argument("--rate", type=float, default=0.0, help="MENU_PUBLISH_RATE_PER_SECOND")
     parser.add_argument("--timeout", type=float, default=600.0)
@@ -76,7 +79,9 @@ def worker_env(base_url: str, args) -> dict:
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
             "DATABASE_URL": DB_URL, "TEST_REDIS_URL": REDIS_URL, "WECHAT_API_BASE": base_url,
             "MENU_PUBLISH_RATE_PER_SECOND": str(args.rate),
-            "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.2"}
+            "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.2",
+            # workers keep their database connections between tasks (set it in production too)
+            "CONN_MAX_AGE": "60"}
 
 
 def main() -> None:
@@ -98,7 +103,7 @@ def main() -> None:
     from accounts.tests.factories import EntityFactory, random_alnum, random_hex
     from menus import services
     from menus.models import FanOut, Menu
-    from menus.selectors import fanout_progress
+    from menus.selectors import fanout_counts, fanout_progress
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     call_command("migrate", verbosity=0)
@@ -143,7 +148,8 @@ def main() -> None:
             if answer.get("errcode"):
                 raw_errors.append(answer)
 
-    chunks = [accounts[i::args.workers] for i in range(args.workers)]
+    clients = args.workers * args.threads
+    chunks = [accounts[i::clients] for i in range(clients)]
     started = time.perf_counter()
     threads = [threading.Thread(target=raw_worker, args=(chunk,)) for chunk in chunks]
     for thread in threads:
@@ -152,7 +158,7 @@ def main() -> None:
         thread.join()
     raw_seconds = time.perf_counter() - started
     raw_rate = n / raw_seconds
-    print(f"baseline  raw menu/create ({args.workers} client threads): {raw_seconds:.2f} s, "
+    print(f"baseline  raw menu/create ({clients} client threads): {raw_seconds:.2f} s, "
           f"{raw_rate:.1f} accounts/s, errors {len(raw_errors)}", flush=True)
 
     # -- warm the token store, as the token-refresh beat job would ---------------------
@@ -164,33 +170,38 @@ def main() -> None:
     sandbox.fail_rate = args.fail_rate
 
     # -- the real thing: fan-out through Celery ----------------------------------------
-    worker = subprocess.Popen(
-        [str(ROOT / ".venv/bin/celery"), "-A", "wxadmin", "worker", "--pool", "prefork",
-         "--concurrency", str(args.workers), "--loglevel", "WARNING", "--without-gossip",
-         "--without-mingle", "--without-heartbeat", "-n", f"bench-menus-{os.getpid()}@%h"],
+    workers = [subprocess.Popen(
+        [str(ROOT / ".venv/bin/celery"), "-A", "wxadmin", "worker", "--pool", "threads",
+         "--concurrency", str(args.threads), "--loglevel",
+         os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "-n", f"bench-menus-{os.getpid()}-{i}@%h"],
         cwd=ROOT, env=worker_env(sandbox.base_url, args), start_new_session=True)
+        for i in range(args.workers)]
     try:
         from wxadmin.celery import app
 
         deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=0.5):
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise SystemExit("the Celery worker did not start")
+        while len(app.control.ping(timeout=0.5)) < args.workers:
+            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+                raise SystemExit("the Celery workers did not start")
         started = time.perf_counter()
         fanout = services.fanout_start(data=MENU, accounts=accounts, by=None)
         deadline = time.monotonic() + args.timeout
-        progress = fanout_progress(fanout)
-        while not progress["done"] and time.monotonic() < deadline:
-            time.sleep(0.1)
-            progress = fanout_progress(fanout)
+        counts = fanout_counts(fanout)
+        while counts["pending"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            counts = fanout_counts(fanout)
         seconds = time.perf_counter() - started
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
         sandbox.stop()
+    progress = fanout_progress(fanout)
 
     rate = progress["published"] / seconds
     failures = progress["failed"] + progress["pending"]

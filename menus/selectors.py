@@ -57,15 +57,20 @@ def versions_visible_to(user) -> QuerySet[MenuVersion]:
     return scope_to_user(MenuVersion.objects.all(), user, "menu__account")
 
 
-def fanout_progress(fanout: FanOut) -> dict:
-    """done/failed/pending counts and one row per account, for the live progress view."""
-    versions = (fanout.versions.select_related("menu__account")
-                .order_by("menu__account__name"))
-    counts = versions.aggregate(
+def fanout_counts(fanout: FanOut) -> dict[str, int]:
+    """published/failed/pending counts of a fan-out in one aggregate query."""
+    return fanout.versions.aggregate(
         published=Count("pk", filter=Q(status=VersionStatus.PUBLISHED)),
         failed=Count("pk", filter=Q(status=VersionStatus.FAILED)),
         pending=Count("pk", filter=Q(status=VersionStatus.PENDING)),
     )
+
+
+def fanout_progress(fanout: FanOut) -> dict:
+    """done/failed/pending counts and one row per account, for the live progress view."""
+    versions = (fanout.versions.select_related("menu__account")
+                .order_by("menu__account__name"))
+    counts = fanout_counts(fanout)
     rows = [{
         "account": version.menu.account.name,
         "appid": version.menu.account.appid,
@@ -84,7 +89,6 @@ def remote_menu(account: OfficialAccount) -> dict:
     """What WeChat shows now (menu/get) in menu/create's shape; no menu → no buttons.
     Raises WeChatError for anything else (the editor shows its explanation)."""
     from accounts.wechat_api import client_for
-
     from wechat.errors import MENU_NOT_EXIST, WeChatError
 
     from .models import wechat_body

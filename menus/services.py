@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -164,46 +165,48 @@ def menu_publish(*, account: OfficialAccount, by) -> MenuVersion:
 
 
 def _claim(version_id: int) -> MenuVersion | None:
-    """Count an attempt on a pending version; None if it is no longer pending."""
-    with transaction.atomic():
-        version = (MenuVersion.objects.select_for_update().select_related("menu__account")
-                   .filter(pk=version_id, status=VersionStatus.PENDING).first())
-        if version is None:
-            return None
-        version.attempts += 1
-        version.save(update_fields=["attempts", "updated_at"])
-    return version
+    """The pending version with its account, or None if it is no longer pending.
+
+    No lock is held across the HTTP call that follows: `_finish` moves the version
+    out of pending with a conditional UPDATE, so only one outcome is ever recorded."""
+    return (MenuVersion.objects.select_related("menu__account")
+            .filter(pk=version_id, status=VersionStatus.PENDING).first())
 
 
 def _finish(version: MenuVersion, *, ok: bool, errcode=None, errmsg: str = "",
-            explanation: str = "") -> bool:
+            explanation: str = "", attempted: bool = False) -> bool:
     """pending → published | failed, exactly once; on success the click replies of the
     live menu are replaced (R-MENU-02) and the drift flag cleared."""
+    now = timezone.now()
     with transaction.atomic():
-        locked = (MenuVersion.objects.select_for_update()
-                  .filter(pk=version.pk, status=VersionStatus.PENDING).first())
-        if locked is None:
+        # the conditional UPDATE is the guard: only one caller moves it out of pending
+        moved = MenuVersion.objects.filter(pk=version.pk, status=VersionStatus.PENDING).update(
+            attempts=F("attempts") + (1 if attempted else 0),
+            status=VersionStatus.PUBLISHED if ok else VersionStatus.FAILED,
+            finished_at=now, updated_at=now,
+            errcode=0 if ok else errcode,
+            errmsg="ok" if ok else (errmsg or "")[:300],
+            explanation=explanation)
+        if not moved:
             return False
         account = version.menu.account
-        locked.status = VersionStatus.PUBLISHED if ok else VersionStatus.FAILED
-        locked.finished_at = timezone.now()
-        locked.errcode = 0 if ok else errcode
-        locked.errmsg = "ok" if ok else errmsg[:300]
-        locked.explanation = explanation
-        locked.save(update_fields=["status", "finished_at", "errcode", "errmsg", "explanation",
-                                   "updated_at"])
+        by_id = version.submitted_by_id
         if ok:
+            # updating the menu row first locks it: concurrent publications of one
+            # account replace the click replies one after the other
+            Menu.objects.filter(pk=version.menu_id).update(
+                drift_status=DriftStatus.IN_SYNC, drift_checked_at=now, drift_detail="",
+                updated_at=now)
             ClickReply.objects.filter(account=account).delete()
             ClickReply.objects.bulk_create([
-                ClickReply(account=account, key=key, reply=reply, version=locked)
-                for key, reply in click_replies(locked.data).items()])
-            Menu.objects.filter(pk=version.menu_id).update(
-                drift_status=DriftStatus.IN_SYNC, drift_checked_at=timezone.now(),
-                drift_detail="")
-            _audit(account, MenuAction.PUBLISHED, by=locked.submitted_by, version=locked)
+                ClickReply(account=account, key=key, reply=reply, version=version)
+                for key, reply in click_replies(version.data).items()])
+            MenuAuditEntry.objects.create(account=account, action=MenuAction.PUBLISHED,
+                                          by_id=by_id, version=version)
         else:
-            _audit(account, MenuAction.FAILED, by=locked.submitted_by, version=locked,
-                   detail=f"{errcode} {errmsg}".strip())
+            MenuAuditEntry.objects.create(account=account, action=MenuAction.FAILED,
+                                          by_id=by_id, version=version,
+                                          detail=f"{errcode} {errmsg}".strip()[:500])
     return True
 
 
@@ -239,15 +242,15 @@ def version_send(*, version_id: int, final_attempt: bool) -> str:
     except WeChatError as exc:
         if exc.temporary and not final_attempt:
             MenuVersion.objects.filter(pk=version.pk, status=VersionStatus.PENDING).update(
-                errcode=exc.errcode, errmsg=str(exc.errmsg)[:300],
-                explanation=str(exc.explanation))
+                attempts=F("attempts") + 1, updated_at=timezone.now(), errcode=exc.errcode,
+                errmsg=str(exc.errmsg)[:300], explanation=str(exc.explanation))
             _audit(account, MenuAction.RETRY, version=version,
                    detail=f"{exc.errcode} {exc.errmsg}")
             raise TemporaryPublishError(exc.errcode, exc.errmsg)
         _finish(version, ok=False, errcode=exc.errcode, errmsg=str(exc.errmsg),
-                explanation=str(exc.explanation))
+                explanation=str(exc.explanation), attempted=True)
         return "failed"
-    _finish(version, ok=True)
+    _finish(version, ok=True, attempted=True)
     return "published"
 
 

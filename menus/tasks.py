@@ -15,11 +15,12 @@ def backoff_seconds(retries: int) -> float:
     return min(base * (2 ** retries), 300.0) * random.uniform(0.8, 1.2)
 
 
-@shared_task(bind=True, name="menus.publish_version", acks_late=True,
+@shared_task(bind=True, name="menus.publish_version", acks_late=True, ignore_result=True,
              max_retries=settings.MENU_PUBLISH_MAX_RETRIES)
 def publish_version(self, version_id: int) -> str:
     """menu/create for one frozen version. Temporary WeChat errors retry with backoff
-    (bounded); the last attempt records the failure, so no version stays pending."""
+    (bounded); the last attempt records the failure, so no version stays pending.
+    The outcome lives on the MenuVersion, so no Celery result is stored."""
     final = self.request.retries >= self.max_retries
     try:
         return services.version_send(version_id=version_id, final_attempt=final)
