@@ -85,9 +85,15 @@ def kf_transfer_allowed(account: OfficialAccount) -> bool:
     )
 
 
-def route_message(*, account: OfficialAccount, message: Message,
-                  now: datetime.datetime) -> Decision:
-    """Decide the reply to one push, following the precedence in the module docstring."""
+def route_message(*, account: OfficialAccount, message: Message, now: datetime.datetime,
+                  rules: selectors.RuleSet | None = None) -> Decision:
+    """Decide the reply to one push, following the precedence in the module docstring.
+
+    `rules` are the account's active rules (the callback passes its cached set);
+    without them they are read from the database.
+    """
+    if rules is None:
+        rules = selectors.load_rules(account=account)
     if isinstance(message, EventMessage):
         # R-KF-03: events are never transferred to customer service.
         if isinstance(message, KfSessionEvent):
@@ -98,19 +104,18 @@ def route_message(*, account: OfficialAccount, message: Message,
                 return Decision(route=Route.CLICK, reply_type="text", text=text)
             return NO_REPLY
         if message.event == "subscribe":
-            welcome = selectors.welcome_reply_for(account=account)
-            if welcome is not None:
-                return _content_decision(Route.WELCOME, welcome)
+            if rules.welcome is not None:
+                return _content_decision(Route.WELCOME, rules.welcome)
         return NO_REPLY
 
     text = message.content if isinstance(message, TextMessage) else ""
     if isinstance(message, TextMessage):
-        for rule in selectors.active_keyword_rules(account=account):
+        for rule in rules.keyword_rules:
             if rule.matches(text):
                 return _content_decision(Route.KEYWORD, rule, keyword_rule_id=rule.pk)
 
     if kf_transfer_allowed(account):
-        for rule in selectors.active_transfer_rules(account=account):
+        for rule in rules.transfer_rules:
             # Pattern rules look at text only; "any" rules take every user message.
             if (text or rule.match_type == "any") and rule.matches(text, now):
                 kf = rule.kf_account.kf_account if rule.kf_account_id else ""

@@ -5,6 +5,7 @@ import datetime
 import re
 import threading
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
@@ -64,6 +65,66 @@ def forget_callback_account(appid: str | None = None) -> None:
 
 
 # --- Routing reads ----------------------------------------------------------------------
+# Reply rules are read on every push, so each process keeps each account's rules in
+# memory, tagged with a version token stored in Redis. Saving or deleting a rule
+# writes a new random token after the transaction commits (signals in apps.py) and
+# drops this process's copy at once; other processes compare the token at most once
+# every RULES_RECHECK_SECONDS per account and reload when it changed. So an edit
+# reaches every process within about a second, and a push normally costs no query
+# and no Redis round trip for its rules.
+RULES_RECHECK_SECONDS = 1.0
+
+
+def rules_version_key(account_id: int) -> str:
+    return f"wxadmin:messaging:rules-version:{account_id}"
+
+
+@dataclass
+class RuleSet:
+    version: bytes | None
+    checked_at: float
+    keyword_rules: tuple[KeywordRule, ...]
+    transfer_rules: tuple[TransferRule, ...]
+    welcome: WelcomeReply | None
+
+
+_rules_cache: dict[int, RuleSet] = {}
+
+
+def load_rules(*, account: OfficialAccount, version: bytes | None = None) -> RuleSet:
+    return RuleSet(
+        version=version,
+        checked_at=time.monotonic(),
+        keyword_rules=tuple(active_keyword_rules(account=account)),
+        transfer_rules=tuple(active_transfer_rules(account=account)),
+        welcome=welcome_reply_for(account=account),
+    )
+
+
+def rules_for(*, account: OfficialAccount, redis_client) -> RuleSet:
+    """The account's active rules, from this process's cache while still current."""
+    now = time.monotonic()
+    cached = _rules_cache.get(account.pk)
+    if cached is not None and now - cached.checked_at < RULES_RECHECK_SECONDS:
+        return cached
+    version = redis_client.get(rules_version_key(account.pk))
+    if cached is not None and version is not None and cached.version == version:
+        cached.checked_at = now
+        return cached
+    rules = load_rules(account=account, version=version)
+    if len(_rules_cache) > 5000:
+        _rules_cache.clear()
+    _rules_cache[account.pk] = rules
+    return rules
+
+
+def forget_rules(account_id: int | None = None) -> None:
+    if account_id is None:
+        _rules_cache.clear()
+    else:
+        _rules_cache.pop(account_id, None)
+
+
 def active_keyword_rules(*, account: OfficialAccount) -> QuerySet[KeywordRule]:
     return KeywordRule.objects.filter(account_id=account.pk, is_active=True).order_by(
         "-priority", "id")

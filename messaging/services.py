@@ -6,6 +6,8 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import redis
@@ -18,6 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import OfficialAccount
 from wechat.messages import KfSessionEvent, Message
 
+from . import selectors
 from .models import (
     KF_ACCOUNT_MAX_LENGTH,
     KF_ACCOUNTS_LIMIT,
@@ -39,13 +42,14 @@ logger = logging.getLogger(__name__)
 
 # --- Duplicate pushes ------------------------------------------------------------------------
 # WeChat re-sends a push it got no answer to within 5 s, up to three times, possibly
-# to another process. The first process to SET NX the claim key handles it; the
-# others wait for the reply it publishes under the same key. The database unique
-# constraint on (account, dedupe_key) is the backstop when Redis forgets.
-CLAIM_TTL_SECONDS = 15
+# to another process, possibly while the first delivery is still being handled.
+# Routing is in memory and deterministic, so every delivery routes; then the first
+# to SET NX its reply under the push's key owns the push and stores the row, and
+# the others answer with the reply they find there — identical, also while the
+# owner is still writing. The database unique constraint on (account, dedupe_key)
+# is the backstop when Redis has forgotten the key. Cost of a new push: one Redis
+# round trip (SET NX + GET, pipelined) and one INSERT.
 REPLY_TTL_SECONDS = 600
-WAIT_FOR_CLAIM_SECONDS = 4.0
-PENDING = b"\x00pending"
 NO_REPLY = "success"
 
 _redis_lock = threading.Lock()
@@ -68,6 +72,15 @@ def _dedupe_redis_key(account: OfficialAccount, dedupe_key: str) -> str:
     return f"wxadmin:messaging:push:{account.pk}:{digest}"
 
 
+def rules_changed(*, account_id: int) -> None:
+    """Tell every process that this account's reply rules changed (after commit)."""
+    def publish() -> None:
+        redis_client().set(selectors.rules_version_key(account_id), uuid.uuid4().hex)
+        selectors.forget_rules(account_id)
+
+    transaction.on_commit(publish)
+
+
 @dataclass(frozen=True)
 class Received:
     """What the callback answers: the reply XML ("" → `success`) and whether it was a retry."""
@@ -77,24 +90,14 @@ class Received:
     message_id: int | None = None
 
 
+def _as_reply(value: bytes | str) -> str:
+    text = value.decode("utf-8") if isinstance(value, bytes) else value
+    return "" if text == NO_REPLY else text
+
+
 def _stored_reply(account: OfficialAccount, dedupe_key: str) -> str | None:
-    row = (InboundMessage.objects.filter(account_id=account.pk, dedupe_key=dedupe_key)
-           .values_list("reply_xml", flat=True).first())
-    return row
-
-
-def _wait_for_reply(client: redis.Redis, key: str) -> str | None:
-    deadline = time.monotonic() + WAIT_FOR_CLAIM_SECONDS
-    delay = 0.005
-    while time.monotonic() < deadline:
-        value = client.get(key)
-        if value is None:
-            return None  # the claim expired: the claimer died
-        if value != PENDING:
-            return value.decode("utf-8")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
-    return None
+    return (InboundMessage.objects.filter(account_id=account.pk, dedupe_key=dedupe_key)
+            .values_list("reply_xml", flat=True).first())
 
 
 def message_receive(*, account: OfficialAccount, message: Message,
@@ -109,27 +112,23 @@ def message_receive(*, account: OfficialAccount, message: Message,
     started = time.perf_counter()
     client = redis_client()
     key = _dedupe_redis_key(account, message.dedupe_key)
-    cached = client.get(key)
-    if cached is not None and cached != PENDING:
-        reply = cached.decode("utf-8")
-        return Received(reply_xml="" if reply == NO_REPLY else reply, duplicate=True)
-    if cached is None and client.set(key, PENDING, nx=True, ex=CLAIM_TTL_SECONDS):
-        pass  # ours to handle
-    else:
-        reply = _wait_for_reply(client, key)
-        if reply is None:
-            reply = _stored_reply(account, message.dedupe_key)
-        if reply is not None:
-            return Received(reply_xml="" if reply == NO_REPLY else reply, duplicate=True)
-        # The claimer vanished without a trace: handle it here; the unique
-        # constraint still guarantees a single row.
-
-    decision = route_message(account=account, message=message, now=now)
+    rules = selectors.rules_for(account=account, redis_client=client)
+    decision = route_message(account=account, message=message, now=now, rules=rules)
     reply_xml = decision.render(message, create_time=int(now.timestamp()))
-    duplicate = False
-    message_id = None
+    pipe = client.pipeline(transaction=False)
+    pipe.set(key, reply_xml or NO_REPLY, nx=True, ex=REPLY_TTL_SECONDS)
+    pipe.get(key)
+    claimed, current = pipe.execute()
+    if not claimed and current is not None:
+        return Received(reply_xml=_as_reply(current), duplicate=True)
+
+    is_session_event = isinstance(message, KfSessionEvent)
+    # A lone INSERT commits by itself; a transaction (or a savepoint inside an outer
+    # one) is only needed when the session table changes too, or to survive an
+    # IntegrityError inside a caller's transaction.
+    needs_atomic = is_session_event or transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if needs_atomic else nullcontext():
             row = InboundMessage.objects.create(
                 account_id=account.pk,
                 dedupe_key=message.dedupe_key,
@@ -148,17 +147,20 @@ def message_receive(*, account: OfficialAccount, message: Message,
                 processing_ms=round((time.perf_counter() - started) * 1000, 3),
                 raw=message.raw,
             )
-            message_id = row.pk
-            if isinstance(message, KfSessionEvent):
+            if is_session_event:
                 kf_session_apply_event(account=account, event=message, at=now)
     except IntegrityError:
+        # Stored long ago (Redis forgot): answer what was answered then.
         stored = _stored_reply(account, message.dedupe_key)
         if stored is None:
             client.delete(key)
             raise
-        reply_xml, duplicate = stored, True
-    client.set(key, reply_xml or NO_REPLY, ex=REPLY_TTL_SECONDS)
-    return Received(reply_xml=reply_xml, duplicate=duplicate, message_id=message_id)
+        client.set(key, stored or NO_REPLY, ex=REPLY_TTL_SECONDS)
+        return Received(reply_xml=stored, duplicate=True)
+    except Exception:
+        client.delete(key)  # let WeChat's retry try again
+        raise
+    return Received(reply_xml=reply_xml, duplicate=False, message_id=row.pk)
 
 
 # --- KF sessions ---------------------------------------------------------------------------------

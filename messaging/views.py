@@ -147,6 +147,7 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
     return HttpResponse(reply, content_type="application/xml; charset=utf-8")
 
 
+@csrf_exempt
 def bench_plain(request: HttpRequest) -> HttpResponse:
     """The benchmark's baseline: a bare view answering `success` (WXADMIN_BENCH_VIEWS only)."""
     return HttpResponse(SUCCESS, content_type="text/plain; charset=utf-8")
