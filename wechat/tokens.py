@@ -156,7 +156,7 @@ class TokenStore:
         min_ttl = self.margin_seconds if min_ttl_seconds is None else min_ttl_seconds
         _, fetched = self._single_flight(appid, secret, _check_source(source), min_ttl=min_ttl,
                                          force=force)
-        info = self.status(appid, source=source)
+        info = self.status(appid, source=source) or TokenInfo(appid=appid, source=source)
         return TokenInfo(**{**info.__dict__, "fetched": fetched})
 
     def status(self, appid: str, *, source: str = "classic") -> TokenInfo | None:
