@@ -1,0 +1,69 @@
+"""In a real browser: clicking a click-button in the menu editor's phone preview shows the
+reply the user would get, through the staff simulate endpoint, the sandbox's simulated
+user and our callback in safe mode (R-MENU-02)."""
+import datetime
+import os
+
+import pytest
+from django.utils import timezone
+
+from accounts.tests.factories import OfficialAccountFactory, UserFactory
+from messaging.models import InboundMessage, Route
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def page():
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_clicking_a_click_button_in_the_phone_preview_shows_the_reply_r_menu_02(
+        page, live_server, sandbox, settings):
+    from menus.models import ClickReply, Menu, MenuVersion
+
+    settings.WECHAT_API_BASE = sandbox.base_url
+    user = UserFactory(username="preview-operator", groups=["Operators"])
+    account = OfficialAccountFactory(assigned_staff=[user], name="示例咖啡", message_mode="safe",
+                                     certified_until=datetime.date(2099, 1, 1))
+    button = {"type": "click", "name": "今日推荐", "key": "TODAY", "reply": "今天推荐拿铁"}
+    version = MenuVersion.objects.create(menu=Menu.objects.create(account=account),
+                                         status="published", data={"button": [button]},
+                                         finished_at=timezone.now())
+    # What publishing writes for the callback: the reply of each click key.
+    ClickReply.objects.create(account=account, key="TODAY", reply="今天推荐拿铁（来自服务器）",
+                              version=version)
+    sandbox.register_app(account.appid, account.appsecret, token=account.server_token,
+                         encoding_aes_key=account.encoding_aes_key, message_mode="safe",
+                         original_id=account.original_id, wechat_id=account.wechat_id)
+
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name=username]", "preview-operator")
+    page.fill("input[name=password]", "pw-for-tests-123")
+    page.locator("[type=submit]").click()
+    page.goto(f"{live_server.url}/admin/menus/menu/account/{account.pk}/editor/")
+    page.get_by_test_id("phone-preview").wait_for()
+    page.get_by_test_id("preview-button-0").click()
+
+    reply = page.get_by_test_id("reply-bubble").last
+    reply.wait_for()
+    assert reply.inner_text() == "今天推荐拿铁（来自服务器）"
+    row = InboundMessage.objects.get(account=account)
+    assert (row.openid, row.event, row.content, row.route) == (
+        "preview-user", "CLICK", "TODAY", Route.CLICK)
