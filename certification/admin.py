@@ -299,7 +299,8 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
             obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
             obj._state.adding = False
             return
-        services.order_update_data(order=obj, by=request.user, changed=form.changed_data)
+        if form.has_changed():
+            services.order_update_data(order=obj, by=request.user, changed=form.changed_data)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not OrderDocument:

@@ -38,7 +38,8 @@ def document_upload_to(instance, filename: str) -> str:
     import uuid
 
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"certification/{instance.order_id}/{uuid.uuid4().hex}.{extension}"
+    order_id = getattr(instance, "order_id", None) or instance.pk
+    return f"certification/{order_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class ReviewCompany(models.Model):

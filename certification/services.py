@@ -218,8 +218,9 @@ def order_create(*, account: OfficialAccount, kind: str, by,
             renews=previous,
             **prefill,
         )
+        # Fees and invoice details stay on the order (fees permission), not in the history.
         _record(order, action="create", by=by, to_status=order.status, at=now,
-                note=_("Fee %(fee)s CNY") % {"fee": order.fee})
+                note=order.get_kind_display())
         _sync_checklist(order)
         _run_naming_check(order)
         order.save(update_fields=["naming_ok", "naming_reason"])
@@ -414,9 +415,8 @@ def order_choose_invoice(*, order: Order, by, invoice_type: str, mailing_address
         order.invoice_type = invoice_type
         order.invoice_title = order.entity_snapshot.get("full_name", "")
         order.invoice_mailing_address = mailing_address.strip()
-        note = order.get_invoice_type_display()
         _move(order, to=OrderStatus.AWAITING_PAYMENT, action="choose_invoice", by=by, now=now,
-              note=note, update_fields=["invoice_type", "invoice_title",
+              update_fields=["invoice_type", "invoice_title",
                                         "invoice_mailing_address"])
     return order
 
@@ -626,7 +626,7 @@ def order_record_deposit(*, order: Order, by, amount: Decimal, remark: str,
             order.deposit_receipt_uploaded_at = now
         order.save()
         _record(order, action="record_deposit", by=by, from_status=order.status,
-                to_status=order.status, at=now, note=f"{amount} {remark}")
+                to_status=order.status, at=now, note=remark)
     return order
 
 
@@ -702,8 +702,7 @@ def order_request_invoice(*, order: Order, by, invoice_type: str, mailing_addres
         order.invoice_requested_at = now
         order.save(update_fields=["invoice_type", "invoice_title", "invoice_mailing_address",
                                   "invoice_requested_at", "updated_at"])
-        _record(order, action="request_invoice", by=by, at=now,
-                note=order.get_invoice_type_display())
+        _record(order, action="request_invoice", by=by, at=now)
     return order
 
 
@@ -719,8 +718,7 @@ def _invoice_step(order: Order, *, by, action: str, now: datetime.datetime,
         for field, value in set_fields.items():
             setattr(order, field, value)
         order.save(update_fields=[*set_fields, "updated_at"])
-        _record(order, action=action, by=by, at=now,
-                note=" ".join(str(v) for v in set_fields.values()))
+        _record(order, action=action, by=by, at=now)
     return order
 
 

@@ -2,6 +2,7 @@
 import datetime
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
@@ -12,6 +13,19 @@ from certification.tests.factories import make_account, make_order, pdf
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "pw-for-tests-123"
+
+
+@pytest.fixture
+def client(client):
+    """Pages in English, so assertions read like the source strings."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+@pytest.fixture
+def admin_client(admin_client):
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return admin_client
 
 
 def login(client, user):
@@ -276,3 +290,63 @@ def test_review_company_hotline_and_open_state_are_shown_r_cert_15(admin_client,
     company = team["order"].review_company
     assert company.hotline in text
     assert ("open now" in text) or ("closed now" in text)
+
+
+def test_operators_history_shows_no_fee_or_invoice_details(client, team):
+    login(client, team["operator"])
+    text = client.get(reverse("admin:certification_order_change",
+                              args=[team["order"].pk])).content.decode()
+    assert "300.00" not in text and "深圳市南山区科技园 1 号" not in text
+
+
+def test_deposit_receipt_download_is_permission_checked_r_cert_03(client, team):
+    from decimal import Decimal
+
+    services.order_record_deposit(order=team["order"], by=None, amount=Decimal("0.12"),
+                                  remark="R1", received_on=datetime.date(2026, 11, 20),
+                                  receipt=pdf("receipt.pdf"))
+    url = reverse("certification:deposit_download", args=[team["order"].pk])
+    login(client, team["outsider"])
+    assert client.get(url).status_code == 403
+    client.logout()
+    login(client, team["finance"])
+    assert client.get(url).status_code == 200
+
+
+def test_record_deposit_through_the_transition_form_r_cert_03(client, team):
+    login(client, team["finance"])
+    url = reverse("admin:certification_order_transition",
+                  args=[team["order"].pk, "record_deposit"])
+    response = client.post(url, {"amount": "0.25", "remark": "WX9", "received_on": "2026-11-20",
+                                 "receipt": pdf("r.pdf")})
+    assert response.status_code == 302
+    team["order"].refresh_from_db()
+    assert team["order"].deposit_remark == "WX9"
+
+
+def test_start_annual_review_action_on_the_account_list_r_post_03(client, team):
+    services.order_succeed(order=team["order"], by=None)
+    login(client, team["finance"])
+    response = client.post(reverse("admin:accounts_officialaccount_changelist"), {
+        "action": "start_annual_review", "_selected_action": [team["order"].account_id]})
+    assert response.status_code == 302
+    assert Order.objects.filter(account=team["order"].account, kind="annual_review").exists()
+
+
+def test_schedules_and_tasks_are_declared():
+    import certification.tasks  # noqa: F401  (registers the shared tasks)
+    from wxadmin.celery import app
+    from wxadmin.schedules import collect_schedules
+
+    names = {spec["task"] for spec in collect_schedules()}
+    for task in ("certification.send_reminders", "certification.fail_timed_out_orders",
+                 "certification.expire_certifications"):
+        assert task in names
+        assert task in app.tasks
+
+
+def test_the_order_page_is_in_simplified_chinese_by_default(admin_client, team):
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    text = admin_client.get(reverse("admin:certification_order_change",
+                                    args=[team["order"].pk])).content.decode()
+    assert "登记认证成功" in text and "审核中" in text

@@ -227,3 +227,49 @@ def test_upload_replaces_and_marks_received_then_verified():
     services.document_verify(document=document, by=user)
     document.refresh_from_db()
     assert document.status == ItemStatus.VERIFIED and document.verified_by == user
+
+
+def test_micro_deposit_is_recorded_with_amount_remark_date_and_receipt_r_cert_03():
+    from decimal import Decimal
+
+    user = UserFactory()
+    order = make_order(by=user, until=OrderStatus.IN_REVIEW)
+    with pytest.raises(CertificationError, match="future"):
+        services.order_record_deposit(order=order, by=user, amount=Decimal("0.37"),
+                                      remark="WX1234", received_on=datetime.date(2099, 1, 1))
+    services.order_record_deposit(order=order, by=user, amount=Decimal("0.37"), remark="WX1234",
+                                  received_on=datetime.date(2026, 11, 20),
+                                  receipt=pdf("receipt.pdf"))
+    order.refresh_from_db()
+    assert (order.deposit_amount, order.deposit_remark) == (Decimal("0.37"), "WX1234")
+    assert order.deposit_receipt and order.deposit_receipt_uploaded_at
+    assert order.events.filter(action="record_deposit").exists()
+
+
+def test_micro_deposit_receipt_type_is_checked_r_cert_03():
+    from decimal import Decimal
+
+    order = make_order(until=OrderStatus.IN_REVIEW)
+    with pytest.raises(Exception, match="file type not accepted"):
+        services.order_record_deposit(order=order, by=None, amount=Decimal("0.10"), remark="x",
+                                      received_on=datetime.date(2026, 11, 20),
+                                      receipt=pdf("receipt.exe"))
+
+
+def test_review_companies_are_seeded_by_migration_r_cert_15():
+    import importlib
+
+    from django.apps import apps
+
+    from certification.models import ReviewCompany
+
+    # Run the data migration's function itself (transactional tests elsewhere may
+    # have flushed the table of a reused test database); it is idempotent.
+    seed = importlib.import_module("certification.migrations.0002_seed_review_companies")
+    seed.seed(apps, None)
+    seed.seed(apps, None)
+    assert ReviewCompany.objects.count() == 4
+    company = ReviewCompany.objects.get(hotline="021-33977660")
+    assert (company.opens_at, company.closes_at) == (datetime.time(8, 30), datetime.time(17, 30))
+    hotlines = set(ReviewCompany.objects.values_list("hotline", flat=True))
+    assert {"027-59757188", "021-33977660", "4000303908", "028-85182726"} <= hotlines
