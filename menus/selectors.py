@@ -23,15 +23,18 @@ def menu_of(account: OfficialAccount) -> Menu | None:
 
 
 def editor_state(account: OfficialAccount) -> dict:
-    """What the editor starts from: the draft if any, else the live menu, else empty."""
+    """What the editor starts from: the draft if any, else the last version sent."""
     menu = menu_of(account)
     draft = menu.draft if menu else None
     live = menu.live_version if menu else None
     latest = (menu.versions.exclude(status=VersionStatus.DRAFT).first() if menu else None)
+    # without a draft the editor starts from the last version sent (pending, published or
+    # failed: a failed one is usually what needs fixing), else from the live one
+    start = draft or latest or live
     return {
         "draft": draft.data if draft else None,
         "live": live.data if live else None,
-        "working": (draft or live).data if (draft or live) else {"button": []},
+        "working": start.data if start else {"button": []},
         "has_draft": draft is not None,
         "live_number": live.number if live else None,
         "latest": version_summary(latest) if latest else None,

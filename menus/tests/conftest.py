@@ -31,7 +31,9 @@ def wechat(sandbox, settings, redis_client):
     def register(account):
         sandbox.register_app(account.appid, str(account.appsecret),
                              certified=account.is_certified(), wechat_id=account.wechat_id,
-                             original_id=account.original_id)
+                             original_id=account.original_id, token=str(account.server_token),
+                             encoding_aes_key=str(account.encoding_aes_key),
+                             message_mode=account.message_mode)
         return account
 
     register.sandbox = sandbox

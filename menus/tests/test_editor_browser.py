@@ -104,6 +104,11 @@ def test_build_preview_and_publish_a_menu_in_the_browser(
         timeout=30_000)
     assert "24" in page.get_by_test_id("status").inner_text()  # R-MENU-03 note
 
+    # the phone preview plays a user tapping the published click button: the sandbox
+    # calls our callback, which answers with the button's reply (R-MENU-02)
+    page.get_by_test_id("preview-button-0").click()
+    page.get_by_test_id("reply-bubble").filter(has_text="今天推荐拿铁").wait_for()
+
     state = requests.get(f"{wechat.sandbox.base_url}/sandbox/state/{account.appid}",
                          timeout=5).json()
     buttons = state["menu"]["button"]
