@@ -29,6 +29,7 @@ from .forms import (
     TRANSITION_FORMS,
     NoteForm,
     OrderAddForm,
+    OrderChangeForm,
     OrderDocumentForm,
     add_errors,
     initial_for,
@@ -211,6 +212,7 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
                      "account__entity__full_name", "wechat_pay_transaction_id"]
     list_select_related = ["account", "review_company"]
     raw_id_fields = ["account"]
+    form = OrderChangeForm
     inlines = [OrderDocumentInline, OrderEventInline]
     list_per_page = 50
     show_full_result_count = False  # no COUNT(*) over 100k rows per page view

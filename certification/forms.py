@@ -43,6 +43,21 @@ def add_errors(form: forms.Form, exc: services.CertificationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+class OrderChangeForm(forms.ModelForm):
+    """The application data while it may be edited (R-CERT-08/13 checks on the fields)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("trademark_name") and not cleaned.get("trademark_document"):
+            self.add_error("trademark_document", _(
+                "Say whether the trademark is backed by a registration certificate or an "
+                "acceptance notice."))
+        start, end = cleaned.get("tm_use_from"), cleaned.get("tm_use_until")
+        if start and end and end < start:
+            self.add_error("tm_use_until", _("The period of use ends before it starts."))
+        return cleaned
+
+
 class OrderDocumentForm(forms.ModelForm):
     """One checklist row: upload a file (limits checked) or type a value; tick to verify."""
 
@@ -51,6 +66,9 @@ class OrderDocumentForm(forms.ModelForm):
     class Meta:
         model = OrderDocument
         fields = ["file", "value"]
+        # No "currently: <link>": stored files are only reachable through the
+        # permission-checked download column.
+        widgets = {"file": forms.FileInput}
 
     def clean_file(self):
         uploaded = self.cleaned_data.get("file")

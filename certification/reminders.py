@@ -207,3 +207,28 @@ def _deliver(orders: list[Order], staff: dict[int, list], milestone: str, due_fi
         with mail.get_connection() as connection_:
             connection_.send_messages(messages)
     return len(orders)
+
+
+def notify_lapsed(orders: list[Order], *, now: datetime.datetime) -> int:
+    """R-POST-04: tell the account's staff (in the admin) that its certification lapsed.
+
+    One notification per (user, order, milestone) — the unique constraint makes a
+    repeated call harmless.
+    """
+    if not orders:
+        return 0
+    staff = _recipients({o.account_id for o in orders})
+    notifications = []
+    for order in orders:
+        for user in staff.get(order.account_id, []):
+            with override(settings.LANGUAGE_CODE):
+                title = _("Certification lapsed: %(name)s") % {"name": order.account_name}
+                body = _("The annual review of “%(name)s” was missed: the certification "
+                         "expired on %(date)s and the badge is gone. File an initial "
+                         "certification to get it back.") % {"name": order.account_name,
+                                                              "date": order.valid_until}
+            notifications.append(Notification(
+                user=user, order=order, milestone=Milestone.LAPSED, title=title, body=body,
+                due_on=order.valid_until, created_at=now))
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    return len(notifications)

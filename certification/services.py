@@ -800,8 +800,11 @@ def accounts_expire_certifications(*, now: datetime.datetime | None = None) -> i
 
     Clears `certified_until` once it lies in the past (the badge is already gone the
     day after, `OfficialAccount.is_certified`), and notes it on the order that
-    certified the account. Idempotent: a cleared account is not selected again.
+    certified the account, with an in-admin notification to the account's staff.
+    Idempotent: a cleared account is not selected again.
     """
+    from .reminders import notify_lapsed
+
     now = _now(now)
     today = _today(now)
     with transaction.atomic():
@@ -812,11 +815,11 @@ def accounts_expire_certifications(*, now: datetime.datetime | None = None) -> i
         if not accounts:
             return 0
         account_ids = [pk for pk, _until in accounts]
-        orders = list(
+        lapsed = list(
             Order.objects.filter(status=OrderStatus.SUCCEEDED, account_id__in=account_ids,
                                  valid_until=F("account__certified_until"))
-            .values_list("pk", flat=True)
         )
+        orders = [order.pk for order in lapsed]
         OfficialAccount.objects.filter(pk__in=account_ids).update(
             certified_until=None, updated_at=now)
         OrderEvent.objects.bulk_create([
@@ -824,4 +827,5 @@ def accounts_expire_certifications(*, now: datetime.datetime | None = None) -> i
                        note=_("Annual review missed: certification lapsed (R-POST-04)."))
             for pk in orders
         ])
+        notify_lapsed(lapsed, now=now)
     return len(accounts)

@@ -350,3 +350,56 @@ def test_the_order_page_is_in_simplified_chinese_by_default(admin_client, team):
     text = admin_client.get(reverse("admin:certification_order_change",
                                     args=[team["order"].pk])).content.decode()
     assert "登记认证成功" in text and "审核中" in text
+
+
+def test_staff_without_a_certification_role_cannot_open_orders(client, team):
+    login(client, UserFactory())
+    assert client.get(reverse("admin:certification_order_changelist")).status_code == 403
+    document = team["order"].documents.exclude(file="").first()
+    url = reverse("certification:document_download", args=[document.pk])
+    assert client.get(url).status_code == 403
+
+
+def test_xlsx_export_has_the_orders():
+    import io
+
+    import openpyxl
+
+    from certification.admin import OrderResource
+
+    order = make_order(until=OrderStatus.IN_REVIEW)
+    data = OrderResource(with_fees=True).export(queryset=Order.objects.all()).xlsx
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    values = [cell.value for row in sheet.iter_rows() for cell in row]
+    assert order.account_name in values
+
+
+def test_admin_index_renders_the_certification_panels(client, team):
+    login(client, team["finance"])
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    assert "Certification: needs action" in response.content.decode()
+
+
+def test_trademark_without_its_document_is_a_field_error_r_cert_08(client, team):
+    login(client, team["finance"])
+    order = make_order(account=make_account(staff=[team["finance"]]), by=team["finance"])
+    url = reverse("admin:certification_order_change", args=[order.pk])
+    docs = list(order.documents.all())
+    data = {
+        "documents-TOTAL_FORMS": len(docs), "documents-INITIAL_FORMS": len(docs),
+        "documents-MIN_NUM_FORMS": 0, "documents-MAX_NUM_FORMS": 1000,
+        "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0,
+        "events-MIN_NUM_FORMS": 0, "events-MAX_NUM_FORMS": 1000,
+        "operator_name": "王五", "operator_id_type": "resident_id", "trademark_name": "小蓝鲸",
+        "trademark_owned_by_entity": "on",
+    }
+    for i, doc in enumerate(docs):
+        data[f"documents-{i}-id"] = doc.pk
+        data[f"documents-{i}-order"] = order.pk
+        data[f"documents-{i}-value"] = doc.value
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "registration certificate or an acceptance notice" in response.content.decode()
+    order.refresh_from_db()
+    assert order.trademark_name == ""

@@ -226,3 +226,17 @@ def test_cancel_is_refused_once_paid():
     with pytest.raises(CertificationError):
         services.order_cancel(order=order, by=None)
     assert Order.objects.get(pk=order.pk).status == OrderStatus.IN_REVIEW
+
+
+def test_lapse_notifies_the_accounts_staff_once_r_post_04():
+    from accounts.tests.factories import UserFactory
+    from certification.models import Notification
+
+    user = UserFactory(groups=["Operators"])
+    order = make_order(account=make_account(staff=[user]), until=OrderStatus.IN_REVIEW,
+                       now=at(2025, 3, 1))
+    services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
+    services.accounts_expire_certifications(now=at(2026, 3, 11))
+    services.accounts_expire_certifications(now=at(2026, 3, 12))
+    notes = Notification.objects.filter(user=user, milestone="lapsed")
+    assert notes.count() == 1 and notes.get().order_id == order.pk
