@@ -36,6 +36,7 @@ from .forms import (
     run_transition,
 )
 from .models import (
+    DATA_FIELDS,
     ItemKind,
     Notification,
     Order,
@@ -49,12 +50,7 @@ from .models import (
 
 TONE_COLOURS = {"danger": "#b91c1c", "warning": "#b45309", "success": "#15803d"}
 
-EDITABLE_FIELDS = [
-    "review_company", "operator_name", "operator_id_type", "operator_phone",
-    "trademark_name", "trademark_document", "trademark_owned_by_entity", "tm_registrant",
-    "tm_registrant_is_person", "tm_registration_number", "tm_grantee", "tm_sealed_or_signed",
-    "tm_use_from", "tm_use_until", "artist_name", "media_title", "naming_justification",
-]
+EDITABLE_FIELDS = list(DATA_FIELDS)
 FEE_FIELDS = {"fee", "paid_at", "wechat_pay_transaction_id", "invoice_type", "invoice_title",
               "invoice_mailing_address", "invoice_requested_at", "invoice_issued_on",
               "invoice_mailed_on", "invoice_tracking_number", "invoice_received_on",

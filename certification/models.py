@@ -99,6 +99,14 @@ EDITABLE_STATUSES = (
     OrderStatus.REJECTED,
 )
 
+# The application data staff edit in the form while the order is editable.
+DATA_FIELDS = (
+    "review_company", "operator_name", "operator_id_type", "operator_phone",
+    "trademark_name", "trademark_document", "trademark_owned_by_entity", "tm_registrant",
+    "tm_registrant_is_person", "tm_registration_number", "tm_grantee", "tm_sealed_or_signed",
+    "tm_use_from", "tm_use_until", "artist_name", "media_title", "naming_justification",
+)
+
 
 class FailureReason(models.TextChoices):
     """R-CERT-12: exactly these six reasons."""

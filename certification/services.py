@@ -22,6 +22,7 @@ from accounts.models import AccountType, EntityKind, OfficialAccount
 from . import deadlines, documents, naming
 from .models import (
     COMPLETED_STATUSES,
+    DATA_FIELDS,
     EDITABLE_STATUSES,
     INITIAL_FEE,
     MODIFICATION_FEE,
@@ -301,7 +302,9 @@ def order_update_data(*, order: Order, by, changed: Iterable[str] = ()) -> Order
                                          "registration certificate or an acceptance notice.")})
         _sync_checklist(order)
         _run_naming_check(order)
-        order.save()
+        # Only the data fields: the status and dates come from the locked row, never
+        # from a form instance that may be older than the last transition.
+        order.save(update_fields=[*DATA_FIELDS, "naming_ok", "naming_reason", "updated_at"])
         if changed:
             _record(order, action="edit", by=by, note=", ".join(sorted(changed)))
     return order

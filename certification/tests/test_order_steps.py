@@ -273,3 +273,15 @@ def test_review_companies_are_seeded_by_migration_r_cert_15():
     assert (company.opens_at, company.closes_at) == (datetime.time(8, 30), datetime.time(17, 30))
     hotlines = set(ReviewCompany.objects.values_list("hotline", flat=True))
     assert {"027-59757188", "021-33977660", "4000303908", "028-85182726"} <= hotlines
+
+
+def test_a_stale_form_instance_never_overwrites_the_status():
+    user = UserFactory()
+    order = make_order(by=user, until=OrderStatus.IN_REVIEW)
+    stale = Order.objects.get(pk=order.pk)  # loaded by a form before the rejection
+    services.order_reject(order=order, by=user, note="补充材料")
+    stale.operator_phone = "13800000000"
+    services.order_update_data(order=stale, by=user, changed=["operator_phone"])
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REJECTED and order.rejection_count == 1
+    assert order.operator_phone == "13800000000"
