@@ -32,6 +32,13 @@ def panels(request) -> list[dict]:
                          counts["invoices_due"], "url": f"{changelist}?deadline=soon",
                          "tone": "warning" if counts["invoices_due"] else ""})
     result = [{"title": _("Certification: needs action"), "items": items}]
+    rejected = selectors.rejected_with_days_left(user, limit=5)
+    if rejected:
+        result.append({"title": _("Rejected orders: days left to resubmit"), "rows": {
+            "headers": [_("Order"), _("Account"), _("Resubmit by"), _("Days left")],
+            "rows": [[f"#{order.pk}", order.account_name, order.resubmission_deadline, left]
+                     for order, left in rejected],
+        }})
     unread = list(selectors.unread_notifications(user).order_by("-created_at")[:5])
     if unread:
         notifications = reverse("admin:certification_notification_changelist")

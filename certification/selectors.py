@@ -167,5 +167,16 @@ def fees_paid_per_month(user, *, months: int = 12,
     return [(label, totals.get(label, 0.0)) for label in labels]
 
 
+def rejected_with_days_left(user, *, limit: int = 5,
+                            today: datetime.date | None = None) -> list[tuple[Order, int]]:
+    """R-CERT-12: rejected orders by resubmission deadline, with the days left."""
+    today = today or timezone.localdate()
+    orders = (orders_visible_to(user).filter(status=OrderStatus.REJECTED)
+              .order_by("resubmission_deadline", "pk")
+              .only("pk", "account_name", "resubmission_deadline")[:limit])
+    return [(order, (order.resubmission_deadline - today).days) for order in orders
+            if order.resubmission_deadline]
+
+
 def unread_notifications(user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user, read_at__isnull=True)

@@ -403,3 +403,15 @@ def test_trademark_without_its_document_is_a_field_error_r_cert_08(client, team)
     assert "registration certificate or an acceptance notice" in response.content.decode()
     order.refresh_from_db()
     assert order.trademark_name == ""
+
+
+def test_dashboard_lists_rejected_orders_with_days_left_r_cert_12(rf, team, time_machine):
+    from certification.dashboard import panels
+
+    time_machine.move_to(datetime.datetime(2026, 9, 20, 10, tzinfo=datetime.UTC), tick=False)
+    services.order_reject(order=team["order"], by=None, note="x")
+    time_machine.move_to(datetime.datetime(2026, 10, 10, 10, tzinfo=datetime.UTC), tick=False)
+    request = rf.get("/admin/")
+    request.user = team["operator"]
+    table = next(p for p in panels(request) if "rows" in p)["rows"]
+    assert table["rows"][0][2:] == [datetime.date(2026, 10, 20), 10]
