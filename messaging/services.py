@@ -7,13 +7,13 @@ import logging
 import threading
 import time
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,6 +100,32 @@ def _stored_reply(account: OfficialAccount, dedupe_key: str) -> str | None:
             .values_list("reply_xml", flat=True).first())
 
 
+def _insert_log_row(row: InboundMessage, connection) -> None:
+    """INSERT one log row in its own transaction, on PostgreSQL with asynchronous commit.
+
+    The callback must answer fast, and waiting for the WAL flush of every log row
+    was most of its time. With MESSAGE_LOG_ASYNC_COMMIT (default on) the INSERT is
+    sent as `SET LOCAL synchronous_commit TO off; INSERT …` in one round trip: the
+    row is visible and unique at once, but a PostgreSQL crash within a fraction of
+    a second could lose it (the log would miss that push; nothing else is affected).
+    """
+    if not (settings.MESSAGE_LOG_ASYNC_COMMIT and connection.vendor == "postgresql"):
+        row.save(force_insert=True)
+        return
+    meta = InboundMessage._meta
+    query = InsertQuery(InboundMessage)
+    query.insert_values([f for f in meta.concrete_fields if not f.primary_key], [row])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [meta.pk]
+    (sql, params), = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO off; " + sql, params)
+        cursor.cursor.nextset()  # past the SET, to the INSERT's RETURNING
+        row.pk = cursor.fetchone()[0]
+    row._state.adding = False
+    row._state.db = connection.alias
+
+
 def message_receive(*, account: OfficialAccount, message: Message,
                     now: datetime.datetime | None = None) -> Received:
     """Store one push and decide its reply, exactly once per (account, dedupe key).
@@ -122,33 +148,36 @@ def message_receive(*, account: OfficialAccount, message: Message,
     if not claimed and current is not None:
         return Received(reply_xml=_as_reply(current), duplicate=True)
 
+    row = InboundMessage(
+        account_id=account.pk,
+        dedupe_key=message.dedupe_key,
+        openid=message.from_user[:64],
+        msg_type=message.msg_type[:32],
+        event=getattr(message, "event", "")[:40],
+        content=message.summary,
+        msg_id=getattr(message, "msg_id", None),
+        sent_at=message.created_at,
+        received_at=now,
+        route=decision.route,
+        keyword_rule_id=decision.keyword_rule_id,
+        reply_type=decision.reply_type,
+        reply_summary=decision.summary,
+        reply_xml=reply_xml,
+        processing_ms=round((time.perf_counter() - started) * 1000, 3),
+        raw=message.raw,
+    )
     is_session_event = isinstance(message, KfSessionEvent)
-    # A lone INSERT commits by itself; a transaction (or a savepoint inside an outer
-    # one) is only needed when the session table changes too, or to survive an
-    # IntegrityError inside a caller's transaction.
-    needs_atomic = is_session_event or transaction.get_connection().in_atomic_block
+    connection = transaction.get_connection()
     try:
-        with transaction.atomic() if needs_atomic else nullcontext():
-            row = InboundMessage.objects.create(
-                account_id=account.pk,
-                dedupe_key=message.dedupe_key,
-                openid=message.from_user[:64],
-                msg_type=message.msg_type[:32],
-                event=getattr(message, "event", "")[:40],
-                content=message.summary,
-                msg_id=getattr(message, "msg_id", None),
-                sent_at=message.created_at,
-                received_at=now,
-                route=decision.route,
-                keyword_rule_id=decision.keyword_rule_id,
-                reply_type=decision.reply_type,
-                reply_summary=decision.summary,
-                reply_xml=reply_xml,
-                processing_ms=round((time.perf_counter() - started) * 1000, 3),
-                raw=message.raw,
-            )
-            if is_session_event:
-                kf_session_apply_event(account=account, event=message, at=now)
+        if is_session_event or connection.in_atomic_block:
+            # The session table changes too (one transaction), or we are inside a
+            # caller's transaction (a savepoint survives the IntegrityError).
+            with transaction.atomic():
+                row.save(force_insert=True)
+                if is_session_event:
+                    kf_session_apply_event(account=account, event=message, at=now)
+        else:
+            _insert_log_row(row, connection)
     except IntegrityError:
         # Stored long ago (Redis forgot): answer what was answered then.
         stored = _stored_reply(account, message.dedupe_key)

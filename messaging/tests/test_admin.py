@@ -153,7 +153,8 @@ def test_kf_add_form_explains_a_bad_prefix(admin_client):
     response = admin_client.post(reverse("admin:messaging_kfaccount_add"), {
         "account": account.pk, "prefix": "bad-prefix", "nickname": "小王"})
     assert response.status_code == 200
-    assert "letters, digits or underscores" in response.content.decode()
+    # the admin speaks zh-hans by default: the reason is shown translated
+    assert "前缀为 1 到 10 个字母、数字或下划线" in response.content.decode()
     assert not KfAccount.objects.exists()
 
 
@@ -187,12 +188,12 @@ def test_kf_change_form_sends_the_nickname_change(admin_client, django_capture_o
 
 
 @pytest.mark.django_db
-def test_transfer_rule_admin_says_why_a_rule_has_no_effect(admin_client):
+def test_transfer_rule_admin_says_why_a_rule_has_no_effect(admin_client, settings):
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     TransferRuleFactory(account=OfficialAccountFactory(kf_enabled=False,
                                                        certified_until=CERTIFIED))
     TransferRuleFactory(account=OfficialAccountFactory(kf_enabled=False, certified_until=None))
-    response = admin_client.get(reverse("admin:messaging_transferrule_changelist"),
-                                HTTP_ACCEPT_LANGUAGE="en")
+    response = admin_client.get(reverse("admin:messaging_transferrule_changelist"))
     text = response.content.decode()
     assert "plug-in is off" in text
     assert "only certified service accounts" in text

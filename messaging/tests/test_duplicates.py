@@ -86,3 +86,27 @@ def test_same_msgid_on_two_accounts_is_two_rows(client):
         assert client.post(f"/wechat/{account.appid}/?{query}", data=body,
                            content_type="text/xml").status_code == 200
     assert InboundMessage.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_constraint_catches_a_retry_redis_forgot_with_async_commit(client, settings):
+    """Outside any transaction the row is written with asynchronous commit in one round
+    trip; the unique constraint still turns a forgotten retry into the stored reply."""
+    from messaging.services import redis_client
+
+    assert settings.MESSAGE_LOG_ASYNC_COMMIT
+    account = OfficialAccountFactory(message_mode="plaintext")
+    KeywordRuleFactory(account=account, pattern="你好", reply_text="您好")
+    xml = text_xml(account, "你好", msg_id=4242)
+    bodies = []
+    for _ in range(3):
+        redis_client().flushdb()
+        query, body = build_push(account, xml)
+        response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
+                               content_type="text/xml")
+        assert response.status_code == 200
+        bodies.append(response.content)
+    assert bodies[0] == bodies[1] == bodies[2]
+    row = InboundMessage.objects.get(account=account)
+    assert (row.msg_id, row.content, row.reply_summary) == (4242, "你好", "您好")
+    assert row.raw["MsgId"] == "4242"

@@ -134,6 +134,7 @@ def test_simulate_endpoint_answers_409_when_the_api_is_not_a_local_sandbox(clien
     user = UserFactory(groups=["Operators"])
     account = OfficialAccountFactory(assigned_staff=[user])
     client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = client.post(f"/wechat/simulate/{account.pk}/", data={"type": "text",
                                                                     "content": "hi"},
                            content_type="application/json")
@@ -169,6 +170,7 @@ def test_simulate_endpoint_explains_bad_input(client, settings, body, needle):
     user = UserFactory(groups=["Operators"])
     account = OfficialAccountFactory(assigned_staff=[user])
     client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = client.post(f"/wechat/simulate/{account.pk}/", data=body,
                            content_type="application/json")
     assert response.status_code == 400

@@ -217,6 +217,9 @@ WECHAT_CALLBACK_MAX_BODY_BYTES = env.int("WECHAT_CALLBACK_MAX_BODY_BYTES", defau
 WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS = env.int("WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS", default=30)
 # The message log keeps this many days; a beat task prunes older rows in batches.
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=90)
+# PostgreSQL: write callback log rows with synchronous_commit off (much faster; a
+# database crash could lose the last fraction of a second of log rows).
+MESSAGE_LOG_ASYNC_COMMIT = env.bool("MESSAGE_LOG_ASYNC_COMMIT", default=True)
 # Where the sandbox's simulated user delivers previews (default: the host staff browse).
 WECHAT_SIMULATE_CALLBACK_BASE = env.str("WECHAT_SIMULATE_CALLBACK_BASE", default="")
 # Mounts a bare "success" view at /wechat/_bench/plain/ for bench/callback_throughput.py.
