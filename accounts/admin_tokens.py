@@ -147,6 +147,26 @@ class AccountTokenStatusAdmin(AccountScopedAdminMixin, ModelAdmin):
         return obj.last_error_explanation or "—"
 
 
+def token_panels(request) -> list[dict]:
+    """Dashboard panel (for accounts/dashboard.py): token health of the user's accounts."""
+    from django.urls import reverse
+
+    from .selectors_tokens import token_state_counts
+
+    if not request.user.has_perm("accounts.view_officialaccount"):
+        return []
+    counts = token_state_counts(user=request.user)
+    url = reverse("admin:accounts_accounttokenstatus_changelist")
+    tones = {TokenState.FAILING: "danger", TokenState.EXPIRED: "danger",
+             TokenState.EXPIRING: "warning", TokenState.VALID: "success"}
+    return [{
+        "title": str(_("Access tokens")),
+        "items": [{"label": str(state.label), "value": counts[state.value], "url": url,
+                   **({"tone": tones[state]} if state in tones else {})}
+                  for state in TokenState],
+    }]
+
+
 def register(site: admin.AdminSite | None = None) -> None:
     """Register the status admin, the account action and the token column (idempotent)."""
     site = site or admin.site

@@ -43,3 +43,20 @@ def accounts_needing_token_refresh(*, now: datetime.datetime | None = None
            | Q(credentials_changed_at__lte=F("token_status__last_error_at")))
     )
     return OfficialAccount.objects.filter(due).exclude(backing_off).order_by("pk")
+
+
+def token_state_counts(*, user, now: datetime.datetime | None = None) -> dict[str, int]:
+    """How many of the user's accounts have a valid / expiring / failing / unknown token."""
+    from .models_tokens import AccountTokenStatus, TokenState
+    from .selectors import scope_to_user
+
+    now = now or timezone.now()
+    accounts = scope_to_user(OfficialAccount.objects.all(), user, "")
+    counts = {state.value: 0 for state in TokenState}
+    statuses = AccountTokenStatus.objects.filter(account__in=accounts)
+    seen = 0
+    for status in statuses.only("expires_at", "last_errcode"):
+        counts[status.state(now)] += 1
+        seen += 1
+    counts[TokenState.UNKNOWN] += accounts.count() - seen
+    return counts

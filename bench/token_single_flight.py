@@ -12,8 +12,9 @@ life so that they expire several times during the run. Prints:
   the same threads, and their ratio (target ≤ 3×).
 
 Run: .venv/bin/python bench/token_single_flight.py [--seconds 60] [--quick]
-Uses Redis at $BENCH_REDIS_URL (default redis://127.0.0.1:6379/11) under a
-private key prefix that is deleted afterwards.
+Starts a private redis-server on a free loopback port (so that nobody else's
+FLUSHDB disturbs the run), or uses $BENCH_REDIS_URL if set, under a private key
+prefix that is deleted afterwards.
 """
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ import multiprocessing
 import os
 import random
 import secrets
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -122,6 +126,27 @@ def caller_process(index, redis_url, prefix, base_url, apps, threads, seconds, m
     results.put(stats)
 
 
+def private_redis() -> tuple[str, subprocess.Popen | None]:
+    """$BENCH_REDIS_URL, or a throw-away redis-server of our own."""
+    if os.environ.get("BENCH_REDIS_URL") or not shutil.which("redis-server"):
+        return os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"), None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            return url, proc
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    proc.terminate()
+    raise SystemExit("could not start a private redis-server")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -131,10 +156,20 @@ def main() -> int:
     parser.add_argument("--token-ttl", type=int, default=30, help="sandbox expires_in (s)")
     parser.add_argument("--margin", type=float, default=10, help="refresh margin (s)")
     parser.add_argument("--quick", action="store_true", help="20 s, TTL 12 s, margin 4 s")
+    parser.add_argument("--verbose", action="store_true", help="show accounts fetched twice")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.token_ttl, args.margin = 20, 12, 4
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+    redis_url, redis_proc = private_redis()
+    try:
+        return run(args, redis_url)
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+
+
+def run(args, redis_url: str) -> int:
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     apps = {"wx" + secrets.token_hex(8): secrets.token_hex(16) for _ in range(args.accounts)}
     # Superseded tokens keep working for one margin (WeChat: 5 min of a 2 h life).
@@ -157,13 +192,18 @@ def main() -> int:
         p.join(timeout=30)
     end_at = start_at + args.seconds
 
-    fetches = duplicates = ideal = 0
+    fetches = duplicates = ideal = shown = 0
     life = args.token_ttl - args.margin
     for appid in apps:
         history = sandbox.token_history(appid)
         fetches += len(history)
         times = [r["issued_at"] for r in history]
-        duplicates += sum(1 for a, b in zip(times, times[1:], strict=False) if b - a < life - 1)
+        dup = sum(1 for a, b in zip(times, times[1:], strict=False) if b - a < life - 1)
+        duplicates += dup
+        if dup and args.verbose and shown < 3:
+            shown += 1
+            print(f"  {appid}: fetched at +" + ", +".join(
+                f"{t - start_at:.2f}s" for t in times))
         if times:
             ideal += 1 + int((end_at - times[0]) // life)
     sandbox.stop()

@@ -253,3 +253,21 @@ def test_token_column_in_chinese(admin_client, account, wechat):
         cell = str(admin_tokens.token_column(account))
     assert "有效" in cell and account.appid not in cell
 
+
+
+@pytest.mark.django_db
+def test_token_panel_counts_only_the_users_accounts(rf, wechat):
+    operator = UserFactory(groups=["Operators"])
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    OfficialAccountFactory(assigned_staff=[operator])
+    other = OfficialAccountFactory()
+    AccountTokenStatus.objects.create(account=mine, last_errcode=40164,
+                                      last_error_at=timezone.now())
+    AccountTokenStatus.objects.create(account=other, last_errcode=40125,
+                                      last_error_at=timezone.now())
+    request = rf.get("/admin/")
+    request.user = operator
+    [panel] = admin_tokens.token_panels(request)
+    values = {item["label"]: item["value"] for item in panel["items"]}
+    assert values == {"not fetched yet": 1, "valid": 0, "expiring soon": 0, "expired": 0,
+                      "last fetch failed": 1}
