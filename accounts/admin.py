@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm
 
+from . import admin_tokens
 from .admin_extensions import account_actions, account_columns
 from .forms import CsvImportForm, OfficialAccountForm
 from .importing import import_accounts_csv
@@ -166,3 +167,7 @@ class OfficialAccountAdmin(AccountScopedAdminMixin, ExportMixin, SimpleHistoryAd
             "header": ",".join(IMPORT_HEADER),
         }
         return TemplateResponse(request, "admin/accounts/officialaccount/import_csv.html", context)
+
+
+# Token status list, "refresh token now" and the token column (accounts/admin_tokens.py).
+admin_tokens.register()
