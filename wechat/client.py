@@ -108,6 +108,22 @@ class WeChatClient:
     def get_current_selfmenu_info(self) -> dict:
         return self.call("GET", "/cgi-bin/get_current_selfmenu_info")
 
+    def menu_add_conditional(self, menu: dict) -> str:
+        """Add a conditional menu (``{"button": [...], "matchrule": {...}}``); its menuid."""
+        return str(self.call("POST", "/cgi-bin/menu/addconditional", body=menu,
+                             idempotent=False)["menuid"])
+
+    def menu_delete_conditional(self, menuid: str) -> None:
+        self.call("POST", "/cgi-bin/menu/delconditional", body={"menuid": str(menuid)})
+
+    def menu_try_match(self, user_id: str) -> dict:
+        return self.call("POST", "/cgi-bin/menu/trymatch", body={"user_id": user_id})
+
+    # --- quota ----------------------------------------------------------------------------
+    def clear_quota(self) -> None:
+        """Reset this account's daily API counts (WeChat allows 10 a month: 48006 after)."""
+        self.call("POST", "/cgi-bin/clear_quota", body={"appid": self.appid}, idempotent=False)
+
     # --- customer service (lists under /cgi-bin/customservice/, the rest under /customservice/)
     def kf_list(self) -> list[dict]:
         return self.call("GET", "/cgi-bin/customservice/getkflist").get("kf_list", [])
@@ -160,6 +176,11 @@ class WeChatClient:
     def message_custom_send(self, payload: dict) -> None:
         """Send a customer-service message; never re-sent once it may have reached WeChat."""
         self.call("POST", "/cgi-bin/message/custom/send", body=payload, idempotent=False)
+
+    def typing(self, openid: str, typing: bool = True) -> None:
+        """Show (or hide) "typing…" in the user's chat."""
+        self.call("POST", "/cgi-bin/message/custom/typing",
+                  body={"touser": openid, "command": "Typing" if typing else "CancelTyping"})
 
     def send_text(self, openid: str, content: str, *, kf_account: str | None = None) -> None:
         payload: dict = {"touser": openid, "msgtype": "text", "text": {"content": content}}

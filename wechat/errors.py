@@ -92,6 +92,8 @@ EXPLANATIONS = {
     46003: _("The account has no custom menu."),
     47001: _("The request body is not valid JSON (data format error)."),
     48001: _("The account is not authorised to use this API (it may need certification)."),
+    48006: _("The API quota can only be cleared 10 times a month; that limit is reached."),
+    40097: _("Invalid parameters in the request."),
     # Menus (wechat-protocol.md §b).
     40015: _("Invalid menu type."),
     40016: _("A menu must have 1 to 3 top-level buttons."),
@@ -116,8 +118,15 @@ EXPLANATIONS = {
     40165: _("Invalid mini-program page path."),
     40166: _("Invalid mini-program AppID."),
     41007: _("A top-level button without an action must have sub-buttons."),
+    65301: _("There is no conditional menu with this menuid."),
+    65302: _("No such user (check the OpenID or WeChat ID)."),
+    65303: _("Create the default menu first: conditional menus need one."),
+    65304: _("The match rule of the conditional menu is empty."),
+    65305: _("This account has reached the limit of conditional menus."),
     65316: _("The menu links to more than 3 different domains."),
     65317: _("Invalid URL in the menu."),
+    65320: _("Conditional menus can no longer match on sex, region or language; use a user tag "
+             "or the phone's platform."),
     # Customer service (wechat-protocol.md §c).
     65400: _("The customer-service feature is not enabled for this account (or is still being "
              "enabled). Enable it on the WeChat platform and try again later."),

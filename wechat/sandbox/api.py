@@ -13,12 +13,14 @@ import re
 from . import menu_rules
 from .core import (
     MAX_KF_ACCOUNTS,
+    QUOTA_CLEARS_PER_MONTH,
     REPLY_WINDOWS,
     STABLE_TOKEN_API,
     TOKEN_API,
     AppState,
     Fault,
     Sandbox,
+    beijing_day,
     fingerprint,
 )
 from .http import BadBody, SandboxRequest, SandboxResponse, route
@@ -123,7 +125,14 @@ def menu_create(sb: Sandbox, request: SandboxRequest):
     with sb._lock:
         app.menu = menu_rules.normalise(body["button"])
         app.website_menu = None
+        if app.conditional_menus:
+            app.menu_id = _next_menu_id(sb)
     return sb.ok()
+
+
+def _next_menu_id(sb: Sandbox) -> int:
+    sb._serial += 1
+    return 208_000_000 + sb._serial
 
 
 @route("GET", "/cgi-bin/menu/get")
@@ -135,7 +144,13 @@ def menu_get(sb: Sandbox, request: SandboxRequest):
         menu = copy.deepcopy(app.menu)
     if menu is None:
         return sb.error(46003, "menu no exist", app=app)
-    return {"menu": {"button": menu}}
+    answer: dict = {"menu": {"button": menu}}
+    with sb._lock:
+        if app.conditional_menus:
+            # menuid and conditionalmenu only appear once conditional menus exist
+            answer["menu"]["menuid"] = app.menu_id or _next_menu_id(sb)
+            answer["conditionalmenu"] = copy.deepcopy(app.conditional_menus)
+    return answer
 
 
 @route("GET", "/cgi-bin/get_current_selfmenu_info")
@@ -158,7 +173,90 @@ def menu_delete(sb: Sandbox, request: SandboxRequest):
         return app
     with sb._lock:
         app.menu = None
+        app.menu_id = None
         app.website_menu = None
+        app.conditional_menus = []
+    return sb.ok()
+
+
+PRIVACY_MATCH_FIELDS = ("sex", "country", "province", "city", "language")
+MATCH_FIELDS = ("tag_id", "client_platform_type", "group_id", *PRIVACY_MATCH_FIELDS)
+
+
+@route("POST", "/cgi-bin/menu/addconditional")
+def menu_add_conditional(sb: Sandbox, request: SandboxRequest):
+    """Conditional menu: needs a default menu (65303), a matchrule (65304) without the
+    privacy fields WeChat now refuses (65320); answers {"menuid": "..."}."""
+    app = _guard(sb, request, "/cgi-bin/menu/addconditional")
+    if not isinstance(app, AppState):
+        return app
+    body = _body(request)
+    if app.menu is None:
+        return sb.error(65303, "there is no selfmenu, please create selfmenu first", app=app)
+    rule = body.get("matchrule")
+    if not isinstance(rule, dict) or not any(str(rule.get(k) or "") for k in MATCH_FIELDS):
+        return sb.error(65304, "match rule empty", app=app)
+    if any(str(rule.get(k) or "") for k in PRIVACY_MATCH_FIELDS):
+        return sb.error(65320, "matchrule contains privacy fields", app=app)
+    error = menu_rules.validate_menu(body, certified=app.certified)
+    if error:
+        return sb.error(*error, app=app)
+    with sb._lock:
+        menu_id = _next_menu_id(sb)
+        app.conditional_menus.append({
+            "button": menu_rules.normalise(body["button"]),
+            "matchrule": {k: str(v) for k, v in rule.items() if k in MATCH_FIELDS},
+            "menuid": menu_id})
+        app.menu_id = app.menu_id or _next_menu_id(sb)
+    return {"menuid": str(menu_id)}
+
+
+@route("POST", "/cgi-bin/menu/delconditional")
+def menu_del_conditional(sb: Sandbox, request: SandboxRequest):
+    app = _guard(sb, request, "/cgi-bin/menu/delconditional")
+    if not isinstance(app, AppState):
+        return app
+    menu_id = str(_body(request).get("menuid", ""))
+    with sb._lock:
+        kept = [m for m in app.conditional_menus if str(m["menuid"]) != menu_id]
+        if len(kept) == len(app.conditional_menus):
+            return sb.error(65301, "menuid not exist", app=app)
+        app.conditional_menus = kept
+    return sb.ok()
+
+
+@route("POST", "/cgi-bin/menu/trymatch")
+def menu_try_match(sb: Sandbox, request: SandboxRequest):
+    """The menu a user would see: the newest conditional menu whose rule has no tag or
+    platform condition the sandbox cannot know, else the default menu."""
+    app = _guard(sb, request, "/cgi-bin/menu/trymatch")
+    if not isinstance(app, AppState):
+        return app
+    user_id = _body(request).get("user_id")
+    if not isinstance(user_id, str) or not (_OPENID.match(user_id) or _KF_PREFIX.match(user_id)):
+        return sb.error(65302, "no such user", app=app)
+    with sb._lock:
+        if app.menu is None:
+            return sb.error(46003, "menu no exist", app=app)
+        return {"button": copy.deepcopy(app.menu)}
+
+
+@route("POST", "/cgi-bin/clear_quota")
+def clear_quota(sb: Sandbox, request: SandboxRequest):
+    """Reset today's call counts of the account; 10 times a month, then 48006."""
+    app = _guard(sb, request, "/cgi-bin/clear_quota")
+    if not isinstance(app, AppState):
+        return app
+    if _body(request).get("appid") != app.appid:
+        return sb.error(40013, "invalid appid", app=app)
+    now = sb.clock()
+    month = beijing_day(now)[:7]
+    with sb._lock:
+        if app.quota_clears.get(month, 0) >= QUOTA_CLEARS_PER_MONTH:
+            return sb.error(48006, "forbid to clear quota because of reaching the limit",
+                            app=app)
+        app.quota_clears[month] = app.quota_clears.get(month, 0) + 1
+        app.calls_by_day.pop(beijing_day(now), None)
     return sb.ok()
 
 
@@ -435,6 +533,27 @@ def message_custom_send(sb: Sandbox, request: SandboxRequest):
         app.sent_messages.append({"touser": openid, "msgtype": msgtype,
                                   msgtype: body[msgtype], "kf_account": kf_account or "",
                                   "at": now})
+    return sb.ok()
+
+
+@route("POST", "/cgi-bin/message/custom/typing")
+def message_custom_typing(sb: Sandbox, request: SandboxRequest):
+    """"Typing…" indicator: same OpenID and window rules as custom/send, no message count."""
+    app = _guard(sb, request, "/cgi-bin/message/custom/typing")
+    if not isinstance(app, AppState):
+        return app
+    body = _body(request)
+    openid = body.get("touser")
+    if not isinstance(openid, str) or not _OPENID.match(openid):
+        return sb.error(40003, "invalid openid", app=app)
+    if body.get("command") not in ("Typing", "CancelTyping"):
+        return sb.error(40097, "invalid args", app=app)
+    if sb.enforce_reply_window:
+        seen = app.interactions.get(openid)
+        seconds, _limit = REPLY_WINDOWS.get(seen["kind"] if seen else "message")
+        if seen is None or sb.clock() - seen["at"] > seconds:
+            return sb.error(45015, "response out of time limit or subscription is canceled",
+                            app=app)
     return sb.ok()
 
 

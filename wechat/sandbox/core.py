@@ -43,7 +43,11 @@ DEFAULT_QUOTAS = {
     "/cgi-bin/menu/delete": 1000,
     "/cgi-bin/get_current_selfmenu_info": 10_000,
     "/cgi-bin/message/custom/send": 500_000,
+    "/cgi-bin/menu/addconditional": 2000,
+    "/cgi-bin/menu/delconditional": 2000,
+    "/cgi-bin/menu/trymatch": 20_000,
 }
+QUOTA_CLEARS_PER_MONTH = 10
 DEFAULT_QUOTA = 100_000
 STABLE_FORCE_PER_DAY = 20
 STABLE_FORCE_MIN_INTERVAL = 30
@@ -126,7 +130,10 @@ class AppState:
     calls_by_day: dict[str, Counter] = field(default_factory=dict)
     errors: Counter = field(default_factory=Counter)  # errcode -> answers
     menu: list | None = None
+    menu_id: int | None = None
+    conditional_menus: list[dict] = field(default_factory=list)  # newest last
     website_menu: list | None = None
+    quota_clears: dict[str, int] = field(default_factory=dict)  # "YYYY-MM" -> clears
     menu_open: bool = True
     kf_accounts: dict[str, dict] = field(default_factory=dict)
     kf_next_id: int = 1001
@@ -414,6 +421,7 @@ class Sandbox:
                 "certified": app.certified,
                 "kf_enabled": app.kf_enabled,
                 "menu": {"button": app.menu} if app.menu is not None else None,
+                "conditional_menus": app.conditional_menus,
                 "website_menu": app.website_menu,
                 "tokens": {
                     "issued": {"classic": app.issued["classic"], "stable": app.issued["stable"]},

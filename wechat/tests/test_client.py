@@ -243,3 +243,19 @@ def test_stable_token_source_is_used_when_configured(sb, redis_client):
     client = make_client(sb, redis_client, token_source="stable")
     client.get_current_selfmenu_info()
     assert sb.token_fetches(APPID, "stable") == 1 and sb.token_fetches(APPID, "classic") == 0
+
+
+def test_conditional_menu_clear_quota_and_typing(sb, redis_client):
+    client = make_client(sb, redis_client)
+    client.menu_create({"button": [{"type": "click", "name": "默认", "key": "D"}]})
+    menuid = client.menu_add_conditional({"button": [{"type": "click", "name": "安卓",
+                                                      "key": "A"}],
+                                          "matchrule": {"client_platform_type": "2"}})
+    assert client.menu_get()["conditionalmenu"][0]["menuid"] == int(menuid)
+    assert client.menu_try_match("oUser000000000000000000000001")["button"][0]["key"] == "D"
+    client.menu_delete_conditional(menuid)
+    client.clear_quota()
+    openid = "oUser000000000000000000000001"
+    sb.record_interaction(APPID, openid)
+    client.typing(openid)
+    client.typing(openid, typing=False)

@@ -387,3 +387,50 @@ def test_register_app_keeps_callback_details(sandbox):
                                original_id="gh_0123456789ab")
     assert (app.token, app.message_mode, app.original_id) == ("tok123", "safe", "gh_0123456789ab")
     assert sandbox.app(APPID).callback_url.endswith("/wechat/x/")
+
+
+# --- conditional menus, quota clearing, typing -----------------------------------------------------
+def test_conditional_menus_need_a_default_menu_and_a_rule(sb, http):
+    token = get_token(sb, http)["access_token"]
+    add = "/cgi-bin/menu/addconditional"
+    cond = {"button": [CLICK], "matchrule": {"tag_id": "2"}}
+    assert call(sb, http, "POST", add, token, cond)["errcode"] == 65303
+    call(sb, http, "POST", "/cgi-bin/menu/create", token, {"button": [VIEW]})
+    assert call(sb, http, "POST", add, token, {"button": [CLICK], "matchrule": {}})[
+        "errcode"] == 65304
+    assert call(sb, http, "POST", add, token, {"button": [CLICK], "matchrule": {"sex": "1"}})[
+        "errcode"] == 65320
+    menuid = call(sb, http, "POST", add, token, cond)["menuid"]
+    got = call(sb, http, "GET", "/cgi-bin/menu/get", token)
+    assert got["conditionalmenu"][0]["menuid"] == int(menuid) and "menuid" in got["menu"]
+    assert call(sb, http, "POST", "/cgi-bin/menu/trymatch", token,
+                {"user_id": "oUser000000000000000000000001"})["button"][0]["name"] == "官网"
+    assert call(sb, http, "POST", "/cgi-bin/menu/delconditional", token,
+                {"menuid": menuid})["errcode"] == 0
+    assert call(sb, http, "POST", "/cgi-bin/menu/delconditional", token,
+                {"menuid": menuid})["errcode"] == 65301
+    assert "conditionalmenu" not in call(sb, http, "GET", "/cgi-bin/menu/get", token)
+
+
+def test_clear_quota_resets_counts_ten_times_a_month(sb, http):
+    sb.register_app(APPID, SECRET, wechat_id=WXID, quotas={"/cgi-bin/menu/get": 1})
+    token = get_token(sb, http)["access_token"]
+    call(sb, http, "GET", "/cgi-bin/menu/get", token)
+    assert call(sb, http, "GET", "/cgi-bin/menu/get", token)["errcode"] == 45009
+    for _ in range(10):
+        assert call(sb, http, "POST", "/cgi-bin/clear_quota", token, {"appid": APPID})[
+            "errcode"] == 0
+    assert call(sb, http, "GET", "/cgi-bin/menu/get", token)["errcode"] == 46003
+    assert call(sb, http, "POST", "/cgi-bin/clear_quota", token, {"appid": APPID})[
+        "errcode"] == 48006
+
+
+def test_typing_follows_the_reply_window(sb, http):
+    token = get_token(sb, http)["access_token"]
+    openid = "oUser000000000000000000000001"
+    body = {"touser": openid, "command": "Typing"}
+    assert call(sb, http, "POST", "/cgi-bin/message/custom/typing", token, body)[
+        "errcode"] == 45015
+    sb.record_interaction(APPID, openid)
+    assert call(sb, http, "POST", "/cgi-bin/message/custom/typing", token, body)[
+        "errcode"] == 0
