@@ -9,12 +9,15 @@ What it does, all on this machine:
    postgres://postgres@127.0.0.1:5432/wx_bench_callback) and one safe-mode account
    with a keyword rule; Redis is a private database (`BENCH_REDIS_URL`, default
    redis://127.0.0.1:6379/11, flushed);
-2. starts gunicorn with 2 sync workers serving the project (test settings,
-   WXADMIN_BENCH_VIEWS=1 so that a bare view answering `success` is mounted);
+2. starts gunicorn with 2 workers serving the project (gthread, 4 threads each by
+   default — the callback waits on Redis and PostgreSQL; `--threads 1` for sync
+   workers), test settings, WXADMIN_BENCH_VIEWS=1 so that a bare view answering
+   `success` is mounted on the same server;
 3. a load generator in another process (C client threads, one connection per
    request, like WeChat) sends pre-built, signed and encrypted text messages with
-   unique MsgIds — first to the bare view (baseline), then to the callback, each
-   for --seconds, after a short warm-up; then re-sends 200 of them (WeChat retries);
+   unique MsgIds — to the bare view (baseline) and to the callback, in alternating
+   slices (--rounds) so that other load on the machine hits both alike, --seconds
+   in total each, after a short warm-up; then re-sends 200 of them (WeChat retries);
 4. checks every reply of the callback phase decrypts to the keyword reply, and
    counts the rows stored against the distinct MsgIds answered.
 
@@ -55,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4,
                         help="threads per worker (gthread; 1 = sync workers)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating baseline/callback slices per phase")
     parser.add_argument("--no-cache-phase", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -261,17 +266,37 @@ def line(label: str, r: dict) -> str:
             f"p99 {r['p99']:6.1f} ms   ok {r['count']:6d}   errors {r['errors']}")
 
 
+def merge(results: list[dict]) -> dict:
+    """Add up several slices of one phase."""
+    lat = sorted(x for r in results for x in r["latencies"])
+    wall = sum(r["wall"] for r in results)
+    n = len(lat)
+    return {"latencies": lat, "errors": sum(r["errors"] for r in results), "wall": wall,
+            "answered": [a for r in results for a in r["answered"]], "count": n,
+            "rate": n / wall if wall else 0.0,
+            "p50": lat[n // 2] * 1000 if n else 0.0,
+            "p99": lat[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0}
+
+
 def measure(args, creds, port, msg_base: int) -> tuple[dict, dict, dict]:
+    """Baseline and callback in alternating slices, so that load from other processes on
+    the machine hits both alike; each phase runs --seconds in total."""
     warm = build_requests(creds, 300, msg_base)
     # warm-up: connections, caches, imports (these messages are stored too)
     warmed = run_phase(port, warm, 1.0, args.concurrency, keep_bodies=True)
-    capacity = int(args.seconds * 2500) + 1000
-    items = build_requests(creds, capacity, msg_base + 1_000_000)
-    baseline = run_phase(port, items, args.seconds, args.concurrency,
-                         path_override="/wechat/_bench/plain/")
-    callback = run_phase(port, items, args.seconds, args.concurrency, keep_bodies=True)
-    return baseline, callback, {"items": items,
-                                "warm_ids": {msg_id for msg_id, _ in warmed["answered"]}}
+    rounds = max(1, args.rounds)
+    slice_seconds = args.seconds / rounds
+    baseline_slices, callback_slices, all_items = [], [], []
+    for i in range(rounds):
+        items = build_requests(creds, int(slice_seconds * 2500) + 500,
+                               msg_base + (i + 1) * 1_000_000)
+        all_items.extend(items)
+        baseline_slices.append(run_phase(port, items, slice_seconds, args.concurrency,
+                                         path_override="/wechat/_bench/plain/"))
+        callback_slices.append(run_phase(port, items, slice_seconds, args.concurrency,
+                                         keep_bodies=True))
+    return merge(baseline_slices), merge(callback_slices), {
+        "items": all_items, "warm_ids": {msg_id for msg_id, _ in warmed["answered"]}}
 
 
 def main() -> None:

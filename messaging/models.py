@@ -254,12 +254,15 @@ class InboundMessage(models.Model):
     that a retry never makes a second row, and `reply_xml` is what every retry gets.
     """
 
+    # No separate index on account or openid: the unique (account, dedupe_key) and the
+    # (account, openid, received_at) indexes serve those lookups, and every index
+    # costs time on the callback's INSERT.
     account = models.ForeignKey(
         OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
-        related_name="inbound_messages",
+        related_name="inbound_messages", db_index=False,
     )
     dedupe_key = models.CharField(_("deduplication key"), max_length=160, editable=False)
-    openid = models.CharField(_("user OpenID"), max_length=64, db_index=True)
+    openid = models.CharField(_("user OpenID"), max_length=64)
     msg_type = models.CharField(_("message type"), max_length=32)
     event = models.CharField(_("event"), max_length=40, blank=True)
     content = models.TextField(_("content or event key"), blank=True)
