@@ -212,7 +212,9 @@ class TokenStore:
     def _fresh_enough(self, cached: CachedToken, min_ttl: float, force: bool,
                       started: float) -> bool:
         if force:
-            return cached.fetched_at >= started  # fetched by someone else while we waited
+            # Fetched by someone else after we began (strictly: a frozen test clock must
+            # not make an older token look new).
+            return cached.fetched_at > started
         return cached.expires_at - self.clock() > min_ttl
 
     def _raise_recent_failure(self, appid: str, source: str, started: float) -> None:
@@ -222,7 +224,7 @@ class TokenStore:
         """
         info = self.status(appid, source=source)
         if (info and info.last_errcode is not None and info.last_error_at
-                and info.last_error_at >= started):
+                and info.last_error_at > started):
             error = WeChatError(info.last_errcode, info.last_error, api=TOKEN_PATHS[source])
             if not error.temporary:
                 raise error

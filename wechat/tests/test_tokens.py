@@ -225,3 +225,15 @@ def test_token_fetch_sends_the_secret_only_to_wechat_not_to_logs(sb, redis_clien
     assert SECRET not in caplog.text and token not in caplog.text and "f" * 32 not in caplog.text
     assert requests  # the fetch really went over HTTP (the sandbox counted it)
     assert sb.state(APPID)["calls"]["/cgi-bin/token"] == 1
+
+
+def test_frozen_clock_does_not_make_old_tokens_or_errors_look_new(sb, redis_client):
+    store = store_for(sb, redis_client)
+    with time_machine.travel(1_900_000_000, tick=False):
+        store.get_token(APPID, SECRET)
+        assert store.refresh(APPID, SECRET, force=True).fetched
+        sb.force_error("/cgi-bin/token", 40164)
+        with pytest.raises(WeChatError):
+            store.refresh(APPID, SECRET, force=True)
+        assert store.refresh(APPID, SECRET, force=True).fetched  # not the stale 40164
+    assert sb.token_fetches(APPID) == 3
