@@ -85,3 +85,27 @@ def test_bad_app_spec_is_rejected_with_the_expected_form():
 def test_bad_fail_rate_is_rejected():
     with pytest.raises(CommandError, match="--fail-rate"):
         call_command("wechat_sandbox", "--fail-rate", "2")
+
+
+@pytest.mark.django_db
+def test_accounts_with_undecryptable_credentials_are_skipped_not_fatal(settings):
+    from io import StringIO
+
+    from wxadmin.management.commands.wechat_sandbox import Command
+
+    good = OfficialAccountFactory()
+    bad = OfficialAccountFactory()
+    # Encrypted with a key that is no longer configured.
+    from cryptography.fernet import Fernet
+
+    foreign = Fernet(Fernet.generate_key()).encrypt(b"0" * 32).decode()
+    table = type(bad)._meta.db_table
+    with connection.cursor() as cursor:  # raw: the field would encrypt it once more
+        cursor.execute(f"UPDATE {table} SET appsecret = %s WHERE id = %s", [foreign, bad.pk])
+    from wechat.sandbox import Sandbox
+
+    sandbox = Sandbox()
+    command = Command(stdout=StringIO(), stderr=StringIO())
+    command._register_from_db(sandbox, 8000)
+    assert sandbox.appids == [good.appid]
+    assert bad.appid in command.stderr.getvalue()

@@ -33,12 +33,15 @@ def database_resolver(callback_port):
     """Look up AppIDs the sandbox does not know yet (accounts created after it started)."""
 
     def resolve(appid: str) -> dict | None:
+        from accounts.fields import UndecryptableValue
         from accounts.models import OfficialAccount
 
         close_old_connections()
         try:
             account = OfficialAccount.objects.filter(appid=appid).first()
             return account_options(account, callback_port=callback_port) if account else None
+        except UndecryptableValue:
+            return None
         finally:
             close_old_connections()
 
@@ -75,6 +78,23 @@ class Command(BaseCommand):
         parser.add_argument("--no-reply-window", action="store_true",
                             help="let message/custom/send ignore the 48-hour reply window")
 
+    def _register_from_db(self, sandbox: Sandbox, callback_port) -> None:
+        """Every account whose credentials can be read; the others are named and skipped."""
+        from accounts.fields import UndecryptableValue
+        from accounts.models import OfficialAccount
+
+        for pk, appid in OfficialAccount.objects.values_list("pk", "appid"):
+            try:
+                account = OfficialAccount.objects.get(pk=pk)
+            except UndecryptableValue:
+                self.stderr.write(self.style.WARNING(
+                    f"{appid}: credentials cannot be decrypted with FIELD_ENCRYPTION_KEYS; "
+                    "not registered in the sandbox."))
+                continue
+            options_ = account_options(account, callback_port=callback_port)
+            sandbox.register_app(account.appid, options_.pop("secret"), **options_)
+        close_old_connections()
+
     def handle(self, *args, **options):
         if not 0.0 <= options["fail_rate"] <= 1.0:
             raise CommandError(_("--fail-rate must be between 0 and 1."))
@@ -102,12 +122,7 @@ class Command(BaseCommand):
                                    % spec.split(":")[0])
             sandbox.register_app(found.group(1), found.group(2))
         if options["from_db"]:
-            from accounts.models import OfficialAccount
-
-            for account in OfficialAccount.objects.all():
-                options_ = account_options(account, callback_port=options["callback_port"])
-                sandbox.register_app(account.appid, options_.pop("secret"), **options_)
-            close_old_connections()
+            self._register_from_db(sandbox, options["callback_port"])
         for spec in options["force_error"]:
             api, _sep, rest = spec.partition(":")
             code, _sep, times = rest.partition(":")
