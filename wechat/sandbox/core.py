@@ -503,11 +503,15 @@ class Sandbox:
         self._thread = serve_in_thread(self._server)
         return self
 
-    def serve_forever(self, host: str = "127.0.0.1", port: int = 8001) -> None:
+    def serve_forever(self, host: str = "127.0.0.1", port: int = 8001,
+                      on_ready: Callable[[str], None] | None = None) -> None:
+        """Serve in this thread until interrupted; ``on_ready(base_url)`` once listening."""
         self._load_extensions()
         self._server = SandboxHTTPServer((host, port), self)
         real_host, real_port = self._server.server_address[:2]
         self.base_url = f"http://{real_host}:{real_port}"
+        if on_ready is not None:
+            on_ready(self.base_url)
         try:
             self._server.serve_forever(poll_interval=0.2)
         finally:

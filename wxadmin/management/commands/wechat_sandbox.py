@@ -131,10 +131,13 @@ class Command(BaseCommand):
         if options["host"] not in _LOOPBACK:
             self.stderr.write(self.style.WARNING(
                 "The sandbox is meant for loopback; it is now reachable from the network."))
-        self.stdout.write(
-            f"WeChat sandbox on http://{options['host']}:{options['port']} with "
-            f"{len(sandbox.appids)} account(s); state at /sandbox/state/<appid>. Ctrl-C stops it.")
+        def ready(base_url: str) -> None:
+            self.stdout.write(
+                f"WeChat sandbox on {base_url} with {len(sandbox.appids)} account(s); "
+                "state at /sandbox/state/<appid>. Ctrl-C stops it.")
+            self.stdout.flush()
+
         try:
-            sandbox.serve_forever(options["host"], options["port"])
+            sandbox.serve_forever(options["host"], options["port"], on_ready=ready)
         except KeyboardInterrupt:
             pass
