@@ -144,7 +144,9 @@ def test_654xx_errors_are_recorded_with_an_explanation(wx):
                     client)
     assert operation.status == KfOperationStatus.FAILED
     assert operation.errcode == 65406
-    assert operation.explanation and "65406" not in operation.explanation[:5]
+    from wechat.errors import explain
+
+    assert operation.explanation == explain(65406)  # said in words, not just a code
     kf = KfAccount.objects.get(account=account)
     assert kf.status == KfAccountStatus.FAILED and "65406" in kf.last_error
 
