@@ -19,6 +19,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
         "accounts": [
             "view_entity", "add_entity", "change_entity",
             "view_officialaccount", "add_officialaccount", "change_officialaccount",
+            "view_accounttokenstatus",
         ],
         "menus": ALL,
         "messaging": ALL,
