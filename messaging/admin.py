@@ -289,7 +289,7 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
         return super().response_delete(request, obj_display, obj_id)
 
     @admin.action(description=_("Sync the team, online status and queue from WeChat"),
-                  permissions=["view"])
+                  permissions=["change"])
     def sync_from_wechat(self, request, queryset):
         account_ids = set(queryset.values_list("account_id", flat=True))
         for account in accounts_visible_to(request.user).filter(pk__in=account_ids):
@@ -332,7 +332,8 @@ class KfWaitCaseAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     readonly_fields = ("account", "openid", "latest_time", "synced_at")
 
 
-@admin.action(description=_("Sync the customer-service team from WeChat"), permissions=["view"])
+@admin.action(description=_("Sync the customer-service team from WeChat"),
+              permissions=["change"])
 def sync_kf_team(modeladmin, request, queryset):
     """Offered on the official-account list (accounts.admin_extensions hook)."""
     done = 0

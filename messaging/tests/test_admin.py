@@ -227,3 +227,32 @@ def test_dashboard_panel_is_hidden_without_permission(rf):
     request = rf.get("/admin/")
     request.user = UserFactory()
     assert panels(request) == []
+
+
+@pytest.mark.django_db
+def test_sync_action_on_the_kf_list_requests_one_sync_per_account(admin_client,
+                                                                  django_capture_on_commit_callbacks):
+    first = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED, wechat_id="a_shop")
+    second = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED, wechat_id="b_shop")
+    rows = [KfAccountFactory(account=first), KfAccountFactory(account=first),
+            KfAccountFactory(account=second)]
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(reverse("admin:messaging_kfaccount_changelist"), {
+            "action": "sync_from_wechat", "_selected_action": [kf.pk for kf in rows]},
+            follow=True)
+    assert response.status_code == 200
+    syncs = KfOperation.objects.filter(action="sync")
+    assert sorted(syncs.values_list("account_id", flat=True)) == sorted([first.pk, second.pk])
+
+
+@pytest.mark.django_db
+def test_sync_action_on_the_account_list_skips_accounts_without_the_plugin(
+        admin_client, django_capture_on_commit_callbacks):
+    enabled = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED)
+    disabled = OfficialAccountFactory(kf_enabled=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(reverse("admin:accounts_officialaccount_changelist"), {
+            "action": "sync_kf_team", "_selected_action": [enabled.pk, disabled.pk]},
+            follow=True)
+    assert response.status_code == 200
+    assert list(KfOperation.objects.values_list("account_id", flat=True)) == [enabled.pk]

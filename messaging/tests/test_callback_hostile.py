@@ -197,3 +197,15 @@ def test_a_push_signed_with_another_accounts_token_is_403(client):
     response = post(client, account, query, body)
     assert response.status_code == 403
     assert b"other account secret" not in response.content
+
+
+@pytest.mark.django_db
+def test_refusals_are_logged_without_credentials(client, caplog):
+    account = OfficialAccountFactory(message_mode="safe")
+    query, body = build_push(account, text_xml(account, "你好"))
+    with caplog.at_level("DEBUG"):
+        post(client, account, query.replace("msg_signature=", "msg_signature=0", 1), body)
+        post(client, account, query, b"<!DOCTYPE x><xml/>")
+    assert "refused" in caplog.text
+    for secret in (account.server_token, account.encoding_aes_key, account.appsecret):
+        assert str(secret) not in caplog.text
