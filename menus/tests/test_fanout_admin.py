@@ -87,3 +87,15 @@ def test_progress_json_has_a_row_per_account_with_the_reason(client, operator,
     assert progress["done"] and progress["failed"] == 1
     [row] = progress["rows"]
     assert row["errcode"] == 40119 and "certified" in row["explanation"]
+
+
+def test_starting_a_fanout_takes_the_same_queries_for_3_or_30_accounts(
+        operator, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    few = [OfficialAccountFactory(assigned_staff=[operator]) for _ in range(3)]
+    many = [OfficialAccountFactory(assigned_staff=[operator]) for _ in range(30)]
+    with django_assert_max_num_queries(20) as small:
+        services.fanout_start(data=MENU, accounts=few, by=operator)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        fanout = services.fanout_start(data=MENU, accounts=many, by=operator)
+    numbers = MenuVersion.objects.filter(menu__account=many[0]).values_list("number", flat=True)
+    assert list(numbers) == [1] and fanout.total == 30
