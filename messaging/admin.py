@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -107,12 +108,16 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
 
 
 # --- Reply rules ------------------------------------------------------------------------------
+#: links typed without a scheme are https (Django 6's default, without its warning)
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
 REPLY_FIELDSET = (_("Reply"), {"fields": ("reply_type", "reply_text", "news_title",
                                            "news_description", "news_url", "news_pic_url")})
 
 
 @admin.register(KeywordRule)
 class KeywordRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ("name", "account", "match_type", "pattern", "priority", "reply_type",
                     "is_active")
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "match_type", "reply_type",
@@ -132,6 +137,7 @@ class KeywordRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
 
 @admin.register(WelcomeReply)
 class WelcomeReplyAdmin(AccountScopedAdminMixin, ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ("account", "reply_type", "short_reply", "is_active", "updated_at")
     list_filter = ("reply_type", "is_active")
     search_fields = ("account__name", "reply_text", "news_title")
@@ -222,6 +228,7 @@ class KfAccountChangeForm(forms.ModelForm):
 
 @admin.register(KfAccount)
 class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ("kf_account", "nickname", "account", "status", "online", "accepted_case",
                     "kf_wx", "invite_status", "synced_at", "last_error")
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "status", "online")
