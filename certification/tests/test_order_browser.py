@@ -113,6 +113,11 @@ def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, l
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "certification-order-succeeded.png"), full_page=True)
 
+    # The order list: colour-coded invoice deadline (R-CERT-10) of the completed order.
+    page.goto(f"{live_server.url}/admin/certification/order/")
+    assert page.locator(".cert-deadline.cert-success").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "certification-order-list.png"), full_page=True)
+
     # R-CERT-16: the badge on the account list.
     page.goto(f"{live_server.url}/admin/accounts/officialaccount/")
     badge = page.locator(".cert-badge.cert-ok").first
