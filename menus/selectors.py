@@ -102,7 +102,14 @@ def remote_menu(account: OfficialAccount) -> dict:
         if exc.errcode != MENU_NOT_EXIST:
             raise
         data = {"button": []}
-    return wechat_body(data)
+    body = wechat_body(data)
+    for button in body["button"]:  # menu/get echoes "sub_button": [] on every leaf
+        if isinstance(button, dict) and button.get("sub_button") == []:
+            del button["sub_button"]
+        for sub in button.get("sub_button") or []:
+            if isinstance(sub, dict) and sub.get("sub_button") == []:
+                del sub["sub_button"]
+    return body
 
 
 def dashboard_counts(user) -> dict[str, int]:
