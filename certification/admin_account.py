@@ -39,7 +39,8 @@ def certification_badge(account) -> str:
         '<span class="cert-badge cert-ok" style="color:#15803d;font-weight:600" '
         'title="{}">✔ {}</span>',
         account.certified_until,
-        _("Certified until %(date)s") % {"date": account.certified_until},
+        _("Certified until %(date)s (%(days)d days left)")
+        % {"date": account.certified_until, "days": left},
     )
 
 
