@@ -101,8 +101,7 @@ def entity_snapshot(entity) -> dict:
 
 
 # --- fees ---------------------------------------------------------------------------------
-def order_compute_fee(*, account: OfficialAccount, kind: str,
-                      today: datetime.date | None = None) -> Decimal:
+def order_compute_fee(*, account: OfficialAccount, kind: str) -> Decimal:
     """R-CERT-07 / R-POST-03: 300 CNY for an initial certification or an annual review,
     charged whatever the outcome. R-POST-01: a modification is free the first time within
     the current certification period, 200 CNY each time after.
@@ -214,7 +213,7 @@ def order_create(*, account: OfficialAccount, kind: str, by,
             kind=kind,
             entity_snapshot=entity_snapshot(entity),
             account_name=account.name,
-            fee=order_compute_fee(account=account, kind=kind, today=today),
+            fee=order_compute_fee(account=account, kind=kind),
             created_by=by if by is not None and by.is_authenticated else None,
             renews=previous,
             **prefill,
