@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 # the others answer with the reply they find there — identical, also while the
 # owner is still writing. The database unique constraint on (account, dedupe_key)
 # is the backstop when Redis has forgotten the key. Cost of a new push: one Redis
-# command (SET NX GET, Redis ≥ 7) and one INSERT.
+# command (SET NX GET; a MULTI pipeline before Redis 7) and one INSERT.
 REPLY_TTL_SECONDS = 600
 NO_REPLY = "success"
 
@@ -88,6 +88,24 @@ class Received:
     reply_xml: str
     duplicate: bool
     message_id: int | None = None
+
+
+_set_nx_get = True  # SET … NX GET needs Redis ≥ 7.0; older servers get a pipeline
+
+
+def _claim(client: redis.Redis, key: str, reply: str) -> bytes | None:
+    """Store our reply unless the key exists; return what was there (None: ours now)."""
+    global _set_nx_get
+    if _set_nx_get:
+        try:
+            return client.set(key, reply, nx=True, ex=REPLY_TTL_SECONDS, get=True)
+        except redis.ResponseError:
+            _set_nx_get = False
+    pipe = client.pipeline(transaction=True)
+    pipe.set(key, reply, nx=True, ex=REPLY_TTL_SECONDS)
+    pipe.get(key)
+    stored, current = pipe.execute()
+    return None if stored else current
 
 
 def _as_reply(value: bytes | str) -> str:
@@ -155,8 +173,7 @@ def message_receive(*, account: OfficialAccount, message: Message,
     rules = selectors.rules_for(account=account, redis_client=client)
     decision = route_message(account=account, message=message, now=now, rules=rules)
     reply_xml = decision.render(message, create_time=int(now.timestamp()))
-    # SET … NX GET: stores our reply unless the key exists, and returns what was there.
-    current = client.set(key, reply_xml or NO_REPLY, nx=True, ex=REPLY_TTL_SECONDS, get=True)
+    current = _claim(client, key, reply_xml or NO_REPLY)
     if current is not None:
         return Received(reply_xml=_as_reply(current), duplicate=True)
 

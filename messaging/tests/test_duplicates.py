@@ -110,3 +110,21 @@ def test_database_constraint_catches_a_retry_redis_forgot_with_async_commit(clie
     row = InboundMessage.objects.get(account=account)
     assert (row.msg_id, row.content, row.reply_summary) == (4242, "你好", "您好")
     assert row.raw["MsgId"] == "4242"
+
+
+@pytest.mark.django_db
+def test_claim_works_without_set_nx_get_for_redis_before_7(client, monkeypatch):
+    """Older Redis servers reject SET … NX GET; the pipeline fallback keeps one row."""
+    from messaging import services
+
+    monkeypatch.setattr(services, "_set_nx_get", False)
+    account = OfficialAccountFactory(message_mode="plaintext")
+    KeywordRuleFactory(account=account, pattern="你好", reply_text="您好")
+    xml = text_xml(account, "你好", msg_id=99)
+    bodies = set()
+    for _ in range(3):
+        query, body = build_push(account, xml)
+        bodies.add(client.post(f"/wechat/{account.appid}/?{query}", data=body,
+                               content_type="text/xml").content)
+    assert len(bodies) == 1
+    assert InboundMessage.objects.filter(account=account).count() == 1
