@@ -11,11 +11,13 @@ from .models import ClickReply, FanOut, Menu, MenuVersion, VersionStatus
 
 def click_reply_for(*, account, key: str) -> str | None:
     """R-MENU-02: the reply text of the click button with `key` in the account's latest
-    PUBLISHED menu, or None. One indexed lookup (unique (account, key)), written at
-    publish time, because it runs inside WeChat's 5-second callback window."""
+    PUBLISHED menu, or None (also when that button has no reply text). One indexed
+    lookup (unique (account, key)) in a table written at publish time, because it runs
+    inside WeChat's 5-second callback window."""
     account_id = getattr(account, "pk", account)
-    return (ClickReply.objects.filter(account_id=account_id, key=key)
-            .values_list("reply", flat=True).first())
+    reply = (ClickReply.objects.filter(account_id=account_id, key=key)
+             .values_list("reply", flat=True).first())
+    return reply or None  # a click button without reply text has nothing to say
 
 
 def menu_of(account: OfficialAccount) -> Menu | None:

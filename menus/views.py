@@ -204,6 +204,8 @@ def import_json(request, account):
 @_handle
 def copy_to(request, account):
     ids = _body(request).get("accounts") or []
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise BadRequest(_("“accounts” must be a list of account ids."))
     targets = list(accounts_visible_to(request.user).filter(pk__in=ids).exclude(pk=account.pk))
     if len(targets) != len(set(ids) - {account.pk}):
         raise PermissionDenied

@@ -132,6 +132,13 @@ def test_copy_to_accounts_validates_each_target(client, operator, certified_acco
     assert not MenuVersion.objects.filter(menu__account=uncertified_account).exists()
 
 
+def test_copy_with_malformed_account_ids_is_a_clear_error(client, operator, certified_account):
+    client.force_login(operator)
+    post(client, "save_draft", certified_account, {"menu": VALID_MENU})
+    response = post(client, "copy", certified_account, {"accounts": ["1; drop"]})
+    assert response.status_code == 400 and "accounts" in response.json()["error"]
+
+
 def test_copy_to_an_unassigned_account_is_forbidden(client, operator, certified_account):
     theirs = OfficialAccountFactory()
     client.force_login(operator)

@@ -67,6 +67,7 @@ def test_click_reply_for_answers_from_the_published_version_only(
     assert click_reply_for(account=certified_account, key="NOPE") is None
     other = OfficialAccountFactory()
     assert click_reply_for(account=other, key="GOOD") is None
+    assert click_reply_for(account=certified_account.pk, key="GOOD") == "谢谢！"  # id works too
 
 
 def test_click_reply_lookup_is_one_query(wechat, operator, certified_account,
