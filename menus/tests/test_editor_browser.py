@@ -45,6 +45,8 @@ def fill_selected(page, name, *, kind=None, **fields):
 @pytest.mark.django_db(transaction=True)
 def test_build_preview_and_publish_a_menu_in_the_browser(
         browser_page, live_server, celery_worker_thread, wechat):
+    """R-MENU-01 (3 buttons, sub-buttons), R-MENU-02 (click reply in the preview),
+    R-MENU-03 (published through the API, with the 24-hour note)."""
     page = browser_page
     user = UserFactory(username="menu-editor", groups=["Operators"])
     account = OfficialAccountFactory(assigned_staff=[user], name="示例咖啡",

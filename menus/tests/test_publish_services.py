@@ -159,6 +159,7 @@ def test_sent_versions_are_immutable(wechat, operator, certified_account,
 
 def test_pull_imports_the_live_menu_into_a_draft_keeping_known_replies(
         wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    """R-MENU-03: the menu is queried through the API (menu/get) into a new draft."""
     wechat(certified_account)
     publish(certified_account, operator,
             django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
@@ -198,6 +199,7 @@ def test_pull_when_wechat_has_no_menu_raises_46003(wechat, operator, certified_a
 
 def test_delete_on_wechat_removes_the_menu_and_the_click_replies(
         wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    """R-MENU-03: the menu is deleted through the API; R-MENU-02: no clicks are left."""
     wechat(certified_account)
     publish(certified_account, operator,
             django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
