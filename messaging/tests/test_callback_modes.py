@@ -47,12 +47,17 @@ def test_url_verification_with_a_wrong_signature_is_403(live_server):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("mode", ["plaintext", "compatible", "safe"])
 def test_text_message_gets_the_keyword_reply_in_each_mode(live_server, mode):
-    account = OfficialAccountFactory(message_mode=mode)
+    """Signed like the official example: token AAAAA, its timestamp and nonce."""
+    account = OfficialAccountFactory(message_mode=mode, server_token=OFFICIAL["token"])
     KeywordRuleFactory(account=account, match_type="contains", pattern="价格",
                        reply_text="价格表请见菜单")
-    query, body = build_push(account, text_xml(account, "请问价格多少"))
-    response = requests.post(f"{callback_url(live_server, account)}?{query}", data=body,
-                             headers={"Content-Type": "text/xml"}, timeout=10)
+    moment = datetime.datetime.fromtimestamp(int(OFFICIAL["timestamp"]), tz=datetime.UTC)
+    with time_machine.travel(moment, tick=False):
+        query, body = build_push(account, text_xml(account, "请问价格多少"),
+                                 timestamp=OFFICIAL["timestamp"], nonce=OFFICIAL["nonce"])
+        assert f"signature={OFFICIAL['signature']}" in query
+        response = requests.post(f"{callback_url(live_server, account)}?{query}", data=body,
+                                 headers={"Content-Type": "text/xml"}, timeout=10)
     assert response.status_code == 200
     if mode == "plaintext":
         assert "<Encrypt>" not in response.text
