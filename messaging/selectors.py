@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from redis import RedisError
 
 from accounts.models import OfficialAccount
 from accounts.selectors import scope_to_user
@@ -107,7 +108,10 @@ def rules_for(*, account: OfficialAccount, redis_client) -> RuleSet:
     cached = _rules_cache.get(account.pk)
     if cached is not None and now - cached.checked_at < RULES_RECHECK_SECONDS:
         return cached
-    version = redis_client.get(rules_version_key(account.pk))
+    try:
+        version = redis_client.get(rules_version_key(account.pk))
+    except RedisError:
+        version = None  # Redis is down: read the rules from the database every time
     if cached is not None and version is not None and cached.version == version:
         cached.checked_at = now
         return cached

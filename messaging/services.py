@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 # to SET NX its reply under the push's key owns the push and stores the row, and
 # the others answer with the reply they find there — identical, also while the
 # owner is still writing. The database unique constraint on (account, dedupe_key)
-# is the backstop when Redis has forgotten the key. Cost of a new push: one Redis
+# is the backstop when Redis has forgotten the key — or is down: the callback then
+# keeps answering, deduplicating through the database alone. Cost of a new push: one Redis
 # command (SET NX GET; a MULTI pipeline before Redis 7) and one INSERT.
 REPLY_TTL_SECONDS = 600
 NO_REPLY = "success"
@@ -63,7 +64,9 @@ def redis_client() -> redis.Redis:
     if client is None:
         with _redis_lock:
             client = _redis_clients.setdefault(
-                url, redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
+                # Short timeouts: the callback must answer within WeChat's 5 s even
+                # when Redis hangs (it then carries on without it, see below).
+                url, redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5))
     return client
 
 
@@ -75,8 +78,12 @@ def _dedupe_redis_key(account: OfficialAccount, dedupe_key: str) -> str:
 def rules_changed(*, account_id: int) -> None:
     """Tell every process that this account's reply rules changed (after commit)."""
     def publish() -> None:
-        redis_client().set(selectors.rules_version_key(account_id), uuid.uuid4().hex)
         selectors.forget_rules(account_id)
+        try:
+            redis_client().set(selectors.rules_version_key(account_id), uuid.uuid4().hex)
+        except redis.RedisError:
+            # Other processes re-read rules on every push while Redis is away.
+            logger.warning("rules of account %s changed but Redis is unavailable", account_id)
 
     transaction.on_commit(publish)
 
@@ -96,16 +103,28 @@ _set_nx_get = True  # SET … NX GET needs Redis ≥ 7.0; older servers get a pi
 def _claim(client: redis.Redis, key: str, reply: str) -> bytes | None:
     """Store our reply unless the key exists; return what was there (None: ours now)."""
     global _set_nx_get
-    if _set_nx_get:
-        try:
-            return client.set(key, reply, nx=True, ex=REPLY_TTL_SECONDS, get=True)
-        except redis.ResponseError:
-            _set_nx_get = False
-    pipe = client.pipeline(transaction=True)
-    pipe.set(key, reply, nx=True, ex=REPLY_TTL_SECONDS)
-    pipe.get(key)
-    stored, current = pipe.execute()
-    return None if stored else current
+    try:
+        if _set_nx_get:
+            try:
+                return client.set(key, reply, nx=True, ex=REPLY_TTL_SECONDS, get=True)
+            except redis.ResponseError:
+                _set_nx_get = False
+        pipe = client.pipeline(transaction=True)
+        pipe.set(key, reply, nx=True, ex=REPLY_TTL_SECONDS)
+        pipe.get(key)
+        stored, current = pipe.execute()
+        return None if stored else current
+    except redis.RedisError as exc:
+        # Without Redis the database's unique constraint alone keeps one row per push.
+        logger.warning("callback: Redis unavailable for deduplication (%s)", type(exc).__name__)
+        return None
+
+
+def _redis_quietly(operation, *args, **kwargs) -> None:
+    try:
+        operation(*args, **kwargs)
+    except redis.RedisError:
+        pass
 
 
 def _as_reply(value: bytes | str) -> str:
@@ -211,12 +230,12 @@ def message_receive(*, account: OfficialAccount, message: Message,
         # Stored long ago (Redis forgot): answer what was answered then.
         stored = _stored_reply(account, message.dedupe_key)
         if stored is None:
-            client.delete(key)
+            _redis_quietly(client.delete, key)
             raise
-        client.set(key, stored or NO_REPLY, ex=REPLY_TTL_SECONDS)
+        _redis_quietly(client.set, key, stored or NO_REPLY, ex=REPLY_TTL_SECONDS)
         return Received(reply_xml=stored, duplicate=True)
     except Exception:
-        client.delete(key)  # let WeChat's retry try again
+        _redis_quietly(client.delete, key)  # let WeChat's retry try again
         raise
     return Received(reply_xml=reply_xml, duplicate=False, message_id=row.pk)
 

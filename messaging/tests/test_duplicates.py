@@ -128,3 +128,21 @@ def test_claim_works_without_set_nx_get_for_redis_before_7(client, monkeypatch):
                                content_type="text/xml").content)
     assert len(bodies) == 1
     assert InboundMessage.objects.filter(account=account).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_callback_keeps_answering_and_deduplicating_when_redis_is_down(client, settings):
+    account = OfficialAccountFactory(message_mode="safe")
+    KeywordRuleFactory(account=account, pattern="你好", reply_text="您好")
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    xml = text_xml(account, "你好", msg_id=31337)
+    replies = []
+    for _ in range(3):
+        query, body = build_push(account, xml)
+        response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
+                               content_type="text/xml")
+        assert response.status_code == 200
+        replies.append(open_reply(account, response.content))
+    assert replies[0] == replies[1] == replies[2]
+    assert replies[0]["Content"] == "您好"
+    assert InboundMessage.objects.filter(account=account).count() == 1
