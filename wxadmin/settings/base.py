@@ -166,6 +166,12 @@ MENU_PUBLISH_RETRY_BASE_SECONDS = env.float("MENU_PUBLISH_RETRY_BASE_SECONDS", d
 # A version pending longer than this is marked failed by the sweeper.
 MENU_PUBLISH_STUCK_AFTER_SECONDS = env.int("MENU_PUBLISH_STUCK_AFTER_SECONDS", default=900)
 
+# --- Certification ---------------------------------------------------------------
+# Days before the resubmission and invoice deadlines that their reminder goes out.
+CERTIFICATION_REMINDER_LEAD_DAYS = env.int("CERTIFICATION_REMINDER_LEAD_DAYS", default=7)
+# Absolute base URL of the admin, for links in reminder emails (relative links when empty).
+SITE_URL = env.str("SITE_URL", default="")
+
 # --- Mail ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wxadmin <noreply@localhost>")
