@@ -2,7 +2,6 @@
 reply the user would get, through the staff simulate endpoint, the sandbox's simulated
 user and our callback in safe mode (R-MENU-02)."""
 import datetime
-import os
 
 import pytest
 from django.utils import timezone
@@ -15,8 +14,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def page():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; scoped to the test so
+    # that later tests (manage.py check --deploy in a subprocess) do not inherit it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
