@@ -47,3 +47,32 @@ def celery_worker_thread(transactional_db):
 
 # The offline WeChat API on a free loopback port (defined by the wechat package).
 from wechat.tests.conftest import sandbox  # noqa: E402, F401
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """A Playwright page in Debian's headless Chromium (no browser download), in Chinese.
+
+    Skips with a reason when Chromium is not installed (`.ci/run` installs it).
+    """
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls
+    # there unless told otherwise. Scoped to the test so later tests do not inherit it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
+        browser_page = context.new_page()
+        browser_page.set_default_timeout(20_000)
+        yield browser_page
+        context.close()
+        browser.close()

@@ -1,7 +1,6 @@
 """The editor in a real browser: build a 3-button menu with sub-buttons, see the preview,
 publish through a real Celery worker, and find the menu in the sandbox's state endpoint."""
 import datetime
-import os
 from pathlib import Path
 
 import pytest
@@ -11,25 +10,8 @@ from accounts.tests.factories import OfficialAccountFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
-@pytest.fixture
-def browser_page():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                      locale="zh-CN")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
 
 
 def fill_selected(page, name, *, kind=None, **fields):
@@ -44,10 +26,9 @@ def fill_selected(page, name, *, kind=None, **fields):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_build_preview_and_publish_a_menu_in_the_browser(
-        browser_page, live_server, celery_worker_thread, wechat):
+        page, live_server, celery_worker_thread, wechat):
     """R-MENU-01 (3 buttons, sub-buttons), R-MENU-02 (click reply in the preview),
     R-MENU-03 (published through the API, with the 24-hour note)."""
-    page = browser_page
     user = UserFactory(username="menu-editor", groups=["Operators"])
     account = OfficialAccountFactory(assigned_staff=[user], name="示例咖啡",
                                      certified_until=datetime.date(2099, 1, 1))
