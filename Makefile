@@ -25,7 +25,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 messages: install  ## refresh and compile the zh-hans catalogues
-	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=bench
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=bench --ignore=test-artifacts
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 clean:
