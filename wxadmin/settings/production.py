@@ -6,7 +6,7 @@ which names it. Only the real environment is read (no `.env` file).
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, env
+from .base import DATABASES, MIDDLEWARE, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -18,6 +18,11 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable (it is empty).")
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("Set the FIELD_ENCRYPTION_KEYS environment variable (it is empty).")
+
+# Keep database connections between requests (the WeChat callback is latency-bound),
+# checking them before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # WhiteNoise serves the collected static files (gunicorn, no separate web server needed).
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
