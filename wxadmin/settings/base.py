@@ -102,7 +102,6 @@ USE_TZ = True
 # --- Static and uploaded files -----------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded certification documents are private: MEDIA_ROOT is never served
 # directly, only through permission-checked views.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
