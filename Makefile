@@ -18,7 +18,15 @@ install: $(STAMP)
 run: install  ## set up on first use, then serve admin, worker, beat and the WeChat sandbox
 	@bash scripts/run.sh
 
+# Tests use DATABASE_URL when set; otherwise the local PostgreSQL when one answers
+# (a few concurrency tests need it), otherwise SQLite (those few are then skipped).
+LOCAL_PG := postgres://postgres@127.0.0.1:5432/wxadmin
 test: install  ## the whole suite
+	@url="$${DATABASE_URL:-}"; \
+	if [ -z "$$url" ] && $(PY) -c "import psycopg; psycopg.connect('$(LOCAL_PG)'.replace('/wxadmin', '/postgres'), connect_timeout=2).close()" 2>/dev/null; then \
+	  url="$(LOCAL_PG)"; fi; \
+	echo "tests on: $${url:-SQLite}"; \
+	if [ -n "$$url" ]; then export DATABASE_URL="$$url"; fi; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

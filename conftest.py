@@ -76,3 +76,11 @@ def page(monkeypatch):
         yield browser_page
         context.close()
         browser.close()
+
+
+def pytest_runtest_setup(item):
+    """Tests marked `postgres` need a server database; on SQLite they are skipped, saying why."""
+    if item.get_closest_marker("postgres"):
+        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+            pytest.skip("needs PostgreSQL (set DATABASE_URL); SQLite locks whole tables "
+                        "and keeps the test database where other processes cannot see it")

@@ -95,6 +95,7 @@ def test_received_invoice_is_not_reminded_r_cert_10(staff):
     assert reminders.send_due_reminders(now=at(2026, 7, 22))["invoice_expected"] == 0
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_send_each_reminder_once_r_post_02(staff):
     """Two beat hosts firing at the same moment: the unique claim lets one win."""

@@ -26,6 +26,7 @@ def wait_until_done(fanout, timeout=90):
     return fanout_progress(fanout)
 
 
+@pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_fanout_to_20_accounts_with_faults_ends_with_none_pending(
