@@ -8,6 +8,7 @@ the Content-Type, as WeChat does.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 
 from . import menu_rules
@@ -55,6 +56,26 @@ def _guard(sb: Sandbox, request: SandboxRequest, api: str) -> AppState | Sandbox
 
 def _body(request: SandboxRequest) -> dict:
     return request.json()
+
+
+def api_route(method: str | tuple[str, ...], path: str, *, kf: bool = False):
+    """Register a token-authenticated WeChat API: the handler runs only once faults, the
+    access token and the daily quota (and, with `kf`, the customer-service switch) have
+    been checked, and receives the caller's AppState."""
+    guard = _kf_guard if kf else _guard
+
+    def decorate(handler):
+        @functools.wraps(handler)
+        def guarded(sb: Sandbox, request: SandboxRequest, **params):
+            app = guard(sb, request, path)
+            if not isinstance(app, AppState):
+                return app
+            return handler(sb, request, app, **params)
+
+        route(method, path)(guarded)
+        return handler
+
+    return decorate
 
 
 # --- access tokens (protocol §a) -----------------------------------------------------------
@@ -113,11 +134,8 @@ def stable_token(sb: Sandbox, request: SandboxRequest):
 
 
 # --- menus (protocol §b) ---------------------------------------------------------------------
-@route("POST", "/cgi-bin/menu/create")
-def menu_create(sb: Sandbox, request: SandboxRequest):
-    app = _guard(sb, request, "/cgi-bin/menu/create")
-    if not isinstance(app, AppState):
-        return app
+@api_route("POST", "/cgi-bin/menu/create")
+def menu_create(sb: Sandbox, request: SandboxRequest, app: AppState):
     body = _body(request)
     error = menu_rules.validate_menu(body, certified=app.certified)
     if error:
@@ -135,11 +153,8 @@ def _next_menu_id(sb: Sandbox) -> int:
     return 208_000_000 + sb._serial
 
 
-@route("GET", "/cgi-bin/menu/get")
-def menu_get(sb: Sandbox, request: SandboxRequest):
-    app = _guard(sb, request, "/cgi-bin/menu/get")
-    if not isinstance(app, AppState):
-        return app
+@api_route("GET", "/cgi-bin/menu/get")
+def menu_get(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         menu = copy.deepcopy(app.menu)
     if menu is None:
@@ -153,11 +168,8 @@ def menu_get(sb: Sandbox, request: SandboxRequest):
     return answer
 
 
-@route("GET", "/cgi-bin/get_current_selfmenu_info")
-def selfmenu_info(sb: Sandbox, request: SandboxRequest):
-    app = _guard(sb, request, "/cgi-bin/get_current_selfmenu_info")
-    if not isinstance(app, AppState):
-        return app
+@api_route("GET", "/cgi-bin/get_current_selfmenu_info")
+def selfmenu_info(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         if app.menu is not None:
             buttons = menu_rules.selfmenu_shape(app.menu)
@@ -166,11 +178,8 @@ def selfmenu_info(sb: Sandbox, request: SandboxRequest):
     return {"is_menu_open": 1 if app.menu_open else 0, "selfmenu_info": {"button": buttons}}
 
 
-@route("GET", "/cgi-bin/menu/delete")
-def menu_delete(sb: Sandbox, request: SandboxRequest):
-    app = _guard(sb, request, "/cgi-bin/menu/delete")
-    if not isinstance(app, AppState):
-        return app
+@api_route("GET", "/cgi-bin/menu/delete")
+def menu_delete(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         app.menu = None
         app.menu_id = None
@@ -183,13 +192,10 @@ PRIVACY_MATCH_FIELDS = ("sex", "country", "province", "city", "language")
 MATCH_FIELDS = ("tag_id", "client_platform_type", "group_id", *PRIVACY_MATCH_FIELDS)
 
 
-@route("POST", "/cgi-bin/menu/addconditional")
-def menu_add_conditional(sb: Sandbox, request: SandboxRequest):
+@api_route("POST", "/cgi-bin/menu/addconditional")
+def menu_add_conditional(sb: Sandbox, request: SandboxRequest, app: AppState):
     """Conditional menu: needs a default menu (65303), a matchrule (65304) without the
     privacy fields WeChat now refuses (65320); answers {"menuid": "..."}."""
-    app = _guard(sb, request, "/cgi-bin/menu/addconditional")
-    if not isinstance(app, AppState):
-        return app
     body = _body(request)
     if app.menu is None:
         return sb.error(65303, "there is no selfmenu, please create selfmenu first", app=app)
@@ -211,11 +217,8 @@ def menu_add_conditional(sb: Sandbox, request: SandboxRequest):
     return {"menuid": str(menu_id)}
 
 
-@route("POST", "/cgi-bin/menu/delconditional")
-def menu_del_conditional(sb: Sandbox, request: SandboxRequest):
-    app = _guard(sb, request, "/cgi-bin/menu/delconditional")
-    if not isinstance(app, AppState):
-        return app
+@api_route("POST", "/cgi-bin/menu/delconditional")
+def menu_del_conditional(sb: Sandbox, request: SandboxRequest, app: AppState):
     menu_id = str(_body(request).get("menuid", ""))
     with sb._lock:
         kept = [m for m in app.conditional_menus if str(m["menuid"]) != menu_id]
@@ -225,13 +228,10 @@ def menu_del_conditional(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route("POST", "/cgi-bin/menu/trymatch")
-def menu_try_match(sb: Sandbox, request: SandboxRequest):
+@api_route("POST", "/cgi-bin/menu/trymatch")
+def menu_try_match(sb: Sandbox, request: SandboxRequest, app: AppState):
     """The menu a user would see: the newest conditional menu whose rule has no tag or
     platform condition the sandbox cannot know, else the default menu."""
-    app = _guard(sb, request, "/cgi-bin/menu/trymatch")
-    if not isinstance(app, AppState):
-        return app
     user_id = _body(request).get("user_id")
     if not isinstance(user_id, str) or not (_OPENID.match(user_id) or _KF_PREFIX.match(user_id)):
         return sb.error(65302, "no such user", app=app)
@@ -241,12 +241,9 @@ def menu_try_match(sb: Sandbox, request: SandboxRequest):
         return {"button": copy.deepcopy(app.menu)}
 
 
-@route("POST", "/cgi-bin/clear_quota")
-def clear_quota(sb: Sandbox, request: SandboxRequest):
+@api_route("POST", "/cgi-bin/clear_quota")
+def clear_quota(sb: Sandbox, request: SandboxRequest, app: AppState):
     """Reset today's call counts of the account; 10 times a month, then 48006."""
-    app = _guard(sb, request, "/cgi-bin/clear_quota")
-    if not isinstance(app, AppState):
-        return app
     if _body(request).get("appid") != app.appid:
         return sb.error(40013, "invalid appid", app=app)
     now = sb.clock()
@@ -280,11 +277,8 @@ def _check_nickname(nickname) -> bool:
     return isinstance(nickname, str) and 0 < len(nickname.strip()) and len(nickname) <= 16
 
 
-@route("POST", "/customservice/kfaccount/add")
-def kf_add(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfaccount/add")
-    if not isinstance(app, AppState):
-        return app
+@api_route("POST", "/customservice/kfaccount/add", kf=True)
+def kf_add(sb: Sandbox, request: SandboxRequest, app: AppState):
     body = _body(request)
     kf_account, nickname = body.get("kf_account"), body.get("nickname")
     if not _check_kf_account(app, kf_account):
@@ -304,11 +298,8 @@ def kf_add(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route("POST", "/customservice/kfaccount/update")
-def kf_update(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfaccount/update")
-    if not isinstance(app, AppState):
-        return app
+@api_route("POST", "/customservice/kfaccount/update", kf=True)
+def kf_update(sb: Sandbox, request: SandboxRequest, app: AppState):
     body = _body(request)
     kf = app.kf_accounts.get(body.get("kf_account"))
     if kf is None:
@@ -320,12 +311,9 @@ def kf_update(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route(("GET", "POST"), "/customservice/kfaccount/del")
-def kf_delete(sb: Sandbox, request: SandboxRequest):
+@api_route(("GET", "POST"), "/customservice/kfaccount/del", kf=True)
+def kf_delete(sb: Sandbox, request: SandboxRequest, app: AppState):
     """Current docs: POST JSON; legacy docs and wechatpy: GET ?kf_account= — both accepted."""
-    app = _kf_guard(sb, request, "/customservice/kfaccount/del")
-    if not isinstance(app, AppState):
-        return app
     kf_account = request.query.get("kf_account")
     if not kf_account and request.method == "POST":
         kf_account = _body(request).get("kf_account")
@@ -338,11 +326,8 @@ def kf_delete(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route("POST", "/customservice/kfaccount/uploadheadimg")
-def kf_upload_avatar(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfaccount/uploadheadimg")
-    if not isinstance(app, AppState):
-        return app
+@api_route("POST", "/customservice/kfaccount/uploadheadimg", kf=True)
+def kf_upload_avatar(sb: Sandbox, request: SandboxRequest, app: AppState):
     kf = app.kf_accounts.get(request.query.get("kf_account", ""))
     if kf is None:
         return sb.error(65401, "invalid custom service account", app=app)
@@ -360,11 +345,8 @@ def kf_upload_avatar(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route("POST", "/customservice/kfaccount/inviteworker")
-def kf_invite(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfaccount/inviteworker")
-    if not isinstance(app, AppState):
-        return app
+@api_route("POST", "/customservice/kfaccount/inviteworker", kf=True)
+def kf_invite(sb: Sandbox, request: SandboxRequest, app: AppState):
     body = _body(request)
     kf = app.kf_accounts.get(body.get("kf_account"))
     if kf is None:
@@ -383,22 +365,16 @@ def kf_invite(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route("GET", "/cgi-bin/customservice/getkflist")
-def kf_list(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/cgi-bin/customservice/getkflist")
-    if not isinstance(app, AppState):
-        return app
+@api_route("GET", "/cgi-bin/customservice/getkflist", kf=True)
+def kf_list(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         items = [{k: v for k, v in kf.items() if not k.startswith("_")}
                  for kf in app.kf_accounts.values()]
     return {"kf_list": items}
 
 
-@route("GET", "/cgi-bin/customservice/getonlinekflist")
-def kf_online_list(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/cgi-bin/customservice/getonlinekflist")
-    if not isinstance(app, AppState):
-        return app
+@api_route("GET", "/cgi-bin/customservice/getonlinekflist", kf=True)
+def kf_online_list(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         online = [
             {"kf_account": kf["kf_account"], "status": kf["_online"], "kf_id": kf["kf_id"],
@@ -419,11 +395,8 @@ def _session_args(sb: Sandbox, app: AppState, body: dict):
     return kf, openid
 
 
-@route("POST", "/customservice/kfsession/create")
-def kf_session_create(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfsession/create")
-    if not isinstance(app, AppState):
-        return app
+@api_route("POST", "/customservice/kfsession/create", kf=True)
+def kf_session_create(sb: Sandbox, request: SandboxRequest, app: AppState):
     found = _session_args(sb, app, _body(request))
     if isinstance(found, SandboxResponse):
         return found
@@ -443,11 +416,8 @@ def kf_session_create(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route("POST", "/customservice/kfsession/close")
-def kf_session_close(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfsession/close")
-    if not isinstance(app, AppState):
-        return app
+@api_route("POST", "/customservice/kfsession/close", kf=True)
+def kf_session_close(sb: Sandbox, request: SandboxRequest, app: AppState):
     found = _session_args(sb, app, _body(request))
     if isinstance(found, SandboxResponse):
         return found
@@ -460,11 +430,8 @@ def kf_session_close(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route("GET", "/customservice/kfsession/getsession")
-def kf_session_get(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfsession/getsession")
-    if not isinstance(app, AppState):
-        return app
+@api_route("GET", "/customservice/kfsession/getsession", kf=True)
+def kf_session_get(sb: Sandbox, request: SandboxRequest, app: AppState):
     openid = request.query.get("openid", "")
     if not _OPENID.match(openid):
         return sb.error(40003, "invalid openid", app=app)
@@ -475,11 +442,8 @@ def kf_session_get(sb: Sandbox, request: SandboxRequest):
     return dict(session)
 
 
-@route("GET", "/customservice/kfsession/getsessionlist")
-def kf_session_list(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfsession/getsessionlist")
-    if not isinstance(app, AppState):
-        return app
+@api_route("GET", "/customservice/kfsession/getsessionlist", kf=True)
+def kf_session_list(sb: Sandbox, request: SandboxRequest, app: AppState):
     kf_account = request.query.get("kf_account", "")
     if kf_account not in app.kf_accounts:
         return sb.error(65401, "invalid custom service account", app=app)
@@ -489,24 +453,18 @@ def kf_session_list(sb: Sandbox, request: SandboxRequest):
     return {"sessionlist": sessions}
 
 
-@route("GET", "/customservice/kfsession/getwaitcase")
-def kf_wait_cases(sb: Sandbox, request: SandboxRequest):
-    app = _kf_guard(sb, request, "/customservice/kfsession/getwaitcase")
-    if not isinstance(app, AppState):
-        return app
+@api_route("GET", "/customservice/kfsession/getwaitcase", kf=True)
+def kf_wait_cases(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         cases = list(app.wait_cases)
     return {"count": len(cases), "waitcaselist": cases[:100]}
 
 
 # --- customer-service messages ---------------------------------------------------------------------
-@route("POST", "/cgi-bin/message/custom/send")
-def message_custom_send(sb: Sandbox, request: SandboxRequest):
+@api_route("POST", "/cgi-bin/message/custom/send")
+def message_custom_send(sb: Sandbox, request: SandboxRequest, app: AppState):
     """45015 outside the reply window (48 h after a message, 1 min after an event);
     45047 past the window's message count (5 / 3)."""
-    app = _guard(sb, request, "/cgi-bin/message/custom/send")
-    if not isinstance(app, AppState):
-        return app
     body = _body(request)
     openid = body.get("touser")
     if not isinstance(openid, str) or not _OPENID.match(openid):
@@ -536,12 +494,9 @@ def message_custom_send(sb: Sandbox, request: SandboxRequest):
     return sb.ok()
 
 
-@route("POST", "/cgi-bin/message/custom/typing")
-def message_custom_typing(sb: Sandbox, request: SandboxRequest):
+@api_route("POST", "/cgi-bin/message/custom/typing")
+def message_custom_typing(sb: Sandbox, request: SandboxRequest, app: AppState):
     """"Typing…" indicator: same OpenID and window rules as custom/send, no message count."""
-    app = _guard(sb, request, "/cgi-bin/message/custom/typing")
-    if not isinstance(app, AppState):
-        return app
     body = _body(request)
     openid = body.get("touser")
     if not isinstance(openid, str) or not _OPENID.match(openid):
