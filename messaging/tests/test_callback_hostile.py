@@ -66,7 +66,8 @@ def test_billion_laughs_fails_fast_with_400(client, mode):
     query, body = build_push(account, BILLION_LAUGHS)
     started = time.perf_counter()
     response = post(client, account, query, body)
-    assert time.perf_counter() - started < 0.5
+    # expanding it would take seconds and gigabytes; refusing it takes microseconds
+    assert time.perf_counter() - started < 1.0
     assert response.status_code == 400
     assert not InboundMessage.objects.exists()
     assert_still_healthy(client, account)

@@ -195,7 +195,8 @@ def test_a_dead_lock_holder_does_not_block_others_past_the_lease(sb, redis_clien
     started = time.monotonic()
     token = store.get_token(APPID, SECRET)
     waited = time.monotonic() - started
-    assert token and waited < 2.5  # at most the rest of the lease, not the 20 s hang
+    # at most the rest of the 2 s lease plus a fetch, far from the 20 s hang (loose: shared CI)
+    assert token and waited < 5
 
 
 def test_waiting_longer_than_wait_seconds_raises_a_temporary_error(sb, redis_client):
