@@ -76,16 +76,8 @@ def fanout_progress(fanout: FanOut) -> dict:
     versions = (fanout.versions.select_related("menu__account")
                 .order_by("menu__account__name"))
     counts = fanout_counts(fanout)
-    rows = [{
-        "account": version.menu.account.name,
-        "appid": version.menu.account.appid,
-        "status": version.status,
-        "status_display": str(version.get_status_display()),
-        "errcode": version.errcode,
-        "errmsg": version.errmsg,
-        "explanation": version.explanation,
-        "attempts": version.attempts,
-    } for version in versions]
+    rows = [{"account": version.menu.account.name, "appid": version.menu.account.appid,
+             **version_summary(version)} for version in versions]
     return {"id": fanout.pk, "total": fanout.total, **counts,
             "done": counts["pending"] == 0, "rows": rows}
 

@@ -3,6 +3,11 @@ import pytest
 
 from wechat.sandbox import Sandbox
 
+# The account most wechat tests talk to.
+APPID = "wx0123456789abcdef"
+SECRET = "0123456789abcdef0123456789abcdef"
+WXID = "demo_account"
+
 
 @pytest.fixture
 def sandbox():
@@ -14,3 +19,10 @@ def sandbox():
     sb = Sandbox().start(host="127.0.0.1", port=0)
     yield sb
     sb.stop()
+
+
+@pytest.fixture
+def sb(sandbox):
+    """The sandbox with the test account (APPID/SECRET, WeChat ID WXID) registered."""
+    sandbox.register_app(APPID, SECRET, wechat_id=WXID)
+    return sandbox

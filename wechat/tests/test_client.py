@@ -10,17 +10,8 @@ from django.conf import settings
 
 from wechat.client import WeChatClient
 from wechat.errors import ERR_NETWORK, WeChatError
+from wechat.tests.conftest import APPID, SECRET, WXID
 from wechat.tokens import TokenStore
-
-APPID = "wx0123456789abcdef"
-SECRET = "0123456789abcdef0123456789abcdef"
-WXID = "demo_account"
-
-
-@pytest.fixture
-def sb(sandbox):
-    sandbox.register_app(APPID, SECRET, wechat_id=WXID)
-    return sandbox
 
 
 def make_client(sb, redis_client=None, *, sleeps=None, store=None, **options):

@@ -4,15 +4,7 @@ import json
 import pytest
 import requests
 
-APPID = "wx0123456789abcdef"
-SECRET = "0123456789abcdef0123456789abcdef"
-WXID = "demo_account"
-
-
-@pytest.fixture
-def sb(sandbox):
-    sandbox.register_app(APPID, SECRET, wechat_id=WXID)
-    return sandbox
+from wechat.tests.conftest import APPID, SECRET, WXID
 
 
 @pytest.fixture

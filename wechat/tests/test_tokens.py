@@ -13,16 +13,8 @@ from django.conf import settings
 
 from wechat.errors import ERR_TOKEN_WAIT, WeChatError
 from wechat.tests import workers
+from wechat.tests.conftest import APPID, SECRET
 from wechat.tokens import TokenStore
-
-APPID = "wx0123456789abcdef"
-SECRET = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture
-def sb(sandbox):
-    sandbox.register_app(APPID, SECRET, wechat_id="demo_account")
-    return sandbox
 
 
 def store_for(sb, redis_client, **options):
