@@ -49,10 +49,12 @@ def is_announced_year(year: int) -> bool:
 def is_working_day(day: datetime.date) -> bool:
     """R-CERT-11: a Chinese working day (public holidays off, make-up weekend days on).
 
-    For a year whose arrangement is not announced, Monday–Friday (see `is_announced_year`).
+    For a year whose arrangement is not announced (see `is_announced_year`) the
+    statutory holidays are still known by rule and are days off; only the make-up
+    working days are unknown, so none are counted — `holidays` computes exactly that
+    for such a year (Clarifications, R-CERT-11). A due date therefore never falls on
+    a public holiday.
     """
-    if not is_announced_year(day.year):
-        return day.weekday() < 5
     return _calendar(day.year).is_working_day(day)
 
 
@@ -75,12 +77,15 @@ def review_due(submitted_on: datetime.date) -> DueDate:
     return add_working_days(submitted_on, REVIEW_WORKING_DAYS)
 
 
-def resubmission_deadline(first_rejected_on: datetime.date) -> datetime.date:
-    """R-CERT-12: resubmit within 30 calendar days counted from the *first* rejection.
+def resubmission_deadline(rejected_on: datetime.date) -> datetime.date:
+    """R-CERT-12: resubmit within 30 calendar days counted from the rejection.
 
-    The deadline is the last day on which a resubmission is still in time.
+    The chapter counts the first window from the first rejection; after a later
+    rejection it is silent, and this project gives every rejection its own 30-day
+    window from that rejection (Clarifications, R-CERT-12). The deadline is the last
+    day on which a resubmission is still in time.
     """
-    return first_rejected_on + datetime.timedelta(days=RESUBMISSION_DAYS)
+    return rejected_on + datetime.timedelta(days=RESUBMISSION_DAYS)
 
 
 def invoice_request_deadline(completed_on: datetime.date) -> datetime.date:
@@ -116,9 +121,15 @@ def days_left(due: datetime.date, today: datetime.date) -> int:
 
 
 def is_open(now: datetime.datetime, opens_at: datetime.time, closes_at: datetime.time) -> bool:
-    """R-CERT-15: a review company answers on working days between its hours (Shanghai time)."""
+    """R-CERT-15: a review company answers "周一至周五(工作日)" between its hours (Shanghai time).
+
+    Monday to Friday *and* a working day: closed on make-up Saturdays and Sundays
+    and on public holidays (Clarifications, R-CERT-15).
+    """
     local = now.astimezone(SHANGHAI)
-    return is_working_day(local.date()) and opens_at <= local.time().replace(tzinfo=None) < closes_at
+    day = local.date()
+    return (day.weekday() < 5 and is_working_day(day)
+            and opens_at <= local.time().replace(tzinfo=None) < closes_at)
 
 
 def local_date(moment: datetime.datetime) -> datetime.date:

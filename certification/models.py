@@ -479,7 +479,7 @@ class Milestone(models.TextChoices):
 
 
 class Reminder(models.Model):
-    """Proof that a milestone's reminder went out: at most one row per (order, milestone)."""
+    """Proof that a milestone's reminder went out: one row per (order, milestone, due date)."""
 
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
                               related_name="reminders")
@@ -493,7 +493,10 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         ordering = ["-sent_at"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "milestone"], name="cert_reminder_once"),
+            # Per due date: each rejection opens its own resubmission window (R-CERT-12),
+            # which gets its own reminder; every other milestone has one date per order.
+            models.UniqueConstraint(fields=["order", "milestone", "due_on"],
+                                    name="cert_reminder_once_per_due_date"),
         ]
 
     def __str__(self) -> str:
@@ -519,8 +522,8 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "order", "milestone"],
-                                    name="cert_notification_once"),
+            models.UniqueConstraint(fields=["user", "order", "milestone", "due_on"],
+                                    name="cert_notification_once_per_due_date"),
         ]
         indexes = [models.Index(fields=["user", "read_at"], name="cert_notif_unread")]
 

@@ -1,4 +1,4 @@
-"""Deadline reminders: email + in-admin notification, exactly once per (order, milestone).
+"""Deadline reminders: email + in-admin notification, exactly once per (order, milestone, due date).
 
 The claim is an `INSERT … ON CONFLICT DO NOTHING RETURNING order_id` into the
 reminder table (unique on order + milestone) inside the same transaction as the
@@ -58,7 +58,9 @@ def due_orders(milestone: str, today: datetime.date) -> tuple[QuerySet, str]:
     before the invoice expected-by date (invoice not received).
     """
     window_end = today + datetime.timedelta(days=lead_days())
-    not_sent = ~Exists(Reminder.objects.filter(order=OuterRef("pk"), milestone=milestone))
+    due_field = DUE_FIELDS[milestone]
+    not_sent = ~Exists(Reminder.objects.filter(order=OuterRef("pk"), milestone=milestone,
+                                               due_on=OuterRef(due_field)))
     base = Order.objects.filter(not_sent)
     if milestone == Milestone.ANNUAL_REVIEW:
         open_review = Order.objects.filter(
@@ -91,6 +93,13 @@ def due_orders(milestone: str, today: datetime.date) -> tuple[QuerySet, str]:
     raise ValueError(milestone)
 
 
+DUE_FIELDS = {
+    Milestone.ANNUAL_REVIEW: "valid_until",
+    Milestone.RESUBMISSION: "resubmission_deadline",
+    Milestone.INVOICE_REQUEST: "invoice_request_deadline",
+    Milestone.INVOICE_EXPECTED: "invoice_expected_by",
+}
+
 REMINDED = (Milestone.ANNUAL_REVIEW, Milestone.RESUBMISSION, Milestone.INVOICE_REQUEST,
             Milestone.INVOICE_EXPECTED)
 
@@ -109,7 +118,7 @@ def _claim(rows: list[tuple[int, datetime.date, int]], milestone: str,
     for order_id, due, recipients in rows:
         params += [order_id, milestone, due, now, recipients]
     sql = (f"INSERT INTO {table} (order_id, milestone, due_on, sent_at, recipients) "  # noqa: S608
-           f"VALUES {placeholders} ON CONFLICT (order_id, milestone) DO NOTHING "
+           f"VALUES {placeholders} ON CONFLICT (order_id, milestone, due_on) DO NOTHING "
            f"RETURNING order_id")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -117,14 +126,38 @@ def _claim(rows: list[tuple[int, datetime.date, int]], milestone: str,
 
 
 def _recipients(account_ids: set[int]) -> dict[int, list]:
-    """The account's assigned, active staff (Finance included when assigned)."""
+    """The account's assigned, active staff (Finance included when assigned).
+
+    An account nobody is assigned to (the default for demo, imported and
+    superuser-added accounts) falls back to the Administrators — active members of
+    the group and active superusers — so that a reminder always reaches someone
+    (Clarifications, "Reminders reach someone"). An account absent from the result
+    has no one at all to tell.
+    """
     through = OfficialAccount.assigned_staff.through
     rows = (through.objects.filter(officialaccount_id__in=account_ids, user__is_active=True)
             .select_related("user"))
     found: dict[int, list] = defaultdict(list)
     for row in rows:
         found[row.officialaccount_id].append(row.user)
+    unassigned = [pk for pk in account_ids if pk not in found]
+    if unassigned:
+        administrators = _administrators()
+        if administrators:
+            for pk in unassigned:
+                found[pk] = administrators
     return found
+
+
+def _administrators() -> list:
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from accounts.roles import ADMINISTRATORS
+
+    return list(get_user_model().objects.filter(
+        Q(groups__name=ADMINISTRATORS) | Q(is_superuser=True), is_active=True,
+    ).distinct().order_by("pk"))
 
 
 def _texts(milestone: str, order: Order, due: datetime.date) -> tuple[str, str]:
@@ -155,22 +188,28 @@ def _link(milestone: str, order: Order) -> str:
 
 
 def send_due_reminders(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Send every reminder due today, exactly once per (order, milestone). Returns counts."""
+    """Send every reminder due today, exactly once per (order, milestone, due date). Returns counts."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     sent: dict[str, int] = {}
     for milestone in REMINDED:
         queryset, due_field = due_orders(milestone, today)
         total = 0
+        after = 0  # keyset: orders nobody can be told about stay unsent and are skipped
         while True:
             with transaction.atomic():
-                batch = list(queryset.select_related("account").order_by("pk")[:BATCH])
+                batch = list(queryset.filter(pk__gt=after).select_related("account")
+                             .order_by("pk")[:BATCH])
                 if not batch:
                     break
+                after = batch[-1].pk
                 staff = _recipients({o.account_id for o in batch})
-                won = _claim([(o.pk, getattr(o, due_field), len(staff.get(o.account_id, [])))
-                              for o in batch], milestone, now)
-                total += _deliver([o for o in batch if o.pk in won], staff, milestone,
+                # A reminder that would reach nobody is not claimed: it is not counted as
+                # sent and goes out on a later run, once someone can receive it.
+                reachable = [o for o in batch if staff.get(o.account_id)]
+                won = _claim([(o.pk, getattr(o, due_field), len(staff[o.account_id]))
+                              for o in reachable], milestone, now)
+                total += _deliver([o for o in reachable if o.pk in won], staff, milestone,
                                   due_field, now)
             if len(batch) < BATCH:
                 break
@@ -209,11 +248,15 @@ def _deliver(orders: list[Order], staff: dict[int, list], milestone: str, due_fi
     return len(orders)
 
 
-def notify_lapsed(orders: list[Order], *, now: datetime.datetime) -> int:
-    """R-POST-04: tell the account's staff (in the admin) that its certification lapsed.
+def notify_lapsed(orders: list[Order], *, now: datetime.datetime,
+                  failed_review: bool = False) -> int:
+    """R-POST-04: tell the account's staff (in the admin) that its certification is gone.
 
-    One notification per (user, order, milestone) — the unique constraint makes a
-    repeated call harmless.
+    Either the annual review was missed (the certification lapsed) or it failed
+    (`failed_review`). The message says that the badge and certification data are
+    gone, that WeChat may change the account's name by force, and that the
+    customer-service plug-in is off (R-KF-01). One notification per (user, order,
+    milestone) — the unique constraint makes a repeated call harmless.
     """
     if not orders:
         return 0
@@ -222,13 +265,23 @@ def notify_lapsed(orders: list[Order], *, now: datetime.datetime) -> int:
     for order in orders:
         for user in staff.get(order.account_id, []):
             with override(settings.LANGUAGE_CODE):
-                title = _("Certification lapsed: %(name)s") % {"name": order.account_name}
-                body = _("The annual review of “%(name)s” was missed: the certification "
-                         "expired on %(date)s and the badge is gone. File an initial "
-                         "certification to get it back.") % {"name": order.account_name,
-                                                              "date": order.valid_until}
+                title, body = _lapse_texts(order, failed_review=failed_review)
             notifications.append(Notification(
                 user=user, order=order, milestone=Milestone.LAPSED, title=title, body=body,
-                due_on=order.valid_until, created_at=now))
+                due_on=order.valid_until or timezone.localdate(now), created_at=now))
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     return len(notifications)
+
+
+def _lapse_texts(order: Order, *, failed_review: bool) -> tuple[str, str]:
+    name = order.account_name
+    consequences = _("The badge and the certification data are gone, the customer-service "
+                     "plug-in has been switched off, and WeChat may change the account's "
+                     "name by force. File an initial certification to get them back.")
+    if failed_review:
+        return (_("Annual review failed: %(name)s") % {"name": name},
+                _("The annual review of “%(name)s” failed.") % {"name": name}
+                + " " + consequences)
+    return (_("Certification lapsed: %(name)s") % {"name": name},
+            _("The annual review of “%(name)s” was missed: the certification expired on "
+              "%(date)s.") % {"name": name, "date": order.valid_until} + " " + consequences)

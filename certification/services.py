@@ -108,14 +108,29 @@ def order_compute_fee(*, account: OfficialAccount, kind: str) -> Decimal:
     """
     if kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW):
         return INITIAL_FEE
-    period_start = deadlines.add_months(account.certified_until, -12)
-    earlier = (
-        Order.objects.filter(account=account, kind=OrderKind.MODIFICATION,
-                             created_at__date__gte=period_start)
-        .exclude(status=OrderStatus.CANCELLED)
-        .exists()
-    )
-    return MODIFICATION_FEE if earlier else Decimal("0.00")
+    earlier = Order.objects.filter(account=account, kind=OrderKind.MODIFICATION).exclude(
+        status=OrderStatus.CANCELLED)
+    period_start = certification_period_start(account)
+    if period_start is not None:
+        earlier = earlier.filter(created_at__gte=period_start)
+    return MODIFICATION_FEE if earlier.exists() else Decimal("0.00")
+
+
+def certification_period_start(account: OfficialAccount) -> datetime.datetime | None:
+    """R-POST-01: when the current certification period began — the stored success of the
+    initial certification or annual review that set `certified_until`.
+
+    Read from the order, never computed as `certified_until − 12 months` (a success on
+    29 February would shift it; Clarifications, R-POST-01). None when no order of ours
+    set the certification (an account imported as certified): every earlier
+    modification then counts, so the fee is never wrongly waived.
+    """
+    if account.certified_until is None:
+        return None
+    return (Order.objects.filter(account=account, status=OrderStatus.SUCCEEDED,
+                                 kind__in=[OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW],
+                                 valid_until=account.certified_until)
+            .order_by("-completed_at").values_list("completed_at", flat=True).first())
 
 
 # --- creation -----------------------------------------------------------------------------
@@ -475,8 +490,9 @@ def order_pay(*, order: Order, by, transaction_id: str = "",
 def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None = None) -> Order:
     """The reviewer found the data non-compliant.
 
-    R-CERT-12: the first rejection starts the 30-calendar-day resubmission clock; a
-    rejection after the third resubmission fails the order ("resubmitted three times").
+    R-CERT-12: the first rejection starts a 30-calendar-day resubmission window, and so
+    does every later one, counted from that rejection (Clarifications); a rejection
+    after the third resubmission fails the order ("resubmitted three times").
     """
     now = _now(now)
     if not note.strip():
@@ -493,8 +509,10 @@ def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None =
             return order
         if order.first_rejected_at is None:
             order.first_rejected_at = now
-            order.resubmission_deadline = deadlines.resubmission_deadline(_today(now))
-            fields += ["first_rejected_at", "resubmission_deadline"]
+            fields.append("first_rejected_at")
+        # Every rejection opens its own 30-day window (Clarifications, R-CERT-12).
+        order.resubmission_deadline = deadlines.resubmission_deadline(_today(now))
+        fields.append("resubmission_deadline")
         _move(order, to=OrderStatus.REJECTED, action="reject", by=by, now=now, note=note,
               update_fields=fields)
     return order
@@ -502,7 +520,7 @@ def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None =
 
 def order_resubmit(*, order: Order, by, note: str = "",
                    now: datetime.datetime | None = None) -> Order:
-    """Resubmit corrected data; R-CERT-12: only until 30 days after the first rejection.
+    """Resubmit corrected data; R-CERT-12: only within 30 days of the rejection.
 
     R-CERT-11: the review clock restarts.
     """
@@ -565,12 +583,23 @@ def _fail(order: Order, *, by, reason: str, note: str, now: datetime.datetime) -
     fields = _complete(order, now)
     order.failure_reason = reason
     fields.append("failure_reason")
-    if order.kind == OrderKind.ANNUAL_REVIEW:
-        # R-POST-04: a failed annual review loses the badge and certification data.
-        OfficialAccount.objects.filter(pk=order.account_id).update(
-            certified_until=None, updated_at=now)
     _move(order, to=OrderStatus.FAILED, action="fail", by=by, now=now,
           note=f"{FailureReason(reason).label}. {note}".strip(), update_fields=fields)
+    if order.kind == OrderKind.ANNUAL_REVIEW:
+        # R-POST-04: a failed annual review loses the badge and certification data.
+        from .reminders import notify_lapsed
+
+        accounts_decertify(account_ids=[order.account_id], now=now)
+        notify_lapsed([order], now=now, failed_review=True)
+
+
+def accounts_decertify(*, account_ids: Iterable[int], now: datetime.datetime) -> int:
+    """R-POST-04 / R-KF-01: the certification is gone — the badge and certification data
+    go, and everything that needs certification stops: the customer-service plug-in is
+    switched off (no agent can be added until the account is certified again).
+    """
+    return OfficialAccount.objects.filter(pk__in=list(account_ids)).update(
+        certified_until=None, kf_enabled=False, updated_at=now)
 
 
 def order_fail(*, order: Order, by, reason: str, note: str = "",
@@ -756,8 +785,9 @@ SWEEP_BATCH = 1000
 def orders_fail_timed_out(*, now: datetime.datetime | None = None,
                           batch_size: int = SWEEP_BATCH) -> int:
     """R-CERT-12: fail with reason "timeout" every rejected order not resubmitted within
-    30 calendar days of its first rejection. R-POST-04: a timed-out annual review
-    clears the account's certification.
+    30 calendar days of its rejection. Only rejected orders: an order with the
+    reviewer never times out. R-POST-04: a timed-out annual review clears the
+    account's certification and switches its customer-service plug-in off.
 
     Set-based and idempotent: rows are claimed with FOR UPDATE SKIP LOCKED by state,
     so a second run (or a second beat host) finds nothing to do. Queries per batch
@@ -784,10 +814,15 @@ def orders_fail_timed_out(*, now: datetime.datetime | None = None,
             Order.objects.filter(pk__in=paid).update(
                 invoice_request_deadline=deadlines.invoice_request_deadline(today),
                 invoice_expected_by=deadlines.invoice_expected_by(today))
-            annual_accounts = [row[2] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW]
-            if annual_accounts:
-                OfficialAccount.objects.filter(pk__in=annual_accounts).update(
-                    certified_until=None, updated_at=now)
+            annual = [row[0] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW]
+            if annual:
+                from .reminders import notify_lapsed
+
+                accounts_decertify(
+                    account_ids=[row[2] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW],
+                    now=now)
+                notify_lapsed(list(Order.objects.filter(pk__in=annual)), now=now,
+                              failed_review=True)
             OrderEvent.objects.bulk_create([
                 OrderEvent(order_id=pk, action="fail", from_status=OrderStatus.REJECTED,
                            to_status=OrderStatus.FAILED, at=now, note=note)
@@ -800,6 +835,7 @@ def orders_fail_timed_out(*, now: datetime.datetime | None = None,
 def accounts_expire_certifications(*, now: datetime.datetime | None = None) -> int:
     """R-POST-04: an account that missed its annual review loses badge and certification.
 
+    R-KF-01: its customer-service plug-in is switched off (`accounts_decertify`).
     Clears `certified_until` once it lies in the past (the badge is already gone the
     day after, `OfficialAccount.is_certified`), and notes it on the order that
     certified the account, with an in-admin notification to the account's staff.
@@ -822,11 +858,11 @@ def accounts_expire_certifications(*, now: datetime.datetime | None = None) -> i
                                  valid_until=F("account__certified_until"))
         )
         orders = [order.pk for order in lapsed]
-        OfficialAccount.objects.filter(pk__in=account_ids).update(
-            certified_until=None, updated_at=now)
+        accounts_decertify(account_ids=account_ids, now=now)
         OrderEvent.objects.bulk_create([
             OrderEvent(order_id=pk, action="certification_lapsed", at=now,
-                       note=_("Annual review missed: certification lapsed (R-POST-04)."))
+                       note=_("Annual review missed: the certification lapsed; WeChat may "
+                              "change the account's name by force."))
             for pk in orders
         ])
         notify_lapsed(lapsed, now=now)

@@ -322,7 +322,9 @@ def kf_account_check_new(*, account: OfficialAccount, prefix: str,
     field: the plug-in must be enabled (certified service accounts only), the
     prefix ≤ 10 of [A-Za-z0-9_], the name unused, at most 100 accounts.
     """
-    if not account.kf_enabled:
+    if not (account.kf_enabled and account.is_service and account.is_certified()):
+        # R-KF-01 / R-POST-04: a lapsed certification stops new agents even before the
+        # nightly sweep has switched the plug-in off.
         raise KfError({"account": _("Enable the customer-service plug-in of this account first "
                                     "(certified service accounts only).")})
     name = kf_account_name(account=account, prefix=prefix)

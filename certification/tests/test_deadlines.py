@@ -37,11 +37,25 @@ class TestReviewDueInChineseWorkingDays:
         # Submitted Wed 2026-09-30: 10-01..10-07 off, Sat 10-10 is a make-up day.
         assert deadlines.review_due(D(2026, 9, 30)) == deadlines.DueDate(D(2026, 10, 27), False)
 
-    def test_unannounced_year_falls_back_to_weekdays_and_is_an_estimate_r_cert_11(self):
+    def test_unannounced_year_keeps_statutory_holidays_off_and_is_an_estimate_r_cert_11(self):
+        """R-CERT-11 (Clarifications): in a year not yet announced the statutory holidays
+        are days off, no make-up day is counted, and the date is an estimate."""
         assert not deadlines.is_announced_year(2027)
         due = deadlines.review_due(D(2026, 12, 21))
-        # Mon 2026-12-21: 12-22..12-31 (8 days), 2027-01-01 is a Friday counted as a weekday.
-        assert due == deadlines.DueDate(D(2027, 1, 11), True)
+        # Mon 2026-12-21: 12-22..12-31 (8 days); Fri 2027-01-01 is New Year's Day, off.
+        assert due == deadlines.DueDate(D(2027, 1, 12), True)
+
+    def test_unannounced_year_due_date_never_lands_on_a_holiday_r_cert_11(self):
+        """R-CERT-11: the issue's case — submitted 2026-12-11 was due on 2027-01-01."""
+        assert deadlines.review_due(D(2026, 12, 11)) == deadlines.DueDate(D(2027, 1, 4), True)
+        assert not deadlines.is_working_day(D(2027, 10, 1))  # National Day
+        assert not deadlines.is_working_day(D(2027, 2, 9))  # Spring Festival
+        assert deadlines.is_working_day(D(2027, 10, 8))  # a plain Friday
+        start = D(2026, 1, 1)
+        for offset in range(730):  # every 2026–27 submission
+            due = deadlines.review_due(start + datetime.timedelta(days=offset)).date
+            assert deadlines.is_working_day(due), due
+            assert due not in deadlines._calendar(due.year), due  # never a public holiday
 
     def test_within_an_announced_year_the_date_is_not_an_estimate_r_cert_11(self):
         assert deadlines.is_announced_year(2026)
@@ -49,7 +63,7 @@ class TestReviewDueInChineseWorkingDays:
 
 
 class TestResubmissionDeadline:
-    """R-CERT-12: 30 calendar days counted from the first rejection."""
+    """R-CERT-12: 30 calendar days counted from the rejection (each rejection its own)."""
 
     def test_thirty_calendar_days_including_holidays_r_cert_12(self):
         assert deadlines.resubmission_deadline(D(2026, 9, 20)) == D(2026, 10, 20)
@@ -87,11 +101,15 @@ class TestValidity:
         ("2026-11-30T17:30:00+08:00", False),
         ("2026-11-28T10:00:00+08:00", False),  # Saturday
         ("2026-10-02T10:00:00+08:00", False),  # National Day
-        ("2026-10-10T10:00:00+08:00", True),  # make-up Saturday
+        ("2026-10-10T10:00:00+08:00", False),  # make-up Saturday: Mon–Fri only
+        ("2026-02-14T10:00:00+08:00", False),  # make-up Saturday
+        ("2027-10-01T10:00:00+08:00", False),  # National Day of a year not announced
+        ("2027-10-08T10:00:00+08:00", True),  # a plain Friday of that year
         ("2026-11-30T01:30:00+00:00", True),  # 09:30 in Shanghai
     ],
 )
 def test_review_company_open_on_working_days_in_shanghai_hours_r_cert_15(moment, expected):
+    """R-CERT-15: "周一至周五(工作日)" — Monday to Friday when a working day, Shanghai time."""
     now = datetime.datetime.fromisoformat(moment)
     assert deadlines.is_open(now, datetime.time(9, 0), datetime.time(17, 30)) is expected
 

@@ -38,18 +38,29 @@ def test_artist_authorised_company_needs_artist_extras_r_cert_04():
     ("online_media", "Internet news information service licence"),
 ])
 def test_media_checklist_asks_for_the_subtype_licence_r_cert_05(subtype, words):
+    """R-CERT-05: a media entity files its subtype's licence, the common documents, the
+    corporate bank account, legal representative, office phone and address."""
     items = {item.code: item for item in documents.checklist(kind="media", subtype=subtype)}
     assert words in str(items["media_licence"].label)
-    assert {"office_phone", "bank_account_number", "operator_id_back"} <= set(items)
-    assert "registered_capital" not in items
+    assert {"business_licence", "organisation_code", "operator_id_front", "operator_id_back",
+            "application_letter", "bank_name", "bank_account_number", "legal_representative",
+            "office_phone", "office_address"} <= set(items)
+    assert all(items[code].required for code in ("media_licence", "office_phone"))
+    assert "registered_capital" not in items and "artist_video" not in items
 
 
 def test_operator_id_both_sides_are_required_r_cert_06():
+    """R-CERT-06: resident or temporary resident ID card, and both sides are required."""
+    from certification.models import OperatorIdType
+
+    assert set(OperatorIdType.values) == {"resident_id", "temporary_resident_id"}
     items = {i.code: i for i in documents.checklist(kind="media", subtype="periodical")}
     assert items["operator_id_front"].required and items["operator_id_back"].required
 
 
 def test_trademark_in_name_adds_certificate_and_letter_when_not_owned_r_cert_08_r_cert_13():
+    """R-CERT-08 / R-CERT-13: someone else's trademark needs the authorisation letter, and
+    the registrant's ID (front and back) when the registrant is a person."""
     own = codes(kind="enterprise", subtype="general_enterprise", trademark_name="小蓝鲸")
     assert "trademark_certificate" in own and "trademark_authorisation" not in own
     licensed = codes(kind="enterprise", subtype="general_enterprise", trademark_name="小蓝鲸",

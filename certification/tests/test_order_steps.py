@@ -38,6 +38,7 @@ def test_media_service_accounts_can_order_r_cert_01(subtype):
 
 
 def test_one_entity_may_certify_several_accounts_r_cert_14():
+    """R-CERT-14: one entity may certify several official accounts, at the same time."""
     entity = EntityFactory()
     first = make_order(account=make_account(entity=entity), until=OrderStatus.IN_REVIEW)
     second = make_order(account=make_account(entity=entity), until=OrderStatus.IN_REVIEW)
@@ -112,6 +113,7 @@ def test_data_step_lists_every_missing_document_r_cert_04():
 
 
 def test_operator_id_needs_both_sides_r_cert_06():
+    """R-CERT-06: without the back of the operator's ID the data step is refused."""
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.AGREEMENTS_ACCEPTED)
     order.operator_name = "李四"
@@ -158,6 +160,7 @@ def test_failing_name_needs_a_written_justification_r_cert_08():
 
 
 def test_trademark_letter_must_contain_the_five_elements_r_cert_13():
+    """R-CERT-13: registrant, number, grantee (= the entity), seal or signature, period."""
     user = UserFactory()
     entity = EntityFactory(full_name="深圳小蓝鲸科技有限公司", short_name="蓝鲸科技")
     order = make_order(account=make_account(entity=entity, name="小蓝鲸生活"), by=user,

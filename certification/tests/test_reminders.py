@@ -26,9 +26,10 @@ def staff():
 
 def certified_order(staff, *, on=at(2026, 3, 15)):
     account = make_account(staff=staff)
-    order = make_order(account=account, by=staff[1], until=OrderStatus.IN_REVIEW,
+    order = make_order(account=account, by=staff[1] if staff else None,
+                       until=OrderStatus.IN_REVIEW,
                        now=on - datetime.timedelta(days=10))
-    services.order_succeed(order=order, by=staff[1], now=on)
+    services.order_succeed(order=order, by=staff[1] if staff else None, now=on)
     order.refresh_from_db()
     return order
 
@@ -135,3 +136,47 @@ def test_reminder_task_run_twice_through_celery_sends_once_r_post_02(staff, time
     second = send_reminders.apply().get()
     assert first["annual_review"] == 1 and second["annual_review"] == 0
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_second_rejection_gets_its_own_resubmission_reminder_r_cert_12(staff, settings):
+    """R-CERT-12: each rejection's 30-day window is reminded once, before its own end."""
+    settings.CERTIFICATION_REMINDER_LEAD_DAYS = 7
+    order = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW,
+                       now=at(2026, 2, 20))
+    services.order_reject(order=order, by=None, note="x", now=at(2026, 3, 2))  # by 04-01
+    assert reminders.send_due_reminders(now=at(2026, 3, 25))["resubmission"] == 1
+    services.order_resubmit(order=order, by=None, now=at(2026, 3, 26))
+    services.order_reject(order=order, by=None, note="y", now=at(2026, 4, 2))  # by 05-02
+    assert reminders.send_due_reminders(now=at(2026, 4, 26))["resubmission"] == 1
+    assert reminders.send_due_reminders(now=at(2026, 4, 27))["resubmission"] == 0
+    assert sorted(Reminder.objects.filter(order=order).values_list("due_on", flat=True)) == [
+        datetime.date(2026, 4, 1), datetime.date(2026, 5, 2)]
+    assert Notification.objects.filter(order=order, milestone="resubmission").count() == 4
+
+
+@pytest.mark.django_db
+def test_reminder_for_an_unassigned_account_goes_to_the_administrators():
+    """Clarifications ("Reminders reach someone"): nobody assigned → the Administrators."""
+    admin = UserFactory(groups=["Administrators"])
+    operator = UserFactory(groups=["Operators"])  # not assigned, not an administrator
+    order = certified_order([])  # no staff assigned (demo/imported accounts)
+    assert reminders.send_due_reminders(now=at(2026, 12, 15))["annual_review"] == 1
+    assert list(Notification.objects.filter(order=order).values_list("user", flat=True)) == [
+        admin.pk]
+    assert [m.to for m in mail.outbox] == [[admin.email]]
+    assert Reminder.objects.get(order=order).recipients == 1
+    assert not Notification.objects.filter(user=operator).exists()
+
+
+@pytest.mark.django_db
+def test_reminder_that_reaches_nobody_is_not_counted_and_goes_out_later(django_user_model):
+    """Clarifications: a reminder that reached nobody is not counted as sent; once an
+    administrator exists it goes out."""
+    order = certified_order([])
+    django_user_model.objects.filter(is_superuser=True).update(is_active=False)
+    assert reminders.send_due_reminders(now=at(2026, 12, 15))["annual_review"] == 0
+    assert not Reminder.objects.filter(order=order).exists()
+    admin = UserFactory(groups=["Administrators"])
+    assert reminders.send_due_reminders(now=at(2026, 12, 16))["annual_review"] == 1
+    assert Notification.objects.get(order=order).user == admin

@@ -106,6 +106,7 @@ def test_annual_review_needs_a_certification_and_is_prefilled_r_post_03():
 
 
 def test_failed_annual_review_clears_the_certification_r_post_04():
+    """R-POST-04: a failed annual review loses the badge and the certification data."""
     order = make_order(until=OrderStatus.IN_REVIEW)
     services.order_succeed(order=order, by=None)
     annual = make_order(account=order.account, kind="annual_review",
@@ -136,17 +137,34 @@ def test_there_are_exactly_six_failure_reasons_and_others_are_refused_r_cert_12(
         services.order_fail(order=order, by=None, reason="bad_luck")
 
 
-def test_first_rejection_starts_the_30_day_clock_later_ones_do_not_r_cert_12():
-    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
-    services.order_reject(order=order, by=None, note="营业执照模糊", now=at(2026, 9, 20))
+def test_every_rejection_opens_its_own_30_day_window_r_cert_12():
+    """R-CERT-12 (Clarifications): the first window counts from the first rejection, each
+    later one from its own rejection. The issue's case: rejected 03-02, resubmitted
+    03-12, rejected again 04-02 — the resubmission is accepted until 05-02."""
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 2, 20))
+    services.order_reject(order=order, by=None, note="营业执照模糊", now=at(2026, 3, 2))
     order.refresh_from_db()
-    assert order.status == OrderStatus.REJECTED
-    assert order.resubmission_deadline == datetime.date(2026, 10, 20)
-    services.order_resubmit(order=order, by=None, now=at(2026, 10, 8))
-    services.order_reject(order=order, by=None, note="仍不清晰", now=at(2026, 10, 15))
+    assert order.resubmission_deadline == datetime.date(2026, 4, 1)
+    services.order_resubmit(order=order, by=None, now=at(2026, 3, 12))
+    services.order_reject(order=order, by=None, note="仍不清晰", now=at(2026, 4, 2))
     order.refresh_from_db()
-    assert order.resubmission_deadline == datetime.date(2026, 10, 20)
-    assert order.rejection_count == 2
+    assert order.resubmission_deadline == datetime.date(2026, 5, 2)
+    assert order.first_rejected_at == at(2026, 3, 2) and order.rejection_count == 2
+    # The nightly sweep of 04-03 leaves it alone; the resubmission is in time.
+    assert services.orders_fail_timed_out(now=at(2026, 4, 3, 1)) == 0
+    services.order_resubmit(order=order, by=None, now=at(2026, 4, 20))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_REVIEW and order.resubmission_count == 2
+
+
+def test_an_order_with_the_reviewer_never_times_out_r_cert_12():
+    """R-CERT-12: resubmitted in time, then the reviewer takes months — no timeout."""
+    order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 2, 20))
+    services.order_reject(order=order, by=None, note="x", now=at(2026, 3, 2))
+    services.order_resubmit(order=order, by=None, now=at(2026, 3, 12))
+    assert services.orders_fail_timed_out(now=at(2026, 6, 30)) == 0
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_REVIEW
 
 
 def test_resubmission_on_the_deadline_is_accepted_the_day_after_refused_r_cert_12():
@@ -202,6 +220,7 @@ def test_timed_out_annual_review_clears_the_certification_r_post_04_r_cert_12():
 
 
 def test_missed_annual_review_lapses_the_certification_once_r_post_04():
+    """R-POST-04: an account that misses its annual review loses the certification."""
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2025, 3, 1))
     services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
     assert services.accounts_expire_certifications(now=at(2026, 3, 10)) == 0  # last valid day
@@ -229,6 +248,7 @@ def test_cancel_is_refused_once_paid():
 
 
 def test_lapse_notifies_the_accounts_staff_once_r_post_04():
+    """R-POST-04: the staff are told once — including that WeChat may rename by force."""
     from accounts.tests.factories import UserFactory
     from certification.models import Notification
 
@@ -240,3 +260,78 @@ def test_lapse_notifies_the_accounts_staff_once_r_post_04():
     services.accounts_expire_certifications(now=at(2026, 3, 12))
     notes = Notification.objects.filter(user=user, milestone="lapsed")
     assert notes.count() == 1 and notes.get().order_id == order.pk
+    assert "WeChat may change the account's name by force" in notes.get().body
+
+
+@pytest.mark.parametrize("how", ["lapse", "failed_review", "timed_out_review"])
+def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_r_kf_01_r_post_04(
+        how):
+    """R-KF-01 / R-POST-04 (Clarifications): when the certification lapses or the annual
+    review fails, the customer-service plug-in is switched off and no agent can be added
+    until the account is certified again; the staff read that the name may be changed by
+    force."""
+    from accounts.models import OfficialAccount
+    from certification.models import Notification
+    from messaging.services import KfError, kf_account_add
+
+    user = UserFactory(groups=["Operators"])
+    order = make_order(account=make_account(staff=[user], wechat_id="lapse_shop"),
+                       until=OrderStatus.IN_REVIEW, now=at(2025, 3, 1))
+    services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
+    OfficialAccount.objects.filter(pk=order.account_id).update(kf_enabled=True)
+    if how == "lapse":
+        services.accounts_expire_certifications(now=at(2026, 3, 11))
+    else:
+        annual = make_order(account=order.account, kind="annual_review", by=user,
+                            until=OrderStatus.IN_REVIEW, now=at(2026, 1, 5))
+        if how == "failed_review":
+            services.order_fail(order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG,
+                                now=at(2026, 1, 20))
+        else:
+            services.order_reject(order=annual, by=None, note="x", now=at(2026, 1, 20))
+            services.orders_fail_timed_out(now=at(2026, 2, 20))
+    account = OfficialAccount.objects.get(pk=order.account_id)
+    assert account.kf_enabled is False and account.certified_until is None
+    with pytest.raises(KfError, match="certified service accounts only"):
+        kf_account_add(account=account, prefix="kf01", nickname="小王")
+    note = Notification.objects.get(user=user, milestone="lapsed")
+    assert "WeChat may change the account's name by force" in note.body
+    assert "plug-in has been switched off" in note.body
+
+
+def test_expired_certification_blocks_new_agents_before_the_sweep_r_kf_01():
+    """R-KF-01: the day after expiry, before the nightly sweep, no agent can be added."""
+    from accounts.tests.factories import OfficialAccountFactory
+    from messaging.services import KfError, kf_account_check_new
+
+    account = OfficialAccountFactory(kf_enabled=True, wechat_id="old_shop",
+                                     certified_until=datetime.date(2020, 1, 1))
+    with pytest.raises(KfError):
+        kf_account_check_new(account=account, prefix="kf02", nickname="小李")
+
+
+def test_free_modification_period_starts_on_the_stored_success_of_29_february_r_post_01():
+    """R-POST-01 (Clarifications): the period starts on the stored success date, never on
+    `certified_until − 12 months` — a success on 2028-02-29 (valid until 2029-02-28) must
+    not pull a modification made on 2028-02-28, in the previous period, into this one."""
+    import time_machine
+
+    user = UserFactory()
+    with time_machine.travel(at(2027, 3, 1), tick=False):
+        order = make_order(by=user, until=OrderStatus.IN_REVIEW, now=at(2027, 3, 1))
+        services.order_succeed(order=order, by=user, now=at(2027, 3, 5))
+    account = order.account
+    with time_machine.travel(at(2028, 2, 28), tick=False):
+        modification = services.order_create(account=account, kind="modification", by=user)
+        assert modification.fee == Decimal("0.00")
+        services.order_succeed(order=make_order_from(modification, user), by=user)
+        annual = make_order(account=account, kind="annual_review", by=user,
+                            until=OrderStatus.IN_REVIEW)
+    with time_machine.travel(at(2028, 2, 29), tick=False):
+        services.order_succeed(order=annual, by=user)
+    account.refresh_from_db()
+    assert account.certified_until == datetime.date(2029, 2, 28)
+    with time_machine.travel(at(2028, 3, 10), tick=False):
+        first_of_period = services.order_create(account=account, kind="modification",
+                                                by=user)
+    assert first_of_period.fee == Decimal("0.00")
