@@ -15,3 +15,10 @@ class CertificationConfig(AppConfig):
             name="certification", render=certification_badge, description=_("Certification")
         )
         register_account_action(start_annual_review)
+
+        from messaging.event_hooks import register_event_handler
+
+        from .models import WeChatEventType
+        from .wechat_events import handle_push
+
+        register_event_handler(WeChatEventType.values, handle_push)

@@ -476,6 +476,62 @@ class Milestone(models.TextChoices):
     INVOICE_REQUEST = "invoice_request", _("Deadline to request a missing invoice approaching")
     INVOICE_EXPECTED = "invoice_expected", _("Invoice expected by date approaching")
     LAPSED = "lapsed", _("Certification lapsed")
+    # What WeChat pushed (wechat-protocol.md §f); the values are the event names.
+    QUALIFICATION_SUCCESS = "qualification_verify_success", _(
+        "WeChat: qualification certification succeeded")
+    QUALIFICATION_FAIL = "qualification_verify_fail", _(
+        "WeChat: qualification certification failed")
+    NAMING_SUCCESS = "naming_verify_success", _("WeChat: name certification succeeded")
+    NAMING_FAIL = "naming_verify_fail", _("WeChat: name certification failed")
+    ANNUAL_RENEW = "annual_renew", _("WeChat: annual review notice")
+    VERIFY_EXPIRED = "verify_expired", _("WeChat: certification expired")
+
+
+class WeChatEventType(models.TextChoices):
+    """The certification events WeChat pushes to the callback (wechat-protocol.md §f)."""
+
+    QUALIFICATION_SUCCESS = "qualification_verify_success", _(
+        "Qualification certification succeeded")
+    QUALIFICATION_FAIL = "qualification_verify_fail", _("Qualification certification failed")
+    NAMING_SUCCESS = "naming_verify_success", _("Name certification succeeded")
+    NAMING_FAIL = "naming_verify_fail", _("Name certification failed")
+    ANNUAL_RENEW = "annual_renew", _("Annual review notice")
+    VERIFY_EXPIRED = "verify_expired", _("Certification expired")
+
+
+class WeChatEvent(models.Model):
+    """One certification event pushed by WeChat, and what we did with it.
+
+    Unique per (account, event, CreateTime) — WeChat's retries of a push carry the
+    same CreateTime — so a retry, or a second process handling the same push, finds
+    the row and changes nothing.
+    """
+
+    account = models.ForeignKey("accounts.OfficialAccount", verbose_name=_("official account"),
+                                on_delete=models.CASCADE, related_name="wechat_cert_events")
+    event = models.CharField(_("event"), max_length=40, choices=WeChatEventType.choices)
+    create_time = models.BigIntegerField(_("WeChat CreateTime"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.SET_NULL,
+                              null=True, blank=True, related_name="wechat_events")
+    expires_on = models.DateField(_("expiry date sent by WeChat"), null=True, blank=True)
+    our_date = models.DateField(_("our expiry date"), null=True, blank=True)
+    date_mismatch = models.BooleanField(_("dates disagree"), default=False)
+    needs_attention = models.BooleanField(_("needs checking"), default=False)
+    fail_reason = models.TextField(_("reason given by WeChat"), blank=True)
+    outcome = models.TextField(_("what was done"), blank=True)
+
+    class Meta:
+        verbose_name = _("WeChat certification event")
+        verbose_name_plural = _("WeChat certification events")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "event", "create_time"],
+                                    name="cert_wechat_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} · {self.account_id}"
 
 
 class Reminder(models.Model):

@@ -125,7 +125,7 @@ def _claim(rows: list[tuple[int, datetime.date, int]], milestone: str,
         return {row[0] for row in cursor.fetchall()}
 
 
-def _recipients(account_ids: set[int]) -> dict[int, list]:
+def recipients_for(account_ids: set[int]) -> dict[int, list]:
     """The account's assigned, active staff (Finance included when assigned).
 
     An account nobody is assigned to (the default for demo, imported and
@@ -203,7 +203,7 @@ def send_due_reminders(*, now: datetime.datetime | None = None) -> dict[str, int
                 if not batch:
                     break
                 after = batch[-1].pk
-                staff = _recipients({o.account_id for o in batch})
+                staff = recipients_for({o.account_id for o in batch})
                 # A reminder that would reach nobody is not claimed: it is not counted as
                 # sent and goes out on a later run, once someone can receive it.
                 reachable = [o for o in batch if staff.get(o.account_id)]
@@ -260,7 +260,7 @@ def notify_lapsed(orders: list[Order], *, now: datetime.datetime,
     """
     if not orders:
         return 0
-    staff = _recipients({o.account_id for o in orders})
+    staff = recipients_for({o.account_id for o in orders})
     notifications = []
     for order in orders:
         for user in staff.get(order.account_id, []):

@@ -553,13 +553,16 @@ def _complete(order: Order, now: datetime.datetime) -> list[str]:
     return fields
 
 
-def order_succeed(*, order: Order, by, now: datetime.datetime | None = None) -> Order:
+def order_succeed(*, order: Order, by, now: datetime.datetime | None = None,
+                  valid_until: datetime.date | None = None, action: str = "succeed",
+                  note: str = "") -> Order:
     """The review passed.
 
     R-POST-02: an initial certification or annual review is valid for one year from
     today; the account's `certified_until` moves there (R-CERT-16 badge) and the
     annual-review reminder date (3 months before) is known now. R-CERT-10: invoice
-    deadlines start. A modification leaves the validity as it is.
+    deadlines start. A modification leaves the validity as it is. `valid_until`
+    overrides our date when WeChat sent its own (`certification.wechat_events`).
     """
     now = _now(now)
     with transaction.atomic():
@@ -567,23 +570,25 @@ def order_succeed(*, order: Order, by, now: datetime.datetime | None = None) -> 
         _require_status(order, [OrderStatus.IN_REVIEW], _("marked as succeeded"))
         fields = _complete(order, now)
         if order.kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW):
-            order.valid_until = deadlines.certification_valid_until(_today(now))
+            order.valid_until = valid_until or deadlines.certification_valid_until(_today(now))
             order.annual_review_remind_on = deadlines.annual_review_reminder_on(
                 order.valid_until)
             fields += ["valid_until", "annual_review_remind_on"]
             OfficialAccount.objects.filter(pk=order.account_id).update(
                 certified_until=order.valid_until, updated_at=now)
-        _move(order, to=OrderStatus.SUCCEEDED, action="succeed", by=by, now=now,
-              note=_("Certified until %(date)s") % {"date": order.valid_until}
-              if order.valid_until else "", update_fields=fields)
+        certified = (_("Certified until %(date)s") % {"date": order.valid_until}
+                     if order.valid_until else "")
+        _move(order, to=OrderStatus.SUCCEEDED, action=action, by=by, now=now,
+              note=" ".join(part for part in (certified, note) if part), update_fields=fields)
     return order
 
 
-def _fail(order: Order, *, by, reason: str, note: str, now: datetime.datetime) -> None:
+def _fail(order: Order, *, by, reason: str, note: str, now: datetime.datetime,
+          action: str = "fail") -> None:
     fields = _complete(order, now)
     order.failure_reason = reason
     fields.append("failure_reason")
-    _move(order, to=OrderStatus.FAILED, action="fail", by=by, now=now,
+    _move(order, to=OrderStatus.FAILED, action=action, by=by, now=now,
           note=f"{FailureReason(reason).label}. {note}".strip(), update_fields=fields)
     if order.kind == OrderKind.ANNUAL_REVIEW:
         # R-POST-04: a failed annual review loses the badge and certification data.
@@ -603,7 +608,7 @@ def accounts_decertify(*, account_ids: Iterable[int], now: datetime.datetime) ->
 
 
 def order_fail(*, order: Order, by, reason: str, note: str = "",
-               now: datetime.datetime | None = None) -> Order:
+               now: datetime.datetime | None = None, action: str = "fail") -> Order:
     """The review failed for one of the six reasons of R-CERT-12.
 
     R-POST-04: a failed annual review clears the account's certification.
@@ -616,7 +621,7 @@ def order_fail(*, order: Order, by, reason: str, note: str = "",
         order = _lock(order)
         _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED],
                         _("marked as failed"))
-        _fail(order, by=by, reason=reason, note=note, now=now)
+        _fail(order, by=by, reason=reason, note=note, now=now, action=action)
     return order
 
 

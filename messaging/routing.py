@@ -14,7 +14,7 @@ from accounts.models import OfficialAccount
 from wechat import replies
 from wechat.messages import EventMessage, KfSessionEvent, Message, TextMessage
 
-from . import selectors
+from . import event_hooks, selectors
 from .models import ReplyContent, ReplyType, Route
 
 
@@ -98,6 +98,11 @@ def route_message(*, account: OfficialAccount, message: Message, now: datetime.d
         # R-KF-03: events are never transferred to customer service.
         if isinstance(message, KfSessionEvent):
             return Decision(route=Route.KF_EVENT)
+        handler = event_hooks.handler_for(message.event)
+        if handler is not None:
+            # Another app's event (certification's 微信认证事件): it acts, nobody replies.
+            handler(account=account, message=message, now=now)
+            return NO_REPLY
         if message.event == "CLICK":
             text = click_reply(account=account, key=message.event_key)
             if text:

@@ -18,6 +18,10 @@ from django.utils.translation import gettext as _
 from accounts.models import OfficialAccount
 
 ALLOWED_TYPES = ("text", "click", "view", "subscribe", "unsubscribe", "image")
+# WeChat's certification events (wechat-protocol.md §f): the sandbox sends them as WeChat.
+CERTIFICATION_EVENT_TYPES = ("qualification_verify_success", "qualification_verify_fail",
+                             "naming_verify_success", "naming_verify_fail", "annual_renew",
+                             "verify_expired")
 TIMEOUT_SECONDS = 20  # the sandbox itself may wait 3 × 5 s for a slow callback
 
 
@@ -59,6 +63,16 @@ def callback_url_for(account: OfficialAccount, request=None) -> str:
 
 def clean_payload(payload: dict) -> dict:
     kind = payload.get("type", "text")
+    if kind in CERTIFICATION_EVENT_TYPES:
+        clean = {"type": kind}
+        if payload.get("expired_time") is not None:
+            try:
+                clean["expired_time"] = int(payload["expired_time"])
+            except (TypeError, ValueError):
+                raise SimulationError(_("“expired_time” must be a Unix time.")) from None
+        if payload.get("fail_reason"):
+            clean["fail_reason"] = str(payload["fail_reason"])[:500]
+        return clean
     if kind not in ALLOWED_TYPES:
         raise SimulationError(_("Unknown type “%(type)s”; use one of: %(types)s.")
                               % {"type": kind, "types": ", ".join(ALLOWED_TYPES)})

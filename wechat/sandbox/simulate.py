@@ -5,6 +5,11 @@ Body (JSON)::
     {"openid": "preview-user", "type": "text"|"click"|"view"|"subscribe"|"unsubscribe"|"image",
      "content": "…" | "key": "…" | "url": "…", "callback_url": optional}
 
+or one of WeChat's certification events (wechat-protocol.md §f) as the type —
+"qualification_verify_success", "naming_verify_success", "annual_renew",
+"verify_expired" with an optional "expired_time" (Unix time), or
+"qualification_verify_fail", "naming_verify_fail" with a "fail_reason".
+
 The sandbox acts as WeChat (wechat-protocol.md §d, §e): it builds the XML WeChat
 would push, signs it with the account's server token, encrypts it in compatible
 and safe mode, POSTs it to the account's callback URL (registered with the app,
@@ -39,6 +44,11 @@ DEFAULT_CALLBACK_ATTEMPTS = 3
 EVENT_TYPES = {"click": "CLICK", "view": "VIEW", "subscribe": "subscribe",
                "unsubscribe": "unsubscribe"}
 MESSAGE_TYPES = {"text", "image"}
+# WeChat's certification events (wechat-protocol.md §f), sent by a system account.
+CERTIFICATION_EVENTS = {"qualification_verify_success", "qualification_verify_fail",
+                        "naming_verify_success", "naming_verify_fail", "annual_renew",
+                        "verify_expired"}
+CERTIFICATION_SENDER = "weixin_system"
 
 
 def _error(status: int, errmsg: str):
@@ -59,6 +69,8 @@ def build_push_xml(*, to_user: str, openid: str, kind: str, data: dict, now: int
         return (f"<xml>{head}<MsgType>{cdata('image')}</MsgType>"
                 f"<PicUrl>{cdata(str(data.get('url', 'http://sandbox.invalid/pic.jpg')))}</PicUrl>"
                 f"<MediaId>{cdata('sandbox_media')}</MediaId><MsgId>{msg_id}</MsgId></xml>")
+    if kind in CERTIFICATION_EVENTS:
+        return certification_event_xml(to_user=to_user, kind=kind, data=data, now=now)
     event = EVENT_TYPES[kind]
     key = str(data.get("key", "")) if kind == "click" else str(data.get("url", ""))
     extra = f"<EventKey>{cdata(key)}</EventKey>" if kind in ("click", "view") else ""
@@ -66,6 +78,22 @@ def build_push_xml(*, to_user: str, openid: str, kind: str, data: dict, now: int
         extra += "<MenuId>1</MenuId>"
     return (f"<xml>{head}<MsgType>{cdata('event')}</MsgType>"
             f"<Event>{cdata(event)}</Event>{extra}</xml>")
+
+
+def certification_event_xml(*, to_user: str, kind: str, data: dict, now: int) -> str:
+    """A 微信认证事件 push: `ExpiredTime` (default a year from now) or `FailTime`/`FailReason`."""
+    head = (f"<ToUserName>{cdata(to_user)}</ToUserName>"
+            f"<FromUserName>{cdata(CERTIFICATION_SENDER)}</FromUserName>"
+            f"<CreateTime>{now}</CreateTime><MsgType>{cdata('event')}</MsgType>"
+            f"<Event>{cdata(kind)}</Event>")
+    if kind.endswith("_fail"):
+        reason = str(data.get("fail_reason", ""))[:500]
+        return f"<xml>{head}<FailTime>{now}</FailTime><FailReason>{cdata(reason)}</FailReason></xml>"
+    try:
+        expired = int(data.get("expired_time") or now + 365 * 86400)
+    except (TypeError, ValueError):
+        expired = now + 365 * 86400
+    return f"<xml>{head}<ExpiredTime>{expired}</ExpiredTime></xml>"
 
 
 def sign_and_wrap(app, xml: str, *, timestamp: str, nonce: str, openid: str) -> tuple[str, bytes]:
@@ -107,9 +135,11 @@ def simulate(sandbox, request, appid: str):
         return _error(404, "unknown appid")
     data = request.json()
     kind = str(data.get("type", "text"))
-    if kind not in EVENT_TYPES and kind not in MESSAGE_TYPES:
+    if kind not in EVENT_TYPES and kind not in MESSAGE_TYPES and kind not in CERTIFICATION_EVENTS:
         return _error(400, f"unsupported type {kind!r}")
     openid = str(data.get("openid") or "sandbox-user")[:64]
+    if kind in CERTIFICATION_EVENTS:
+        openid = CERTIFICATION_SENDER
     callback_url = data.get("callback_url") or app.callback_url
     if not callback_url:
         return _error(400, "no callback URL: register the app with callback_url or send one")
@@ -123,8 +153,9 @@ def simulate(sandbox, request, appid: str):
     xml = build_push_xml(to_user=app.original_id or "gh_sandbox", openid=openid, kind=kind,
                          data=data, now=now, msg_id=msg_id)
     # A 48-hour (message) or 1-minute (event) window for custom-service messages opens.
-    sandbox.record_interaction(appid, openid,
-                               kind="message" if kind in MESSAGE_TYPES else "event")
+    if kind not in CERTIFICATION_EVENTS:  # a system push, not a user's interaction
+        sandbox.record_interaction(appid, openid,
+                                   kind="message" if kind in MESSAGE_TYPES else "event")
     timeout = float(getattr(sandbox, "callback_timeout", DEFAULT_CALLBACK_TIMEOUT))
     attempts_allowed = int(getattr(sandbox, "callback_attempts", DEFAULT_CALLBACK_ATTEMPTS))
     started = time.perf_counter()
