@@ -24,7 +24,7 @@ from unfold.decorators import display
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 
-from . import selectors, services
+from . import deadlines, selectors, services
 from .forms import (
     TRANSITION_FORMS,
     NoteForm,
@@ -76,6 +76,15 @@ def deadline_html(due: datetime.date | None, *, estimate: bool = False) -> str:
                        '{} · {}{}</span>', tone, TONE_COLOURS[tone], due, text, suffix)
 
 
+EXPORT_HEADERS = {
+    "id": gettext_lazy("order number"),
+    "account": gettext_lazy("official account"),
+    "appid": "AppID",
+    "entity": gettext_lazy("entity"),
+    "review_company": gettext_lazy("review company"),
+}
+
+
 class OrderResource(resources.ModelResource):
     """CSV/XLSX export: no secrets (no AppSecret, tokens or keys; no uploaded files)."""
 
@@ -111,6 +120,35 @@ class OrderResource(resources.ModelResource):
 
     def dehydrate_entity(self, order):
         return order.entity_snapshot.get("full_name", "")
+
+    # Staff read words, not internal codes: choices by their labels, yes/no in words,
+    # and every column headed by its field's name in the active language.
+    def dehydrate_kind(self, order):
+        return str(order.get_kind_display())
+
+    def dehydrate_status(self, order):
+        return str(order.get_status_display())
+
+    def dehydrate_invoice_type(self, order):
+        return str(order.get_invoice_type_display()) if order.invoice_type else ""
+
+    def dehydrate_failure_reason(self, order):
+        return str(order.get_failure_reason_display()) if order.failure_reason else ""
+
+    def dehydrate_review_due_is_estimate(self, order):
+        return str(_("yes") if order.review_due_is_estimate else _("no"))
+
+    def get_export_headers(self, selected_fields=None):
+        headers = []
+        for field in self.get_export_fields(selected_fields):
+            name = EXPORT_HEADERS.get(field.column_name)
+            if name is None:
+                try:
+                    name = Order._meta.get_field(field.column_name).verbose_name
+                except Exception:  # noqa: BLE001 - a computed column keeps its name
+                    name = field.column_name
+            headers.append(str(name))
+        return headers
 
 
 class DueFilter(admin.SimpleListFilter):
@@ -177,10 +215,12 @@ class OrderDocumentInline(TabularInline):
 
 
 class OrderEventInline(TabularInline):
+    """The history in words: what happened, the status change, who (or WeChat), why."""
+
     model = OrderEvent
     extra = 0
     can_delete = False
-    fields = ["at", "action", "from_status", "to_status", "by", "note"]
+    fields = ["at", "what", "status_change", "who", "details"]
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("History (who, when, why)")
 
@@ -189,6 +229,29 @@ class OrderEventInline(TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @display(description=gettext_lazy("what happened"))
+    def what(self, event):
+        return event.action_label
+
+    @display(description=gettext_lazy("status"))
+    def status_change(self, event):
+        if not event.to_status or event.from_status == event.to_status:
+            return "—"
+        labels = dict(OrderStatus.choices)
+        if not event.from_status:
+            return labels.get(event.to_status, "—")
+        return f"{labels.get(event.from_status, '—')} → {labels.get(event.to_status, '—')}"
+
+    @display(description=gettext_lazy("by"))
+    def who(self, event):
+        if event.by_wechat:
+            return _("WeChat")
+        return event.by or _("the system")
+
+    @display(description=gettext_lazy("why / details"))
+    def details(self, event):
+        return selectors.event_details(event)
 
 
 @admin.register(Order)
@@ -207,7 +270,8 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
     search_fields = ["account_name", "account__name", "account__appid",
                      "account__entity__full_name", "wechat_pay_transaction_id"]
     list_select_related = ["account", "review_company"]
-    raw_id_fields = ["account"]
+    # A searchable choice of the accounts the user may see (the account admin scopes it).
+    autocomplete_fields = ["account"]
     form = OrderChangeForm
     inlines = [OrderDocumentInline, OrderEventInline]
     list_per_page = 50
@@ -242,36 +306,47 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
+        """Only the sections and fields this order needs now: its entity's type and
+        subtype decide the naming fields (`Order.name_fields`); deadlines show while they
+        run, outcomes once there is one."""
         if obj is None:
-            return [(None, {"fields": ["account", "kind", "review_company"]})]
+            return [(None, {"fields": ["account", "kind", "review_company", "confirm_early"]})]
+        review = ["submitted_at"]
+        if obj.status == OrderStatus.IN_REVIEW:
+            review.append("review_due_display")
+        if obj.rejection_count:
+            review += ["rejection_count", "resubmission_count", "last_rejection_note"]
+        if obj.status == OrderStatus.REJECTED:
+            review.append("resubmit_by_display")
+        if obj.is_completed:
+            review.append("completed_at")
+        if obj.status == OrderStatus.FAILED:
+            review.append("failure_reason")
+        if obj.valid_until:
+            review.append("valid_until")
+        invoice = ["fee", "paid_at", "wechat_pay_transaction_id", "invoice_type",
+                   "invoice_title", "invoice_mailing_address"]
+        if obj.is_completed and obj.fee > 0:
+            invoice += ["invoice_requested_at", "invoice_request_deadline_display",
+                        "invoice_expected_by_display", "invoice_issued_on", "invoice_mailed_on",
+                        "invoice_tracking_number", "invoice_received_on"]
         sets = [
             (_("Order"), {"fields": ["account", "kind", "status", "account_name",
                                      "entity_display", "review_company"]}),
-            (_("Agreements (R-CERT-02)"), {"fields": [
+            (_("Agreements"), {"fields": [
                 "service_agreement_accepted_at", "service_agreement_accepted_by",
                 "naming_rules_accepted_at", "naming_rules_accepted_by"]}),
-            (_("Operator (R-CERT-06)"), {"fields": ["operator_name", "operator_id_type",
-                                                    "operator_phone"]}),
-            (_("Name (R-CERT-08/09) and trademark (R-CERT-13)"), {"fields": [
-                "naming_display", "naming_justification", "trademark_name",
-                "trademark_document", "trademark_owned_by_entity", "tm_registrant",
-                "tm_registrant_is_person", "tm_registration_number", "tm_grantee",
-                "tm_sealed_or_signed", "tm_use_from", "tm_use_until", "artist_name",
-                "media_title"]}),
-            (_("Fee, payment and invoice (R-CERT-07/10)"), {"fields": [
-                "fee", "paid_at", "wechat_pay_transaction_id", "invoice_type",
-                "invoice_title", "invoice_mailing_address", "invoice_requested_at",
-                "invoice_request_deadline_display", "invoice_expected_by_display",
-                "invoice_issued_on", "invoice_mailed_on", "invoice_tracking_number",
-                "invoice_received_on"]}),
-            (_("Review (R-CERT-11/12/15)"), {"fields": [
-                "submitted_at", "review_due_display", "rejection_count", "resubmission_count",
-                "last_rejection_note", "resubmit_by_display", "completed_at",
-                "failure_reason", "valid_until"]}),
-            (_("Micro-deposit (R-CERT-03)"), {"fields": [
-                "deposit_amount", "deposit_remark", "deposit_received_on", "deposit_download",
-                "deposit_receipt_uploaded_at"]}),
+            (_("Operator"), {"fields": ["operator_name", "operator_id_type",
+                                        "operator_phone"]}),
+            (_("Name and trademark"), {"fields": obj.name_fields()}),
+            (_("Fee, payment and invoice"), {"fields": invoice}),
         ]
+        if obj.submitted_at:
+            sets.append((_("Review"), {"fields": review}))
+        if obj.submitted_at or obj.deposit_amount:
+            sets.append((_("Micro-deposit"), {"fields": [
+                "deposit_amount", "deposit_remark", "deposit_received_on", "deposit_download",
+                "deposit_receipt_uploaded_at"]}))
         if not selectors.user_sees_fees(request.user):
             sets = [s for s in sets if not set(s[1]["fields"]) & {"fee"}]
         return sets
@@ -292,7 +367,8 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
         if not change:
             created = services.order_create(
                 account=form.cleaned_data["account"], kind=form.cleaned_data["kind"],
-                review_company=form.cleaned_data.get("review_company"), by=request.user)
+                review_company=form.cleaned_data.get("review_company"), by=request.user,
+                early_ok=form.cleaned_data.get("confirm_early", False))
             obj.pk = created.pk
             obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
             obj._state.adding = False
@@ -336,7 +412,8 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
                 "transitions": [
                     {"t": t, "url": reverse("admin:certification_order_transition",
                                             args=[obj.pk, t.name]),
-                     "inline": t.name not in TRANSITION_FORMS and not t.destructive}
+                     "inline": t.name not in TRANSITION_FORMS and not t.destructive
+                     and not t.confirm}
                     for t in transitions
                 ],
                 "missing_documents": [_(d.label) for d in services.order_missing_documents(obj)]
@@ -355,6 +432,9 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
 
     # --- columns and read-only displays ----------------------------------------------------
     @display(description=gettext_lazy("status"), ordering="status", label={
+        # Every status has an entry: a missing one makes unfold show the raw code.
+        OrderStatus.DRAFT: None, OrderStatus.AGREEMENTS_ACCEPTED: None,
+        OrderStatus.DATA_FILLED: None,
         OrderStatus.SUCCEEDED: "success", OrderStatus.FAILED: "danger",
         OrderStatus.REJECTED: "warning", OrderStatus.IN_REVIEW: "info",
         OrderStatus.AWAITING_PAYMENT: "warning", OrderStatus.CANCELLED: "danger",
@@ -368,14 +448,15 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
 
     @display(description=gettext_lazy("review due"), ordering="review_due_on")
     def review_due_display(self, order):
+        # Only while the reviewer has it: a finished order has no review deadline.
         if order.status != OrderStatus.IN_REVIEW:
-            return order.review_due_on or "—"
+            return "—"
         return deadline_html(order.review_due_on, estimate=order.review_due_is_estimate)
 
     @display(description=gettext_lazy("resubmit by"), ordering="resubmission_deadline")
     def resubmit_by_display(self, order):
         if order.status != OrderStatus.REJECTED:
-            return order.resubmission_deadline or "—"
+            return "—"
         return deadline_html(order.resubmission_deadline)
 
     @display(description=gettext_lazy("request a missing invoice by"))
@@ -467,6 +548,9 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
             "form": form,
             "change_url": change_url,
             "tencent_cs_phone": "0755-83763333",
+            # R-POST-02: what a success will set, shown before it is confirmed.
+            "certified_until": deadlines.certification_valid_until(timezone.localdate())
+            if name == "succeed" and order.kind != OrderKind.MODIFICATION else None,
         }
         return TemplateResponse(request, "admin/certification/order/transition.html", context)
 
@@ -478,10 +562,13 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         error = None
+        today = timezone.localdate()
+        early = services.annual_review_is_early(account=account, today=today)
         if request.method == "POST":
             try:
                 order = services.order_create(account=account, kind=OrderKind.ANNUAL_REVIEW,
-                                              by=request.user)
+                                              by=request.user,
+                                              early_ok=request.POST.get("confirm_early") == "1")
             except services.CertificationError as exc:
                 error = " ".join(exc.messages)
             else:
@@ -497,6 +584,12 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
             "title": _("Start the annual review"),
             "account": account,
             "error": error,
+            # R-POST-02: more than 3 months before expiry it is early — warn, ask to confirm.
+            "early": early,
+            "remind_on": deadlines.annual_review_reminder_on(account.certified_until)
+            if account.certified_until else None,
+            "days_left": (account.certified_until - today).days
+            if account.certified_until else None,
         }
         return TemplateResponse(request, "admin/certification/order/start_annual.html",
                                 context)

@@ -19,6 +19,11 @@ from .models import (
 class OrderAddForm(forms.ModelForm):
     """Opening an order: the account, the kind, optionally the review company."""
 
+    confirm_early = forms.BooleanField(
+        label=_("Start the annual review early"), required=False,
+        help_text=_("Needed only more than 3 months before the certification expires: the "
+                    "300 CNY fee is due all the same."))
+
     class Meta:
         model = Order
         fields = ["account", "kind", "review_company"]
@@ -28,7 +33,8 @@ class OrderAddForm(forms.ModelForm):
         account, kind = cleaned.get("account"), cleaned.get("kind")
         if account and kind:
             try:
-                services.order_check_can_create(account=account, kind=kind)
+                services.order_check_can_create(account=account, kind=kind,
+                                                early_ok=cleaned.get("confirm_early", False))
             except services.CertificationError as exc:
                 add_errors(self, exc)
         return cleaned
@@ -99,10 +105,16 @@ class ChooseInvoiceForm(forms.Form):
 
 
 class PayForm(forms.Form):
-    transaction_id = forms.CharField(label=_("WeChat Pay transaction ID"), required=False,
-                                     max_length=64)
+    transaction_id = forms.CharField(
+        label=_("WeChat Pay transaction ID"), required=False, max_length=64,
+        help_text=_("The 28-digit 微信支付订单号 on the WeChat Pay receipt."))
     paid_at = forms.DateTimeField(label=_("Paid at"), required=False,
                                   help_text=_("Format: 2026-11-29 10:30"))
+    review_company = forms.ModelChoiceField(label=_("Review company"), required=False,
+                                            queryset=ReviewCompany.objects.all())
+
+
+class SubmitFreeForm(forms.Form):
     review_company = forms.ModelChoiceField(label=_("Review company"), required=False,
                                             queryset=ReviewCompany.objects.all())
 
@@ -140,6 +152,7 @@ class MailedForm(DateForm):
 TRANSITION_FORMS = {
     "choose_invoice": ChooseInvoiceForm,
     "pay": PayForm,
+    "submit": SubmitFreeForm,
     "reject": RequiredNoteForm,
     "fail": FailForm,
     "record_deposit": DepositForm,
@@ -164,6 +177,8 @@ def run_transition(name: str, *, order: Order, by, data: dict) -> Order:
         "pay": lambda: services.order_pay(
             order=order, by=by, transaction_id=data.get("transaction_id", ""),
             paid_at=data.get("paid_at"), review_company=data.get("review_company")),
+        "submit": lambda: services.order_submit_free(
+            order=order, by=by, review_company=data.get("review_company")),
         "reject": lambda: services.order_reject(order=order, by=by, note=note),
         "resubmit": lambda: services.order_resubmit(order=order, by=by, note=note),
         "succeed": lambda: services.order_succeed(order=order, by=by),
@@ -193,5 +208,7 @@ def initial_for(name: str, order: Order) -> dict:
     if name == "pay":
         return {"review_company": order.review_company_id, "paid_at": timezone.localtime()
                 .replace(second=0, microsecond=0)}
+    if name == "submit":
+        return {"review_company": order.review_company_id}
     return {}
 

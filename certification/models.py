@@ -310,10 +310,12 @@ class Order(models.Model):
         # Not "view_…": the Operators role gets every view_* permission of this app.
         permissions = [("see_fees", _("Can see fees, payments and invoices"))]
         constraints = [
-            # One application in progress per account at a time, even under races.
+            # One order of each kind in progress per account, even under races (a
+            # modification may be prepared beside an annual review, R-POST-01/03).
             models.UniqueConstraint(
-                fields=["account"], condition=Q(status__in=[s.value for s in OPEN_STATUSES]),
-                name="cert_one_open_order_per_account",
+                fields=["account", "kind"],
+                condition=Q(status__in=[s.value for s in OPEN_STATUSES]),
+                name="cert_one_open_order_per_account_kind",
             ),
             models.CheckConstraint(
                 condition=Q(fee__gte=0), name="cert_fee_not_negative",
@@ -371,6 +373,30 @@ class Order(models.Model):
             return None
         return deadlines.days_left(value, today or timezone.localdate())
 
+    def name_fields(self) -> list[str]:
+        """The naming and trademark fields this order's entity needs (R-CERT-08/09/13).
+
+        Enterprises may use a trademark in the name (R-CERT-08); the authorisation
+        letter's five elements only when the trademark is someone else's (R-CERT-13);
+        the artist's name only for an artist-authorised company; a channel, programme,
+        newspaper or periodical title only for those media (an online media name must
+        contain the institution's name, R-CERT-09).
+        """
+        from accounts.models import EntityKind, EntitySubtype
+
+        fields = ["naming_display", "naming_justification"]
+        if self.entity_kind == EntityKind.ENTERPRISE:
+            fields += ["trademark_name", "trademark_document", "trademark_owned_by_entity"]
+            if self.trademark_name and not self.trademark_owned_by_entity:
+                fields += ["tm_registrant", "tm_registrant_is_person", "tm_registration_number",
+                           "tm_grantee", "tm_sealed_or_signed", "tm_use_from", "tm_use_until"]
+            if self.entity_subtype == EntitySubtype.ARTIST_AGENCY:
+                fields.append("artist_name")
+        elif self.entity_kind == EntityKind.MEDIA and \
+                self.entity_subtype != EntitySubtype.ONLINE_MEDIA:
+            fields.append("media_title")
+        return fields
+
     def trademark_letter_problems(self) -> list[str]:
         """R-CERT-13: what a trademark authorisation letter lacks (empty when complete).
 
@@ -398,6 +424,38 @@ class Order(models.Model):
         return problems
 
 
+# What each history action means, in words staff read (never the internal code).
+ACTION_LABELS = {
+    "create": _("Order created"),
+    "edit": _("Data edited"),
+    "accept_service_agreement": _("Certification Service Agreement accepted"),
+    "accept_naming_rules": _("Account Naming Rules accepted"),
+    "complete_data": _("Data completed"),
+    "choose_invoice": _("Invoice chosen"),
+    "pay": _("Paid and submitted for review"),
+    "submit": _("Submitted for review (free of charge)"),
+    "reject": _("Rejected by the reviewer"),
+    "resubmit": _("Resubmitted"),
+    "succeed": _("Certification succeeded"),
+    "fail": _("Certification failed"),
+    "cancel": _("Cancelled"),
+    "record_deposit": _("Micro-deposit recorded"),
+    "document_received": _("Document received"),
+    "document_verified": _("Document verified"),
+    "request_invoice": _("Missing invoice requested"),
+    "invoice_issued": _("Invoice issued"),
+    "invoice_mailed": _("Invoice mailed"),
+    "invoice_received": _("Invoice received"),
+    "certification_lapsed": _("Certification lapsed"),
+    "wechat_qualification_verify_success": _("WeChat: qualification certification succeeded"),
+    "wechat_qualification_verify_fail": _("WeChat: qualification certification failed"),
+    "wechat_naming_verify_success": _("WeChat: name certification succeeded"),
+    "wechat_naming_verify_fail": _("WeChat: name certification failed"),
+    "wechat_annual_renew": _("WeChat: annual review notice"),
+    "wechat_verify_expired": _("WeChat: certification expired"),
+}
+
+
 class OrderEvent(models.Model):
     """The audit trail of an order: every transition and every recorded fact."""
 
@@ -417,7 +475,16 @@ class OrderEvent(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.from_status}→{self.to_status}"
+        return str(self.action_label)
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def by_wechat(self) -> bool:
+        """Done by WeChat itself (a certification event push), not by a staff member."""
+        return self.action.startswith("wechat_")
 
 
 class ItemKind(models.TextChoices):
@@ -463,7 +530,7 @@ class OrderDocument(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.label
+        return str(_(self.label))  # stored as the English source, translated on display
 
     @property
     def is_present(self) -> bool:

@@ -63,12 +63,12 @@ def check_name(
             ) % {"artist": artist_name})
         return NamingResult(False, _(
             "The name contains neither the enterprise's full or short name, nor a trademark "
-            "on file, nor an authorising artist's name (R-CERT-08)."
+            "on file, nor an authorising artist's name."
         ))
     if kind == EntityKind.MEDIA:
         if subtype == EntitySubtype.ONLINE_MEDIA:
             return NamingResult(False, _(
-                "An online media name must contain the institution's name (R-CERT-09)."
+                "An online media name must contain the institution's name."
             ))
         if _contains(account_name, media_title):
             return NamingResult(True, _(
@@ -76,6 +76,6 @@ def check_name(
             ) % {"title": media_title})
         return NamingResult(False, _(
             "The name contains neither the institution's name nor a channel, programme, "
-            "newspaper or periodical title backed by its licence (R-CERT-09)."
+            "newspaper or periodical title backed by its licence."
         ))
     return NamingResult(False, _("Only enterprise and media entities can be certified."))

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import accounts_visible_to
@@ -52,6 +54,7 @@ class Transition:
     label: str
     destructive: bool = False
     finance: bool = False  # needs the fees permission (payment, invoices)
+    confirm: bool = False  # asks "are you sure?" on its own page before it runs
 
 
 TRANSITIONS = {
@@ -61,9 +64,11 @@ TRANSITIONS = {
     "complete_data": Transition("complete_data", _("Data complete")),
     "choose_invoice": Transition("choose_invoice", _("Choose the invoice"), finance=True),
     "pay": Transition("pay", _("Record payment and submit for review"), finance=True),
+    "submit": Transition("submit", _("Submit for review (free of charge)")),
     "reject": Transition("reject", _("Record a rejection")),
     "resubmit": Transition("resubmit", _("Resubmit")),
-    "succeed": Transition("succeed", _("Record success")),
+    # Certifies the account for a year and starts the invoice clock: confirm first.
+    "succeed": Transition("succeed", _("Record success"), confirm=True),
     "fail": Transition("fail", _("Record failure"), destructive=True),
     "cancel": Transition("cancel", _("Cancel the order"), destructive=True),
     "record_deposit": Transition("record_deposit", _("Record the micro-deposit")),
@@ -86,7 +91,8 @@ def allowed_transitions(order: Order, *, today: datetime.date | None = None) -> 
     elif status == OrderStatus.AGREEMENTS_ACCEPTED:
         names.append("complete_data")
     elif status == OrderStatus.DATA_FILLED:
-        names.append("choose_invoice")
+        # R-POST-01: a free modification has nothing to invoice or pay.
+        names.append("choose_invoice" if order.fee > 0 else "submit")
     elif status == OrderStatus.AWAITING_PAYMENT:
         names.append("pay")
     elif status == OrderStatus.IN_REVIEW:
@@ -180,3 +186,38 @@ def rejected_with_days_left(user, *, limit: int = 5,
 
 def unread_notifications(user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user, read_at__isnull=True)
+
+
+@lru_cache(maxsize=1)
+def _document_labels() -> dict:
+    """Checklist item code → its label, over every entity type and subtype."""
+    from accounts.models import SUBTYPES_BY_KIND
+
+    from . import documents
+
+    labels: dict = {}
+    for kind, subtypes in SUBTYPES_BY_KIND.items():
+        for subtype in subtypes:
+            for item in documents.checklist(kind=kind, subtype=subtype, trademark_name="x",
+                                            trademark_owned_by_entity=False,
+                                            tm_registrant_is_person=True):
+                labels.setdefault(item.code, item.label)
+    return labels
+
+
+def event_details(event) -> str:
+    """The "why / details" of a history row in words: field names and checklist items by
+    their labels, never their internal codes."""
+    if event.action == "edit" and event.note:
+        names = []
+        for name in event.note.split(", "):
+            try:
+                names.append(str(Order._meta.get_field(name).verbose_name))
+            except FieldDoesNotExist:
+                names.append(name)
+        return "、".join(names) if translation.get_language().startswith("zh") \
+            else ", ".join(names)
+    if event.action in ("document_received", "document_verified"):
+        label = _document_labels().get(event.note)
+        return str(label) if label else event.note
+    return event.note

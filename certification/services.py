@@ -8,6 +8,7 @@ order (`select_for_update`), checks the current status, raises `CertificationErr
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -135,33 +136,38 @@ def certification_period_start(account: OfficialAccount) -> datetime.datetime | 
 
 # --- creation -----------------------------------------------------------------------------
 def order_check_can_create(*, account: OfficialAccount, kind: str,
-                           today: datetime.date | None = None) -> None:
+                           today: datetime.date | None = None, early_ok: bool = False) -> None:
     """Raise CertificationError unless `account` may open an order of `kind` now.
 
     R-CERT-01: only enterprise or media *service* accounts. R-POST-03: an annual
     review needs a certification; R-POST-01: a modification a valid one. One order
-    in progress per account.
+    of each kind in progress per account, and none while another is with the reviewer
+    (`_check_none_with_reviewer`). R-POST-02: an annual review started more than 3
+    months before expiry needs `early_ok` (the staff confirmed it).
     """
     today = today or timezone.localdate()
     entity = account.entity
     if account.account_type != AccountType.SERVICE:
         raise CertificationError(
             {"account": _("“%(name)s” is a subscription account: only service accounts "
-                          "can be certified (R-CERT-01).") % {"name": account.name}},
+                          "can be certified.") % {"name": account.name}},
             code="not_service",
         )
     if entity.kind not in (EntityKind.ENTERPRISE, EntityKind.MEDIA):
         raise CertificationError(
-            {"account": _("Only enterprise and media entities can be certified "
-                          "(R-CERT-01).")},
+            {"account": _("Only enterprise and media entities can be certified.")},
             code="wrong_entity_kind",
         )
-    if Order.objects.filter(account=account).open().exists():
+    open_orders = list(Order.objects.filter(account=account).open().only("pk", "kind",
+                                                                          "status"))
+    if any(o.kind == kind or kind == OrderKind.INITIAL or o.kind == OrderKind.INITIAL
+           for o in open_orders):
         raise CertificationError(
             {"account": _("“%(name)s” already has an order in progress.")
              % {"name": account.name}},
             code="order_in_progress",
         )
+    _check_none_with_reviewer(open_orders, field="account")
     if kind == OrderKind.INITIAL and account.is_certified(today):
         raise CertificationError(
             {"kind": _("“%(name)s” is certified until %(date)s: file an annual review "
@@ -171,15 +177,50 @@ def order_check_can_create(*, account: OfficialAccount, kind: str,
     if kind == OrderKind.ANNUAL_REVIEW and account.certified_until is None:
         raise CertificationError(
             {"kind": _("“%(name)s” has no certification to review: file an initial "
-                       "certification (R-POST-03).") % {"name": account.name}},
+                       "certification.") % {"name": account.name}},
             code="not_certified",
         )
     if kind == OrderKind.MODIFICATION and not account.is_certified(today):
         raise CertificationError(
             {"kind": _("Certification data can only be modified while the certification "
-                       "is valid (R-POST-01).")},
+                       "is valid.")},
             code="not_certified",
         )
+    if kind == OrderKind.ANNUAL_REVIEW and not early_ok and annual_review_is_early(
+            account=account, today=today):
+        raise CertificationError(
+            {"kind": _("The certification of “%(name)s” is valid until %(date)s: an annual "
+                       "review is usually started from %(from)s, 3 months before. Starting "
+                       "it now costs 300 CNY all the same. Confirm to start it early.")
+             % {"name": account.name, "date": account.certified_until,
+                "from": deadlines.annual_review_reminder_on(account.certified_until)}},
+            code="annual_review_early",
+        )
+
+
+def annual_review_is_early(*, account: OfficialAccount, today: datetime.date) -> bool:
+    """R-POST-02: the annual review is due from 3 months before expiry (the reminder
+    date); starting it sooner is allowed but asks for a confirmation."""
+    return bool(account.certified_until
+                and today < deadlines.annual_review_reminder_on(account.certified_until))
+
+
+# Orders Tencent is handling: an account has at most one application with the reviewer.
+WITH_REVIEWER = (OrderStatus.IN_REVIEW, OrderStatus.REJECTED)
+
+
+def _check_none_with_reviewer(orders: Iterable[Order], *, field: str | None = None,
+                              exclude: int | None = None) -> None:
+    """R-POST-01 / R-POST-03: a modification may be prepared while an annual review is
+    being prepared (and the other way round) — the chapter lets data be modified while
+    the certification is valid — but only one application at a time is with Tencent's
+    reviewer, so neither is opened or submitted while the other is in review."""
+    for other in orders:
+        if other.pk != exclude and other.status in WITH_REVIEWER:
+            message = _("Order #%(id)s (%(kind)s) is with the reviewer: wait until it is "
+                        "finished.") % {"id": other.pk, "kind": other.get_kind_display()}
+            raise CertificationError({field: message} if field else message,
+                                     code="other_order_in_review")
 
 
 def _prefill_from(previous: Order | None) -> dict:
@@ -195,7 +236,7 @@ def _prefill_from(previous: Order | None) -> dict:
 
 def order_create(*, account: OfficialAccount, kind: str, by,
                  review_company: ReviewCompany | None = None,
-                 now: datetime.datetime | None = None) -> Order:
+                 now: datetime.datetime | None = None, early_ok: bool = False) -> Order:
     """Open an order for one official account.
 
     R-CERT-01: only enterprise or media *service* accounts can be certified.
@@ -215,7 +256,7 @@ def order_create(*, account: OfficialAccount, kind: str, by,
         account = (OfficialAccount.objects.select_for_update(of=("self",))
                    .select_related("entity").get(pk=account.pk))
         entity = account.entity
-        order_check_can_create(account=account, kind=kind, today=today)
+        order_check_can_create(account=account, kind=kind, today=today, early_ok=early_ok)
         previous = None
         if kind != OrderKind.INITIAL:
             previous = (Order.objects.filter(account=account, status=OrderStatus.SUCCEEDED)
@@ -352,7 +393,7 @@ def order_accept_naming_rules(*, order: Order, by,
         _require_status(order, [OrderStatus.DRAFT], _("accepted"))
         if not order.service_agreement_accepted_at:
             raise CertificationError(
-                _("Accept the Certification Service Agreement first (R-CERT-02)."),
+                _("Accept the Certification Service Agreement first."),
                 code="step_skipped")
         order.naming_rules_accepted_at = now
         order.naming_rules_accepted_by = by
@@ -374,10 +415,10 @@ def order_data_problems(order: Order) -> dict[str, list[str]]:
     if not (snapshot.get("bank_name") and snapshot.get("bank_account_number")):
         problems.setdefault("account", []).append(_(
             "The entity has no corporate bank account (bank and account number): it is "
-            "mandatory (R-CERT-03). Complete the entity, then start a new order."))
+            "mandatory. Complete the entity, then start a new order."))
     if order.trademark_name and not order.trademark_document:
         problems.setdefault("trademark_document", []).append(
-            _("Say which trademark document backs the name (R-CERT-08)."))
+            _("Say which trademark document backs the name."))
     _run_naming_check(order)
     if not order.naming_ok and not order.naming_justification.strip():
         problems.setdefault("naming_justification", []).append(
@@ -386,7 +427,7 @@ def order_data_problems(order: Order) -> dict[str, list[str]]:
     letter = order.trademark_letter_problems()
     if letter:
         problems.setdefault("trademark_authorisation", []).append(
-            _("The trademark authorisation letter must contain: %(items)s (R-CERT-13).")
+            _("The trademark authorisation letter must contain: %(items)s.")
             % {"items": "; ".join(letter)})
     missing = order_missing_documents(order)
     if missing:
@@ -429,6 +470,9 @@ def order_choose_invoice(*, order: Order, by, invoice_type: str, mailing_address
     with transaction.atomic():
         order = _lock(order)
         _require_status(order, [OrderStatus.DATA_FILLED], _("given an invoice choice"))
+        if order.fee <= 0:
+            raise CertificationError(_("This order is free of charge: there is nothing to pay "
+                                       "or invoice. Submit it for review."), code="free_order")
         order.invoice_type = invoice_type
         order.invoice_title = order.entity_snapshot.get("full_name", "")
         order.invoice_mailing_address = mailing_address.strip()
@@ -438,8 +482,37 @@ def order_choose_invoice(*, order: Order, by, invoice_type: str, mailing_address
     return order
 
 
+def order_submit_free(*, order: Order, by, review_company: ReviewCompany | None = None,
+                      now: datetime.datetime | None = None) -> Order:
+    """R-POST-01 / R-CERT-02: a free modification (0 CNY) skips the invoice and payment
+    steps — there is nothing to pay or invoice — and goes from "data filled in" straight
+    into review. R-CERT-11: the review due date is set.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_status(order, [OrderStatus.DATA_FILLED], _("submitted"))
+        if order.fee > 0:
+            raise CertificationError(
+                _("This order costs %(fee)s CNY: choose the invoice and record the payment.")
+                % {"fee": order.fee}, code="not_free")
+        order.invoice_type = InvoiceType.NONE
+        if review_company is not None:
+            order.review_company = review_company
+        _submit(order, now)
+        _move(order, to=OrderStatus.IN_REVIEW, action="submit", by=by, now=now,
+              update_fields=["invoice_type", "review_company", "submitted_at",
+                             "review_due_on", "review_due_is_estimate"])
+    return order
+
+
 def _submit(order: Order, now: datetime.datetime) -> None:
-    """R-CERT-11: a complete submission starts the 15-working-day review clock."""
+    """R-CERT-11: a complete submission starts the 15-working-day review clock.
+
+    Only one application of an account is with the reviewer at a time.
+    """
+    _check_none_with_reviewer(
+        Order.objects.filter(account_id=order.account_id).open().exclude(pk=order.pk))
     missing = order_missing_documents(order)
     if missing:
         raise CertificationError(
@@ -467,10 +540,11 @@ def order_pay(*, order: Order, by, transaction_id: str = "",
         order = _lock(order)
         _require_status(order, [OrderStatus.AWAITING_PAYMENT], _("paid"))
         if order.fee > 0:
-            if not transaction_id.strip():
+            transaction_id = transaction_id.strip()
+            if not transaction_id:
                 raise CertificationError({"transaction_id": _(
-                    "Enter the WeChat Pay transaction ID: the fee is paid by WeChat Pay only "
-                    "(R-CERT-07).")})
+                    "Enter the WeChat Pay transaction ID: the fee is paid by WeChat Pay only.")})
+            validate_wechat_pay_transaction_id(transaction_id, order=order)
             if paid_at is None:
                 raise CertificationError({"paid_at": _("Enter when the fee was paid.")})
             if paid_at > now:
@@ -485,6 +559,28 @@ def order_pay(*, order: Order, by, transaction_id: str = "",
               update_fields=["wechat_pay_transaction_id", "paid_at", "review_company",
                              "submitted_at", "review_due_on", "review_due_is_estimate"])
     return order
+
+
+WECHAT_PAY_TRANSACTION_ID = re.compile(r"\d{28,32}")
+
+
+def validate_wechat_pay_transaction_id(value: str, *, order: Order | None = None) -> None:
+    """R-CERT-07: the WeChat Pay order number (微信支付订单号) — digits only, 28 in every
+    receipt (up to 32 allowed by WeChat Pay's API) — and not already used by another
+    order: one payment pays one application."""
+    if not WECHAT_PAY_TRANSACTION_ID.fullmatch(value):
+        raise CertificationError({"transaction_id": _(
+            "“%(value)s” is not a WeChat Pay transaction ID: it is the 28-digit number on "
+            "the WeChat Pay receipt (微信支付订单号), for example 4200001234202611290123456789.")
+            % {"value": value[:40]}}, code="bad_transaction_id")
+    used = Order.objects.filter(wechat_pay_transaction_id=value)
+    if order is not None:
+        used = used.exclude(pk=order.pk)
+    other = used.values_list("pk", flat=True).first()
+    if other is not None:
+        raise CertificationError({"transaction_id": _(
+            "This WeChat Pay transaction ID already paid order #%(id)s.") % {"id": other}},
+            code="transaction_id_used")
 
 
 def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None = None) -> Order:
@@ -531,7 +627,7 @@ def order_resubmit(*, order: Order, by, note: str = "",
         if order.resubmission_deadline and _today(now) > order.resubmission_deadline:
             raise CertificationError(
                 _("The resubmission deadline (%(date)s) has passed; the order fails for "
-                  "timeout (R-CERT-12).") % {"date": order.resubmission_deadline},
+                  "timeout.") % {"date": order.resubmission_deadline},
                 code="resubmission_late")
         order.resubmission_count += 1
         _submit(order, now)
@@ -615,8 +711,7 @@ def order_fail(*, order: Order, by, reason: str, note: str = "",
     """
     now = _now(now)
     if reason not in FailureReason.values:
-        raise CertificationError({"reason": _("Choose one of the six failure reasons "
-                                              "(R-CERT-12).")})
+        raise CertificationError({"reason": _("Choose one of the six failure reasons.")})
     with transaction.atomic():
         order = _lock(order)
         _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED],
@@ -730,7 +825,7 @@ def order_request_invoice(*, order: Order, by, invoice_type: str, mailing_addres
         if _today(now) > order.invoice_request_deadline:
             raise CertificationError(
                 _("A missing invoice could be requested until %(date)s (30 days after "
-                  "completion, R-CERT-10).") % {"date": order.invoice_request_deadline},
+                  "completion).") % {"date": order.invoice_request_deadline},
                 code="invoice_request_late")
         order.invoice_type = invoice_type
         order.invoice_title = order.entity_snapshot.get("full_name", "")

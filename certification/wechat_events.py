@@ -132,8 +132,14 @@ def _certifying_order(account: OfficialAccount) -> Order | None:
             .order_by("-completed_at").first())
 
 
-def _open_order(account: OfficialAccount) -> Order | None:
-    return Order.objects.filter(account=account).open().first()
+def _open_order(account: OfficialAccount, kind: str | None = None) -> Order | None:
+    """The open order WeChat's result is about: the one with the reviewer first (an
+    account has at most one there), else the most recent open one."""
+    orders = Order.objects.filter(account=account).open()
+    if kind is not None:
+        orders = orders.filter(kind=kind)
+    return (orders.filter(status__in=services.WITH_REVIEWER).first()
+            or orders.order_by("-created_at", "-id").first())
 
 
 def _note_on(order: Order, record: WeChatEvent, note: str, now: datetime.datetime) -> None:
@@ -226,11 +232,12 @@ def _apply_fail(account, record: WeChatEvent, push: Push, now) -> None:
 
 def _apply_annual_renew(account, record: WeChatEvent, push: Push, now) -> None:
     warning = _check_date(record, account.certified_until)
-    order = _open_order(account)
+    order = _open_order(account, kind=OrderKind.ANNUAL_REVIEW)
     if order is None and account.certified_until is not None:
         try:
+            # WeChat itself says it is time: no "started early" confirmation (R-POST-02).
             order = services.order_create(account=account, kind=OrderKind.ANNUAL_REVIEW,
-                                          by=None, now=now)
+                                          by=None, now=now, early_ok=True)
         except services.CertificationError as exc:
             record.needs_attention = True
             record.outcome = " ".join([*exc.messages, warning]).strip()
@@ -244,12 +251,8 @@ def _apply_annual_renew(account, record: WeChatEvent, push: Push, now) -> None:
     record.needs_attention = True
     if order is not None:
         record.order = order
-        if order.kind == OrderKind.ANNUAL_REVIEW:
-            record.needs_attention = record.date_mismatch
-            text = _("The annual review is already open: order #%(id)s.") % {"id": order.pk}
-        else:
-            text = _("Order #%(id)s is in progress: open the annual review once it is "
-                     "finished.") % {"id": order.pk}
+        record.needs_attention = record.date_mismatch
+        text = _("The annual review is already open: order #%(id)s.") % {"id": order.pk}
         record.outcome = " ".join(filter(None, [text, warning]))
         _note_on(order, record, record.outcome, now)
         return

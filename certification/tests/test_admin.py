@@ -11,6 +11,8 @@ from certification.admin_account import badge_state, certification_badge
 from certification.models import Notification, Order, OrderStatus
 from certification.tests.factories import make_account, make_order, pdf
 
+SH = datetime.timezone(datetime.timedelta(hours=8))
+
 pytestmark = pytest.mark.django_db
 PASSWORD = "pw-for-tests-123"
 
@@ -56,7 +58,7 @@ def test_operator_sees_orders_of_their_accounts_but_not_fees(client, team):
     page = client.get(reverse("admin:certification_order_change", args=[team["order"].pk]))
     assert page.status_code == 200
     text = page.content.decode()
-    assert "4200001234202611290001" not in text  # the WeChat Pay transaction id
+    assert team["order"].wechat_pay_transaction_id not in text  # the WeChat Pay transaction id
     assert 'id="transitions"' not in text  # view only: no buttons
 
 
@@ -72,7 +74,7 @@ def test_finance_sees_fees_and_payment(client, team):
     login(client, team["finance"])
     page = client.get(reverse("admin:certification_order_change", args=[team["order"].pk]))
     text = page.content.decode()
-    assert "4200001234202611290001" in text and "300.00" in text
+    assert team["order"].wechat_pay_transaction_id in text and "300.00" in text
 
 
 def test_staff_not_assigned_to_the_account_see_nothing(client, team):
@@ -182,8 +184,11 @@ def test_uploads_are_stored_outside_the_media_url(team, settings):
     assert str(settings.MEDIA_ROOT / "private") in document.file.path
 
 
-def test_start_annual_review_from_a_reminder_is_one_click_r_post_03(client, team):
+def test_start_annual_review_from_a_reminder_is_one_click_r_post_03(client, team, time_machine):
     services.order_succeed(order=team["order"], by=None)
+    team["order"].refresh_from_db()
+    time_machine.move_to(datetime.datetime.combine(team["order"].annual_review_remind_on,
+                                                   datetime.time(10), tzinfo=SH), tick=False)
     login(client, team["finance"])
     url = reverse("admin:certification_order_start_annual", args=[team["order"].account_id])
     assert client.get(url).status_code == 200
@@ -324,8 +329,11 @@ def test_record_deposit_through_the_transition_form_r_cert_03(client, team):
     assert team["order"].deposit_remark == "WX9"
 
 
-def test_start_annual_review_action_on_the_account_list_r_post_03(client, team):
+def test_start_annual_review_action_on_the_account_list_r_post_03(client, team, time_machine):
     services.order_succeed(order=team["order"], by=None)
+    team["order"].refresh_from_db()
+    time_machine.move_to(datetime.datetime.combine(team["order"].annual_review_remind_on,
+                                                   datetime.time(10), tzinfo=SH), tick=False)
     login(client, team["finance"])
     response = client.post(reverse("admin:accounts_officialaccount_changelist"), {
         "action": "start_annual_review", "_selected_action": [team["order"].account_id]})

@@ -42,7 +42,14 @@ def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, l
 
     # Open the order in the admin (R-CERT-01: a service account of an enterprise).
     page.goto(f"{live_server.url}/admin/certification/order/add/")
-    page.fill("input[name=account]", str(account.pk))
+    # The account is a searchable choice (autocomplete), scoped to the user's accounts.
+    make_account(name="别人的服务号")  # not assigned to this user: never offered
+    page.locator(".field-account .select2-selection, #id_account ~ .select2 .select2-selection"
+                 ).first.click()
+    page.locator(".select2-search__field").fill("服务号")
+    page.locator(".select2-results__option", has_text=account.name).first.wait_for()
+    assert page.locator(".select2-results__option", has_text="别人的服务号").count() == 0
+    page.locator(".select2-results__option", has_text=account.name).first.click()
     page.select_option("select[name=kind]", "initial")
     page.locator("button[name=_continue], input[name=_continue]").first.click()
     page.wait_for_load_state("load")
@@ -78,14 +85,24 @@ def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, l
     page.click("#confirm-transition")
     page.wait_for_load_state("load")
     click_transition(page, "pay")
-    page.fill("input[name=transaction_id]", "4200001234202611290099")
+    page.fill("input[name=transaction_id]", "abc")  # not a WeChat Pay transaction ID
+    page.select_option("select[name=review_company]", str(company.pk))
+    page.click("#confirm-transition")
+    page.wait_for_load_state("load")
+    assert "28-digit" in page.locator("#transition-form").inner_text()
+    page.fill("input[name=transaction_id]", "4200001234202611290000000099")
     page.select_option("select[name=review_company]", str(company.pk))
     page.click("#confirm-transition")
     page.wait_for_load_state("load")
     assert page.locator("#review-due").is_visible()  # R-CERT-11: due date with days left
     assert company.hotline in page.locator("#review-company").inner_text()  # R-CERT-15
 
-    click_transition(page, "succeed")
+    click_transition(page, "succeed")  # asks for a confirmation first
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_REVIEW
+    assert page.locator("#confirm-consequences").is_visible()
+    page.click("#confirm-transition")
+    page.wait_for_load_state("load")
     order.refresh_from_db()
     assert order.status == OrderStatus.SUCCEEDED
     reminder = page.locator("#reminder-on").inner_text()
