@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -183,17 +184,40 @@ class DueFilter(admin.SimpleListFilter):
         return queryset
 
 
+def upload_errors_key(order_id: int) -> str:
+    return f"certification:upload-errors:{order_id}"
+
+
 class OrderDocumentInline(TabularInline):
     model = OrderDocument
     form = OrderDocumentForm
     extra = 0
     can_delete = False
-    fields = ["item", "kind", "required", "file", "download", "value", "status", "verify"]
-    readonly_fields = ["item", "kind", "required", "status", "download"]
+    fields = ["item", "kind", "required", "file", "upload_problem", "download", "value",
+              "status", "verify"]
+    readonly_fields = ["item", "kind", "required", "status", "download", "upload_problem"]
     verbose_name_plural = gettext_lazy("Document checklist")
+    upload_errors: dict = {}
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Inline instances are made per request: the refusals of the last upload (kept in
+        # the session across the redirect) are shown once, next to their rows.
+        if obj is not None:
+            key = upload_errors_key(obj.pk)
+            self.upload_errors = (request.session.pop(key, {}) if request.method == "GET"
+                                  else request.session.get(key, {}))
+        return super().get_formset(request, obj, **kwargs)
+
+    @display(description=gettext_lazy("upload problem"))
+    def upload_problem(self, document):
+        problem = self.upload_errors.get(str(document.pk))
+        if not problem:
+            return ""
+        return format_html('<span class="cert-upload-error" style="color:#b91c1c">{}</span>',
+                           problem)
 
     @display(description=gettext_lazy("item"))
     def item(self, document):
@@ -393,11 +417,57 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and object_id:
+            self._upload_documents_one_by_one(request, object_id)
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except services.CertificationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return HttpResponseRedirect(request.path)
+
+    def _upload_documents_one_by_one(self, request, object_id) -> None:
+        """Store each chosen checklist file on its own before the form is saved.
+
+        One bad file no longer rejects the whole save: the good files are kept, each bad
+        one is named at the top of the page and next to its row (`upload_problem`).
+        The handled files are taken out of the request so the formset leaves them be.
+        """
+        order = self.get_object(request, object_id)
+        if order is None or not order.is_editable or not self.has_change_permission(
+                request, order):
+            return
+        request.session.pop(upload_errors_key(order.pk), None)  # this save's problems only
+        chosen: dict[int, object] = {}
+        files = request.FILES.copy()
+        for key in list(files):
+            match = re.fullmatch(r"documents-(\d+)-file", key)
+            document_id = request.POST.get(f"documents-{match.group(1)}-id") if match else None
+            if document_id and document_id.isdigit():
+                chosen[int(document_id)] = files.pop(key)[0]
+        if not chosen:
+            return
+        request._files = files
+        kept, refused = services.documents_upload_each(order=order, by=request.user,
+                                                       files=chosen)
+        if kept:
+            self.message_user(request, ngettext(
+                "%(count)d document uploaded.", "%(count)d documents uploaded.", len(kept))
+                % {"count": len(kept)}, messages.SUCCESS)
+        labels = dict(order.documents.values_list("pk", "label"))
+        for document_id, problem in refused.items():
+            self.message_user(request, _("Not uploaded — %(item)s: %(problem)s")
+                              % {"item": _(labels.get(document_id, "")), "problem": problem},
+                              messages.ERROR)
+        if refused:
+            request.session[upload_errors_key(order.pk)] = {
+                str(pk): problem for pk, problem in refused.items()}
+            request._cert_upload_refused = True
+
+    def response_change(self, request, obj):
+        # A refused file keeps the user on the order, next to the row that needs it.
+        if getattr(request, "_cert_upload_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="",
                            obj=None):

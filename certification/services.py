@@ -788,6 +788,28 @@ def document_upload(*, document: OrderDocument, by, uploaded=None, value: str | 
     return document
 
 
+def documents_upload_each(*, order: Order, by, files: dict[int, object],
+                          now: datetime.datetime | None = None,
+                          ) -> tuple[list[OrderDocument], dict[int, str]]:
+    """Attach several files, each to its checklist item, one by one.
+
+    Each file is checked and stored in its own transaction: a bad file is refused with
+    its reason (by document id) and changes nothing, the good ones are kept. R-CERT-04/05.
+    """
+    documents_by_id = {doc.pk: doc for doc in order.documents.filter(pk__in=list(files))}
+    kept: list[OrderDocument] = []
+    refused: dict[int, str] = {}
+    for document_id, uploaded in files.items():
+        document = documents_by_id.get(document_id)
+        if document is None:
+            continue
+        try:
+            kept.append(document_upload(document=document, by=by, uploaded=uploaded, now=now))
+        except ValidationError as exc:  # CertificationError included
+            refused[document_id] = " ".join(exc.messages)
+    return kept, refused
+
+
 def document_verify(*, document: OrderDocument, by,
                     now: datetime.datetime | None = None) -> OrderDocument:
     """Mark a received checklist item as verified by a staff member."""
