@@ -24,6 +24,7 @@ from unfold.decorators import display
 
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
+from messaging.simulation import sandbox_base
 
 from . import deadlines, selectors, services
 from .forms import (
@@ -32,6 +33,7 @@ from .forms import (
     OrderAddForm,
     OrderChangeForm,
     OrderDocumentForm,
+    SimulateWeChatEventForm,
     add_errors,
     initial_for,
     run_transition,
@@ -47,6 +49,7 @@ from .models import (
     OrderStatus,
     Reminder,
     ReviewCompany,
+    WeChatEvent,
 )
 
 TONE_COLOURS = {"danger": "#b91c1c", "warning": "#b45309", "success": "#15803d"}
@@ -497,6 +500,10 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
                 "valid_until_html": deadline_html(obj.valid_until) if obj.valid_until else None,
                 "reminder_on": obj.annual_review_remind_on,
                 "sees_fees": sees_fees,
+                # Offline (sandbox) only: push WeChat's certification events by hand.
+                "simulate_url": reverse("admin:certification_order_simulate_event",
+                                        args=[obj.pk])
+                if can_change and sandbox_base() is not None else None,
             })
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -569,6 +576,9 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
             path("<path:object_id>/transition/<str:name>/",
                  self.admin_site.admin_view(self.transition_view),
                  name="certification_order_transition"),
+            path("<path:object_id>/simulate-wechat-event/",
+                 self.admin_site.admin_view(self.simulate_event_view),
+                 name="certification_order_simulate_event"),
             path("start-annual-review/<int:account_id>/",
                  self.admin_site.admin_view(self.start_annual_view),
                  name="certification_order_start_annual"),
@@ -621,6 +631,45 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
             # R-POST-02: what a success will set, shown before it is confirmed.
             "certified_until": deadlines.certification_valid_until(timezone.localdate())
             if name == "succeed" and order.kind != OrderKind.MODIFICATION else None,
+        }
+        return TemplateResponse(request, "admin/certification/order/transition.html", context)
+
+    def simulate_event_view(self, request, object_id):
+        """Offline only: ask the sandbox to push one of WeChat's certification events to
+        this order's account, so staff see what the real push would do."""
+        from messaging.simulation import SimulationError, sandbox_base, simulate_via_sandbox
+
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        change_url = reverse("admin:certification_order_change", args=[order.pk])
+        if sandbox_base() is None:
+            self.message_user(request, _("Simulated WeChat events need the WeChat sandbox."),
+                              messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        form = SimulateWeChatEventForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                simulate_via_sandbox(account=order.account, payload=form.payload(),
+                                     request=request)
+            except SimulationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, _("The sandbox pushed “%(event)s” as WeChat would.")
+                                  % {"event": dict(form.fields["event"].choices)[
+                                      form.cleaned_data["event"]]}, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Simulate a WeChat certification event"),
+            "order": order,
+            "transition": {"label": _("Simulate a WeChat certification event"),
+                           "name": "simulate"},
+            "form": form,
+            "change_url": change_url,
         }
         return TemplateResponse(request, "admin/certification/order/transition.html", context)
 
@@ -765,3 +814,36 @@ class ReminderAdmin(AccountScopedAdminMixin, ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+
+
+@admin.register(WeChatEvent)
+class WeChatEventAdmin(AccountScopedAdminMixin, ModelAdmin):
+    """What WeChat pushed about certifications and what was done with it (read-only)."""
+
+    account_path = "account"
+    list_display = ["received_at", "account", "event", "order_link", "expires_on", "our_date",
+                    "date_mismatch", "needs_attention"]
+    list_filter = ["event", "needs_attention", "date_mismatch"]
+    search_fields = ["account__name", "account__appid", "fail_reason", "outcome"]
+    list_select_related = ["account", "order"]
+    readonly_fields = ["account", "event", "create_time", "received_at", "order", "expires_on",
+                       "our_date", "date_mismatch", "needs_attention", "fail_reason", "outcome"]
+
+    def get_queryset(self, request):
+        return selectors.scope_orders(ModelAdmin.get_queryset(self, request), request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @display(description=gettext_lazy("order"))
+    def order_link(self, record):
+        if record.order_id is None:
+            return "—"
+        url = reverse("admin:certification_order_change", args=[record.order_id])
+        return format_html('<a href="{}">#{}</a>', url, record.order_id)

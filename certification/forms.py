@@ -13,6 +13,7 @@ from .models import (
     Order,
     OrderDocument,
     ReviewCompany,
+    WeChatEventType,
 )
 
 
@@ -212,3 +213,30 @@ def initial_for(name: str, order: Order) -> dict:
         return {"review_company": order.review_company_id}
     return {}
 
+
+class SimulateWeChatEventForm(forms.Form):
+    """A certification event for the sandbox to push as WeChat would (offline only)."""
+
+    event = forms.ChoiceField(label=_("Event"), choices=WeChatEventType.choices)
+    expires_on = forms.DateField(
+        label=_("Expiry date sent by WeChat"), required=False,
+        help_text=_("For successes, the annual review notice and expiry; empty: a year "
+                    "from today."))
+    fail_reason = forms.CharField(label=_("Reason given by WeChat"), required=False,
+                                  max_length=200, initial="运营者身份证信息有误",
+                                  help_text=_("For failures."))
+
+    def payload(self) -> dict:
+        import datetime
+
+        from .deadlines import SHANGHAI
+
+        data = self.cleaned_data
+        body = {"type": data["event"]}
+        if data.get("expires_on"):
+            moment = datetime.datetime.combine(data["expires_on"], datetime.time(12),
+                                               tzinfo=SHANGHAI)
+            body["expired_time"] = int(moment.timestamp())
+        if data["event"].endswith("_fail"):
+            body["fail_reason"] = data.get("fail_reason", "")
+        return body

@@ -215,3 +215,34 @@ def test_the_sandbox_user_sends_each_certification_event(sandbox, live_server):
     assert sorted(WeChatEvent.objects.filter(account=account)
                   .values_list("event", flat=True)) == sorted(events)
     assert Notification.objects.filter(user=staff).count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_push_a_wechat_event_from_the_order_page_offline(client, sandbox, live_server,
+                                                               settings):
+    """From the order page, the sandbox pushes a success as WeChat would: the order
+    succeeds through the real callback, and the admin lists the event."""
+    from django.urls import reverse
+
+    settings.WECHAT_API_BASE = sandbox.base_url
+    settings.WECHAT_SIMULATE_CALLBACK_BASE = live_server.url
+    staff = UserFactory(groups=["Finance"])
+    order = make_order(account=make_account(staff=[staff], message_mode="compatible"),
+                       by=staff, until=OrderStatus.IN_REVIEW)
+    account = order.account
+    sandbox.register_app(account.appid, account.appsecret, token=account.server_token,
+                         encoding_aes_key=account.encoding_aes_key,
+                         message_mode=account.message_mode, original_id=account.original_id)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert client.login(username=staff.username, password="pw-for-tests-123")
+    page = client.get(reverse("admin:certification_order_change", args=[order.pk]))
+    url = reverse("admin:certification_order_simulate_event", args=[order.pk])
+    assert url in page.content.decode()
+    expires = datetime.date.today() + datetime.timedelta(days=365)
+    response = client.post(url, {"event": "qualification_verify_success",
+                                 "expires_on": expires.isoformat()})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SUCCEEDED and order.valid_until == expires
+    listing = client.get(reverse("admin:certification_wechatevent_changelist"))
+    assert f"#{order.pk}" in listing.content.decode()
