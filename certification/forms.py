@@ -53,6 +53,14 @@ def add_errors(form: forms.Form, exc: services.CertificationError) -> None:
 class OrderChangeForm(forms.ModelForm):
     """The application data while it may be edited (R-CERT-08/13 checks on the fields)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        owned = self.fields.get("trademark_owned_by_entity")
+        if owned is not None and "tm_registrant" not in self.fields:
+            # The letter's fields appear only once they are needed (`Order.name_fields`).
+            owned.help_text = _("Untick and save when the trademark belongs to someone else: "
+                                "the authorisation letter's fields then appear.")
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("trademark_name") and not cleaned.get("trademark_document"):

@@ -16,12 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
+from wechat.sandbox.simulate import CERTIFICATION_EVENTS
 
 ALLOWED_TYPES = ("text", "click", "view", "subscribe", "unsubscribe", "image")
-# WeChat's certification events (wechat-protocol.md §f): the sandbox sends them as WeChat.
-CERTIFICATION_EVENT_TYPES = ("qualification_verify_success", "qualification_verify_fail",
-                             "naming_verify_success", "naming_verify_fail", "annual_renew",
-                             "verify_expired")
 TIMEOUT_SECONDS = 20  # the sandbox itself may wait 3 × 5 s for a slow callback
 
 
@@ -63,7 +60,7 @@ def callback_url_for(account: OfficialAccount, request=None) -> str:
 
 def clean_payload(payload: dict) -> dict:
     kind = payload.get("type", "text")
-    if kind in CERTIFICATION_EVENT_TYPES:
+    if kind in CERTIFICATION_EVENTS:  # WeChat's own pushes (wechat-protocol.md §f)
         clean = {"type": kind}
         if payload.get("expired_time") is not None:
             try:

@@ -272,9 +272,11 @@ def test_document_upload_in_the_inline_validates_type(client, team):
         data[f"documents-{i}-value"] = doc.value
     licence = next(i for i, d in enumerate(docs) if d.code == "business_licence")
     data[f"documents-{licence}-file"] = pdf("evil.pdf", b"MZ\x90\x00")
-    response = client.post(url, data)
-    assert response.status_code == 200
+    response = client.post(url, data, follow=True)
+    # Refused on its own (the rest of the save goes through), shown on the order page.
+    assert response.redirect_chain[-1][0].endswith(url)
     assert "not a real PDF" in response.content.decode()
+    assert not order.documents.get(code="business_licence").file
     data[f"documents-{licence}-file"] = pdf("licence.pdf")
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]

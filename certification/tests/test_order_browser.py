@@ -89,7 +89,7 @@ def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, l
     page.select_option("select[name=review_company]", str(company.pk))
     page.click("#confirm-transition")
     page.wait_for_load_state("load")
-    assert "28-digit" in page.locator("#transition-form").inner_text()
+    assert "28 位" in page.locator("#transition-form").inner_text()  # the page is in Chinese
     page.fill("input[name=transaction_id]", "4200001234202611290000000099")
     page.select_option("select[name=review_company]", str(company.pk))
     page.click("#confirm-transition")

@@ -260,7 +260,7 @@ def test_lapse_notifies_the_accounts_staff_once_r_post_04():
     services.accounts_expire_certifications(now=at(2026, 3, 12))
     notes = Notification.objects.filter(user=user, milestone="lapsed")
     assert notes.count() == 1 and notes.get().order_id == order.pk
-    assert "WeChat may change the account's name by force" in notes.get().body
+    assert "微信可能强制修改该帐号的名称" in notes.get().body
 
 
 @pytest.mark.parametrize("how", ["lapse", "failed_review", "timed_out_review"])
@@ -295,8 +295,8 @@ def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_
     with pytest.raises(KfError, match="certified service accounts only"):
         kf_account_add(account=account, prefix="kf01", nickname="小王")
     note = Notification.objects.get(user=user, milestone="lapsed")
-    assert "WeChat may change the account's name by force" in note.body
-    assert "plug-in has been switched off" in note.body
+    assert "微信可能强制修改该帐号的名称" in note.body
+    assert "多客服插件已关闭" in note.body
 
 
 def test_expired_certification_blocks_new_agents_before_the_sweep_r_kf_01():

@@ -18,20 +18,14 @@ from certification.models import (
 )
 from certification.tests.factories import make_account, make_order
 from messaging.models import InboundMessage
-from messaging.selectors import forget_callback_account, forget_rules
 from messaging.tests.pushes import build_push
 
 SH = datetime.timezone(datetime.timedelta(hours=8))
 SYSTEM = "weixin_system"
 
 
-@pytest.fixture(autouse=True)
-def _clean_callback_state(redis_client):
-    forget_callback_account()
-    forget_rules()
-    yield
-    forget_callback_account()
-    forget_rules()
+# The callback's caches and dedupe keys start empty, as in the messaging tests.
+from messaging.tests.conftest import _clean_messaging_state  # noqa: E402, F401
 
 
 def unix(day: datetime.date) -> int:
@@ -104,9 +98,9 @@ def test_success_with_a_different_expiry_date_is_flagged(client, staff):
     assert order.valid_until == theirs
     record = WeChatEvent.objects.get(account=order.account)
     assert record.date_mismatch and (record.expires_on, record.our_date) == (theirs, ours)
-    assert "differs from ours" in OrderEvent.objects.get(
+    assert "不一致" in OrderEvent.objects.get(
         order=order, action="wechat_qualification_verify_success").note
-    assert "differs from ours" in Notification.objects.get(user=staff).body
+    assert "不一致" in Notification.objects.get(user=staff).body
 
 
 @pytest.mark.django_db
@@ -149,7 +143,7 @@ def test_failure_push_with_an_unknown_reason_is_left_for_staff(client, staff):
     assert WeChatEvent.objects.get(account=order.account).needs_attention
     assert "其他问题" in OrderEvent.objects.get(order=order,
                                             action="wechat_naming_verify_fail").note
-    assert Notification.objects.get(user=staff).title.startswith("Check")
+    assert Notification.objects.get(user=staff).title.startswith("请核对")
 
 
 @pytest.mark.django_db
@@ -182,7 +176,7 @@ def test_verify_expired_lapses_the_account_r_post_04_r_kf_01(client, staff):
     account.refresh_from_db()
     assert account.certified_until is None and account.kf_enabled is False
     assert OrderEvent.objects.filter(order=order, action="wechat_verify_expired").exists()
-    assert "name by force" in Notification.objects.get(user=staff,
+    assert "强制修改该帐号的名称" in Notification.objects.get(user=staff,
                                                        milestone="verify_expired").body
 
 
