@@ -63,6 +63,10 @@ def _certification_rows(user):
                             due_on=datetime.date(2027, 1, 1))
     Notification.objects.create(user=user, order=order, milestone=Milestone.values[0],
                                 title="示范提醒", body="示范")
+    from certification.wechat_events import Push, wechat_event_apply
+
+    wechat_event_apply(account=order.account,
+                       push=Push(event="annual_renew", create_time=1_780_000_000))
 
 
 def _messaging_rows(user, client):
