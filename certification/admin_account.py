@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -47,7 +48,7 @@ def certification_badge(account) -> str:
 @admin.action(description=gettext_lazy("Start the annual review (certification)"))
 def start_annual_review(modeladmin, request, queryset):
     """R-POST-03: open a pre-filled annual-review order for each selected account."""
-    from .services import CertificationError, order_create
+    from .services import CertificationError, annual_review_is_early, order_create
 
     if not request.user.has_perm("certification.add_order"):
         modeladmin.message_user(request, _("You may not create certification orders."),
@@ -60,8 +61,15 @@ def start_annual_review(modeladmin, request, queryset):
             created += 1
         except CertificationError as exc:
             refused += 1
-            modeladmin.message_user(request, f"{account}: {' '.join(exc.messages)}",
-                                    messages.WARNING)
+            text = " ".join(exc.messages)
+            if annual_review_is_early(account=account, today=timezone.localdate()):
+                # R-POST-02: early is allowed, but only once confirmed on the account's page.
+                url = reverse("admin:certification_order_start_annual", args=[account.pk])
+                modeladmin.message_user(request, format_html(
+                    '{}: {} <a href="{}">{}</a>', account, text, url,
+                    _("Confirm on its page")), messages.WARNING)
+                continue
+            modeladmin.message_user(request, f"{account}: {text}", messages.WARNING)
     if created:
         modeladmin.message_user(request, ngettext(
             "%(count)d annual-review order created.", "%(count)d annual-review orders created.",

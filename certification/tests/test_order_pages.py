@@ -286,3 +286,19 @@ def test_account_field_is_a_searchable_choice_scoped_to_the_user(client, finance
         "term": "服务号", "app_label": "certification", "model_name": "order",
         "field_name": "account"}).json()
     assert [r["text"] for r in found["results"]] == [str(mine)]
+
+
+def test_early_annual_review_from_the_account_list_links_to_the_confirmation(client, finance):
+    """R-POST-02: the bulk action does not start an early annual review; it links to the
+    account's page where it can be confirmed."""
+    certified = make_order(by=finance, account=make_account(staff=[finance]),
+                           until=OrderStatus.IN_REVIEW)
+    services.order_succeed(order=certified, by=finance)
+    login(client, finance, language="en")
+    response = client.post(reverse("admin:accounts_officialaccount_changelist"), {
+        "action": "start_annual_review", "_selected_action": [certified.account_id]},
+        follow=True)
+    page = response.content.decode()
+    assert not Order.objects.filter(kind="annual_review").exists()
+    assert reverse("admin:certification_order_start_annual",
+                   args=[certified.account_id]) in page
