@@ -1,0 +1,248 @@
+"""Reads of the conversation workspace: reply windows, the conversation list, one thread.
+
+Kept apart from `selectors.py` (the callback's and the message log's reads).
+Scoping: every read starts from `accounts.selectors.accounts_visible_to`.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import OfficialAccount
+from accounts.selectors import accounts_visible_to
+
+from .models import InboundMessage
+from .models_conversations import OutboundMessage, OutboundStatus
+
+# wechat-protocol.md §c: a user message opens a 48-hour window for 5 customer-service
+# messages; a menu click (click/scancode types), a subscription or a QR scan opens a
+# 1-minute window for 3. The latest such interaction decides (as in the sandbox).
+MESSAGE_WINDOW = datetime.timedelta(hours=48)
+MESSAGE_WINDOW_LIMIT = 5
+EVENT_WINDOW = datetime.timedelta(minutes=1)
+EVENT_WINDOW_LIMIT = 3
+WINDOW_EVENTS = ("subscribe", "SCAN", "CLICK", "scancode_push", "scancode_waitmsg")
+#: unsubscribing closes the window ("subscription is canceled", 45015)
+CLOSING_EVENTS = ("unsubscribe",)
+#: outgoing messages that use up a window's count (sent, or on their way)
+COUNTED_STATUSES = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.SENT)
+#: the conversation list looks this far back (older threads are in the message log)
+LIST_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """Whether staff may write to a user now, until when, and how many messages are left."""
+
+    kind: str | None  # "message", "event" or None (no interaction / unsubscribed)
+    opened_at: datetime.datetime | None
+    closes_at: datetime.datetime | None
+    limit: int
+    used: int
+    now: datetime.datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.closes_at is not None and self.now < self.closes_at
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used) if self.is_open else 0
+
+    @property
+    def can_send(self) -> bool:
+        return self.is_open and self.remaining > 0
+
+    @property
+    def seconds_left(self) -> int:
+        if not self.is_open:
+            return 0
+        return int((self.closes_at - self.now).total_seconds())
+
+    @property
+    def errcode(self) -> int | None:
+        """The WeChat error a send would get now: 45015 closed, 45047 count used up."""
+        if not self.is_open:
+            return 45015
+        if self.remaining <= 0:
+            return 45047
+        return None
+
+    def explain(self) -> str:
+        """In the active language: why one can or cannot write now (protocol §c)."""
+        if self.kind is None and self.opened_at is not None:
+            return _("The user has unfollowed the account: no message can be sent (45015).")
+        if self.kind is None:
+            return _("The user has not written to the account, so WeChat does not allow "
+                     "customer-service messages (45015).")
+        if not self.is_open:
+            if self.kind == "event":
+                return _("Closed: after a menu click, a subscription or a QR scan the account "
+                         "may answer only within 1 minute (45015). Wait until the user "
+                         "writes again.")
+            return _("Closed: more than 48 hours have passed since the user's last message "
+                     "(45015). Wait until the user writes again.")
+        if self.remaining <= 0:
+            return _("All %(limit)d messages allowed in this window are used (45047). Wait "
+                     "until the user writes again.") % {"limit": self.limit}
+        hours, rest = divmod(self.seconds_left, 3600)
+        minutes = rest // 60
+        if self.kind == "event":
+            return _("Open for %(seconds)d more seconds (1 minute after a click, subscription "
+                     "or scan); %(remaining)d of %(limit)d messages left.") % {
+                "seconds": self.seconds_left, "remaining": self.remaining, "limit": self.limit}
+        return _("Open for %(hours)d h %(minutes)d min more (48 hours after the user's last "
+                 "message); %(remaining)d of %(limit)d messages left.") % {
+            "hours": hours, "minutes": minutes, "remaining": self.remaining,
+            "limit": self.limit}
+
+    def as_dict(self) -> dict:
+        return {"open": self.is_open, "can_send": self.can_send, "kind": self.kind,
+                "closes_at": self.closes_at.isoformat() if self.closes_at else None,
+                "seconds_left": self.seconds_left, "remaining": self.remaining,
+                "limit": self.limit, "errcode": self.errcode, "text": self.explain()}
+
+
+def reply_window(*, account: OfficialAccount, openid: str,
+                 now: datetime.datetime | None = None,
+                 exclude_id: int | None = None) -> ReplyWindow:
+    """The customer-service window of one user (wechat-protocol.md §c, 45015/45047).
+
+    The latest user message (48 h, 5 messages) or window-opening event (click, scan,
+    subscribe: 1 min, 3 messages) opens it; unfollowing closes it; our outgoing
+    messages since it opened (sent or on their way; `exclude_id` is the one being
+    delivered) use up its count. Two indexed queries.
+    """
+    now = now or timezone.now()
+    opening = (InboundMessage.objects
+               .filter(account_id=account.pk, openid=openid)
+               .filter(~Q(msg_type="event") | Q(event__in=WINDOW_EVENTS + CLOSING_EVENTS))
+               .order_by("-received_at", "-id").values("msg_type", "event", "received_at")
+               .first())
+    if opening is None:
+        return ReplyWindow(None, None, None, 0, 0, now)
+    opened_at = opening["received_at"]
+    if opening["event"] in CLOSING_EVENTS:
+        return ReplyWindow(None, opened_at, None, 0, 0, now)
+    if opening["msg_type"] == "event":
+        kind, length, limit = "event", EVENT_WINDOW, EVENT_WINDOW_LIMIT
+    else:
+        kind, length, limit = "message", MESSAGE_WINDOW, MESSAGE_WINDOW_LIMIT
+    used = (OutboundMessage.objects
+            .filter(account_id=account.pk, openid=openid, created_at__gte=opened_at,
+                    status__in=COUNTED_STATUSES)
+            .exclude(pk=exclude_id).count())
+    return ReplyWindow(kind, opened_at, opened_at + length, limit, used, now)
+
+
+def conversation_accounts(user) -> QuerySet[OfficialAccount]:
+    return accounts_visible_to(user).order_by("name")
+
+
+def conversations(*, user, account_id: int | None = None, search: str = "",
+                  state: str = "", now: datetime.datetime | None = None) -> QuerySet:
+    """One row per (account, user) who wrote in the last LIST_DAYS days, for accounts the
+    user may see: last message time, count, whether staff answered after it, whether
+    the 48-hour window is still open. Unanswered conversations come first, the one
+    whose window closes soonest at the top; then the rest, newest first.
+
+    `state`: "unanswered", "open" (window open) or "" (all).
+    """
+    now = now or timezone.now()
+    visible = accounts_visible_to(user)
+    if account_id:
+        visible = visible.filter(pk=account_id)
+    rows = (InboundMessage.objects
+            .filter(account_id__in=visible.values("pk"),
+                    received_at__gte=now - datetime.timedelta(days=LIST_DAYS))
+            .exclude(msg_type="event"))
+    if search:
+        rows = rows.filter(openid__icontains=search.strip())
+    # The newest reply per thread depends on the grouped columns only (a correlated
+    # subquery PostgreSQL and SQLite both accept beside GROUP BY); "answered" compares it
+    # with the thread's last message.
+    last_out = (OutboundMessage.objects
+                .filter(account_id=OuterRef("account_id"), openid=OuterRef("openid"),
+                        status__in=COUNTED_STATUSES)
+                .order_by("-created_at").values("created_at")[:1])
+    threads = (rows.values("account_id", "openid")
+               .annotate(last_in=Max("received_at"), messages=Count("id"),
+                         last_out=Subquery(last_out))
+               .annotate(answered=Case(When(last_out__gte=F("last_in"), then=Value(True)),
+                                       default=Value(False), output_field=BooleanField()),
+                         window_open=Case(When(last_in__gt=now - MESSAGE_WINDOW, then=Value(True)),
+                                          default=Value(False), output_field=BooleanField())))
+    if state == "unanswered":
+        threads = threads.filter(answered=False)
+    elif state == "open":
+        threads = threads.filter(window_open=True)
+    bucket = Case(When(answered=False, window_open=True, then=Value(0)),
+                  When(answered=False, then=Value(1)), default=Value(2),
+                  output_field=IntegerField())
+    urgent = Case(When(answered=False, window_open=True, then=F("last_in")))
+    return threads.annotate(bucket=bucket, urgent=urgent).order_by(
+        "bucket", F("urgent").asc(nulls_last=True), "-last_in", "openid")
+
+
+def with_accounts(rows: list[dict], *, now: datetime.datetime | None = None) -> list[dict]:
+    """Add the account and the window's end to a page of `conversations` rows."""
+    now = now or timezone.now()
+    accounts = OfficialAccount.objects.in_bulk({row["account_id"] for row in rows})
+    for row in rows:
+        row["account"] = accounts.get(row["account_id"])
+        closes_at = row["last_in"] + MESSAGE_WINDOW
+        row["closes_at"] = closes_at
+        left = int((closes_at - now).total_seconds())
+        row["seconds_left"] = max(0, left)
+        row["hours_left"], rest = divmod(max(0, left), 3600)
+        row["minutes_left"] = rest // 60
+    return rows
+
+
+def unanswered_count(*, user, now: datetime.datetime | None = None) -> int:
+    """Open, unanswered conversations of the user's accounts (for the dashboard)."""
+    now = now or timezone.now()
+    return conversations(user=user, state="unanswered", now=now).filter(window_open=True).count()
+
+
+def thread(*, account: OfficialAccount, openid: str, limit: int = 100) -> list[dict]:
+    """The last `limit` inbound and outbound messages of one user, oldest first, as dicts
+    ready for JSON (what the workspace script renders and polls)."""
+    inbound = list(InboundMessage.objects.filter(account_id=account.pk, openid=openid)
+                   .order_by("-received_at", "-id")[:limit])
+    outbound = list(OutboundMessage.objects.filter(account_id=account.pk, openid=openid)
+                    .select_related("created_by").order_by("-created_at", "-id")[:limit])
+    items = [{
+        "id": f"in-{row.pk}", "direction": "in", "at": row.received_at.isoformat(),
+        "type": row.msg_type, "event": row.event, "text": row.content,
+        "auto_reply": row.reply_summary if row.reply_type else "",
+        "status": "",
+    } for row in inbound] + [{
+        "id": f"out-{row.pk}", "pk": row.pk, "direction": "out",
+        "at": row.created_at.isoformat(), "type": row.msg_type,
+        "type_display": str(row.get_msg_type_display()), "text": row.summary,
+        "kf_account": row.kf_account, "status": row.status,
+        "status_display": str(row.get_status_display()),
+        "errcode": row.errcode, "explanation": row.explanation,
+        "by": row.created_by.get_username() if row.created_by else "",
+        "retryable": row.status == OutboundStatus.FAILED,
+    } for row in outbound]
+    items.sort(key=lambda item: item["at"])
+    return items[-limit:]
