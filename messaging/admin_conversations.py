@@ -35,6 +35,7 @@ class OutboundMessageAdmin(AccountScopedAdminMixin, ModelAdmin):
                        "created_at", "sent_at")
     exclude = ("image",)
     actions = ("retry_failed",)
+    change_list_template = "messaging/conversations/outbound_change_list.html"
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -56,6 +56,10 @@ def test_a_user_writes_an_agent_answers_and_the_answer_reaches_wechat(
     page.get_by_test_id("reply-send").click()
     page.wait_for_selector("[data-testid=msg-out][data-status=sent]")
 
+    from menus.tests.test_editor_browser import ARTIFACTS
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "conversation.png"), full_page=True)
     sent = sandbox.state(account.appid)["sent_messages"]
     assert [(m["touser"], m["msgtype"], m["text"]["content"], m["kf_account"]) for m in sent] == [
         (OPENID, "text", "有的，欢迎到店！", kf.kf_account)]
