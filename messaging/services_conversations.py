@@ -7,6 +7,7 @@ records the outcome; `outbound_retry` sends a failed message again.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 
 from django.core.exceptions import ValidationError
@@ -171,7 +172,10 @@ def outbound_retry(*, message: OutboundMessage, by) -> OutboundMessage:
         _check_window(current.account, current.openid, exclude_id=current.pk)
         current.status = OutboundStatus.PENDING
         current.errcode, current.errmsg, current.explanation = None, "", ""
-        current.save(update_fields=["status", "errcode", "errmsg", "explanation"])
+        # it is (re)written now: it counts against the window it is sent in
+        current.created_at = timezone.now()
+        current.save(update_fields=["status", "errcode", "errmsg", "explanation",
+                                    "created_at"])
         logger.info("outbound %s: retry requested by %s", current.pk, getattr(by, "pk", None))
         _enqueue(current.pk)
     return current
@@ -250,3 +254,20 @@ def outbound_give_up(*, message_id: int, error: str) -> None:
         status=OutboundStatus.FAILED, errcode=-1, errmsg=error[:300],
         explanation=_("WeChat could not be reached after several tries. Send it again "
                       "later."))
+
+
+#: a message still pending or sending this long after it was written lost its worker
+OUTBOUND_STUCK_AFTER = datetime.timedelta(minutes=15)
+
+
+def outbound_fail_stuck(*, now: datetime.datetime | None = None) -> int:
+    """Fail messages left pending or sending (a worker died, a task was lost), so none
+    waits forever; staff see that it may or may not have arrived and may send it again.
+    Selects by state: a second run changes nothing."""
+    cutoff = (now or timezone.now()) - OUTBOUND_STUCK_AFTER
+    return OutboundMessage.objects.filter(
+        status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING],
+        created_at__lt=cutoff).update(
+        status=OutboundStatus.FAILED, errcode=None, errmsg="timeout",
+        explanation=_("No answer from the sending worker in time: the message may or may not "
+                      "have reached the user. Check with the user before sending it again."))

@@ -45,4 +45,4 @@ def prune_messages(batch_size: int = 1000) -> int:
 
 
 # The conversation workspace's task, registered with the worker through this module.
-from .tasks_conversations import outbound_deliver_task  # noqa: E402, F401
+from .tasks_conversations import outbound_deliver_task, outbound_fail_stuck  # noqa: E402, F401

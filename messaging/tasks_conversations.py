@@ -26,3 +26,9 @@ def outbound_deliver_task(self, message_id: int) -> str:
                                                     error=f"{exc.errcode} {exc.errmsg}")
             return "failed"
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+
+
+@shared_task(name="messaging.outbound_fail_stuck")
+def outbound_fail_stuck() -> int:
+    """Beat: no reply stays pending or sending forever."""
+    return services_conversations.outbound_fail_stuck()

@@ -291,3 +291,19 @@ def test_send_endpoint_answers_json_with_the_reason(client, account, sandboxed):
     assert [i["direction"] for i in poll.json()["items"]] == ["in", "out"]
     page = client.get(reverse("admin:messaging_workspace_detail", args=[account.pk, OPENID]))
     assert page.status_code == 200 and b"<script>" not in page.content
+
+
+@pytest.mark.django_db
+def test_replies_stuck_on_their_way_are_failed_once_and_can_be_retried(account):
+    user_wrote(account)
+    stuck = sent(account, status=OutboundStatus.SENDING,
+                 at=timezone.now() - datetime.timedelta(minutes=20))
+    fresh = sent(account, status=OutboundStatus.PENDING)
+    assert services.outbound_fail_stuck() == 1
+    assert services.outbound_fail_stuck() == 0  # selects by state: a second run does nothing
+    stuck.refresh_from_db()
+    assert stuck.status == OutboundStatus.FAILED and "may or may not" in stuck.explanation
+    assert OutboundMessage.objects.get(pk=fresh.pk).status == OutboundStatus.PENDING
+    retried = services.outbound_retry(message=stuck, by=None)
+    assert retried.status == OutboundStatus.PENDING
+    assert retried.created_at > timezone.now() - datetime.timedelta(minutes=1)
