@@ -307,3 +307,22 @@ def test_replies_stuck_on_their_way_are_failed_once_and_can_be_retried(account):
     retried = services.outbound_retry(message=stuck, by=None)
     assert retried.status == OutboundStatus.PENDING
     assert retried.created_at > timezone.now() - datetime.timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_open_unanswered_conversations_of_visible_accounts(rf, account):
+    from messaging.dashboard import panels
+
+    operator = UserFactory(groups=["Operators"])
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    user_wrote(mine, "oWaiting000000001")
+    user_wrote(mine, "oAnswered00000001")
+    sent(mine, "oAnswered00000001")
+    user_wrote(account, "oNotMine000000001")
+    request = rf.get("/admin/")
+    request.user = operator
+    panel = panels(request)[-1]
+    assert panel["items"][0]["value"] == 1
+    assert "state=unanswered" in panel["items"][0]["url"]
+    request.user = UserFactory(groups=["Finance"])
+    assert panels(request) == []
