@@ -136,6 +136,7 @@ def sandboxed(account, sandbox, settings, redis_client):
 
 @pytest.mark.django_db
 def test_text_news_and_image_replies_reach_the_sandbox_as_the_kf_account(account, sandboxed):
+    """R-KF-02/R-KF-03: sent as the agent of the user's open session, by default."""
     kf = KfAccountFactory(account=account, kf_account=f"amy@{account.wechat_id}")
     sandboxed.app(account.appid).kf_accounts[kf.kf_account] = {"kf_account": kf.kf_account}
     KfSession.objects.create(account=account, openid=OPENID, kf_account=kf.kf_account,
@@ -164,6 +165,7 @@ def test_text_news_and_image_replies_reach_the_sandbox_as_the_kf_account(account
 
 @pytest.mark.django_db
 def test_a_team_requires_choosing_one_of_its_accounts(account, sandboxed):
+    """R-KF-02: with a customer-service team, a reply goes out as one of its accounts."""
     KfAccountFactory(account=account, kf_account=f"amy@{account.wechat_id}")
     with pytest.raises(services.ConversationError) as caught:
         services.outbound_send(account=account, openid=OPENID, msg_type="text", text="hi",
