@@ -22,7 +22,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
             "view_accounttokenstatus",
         ],
         "menus": ALL,
-        "messaging": ALL,
+        "messaging": ALL,  # with reply_to_users: answering users from the back-office
         "certification": VIEW,
     },
     FINANCE: {
@@ -32,7 +32,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
     ADMINISTRATORS: {
         "accounts": ALL,
         "menus": ALL,
-        "messaging": ALL,
+        "messaging": ALL,  # with reply_to_users: answering users from the back-office
         "certification": ALL,
         "django_celery_beat": ALL,
         "django_celery_results": VIEW,

@@ -83,26 +83,33 @@ def fanout_progress(fanout: FanOut) -> dict:
 
 
 def remote_menu(account: OfficialAccount) -> dict:
-    """What WeChat shows now (menu/get) in menu/create's shape; no menu → no buttons.
+    """What WeChat shows now (menu/get) in the set's shape (default + conditional menus,
+    menus/conditional.py); no menu → no buttons.
     Raises WeChatError for anything else (the editor shows its explanation)."""
     from accounts.wechat_api import client_for
     from wechat.errors import MENU_NOT_EXIST, WeChatError
 
+    from .conditional import CONDITIONAL, remote_set
     from .models import wechat_body
 
     try:
-        data = client_for(account).menu_get().get("menu") or {"button": []}
+        data = remote_set(client_for(account).menu_get())
     except WeChatError as exc:
         if exc.errcode != MENU_NOT_EXIST:
             raise
         data = {"button": []}
     body = wechat_body(data)
-    for button in body["button"]:  # menu/get echoes "sub_button": [] on every leaf
-        if isinstance(button, dict) and button.get("sub_button") == []:
-            del button["sub_button"]
-        for sub in button.get("sub_button") or []:
-            if isinstance(sub, dict) and sub.get("sub_button") == []:
-                del sub["sub_button"]
+    trees = [body] + [{"button": item["button"]} for item in data.get(CONDITIONAL, [])]
+    for tree in trees:  # menu/get echoes "sub_button": [] on every leaf
+        for button in tree["button"]:
+            if isinstance(button, dict) and button.get("sub_button") == []:
+                del button["sub_button"]
+            for sub in button.get("sub_button") or []:
+                if isinstance(sub, dict) and sub.get("sub_button") == []:
+                    del sub["sub_button"]
+    if len(trees) > 1:
+        body[CONDITIONAL] = [{"button": tree["button"], "matchrule": item["matchrule"]}
+                             for tree, item in zip(trees[1:], data[CONDITIONAL], strict=True)]
     return body
 
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to, user_can_access_account
 
-from . import limits
+from . import conditional, limits
 from .models import (
     ClickReply,
     DriftStatus,
@@ -35,7 +35,7 @@ from .models import (
     VersionStatus,
     wechat_body,
 )
-from .validation import MenuIssue, click_replies, normalize_menu, validate_menu
+from .validation import MenuIssue
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +98,10 @@ def _write_draft(*, menu: Menu, data: dict, by, source: str) -> MenuVersion:
 
 
 def menu_check(*, account: OfficialAccount, data) -> tuple[dict, list[MenuIssue]]:
-    """Normalise a tree and validate it for this account (R-MENU-01/02, certification)."""
-    data = normalize_menu(data)
-    return data, validate_menu(data, certified=account.is_certified())
+    """Normalise a menu set (default + conditional menus) and validate it for this account
+    (R-MENU-01/02, certification, match rules: see menus/conditional.py)."""
+    data = conditional.normalize_set(data)
+    return data, conditional.validate_set(data, certified=account.is_certified())
 
 
 def draft_save(*, account: OfficialAccount, data, by, source: str = VersionSource.EDITOR
@@ -200,7 +201,7 @@ def _finish(version: MenuVersion, *, ok: bool, errcode=None, errmsg: str = "",
             ClickReply.objects.filter(account=account).delete()
             ClickReply.objects.bulk_create([
                 ClickReply(account=account, key=key, reply=reply, version=version)
-                for key, reply in click_replies(version.data).items()])
+                for key, reply in conditional.set_click_replies(version.data).items()])
             MenuAuditEntry.objects.create(account=account, action=MenuAction.PUBLISHED,
                                           by_id=by_id, version=version)
         else:
@@ -237,8 +238,11 @@ def version_send(*, version_id: int, final_attempt: bool) -> str:
                 explanation=str(explain(45009)))
         return "failed"
     limits.global_rate_wait()
+    had_conditional = _live_has_conditional(version)
     try:
-        _client(account).menu_create(version.wechat_body())
+        client = _client(account)
+        client.menu_create(version.wechat_body())
+        conditional.publish_conditional(client, version.data, had_conditional=had_conditional)
     except WeChatError as exc:
         if exc.temporary and not final_attempt:
             MenuVersion.objects.filter(pk=version.pk, status=VersionStatus.PENDING).update(
@@ -252,6 +256,12 @@ def version_send(*, version_id: int, final_attempt: bool) -> str:
         return "failed"
     _finish(version, ok=True, attempted=True)
     return "published"
+
+
+def _live_has_conditional(version: MenuVersion) -> bool:
+    """Whether the set published before this one had conditional menus (to remove)."""
+    live = version.menu.live_version
+    return live is not None and bool(conditional.conditional_menus(live.data))
 
 
 def versions_fail_stuck(*, older_than: datetime.timedelta | None = None) -> int:
@@ -322,7 +332,7 @@ def _known_replies(menu: Menu) -> dict[str, str]:
     known: dict[str, str] = {}
     for version in menu.versions.filter(status__in=[VersionStatus.DRAFT,
                                                      VersionStatus.PUBLISHED]).order_by("number"):
-        known.update(click_replies(version.data))
+        known.update(conditional.set_click_replies(version.data))
     return known
 
 
@@ -336,14 +346,21 @@ def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVe
     """
     _require_access(by, account)
     client = _client(account)
+    conditional_menus: list = []
     if selfmenu:
         info = client.get_current_selfmenu_info().get("selfmenu_info") or {"button": []}
     else:
-        info = client.menu_get().get("menu") or {"button": []}
+        remote = conditional.remote_set(client.menu_get())
+        info, conditional_menus = remote, remote.get(conditional.CONDITIONAL, [])
     with transaction.atomic():
         menu = _lock_menu(account)
         replies = _known_replies(menu)
-        data = normalize_menu(selfmenu_to_menu(info, replies=replies))
+        data = selfmenu_to_menu(info, replies=replies)
+        if conditional_menus:
+            data[conditional.CONDITIONAL] = [
+                {**selfmenu_to_menu(item, replies=replies), "matchrule": item["matchrule"]}
+                for item in conditional_menus]
+        data = conditional.normalize_set(data)
         draft = _write_draft(menu=menu, data=data, by=by, source=VersionSource.PULL)
         _audit(account, MenuAction.PULL, by=by, version=draft,
                detail="get_current_selfmenu_info" if selfmenu else "menu/get")
@@ -394,9 +411,9 @@ def menu_check_drift(*, account_id: int) -> str:
         return menu.drift_status
     detail = ""
     try:
-        remote = _client(account).menu_get().get("menu") or {}
-        status = (DriftStatus.IN_SYNC if canonical(remote) == canonical(live.data)
-                  else DriftStatus.DRIFTED)
+        remote = conditional.remote_set(_client(account).menu_get())
+        status = (DriftStatus.IN_SYNC if conditional.canonical_set(remote, canonical)
+                  == conditional.canonical_set(live.data, canonical) else DriftStatus.DRIFTED)
     except WeChatError as exc:
         if exc.errcode == 46003:
             status = DriftStatus.MISSING
@@ -504,5 +521,51 @@ def fanout_start(*, data: dict, accounts: Iterable[OfficialAccount], by,
 
 
 def wechat_menu_body(data: dict) -> dict:
-    """Export: exactly the JSON WeChat's menu/create takes (our reply texts left out)."""
-    return wechat_body(data)
+    """Export: exactly the JSON WeChat's menu/create takes (our reply texts left out),
+    plus the menu/addconditional bodies under "conditionalmenu" when there are any."""
+    body = wechat_body(data)
+    bodies = conditional.wechat_conditional_bodies(data)
+    if bodies:
+        body[conditional.CONDITIONAL] = bodies
+    return body
+
+
+# --- Conditional menus (menus/conditional.py) --------------------------------------------
+
+
+def conditional_try_match(*, account: OfficialAccount, user_id: str, data: dict, by) -> dict:
+    """menu/trymatch: which menu of the set a user sees (65302 when WeChat knows no such
+    user). Read-only on WeChat's side, so no audit entry."""
+    _require_access(by, account)
+    return conditional.try_match(_client(account), user_id=user_id,
+                                 data=conditional.normalize_set(data))
+
+
+def conditional_remote_list(*, account: OfficialAccount) -> list[dict]:
+    """The conditional menus WeChat has (menu/get), newest first, with menuids."""
+    from wechat.errors import MENU_NOT_EXIST, WeChatError
+
+    try:
+        answer = _client(account).menu_get()
+    except WeChatError as exc:
+        if exc.errcode == MENU_NOT_EXIST:
+            return []
+        raise
+    items = [item for item in answer.get(conditional.CONDITIONAL) or []
+             if isinstance(item, dict)]
+    items.sort(key=lambda item: int(str(item.get("menuid") or 0) or 0), reverse=True)
+    return [{"menuid": str(item.get("menuid")),
+             "matchrule": conditional.clean_matchrule(item.get("matchrule")),
+             "names": [b.get("name", "") for b in item.get("button") or []
+                       if isinstance(b, dict)]} for item in items]
+
+
+def conditional_delete_remote(*, account: OfficialAccount, menuid: str, by) -> None:
+    """menu/delconditional for one conditional menu (65301 when WeChat has no such menuid);
+    audited. The drift check flags the account until the set is published again."""
+    _require_access(by, account)
+    _client(account).menu_delete_conditional(menuid)
+    with transaction.atomic():
+        _lock_menu(account)
+        _audit(account, MenuAction.DELETE_REMOTE, by=by,
+               detail=f"menu/delconditional {menuid}")

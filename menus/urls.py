@@ -19,3 +19,14 @@ urlpatterns = [
     path("<int:account_pk>/copy/", views.copy_to, name="copy"),
     path("fanouts/<int:pk>/progress/", views.fanout_progress, name="fanout_progress"),
 ]
+
+# Conditional (personalised) menus: try a user, list and delete WeChat's copies.
+from . import views_conditional  # noqa: E402
+
+urlpatterns += [
+    path("<int:account_pk>/trymatch/", views_conditional.try_match, name="trymatch"),
+    path("<int:account_pk>/conditional/remote/", views_conditional.remote_conditional,
+         name="conditional_remote"),
+    path("<int:account_pk>/conditional/delete/", views_conditional.delete_conditional,
+         name="conditional_delete"),
+]

@@ -22,8 +22,8 @@ from accounts.scoping import require_account_access
 from accounts.selectors import accounts_visible_to
 
 from . import selectors, services
+from .conditional import remote_set, validate_set
 from .models import FanOut, VersionStatus
-from .validation import validate_menu
 
 
 def _account_view(permission: str):
@@ -143,7 +143,7 @@ def latest_version(request, account):
 def pull(request, account):
     selfmenu = bool(_body(request).get("selfmenu"))
     draft = services.menu_pull(account=account, by=request.user, selfmenu=selfmenu)
-    issues = validate_menu(draft.data, certified=account.is_certified())
+    issues = validate_set(draft.data, certified=account.is_certified())
     return JsonResponse({"ok": True, "message": _("The live menu was copied into the draft."),
                          "issues": [issue.as_dict() for issue in issues],
                          "state": _state(account)})
@@ -191,7 +191,7 @@ def import_json(request, account):
     except (TypeError, ValueError) as exc:
         raise BadRequest(_("This is not valid JSON: %(error)s") % {"error": exc})
     if isinstance(data, dict) and isinstance(data.get("menu"), dict):  # a menu/get answer
-        data = data["menu"]
+        data = remote_set(data)  # with its conditional menus
     if isinstance(data, dict) and isinstance(data.get("selfmenu_info"), dict):
         data = services.selfmenu_to_menu(data["selfmenu_info"])
     services.draft_save(account=account, data=data, by=request.user, source="import")

@@ -358,3 +358,7 @@ def sync_kf_team(modeladmin, request, queryset):
             "%(count)d account was skipped: its customer-service plug-in is off.",
             "%(count)d accounts were skipped: their customer-service plug-in is off.", skipped)
             % {"count": skipped}, messages.WARNING)
+
+
+# The conversation workspace registers its own admin (replies to users + workspace pages).
+from . import admin_conversations  # noqa: E402, F401

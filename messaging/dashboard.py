@@ -24,3 +24,9 @@ def panels(request) -> list[dict]:
                       "values": [n for _day, n in counts]},
         },
     ]
+
+
+# The conversation workspace adds its panel after the message-log panels.
+from .dashboard_conversations import with_conversation_panel  # noqa: E402
+
+panels = with_conversation_panel(panels)

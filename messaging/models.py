@@ -466,3 +466,6 @@ class KfWaitCase(models.Model):
 
     def __str__(self) -> str:
         return self.openid
+
+
+from .models_conversations import OutboundMessage, OutboundStatus, OutboundType  # noqa: E402, F401

@@ -8,4 +8,10 @@ SCHEDULES = [
         "kwargs": {"batch_size": 1000},
         "description": "Deletes messages older than MESSAGE_RETENTION_DAYS, in batches.",
     },
+    {
+        "name": "messaging: fail replies stuck on their way",
+        "task": "messaging.outbound_fail_stuck",
+        "every_seconds": 300,
+        "description": "Replies to users pending or sending for 15 minutes are marked failed.",
+    },
 ]

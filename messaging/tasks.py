@@ -42,3 +42,7 @@ def kf_operation_run(self, operation_id: int) -> str:
 def prune_messages(batch_size: int = 1000) -> int:
     """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in batches."""
     return services.messages_prune(batch_size=batch_size)
+
+
+# The conversation workspace's task, registered with the worker through this module.
+from .tasks_conversations import outbound_deliver_task, outbound_fail_stuck  # noqa: E402, F401

@@ -172,6 +172,17 @@ class WeChatClient:
     def kf_wait_cases(self) -> dict:
         return self.call("GET", "/customservice/kfsession/getwaitcase")
 
+    # --- temporary media ---------------------------------------------------------------
+    def media_upload(self, kind: str, content: bytes, filename: str,
+                     content_type: str = "application/octet-stream") -> str:
+        """Upload temporary media (``kind`` image/voice/video/thumb; WeChat keeps it 3 days);
+        its media_id. Not re-sent once it may have reached WeChat (a second copy is harmless
+        but counts against the quota)."""
+        result = self.call("POST", "/cgi-bin/media/upload", params={"type": kind},
+                           files={"media": (filename, content, content_type)},
+                           idempotent=False)
+        return str(result["media_id"])
+
     # --- customer-service messages ----------------------------------------------------------
     def message_custom_send(self, payload: dict) -> None:
         """Send a customer-service message; never re-sent once it may have reached WeChat."""

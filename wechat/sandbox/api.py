@@ -228,16 +228,38 @@ def menu_del_conditional(sb: Sandbox, request: SandboxRequest, app: AppState):
     return sb.ok()
 
 
+def rule_matches(rule: dict, profile: dict) -> bool:
+    """Whether a conditional menu's matchrule fits a user: every field the rule sets must
+    equal the user's (tag_id: one of the user's tags); a rule field the user's profile
+    does not know never matches."""
+    for name in MATCH_FIELDS:
+        wanted = str(rule.get(name) or "")
+        if not wanted:
+            continue
+        if name in ("tag_id", "group_id"):
+            if wanted not in {str(t) for t in profile.get("tag_ids") or []}:
+                return False
+        elif str(profile.get(name) or "") != wanted:
+            return False
+    return True
+
+
 @api_route("POST", "/cgi-bin/menu/trymatch")
 def menu_try_match(sb: Sandbox, request: SandboxRequest, app: AppState):
-    """The menu a user would see: the newest conditional menu whose rule has no tag or
-    platform condition the sandbox cannot know, else the default menu."""
+    """The menu a user would see: the newest conditional menu whose rule fits the user's
+    profile (set with ``Sandbox.set_user`` or ``POST /sandbox/users/<appid>``), else the
+    default menu. Answers ``{"button": [...]}`` (+ ``"menuid"`` for a conditional one)."""
     user_id = _body(request).get("user_id")
     if not isinstance(user_id, str) or not (_OPENID.match(user_id) or _KF_PREFIX.match(user_id)):
         return sb.error(65302, "no such user", app=app)
     with sb._lock:
         if app.menu is None:
             return sb.error(46003, "menu no exist", app=app)
+        profile = app.users.get(user_id, {})
+        for conditional in reversed(app.conditional_menus):  # matching is newest-first
+            if rule_matches(conditional["matchrule"], profile):
+                return {"button": copy.deepcopy(conditional["button"]),
+                        "menuid": conditional["menuid"]}
         return {"button": copy.deepcopy(app.menu)}
 
 
@@ -460,6 +482,36 @@ def kf_wait_cases(sb: Sandbox, request: SandboxRequest, app: AppState):
     return {"count": len(cases), "waitcaselist": cases[:100]}
 
 
+# --- temporary media (cgi-bin/media/upload) -------------------------------------------------------
+MEDIA_LIMITS = {"image": 10 * 1024 * 1024, "voice": 2 * 1024 * 1024, "thumb": 64 * 1024,
+                "video": 10 * 1024 * 1024}
+IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG", b"GIF8", b"BM")
+
+
+@api_route("POST", "/cgi-bin/media/upload")
+def media_upload(sb: Sandbox, request: SandboxRequest, app: AppState):
+    """Temporary media (kept 3 days by WeChat): multipart field ``media``, ``?type=image``
+    (jpg/png/gif/bmp ≤ 10 MB) → ``{"type", "media_id", "created_at"}``; 40004 bad type,
+    40005 not an image, 40009 empty or too large."""
+    kind = request.query.get("type", "")
+    if kind not in MEDIA_LIMITS:
+        return sb.error(40004, "invalid media type", app=app)
+    media = request.files().get("media")
+    if media is None:
+        return sb.error(40005, "invalid file type (the file field must be named media)", app=app)
+    _filename, data = media
+    if not data or len(data) > MEDIA_LIMITS[kind]:
+        return sb.error(40009, "invalid media size", app=app)
+    if kind in ("image", "thumb") and not data.startswith(IMAGE_MAGIC):
+        return sb.error(40005, "invalid file type", app=app)
+    now = int(sb.clock())
+    with sb._lock:
+        sb._serial += 1
+        media_id = f"sandbox_media_{kind}_{sb._serial}"
+        app.media[media_id] = {"type": kind, "size": len(data), "created_at": now}
+    return {"type": kind, "media_id": media_id, "created_at": now}
+
+
 # --- customer-service messages ---------------------------------------------------------------------
 @api_route("POST", "/cgi-bin/message/custom/send")
 def message_custom_send(sb: Sandbox, request: SandboxRequest, app: AppState):
@@ -474,6 +526,8 @@ def message_custom_send(sb: Sandbox, request: SandboxRequest, app: AppState):
         return sb.error(40008, "invalid message type", app=app)
     if msgtype == "text" and not str(body["text"].get("content") or "").strip():
         return sb.error(44004, "empty content", app=app)
+    if msgtype == "image" and str(body["image"].get("media_id") or "") not in app.media:
+        return sb.error(40007, "invalid media_id", app=app)
     kf_account = (body.get("customservice") or {}).get("kf_account")
     if kf_account and kf_account not in app.kf_accounts:
         return sb.error(65401, "invalid custom service account", app=app)
@@ -524,6 +578,21 @@ def state(sb: Sandbox, request: SandboxRequest, appid: str):
     if sb.app(appid) is None:
         return SandboxResponse(status=404, body=b'{"errcode":40013,"errmsg":"invalid appid"}')
     return sb.state(appid)
+
+
+@route("POST", "/sandbox/users/<appid>")
+def set_user(sb: Sandbox, request: SandboxRequest, appid: str):
+    """Give a simulated user a profile for menu/trymatch:
+    ``{"openid", "tag_ids": [2], "client_platform_type": "2", ...}``."""
+    if sb.app(appid) is None:
+        return SandboxResponse(status=404, body=b'{"errcode":40013,"errmsg":"invalid appid"}')
+    body = request.json()
+    openid = body.pop("openid", None)
+    if not isinstance(openid, str) or not _OPENID.match(openid):
+        return sb.error(40003, "invalid openid")
+    sb.set_user(appid, openid, **{k: v for k, v in body.items()
+                                  if k == "tag_ids" or k in MATCH_FIELDS})
+    return sb.ok()
 
 
 @route("POST", "/sandbox/expire/<appid>")

@@ -46,6 +46,7 @@ DEFAULT_QUOTAS = {
     "/cgi-bin/menu/addconditional": 2000,
     "/cgi-bin/menu/delconditional": 2000,
     "/cgi-bin/menu/trymatch": 20_000,
+    "/cgi-bin/media/upload": 100_000,
 }
 QUOTA_CLEARS_PER_MONTH = 10
 DEFAULT_QUOTA = 100_000
@@ -142,6 +143,9 @@ class AppState:
     wait_cases: list[dict] = field(default_factory=list)
     interactions: dict[str, dict] = field(default_factory=dict)  # openid -> {kind, at, used}
     sent_messages: list[dict] = field(default_factory=list)
+    media: dict[str, dict] = field(default_factory=dict)  # media_id -> {type, size, at}
+    #: simulated users' profiles for menu/trymatch: openid -> {tag_ids, client_platform_type…}
+    users: dict[str, dict] = field(default_factory=dict)
 
     def used_today(self, api: str, day: str) -> int:
         return self.calls_by_day.get(day, Counter())[api]
@@ -442,6 +446,8 @@ class Sandbox:
                 "sessions": app.sessions,
                 "wait_cases": app.wait_cases,
                 "sent_messages": app.sent_messages[-100:],
+                "media": app.media,
+                "users": app.users,
             })
 
     # --- helpers for tests / simulations (what a human would do on the phone or website) ------
@@ -473,6 +479,12 @@ class Sandbox:
         with self._lock:
             self._apps[appid].interactions[openid] = {
                 "kind": kind, "at": self.clock() if at is None else at, "used": 0}
+
+    def set_user(self, appid: str, openid: str, **profile) -> None:
+        """What WeChat knows about a follower (tag_ids, client_platform_type, sex, country,
+        province, city, language), used by menu/trymatch."""
+        with self._lock:
+            self._apps[appid].users.setdefault(openid, {}).update(copy.deepcopy(profile))
 
     # --- server -------------------------------------------------------------------------
     def _load_extensions(self) -> None:

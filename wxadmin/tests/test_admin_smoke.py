@@ -103,6 +103,11 @@ def _messaging_rows(user, client):
              f"&timestamp={timestamp}&nonce={nonce}")
     response = client.post(f"/wechat/{account.appid}/?{query}", body, content_type="text/xml")
     assert response.status_code == 200
+    # the user wrote, so staff may answer in the conversation workspace (a reply to users)
+    from messaging.services_conversations import outbound_send
+
+    outbound_send(account=account, openid="oDemoUser", msg_type="text", text="示范回复", by=user,
+                  kf_account=kf.kf_account)
 
 
 def test_every_model_of_ours_has_a_row_to_open(populated):

@@ -10,7 +10,12 @@
   var T = config.t, L = config.limits, URLS = config.urls;
   var simulateUrl = root.getAttribute("data-simulate-url") || "";
   var csrf = (root.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
-  var menu = clone(config.state.working || { button: [] });
+  // The account's menu set: the default menu plus "conditionalmenu" (conditional.js edits
+  // the match rules); `menu` is the one of the set on screen, `current` its index (null:
+  // the default). Requests always carry the whole set.
+  var set = clone(config.state.working || { button: [] });
+  var current = null;
+  var menu = set;
   var live = config.state.live;
   var selected = null; // [i] or [i, j]
   var openPopup = null;
@@ -64,13 +69,16 @@
     ul.innerHTML = "";
     issues.forEach(function (issue) {
       ul.appendChild(el("li", { "data-pointer": issue.pointer, onclick: function () {
+        if (menuOf(issue) !== current) { showMenu(menuOf(issue)); }
         if (issue.path && issue.path.length) { selected = issue.path.slice(0, 2); render(); }
       } }, [issue.text]));
     });
+    if (window.wxMenuEditor && window.wxMenuEditor.onrender) window.wxMenuEditor.onrender();
   }
   function issuesFor(path) {
-    return issues.filter(function (i) { return i.path && samePath(i.path, path); });
+    return issues.filter(function (i) { return i.path && samePath(i.path, path) && menuOf(i) === current; });
   }
+  function menuOf(issue) { return issue.menu === undefined ? null : issue.menu; }
 
   function changed() {
     dirty = true;
@@ -81,7 +89,7 @@
     dirty = true;
     clearTimeout(validateTimer);
     validateTimer = setTimeout(function () {
-      request("POST", URLS.validate, { menu: menu }).then(function (data) {
+      request("POST", URLS.validate, { menu: set }).then(function (data) {
         if (!data._ok) return;
         showIssues(data.issues);
         renderPreview(); renderTree(); renderFormErrors();
@@ -271,13 +279,36 @@
     });
   }
 
-  function render() { renderPreview(); renderTree(); renderForm(); }
+  function render() { renderPreview(); renderTree(); renderForm(); if (api.onrender) api.onrender(); }
+
+  // --- the menu set (conditional.js switches menus and edits match rules through this) ----
+  function showMenu(index) {
+    var others = set.conditionalmenu || [];
+    current = index !== null && others[index] ? index : null;
+    menu = current === null ? set : others[current];
+    if (!Array.isArray(menu.button)) menu.button = [];
+    selected = menu.button.length ? [0] : null; openPopup = null;
+    render(); renderFormErrors();
+  }
+  var api = window.wxMenuEditor = {
+    set: function () { return set; },
+    current: function () { return current; },
+    issues: function () { return issues; },
+    show: showMenu,
+    changed: changed,
+    request: request,
+    status: status,
+    onrender: null
+  };
 
   // --- toolbar -----------------------------------------------------------------------
   function loadState(state, keepMessage) {
     config.state = state;
     live = state.live;
-    menu = clone(state.working || { button: [] });
+    set = clone(state.working || { button: [] });
+    var others = set.conditionalmenu || [];
+    if (current !== null && !others[current]) current = null;
+    menu = current === null ? set : others[current];
     dirty = false;
     if (!at(selected)) selected = menu.button.length ? [0] : null;
     if (!keepMessage) status("");
@@ -305,12 +336,12 @@
   var actions = {
     save: function () {
       status(T.saving);
-      request("POST", URLS.save_draft, { menu: menu }).then(function (d) { if (answer(d)) loadState(d.state, true); });
+      request("POST", URLS.save_draft, { menu: set }).then(function (d) { if (answer(d)) loadState(d.state, true); });
     },
     publish: function () {
       status(T.publishing, "warn");
       root.setAttribute("data-last-status", "pending");
-      request("POST", URLS.publish, { menu: menu }).then(function (d) {
+      request("POST", URLS.publish, { menu: set }).then(function (d) {
         if (answer(d)) { loadState(d.state, true); status(T.publishing, "warn"); pollVersion(120); }
       });
     },
@@ -331,7 +362,7 @@
     compare: function () {
       var panel = $("me-compare");
       panel.hidden = false;
-      $("me-cmp-draft").textContent = JSON.stringify(menu, null, 2);
+      $("me-cmp-draft").textContent = JSON.stringify(set, null, 2);
       $("me-cmp-live").textContent = live ? JSON.stringify(live, null, 2) : "—";
       $("me-cmp-remote").textContent = T.loading;
       request("GET", URLS.remote).then(function (d) {

@@ -1,0 +1,273 @@
+"""Writes of the conversation workspace: staff answer users with message/custom/send.
+
+`outbound_send` checks the input and the reply window (wechat-protocol.md §c) under a
+lock on the account, stores the message as pending and queues its delivery after the
+commit; `outbound_deliver` (run by a task) sends it, uploading an image first, and
+records the outcome; `outbound_retry` sends a failed message again.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import OfficialAccount
+
+from .models import KfAccount, KfAccountStatus, KfSession, KfSessionStatus
+from .models_conversations import (
+    OUTBOUND_IMAGE_MAX_BYTES,
+    OUTBOUND_TEXT_MAX_LENGTH,
+    OutboundMessage,
+    OutboundStatus,
+    OutboundType,
+)
+from .selectors_conversations import reply_window
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png",
+                    b"GIF87a": "image/gif", b"GIF89a": "image/gif"}
+
+
+class ConversationError(ValidationError):
+    """A reply that cannot be sent; the message (per field) says why, in the user's language."""
+
+
+def _image_type(upload) -> str | None:
+    """The image's MIME type judged by its first bytes (not by its name), or None."""
+    head = upload.read(16)
+    upload.seek(0)
+    for signature, mime in IMAGE_SIGNATURES.items():
+        if head.startswith(signature):
+            return mime
+    return None
+
+
+def _clean(*, msg_type: str, text: str, news: dict, image) -> dict:
+    """The message's fields, checked; raises ConversationError naming the field."""
+    from django.core.validators import URLValidator
+
+    if msg_type == OutboundType.TEXT:
+        text = (text or "").strip()
+        if not text:
+            raise ConversationError({"text": _("Write the message first.")})
+        if len(text) > OUTBOUND_TEXT_MAX_LENGTH:
+            raise ConversationError({"text": _("A message is at most %(max)d characters.")
+                                     % {"max": OUTBOUND_TEXT_MAX_LENGTH}})
+        return {"text": text}
+    if msg_type == OutboundType.NEWS:
+        title = (news.get("title") or "").strip()
+        url = (news.get("url") or "").strip()
+        pic = (news.get("pic_url") or "").strip()
+        errors = {}
+        if not title:
+            errors["news_title"] = _("A link card needs a title.")
+        elif len(title) > 64:
+            errors["news_title"] = _("The title is at most 64 characters.")
+        check = URLValidator(schemes=["http", "https"])
+        for field, value, required in (("news_url", url, True), ("news_pic_url", pic, False)):
+            if not value and not required:
+                continue
+            try:
+                check(value)
+            except ValidationError:
+                errors[field] = _("Enter a full link starting with http:// or https://.")
+        description = (news.get("description") or "").strip()
+        if len(description) > 120:
+            errors["news_description"] = _("The description is at most 120 characters.")
+        if errors:
+            raise ConversationError(errors)
+        return {"news_title": title, "news_url": url, "news_pic_url": pic,
+                "news_description": description}
+    if msg_type == OutboundType.IMAGE:
+        if image is None:
+            raise ConversationError({"image": _("Choose an image to send.")})
+        if image.size > OUTBOUND_IMAGE_MAX_BYTES or image.size == 0:
+            raise ConversationError({"image": _("The image must be between 1 byte and 10 MB.")})
+        if _image_type(image) is None:
+            raise ConversationError({"image": _("Only JPG, PNG or GIF images can be sent.")})
+        return {}
+    raise ConversationError({"msg_type": _("Choose text, a link card or an image.")})
+
+
+def kf_choices(*, account: OfficialAccount) -> list[str]:
+    """The account's customer-service accounts agents may send as (active ones)."""
+    return list(KfAccount.objects.filter(account=account, status=KfAccountStatus.ACTIVE)
+                .order_by("kf_account").values_list("kf_account", flat=True))
+
+
+def default_kf_account(*, account: OfficialAccount, openid: str) -> str:
+    """Who answers by default: the agent of the user's open session, else the first agent."""
+    choices = kf_choices(account=account)
+    session = (KfSession.objects.filter(account=account, openid=openid,
+                                        status=KfSessionStatus.OPEN)
+               .values_list("kf_account", flat=True).first())
+    if session in choices:
+        return session
+    return choices[0] if choices else ""
+
+
+def _check_kf(account: OfficialAccount, kf_account: str) -> str:
+    """R-KF-02: when the account has a customer-service team, a reply goes out as one of
+    its accounts; without a team it goes out as the official account itself."""
+    choices = kf_choices(account=account)
+    kf_account = (kf_account or "").strip()
+    if not choices:
+        return ""
+    if kf_account not in choices:
+        raise ConversationError({"kf_account": _(
+            "Choose which customer-service account answers.")})
+    return kf_account
+
+
+def _check_window(account: OfficialAccount, openid: str, *, exclude_id: int | None = None):
+    window = reply_window(account=account, openid=openid, exclude_id=exclude_id)
+    if not window.can_send:
+        raise ConversationError({"__all__": window.explain()})
+    return window
+
+
+def _enqueue(message_id: int) -> None:
+    from .tasks import outbound_deliver_task
+
+    transaction.on_commit(lambda: outbound_deliver_task.delay(message_id))
+
+
+def outbound_send(*, account: OfficialAccount, openid: str, msg_type: str, by,
+                  text: str = "", news: dict | None = None, image=None,
+                  kf_account: str = "") -> OutboundMessage:
+    """Answer a user: check the message and the reply window, store it, queue delivery.
+
+    wechat-protocol.md §c: only within 48 hours of the user's last message (5
+    messages) or 1 minute of a click/scan/subscription (3 messages); a reply outside
+    would get 45015, one too many 45047 — both refused here with the reason, and
+    nothing is stored. The account row is locked so that two agents answering at once
+    cannot both take the window's last message.
+    """
+    fields = _clean(msg_type=msg_type, text=text, news=news or {}, image=image)
+    with transaction.atomic():
+        OfficialAccount.objects.select_for_update().filter(pk=account.pk).first()
+        kf_account = _check_kf(account, kf_account)
+        _check_window(account, openid)
+        message = OutboundMessage(account=account, openid=openid, msg_type=msg_type,
+                                  kf_account=kf_account, created_by=by, **fields)
+        if image is not None:
+            message.image.save(image.name.rsplit("/", 1)[-1], image, save=False)
+        message.save()
+        _enqueue(message.pk)
+    return message
+
+
+def outbound_retry(*, message: OutboundMessage, by) -> OutboundMessage:
+    """Send a failed message again (failed → pending), if the window still allows it."""
+    with transaction.atomic():
+        OfficialAccount.objects.select_for_update().filter(pk=message.account_id).first()
+        current = OutboundMessage.objects.select_for_update().get(pk=message.pk)
+        if current.status != OutboundStatus.FAILED:
+            raise ConversationError({"__all__": _("Only a failed message can be sent again.")})
+        _check_window(current.account, current.openid, exclude_id=current.pk)
+        current.status = OutboundStatus.PENDING
+        current.errcode, current.errmsg, current.explanation = None, "", ""
+        # it is (re)written now: it counts against the window it is sent in
+        current.created_at = timezone.now()
+        current.save(update_fields=["status", "errcode", "errmsg", "explanation",
+                                    "created_at"])
+        logger.info("outbound %s: retry requested by %s", current.pk, getattr(by, "pk", None))
+        _enqueue(current.pk)
+    return current
+
+
+def _fail(message_id: int, *, errcode: int | None, errmsg: str, explanation: str) -> None:
+    OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
+        status=OutboundStatus.FAILED, errcode=errcode, errmsg=errmsg[:300],
+        explanation=explanation)
+
+
+def outbound_deliver(*, message_id: int, client=None) -> str:
+    """Send one pending message through message/custom/send; returns its new status.
+
+    Claimed with a conditional update (pending → sending), so a task delivered twice
+    sends once. The window is checked again (it may have closed while queued). An
+    image is uploaded as temporary media first. WeChat's business errors (45015,
+    45047, 40003 …) fail the message with their explanation; a temporary error
+    puts it back to pending and is re-raised for the task to retry — unless the
+    request may have reached WeChat, then it fails at once (never sent twice).
+    """
+    from wechat.errors import WeChatError, explain
+
+    claimed = OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.PENDING) \
+        .update(status=OutboundStatus.SENDING)
+    message = OutboundMessage.objects.select_related("account").get(pk=message_id)
+    if not claimed:
+        return message.status
+    OutboundMessage.objects.filter(pk=message_id).update(attempts=message.attempts + 1)
+    account = message.account
+    window = reply_window(account=account, openid=message.openid, exclude_id=message.pk)
+    if not window.can_send:
+        _fail(message_id, errcode=window.errcode, errmsg=_("checked before sending"),
+              explanation=window.explain())
+        return OutboundStatus.FAILED
+    if client is None:
+        from accounts.wechat_api import client_for
+
+        client = client_for(account)
+    try:
+        if message.msg_type == OutboundType.IMAGE and not message.media_id:
+            with message.image.open("rb") as fileobj:
+                content = fileobj.read()
+            media_id = client.media_upload("image", content,
+                                           message.image.name.rsplit("/", 1)[-1])
+            OutboundMessage.objects.filter(pk=message_id).update(media_id=media_id)
+            message.media_id = media_id
+        client.message_custom_send(message.payload())
+    except WeChatError as exc:
+        if exc.temporary and not getattr(exc, "request_sent", False):
+            OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING) \
+                .update(status=OutboundStatus.PENDING, errcode=exc.errcode,
+                        errmsg=str(exc.errmsg)[:300], explanation=str(exc.explanation))
+            raise
+        explanation = str(exc.explanation)
+        if exc.temporary:
+            explanation = _("The connection broke after the message was sent: it may or may "
+                            "not have reached the user. Check with the user before sending "
+                            "it again.")
+        _fail(message_id, errcode=exc.errcode, errmsg=str(exc.errmsg), explanation=explanation)
+        return OutboundStatus.FAILED
+    except OSError as exc:  # the stored image cannot be read
+        _fail(message_id, errcode=None, errmsg=type(exc).__name__,
+              explanation=str(explain(40009)))
+        return OutboundStatus.FAILED
+    OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
+        status=OutboundStatus.SENT, sent_at=timezone.now(), errcode=0, errmsg="ok",
+        explanation="")
+    return OutboundStatus.SENT
+
+
+def outbound_give_up(*, message_id: int, error: str) -> None:
+    """After the last retry of a temporary error: the message failed (it can be retried)."""
+    OutboundMessage.objects.filter(
+        pk=message_id, status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING]).update(
+        status=OutboundStatus.FAILED, errcode=-1, errmsg=error[:300],
+        explanation=_("WeChat could not be reached after several tries. Send it again "
+                      "later."))
+
+
+#: a message still pending or sending this long after it was written lost its worker
+OUTBOUND_STUCK_AFTER = datetime.timedelta(minutes=15)
+
+
+def outbound_fail_stuck(*, now: datetime.datetime | None = None) -> int:
+    """Fail messages left pending or sending (a worker died, a task was lost), so none
+    waits forever; staff see that it may or may not have arrived and may send it again.
+    Selects by state: a second run changes nothing."""
+    cutoff = (now or timezone.now()) - OUTBOUND_STUCK_AFTER
+    return OutboundMessage.objects.filter(
+        status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING],
+        created_at__lt=cutoff).update(
+        status=OutboundStatus.FAILED, errcode=None, errmsg="timeout",
+        explanation=_("No answer from the sending worker in time: the message may or may not "
+                      "have reached the user. Check with the user before sending it again."))

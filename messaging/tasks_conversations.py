@@ -1,0 +1,34 @@
+"""Celery task of the conversation workspace: deliver one outgoing message (thin)."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services_conversations
+
+OUTBOUND_MAX_RETRIES = 5
+
+
+@shared_task(bind=True, name="messaging.outbound_deliver", acks_late=True,
+             max_retries=OUTBOUND_MAX_RETRIES)
+def outbound_deliver_task(self, message_id: int) -> str:
+    """message/custom/send for one stored message. Only temporary errors that cannot
+    have reached WeChat are retried, with backoff; after the last retry the message is
+    failed (staff may send it again). Business errors are recorded by the service."""
+    from wechat.errors import WeChatError
+
+    from .tasks import backoff_seconds  # not at the top: tasks.py imports this module
+
+    try:
+        return services_conversations.outbound_deliver(message_id=message_id)
+    except WeChatError as exc:
+        if self.request.retries >= self.max_retries:
+            services_conversations.outbound_give_up(message_id=message_id,
+                                                    error=f"{exc.errcode} {exc.errmsg}")
+            return "failed"
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+
+
+@shared_task(name="messaging.outbound_fail_stuck")
+def outbound_fail_stuck() -> int:
+    """Beat: no reply stays pending or sending forever."""
+    return services_conversations.outbound_fail_stuck()
