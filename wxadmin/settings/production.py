@@ -24,8 +24,11 @@ if not FIELD_ENCRYPTION_KEYS:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# WhiteNoise serves the collected static files (gunicorn, no separate web server needed).
-MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
+# WhiteNoise serves the collected static files (gunicorn, no separate web server needed),
+# right after SecurityMiddleware.
+_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE = [*MIDDLEWARE[:_security], "whitenoise.middleware.WhiteNoiseMiddleware",
+              *MIDDLEWARE[_security:]]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -41,3 +44,38 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Static files outside the checkout if wanted (issue 14) -----------------------------------
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
+
+# --- Logs: JSON lines (issue 14) -------------------------------------------------------------
+# One JSON object per line on stderr (journald, docker), with request id / task id and AppID,
+# credentials scrubbed (wxadmin.logs.JsonFormatter). Celery keeps this configuration.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "wxadmin.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        # gunicorn's access log is off: wxadmin.request writes one line per request instead.
+        "django.server": {"level": "WARNING"},
+    },
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Sentry, optional (issue 14) -------------------------------------------------------------
+# Errors go to Sentry when SENTRY_DSN is set, scrubbed like the error reports, without PII.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from wxadmin.scrubbing import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+                release=env.str("SENTRY_RELEASE", default=""),
+                traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
+
+# --- Health probes and metrics over plain HTTP (issue 14) -----------------------------------
+# Load balancers and Prometheus reach the nodes directly: no redirect to HTTPS for them
+# (HealthEndpointsMiddleware answers first anyway; this covers a reordered stack).
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
