@@ -163,10 +163,7 @@ class Readiness:
                 ok, detail = False, f"failed: {type(exc).__name__}"
             results[name] = {"ok": ok, "detail": detail,
                              "ms": round((time.perf_counter() - started) * 1000, 1)}
-        from django.db import connection
-
-        # a failed query must not leave the connection unusable for the next probe
-        connection.close_if_unusable_or_obsolete()
+        # (a connection a failed check left unusable is closed by Django at request_finished)
         return results
 
     def reset(self) -> None:
