@@ -92,7 +92,7 @@ def sentry_before_breadcrumb(crumb: dict, hint: dict | None = None) -> dict:
 
 def sentry_init(*, dsn: str, environment: str = "", release: str = "",
                 traces_sample_rate: float = 0.0) -> None:
-    """Start Sentry (Django, Celery, logging) with the scrubbing above and no PII."""
+    """Start Sentry (Django, Celery, logging) with the scrubbing above (PII stays off: the default)."""
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
@@ -102,7 +102,6 @@ def sentry_init(*, dsn: str, environment: str = "", release: str = "",
         environment=environment or None,
         release=release or None,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
         traces_sample_rate=traces_sample_rate,
         before_send=sentry_before_send,
         before_send_transaction=sentry_before_send,
