@@ -52,24 +52,30 @@ def check_database() -> tuple[bool, str]:
     return True, "reachable"
 
 
+_redis_clients: dict[str, object] = {}
+
+
 def _redis_client():
+    """One pooled client per URL and process: a probe costs a PING, not a new connection."""
     import redis
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    url = settings.REDIS_URL
+    if url not in _redis_clients:
+        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    return _redis_clients[url]
 
 
 def check_redis() -> tuple[bool, str]:
-    client = _redis_client()
-    try:
-        client.ping()
-    finally:
-        client.close()
+    _redis_client().ping()
     return True, "reachable"
 
 
 def check_broker() -> tuple[bool, str]:
     from .celery import app
 
+    if app.conf.broker_url == settings.REDIS_URL:  # the usual one-Redis set-up: one PING
+        _redis_client().ping()
+        return True, "reachable (the Redis at REDIS_URL)"
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=1)
     return True, "reachable"

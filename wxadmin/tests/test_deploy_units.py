@@ -44,6 +44,7 @@ def test_gunicorn_config_loads_with_the_values_production_relies_on():
     config = dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.M))
     assert config["wsgi_app"] == "wxadmin.wsgi:application"
     assert config["workers"] == "3"
+    assert (config["worker_class"], config["threads"]) == ("gthread", "4")
     assert config["control_socket_disable"] == "True"  # several gunicorns on one host
     assert config["accesslog"] == "None"  # wxadmin.request logs requests, with request ids
     assert config["chdir"] == str(ROOT)
