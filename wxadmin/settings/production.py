@@ -45,6 +45,11 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- A separate Celery broker, optional (issue 14) --------------------------------------------
+# Default: the Redis at REDIS_URL. Set e.g. amqp://user:pass@rabbit:5672/wxadmin for RabbitMQ
+# (Redis is still needed for the cache, tokens and locks). See DEPLOY.md, "Several hosts".
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or CELERY_BROKER_URL  # noqa: F405
+
 # --- Static files outside the checkout if wanted (issue 14) -----------------------------------
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
 
