@@ -3,6 +3,8 @@
 A missing variable stops start-up with django-environ's ImproperlyConfigured,
 which names it. Only the real environment is read (no `.env` file).
 """
+import copy
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -56,18 +58,9 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
 # --- Logs: JSON lines (issue 14) -------------------------------------------------------------
 # One JSON object per line on stderr (journald, docker), with request id / task id and AppID,
 # credentials scrubbed (wxadmin.logs.JsonFormatter). Celery keeps this configuration.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "wxadmin.logs.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "urllib3": {"level": "WARNING"},
-        # gunicorn's access log is off: wxadmin.request writes one line per request instead.
-        "django.server": {"level": "WARNING"},
-    },
-}
+LOGGING = copy.deepcopy(LOGGING)  # noqa: F405
+LOGGING["formatters"]["json"] = {"()": "wxadmin.logs.JsonFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = "json"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Sentry, optional (issue 14) -------------------------------------------------------------
