@@ -77,7 +77,7 @@ def check_broker() -> tuple[bool, str]:
         _redis_client().ping()
         return True, "reachable (the Redis at REDIS_URL)"
     with app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=1, timeout=1)
+        connection.ensure_connection(max_retries=0, timeout=1)
     return True, "reachable"
 
 
@@ -132,7 +132,7 @@ def queue_lengths() -> dict[str, int]:
     names = [queue.name for queue in (app.conf.task_queues or [])] or [app.conf.task_default_queue]
     lengths: dict[str, int] = {}
     with app.connection_for_read() as connection:
-        connection.ensure_connection(max_retries=1, timeout=1)
+        connection.ensure_connection(max_retries=0, timeout=1)
         channel = connection.default_channel
         for name in names:
             try:

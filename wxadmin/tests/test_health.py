@@ -1,6 +1,7 @@
 """/healthz, /readyz and /metrics: cheap, secret-free, and /metrics closed to the public."""
 import datetime
 import json
+import time
 
 import pytest
 from django.utils import timezone
@@ -106,8 +107,6 @@ def test_heartbeat_task_run_by_a_worker_makes_beat_check_pass(celery_worker_thre
 
     assert health.check_beat()[0] is False
     heartbeat.delay()
-    import time
-
     deadline = time.monotonic() + 20
     while health.heartbeat_age_seconds() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -147,3 +146,18 @@ def test_readyz_json_is_plain_data(client):
     data = json.loads(client.get("/readyz").content)
     assert data["status"] == "ok"
     assert all(set(check) == {"ok", "detail", "ms"} for check in data["checks"].values())
+
+
+def test_readyz_reports_an_unreachable_separate_broker_quickly(client, monkeypatch):
+    """With RabbitMQ (or another Redis) as broker, the broker check connects to it."""
+    from wxadmin.celery import app
+
+    monkeypatch.setattr(app.conf, "broker_url", "amqp://wxadmin:pw-in-url@127.0.0.1:1//")
+    health.heartbeat_record()
+    started = time.monotonic()
+    response = client.get("/readyz")
+    assert time.monotonic() - started < 3
+    checks = response.json()["checks"]
+    assert response.status_code == 503
+    assert checks["broker"]["ok"] is False and checks["redis"]["ok"] is True
+    assert "pw-in-url" not in response.content.decode()
