@@ -86,9 +86,9 @@ class JsonFormatter(_BaseJsonFormatter):
         super().__init__(*args, **kwargs)
 
     def format(self, record: logging.LogRecord) -> str:
-        from .scrubbing import mask_args
+        from .scrubbing import has_secret, mask_args
 
-        if record.args:
+        if record.args and has_secret(record.args):  # a copy: other handlers keep the original
             record = logging.makeLogRecord({**record.__dict__, "args": mask_args(record.args)})
         for key, value in current_context().items():
             if not hasattr(record, key):

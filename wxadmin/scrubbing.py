@@ -7,6 +7,7 @@ URLs (``?access_token=…``, ``&secret=…``) that exceptions and log messages q
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -22,33 +23,44 @@ _TEXT_PAIR = re.compile(
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s/]+(?P<at>@)", re.I)
 
 
-def _hidden_names() -> re.Pattern:
+# Cheap pre-checks: most log text has no credential-looking word and no URL with a password.
+_MAYBE_PAIR = re.compile(r"token|secret|key|pass|signature|aes", re.IGNORECASE)
+
+
+@functools.cache
+def _secret_type() -> type:
+    from accounts.secrecy import Secret
+
+    return Secret
+
+
+@functools.lru_cache(maxsize=4096)
+def hidden_name(name: str) -> bool:
+    """Does this field or variable name look like a credential (the error reports' rule)?"""
     from accounts.secrecy import SecretScrubbingReporterFilter
 
-    return SecretScrubbingReporterFilter.hidden_settings
+    return bool(SecretScrubbingReporterFilter.hidden_settings.search(name))
 
 
 def scrub_text(text: str) -> str:
     """Mask credential-looking pairs and URL passwords in free text."""
     if not text:
         return text
-    text = _TEXT_PAIR.sub(lambda m: f"{m['name']}{m['sep']}{FILTERED}", text)
-    return _URL_PASSWORD.sub(lambda m: f"{m['head']}{FILTERED}{m['at']}", text)
+    if _MAYBE_PAIR.search(text):
+        text = _TEXT_PAIR.sub(lambda m: f"{m['name']}{m['sep']}{FILTERED}", text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{FILTERED}{m['at']}", text)
+    return text
 
 
 def scrub(value: Any, *, depth: int = 0) -> Any:
     """Scrub a structure (dicts, lists, strings) recursively; credential-named keys masked."""
-    from accounts.secrecy import Secret
-
-    if isinstance(value, Secret):
-        return FILTERED
     if isinstance(value, str):
-        return scrub_text(value)
+        return FILTERED if isinstance(value, _secret_type()) else scrub_text(value)
     if depth > 12:
         return value
     if isinstance(value, dict):
-        hidden = _hidden_names()
-        return {key: (FILTERED if isinstance(key, str) and hidden.search(key)
+        return {key: (FILTERED if isinstance(key, str) and hidden_name(key)
                       and not isinstance(item, (dict, list, tuple)) else scrub(item, depth=depth + 1))
                 for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -56,14 +68,20 @@ def scrub(value: Any, *, depth: int = 0) -> Any:
     return value
 
 
-def mask_args(args):
-    """Log-record arguments with `Secret` values masked (``%s`` would print them)."""
-    from accounts.secrecy import Secret
+def has_secret(args) -> bool:
+    """Do log-record arguments hold a `Secret` (which ``%s`` would print)?"""
+    values = args.values() if isinstance(args, dict) else args if isinstance(args, tuple) else ()
+    secret = _secret_type()
+    return any(isinstance(item, secret) for item in values)
 
+
+def mask_args(args):
+    """Log-record arguments with `Secret` values masked."""
+    secret = _secret_type()
     if isinstance(args, dict):
-        return {key: FILTERED if isinstance(item, Secret) else item for key, item in args.items()}
+        return {key: FILTERED if isinstance(item, secret) else item for key, item in args.items()}
     if isinstance(args, tuple):
-        return tuple(FILTERED if isinstance(item, Secret) else item for item in args)
+        return tuple(FILTERED if isinstance(item, secret) else item for item in args)
     return args
 
 
