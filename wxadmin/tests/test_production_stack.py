@@ -207,3 +207,25 @@ def test_make_serve_runs_the_production_stack_end_to_end(sandbox, settings, redi
     assert access_token, "the stack fetched no token: the check below would prove nothing"
     for secret in (PASSWORD, SECRET, SERVER_TOKEN, access_token):
         assert secret not in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_one_process_dies_serve_stops_the_others_and_fails(sandbox, redis_client, tmp_path):
+    """gunicorn cannot start (an impossible port): the worker and beat are stopped, exit 1."""
+    env = stack_environment(port=free_port(), sandbox_url=sandbox.base_url, tmp_path=tmp_path)
+    env["GUNICORN_BIND"] = "127.0.0.1:99999"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(["bash", "scripts/serve.sh", "--no-migrate"], cwd=ROOT,
+                                   stdout=out, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True)
+    try:
+        code = process.wait(timeout=90)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    output = log.read_text()
+    assert code == 1, output[-3000:]
+    assert "a process exited" in output and "[serve] stopped" in output
+    with pytest.raises(ProcessLookupError):  # the worker and beat are gone too
+        os.killpg(process.pid, 0)
