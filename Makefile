@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint messages bench clean
+.PHONY: install run serve test lint messages bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -17,6 +17,9 @@ install: $(STAMP)
 
 run: install  ## set up on first use, then serve admin, worker, beat and the WeChat sandbox
 	@bash scripts/run.sh
+
+serve: install  ## the production stack on this host: gunicorn, worker, beat (see DEPLOY.md)
+	@bash scripts/serve.sh
 
 # Tests use DATABASE_URL when set; otherwise the local PostgreSQL when one answers
 # (a few concurrency tests need it), otherwise SQLite (those few are then skipped).

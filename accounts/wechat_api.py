@@ -31,8 +31,11 @@ def _timeout() -> tuple[float, float]:
 
 
 def _record_fetch(info: TokenInfo) -> None:
+    from wxadmin.metrics import token_fetch_observed
+
     from .services_tokens import token_status_record
 
+    token_fetch_observed(appid=info.appid, ok=info.fetched, errcode=info.last_errcode)
     token_status_record(info=info)
 
 

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class WxadminConfig(AppConfig):
     name = "wxadmin"
     verbose_name = _("wxadmin")
+
+    def ready(self) -> None:
+        # Connect the Celery signal handlers (task context in logs, task outcome metrics,
+        # beat's first heartbeat).
+        from . import health, logs, metrics  # noqa: F401

@@ -54,3 +54,14 @@ def install_schedules() -> tuple[int, int]:
         PeriodicTask.objects.create(**fields)
         created += 1
     return created, kept
+
+
+# The project's own periodic task: /readyz checks that it ran recently.
+SCHEDULES = [
+    {
+        "name": "Heartbeat (beat → broker → worker), checked by /readyz",
+        "task": "wxadmin.heartbeat",
+        "every_seconds": 30,
+        "description": "Records when a worker last ran it; see HEALTH_HEARTBEAT_MAX_AGE_SECONDS.",
+    },
+]

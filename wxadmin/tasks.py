@@ -5,3 +5,11 @@ from celery import shared_task
 def health(payload: str) -> dict:
     """Echo the payload: proves a worker picked a task off the broker and answered."""
     return {"ok": True, "echo": payload}
+
+
+@shared_task(name="wxadmin.heartbeat", ignore_result=True)
+def heartbeat() -> None:
+    """Beat sends this every 30 s; the worker that runs it records the time for /readyz."""
+    from .health import heartbeat_record
+
+    heartbeat_record()

@@ -54,6 +54,15 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
+# --- Observability middleware (issue 14): keep these two first ---------------------
+# Health/readiness/metrics answer before host checks, redirects and sessions; the
+# request context (request id, AppID, access line, callback metrics) wraps the rest.
+MIDDLEWARE = [
+    "wxadmin.health.HealthEndpointsMiddleware",
+    "wxadmin.logs.RequestContextMiddleware",
+    *MIDDLEWARE,
+]
+
 ROOT_URLCONF = "wxadmin.urls"
 WSGI_APPLICATION = "wxadmin.wsgi.application"
 
@@ -229,3 +238,15 @@ MESSAGE_LOG_ASYNC_COMMIT = env.bool("MESSAGE_LOG_ASYNC_COMMIT", default=True)
 WECHAT_SIMULATE_CALLBACK_BASE = env.str("WECHAT_SIMULATE_CALLBACK_BASE", default="")
 # Mounts a bare "success" view at /wechat/_bench/plain/ for bench/callback_throughput.py.
 WXADMIN_BENCH_VIEWS = env.bool("WXADMIN_BENCH_VIEWS", default=False)
+
+# --- Health and metrics (issue 14) ---------------------------------------------------------
+# /readyz runs its checks at most once per this many seconds per process.
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=2.0)
+# /readyz fails when the heartbeat beat sends every 30 s was last run longer ago than this.
+HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env.int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", default=120)
+# /metrics answers direct requests from these networks, or requests with this bearer token.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus-client multiprocess mode: the root whose <role>/ subdirectories the processes
+# write to (PROMETHEUS_MULTIPROC_DIR=$METRICS_DIR/web, /worker, /beat). Empty: one process.
+METRICS_DIR = env.str("METRICS_DIR", default="")

@@ -3,6 +3,8 @@
 A missing variable stops start-up with django-environ's ImproperlyConfigured,
 which names it. Only the real environment is read (no `.env` file).
 """
+import copy
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -24,8 +26,11 @@ if not FIELD_ENCRYPTION_KEYS:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# WhiteNoise serves the collected static files (gunicorn, no separate web server needed).
-MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
+# WhiteNoise serves the collected static files (gunicorn, no separate web server needed),
+# right after SecurityMiddleware.
+_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE = [*MIDDLEWARE[:_security], "whitenoise.middleware.WhiteNoiseMiddleware",
+              *MIDDLEWARE[_security:]]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -41,3 +46,34 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- A separate Celery broker, optional (issue 14) --------------------------------------------
+# Default: the Redis at REDIS_URL. Set e.g. amqp://user:pass@rabbit:5672/wxadmin for RabbitMQ
+# (Redis is still needed for the cache, tokens and locks). See DEPLOY.md, "Several hosts".
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or CELERY_BROKER_URL  # noqa: F405
+
+# --- Static files outside the checkout if wanted (issue 14) -----------------------------------
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
+
+# --- Logs: JSON lines (issue 14) -------------------------------------------------------------
+# One JSON object per line on stderr (journald, docker), with request id / task id and AppID,
+# credentials scrubbed (wxadmin.logs.JsonFormatter). Celery keeps this configuration.
+LOGGING = copy.deepcopy(LOGGING)  # noqa: F405
+LOGGING["formatters"]["json"] = {"()": "wxadmin.logs.JsonFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = "json"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Sentry, optional (issue 14) -------------------------------------------------------------
+# Errors go to Sentry when SENTRY_DSN is set, scrubbed like the error reports, without PII.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from wxadmin.scrubbing import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+                release=env.str("SENTRY_RELEASE", default=""),
+                traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
+
+# --- Health probes and metrics over plain HTTP (issue 14) -----------------------------------
+# Load balancers and Prometheus reach the nodes directly: no redirect to HTTPS for them
+# (HealthEndpointsMiddleware answers first anyway; this covers a reordered stack).
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]

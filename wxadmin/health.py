@@ -1,0 +1,246 @@
+"""/healthz, /readyz and /metrics, answered before the rest of the middleware stack.
+
+They sit in front of everything (first in MIDDLEWARE) so that a load balancer or
+Prometheus reaching a node by its IP address gets an answer without host checks,
+HTTPS redirects, sessions or database-backed authentication, and so that a probe
+every second costs next to nothing:
+
+- ``/healthz``: the process is up and serving (no I/O at all).
+- ``/readyz``: database, Redis, the Celery broker, a recent beat heartbeat and no
+  expired access token. The checks run at most once per ``HEALTH_CACHE_SECONDS`` per
+  process, each with a short timeout. ``?checks=database,redis,broker`` limits
+  which checks decide the status code (a load balancer should not pull every web
+  node because beat is down; monitoring should). Answers never contain secrets:
+  names, booleans, durations and counts only.
+- ``/metrics``: Prometheus text, for the addresses in ``METRICS_ALLOWED_NETWORKS``
+  (direct requests only: a request that came through a proxy, with
+  X-Forwarded-For, is judged by the token alone) or with
+  ``Authorization: Bearer <METRICS_TOKEN>``.
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import threading
+import time
+from collections.abc import Callable
+
+from celery.signals import beat_init
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+
+HEARTBEAT_CACHE_KEY = "health:beat-heartbeat"
+
+
+@beat_init.connect(weak=False, dispatch_uid="wxadmin.health.beat_started")
+def _beat_started(**_kwargs) -> None:
+    """Beat sends a first heartbeat as it starts: /readyz turns ready without waiting 30 s."""
+    from .tasks import heartbeat
+
+    heartbeat.delay()
+
+
+# --- The checks (each returns (ok, detail); detail is safe to publish) -----------------------
+
+def check_database() -> tuple[bool, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return True, "reachable"
+
+
+_redis_clients: dict[str, object] = {}
+
+
+def _redis_client():
+    """One pooled client per URL and process: a probe costs a PING, not a new connection."""
+    import redis
+
+    url = settings.REDIS_URL
+    if url not in _redis_clients:
+        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    return _redis_clients[url]
+
+
+def check_redis() -> tuple[bool, str]:
+    _redis_client().ping()
+    return True, "reachable"
+
+
+def check_broker() -> tuple[bool, str]:
+    from .celery import app
+
+    if app.conf.broker_url == settings.REDIS_URL:  # the usual one-Redis set-up: one PING
+        _redis_client().ping()
+        return True, "reachable (the Redis at REDIS_URL)"
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=0, timeout=1)
+    return True, "reachable"
+
+
+def heartbeat_record() -> None:
+    """Called by the heartbeat task: beat sent it and a worker ran it, just now."""
+    from django.core.cache import cache
+
+    cache.set(HEARTBEAT_CACHE_KEY, time.time(), timeout=None)
+
+
+def heartbeat_age_seconds() -> float | None:
+    from django.core.cache import cache
+
+    seen = cache.get(HEARTBEAT_CACHE_KEY)
+    return None if seen is None else max(0.0, time.time() - float(seen))
+
+
+def check_beat() -> tuple[bool, str]:
+    age = heartbeat_age_seconds()
+    limit = settings.HEALTH_HEARTBEAT_MAX_AGE_SECONDS
+    if age is None:
+        return False, ("no heartbeat yet: is beat running, with its schedules installed "
+                       "(manage.py install_schedules), and a worker?")
+    if age > limit:
+        return False, f"last heartbeat {age:.0f} s ago (limit {limit} s): beat or the workers stopped"
+    return True, f"last heartbeat {age:.0f} s ago"
+
+
+def check_tokens() -> tuple[bool, str]:
+    """No account's access token has expired (the scheduled refresh keeps them ahead)."""
+    from accounts.models_tokens import AccountTokenStatus
+
+    expired = AccountTokenStatus.objects.filter(expires_at__lte=timezone.now()).count()
+    if expired:
+        return False, f"{expired} account(s) with an expired access token (see the admin's token status)"
+    return True, "no expired access token"
+
+
+CHECKS: dict[str, Callable[[], tuple[bool, str]]] = {
+    "database": check_database,
+    "redis": check_redis,
+    "broker": check_broker,
+    "beat": check_beat,
+    "tokens": check_tokens,
+}
+
+
+def queue_lengths() -> dict[str, int]:
+    """Messages waiting per Celery queue, through kombu (works for Redis and RabbitMQ)."""
+    from .celery import app
+
+    names = [queue.name for queue in (app.conf.task_queues or [])] or [app.conf.task_default_queue]
+    lengths: dict[str, int] = {}
+    with app.connection_for_read() as connection:
+        connection.ensure_connection(max_retries=0, timeout=1)
+        channel = connection.default_channel
+        for name in names:
+            try:
+                lengths[name] = channel.queue_declare(queue=name, passive=True).message_count
+            except Exception:  # a queue nobody declared yet holds nothing
+                lengths[name] = 0
+    return lengths
+
+
+class Readiness:
+    """Runs every check at most once per `ttl` seconds per process (probes are frequent)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._result: dict | None = None
+        self._at = 0.0
+
+    def results(self) -> dict[str, dict]:
+        ttl = settings.HEALTH_CACHE_SECONDS
+        with self._lock:
+            if self._result is None or time.monotonic() - self._at >= ttl:
+                self._result = self._run()
+                self._at = time.monotonic()
+            return self._result
+
+    @staticmethod
+    def _run() -> dict[str, dict]:
+        results = {}
+        for name, check in CHECKS.items():
+            started = time.perf_counter()
+            try:
+                ok, detail = check()
+            except Exception as exc:  # the class name says enough; messages may hold URLs
+                ok, detail = False, f"failed: {type(exc).__name__}"
+            results[name] = {"ok": ok, "detail": detail,
+                             "ms": round((time.perf_counter() - started) * 1000, 1)}
+        # (a connection a failed check left unusable is closed by Django at request_finished)
+        return results
+
+    def reset(self) -> None:
+        with self._lock:
+            self._result = None
+
+
+readiness = Readiness()
+
+
+# --- The endpoints --------------------------------------------------------------------------
+
+def healthz(request) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request) -> JsonResponse:
+    results = readiness.results()
+    wanted = [name.strip() for name in request.GET.get("checks", "").split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in CHECKS]
+    if unknown:
+        return JsonResponse({"status": "error", "error": f"unknown checks: {', '.join(unknown)}",
+                             "known": sorted(CHECKS)}, status=400)
+    deciding = wanted or list(CHECKS)
+    ok = all(results[name]["ok"] for name in deciding)
+    return JsonResponse({"status": "ok" if ok else "fail", "checks": results,
+                         "deciding": deciding}, status=200 if ok else 503)
+
+
+def _metrics_allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(
+            header[7:].strip().encode(), token.encode()):
+        return True
+    if "HTTP_X_FORWARDED_FOR" in request.META:  # came through a proxy: REMOTE_ADDR is the proxy
+        return False
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False)
+               for network in settings.METRICS_ALLOWED_NETWORKS)
+
+
+def metrics(request) -> HttpResponse:
+    from .metrics import exposition
+
+    if not _metrics_allowed(request):
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    body, content_type = exposition(settings.METRICS_DIR)
+    return HttpResponse(body, content_type=content_type)
+
+
+ENDPOINTS = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics}
+
+
+class HealthEndpointsMiddleware:
+    """Answers the three endpoints itself, first in MIDDLEWARE, GET/HEAD only."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        view = ENDPOINTS.get(request.path_info.rstrip("/") or "/")
+        if view is None:
+            return self.get_response(request)
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
+        response = view(request)
+        response["Cache-Control"] = "no-store"
+        # a failing probe every second must not write an error line every second
+        response._has_been_logged = True
+        return response

@@ -1,0 +1,231 @@
+"""`scripts/serve.sh` (make serve) runs the production stack; it serves, publishes, reports, stops.
+
+Real processes on loopback: gunicorn (2 workers), a Celery worker and beat with the
+production settings, the test PostgreSQL database and Redis database, and the
+sandbox in this process as WeChat. Takes about 20–30 s.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from accounts.tests.factories import OfficialAccountFactory
+from wechat.crypto import signature
+from wechat.tests.conftest import APPID, SECRET, WXID
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "Stack-test-pw-9f2c1e"
+SERVER_TOKEN = "StackTestServerToken0123456789ab"
+HTTPS = {"X-Forwarded-Proto": "https"}
+MENU = {"button": [{"type": "click", "name": "今日歌曲", "key": "V1001_TODAY", "reply": "你好"},
+                   {"type": "view", "name": "搜索", "url": "https://www.example.com/"}]}
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stack_environment(*, port: int, sandbox_url: str, tmp_path: Path) -> dict:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DJANGO_", "PROMETHEUS_", "SENTRY_"))}
+    env.update({
+        "PY": sys.executable,
+        "SECRET_KEY": "stack-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # the test settings' keys: rows written here decrypt in the stack
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+        "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "EMAIL_URL": "consolemail://",
+        "WECHAT_API_BASE": sandbox_url,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "CELERY_WORKER_CONCURRENCY": "1",
+        "METRICS_DIR": str(tmp_path / "metrics"),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "MENU_PUBLISH_RATE_PER_SECOND": "0",
+        "LOG_LEVEL": "INFO",
+    })
+    return env
+
+
+class Browser:
+    """requests behind a TLS proxy: X-Forwarded-Proto https, and the Secure cookies carried."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.session = requests.Session()
+        self.cookies: dict[str, str] = {}
+        self.secure_cookies: set[str] = set()
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {**HTTPS, "Referer": f"https://{self.base.split('//')[1]}{path}",
+                   **kwargs.pop("headers", {})}
+        if "csrftoken" in self.cookies and method != "GET":
+            headers["X-CSRFToken"] = self.cookies["csrftoken"]
+        response = self.session.request(method, self.base + path, headers=headers,
+                                        cookies=self.cookies, allow_redirects=False, timeout=20,
+                                        **kwargs)
+        for cookie in response.cookies:
+            self.cookies[cookie.name] = cookie.value
+            if cookie.secure:
+                self.secure_cookies.add(cookie.name)
+        return response
+
+
+def wait_ready(base: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"serve.sh exited early:\n{log.read_text()[-4000:]}"
+        try:
+            answer = requests.get(base + "/readyz", timeout=3)
+            last = answer.json()
+            if answer.status_code == 200:
+                return last
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"not ready in {timeout} s: {last}\n{log.read_text()[-4000:]}")
+
+
+def metric(text: str, name: str, **labels) -> float | None:
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    pattern = "^" + re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)$"
+    found = re.search(pattern, text, re.M)
+    return float(found.group(1)) if found else None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_serve_runs_the_production_stack_end_to_end(sandbox, settings, redis_client, tmp_path):
+    sb = sandbox
+    sb.register_app(APPID, SECRET, wechat_id=WXID)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    get_user_model().objects.create_superuser("ops", "ops@example.com", PASSWORD)
+    account = OfficialAccountFactory(appid=APPID, appsecret=SECRET, wechat_id=WXID,
+                                     server_token=SERVER_TOKEN)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["bash", "scripts/serve.sh"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env=stack_environment(port=port, sandbox_url=sb.base_url, tmp_path=tmp_path),
+            start_new_session=True)
+    try:
+        ready = wait_ready(base, process, log)
+        assert set(ready["checks"]) == {"database", "redis", "broker", "beat", "tokens"}
+        assert requests.get(base + "/healthz", timeout=5).json() == {"status": "ok"}
+
+        # Production settings: plain HTTP is sent to HTTPS; behind the proxy's header it is not.
+        plain = requests.get(base + "/admin/login/", allow_redirects=False, timeout=5)
+        assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
+
+        browser = Browser(base)
+        assert browser.request("GET", "/admin/login/").status_code == 200
+        login = browser.request("POST", "/admin/login/", data={
+            "username": "ops", "password": PASSWORD, "next": "/admin/",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+        assert login.status_code == 302, login.text[:500]
+        assert {"sessionid", "csrftoken"} <= browser.secure_cookies
+        assert browser.request("GET", "/admin/").status_code == 200
+
+        publish = browser.request("POST", f"/menus/{account.pk}/publish/", data=json.dumps(
+            {"menu": MENU}), headers={"Content-Type": "application/json"})
+        assert publish.status_code == 200, publish.text[:500]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            version = browser.request("GET", f"/menus/{account.pk}/latest/").json()["version"]
+            if version["status"] != "pending":
+                break
+            time.sleep(0.3)
+        assert version["status"] == "published", version
+        assert sb.state(APPID)["menu"]["button"][0]["name"] == "今日歌曲"
+
+        # Two callbacks (one verified, one with a bad signature), answered by either worker.
+        stamp, nonce = str(int(time.time())), "n0nce"
+        good = {"signature": signature(SERVER_TOKEN, stamp, nonce), "timestamp": stamp,
+                "nonce": nonce, "echostr": "hello"}
+        assert requests.get(f"{base}/wechat/{APPID}/", params=good, headers=HTTPS,
+                            timeout=5).text == "hello"
+        assert requests.get(f"{base}/wechat/{APPID}/", params={**good, "signature": "0" * 40},
+                            headers=HTTPS, timeout=5).status_code == 403
+
+        # /metrics merges the web workers' and the Celery worker's counters.
+        assert requests.get(base + "/metrics", headers={"X-Forwarded-For": "203.0.113.9"},
+                            timeout=5).status_code == 403
+        text = requests.get(base + "/metrics", timeout=10).text
+        assert metric(text, "wxadmin_menu_publications_total", outcome="published") == 1
+        assert metric(text, "wxadmin_token_fetches_total", appid=APPID) >= 1
+        assert metric(text, "wxadmin_callback_responses_total", status="200") == 1
+        assert metric(text, "wxadmin_callback_responses_total", status="403") == 1
+        assert metric(text, "wxadmin_callback_duration_seconds_count") == 2
+        assert metric(text, "wxadmin_task_queue_length", queue="celery") is not None
+        assert metric(text, "wxadmin_beat_heartbeat_age_seconds") < 120
+        stored = redis_client.get(f"wechat:token:classic:{APPID}") or b""
+        access_token = stored.decode().split("|")[-1]
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    output = log.read_text()
+    assert code == 0, output[-3000:]
+    assert "[serve] stopped" in output
+    with pytest.raises(ProcessLookupError):  # nothing of the stack is left running
+        os.killpg(process.pid, 0)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+    # JSON lines with request ids; neither the password, the AppSecret nor a token leaked.
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    requests_logged = [r for r in records if r.get("logger") == "wxadmin.request"]
+    assert any(r["path"] == "/admin/login/" and r["method"] == "POST" and r.get("request_id")
+               for r in requests_logged)
+    assert any(r.get("appid") == APPID for r in requests_logged)
+    assert access_token, "the stack fetched no token: the check below would prove nothing"
+    for secret in (PASSWORD, SECRET, SERVER_TOKEN, access_token):
+        assert secret not in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_one_process_dies_serve_stops_the_others_and_fails(sandbox, redis_client, tmp_path):
+    """gunicorn cannot start (an impossible port): the worker and beat are stopped, exit 1."""
+    env = stack_environment(port=free_port(), sandbox_url=sandbox.base_url, tmp_path=tmp_path)
+    env["GUNICORN_BIND"] = "127.0.0.1:99999"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(["bash", "scripts/serve.sh", "--no-migrate"], cwd=ROOT,
+                                   stdout=out, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True)
+    try:
+        code = process.wait(timeout=90)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    output = log.read_text()
+    assert code == 1, output[-3000:]
+    assert "a process exited" in output and "[serve] stopped" in output
+    with pytest.raises(ProcessLookupError):  # the worker and beat are gone too
+        os.killpg(process.pid, 0)
