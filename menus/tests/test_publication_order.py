@@ -14,6 +14,7 @@ from accounts.tests.factories import OfficialAccountFactory
 from menus import services
 from menus.models import Menu, MenuAuditEntry, MenuVersion, VersionStatus
 from menus.selectors import fanout_counts, version_summary
+
 from .conftest import worker_env
 
 pytestmark = pytest.mark.django_db
