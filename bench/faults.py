@@ -273,6 +273,10 @@ class Bench:
             app._pool = None
             app.amqp._producer_pool = None
 
+        import logging
+
+        for name in ("menus.services", "django.request"):  # one ERROR line per publication
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         user = get_user_model().objects.create_superuser(f"faults{time.time_ns()}", "", "x")
         client = Client()
         client.force_login(user)

@@ -39,15 +39,19 @@ def database_url(settings_dict: dict) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
+def _listen(port: int) -> tuple[socket.socket, int]:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(512)
+    return sock, sock.getsockname()[1]
+
+
 class BlackHole:
     """Accepts TCP connections on 127.0.0.1 and never sends a byte back."""
 
     def __init__(self, port: int = 0):
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", port))
-        self._sock.listen(512)
-        self.port = self._sock.getsockname()[1]
+        self._sock, self.port = _listen(port)
         self._held: list[socket.socket] = []
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -79,11 +83,7 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int, port: int = 0):
         self.target = (target_host, target_port)
         self.mode = FORWARD
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", port))
-        self._sock.listen(512)
-        self.port = self._sock.getsockname()[1]
+        self._sock, self.port = _listen(port)
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._closed = False
