@@ -28,9 +28,12 @@ Scenarios:
    (WeChat's retries). In time = the right reply within 5 s.
 
 Columns: answered in time (k/n), lost (no outcome at all: a version pending with no
-task left in Redis, a push without a reply), duplicated (an outcome recorded twice,
-a menu that went back to an older version, a push stored twice), stuck (still
-pending at the end / answered after the limit). Target: 0 lost, 0 duplicated, 0 stuck.
+task left in Redis, a push without the right reply), duplicated (a version whose
+outcome was recorded twice, a push stored twice), stuck (a version still pending at
+the end, a push answered right but after 5 s). Target: 0 lost, 0 duplicated, 0 stuck.
+A menu/create sent again because the first worker never learnt its outcome (killed
+after sending, database gone before recording) is counted in the notes, not as a
+duplicate: WeChat ends with the same menu and the version is recorded once.
 """
 from __future__ import annotations
 
