@@ -367,11 +367,12 @@ def versions_sweep_stuck(*, older_than: datetime.timedelta | None = None) -> dic
     now = timezone.now()
     cutoff = now - older_than
     stuck = MenuVersion.objects.filter(status=VersionStatus.PENDING, updated_at__lt=cutoff)
-    requeue = list(stuck.filter(requeued_at__isnull=True).values_list("pk", flat=True))
     with transaction.atomic():
-        requeued = MenuVersion.objects.filter(pk__in=requeue, status=VersionStatus.PENDING,
-                                              requeued_at__isnull=True).update(
-            requeued_at=now, updated_at=now)
+        # rows locked by a concurrent sweep (a second beat host) are left to it
+        requeue = list(stuck.filter(requeued_at__isnull=True)
+                       .select_for_update(skip_locked=True).values_list("pk", flat=True))
+        requeued = MenuVersion.objects.filter(pk__in=requeue).update(requeued_at=now,
+                                                                     updated_at=now)
         MenuAuditEntry.objects.bulk_create([
             MenuAuditEntry(account_id=account_id, version_id=pk, action=MenuAction.REQUEUED)
             for pk, account_id in MenuVersion.objects.filter(pk__in=requeue)
