@@ -3,6 +3,7 @@
 - `daily_quota_take(appid)`: WeChat counts menu/create calls per account per day
   (1000/day for a normal account, wechat-protocol.md §b); we count our own calls
   so a runaway fan-out stops before WeChat answers 45009.
+- `publish_lock(account_id)`: one menu/create per account at a time, across workers.
 - `global_rate_wait()`: a cluster-wide rate for menu/create calls
   (`MENU_PUBLISH_RATE_PER_SECOND`). Celery's `rate_limit` is per worker, so a
   GCRA (generic cell rate algorithm) in one Lua script keeps the rate across all
@@ -10,7 +11,9 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
+import logging
 import time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -19,6 +22,7 @@ import redis
 from django.conf import settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
+logger = logging.getLogger(__name__)
 
 # KEYS[1] = bucket; ARGV[1] = emission interval (µs), ARGV[2] = burst tolerance (µs).
 # Returns 0 when the call may go now, else the µs to wait before trying again.
@@ -87,3 +91,33 @@ def global_rate_wait(*, bucket: str = "menus:rate:menu_create", max_wait: float 
         pause = delay_us / 1_000_000
         time.sleep(pause)
         waited += pause
+
+
+class AccountBusy(Exception):
+    """Another worker is publishing this account's menu; try again shortly."""
+
+
+@contextlib.contextmanager
+def publish_lock(account_id: int):
+    """Hold the account's publish lock around the menu/create call (R-MENU-03).
+
+    One call per account at a time: with the sent-number check in the database this
+    keeps WeChat's menu in the order the versions were published. redis-py's lock
+    owns a random token and releases by compare-and-delete, so a holder outliving
+    its lease cannot free a successor's lock. The lease (MENU_PUBLISH_LOCK_SECONDS)
+    is longer than one menu/create with all its HTTP attempts; if the holder is
+    killed, the lock frees itself when the lease ends. Raises `AccountBusy` when the
+    lock is not ours within MENU_PUBLISH_LOCK_WAIT_SECONDS.
+    """
+    lock = redis_client().lock(f"menus:publish-lock:{account_id}",
+                               timeout=settings.MENU_PUBLISH_LOCK_SECONDS,
+                               blocking_timeout=settings.MENU_PUBLISH_LOCK_WAIT_SECONDS)
+    if not lock.acquire():
+        raise AccountBusy(account_id)
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:  # the lease ran out; the lock is someone else's
+            logger.warning("menu publish lock of account %s expired before release", account_id)

@@ -45,6 +45,10 @@ class Menu(models.Model):
                                             editable=False)
     drift_detail = models.CharField(_("drift detail"), max_length=300, blank=True,
                                     editable=False)
+    # The number of the newest version handed to WeChat (menu/create). A version is sent
+    # only if it can raise this (conditional UPDATE), so an older one is never sent after
+    # a newer one, whatever order retries and workers run in.
+    sent_number = models.PositiveIntegerField(_("last version sent"), default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -72,6 +76,8 @@ class VersionStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     PUBLISHED = "published", _("Published")
     FAILED = "failed", _("Failed")
+    # a newer version of the same menu was published first: this one is never sent after it
+    SUPERSEDED = "superseded", _("Superseded")
 
 
 class VersionSource(models.TextChoices):
@@ -112,6 +118,10 @@ class MenuVersion(models.Model):
                                         editable=False)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, editable=False)
+    # set when the sweeper queued the task again for a version nobody finished; a version
+    # stuck a second time is failed instead
+    requeued_at = models.DateTimeField(_("queued again at"), null=True, blank=True,
+                                       editable=False)
     errcode = models.IntegerField(_("errcode"), null=True, blank=True, editable=False)
     errmsg = models.CharField(_("errmsg"), max_length=300, blank=True, editable=False)
     explanation = models.TextField(_("explanation"), blank=True, editable=False)
@@ -217,6 +227,8 @@ class MenuAction(models.TextChoices):
     PUBLISHED = "published", _("Published on WeChat")
     FAILED = "failed", _("Publishing failed")
     RETRY = "retry", _("Temporary error, will retry")
+    SUPERSEDED = "superseded", _("Superseded by a newer version")
+    REQUEUED = "requeued", _("Queued again (no worker finished it)")
     PULL = "pull", _("Pulled from WeChat")
     DELETE_REMOTE = "delete_remote", _("Deleted on WeChat")
     COPY = "copy", _("Copied to another account")

@@ -11,7 +11,8 @@ SCHEDULES = [
     {
         "name": "menus: fail stuck publications",
         "task": "menus.fail_stuck_versions",
-        "every_seconds": 300,
-        "description": "Mark menu versions pending for too long as failed.",
+        "every_seconds": 60,
+        "description": "Queue again, once, menu versions nobody worked on for too long; "
+                       "fail those stuck a second time.",
     },
 ]

@@ -63,11 +63,13 @@ def versions_visible_to(user) -> QuerySet[MenuVersion]:
 
 
 def fanout_counts(fanout: FanOut) -> dict[str, int]:
-    """published/failed/pending counts of a fan-out in one aggregate query."""
+    """published/failed/pending/superseded counts of a fan-out in one aggregate query
+    (superseded: a newer version of that account's menu was published meanwhile)."""
     return fanout.versions.aggregate(
         published=Count("pk", filter=Q(status=VersionStatus.PUBLISHED)),
         failed=Count("pk", filter=Q(status=VersionStatus.FAILED)),
         pending=Count("pk", filter=Q(status=VersionStatus.PENDING)),
+        superseded=Count("pk", filter=Q(status=VersionStatus.SUPERSEDED)),
     )
 
 

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to, user_can_access_account
@@ -55,9 +56,10 @@ class MenuInvalid(MenuError):
 class TemporaryPublishError(Exception):
     """WeChat (or the network) failed temporarily; the task retries with backoff."""
 
-    def __init__(self, errcode: int, errmsg: str):
+    def __init__(self, errcode: int, errmsg: str, attempts: int = 1):
         self.errcode = errcode
         self.errmsg = errmsg
+        self.attempts = attempts  # menu/create attempts of the version so far
         super().__init__(f"{errcode} {errmsg}")
 
 
@@ -133,11 +135,63 @@ def draft_discard(*, account: OfficialAccount, by) -> bool:
     return True
 
 
+class PublishNotQueued(MenuError):
+    """The publish task could not be handed to the broker; the version was failed."""
+
+
 def _enqueue(version_ids: list[int]) -> None:
+    """Hand one publish task per version to the broker (runs after the commit).
+
+    A broker that is down or hung fails the enqueue within seconds (short broker
+    timeouts in the settings); the versions not queued are then failed with the
+    reason instead of staying pending, and the rest are not tried.
+    """
+    from kombu.exceptions import KombuError
+    from redis.exceptions import RedisError
+
     from .tasks import publish_version
 
-    for version_id in version_ids:
-        publish_version.delay(version_id)
+    for index, version_id in enumerate(version_ids):
+        try:
+            publish_version.delay(version_id)
+        except (KombuError, RedisError, OSError) as exc:
+            logger.error("could not queue menu publication(s) %s: %s", version_ids[index:], exc)
+            versions_fail_unqueued(version_ids=version_ids[index:])
+            return
+
+
+def versions_fail_unqueued(*, version_ids: list[int]) -> int:
+    """pending → failed for versions whose task never reached the broker."""
+    count = 0
+    for version in (MenuVersion.objects.filter(pk__in=version_ids, status=VersionStatus.PENDING)
+                    .select_related("menu__account")):
+        count += _finish(version, ok=False, errcode=None, errmsg="task queue unreachable",
+                         explanation=str(QUEUE_DOWN_MESSAGE))
+    return count
+
+
+QUEUE_DOWN_MESSAGE = _lazy(
+    "The task queue (Redis) could not be reached, so the menu was not sent to WeChat. "
+    "Make sure Redis and the Celery workers are running, then publish again.")
+
+
+def _supersede(versions: QuerySet[MenuVersion], *, detail: str = "") -> int:
+    """pending → superseded: a newer version of the same menu was published, so these
+    must never reach WeChat after it. Returns how many moved."""
+    now = timezone.now()
+    rows = list(versions.filter(status=VersionStatus.PENDING)
+                .values_list("pk", "menu__account_id"))
+    if not rows:
+        return 0
+    moved = MenuVersion.objects.filter(pk__in=[pk for pk, _a in rows],
+                                       status=VersionStatus.PENDING).update(
+        status=VersionStatus.SUPERSEDED, finished_at=now, updated_at=now,
+        explanation=_("A newer version of this menu was published before this one reached "
+                      "WeChat, so it was not sent."))
+    MenuAuditEntry.objects.bulk_create([
+        MenuAuditEntry(account_id=account_id, version_id=pk, action=MenuAction.SUPERSEDED,
+                       detail=detail) for pk, account_id in rows])
+    return moved
 
 
 def menu_publish(*, account: OfficialAccount, by) -> MenuVersion:
@@ -145,7 +199,10 @@ def menu_publish(*, account: OfficialAccount, by) -> MenuVersion:
 
     Validates again first (R-MENU-01/02; miniprogram needs certification, which
     may have lapsed since the draft was saved). R-MENU-03: clients may take up to
-    24 hours to show the menu — the admin says so after success.
+    24 hours to show the menu — the admin says so after success. Older versions
+    still pending are superseded: the newest menu wins. If the task cannot be
+    queued (broker down or hung) the version is failed and `PublishNotQueued`
+    says so.
     """
     _require_access(by, account)
     with transaction.atomic():
@@ -161,17 +218,43 @@ def menu_publish(*, account: OfficialAccount, by) -> MenuVersion:
         draft.submitted_at = timezone.now()
         draft.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
         _audit(account, MenuAction.PUBLISH, by=by, version=draft)
+        # older pending versions go now, except one a worker may be sending right now
+        # (its outcome is recorded; this version waits for the account's lock)
+        _supersede(menu.versions.filter(number__lt=draft.number)
+                   .exclude(number=menu.sent_number), detail=f"#{draft.number}")
         transaction.on_commit(lambda: _enqueue([draft.pk]))
+    if not transaction.get_connection().in_atomic_block:  # the task was queued (or not) now
+        draft.refresh_from_db()
+        if draft.status == VersionStatus.FAILED:
+            raise PublishNotQueued(draft.explanation)
     return draft
 
 
 def _claim(version_id: int) -> MenuVersion | None:
     """The pending version with its account, or None if it is no longer pending.
 
-    No lock is held across the HTTP call that follows: `_finish` moves the version
-    out of pending with a conditional UPDATE, so only one outcome is ever recorded."""
+    No database lock is held across the HTTP call that follows: `_finish` moves the
+    version out of pending with a conditional UPDATE, so only one outcome is ever
+    recorded, and the account's publish lock keeps calls of one account in order."""
     return (MenuVersion.objects.select_related("menu__account")
             .filter(pk=version_id, status=VersionStatus.PENDING).first())
+
+
+def _take_turn(version: MenuVersion) -> bool:
+    """Raise the menu's sent number to this version's, or supersede the version.
+
+    A conditional UPDATE: it succeeds only if no newer version of the menu was sent
+    yet (sending the same version again, on retry, is allowed); older versions still
+    pending are superseded then. Called with the account's publish lock held, right
+    before menu/create."""
+    with transaction.atomic():
+        moved = Menu.objects.filter(pk=version.menu_id, sent_number__lte=version.number).update(
+            sent_number=version.number)
+        older_or_self = (MenuVersion.objects.filter(menu_id=version.menu_id,
+                                                    number__lt=version.number) if moved
+                         else MenuVersion.objects.filter(pk=version.pk))
+        _supersede(older_or_self, detail=f"#{version.number}" if moved else "")
+    return bool(moved)
 
 
 def _finish(version: MenuVersion, *, ok: bool, errcode=None, errmsg: str = "",
@@ -214,18 +297,33 @@ def _finish(version: MenuVersion, *, ok: bool, errcode=None, errmsg: str = "",
 def version_send(*, version_id: int, final_attempt: bool) -> str:
     """Send a pending version to WeChat (menu/create) and record the outcome.
 
-    Returns "published", "failed" or "skipped" (not pending any more). Before
+    Returns "published", "failed", "superseded" (a newer version was sent first) or
+    "skipped" (not pending any more). The account's publish lock is held from the
+    checks to the recorded outcome, and the version must raise the menu's sent
+    number (`_take_turn`), so an older version never reaches WeChat after a newer
+    one (R-MENU-03). `final_attempt` is also true once the version has used its
+    attempts (counted in the database, so a re-queued task keeps the budget).
+    Raises `limits.AccountBusy` when the lock stays taken. Before
     calling WeChat it validates again (the same validator, R-MENU-01/02), takes
     one unit of the account's daily menu/create quota (1000/day) and waits for the
     global rate. A temporary WeChatError raises `TemporaryPublishError` (the
     task retries with backoff) unless `final_attempt`; permanent errors fail the
     version at once with errcode, errmsg and the human explanation.
     """
-    from wechat.errors import WeChatError, explain
-
     version = _claim(version_id)
     if version is None:
         return "skipped"
+    with limits.publish_lock(version.menu.account_id):
+        return _send_locked(version_id, final_attempt=final_attempt)
+
+
+def _send_locked(version_id: int, *, final_attempt: bool) -> str:
+    from wechat.errors import WeChatError, explain
+
+    version = _claim(version_id)  # again: another worker may have finished it meanwhile
+    if version is None:
+        return "skipped"
+    final_attempt = final_attempt or version.attempts >= settings.MENU_PUBLISH_MAX_RETRIES
     account = version.menu.account
     _data, issues = menu_check(account=account, data=version.data)
     if issues:
@@ -233,6 +331,8 @@ def version_send(*, version_id: int, final_attempt: bool) -> str:
         _finish(version, ok=False, errcode=first.errcode, errmsg=first.message,
                 explanation="\n".join(str(issue) for issue in issues))
         return "failed"
+    if not _take_turn(version):
+        return "superseded"
     if not limits.daily_quota_take(account.appid):
         _finish(version, ok=False, errcode=45009, errmsg="menu/create daily quota used up",
                 explanation=str(explain(45009)))
@@ -250,7 +350,7 @@ def version_send(*, version_id: int, final_attempt: bool) -> str:
                 errmsg=str(exc.errmsg)[:300], explanation=str(exc.explanation))
             _audit(account, MenuAction.RETRY, version=version,
                    detail=f"{exc.errcode} {exc.errmsg}")
-            raise TemporaryPublishError(exc.errcode, exc.errmsg)
+            raise TemporaryPublishError(exc.errcode, exc.errmsg, version.attempts + 1)
         _finish(version, ok=False, errcode=exc.errcode, errmsg=str(exc.errmsg),
                 explanation=str(exc.explanation), attempted=True)
         return "failed"
@@ -264,23 +364,37 @@ def _live_has_conditional(version: MenuVersion) -> bool:
     return live is not None and bool(conditional.conditional_menus(live.data))
 
 
-def versions_fail_stuck(*, older_than: datetime.timedelta | None = None) -> int:
-    """Fail versions pending for too long (a worker died, a task was lost): never stuck.
+def versions_sweep_stuck(*, older_than: datetime.timedelta | None = None) -> dict[str, int]:
+    """Versions nobody worked on for `older_than`: queue the task again once, then fail.
 
-    Selects by state, so running it twice changes nothing the second time.
+    The broker hands back the task of a killed worker within about two minutes
+    (visibility timeout), so this is the backstop for a message that was lost all
+    the same. "Worked on" is `updated_at`, touched by every attempt. Selects by
+    state, so running it twice changes nothing the second time.
     """
     older_than = older_than or datetime.timedelta(
         seconds=settings.MENU_PUBLISH_STUCK_AFTER_SECONDS)
-    cutoff = timezone.now() - older_than
-    count = 0
-    for version in (MenuVersion.objects.filter(status=VersionStatus.PENDING,
-                                               submitted_at__lt=cutoff)
-                    .select_related("menu__account")):
-        if _finish(version, ok=False, errcode=None, errmsg="timeout",
-                   explanation=_("No answer from the publishing worker in time; the menu may "
-                                 "or may not have reached WeChat. Publish again.")):
-            count += 1
-    return count
+    now = timezone.now()
+    cutoff = now - older_than
+    stuck = MenuVersion.objects.filter(status=VersionStatus.PENDING, updated_at__lt=cutoff)
+    with transaction.atomic():
+        # rows locked by a concurrent sweep (a second beat host) are left to it
+        requeue = list(stuck.filter(requeued_at__isnull=True)
+                       .select_for_update(skip_locked=True).values_list("pk", flat=True))
+        requeued = MenuVersion.objects.filter(pk__in=requeue).update(requeued_at=now,
+                                                                     updated_at=now)
+        MenuAuditEntry.objects.bulk_create([
+            MenuAuditEntry(account_id=account_id, version_id=pk, action=MenuAction.REQUEUED)
+            for pk, account_id in MenuVersion.objects.filter(pk__in=requeue)
+            .values_list("pk", "menu__account_id")])
+        transaction.on_commit(lambda: _enqueue(requeue))
+    failed = 0
+    for version in stuck.filter(requeued_at__isnull=False).select_related("menu__account"):
+        failed += _finish(version, ok=False, errcode=None, errmsg="timeout",
+                          explanation=_("No worker finished publishing this version, even "
+                                        "after it was queued again; the menu may or may not "
+                                        "have reached WeChat. Publish again."))
+    return {"requeued": requeued, "failed": failed}
 
 
 # --- Pull, delete, compare --------------------------------------------------------------
@@ -511,6 +625,8 @@ def fanout_start(*, data: dict, accounts: Iterable[OfficialAccount], by,
                 version.explanation = "\n".join(str(issue) for issue in issues)
             versions.append(version)
         MenuVersion.objects.bulk_create(versions)
+        _supersede(MenuVersion.objects.filter(menu__in=menus.values()).exclude(fanout=fanout)
+                   .exclude(number=F("menu__sent_number")), detail=f"fan-out #{fanout.pk}")
         MenuAuditEntry.objects.bulk_create([
             MenuAuditEntry(account_id=version.menu.account_id, action=MenuAction.FANOUT, by=by,
                            version=version, detail=f"fan-out #{fanout.pk}")

@@ -1,31 +1,51 @@
 """Celery tasks for menus: thin wrappers taking ids and calling one service each."""
 from __future__ import annotations
 
+import logging
 import random
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import limits, services
+
+logger = logging.getLogger(__name__)
+# database errors and busy-account waits, beyond the WeChat retries
+DATABASE_RETRIES = 20
 
 
 def backoff_seconds(retries: int) -> float:
-    """Exponential backoff with jitter, capped: base, 2×base, 4×base … ≤ 5 minutes."""
+    """Exponential backoff with jitter: base, 2×base, 4×base …, capped so that a task
+    waiting for its countdown is never handed to a second worker
+    (TASK_RETRY_MAX_COUNTDOWN, below the broker's visibility timeout)."""
     base = float(settings.MENU_PUBLISH_RETRY_BASE_SECONDS)
-    return min(base * (2 ** retries), 300.0) * random.uniform(0.8, 1.2)
+    cap = settings.TASK_RETRY_MAX_COUNTDOWN / 1.2
+    return min(base * (2 ** retries), cap) * random.uniform(0.8, 1.2)
+
+
+# A database error (PostgreSQL restarting, unreachable) is retried like a temporary
+# WeChat error, never acknowledged and dropped: the version stays pending meanwhile.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 @shared_task(bind=True, name="menus.publish_version", acks_late=True, ignore_result=True,
-             max_retries=settings.MENU_PUBLISH_MAX_RETRIES)
+             max_retries=DATABASE_RETRIES + settings.MENU_PUBLISH_MAX_RETRIES)
 def publish_version(self, version_id: int) -> str:
-    """menu/create for one frozen version. Temporary WeChat errors retry with backoff
-    (bounded); the last attempt records the failure, so no version stays pending.
-    The outcome lives on the MenuVersion, so no Celery result is stored."""
-    final = self.request.retries >= self.max_retries
+    """menu/create for one frozen version (R-MENU-03). Temporary WeChat errors retry with
+    backoff; the version's attempts (in the database) bound them and the last one records
+    the failure, so no version stays pending. A busy account (another worker is sending
+    its menu) and database errors retry too. The outcome lives on the MenuVersion, so no
+    Celery result is stored."""
     try:
-        return services.version_send(version_id=version_id, final_attempt=final)
+        return services.version_send(version_id=version_id, final_attempt=False)
     except services.TemporaryPublishError as exc:
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+        raise self.retry(exc=exc, countdown=backoff_seconds(exc.attempts - 1))
+    except limits.AccountBusy as exc:
+        raise self.retry(exc=exc, countdown=random.uniform(1, 3))
+    except DATABASE_ERRORS as exc:
+        logger.warning("menu version %s: database error, retrying: %s", version_id, exc)
+        raise self.retry(exc=exc, countdown=backoff_seconds(min(self.request.retries, 3)))
 
 
 @shared_task(name="menus.check_drift")
@@ -46,6 +66,7 @@ def check_drift_for_account(account_id: int) -> str:
 
 
 @shared_task(name="menus.fail_stuck_versions")
-def fail_stuck_versions() -> int:
-    """Beat: no version stays pending forever (worker died, message lost)."""
-    return services.versions_fail_stuck()
+def fail_stuck_versions() -> dict[str, int]:
+    """Beat: no version stays pending forever (message lost): queue it again once, then
+    fail it."""
+    return services.versions_sweep_stuck()

@@ -73,6 +73,8 @@ def _handle(func):
             return JsonResponse({"error": _("The menu breaks WeChat's rules."),
                                  "issues": [issue.as_dict() for issue in exc.issues]},
                                 status=400)
+        except services.PublishNotQueued as exc:  # broker down: the version was failed
+            return JsonResponse({"error": str(exc)}, status=503)
         except services.MenuError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         except WeChatError as exc:

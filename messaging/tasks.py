@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -11,8 +12,10 @@ KF_MAX_RETRIES = 5
 
 
 def backoff_seconds(retries: int) -> float:
-    """2, 4, 8 … seconds with jitter, at most 5 minutes."""
-    return min(2.0 * (2 ** retries), 300.0) * random.uniform(0.8, 1.2)
+    """2, 4, 8 … seconds with jitter, below TASK_RETRY_MAX_COUNTDOWN: a task waiting for
+    a longer countdown would be handed to a second worker by Redis (visibility timeout)."""
+    cap = settings.TASK_RETRY_MAX_COUNTDOWN / 1.2
+    return min(2.0 * (2 ** retries), cap) * random.uniform(0.8, 1.2)
 
 
 @shared_task(bind=True, name="messaging.kf_operation_run", acks_late=True,

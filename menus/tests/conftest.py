@@ -38,3 +38,36 @@ def wechat(sandbox, settings, redis_client):
 
     register.sandbox = sandbox
     return register
+
+
+def worker_env(wechat, connection, **extra) -> dict:
+    """The environment of a real worker process: this test's database, Redis and sandbox."""
+    from django.conf import settings
+
+    from wxadmin.tests.faults import database_url
+
+    return {"DATABASE_URL": database_url(connection.settings_dict),
+            "TEST_REDIS_URL": settings.REDIS_URL, "WECHAT_API_BASE": wechat.sandbox.base_url,
+            "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.2", "MENU_PUBLISH_RATE_PER_SECOND": "0",
+            "CONN_MAX_AGE": "0", **{key: str(value) for key, value in extra.items()}}
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    """`start_worker(env, name)` starts a real `celery worker` process and waits until it
+    is ready; every worker started is stopped after the test (its log is in tmp_path)."""
+    import os
+
+    from wxadmin.tests.faults import CeleryWorker
+
+    started = []
+
+    def start(env: dict, name: str, **kwargs) -> CeleryWorker:
+        worker = CeleryWorker(env, name=f"{name}-{os.getpid()}-{len(started)}",
+                              log_path=tmp_path / f"{name}-{len(started)}.log", **kwargs)
+        started.append(worker)
+        return worker.wait_ready()
+
+    yield start
+    for worker in started:
+        worker.stop()

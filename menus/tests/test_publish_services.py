@@ -107,13 +107,13 @@ def test_permanent_error_fails_at_once_with_errcode_and_explanation(
 
 
 def test_temporary_error_that_never_ends_fails_after_the_last_retry(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+        wechat, settings, operator, certified_account, django_capture_on_commit_callbacks):
     wechat(certified_account)
     wechat.sandbox.force_error("/cgi-bin/menu/create", -1, times=100)
     version = publish(certified_account, operator,
                       django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
     assert version.status == VersionStatus.FAILED
-    assert version.attempts == publish_version.max_retries + 1
+    assert version.attempts == settings.MENU_PUBLISH_MAX_RETRIES + 1
     assert version.errcode == -1
 
 
@@ -230,15 +230,25 @@ def test_drift_check_flags_a_menu_edited_elsewhere_and_is_idempotent(
     assert Menu.objects.get(account=certified_account).drift_status == DriftStatus.DRIFTED
 
 
-def test_sweeper_fails_versions_pending_too_long_and_runs_twice_harmlessly(
-        operator, certified_account):
+def test_sweeper_requeues_a_stuck_version_once_then_fails_it_and_runs_twice_harmlessly(
+        operator, certified_account, django_capture_on_commit_callbacks):
+    """A version nobody worked on is queued again once; stuck again, it fails with a reason."""
     services.draft_save(account=certified_account, data=MENU, by=operator)
     version = services.menu_publish(account=certified_account, by=operator)
-    MenuVersion.objects.filter(pk=version.pk).update(
-        submitted_at=timezone.now() - datetime.timedelta(hours=1))
-    assert services.versions_fail_stuck(older_than=datetime.timedelta(minutes=15)) == 1
-    assert services.versions_fail_stuck(older_than=datetime.timedelta(minutes=15)) == 0
+    stale = timezone.now() - datetime.timedelta(hours=1)
+    window = datetime.timedelta(minutes=15)
+    MenuVersion.objects.filter(pk=version.pk).update(updated_at=stale)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.versions_sweep_stuck(older_than=window) == {"requeued": 1, "failed": 0}
+    assert len(callbacks) == 1  # the task goes to the broker again after the commit
+    assert services.versions_sweep_stuck(older_than=window) == {"requeued": 0, "failed": 0}
     version.refresh_from_db()
-    assert version.status == VersionStatus.FAILED and version.explanation
+    assert version.status == VersionStatus.PENDING and version.requeued_at is not None
+    assert MenuAuditEntry.objects.filter(version=version, action="requeued").count() == 1
+    MenuVersion.objects.filter(pk=version.pk).update(updated_at=stale)  # stuck once more
+    assert services.versions_sweep_stuck(older_than=window) == {"requeued": 0, "failed": 1}
+    assert services.versions_sweep_stuck(older_than=window) == {"requeued": 0, "failed": 0}
+    version.refresh_from_db()
+    assert version.status == VersionStatus.FAILED and "queued again" in version.explanation
     # a late task finds nothing to do
     assert services.version_send(version_id=version.pk, final_attempt=True) == "skipped"

@@ -21,8 +21,8 @@ def test_menu_schedules_install_once_and_name_registered_tasks():
 
 
 def test_fail_stuck_versions_task_runs_twice_without_effect_when_nothing_is_stuck():
-    assert tasks.fail_stuck_versions() == 0
-    assert tasks.fail_stuck_versions() == 0
+    assert tasks.fail_stuck_versions() == {"requeued": 0, "failed": 0}
+    assert tasks.fail_stuck_versions() == {"requeued": 0, "failed": 0}
 
 
 def test_check_drift_skips_accounts_without_a_published_menu(operator, certified_account):

@@ -142,6 +142,7 @@ def menu_create(sb: Sandbox, request: SandboxRequest, app: AppState):
         return sb.error(*error, app=app)
     with sb._lock:
         app.menu = menu_rules.normalise(body["button"])
+        app.menu_history.append([button.get("name", "") for button in app.menu])
         app.website_menu = None
         if app.conditional_menus:
             app.menu_id = _next_menu_id(sb)

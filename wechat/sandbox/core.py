@@ -131,6 +131,9 @@ class AppState:
     calls_by_day: dict[str, Counter] = field(default_factory=dict)
     errors: Counter = field(default_factory=Counter)  # errcode -> answers
     menu: list | None = None
+    # the top-level button names of every menu/create that succeeded, oldest first
+    # (tests check that an older menu never replaced a newer one)
+    menu_history: list[list[str]] = field(default_factory=list)
     menu_id: int | None = None
     conditional_menus: list[dict] = field(default_factory=list)  # newest last
     website_menu: list | None = None
@@ -425,6 +428,7 @@ class Sandbox:
                 "certified": app.certified,
                 "kf_enabled": app.kf_enabled,
                 "menu": {"button": app.menu} if app.menu is not None else None,
+                "menu_history": app.menu_history[-100:],
                 "conditional_menus": app.conditional_menus,
                 "website_menu": app.website_menu,
                 "tokens": {

@@ -171,8 +171,13 @@ MENU_CREATE_DAILY_QUOTA = env.int("MENU_CREATE_DAILY_QUOTA", default=1000)
 # Temporary errors: retries and the first backoff (doubling, capped at 5 minutes).
 MENU_PUBLISH_MAX_RETRIES = env.int("MENU_PUBLISH_MAX_RETRIES", default=5)
 MENU_PUBLISH_RETRY_BASE_SECONDS = env.float("MENU_PUBLISH_RETRY_BASE_SECONDS", default=5.0)
-# A version pending longer than this is marked failed by the sweeper.
+# A version nobody has worked on for this long is queued again once by the sweeper, and
+# failed if it is still stuck as long again.
 MENU_PUBLISH_STUCK_AFTER_SECONDS = env.int("MENU_PUBLISH_STUCK_AFTER_SECONDS", default=900)
+# Per-account publish lock (one menu/create per account at a time): its lease, longer than
+# one call with all its HTTP attempts, and how long a task waits for it before retrying.
+MENU_PUBLISH_LOCK_SECONDS = env.int("MENU_PUBLISH_LOCK_SECONDS", default=90)
+MENU_PUBLISH_LOCK_WAIT_SECONDS = env.float("MENU_PUBLISH_LOCK_WAIT_SECONDS", default=10.0)
 
 # --- Certification ---------------------------------------------------------------
 # Days before the resubmission and invoice deadlines that their reminder goes out.
@@ -196,7 +201,43 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process dies (SIGKILL, out of memory) goes back to the queue
+# instead of being acknowledged as failed.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands a message nobody acknowledged to another worker after this many seconds
+# (its worker was killed mid-task). Sized to the task time limit, not Redis' 1-hour
+# default: no run may take longer, so the message of a dead worker comes back within
+# about two minutes. Retry countdowns stay below (visibility - time limit), or a task
+# waiting for its countdown would be handed out twice: with Redis, such a message sits
+# unacknowledged on the worker that fetched it.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT",
+                                           default=CELERY_TASK_TIME_LIMIT + 20)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT must be larger than CELERY_TASK_TIME_LIMIT, "
+        "or Redis hands a running task to a second worker."
+    )
+# The longest countdown a retried task may wait (derived, 20 s with the defaults).
+TASK_RETRY_MAX_COUNTDOWN = CELERY_BROKER_VISIBILITY_TIMEOUT - CELERY_TASK_TIME_LIMIT
+# Web requests enqueue tasks (publish a menu): a Redis that is down or hung must fail
+# the enqueue within seconds, which the service records, instead of holding the request
+# until gunicorn kills it. Workers use the same short timeouts for their commands
+# (their blocking BRPOP has its own 1-second server-side timeout).
+CELERY_BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # look for messages of dead workers every 10 s (kombu's default: every 100 s)
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+    "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+    "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+}
+# One quick retry of a failed publish, then the error reaches the caller.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2,
+                                    "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 

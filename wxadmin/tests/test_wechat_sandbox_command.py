@@ -1,6 +1,5 @@
 """`manage.py wechat_sandbox --from-db` serves the project's accounts over loopback HTTP."""
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.tests.factories import OfficialAccountFactory
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from wxadmin.tests.faults import database_url, free_port
 
 
 @pytest.mark.postgres
@@ -55,14 +49,7 @@ def test_from_db_registers_accounts_with_credentials_mode_and_callback():
 
 
 def _database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    user = s.get("USER") or "postgres"
-    host = s.get("HOST") or "127.0.0.1"
-    port = s.get("PORT") or 5432
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{host}:{port}/{s['NAME']}"
+    return database_url(connection.settings_dict)
 
 
 def _wait_for(url: str) -> dict:

@@ -1,0 +1,496 @@
+"""Benchmark: background work and the WeChat callback under injected faults (issue 10).
+
+    .venv/bin/python bench/faults.py                  # 200 accounts, the project's timeouts
+    .venv/bin/python bench/faults.py --quick          # 60 accounts, short task timeouts
+    .venv/bin/python bench/faults.py --only callback  # one group: kill, broker, database, callback
+    .venv/bin/python bench/faults.py --port-base 21010  # fixed ports (else free ones)
+
+Everything is real and on this machine: PostgreSQL (`BENCH_DATABASE_URL`, default
+postgres://postgres@127.0.0.1:5432/wx_bench_faults, created if missing), Redis
+(`BENCH_REDIS_URL`, default redis://127.0.0.1:6379/12, flushed), the WeChat sandbox,
+`celery worker` processes and gunicorn. Faults come from `wxadmin/tests/faults.py`:
+SIGKILL, a black-hole TCP listener, and a TCP proxy in front of PostgreSQL or Redis
+switched to refuse (down) or hang (accepts, never answers) while clients are connected.
+
+Scenarios:
+1. worker SIGKILL mid-publish: a fan-out to N accounts through 2 workers; both are
+   killed once a third is done, then 2 workers come back. In time = finished within
+   2 minutes of the workers being back.
+2. broker unreachable / hung at publish: the editor's publish endpoint (real view,
+   Django test client) with Redis refusing connections (N/4 accounts) or a black hole
+   (5 accounts). In time = answered (503, Chinese error) within 10 s.
+3. database error in tasks: the workers reach PostgreSQL through a proxy that
+   refuses connections for 15 s during a fan-out. In time = finished within 2 minutes
+   of the database being back.
+4. callback, Redis hung / PostgreSQL hung: gunicorn (2 workers × 4 threads) serving
+   the callback, Redis (then PostgreSQL) behind a proxy switched to hang after a warm
+   up; a burst of 20 signed, encrypted safe-mode pushes at once, then the same 20 again
+   (WeChat's retries). In time = the right reply within 5 s.
+
+Columns: answered in time (k/n), lost (no outcome at all: a version pending with no
+task left in Redis, a push without the right reply), duplicated (a version whose
+outcome was recorded twice, a push stored twice), stuck (a version still pending at
+the end, a push answered right but after 5 s). Target: 0 lost, 0 duplicated, 0 stuck.
+A menu/create sent again because the first worker never learnt its outcome (killed
+after sending, database gone before recording) is counted in the notes, not as a
+duplicate: WeChat ends with the same menu and the version is recorded once.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+DB_URL = os.environ.get("BENCH_DATABASE_URL",
+                        "postgres://postgres@127.0.0.1:5432/wx_bench_faults")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+MENU = {"button": [{"type": "click", "name": "今日推荐", "key": "TODAY", "reply": "拿铁"}]}
+ROWS: list[tuple[str, str, int, int, int, str]] = []
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--quick", action="store_true",
+                        help="60 accounts; task time limit 15 s, visibility timeout 25 s")
+    parser.add_argument("--only", choices=["kill", "broker", "database", "callback"])
+    parser.add_argument("--port-base", type=int, default=0,
+                        help="use ports from here on (default: free ports)")
+    args = parser.parse_args()
+    if args.quick:
+        args.accounts = min(args.accounts, 60)
+    return args
+
+
+class Ports:
+    def __init__(self, base: int):
+        self.base, self.used = base, 0
+
+    def next(self) -> int:
+        from wxadmin.tests.faults import free_port
+
+        if not self.base:
+            return free_port()
+        self.used += 1
+        return self.base + self.used - 1
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def row(scenario: str, in_time: int, total: int, lost: int, duplicated: int, stuck: int,
+        note: str = "") -> None:
+    ROWS.append((scenario, f"{in_time}/{total}", lost, duplicated, stuck, note))
+    print(f"  → {scenario}: in time {in_time}/{total}, lost {lost}, duplicated {duplicated}, "
+          f"stuck {stuck} {note}", flush=True)
+
+
+# --- publication scenarios ---------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args, ports: Ports, tmp: Path):
+        self.args, self.ports, self.tmp = args, ports, tmp
+        from wechat.sandbox import Sandbox
+
+        self.sandbox = Sandbox().start(host="127.0.0.1", port=ports.next())
+        self.timeouts = ({"CELERY_TASK_SOFT_TIME_LIMIT": "12", "CELERY_TASK_TIME_LIMIT": "15",
+                          "CELERY_BROKER_VISIBILITY_TIMEOUT": "25",
+                          "MENU_PUBLISH_LOCK_SECONDS": "15"} if args.quick else {})
+        self.workers = []
+
+    def worker_env(self, database_url: str = DB_URL) -> dict:
+        return {"DATABASE_URL": database_url, "TEST_REDIS_URL": REDIS_URL,
+                "WECHAT_API_BASE": self.sandbox.base_url, "MENU_PUBLISH_RATE_PER_SECOND": "0",
+                "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.5", "CONN_MAX_AGE": "60",
+                "LOG_LEVEL": "INFO", **self.timeouts}
+
+    def start_workers(self, count: int, env: dict, label: str) -> list:
+        from wxadmin.tests.faults import CeleryWorker
+
+        started = [CeleryWorker(env, name=f"bench-faults-{label}-{os.getpid()}-{i}",
+                                log_path=self.tmp / f"{label}-{i}.log", concurrency=4)
+                   for i in range(count)]
+        self.workers += started
+        for worker in started:
+            worker.wait_ready()
+        return started
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
+
+    def accounts(self, count: int, label: str) -> list:
+        from accounts.models import OfficialAccount
+        from accounts.tests.factories import EntityFactory, random_alnum, random_hex
+
+        entity = EntityFactory(full_name=f"故障测试公司 {label} {time.time_ns()}")
+        created = []
+        for i in range(count):
+            account = OfficialAccount(
+                entity=entity, name=f"faults-{label}-{i:04d}", original_id="gh_" + random_hex(12),
+                appid="wx" + random_hex(16), appsecret=random_hex(32),
+                server_token=random_alnum(32), encoding_aes_key=random_alnum(43),
+                certified_until="2099-01-01")
+            created.append(account)
+        OfficialAccount.objects.bulk_create(created, batch_size=200)
+        created = list(OfficialAccount.objects.filter(entity=entity))
+        for account in created:
+            self.sandbox.register_app(account.appid, str(account.appsecret), certified=True)
+        return created
+
+    # the three columns of a publication scenario, from the database, Redis and the sandbox
+    def tally(self, fanout, *, back_at: float, limit: float) -> tuple[int, int, int, int, str]:
+        import datetime
+
+        from django.db.models import Count, Q
+
+        from menus.models import MenuAuditEntry, VersionStatus
+
+        versions = list(fanout.versions.select_related("menu__account"))
+        deadline = datetime.datetime.fromtimestamp(back_at + limit, tz=datetime.UTC)
+        in_time = sum(1 for v in versions if v.status != VersionStatus.PENDING
+                      and v.finished_at and v.finished_at <= deadline)
+        pending = [v.pk for v in versions if v.status == VersionStatus.PENDING]
+        queued = queued_version_ids()
+        lost = sum(1 for pk in pending if pk not in queued)
+        twice = (MenuAuditEntry.objects.filter(version__fanout=fanout)
+                 .values("version").annotate(n=Count("pk", filter=Q(action__in=["published",
+                                                                                "failed"])))
+                 .filter(n__gt=1).count())
+        resent = 0
+        for version in versions:
+            history = self.sandbox.state(version.menu.account.appid)["menu_history"]
+            resent += max(0, len(history) - 1)
+        published = sum(1 for v in versions if v.status == VersionStatus.PUBLISHED)
+        failed = sum(1 for v in versions if v.status == VersionStatus.FAILED)
+        note = (f"published {published}, failed {failed}; menu/create re-sent after the "
+                f"fault (outcome unknown to the first try) {resent}")
+        return in_time, lost, twice, len(pending), note
+
+    def wait_finished(self, fanout, timeout: float) -> None:
+        from menus.selectors import fanout_counts
+
+        deadline = time.monotonic() + timeout
+        while fanout_counts(fanout)["pending"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    def wait_done_fraction(self, fanout, fraction: float, timeout: float = 120) -> None:
+        from menus.selectors import fanout_counts
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            counts = fanout_counts(fanout)
+            if counts["published"] + counts["failed"] >= fraction * fanout.total:
+                return
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        from menus import services
+
+        n = self.args.accounts
+        print(f"\n[1] worker SIGKILL mid-publish: fan-out to {n} accounts, 2 workers", flush=True)
+        accounts = self.accounts(n, "kill")
+        workers = self.start_workers(2, self.worker_env(), "kill-a")
+        self.sandbox.latency_ms = 100  # calls in flight when the kill comes
+        fanout = services.fanout_start(data=MENU, accounts=accounts, by=None)
+        self.wait_done_fraction(fanout, 1 / 3)
+        for worker in workers:
+            worker.kill()
+        killed_at = time.monotonic()
+        self.sandbox.latency_ms = 0
+        self.start_workers(2, self.worker_env(), "kill-b")
+        back_at = time.time()
+        print(f"  killed both workers; back after {time.monotonic() - killed_at:.1f} s", flush=True)
+        self.wait_finished(fanout, timeout=150)
+        seconds = time.time() - back_at
+        in_time, lost, twice, stuck, note = self.tally(fanout, back_at=back_at, limit=120)
+        row("worker SIGKILL mid-publish", in_time, n, lost, twice, stuck,
+            f"(all finished {seconds:.0f} s after the workers were back; {note})")
+        self.stop_workers()
+
+    def database(self) -> None:
+        from django.db import connection
+
+        from menus import services
+        from wxadmin.tests.faults import FORWARD, REFUSE, TcpProxy
+
+        n = self.args.accounts
+        print(f"\n[3] database refused for 15 s during a fan-out to {n} accounts", flush=True)
+        accounts = self.accounts(n, "db")
+        db = connection.settings_dict
+        proxy = TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432),
+                         port=self.ports.next())
+        url = DB_URL.replace(f":{db.get('PORT') or 5432}/", f":{proxy.port}/")
+        try:
+            self.start_workers(2, self.worker_env(url), "db")
+            self.sandbox.latency_ms = 50
+            fanout = services.fanout_start(data=MENU, accounts=accounts, by=None)
+            self.wait_done_fraction(fanout, 1 / 4)
+            proxy.set_mode(REFUSE)
+            time.sleep(15)
+            proxy.set_mode(FORWARD)
+            self.sandbox.latency_ms = 0
+            back_at = time.time()
+            self.wait_finished(fanout, timeout=150)
+            seconds = time.time() - back_at
+            in_time, lost, twice, stuck, note = self.tally(fanout, back_at=back_at, limit=120)
+            retried = sum(w.log().count("database error, retrying") for w in self.workers)
+            row("database error in tasks", in_time, n, lost, twice, stuck,
+                f"(all finished {seconds:.0f} s after the database was back; {retried} task "
+                f"runs met the database error and were retried; {note})")
+        finally:
+            self.stop_workers()
+            proxy.close()
+
+    def broker(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+        from django.urls import reverse
+        from kombu import pools
+
+        from menus.models import MenuVersion, VersionStatus
+        from wxadmin.celery import app
+        from wxadmin.tests.faults import BlackHole, free_port
+
+        def switch(url: str) -> None:
+            app.conf.broker_url = url
+            pools.reset()
+            app._pool = None
+            app.amqp._producer_pool = None
+
+        import logging
+
+        for name in ("menus.services", "django.request"):  # one ERROR line per publication
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        user = get_user_model().objects.create_superuser(f"faults{time.time_ns()}", "", "x")
+        client = Client()
+        client.force_login(user)
+        original = app.conf.broker_url
+
+        def publish_all(accounts, limit: float):
+            answered = []
+            for account in accounts:
+                started = time.monotonic()
+                response = client.post(reverse("menus:publish", args=[account.pk]),
+                                       json.dumps({"menu": MENU}),
+                                       content_type="application/json")
+                elapsed = time.monotonic() - started
+                chinese = "无法连接任务队列" in response.json().get("error", "")
+                answered.append((elapsed, response.status_code == 503 and chinese))
+            versions = MenuVersion.objects.filter(menu__account__in=accounts)
+            stuck = versions.filter(status=VersionStatus.PENDING).count()
+            lost = versions.filter(status=VersionStatus.FAILED, explanation="").count()
+            in_time = sum(1 for elapsed, ok in answered if ok and elapsed < limit)
+            slowest = max(elapsed for elapsed, _ok in answered)
+            return in_time, lost, stuck, slowest
+
+        try:
+            n = max(self.args.accounts // 4, 10)
+            print(f"\n[2] broker down at publish: {n} publications, Redis refusing", flush=True)
+            switch(f"redis://127.0.0.1:{free_port()}/0")
+            in_time, lost, stuck, slowest = publish_all(self.accounts(n, "down"), 10)
+            row("broker unreachable at publish", in_time, n, lost, 0, stuck,
+                f"(503 with the Chinese error, version failed with its reason; slowest "
+                f"answer {slowest:.2f} s)")
+            with BlackHole(self.ports.next()) as hole:
+                print("    broker hung at publish: 5 publications, Redis a black hole", flush=True)
+                switch(f"redis://127.0.0.1:{hole.port}/0")
+                in_time, lost, stuck, slowest = publish_all(self.accounts(5, "hung"), 10)
+            row("broker hung at publish", in_time, 5, lost, 0, stuck,
+                f"(slowest answer {slowest:.2f} s; before: 121 s, gunicorn's kill)")
+        finally:
+            switch(original)
+
+
+def queued_version_ids() -> set[int]:
+    """Version ids of the publish tasks still in Redis (queued or held unacknowledged)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    raw = client.lrange("celery", 0, -1) + list(client.hgetall("unacked").values())
+    ids = set()
+    for item in raw:
+        try:
+            message = json.loads(item)
+            if isinstance(message, list):  # unacked: [message, exchange, routing key]
+                message = message[0]
+            if message["headers"].get("task") != "menus.publish_version":
+                continue
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            ids.add(int(args[0]))
+        except (ValueError, KeyError, IndexError, TypeError):
+            continue
+    client.close()
+    return ids
+
+
+# --- callback scenarios --------------------------------------------------------------------------
+
+
+def callback(args, ports: Ports) -> None:
+    import redis
+    from callback_throughput import build_requests, check_replies, create_account
+    from django.db import connection
+
+    from messaging.models import InboundMessage
+    from wxadmin.tests.faults import FORWARD, HANG, TcpProxy
+
+    creds = create_account()
+    db = connection.settings_dict
+    pg = TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432),
+                  port=ports.next())
+    redis_host, redis_port = REDIS_URL.split("//")[1].split("/")[0].split(":")
+    rd = TcpProxy(redis_host, int(redis_port), port=ports.next())
+    port = ports.next()
+    env = {"DATABASE_URL": DB_URL.replace(f":{db.get('PORT') or 5432}/", f":{pg.port}/"),
+           "TEST_REDIS_URL": REDIS_URL.replace(f":{redis_port}/", f":{rd.port}/"),
+           "WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS": "600", "CONN_MAX_AGE": "60",
+           "LOG_LEVEL": "ERROR", "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test"}
+    server = start_gunicorn(port, env)
+    msg_base = int(time.time()) * 1000
+    try:
+        warm = build_requests(creds, 16, msg_base)
+        burst(port, warm, timeout=30)  # every worker thread has the account cached now
+        for scenario, proxy, offset in (("callback, Redis hung", rd, 1000),
+                                        ("callback, PostgreSQL hung", pg, 2000)):
+            print(f"\n[4] {scenario}: a burst of 20 pushes, then the same 20 again", flush=True)
+            items = build_requests(creds, 20, msg_base + offset)
+            proxy.set_mode(HANG)
+            results = burst(port, items, timeout=30) + burst(port, items, timeout=30)
+            proxy.set_mode(FORWARD)
+            time.sleep(1)
+            in_time = lost = stuck = 0
+            slowest = 0.0
+            for (msg_id, elapsed, status, body) in results:
+                right = status == 200 and check_replies(creds, [(msg_id, body)]) == 0
+                slowest = max(slowest, elapsed)
+                lost += not right
+                stuck += right and elapsed >= 5
+                in_time += right and elapsed < 5
+            stored = list(InboundMessage.objects.filter(
+                msg_id__in=[msg_id for _path, _body, msg_id in items])
+                .values_list("msg_id", flat=True))
+            row(scenario, in_time, len(results), lost, len(stored) - len(set(stored)), stuck,
+                f"(slowest {slowest:.2f} s; pushes stored {len(set(stored))}/20)")
+    finally:
+        stop_gunicorn(server)
+        pg.close()
+        rd.close()
+        redis.Redis.from_url(REDIS_URL).close()
+
+
+def burst(port: int, items, *, timeout: float) -> list[tuple[int, float, int, bytes]]:
+    """All items at once, one thread and one connection each, like WeChat's pushes."""
+    import http.client
+
+    results = []
+    lock = threading.Lock()
+
+    def send(path, body, msg_id):
+        started = time.monotonic()
+        status, data = 0, b""
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            conn.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
+            response = conn.getresponse()
+            status, data = response.status, response.read()
+            conn.close()
+        except OSError:
+            pass
+        with lock:
+            results.append((msg_id, time.monotonic() - started, status, data))
+
+    threads = [threading.Thread(target=send, args=item) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def start_gunicorn(port: int, env: dict):
+    import socket
+    import subprocess
+
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application", "-w", "2",
+         "--threads", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "--timeout", "120"],
+        cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                time.sleep(0.5)
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_gunicorn(process) -> None:
+    from callback_throughput import stop
+
+    stop(process)
+
+
+def main() -> None:
+    args = parse_args()
+    ensure_database()
+    os.environ.update({"DJANGO_SETTINGS_MODULE": "wxadmin.settings.test", "DATABASE_URL": DB_URL,
+                       "TEST_REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"})
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    ports = Ports(args.port_base)
+    print(f"fault benchmark: {args.accounts} accounts, "
+          f"{'short task timeouts (--quick)' if args.quick else 'the project timeouts'}",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="wx-faults-") as tmp:
+        bench = Bench(args, ports, Path(tmp))
+        try:
+            if args.only in (None, "kill"):
+                bench.kill()
+            if args.only in (None, "broker"):
+                bench.broker()
+            if args.only in (None, "database"):
+                bench.database()
+            if args.only in (None, "callback"):
+                callback(args, ports)
+        finally:
+            bench.stop_workers()
+            bench.sandbox.stop()
+    width = max(len(r[0]) for r in ROWS) if ROWS else 10
+    print(f"\n{'scenario':<{width}}  answered in time  lost  duplicated  stuck")
+    for scenario, in_time, lost, duplicated, stuck, _note in ROWS:
+        print(f"{scenario:<{width}}  {in_time:>16}  {lost:>4}  {duplicated:>10}  {stuck:>5}")
+    bad = sum(r[2] + r[3] + r[4] for r in ROWS)
+    print(f"target: 0 lost, 0 duplicated, 0 stuck — {'met' if bad == 0 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
