@@ -73,6 +73,9 @@ def editor_strings() -> dict[str, str]:
         "unsaved": gettext("Unsaved changes"),
         "valid": gettext("The menu passes every WeChat rule."),
         "loading": gettext("Loading…"),
+        "cmp_same": gettext("Same as the menu on screen."),
+        "cmp_differs": gettext("%(n)s button(s) differ from the menu on screen."),
+        "cmp_none": gettext("No menu."),
         "type_names": {
             "click": gettext("click — send a message (reply text)"),
             "view": gettext("view — open a web page"),

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import OfficialAccount
 
@@ -302,11 +303,13 @@ def validate_kf_prefix(prefix: str) -> None:
             _("The prefix is 1 to 10 letters, digits or underscores."), code="kf_prefix")
 
 
+# Labels in a context of their own: the bare words ("Succeeded", "Failed") are translated
+# for certification orders ("认证成功") in another catalogue, which would win here.
 class KfAccountStatus(models.TextChoices):
     PENDING = "pending", _("Being added")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("customer-service account", "Active")
     DELETING = "deleting", _("Being deleted")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("customer-service account", "Addition failed")
 
 
 class KfAccount(models.Model):
@@ -362,9 +365,9 @@ class KfOperationAction(models.TextChoices):
 
 
 class KfOperationStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+    PENDING = "pending", pgettext_lazy("customer-service operation", "Pending")
+    SUCCEEDED = "succeeded", pgettext_lazy("customer-service operation", "Succeeded")
+    FAILED = "failed", pgettext_lazy("customer-service operation", "Failed")
 
 
 def kf_avatar_path(instance: KfOperation, filename: str) -> str:
