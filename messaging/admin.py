@@ -54,7 +54,7 @@ class ReadOnlyAdminMixin:
 # --- Message log ------------------------------------------------------------------------------
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
-    list_display = ("received_at", "account", "user_link", "msg_type", "event", "short_content",
+    list_display = ("received_at", "account", "user_link", "kind", "short_content",
                     "route", "short_reply", "processing_ms")
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "msg_type", "route",
                    "received_at")
@@ -73,6 +73,10 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
         url = reverse("admin:messaging_conversation", args=[obj.account_id, obj.openid])
         return format_html('<a href="{}" title="{}">{}</a>', url, _("Conversation"),
                            Truncator(obj.openid).chars(16))
+
+    @admin.display(description=_("message type"), ordering="msg_type")
+    def kind(self, obj: InboundMessage) -> str:
+        return obj.kind_label
 
     @admin.display(description=_("content"))
     def short_content(self, obj: InboundMessage) -> str:
@@ -114,6 +118,10 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
 #: links typed without a scheme are https (Django 6's default, without its warning)
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
+#: R-KF-03 / issue 12: keyword and transfer rules share one priority order (messaging/routing.py)
+RULE_ORDER = _("Keyword and transfer rules share one priority order: higher first; on equal "
+               "priority the keyword rule answers.")
+
 REPLY_FIELDSET = (_("Reply"), {"fields": ("reply_type", "reply_text", "news_title",
                                            "news_description", "news_url", "news_pic_url")})
 
@@ -130,9 +138,10 @@ class KeywordRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_select_related = ("account",)
     autocomplete_fields = ("account",)
     readonly_fields = ("created_at", "updated_at")
+    list_before_template = "messaging/rule_order_note.html"
     fieldsets = (
         (None, {"fields": ("account", "name", "match_type", "pattern", "priority",
-                           "is_active")}),
+                           "is_active"), "description": RULE_ORDER}),
         REPLY_FIELDSET,
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -163,9 +172,11 @@ class TransferRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_select_related = ("account", "kf_account")
     autocomplete_fields = ("account", "kf_account")
     readonly_fields = ("transfer_state", "created_at", "updated_at")
+    list_before_template = "messaging/rule_order_note.html"
     fieldsets = (
         (None, {"fields": ("account", "name", "match_type", "pattern", "kf_account",
-                           "priority", "is_active", "transfer_state")}),
+                           "priority", "is_active", "transfer_state"),
+                "description": RULE_ORDER}),
         (_("Time window"), {"fields": ("active_from", "active_until")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )

@@ -248,6 +248,18 @@ class Route(models.TextChoices):
     NONE = "none", _("No reply")
 
 
+#: WeChat's MsgType and Event codes as staff read them (the stored value stays WeChat's)
+MSG_TYPE_LABELS = {"text": _("text"), "image": _("image"), "voice": _("voice"),
+                   "video": _("video"), "shortvideo": _("short video"),
+                   "location": _("location"), "link": _("link"), "event": _("event")}
+EVENT_LABELS = {"subscribe": _("follow"), "unsubscribe": _("unfollow"),
+                "CLICK": _("menu click"), "VIEW": _("menu link opened"), "SCAN": _("scan"),
+                "LOCATION": _("location report"),
+                "kf_create_session": _("customer-service session opened"),
+                "kf_close_session": _("customer-service session closed"),
+                "kf_switch_session": _("customer-service session switched")}
+
+
 class InboundMessage(models.Model):
     """One push from WeChat (message or event) and the reply we gave.
 
@@ -293,7 +305,17 @@ class InboundMessage(models.Model):
         indexes = [models.Index(fields=["account", "openid", "received_at"])]
 
     def __str__(self) -> str:
-        return f"{self.openid} {self.msg_type} {self.received_at:%Y-%m-%d %H:%M:%S}"
+        # in Asia/Shanghai, as the page around it shows times
+        when = timezone.localtime(self.received_at) if self.received_at else None
+        return f"{self.openid} {self.kind_label} {when:%Y-%m-%d %H:%M:%S}" if when else \
+            f"{self.openid} {self.kind_label}"
+
+    @property
+    def kind_label(self) -> str:
+        """The message type, or for an event the event, in the active language."""
+        if self.msg_type == "event" and self.event:
+            return str(EVENT_LABELS.get(self.event, self.event))
+        return str(MSG_TYPE_LABELS.get(self.msg_type, self.msg_type))
 
 
 def validate_kf_prefix(prefix: str) -> None:
