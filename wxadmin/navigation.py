@@ -104,11 +104,14 @@ def sidebar(request, site=None) -> list[dict]:
                 item = _model_item(target, icon, title, site)
             if item is not None:
                 listed.add(item.pop("model", None))
-                items.append(item)
-        groups.append({"title": group_title(), "separator": bool(groups), "items": items})
+                if item["permission"](request):  # the dashboard lists the groups too
+                    items.append(item)
+        if items:
+            groups.append({"title": group_title(), "separator": bool(groups), "items": items})
     rest = [_model_item(model._meta.label_lower, "article", None, site)
             for model in site._registry if model not in listed]
-    rest = sorted((item for item in rest if item), key=lambda item: item["title"])
+    rest = sorted((item for item in rest if item and item["permission"](request)),
+                  key=lambda item: item["title"])
     for item in rest:
         item.pop("model", None)
     if rest:

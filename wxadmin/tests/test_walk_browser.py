@@ -80,6 +80,17 @@ VISIBLE_TEXT_JS = """
 }
 """
 OVERFLOW_JS = "() => document.scrollingElement.scrollWidth - window.innerWidth"
+#: the tallest bar of each dashboard chart, in pixels, as Chart.js drew it (-1: not drawn)
+CHART_BARS_JS = """
+() => [...document.querySelectorAll("canvas.chart")].map((canvas) => {
+  const chart = window.Chart && Chart.getChart(canvas);
+  if (!chart) return -1;
+  return Math.max(0, ...chart.getDatasetMeta(0).data.map((bar) => Math.abs(bar.base - bar.y)));
+})
+"""
+#: pages the README shows (docs/screenshots/), captured whole
+README_PAGES = {"index", "accounts_officialaccount_hub", "menus_menu_editor",
+                "certification_order_change"}
 
 
 def data_words() -> set[str]:
@@ -229,7 +240,11 @@ def test_every_admin_page_reads_in_chinese_fits_and_has_no_errors(page, live_ser
             issues.append(f"{overflow}px wider than the {WIDTH}px window")
         issues += english_in(page.evaluate(VISIBLE_TEXT_JS), ALLOWED | KNOWN_GAPS, data)
         issues += [f"console: {text}" for text in console]
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        if name == "index":  # the charts draw: every chart has a bar taller than 0 px
+            bars = page.evaluate(CHART_BARS_JS)
+            if not bars or min(bars) <= 0:
+                issues.append(f"charts not drawn: tallest bars {bars}")
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=name in README_PAGES)
         if issues:
             problems[f"{name} {path}"] = issues
     assert not problems, "\n".join(f"{page_}: {issues}" for page_, issues in problems.items())
