@@ -85,3 +85,6 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         return _translated_choices(db_field, {"widget": field.widget}) or field
+
+
+from . import admin_beat  # noqa: E402, F401 - the schedule pages in the user's language

@@ -6,10 +6,14 @@ that loads nothing but static files. No traceback or internal detail is shown.
 """
 from __future__ import annotations
 
+import logging
+
 from django.contrib import admin
 from django.http import HttpResponse
 from django.template import loader
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 TEXTS = {
     403: (lambda: _("You may not open this page"),
@@ -34,8 +38,8 @@ def _render(request, status: int) -> HttpResponse:
             context["title"] = title
             body = loader.render_to_string("admin/error.html", context, request)
             return HttpResponse(body, status=status)
-        except Exception:  # noqa: BLE001 - fall back to the plain page, never a second error
-            pass
+        except Exception:  # fall back to the plain page, never a second error
+            logger.exception("error page in the admin layout failed; plain page instead")
     body = loader.render_to_string("error_plain.html", context)
     return HttpResponse(body, status=status)
 
