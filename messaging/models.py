@@ -59,6 +59,27 @@ def text_matches(match_type: str, pattern: str, text: str) -> bool:
     return False
 
 
+#: Python's regex errors (English) as staff read them; others are named by position only
+REGEX_PROBLEMS = (
+    ("unterminated character set", _("a [ … ] set is not closed")),
+    ("missing )", _("a ( is not closed")),
+    ("unbalanced parenthesis", _("a ) has no matching (")),
+    ("nothing to repeat", _("*, + or ? follows nothing")),
+    ("multiple repeat", _("two repetitions in a row (such as **)")),
+    ("bad escape", _("an unknown escape after \\")),
+    ("bad character range", _("a range such as z-a runs backwards")),
+)
+
+
+def describe_regex_error(exc: re.error) -> str:
+    problem = next((text for start, text in REGEX_PROBLEMS if exc.msg.startswith(start)),
+                   _("the pattern cannot be read"))
+    if exc.pos is None:
+        return str(problem)
+    return str(_("%(problem)s (at character %(position)d)")
+               % {"problem": problem, "position": exc.pos + 1})
+
+
 def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError]:
     errors: dict = {}
     if match_type != "any" and not pattern.strip():
@@ -73,7 +94,8 @@ def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError
             re.compile(pattern)
         except re.error as exc:
             errors["pattern"] = ValidationError(
-                _("This is not a valid regular expression: %(error)s") % {"error": exc},
+                _("This is not a valid regular expression: %(error)s")
+                % {"error": describe_regex_error(exc)},
                 code="regex",
             )
     return errors

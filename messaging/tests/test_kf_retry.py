@@ -75,9 +75,10 @@ def test_adding_in_the_admin_never_says_it_succeeded(admin_client, settings):
     from messaging.tests.test_kf_accounts import kf_enabled_account
 
     account = kf_enabled_account()
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = admin_client.post(reverse("admin:messaging_kfaccount_add"), {
         "account": account.pk, "prefix": "amy", "nickname": "艾米"}, follow=True)
     text = response.content.decode()
     assert response.status_code == 200
-    assert "successfully" not in text and "being added" in text
+    assert "added successfully" not in text and "being added in WeChat" in text
     assert KfAccount.objects.get().status == KfAccountStatus.PENDING

@@ -210,3 +210,21 @@ def test_outside_office_hours_rule_transfers_everything_at_night(hour, expected)
     decision = route_message(account=account, message=parse_message(text_xml(account, "在吗")),
                              now=moment)
     assert (decision.route == Route.TRANSFER) is expected
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("[abc", "a [ … ] set is not closed (at character 1)"),
+    ("(ab", "a ( is not closed (at character 1)"),
+    ("*a", "*, + or ? follows nothing (at character 1)"),
+])
+def test_regex_errors_are_said_in_words_not_pythons_message(pattern, expected):
+    """Python's re.error text is English in every language; the rule form says it in ours."""
+    from django.utils import translation
+
+    from messaging.models import validate_pattern
+
+    message = validate_pattern("regex", pattern)["pattern"].messages[0]
+    assert message.endswith(expected)
+    with translation.override("zh-hans"):
+        chinese = validate_pattern("regex", pattern)["pattern"].messages[0]
+    assert "第 1 个字符" in chinese and "set" not in chinese
