@@ -356,7 +356,8 @@ def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str,
 
 
 def kf_check_added(kf: KfAccount) -> None:
-    """WeChat knows only accounts whose addition succeeded: changing another answers 65401."""
+    """R-KF-02: WeChat knows only accounts whose addition succeeded; changing another would
+    answer 65401, so it is refused here with the reason."""
     if kf.status in (KfAccountStatus.FAILED, KfAccountStatus.PENDING):
         raise KfError({"kf_account": _("“%(name)s” is not in WeChat yet (its addition is "
                                        "pending or failed): retry adding it first.")

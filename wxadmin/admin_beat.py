@@ -12,7 +12,13 @@ from django.contrib import admin
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat import admin as beat_admin
-from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
 #: Django language → cron-descriptor locale (others read English)
 CRON_LOCALES = {"zh-hans": "zh_CN"}
@@ -44,12 +50,40 @@ def describe_schedule(task: PeriodicTask) -> str:
     return str(task.interval or task.solar or task.clocked or "—")
 
 
-admin.site.unregister(CrontabSchedule)
-admin.site.unregister(PeriodicTask)
+class PeriodicTaskInline(beat_admin.PeriodicTaskInline):
+    """The tasks using a schedule; the package labels its task column "Task Name" untranslated."""
+
+    fields = tuple("task_label" if name == "task" else name
+                   for name in beat_admin.PeriodicTaskInline.fields)
+    readonly_fields = fields
+
+    @admin.display(description=_("task"))
+    def task_label(self, obj) -> str:
+        return obj.task
+
+
+for model in (CrontabSchedule, PeriodicTask, ClockedSchedule, IntervalSchedule, SolarSchedule):
+    admin.site.unregister(model)
+
+
+@admin.register(ClockedSchedule)
+class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin):
+    inlines = [PeriodicTaskInline]
+
+
+@admin.register(IntervalSchedule)
+class IntervalScheduleAdmin(beat_admin.IntervalScheduleAdmin):
+    inlines = [PeriodicTaskInline]
+
+
+@admin.register(SolarSchedule)
+class SolarScheduleAdmin(beat_admin.SolarScheduleAdmin):
+    inlines = [PeriodicTaskInline]
 
 
 @admin.register(CrontabSchedule)
 class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
+    inlines = [PeriodicTaskInline]
     list_display = ("schedule_text",)
     fields = ("schedule_text", "minute", "hour", "day_of_month", "month_of_year",
               "day_of_week", "timezone")

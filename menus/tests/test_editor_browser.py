@@ -116,6 +116,9 @@ def test_build_preview_and_publish_a_menu_in_the_browser(
     page.get_by_test_id("compare").click()
     page.wait_for_function("() => document.querySelector('[data-testid=compare-remote-verdict]')"
                            ".dataset.differs === '1'")
+    page.set_viewport_size({"width": 1440, "height": 1350})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "menu-editor-compare.png"))
     # import: the dialog sits in the middle of the window and shows its own error
     page.get_by_test_id("import").click()
     page.get_by_test_id("import-text").fill("{not json")
