@@ -12,14 +12,12 @@ the user may see; an app returns no section when the user lacks its view permiss
 """
 from __future__ import annotations
 
-from importlib import import_module
-
-from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .app_modules import app_modules
 from .models_tokens import TokenState
 
 TOKEN_TONES = {TokenState.VALID: "success", TokenState.EXPIRING: "warning",
@@ -29,13 +27,7 @@ TOKEN_TONES = {TokenState.VALID: "success", TokenState.EXPIRING: "warning",
 
 def collect_sections(request, account) -> list[dict]:
     sections: list[dict] = []
-    for config in apps.get_app_configs():
-        try:
-            module = import_module(f"{config.name}.hub")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.hub":
-                raise
-            continue
+    for module in app_modules("hub"):
         hook = getattr(module, "hub_sections", None)
         if hook is not None:
             sections.extend(hook(request, account))

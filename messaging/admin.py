@@ -203,6 +203,22 @@ class TransferRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
 
 
 # --- Customer service (R-KF-02) ---------------------------------------------------------------
+def retry_operations(modeladmin, request, operations: dict) -> int:
+    """Retry each failed operation ({label: operation or None}); say why one cannot be."""
+    retried = 0
+    for label, operation in operations.items():
+        try:
+            if operation is None:
+                raise ValidationError(_("no addition on record"))
+            services.kf_operation_retry(operation=operation, by=request.user)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{label}: {' '.join(exc.messages)}",
+                                    messages.ERROR)
+            continue
+        retried += 1
+    return retried
+
+
 class KfAccountAddForm(forms.ModelForm):
     prefix = forms.CharField(
         label=_("prefix (work number)"), max_length=10,
@@ -337,18 +353,10 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
                   permissions=["change"])
     def retry_adding(self, request, queryset):
         """R-KF-02: a failed addition is retried as a new operation, never reported as done."""
-        retried = 0
-        for kf in queryset.filter(status=KfAccountStatus.FAILED):
-            operation = kf.operations.filter(action=KfOperationAction.ADD).order_by("-pk").first()
-            try:
-                if operation is None:
-                    raise ValidationError(_("no addition on record"))
-                services.kf_operation_retry(operation=operation, by=request.user)
-            except ValidationError as exc:
-                self.message_user(request, f"{kf.kf_account}: {' '.join(exc.messages)}",
-                                  messages.ERROR)
-                continue
-            retried += 1
+        additions = {kf.kf_account: kf.operations.filter(action=KfOperationAction.ADD)
+                     .order_by("-pk").first()
+                     for kf in queryset.filter(status=KfAccountStatus.FAILED)}
+        retried = retry_operations(self, request, additions)
         skipped = queryset.exclude(status=KfAccountStatus.FAILED).count()
         if retried:
             self.message_user(request, ngettext(
@@ -377,24 +385,17 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
 class KfOperationAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     list_display = ("created_at", "account", "action", "kf_account", "status", "errcode",
                     "explanation", "requested_by", "finished_at")
-    actions = ("retry_operations",)
+    actions = ("retry_failed",)
 
     def has_retry_permission(self, request):
         return request.user.has_perm("messaging.change_kfaccount")
 
     @admin.action(description=_("Retry the selected failed operations"),
                   permissions=["retry"])
-    def retry_operations(self, request, queryset):
+    def retry_failed(self, request, queryset):
         """R-KF-02: each failed operation runs again as a new one; the failed one stays."""
-        retried = 0
-        for operation in queryset.select_related("account"):
-            try:
-                services.kf_operation_retry(operation=operation, by=request.user)
-            except ValidationError as exc:
-                self.message_user(request, f"{operation}: {' '.join(exc.messages)}",
-                                  messages.ERROR)
-                continue
-            retried += 1
+        retried = retry_operations(self, request, {str(operation): operation for operation
+                                                   in queryset.select_related("account")})
         if retried:
             self.message_user(request, ngettext(
                 "%(count)d operation is being retried.",

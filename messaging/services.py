@@ -423,8 +423,14 @@ def kf_operation_retry(*, operation: KfOperation, by=None) -> KfOperation:
     if operation.action != KfOperationAction.SYNC and kf is None:
         raise KfError(_("“%(name)s” no longer exists here; add it again instead.")
                       % {"name": operation.kf_account})
+    under_way = KfOperation.objects.filter(account=operation.account, kf=kf,
+                                           action=operation.action,
+                                           status=KfOperationStatus.PENDING)
+    if under_way.exists():
+        raise KfError(_("“%(name)s”: the same operation is already under way.")
+                      % {"name": operation.kf_account or operation.account})
     if operation.action == KfOperationAction.ADD:
-        if kf.status not in (KfAccountStatus.FAILED, KfAccountStatus.PENDING):
+        if kf.status != KfAccountStatus.FAILED:
             raise KfError(_("“%(name)s” was added since; nothing to retry.")
                           % {"name": operation.kf_account})
         KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.PENDING, last_error="")

@@ -66,19 +66,10 @@ for model in (CrontabSchedule, PeriodicTask, ClockedSchedule, IntervalSchedule, 
     admin.site.unregister(model)
 
 
-@admin.register(ClockedSchedule)
-class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin):
-    inlines = [PeriodicTaskInline]
-
-
-@admin.register(IntervalSchedule)
-class IntervalScheduleAdmin(beat_admin.IntervalScheduleAdmin):
-    inlines = [PeriodicTaskInline]
-
-
-@admin.register(SolarSchedule)
-class SolarScheduleAdmin(beat_admin.SolarScheduleAdmin):
-    inlines = [PeriodicTaskInline]
+for model, base in ((ClockedSchedule, beat_admin.ClockedScheduleAdmin),
+                    (IntervalSchedule, beat_admin.IntervalScheduleAdmin),
+                    (SolarSchedule, beat_admin.SolarScheduleAdmin)):
+    admin.site.register(model, type(base.__name__, (base,), {"inlines": [PeriodicTaskInline]}))
 
 
 @admin.register(CrontabSchedule)

@@ -9,20 +9,13 @@ Panels must be cheap: a few aggregate queries, scoped to what the user may see.
 """
 import json
 from decimal import Decimal
-from importlib import import_module
 
-from django.apps import apps
+from accounts.app_modules import app_modules
 
 
 def collect_panels(request) -> list[dict]:
     panels: list[dict] = []
-    for config in apps.get_app_configs():
-        try:
-            module = import_module(f"{config.name}.dashboard")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.dashboard":
-                raise
-            continue
+    for module in app_modules("dashboard"):
         if module.__name__ == __name__:
             continue
         panels.extend(module.panels(request))

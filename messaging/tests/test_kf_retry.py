@@ -82,3 +82,26 @@ def test_adding_in_the_admin_never_says_it_succeeded(admin_client, settings):
     assert response.status_code == 200
     assert "added successfully" not in text and "being added in WeChat" in text
     assert KfAccount.objects.get().status == KfAccountStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_retry_actions_on_the_team_and_operation_lists(admin_client):
+    from messaging.models import KfOperationAction
+    from messaging.tests.test_kf_accounts import kf_enabled_account
+
+    account = kf_enabled_account()
+    kf = KfAccountFactory(account=account, kf_account="amy@demo_shop",
+                          status=KfAccountStatus.FAILED)
+    failed = KfOperation.objects.create(account=account, kf=kf, kf_account=kf.kf_account,
+                                        action=KfOperationAction.ADD, nickname="艾米",
+                                        status=KfOperationStatus.FAILED, errcode=65400)
+    admin_client.post(reverse("admin:messaging_kfaccount_changelist"),
+                      {"action": "retry_adding", "_selected_action": [kf.pk]})
+    assert KfAccount.objects.get(pk=kf.pk).status == KfAccountStatus.PENDING
+    assert KfOperation.objects.filter(status=KfOperationStatus.PENDING).count() == 1
+    # the same failed operation again, from the operation list: refused with the reason
+    response = admin_client.post(reverse("admin:messaging_kfoperation_changelist"),
+                                 {"action": "retry_failed", "_selected_action": [failed.pk]},
+                                 follow=True)
+    assert KfOperation.objects.filter(status=KfOperationStatus.PENDING).count() == 1
+    assert "amy@demo_shop" in response.content.decode()
