@@ -63,10 +63,10 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
     date_hierarchy = "received_at"
     list_per_page = 50
     show_full_result_count = False
-    readonly_fields = ("account", "openid", "msg_type", "event", "content", "msg_id", "sent_at",
+    readonly_fields = ("account", "openid", "kind", "content", "msg_id", "sent_at",
                        "received_at", "route", "keyword_rule", "reply_type", "reply_summary",
                        "processing_ms", "dedupe_key", "raw")
-    exclude = ("reply_xml",)
+    exclude = ("reply_xml", "msg_type", "event")  # shown as `kind`, in words
 
     @admin.display(description=_("user"), ordering="openid")
     def user_link(self, obj: InboundMessage) -> str:
