@@ -87,4 +87,5 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         return _translated_choices(db_field, {"widget": field.widget}) or field
 
 
-from . import admin_beat  # noqa: E402, F401 - the schedule pages in the user's language
+# the schedule pages and the task results, in the user's language
+from . import admin_beat, admin_results  # noqa: E402, F401

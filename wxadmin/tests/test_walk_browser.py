@@ -43,12 +43,10 @@ ALLOWED = {
     # Celery's task states, stored and shown as Celery names them
     "SUCCESS", "PENDING", "FAILURE", "STARTED", "RETRY", "REVOKED",
 }
-#: Known gaps, named in the issue's closing note: django-celery-results' object names
-#: ("<Task: … (SUCCESS)>" as a result's page title) and the certification order's event log,
-#: which shows its action and status codes (the order page is being reworked separately;
-#: drop these words when it says them in words).
+#: Known gap, named in the issue's closing note: the certification order's event log shows
+#: its action and status codes (the order page is being reworked separately; drop these
+#: words when it says them in words).
 KNOWN_GAPS = {
-    "Task", "Group",
     "document_received", "accept_service_agreement", "accept_naming_rules", "complete_data",
     "choose_invoice", "pay", "create", "edit", "draft", "agreements_accepted", "data_filled",
     "awaiting_payment", "in_review",
