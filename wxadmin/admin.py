@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from .admin_results import NamedRowMixin
+
 ACTIONS = {"add": _("may add"), "change": _("may change"), "delete": _("may delete"),
            "view": _("may view")}
 
@@ -64,8 +66,11 @@ admin.site.unregister(User)
 
 
 @admin.register(Group)
-class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+class GroupAdmin(NamedRowMixin, BaseGroupAdmin, ModelAdmin):
     list_display = ("translated_name",)
+
+    def row_name(self, obj) -> str:
+        return gettext(obj.name)
 
     @admin.display(description=_("name"), ordering="name")
     def translated_name(self, obj) -> str:
@@ -87,5 +92,5 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         return _translated_choices(db_field, {"widget": field.widget}) or field
 
 
-# the schedule pages and the task results, in the user's language
-from . import admin_beat, admin_results  # noqa: E402, F401
+# the schedule pages in the user's language (the task results: imported above)
+from . import admin_beat  # noqa: E402, F401

@@ -12,6 +12,8 @@ from django_celery_results.models import GroupResult, TaskResult
 
 
 class NamedRowMixin:
+    """Names a row in its change and history pages by `row_name` instead of `str(obj)`."""
+
     def row_name(self, obj) -> str:
         raise NotImplementedError
 

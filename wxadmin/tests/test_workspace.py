@@ -84,3 +84,16 @@ def test_500_page_is_plain_translated_and_shows_no_detail(rf):
     text = response.content.decode()
     assert response.status_code == 500
     assert "系统出错了" in text and 'href="/admin/"' in text and "Traceback" not in text
+
+
+def test_groups_and_permissions_read_in_the_users_language(admin_client):
+    from django.contrib.auth.models import Group
+
+    operators = Group.objects.get(name="Operators")
+    listing = admin_client.get(reverse("admin:auth_group_changelist")).content.decode()
+    assert "运营" in listing and "财务" in listing and "管理员" in listing
+    page = admin_client.get(reverse("admin:auth_group_change", args=[operators.pk]))
+    text = page.content.decode()
+    assert page.context["subtitle"] == "运营"
+    assert "主体与公众号 | 公众号 | 可查看" in text  # not "Can view official account"
+    assert "Can view" not in text
