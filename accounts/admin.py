@@ -2,16 +2,17 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm
 
-from . import admin_tokens
+from . import admin_tokens, hub
 from .admin_extensions import account_actions, account_columns
 from .forms import CsvImportForm, OfficialAccountForm
 from .importing import import_accounts_csv
@@ -55,8 +56,10 @@ class OfficialAccountAdmin(AccountScopedAdminMixin, ExportMixin, SimpleHistoryAd
     export_form_class = ExportForm
     resource_classes = [OfficialAccountExportResource]
     import_export_change_list_template = "admin/accounts/officialaccount/change_list.html"
-    list_display = ("name", "appid", "entity", "account_type", "message_mode", "developer_mode",
-                    "kf_enabled")
+    list_display = ("hub_link", "appid", "entity", "account_type", "message_mode",
+                    "developer_mode", "kf_enabled")
+    list_display_links = None  # the name opens the account hub; the hub links to the form
+    change_form_before_template = "admin/accounts/officialaccount/change_form_before.html"
     list_filter = ("account_type", "message_mode", "developer_mode", "kf_enabled", "token_source",
                    "entity")
     search_fields = ("name", "appid", "wechat_id", "original_id", "entity__full_name",
@@ -100,6 +103,29 @@ class OfficialAccountAdmin(AccountScopedAdminMixin, ExportMixin, SimpleHistoryAd
                 actions[name] = (action, name, getattr(action, "short_description", name))
         return actions
 
+    # -- the account hub: one page per account with its status and a way to each place --
+    @admin.display(description=_("name"), ordering="name")
+    def hub_link(self, obj) -> str:
+        return format_html('<a href="{}" data-testid="hub-link">{}</a>',
+                           reverse("admin:accounts_officialaccount_hub", args=[obj.pk]), obj.name)
+
+    def hub_view(self, request, object_id):
+        account = self.get_object(request, object_id)  # unscoped: another's account is 403
+        if account is None:
+            raise Http404
+        if not self.has_view_permission(request, account):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": account.name,
+            "subtitle": _("Account hub"),
+            "account": account,
+            "sections": hub.collect_sections(request, account),
+            "opts": self.model._meta,
+            "original": account,
+        }
+        return TemplateResponse(request, "admin/accounts/officialaccount/hub.html", context)
+
     # -- masked credentials --
     @admin.display(description=_("AppSecret (stored)"))
     def masked_appsecret(self, obj) -> str:
@@ -132,6 +158,8 @@ class OfficialAccountAdmin(AccountScopedAdminMixin, ExportMixin, SimpleHistoryAd
         return [
             path("import-csv/", self.admin_site.admin_view(self.import_csv_view),
                  name="accounts_officialaccount_import_csv"),
+            path("<int:object_id>/hub/", self.admin_site.admin_view(self.hub_view),
+                 name="accounts_officialaccount_hub"),
             *super().get_urls(),
         ]
 

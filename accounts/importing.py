@@ -26,9 +26,18 @@ class ImportReport:
         return not self.problems
 
 
+def _column_names() -> dict[str, str]:
+    """Model field → the CSV column staff typed (the field `server_token` is the column
+    `token`): errors name the column, which is what the file has."""
+    return {field.attribute: field.column_name
+            for field in OfficialAccountImportResource().fields.values() if field.attribute}
+
+
 def _describe(errors) -> str:
     if hasattr(errors, "message_dict"):
-        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.message_dict.items())
+        columns = _column_names()
+        return "; ".join(f"{columns.get(name, name)}: {' '.join(messages)}"
+                         for name, messages in errors.message_dict.items())
     return "; ".join(getattr(errors, "messages", [str(errors)]))
 
 

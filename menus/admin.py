@@ -65,6 +65,8 @@ def editor_strings() -> dict[str, str]:
                              "shows it at once."),
         "failed": gettext("Publishing failed"),
         "pending": gettext("Still pending; the worker retries temporary errors."),
+        "superseded": gettext("Superseded: a newer version was published, so this one was "
+                              "not sent."),
         "opens": gettext("Opens %(url)s"),
         "does": gettext("Button type: %(type)s"),
         "no_reply": gettext("(no reply configured in the published menu)"),
@@ -73,6 +75,9 @@ def editor_strings() -> dict[str, str]:
         "unsaved": gettext("Unsaved changes"),
         "valid": gettext("The menu passes every WeChat rule."),
         "loading": gettext("Loading…"),
+        "cmp_same": gettext("Same as the menu on screen."),
+        "cmp_differs": gettext("%(n)s button(s) differ from the menu on screen."),
+        "cmp_none": gettext("No menu."),
         "type_names": {
             "click": gettext("click — send a message (reply text)"),
             "view": gettext("view — open a web page"),
@@ -112,9 +117,24 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
     raw_id_fields = ("account",)
     readonly_fields = ("drift_status", "drift_checked_at", "drift_detail", "created_at",
                        "updated_at")
+    list_before_template = "menus/menu_list_before.html"
 
     def has_add_permission(self, request):
         return False  # menus are created by opening an account's editor
+
+    def changelist_view(self, request, extra_context=None):
+        """Above the list: open any visible account's editor, menu or not (the way in)."""
+        accounts = accounts_visible_to(request.user).only("pk", "name", "appid").order_by("name")
+        return super().changelist_view(request, {**(extra_context or {}),
+                                                 "editor_accounts": accounts})
+
+    def open_editor_view(self, request):
+        try:
+            account_pk = int(request.GET.get("account", ""))
+        except ValueError:
+            messages.error(request, _("Choose an account."))
+            return redirect(reverse("admin:menus_menu_changelist"))
+        return redirect(editor_url(account_pk))
 
     @admin.display(description=_("Editor"))
     def open_editor(self, obj: Menu) -> str:
@@ -130,6 +150,8 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
         custom = [
             path("account/<int:account_pk>/editor/", self.admin_site.admin_view(self.editor_view),
                  name="menus_menu_editor"),
+            path("open-editor/", self.admin_site.admin_view(self.open_editor_view),
+                 name="menus_menu_open_editor"),
         ]
         return custom + super().get_urls()
 

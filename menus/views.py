@@ -190,8 +190,11 @@ def import_json(request, account):
     text = _body(request).get("json", "")
     try:
         data = json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(_("This is not valid JSON: %(error)s") % {"error": exc})
+    except json.JSONDecodeError as exc:  # Python's own wording is English: say where, in ours
+        raise BadRequest(_("This is not valid JSON: the problem is at line %(line)d, "
+                           "column %(column)d.") % {"line": exc.lineno, "column": exc.colno})
+    except (TypeError, ValueError):
+        raise BadRequest(_("Paste the menu's JSON text."))
     if isinstance(data, dict) and isinstance(data.get("menu"), dict):  # a menu/get answer
         data = remote_set(data)  # with its conditional menus
     if isinstance(data, dict) and isinstance(data.get("selfmenu_info"), dict):

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -29,7 +30,9 @@ from .models import (
     InboundMessage,
     KeywordRule,
     KfAccount,
+    KfAccountStatus,
     KfOperation,
+    KfOperationAction,
     KfSession,
     KfWaitCase,
     TransferRule,
@@ -51,7 +54,7 @@ class ReadOnlyAdminMixin:
 # --- Message log ------------------------------------------------------------------------------
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
-    list_display = ("received_at", "account", "user_link", "msg_type", "event", "short_content",
+    list_display = ("received_at", "account", "user_link", "kind", "short_content",
                     "route", "short_reply", "processing_ms")
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "msg_type", "route",
                    "received_at")
@@ -60,16 +63,20 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
     date_hierarchy = "received_at"
     list_per_page = 50
     show_full_result_count = False
-    readonly_fields = ("account", "openid", "msg_type", "event", "content", "msg_id", "sent_at",
+    readonly_fields = ("account", "openid", "kind", "content", "msg_id", "sent_at",
                        "received_at", "route", "keyword_rule", "reply_type", "reply_summary",
                        "processing_ms", "dedupe_key", "raw")
-    exclude = ("reply_xml",)
+    exclude = ("reply_xml", "msg_type", "event")  # shown as `kind`, in words
 
     @admin.display(description=_("user"), ordering="openid")
     def user_link(self, obj: InboundMessage) -> str:
         url = reverse("admin:messaging_conversation", args=[obj.account_id, obj.openid])
         return format_html('<a href="{}" title="{}">{}</a>', url, _("Conversation"),
                            Truncator(obj.openid).chars(16))
+
+    @admin.display(description=_("message type"), ordering="msg_type")
+    def kind(self, obj: InboundMessage) -> str:
+        return obj.kind_label
 
     @admin.display(description=_("content"))
     def short_content(self, obj: InboundMessage) -> str:
@@ -111,6 +118,10 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
 #: links typed without a scheme are https (Django 6's default, without its warning)
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
+#: R-KF-03 / issue 12: keyword and transfer rules share one priority order (messaging/routing.py)
+RULE_ORDER = _("Keyword and transfer rules share one priority order: higher first; on equal "
+               "priority the keyword rule answers.")
+
 REPLY_FIELDSET = (_("Reply"), {"fields": ("reply_type", "reply_text", "news_title",
                                            "news_description", "news_url", "news_pic_url")})
 
@@ -127,9 +138,10 @@ class KeywordRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_select_related = ("account",)
     autocomplete_fields = ("account",)
     readonly_fields = ("created_at", "updated_at")
+    list_before_template = "messaging/rule_order_note.html"
     fieldsets = (
         (None, {"fields": ("account", "name", "match_type", "pattern", "priority",
-                           "is_active")}),
+                           "is_active"), "description": RULE_ORDER}),
         REPLY_FIELDSET,
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -160,9 +172,11 @@ class TransferRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_select_related = ("account", "kf_account")
     autocomplete_fields = ("account", "kf_account")
     readonly_fields = ("transfer_state", "created_at", "updated_at")
+    list_before_template = "messaging/rule_order_note.html"
     fieldsets = (
         (None, {"fields": ("account", "name", "match_type", "pattern", "kf_account",
-                           "priority", "is_active", "transfer_state")}),
+                           "priority", "is_active", "transfer_state"),
+                "description": RULE_ORDER}),
         (_("Time window"), {"fields": ("active_from", "active_until")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -189,6 +203,22 @@ class TransferRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
 
 
 # --- Customer service (R-KF-02) ---------------------------------------------------------------
+def retry_operations(modeladmin, request, operations: dict) -> int:
+    """Retry each failed operation ({label: operation or None}); say why one cannot be."""
+    retried = 0
+    for label, operation in operations.items():
+        try:
+            if operation is None:
+                raise ValidationError(_("no addition on record"))
+            services.kf_operation_retry(operation=operation, by=request.user)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{label}: {' '.join(exc.messages)}",
+                                    messages.ERROR)
+            continue
+        retried += 1
+    return retried
+
+
 class KfAccountAddForm(forms.ModelForm):
     prefix = forms.CharField(
         label=_("prefix (work number)"), max_length=10,
@@ -225,6 +255,17 @@ class KfAccountChangeForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["new_nickname"].initial = self.instance.nickname
 
+    def clean(self):
+        data = super().clean()
+        changes = (data.get("new_nickname") not in (None, self.instance.nickname)
+                   or data.get("avatar"))
+        if changes:
+            try:
+                services.kf_check_added(self.instance)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict.get("kf_account", exc.messages))
+        return data
+
 
 @admin.register(KfAccount)
 class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
@@ -238,7 +279,7 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
     readonly_fields = ("kf_account", "nickname", "account", "status", "kf_id", "headimgurl",
                        "kf_wx", "invite_wx", "invite_status", "online", "accepted_case",
                        "last_error", "synced_at", "created_at", "updated_at")
-    actions = ("sync_from_wechat",)
+    actions = ("sync_from_wechat", "retry_adding")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = KfAccountChangeForm if obj is not None else KfAccountAddForm
@@ -266,7 +307,8 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
                 account=form.cleaned_data["account"], prefix=form.cleaned_data["prefix"],
                 nickname=form.cleaned_data["nickname"], by=request.user)
             obj.pk = operation.kf_id
-            messages.info(request, _("The customer-service account is being added in WeChat."))
+            messages.info(request, _("The customer-service account is being added in WeChat; "
+                                     "its status and the operation show the outcome."))
             return
         if form.cleaned_data["new_nickname"] != obj.nickname:
             services.kf_account_update(kf=obj, nickname=form.cleaned_data["new_nickname"],
@@ -280,20 +322,52 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass  # no related objects; the row itself is written by the services
 
+    def response_add(self, request, obj, post_url_continue=None):
+        """No "added successfully": WeChat has not answered yet (the info message says so)."""
+        return HttpResponseRedirect(reverse("admin:messaging_kfaccount_changelist"))
+
+    def response_change(self, request, obj):
+        return HttpResponseRedirect(reverse("admin:messaging_kfaccount_changelist"))
+
     def log_addition(self, request, obj, message):
         if obj.pk:
             super().log_addition(request, obj, message)
 
     def delete_model(self, request, obj):
-        services.kf_account_delete(kf=obj, by=request.user)
+        if services.kf_account_delete(kf=obj, by=request.user) is None:
+            messages.info(request, _("“%(name)s” was never added in WeChat; it was removed "
+                                     "here only.") % {"name": obj.kf_account})
+        else:
+            messages.info(request, _("The deletion was sent to WeChat; the row goes once it "
+                                     "is done."))
 
     def delete_queryset(self, request, queryset):
         for kf in queryset:
-            services.kf_account_delete(kf=kf, by=request.user)
+            self.delete_model(request, kf)
 
     def response_delete(self, request, obj_display, obj_id):
-        messages.info(request, _("The deletion was sent to WeChat; the row goes once it is done."))
-        return super().response_delete(request, obj_display, obj_id)
+        """No "deleted successfully": WeChat answers later (delete_model said what happens)."""
+        return HttpResponseRedirect(reverse("admin:messaging_kfaccount_changelist"))
+
+    @admin.action(description=_("Retry adding the selected failed accounts"),
+                  permissions=["change"])
+    def retry_adding(self, request, queryset):
+        """R-KF-02: a failed addition is retried as a new operation, never reported as done."""
+        additions = {kf.kf_account: kf.operations.filter(action=KfOperationAction.ADD)
+                     .order_by("-pk").first()
+                     for kf in queryset.filter(status=KfAccountStatus.FAILED)}
+        retried = retry_operations(self, request, additions)
+        skipped = queryset.exclude(status=KfAccountStatus.FAILED).count()
+        if retried:
+            self.message_user(request, ngettext(
+                "Adding %(count)d account is being retried.",
+                "Adding %(count)d accounts is being retried.", retried) % {"count": retried},
+                messages.INFO)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%(count)d account was skipped: only failed additions can be retried.",
+                "%(count)d accounts were skipped: only failed additions can be retried.",
+                skipped) % {"count": skipped}, messages.WARNING)
 
     @admin.action(description=_("Sync the team, online status and queue from WeChat"),
                   permissions=["change"])
@@ -311,6 +385,22 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
 class KfOperationAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     list_display = ("created_at", "account", "action", "kf_account", "status", "errcode",
                     "explanation", "requested_by", "finished_at")
+    actions = ("retry_failed",)
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("messaging.change_kfaccount")
+
+    @admin.action(description=_("Retry the selected failed operations"),
+                  permissions=["retry"])
+    def retry_failed(self, request, queryset):
+        """R-KF-02: each failed operation runs again as a new one; the failed one stays."""
+        retried = retry_operations(self, request, {str(operation): operation for operation
+                                                   in queryset.select_related("account")})
+        if retried:
+            self.message_user(request, ngettext(
+                "%(count)d operation is being retried.",
+                "%(count)d operations are being retried.", retried) % {"count": retried},
+                messages.INFO)
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "action", "status")
     search_fields = ("kf_account", "errmsg")
     list_select_related = ("account", "requested_by")

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import OfficialAccount
 
@@ -58,6 +59,27 @@ def text_matches(match_type: str, pattern: str, text: str) -> bool:
     return False
 
 
+#: Python's regex errors (English) as staff read them; others are named by position only
+REGEX_PROBLEMS = (
+    ("unterminated character set", _("a [ … ] set is not closed")),
+    ("missing )", _("a ( is not closed")),
+    ("unbalanced parenthesis", _("a ) has no matching (")),
+    ("nothing to repeat", _("*, + or ? follows nothing")),
+    ("multiple repeat", _("two repetitions in a row (such as **)")),
+    ("bad escape", _("an unknown escape after \\")),
+    ("bad character range", _("a range such as z-a runs backwards")),
+)
+
+
+def describe_regex_error(exc: re.error) -> str:
+    problem = next((text for start, text in REGEX_PROBLEMS if exc.msg.startswith(start)),
+                   _("the pattern cannot be read"))
+    if exc.pos is None:
+        return str(problem)
+    return str(_("%(problem)s (at character %(position)d)")
+               % {"problem": problem, "position": exc.pos + 1})
+
+
 def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError]:
     errors: dict = {}
     if match_type != "any" and not pattern.strip():
@@ -72,7 +94,8 @@ def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError
             re.compile(pattern)
         except re.error as exc:
             errors["pattern"] = ValidationError(
-                _("This is not a valid regular expression: %(error)s") % {"error": exc},
+                _("This is not a valid regular expression: %(error)s")
+                % {"error": describe_regex_error(exc)},
                 code="regex",
             )
     return errors
@@ -247,6 +270,18 @@ class Route(models.TextChoices):
     NONE = "none", _("No reply")
 
 
+#: WeChat's MsgType and Event codes as staff read them (the stored value stays WeChat's)
+MSG_TYPE_LABELS = {"text": _("text"), "image": _("image"), "voice": _("voice"),
+                   "video": _("video"), "shortvideo": _("short video"),
+                   "location": _("location"), "link": _("link"), "event": _("event")}
+EVENT_LABELS = {"subscribe": _("follow"), "unsubscribe": _("unfollow"),
+                "CLICK": _("menu click"), "VIEW": _("menu link opened"), "SCAN": _("scan"),
+                "LOCATION": _("location report"),
+                "kf_create_session": _("customer-service session opened"),
+                "kf_close_session": _("customer-service session closed"),
+                "kf_switch_session": _("customer-service session switched")}
+
+
 class InboundMessage(models.Model):
     """One push from WeChat (message or event) and the reply we gave.
 
@@ -292,7 +327,17 @@ class InboundMessage(models.Model):
         indexes = [models.Index(fields=["account", "openid", "received_at"])]
 
     def __str__(self) -> str:
-        return f"{self.openid} {self.msg_type} {self.received_at:%Y-%m-%d %H:%M:%S}"
+        # in Asia/Shanghai, as the page around it shows times
+        when = timezone.localtime(self.received_at) if self.received_at else None
+        return f"{self.openid} {self.kind_label} {when:%Y-%m-%d %H:%M:%S}" if when else \
+            f"{self.openid} {self.kind_label}"
+
+    @property
+    def kind_label(self) -> str:
+        """The message type, or for an event the event, in the active language."""
+        if self.msg_type == "event" and self.event:
+            return str(EVENT_LABELS.get(self.event, self.event))
+        return str(MSG_TYPE_LABELS.get(self.msg_type, self.msg_type))
 
 
 def validate_kf_prefix(prefix: str) -> None:
@@ -302,11 +347,13 @@ def validate_kf_prefix(prefix: str) -> None:
             _("The prefix is 1 to 10 letters, digits or underscores."), code="kf_prefix")
 
 
+# Labels in a context of their own: the bare words ("Succeeded", "Failed") are translated
+# for certification orders ("认证成功") in another catalogue, which would win here.
 class KfAccountStatus(models.TextChoices):
     PENDING = "pending", _("Being added")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("customer-service account", "Active")
     DELETING = "deleting", _("Being deleted")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("customer-service account", "Addition failed")
 
 
 class KfAccount(models.Model):
@@ -362,9 +409,9 @@ class KfOperationAction(models.TextChoices):
 
 
 class KfOperationStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+    PENDING = "pending", pgettext_lazy("customer-service operation", "Pending")
+    SUCCEEDED = "succeeded", pgettext_lazy("customer-service operation", "Succeeded")
+    FAILED = "failed", pgettext_lazy("customer-service operation", "Failed")
 
 
 def kf_avatar_path(instance: KfOperation, filename: str) -> str:

@@ -1,9 +1,9 @@
 """Which reply a push gets. In-process and cheap: it must answer well inside WeChat's 5 s.
 
 Precedence (issue 6): a menu click key → that button's reply (R-MENU-02); a
-subscribe event → the welcome reply; keyword rules (user text, by priority);
-transfer to customer service (R-KF-03, user messages only, never events);
-otherwise nothing (`success`).
+subscribe event → the welcome reply; then keyword and transfer rules (R-KF-03:
+user messages only, never events) on ONE priority scale, higher first, a keyword
+rule winning a tie (issue 12); otherwise nothing (`success`).
 """
 from __future__ import annotations
 
@@ -114,16 +114,26 @@ def route_message(*, account: OfficialAccount, message: Message, now: datetime.d
         return NO_REPLY
 
     text = message.content if isinstance(message, TextMessage) else ""
+    keyword = None
     if isinstance(message, TextMessage):
         for rule in rules.keyword_rules:
             if rule.matches(text):
-                return _content_decision(Route.KEYWORD, rule, keyword_rule_id=rule.pk)
+                keyword = rule
+                break
 
+    # --- issue 12: one priority order for keyword and transfer rules -------------------
+    # A transfer rule answers only when its priority is strictly higher than that of the
+    # matching keyword rule (both lists are sorted by priority, highest first).
     if kf_transfer_allowed(account):
         for rule in rules.transfer_rules:
+            if keyword is not None and rule.priority <= keyword.priority:
+                break
             # Pattern rules look at text only; "any" rules take every user message.
             if (text or rule.match_type == "any") and rule.matches(text, now):
                 kf = rule.kf_account.kf_account if rule.kf_account_id else ""
                 return Decision(route=Route.TRANSFER, reply_type="transfer_customer_service",
                                 kf_account=kf)
+    # --- end issue 12 ----------------------------------------------------------------------
+    if keyword is not None:
+        return _content_decision(Route.KEYWORD, keyword, keyword_rule_id=keyword.pk)
     return NO_REPLY

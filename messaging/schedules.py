@@ -1,8 +1,9 @@
 """Periodic tasks of the messaging app (installed by `manage.py install_schedules`)."""
+from django.utils.translation import gettext_noop
 
 SCHEDULES = [
     {
-        "name": "messaging: prune the message log",
+        "name": gettext_noop("messaging: prune the message log"),  # shown translated in the admin
         "task": "messaging.prune_messages",
         "crontab": {"minute": "17", "hour": "3"},
         "kwargs": {"batch_size": 1000},

@@ -357,9 +357,19 @@ def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str,
     return operation
 
 
+def kf_check_added(kf: KfAccount) -> None:
+    """R-KF-02: WeChat knows only accounts whose addition succeeded; changing another would
+    answer 65401, so it is refused here with the reason."""
+    if kf.status in (KfAccountStatus.FAILED, KfAccountStatus.PENDING):
+        raise KfError({"kf_account": _("“%(name)s” is not in WeChat yet (its addition is "
+                                       "pending or failed): retry adding it first.")
+                       % {"name": kf.kf_account}})
+
+
 @transaction.atomic
 def kf_account_update(*, kf: KfAccount, nickname: str, by=None) -> KfOperation:
     """Request a nickname change (R-KF-02); applied locally once the API accepts it."""
+    kf_check_added(kf)
     nickname = _check_nickname(nickname)
     operation = KfOperation.objects.create(account=kf.account, kf=kf, kf_account=kf.kf_account,
                                            action=KfOperationAction.UPDATE, nickname=nickname,
@@ -369,8 +379,12 @@ def kf_account_update(*, kf: KfAccount, nickname: str, by=None) -> KfOperation:
 
 
 @transaction.atomic
-def kf_account_delete(*, kf: KfAccount, by=None) -> KfOperation:
-    """Request deletion; the row goes once the API confirms."""
+def kf_account_delete(*, kf: KfAccount, by=None) -> KfOperation | None:
+    """Request deletion; the row goes once the API confirms. An account whose addition
+    failed was never in WeChat: its row goes at once and nothing is sent."""
+    if kf.status == KfAccountStatus.FAILED:
+        KfAccount.objects.filter(pk=kf.pk).delete()
+        return None
     KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.DELETING)
     operation = KfOperation.objects.create(account=kf.account, kf=kf, kf_account=kf.kf_account,
                                            action=KfOperationAction.DELETE, requested_by=by)
@@ -389,12 +403,49 @@ def kf_account_upload_avatar(*, kf: KfAccount, upload, by=None) -> KfOperation:
         raise KfError({"avatar": _("The avatar must be a JPG or PNG image.")})
     if upload.size > AVATAR_MAX_BYTES:
         raise KfError({"avatar": _("The avatar is larger than 2 MB.")})
+    kf_check_added(kf)
     operation = KfOperation(account=kf.account, kf=kf, kf_account=kf.kf_account,
                             action=KfOperationAction.AVATAR, requested_by=by)
     operation.avatar.save(name.rsplit("/", 1)[-1], upload, save=False)
     operation.save()
     _enqueue(operation)
     return operation
+
+
+@transaction.atomic
+def kf_operation_retry(*, operation: KfOperation, by=None) -> KfOperation:
+    """R-KF-02: run a failed operation again as a new one (the failed one stays on record).
+
+    Retrying a failed addition puts its account back to "being added"; an operation
+    whose account row is gone, or one that did not fail, is refused.
+    """
+    if operation.status != KfOperationStatus.FAILED:
+        raise KfError(_("Only failed operations can be retried."))
+    kf = KfAccount.objects.select_for_update().filter(pk=operation.kf_id).first()
+    if operation.action != KfOperationAction.SYNC and kf is None:
+        raise KfError(_("“%(name)s” no longer exists here; add it again instead.")
+                      % {"name": operation.kf_account})
+    under_way = KfOperation.objects.filter(account=operation.account, kf=kf,
+                                           action=operation.action,
+                                           status=KfOperationStatus.PENDING)
+    if under_way.exists():
+        raise KfError(_("“%(name)s”: the same operation is already under way.")
+                      % {"name": operation.kf_account or operation.account})
+    if operation.action == KfOperationAction.ADD:
+        if kf.status != KfAccountStatus.FAILED:
+            raise KfError(_("“%(name)s” was added since; nothing to retry.")
+                          % {"name": operation.kf_account})
+        KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.PENDING, last_error="")
+    elif operation.action == KfOperationAction.DELETE:
+        KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.DELETING)
+    elif operation.action != KfOperationAction.SYNC:
+        kf_check_added(kf)
+    retry = KfOperation.objects.create(
+        account=operation.account, kf=kf, kf_account=operation.kf_account,
+        action=operation.action, nickname=operation.nickname, avatar=operation.avatar.name,
+        requested_by=by)
+    _enqueue(retry)
+    return retry
 
 
 @transaction.atomic
@@ -406,7 +457,8 @@ def kf_accounts_request_sync(*, account: OfficialAccount, by=None) -> KfOperatio
     return operation
 
 
-def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> None:
+def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> list[str]:
+    """Mirror WeChat's team, online status and queue; returns the accounts removed here."""
     kf_list = client.kf_list()
     online = {row.get("kf_account"): row for row in client.kf_online_list()}
     waiting = client.kf_wait_cases()
@@ -433,10 +485,13 @@ def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> Non
                 "synced_at": now,
             },
         )
-    # Accounts WeChat no longer knows (deleted elsewhere) disappear, except those
-    # still being added by us.
-    (KfAccount.objects.filter(account=account).exclude(kf_account__in=seen)
-     .exclude(status=KfAccountStatus.PENDING).delete())
+    # Accounts WeChat no longer knows (deleted elsewhere) go, and the sync's record names
+    # them. Rows WeChat never had — being added, or whose addition failed and waits for a
+    # retry — are ours and stay.
+    gone = (KfAccount.objects.filter(account=account).exclude(kf_account__in=seen)
+            .filter(status__in=[KfAccountStatus.ACTIVE, KfAccountStatus.DELETING]))
+    removed = sorted(gone.values_list("kf_account", flat=True))
+    gone.delete()
     KfWaitCase.objects.filter(account=account).delete()
     KfWaitCase.objects.bulk_create([
         KfWaitCase(account=account, openid=row.get("openid", "")[:64],
@@ -445,6 +500,7 @@ def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> Non
                    synced_at=now)
         for row in (waiting.get("waitcaselist") or [])[:100] if row.get("openid")
     ], ignore_conflicts=True)
+    return removed
 
 
 def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
@@ -469,6 +525,7 @@ def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
 
         client = client_for(account)
     now = timezone.now()
+    removed: list[str] = []
     try:
         if operation.action == KfOperationAction.ADD:
             client.kf_add(operation.kf_account, operation.nickname)
@@ -481,7 +538,7 @@ def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
                 client.kf_upload_avatar(operation.kf_account, fileobj,
                                         operation.avatar.name.rsplit("/", 1)[-1])
         elif operation.action == KfOperationAction.SYNC:
-            _apply_sync(account, client, now)
+            removed = _apply_sync(account, client, now)
     except WeChatError as exc:
         if exc.temporary:
             raise
@@ -493,14 +550,24 @@ def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
             operation.attempts += 1
             operation.save()
             if operation.kf_id:
-                kf_status = (KfAccountStatus.FAILED if operation.action == KfOperationAction.ADD
-                             else KfAccountStatus.ACTIVE)
-                KfAccount.objects.filter(pk=operation.kf_id).update(
-                    status=kf_status, last_error=f"{exc.errcode}: {exc.explanation}")
+                # A failed addition leaves the account failed (retryable); a failed deletion
+                # leaves it active; a failed change leaves its status as it was.
+                rows = KfAccount.objects.filter(pk=operation.kf_id)
+                error = f"{exc.errcode}: {exc.explanation}"
+                if operation.action == KfOperationAction.ADD:
+                    rows.update(status=KfAccountStatus.FAILED, last_error=error)
+                elif operation.action == KfOperationAction.DELETE:
+                    rows.update(status=KfAccountStatus.ACTIVE, last_error=error)
+                else:
+                    rows.update(last_error=error)
         return operation
     with transaction.atomic():
         operation.status = KfOperationStatus.SUCCEEDED
         operation.finished_at = now
+        if removed:
+            operation.explanation = str(_(
+                "Removed here because WeChat no longer has them: %(names)s")
+                % {"names": ", ".join(removed)})
         operation.attempts += 1
         operation.save()
         if operation.kf_id:
@@ -517,10 +584,20 @@ def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
 
 
 def kf_operation_give_up(*, operation_id: int, error: str) -> None:
-    """After the last retry of a temporary error: record the failure."""
-    KfOperation.objects.filter(pk=operation_id, status=KfOperationStatus.PENDING).update(
-        status=KfOperationStatus.FAILED, errcode=-1, errmsg=error[:300],
-        finished_at=timezone.now())
+    """After the last retry of a temporary error: record the failure (retryable), and leave
+    the account as a failed addition or a failed deletion would."""
+    with transaction.atomic():
+        gave_up = KfOperation.objects.filter(pk=operation_id, status=KfOperationStatus.PENDING)
+        operation = gave_up.first()
+        if operation is None or not gave_up.update(
+                status=KfOperationStatus.FAILED, errcode=-1, errmsg=error[:300],
+                finished_at=timezone.now()):
+            return
+        rows = KfAccount.objects.filter(pk=operation.kf_id)
+        if operation.action == KfOperationAction.ADD:
+            rows.update(status=KfAccountStatus.FAILED, last_error=f"-1: {error}"[:500])
+        elif operation.action == KfOperationAction.DELETE:
+            rows.update(status=KfAccountStatus.ACTIVE, last_error=f"-1: {error}"[:500])
 
 
 # --- Retention ------------------------------------------------------------------------------------

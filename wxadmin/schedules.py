@@ -7,21 +7,14 @@ Each app may have a `schedules.py` with `SCHEDULES`, a list of dicts:
 changes staff make in the admin (enabled, times) survive a redeploy.
 """
 import json
-from importlib import import_module
 
-from django.apps import apps
+from accounts.app_modules import app_modules
 
 
 def collect_schedules() -> list[dict]:
     """Gather SCHEDULES from every installed app that has a `schedules` module."""
     found: list[dict] = []
-    for config in apps.get_app_configs():
-        try:
-            module = import_module(f"{config.name}.schedules")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.schedules":
-                raise
-            continue
+    for module in app_modules("schedules"):
         found.extend(getattr(module, "SCHEDULES", []))
     return found
 

@@ -14,3 +14,8 @@ urlpatterns += [
     path("menus/", include("menus.urls")),
     path("certification/", include("certification.urls")),
 ]
+
+# Error pages in the admin's layout, in the user's language, with a way back (wxadmin/errors.py).
+handler403 = "wxadmin.errors.permission_denied"
+handler404 = "wxadmin.errors.page_not_found"
+handler500 = "wxadmin.errors.server_error"

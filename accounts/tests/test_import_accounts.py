@@ -45,6 +45,13 @@ def test_one_bad_row_imports_nothing_and_reports_its_line():
     assert any("AppID" in problem.reason for problem in report.problems if problem.line == 3)
 
 
+def test_problems_name_the_csv_column_not_the_model_field():
+    """The column is `token`; the model's field behind it is `server_token` (issue 12)."""
+    report = import_accounts_csv(csv_text(row(EntityFactory(), 1, token="x")))
+    reasons = " ".join(problem.reason for problem in report.problems)
+    assert "token:" in reasons and "server_token" not in reasons
+
+
 def test_unknown_entity_is_reported():
     report = import_accounts_csv(csv_text(row(EntityFactory(), 1, **{"entity": "不存在的公司"})))
     assert [problem.line for problem in report.problems] == [2]

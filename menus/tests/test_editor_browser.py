@@ -100,3 +100,31 @@ def test_build_preview_and_publish_a_menu_in_the_browser(
     assert [s["name"] for s in buttons[1]["sub_button"]] == ["官网", "门店位置"]
     assert buttons[1]["sub_button"][1]["key"]  # generated because it was left blank
     assert buttons[2]["sub_button"][0]["type"] == "scancode_push"
+
+    # issue 12: the versions table follows the publication without a reload
+    page.get_by_test_id("versions").locator("tbody tr td").first.filter(has_text="1").wait_for()
+    # compare: phones side by side; the blank key generated at publishing is no difference,
+    # and the page stays within the window
+    page.get_by_test_id("compare").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=compare-remote-verdict]')"
+                           ".dataset.differs === '0'")
+    assert page.get_by_test_id("compare-live-verdict").get_attribute("data-differs") == "0"
+    assert page.get_by_test_id("compare-remote").locator(".me-cmp-slot").count() == 3
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    page.get_by_test_id("tree-0").click()
+    fill_selected(page, "今日特价")
+    page.get_by_test_id("compare").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=compare-remote-verdict]')"
+                           ".dataset.differs === '1'")
+    page.set_viewport_size({"width": 1440, "height": 1350})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "menu-editor-compare.png"))
+    # import: the dialog sits in the middle of the window and shows its own error
+    page.get_by_test_id("import").click()
+    page.get_by_test_id("import-text").fill("{not json")
+    page.get_by_test_id("import-go").click()
+    page.get_by_test_id("import-error").locator("p").first.wait_for()
+    box = page.locator("#me-import-dialog").bounding_box()
+    viewport = page.viewport_size
+    assert abs((box["x"] + box["width"] / 2) - viewport["width"] / 2) < 20
+    assert box["y"] > 20

@@ -101,10 +101,17 @@ def test_import_then_export_round_trips_wechat_json(client, operator, certified_
 
 
 def test_import_of_invalid_json_names_the_problem(client, operator, certified_account):
+    from django.conf import settings
+
     client.force_login(operator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = post(client, "import", certified_account, {"json": "{\"button\": ["})
     assert response.status_code == 400
-    assert "Expecting value" in response.json()["error"]  # the parser's own pointer
+    # where the problem is, in our words (the parser's "Expecting value" is English only)
+    assert "line 1, column 13" in response.json()["error"]
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = post(client, "import", certified_account, {"json": "{\"button\": ["})
+    assert chinese.json()["error"] == "这不是有效的 JSON：问题在第 1 行第 13 列。"
 
 
 def test_export_leaves_out_click_replies_unless_asked(client, operator, certified_account):

@@ -87,6 +87,10 @@ def test_progress_json_has_a_row_per_account_with_the_reason(client, operator,
     assert progress["done"] and progress["failed"] == 1
     [row] = progress["rows"]
     assert row["errcode"] == 40119 and "certified" in row["explanation"]
+    # a finished fan-out no longer says it is publishing (issue 12)
+    page = client.get(reverse("admin:menus_fanout_progress", args=[fanout.pk])).content.decode()
+    assert '<p id="fo-running" hidden>' in page
+    assert '<p id="fo-finished" data-testid="fo-finished" >' in page
 
 
 def test_starting_a_fanout_takes_the_same_queries_for_3_or_30_accounts(

@@ -127,6 +127,25 @@ def test_keyword_rule_beats_transfer_rule():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("keyword_priority", "transfer_priority", "expected"), [
+    (1, 5, Route.TRANSFER),  # the higher priority answers, whatever the kind of rule
+    (5, 5, Route.KEYWORD),   # a tie goes to the keyword rule
+    (6, 5, Route.KEYWORD),
+])
+def test_keyword_and_transfer_rules_share_one_priority_order_r_kf_03(
+        keyword_priority, transfer_priority, expected):
+    """R-KF-03, issue 12: one documented order, shown in the rules' admin."""
+    account = kf_account()
+    KeywordRuleFactory(account=account, match_type="contains", pattern="人工",
+                       reply_text="请稍候", priority=keyword_priority)
+    TransferRuleFactory(account=account, match_type="contains", pattern="人工",
+                        priority=transfer_priority)
+    TransferRuleFactory(account=account, match_type="exact", pattern="别的",
+                        priority=99)  # higher but not matching: no effect
+    assert route(account, text_xml(account, "转人工")).route == expected
+
+
+@pytest.mark.django_db
 def test_transfer_rule_without_kf_account_r_kf_03():
     """R-KF-03: a matching user message is handed to customer service."""
     account = kf_account()
@@ -191,3 +210,21 @@ def test_outside_office_hours_rule_transfers_everything_at_night(hour, expected)
     decision = route_message(account=account, message=parse_message(text_xml(account, "在吗")),
                              now=moment)
     assert (decision.route == Route.TRANSFER) is expected
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("[abc", "a [ … ] set is not closed (at character 1)"),
+    ("(ab", "a ( is not closed (at character 1)"),
+    ("*a", "*, + or ? follows nothing (at character 1)"),
+])
+def test_regex_errors_are_said_in_words_not_pythons_message(pattern, expected):
+    """Python's re.error text is English in every language; the rule form says it in ours."""
+    from django.utils import translation
+
+    from messaging.models import validate_pattern
+
+    message = validate_pattern("regex", pattern)["pattern"].messages[0]
+    assert message.endswith(expected)
+    with translation.override("zh-hans"):
+        chinese = validate_pattern("regex", pattern)["pattern"].messages[0]
+    assert "第 1 个字符" in chinese and "set" not in chinese

@@ -171,6 +171,7 @@ class Sandbox:
         content_type: str = "application/json; encoding=utf-8",
         clock: Callable[[], float] = time.time,
         resolve_app: Callable[[str], dict | None] | None = None,
+        resolve_refresh_seconds: float = 1.0,
         seed: int | None = None,
     ) -> None:
         self.token_ttl = token_ttl
@@ -183,6 +184,11 @@ class Sandbox:
         self.content_type = content_type
         self.clock = clock
         self.resolve_app = resolve_app
+        # Accounts learned through resolve_app are asked again when their copy is older than
+        # this: the sandbox follows changes in the project's database (certification, the
+        # customer-service plug-in, credentials) without a restart.
+        self.resolve_refresh_seconds = resolve_refresh_seconds
+        self._resolved_at: dict[str, float] = {}
         self._random = random.Random(seed)
         self._lock = threading.RLock()
         self._apps: dict[str, AppState] = {}
@@ -224,15 +230,35 @@ class Sandbox:
             return app
 
     def app(self, appid: str) -> AppState | None:
-        """The account, asking ``resolve_app`` (e.g. the project database) for unknown AppIDs."""
+        """The account, asking ``resolve_app`` (e.g. the project database) for unknown AppIDs
+        and, every ``resolve_refresh_seconds``, again for the ones it resolved."""
         with self._lock:
             app = self._apps.get(appid)
-        if app is None and self.resolve_app is not None:
+            resolved_at = self._resolved_at.get(appid)
+        if self.resolve_app is None:
+            return app
+        stale = resolved_at is not None and time.monotonic() - resolved_at >= \
+            self.resolve_refresh_seconds
+        if app is None or stale:
             options = self.resolve_app(appid)
             if options:
                 options = dict(options)
-                app = self.register_app(appid, options.pop("secret"), **options)
+                secret = options.pop("secret")
+                with self._lock:
+                    if app is None:
+                        app = self.register_app(appid, secret, **options)
+                    else:  # only what the database knows; runtime state and faults stay
+                        app.secret = str(secret)
+                        for name, value in options.items():
+                            setattr(app, name, value)
+                    self._resolved_at[appid] = time.monotonic()
         return app
+
+    def mark_resolved(self, appid: str) -> None:
+        """Treat an account registered from ``resolve_app``'s source as resolved now, so that
+        it is refreshed from there like the ones learned on first use."""
+        with self._lock:
+            self._resolved_at[appid] = time.monotonic()
 
     @property
     def appids(self) -> list[str]:

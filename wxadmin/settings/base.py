@@ -259,6 +259,9 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
     "DASHBOARD_CALLBACK": "wxadmin.dashboard.dashboard_callback",
+    # Grouped by what staff do (wxadmin/navigation.py); models no group names land in "More".
+    "SIDEBAR": {"show_search": True, "show_all_applications": False,
+                "navigation": "wxadmin.navigation.sidebar"},
     "STYLES": [],
     "SCRIPTS": [],
 }

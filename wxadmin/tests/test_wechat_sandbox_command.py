@@ -41,11 +41,23 @@ def test_from_db_registers_accounts_with_credentials_mode_and_callback():
             "grant_type": "client_credential", "appid": later.appid,
             "secret": later.appsecret}).json()
         assert "access_token" in answer
+        # It follows the database without a restart (issue 12): the plug-in turned off here
+        # is off there within about a second, and the account keeps its tokens.
+        type(account).objects.filter(pk=account.pk).update(kf_enabled=not state["kf_enabled"])
+        deadline = time.monotonic() + 10
+        while _state(base, account)["kf_enabled"] == state["kf_enabled"]:
+            assert time.monotonic() < deadline, "the sandbox did not follow the database"
+            time.sleep(0.2)
+        assert _state(base, account)["tokens"]["issued"]["classic"] == 1  # runtime state kept
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def _state(base: str, account) -> dict:
+    return requests.get(f"{base}/sandbox/state/{account.appid}", timeout=5).json()
 
 
 def _database_url() -> str:

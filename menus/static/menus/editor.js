@@ -327,8 +327,12 @@
       var v = data.version;
       if (v && v.status === "pending" && tries > 0) { setTimeout(function () { pollVersion(tries - 1); }, 1000); return; }
       if (!v) return;
+      refreshVersions();
+      // the published menu changed: what "compare" holds as live follows it
+      request("GET", URLS.state).then(function (d) { if (d._ok) { config.state.live = live = d.live; } });
       if (v.status === "published") status("#" + v.number + " · " + T.published, "ok");
       else if (v.status === "failed") status(T.failed + " (#" + v.number + "): " + v.errcode + " " + v.errmsg + (v.explanation ? " — " + v.explanation : ""), "error");
+      else if (v.status === "superseded") status("#" + v.number + " · " + T.superseded, "warn");
       else status(T.pending, "warn");
       root.setAttribute("data-last-status", v.status);
     });
@@ -362,30 +366,77 @@
     compare: function () {
       var panel = $("me-compare");
       panel.hidden = false;
-      $("me-cmp-draft").textContent = JSON.stringify(set, null, 2);
-      $("me-cmp-live").textContent = live ? JSON.stringify(live, null, 2) : "—";
-      $("me-cmp-remote").textContent = T.loading;
-      request("GET", URLS.remote).then(function (d) {
-        $("me-cmp-remote").textContent = d._ok ? JSON.stringify(d.menu, null, 2) : (d.error || T.network);
-        markDiff();
-      });
-      markDiff();
+      comparePhones(null);
+      request("GET", URLS.remote).then(function (d) { comparePhones(d._ok ? (d.menu || { button: [] }) : { error: d.error || T.network }); });
       panel.scrollIntoView({ behavior: "smooth" });
     },
-    "import": function () { $("me-import-dialog").showModal(); },
+    "import": function () { $("me-import-error").textContent = ""; $("me-import-dialog").showModal(); },
     copy: function () { $("me-copy-dialog").showModal(); }
   };
-  function markDiff() {
-    // lines of the draft not in the other two columns are highlighted (a cheap, readable diff)
-    ["me-cmp-live", "me-cmp-remote"].forEach(function (id) {
-      var pre = $(id), mine = $("me-cmp-draft").textContent.split("\n");
-      var lines = pre.textContent.split("\n");
-      pre.innerHTML = "";
-      lines.forEach(function (line) {
-        pre.appendChild(el("span", { "class": mine.indexOf(line) === -1 ? "me-diff" : "", text: line + "\n" }));
+  // --- compare: three phones side by side -------------------------------------------------
+  // What a button does, as WeChat sees it: our reply texts stay here, and a key left blank
+  // is generated at publishing, so neither counts as a difference.
+  function signature(b, other) {
+    var sig = { name: b.name || "", type: b.type || "", subs: subs(b).length };
+    FIELDS.forEach(function (f) {
+      if (f === "key" && (!b.key || !other || !other.key)) return;
+      if (b[f]) sig[f] = b[f];
+    });
+    return JSON.stringify(sig);
+  }
+  function sameButton(a, b) { return !!a && !!b && signature(a, b) === signature(b, a); }
+  function phone(target, data, reference) {
+    var box = $(target), differing = 0;
+    box.innerHTML = "";
+    if (data && data.error) { box.appendChild(el("p", { "class": "me-err", text: data.error })); return -1; }
+    if (data === null) { box.appendChild(el("p", { "class": "me-note", text: T.loading })); return -1; }
+    var buttons = (data && data.button) || [];
+    if (!buttons.length) { box.appendChild(el("p", { "class": "me-note", text: T.cmp_none })); }
+    var columns = el("div", { "class": "me-cmp-menu" });
+    buttons.forEach(function (b, i) {
+      var ref = reference ? (reference.button || [])[i] : null;
+      var col = el("div", { "class": "me-cmp-button" });
+      subs(b).forEach(function (s, j) {
+        var same = !reference || sameButton(s, ref ? subs(ref)[j] : null);
+        if (!same) differing++;
+        col.appendChild(el("div", { "class": "me-cmp-item" + (same ? "" : " me-cmp-diff"), title: s.type || "", text: s.name || "…" }));
       });
+      var top = !reference || (sameButton(b, ref) && subs(b).length === subs(ref).length);
+      if (!top && !subs(b).length) differing++;
+      col.appendChild(el("div", { "class": "me-cmp-slot" + (top ? "" : " me-cmp-diff"), title: b.type || "", text: (isParent(b) ? "≡ " : "") + (b.name || "…") }));
+      columns.appendChild(col);
+    });
+    if (reference) {  // buttons only the reference has
+      (reference.button || []).forEach(function (r, i) {
+        if (i >= buttons.length) differing += 1 + subs(r).length;
+        else if (subs(r).length > subs(buttons[i]).length) differing += subs(r).length - subs(buttons[i]).length;
+      });
+    }
+    box.appendChild(columns);
+    return differing;
+  }
+  function verdict(id, differing) {
+    var p = $(id);
+    p.textContent = differing < 0 ? "" : differing === 0 ? T.cmp_same : fmt(T.cmp_differs, { n: differing });
+    p.className = "me-cmp-verdict" + (differing > 0 ? " me-warn" : differing === 0 ? " me-ok" : "");
+    p.setAttribute("data-differs", String(differing));
+  }
+  function comparePhones(remote) {
+    // the default menu of the set is compared (the phones show what a user matched by no rule sees)
+    phone("me-cmp-draft", set, null);
+    verdict("me-cmp-live-verdict", phone("me-cmp-live", live || { button: [] }, set));
+    verdict("me-cmp-remote-verdict", phone("me-cmp-remote", remote, set));
+  }
+
+  // --- the versions table follows publishing without a reload ------------------------------
+  function refreshVersions() {
+    fetch(window.location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-testid=versions] tbody");
+      var current = document.querySelector("[data-testid=versions] tbody");
+      if (fresh && current) current.replaceWith(fresh);
     });
   }
+
   root.querySelectorAll("[data-action]").forEach(function (btn) {
     btn.addEventListener("click", function () { actions[btn.getAttribute("data-action")](); });
   });
@@ -393,8 +444,13 @@
   if (addTopBtn) addTopBtn.addEventListener("click", addTop);
   var importGo = $("me-import-go");
   if (importGo) importGo.addEventListener("click", function () {
+    var box = $("me-import-error");
+    box.textContent = "";
     request("POST", URLS["import"], { json: $("me-import-text").value }).then(function (d) {
-      if (answer(d)) { $("me-import-dialog").close(); loadState(d.state, true); }
+      if (answer(d)) { $("me-import-dialog").close(); loadState(d.state, true); return; }
+      // the error belongs in the dialog, where the pasted JSON is, not behind it
+      box.appendChild(el("p", { text: d.error || T.network }));
+      (d.issues || []).forEach(function (i) { box.appendChild(el("p", { text: i.text || i.message })); });
     });
   });
   var copyGo = $("me-copy-go");

@@ -22,6 +22,8 @@
       body.appendChild(tr);
     });
     document.getElementById("fo-done").hidden = !p.done;
+    document.getElementById("fo-running").hidden = !!p.done;  // no "publishing…" once done
+    document.getElementById("fo-finished").hidden = !p.done;
     root.setAttribute("data-done", p.done ? "1" : "0");
   }
   function poll() {

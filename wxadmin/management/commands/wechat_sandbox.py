@@ -93,6 +93,7 @@ class Command(BaseCommand):
                 continue
             options_ = account_options(account, callback_port=callback_port)
             sandbox.register_app(account.appid, options_.pop("secret"), **options_)
+            sandbox.mark_resolved(account.appid)  # followed from here on (see Sandbox.app)
         close_old_connections()
 
     def handle(self, *args, **options):

@@ -1,0 +1,92 @@
+"""The account hub: one page per official account, its status at a glance, a link to each place.
+
+`accounts` imports no other app (DESIGN.md): each app contributes sections through a
+`hub.py` module defining `hub_sections(request, account) -> list[dict]`, found through
+the app registry as the dashboard's panels are. A section is
+
+    {"title": str, "order": int, "items": [{"label", "value", "tone"?, "url"?}],
+     "links": [{"label", "url"}]}
+
+Sections must be cheap (a few indexed queries for one account) and show only what
+the user may see; an app returns no section when the user lacks its view permission.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .app_modules import app_modules
+from .models_tokens import TokenState
+
+TOKEN_TONES = {TokenState.VALID: "success", TokenState.EXPIRING: "warning",
+               TokenState.EXPIRED: "danger", TokenState.FAILING: "danger",
+               TokenState.UNKNOWN: ""}
+
+
+def collect_sections(request, account) -> list[dict]:
+    sections: list[dict] = []
+    for module in app_modules("hub"):
+        hook = getattr(module, "hub_sections", None)
+        if hook is not None:
+            sections.extend(hook(request, account))
+    return sorted(sections, key=lambda section: section.get("order", 100))
+
+
+def changelist_for(model_label: str, **filters) -> str:
+    """The admin list of a model filtered by the given lookups (e.g. account__id__exact)."""
+    app_label, model_name = model_label.lower().split(".")
+    url = reverse(f"admin:{app_label}_{model_name}_changelist")
+    if filters:
+        url += "?" + "&".join(f"{key}={value}" for key, value in filters.items())
+    return url
+
+
+def local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def hub_sections(request, account) -> list[dict]:
+    """The account itself and its access token (R-MENU-04: never the token)."""
+    user = request.user
+    items = [
+        {"label": _("Entity"), "value": str(account.entity)},
+        {"label": "AppID", "value": account.appid},
+        {"label": _("Message mode"), "value": account.get_message_mode_display()},
+        {"label": _("Developer mode"), "value": _("on") if account.developer_mode else _("off")},
+    ]
+    links = []
+    if user.has_perm("accounts.change_officialaccount"):
+        links.append({"label": _("Edit the account"),
+                      "url": reverse("admin:accounts_officialaccount_change", args=[account.pk])})
+    links.append({"label": _("History"),
+                  "url": reverse("admin:accounts_officialaccount_history", args=[account.pk])})
+    sections = [{"key": "account", "title": _("Account"), "order": 0, "items": items,
+                 "links": links}]
+
+    if user.has_perm("accounts.view_accounttokenstatus"):
+        try:
+            status = account.token_status
+        except ObjectDoesNotExist:
+            status = None
+        state = status.state() if status else TokenState.UNKNOWN
+        token_items = [{"label": _("Access token"), "value": TokenState(state).label,
+                        "tone": TOKEN_TONES[state]}]
+        if status is not None:
+            token_items += [
+                {"label": _("Fetched at"), "value": local(status.fetched_at)},
+                {"label": _("Expires at"), "value": local(status.expires_at)},
+                {"label": _("Fetches today"),
+                 "value": status.fetches_on(timezone.localdate())},
+            ]
+            if status.last_errcode is not None:
+                token_items.append({"label": _("Last error"), "tone": "danger",
+                                    "value": f"{status.last_errcode} — "
+                                             f"{status.last_error_explanation}"})
+        token_links = [{"label": _("Token status"),
+                        "url": changelist_for("accounts.accounttokenstatus",
+                                              account__id__exact=account.pk)}]
+        sections.append({"key": "token", "title": _("Access token"), "order": 10,
+                         "items": token_items, "links": token_links})
+    return sections

@@ -1,0 +1,119 @@
+"""The admin sidebar: grouped by what staff do, not by app, and complete.
+
+django-unfold calls `sidebar(request)` (settings.UNFOLD["SIDEBAR"]["navigation"]) on
+every page. Each entry names a registered model (its list) or an admin URL; entries
+whose model is not registered or whose URL does not exist are left out, and every
+registered model that no group names lands in "More" — so a page another app adds is
+reachable from the sidebar before anyone files it under a group.
+"""
+from __future__ import annotations
+
+from django.apps import apps
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+#: (group title, [(model label or "url:<admin url name>", icon, title or None)])
+#: Titles default to the model's translated plural name.
+GROUPS = (
+    (lambda: _("Accounts"), [
+        ("url:admin:index", "dashboard", lambda: _("Dashboard")),
+        ("accounts.officialaccount", "forum", lambda: _("Official accounts (hub)")),
+        ("accounts.entity", "apartment", None),
+        ("accounts.accounttokenstatus", "key", None),
+    ]),
+    (lambda: _("Custom menus"), [
+        ("menus.menu", "menu", lambda: _("Menu editor")),
+        ("menus.menuversion", "history", None),
+        ("menus.fanout", "send", None),
+        ("menus.menuauditentry", "receipt_long", None),
+    ]),
+    (lambda: _("Messages and replies"), [
+        ("messaging.inboundmessage", "chat", None),
+        ("messaging.keywordrule", "quickreply", None),
+        ("messaging.welcomereply", "waving_hand", None),
+        ("messaging.transferrule", "alt_route", None),
+    ]),
+    (lambda: _("Customer service"), [
+        ("messaging.kfaccount", "support_agent", None),
+        ("messaging.kfsession", "forum", None),
+        ("messaging.kfwaitcase", "hourglass_top", None),
+        ("messaging.kfoperation", "sync", None),
+    ]),
+    (lambda: _("WeChat certification"), [
+        ("certification.order", "verified", None),
+        ("certification.reminder", "alarm", None),
+        ("certification.notification", "notifications", None),
+        ("certification.reviewcompany", "support", None),
+    ]),
+    (lambda: _("Staff and permissions"), [
+        ("auth.user", "person", None),
+        ("auth.group", "group", None),
+    ]),
+    (lambda: _("Background jobs"), [
+        ("django_celery_beat.periodictask", "schedule", None),
+        ("django_celery_beat.crontabschedule", "calendar_month", None),
+        ("django_celery_beat.intervalschedule", "timer", None),
+        ("django_celery_beat.clockedschedule", "event", None),
+        ("django_celery_beat.solarschedule", "wb_twilight", None),
+        ("django_celery_results.taskresult", "task_alt", None),
+        ("django_celery_results.groupresult", "workspaces", None),
+    ]),
+)
+
+
+def _model_item(label: str, icon: str, title, site) -> dict | None:
+    try:
+        model = apps.get_model(label)
+    except LookupError:
+        return None
+    model_admin = site._registry.get(model)
+    if model_admin is None:
+        return None
+    opts = model._meta
+    return {
+        "title": escape(title() if title else opts.verbose_name_plural),
+        "icon": icon,
+        "link": reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_changelist"),
+        # a plain function: unfold deep-copies the navigation (a bound method would drag
+        # the ModelAdmin along)
+        "permission": lambda request: model_admin.has_view_or_change_permission(request),
+        "model": model,
+    }
+
+
+def _url_item(name: str, icon: str, title) -> dict | None:
+    try:
+        link = reverse(name)
+    except NoReverseMatch:
+        return None
+    return {"title": escape(title()), "icon": icon, "link": link,
+            "permission": lambda request: request.user.is_active and request.user.is_staff}
+
+
+def sidebar(request, site=None) -> list[dict]:
+    site = site or admin.site
+    groups, listed = [], set()
+    for group_title, entries in GROUPS:
+        items = []
+        for target, icon, title in entries:
+            if target.startswith("url:"):
+                item = _url_item(target[4:], icon, title)
+            else:
+                item = _model_item(target, icon, title, site)
+            if item is not None:
+                listed.add(item.pop("model", None))
+                if item["permission"](request):  # the dashboard lists the groups too
+                    items.append(item)
+        if items:
+            groups.append({"title": group_title(), "separator": bool(groups), "items": items})
+    rest = [_model_item(model._meta.label_lower, "article", None, site)
+            for model in site._registry if model not in listed]
+    rest = sorted((item for item in rest if item and item["permission"](request)),
+                  key=lambda item: item["title"])
+    for item in rest:
+        item.pop("model", None)
+    if rest:
+        groups.append({"title": _("More"), "separator": True, "items": rest})
+    return groups

@@ -1,0 +1,247 @@
+"""A superuser walks every admin page in Chromium, in Chinese, at 1440 px.
+
+Pages are discovered, not listed: every model registered on the admin site (its list,
+add page, a real row's change and history pages) and every other named admin URL
+(custom pages such as the account hub, the menu editor, a conversation), with path
+parameters filled from real rows. A page fails the walk on visible English outside a
+short allowlist (words stored as data — names, AppIDs, WeChat's own error messages —
+are not UI and are allowed), on horizontal overflow, on a console error or an
+uncaught script error, or on an HTTP error. Screenshots land in test-artifacts/walk/.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.db import models
+from django.urls import URLPattern, URLResolver, reverse
+
+from wxadmin.tests import test_admin_smoke as smoke
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "walk"
+WIDTH = 1440
+
+#: English that may stand in the Chinese UI: names of formats, protocols and WeChat's own
+#: identifiers, which staff see in WeChat's documentation exactly so.
+ALLOWED = {
+    "AppID", "AppSecret", "EncodingAESKey", "OpenID", "openid", "JSON", "CSV", "XLSX", "URL",
+    "ID", "API", "HTTP", "HTTPS", "PDF", "JPG", "PNG", "MP4", "MOV", "MB", "CNY", "UTC",
+    "wxadmin", "English", "MsgId", "Token", "token", "kf", "KF", "AES", "VAT", "IP", "XML",
+    "Celery", "cron", "crontab", "media_id", "article_id", "pagepath", "key", "Key",
+    "click", "view", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
+    "pic_weixin", "location_select", "view_limited", "article_view_limited", "miniprogram",
+    "Fernet", "Redis", "WeChat", "Pay", "access_token", "Access_token", "stable_token",
+    "cgi-bin", "TransInfo", "KfAccount", "LDAP", "content_encoding", "content_type", "UTF",
+    # keys named in Django's own Chinese help text ("按住 Control 键或 Mac 上的 Command 键")
+    "Control", "Command", "Mac",
+    # crontab field notation and IANA time-zone names, as django-celery-beat prints them
+    "dM", "MY", "Asia", "Shanghai",
+    # Celery's task states, stored and shown as Celery names them
+    "SUCCESS", "PENDING", "FAILURE", "STARTED", "RETRY", "REVOKED",
+}
+#: Known gap, named in the issue's closing note: the certification order's event log shows
+#: its action and status codes (the order page is being reworked separately; drop these
+#: words when it says them in words).
+KNOWN_GAPS = {
+    "document_received", "accept_service_agreement", "accept_naming_rules", "complete_data",
+    "choose_invoice", "pay", "create", "edit", "draft", "agreements_accepted", "data_filled",
+    "awaiting_payment", "in_review",
+}
+#: the standard admin views every ModelAdmin has; other named admin URLs are custom pages
+STANDARD_VIEWS = ("_changelist", "_add", "_change", "_delete", "_history", "_autocomplete")
+#: fields whose stored codes the UI must translate: their values are not "data" words
+CODED_FIELDS = {"msg_type", "event", "route", "reply_type", "action", "status", "source"}
+WORD = re.compile(r"[A-Za-z][A-Za-z_'’-]*[A-Za-z]")
+
+VISIBLE_TEXT_JS = """
+() => {
+  const skip = "script,style,code,pre,kbd,samp,textarea,.material-symbols-outlined,[hidden]";
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    const text = node.textContent.trim();
+    if (!text || !el || el.closest(skip)) continue;
+    if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+    out.push(text);
+  }
+  for (const el of document.querySelectorAll("input[placeholder],textarea[placeholder]")) {
+    if (el.checkVisibility()) out.push(el.placeholder);
+  }
+  return out;
+}
+"""
+OVERFLOW_JS = "() => document.scrollingElement.scrollWidth - window.innerWidth"
+#: the tallest bar of each dashboard chart, in pixels, as Chart.js drew it (-1: not drawn)
+CHART_BARS_JS = """
+() => [...document.querySelectorAll("canvas.chart")].map((canvas) => {
+  const chart = window.Chart && Chart.getChart(canvas);
+  if (!chart) return -1;
+  return Math.max(0, ...chart.getDatasetMeta(0).data.map((bar) => Math.abs(bar.base - bar.y)));
+})
+"""
+
+
+
+def data_words() -> set[str]:
+    """Words stored in the database as data (names, AppIDs, errmsg …): not UI text."""
+    words: set[str] = set()
+    for model in apps.get_models():
+        fields = [f.name for f in model._meta.concrete_fields
+                  if isinstance(f, models.CharField | models.TextField | models.EmailField)
+                  and not f.choices and f.name not in CODED_FIELDS]
+        if not fields:
+            continue
+        for row in model._default_manager.values_list(*fields)[:200]:
+            for value in row:
+                words.update(word.lower() for word in WORD.findall(str(value or "")))
+    return words
+
+
+MASKED = re.compile(r"\S*[•*]{3,}\S*")  # masked credentials (••••abcd)
+
+
+def english_in(texts: list[str], allowed: set[str], data: set[str]) -> list[str]:
+    """Words outside the allowlist and not stored as data (compared without case: titles
+    capitalise a stored "oDemoUser" as "ODemoUser")."""
+    found = []
+    for text in texts:
+        for word in WORD.findall(MASKED.sub(" ", text)):
+            if word in allowed or word.lower() in data or word.startswith(("wx", "gh_")):
+                continue
+            found.append(f"{word!r} in {text[:80]!r}")
+    return found
+
+
+def _first_pk(model) -> object | None:
+    return model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+
+
+def _argument(model, name: str):
+    """A real value for a URL parameter of a page of `model`'s admin, or None."""
+    if name in ("pk", "object_id", "id"):
+        return _first_pk(model)
+    base = re.sub(r"_(pk|id)$", "", name)
+    try:
+        field = model._meta.get_field(base)
+    except Exception:  # noqa: BLE001 - not a field of this model
+        return None
+    if field.is_relation and field.related_model is not None:
+        return _first_pk(field.related_model)
+    return model._default_manager.exclude(**{base: ""}).values_list(base, flat=True).first()
+
+
+def _named_patterns(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _named_patterns(pattern.url_patterns, prefix)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield pattern
+
+
+def pages() -> list[tuple[str, str]]:
+    """(name, path) of every admin page a superuser can open, with real rows."""
+    site = admin.site
+    found = [("index", reverse("admin:index")), ("password_change",
+                                                   reverse("admin:password_change"))]
+    for model, model_admin in sorted(site._registry.items(), key=lambda i: i[0]._meta.label):
+        info = f"{model._meta.app_label}_{model._meta.model_name}"
+        found.append((f"{info}_changelist", reverse(f"admin:{info}_changelist")))
+        if model_admin.has_add_permission(_request()):
+            found.append((f"{info}_add", reverse(f"admin:{info}_add")))
+        pk = _first_pk(model)
+        if pk is not None:
+            found.append((f"{info}_change", reverse(f"admin:{info}_change", args=[pk])))
+            found.append((f"{info}_history", reverse(f"admin:{info}_history", args=[pk])))
+        for pattern in _named_patterns(model_admin.get_urls()):
+            if pattern.name.startswith(info) and pattern.name.endswith(STANDARD_VIEWS):
+                continue
+            names = list(pattern.pattern.regex.groupindex)
+            values = {name: _argument(model, name) for name in names}
+            if any(value is None for value in values.values()):
+                # a parameter no row provides (a transition's name …): an action endpoint
+                # reached from a page's buttons, not a page of its own
+                continue
+            found.append((pattern.name, reverse(f"admin:{pattern.name}", kwargs=values)))
+    return found
+
+
+def _request():
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = get_user_model().objects.filter(is_superuser=True).first()
+    return request
+
+
+@pytest.fixture
+def walk_data(transactional_db, admin_user, client, redis_client):
+    """The smoke test's rows (demo data and a row of every model of ours), committed so
+    that the live server's thread sees them. Made in Chinese, as staff make them: texts the
+    services store (document labels, check results) are in the language of the moment."""
+    from django.core.management import call_command
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        call_command("load_demo", verbosity=0)
+        call_command("install_schedules", verbosity=0)
+        smoke._token_status_rows()
+        smoke._menus_rows(admin_user)
+        smoke._certification_rows(admin_user)
+        smoke._messaging_rows(admin_user, client)
+        _third_party_rows()
+    return admin_user
+
+
+def _third_party_rows():
+    """A task result and a group result, as a worker and a chord would leave them."""
+    from django_celery_results.models import GroupResult, TaskResult
+
+    TaskResult.objects.create(task_id="walk-task-1", task_name="wxadmin.health",
+                              status="SUCCESS", result='"ok"')
+    GroupResult.objects.create(group_id="walk-group-1", result='[]')
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_every_admin_page_reads_in_chinese_fits_and_has_no_errors(page, live_server, walk_data):
+    page.set_viewport_size({"width": WIDTH, "height": 900})
+    problems: dict[str, list[str]] = {}
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: console.append(str(exc)))
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name=username]", walk_data.username)
+    page.fill("input[name=password]", "password")
+    page.locator("[type=submit]").click()
+    page.wait_for_url("**/admin/")
+    data = data_words()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    walked = pages()
+    assert len(walked) > 60, walked  # the discovery itself works
+    for name, path in walked:
+        console.clear()
+        response = page.goto(f"{live_server.url}{path}", wait_until="load")
+        issues = []
+        if response is not None and response.status == 405:
+            continue  # a POST-only endpoint among the custom URLs
+        if response is None or response.status >= 400:
+            issues.append(f"HTTP {response.status if response else '—'}")
+        overflow = page.evaluate(OVERFLOW_JS)
+        if overflow > 1:
+            issues.append(f"{overflow}px wider than the {WIDTH}px window")
+        issues += english_in(page.evaluate(VISIBLE_TEXT_JS), ALLOWED | KNOWN_GAPS, data)
+        issues += [f"console: {text}" for text in console]
+        if name == "index":  # the charts draw: every chart has a bar taller than 0 px
+            bars = page.evaluate(CHART_BARS_JS)
+            if not bars or min(bars) <= 0:
+                issues.append(f"charts not drawn: tallest bars {bars}")
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        if issues:
+            problems[f"{name} {path}"] = issues
+    assert not problems, "\n".join(f"{page_}: {issues}" for page_, issues in problems.items())

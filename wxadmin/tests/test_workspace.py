@@ -1,0 +1,99 @@
+"""The sidebar (complete, grouped by task), the dashboard's charts and the error pages."""
+import json
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.test import RequestFactory
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from wxadmin import errors, navigation
+
+pytestmark = pytest.mark.django_db
+
+
+def _request(user):
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
+
+
+def test_sidebar_names_every_registered_model_once_under_a_task(admin_user):
+    groups = navigation.sidebar(_request(admin_user))
+    links = [item["link"] for group in groups for item in group["items"]]
+    for model in admin.site._registry:
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert links.count(url) == 1, f"{opts.label} is not in the sidebar exactly once"
+    titles = [str(group["title"]) for group in groups]
+    assert titles[0] == "Accounts" and "More" not in titles  # every model has its group
+    assert links[0] == reverse("admin:index")
+
+
+def test_a_model_no_group_names_lands_in_more(admin_user, monkeypatch):
+    monkeypatch.setattr(navigation, "GROUPS", navigation.GROUPS[:1])
+    groups = navigation.sidebar(_request(admin_user))
+    assert str(groups[-1]["title"]) == "More"
+    assert reverse("admin:messaging_kfaccount_changelist") in [
+        item["link"] for item in groups[-1]["items"]]
+
+
+def test_sidebar_items_follow_the_users_permissions(client):
+    operator = UserFactory(groups=["Operators"])
+    client.force_login(operator)
+    page = client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:menus_menu_changelist") in page
+    assert reverse("admin:django_celery_beat_periodictask_changelist") not in page
+    assert reverse("admin:auth_user_changelist") not in page
+
+
+def test_dashboard_charts_carry_their_figures_for_chartjs_from_our_static_files(admin_client):
+    from certification.models import Order
+    from certification.tests.factories import make_order
+
+    make_order(until="in_review")  # paid: 300 CNY this month
+    page = admin_client.get(reverse("admin:index"))
+    html = page.content.decode()
+    assert "unfold/js/chart/chart.js" in html and "cdn" not in html.lower()
+    charts = [panel["chart"] for panel in page.context["panels"] if panel.get("chart")]
+    data = [json.loads(chart["data"]) for chart in charts]
+    labels = [d["datasets"][0]["label"] for d in data]
+    fees = next((d for d in data if "认证费" in d["datasets"][0]["label"]), None)
+    assert fees, labels
+    assert sum(fees["datasets"][0]["data"]) == float(sum(o.fee for o in Order.objects.all()))
+    assert html.count('class="chart"') == len(charts) >= 2
+
+
+def test_404_and_403_are_in_the_admin_layout_in_chinese_with_a_way_back(admin_client, client):
+    missing = admin_client.get("/admin/no-such-page/", HTTP_REFERER="/admin/")
+    assert missing.status_code == 404
+    text = missing.content.decode()
+    assert "页面不存在" in text and 'data-testid="error-home"' in text
+    assert "nav-sidebar" in text  # the admin's layout around it
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    outside = client.get("/no-such-page/")
+    assert outside.status_code == 404 and "Page not found" in outside.content.decode()
+
+
+def test_500_page_is_plain_translated_and_shows_no_detail(rf):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        response = errors.server_error(rf.get("/admin/"))
+    text = response.content.decode()
+    assert response.status_code == 500
+    assert "系统出错了" in text and 'href="/admin/"' in text and "Traceback" not in text
+
+
+def test_groups_and_permissions_read_in_the_users_language(admin_client):
+    from django.contrib.auth.models import Group
+
+    operators = Group.objects.get(name="Operators")
+    listing = admin_client.get(reverse("admin:auth_group_changelist")).content.decode()
+    assert "运营" in listing and "财务" in listing and "管理员" in listing
+    page = admin_client.get(reverse("admin:auth_group_change", args=[operators.pk]))
+    text = page.content.decode()
+    assert page.context["subtitle"] == "运营"
+    assert "主体与公众号 | 公众号 | 可查看" in text  # not "Can view official account"
+    assert "Can view" not in text
