@@ -30,6 +30,8 @@ GROUPS = (
         ("menus.menuauditentry", "receipt_long", None),
     ]),
     (lambda: _("Messages and replies"), [
+        ("url:admin:messaging_workspace", "forum", lambda: _("Conversations")),
+        ("messaging.outboundmessage", "outgoing_mail", None),
         ("messaging.inboundmessage", "chat", None),
         ("messaging.keywordrule", "quickreply", None),
         ("messaging.welcomereply", "waving_hand", None),
@@ -45,6 +47,7 @@ GROUPS = (
         ("certification.order", "verified", None),
         ("certification.reminder", "alarm", None),
         ("certification.notification", "notifications", None),
+        ("certification.wechatevent", "campaign", None),
         ("certification.reviewcompany", "support", None),
     ]),
     (lambda: _("Staff and permissions"), [
@@ -83,13 +86,22 @@ def _model_item(label: str, icon: str, title, site) -> dict | None:
     }
 
 
+#: admin URLs that need a permission beyond staff status (the view checks it too)
+URL_PERMISSIONS = {"admin:messaging_workspace": "messaging.reply_to_users"}
+
+
 def _url_item(name: str, icon: str, title) -> dict | None:
     try:
         link = reverse(name)
     except NoReverseMatch:
         return None
-    return {"title": escape(title()), "icon": icon, "link": link,
-            "permission": lambda request: request.user.is_active and request.user.is_staff}
+    perm = URL_PERMISSIONS.get(name)
+
+    def allowed(request) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and (perm is None or user.has_perm(perm))
+
+    return {"title": escape(title()), "icon": icon, "link": link, "permission": allowed}
 
 
 def sidebar(request, site=None) -> list[dict]:

@@ -226,10 +226,10 @@ def test_every_admin_page_reads_in_chinese_fits_and_has_no_errors(page, live_ser
     assert len(walked) > 60, walked  # the discovery itself works
     for name, path in walked:
         console.clear()
+        if page.request.get(f"{live_server.url}{path}").status == 405:
+            continue  # a POST-only endpoint (Chromium refuses to show an empty 405 page)
         response = page.goto(f"{live_server.url}{path}", wait_until="load")
         issues = []
-        if response is not None and response.status == 405:
-            continue  # a POST-only endpoint among the custom URLs
         if response is None or response.status >= 400:
             issues.append(f"HTTP {response.status if response else '—'}")
         overflow = page.evaluate(OVERFLOW_JS)
