@@ -17,14 +17,14 @@ from .forms import CsvImportForm, OfficialAccountForm
 from .importing import import_accounts_csv
 from .models import Entity, OfficialAccount
 from .resources import IMPORT_HEADER, OfficialAccountExportResource
-from .scoping import AccountScopedAdminMixin
-from .selectors import entities_visible_to
+from .scoping import AccountScopedAdminMixin, EntityScopedAdminMixin, ScopedHistoryMixin
 
 
 @admin.register(Entity)
-class EntityAdmin(SimpleHistoryAdmin, ModelAdmin):
+class EntityAdmin(ScopedHistoryMixin, EntityScopedAdminMixin, SimpleHistoryAdmin, ModelAdmin):
     list_display = ("full_name", "short_name", "kind", "subtype", "credit_code", "account_count")
     list_filter = ("kind", "subtype")
+    ordering = ("full_name",)
     search_fields = ("full_name", "short_name", "credit_code", "legal_representative")
     readonly_fields = ("created_by", "created_at", "updated_at")
     fieldsets = (
@@ -36,7 +36,7 @@ class EntityAdmin(SimpleHistoryAdmin, ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return entities_visible_to(request.user).annotate(_account_count=Count("accounts"))
+        return super().get_queryset(request).annotate(_account_count=Count("accounts"))
 
     @admin.display(description=_("accounts"), ordering="_account_count")
     def account_count(self, obj) -> int:
@@ -49,16 +49,22 @@ class EntityAdmin(SimpleHistoryAdmin, ModelAdmin):
 
 
 @admin.register(OfficialAccount)
-class OfficialAccountAdmin(AccountScopedAdminMixin, ExportMixin, SimpleHistoryAdmin, ModelAdmin):
+class OfficialAccountAdmin(ScopedHistoryMixin, AccountScopedAdminMixin, ExportMixin, SimpleHistoryAdmin,
+                           ModelAdmin):
     account_path = ""
+    # A superuser's revert keeps these: history holds no credentials, and orders own
+    # the certification state.
+    revert_protected_fields = (*OfficialAccount.CREDENTIAL_FIELDS, "credentials_changed_at",
+                               "certified_until")
     form = OfficialAccountForm
     export_form_class = ExportForm
     resource_classes = [OfficialAccountExportResource]
     import_export_change_list_template = "admin/accounts/officialaccount/change_list.html"
     list_display = ("name", "appid", "entity", "account_type", "message_mode", "developer_mode",
                     "kf_enabled")
+    # RelatedOnly: the entity filter lists only entities of the accounts the user sees.
     list_filter = ("account_type", "message_mode", "developer_mode", "kf_enabled", "token_source",
-                   "entity")
+                   ("entity", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "appid", "wechat_id", "original_id", "entity__full_name",
                      "entity__short_name")
     list_select_related = ("entity",)

@@ -214,10 +214,6 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
     show_full_result_count = False  # no COUNT(*) over 100k rows per page view
 
     # --- permissions and visibility -----------------------------------------------------
-    def get_queryset(self, request):
-        # The mixin's scoping joins the staff table and needs DISTINCT; a subquery does not.
-        return selectors.scope_orders(ModelAdmin.get_queryset(self, request), request.user)
-
     def has_delete_permission(self, request, obj=None):
         return False  # orders are records: cancel instead
 
@@ -586,10 +582,6 @@ class ReminderAdmin(AccountScopedAdminMixin, ModelAdmin):
 
     account_path = "order__account"
     list_display = ["order", "milestone", "due_on", "sent_at", "recipients"]
-
-    def get_queryset(self, request):
-        return selectors.scope_orders(ModelAdmin.get_queryset(self, request), request.user,
-                                      "order__account")
     list_filter = ["milestone"]
     list_select_related = ["order"]
     search_fields = ["order__account_name", "order__account__name"]
