@@ -4,6 +4,7 @@ Values come from the environment through django-environ. Environment-specific
 modules (local, production, test) decide which values are required and which
 have development defaults; every variable is documented in `.env.example`.
 """
+import os
 from pathlib import Path
 
 import environ
@@ -12,6 +13,14 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
+
+# --- The .env file: read before anything else ---------------------------------------
+# (issue 9) Read here, first, so that every value below — REDIS_URL for the cache and
+# the broker, EMAIL_URL, MENU_* … — can come from it; variables already set in the
+# environment win. Production reads the real environment only (no file on the server
+# can quietly change it), so it is skipped there.
+if not os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production"):
+    env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
 
 # --- Core -------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -112,14 +121,25 @@ STORAGES = {
 }
 
 # --- Redis: cache, Celery broker and locks ------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "wxadmin",
+def redis_settings(url: str) -> dict:
+    """(issue 9) Everything kept in Redis, derived from one URL: the token store and locks
+    (REDIS_URL), the cache and the Celery broker. Environments that use another Redis
+    (test, production) call this again instead of patching the values one by one."""
+    return {
+        "REDIS_URL": url,
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": "wxadmin",
+            }
+        },
+        "CELERY_BROKER_URL": url,
     }
-}
+
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+vars().update(redis_settings(REDIS_URL))
 
 # --- Secrets at rest -----------------------------------------------------------
 # Fernet keys (urlsafe base64 of 32 bytes). The first encrypts; all decrypt, so a
@@ -176,7 +196,7 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wxadmin <noreply@localhost>")
 
 # --- Celery ----------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL
+# CELERY_BROKER_URL: from REDIS_URL, see redis_settings() above.
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
