@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm
 
-from . import admin_tokens
+from . import admin_lockout, admin_tokens  # noqa: F401  (admin_lockout registers its admin)
 from .admin_extensions import account_actions, account_columns
 from .forms import CsvImportForm, OfficialAccountForm
 from .importing import import_accounts_csv

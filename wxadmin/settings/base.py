@@ -5,6 +5,7 @@ modules (local, production, test) decide which values are required and which
 have development defaults; every variable is documented in `.env.example`.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "import_export",
     "simple_history",
+    "axes",  # login throttling (issue 9); its admin is ours: accounts/admin_lockout.py
     # Our apps. `accounts` first: the others build on it.
     "wxadmin",
     "accounts",
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # (issue 9) Last, as django-axes asks: turns a locked-out login into our 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "wxadmin.urls"
@@ -95,6 +99,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Login throttling (django-axes, issue 9) ------------------------------------------
+# Axes first: it refuses a locked-out username or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Locked after this many failures by username (one account guessed from many
+# addresses) OR by client address (many usernames from one address), for the cool-off.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # the login page, in Chinese, 429
+AXES_ENABLE_ADMIN = False  # accounts/admin_lockout.py registers an unfold admin with "unlock"
 
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
