@@ -13,6 +13,7 @@ from unfold.contrib.import_export.forms import ExportForm
 
 from . import admin_lockout, admin_tokens  # noqa: F401  (admin_lockout registers its admin)
 from .admin_extensions import account_actions, account_columns
+from .exports import SafeExportAdminMixin
 from .forms import CsvImportForm, OfficialAccountForm
 from .importing import import_accounts_csv
 from .models import Entity, OfficialAccount
@@ -49,8 +50,8 @@ class EntityAdmin(ScopedHistoryMixin, EntityScopedAdminMixin, SimpleHistoryAdmin
 
 
 @admin.register(OfficialAccount)
-class OfficialAccountAdmin(ScopedHistoryMixin, AccountScopedAdminMixin, ExportMixin, SimpleHistoryAdmin,
-                           ModelAdmin):
+class OfficialAccountAdmin(ScopedHistoryMixin, AccountScopedAdminMixin, SafeExportAdminMixin,
+                           ExportMixin, SimpleHistoryAdmin, ModelAdmin):
     account_path = ""
     # A superuser's revert keeps these: history holds no credentials, and orders own
     # the certification state.

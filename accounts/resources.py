@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
+from .exports import FormulaSafeResourceMixin
 from .models import Entity, MessageMode, OfficialAccount
 from .selectors import entities_visible_to, user_can_access_account
 from .secrecy import mask
@@ -116,8 +117,9 @@ class OfficialAccountImportResource(resources.ModelResource):
             instance.assigned_staff.add(user)
 
 
-class OfficialAccountExportResource(resources.ModelResource):
-    """What leaves the building: identifiers and settings, never credentials."""
+class OfficialAccountExportResource(FormulaSafeResourceMixin, resources.ModelResource):
+    """What leaves the building: identifiers and settings, never credentials; names that
+    a spreadsheet would run as formulas are neutralised."""
 
     entity = fields.Field(attribute="entity__full_name", column_name="entity")
 

@@ -21,6 +21,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
+from accounts.exports import FormulaSafeResourceMixin, SafeExportAdminMixin
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 
@@ -76,8 +77,9 @@ def deadline_html(due: datetime.date | None, *, estimate: bool = False) -> str:
                        '{} · {}{}</span>', tone, TONE_COLOURS[tone], due, text, suffix)
 
 
-class OrderResource(resources.ModelResource):
-    """CSV/XLSX export: no secrets (no AppSecret, tokens or keys; no uploaded files)."""
+class OrderResource(FormulaSafeResourceMixin, resources.ModelResource):
+    """CSV/XLSX export: no secrets (no AppSecret, tokens or keys; no uploaded files); text
+    a spreadsheet would run as a formula is neutralised."""
 
     account = ie_fields.Field(attribute="account__name", column_name="account")
     appid = ie_fields.Field(attribute="account__appid", column_name="appid")
@@ -192,7 +194,7 @@ class OrderEventInline(TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
+class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, ModelAdmin):
     """R-CERT-02: statuses change only through the transition buttons (one service each)."""
 
     account_path = "account"
