@@ -165,6 +165,7 @@ class Sandbox:
         clock: Callable[[], float] = time.time,
         resolve_app: Callable[[str], dict | None] | None = None,
         seed: int | None = None,
+        callback_base: str | None = None,
     ) -> None:
         self.token_ttl = token_ttl
         self.overlap_seconds = overlap_seconds
@@ -177,6 +178,9 @@ class Sandbox:
         self.clock = clock
         self.resolve_app = resolve_app
         self._random = random.Random(seed)
+        # The only place besides each app's registered callback URL that the simulated
+        # user may post to (a `callback_url` in a simulate request must lie under it).
+        self.callback_base = callback_base
         self._lock = threading.RLock()
         self._apps: dict[str, AppState] = {}
         self._tokens: dict[str, TokenRecord] = {}

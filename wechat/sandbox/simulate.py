@@ -5,6 +5,11 @@ Body (JSON)::
     {"openid": "preview-user", "type": "text"|"click"|"view"|"subscribe"|"unsubscribe"|"image",
      "content": "…" | "key": "…" | "url": "…", "callback_url": optional}
 
+A `callback_url` in the body is followed only when it lies under the sandbox's
+configured ``callback_base`` (same scheme, host and port, path below it);
+otherwise the answer is 400 and nothing is sent. The sandbox never posts where a
+request's ``Host`` header (or any other caller input) says.
+
 The sandbox acts as WeChat (wechat-protocol.md §d, §e): it builds the XML WeChat
 would push, signs it with the account's server token, encrypts it in compatible
 and safe mode, POSTs it to the account's callback URL (registered with the app,
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import random
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -39,6 +44,17 @@ DEFAULT_CALLBACK_ATTEMPTS = 3
 EVENT_TYPES = {"click": "CLICK", "view": "VIEW", "subscribe": "subscribe",
                "unsubscribe": "unsubscribe"}
 MESSAGE_TYPES = {"text", "image"}
+
+
+def under_callback_base(url: str, base: str | None) -> bool:
+    """Whether `url` is the configured callback base or below it (issue 9: no open relay)."""
+    if not base or not isinstance(url, str):
+        return False
+    target, allowed = urlsplit(url), urlsplit(base)
+    if (target.scheme, target.netloc) != (allowed.scheme, allowed.netloc):
+        return False
+    prefix = allowed.path.rstrip("/") + "/"
+    return (target.path + "/").startswith(prefix) and not target.username
 
 
 def _error(status: int, errmsg: str):
@@ -110,7 +126,11 @@ def simulate(sandbox, request, appid: str):
     if kind not in EVENT_TYPES and kind not in MESSAGE_TYPES:
         return _error(400, f"unsupported type {kind!r}")
     openid = str(data.get("openid") or "sandbox-user")[:64]
-    callback_url = data.get("callback_url") or app.callback_url
+    callback_url = data.get("callback_url")
+    if callback_url and not under_callback_base(callback_url, sandbox.callback_base):
+        return _error(400, "callback_url is not under the sandbox's callback base "
+                           f"({sandbox.callback_base or 'none configured'})")
+    callback_url = callback_url or app.callback_url
     if not callback_url:
         return _error(400, "no callback URL: register the app with callback_url or send one")
     if not app.token:
