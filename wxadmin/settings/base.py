@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "axes",  # login throttling (issue 9); its admin is ours: accounts/admin_lockout.py
+    "csp",  # Content-Security-Policy (issue 9)
     # Our apps. `accounts` first: the others build on it.
     "wxadmin",
     "accounts",
@@ -55,6 +56,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # (issue 9) Security headers: Content-Security-Policy and Permissions-Policy.
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "wxadmin.middleware.ExplicitLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -117,6 +121,39 @@ AXES_ENABLE_ADMIN = False  # accounts/admin_lockout.py registers an unfold admin
 
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
+
+# --- Security headers (issue 9) ------------------------------------------------------------
+# Content-Security-Policy (django-csp). Our templates have no inline script (data goes
+# through json_script, code through static files). Two allowances are for the admin
+# theme (django-unfold) and cannot be dropped without replacing it:
+# - script-src 'unsafe-eval': unfold ships the standard Alpine.js build, which compiles
+#   every x-data / @click / x-show attribute with `new AsyncFunction(...)`; Alpine's CSP
+#   build does not evaluate inline expressions at all, and unfold's templates are full of
+#   them. No inline <script> runs: 'unsafe-inline' stays off for scripts.
+# - style-src 'unsafe-inline': unfold writes its theme colours in a <style> element and
+#   uses style="" attributes (so do a few of our templates); styles cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],  # as X-Frame-Options: DENY
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"  # other sites never see admin URLs (object ids)
+# Permissions-Policy (django-permissions-policy): the admin uses none of these.
+PERMISSIONS_POLICY = {
+    feature: [] for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture",
+        "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment", "usb",
+        "xr-spatial-tracking")
+}
 
 # --- Language and time --------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
