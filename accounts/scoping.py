@@ -9,10 +9,12 @@ Admins with django-simple-history add `ScopedHistoryMixin`.
 """
 from functools import reduce
 
+from django import forms
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from .models import Entity, OfficialAccount
 from .selectors import (
@@ -41,8 +43,29 @@ def scoped_choices(admin_site, model, request) -> QuerySet | None:
     return None
 
 
+class ListEditRowForm(forms.ModelForm):
+    """A row of a changelist's `list_editable` formset.
+
+    Django builds a blank new instance for a posted id that is not a row of the
+    (scoped) list — another tenant's rule, a deleted one, garbage — and validating
+    it against fields not on the row raised (500). Such a row gets a form error and
+    nothing is saved (issue 9).
+    """
+
+    def _post_clean(self):
+        if self.instance._state.adding:
+            self.add_error(None, _("This row is not in your list (it was deleted, or it is "
+                                   "not yours). Reload the page."))
+            return
+        super()._post_clean()
+
+
 class ScopedAdminMixin:
     """Shared by the account- and entity-scoped admins: permissions follow `may_access`."""
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", ListEditRowForm)
+        return super().get_changelist_form(request, **kwargs)
 
     def may_access(self, request, obj) -> bool:  # pragma: no cover - defined by subclasses
         raise NotImplementedError
