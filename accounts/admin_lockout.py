@@ -4,13 +4,12 @@ Registered here instead of axes' own admin (AXES_ENABLE_ADMIN = False) to get th
 unfold look, Chinese labels and an explicit unlock. Administrators may use it
 (accounts/roles.py); unlocking deletes the failed attempts, which is what axes reads.
 """
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
-
-from axes.models import AccessAttempt
 
 
 @admin.register(AccessAttempt)

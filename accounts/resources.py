@@ -10,8 +10,8 @@ from import_export import fields, resources, widgets
 
 from .exports import FormulaSafeResourceMixin
 from .models import Entity, MessageMode, OfficialAccount
-from .selectors import entities_visible_to, user_can_access_account
 from .secrecy import mask
+from .selectors import entities_visible_to, user_can_access_account
 
 IMPORT_HEADER = [
     "entity", "name", "wechat_id", "original_id", "appid",
