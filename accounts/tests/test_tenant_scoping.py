@@ -10,19 +10,9 @@ from django.urls import reverse
 
 from accounts.importing import import_accounts_csv
 from accounts.models import Entity, OfficialAccount
-from accounts.tests.factories import EntityFactory, OfficialAccountFactory, UserFactory
+from accounts.tests.factories import EntityFactory, OfficialAccountFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator():
-    return UserFactory(groups=["Operators"])
-
-
-@pytest.fixture
-def finance():
-    return UserFactory(groups=["Finance"])
 
 
 @pytest.fixture
