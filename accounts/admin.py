@@ -12,20 +12,21 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm
 
-from . import admin_tokens, hub
+from . import admin_lockout, admin_tokens, hub  # noqa: F401  (admin_lockout registers its admin)
 from .admin_extensions import account_actions, account_columns
+from .exports import SafeExportAdminMixin
 from .forms import CsvImportForm, OfficialAccountForm
 from .importing import import_accounts_csv
 from .models import Entity, OfficialAccount
 from .resources import IMPORT_HEADER, OfficialAccountExportResource
-from .scoping import AccountScopedAdminMixin
-from .selectors import entities_visible_to
+from .scoping import AccountScopedAdminMixin, EntityScopedAdminMixin, ScopedHistoryMixin
 
 
 @admin.register(Entity)
-class EntityAdmin(SimpleHistoryAdmin, ModelAdmin):
+class EntityAdmin(ScopedHistoryMixin, EntityScopedAdminMixin, SimpleHistoryAdmin, ModelAdmin):
     list_display = ("full_name", "short_name", "kind", "subtype", "credit_code", "account_count")
     list_filter = ("kind", "subtype")
+    ordering = ("full_name",)
     search_fields = ("full_name", "short_name", "credit_code", "legal_representative")
     readonly_fields = ("created_by", "created_at", "updated_at")
     fieldsets = (
@@ -37,7 +38,7 @@ class EntityAdmin(SimpleHistoryAdmin, ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return entities_visible_to(request.user).annotate(_account_count=Count("accounts"))
+        return super().get_queryset(request).annotate(_account_count=Count("accounts"))
 
     @admin.display(description=_("accounts"), ordering="_account_count")
     def account_count(self, obj) -> int:
@@ -50,8 +51,13 @@ class EntityAdmin(SimpleHistoryAdmin, ModelAdmin):
 
 
 @admin.register(OfficialAccount)
-class OfficialAccountAdmin(AccountScopedAdminMixin, ExportMixin, SimpleHistoryAdmin, ModelAdmin):
+class OfficialAccountAdmin(ScopedHistoryMixin, AccountScopedAdminMixin, SafeExportAdminMixin,
+                           ExportMixin, SimpleHistoryAdmin, ModelAdmin):
     account_path = ""
+    # A superuser's revert keeps these: history holds no credentials, and orders own
+    # the certification state.
+    revert_protected_fields = (*OfficialAccount.CREDENTIAL_FIELDS, "credentials_changed_at",
+                               "certified_until")
     form = OfficialAccountForm
     export_form_class = ExportForm
     resource_classes = [OfficialAccountExportResource]
@@ -60,8 +66,9 @@ class OfficialAccountAdmin(AccountScopedAdminMixin, ExportMixin, SimpleHistoryAd
                     "developer_mode", "kf_enabled")
     list_display_links = None  # the name opens the account hub; the hub links to the form
     change_form_before_template = "admin/accounts/officialaccount/change_form_before.html"
+    # RelatedOnly: the entity filter lists only entities of the accounts the user sees.
     list_filter = ("account_type", "message_mode", "developer_mode", "kf_enabled", "token_source",
-                   "entity")
+                   ("entity", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "appid", "wechat_id", "original_id", "entity__full_name",
                      "entity__short_name")
     list_select_related = ("entity",)

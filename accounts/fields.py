@@ -43,12 +43,31 @@ def decrypt(token: str) -> Secret:
         ) from None
 
 
+#: How serialisers (dumpdata, fixtures) write these fields: the ciphertext, marked.
+SERIALISED_PREFIX = "fernet:"
+
+
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code sees a `Secret` plaintext.
 
     Each save produces a different ciphertext, so the column cannot be searched
     or used in a unique constraint; equality lookups are meaningless.
+
+    Serialisers (`dumpdata`, fixtures) get the ciphertext as "fernet:<token>", never
+    the plaintext (issue 9); `loaddata` decrypts it again with FIELD_ENCRYPTION_KEYS,
+    so a dump moves between installations that share a key.
     """
+
+    def value_to_string(self, obj):
+        value = self.value_from_object(obj)
+        if value in (None, ""):
+            return value
+        return SERIALISED_PREFIX + encrypt(str(value))
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.startswith(SERIALISED_PREFIX):
+            return decrypt(value[len(SERIALISED_PREFIX):])
+        return super().to_python(value)
 
     def from_db_value(self, value, expression, connection):
         if value in (None, ""):

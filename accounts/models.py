@@ -129,10 +129,13 @@ class TokenSource(models.TextChoices):
 
 class OfficialAccountQuerySet(models.QuerySet):
     def visible_to(self, user) -> OfficialAccountQuerySet:
-        """Superusers see every account; other staff only those assigned to them."""
+        """Superusers see every account; other active staff only those assigned to them.
+
+        The one scoping rule: `accounts.selectors.accounts_visible_to` wraps it.
+        """
         if user.is_superuser:
             return self
-        if not user.is_authenticated or not user.is_active:
+        if not (user.is_authenticated and user.is_active and user.is_staff):
             return self.none()
         return self.filter(assigned_staff=user)
 

@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
+from .exports import FormulaSafeResourceMixin
 from .models import Entity, MessageMode, OfficialAccount
 from .secrecy import mask
+from .selectors import entities_visible_to, user_can_access_account
 
 IMPORT_HEADER = [
     "entity", "name", "wechat_id", "original_id", "appid",
@@ -26,17 +28,27 @@ class SecretField(fields.Field):
 
 
 class EntityByNameWidget(widgets.ForeignKeyWidget):
-    """The entity column holds the entity's full name (or its short name)."""
+    """The entity column holds the entity's full name (or its short name).
+
+    Names are looked up among the entities the importing user may see
+    (`entities_visible_to`), so a file cannot attach an account to another
+    tenant's entity; an unknown and a foreign name get the same answer.
+    """
 
     def __init__(self):
         super().__init__(Entity, field="full_name")
+        self.user = None  # set by the resource; None = a management command (all entities)
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        return Entity.objects.all() if self.user is None else entities_visible_to(self.user)
 
     def clean(self, value, row=None, **kwargs):
         value = (value or "").strip()
         if not value:
             raise ValueError(_("The entity is required."))
-        entity = (Entity.objects.filter(full_name=value).first()
-                  or Entity.objects.filter(short_name=value).first())
+        entities = self.get_queryset(value, row)
+        entity = (entities.filter(full_name=value).first()
+                  or entities.filter(short_name=value).first())
         if entity is None:
             raise ValueError(_("No entity named “%(name)s”; create it first.") % {"name": value})
         return entity
@@ -66,6 +78,7 @@ class OfficialAccountImportResource(resources.ModelResource):
     def __init__(self, user=None, **kwargs):
         super().__init__(**kwargs)
         self.user = user
+        self.fields["entity"].widget.user = user
 
     class Meta:
         model = OfficialAccount
@@ -87,7 +100,7 @@ class OfficialAccountImportResource(resources.ModelResource):
         user = self.user or kwargs.get("user")
         if new or user is None or user.is_superuser:
             return
-        if not instance.assigned_staff.filter(pk=user.pk).exists():
+        if not user_can_access_account(user, instance):
             raise ValidationError(_("AppID %(appid)s belongs to an account you are not assigned to.")
                                   % {"appid": instance.appid})
 
@@ -104,8 +117,9 @@ class OfficialAccountImportResource(resources.ModelResource):
             instance.assigned_staff.add(user)
 
 
-class OfficialAccountExportResource(resources.ModelResource):
-    """What leaves the building: identifiers and settings, never credentials."""
+class OfficialAccountExportResource(FormulaSafeResourceMixin, resources.ModelResource):
+    """What leaves the building: identifiers and settings, never credentials; names that
+    a spreadsheet would run as formulas are neutralised."""
 
     entity = fields.Field(attribute="entity__full_name", column_name="entity")
 

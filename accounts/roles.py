@@ -36,6 +36,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
         "certification": ALL,
         "django_celery_beat": ALL,
         "django_celery_results": VIEW,
+        # issue 9: see and lift login lockouts (django-axes; "unlock" deletes the attempts)
+        "axes": ["view_accessattempt", "delete_accessattempt", "view_accessfailurelog"],
     },
 }
 

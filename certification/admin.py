@@ -22,6 +22,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
+from accounts.exports import FormulaSafeResourceMixin, SafeExportAdminMixin
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from messaging.simulation import sandbox_base
@@ -89,8 +90,9 @@ EXPORT_HEADERS = {
 }
 
 
-class OrderResource(resources.ModelResource):
-    """CSV/XLSX export: no secrets (no AppSecret, tokens or keys; no uploaded files)."""
+class OrderResource(FormulaSafeResourceMixin, resources.ModelResource):
+    """CSV/XLSX export: no secrets (no AppSecret, tokens or keys; no uploaded files); text
+    a spreadsheet would run as a formula is neutralised."""
 
     account = ie_fields.Field(attribute="account__name", column_name="account")
     appid = ie_fields.Field(attribute="account__appid", column_name="appid")
@@ -282,7 +284,7 @@ class OrderEventInline(TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
+class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, ModelAdmin):
     """R-CERT-02: statuses change only through the transition buttons (one service each)."""
 
     account_path = "account"
@@ -305,10 +307,6 @@ class OrderAdmin(AccountScopedAdminMixin, ExportMixin, ModelAdmin):
     show_full_result_count = False  # no COUNT(*) over 100k rows per page view
 
     # --- permissions and visibility -----------------------------------------------------
-    def get_queryset(self, request):
-        # The mixin's scoping joins the staff table and needs DISTINCT; a subquery does not.
-        return selectors.scope_orders(ModelAdmin.get_queryset(self, request), request.user)
-
     def has_delete_permission(self, request, obj=None):
         return False  # orders are records: cancel instead
 
@@ -798,10 +796,6 @@ class ReminderAdmin(AccountScopedAdminMixin, ModelAdmin):
 
     account_path = "order__account"
     list_display = ["order", "milestone", "due_on", "sent_at", "recipients"]
-
-    def get_queryset(self, request):
-        return selectors.scope_orders(ModelAdmin.get_queryset(self, request), request.user,
-                                      "order__account")
     list_filter = ["milestone"]
     list_select_related = ["order"]
     search_fields = ["order__account_name", "order__account__name"]
@@ -813,7 +807,6 @@ class ReminderAdmin(AccountScopedAdminMixin, ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
 
 
 @admin.register(WeChatEvent)
@@ -828,9 +821,6 @@ class WeChatEventAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_select_related = ["account", "order"]
     readonly_fields = ["account", "event", "create_time", "received_at", "order", "expires_on",
                        "our_date", "date_mismatch", "needs_attention", "fail_reason", "outcome"]
-
-    def get_queryset(self, request):
-        return selectors.scope_orders(ModelAdmin.get_queryset(self, request), request.user)
 
     def has_add_permission(self, request):
         return False

@@ -11,7 +11,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import accounts_visible_to
+from accounts.selectors import scope_to_user
 
 from .models import (
     COMPLETED_STATUSES,
@@ -25,22 +25,9 @@ DUE_SOON_DAYS = 7
 EXPIRING_DAYS = 90
 
 
-def scope_orders(queryset: QuerySet, user, account_path: str = "account") -> QuerySet:
-    """Limit rows to the accounts assigned to the user (superusers: all).
-
-    Same result as `accounts.selectors.scope_to_user`, written as `account IN (subquery)`
-    so that no join multiplies rows and no DISTINCT is needed: at 100,000 orders the
-    changelist stays an index scan.
-    """
-    if user.is_superuser:
-        return queryset
-    visible = accounts_visible_to(user).values("pk")
-    return queryset.filter(**{f"{account_path}__in": visible})
-
-
 def orders_visible_to(user) -> QuerySet[Order]:
-    """Orders of the accounts assigned to the user (superusers: all)."""
-    return scope_orders(Order.objects.all(), user)
+    """Orders of the accounts the user may see (the one rule: `accounts.selectors`)."""
+    return scope_to_user(Order.objects.all(), user, "account")
 
 
 def user_sees_fees(user) -> bool:

@@ -255,6 +255,16 @@ class KfAccountChangeForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["new_nickname"].initial = self.instance.nickname
 
+    def clean_avatar(self):
+        """JPG or PNG by content, at most 2 MB (issue 9: refused here, not a 500 on save)."""
+        avatar = self.cleaned_data.get("avatar")
+        if avatar:
+            try:
+                services.kf_avatar_check(avatar)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["avatar"])
+        return avatar
+
     def clean(self):
         data = super().clean()
         changes = (data.get("new_nickname") not in (None, self.instance.nickname)

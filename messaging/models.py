@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 
+import re2
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -42,6 +44,39 @@ class ReplyType(models.TextChoices):
     NEWS = "news", _("Single article (news)")
 
 
+def _rule_regex_options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a bad pattern is the user's input: answered, not logged
+    options.max_mem = 4 << 20  # bytes per compiled pattern; larger ones are refused
+    return options
+
+
+RULE_REGEX_OPTIONS = _rule_regex_options()
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_rule_regex(pattern: str):
+    """Compile a rule's regular expression with RE2 (google-re2), case-insensitively.
+
+    RE2 matches in time linear in the text whatever the pattern, so no rule — such
+    as `^(a+)+$` against a long run of `a`s — can stall the callback (issue 9); the
+    price is no backreferences or lookaround, which `validate_pattern` explains.
+    Raises `re2.error` for a pattern RE2 does not accept.
+    """
+    return re2.compile(pattern, RULE_REGEX_OPTIONS)
+
+
+def regex_error(pattern: str) -> str | None:
+    """Why RE2 refuses `pattern` (None when it compiles)."""
+    try:
+        compile_rule_regex(pattern)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+    return None
+
+
 def text_matches(match_type: str, pattern: str, text: str) -> bool:
     """Whether `text` matches a rule's pattern; regexes are searched, case-insensitively."""
     text = text[:MATCH_TEXT_LIMIT]
@@ -53,31 +88,37 @@ def text_matches(match_type: str, pattern: str, text: str) -> bool:
         return bool(pattern) and pattern.casefold() in text.casefold()
     if match_type == MatchType.REGEX:
         try:
-            return re.search(pattern, text, flags=re.IGNORECASE) is not None
-        except re.error:
+            return compile_rule_regex(pattern).search(text) is not None
+        except re2.error:  # saved before RE2 was the engine, or edited outside the forms
             return False
     return False
 
 
-#: Python's regex errors (English) as staff read them; others are named by position only
+#: RE2's errors (English) as staff read them; others are named by position only
 REGEX_PROBLEMS = (
-    ("unterminated character set", _("a [ … ] set is not closed")),
+    ("missing ]", _("a [ … ] set is not closed")),
     ("missing )", _("a ( is not closed")),
-    ("unbalanced parenthesis", _("a ) has no matching (")),
-    ("nothing to repeat", _("*, + or ? follows nothing")),
-    ("multiple repeat", _("two repetitions in a row (such as **)")),
-    ("bad escape", _("an unknown escape after \\")),
-    ("bad character range", _("a range such as z-a runs backwards")),
+    ("unexpected )", _("a ) has no matching (")),
+    ("no argument for repetition operator", _("*, + or ? follows nothing")),
+    ("missing argument to repetition operator", _("*, + or ? follows nothing")),
+    ("bad repetition operator", _("two repetitions in a row (such as **)")),
+    ("invalid escape sequence", _("an unknown escape after \\")),
+    ("invalid character class range", _("a range such as z-a runs backwards")),
+    ("invalid perl operator", _("backreferences and lookaround are not supported")),
+    ("invalid repetition size", _("a repetition count such as {2,1} is not valid")),
 )
 
 
-def describe_regex_error(exc: re.error) -> str:
-    problem = next((text for start, text in REGEX_PROBLEMS if exc.msg.startswith(start)),
+def describe_regex_error(pattern: str, detail: str) -> str:
+    """RE2's "<what>: <fragment>" in the staff's words, with the fragment's position."""
+    what, _sep, fragment = detail.partition(": ")
+    problem = next((text for start, text in REGEX_PROBLEMS if what.startswith(start)),
                    _("the pattern cannot be read"))
-    if exc.pos is None:
+    position = pattern.find(fragment) if fragment else -1
+    if position < 0:
         return str(problem)
     return str(_("%(problem)s (at character %(position)d)")
-               % {"problem": problem, "position": exc.pos + 1})
+               % {"problem": problem, "position": position + 1})
 
 
 def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError]:
@@ -89,15 +130,13 @@ def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError
             _("The pattern is longer than %(max)d characters.") % {"max": PATTERN_MAX_LENGTH},
             code="max_length",
         )
-    elif match_type == MatchType.REGEX:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            errors["pattern"] = ValidationError(
-                _("This is not a valid regular expression: %(error)s")
-                % {"error": describe_regex_error(exc)},
-                code="regex",
-            )
+    elif match_type == MatchType.REGEX and (problem := regex_error(pattern)) is not None:
+        errors["pattern"] = ValidationError(
+            _("This is not a valid regular expression: %(error)s. Rules use RE2 syntax: "
+              "no backreferences or lookaround.")
+            % {"error": describe_regex_error(pattern, problem)},
+            code="regex",
+        )
     return errors
 
 

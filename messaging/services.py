@@ -393,20 +393,33 @@ def kf_account_delete(*, kf: KfAccount, by=None) -> KfOperation | None:
 
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
+#: What an avatar's first bytes must be (issue 9: checked by content, never by name).
+AVATAR_SIGNATURES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png"}
+
+
+def kf_avatar_check(upload) -> str:
+    """A KF avatar is a JPG or PNG of at most 2 MB, judged by its bytes: HTML renamed
+    `.png` is refused. Returns the extension the content says (for the stored name)."""
+    size = getattr(upload, "size", None)
+    if size is None or size > AVATAR_MAX_BYTES:
+        raise KfError({"avatar": _("The avatar is larger than 2 MB.")})
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    for signature, extension in AVATAR_SIGNATURES.items():
+        if head.startswith(signature):
+            return extension
+    raise KfError({"avatar": _("The avatar must be a JPG or PNG image.")})
 
 
 @transaction.atomic
 def kf_account_upload_avatar(*, kf: KfAccount, upload, by=None) -> KfOperation:
-    """Request an avatar upload (jpg/png, ≤ 2 MiB; WeChat recommends 640×640 jpg)."""
-    name = (getattr(upload, "name", "") or "").lower()
-    if not name.endswith((".jpg", ".jpeg", ".png")):
-        raise KfError({"avatar": _("The avatar must be a JPG or PNG image.")})
-    if upload.size > AVATAR_MAX_BYTES:
-        raise KfError({"avatar": _("The avatar is larger than 2 MB.")})
+    """Request an avatar upload (jpg/png by content, ≤ 2 MiB; WeChat recommends 640×640 jpg)."""
+    extension = kf_avatar_check(upload)
     kf_check_added(kf)
     operation = KfOperation(account=kf.account, kf=kf, kf_account=kf.kf_account,
                             action=KfOperationAction.AVATAR, requested_by=by)
-    operation.avatar.save(name.rsplit("/", 1)[-1], upload, save=False)
+    operation.avatar.save(f"avatar{extension}", upload, save=False)
     operation.save()
     _enqueue(operation)
     return operation

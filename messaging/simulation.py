@@ -45,17 +45,18 @@ def sandbox_base() -> str | None:
         return None
 
 
-def callback_url_for(account: OfficialAccount, request=None) -> str:
-    """Where the sandbox should deliver: this server's callback URL for the account.
+def callback_url_for(account: OfficialAccount) -> str:
+    """Where the sandbox should deliver: WECHAT_SIMULATE_CALLBACK_BASE + the account's
+    callback path when that setting is set, else "" (the sandbox then uses the callback
+    URL registered with the account, e.g. by `wechat_sandbox --from-db`).
 
-    WECHAT_SIMULATE_CALLBACK_BASE (e.g. http://127.0.0.1:8000) when set, else the
-    host the staff member is using (right for `make run`).
+    Never derived from the request (issue 9): the Host header is the caller's to
+    choose, and the sandbox would post a signed push wherever it pointed.
     """
-    path = reverse("messaging:callback", args=[account.appid])
     base = getattr(settings, "WECHAT_SIMULATE_CALLBACK_BASE", "")
-    if base:
-        return base.rstrip("/") + path
-    return request.build_absolute_uri(path) if request is not None else ""
+    if not base:
+        return ""
+    return base.rstrip("/") + reverse("messaging:callback", args=[account.appid])
 
 
 def clean_payload(payload: dict) -> dict:
@@ -84,7 +85,7 @@ def clean_payload(payload: dict) -> dict:
     return clean
 
 
-def simulate_via_sandbox(*, account: OfficialAccount, payload: dict, request=None) -> dict:
+def simulate_via_sandbox(*, account: OfficialAccount, payload: dict) -> dict:
     """Send one simulated user action through the sandbox; return {"reply", "elapsed_ms"}."""
     base = sandbox_base()
     if base is None:
@@ -92,7 +93,7 @@ def simulate_via_sandbox(*, account: OfficialAccount, payload: dict, request=Non
             "Previews need the WeChat sandbox: WECHAT_API_BASE must point at the sandbox on "
             "this machine (for example http://127.0.0.1:8001), not at the real WeChat API."))
     body = clean_payload(payload)
-    url = callback_url_for(account, request)
+    url = callback_url_for(account)
     if url:
         body["callback_url"] = url
     started = time.perf_counter()

@@ -16,6 +16,7 @@ import time
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -160,10 +161,13 @@ def simulate(request: HttpRequest, account_pk: int) -> JsonResponse:
     """Act as a WeChat user of this account through the sandbox; answers the reply as JSON.
 
     Only when WECHAT_API_BASE is a loopback sandbox (otherwise 409): a real WeChat
-    cannot be asked to play a user.
+    cannot be asked to play a user. Needs the change permission on messages and the
+    account's assignment (issue 9): it makes the account receive and answer a push.
     """
     from .simulation import SimulationError, SimulationUnavailable, simulate_via_sandbox
 
+    if not request.user.has_perm("messaging.change_inboundmessage"):
+        raise PermissionDenied
     account = get_object_or_404(OfficialAccount, pk=account_pk)
     require_account_access(request.user, account)
     try:
@@ -173,7 +177,7 @@ def simulate(request: HttpRequest, account_pk: int) -> JsonResponse:
     if not isinstance(payload, dict):
         return JsonResponse({"error": _("The request body must be a JSON object.")}, status=400)
     try:
-        result = simulate_via_sandbox(account=account, payload=payload, request=request)
+        result = simulate_via_sandbox(account=account, payload=payload)
     except SimulationUnavailable as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     except SimulationError as exc:

@@ -20,12 +20,15 @@ def test_load_demo_is_idempotent_and_has_a_safe_mode_account():
 
 def test_ensure_admin_prints_generated_password_once(capsys, monkeypatch):
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
     monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
     call_command("ensure_admin")
     printed = capsys.readouterr().out
     password = printed.strip().rsplit(" ", 1)[-1]
-    assert authenticate(username="admin", password=password) is not None
+    # django-axes checks every login against its lockouts, so it needs the request
+    assert authenticate(RequestFactory().post("/admin/login/"), username="admin",
+                        password=password) is not None
     call_command("ensure_admin")
     assert password not in capsys.readouterr().out
 

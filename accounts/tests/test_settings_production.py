@@ -11,6 +11,10 @@ GOOD = {
     "SECRET_KEY": "k3J9-x0Qv_7mZp2LrT8sWy4BnHc6DfGa1EeUi5OoNjKlMqRsVtXz",
     "ALLOWED_HOSTS": "wxadmin.example.com",
     "FIELD_ENCRYPTION_KEYS": "dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0=",
+    # issue 9: no SQLite, local Redis or console email as a silent fallback in production
+    "DATABASE_URL": "postgres://wxadmin:pw@127.0.0.1:5432/wxadmin",
+    "REDIS_URL": "redis://127.0.0.1:6379/3",
+    "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
 }
 
 

@@ -8,16 +8,6 @@ from accounts.tests.factories import OfficialAccountFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator():
-    return UserFactory(groups=["Operators"])
-
-
-@pytest.fixture
-def finance():
-    return UserFactory(groups=["Finance"])
-
-
 def change_url(account):
     return reverse("admin:accounts_officialaccount_change", args=[account.pk])
 

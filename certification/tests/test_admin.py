@@ -3,6 +3,7 @@ import datetime
 
 import pytest
 from django.conf import settings
+from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
@@ -31,7 +32,8 @@ def admin_client(admin_client):
 
 
 def login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
+    # django-axes checks every login against its lockouts, so it needs the request
+    assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
     return client
 
 

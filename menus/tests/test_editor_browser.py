@@ -26,13 +26,15 @@ def fill_selected(page, name, *, kind=None, **fields):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_build_preview_and_publish_a_menu_in_the_browser(
-        page, live_server, celery_worker_thread, wechat):
+        page, live_server, celery_worker_thread, wechat, settings):
     """R-MENU-01 (3 buttons, sub-buttons), R-MENU-02 (click reply in the preview),
     R-MENU-03 (published through the API, with the 24-hour note)."""
     user = UserFactory(username="menu-editor", groups=["Operators"])
     account = OfficialAccountFactory(assigned_staff=[user], name="示例咖啡",
                                      certified_until=datetime.date(2099, 1, 1))
     wechat(account)
+    # The callback base is configured, never taken from the request's Host (issue 9).
+    settings.WECHAT_SIMULATE_CALLBACK_BASE = wechat.sandbox.callback_base = live_server.url
 
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("input[name=username]", "menu-editor")

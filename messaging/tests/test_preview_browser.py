@@ -31,6 +31,8 @@ def test_clicking_a_click_button_in_the_phone_preview_shows_the_reply_r_menu_02(
     sandbox.register_app(account.appid, account.appsecret, token=account.server_token,
                          encoding_aes_key=account.encoding_aes_key, message_mode="safe",
                          original_id=account.original_id, wechat_id=account.wechat_id)
+    # The callback base is configured, never taken from the request's Host (issue 9).
+    settings.WECHAT_SIMULATE_CALLBACK_BASE = sandbox.callback_base = live_server.url
 
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("input[name=username]", "preview-operator")

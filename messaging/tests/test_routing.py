@@ -218,13 +218,13 @@ def test_outside_office_hours_rule_transfers_everything_at_night(hour, expected)
     ("*a", "*, + or ? follows nothing (at character 1)"),
 ])
 def test_regex_errors_are_said_in_words_not_pythons_message(pattern, expected):
-    """Python's re.error text is English in every language; the rule form says it in ours."""
+    """RE2's error text is English in every language; the rule form says it in ours."""
     from django.utils import translation
 
     from messaging.models import validate_pattern
 
     message = validate_pattern("regex", pattern)["pattern"].messages[0]
-    assert message.endswith(expected)
+    assert expected in message
     with translation.override("zh-hans"):
         chinese = validate_pattern("regex", pattern)["pattern"].messages[0]
     assert "第 1 个字符" in chinese and "set" not in chinese

@@ -173,6 +173,7 @@ class Sandbox:
         resolve_app: Callable[[str], dict | None] | None = None,
         resolve_refresh_seconds: float = 1.0,
         seed: int | None = None,
+        callback_base: str | None = None,
     ) -> None:
         self.token_ttl = token_ttl
         self.overlap_seconds = overlap_seconds
@@ -190,6 +191,9 @@ class Sandbox:
         self.resolve_refresh_seconds = resolve_refresh_seconds
         self._resolved_at: dict[str, float] = {}
         self._random = random.Random(seed)
+        # The only place besides each app's registered callback URL that the simulated
+        # user may post to (a `callback_url` in a simulate request must lie under it).
+        self.callback_base = callback_base
         self._lock = threading.RLock()
         self._apps: dict[str, AppState] = {}
         self._tokens: dict[str, TokenRecord] = {}

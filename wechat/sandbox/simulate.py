@@ -10,6 +10,11 @@ or one of WeChat's certification events (wechat-protocol.md §f) as the type —
 "verify_expired" with an optional "expired_time" (Unix time), or
 "qualification_verify_fail", "naming_verify_fail" with a "fail_reason".
 
+A `callback_url` in the body is followed only when it lies under the sandbox's
+configured ``callback_base`` (same scheme, host and port, path below it);
+otherwise the answer is 400 and nothing is sent. The sandbox never posts where a
+request's ``Host`` header (or any other caller input) says.
+
 The sandbox acts as WeChat (wechat-protocol.md §d, §e): it builds the XML WeChat
 would push, signs it with the account's server token, encrypts it in compatible
 and safe mode, POSTs it to the account's callback URL (registered with the app,
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import random
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -49,6 +54,17 @@ CERTIFICATION_EVENTS = {"qualification_verify_success", "qualification_verify_fa
                         "naming_verify_success", "naming_verify_fail", "annual_renew",
                         "verify_expired"}
 CERTIFICATION_SENDER = "weixin_system"
+
+
+def under_callback_base(url: str, base: str | None) -> bool:
+    """Whether `url` is the configured callback base or below it (issue 9: no open relay)."""
+    if not base or not isinstance(url, str):
+        return False
+    target, allowed = urlsplit(url), urlsplit(base)
+    if (target.scheme, target.netloc) != (allowed.scheme, allowed.netloc):
+        return False
+    prefix = allowed.path.rstrip("/") + "/"
+    return (target.path + "/").startswith(prefix) and not target.username
 
 
 def _error(status: int, errmsg: str):
@@ -140,7 +156,11 @@ def simulate(sandbox, request, appid: str):
     openid = str(data.get("openid") or "sandbox-user")[:64]
     if kind in CERTIFICATION_EVENTS:
         openid = CERTIFICATION_SENDER
-    callback_url = data.get("callback_url") or app.callback_url
+    callback_url = data.get("callback_url")
+    if callback_url and not under_callback_base(callback_url, sandbox.callback_base):
+        return _error(400, "callback_url is not under the sandbox's callback base "
+                           f"({sandbox.callback_base or 'none configured'})")
+    callback_url = callback_url or app.callback_url
     if not callback_url:
         return _error(400, "no callback URL: register the app with callback_url or send one")
     if not app.token:

@@ -4,6 +4,8 @@ Values come from the environment through django-environ. Environment-specific
 modules (local, production, test) decide which values are required and which
 have development defaults; every variable is documented in `.env.example`.
 """
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -12,6 +14,14 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
+
+# --- The .env file: read before anything else ---------------------------------------
+# (issue 9) Read here, first, so that every value below — REDIS_URL for the cache and
+# the broker, EMAIL_URL, MENU_* … — can come from it; variables already set in the
+# environment win. Production reads the real environment only (no file on the server
+# can quietly change it), so it is skipped there.
+if not os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production"):
+    env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
 
 # --- Core -------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -33,6 +43,8 @@ INSTALLED_APPS = [
     "django_celery_results",
     "import_export",
     "simple_history",
+    "axes",  # login throttling (issue 9); its admin is ours: accounts/admin_lockout.py
+    "csp",  # Content-Security-Policy (issue 9)
     # Our apps. `accounts` first: the others build on it.
     "wxadmin",
     "accounts",
@@ -44,14 +56,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # (issue 9) Security headers: Content-Security-Policy and Permissions-Policy.
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "wxadmin.middleware.ExplicitLanguageMiddleware",
+    "wxadmin.middleware.RefuseNulInQueryMiddleware",  # (issue 9) ?q=%00 was a 500
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # (issue 9) Last, as django-axes asks: turns a locked-out login into our 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # --- Observability middleware (issue 14): keep these two first ---------------------
@@ -96,8 +114,56 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Login throttling (django-axes, issue 9) ------------------------------------------
+# Axes first: it refuses a locked-out username or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Locked after this many failures by username (one account guessed from many
+# addresses) OR by client address (many usernames from one address), for the cool-off.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # the login page, in Chinese, 429
+AXES_ENABLE_ADMIN = False  # accounts/admin_lockout.py registers an unfold admin with "unlock"
+
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
+
+# --- Security headers (issue 9) ------------------------------------------------------------
+# Content-Security-Policy (django-csp). Our templates have no inline script (data goes
+# through json_script, code through static files). Two allowances are for the admin
+# theme (django-unfold) and cannot be dropped without replacing it:
+# - script-src 'unsafe-eval': unfold ships the standard Alpine.js build, which compiles
+#   every x-data / @click / x-show attribute with `new AsyncFunction(...)`; Alpine's CSP
+#   build does not evaluate inline expressions at all, and unfold's templates are full of
+#   them. No inline <script> runs: 'unsafe-inline' stays off for scripts.
+# - style-src 'unsafe-inline': unfold writes its theme colours in a <style> element and
+#   uses style="" attributes (so do a few of our templates); styles cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],  # as X-Frame-Options: DENY
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"  # other sites never see admin URLs (object ids)
+# Permissions-Policy (django-permissions-policy): the admin uses none of these.
+PERMISSIONS_POLICY = {
+    feature: [] for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture",
+        "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment", "usb",
+        "xr-spatial-tracking")
+}
 
 # --- Language and time --------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -121,14 +187,25 @@ STORAGES = {
 }
 
 # --- Redis: cache, Celery broker and locks ------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "wxadmin",
+def redis_settings(url: str) -> dict:
+    """(issue 9) Everything kept in Redis, derived from one URL: the token store and locks
+    (REDIS_URL), the cache and the Celery broker. Environments that use another Redis
+    (test, production) call this again instead of patching the values one by one."""
+    return {
+        "REDIS_URL": url,
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": "wxadmin",
+            }
+        },
+        "CELERY_BROKER_URL": url,
     }
-}
+
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+vars().update(redis_settings(REDIS_URL))
 
 # --- Secrets at rest -----------------------------------------------------------
 # Fernet keys (urlsafe base64 of 32 bytes). The first encrypts; all decrypt, so a
@@ -190,7 +267,7 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wxadmin <noreply@localhost>")
 
 # --- Celery ----------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL
+# CELERY_BROKER_URL: from REDIS_URL, see redis_settings() above.
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"

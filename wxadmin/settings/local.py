@@ -1,14 +1,10 @@
 """Settings for `make run` and development: safe defaults, DEBUG on.
 
-`make run` writes a `.env` with freshly generated secrets on first use; it is
-read here (and only here: production reads the real environment alone).
+`make run` writes a `.env` with freshly generated secrets on first use; `base.py`
+reads it before anything else (production reads the real environment alone).
 """
-from .base import BASE_DIR, env
-
-env.read_env(BASE_DIR / ".env")
-
-from .base import *  # noqa: E402,F403
-from .base import DATABASES  # noqa: E402
+from .base import *  # noqa: F403
+from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
@@ -19,5 +15,3 @@ FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS", default=["ZGV2LW9ubHkta2V5LW5vdC1mb3ItcmVhbC1zZWNyZXQ="]
 )
 WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com")
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
-DATABASES["default"] = env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")

@@ -8,7 +8,7 @@ import copy
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MIDDLEWARE, env
+from .base import MIDDLEWARE, env, redis_settings
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -20,6 +20,13 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable (it is empty).")
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("Set the FIELD_ENCRYPTION_KEYS environment variable (it is empty).")
+
+# (issue 9) No development fallbacks: no SQLite file, no local Redis, no console email.
+# Each call raises ImproperlyConfigured naming the variable when it is missing.
+DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+vars().update(redis_settings(env.str("REDIS_URL")))
+vars().update(env.email_url("EMAIL_URL"))
 
 # Keep database connections between requests (the WeChat callback is latency-bound),
 # checking them before reuse.

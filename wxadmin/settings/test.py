@@ -1,6 +1,6 @@
 """Settings for the test suite: real PostgreSQL (via DATABASE_URL) or SQLite, real Redis."""
 from .base import *  # noqa: F403
-from .base import CACHES, env
+from .base import env, redis_settings
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"
@@ -10,9 +10,8 @@ FIELD_ENCRYPTION_KEYS = [
     "dGVzdC1rZXktdHdvLTMyLWJ5dGVzLWxvbmctLS0tLS0=",
 ]
 # A Redis database of its own so that tests never touch `make run`'s data.
-REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
-CACHES["default"]["LOCATION"] = REDIS_URL
-CELERY_BROKER_URL = REDIS_URL
+# (issue 9) REDIS_URL, the cache and the broker all from this one URL.
+vars().update(redis_settings(env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

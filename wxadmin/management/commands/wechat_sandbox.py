@@ -62,6 +62,9 @@ class Command(BaseCommand):
         parser.add_argument("--callback-port", default=os.environ.get("PORT", "8000"),
                             help="port of the Django server receiving callbacks (default $PORT "
                                  "or 8000)")
+        parser.add_argument("--callback-base", default=None,
+                            help="where simulated users may be sent besides each account's "
+                                 "registered callback (default http://127.0.0.1:CALLBACK_PORT)")
         parser.add_argument("--fail-rate", type=float, default=0.0,
                             help="fraction of API calls answered with -1 system error")
         parser.add_argument("--latency-ms", type=int, default=0, help="delay of every API call")
@@ -115,6 +118,8 @@ class Command(BaseCommand):
             enforce_reply_window=not options["no_reply_window"],
             resolve_app=database_resolver(options["callback_port"]) if options["from_db"]
             else None,
+            callback_base=options["callback_base"]
+            or f"http://127.0.0.1:{options['callback_port']}",
         )
         for spec in options["app"]:
             found = _APP_SPEC.match(spec)
