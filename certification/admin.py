@@ -650,8 +650,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
         form = SimulateWeChatEventForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                simulate_via_sandbox(account=order.account, payload=form.payload(),
-                                     request=request)
+                simulate_via_sandbox(account=order.account, payload=form.payload())
             except SimulationError as exc:
                 form.add_error(None, str(exc))
             else:

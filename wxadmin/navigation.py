@@ -53,6 +53,7 @@ GROUPS = (
     (lambda: _("Staff and permissions"), [
         ("auth.user", "person", None),
         ("auth.group", "group", None),
+        ("axes.accessattempt", "lock", None),
     ]),
     (lambda: _("Background jobs"), [
         ("django_celery_beat.periodictask", "schedule", None),

@@ -60,7 +60,7 @@ def test_order_export_neutralises_formulas_too():
 
     make_order(account=make_account(entity=EntityFactory(full_name="=1+1"), name="=2+2"))
     data = OrderResource(with_fees=True).export(queryset=Order.objects.all()).dict
-    assert data[0]["entity"] == "'=1+1" and data[0]["account"] == "'=2+2"
+    assert data[0]["entity"] == "'=1+1" and data[0]["official account"] == "'=2+2"
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.tests.factories import EntityFactory, UserFactory
@@ -21,7 +22,7 @@ SH = datetime.timezone(datetime.timedelta(hours=8))
 
 def login(client, user, language="zh-hans"):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    assert client.login(username=user.username, password=PASSWORD)
+    assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
     return client
 
 

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 import requests
+from django.http import HttpRequest
 
 from accounts.models import OfficialAccount
 from accounts.tests.factories import UserFactory
@@ -219,7 +220,7 @@ def test_staff_push_a_wechat_event_from_the_order_page_offline(client, sandbox, 
     from django.urls import reverse
 
     settings.WECHAT_API_BASE = sandbox.base_url
-    settings.WECHAT_SIMULATE_CALLBACK_BASE = live_server.url
+    settings.WECHAT_SIMULATE_CALLBACK_BASE = sandbox.callback_base = live_server.url
     staff = UserFactory(groups=["Finance"])
     order = make_order(account=make_account(staff=[staff], message_mode="compatible"),
                        by=staff, until=OrderStatus.IN_REVIEW)
@@ -228,7 +229,7 @@ def test_staff_push_a_wechat_event_from_the_order_page_offline(client, sandbox, 
                          encoding_aes_key=account.encoding_aes_key,
                          message_mode=account.message_mode, original_id=account.original_id)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    assert client.login(username=staff.username, password="pw-for-tests-123")
+    assert client.login(request=HttpRequest(), username=staff.username, password="pw-for-tests-123")
     page = client.get(reverse("admin:certification_order_change", args=[order.pk]))
     url = reverse("admin:certification_order_simulate_event", args=[order.pk])
     assert url in page.content.decode()

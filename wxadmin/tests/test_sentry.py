@@ -77,7 +77,10 @@ def test_production_settings_start_sentry_only_when_sentry_dsn_is_set():
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "DJANGO_"))}
     base.update({"DJANGO_SETTINGS_MODULE": "wxadmin.settings.production", "ALLOWED_HOSTS": "x",
                  "SECRET_KEY": "k3J9-x0Qv_7mZp2LrT8sWy4BnHc6DfGa1EeUi5OoNjKlMqRsVtXz",
-                 "FIELD_ENCRYPTION_KEYS": "dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0="})
+                 "FIELD_ENCRYPTION_KEYS": "dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0=",
+                 # production refuses to start without these (issue 9)
+                 "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1/x",
+                 "REDIS_URL": "redis://127.0.0.1:6379/15", "EMAIL_URL": "consolemail://"})
     root = Path(__file__).resolve().parents[2]
     outputs = [subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                               timeout=60, env={**base, **extra}).stdout.split()
