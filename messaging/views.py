@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 
 from django.conf import settings
@@ -31,6 +32,8 @@ from wechat.replies import SUCCESS
 from . import selectors, services
 
 logger = logging.getLogger(__name__)
+
+NONCE_RE = re.compile(r"[A-Za-z0-9]{1,64}\Z")
 
 
 class Refused(Exception):
@@ -59,6 +62,12 @@ def _check_signature(account: OfficialAccount, params) -> None:
                                params.get("timestamp", ""), params.get("nonce", ""))
     except crypto.InvalidSignature:
         raise Refused(403, _("The signature does not match."))
+
+
+def _check_nonce(nonce: str) -> None:
+    """WeChat's nonces are short strings of digits; anything else is refused, not echoed."""
+    if not NONCE_RE.match(nonce):
+        raise Refused(400, _("The nonce parameter must be 1 to 64 letters or digits."))
 
 
 def _read_body(request: HttpRequest) -> bytes:
@@ -130,6 +139,7 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
         _check_signature(account, params)
         if request.method == "GET":
             return HttpResponse(params.get("echostr", ""), content_type="text/plain")
+        _check_nonce(params.get("nonce", ""))
         body = _read_body(request)
         message, encrypted = _decode_push(account, request, body)
     except Refused as refused:
@@ -140,17 +150,11 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
     if not received.reply_xml:
         return _plain(200, SUCCESS)
     if encrypted:
-        reply = _message_crypto(account).encrypt_reply(
-            received.reply_xml, timestamp=params.get("timestamp"), nonce=params.get("nonce"))
+        # Our own nonce: nothing the caller sent is echoed into the signed reply.
+        reply = _message_crypto(account).encrypt_reply(received.reply_xml)
     else:
         reply = received.reply_xml
     return HttpResponse(reply, content_type="application/xml; charset=utf-8")
-
-
-@csrf_exempt
-def bench_plain(request: HttpRequest) -> HttpResponse:
-    """The benchmark's baseline: a bare view answering `success` (WXADMIN_BENCH_VIEWS only)."""
-    return HttpResponse(SUCCESS, content_type="text/plain; charset=utf-8")
 
 
 # --- The staff simulate endpoint ---------------------------------------------------------------

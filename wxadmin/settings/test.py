@@ -16,3 +16,6 @@ CELERY_BROKER_URL = REDIS_URL
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests flush the message-log queue themselves (messaging.log_queue.flush): a thread
+# holding a connection would keep the test database from being dropped.
+MESSAGE_LOG_FLUSHER_THREAD = False
