@@ -8,4 +8,11 @@ SCHEDULES = [
         "kwargs": {"batch_size": 1000},
         "description": "Deletes messages older than MESSAGE_RETENTION_DAYS, in batches.",
     },
+    {
+        "name": "messaging: flush the message-log queue",
+        "task": "messaging.flush_message_log",
+        "every_seconds": 60,
+        "description": "Writes queued callback log rows that no web process has written "
+                       "(also those a dead process left pending).",
+    },
 ]

@@ -42,3 +42,12 @@ def kf_operation_run(self, operation_id: int) -> str:
 def prune_messages(batch_size: int = 1000) -> int:
     """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in batches."""
     return services.messages_prune(batch_size=batch_size)
+
+
+@shared_task(name="messaging.flush_message_log")
+def flush_message_log() -> int:
+    """Beat: write queued message-log rows the web processes' flushers have not written
+    (none running, or one died with rows pending); see messaging/log_queue.py."""
+    from . import log_queue
+
+    return log_queue.flush()

@@ -51,4 +51,4 @@ def test_retention_of_zero_days_keeps_everything(settings):
 def test_prune_is_scheduled_for_beat():
     from messaging.schedules import SCHEDULES
 
-    assert [s["task"] for s in SCHEDULES] == ["messaging.prune_messages"]
+    assert "messaging.prune_messages" in [s["task"] for s in SCHEDULES]
