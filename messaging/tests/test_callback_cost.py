@@ -106,8 +106,8 @@ def test_the_flusher_writes_a_batch_with_one_insert(client, warm_account, monkey
     assert statements[1].startswith('INSERT INTO "messaging_inboundmessage"')
     assert statements[1].endswith("ON CONFLICT DO NOTHING")
     # create the group, read own pending, claim stale, read new, acknowledge + delete
-    # (a new connection introduces itself first: HELLO, CLIENT SETINFO)
+    # (a new connection introduces itself first: HELLO, CLIENT SETINFO, SELECT db)
     commands = [name.split()[0] for name in spy.commands if name.split()[0] not in (
-        "HELLO", "CLIENT")]
+        "HELLO", "CLIENT", "SELECT")]
     assert commands == ["XGROUP", "XREADGROUP", "XAUTOCLAIM", "XREADGROUP", "XACK", "XDEL"]
     assert InboundMessage.objects.filter(account=warm_account).count() == 11
