@@ -34,7 +34,7 @@ import uuid
 
 import redis
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import DataError, IntegrityError, close_old_connections, transaction
 
 from .models import InboundMessage
 
@@ -114,25 +114,31 @@ def _ensure_group(client: redis.Redis) -> None:
 
 
 def _write(rows: list[InboundMessage]) -> None:
-    """Insert a batch; a retry's row (same account and dedupe key) is skipped by the database."""
+    """Insert a batch; a retry's row (same account and dedupe key) is skipped by the database.
+
+    A row the database refuses (its account or keyword rule deleted since; a value out
+    of range that got past the parser) is retried alone and then dropped with an error
+    in the log, so that it cannot block the queue. Connection errors propagate: the
+    entries stay pending and are written when the database is back.
+    """
     try:
         with transaction.atomic():
             InboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
         return
-    except IntegrityError:
-        pass  # an account or keyword rule deleted since: row by row
+    except (IntegrityError, DataError):
+        pass  # row by row, to keep the good ones
     for row in rows:
         for attempt in range(2):
             try:
                 with transaction.atomic():
                     InboundMessage.objects.bulk_create([row], ignore_conflicts=True)
                 break
-            except IntegrityError:
+            except (IntegrityError, DataError) as exc:
                 if attempt == 0 and row.keyword_rule_id is not None:
                     row.keyword_rule_id = None  # the rule is gone, the message is not
                     continue
-                logger.warning("message log: dropped a queued row of account %s, which no "
-                               "longer exists", row.account_id)
+                logger.error("message log: dropped a queued row of account %s that the "
+                             "database refuses (%s)", row.account_id, type(exc).__name__)
                 break
 
 

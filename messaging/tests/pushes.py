@@ -71,8 +71,8 @@ def open_reply(account, body: bytes | str) -> dict | None:
     return data
 
 
-def flush_log() -> int:
+def flush_log(**kwargs) -> int:
     """Write the queued message-log rows now (web processes run a flusher thread instead)."""
     from messaging.log_queue import flush
 
-    return flush()
+    return flush(**kwargs)

@@ -1,0 +1,104 @@
+"""The callback answers within WeChat's 5 s whatever Redis or PostgreSQL does (issue 10,
+item 4), and nothing is lost when a web process dies (issue 13).
+
+A real gunicorn serves the callback; PostgreSQL and Redis are reached through TCP proxies
+that turn into black holes: connections accepted, requests swallowed, no answer ever.
+"""
+import threading
+import time
+
+import pytest
+import requests
+
+from accounts.tests.factories import OfficialAccountFactory
+from messaging.models import InboundMessage
+from messaging.tests.factories import KeywordRuleFactory
+from messaging.tests.pushes import build_push, flush_log, open_reply, text_xml
+from messaging.tests.servers import CallbackServer
+
+REPLY = "九点到五点"
+WECHAT_LIMIT_SECONDS = 5.0
+
+
+def send(server, account, msg_id):
+    query, body = build_push(account, text_xml(account, "营业时间", msg_id=msg_id))
+    started = time.monotonic()
+    response = requests.post(f"{server.url}/wechat/{account.appid}/?{query}", data=body,
+                             timeout=30)
+    elapsed = time.monotonic() - started
+    content = open_reply(account, response.content)["Content"] if response.ok else None
+    return elapsed, response.status_code, content
+
+
+def burst(server, account, msg_ids):
+    """Send every push at the same moment, each on its own connection, like WeChat."""
+    results = [None] * len(msg_ids)
+    barrier = threading.Barrier(len(msg_ids))
+
+    def one(index, msg_id):
+        barrier.wait()
+        results[index] = send(server, account, msg_id)
+
+    threads = [threading.Thread(target=one, args=pair) for pair in enumerate(msg_ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def rows_per_msg_id(account):
+    counts: dict[int, int] = {}
+    for msg_id in InboundMessage.objects.filter(account=account).values_list("msg_id",
+                                                                             flat=True):
+        counts[msg_id] = counts.get(msg_id, 0) + 1
+    return counts
+
+
+@pytest.fixture
+def account(redis_client):
+    account = OfficialAccountFactory(message_mode="safe")
+    KeywordRuleFactory(account=account, pattern="营业时间", reply_text=REPLY)
+    return account
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_redis_hung_a_burst_of_20_is_answered_in_time_and_stored_once(account):
+    """Redis accepts connections and never answers: every push of a burst of 20 (ten
+    messages, each delivered twice at once) gets the right reply well inside 5 s, and
+    the database's unique constraint keeps one row per message."""
+    server = CallbackServer()
+    try:
+        assert send(server, account, 1)[1:] == (200, REPLY)  # account and rules cached
+        server.redis.hang()
+        results = burst(server, account, [msg_id for msg_id in range(100, 110)] * 2)
+    finally:
+        server.stop()
+    assert [(status, content) for _elapsed, status, content in results] == [(200, REPLY)] * 20
+    assert max(elapsed for elapsed, _status, _content in results) < WECHAT_LIMIT_SECONDS
+    flush_log(claim_idle_ms=0)  # the warm-up push went through the queue
+    assert rows_per_msg_id(account) == {1: 1, **{msg_id: 1 for msg_id in range(100, 110)}}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_hung_a_burst_of_20_is_answered_and_nothing_lost_when_the_server_dies(
+        account):
+    """PostgreSQL accepts connections and never answers: a burst of 20 pushes gets the
+    right replies well inside 5 s (the callback needs no query once warm). The web
+    process is then SIGKILLed while its flusher is stuck on the database: every
+    answered push is still written once PostgreSQL is back."""
+    server = CallbackServer()
+    try:
+        assert send(server, account, 1)[1:] == (200, REPLY)
+        server.postgres.hang()
+        results = burst(server, account, list(range(200, 220)))
+        time.sleep(0.5)  # let the flusher take entries it will never acknowledge
+        server.kill()
+    finally:
+        server.stop()
+    assert [(status, content) for _elapsed, status, content in results] == [(200, REPLY)] * 20
+    assert max(elapsed for elapsed, _status, _content in results) < WECHAT_LIMIT_SECONDS
+    flush_log(claim_idle_ms=0)  # another flusher takes over what the dead one held
+    assert rows_per_msg_id(account) == {1: 1, **{msg_id: 1 for msg_id in range(200, 220)}}
