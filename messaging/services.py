@@ -62,7 +62,8 @@ REDIS_BREAK_SECONDS = 5.0
 
 _redis_lock = threading.Lock()
 _redis_clients: dict[str, redis.Redis] = {}
-_redis_broken_until = 0.0
+#: Redis URL → monotonic time until which the callback leaves that Redis alone
+_redis_broken_until: dict[str, float] = {}
 
 
 def redis_client() -> redis.Redis:
@@ -82,14 +83,18 @@ def redis_client() -> redis.Redis:
 
 def _callback_redis() -> redis.Redis | None:
     """The callback's Redis client, or None while Redis is known to be failing."""
-    if _redis_broken_until and time.monotonic() < _redis_broken_until:
+    broken_until = _redis_broken_until.get(settings.REDIS_URL)
+    if broken_until is not None and time.monotonic() < broken_until:
         return None
     return redis_client()
 
 
+def forget_redis_failures() -> None:
+    _redis_broken_until.clear()
+
+
 def _redis_failed(exc: Exception) -> None:
-    global _redis_broken_until
-    _redis_broken_until = time.monotonic() + REDIS_BREAK_SECONDS
+    _redis_broken_until[settings.REDIS_URL] = time.monotonic() + REDIS_BREAK_SECONDS
     logger.warning("callback: Redis unavailable (%s); writing through the database for %ss",
                    type(exc).__name__, REDIS_BREAK_SECONDS)
 
