@@ -61,16 +61,15 @@ class BlackHoleProxy:
 
     def _relay(self, client: socket.socket) -> None:
         self.running.wait()  # a new connection while hung: accepted, then silence
+        upstream = None
         try:
+            if self.closed:
+                return
             upstream = socket.create_connection(self.target)
-        except OSError:
-            client.close()
-            return
-        self.sockets.append(upstream)
-        watcher = selectors.DefaultSelector()
-        watcher.register(client, selectors.EVENT_READ, upstream)
-        watcher.register(upstream, selectors.EVENT_READ, client)
-        try:
+            self.sockets.append(upstream)
+            watcher = selectors.DefaultSelector()
+            watcher.register(client, selectors.EVENT_READ, upstream)
+            watcher.register(upstream, selectors.EVENT_READ, client)
             while not self.closed:
                 for key, _events in watcher.select(timeout=0.2):
                     data = key.fileobj.recv(65536)
@@ -82,7 +81,8 @@ class BlackHoleProxy:
             return
         finally:
             client.close()
-            upstream.close()
+            if upstream is not None:
+                upstream.close()
 
 
 def free_port() -> int:
@@ -95,7 +95,7 @@ class CallbackServer:
     """gunicorn (1 worker × 8 threads, test settings) on the test database and Redis,
     both reached through a BlackHoleProxy."""
 
-    def __init__(self, *, flusher_thread: bool = True) -> None:
+    def __init__(self, *, flusher_thread: bool = True, **extra_env: str) -> None:
         db = connection.settings_dict
         redis_url = urlsplit(settings.REDIS_URL)
         self.postgres = BlackHoleProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
@@ -109,7 +109,7 @@ class CallbackServer:
                "DATABASE_URL": database_url, "CONN_MAX_AGE": "60",
                "TEST_REDIS_URL": f"redis://127.0.0.1:{self.redis.port}{redis_url.path}",
                "MESSAGE_LOG_FLUSHER_THREAD": "true" if flusher_thread else "false",
-               "DATABASE_CONNECT_TIMEOUT": "2", "LOG_LEVEL": "WARNING"}
+               "DATABASE_CONNECT_TIMEOUT": "2", "LOG_LEVEL": "WARNING", **extra_env}
         self.process = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application", "-w", "1",
              "--threads", "8", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
