@@ -37,7 +37,11 @@ def burst(server, account, msg_ids):
 
     def one(index, msg_id):
         barrier.wait()
-        results[index] = send(server, account, msg_id)
+        started = time.monotonic()
+        try:
+            results[index] = send(server, account, msg_id)
+        except requests.RequestException as exc:  # no answer at all
+            results[index] = (time.monotonic() - started, type(exc).__name__, None)
 
     threads = [threading.Thread(target=one, args=pair) for pair in enumerate(msg_ids)]
     for thread in threads:
