@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -244,9 +244,13 @@ def _receive_through_database(*, account: OfficialAccount, message: Message,
             raise
         _redis_quietly(client, "set", key, stored or NO_REPLY, ex=REPLY_TTL_SECONDS)
         return Received(reply_xml=stored, duplicate=True)
-    except Exception:
-        _redis_quietly(client, "delete", key)  # let WeChat's retry try again
-        raise
+    except DatabaseError as exc:
+        # The database failed (down, hung past statement_timeout, …): the user still
+        # gets the reply; this push's log row is lost, and said so in the log.
+        _redis_quietly(client, "delete", key)
+        logger.error("callback: log row of account %s (%s) not stored: %s", account.pk,
+                     message.dedupe_key, type(exc).__name__)
+        return Received(reply_xml=row.reply_xml, duplicate=False)
     return Received(reply_xml=row.reply_xml, duplicate=False, message_id=row.pk)
 
 

@@ -108,3 +108,36 @@ def test_postgres_hung_a_burst_of_20_is_answered_and_nothing_lost_when_the_serve
     assert max(elapsed for elapsed, _status, _content in results) < WECHAT_LIMIT_SECONDS
     flush_log(claim_idle_ms=0)  # another flusher takes over what the dead one held
     assert rows_per_msg_id(account) == {1: 1, **{msg_id: 1 for msg_id in range(200, 220)}}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_redis_down_and_the_log_table_locked_the_reply_is_given_and_the_loss_logged(
+        client, account, settings, caplog):
+    """Redis down, so the row is written in the request; the message table is locked by
+    another session, so the INSERT is cancelled by the web statement timeout. The user
+    still gets the reply; the lost log row is reported in the log."""
+    import psycopg
+    from django.db import connection
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                         user=db["USER"], password=db["PASSWORD"] or None,
+                         dbname=db["NAME"]) as locker:
+        locker.execute("LOCK TABLE messaging_inboundmessage IN ACCESS EXCLUSIVE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 300")
+        try:
+            query, body = build_push(account, text_xml(account, "营业时间", msg_id=77))
+            with caplog.at_level("ERROR"):
+                response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
+                                       content_type="text/xml")
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
+        locker.rollback()
+    assert response.status_code == 200
+    assert open_reply(account, response.content)["Content"] == REPLY
+    assert "not stored" in caplog.text
+    assert not InboundMessage.objects.filter(account=account).exists()
