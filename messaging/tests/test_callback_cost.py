@@ -112,3 +112,22 @@ def test_the_flusher_writes_a_batch_with_one_insert(client, warm_account, monkey
         "HELLO", "CLIENT", "SELECT")]
     assert commands == ["XGROUP", "XREADGROUP", "XAUTOCLAIM", "XREADGROUP", "XACK", "XDEL"]
     assert InboundMessage.objects.filter(account=warm_account).count() == 11
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_flusher_names_its_columns_so_a_column_added_with_a_default_is_filled_by_it(
+        client, warm_account):
+    """Another change may add a column to the message table with a database default
+    (outgoing messages, say): the flusher's INSERT names its own columns and still works."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE messaging_inboundmessage "
+                       "ADD COLUMN test_direction varchar(3) NOT NULL DEFAULT 'in'")
+    try:
+        push(client, warm_account, 30)
+        assert log_queue.flush() == 2
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT test_direction FROM messaging_inboundmessage")
+            assert cursor.fetchall() == [("in",)]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE messaging_inboundmessage DROP COLUMN test_direction")
