@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from accounts.tests.factories import OfficialAccountFactory
+from messaging import log_queue
 from messaging.models import InboundMessage
 from messaging.tests.factories import KeywordRuleFactory
 from messaging.tests.pushes import build_push, flush_log, open_reply, text_xml
@@ -59,6 +60,14 @@ def rows_per_msg_id(account):
     return counts
 
 
+def pending(redis_client) -> int:
+    """Queue entries a flusher has read and not acknowledged."""
+    try:
+        return redis_client.xpending(log_queue.STREAM, log_queue.GROUP)["pending"]
+    except Exception:  # no group yet
+        return 0
+
+
 @pytest.fixture
 def account(redis_client):
     account = OfficialAccountFactory(message_mode="safe")
@@ -88,7 +97,7 @@ def test_redis_hung_a_burst_of_20_is_answered_in_time_and_stored_once(account):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_postgres_hung_a_burst_of_20_is_answered_and_nothing_lost_when_the_server_dies(
-        account):
+        account, redis_client):
     """PostgreSQL accepts connections and never answers: a burst of 20 pushes gets the
     right replies well inside 5 s (the callback needs no query once warm; the account's
     cache entry, expired meanwhile, is refreshed in the background and the stale copy
@@ -100,12 +109,16 @@ def test_postgres_hung_a_burst_of_20_is_answered_and_nothing_lost_when_the_serve
         server.postgres.hang()
         time.sleep(1.1)  # the cached account is now due for a refresh
         results = burst(server, account, list(range(200, 220)))
-        time.sleep(0.5)  # let the flusher take entries it will never acknowledge
+        deadline = time.monotonic() + 5  # until the flusher holds entries it cannot write
+        while time.monotonic() < deadline and not pending(redis_client):
+            time.sleep(0.05)
         server.kill()
     finally:
         server.stop()
     assert [(status, content) for _elapsed, status, content in results] == [(200, REPLY)] * 20
     assert max(elapsed for elapsed, _status, _content in results) < WECHAT_LIMIT_SECONDS
+    # The dead server's flusher had read some entries and never acknowledged them.
+    assert pending(redis_client) > 0
     flush_log(claim_idle_ms=0)  # another flusher takes over what the dead one held
     assert rows_per_msg_id(account) == {1: 1, **{msg_id: 1 for msg_id in range(200, 220)}}
 

@@ -143,3 +143,20 @@ def test_any_signed_push_gets_a_non_5xx_answer_and_a_whole_row_or_none(client, r
     check()
     # The strategies reach both outcomes (otherwise the property would prove little).
     assert seen["accepted"] > 0 and seen["refused"] > 0, seen
+
+
+@pytest.mark.django_db
+def test_the_encrypted_reply_carries_our_own_nonce(client):
+    """Issue 9: nothing the caller sent is echoed into the signed reply."""
+    from messaging.tests.factories import KeywordRuleFactory
+    from messaging.tests.pushes import build_push, text_xml
+    from wechat.messages import parse_xml
+
+    account = OfficialAccountFactory(message_mode="safe")
+    KeywordRuleFactory(account=account, pattern="你好", reply_text="您好")
+    query, body = build_push(account, text_xml(account, "你好"), nonce="1514711492")
+    response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
+                           content_type="text/xml")
+    envelope = parse_xml(response.content)
+    assert envelope["Nonce"] != "1514711492" and envelope["Nonce"].isalnum()
+    assert open_reply(account, response.content)["Content"] == "您好"  # signature checked
