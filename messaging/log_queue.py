@@ -165,6 +165,15 @@ def _store(client: redis.Redis, entries) -> int:
     return len(rows)
 
 
+def _entries(reply) -> list:
+    """The entries of our one stream in an XREADGROUP reply (RESP2 list or RESP3 map)."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return next(iter(reply.values()))[0] if reply else []
+    return reply[0][1]
+
+
 def flush_once(client: redis.Redis, consumer: str, *, block_ms: int | None = None,
                claim_idle_ms: int | None = None) -> int:
     """One pass: own pending entries, then (optionally) others' stale ones, then new ones.
@@ -175,7 +184,7 @@ def flush_once(client: redis.Redis, consumer: str, *, block_ms: int | None = Non
     written = 0
     # 1. What this consumer read before but could not write (database error).
     reply = client.xreadgroup(GROUP, consumer, {STREAM: "0"}, count=BATCH_SIZE)
-    written += _store(client, reply[0][1] if reply else [])
+    written += _store(client, _entries(reply))
     # 2. Entries a dead flusher left pending.
     if claim_idle_ms is not None:
         start = "0-0"
@@ -189,7 +198,7 @@ def flush_once(client: redis.Redis, consumer: str, *, block_ms: int | None = Non
     while True:
         reply = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH_SIZE,
                                   block=block_ms)
-        entries = reply[0][1] if reply else []
+        entries = _entries(reply)
         written += _store(client, entries)
         if len(entries) < BATCH_SIZE:
             return written
