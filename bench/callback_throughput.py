@@ -1,40 +1,46 @@
-"""Benchmark: the WeChat callback under gunicorn (2 workers) on loopback, safe mode.
+"""Benchmark: the WeChat callback against two baselines on the same gunicorn, same run (issue 13).
 
-    .venv/bin/python bench/callback_throughput.py             # 8 s per phase
-    .venv/bin/python bench/callback_throughput.py --seconds 4 # or --quick (3 s)
-    .venv/bin/python bench/callback_throughput.py --no-cache-phase  # skip the uncached run
+    .venv/bin/python bench/callback_throughput.py              # 9 s per variant
+    .venv/bin/python bench/callback_throughput.py --seconds 4  # or --quick (3 s, small profile)
+    .venv/bin/python bench/callback_throughput.py --port 21310 # listen there (default: any free)
 
 What it does, all on this machine:
 1. creates/migrates a PostgreSQL database (`BENCH_DATABASE_URL`, default
-   postgres://postgres@127.0.0.1:5432/wx_bench_callback) and one safe-mode account
-   with a keyword rule; Redis is a private database (`BENCH_REDIS_URL`, default
-   redis://127.0.0.1:6379/11, flushed);
-2. starts gunicorn with 2 workers serving the project (gthread, 4 threads each by
-   default — the callback waits on Redis and PostgreSQL; `--threads 1` for sync
-   workers), test settings, WXADMIN_BENCH_VIEWS=1 so that a bare view answering
-   `success` is mounted on the same server;
-3. a load generator in another process (C client threads, one connection per
+   postgres://postgres@127.0.0.1:5432/wx_bench_callback) and one safe-mode account with
+   a keyword rule behind 20 other rules; Redis is a private database (`BENCH_REDIS_URL`,
+   default redis://127.0.0.1:6379/11, flushed);
+2. starts gunicorn (2 workers × 4 threads by default) serving the project with the
+   **production** settings and WXADMIN_BENCH_VIEWS=1, which mounts two baselines
+   (`messaging/bench_views.py`) beside the callback:
+   - *crypto-only*: verify both signatures, decrypt, parse, a fixed reply, encrypt;
+   - *straightforward*: crypto-only + a Redis `SET NX` on the MsgId + one plain ORM
+     INSERT with Django's default commit;
+3. a load generator in another process (8 client threads, one new connection per
    request, like WeChat) sends pre-built, signed and encrypted text messages with
-   unique MsgIds — to the bare view (baseline) and to the callback, in alternating
-   slices (--rounds) so that other load on the machine hits both alike, --seconds
-   in total each, after a short warm-up; then re-sends 200 of them (WeChat retries);
-4. checks every reply of the callback phase decrypts to the keyword reply, and
-   counts the rows stored against the distinct MsgIds answered.
+   distinct MsgIds to the three in alternating slices (--rounds), so that other load
+   on the machine hits all three alike; then re-sends 200 answered callback messages
+   (WeChat's retries);
+4. decrypts and checks every reply of all three (the keyword reply's text), counts the
+   rows stored against the MsgIds answered (lost, duplicated), and reads the CPU time
+   the gunicorn workers and their PostgreSQL backends spent per message in each variant;
+5. profiles the callback in this process (cProfile, CPU clock) over --profile-messages
+   pushes through the same WSGI handler and prints where each part of its time goes.
 
-Prints messages/s, p50/p99 latency for both, the ratio callback/baseline (target
-≥ 0.5) and duplicates stored (target 0). With the cache phase, it also restarts
-gunicorn with WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS=0 to show what loading and
-decrypting the account on every request costs.
+Prints msgs/s, p50 and p99 of the three, the ratios callback / straightforward (target
+≥ 1.25) and callback / crypto-only (target ≥ 0.6), lost and duplicate counts (target 0),
+and the machine's load average before and after.
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
 import http.client
+import io
 import multiprocessing as mp
 import os
+import pstats
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -47,37 +53,50 @@ sys.path.insert(0, str(ROOT))
 DB_URL = os.environ.get("BENCH_DATABASE_URL",
                         "postgres://postgres@127.0.0.1:5432/wx_bench_callback")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
-KEYWORD, REPLY = "营业时间", "每天 9:00-21:00 营业，欢迎光临！"
+KEYWORD = "营业时间"
+# Test-only Fernet keys: the bench account's credentials are throw-away values.
+FERNET_KEYS = ("dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0=,"
+               "dGVzdC1rZXktdHdvLTMyLWJ5dGVzLWxvbmctLS0tLS0=")
+VARIANTS = ("crypto-only", "straightforward", "callback")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each phase")
-    parser.add_argument("--quick", action="store_true", help="3 s phases, no cache phase")
+    parser.add_argument("--seconds", type=float, default=9.0, help="duration of each variant")
+    parser.add_argument("--quick", action="store_true", help="3 s per variant, small profile")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4,
                         help="threads per worker (gthread; 1 = sync workers)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating baseline/callback slices per phase")
-    parser.add_argument("--no-cache-phase", action="store_true")
+                        help="alternating slices of the three variants")
+    parser.add_argument("--port", type=int, default=0, help="gunicorn port (0: any free one)")
+    parser.add_argument("--profile-messages", type=int, default=3000,
+                        help="callbacks profiled in-process (0: no profile)")
     args = parser.parse_args()
     if args.quick:
         args.seconds = min(args.seconds, 3.0)
-        args.no_cache_phase = True
+        args.profile_messages = min(args.profile_messages, 1000)
     return args
 
 
-def env_for_server(extra: dict | None = None) -> dict:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
-            "DATABASE_URL": DB_URL, "TEST_REDIS_URL": REDIS_URL, "WXADMIN_BENCH_VIEWS": "1",
-            "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "60", **(extra or {})}
+def env_for_server() -> dict:
+    """Production settings, pointed at the bench database and Redis database."""
+    separator = "&" if "?" in DB_URL else "?"
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.production",
+            "DATABASE_URL": f"{DB_URL}{separator}application_name=wxbench-callback",
+            "REDIS_URL": REDIS_URL, "EMAIL_URL": "consolemail://",
+            "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost", "FIELD_ENCRYPTION_KEYS": FERNET_KEYS,
+            "SECURE_SSL_REDIRECT": "false", "WXADMIN_BENCH_VIEWS": "1",
+            "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "60", "MESSAGE_LOG_FLUSHER_THREAD": "true"}
 
 
 def ensure_database() -> None:
     import psycopg
 
-    name = DB_URL.rsplit("/", 1)[1]
+    name = DB_URL.rsplit("/", 1)[1].split("?")[0]
     admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
@@ -85,7 +104,8 @@ def ensure_database() -> None:
 
 
 def setup_django():
-    os.environ.update(env_for_server())
+    # This process profiles without a flusher thread (see profile_callback).
+    os.environ.update(env_for_server(), MESSAGE_LOG_FLUSHER_THREAD="false")
     import django
 
     django.setup()
@@ -97,6 +117,7 @@ def setup_django():
 def create_account():
     """A fresh safe-mode account with one keyword rule; returns plain credentials."""
     from accounts.tests.factories import EntityFactory, OfficialAccountFactory
+    from messaging.bench_views import BENCH_REPLY
     from messaging.models import InboundMessage, KeywordRule
 
     InboundMessage.objects.all().delete()
@@ -104,7 +125,7 @@ def create_account():
     account = OfficialAccountFactory(message_mode="safe", name=f"bench {stamp}",
                                      entity=EntityFactory(full_name=f"bench entity {stamp}"))
     KeywordRule.objects.create(account=account, name="bench", match_type="contains",
-                               pattern=KEYWORD, reply_text=REPLY, priority=10)
+                               pattern=KEYWORD, reply_text=BENCH_REPLY, priority=10)
     for i in range(20):  # a realistic number of other rules tried first
         KeywordRule.objects.create(account=account, name=f"other {i}", match_type="exact",
                                    pattern=f"无关关键词{i}", reply_text="x", priority=20 + i)
@@ -118,20 +139,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, args, extra_env: dict | None = None) -> subprocess.Popen:
+def start_gunicorn(port: int, args) -> subprocess.Popen:
     command = [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application",
                "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
                "--backlog", "512"]
     if args.threads > 1:
         command += ["--threads", str(args.threads)]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT, env=env_for_server(extra_env), start_new_session=True)
+    process = subprocess.Popen(command, cwd=ROOT, env=env_for_server(), start_new_session=True)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                time.sleep(0.5)  # let both workers boot
+                time.sleep(1.0)  # let every worker boot
                 return process
         except OSError:
             time.sleep(0.2)
@@ -148,7 +167,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def build_requests(creds: dict, count: int, start_id: int) -> list[tuple[str, bytes, int]]:
-    """(path?query, body, msg_id) for `count` safe-mode text messages."""
+    """(path?query, body, msg_id) for `count` safe-mode text messages to the callback."""
     from wechat.crypto import MessageCrypto, signature
 
     crypto = MessageCrypto(creds["token"], creds["aes"], creds["appid"])
@@ -171,9 +190,15 @@ def build_requests(creds: dict, count: int, start_id: int) -> list[tuple[str, by
     return built
 
 
-def load_worker(port: int, path_override: str | None, items, seconds: float, concurrency: int,
-                queue, keep_bodies: bool) -> None:
-    """Runs in its own process: C threads, one new connection per request, for `seconds`."""
+def variant_path(variant: str, path: str) -> str:
+    if variant == "callback":
+        return path
+    return path.replace("/wechat/", f"/wechat/_bench/{variant}/", 1)
+
+
+def load_worker(port: int, variant: str, items, seconds: float, concurrency: int,
+                queue) -> None:
+    """Runs in its own process: threads, one new connection per request, for `seconds`."""
     latencies: list[float] = []
     answered: list[tuple[int, bytes]] = []
     errors = [0]
@@ -185,7 +210,7 @@ def load_worker(port: int, path_override: str | None, items, seconds: float, con
         with lock:
             i = index[0]
             index[0] += 1
-        return items[i % len(items)] if path_override else (items[i] if i < len(items) else None)
+        return items[i] if i < len(items) else None
 
     def run():
         while time.perf_counter() < stop_at:
@@ -196,7 +221,7 @@ def load_worker(port: int, path_override: str | None, items, seconds: float, con
             started = time.perf_counter()
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("POST", path_override or path, body=body,
+                conn.request("POST", variant_path(variant, path), body=body,
                              headers={"Content-Type": "text/xml"})
                 response = conn.getresponse()
                 data = response.read()
@@ -208,8 +233,7 @@ def load_worker(port: int, path_override: str | None, items, seconds: float, con
             with lock:
                 if ok:
                     latencies.append(elapsed)
-                    if keep_bodies:
-                        answered.append((msg_id, data))
+                    answered.append((msg_id, data))
                 else:
                     errors[0] += 1
 
@@ -221,29 +245,63 @@ def load_worker(port: int, path_override: str | None, items, seconds: float, con
         thread.join()
     wall = time.perf_counter() - started
     queue.put({"latencies": latencies, "errors": errors[0], "wall": wall,
-               "answered": answered if keep_bodies else []})
+               "answered": answered})
 
 
-def run_phase(port: int, items, seconds: float, concurrency: int, *, path_override=None,
-              keep_bodies=False) -> dict:
+def cpu_seconds(pids) -> float:
+    """utime + stime of these processes (those that vanished count as 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    """The gunicorn workers and the PostgreSQL backends they opened."""
+    import psycopg
+
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        backends = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'wxbench-callback'")]
+    return [int(pid) for pid in children] + backends
+
+
+def run_phase(port: int, variant: str, items, seconds: float, concurrency: int,
+              pids=()) -> dict:
     queue = mp.Queue()
-    process = mp.Process(target=load_worker, args=(port, path_override, items, seconds,
-                                                   concurrency, queue, keep_bodies))
+    process = mp.Process(target=load_worker,
+                         args=(port, variant, items, seconds, concurrency, queue))
+    cpu_before = cpu_seconds(pids)
     process.start()
     result = queue.get()
     process.join()
-    lat = sorted(result["latencies"])
-    n = len(lat)
-    result.update(
-        count=n, rate=n / result["wall"] if result["wall"] else 0.0,
-        p50=lat[n // 2] * 1000 if n else 0.0,
-        p99=lat[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0,
-        mean=statistics.fmean(lat) * 1000 if n else 0.0)
+    result["cpu"] = cpu_seconds(pids) - cpu_before
     return result
 
 
+def merge(results: list[dict]) -> dict:
+    """Add up several slices of one variant."""
+    lat = sorted(x for r in results for x in r["latencies"])
+    wall = sum(r["wall"] for r in results)
+    n = len(lat)
+    cpu = sum(r.get("cpu", 0.0) for r in results)
+    return {"latencies": lat, "errors": sum(r["errors"] for r in results), "wall": wall,
+            "answered": [a for r in results for a in r["answered"]], "count": n,
+            "rate": n / wall if wall else 0.0,
+            "p50": lat[n // 2] * 1000 if n else 0.0,
+            "p99": lat[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0,
+            "cpu_ms": cpu / n * 1000 if n else 0.0}
+
+
 def check_replies(creds: dict, answered) -> int:
-    """How many callback replies do NOT decrypt to the keyword reply."""
+    """How many replies do NOT decrypt (with a valid signature) to the keyword reply."""
+    from messaging.bench_views import BENCH_REPLY
     from wechat.crypto import MessageCrypto
     from wechat.messages import parse_xml
 
@@ -255,102 +313,205 @@ def check_replies(creds: dict, answered) -> int:
             inner = parse_xml(crypto.decrypt_message(
                 envelope["Encrypt"], msg_signature=envelope["MsgSignature"],
                 timestamp=envelope["TimeStamp"], nonce=envelope["Nonce"]))
-            bad += inner.get("Content") != REPLY
+            bad += inner.get("Content") != BENCH_REPLY
         except Exception:
             bad += 1
     return bad
 
 
-def line(label: str, r: dict) -> str:
-    return (f"{label:<34} {r['rate']:8.1f} msg/s   p50 {r['p50']:6.1f} ms   "
-            f"p99 {r['p99']:6.1f} ms   ok {r['count']:6d}   errors {r['errors']}")
-
-
-def merge(results: list[dict]) -> dict:
-    """Add up several slices of one phase."""
-    lat = sorted(x for r in results for x in r["latencies"])
-    wall = sum(r["wall"] for r in results)
-    n = len(lat)
-    return {"latencies": lat, "errors": sum(r["errors"] for r in results), "wall": wall,
-            "answered": [a for r in results for a in r["answered"]], "count": n,
-            "rate": n / wall if wall else 0.0,
-            "p50": lat[n // 2] * 1000 if n else 0.0,
-            "p99": lat[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0}
-
-
-def measure(args, creds, port, msg_base: int) -> tuple[dict, dict, dict]:
-    """Baseline and callback in alternating slices, so that load from other processes on
-    the machine hits both alike; each phase runs --seconds in total."""
-    warm = build_requests(creds, 300, msg_base)
-    # warm-up: connections, caches, imports (these messages are stored too)
-    warmed = run_phase(port, warm, 1.0, args.concurrency, keep_bodies=True)
+def measure(args, creds, port, pids) -> dict[str, dict]:
+    """The three variants in alternating slices; each runs --seconds in total."""
+    base = 10**12
+    # warm-up of every variant: connections, caches, imports (stored too, not counted)
+    for n, variant in enumerate(VARIANTS):
+        run_phase(port, variant, build_requests(creds, 300, base + n * 10**6), 0.7,
+                  args.concurrency)
     rounds = max(1, args.rounds)
     slice_seconds = args.seconds / rounds
-    baseline_slices, callback_slices, all_items = [], [], []
+    slices: dict[str, list[dict]] = {variant: [] for variant in VARIANTS}
+    items_of: dict[str, list] = {variant: [] for variant in VARIANTS}
     for i in range(rounds):
-        items = build_requests(creds, int(slice_seconds * 2500) + 500,
-                               msg_base + (i + 1) * 1_000_000)
-        all_items.extend(items)
-        baseline_slices.append(run_phase(port, items, slice_seconds, args.concurrency,
-                                         path_override="/wechat/_bench/plain/"))
-        callback_slices.append(run_phase(port, items, slice_seconds, args.concurrency,
-                                         keep_bodies=True))
-    return merge(baseline_slices), merge(callback_slices), {
-        "items": all_items, "warm_ids": {msg_id for msg_id, _ in warmed["answered"]}}
+        for n, variant in enumerate(VARIANTS):
+            items = build_requests(creds, int(slice_seconds * 3000) + 500,
+                                   base + (1 + i * len(VARIANTS) + n) * 10**7)
+            items_of[variant].extend(items)
+            slices[variant].append(run_phase(port, variant, items, slice_seconds,
+                                             args.concurrency, pids))
+    results = {variant: merge(parts) for variant, parts in slices.items()}
+    for variant in VARIANTS:
+        results[variant]["items"] = items_of[variant]
+    return results
+
+
+def wait_for_flushers(limit: float = 30.0) -> str:
+    """Wait until the server's flusher threads have written every queued row."""
+    from messaging import log_queue
+
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if log_queue.queued() == 0:
+            return f"{time.monotonic() - started:.1f} s after the last request"
+        time.sleep(0.05)
+    return f"NOT within {limit:g} s"
+
+
+def stored(creds: dict, msg_ids: set[int]) -> tuple[int, int]:
+    """(rows among these MsgIds, distinct MsgIds among them)."""
+    from messaging.models import InboundMessage
+
+    rows = list(InboundMessage.objects.filter(account_id=creds["pk"])
+                .values_list("msg_id", flat=True))
+    mine = [msg_id for msg_id in rows if msg_id in msg_ids]
+    return len(mine), len(set(mine))
+
+
+# --- The in-process profile --------------------------------------------------------------
+#: (label, file suffix, function name): disjoint parts of one callback, by cumulative time
+PARTS = [
+    ("account lookup (process cache)", "messaging/selectors.py", "callback_account"),
+    ("signature check", "messaging/views.py", "_check_signature"),
+    ("read body", "messaging/views.py", "_read_body"),
+    ("envelope + msg_signature + AES decrypt + XML parse", "messaging/views.py",
+     "_decode_push"),
+    ("rules (process cache, version re-check)", "messaging/selectors.py", "rules_for"),
+    ("routing (21 keyword rules)", "messaging/routing.py", "route_message"),
+    ("reply XML", "messaging/routing.py", "render"),
+    ("log row as JSON for the queue", "messaging/log_queue.py", "row_payload"),
+    ("Redis claim + queue the log row (one script)", "messaging/log_queue.py",
+     "claim_and_queue"),
+    ("encrypt + sign the reply", "wechat/crypto.py", "encrypt_reply"),
+]
+
+
+def profile_callback(creds: dict, count: int) -> None:
+    """Run `count` callbacks through Django's WSGI handler here, under cProfile (CPU clock).
+
+    This process runs no flusher thread: the rows queued here are flushed at the end,
+    timed, to show what writing a row costs the flusher.
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from messaging import log_queue
+
+    handler = WSGIHandler()
+    items = build_requests(creds, count + 200, 9 * 10**12)
+
+    def environ(path: str, body: bytes) -> dict:
+        path_info, query = path.split("?", 1)
+        return {"REQUEST_METHOD": "POST", "PATH_INFO": path_info, "QUERY_STRING": query,
+                "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
+                "CONTENT_TYPE": "text/xml", "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+                "wsgi.errors": sys.stderr, "SCRIPT_NAME": ""}
+
+    def call(path, body):
+        statuses = []
+        chunks = handler(environ(path, body), lambda status, headers: statuses.append(status))
+        b"".join(chunks)
+        chunks.close()
+        if not statuses[0].startswith("200"):
+            raise SystemExit(f"profile: callback answered {statuses[0]}")
+
+    for path, body, _ in items[:200]:  # warm caches and the connection
+        call(path, body)
+    # The same number of callbacks without the profiler: the real CPU per callback.
+    unprofiled_items = build_requests(creds, count, 8 * 10**12)
+    started = time.thread_time()
+    for path, body, _ in unprofiled_items:
+        call(path, body)
+    real = (time.thread_time() - started) / count * 1000
+    log_queue.flush()
+    profiler = cProfile.Profile(time.thread_time)
+    started = time.thread_time()
+    profiler.enable()
+    for path, body, _ in items[200:]:
+        call(path, body)
+    profiler.disable()
+    total = (time.thread_time() - started) / count * 1000
+    stats = pstats.Stats(profiler)
+    print(f"\nCPU per callback in this process ({count} messages, thread CPU clock): "
+          f"{real:.3f} ms without the profiler, {total:.3f} ms under cProfile; the parts "
+          f"(cProfile's shares, scaled to the unprofiled total):")
+    accounted = 0.0
+    for label, suffix, name in PARTS:
+        cumulative = sum(stat[3] for (filename, _line, func), stat in stats.stats.items()
+                         if func == name and filename.endswith(suffix))
+        share = cumulative / count * 1000
+        accounted += share
+        print(f"  {label:<52} {share / total * real:7.3f} ms  {share / total * 100:5.1f} %")
+    rest = total - accounted
+    print(f"  {'Django request/response, URL resolving, the rest':<52} "
+          f"{rest / total * real:7.3f} ms  {rest / total * 100:5.1f} %")
+    started = time.thread_time()
+    flushed = log_queue.flush()
+    flusher = (time.thread_time() - started) / max(flushed, 1) * 1000
+    print(f"  off the request path, the flusher: {flusher:.3f} ms per row ({flushed} rows in "
+          f"batches of up to {log_queue.BATCH_SIZE}; PostgreSQL's own time not included)")
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
     args = parse_args()
+    load_before = load_average()
     ensure_database()
     setup_django()
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     creds = create_account()
-    from messaging.models import InboundMessage
 
     kind = f"gthread x{args.threads}" if args.threads > 1 else "sync"
-    print(f"callback throughput: gunicorn {args.workers} workers ({kind}), safe mode, keyword reply, "
-          f"{args.concurrency} client threads in another process, {args.seconds:g} s per phase")
-    port = free_port()
+    print(f"callback throughput: gunicorn {args.workers} workers ({kind}), production settings, "
+          f"safe mode, keyword reply, {args.concurrency} client threads in another process, "
+          f"{args.seconds:g} s per variant in {args.rounds} alternating slices; "
+          f"load average before: {load_before} ({os.cpu_count()} CPUs)")
+    port = args.port or free_port()
     server = start_gunicorn(port, args)
     try:
-        baseline, callback, extra = measure(args, creds, port, 10**12)
-        answered = callback["answered"]
-        wrong = check_replies(creds, answered)
+        pids = server_pids(server)
+        results = measure(args, creds, port, pids)
+        callback = results["callback"]
+        answered_ids = {msg_id for msg_id, _ in callback["answered"]}
         # WeChat retries: re-send 200 answered messages; none may be stored again.
-        answered_ids = {msg_id for msg_id, _ in answered}
-        retry_items = [item for item in extra["items"] if item[2] in answered_ids][:200]
-        retries = run_phase(port, retry_items, 60, args.concurrency, keep_bodies=True)
-        retry_wrong = check_replies(creds, retries["answered"])
+        retry_items = [item for item in callback["items"] if item[2] in answered_ids][:200]
+        retries = merge([run_phase(port, "callback", retry_items, 60, args.concurrency)])
+        drained = wait_for_flushers()
     finally:
         stop(server)
-    rows = InboundMessage.objects.filter(account_id=creds["pk"]).count()
-    distinct_rows = (InboundMessage.objects.filter(account_id=creds["pk"])
-                     .values("dedupe_key").distinct().count())
-    expected = len(answered_ids | extra["warm_ids"])
-    print(line("bare Django view (baseline)", baseline))
-    print(line("callback (safe mode, keyword)", callback))
-    ratio = callback["rate"] / baseline["rate"] if baseline["rate"] else 0.0
-    print(f"ratio callback / baseline: {ratio:.2f} (target >= 0.5)")
-    print(f"replies checked: {len(answered)} decrypted, {wrong} wrong; "
-          f"retries: {retries['count']} re-sent, {retry_wrong} wrong")
-    print(f"rows stored: {rows} for {expected} distinct messages answered "
-          f"(warm-up included); duplicates stored: {rows - distinct_rows} (target 0); "
-          f"missing rows: {max(0, expected - rows)}")
+    from messaging import log_queue
 
-    if not args.no_cache_phase:
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        port = free_port()
-        server = start_gunicorn(port, args,
-                                {"WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS": "0"})
-        try:
-            _b, uncached, _e = measure(args, creds, port, 2 * 10**12)
-        finally:
-            stop(server)
-        print(line("callback, account cache off", uncached))
-        if uncached["rate"]:
-            print(f"account cache speed-up: {callback['rate'] / uncached['rate']:.2f}x")
+    leftover = log_queue.flush(claim_idle_ms=0)  # whatever the server's flushers left
+    print(f"\n{'variant':<16} {'msgs/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'answered':>9} "
+          f"{'errors':>7} {'wrong':>6} {'lost':>5} {'dupl.':>6} {'CPU ms/msg':>11}")
+    for variant in VARIANTS:
+        result = results[variant]
+        answered = {msg_id for msg_id, _ in result["answered"]}
+        wrong = check_replies(creds, result["answered"])
+        if variant == "crypto-only":
+            lost = duplicates = "-"
+        else:
+            rows, distinct = stored(creds, answered)
+            lost, duplicates = len(answered) - distinct, rows - distinct
+        print(f"{variant:<16} {result['rate']:8.1f} {result['p50']:8.1f} {result['p99']:8.1f} "
+              f"{result['count']:9d} {result['errors']:7d} {wrong:6d} {lost!s:>5} "
+              f"{duplicates!s:>6} {result['cpu_ms']:11.3f}")
+    retry_wrong = check_replies(creds, retries["answered"])
+    rows, distinct = stored(creds, {msg_id for _p, _b, msg_id in retry_items})
+    print(f"retries of the callback: {retries['count']} re-sent, {retry_wrong} wrong replies, "
+          f"{rows - distinct} stored twice")
+    print(f"the web processes' flushers emptied the log queue {drained}; "
+          f"rows they left for this script: {leftover}")
+    (cb, sf, co) = (results[v]["rate"] for v in ("callback", "straightforward", "crypto-only"))
+    print(f"ratio callback / straightforward: {cb / sf:.2f} (target >= 1.25)")
+    print(f"ratio callback / crypto-only:     {cb / co:.2f} (target >= 0.6)")
+    print("(CPU ms/msg: gunicorn workers plus their PostgreSQL backends; Redis, the load "
+          "generator and other processes not included)")
+    if args.profile_messages:
+        profile_callback(creds, args.profile_messages)
+    print(f"\nload average after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,16 @@ SCHEDULES = [
         "description": "Deletes messages older than MESSAGE_RETENTION_DAYS, in batches.",
     },
     {
-        "name": "messaging: fail replies stuck on their way",
+        "name": gettext_noop("messaging: fail replies stuck on their way"),
         "task": "messaging.outbound_fail_stuck",
         "every_seconds": 300,
         "description": "Replies to users pending or sending for 15 minutes are marked failed.",
+    },
+    {
+        "name": gettext_noop("messaging: flush the message-log queue"),
+        "task": "messaging.flush_message_log",
+        "every_seconds": 60,
+        "description": "Writes queued callback log rows that no web process has written "
+                       "(also those a dead process left pending).",
     },
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 import threading
 import time
@@ -25,17 +26,24 @@ from .models import (
     WelcomeReply,
 )
 
+logger = logging.getLogger(__name__)
+
 APPID_RE = re.compile(r"^wx[0-9a-f]{16}\Z")
 
 # --- The callback's account lookup -------------------------------------------------------
 # The callback is the hot path: loading an account decrypts three Fernet fields and
 # costs a query, so each process keeps the loaded account for a short while. Entries
 # are keyed by AppID and re-checked against it, dropped when this process saves or
-# deletes the account (signals in apps.py), and expire after
+# deletes the account (signals in apps.py), and refreshed after
 # WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS so that other processes see changes soon.
+# The refresh runs in a background thread while the push is served from the entry
+# it replaces: a hung or unreachable database never holds a push up (issue 10).
 # Unknown AppIDs are not cached (random AppIDs must not grow the cache).
 _account_cache: dict[str, tuple[float, OfficialAccount]] = {}
 _account_cache_lock = threading.Lock()
+_account_refreshing: set[str] = set()
+#: after a failed refresh, the stale entry is used this long before the next attempt
+ACCOUNT_RETRY_SECONDS = 5.0
 
 
 def callback_account(appid: str) -> OfficialAccount | None:
@@ -45,7 +53,9 @@ def callback_account(appid: str) -> OfficialAccount | None:
     ttl = settings.WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS
     now = time.monotonic()
     entry = _account_cache.get(appid)
-    if entry is not None and entry[0] > now and entry[1].appid == appid:
+    if entry is not None and entry[1].appid == appid:
+        if entry[0] <= now:
+            _refresh_account_in_background(appid, entry[1])
         return entry[1]
     account = OfficialAccount.objects.filter(appid=appid).first()
     if account is None:
@@ -54,6 +64,38 @@ def callback_account(appid: str) -> OfficialAccount | None:
         with _account_cache_lock:
             _account_cache[appid] = (now + ttl, account)
     return account
+
+
+def _refresh_account_in_background(appid: str, stale: OfficialAccount) -> None:
+    with _account_cache_lock:
+        if appid in _account_refreshing:
+            return
+        _account_refreshing.add(appid)
+        # Until the refresh ends, this push and the next ones use the stale entry.
+        _account_cache[appid] = (time.monotonic() + ACCOUNT_RETRY_SECONDS, stale)
+    threading.Thread(target=_refresh_account, args=(appid,), daemon=True,
+                     name=f"account-refresh-{appid}").start()
+
+
+def _refresh_account(appid: str) -> None:
+    from django.db import connection
+
+    try:
+        account = OfficialAccount.objects.filter(appid=appid).first()
+    except Exception:
+        logger.warning("callback: could not refresh account %s; using the cached copy", appid,
+                       exc_info=True)
+    else:
+        with _account_cache_lock:
+            if account is None:
+                _account_cache.pop(appid, None)
+            else:
+                _account_cache[appid] = (
+                    time.monotonic() + settings.WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS, account)
+    finally:
+        connection.close()
+        with _account_cache_lock:
+            _account_refreshing.discard(appid)
 
 
 def forget_callback_account(appid: str | None = None) -> None:
@@ -108,10 +150,12 @@ def rules_for(*, account: OfficialAccount, redis_client) -> RuleSet:
     cached = _rules_cache.get(account.pk)
     if cached is not None and now - cached.checked_at < RULES_RECHECK_SECONDS:
         return cached
-    try:
-        version = redis_client.get(rules_version_key(account.pk))
-    except RedisError:
-        version = None  # Redis is down: read the rules from the database every time
+    version = None  # Redis is down: re-read the rules from the database once a second
+    if redis_client is not None:
+        try:
+            version = redis_client.get(rules_version_key(account.pk))
+        except RedisError:
+            pass
     if cached is not None and version is not None and cached.version == version:
         cached.checked_at = now
         return cached

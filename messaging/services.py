@@ -12,15 +12,14 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models.sql import InsertQuery
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from wechat.messages import KfSessionEvent, Message
 
-from . import selectors
+from . import log_queue, selectors
 from .models import (
     KF_ACCOUNT_MAX_LENGTH,
     KF_ACCOUNTS_LIMIT,
@@ -40,21 +39,33 @@ from .routing import route_message
 
 logger = logging.getLogger(__name__)
 
-# --- Duplicate pushes ------------------------------------------------------------------------
+# --- Duplicate pushes and the message log --------------------------------------------------------
 # WeChat re-sends a push it got no answer to within 5 s, up to three times, possibly
 # to another process, possibly while the first delivery is still being handled.
 # Routing is in memory and deterministic, so every delivery routes; then the first
-# to SET NX its reply under the push's key owns the push and stores the row, and
-# the others answer with the reply they find there — identical, also while the
-# owner is still writing. The database unique constraint on (account, dedupe_key)
-# is the backstop when Redis has forgotten the key — or is down: the callback then
-# keeps answering, deduplicating through the database alone. Cost of a new push: one Redis
-# command (SET NX GET; a MULTI pipeline before Redis 7) and one INSERT.
+# to claim the push's key in Redis with its reply owns the push, and the others
+# answer with the reply they find there — identical, also while the owner is still
+# working. Normally the claim and the log row go to Redis in one atomic script and
+# the row reaches PostgreSQL a moment later through the write-behind queue
+# (`log_queue.py`, which explains why nothing is lost when a process dies): a new push
+# costs one Redis round trip and no database query on the request path.
+#
+# The row is written directly, in the request, when the push is a KF session event
+# (the session table changes in the same transaction), when the caller holds a
+# transaction, or when Redis is down or does not answer within its short timeout.
+# The database unique constraint on (account, dedupe_key) then keeps one row per
+# push and gives a retry the stored reply.
 REPLY_TTL_SECONDS = 600
 NO_REPLY = "success"
+#: after a Redis failure the callback leaves Redis alone this long (no timeout per push)
+REDIS_BREAK_SECONDS = 5.0
+#: statements of the callback's write-through path (Redis unavailable) give up after this
+CALLBACK_STATEMENT_TIMEOUT_MS = 2000
 
 _redis_lock = threading.Lock()
 _redis_clients: dict[str, redis.Redis] = {}
+#: Redis URL → monotonic time until which the callback leaves that Redis alone
+_redis_broken_until: dict[str, float] = {}
 
 
 def redis_client() -> redis.Redis:
@@ -62,12 +73,32 @@ def redis_client() -> redis.Redis:
     url = settings.REDIS_URL
     client = _redis_clients.get(url)
     if client is None:
+        timeout = settings.WECHAT_CALLBACK_REDIS_TIMEOUT
         with _redis_lock:
             client = _redis_clients.setdefault(
                 # Short timeouts: the callback must answer within WeChat's 5 s even
-                # when Redis hangs (it then carries on without it, see below).
-                url, redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5))
+                # when Redis hangs (it then carries on without it, see above).
+                url, redis.Redis.from_url(url, socket_timeout=timeout,
+                                          socket_connect_timeout=timeout))
     return client
+
+
+def _callback_redis() -> redis.Redis | None:
+    """The callback's Redis client, or None while Redis is known to be failing."""
+    broken_until = _redis_broken_until.get(settings.REDIS_URL)
+    if broken_until is not None and time.monotonic() < broken_until:
+        return None
+    return redis_client()
+
+
+def forget_redis_failures() -> None:
+    _redis_broken_until.clear()
+
+
+def _redis_failed(exc: Exception) -> None:
+    _redis_broken_until[settings.REDIS_URL] = time.monotonic() + REDIS_BREAK_SECONDS
+    logger.warning("callback: Redis unavailable (%s); writing through the database for %ss",
+                   type(exc).__name__, REDIS_BREAK_SECONDS)
 
 
 def _dedupe_redis_key(account: OfficialAccount, dedupe_key: str) -> str:
@@ -100,9 +131,11 @@ class Received:
 _set_nx_get = True  # SET … NX GET needs Redis ≥ 7.0; older servers get a pipeline
 
 
-def _claim(client: redis.Redis, key: str, reply: str) -> bytes | None:
+def _claim(client: redis.Redis | None, key: str, reply: str) -> bytes | None:
     """Store our reply unless the key exists; return what was there (None: ours now)."""
     global _set_nx_get
+    if client is None:
+        return None
     try:
         if _set_nx_get:
             try:
@@ -116,13 +149,15 @@ def _claim(client: redis.Redis, key: str, reply: str) -> bytes | None:
         return None if stored else current
     except redis.RedisError as exc:
         # Without Redis the database's unique constraint alone keeps one row per push.
-        logger.warning("callback: Redis unavailable for deduplication (%s)", type(exc).__name__)
+        _redis_failed(exc)
         return None
 
 
-def _redis_quietly(operation, *args, **kwargs) -> None:
+def _redis_quietly(client: redis.Redis | None, operation: str, *args, **kwargs) -> None:
+    if client is None:
+        return
     try:
-        operation(*args, **kwargs)
+        getattr(client, operation)(*args, **kwargs)
     except redis.RedisError:
         pass
 
@@ -137,46 +172,6 @@ def _stored_reply(account: OfficialAccount, dedupe_key: str) -> str | None:
             .values_list("reply_xml", flat=True).first())
 
 
-_insert_sql_cache: dict[str, tuple[str, list]] = {}
-
-
-def _log_insert_sql(connection) -> tuple[str, list]:
-    """The INSERT … RETURNING id of a log row as Django writes it, built once per alias."""
-    cached = _insert_sql_cache.get(connection.alias)
-    if cached is None:
-        meta = InboundMessage._meta
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
-        query = InsertQuery(InboundMessage)
-        query.insert_values(fields, [InboundMessage(sent_at=timezone.now())])
-        compiler = query.get_compiler(connection=connection)
-        compiler.returning_fields = [meta.pk]
-        (sql, _params), = compiler.as_sql()
-        cached = _insert_sql_cache[connection.alias] = (sql, fields)
-    return cached
-
-
-def _insert_log_row(row: InboundMessage, connection) -> None:
-    """INSERT one log row in its own transaction, on PostgreSQL with asynchronous commit.
-
-    The callback must answer fast, and waiting for the WAL flush of every log row
-    was most of its time. With MESSAGE_LOG_ASYNC_COMMIT (default on) the INSERT is
-    sent as `SET LOCAL synchronous_commit TO off; INSERT …` in one round trip: the
-    row is visible and unique at once, but a PostgreSQL crash within a fraction of
-    a second could lose it (the log would miss that push; nothing else is affected).
-    """
-    if not (settings.MESSAGE_LOG_ASYNC_COMMIT and connection.vendor == "postgresql"):
-        row.save(force_insert=True)
-        return
-    sql, fields = _log_insert_sql(connection)
-    params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO off; " + sql, params)
-        cursor.cursor.nextset()  # past the SET, to the INSERT's RETURNING
-        row.pk = cursor.fetchone()[0]
-    row._state.adding = False
-    row._state.db = connection.alias
-
-
 def message_receive(*, account: OfficialAccount, message: Message,
                     now: datetime.datetime | None = None) -> Received:
     """Store one push and decide its reply, exactly once per (account, dedupe key).
@@ -187,57 +182,84 @@ def message_receive(*, account: OfficialAccount, message: Message,
     """
     now = now or timezone.now()
     started = time.perf_counter()
-    client = redis_client()
+    client = _callback_redis()
     key = _dedupe_redis_key(account, message.dedupe_key)
     rules = selectors.rules_for(account=account, redis_client=client)
     decision = route_message(account=account, message=message, now=now, rules=rules)
     reply_xml = decision.render(message, create_time=int(now.timestamp()))
-    current = _claim(client, key, reply_xml or NO_REPLY)
+    fields = {
+        "account_id": account.pk,
+        "dedupe_key": message.dedupe_key,
+        "openid": message.from_user,
+        "msg_type": message.msg_type,
+        "event": getattr(message, "event", ""),
+        "content": message.summary,
+        "msg_id": getattr(message, "msg_id", None),
+        "sent_at": message.created_at,
+        "received_at": now,
+        "route": decision.route,
+        "keyword_rule_id": decision.keyword_rule_id,
+        "reply_type": decision.reply_type,
+        "reply_summary": decision.summary,
+        "reply_xml": reply_xml,
+        "raw": message.raw,
+    }
+    is_session_event = isinstance(message, KfSessionEvent)
+    if client is not None and not is_session_event and not transaction.get_connection(
+            ).in_atomic_block:
+        fields["processing_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        try:
+            current = log_queue.claim_and_queue(
+                client, key=key, reply=reply_xml or NO_REPLY, ttl=REPLY_TTL_SECONDS,
+                row=log_queue.row_payload(fields))
+        except redis.RedisError as exc:
+            _redis_failed(exc)
+            client = None
+        else:
+            log_queue.ensure_flusher()
+            if current is not None:
+                return Received(reply_xml=_as_reply(current), duplicate=True)
+            return Received(reply_xml=reply_xml, duplicate=False)
+    return _receive_through_database(account=account, message=message,
+                                     row=InboundMessage(**fields), key=key, client=client,
+                                     at=now, started=started)
+
+
+def _receive_through_database(*, account: OfficialAccount, message: Message,
+                              row: InboundMessage, key: str, client: redis.Redis | None,
+                              at: datetime.datetime, started: float) -> Received:
+    """The row written in the request, in its own transaction (or the caller's savepoint)."""
+    current = _claim(client, key, row.reply_xml or NO_REPLY)
     if current is not None:
         return Received(reply_xml=_as_reply(current), duplicate=True)
-
-    row = InboundMessage(
-        account_id=account.pk,
-        dedupe_key=message.dedupe_key,
-        openid=message.from_user[:64],
-        msg_type=message.msg_type[:32],
-        event=getattr(message, "event", "")[:40],
-        content=message.summary,
-        msg_id=getattr(message, "msg_id", None),
-        sent_at=message.created_at,
-        received_at=now,
-        route=decision.route,
-        keyword_rule_id=decision.keyword_rule_id,
-        reply_type=decision.reply_type,
-        reply_summary=decision.summary,
-        reply_xml=reply_xml,
-        processing_ms=round((time.perf_counter() - started) * 1000, 3),
-        raw=message.raw,
-    )
-    is_session_event = isinstance(message, KfSessionEvent)
-    connection = transaction.get_connection()
+    row.processing_ms = round((time.perf_counter() - started) * 1000, 3)
     try:
-        if is_session_event or connection.in_atomic_block:
-            # The session table changes too (one transaction), or we are inside a
-            # caller's transaction (a savepoint survives the IntegrityError).
-            with transaction.atomic():
-                row.save(force_insert=True)
-                if is_session_event:
-                    kf_session_apply_event(account=account, event=message, at=now)
-        else:
-            _insert_log_row(row, connection)
+        with transaction.atomic():
+            connection = transaction.get_connection()
+            if connection.vendor == "postgresql":
+                # Well inside WeChat's 5 s, whatever the web tier's general limit is.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL statement_timeout = %s",
+                                   [CALLBACK_STATEMENT_TIMEOUT_MS])
+            row.save(force_insert=True)
+            if isinstance(message, KfSessionEvent):
+                kf_session_apply_event(account=account, event=message, at=at)
     except IntegrityError:
-        # Stored long ago (Redis forgot): answer what was answered then.
+        # Stored before (Redis forgot, or is down): answer what was answered then.
         stored = _stored_reply(account, message.dedupe_key)
         if stored is None:
-            _redis_quietly(client.delete, key)
+            _redis_quietly(client, "delete", key)
             raise
-        _redis_quietly(client.set, key, stored or NO_REPLY, ex=REPLY_TTL_SECONDS)
+        _redis_quietly(client, "set", key, stored or NO_REPLY, ex=REPLY_TTL_SECONDS)
         return Received(reply_xml=stored, duplicate=True)
-    except Exception:
-        _redis_quietly(client.delete, key)  # let WeChat's retry try again
-        raise
-    return Received(reply_xml=reply_xml, duplicate=False, message_id=row.pk)
+    except DatabaseError as exc:
+        # The database failed (down, hung past statement_timeout, …): the user still
+        # gets the reply; this push's log row is lost, and said so in the log.
+        _redis_quietly(client, "delete", key)
+        logger.error("callback: log row of account %s (%s) not stored: %s", account.pk,
+                     message.dedupe_key, type(exc).__name__)
+        return Received(reply_xml=row.reply_xml, duplicate=False)
+    return Received(reply_xml=row.reply_xml, duplicate=False, message_id=row.pk)
 
 
 # --- KF sessions ---------------------------------------------------------------------------------

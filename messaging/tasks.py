@@ -47,5 +47,14 @@ def prune_messages(batch_size: int = 1000) -> int:
     return services.messages_prune(batch_size=batch_size)
 
 
+@shared_task(name="messaging.flush_message_log")
+def flush_message_log() -> int:
+    """Beat: write queued message-log rows the web processes' flushers have not written
+    (none running, or one died with rows pending); see messaging/log_queue.py."""
+    from . import log_queue
+
+    return log_queue.flush()
+
+
 # The conversation workspace's task, registered with the worker through this module.
 from .tasks_conversations import outbound_deliver_task, outbound_fail_stuck  # noqa: E402, F401

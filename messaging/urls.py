@@ -9,5 +9,12 @@ urlpatterns = [
     path("<str:appid>/", views.callback, name="callback"),
 ]
 
-if settings.WXADMIN_BENCH_VIEWS:
-    urlpatterns.insert(0, path("_bench/plain/", views.bench_plain, name="bench_plain"))
+if settings.WXADMIN_BENCH_VIEWS:  # the baselines of bench/callback_throughput.py
+    from . import bench_views
+
+    urlpatterns[:0] = [
+        path("_bench/crypto-only/<str:appid>/", bench_views.crypto_only,
+             name="bench_crypto_only"),
+        path("_bench/straightforward/<str:appid>/", bench_views.straightforward,
+             name="bench_straightforward"),
+    ]

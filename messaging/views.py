@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -32,6 +35,8 @@ from wechat.replies import SUCCESS
 from . import selectors, services
 
 logger = logging.getLogger(__name__)
+
+NONCE_RE = re.compile(r"[A-Za-z0-9]{1,64}\Z")
 
 
 class Refused(Exception):
@@ -62,6 +67,12 @@ def _check_signature(account: OfficialAccount, params) -> None:
         raise Refused(403, _("The signature does not match."))
 
 
+def _check_nonce(nonce: str) -> None:
+    """WeChat's nonces are short strings of digits; anything else is refused, not echoed."""
+    if not NONCE_RE.match(nonce):
+        raise Refused(400, _("The nonce parameter must be 1 to 64 letters or digits."))
+
+
 def _read_body(request: HttpRequest) -> bytes:
     limit = settings.WECHAT_CALLBACK_MAX_BODY_BYTES
     try:
@@ -87,9 +98,18 @@ def _message_crypto(account: OfficialAccount) -> crypto.MessageCrypto:
     return found
 
 
-def _decode_push(account: OfficialAccount, request: HttpRequest, body: bytes):
+def _query(request: HttpRequest) -> dict[str, str]:
+    """The query string as a plain dict (last value wins, like QueryDict.get) — cheaper
+    than building request.GET on the busiest URL."""
+    try:
+        return dict(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True,
+                              max_num_fields=50))
+    except ValueError:
+        raise Refused(400, _("The query string has too many parameters."))
+
+
+def _decode_push(account: OfficialAccount, params: dict[str, str], body: bytes):
     """Return (message, reply_encrypted) after checking the account's mode."""
-    params = request.GET
     encrypted = params.get("encrypt_type", "raw").lower() == "aes"
     if account.message_mode == MessageMode.SAFE and not encrypted:
         raise Refused(400, _("This account runs in safe mode: the push must be encrypted."))
@@ -122,17 +142,24 @@ def _decode_push(account: OfficialAccount, request: HttpRequest, body: bytes):
 @require_http_methods(["GET", "POST"])
 def callback(request: HttpRequest, appid: str) -> HttpResponse:
     """WeChat → us. Answers well inside 5 s; slow work goes to tasks."""
-    account = selectors.callback_account(appid)
+    try:
+        account = selectors.callback_account(appid)
+    except DatabaseError:
+        # Not cached in this process and the database does not answer: WeChat retries.
+        logger.error("callback %s: the account cannot be loaded, the database is unavailable",
+                     appid)
+        return _plain(503, _("Temporarily unavailable, please retry."))
     if account is None:
         return _plain(404, _("Unknown AppID."))
-    params = request.GET
     try:
+        params = _query(request)
         _check_timestamp(params.get("timestamp", ""))
         _check_signature(account, params)
         if request.method == "GET":
             return HttpResponse(params.get("echostr", ""), content_type="text/plain")
+        _check_nonce(params.get("nonce", ""))
         body = _read_body(request)
-        message, encrypted = _decode_push(account, request, body)
+        message, encrypted = _decode_push(account, params, body)
     except Refused as refused:
         logger.warning("callback %s refused (%s): %s", appid, refused.status, refused.reason)
         return _plain(refused.status, refused.reason)
@@ -141,17 +168,11 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
     if not received.reply_xml:
         return _plain(200, SUCCESS)
     if encrypted:
-        reply = _message_crypto(account).encrypt_reply(
-            received.reply_xml, timestamp=params.get("timestamp"), nonce=params.get("nonce"))
+        # Our own nonce: nothing the caller sent is echoed into the signed reply.
+        reply = _message_crypto(account).encrypt_reply(received.reply_xml)
     else:
         reply = received.reply_xml
     return HttpResponse(reply, content_type="application/xml; charset=utf-8")
-
-
-@csrf_exempt
-def bench_plain(request: HttpRequest) -> HttpResponse:
-    """The benchmark's baseline: a bare view answering `success` (WXADMIN_BENCH_VIEWS only)."""
-    return HttpResponse(SUCCESS, content_type="text/plain; charset=utf-8")
 
 
 # --- The staff simulate endpoint ---------------------------------------------------------------

@@ -20,14 +20,12 @@ import hashlib
 import hmac
 import re
 import secrets
-import string
 import struct
 import time
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 BLOCK_SIZE = 32  # WeChat pads to 32 bytes, not AES's 16
-_ALNUM = string.ascii_letters + string.digits
 _AES_KEY = re.compile(r"^[A-Za-z0-9]{43}\Z")
 
 
@@ -101,7 +99,8 @@ def pkcs7_unpad(data: bytes, block_size: int = BLOCK_SIZE) -> bytes:
 
 
 def random_nonce(length: int = 16) -> str:
-    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+    """`length` random letters and digits from the OS CSPRNG (hex digits: one call, fast)."""
+    return secrets.token_hex((length + 1) // 2)[:length]
 
 
 class MessageCrypto:

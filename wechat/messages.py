@@ -10,6 +10,7 @@ elements, and a root other than `<xml>`.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,20 @@ from defusedxml.ElementTree import ParseError, fromstring
 #: a real push has < 40 elements and is 3 levels deep at most (SendPicsInfo/PicList/item)
 MAX_ELEMENTS = 200
 MAX_DEPTH = 6
+#: the longest ToUserName/FromUserName accepted (OpenIDs have 28 characters, gh_ ids 15)
+MAX_USER_LENGTH = 64
+MAX_MSG_TYPE_LENGTH = 32
+MAX_EVENT_LENGTH = 40
+#: MsgId is a signed 64-bit integer where it is stored
+MAX_MSG_ID = 2**63 - 1
+#: CreateTime must be a Unix time a datetime can hold (up to 9999-12-31)
+MAX_CREATE_TIME = 253402300799
+
+# A safe-mode envelope exactly as WeChat sends it: read with one regular expression
+# instead of a second XML parse. Anything else goes through the hardened parser.
+_SAFE_ENVELOPE = re.compile(
+    rb"\s*<xml>\s*(?:<ToUserName><!\[CDATA\[([A-Za-z0-9_\-]{1,64})\]\]></ToUserName>\s*)?"
+    rb"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]></Encrypt>\s*</xml>\s*\Z")
 
 
 class MessageParseError(ValueError):
@@ -79,14 +94,24 @@ def _text(data: dict, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _int(data: dict, key: str) -> int | None:
+def _int(data: dict, key: str, high: int) -> int | None:
+    """The field as an integer in 0..high, None when absent; MessageParseError otherwise."""
     value = _text(data, key).strip()
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise MessageParseError(f"{key} is not an integer") from None
+    if len(value) > 20 or not value.isascii() or not value.isdigit():
+        raise MessageParseError(f"{key} is not a non-negative integer")
+    number = int(value)
+    if number > high:
+        raise MessageParseError(f"{key} is out of range")
+    return number
+
+
+def _short_text(data: dict, key: str, limit: int) -> str:
+    value = _text(data, key)
+    if len(value) > limit:
+        raise MessageParseError(f"{key} is longer than {limit} characters")
+    return value
 
 
 @dataclass(frozen=True)
@@ -194,18 +219,18 @@ KF_SESSION_EVENTS = frozenset({"kf_create_session", "kf_close_session", "kf_swit
 def parse_message(body: bytes | str | dict) -> Message:
     """Parse a (decrypted) push into a typed message; MessageParseError when it is not one."""
     data = body if isinstance(body, dict) else parse_xml(body)
-    msg_type = _text(data, "MsgType").strip()
-    to_user = _text(data, "ToUserName")
-    from_user = _text(data, "FromUserName")
+    msg_type = _short_text(data, "MsgType", MAX_MSG_TYPE_LENGTH).strip()
+    to_user = _short_text(data, "ToUserName", MAX_USER_LENGTH)
+    from_user = _short_text(data, "FromUserName", MAX_USER_LENGTH)
     if not (msg_type and to_user and from_user):
         raise MessageParseError("ToUserName, FromUserName and MsgType are required")
-    create_time = _int(data, "CreateTime")
+    create_time = _int(data, "CreateTime", MAX_CREATE_TIME)
     if create_time is None:
         raise MessageParseError("CreateTime is required")
     common = {"to_user": to_user, "from_user": from_user, "create_time": create_time,
               "msg_type": msg_type, "raw": data}
     if msg_type == "event":
-        event = _text(data, "Event").strip()
+        event = _short_text(data, "Event", MAX_EVENT_LENGTH).strip()
         if not event:
             raise MessageParseError("Event is required for an event")
         if event in KF_SESSION_EVENTS:
@@ -217,12 +242,20 @@ def parse_message(body: bytes | str | dict) -> Message:
             )
         return EventMessage(**common, event=event, event_key=_text(data, "EventKey"))
     if msg_type == "text":
-        return TextMessage(**common, content=_text(data, "Content"), msg_id=_int(data, "MsgId"))
-    return MediaMessage(**common, msg_id=_int(data, "MsgId"))
+        return TextMessage(**common, content=_text(data, "Content"),
+                           msg_id=_int(data, "MsgId", MAX_MSG_ID))
+    return MediaMessage(**common, msg_id=_int(data, "MsgId", MAX_MSG_ID))
 
 
 def parse_envelope(body: bytes | str) -> dict[str, Any]:
     """Parse the outer document of a compatible/safe push; `Encrypt` must be present."""
+    if isinstance(body, bytes):
+        exact = _SAFE_ENVELOPE.match(body)
+        if exact is not None:
+            data = {"Encrypt": exact[2].decode("ascii")}
+            if exact[1]:
+                data["ToUserName"] = exact[1].decode("ascii")
+            return data
     data = parse_xml(body)
     if not _text(data, "Encrypt").strip():
         raise MessageParseError("Encrypt is missing")

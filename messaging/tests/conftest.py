@@ -1,13 +1,17 @@
 import pytest
 
 from messaging.selectors import forget_callback_account, forget_rules
+from messaging.services import forget_redis_failures
 
 
 @pytest.fixture(autouse=True)
 def _clean_messaging_state(redis_client):
-    """Each test starts with no dedupe keys in Redis and no cached accounts."""
+    """Each test starts with no dedupe keys in Redis, no cached accounts and no memory of
+    an earlier test's Redis failure."""
     forget_callback_account()
     forget_rules()
+    forget_redis_failures()
     yield
     forget_callback_account()
     forget_rules()
+    forget_redis_failures()

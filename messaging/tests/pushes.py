@@ -69,3 +69,10 @@ def open_reply(account, body: bytes | str) -> dict | None:
                                        timestamp=data["TimeStamp"], nonce=data["Nonce"])
         return parse_xml(inner)
     return data
+
+
+def flush_log(**kwargs) -> int:
+    """Write the queued message-log rows now (web processes run a flusher thread instead)."""
+    from messaging.log_queue import flush
+
+    return flush(**kwargs)

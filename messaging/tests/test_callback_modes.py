@@ -8,7 +8,7 @@ import time_machine
 from accounts.tests.factories import OfficialAccountFactory
 from messaging.models import InboundMessage, Route
 from messaging.tests.factories import KeywordRuleFactory
-from messaging.tests.pushes import build_push, open_reply, text_xml
+from messaging.tests.pushes import build_push, flush_log, open_reply, text_xml
 
 # The official URL-verification example (wechat-protocol.md §d).
 OFFICIAL = {"token": "AAAAA", "timestamp": "1714036504", "nonce": "1514711492",
@@ -67,6 +67,7 @@ def test_text_message_gets_the_keyword_reply_in_each_mode(live_server, mode):
     assert reply["MsgType"] == "text"
     assert reply["Content"] == "价格表请见菜单"
     assert reply["FromUserName"] == account.original_id
+    flush_log()
     row = InboundMessage.objects.get(account=account)
     assert row.route == Route.KEYWORD
     assert row.content == "请问价格多少"
@@ -81,6 +82,7 @@ def test_unmatched_message_answers_success(live_server):
                              timeout=10)
     assert response.status_code == 200
     assert response.text == "success"
+    flush_log()
     assert InboundMessage.objects.get(account=account).route == Route.NONE
 
 

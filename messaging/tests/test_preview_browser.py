@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
 from messaging.models import InboundMessage, Route
+from messaging.tests.pushes import flush_log
 
 
 @pytest.mark.browser
@@ -45,6 +46,7 @@ def test_clicking_a_click_button_in_the_phone_preview_shows_the_reply_r_menu_02(
     reply = page.get_by_test_id("reply-bubble").last
     reply.wait_for()
     assert reply.inner_text() == "今天推荐拿铁（来自服务器）"
+    flush_log()
     row = InboundMessage.objects.get(account=account)
     assert (row.openid, row.event, row.content, row.route) == (
         "preview-user", "CLICK", "TODAY", Route.CLICK)

@@ -10,6 +10,7 @@ import requests
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
 from messaging.models import InboundMessage, Route
 from messaging.tests.factories import KeywordRuleFactory, WelcomeReplyFactory
+from messaging.tests.pushes import flush_log
 
 
 def register(sandbox, account, live_server):
@@ -36,6 +37,7 @@ def test_sandbox_delivers_a_text_message_and_returns_the_decrypted_reply(sandbox
     data = response.json()
     assert data["reply"] == {"type": "text", "content": "您好，我是客服小助手"}
     assert data["attempts"] == 1 and data["elapsed_ms"] > 0
+    flush_log()
     row = InboundMessage.objects.get(account=account)
     assert (row.openid, row.route) == ("o_sim", Route.KEYWORD)
 
@@ -50,6 +52,7 @@ def test_sandbox_subscribe_and_unmatched_messages(sandbox, live_server):
     assert simulate(sandbox, account.appid, type="text", content="???").json()["reply"] is None
     assert simulate(sandbox, account.appid, type="view", url="https://e.com").json()["reply"] \
         is None
+    flush_log()
     assert InboundMessage.objects.filter(account=account).count() == 3
 
 

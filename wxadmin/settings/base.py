@@ -56,6 +56,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # (issue 13) Callback: hands WeChat's pushes to the view, skipping everything below.
+    # Middleware that must also see the callback (request ids, metrics) goes above it.
+    "messaging.middleware.CallbackFastPath",
     # (issue 9) Security headers: Content-Security-Policy and Permissions-Policy.
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -105,6 +108,15 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Every outbound call has a timeout (issue 10): connecting to PostgreSQL gives up after
+# DATABASE_CONNECT_TIMEOUT seconds; web requests' statements are cancelled after
+# WEB_STATEMENT_TIMEOUT_MS (set on the web tier's connections by wxadmin/timeouts.py,
+# not on workers' or migrations').
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=15000)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", DATABASE_CONNECT_TIMEOUT)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -187,6 +199,10 @@ STORAGES = {
 }
 
 # --- Redis: cache, Celery broker and locks ------------------------------------
+# Seconds the cache's Redis client waits to connect and for each answer (issue 10/13).
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+
+
 def redis_settings(url: str) -> dict:
     """(issue 9) Everything kept in Redis, derived from one URL: the token store and locks
     (REDIS_URL), the cache and the Celery broker. Environments that use another Redis
@@ -198,6 +214,8 @@ def redis_settings(url: str) -> dict:
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": url,
                 "KEY_PREFIX": "wxadmin",
+                "OPTIONS": {"socket_timeout": REDIS_SOCKET_TIMEOUT,
+                            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT},
             }
         },
         "CELERY_BROKER_URL": url,
@@ -352,12 +370,16 @@ WECHAT_CALLBACK_MAX_BODY_BYTES = env.int("WECHAT_CALLBACK_MAX_BODY_BYTES", defau
 WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS = env.int("WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS", default=30)
 # The message log keeps this many days; a beat task prunes older rows in batches.
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=90)
-# PostgreSQL: write callback log rows with synchronous_commit off (much faster; a
-# database crash could lose the last fraction of a second of log rows).
-MESSAGE_LOG_ASYNC_COMMIT = env.bool("MESSAGE_LOG_ASYNC_COMMIT", default=True)
+# The callback's Redis client gives up after this many seconds (connect and each command)
+# and then writes through the database for a few seconds (issue 10, issue 13).
+WECHAT_CALLBACK_REDIS_TIMEOUT = env.float("WECHAT_CALLBACK_REDIS_TIMEOUT", default=0.25)
+# Each web process runs a thread that moves queued log rows from Redis into the
+# database (messaging/log_queue.py); off in tests, which flush explicitly.
+MESSAGE_LOG_FLUSHER_THREAD = env.bool("MESSAGE_LOG_FLUSHER_THREAD", default=True)
 # Where the sandbox's simulated user delivers previews (default: the host staff browse).
 WECHAT_SIMULATE_CALLBACK_BASE = env.str("WECHAT_SIMULATE_CALLBACK_BASE", default="")
-# Mounts a bare "success" view at /wechat/_bench/plain/ for bench/callback_throughput.py.
+# Mounts the crypto-only and straightforward baselines of bench/callback_throughput.py
+# under /wechat/_bench/ (never in production use).
 WXADMIN_BENCH_VIEWS = env.bool("WXADMIN_BENCH_VIEWS", default=False)
 
 # --- Health and metrics (issue 14) ---------------------------------------------------------

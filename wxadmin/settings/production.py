@@ -8,7 +8,7 @@ import copy
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, env, redis_settings
+from .base import DATABASE_CONNECT_TIMEOUT, MIDDLEWARE, env, redis_settings
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -32,6 +32,9 @@ vars().update(env.email_url("EMAIL_URL"))
 # checking them before reuse.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # (issue 10) never hang
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", DATABASE_CONNECT_TIMEOUT)
 
 # WhiteNoise serves the collected static files (gunicorn, no separate web server needed),
 # right after SecurityMiddleware.

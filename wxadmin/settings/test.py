@@ -15,3 +15,7 @@ vars().update(redis_settings(env.str("TEST_REDIS_URL", default="redis://127.0.0.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests flush the message-log queue themselves (messaging.log_queue.flush): a thread
+# holding a connection would keep the test database from being dropped.
+# (A test server in another process turns it on: messaging/tests/servers.py.)
+MESSAGE_LOG_FLUSHER_THREAD = env.bool("MESSAGE_LOG_FLUSHER_THREAD", default=False)

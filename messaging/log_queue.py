@@ -1,0 +1,269 @@
+"""The message log's write-behind queue: one Redis round trip per push, rows flushed in batches.
+
+Writing each log row on the request path cost the callback a PostgreSQL round trip and
+most of its CPU (issue 13). Instead the push's de-duplication claim and its log row go
+to Redis in ONE atomic script — both or neither — and flushers move the rows from a
+Redis stream into PostgreSQL in batches (`INSERT … ON CONFLICT DO NOTHING`, ordinary
+synchronous commit), acknowledging them only after the commit.
+
+Nothing is lost when a process dies:
+
+- The callback answers only after Redis accepted the claim and the row together. A web
+  process that dies before that has sent no reply, so WeChat retries and the retry is
+  handled as a new push; one that dies after it has already queued the row.
+- A flusher reads with XREADGROUP, so what it read stays *pending* in the consumer group
+  until its XACK, sent after the batch committed. A flusher that dies in between leaves
+  the entries pending; any other flusher (a thread in every web process, and the
+  `messaging.flush_message_log` beat task) takes them over with XAUTOCLAIM once they
+  are CLAIM_IDLE_MS old and inserts them again; the unique (account, dedupe_key)
+  constraint turns a second insert of the same row into a no-op.
+- What remains is Redis itself losing data (a crash without persistence, FLUSHDB):
+  unflushed rows, normally well under a second of traffic, would be lost. Run Redis
+  with `appendonly yes` (see README).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+import redis
+from django.conf import settings
+from django.db import DataError, IntegrityError, close_old_connections, transaction
+
+from .models import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+STREAM = "wxadmin:messaging:log-queue"
+GROUP = "flushers"
+BATCH_SIZE = 500
+BLOCK_MS = 1000
+#: pending entries older than this belong to a flusher presumed dead and are taken over
+CLAIM_IDLE_MS = 30_000
+RECLAIM_EVERY_SECONDS = 10.0
+#: after a pass that found less than a full batch, wait this long: rows then arrive in
+#: batches (one transaction and one Redis acknowledgement for many) instead of one by one
+LINGER_SECONDS = 0.25
+
+#: the columns the flusher writes; a column added later gets its database default
+ROW_FIELDS = ("account_id", "dedupe_key", "openid", "msg_type", "event", "content", "msg_id",
+              "sent_at", "received_at", "route", "keyword_rule_id", "reply_type",
+              "reply_summary", "reply_xml", "processing_ms", "raw")
+
+# KEYS[1] the push's claim key, KEYS[2] the stream; ARGV reply, ttl, row (JSON).
+# Returns the reply already stored under the claim (a retry), or nil: claimed and queued.
+_CLAIM_AND_QUEUE = """
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+redis.call('XADD', KEYS[2], '*', 'row', ARGV[3])
+return false
+"""
+_scripts: dict[int, object] = {}
+
+
+def claim_and_queue(client: redis.Redis, *, key: str, reply: str, ttl: int,
+                    row: dict) -> bytes | None:
+    """Claim the push and queue its log row atomically; return the earlier reply of a retry.
+
+    Raises RedisError when Redis cannot be reached in time (the caller then writes
+    through the database).
+    """
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_CLAIM_AND_QUEUE)
+    payload = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+    return script(keys=[key, STREAM], args=[reply, ttl, payload])
+
+
+def row_payload(fields: dict) -> dict:
+    """A log row's fields as the JSON the queue carries (times as epoch seconds)."""
+    data = {name: fields[name] for name in ROW_FIELDS}
+    data["sent_at"] = fields["sent_at"].timestamp()
+    data["received_at"] = fields["received_at"].timestamp()
+    return data
+
+
+def _row_from_payload(data: dict) -> InboundMessage:
+    values = {name: data[name] for name in ROW_FIELDS if name in data}
+    for name in ("sent_at", "received_at"):
+        values[name] = datetime.datetime.fromtimestamp(values[name], tz=datetime.UTC)
+    return InboundMessage(**values)
+
+
+# --- Flushing ---------------------------------------------------------------------------------
+def _flusher_client() -> redis.Redis:
+    # Blocking reads wait up to BLOCK_MS: the socket timeout must be longer.
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=BLOCK_MS / 1000 + 5,
+                                socket_connect_timeout=2)
+
+
+def _ensure_group(client: redis.Redis) -> None:
+    try:
+        # From the stream's first entry, so that rows queued before any flusher ran count.
+        client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _write(rows: list[InboundMessage]) -> None:
+    """Insert a batch; a retry's row (same account and dedupe key) is skipped by the database.
+
+    A row the database refuses (its account or keyword rule deleted since; a value out
+    of range that got past the parser) is retried alone and then dropped with an error
+    in the log, so that it cannot block the queue. Connection errors propagate: the
+    entries stay pending and are written when the database is back.
+    """
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        return
+    except (IntegrityError, DataError):
+        pass  # row by row, to keep the good ones
+    for row in rows:
+        for attempt in range(2):
+            try:
+                with transaction.atomic():
+                    InboundMessage.objects.bulk_create([row], ignore_conflicts=True)
+                break
+            except (IntegrityError, DataError) as exc:
+                if attempt == 0 and row.keyword_rule_id is not None:
+                    row.keyword_rule_id = None  # the rule is gone, the message is not
+                    continue
+                logger.error("message log: dropped a queued row of account %s that the "
+                             "database refuses (%s)", row.account_id, type(exc).__name__)
+                break
+
+
+def _store(client: redis.Redis, entries) -> int:
+    """Write these stream entries to the database, then acknowledge and delete them."""
+    if not entries:
+        return 0
+    ids, rows = [], []
+    for entry_id, fields in entries:
+        ids.append(entry_id)
+        payload = fields.get(b"row") if fields else None
+        if payload is None:
+            continue  # deleted from the stream meanwhile: nothing to write
+        try:
+            rows.append(_row_from_payload(json.loads(payload)))
+        except (ValueError, KeyError, TypeError):
+            logger.error("message log: unreadable queue entry %r dropped", entry_id)
+    if rows:
+        _write(rows)
+    pipe = client.pipeline(transaction=False)
+    pipe.xack(STREAM, GROUP, *ids)
+    pipe.xdel(STREAM, *ids)
+    pipe.execute()
+    return len(rows)
+
+
+def _entries(reply) -> list:
+    """The entries of our one stream in an XREADGROUP reply (RESP2 list or RESP3 map)."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return next(iter(reply.values()))[0] if reply else []
+    return reply[0][1]
+
+
+def flush_once(client: redis.Redis, consumer: str, *, block_ms: int | None = None,
+               claim_idle_ms: int | None = None) -> int:
+    """One pass: own pending entries, then (optionally) others' stale ones, then new ones.
+
+    Returns the number of rows written. Entries stay pending if the write fails.
+    """
+    _ensure_group(client)
+    written = 0
+    # 1. What this consumer read before but could not write (database error).
+    reply = client.xreadgroup(GROUP, consumer, {STREAM: "0"}, count=BATCH_SIZE)
+    written += _store(client, _entries(reply))
+    # 2. Entries a dead flusher left pending.
+    if claim_idle_ms is not None:
+        start = "0-0"
+        while True:
+            start, entries, *_deleted = client.xautoclaim(
+                STREAM, GROUP, consumer, claim_idle_ms, start_id=start, count=BATCH_SIZE)
+            written += _store(client, entries)
+            if start in (b"0-0", "0-0"):
+                break
+    # 3. New entries.
+    while True:
+        reply = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH_SIZE,
+                                  block=block_ms)
+        entries = _entries(reply)
+        written += _store(client, entries)
+        if len(entries) < BATCH_SIZE:
+            return written
+        block_ms = None
+
+
+def flush(*, claim_idle_ms: int = CLAIM_IDLE_MS, consumer: str | None = None) -> int:
+    """Write every queued row now (and those a dead flusher left); the beat task and tests."""
+    client = _flusher_client()
+    try:
+        return flush_once(client, consumer or f"flush-{socket.gethostname()}-{os.getpid()}",
+                          claim_idle_ms=claim_idle_ms)
+    finally:
+        client.close()
+
+
+def queued() -> int:
+    """Rows queued and not yet written (new and pending)."""
+    client = _flusher_client()
+    try:
+        return client.xlen(STREAM)
+    finally:
+        client.close()
+
+
+class _Flusher(threading.Thread):
+    """A daemon thread of a web process draining the queue into the database."""
+
+    def __init__(self) -> None:
+        super().__init__(name="message-log-flusher", daemon=True)
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.pid = os.getpid()
+
+    def run(self) -> None:
+        client = _flusher_client()
+        last_reclaim = 0.0
+        while True:
+            try:
+                close_old_connections()
+                now = time.monotonic()
+                reclaim = now - last_reclaim > RECLAIM_EVERY_SECONDS
+                if reclaim:
+                    last_reclaim = now
+                written = flush_once(client, self.consumer, block_ms=BLOCK_MS,
+                                     claim_idle_ms=CLAIM_IDLE_MS if reclaim else None)
+                if written:
+                    time.sleep(LINGER_SECONDS)
+            except Exception:
+                logger.exception("message log flusher: will retry in a second")
+                time.sleep(1.0)
+
+
+_flusher: _Flusher | None = None
+_flusher_lock = threading.Lock()
+
+
+def ensure_flusher() -> None:
+    """Start this process's flusher thread if it is not running (after a fork too)."""
+    global _flusher
+    flusher = _flusher
+    if flusher is not None and flusher.pid == os.getpid() and flusher.is_alive():
+        return
+    if not settings.MESSAGE_LOG_FLUSHER_THREAD:
+        return
+    with _flusher_lock:
+        if _flusher is None or _flusher.pid != os.getpid() or not _flusher.is_alive():
+            _flusher = _Flusher()
+            _flusher.start()
