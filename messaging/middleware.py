@@ -39,8 +39,14 @@ class CallbackFastPath:
         match = self._callback_pattern().match(request.path_info)
         if match is None:
             return self.get_response(request)
+        from wxadmin import logs
+
         from .views import callback
 
+        # No URL resolution happens on this path: say which view answers, for the request
+        # line and the callback metrics of RequestContextMiddleware above (issue 14).
+        request.callback_appid = match[1]
+        logs.bind(appid=match[1])
         # What the language middleware below would have chosen for a cookie-less request.
         translation.activate(settings.LANGUAGE_CODE)
         return callback(request, match[1])

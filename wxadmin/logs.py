@@ -54,7 +54,9 @@ class RequestContextMiddleware:
             response = self.get_response(request)
             elapsed = time.perf_counter() - started
             match = getattr(request, "resolver_match", None)
-            if match is not None and match.view_name == CALLBACK_VIEW:
+            # messaging's CallbackFastPath marks the callback (it skips URL resolution)
+            if hasattr(request, "callback_appid") or (
+                    match is not None and match.view_name == CALLBACK_VIEW):
                 from . import metrics
 
                 metrics.callback_observed(status=response.status_code, seconds=elapsed)

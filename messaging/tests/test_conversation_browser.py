@@ -45,6 +45,9 @@ def test_a_user_writes_an_agent_answers_and_the_answer_reaches_wechat(
                            json={"openid": OPENID, "type": "text", "content": "咖啡还有货吗？"},
                            timeout=30)
     assert pushed.status_code == 200, pushed.text
+    from messaging.tests.pushes import flush_log
+
+    flush_log()  # what a web process's flusher thread does within a second (issue 13)
     incoming = page.get_by_test_id("msg-in").last
     incoming.wait_for()  # appears by itself, no reload
     assert "咖啡还有货吗？" in incoming.inner_text()
