@@ -39,6 +39,16 @@ def kf_operation_run(self, operation_id: int) -> str:
 
 
 @shared_task(name="messaging.prune_messages")
-def prune_messages(batch_size: int = 1000) -> int:
-    """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in batches."""
-    return services.messages_prune(batch_size=batch_size)
+def prune_messages(batch_size: int = 1000, pause_seconds: float = 0.0,
+                   max_seconds: float | None = None) -> int:
+    """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in bounded batches."""
+    return services.messages_prune(batch_size=batch_size, pause_seconds=pause_seconds,
+                                   max_seconds=max_seconds)
+
+
+@shared_task(name="messaging.refresh_daily_counts")
+def refresh_daily_counts() -> int:
+    """Beat: recount the recent days of the log into the dashboard's daily counts."""
+    from .daily_counts import message_counts_refresh
+
+    return message_counts_refresh()

@@ -51,4 +51,5 @@ def test_retention_of_zero_days_keeps_everything(settings):
 def test_prune_is_scheduled_for_beat():
     from messaging.schedules import SCHEDULES
 
-    assert [s["task"] for s in SCHEDULES] == ["messaging.prune_messages"]
+    assert [s["task"] for s in SCHEDULES] == ["messaging.prune_messages",
+                                              "messaging.refresh_daily_counts"]
