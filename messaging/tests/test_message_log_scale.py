@@ -9,7 +9,6 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
@@ -106,7 +105,7 @@ def test_one_character_search_is_refused_with_a_message(admin_client):
     response = admin_client.get(URL, {"q": "营"})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == []
-    assert "at least two characters" in response.content.decode()
+    assert "请至少输入两个字" in response.content.decode()  # the admin speaks zh-hans
 
 
 @postgres_only
