@@ -72,6 +72,19 @@ def test_search_finds_a_two_character_chinese_word_in_messages_and_replies(admin
 
 
 @pytest.mark.django_db
+def test_a_common_phrase_is_found_the_same_way(admin_client, monkeypatch):
+    """Past COMMON_MATCHES matches the search walks the newest rows instead of the index."""
+    import messaging.search
+
+    account = OfficialAccountFactory()
+    rows = {log(account, n, content=f"营业时间{n}").pk for n in range(4)}
+    log(account, 9, content="营业到几点")
+    assert {m.pk for m in found(admin_client, q="营业时间")} == rows  # rare: the index
+    monkeypatch.setattr(messaging.search, "COMMON_MATCHES", 3)
+    assert {m.pk for m in found(admin_client, q="营业时间")} == rows  # common: the walk
+
+
+@pytest.mark.django_db
 def test_search_is_case_insensitive_for_latin_text(admin_client):
     account = OfficialAccountFactory()
     row = log(account, 1, content="My order ABC-123 has not arrived")
