@@ -94,6 +94,8 @@ def parse_args():
     parser.add_argument("--load-seconds", type=float, default=10.0,
                         help="callback load before each prune (its baseline rate)")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument("--no-index-cost", action="store_true",
+                        help="skip measuring what the search index costs the callback")
     return parser.parse_args()
 
 
@@ -401,9 +403,9 @@ def measure(world: World, clients: dict, requests: int) -> dict:
 
 
 # --- the callback under load while pruning ----------------------------------------------------
-def start_gunicorn() -> subprocess.Popen:
+def start_gunicorn(url: str = LARGE_URL) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
-           "DATABASE_URL": LARGE_URL, "TEST_REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING",
+           "DATABASE_URL": url, "TEST_REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING",
            "CONN_MAX_AGE": "60"}
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application", "-w", "2",
@@ -566,6 +568,63 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
     return results
 
 
+INDEX_SQL = ("CREATE INDEX IF NOT EXISTS messaging_inbound_search_bigrams ON "
+             "messaging_inboundmessage USING gin (messaging_search_bigrams(content, "
+             "reply_summary))")
+
+
+def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
+    """The callback's rate with and without the bigram index, in alternating slices on the
+    10,000-row database (an INSERT's index cost hardly depends on the table's size)."""
+    import redis
+    from django.db import connections
+
+    use_database(SMALL_DB)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    account = world.accounts[0]
+    spawn = mp.get_context("spawn")
+    connections.close_all()
+    server = start_gunicorn(f"{SERVER_URL}/{SMALL_DB}")
+    windows: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
+    try:
+        ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
+        loader = spawn.Process(target=load_worker, args=(
+            account.appid, str(account.server_token), account.original_id, 2 * 10**15,
+            ready, stop, queue))
+        loader.start()
+        if not ready.wait(120):
+            raise SystemExit("the callback does not answer")
+        for _ in range(rounds):
+            for state in ("without", "with"):
+                sql("DROP INDEX IF EXISTS messaging_inbound_search_bigrams" if state == "without"
+                    else INDEX_SQL)
+                time.sleep(0.5)  # requests in flight finish under the old state
+                start = time.time()
+                time.sleep(seconds)
+                windows[state].append((start, time.time()))
+        stop.set()
+        done = queue.get()["done"]
+        loader.join()
+    finally:
+        sql(INDEX_SQL)
+        stop_gunicorn(server)
+    result = {}
+    for state, spans in windows.items():
+        inside = sorted(lat for at, lat in done for start, end in spans if start <= at < end)
+        total = sum(end - start for start, end in spans)
+        result[state] = (len(inside) / total, inside[len(inside) // 2] * 1000 if inside else 0)
+    return result
+
+
+def report_index_cost(cost: dict) -> None:
+    (with_rate, with_p50), (without_rate, without_p50) = cost["with"], cost["without"]
+    print("what the bigram index costs the callback (10,000-row database, alternating 5 s "
+          "slices with and without it):")
+    print(f"  without: {without_rate:7.1f} msg/s (p50 {without_p50:.1f} ms); with: "
+          f"{with_rate:7.1f} msg/s (p50 {with_p50:.1f} ms) → ratio {with_rate / without_rate:.2f}",
+          flush=True)
+
+
 def main() -> None:
     args = parse_args()
     ensure_databases()
@@ -598,8 +657,9 @@ def main() -> None:
     if args.ten_million:
         sizes.append(10_000_000)
     measured: dict[int, dict] = {}
-    prune = None
     try:
+        if not args.no_index_cost:
+            report_index_cost(index_cost(world))
         for size in sizes:
             use_database(LARGE_DB)
             took = grow_to(world, size, now)
