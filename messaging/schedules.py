@@ -5,7 +5,7 @@ SCHEDULES = [
         "name": "messaging: prune the message log",
         "task": "messaging.prune_messages",
         "crontab": {"minute": "17", "hour": "3"},
-        "kwargs": {"batch_size": 1000, "pause_seconds": 0.05, "max_seconds": 1800},
+        "kwargs": {"batch_size": 1000, "pause_seconds": 0.2, "max_seconds": 1800},
         "description": "Deletes messages older than MESSAGE_RETENTION_DAYS, in batches.",
     },
     {
