@@ -5,8 +5,11 @@ SCHEDULES = [
     {
         "name": gettext_noop("messaging: prune the message log"),  # shown translated in the admin
         "task": "messaging.prune_messages",
-        "crontab": {"minute": "17", "hour": "3"},
-        "kwargs": {"batch_size": 1000},
+        # hourly, each run inside the task time limit (a run longer than the broker's
+        # visibility timeout would be handed to a second worker); each resumes where the
+        # last one stopped
+        "crontab": {"minute": "17", "hour": "*"},
+        "kwargs": {"batch_size": 1000, "pause_seconds": 0.2, "max_seconds": 45},
         "description": "Deletes messages older than MESSAGE_RETENTION_DAYS, in batches.",
     },
     {
@@ -21,5 +24,11 @@ SCHEDULES = [
         "every_seconds": 60,
         "description": "Writes queued callback log rows that no web process has written "
                        "(also those a dead process left pending).",
+    },
+    {
+        "name": gettext_noop("messaging: daily message counts"),
+        "task": "messaging.refresh_daily_counts",
+        "every_seconds": 60,
+        "description": "Recounts today's messages per account for the dashboard.",
     },
 ]

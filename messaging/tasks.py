@@ -42,9 +42,27 @@ def kf_operation_run(self, operation_id: int) -> str:
 
 
 @shared_task(name="messaging.prune_messages")
-def prune_messages(batch_size: int = 1000) -> int:
-    """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in batches."""
-    return services.messages_prune(batch_size=batch_size)
+def prune_messages(batch_size: int = 1000, pause_seconds: float = 0.0,
+                   max_seconds: float | None = None) -> int:
+    """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in bounded batches.
+
+    Never runs past three quarters of the soft time limit, whatever the schedule's kwargs
+    say (an older install's row may have none): the rows of finished batches stay
+    deleted, and the next run goes on."""
+    from django.conf import settings
+
+    budget = settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.75
+    max_seconds = budget if max_seconds is None else min(max_seconds, budget)
+    return services.messages_prune(batch_size=batch_size, pause_seconds=pause_seconds,
+                                   max_seconds=max_seconds)
+
+
+@shared_task(name="messaging.refresh_daily_counts")
+def refresh_daily_counts() -> int:
+    """Beat: recount the recent days of the log into the dashboard's daily counts."""
+    from .daily_counts import message_counts_refresh
+
+    return message_counts_refresh()
 
 
 @shared_task(name="messaging.flush_message_log")

@@ -203,6 +203,7 @@ def test_transfer_rule_admin_says_why_a_rule_has_no_effect(admin_client, setting
 def test_dashboard_counts_messages_per_day_for_visible_accounts(rf, operator):
     from django.contrib.auth.models import Permission
 
+    from messaging.daily_counts import message_counts_refresh
     from messaging.dashboard import panels
 
     operator.user_permissions.add(Permission.objects.get(codename="view_inboundmessage"))
@@ -211,6 +212,7 @@ def test_dashboard_counts_messages_per_day_for_visible_accounts(rf, operator):
     message(mine, key="t2")
     message(mine, key="y1", days_ago=1)
     message(OfficialAccountFactory(), key="other")
+    message_counts_refresh()  # the periodic task that fills the dashboard's rollup
     request = rf.get("/admin/")
     request.user = operator
     summary, chart = panels(request)[:2]  # the conversation workspace's panel follows

@@ -1,0 +1,736 @@
+"""Benchmark: the message log at 10,000 and 2,000,000 messages (and 10,000,000 with a flag).
+
+    .venv/bin/python bench/message_log_scale.py                 # 10,000 then 2,000,000 rows
+    .venv/bin/python bench/message_log_scale.py --ten-million   # and then 10,000,000 rows
+    .venv/bin/python bench/message_log_scale.py --no-prune      # pages only
+    .venv/bin/python bench/message_log_scale.py --quick         # 10,000 then 200,000 rows
+
+PostgreSQL only. Runs against two databases of its own on the server of `BENCH_DATABASE_URL`
+(default postgres://postgres@127.0.0.1:5432/wxadmin_bench17): `…_small` holds 10,000 rows,
+`…_large` grows to 2,000,000 (and 10,000,000); both are created and migrated, wiped at the
+start and dropped at the end unless --keep. Redis: `BENCH_REDIS_URL` (default
+redis://127.0.0.1:6379/8, emptied). Pages are opened on the two databases in turn, request by
+request, so that other load on the machine falls on both sizes alike. First it measures what
+the bigram index costs the callback (alternating slices with and without it; `--no-index-cost`
+skips it, `--index-cost-only` does only that; `BENCH_INDEX_WITH=" WITH (fastupdate = off)"`
+tries index storage parameters).
+
+1. 20 accounts, 50,000 WeChat users, a superuser and an Operator assigned to 5 accounts.
+2. Fills the log with INSERT … SELECT FROM generate_series (texts, images, voice, locations and
+   events over the last 85 days, time-ordered as the callback writes them, replies and raw
+   fields included) to each size, then VACUUM ANALYZE as autovacuum would.
+3. At each size opens every page with an in-process client — two warm-ups, then the median of
+   --requests — and counts its SQL queries; refreshes the dashboard's daily rollup first (the
+   periodic task; its time is printed too).
+4. Prints time and queries per page at each size and the ratio to the 10,000-row time.
+   Targets at 2,000,000: every page ≤ 2× its 10,000-row time and ≤ 300 ms, queries equal;
+   at 10,000,000: under 500 ms.
+5. Retention at 2,000,000 rows (unless --no-prune): gunicorn (2 workers) serves the callback
+   on 127.0.0.1:$BENCH_PORT (default 21710); a load process posts signed text messages for
+   the whole phase while `messages_prune` deletes the oldest days in its scheduled batches
+   (1,000 rows, 0.2 s pause), then with a 0.05 s pause, then without pause. Prints the
+   callback's rate before, during and after each prune, its p99 and worst latency, and how
+   often a backend waited on a lock (pg_stat_activity sampled every 20 ms).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import multiprocessing as mp
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DB_URL = os.environ.get("BENCH_DATABASE_URL",
+                        "postgres://postgres@127.0.0.1:5432/wxadmin_bench17")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+PORT = int(os.environ.get("BENCH_PORT", "21710"))
+os.environ["TEST_REDIS_URL"] = REDIS_URL
+os.environ["DJANGO_SETTINGS_MODULE"] = "wxadmin.settings.test"
+# persistent connections, as in production behind gunicorn: a new connection per request
+# would add the same few ms at both sizes and flatter the ratio
+os.environ.setdefault("CONN_MAX_AGE", "60")
+SERVER_URL, _NAME = DB_URL.rsplit("/", 1)
+SMALL_DB, LARGE_DB = f"{_NAME}_small", f"{_NAME}_large"  # 10,000 rows; 2,000,000 (10,000,000)
+LARGE_URL = f"{SERVER_URL}/{LARGE_DB}"
+os.environ["DATABASE_URL"] = LARGE_URL
+
+ACCOUNTS = 20
+USERS = 50_000
+SPAN_DAYS = 85
+OPERATOR_ACCOUNTS = (2, 7, 11, 15, 18)  # positions among the 20 (traffic is skewed)
+SEARCH_WORD = "营业"
+RARE_PHRASE = "电子发票"
+MSG_ID_BASE = 7_300_000_000_000_000_000
+
+# (content, reply) of text messages; repeated entries are more frequent. About 4% of all
+# rows contain 营业 (in the question or in the reply), 0.2% the rare phrase.
+TEXTS = [
+    ("你好", "您好，请问有什么可以帮您？"), ("在吗", ""), ("谢谢", ""), ("好的", ""),
+    ("我的订单什么时候发货", "一般 48 小时内发货"), ("怎么退款", "请在订单页申请退款"),
+    ("有优惠券吗", ""), ("人工客服", ""), ("价格多少", ""), ("能便宜点吗", ""),
+    ("地址在哪里", "门店地址：上海市黄浦区南京东路 100 号"), ("怎么联系你们", ""),
+    ("收到了，质量很好", ""), ("包装破损了", "很抱歉，请拍照发给我们"), ("会员怎么注册", ""),
+    ("积分怎么用", ""), ("可以开发票吗", ""), ("快递到哪了", ""), ("换货流程", ""),
+    ("周末营业吗", "每天 9:00-21:00 营业，欢迎光临！"), ("今天几点开门", ""),
+    ("hello", ""), ("OK", ""), ("？", ""), ("1", ""),
+]
+RARE = [(f"请帮我开{RARE_PHRASE}，抬头是公司名", "")]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ten-million", action="store_true", help="also measure 10,000,000")
+    parser.add_argument("--quick", action="store_true", help="200,000 instead of 2,000,000")
+    parser.add_argument("--requests", type=int, default=5, help="timed requests per page")
+    parser.add_argument("--no-prune", action="store_true", help="skip the retention phase")
+    parser.add_argument("--load-seconds", type=float, default=10.0,
+                        help="callback load before each prune (its baseline rate)")
+    parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument("--no-index-cost", action="store_true",
+                        help="skip measuring what the search index costs the callback")
+    parser.add_argument("--index-cost-only", action="store_true",
+                        help="only measure what the search index costs the callback")
+    return parser.parse_args()
+
+
+# --- database -------------------------------------------------------------------------------
+def admin_connection():
+    import psycopg
+
+    return psycopg.connect(f"{SERVER_URL}/postgres", autocommit=True)
+
+
+def ensure_databases() -> None:
+    with admin_connection() as conn:
+        for name in (SMALL_DB, LARGE_DB):
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                [name]).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_databases() -> None:
+    from django.db import connections
+
+    connections.close_all()
+    with admin_connection() as conn:
+        for name in (SMALL_DB, LARGE_DB):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(f"dropped databases {SMALL_DB}, {LARGE_DB}")
+
+
+def use_database(name: str) -> None:
+    """Point Django's default connection at one of the two databases."""
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = name
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    for name in (SMALL_DB, LARGE_DB):
+        use_database(name)
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+def sql(statement: str, params=None) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def wipe() -> None:
+    sql("TRUNCATE messaging_inboundmessage, messaging_messagedailycount, messaging_keywordrule, "
+        "accounts_officialaccount_assigned_staff, accounts_officialaccount, "
+        "accounts_historicalofficialaccount, accounts_entity, accounts_historicalentity "
+        "RESTART IDENTITY CASCADE")
+
+
+class World:
+    """The accounts, users and the staff who open the pages."""
+
+    def __init__(self):
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        from accounts.models import Entity, OfficialAccount
+        from messaging.models import KeywordRule
+
+        users = get_user_model()
+        self.superuser, _ = users.objects.get_or_create(
+            username="bench17-admin", defaults={"is_staff": True, "is_superuser": True})
+        self.operator, _ = users.objects.get_or_create(
+            username="bench17-operator", defaults={"is_staff": True})
+        self.operator.groups.add(Group.objects.get(name="Operators"))
+        entity = Entity.objects.create(full_name="基准测试传媒有限公司", short_name="基准传媒",
+                                       kind="enterprise", subtype="general_enterprise")
+        self.accounts = OfficialAccount.objects.bulk_create([
+            OfficialAccount(entity=entity, name=f"基准服务号{n:02d}", original_id=f"gh_bench{n:06d}",
+                            appid=f"wx{0xbe17 * 1000 + n:016x}", appsecret="s" * 32,
+                            server_token=f"benchtoken17x{n}", encoding_aes_key="a" * 43,
+                            account_type="service", message_mode="plaintext")
+            for n in range(ACCOUNTS)])
+        for position in OPERATOR_ACCOUNTS:
+            self.accounts[position].assigned_staff.add(self.operator)
+        KeywordRule.objects.create(account=self.accounts[0], name="营业时间",
+                                   match_type="contains", pattern=SEARCH_WORD,
+                                   reply_text="每天 9:00-21:00 营业，欢迎光临！")
+        self.account_ids = [a.pk for a in self.accounts]
+        self.regular_customer()
+
+    REGULAR = "oBenchRegular000000000000001"  # a real OpenID's shape: "o" + 27 characters
+    REGULAR_MESSAGES = 40
+
+    def regular_customer(self) -> None:
+        """One user with 40 messages in both databases: the OpenID search, MsgId search
+        and conversation pages then show the same rows at every size."""
+        from django.utils import timezone
+
+        from messaging.models import InboundMessage
+
+        now = timezone.now()
+        InboundMessage.objects.bulk_create([
+            InboundMessage(
+                account=self.accounts[3], dedupe_key=f"msg:{MSG_ID_BASE - i}", openid=self.REGULAR,
+                msg_type="text", content=TEXTS[i % len(TEXTS)][0], msg_id=MSG_ID_BASE - i,
+                sent_at=now - datetime.timedelta(days=2 * i, seconds=1),
+                received_at=now - datetime.timedelta(days=2 * i), route="none")
+            for i in range(1, self.REGULAR_MESSAGES + 1)])
+
+    @staticmethod
+    def openid(user: int) -> str:
+        return f"oBench{user:022d}"
+
+    def sample(self) -> tuple[str, int, int]:
+        """(OpenID, account pk, a MsgId) of the regular customer."""
+        return self.REGULAR, self.account_ids[3], MSG_ID_BASE - 7
+
+
+FILL_SQL = """
+WITH params AS (SELECT %(accounts)s::int[] AS accounts, %(texts)s::text[] AS texts,
+                       %(replies)s::text[] AS replies, %(now)s::timestamptz AS now),
+     rows AS (
+  SELECT g,
+         (g * 7919) %% {users} AS u,
+         -- two users in three write to the first half of the accounts: traffic is skewed
+         CASE WHEN (g * 7919) %% 3 = 0 THEN ((g * 7919) %% {users}) %% {accounts}
+              ELSE ((g * 7919) %% {users}) %% ({accounts} / 2) END AS a,
+         (g * 2654435761) %% 1000 AS r,
+         p.now - interval '{span} days'
+             + interval '{span} days' * ((g - %(start)s)::float8 / %(size)s) AS at
+  FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS g, params p
+), typed AS (
+  SELECT rows.*,
+         CASE WHEN r < 780 THEN 'text' WHEN r < 850 THEN 'image' WHEN r < 880 THEN 'voice'
+              WHEN r < 900 THEN 'location' ELSE 'event' END AS t,
+         CASE WHEN r >= 990 THEN 'subscribe' WHEN r >= 960 THEN 'unsubscribe'
+              WHEN r >= 900 THEN 'CLICK' ELSE '' END AS ev,
+         1 + (g * 40507) %% %(choices)s AS pick
+  FROM rows
+), filled AS (
+  SELECT typed.*, 'oBench' || lpad(u::text, 22, '0') AS openid,
+         p.accounts[(1 + a)::int] AS account_id,
+         CASE WHEN t = 'text' THEN p.texts[pick::int]
+              WHEN t = 'image' THEN 'http://mmbiz.qpic.cn/mmbiz_jpg/' || md5(g::text) || '/0'
+              WHEN t = 'voice' THEN 'media_' || md5(g::text)
+              WHEN t = 'location' THEN '上海市黄浦区南京东路 ' || (g %% 500) || ' 号'
+              WHEN ev = 'CLICK' THEN 'MENU_KEY_' || (g %% 12) ELSE '' END AS content,
+         CASE WHEN t = 'text' THEN p.replies[pick::int] WHEN ev = 'subscribe' THEN '感谢关注！'
+              WHEN ev = 'CLICK' THEN '点击菜单的回复' ELSE '' END AS reply
+  FROM typed, params p
+)
+INSERT INTO messaging_inboundmessage
+  (account_id, dedupe_key, openid, msg_type, event, content, msg_id, sent_at, received_at,
+   route, reply_type, reply_summary, reply_xml, processing_ms, raw)
+SELECT account_id,
+       CASE WHEN t = 'event' THEN 'evt:' || openid || ':' || extract(epoch FROM at)::bigint
+                                  || ':' || ev || ':' || g
+            ELSE 'msg:' || ({msg_id_base} + g) END,
+       openid, t, ev, content,
+       CASE WHEN t = 'event' THEN NULL ELSE {msg_id_base} + g END,
+       at - interval '1 second', at,
+       CASE WHEN reply = '' THEN 'none' WHEN ev = 'subscribe' THEN 'welcome'
+            WHEN ev = 'CLICK' THEN 'click' ELSE 'keyword' END,
+       CASE WHEN reply = '' THEN '' ELSE 'text' END, reply,
+       CASE WHEN reply = '' THEN '' ELSE
+         '<xml><ToUserName><![CDATA[' || openid || ']]></ToUserName><FromUserName><![CDATA['
+         || 'gh_bench' || ']]></FromUserName><CreateTime>' || extract(epoch FROM at)::bigint
+         || '</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[' || reply
+         || ']]></Content></xml>' END,
+       (g %% 50) / 10.0,
+       jsonb_build_object('ToUserName', 'gh_bench', 'FromUserName', openid,
+                          'CreateTime', extract(epoch FROM at)::bigint, 'MsgType', t,
+                          'Content', content, 'Event', ev)
+FROM filled
+"""
+
+
+def grow_to(world: World, total: int, now: datetime.datetime) -> float:
+    """Add rows until the log holds `total`; returns seconds taken (index rebuilt after)."""
+    from django.db.models import Max
+
+    from messaging.models import InboundMessage
+
+    have = InboundMessage.objects.count()
+    if have >= total:
+        return 0.0
+    started = time.perf_counter()
+    big = total - have > 100_000
+    if big:  # building the GIN index once is much faster than updating it row by row
+        sql("DROP INDEX IF EXISTS messaging_inbound_search_bigrams")
+    # row numbers continue after the highest id, so that MsgIds never repeat (rows pruned
+    # earlier leave the count below the highest id)
+    first = (InboundMessage.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+    fill_range(world, first, first + total - have - 1, now)
+    if big:
+        sql("SET maintenance_work_mem = '1GB'")
+        sql("CREATE INDEX messaging_inbound_search_bigrams ON messaging_inboundmessage "
+            "USING gin (messaging_search_bigrams(content, reply_summary))")
+    sql("VACUUM ANALYZE messaging_inboundmessage")
+    return time.perf_counter() - started
+
+
+def fill_range(world: World, start: int, stop: int, now: datetime.datetime) -> None:
+    """Rows start..stop spread evenly over the last SPAN_DAYS days, in chunks."""
+    pool = TEXTS * 8 + RARE
+    statement = FILL_SQL.format(users=USERS, accounts=ACCOUNTS, span=SPAN_DAYS,
+                                msg_id_base=MSG_ID_BASE)
+    size = stop - start + 1
+    chunk = 500_000
+    first = start
+    while first <= stop:
+        last = min(stop, first + chunk - 1)
+        # each chunk is a slice of one time line: the formula uses start and size of the
+        # whole range, generate_series only the slice
+        sql(statement.replace("generate_series(%(start)s::bigint, %(stop)s::bigint)",
+                              "generate_series(%(first)s::bigint, %(stop)s::bigint)"),
+            {"accounts": world.account_ids, "texts": [c for c, _r in pool],
+             "replies": [r for _c, r in pool], "choices": len(pool), "now": now,
+             "start": start, "first": first, "stop": last, "size": size})
+        if last < stop:
+            print(f"  … {last:,} rows", flush=True)
+        first = last + 1
+
+
+# --- pages ----------------------------------------------------------------------------------
+def pages(world: World) -> list[tuple[str, str, str]]:
+    """(label, who, url) of every page measured."""
+    base = "/admin/messaging/inboundmessage/"
+    openid, account_pk, msg_id = world.sample()
+    return [
+        ("message log, superuser", "superuser", base),
+        ("message log, an Operator (scoped)", "operator", base),
+        ("filtered by account", "superuser", f"{base}?account__id__exact={world.account_ids[7]}"),
+        (f"search for a word ({SEARCH_WORD})", "superuser", f"{base}?q={SEARCH_WORD}"),
+        (f"search, Operator ({SEARCH_WORD})", "operator", f"{base}?q={SEARCH_WORD}"),
+        (f"search a rarer phrase ({RARE_PHRASE})", "superuser", f"{base}?q={RARE_PHRASE}"),
+        ("search an exact OpenID", "superuser", f"{base}?q={openid}"),
+        ("search an exact MsgId", "superuser", f"{base}?q={msg_id}"),
+        ("page 100", "superuser", f"{base}?p=100"),
+        ("a conversation", "superuser", f"{base}conversation/{account_pk}/{openid}/"),
+        ("admin dashboard (daily message counts)", "superuser", "/admin/"),
+    ]
+
+
+def rows_shown(response) -> int:
+    context = response.context
+    if context and "cl" in context:
+        return len(context["cl"].result_list)
+    if context and "rows" in context:
+        return len(context["rows"])
+    return -1
+
+
+def open_page(clients: dict, url: str, requests: int) -> dict:
+    """Per database: median seconds, queries and rows shown of `requests` GETs.
+
+    The two databases take turns request by request, so that load from other processes
+    on the machine falls on both alike; after each switch one untimed request
+    re-opens the connection and warms caches.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    times: dict[str, list[float]] = {SMALL_DB: [], LARGE_DB: []}
+    found: dict[str, tuple[int, int]] = {}
+    for _ in range(requests):
+        for name in (SMALL_DB, LARGE_DB):
+            use_database(name)
+            client = clients[name]
+            assert client.get(url).status_code == 200, url
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                response = client.get(url)
+                times[name].append(time.perf_counter() - started)
+            assert response.status_code == 200, (url, response.status_code)
+            found[name] = (len(ctx.captured_queries), rows_shown(response))
+    return {name: (statistics.median(times[name]), *found[name]) for name in times}
+
+
+def rollup_times() -> tuple[float, float]:
+    """The daily-count task on the current database: a 14-day backfill, then a normal run."""
+    from messaging.daily_counts import message_counts_refresh
+
+    started = time.perf_counter()
+    message_counts_refresh(since=datetime.date.today() - datetime.timedelta(days=13))
+    backfill = time.perf_counter() - started
+    started = time.perf_counter()
+    message_counts_refresh()  # what the task does every minute: today (and yesterday)
+    return backfill, time.perf_counter() - started
+
+
+def measure(world: World, clients: dict, requests: int) -> dict:
+    rollup = {}
+    for name in (SMALL_DB, LARGE_DB):
+        use_database(name)
+        rollup[name] = rollup_times()
+    results = {"_rollup": rollup}
+    for label, who, url in pages(world):
+        results[label] = open_page({name: clients[name][who] for name in clients}, url,
+                                   requests)
+    return results
+
+
+# --- the callback under load while pruning ----------------------------------------------------
+def start_gunicorn(url: str = LARGE_URL) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+           "DATABASE_URL": url, "TEST_REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING",
+           "CONN_MAX_AGE": "60"}
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application", "-w", "2",
+         "--threads", "4", "-b", f"127.0.0.1:{PORT}", "--log-level", "warning",
+         "--backlog", "512"], cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", PORT), timeout=0.5):
+                time.sleep(1.0)
+                return process
+        except OSError:
+            time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, stop,
+                queue) -> None:
+    """Own process: 8 threads posting signed plaintext text pushes until `stop` is set;
+    `ready` is set once 200 have been answered (gunicorn's workers are warm by then)."""
+    from wechat.crypto import signature
+
+    done: list[tuple[float, float]] = []  # (finished at, latency)
+    errors = [0]
+    lock = threading.Lock()
+    counter = [first_id]
+
+    def run():
+        while not stop.is_set():
+            with lock:
+                msg_id = counter[0]
+                counter[0] += 1
+            now = str(int(time.time()))
+            nonce = str(msg_id % 10**9)
+            user = f"oLoad{msg_id % 300:04d}"
+            path = (f"/wechat/{appid}/?signature={signature(token, now, nonce)}"
+                    f"&timestamp={now}&nonce={nonce}&openid={user}")
+            body = (f"<xml><ToUserName><![CDATA[{original_id}]]></ToUserName>"
+                    f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+                    f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                    f"<Content><![CDATA[请问{SEARCH_WORD}时间]]></Content>"
+                    f"<MsgId>{msg_id}</MsgId></xml>").encode()
+            started = time.time()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+                conn.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+                ok = response.status == 200
+            except OSError:
+                ok = False
+            finished = time.time()
+            with lock:
+                if ok:
+                    done.append((finished, finished - started))
+                    if len(done) == 200:
+                        ready.set()
+                else:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put({"done": done, "errors": errors[0]})
+
+
+def lock_sampler(stop: threading.Event, found: list, waits: list) -> None:
+    """Every 20 ms: how many backends of the bench database wait on a lock, and on what."""
+    import psycopg
+
+    name = LARGE_DB
+    with psycopg.connect(LARGE_URL, autocommit=True) as conn:
+        while not stop.is_set():
+            rows = conn.execute(
+                "SELECT wait_event, left(query, 40) FROM pg_stat_activity WHERE datname = %s "
+                "AND wait_event_type = 'Lock'", [name]).fetchall()
+            found.append(len(rows))
+            waits.extend(rows)
+            time.sleep(0.02)
+
+
+def rate(done: list, start: float, end: float) -> tuple[float, float, float, int]:
+    """Requests/s, p99 and worst latency (ms) of requests that finished in [start, end)."""
+    inside = sorted(lat for at, lat in done if start <= at < end)
+    seconds = max(end - start, 1e-9)
+    if not inside:
+        return 0.0, 0.0, 0.0, 0
+    p99 = inside[min(len(inside) - 1, int(len(inside) * 0.99))]
+    return len(inside) / seconds, p99 * 1000, inside[-1] * 1000, len(inside)
+
+
+def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
+    """Two prunes of the oldest days while the callback is busy: scheduled, then no pause."""
+    import redis
+    from django.db import connections
+
+    from messaging.models import InboundMessage
+    from messaging.services import messages_prune
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    account = world.accounts[0]
+    spawn = mp.get_context("spawn")  # the load process shares no connection with us
+    connections.close_all()
+    server = start_gunicorn()
+    results = []
+    try:
+        for n, (label, days, pause) in enumerate((
+                ("scheduled: 1,000-row batches, 0.2 s pause", 82, 0.2),
+                ("0.05 s pause", 79, 0.05),
+                ("no pause between batches", 76, 0.0))):
+            old = InboundMessage.objects.filter(
+                received_at__lt=now - datetime.timedelta(days=days)).count()
+            total_before = InboundMessage.objects.count()
+            connections.close_all()
+            ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
+            loader = spawn.Process(target=load_worker, args=(
+                account.appid, str(account.server_token), account.original_id,
+                10**15 + n * 10**9, ready, stop, queue))
+            loader.start()
+            if not ready.wait(120):
+                raise SystemExit("the callback does not answer")
+            warm_at = time.time()
+            time.sleep(args.load_seconds)  # the callback alone: its rate before
+            halt, samples, waits = threading.Event(), [], []
+            sampler = threading.Thread(target=lock_sampler, args=(halt, samples, waits))
+            sampler.start()
+            start = time.time()
+            deleted = messages_prune(older_than_days=days, batch_size=1000, now=now,
+                                     pause_seconds=pause)
+            end = time.time()
+            halt.set()
+            sampler.join()
+            time.sleep(args.load_seconds)  # and alone again: its rate after
+            stop.set()
+            part = queue.get()
+            loader.join()
+            done = part["done"]
+            results.append({
+                "label": label, "old": old, "deleted": deleted, "seconds": end - start,
+                "samples": samples, "errors": part["errors"],
+                "before": rate(done, warm_at, start), "during": rate(done, start, end),
+                "after": rate(done, end, end + args.load_seconds), "waits": waits,
+                "callback_rows": InboundMessage.objects.count() - total_before + deleted,
+                "answered": len(done),
+            })
+    finally:
+        stop_gunicorn(server)
+    return results
+
+
+INDEX_SQL = ("CREATE INDEX IF NOT EXISTS messaging_inbound_search_bigrams ON "
+             "messaging_inboundmessage USING gin (messaging_search_bigrams(content, "
+             "reply_summary))" + os.environ.get("BENCH_INDEX_WITH", ""))
+
+
+def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
+    """The callback's rate with and without the bigram index, in alternating slices on the
+    10,000-row database (an INSERT's index cost hardly depends on the table's size)."""
+    import redis
+    from django.db import connections
+
+    use_database(SMALL_DB)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    account = world.accounts[0]
+    spawn = mp.get_context("spawn")
+    connections.close_all()
+    server = start_gunicorn(f"{SERVER_URL}/{SMALL_DB}")
+    windows: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
+    try:
+        ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
+        loader = spawn.Process(target=load_worker, args=(
+            account.appid, str(account.server_token), account.original_id, 2 * 10**15,
+            ready, stop, queue))
+        loader.start()
+        if not ready.wait(120):
+            raise SystemExit("the callback does not answer")
+        for _ in range(rounds):
+            for state in ("without", "with"):
+                sql("DROP INDEX IF EXISTS messaging_inbound_search_bigrams" if state == "without"
+                    else INDEX_SQL)
+                time.sleep(0.5)  # requests in flight finish under the old state
+                start = time.time()
+                time.sleep(seconds)
+                windows[state].append((start, time.time()))
+        stop.set()
+        done = queue.get()["done"]
+        loader.join()
+    finally:
+        sql(INDEX_SQL)
+        stop_gunicorn(server)
+    result = {}
+    for state, spans in windows.items():
+        inside = sorted(lat for at, lat in done for start, end in spans if start <= at < end)
+        total = sum(end - start for start, end in spans)
+        result[state] = (len(inside) / total, inside[len(inside) // 2] * 1000 if inside else 0)
+    return result
+
+
+def report_index_cost(cost: dict) -> None:
+    (with_rate, with_p50), (without_rate, without_p50) = cost["with"], cost["without"]
+    print("what the bigram index costs the callback (10,000-row database, alternating 5 s "
+          "slices with and without it):")
+    print(f"  without: {without_rate:7.1f} msg/s (p50 {without_p50:.1f} ms); with: "
+          f"{with_rate:7.1f} msg/s (p50 {with_p50:.1f} ms) → ratio {with_rate / without_rate:.2f}",
+          flush=True)
+
+
+def main() -> None:
+    args = parse_args()
+    ensure_databases()
+    setup_django()
+    import redis
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+    from django.utils import timezone
+
+    setup_test_environment()
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    now = timezone.now()
+    worlds, clients = {}, {}
+    for name in (SMALL_DB, LARGE_DB):
+        use_database(name)
+        wipe()
+        worlds[name] = World()
+        clients[name] = {}
+        for who, user in (("superuser", worlds[name].superuser),
+                          ("operator", worlds[name].operator)):
+            client = Client()
+            client.force_login(user)
+            clients[name][who] = client
+    world = worlds[LARGE_DB]
+    assert worlds[SMALL_DB].account_ids == world.account_ids  # the same URLs fit both
+    use_database(SMALL_DB)
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} (2 cores, shared)")
+    print(f"{SMALL_DB}: 10,000 rows ({grow_to(world, 10_000, now):.0f} s)", flush=True)
+    sizes = [200_000 if args.quick else 2_000_000]
+    if args.ten_million:
+        sizes.append(10_000_000)
+    measured: dict[int, dict] = {}
+    try:
+        if not args.no_index_cost:
+            report_index_cost(index_cost(world))
+        if args.index_cost_only:
+            return
+        for size in sizes:
+            use_database(LARGE_DB)
+            took = grow_to(world, size, now)
+            print(f"{LARGE_DB}: {size:,} rows ({took:.0f} s to fill, index and analyze)",
+                  flush=True)
+            measured[size] = measure(world, clients, args.requests)
+            report_size(size, measured[size])
+            if size == sizes[0] and not args.no_prune:
+                use_database(LARGE_DB)
+                prune = prune_under_load(world, args, now)
+                report_prune(size, prune)
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores, shared)")
+    finally:
+        if not args.keep:
+            drop_databases()
+
+
+def report_size(size: int, figures: dict) -> None:
+    print(f"{'page':<42}{'10,000 rows':>26}{f'{size:,} rows':>26}{'ratio':>8}")
+    verdicts = []
+    limit = 0.300 if size <= 2_000_000 else 0.500
+    for label, by_db in figures.items():
+        if label.startswith("_"):
+            continue
+        (t0, q0, r0), (t1, q1, r1) = by_db[SMALL_DB], by_db[LARGE_DB]
+        ratio = t1 / t0
+        print(f"{label:<42}{t0 * 1000:>9.1f} ms {q0:>3} q {r0:>4} rows"
+              f"{t1 * 1000:>9.1f} ms {q1:>3} q {r1:>4} rows{ratio:>8.2f}")
+        ok = t1 <= limit and q0 == q1 and (size > 2_000_000 or ratio <= 2.0)
+        verdicts.append((label, ok))
+    for name, label in ((SMALL_DB, "10,000"), (LARGE_DB, f"{size:,}")):
+        backfill, refresh = figures["_rollup"][name]
+        print(f"  daily-count task at {label} rows: 14-day backfill {backfill * 1000:.1f} ms, "
+              f"a run (today) {refresh * 1000:.1f} ms")
+    missed = [label for label, ok in verdicts if not ok]
+    target = ("≤ 2× the 10,000-row time, ≤ 300 ms" if size <= 2_000_000 else "< 500 ms")
+    print(f"target at {size:,} ({target}, equal queries): "
+          + ("met" if not missed else "NOT met: " + "; ".join(missed)))
+    print(flush=True)
+
+
+def report_prune(size: int, prune: list[dict]) -> None:
+    print(f"retention at {size:,} rows while the callback is under load (gunicorn "
+          "2 workers x 4 threads, 8 client threads, plaintext keyword reply):")
+    for r in prune:
+        b_rate, b_p99, b_max, _n = r["before"]
+        d_rate, d_p99, d_max, _n = r["during"]
+        a_rate, a_p99, a_max, _n = r["after"]
+        alone = (b_rate + a_rate) / 2
+        waiting = max(r["samples"] or [0])
+        print(f"  {r['label']}: deleted {r['deleted']:,} of {r['old']:,} old rows in "
+              f"{r['seconds']:.1f} s ({r['deleted'] / max(r['seconds'], 1e-9):,.0f} rows/s)")
+        print(f"    callback before: {b_rate:7.1f} msg/s, p99 {b_p99:6.1f} ms, "
+              f"worst {b_max:6.1f} ms")
+        print(f"    callback during: {d_rate:7.1f} msg/s, p99 {d_p99:6.1f} ms, "
+              f"worst {d_max:6.1f} ms")
+        print(f"    callback after:  {a_rate:7.1f} msg/s, p99 {a_p99:6.1f} ms, "
+              f"worst {a_max:6.1f} ms  → during / mean(before, after) "
+              f"{d_rate / alone if alone else 0:.2f}")
+        kinds = sorted({f"{event}: {query}" for event, query in r["waits"]})
+        print(f"    backends waiting on a lock: max {waiting} in {len(r['samples'])} "
+              f"samples (every 20 ms){' — ' + '; '.join(kinds) if kinds else ''}; "
+              f"failed requests {r['errors']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Searching the message log: text of two characters or more, or an exact OpenID or MsgId.
+
+On PostgreSQL the text part is served by a GIN index over the character bigrams of each
+message's content and reply (migration 0006, function `messaging_search_bigrams`): a term's
+bigrams must all be in a row's bigrams, then `icontains` confirms the candidate rows. Bigrams,
+not pg_trgm's trigrams, because most Chinese words are two characters (营业, 退款), and a
+two-character LIKE pattern gives pg_trgm no trigram to look up, so it reads the whole index.
+An OpenID or MsgId is matched exactly through the (account, openid, …) and
+(account, dedupe_key) indexes, probed once per account the user may see; a term shaped like
+a real OpenID ("o" + 27 characters) or a 64-bit MsgId (16 digits or more) is looked up as
+that only, not as text.
+
+The confirming match is written as one `strpos(lower(content ␟ reply), lower(term)) > 0`,
+not `UPPER(content) LIKE … OR UPPER(reply) LIKE …`: PostgreSQL estimates the LIKE pair as
+matching almost nothing on top of the bigram condition (it cannot know they agree), so for
+a common word (营业 in 3% of messages) it chose to fetch and sort every match (~1 s at
+2,000,000 rows) instead of walking the newest messages until a page is full (~20 ms).
+It also misjudges the rest: for a term of three characters or more it multiplies the
+bigrams' frequencies as if they were independent and expects a handful of rows, and within
+an Operator's accounts it weighs the bigram function's cost on every row walked. So one
+look at the statistics ANALYZE keeps for the index tells whether the term probably has
+COMMON_MATCHES matches: a common term is then searched by the walk alone (no index
+condition, no bigram function per row), a rare one through the index (about
+COMMON_MATCHES rows at most fetched and sorted).
+
+On SQLite (`make run`) the same rules run as plain substring matching without an index.
+"""
+from __future__ import annotations
+
+import re
+
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Concat, Lower, StrIndex
+from django.db.models.lookups import GreaterThan
+from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext as _
+
+#: bigrams need two characters; a one-character term would have to read every row
+MIN_TEXT_TERM_LENGTH = 2
+MAX_TERM_LENGTH = 100
+MAX_TERMS = 5
+#: from this many matches, walking the newest rows beats fetching and sorting every match
+COMMON_MATCHES = 2000
+#: WeChat OpenIDs are 28 characters of this alphabet; shorter ones occur in the sandbox
+OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
+REAL_OPENID_RE = re.compile(r"^o[A-Za-z0-9_-]{27}\Z")
+MSG_ID_RE = re.compile(r"^[0-9]{1,19}\Z")
+REAL_MSG_ID_RE = re.compile(r"^[0-9]{16,19}\Z")
+#: joins content and reply for the confirming match; never part of a search term
+SEPARATOR = "\x1f"
+MSG_ID_MAX = 2**63 - 1
+
+
+class SearchError(ValueError):
+    """A search the log cannot run quickly; the message says what to type instead."""
+
+
+def search_terms(search: str) -> list[str]:
+    """The terms of a search box entry, quoted phrases kept together (as Django's admin does)."""
+    terms = []
+    for bit in smart_split(search):
+        if bit[:1] in "\"'" and bit[-1:] == bit[:1] and len(bit) > 1:
+            bit = unescape_string_literal(bit)
+        bit = bit.strip()
+        if bit:
+            terms.append(bit)
+    if len(terms) > MAX_TERMS:
+        raise SearchError(_("Search for at most %(count)d words at a time.")
+                          % {"count": MAX_TERMS})
+    for term in terms:
+        if len(term) > MAX_TERM_LENGTH:
+            raise SearchError(_("A search word can be at most %(count)d characters long.")
+                              % {"count": MAX_TERM_LENGTH})
+        if len(term) < MIN_TEXT_TERM_LENGTH and not MSG_ID_RE.match(term):
+            raise SearchError(_("Search for at least two characters (for example 营业), "
+                                "an OpenID or a MsgId."))
+    return terms
+
+
+class SearchBigrams(Func):
+    """`messaging_search_bigrams(content, reply)`, the indexed expression (PostgreSQL only)."""
+
+    function = "messaging_search_bigrams"
+
+    def __init__(self, content, reply, **extra):
+        from django.contrib.postgres.fields import ArrayField
+
+        super().__init__(content, reply, output_field=ArrayField(TextField()), **extra)
+
+
+def _is_text(term: str) -> bool:
+    return (len(term) >= MIN_TEXT_TERM_LENGTH and not REAL_OPENID_RE.match(term)
+            and not REAL_MSG_ID_RE.match(term))
+
+
+def _is_openid(term: str) -> bool:
+    return bool(OPENID_RE.match(term)) and not term.isdigit()
+
+
+def _is_msg_id(term: str) -> bool:
+    return bool(MSG_ID_RE.match(term)) and int(term) <= MSG_ID_MAX
+
+
+def _exact_match(term: str, *, postgres: bool) -> Q:
+    """What a term matches: the text of the message or reply, the OpenID, or the MsgId."""
+    match = Q()
+    if _is_text(term):
+        if postgres:
+            text = Concat(F("content"), Value(SEPARATOR), F("reply_summary"),
+                          output_field=TextField())
+            match |= Q(GreaterThan(StrIndex(Lower(text), Lower(Value(term))), 0))
+        else:
+            match |= Q(content__icontains=term) | Q(reply_summary__icontains=term)
+    if _is_openid(term):
+        match |= Q(openid=term)
+    if _is_msg_id(term):
+        match |= Q(msg_id=int(term))
+    return match
+
+
+def _index_match(term: str, account_ids: list[int]) -> Q:
+    """A superset of `_exact_match` that PostgreSQL answers from indexes alone.
+
+    Each branch is an index condition of its own, so PostgreSQL ORs the index scans
+    (BitmapOr) and reads only the rows they find. The OpenID and MsgId branches name the
+    accounts as a list because those indexes start with the account.
+    """
+    match = Q()
+    if _is_text(term):
+        match |= Q(_search_bigrams__contains=SearchBigrams(Value(term), Value("")))
+    if _is_openid(term):
+        match |= Q(account_id__in=account_ids, openid=term)
+    if _is_msg_id(term):
+        match |= Q(account_id__in=account_ids, dedupe_key=f"msg:{term}")
+    return match
+
+
+def needs_account_ids(terms: list[str]) -> bool:
+    return any(OPENID_RE.match(t) or MSG_ID_RE.match(t) for t in terms)
+
+
+def search_messages(queryset: QuerySet, terms: list[str], *,
+                    account_ids: list[int] | None = None) -> QuerySet:
+    """Rows of `queryset` matching every term (see the module docstring).
+
+    `account_ids` are the accounts the user may see; needed on PostgreSQL when a term
+    may be an OpenID or a MsgId (`needs_account_ids`).
+    """
+    postgres = queryset.db and _vendor(queryset.db) == "postgresql"
+    if postgres:
+        queryset = queryset.alias(_search_bigrams=SearchBigrams(F("content"),
+                                                                F("reply_summary")))
+    for term in terms:
+        exact = _exact_match(term, postgres=postgres)
+        if postgres and not _is_common(queryset, term, exact):
+            queryset = queryset.filter(_index_match(term, account_ids or []))
+        queryset = queryset.filter(exact)
+    return queryset
+
+
+#: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams
+INDEX_NAME = "messaging_inbound_search_bigrams"
+FREQUENCIES_SQL = """
+SELECT messaging_search_bigrams(%s, ''), s.most_common_elems::text::text[],
+       s.most_common_elem_freqs, c.reltuples
+FROM pg_class c
+LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = %s
+WHERE c.oid = 'messaging_inboundmessage'::regclass
+"""
+
+
+def _is_common(queryset: QuerySet, term: str, exact: Q) -> bool:
+    """Whether a text term probably has COMMON_MATCHES matches, from the statistics ANALYZE
+    keeps for the index (one query on the catalogue; it reads no message).
+
+    A term cannot match more often than its rarest bigram; a bigram missing from the
+    statistics is rare. No statistics yet (a new table): rare, the index answers.
+    """
+    if not _is_text(term) or _is_openid(term) or _is_msg_id(term):
+        return False
+    from django.db import connections
+
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(FREQUENCIES_SQL, [term, INDEX_NAME])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    bigrams, elements, frequencies, rows = row
+    if not bigrams or not elements or not rows or rows < 0:
+        return False
+    known = dict(zip(elements, frequencies or [], strict=False))
+    rarest = min(known.get(bigram, 0.0) for bigram in bigrams)
+    return rarest * rows >= COMMON_MATCHES
+
+
+def _vendor(alias: str) -> str:
+    from django.db import connections
+
+    return connections[alias].vendor

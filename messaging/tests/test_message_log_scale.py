@@ -1,0 +1,318 @@
+"""The message log at millions of rows: what makes it fast must keep it correct.
+
+Search (bigram index on PostgreSQL), filter choices from the visible accounts, a query
+count that does not grow with the log, the dashboard's daily rollup and bounded pruning.
+Timing is proven by bench/message_log_scale.py, not here.
+"""
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.tests.factories import OfficialAccountFactory, UserFactory
+from messaging.daily_counts import message_counts_refresh
+from messaging.models import InboundMessage, MessageDailyCount
+from messaging.selectors import message_counts_per_day
+from messaging.services import messages_prune
+from messaging.tasks import refresh_daily_counts
+
+URL = "/admin/messaging/inboundmessage/"
+SH = datetime.timezone(datetime.timedelta(hours=8))
+OPENID = "oAbCdEfGhIjKlMnOpQrStUvWx-_1"
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
+                                   reason="the bigram index exists on PostgreSQL only")
+
+
+def log(account, n, *, content="你好", reply="", openid="o_user", msg_id=None, at=None):
+    at = at or timezone.now()
+    return InboundMessage.objects.create(
+        account=account, dedupe_key=f"msg:{msg_id}" if msg_id else f"k{n}-{at.timestamp()}",
+        openid=openid, msg_type="text", content=content, msg_id=msg_id, sent_at=at,
+        received_at=at, reply_summary=reply)
+
+
+def many(account, count, *, start=0, at=None):
+    at = at or timezone.now() - datetime.timedelta(hours=1)
+    InboundMessage.objects.bulk_create([
+        InboundMessage(account=account, dedupe_key=f"bulk{start + i}", openid=f"o_{i % 7}",
+                       msg_type="text", content=f"第{start + i}条消息", sent_at=at,
+                       received_at=at - datetime.timedelta(seconds=i))
+        for i in range(count)])
+
+
+def found(client, **params) -> list:
+    response = client.get(URL, params)
+    assert response.status_code == 200
+    return list(response.context["cl"].result_list)
+
+
+@pytest.fixture
+def operator():
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(groups=["Operators"])
+    user.user_permissions.add(Permission.objects.get(codename="view_inboundmessage"))
+    return user
+
+
+# --- search ----------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_search_finds_a_two_character_chinese_word_in_messages_and_replies(admin_client):
+    account = OfficialAccountFactory()
+    asked = log(account, 1, content="请问营业时间是几点")
+    answered = log(account, 2, content="什么时候开门", reply="每天 9:00 开始营业")
+    log(account, 3, content="退款怎么办", reply="请联系客服")
+    log(account, 4, content="营 业")  # the two characters apart are not the word
+    assert {m.pk for m in found(admin_client, q="营业")} == {asked.pk, answered.pk}
+    assert [m.pk for m in found(admin_client, q="营业时间")] == [asked.pk]
+    assert [m.pk for m in found(admin_client, q="营业 几点")] == [asked.pk]  # every word
+    assert found(admin_client, q="营业时间到了") == []
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_common_phrase_is_found_by_walking_the_newest_rows(admin_client, monkeypatch):
+    """From COMMON_MATCHES likely matches (index statistics) the search walks the newest
+    rows without the index condition; it finds the same rows."""
+    import messaging.search
+
+    account = OfficialAccountFactory()
+    rows = {log(account, n, content=f"营业时间{n}").pk for n in range(4)}
+    log(account, 9, content="营业到几点")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_inboundmessage")
+
+    def search() -> tuple[set, str]:
+        with CaptureQueriesContext(connection) as queries:
+            pks = {m.pk for m in found(admin_client, q="营业时间")}
+        page = [q["sql"] for q in queries.captured_queries
+                if q["sql"].startswith('SELECT "messaging_inboundmessage"."id"')][-1]
+        return pks, page
+
+    pks, page = search()
+    assert pks == rows and "@>" in page  # rare: through the index
+    monkeypatch.setattr(messaging.search, "COMMON_MATCHES", 3)
+    pks, page = search()
+    assert pks == rows and "@>" not in page  # common: the walk
+
+
+@pytest.mark.django_db
+def test_search_is_case_insensitive_for_latin_text(admin_client):
+    account = OfficialAccountFactory()
+    row = log(account, 1, content="My order ABC-123 has not arrived")
+    assert [m.pk for m in found(admin_client, q="abc-123")] == [row.pk]
+
+
+@pytest.mark.django_db
+def test_search_finds_an_exact_openid_and_msgid(admin_client):
+    account = OfficialAccountFactory()
+    by_user = log(account, 1, openid=OPENID, content="图片")
+    by_id = log(account, 2, msg_id=7_340_042_517_563_802_112, content="好的")
+    log(account, 3, openid="oSomebodyElse_0000000000000", content="其他")
+    assert [m.pk for m in found(admin_client, q=OPENID)] == [by_user.pk]
+    assert [m.pk for m in found(admin_client, q="7340042517563802112")] == [by_id.pk]
+    assert found(admin_client, q=OPENID[:-1]) == []  # an OpenID is matched exactly
+
+
+@pytest.mark.django_db
+def test_openid_search_stays_within_the_visible_accounts(client, operator):
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    theirs = OfficialAccountFactory()
+    row = log(mine, 1, openid=OPENID)
+    log(theirs, 2, openid=OPENID)
+    client.force_login(operator)
+    assert [m.pk for m in found(client, q=OPENID)] == [row.pk]
+
+
+@pytest.mark.django_db
+def test_one_character_search_is_refused_with_a_message(admin_client):
+    log(OfficialAccountFactory(), 1, content="营业")
+    response = admin_client.get(URL, {"q": "营"})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+    assert "请至少输入两个字" in response.content.decode()  # the admin speaks zh-hans
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_search_is_answered_by_the_bigram_index():
+    """The query the admin builds matches the indexed expression (else it would scan)."""
+    from messaging.search import search_messages
+
+    log(OfficialAccountFactory(), 1, content="请问营业时间")
+    queryset = search_messages(InboundMessage.objects.all(), ["营业"], account_ids=[])
+    with connection.cursor() as cursor:
+        # on a tiny table any plan is cheap: leave the planner only the bitmap scans
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = queryset.explain()
+    assert "messaging_inbound_search_bigrams" in plan
+    assert [m.content for m in queryset] == ["请问营业时间"]
+
+
+# --- list: scoping, filter choices, bounded queries -------------------------------------------
+@pytest.mark.django_db
+def test_account_filter_offers_only_the_accounts_the_user_may_see(client, operator,
+                                                                  admin_client):
+    mine = OfficialAccountFactory(assigned_staff=[operator], name="我的服务号")
+    also_mine = OfficialAccountFactory(assigned_staff=[operator], name="我的第二个")
+    OfficialAccountFactory(name="别人的服务号")  # no messages needed to be a choice
+    client.force_login(operator)
+    spec = next(f for f in client.get(URL).context["cl"].filter_specs
+                if getattr(f, "field_path", "") == "account")
+    assert sorted(spec.lookup_choices) == sorted([(mine.pk, mine.name),
+                                                  (also_mine.pk, also_mine.name)])
+    spec = next(f for f in admin_client.get(URL).context["cl"].filter_specs
+                if getattr(f, "field_path", "") == "account")
+    assert len(spec.lookup_choices) == 3
+
+
+@pytest.mark.django_db
+def test_operator_filtering_by_someone_elses_account_sees_nothing(client, operator):
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    theirs = OfficialAccountFactory()
+    log(mine, 1)
+    log(theirs, 2)
+    client.force_login(operator)
+    assert found(client, account__id__exact=theirs.pk) == []
+    assert len(found(client, account__id__exact=mine.pk)) == 1
+
+
+@pytest.mark.django_db
+def test_type_and_event_filters_need_no_query_for_their_choices(admin_client):
+    account = OfficialAccountFactory()
+    log(account, 1)
+    event = InboundMessage.objects.create(
+        account=account, dedupe_key="evt", openid="o", msg_type="event", event="subscribe",
+        sent_at=timezone.now())
+    assert [m.pk for m in found(admin_client, msg_type="event")] == [event.pk]
+    assert [m.pk for m in found(admin_client, event="subscribe")] == [event.pk]
+    response = admin_client.get(URL)
+    assert response.context["cl"].date_hierarchy is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("params", [{}, {"q": "消息"}, {"p": "2"}, {"q": OPENID},
+                                    {"msg_type": "text"}], ids=str)
+def test_the_list_runs_as_many_queries_with_many_rows_as_with_few(admin_client, params):
+    """No query per row and no count: the same number of queries at 60 and at 400 rows."""
+    account = OfficialAccountFactory()
+    other = OfficialAccountFactory()
+    many(account, 60)
+    many(other, 10, start=60)
+    with CaptureQueriesContext(connection) as small:
+        small_rows = found(admin_client, **params)
+    many(account, 340, start=1000)
+    many(other, 40, start=2000)
+    with CaptureQueriesContext(connection) as large:
+        large_rows = found(admin_client, **params)
+    assert len(small.captured_queries) == len(large.captured_queries)
+    if params.get("q") != OPENID:
+        assert small_rows and len(large_rows) == 50  # a full page at the larger size
+    sqls = " ".join(q["sql"] for q in large.captured_queries).upper()
+    assert "COUNT(" not in sqls
+
+
+@pytest.mark.django_db
+def test_next_page_is_offered_without_counting(admin_client):
+    many(OfficialAccountFactory(), 120)
+    first = admin_client.get(URL)
+    assert len(first.context["cl"].result_list) == 50
+    assert "?p=2" in first.content.decode()
+    third = found(admin_client, p="3")
+    assert len(third) == 20
+
+
+# --- dashboard rollup ---------------------------------------------------------------------------
+def at_local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=SH)
+
+
+@pytest.mark.django_db
+def test_rollup_counts_messages_per_account_and_shanghai_day():
+    first, second = OfficialAccountFactory(), OfficialAccountFactory()
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    log(first, 1, at=at_local(yesterday, 23, 59))  # 15:59 UTC: still yesterday in Shanghai
+    log(first, 2, at=at_local(today, 0, 1))  # 16:01 UTC the day before: today in Shanghai
+    log(first, 3, at=at_local(today, 0, 2))
+    log(second, 4, at=at_local(today, 0, 3))
+    now = at_local(today, 0, 5)
+    assert message_counts_refresh(now=now) == 3
+    counts = {(c.account_id, c.day): c.count for c in MessageDailyCount.objects.all()}
+    assert counts == {(first.pk, yesterday): 1, (first.pk, today): 2, (second.pk, today): 1}
+    # a second run changes nothing
+    message_counts_refresh(now=now)
+    assert {(c.account_id, c.day): c.count for c in MessageDailyCount.objects.all()} == counts
+
+
+@pytest.mark.django_db
+def test_rollup_recounts_only_from_its_last_run_and_follows_changes():
+    account = OfficialAccountFactory()
+    today = timezone.localdate()
+    old_day = today - datetime.timedelta(days=5)
+    log(account, 1, at=at_local(old_day, 12))
+    log(account, 2, at=at_local(today, 1))
+    message_counts_refresh(now=at_local(today, 2))
+    # the old day's messages are pruned: its count stays (history), today's follows the log
+    InboundMessage.objects.filter(received_at__lt=at_local(today, 0)).delete()
+    log(account, 3, at=at_local(today, 3))
+    refresh_daily_counts.apply().get()
+    counts = {c.day: c.count for c in MessageDailyCount.objects.filter(account=account)}
+    assert counts == {old_day: 1, today: 2}
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_come_from_the_rollup_not_the_log(operator):
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    log(mine, 1)
+    log(mine, 2)
+    log(OfficialAccountFactory(), 3)
+    message_counts_refresh()
+    with CaptureQueriesContext(connection) as queries:
+        counts = message_counts_per_day(user=operator, days=14)
+    assert counts[-1] == (timezone.localdate(), 2)
+    assert all("messaging_inboundmessage" not in q["sql"] for q in queries.captured_queries)
+    superuser = UserFactory(is_superuser=True, is_staff=True)
+    assert message_counts_per_day(user=superuser, days=14)[-1][1] == 3
+
+
+def test_daily_counts_are_refreshed_by_beat():
+    from messaging.schedules import SCHEDULES
+
+    spec = next(s for s in SCHEDULES if s["task"] == "messaging.refresh_daily_counts")
+    assert spec["every_seconds"] <= 300
+
+
+# --- retention ----------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_prune_stops_after_max_batches_and_the_next_run_goes_on(settings):
+    settings.MESSAGE_RETENTION_DAYS = 30
+    account = OfficialAccountFactory()
+    many(account, 25, at=timezone.now() - datetime.timedelta(days=40))
+    many(account, 5, start=100)
+    assert messages_prune(batch_size=10, max_batches=2) == 20
+    assert messages_prune(batch_size=10) == 5
+    assert InboundMessage.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_prune_with_no_time_left_deletes_nothing(settings):
+    settings.MESSAGE_RETENTION_DAYS = 30
+    many(OfficialAccountFactory(), 5, at=timezone.now() - datetime.timedelta(days=40))
+    assert messages_prune(max_seconds=0) == 0
+    assert InboundMessage.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_prune_batches_go_through_rows_sharing_one_timestamp(settings):
+    settings.MESSAGE_RETENTION_DAYS = 30
+    at = timezone.now() - datetime.timedelta(days=40)
+    account = OfficialAccountFactory()
+    InboundMessage.objects.bulk_create([
+        InboundMessage(account=account, dedupe_key=f"same{i}", openid="o", msg_type="text",
+                       sent_at=at, received_at=at) for i in range(23)])
+    assert messages_prune(batch_size=5) == 23
+    assert not InboundMessage.objects.exists()
