@@ -106,6 +106,9 @@ def _messaging_rows(user, client):
     from messaging.tests.pushes import flush_log
 
     flush_log()  # the log row is queued in Redis until a flusher writes it (issue 13)
+    from messaging.daily_counts import message_counts_refresh
+
+    message_counts_refresh()  # the dashboard's daily counts, a beat task's work (issue 17)
     # the user wrote, so staff may answer in the conversation workspace (a reply to users)
     from messaging.services_conversations import outbound_send
 
