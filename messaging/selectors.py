@@ -9,13 +9,16 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from redis import RedisError
 
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to
+from wxadmin.timeouts import database_deadline
 
+from . import db_guard
 from .models import (
     InboundMessage,
     KeywordRule,
@@ -57,6 +60,8 @@ def callback_account(appid: str) -> OfficialAccount | None:
         if entry[0] <= now:
             _refresh_account_in_background(appid, entry[1])
         return entry[1]
+    if not db_guard.database_available():
+        raise db_guard.DatabaseUnavailable("the callback is leaving the database alone")
     account = OfficialAccount.objects.filter(appid=appid).first()
     if account is None:
         return None
@@ -81,7 +86,8 @@ def _refresh_account(appid: str) -> None:
     from django.db import connection
 
     try:
-        account = OfficialAccount.objects.filter(appid=appid).first()
+        with database_deadline(settings.WECHAT_CALLBACK_DATABASE_TIMEOUT):
+            account = OfficialAccount.objects.filter(appid=appid).first()
     except Exception:
         logger.warning("callback: could not refresh account %s; using the cached copy", appid,
                        exc_info=True)
@@ -159,7 +165,19 @@ def rules_for(*, account: OfficialAccount, redis_client) -> RuleSet:
     if cached is not None and version is not None and cached.version == version:
         cached.checked_at = now
         return cached
-    rules = load_rules(account=account, version=version)
+    try:
+        if not db_guard.database_available():
+            raise db_guard.DatabaseUnavailable("the callback is leaving the database alone")
+        rules = load_rules(account=account, version=version)
+    except DatabaseError as exc:
+        # The database is failing: the rules we have serve (a push of an account whose
+        # rules this process never loaded cannot be answered right, and is refused).
+        if not isinstance(exc, db_guard.DatabaseUnavailable):
+            db_guard.database_failed(exc)
+        if cached is None:
+            raise
+        cached.checked_at = now
+        return cached
     if len(_rules_cache) > 5000:
         _rules_cache.clear()
     _rules_cache[account.pk] = rules

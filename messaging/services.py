@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import OfficialAccount
 from wechat.messages import KfSessionEvent, Message
 
-from . import log_queue, selectors
+from . import db_guard, log_queue, selectors
 from .models import (
     KF_ACCOUNT_MAX_LENGTH,
     KF_ACCOUNTS_LIMIT,
@@ -204,35 +204,68 @@ def message_receive(*, account: OfficialAccount, message: Message,
         "reply_xml": reply_xml,
         "raw": message.raw,
     }
-    is_session_event = isinstance(message, KfSessionEvent)
-    if client is not None and not is_session_event and not transaction.get_connection(
-            ).in_atomic_block:
+    queueable = (not isinstance(message, KfSessionEvent)
+                 and not transaction.get_connection().in_atomic_block)
+    if client is not None and queueable:
         fields["processing_ms"] = round((time.perf_counter() - started) * 1000, 3)
         try:
-            current = log_queue.claim_and_queue(
-                client, key=key, reply=reply_xml or NO_REPLY, ttl=REPLY_TTL_SECONDS,
-                row=log_queue.row_payload(fields))
+            return _queue(client, key=key, fields=fields)
         except redis.RedisError as exc:
             _redis_failed(exc)
             client = None
-        else:
-            log_queue.ensure_flusher()
-            if current is not None:
-                return Received(reply_xml=_as_reply(current), duplicate=True)
-            return Received(reply_xml=reply_xml, duplicate=False)
     return _receive_through_database(account=account, message=message,
                                      row=InboundMessage(**fields), key=key, client=client,
-                                     at=now, started=started)
+                                     at=now, started=started, queueable=queueable)
+
+
+def _queue(client: redis.Redis, *, key: str, fields: dict) -> Received:
+    """Claim the push and queue its row in Redis (one round trip); raises RedisError."""
+    reply_xml = fields["reply_xml"]
+    current = log_queue.claim_and_queue(
+        client, key=key, reply=reply_xml or NO_REPLY, ttl=REPLY_TTL_SECONDS,
+        row=log_queue.row_payload(fields))
+    log_queue.ensure_flusher()
+    if current is not None:
+        return Received(reply_xml=_as_reply(current), duplicate=True)
+    return Received(reply_xml=reply_xml, duplicate=False)
+
+
+def _queue_instead(*, account: OfficialAccount, message: Message, row: InboundMessage,
+                   key: str, queueable: bool) -> Received:
+    """The database failed: keep the row in Redis until it is back, or lose it and say so.
+
+    Redis is tried even if it failed a moment ago (it may be back): a row Redis can
+    keep is not lost to the database's failure.
+    """
+    if queueable:
+        fields = {name: getattr(row, name) for name in log_queue.ROW_FIELDS}
+        try:
+            received = _queue(redis_client(), key=key, fields=fields)
+        except redis.RedisError as exc:
+            _redis_failed(exc)
+        else:
+            _redis_broken_until.pop(settings.REDIS_URL, None)  # Redis answered
+            logger.warning("callback: the database failed; the log row of account %s (%s) "
+                           "waits in Redis", account.pk, message.dedupe_key)
+            return received
+    logger.error("callback: log row of account %s (%s) not stored", account.pk,
+                 message.dedupe_key)
+    return Received(reply_xml=row.reply_xml, duplicate=False)
 
 
 def _receive_through_database(*, account: OfficialAccount, message: Message,
                               row: InboundMessage, key: str, client: redis.Redis | None,
-                              at: datetime.datetime, started: float) -> Received:
+                              at: datetime.datetime, started: float,
+                              queueable: bool) -> Received:
     """The row written in the request, in its own transaction (or the caller's savepoint)."""
     current = _claim(client, key, row.reply_xml or NO_REPLY)
     if current is not None:
         return Received(reply_xml=_as_reply(current), duplicate=True)
     row.processing_ms = round((time.perf_counter() - started) * 1000, 3)
+    if not db_guard.database_available():
+        _redis_quietly(client, "delete", key)
+        return _queue_instead(account=account, message=message, row=row, key=key,
+                              queueable=queueable)
     try:
         with transaction.atomic():
             connection = transaction.get_connection()
@@ -253,12 +286,13 @@ def _receive_through_database(*, account: OfficialAccount, message: Message,
         _redis_quietly(client, "set", key, stored or NO_REPLY, ex=REPLY_TTL_SECONDS)
         return Received(reply_xml=stored, duplicate=True)
     except DatabaseError as exc:
-        # The database failed (down, hung past statement_timeout, …): the user still
-        # gets the reply; this push's log row is lost, and said so in the log.
+        # The database failed (down, hung past statement_timeout or the push's deadline,
+        # …): the user still gets the reply; the row waits in Redis if Redis can keep it,
+        # else it is lost, and said so in the log.
+        db_guard.database_failed(exc)
         _redis_quietly(client, "delete", key)
-        logger.error("callback: log row of account %s (%s) not stored: %s", account.pk,
-                     message.dedupe_key, type(exc).__name__)
-        return Received(reply_xml=row.reply_xml, duplicate=False)
+        return _queue_instead(account=account, message=message, row=row, key=key,
+                              queueable=queueable)
     return Received(reply_xml=row.reply_xml, duplicate=False, message_id=row.pk)
 
 

@@ -32,7 +32,7 @@ from wechat import crypto
 from wechat.messages import MessageParseError, parse_envelope, parse_message
 from wechat.replies import SUCCESS
 
-from . import selectors, services
+from . import db_guard, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -142,10 +142,18 @@ def _decode_push(account: OfficialAccount, params: dict[str, str], body: bytes):
 @require_http_methods(["GET", "POST"])
 def callback(request: HttpRequest, appid: str) -> HttpResponse:
     """WeChat → us. Answers well inside 5 s; slow work goes to tasks."""
+    # Whatever PostgreSQL does, this push's queries end within the deadline (db_guard).
+    with db_guard.push_deadline():
+        return _callback(request, appid)
+
+
+def _callback(request: HttpRequest, appid: str) -> HttpResponse:
     try:
         account = selectors.callback_account(appid)
-    except DatabaseError:
+    except DatabaseError as exc:
         # Not cached in this process and the database does not answer: WeChat retries.
+        if not isinstance(exc, db_guard.DatabaseUnavailable):
+            db_guard.database_failed(exc)
         logger.error("callback %s: the account cannot be loaded, the database is unavailable",
                      appid)
         return _plain(503, _("Temporarily unavailable, please retry."))
@@ -164,7 +172,13 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
         logger.warning("callback %s refused (%s): %s", appid, refused.status, refused.reason)
         return _plain(refused.status, refused.reason)
 
-    received = services.message_receive(account=account, message=message)
+    try:
+        received = services.message_receive(account=account, message=message)
+    except DatabaseError:
+        # E.g. the account's rules were never loaded in this process and cannot be now.
+        logger.error("callback %s: the push cannot be handled, the database is unavailable",
+                     appid)
+        return _plain(503, _("Temporarily unavailable, please retry."))
     if not received.reply_xml:
         return _plain(200, SUCCESS)
     if encrypted:

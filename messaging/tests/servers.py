@@ -95,7 +95,8 @@ class CallbackServer:
     """gunicorn (1 worker × 8 threads, test settings) on the test database and Redis,
     both reached through a BlackHoleProxy."""
 
-    def __init__(self, *, flusher_thread: bool = True, **extra_env: str) -> None:
+    def __init__(self, *, flusher_thread: bool = True, threads: int = 8,
+                 **extra_env: str) -> None:
         db = connection.settings_dict
         redis_url = urlsplit(settings.REDIS_URL)
         self.postgres = BlackHoleProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
@@ -112,7 +113,7 @@ class CallbackServer:
                "DATABASE_CONNECT_TIMEOUT": "2", "LOG_LEVEL": "WARNING", **extra_env}
         self.process = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application", "-w", "1",
-             "--threads", "8", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "--threads", str(threads), "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
              "--timeout", "60"],
             cwd=ROOT, env=env, start_new_session=True, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30

@@ -21,17 +21,17 @@ REPLY = "九点到五点"
 WECHAT_LIMIT_SECONDS = 5.0
 
 
-def send(server, account, msg_id):
+def send(server, account, msg_id, timeout=30):
     query, body = build_push(account, text_xml(account, "营业时间", msg_id=msg_id))
     started = time.monotonic()
     response = requests.post(f"{server.url}/wechat/{account.appid}/?{query}", data=body,
-                             timeout=30)
+                             timeout=timeout)
     elapsed = time.monotonic() - started
     content = open_reply(account, response.content)["Content"] if response.ok else None
     return elapsed, response.status_code, content
 
 
-def burst(server, account, msg_ids):
+def burst(server, account, msg_ids, timeout=30):
     """Send every push at the same moment, each on its own connection, like WeChat."""
     results = [None] * len(msg_ids)
     barrier = threading.Barrier(len(msg_ids))
@@ -40,7 +40,7 @@ def burst(server, account, msg_ids):
         barrier.wait()
         started = time.monotonic()
         try:
-            results[index] = send(server, account, msg_id)
+            results[index] = send(server, account, msg_id, timeout)
         except requests.RequestException as exc:  # no answer at all
             results[index] = (time.monotonic() - started, type(exc).__name__, None)
 
@@ -121,6 +121,68 @@ def test_postgres_hung_a_burst_of_20_is_answered_and_nothing_lost_when_the_serve
     assert pending(redis_client) > 0
     flush_log(claim_idle_ms=0)  # another flusher takes over what the dead one held
     assert rows_per_msg_id(account) == {1: 1, **{msg_id: 1 for msg_id in range(200, 220)}}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_hung_just_after_a_redis_failure_a_burst_is_answered_and_kept_in_redis(
+        account):
+    """bench/faults.py's order: Redis hangs (a burst is written through the database,
+    leaving the threads' connections open: CONN_MAX_AGE), recovers, then PostgreSQL hangs
+    while the callback still leaves Redis alone (it failed under 5 s ago). Those pushes
+    write their rows through the database again: on a kept connection a hung server never
+    answers, statement_timeout is never enforced, and when the query is cut Django
+    reconnects to restore autocommit (the whole connect timeout again). Every push of a
+    burst of 20 still gets the right reply well inside 5 s — each push's database work is
+    cut by a client-side deadline, no reconnect is tried, then the database is left alone
+    — and no row is lost: Redis, back, keeps them until PostgreSQL is."""
+    server = CallbackServer(DATABASE_CONNECT_TIMEOUT="3")  # the project's default
+    try:
+        assert send(server, account, 1)[1:] == (200, REPLY)  # account and rules cached
+        server.redis.hang()
+        before = burst(server, account, list(range(2, 12)), timeout=15)
+        server.redis.resume()
+        server.postgres.hang()
+        results = burst(server, account, list(range(300, 320)), timeout=15)
+        server.postgres.resume()
+    finally:
+        server.stop()
+    assert [(status, content) for _elapsed, status, content in before] == [(200, REPLY)] * 10
+    assert [(status, content) for _elapsed, status, content in results] == [(200, REPLY)] * 20
+    assert max(elapsed for elapsed, _status, _content in results) < WECHAT_LIMIT_SECONDS
+    flush_log(claim_idle_ms=0)
+    assert rows_per_msg_id(account) == {msg_id: 1 for msg_id in [*range(1, 12),
+                                                                 *range(300, 320)]}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_hung_an_account_not_yet_loaded_fails_fast_and_the_others_are_served(
+        account):
+    """The one gunicorn thread keeps its database connection open (CONN_MAX_AGE); then
+    PostgreSQL hangs and a push arrives for an account this process has never loaded. It
+    is refused with 503 (WeChat retries) within the push's deadline instead of waiting
+    forever on the hung connection, and the thread is free: the cached account's next
+    push is answered at once and its row waits in Redis."""
+    other = OfficialAccountFactory(message_mode="safe")
+    server = CallbackServer(threads=1)
+    try:
+        assert send(server, account, 1)[1:] == (200, REPLY)
+        server.postgres.hang()
+        started = time.monotonic()
+        try:
+            status = send(server, other, 2, timeout=10)[1]
+        except requests.RequestException as exc:
+            status = type(exc).__name__
+        cold = time.monotonic() - started
+        elapsed, *answer = send(server, account, 3, timeout=10)
+        server.postgres.resume()
+    finally:
+        server.stop()
+    assert (status, cold < WECHAT_LIMIT_SECONDS) == (503, True)
+    assert answer == [200, REPLY] and elapsed < 1
+    flush_log(claim_idle_ms=0)
+    assert rows_per_msg_id(account) == {1: 1, 3: 1}
 
 
 @pytest.mark.postgres

@@ -373,6 +373,10 @@ MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=90)
 # The callback's Redis client gives up after this many seconds (connect and each command)
 # and then writes through the database for a few seconds (issue 10, issue 13).
 WECHAT_CALLBACK_REDIS_TIMEOUT = env.float("WECHAT_CALLBACK_REDIS_TIMEOUT", default=0.25)
+# All database work of one push gives up after this many seconds, enforced by the client
+# (a hung server never enforces statement_timeout); longer than the callback's own 2 s
+# statement timeout, so that a server that does answer cancels first (messaging/db_guard.py).
+WECHAT_CALLBACK_DATABASE_TIMEOUT = env.float("WECHAT_CALLBACK_DATABASE_TIMEOUT", default=2.5)
 # Each web process runs a thread that moves queued log rows from Redis into the
 # database (messaging/log_queue.py); off in tests, which flush explicitly.
 MESSAGE_LOG_FLUSHER_THREAD = env.bool("MESSAGE_LOG_FLUSHER_THREAD", default=True)

@@ -1,0 +1,60 @@
+"""The callback's guard around PostgreSQL: a deadline per push, then a pause (issue 10).
+
+A push normally needs no query (account and rules are cached, the log row goes to Redis).
+The few that do — an account this process has not loaded yet, rules whose version
+changed, a row written in the request while Redis is away — must not hold WeChat's 5 s
+up when PostgreSQL hangs. So all database work of a push runs under a client-side
+deadline (`wxadmin.timeouts.database_deadline`, WECHAT_CALLBACK_DATABASE_TIMEOUT), and
+after a failure the callback leaves the database alone for DATABASE_BREAK_SECONDS: the
+cached account and stale rules serve, rows wait in Redis, and a push that cannot do
+without the database (an account never loaded) is answered 503 at once. Then one push
+tries again.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+from django.conf import settings
+from django.db import DatabaseError
+
+from wxadmin.timeouts import database_deadline
+
+logger = logging.getLogger(__name__)
+
+#: after a database failure on the callback path, the callback leaves the database alone this long
+DATABASE_BREAK_SECONDS = 5.0
+
+_broken_until = 0.0
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The callback is leaving the database alone for now (a recent failure)."""
+
+
+def database_available() -> bool:
+    return time.monotonic() >= _broken_until
+
+
+def database_failed(exc: BaseException | None = None) -> None:
+    global _broken_until
+    _broken_until = time.monotonic() + DATABASE_BREAK_SECONDS
+    logger.warning("callback: the database failed (%s); the callback leaves it alone for %ss",
+                   type(exc).__name__ if exc is not None else "deadline", DATABASE_BREAK_SECONDS)
+
+
+def forget_database_failures() -> None:
+    global _broken_until
+    _broken_until = 0.0
+
+
+@contextlib.contextmanager
+def push_deadline():
+    """Bound the database work of one push; a missed deadline pauses the database."""
+    with database_deadline(settings.WECHAT_CALLBACK_DATABASE_TIMEOUT) as watch:
+        try:
+            yield
+        finally:
+            if watch.aborted and database_available():
+                database_failed()
