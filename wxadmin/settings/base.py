@@ -139,6 +139,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # the login page, in Chinese, 429
+# Proxies (nginx, a load balancer) in front that append to X-Forwarded-For: the lockout by
+# address then counts the client's address, not the proxy's (accounts/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 AXES_ENABLE_ADMIN = False  # accounts/admin_lockout.py registers an unfold admin with "unlock"
 
 LOGIN_URL = "admin:login"
