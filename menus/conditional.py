@@ -190,16 +190,27 @@ def publish_conditional(client, data, *, had_conditional: bool) -> list[str]:
     return list(reversed(menuids))
 
 
-def remote_conditional_ids(client) -> list[str]:
+def remote_answer(client) -> dict:
+    """menu/get, with "no menu" (46003) as an empty answer; other WeChat errors raise."""
     from wechat.errors import MENU_NOT_EXIST, WeChatError
 
     try:
-        answer = client.menu_get()
+        return client.menu_get()
     except WeChatError as exc:
         if exc.errcode == MENU_NOT_EXIST:
-            return []
+            return {}
         raise
-    return [str(item.get("menuid")) for item in answer.get(CONDITIONAL) or []
+
+
+def remote_conditional_items(answer: dict) -> list[dict]:
+    """The conditional menus of a menu/get answer, newest (highest menuid) first."""
+    items = [item for item in answer.get(CONDITIONAL) or [] if isinstance(item, dict)]
+    items.sort(key=lambda item: int(str(item.get("menuid") or 0) or 0), reverse=True)
+    return items
+
+
+def remote_conditional_ids(client) -> list[str]:
+    return [str(item.get("menuid")) for item in remote_answer(client).get(CONDITIONAL) or []
             if isinstance(item, dict) and item.get("menuid")]
 
 
@@ -207,8 +218,7 @@ def remote_set(answer: dict) -> dict:
     """A menu/get answer in the set's shape: newest conditional menu first (by menuid)."""
     menu = copy.deepcopy(answer.get("menu") or {"button": []})
     menu.pop("menuid", None)
-    items = [item for item in answer.get(CONDITIONAL) or [] if isinstance(item, dict)]
-    items.sort(key=lambda item: int(str(item.get("menuid") or 0) or 0), reverse=True)
+    items = remote_conditional_items(answer)
     data = {"button": menu.get("button") or []}
     if items:
         data[CONDITIONAL] = [{"button": item.get("button") or [],

@@ -89,17 +89,11 @@ def remote_menu(account: OfficialAccount) -> dict:
     menus/conditional.py); no menu → no buttons.
     Raises WeChatError for anything else (the editor shows its explanation)."""
     from accounts.wechat_api import client_for
-    from wechat.errors import MENU_NOT_EXIST, WeChatError
 
-    from .conditional import CONDITIONAL, remote_set
+    from .conditional import CONDITIONAL, remote_answer, remote_set
     from .models import wechat_body
 
-    try:
-        data = remote_set(client_for(account).menu_get())
-    except WeChatError as exc:
-        if exc.errcode != MENU_NOT_EXIST:
-            raise
-        data = {"button": []}
+    data = remote_set(remote_answer(client_for(account)))
     body = wechat_body(data)
     trees = [body] + [{"button": item["button"]} for item in data.get(CONDITIONAL, [])]
     for tree in trees:  # menu/get echoes "sub_button": [] on every leaf

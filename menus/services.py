@@ -659,17 +659,7 @@ def conditional_try_match(*, account: OfficialAccount, user_id: str, data: dict,
 
 def conditional_remote_list(*, account: OfficialAccount) -> list[dict]:
     """The conditional menus WeChat has (menu/get), newest first, with menuids."""
-    from wechat.errors import MENU_NOT_EXIST, WeChatError
-
-    try:
-        answer = _client(account).menu_get()
-    except WeChatError as exc:
-        if exc.errcode == MENU_NOT_EXIST:
-            return []
-        raise
-    items = [item for item in answer.get(conditional.CONDITIONAL) or []
-             if isinstance(item, dict)]
-    items.sort(key=lambda item: int(str(item.get("menuid") or 0) or 0), reverse=True)
+    items = conditional.remote_conditional_items(conditional.remote_answer(_client(account)))
     return [{"menuid": str(item.get("menuid")),
              "matchrule": conditional.clean_matchrule(item.get("matchrule")),
              "names": [b.get("name", "") for b in item.get("button") or []
