@@ -68,7 +68,8 @@ TRANSITIONS = {
 
 
 def allowed_transitions(order: Order, *, today: datetime.date | None = None) -> list[Transition]:
-    """The transitions the order's current state allows (the buttons the admin shows)."""
+    """The transitions the order's current state allows (the buttons the admin shows);
+    a free modification is submitted without invoice or payment (R-POST-01)."""
     today = today or timezone.localdate()
     status = order.status
     names: list[str] = []

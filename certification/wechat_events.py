@@ -159,6 +159,7 @@ def _check_date(record: WeChatEvent, ours: datetime.date | None) -> str:
 
 
 def _apply_success(account, record: WeChatEvent, push: Push, now) -> None:
+    """Success: the order in review succeeds; WeChat's date checked against ours (R-POST-02)."""
     order = _open_order(account)
     if order is not None and order.status == OrderStatus.IN_REVIEW:
         renews = order.kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW)
@@ -195,6 +196,7 @@ def _apply_success(account, record: WeChatEvent, push: Push, now) -> None:
 
 
 def _apply_fail(account, record: WeChatEvent, push: Push, now) -> None:
+    """Failure: the order fails with the R-CERT-12 reason WeChat names, else staff decide."""
     order = _open_order(account)
     said = (_("Reason given by WeChat: %(reason)s") % {"reason": push.fail_reason}
             if push.fail_reason else _("WeChat gave no reason."))
@@ -231,6 +233,7 @@ def _apply_fail(account, record: WeChatEvent, push: Push, now) -> None:
 
 
 def _apply_annual_renew(account, record: WeChatEvent, push: Push, now) -> None:
+    """annual_renew: open the pre-filled annual review (R-POST-03) unless one is open."""
     warning = _check_date(record, account.certified_until)
     order = _open_order(account, kind=OrderKind.ANNUAL_REVIEW)
     if order is None and account.certified_until is not None:
@@ -261,6 +264,7 @@ def _apply_annual_renew(account, record: WeChatEvent, push: Push, now) -> None:
 
 
 def _apply_expired(account, record: WeChatEvent, push: Push, now) -> None:
+    """verify_expired: the certification lapses (R-POST-04, R-KF-01)."""
     warning = _check_date(record, account.certified_until)
     certifying = _certifying_order(account)
     was_certified = account.certified_until is not None

@@ -46,6 +46,7 @@ def test_match_rules_are_checked_as_wechat_does(rule, field, errcode):
 
 
 def test_each_conditional_menu_is_validated_like_the_default_r_menu_01():
+    """R-MENU-01: a conditional menu with four top-level buttons is refused (40016)."""
     four = [{**ANDROID, "key": f"K{i}", "name": f"按钮{i}"} for i in range(4)]
     found = issues({"button": [DEFAULT], "conditionalmenu": [
         {"button": [ANDROID], "matchrule": {"tag_id": "2"}},
@@ -57,6 +58,7 @@ def test_each_conditional_menu_is_validated_like_the_default_r_menu_01():
 
 
 def test_one_key_means_one_reply_across_the_set_r_menu_02():
+    """R-MENU-02: a click key answers with one reply across the default and conditional menus."""
     clash = {"button": [DEFAULT], "conditionalmenu": [
         {"button": [{**ANDROID, "key": "D"}], "matchrule": {"tag_id": "2"}}]}
     assert (0, "key", None) in issues(clash)
