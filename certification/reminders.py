@@ -273,11 +273,16 @@ def notify_lapsed(orders: list[Order], *, now: datetime.datetime,
     return len(notifications)
 
 
+def lapse_consequences() -> str:
+    """R-POST-04 / R-KF-01: what an account loses when its certification is gone."""
+    return _("The badge and the certification data are gone, the customer-service "
+             "plug-in has been switched off, and WeChat may change the account's "
+             "name by force. File an initial certification to get them back.")
+
+
 def _lapse_texts(order: Order, *, failed_review: bool) -> tuple[str, str]:
     name = order.account_name
-    consequences = _("The badge and the certification data are gone, the customer-service "
-                     "plug-in has been switched off, and WeChat may change the account's "
-                     "name by force. File an initial certification to get them back.")
+    consequences = lapse_consequences()
     if failed_review:
         return (_("Annual review failed: %(name)s") % {"name": name},
                 _("The annual review of “%(name)s” failed.") % {"name": name}

@@ -265,14 +265,14 @@ def _apply_annual_renew(account, record: WeChatEvent, push: Push, now) -> None:
 
 def _apply_expired(account, record: WeChatEvent, push: Push, now) -> None:
     """verify_expired: the certification lapses (R-POST-04, R-KF-01)."""
+    from .reminders import lapse_consequences
+
     warning = _check_date(record, account.certified_until)
     certifying = _certifying_order(account)
     was_certified = account.certified_until is not None
     services.accounts_decertify(account_ids=[account.pk], now=now)
     record.needs_attention = record.date_mismatch
-    consequences = _("The badge and the certification data are gone, the customer-service "
-                     "plug-in has been switched off, and WeChat may change the account's "
-                     "name by force. File an initial certification to get them back.")
+    consequences = lapse_consequences()
     first = (_("The certification expired.") if was_certified
              else _("The certification had already lapsed here."))
     record.outcome = " ".join(filter(None, [first, consequences, warning]))
