@@ -15,7 +15,7 @@ from django.utils import timezone
 from redis import RedisError
 
 from accounts.models import OfficialAccount
-from accounts.selectors import accounts_visible_to
+from accounts.selectors import accounts_visible_to, scope_to_user
 from wxadmin.timeouts import database_deadline
 
 from . import db_guard
@@ -207,18 +207,8 @@ def welcome_reply_for(*, account: OfficialAccount) -> WelcomeReply | None:
 
 # --- Admin and dashboard reads -------------------------------------------------------------
 def messages_visible_to(user) -> QuerySet[InboundMessage]:
-    """The log rows of the accounts the user may see.
-
-    Scoped with `account_id IN (visible accounts)`, not a join + DISTINCT: DISTINCT makes
-    PostgreSQL de-duplicate every matching row before it can return the first page.
-    """
-    return scope_messages(InboundMessage.objects.all(), user)
-
-
-def scope_messages(queryset: QuerySet[InboundMessage], user) -> QuerySet[InboundMessage]:
-    if user.is_superuser:
-        return queryset
-    return queryset.filter(account__in=accounts_visible_to(user))
+    """The log rows of the accounts the user may see (`account_id IN (…)`, no DISTINCT)."""
+    return scope_to_user(InboundMessage.objects.all(), user, "account")
 
 
 def message_log_accounts(user) -> list[tuple[int, str]]:
@@ -247,9 +237,8 @@ def message_counts_per_day(*, user, days: int = 14,
     """
     today = today or timezone.localdate()
     start = today - datetime.timedelta(days=days - 1)
-    rows = MessageDailyCount.objects.filter(day__gte=start, day__lte=today)
-    if not user.is_superuser:
-        rows = rows.filter(account__in=accounts_visible_to(user))
+    rows = scope_to_user(MessageDailyCount.objects.filter(day__gte=start, day__lte=today),
+                         user, "account")
     counts = dict(rows.order_by().values_list("day").annotate(n=Sum("count"))
                   .values_list("day", "n"))
     return [(start + datetime.timedelta(days=i),
