@@ -60,8 +60,7 @@ def callback_account(appid: str) -> OfficialAccount | None:
         if entry[0] <= now:
             _refresh_account_in_background(appid, entry[1])
         return entry[1]
-    if not db_guard.database_available():
-        raise db_guard.DatabaseUnavailable("the callback is leaving the database alone")
+    db_guard.require_database()
     account = OfficialAccount.objects.filter(appid=appid).first()
     if account is None:
         return None
@@ -166,14 +165,12 @@ def rules_for(*, account: OfficialAccount, redis_client) -> RuleSet:
         cached.checked_at = now
         return cached
     try:
-        if not db_guard.database_available():
-            raise db_guard.DatabaseUnavailable("the callback is leaving the database alone")
+        db_guard.require_database()
         rules = load_rules(account=account, version=version)
     except DatabaseError as exc:
         # The database is failing: the rules we have serve (a push of an account whose
         # rules this process never loaded cannot be answered right, and is refused).
-        if not isinstance(exc, db_guard.DatabaseUnavailable):
-            db_guard.database_failed(exc)
+        db_guard.database_failed(exc)
         if cached is None:
             raise
         cached.checked_at = now
