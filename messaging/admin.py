@@ -121,11 +121,6 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
                        "processing_ms", "dedupe_key", "raw")
     exclude = ("reply_xml", "msg_type", "event")  # shown as `kind`, in words
 
-    def get_queryset(self, request):
-        # scoped by `account_id IN (…)` instead of the mixin's join + DISTINCT (see selectors)
-        queryset = super(AccountScopedAdminMixin, self).get_queryset(request)
-        return selectors.scope_messages(queryset, request.user)
-
     def get_search_results(self, request, queryset, search_term):
         try:
             terms = search.search_terms(search_term)

@@ -37,8 +37,17 @@ def database_available() -> bool:
     return time.monotonic() >= _broken_until
 
 
+def require_database() -> None:
+    """Raise DatabaseUnavailable while the callback is leaving the database alone."""
+    if not database_available():
+        raise DatabaseUnavailable("the callback is leaving the database alone")
+
+
 def database_failed(exc: BaseException | None = None) -> None:
+    """Start the pause; our own DatabaseUnavailable is no new failure and changes nothing."""
     global _broken_until
+    if isinstance(exc, DatabaseUnavailable):
+        return
     _broken_until = time.monotonic() + DATABASE_BREAK_SECONDS
     logger.warning("callback: the database failed (%s); the callback leaves it alone for %ss",
                    type(exc).__name__ if exc is not None else "deadline", DATABASE_BREAK_SECONDS)

@@ -382,7 +382,7 @@ class InboundMessage(models.Model):
 class MessageDailyCount(models.Model):
     """Inbound messages of one account on one local day (Asia/Shanghai): the dashboard's source.
 
-    A periodic task recounts the recent days from the log (`services.message_counts_refresh`),
+    A periodic task recounts the recent days from the log (`daily_counts.message_counts_refresh`),
     so the dashboard reads a few hundred small rows instead of scanning millions of messages.
     Rows outlive the retention window: the history of daily counts stays after pruning.
     """

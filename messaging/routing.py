@@ -87,7 +87,8 @@ def kf_transfer_allowed(account: OfficialAccount) -> bool:
 
 def route_message(*, account: OfficialAccount, message: Message, now: datetime.datetime,
                   rules: selectors.RuleSet | None = None) -> Decision:
-    """Decide the reply to one push, following the precedence in the module docstring.
+    """Decide the reply to one push, following the precedence in the module docstring
+    (R-MENU-02 click replies; R-KF-03 transfer, after R-KF-01's `kf_transfer_allowed`).
 
     `rules` are the account's active rules (the callback passes its cached set);
     without them they are read from the database.

@@ -15,7 +15,7 @@ from django.utils import timezone
 from redis import RedisError
 
 from accounts.models import OfficialAccount
-from accounts.selectors import accounts_visible_to
+from accounts.selectors import accounts_visible_to, scope_to_user
 from wxadmin.timeouts import database_deadline
 
 from . import db_guard
@@ -60,8 +60,7 @@ def callback_account(appid: str) -> OfficialAccount | None:
         if entry[0] <= now:
             _refresh_account_in_background(appid, entry[1])
         return entry[1]
-    if not db_guard.database_available():
-        raise db_guard.DatabaseUnavailable("the callback is leaving the database alone")
+    db_guard.require_database()
     account = OfficialAccount.objects.filter(appid=appid).first()
     if account is None:
         return None
@@ -166,14 +165,12 @@ def rules_for(*, account: OfficialAccount, redis_client) -> RuleSet:
         cached.checked_at = now
         return cached
     try:
-        if not db_guard.database_available():
-            raise db_guard.DatabaseUnavailable("the callback is leaving the database alone")
+        db_guard.require_database()
         rules = load_rules(account=account, version=version)
     except DatabaseError as exc:
         # The database is failing: the rules we have serve (a push of an account whose
         # rules this process never loaded cannot be answered right, and is refused).
-        if not isinstance(exc, db_guard.DatabaseUnavailable):
-            db_guard.database_failed(exc)
+        db_guard.database_failed(exc)
         if cached is None:
             raise
         cached.checked_at = now
@@ -207,18 +204,8 @@ def welcome_reply_for(*, account: OfficialAccount) -> WelcomeReply | None:
 
 # --- Admin and dashboard reads -------------------------------------------------------------
 def messages_visible_to(user) -> QuerySet[InboundMessage]:
-    """The log rows of the accounts the user may see.
-
-    Scoped with `account_id IN (visible accounts)`, not a join + DISTINCT: DISTINCT makes
-    PostgreSQL de-duplicate every matching row before it can return the first page.
-    """
-    return scope_messages(InboundMessage.objects.all(), user)
-
-
-def scope_messages(queryset: QuerySet[InboundMessage], user) -> QuerySet[InboundMessage]:
-    if user.is_superuser:
-        return queryset
-    return queryset.filter(account__in=accounts_visible_to(user))
+    """The log rows of the accounts the user may see (`account_id IN (…)`, no DISTINCT)."""
+    return scope_to_user(InboundMessage.objects.all(), user, "account")
 
 
 def message_log_accounts(user) -> list[tuple[int, str]]:
@@ -247,9 +234,8 @@ def message_counts_per_day(*, user, days: int = 14,
     """
     today = today or timezone.localdate()
     start = today - datetime.timedelta(days=days - 1)
-    rows = MessageDailyCount.objects.filter(day__gte=start, day__lte=today)
-    if not user.is_superuser:
-        rows = rows.filter(account__in=accounts_visible_to(user))
+    rows = scope_to_user(MessageDailyCount.objects.filter(day__gte=start, day__lte=today),
+                         user, "account")
     counts = dict(rows.order_by().values_list("day").annotate(n=Sum("count"))
                   .values_list("day", "n"))
     return [(start + datetime.timedelta(days=i),

@@ -453,18 +453,24 @@ AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_SIGNATURES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png"}
 
 
+def sniff_upload(upload, signatures: dict[bytes, str]) -> str | None:
+    """What `signatures` says of the upload's first bytes (never its name), or None."""
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    return next((value for signature, value in signatures.items()
+                 if head.startswith(signature)), None)
+
+
 def kf_avatar_check(upload) -> str:
     """A KF avatar is a JPG or PNG of at most 2 MB, judged by its bytes: HTML renamed
     `.png` is refused. Returns the extension the content says (for the stored name)."""
     size = getattr(upload, "size", None)
     if size is None or size > AVATAR_MAX_BYTES:
         raise KfError({"avatar": _("The avatar is larger than 2 MB.")})
-    upload.seek(0)
-    head = upload.read(8)
-    upload.seek(0)
-    for signature, extension in AVATAR_SIGNATURES.items():
-        if head.startswith(signature):
-            return extension
+    extension = sniff_upload(upload, AVATAR_SIGNATURES)
+    if extension is not None:
+        return extension
     raise KfError({"avatar": _("The avatar must be a JPG or PNG image.")})
 
 

@@ -26,6 +26,7 @@ from .models_conversations import (
     OutboundType,
 )
 from .selectors_conversations import reply_window
+from .services import sniff_upload
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +36,6 @@ IMAGE_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/
 
 class ConversationError(ValidationError):
     """A reply that cannot be sent; the message (per field) says why, in the user's language."""
-
-
-def _image_type(upload) -> str | None:
-    """The image's MIME type judged by its first bytes (not by its name), or None."""
-    head = upload.read(16)
-    upload.seek(0)
-    for signature, mime in IMAGE_SIGNATURES.items():
-        if head.startswith(signature):
-            return mime
-    return None
 
 
 def _clean(*, msg_type: str, text: str, news: dict, image) -> dict:
@@ -88,7 +79,7 @@ def _clean(*, msg_type: str, text: str, news: dict, image) -> dict:
             raise ConversationError({"image": _("Choose an image to send.")})
         if image.size > OUTBOUND_IMAGE_MAX_BYTES or image.size == 0:
             raise ConversationError({"image": _("The image must be between 1 byte and 10 MB.")})
-        if _image_type(image) is None:
+        if sniff_upload(image, IMAGE_SIGNATURES) is None:
             raise ConversationError({"image": _("Only JPG, PNG or GIF images can be sent.")})
         return {}
     raise ConversationError({"msg_type": _("Choose text, a link card or an image.")})

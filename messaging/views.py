@@ -152,8 +152,7 @@ def _callback(request: HttpRequest, appid: str) -> HttpResponse:
         account = selectors.callback_account(appid)
     except DatabaseError as exc:
         # Not cached in this process and the database does not answer: WeChat retries.
-        if not isinstance(exc, db_guard.DatabaseUnavailable):
-            db_guard.database_failed(exc)
+        db_guard.database_failed(exc)
         logger.error("callback %s: the account cannot be loaded, the database is unavailable",
                      appid)
         return _plain(503, _("Temporarily unavailable, please retry."))
