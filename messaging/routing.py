@@ -122,9 +122,9 @@ def route_message(*, account: OfficialAccount, message: Message, now: datetime.d
                 keyword = rule
                 break
 
-    # --- issue 12: one priority order for keyword and transfer rules -------------------
-    # A transfer rule answers only when its priority is strictly higher than that of the
-    # matching keyword rule (both lists are sorted by priority, highest first).
+    # One priority order for keyword and transfer rules (R-KF-03): a transfer rule answers
+    # only when its priority is strictly higher than that of the matching keyword rule
+    # (both lists are sorted by priority, highest first).
     if kf_transfer_allowed(account):
         for rule in rules.transfer_rules:
             if keyword is not None and rule.priority <= keyword.priority:
@@ -134,7 +134,6 @@ def route_message(*, account: OfficialAccount, message: Message, now: datetime.d
                 kf = rule.kf_account.kf_account if rule.kf_account_id else ""
                 return Decision(route=Route.TRANSFER, reply_type="transfer_customer_service",
                                 kf_account=kf)
-    # --- end issue 12 ----------------------------------------------------------------------
     if keyword is not None:
         return _content_decision(Route.KEYWORD, keyword, keyword_rule_id=keyword.pk)
     return NO_REPLY
