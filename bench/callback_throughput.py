@@ -47,6 +47,8 @@ import threading
 import time
 from pathlib import Path
 
+import benchdb
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -93,25 +95,10 @@ def env_for_server() -> dict:
             "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "60", "MESSAGE_LOG_FLUSHER_THREAD": "true"}
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    name = DB_URL.rsplit("/", 1)[1].split("?")[0]
-    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def setup_django():
     # This process profiles without a flusher thread (see profile_callback).
     os.environ.update(env_for_server(), MESSAGE_LOG_FLUSHER_THREAD="false")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    benchdb.setup_django()
 
 
 def create_account():
@@ -456,7 +443,7 @@ def load_average() -> str:
 def main() -> None:
     args = parse_args()
     load_before = load_average()
-    ensure_database()
+    benchdb.ensure_database(DB_URL)
     setup_django()
     import redis
 

@@ -31,6 +31,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from benchdb import ensure_database, setup_django
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -55,26 +57,6 @@ def parse_args():
         args.orders //= 10
         args.accounts //= 10
     return args
-
-
-def ensure_database():
-    import psycopg
-
-    name = DB_URL.rsplit("/", 1)[1]
-    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django():
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def wipe():
@@ -300,7 +282,7 @@ def run_phase(label, builder, args, now, clients):
 
 def main():
     args = parse_args()
-    ensure_database()
+    ensure_database(DB_URL)
     setup_django()
     from django.core import mail
     from django.db import connection

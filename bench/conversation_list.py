@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchdb import ensure_database, setup_django
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -52,25 +54,6 @@ def parse_args():
         args.rows //= 10
         args.users //= 10
     return args
-
-
-def ensure_database():
-    import psycopg
-
-    name = DB_URL.rsplit("/", 1)[1]
-    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django():
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def wipe():
@@ -183,7 +166,7 @@ def phase(accounts, admin, operator, runs: int) -> list[dict]:
 
 def main():
     args = parse_args()
-    ensure_database()
+    ensure_database(DB_URL)
     setup_django()
     from django.utils import timezone
 

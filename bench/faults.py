@@ -48,6 +48,8 @@ import threading
 import time
 from pathlib import Path
 
+import benchdb
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -84,15 +86,6 @@ class Ports:
             return free_port()
         self.used += 1
         return self.base + self.used - 1
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def row(scenario: str, in_time: int, total: int, lost: int, duplicated: int, stuck: int,
@@ -464,16 +457,11 @@ def stop_gunicorn(process) -> None:
 
 def main() -> None:
     args = parse_args()
-    ensure_database()
+    benchdb.ensure_database(DB_URL)
     os.environ.update({"DJANGO_SETTINGS_MODULE": "wxadmin.settings.test", "DATABASE_URL": DB_URL,
                        "TEST_REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"})
-    import django
-
-    django.setup()
+    benchdb.setup_django()
     import redis
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     redis.Redis.from_url(REDIS_URL).flushdb()
     ports = Ports(args.port_base)
     print(f"fault benchmark: {args.accounts} accounts, "

@@ -429,11 +429,9 @@ def start_gunicorn(url: str = LARGE_URL) -> subprocess.Popen:
 
 
 def stop_gunicorn(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
+    from callback_throughput import stop
+
+    stop(process)
 
 
 def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, stop,

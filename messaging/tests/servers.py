@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import selectors
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,79 +14,23 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import connection
 
+from wxadmin.tests.faults import FORWARD, HANG, TcpProxy, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class BlackHoleProxy:
-    """Relays TCP to a target; while `hang()`ed it accepts and holds everything, answers nothing.
+class BlackHoleProxy(TcpProxy):
+    """A `TcpProxy` to a target; while `hang()`ed it accepts and holds everything, answers nothing.
 
     A hung server looks exactly like this to a client: connections are accepted (by the
     kernel), requests are sent, and no byte ever comes back.
     """
 
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.running = threading.Event()
-        self.running.set()
-        self.closed = False
-        self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
     def hang(self) -> None:
-        self.running.clear()
+        self.set_mode(HANG)
 
     def resume(self) -> None:
-        self.running.set()
-
-    def close(self) -> None:
-        self.closed = True
-        self.running.set()
-        self.listener.close()
-        for sock in self.sockets:
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                client, _address = self.listener.accept()
-            except OSError:
-                return
-            self.sockets.append(client)
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
-
-    def _relay(self, client: socket.socket) -> None:
-        self.running.wait()  # a new connection while hung: accepted, then silence
-        upstream = None
-        try:
-            if self.closed:
-                return
-            upstream = socket.create_connection(self.target)
-            self.sockets.append(upstream)
-            watcher = selectors.DefaultSelector()
-            watcher.register(client, selectors.EVENT_READ, upstream)
-            watcher.register(upstream, selectors.EVENT_READ, client)
-            while not self.closed:
-                for key, _events in watcher.select(timeout=0.2):
-                    data = key.fileobj.recv(65536)
-                    if not data:
-                        return
-                    self.running.wait()  # hung: hold the bytes, forward nothing
-                    key.data.sendall(data)
-        except (OSError, ValueError):  # closed under us by close()
-            return
-        finally:
-            client.close()
-            if upstream is not None:
-                upstream.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        self.set_mode(FORWARD)
 
 
 class CallbackServer:
