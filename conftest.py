@@ -1,4 +1,5 @@
 """Fixtures shared by every app's tests. Tests use the real PostgreSQL/SQLite and Redis."""
+
 import pytest
 import redis
 from django.conf import settings
@@ -38,8 +39,9 @@ def celery_worker_thread(transactional_db):
     client = redis.Redis.from_url(settings.REDIS_URL)
     client.flushdb()  # no stale messages from an earlier run
     app.conf.update(broker_url=settings.CELERY_BROKER_URL, task_always_eager=False)
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
-                      shutdown_timeout=30, loglevel="WARNING") as worker:
+    with start_worker(
+        app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"
+    ) as worker:
         yield worker
     client.flushdb()
     client.close()
@@ -49,8 +51,14 @@ def celery_worker_thread(transactional_db):
 from wechat.tests.conftest import sandbox  # noqa: E402, F401
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -82,5 +90,7 @@ def pytest_runtest_setup(item):
     """Tests marked `postgres` need a server database; on SQLite they are skipped, saying why."""
     if item.get_closest_marker("postgres"):
         if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-            pytest.skip("needs PostgreSQL (set DATABASE_URL); SQLite locks whole tables "
-                        "and keeps the test database where other processes cannot see it")
+            pytest.skip(
+                "needs PostgreSQL (set DATABASE_URL); SQLite locks whole tables "
+                "and keeps the test database where other processes cannot see it"
+            )

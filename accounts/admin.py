@@ -1,4 +1,5 @@
 """Admin for entities and official accounts — the screens staff use most."""
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -31,8 +32,10 @@ class EntityAdmin(ScopedHistoryMixin, EntityScopedAdminMixin, SimpleHistoryAdmin
     readonly_fields = ("created_by", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("full_name", "short_name", "kind", "subtype", "credit_code")}),
-        (_("Legal and office data"), {"fields": (
-            "legal_representative", "registered_capital", "office_address", "office_phone")}),
+        (
+            _("Legal and office data"),
+            {"fields": ("legal_representative", "registered_capital", "office_address", "office_phone")},
+        ),
         (_("Corporate bank account"), {"fields": ("bank_name", "bank_account_number")}),
         (_("Record"), {"fields": ("created_by", "created_at", "updated_at")}),
     )
@@ -51,49 +54,88 @@ class EntityAdmin(ScopedHistoryMixin, EntityScopedAdminMixin, SimpleHistoryAdmin
 
 
 @admin.register(OfficialAccount)
-class OfficialAccountAdmin(ScopedHistoryMixin, AccountScopedAdminMixin, SafeExportAdminMixin,
-                           ExportMixin, SimpleHistoryAdmin, ModelAdmin):
+class OfficialAccountAdmin(
+    ScopedHistoryMixin,
+    AccountScopedAdminMixin,
+    SafeExportAdminMixin,
+    ExportMixin,
+    SimpleHistoryAdmin,
+    ModelAdmin,
+):
     account_path = ""
     # A superuser's revert keeps these: history holds no credentials, and orders own
     # the certification state.
-    revert_protected_fields = (*OfficialAccount.CREDENTIAL_FIELDS, "credentials_changed_at",
-                               "certified_until")
+    revert_protected_fields = (
+        *OfficialAccount.CREDENTIAL_FIELDS,
+        "credentials_changed_at",
+        "certified_until",
+    )
     form = OfficialAccountForm
     export_form_class = ExportForm
     resource_classes = [OfficialAccountExportResource]
     import_export_change_list_template = "admin/accounts/officialaccount/change_list.html"
-    list_display = ("hub_link", "appid", "entity", "account_type", "message_mode",
-                    "developer_mode", "kf_enabled")
+    list_display = (
+        "hub_link",
+        "appid",
+        "entity",
+        "account_type",
+        "message_mode",
+        "developer_mode",
+        "kf_enabled",
+    )
     list_display_links = None  # the name opens the account hub; the hub links to the form
     change_form_before_template = "admin/accounts/officialaccount/change_form_before.html"
     # RelatedOnly: the entity filter lists only entities of the accounts the user sees.
-    list_filter = ("account_type", "message_mode", "developer_mode", "kf_enabled", "token_source",
-                   ("entity", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("name", "appid", "wechat_id", "original_id", "entity__full_name",
-                     "entity__short_name")
+    list_filter = (
+        "account_type",
+        "message_mode",
+        "developer_mode",
+        "kf_enabled",
+        "token_source",
+        ("entity", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("name", "appid", "wechat_id", "original_id", "entity__full_name", "entity__short_name")
     list_select_related = ("entity",)
     autocomplete_fields = ("entity",)
     filter_horizontal = ("assigned_staff",)
-    readonly_fields = ("masked_appsecret", "masked_server_token", "masked_encoding_aes_key",
-                       "credentials_changed_at", "certified_until", "created_at", "updated_at")
+    readonly_fields = (
+        "masked_appsecret",
+        "masked_server_token",
+        "masked_encoding_aes_key",
+        "credentials_changed_at",
+        "certified_until",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("entity", "name", "wechat_id", "original_id", "account_type")}),
-        (_("Credentials"), {
-            "description": _("Stored encrypted and never shown. Type a new value to replace one."),
-            "fields": ("appid", "masked_appsecret", "new_appsecret", "masked_server_token",
-                       "new_server_token", "masked_encoding_aes_key", "new_encoding_aes_key",
-                       "credentials_changed_at"),
-        }),
-        (_("Behaviour"), {"fields": ("message_mode", "token_source", "developer_mode",
-                                     "kf_enabled", "certified_until")}),
+        (
+            _("Credentials"),
+            {
+                "description": _("Stored encrypted and never shown. Type a new value to replace one."),
+                "fields": (
+                    "appid",
+                    "masked_appsecret",
+                    "new_appsecret",
+                    "masked_server_token",
+                    "new_server_token",
+                    "masked_encoding_aes_key",
+                    "new_encoding_aes_key",
+                    "credentials_changed_at",
+                ),
+            },
+        ),
+        (
+            _("Behaviour"),
+            {"fields": ("message_mode", "token_source", "developer_mode", "kf_enabled", "certified_until")},
+        ),
         (_("Staff"), {"fields": ("assigned_staff",)}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
 
     # -- columns and actions contributed by other apps (accounts imports none of them) --
     def get_list_display(self, request):
-        extra = [admin.display(description=column.description)(column.render)
-                 for column in account_columns()]
+        extra = [admin.display(description=column.description)(column.render) for column in account_columns()]
         return (*self.list_display, *extra)
 
     def get_queryset(self, request):
@@ -113,8 +155,11 @@ class OfficialAccountAdmin(ScopedHistoryMixin, AccountScopedAdminMixin, SafeExpo
     # -- the account hub: one page per account with its status and a way to each place --
     @admin.display(description=_("name"), ordering="name")
     def hub_link(self, obj) -> str:
-        return format_html('<a href="{}" data-testid="hub-link">{}</a>',
-                           reverse("admin:accounts_officialaccount_hub", args=[obj.pk]), obj.name)
+        return format_html(
+            '<a href="{}" data-testid="hub-link">{}</a>',
+            reverse("admin:accounts_officialaccount_hub", args=[obj.pk]),
+            obj.name,
+        )
 
     def hub_view(self, request, object_id):
         account = self.get_object(request, object_id)  # unscoped: another's account is 403
@@ -163,10 +208,16 @@ class OfficialAccountAdmin(ScopedHistoryMixin, AccountScopedAdminMixin, SafeExpo
     # -- CSV import: all rows or none, the same service as `manage.py import_accounts` --
     def get_urls(self):
         return [
-            path("import-csv/", self.admin_site.admin_view(self.import_csv_view),
-                 name="accounts_officialaccount_import_csv"),
-            path("<int:object_id>/hub/", self.admin_site.admin_view(self.hub_view),
-                 name="accounts_officialaccount_hub"),
+            path(
+                "import-csv/",
+                self.admin_site.admin_view(self.import_csv_view),
+                name="accounts_officialaccount_import_csv",
+            ),
+            path(
+                "<int:object_id>/hub/",
+                self.admin_site.admin_view(self.hub_view),
+                name="accounts_officialaccount_hub",
+            ),
             *super().get_urls(),
         ]
 
@@ -184,15 +235,20 @@ class OfficialAccountAdmin(ScopedHistoryMixin, AccountScopedAdminMixin, SafeExpo
             else:
                 report = import_accounts_csv(text, user=request.user)
                 if report.ok:
-                    messages.success(request, _(
-                        "Import done: %(created)d created, %(updated)d updated, "
-                        "%(unchanged)d unchanged.") % {"created": report.created,
-                                                       "updated": report.updated,
-                                                       "unchanged": report.unchanged})
+                    messages.success(
+                        request,
+                        _("Import done: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
+                        % {
+                            "created": report.created,
+                            "updated": report.updated,
+                            "unchanged": report.unchanged,
+                        },
+                    )
                     return HttpResponseRedirect(reverse("admin:accounts_officialaccount_changelist"))
                 problems = report.problems
-                messages.error(request, _("Nothing was imported: %(count)d problem(s) found.")
-                               % {"count": len(problems)})
+                messages.error(
+                    request, _("Nothing was imported: %(count)d problem(s) found.") % {"count": len(problems)}
+                )
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import official accounts from CSV"),

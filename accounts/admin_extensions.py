@@ -3,6 +3,7 @@
 `accounts` imports no other app (DESIGN.md); apps such as menus or certification
 register here from their AppConfig.ready(), and the accounts admin picks them up.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass
 

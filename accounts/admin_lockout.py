@@ -4,6 +4,7 @@ Registered here instead of axes' own admin (AXES_ENABLE_ADMIN = False) to get th
 unfold look, Chinese labels and an explicit unlock. Administrators may use it
 (accounts/roles.py); unlocking deletes the failed attempts, which is what axes reads.
 """
+
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin, messages
@@ -14,12 +15,17 @@ from unfold.admin import ModelAdmin
 
 @admin.register(AccessAttempt)
 class AccessAttemptAdmin(ModelAdmin):
-    list_display = ("username", "ip_address", "failures_since_start", "attempt_time",
-                    "is_locked")
+    list_display = ("username", "ip_address", "failures_since_start", "attempt_time", "is_locked")
     list_filter = ("attempt_time",)
     search_fields = ("username", "ip_address")
-    readonly_fields = ("username", "ip_address", "user_agent", "path_info",
-                       "failures_since_start", "attempt_time")
+    readonly_fields = (
+        "username",
+        "ip_address",
+        "user_agent",
+        "path_info",
+        "failures_since_start",
+        "attempt_time",
+    )
     fields = readonly_fields
     date_hierarchy = "attempt_time"
     actions = ("unlock",)
@@ -37,6 +43,8 @@ class AccessAttemptAdmin(ModelAdmin):
     @admin.action(description=_("Unlock the selected logins"), permissions=["delete"])
     def unlock(self, request, queryset):
         count, _detail = queryset.delete()
-        self.message_user(request, ngettext("%(count)d login unlocked.",
-                                            "%(count)d logins unlocked.", count)
-                          % {"count": count}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d login unlocked.", "%(count)d logins unlocked.", count) % {"count": count},
+            messages.SUCCESS,
+        )

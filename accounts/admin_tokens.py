@@ -4,6 +4,7 @@
 admin picks up the action and the column through accounts.admin_extensions).
 Tokens themselves are never displayed anywhere.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -49,13 +50,22 @@ def _refresh_accounts(modeladmin, request, accounts) -> None:
         refreshed += 1
         modeladmin.log_change(request, account, str(_("Refreshed the access token by hand.")))
     if refreshed:
-        modeladmin.message_user(request, ngettext(
-            "Refreshed the access token of %(count)d account.",
-            "Refreshed the access tokens of %(count)d accounts.", refreshed) % {
-            "count": refreshed}, messages.SUCCESS)
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "Refreshed the access token of %(count)d account.",
+                "Refreshed the access tokens of %(count)d accounts.",
+                refreshed,
+            )
+            % {"count": refreshed},
+            messages.SUCCESS,
+        )
     for account, reason in failures:
-        modeladmin.message_user(request, _("%(account)s: token not refreshed: %(reason)s") % {
-            "account": account, "reason": reason}, messages.ERROR)
+        modeladmin.message_user(
+            request,
+            _("%(account)s: token not refreshed: %(reason)s") % {"account": account, "reason": reason},
+            messages.ERROR,
+        )
 
 
 @admin.action(description=_("Refresh access token now"), permissions=["change"])
@@ -71,40 +81,64 @@ def token_column(account) -> str:
     except ObjectDoesNotExist:
         status = None
     if status is None:
-        return format_html('<span style="{}">{}</span>', _TONES[TokenState.UNKNOWN],
-                           TokenState.UNKNOWN.label)
+        return format_html('<span style="{}">{}</span>', _TONES[TokenState.UNKNOWN], TokenState.UNKNOWN.label)
     state = status.state()
     if state == TokenState.FAILING:
-        return format_html('<span style="{}" title="{}">{} {}</span>', _TONES[state],
-                           status.last_error_explanation, _("error"), status.last_errcode)
+        return format_html(
+            '<span style="{}" title="{}">{} {}</span>',
+            _TONES[state],
+            status.last_error_explanation,
+            _("error"),
+            status.last_errcode,
+        )
     if status.expires_at is None:
         return format_html('<span style="{}">{}</span>', _TONES[state], TokenState(state).label)
     until = timezone.localtime(status.expires_at).strftime("%m-%d %H:%M")
-    return format_html('<span style="{}">{} · {}</span>', _TONES[state],
-                       TokenState(state).label, until)
+    return format_html('<span style="{}">{} · {}</span>', _TONES[state], TokenState(state).label, until)
 
 
 class AccountTokenStatusAdmin(AccountScopedAdminMixin, ModelAdmin):
     """Read-only list of token status per account; staff see only their accounts."""
 
     account_path = "account"
-    list_display = ("account", "appid", "source", "state_display", "fetched_at", "expires_at",
-                    "fetches_today_display", "last_error_display")
+    list_display = (
+        "account",
+        "appid",
+        "source",
+        "state_display",
+        "fetched_at",
+        "expires_at",
+        "fetches_today_display",
+        "last_error_display",
+    )
     list_filter = ("source", ("last_errcode", admin.EmptyFieldListFilter))
     search_fields = ("account__name", "account__appid", "account__entity__full_name")
     list_select_related = ("account", "last_manual_refresh_by")
     ordering = ("expires_at",)
-    readonly_fields = ("account", "source", "fetched_at", "expires_at", "fetches_today",
-                       "fetches_day", "last_errcode", "last_errmsg", "last_error_explanation",
-                       "last_error_at", "last_manual_refresh_by", "last_manual_refresh_at",
-                       "updated_at")
+    readonly_fields = (
+        "account",
+        "source",
+        "fetched_at",
+        "expires_at",
+        "fetches_today",
+        "fetches_day",
+        "last_errcode",
+        "last_errmsg",
+        "last_error_explanation",
+        "last_error_at",
+        "last_manual_refresh_by",
+        "last_manual_refresh_at",
+        "updated_at",
+    )
     fields = readonly_fields
     actions = ["refresh_selected"]
 
     def has_view_permission(self, request, obj=None) -> bool:
         # Whoever may see an account may see its token status (no separate grant needed).
-        return (request.user.has_perm("accounts.view_officialaccount")
-                or super().has_view_permission(request, obj)) and self.may_access(request, obj)
+        return (
+            request.user.has_perm("accounts.view_officialaccount")
+            or super().has_view_permission(request, obj)
+        ) and self.may_access(request, obj)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -139,8 +173,12 @@ class AccountTokenStatusAdmin(AccountScopedAdminMixin, ModelAdmin):
     def last_error_display(self, obj) -> str:
         if obj.last_errcode is None:
             return "—"
-        return format_html("<strong>{}</strong> {}<br><small>{}</small>", obj.last_errcode,
-                           obj.last_errmsg, obj.last_error_explanation)
+        return format_html(
+            "<strong>{}</strong> {}<br><small>{}</small>",
+            obj.last_errcode,
+            obj.last_errmsg,
+            obj.last_error_explanation,
+        )
 
     @admin.display(description=_("what to do"))
     def last_error_explanation(self, obj) -> str:
@@ -157,14 +195,26 @@ def token_panels(request) -> list[dict]:
         return []
     counts = token_state_counts(user=request.user)
     url = reverse("admin:accounts_accounttokenstatus_changelist")
-    tones = {TokenState.FAILING: "danger", TokenState.EXPIRED: "danger",
-             TokenState.EXPIRING: "warning", TokenState.VALID: "success"}
-    return [{
-        "title": str(_("Access tokens")),
-        "items": [{"label": str(state.label), "value": counts[state.value], "url": url,
-                   **({"tone": tones[state]} if state in tones else {})}
-                  for state in TokenState],
-    }]
+    tones = {
+        TokenState.FAILING: "danger",
+        TokenState.EXPIRED: "danger",
+        TokenState.EXPIRING: "warning",
+        TokenState.VALID: "success",
+    }
+    return [
+        {
+            "title": str(_("Access tokens")),
+            "items": [
+                {
+                    "label": str(state.label),
+                    "value": counts[state.value],
+                    "url": url,
+                    **({"tone": tones[state]} if state in tones else {}),
+                }
+                for state in TokenState
+            ],
+        }
+    ]
 
 
 def register(site: admin.AdminSite | None = None) -> None:
@@ -173,5 +223,6 @@ def register(site: admin.AdminSite | None = None) -> None:
     if not site.is_registered(AccountTokenStatus):
         site.register(AccountTokenStatus, AccountTokenStatusAdmin)
     register_account_action(refresh_token_now)
-    register_account_column(name="token", render=token_column,
-                            description=_("access token"), prefetch=("token_status",))
+    register_account_column(
+        name="token", render=token_column, description=_("access token"), prefetch=("token_status",)
+    )

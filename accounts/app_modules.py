@@ -1,5 +1,6 @@
 """Each installed app's module of a given name: how apps contribute dashboard panels,
 account-hub sections and schedules without the collecting app importing them."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

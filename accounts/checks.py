@@ -9,13 +9,19 @@ def check_field_encryption_keys(app_configs, **kwargs):
     errors = []
     keys = getattr(settings, "FIELD_ENCRYPTION_KEYS", [])
     if not keys:
-        errors.append(Error("FIELD_ENCRYPTION_KEYS is empty.", id="accounts.E001",
-                            hint="Generate one with: python -c 'from cryptography.fernet import "
-                                 "Fernet; print(Fernet.generate_key().decode())'"))
+        errors.append(
+            Error(
+                "FIELD_ENCRYPTION_KEYS is empty.",
+                id="accounts.E001",
+                hint="Generate one with: python -c 'from cryptography.fernet import "
+                "Fernet; print(Fernet.generate_key().decode())'",
+            )
+        )
     for position, key in enumerate(keys, start=1):
         try:
             Fernet(key.encode())
         except ValueError:
-            errors.append(Error(f"FIELD_ENCRYPTION_KEYS entry {position} is not a Fernet key.",
-                                id="accounts.E002"))
+            errors.append(
+                Error(f"FIELD_ENCRYPTION_KEYS entry {position} is not a Fernet key.", id="accounts.E002")
+            )
     return errors

@@ -6,6 +6,7 @@ would let five wrong passwords lock out every staff member at once. With
 saw: counted from the right of X-Forwarded-For (entries further left are the client's own
 to write, so they are never trusted).
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -17,8 +18,9 @@ def client_ip(request: HttpRequest) -> str | None:
     hops = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:
         return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-                 if part.strip()]
+    forwarded = [
+        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+    ]
     if len(forwarded) < hops:  # not through all our proxies: only the peer is known
         return remote
     return forwarded[-hops]

@@ -1,4 +1,5 @@
 """Dashboard panels of the accounts app (see wxadmin/dashboard.py)."""
+
 from .admin_tokens import token_panels
 
 

@@ -1,6 +1,7 @@
 """Safe spreadsheet exports (issue 9), shared by every admin that exports (accounts,
 certification): formulas neutralised, unknown list parameters answered, rows scoped.
 """
+
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import FieldError, ValidationError
@@ -55,9 +56,14 @@ class SafeExportAdminMixin:
         try:
             return super().export_action(request)
         except _BadListParameters:
-            self.message_user(request, _("The export link has a filter this list does not "
-                                         "know; nothing was exported. Choose the filters "
-                                         "again and export."), messages.ERROR)
+            self.message_user(
+                request,
+                _(
+                    "The export link has a filter this list does not "
+                    "know; nothing was exported. Choose the filters "
+                    "again and export."
+                ),
+                messages.ERROR,
+            )
             opts = self.model._meta
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))

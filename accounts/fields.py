@@ -5,6 +5,7 @@ derive their keys from SECRET_KEY (so rotating SECRET_KEY breaks stored data) an
 silently return the ciphertext when no key fits; we want independent keys and a
 loud failure.
 """
+
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -66,7 +67,7 @@ class EncryptedTextField(models.TextField):
 
     def to_python(self, value):
         if isinstance(value, str) and value.startswith(SERIALISED_PREFIX):
-            return decrypt(value[len(SERIALISED_PREFIX):])
+            return decrypt(value[len(SERIALISED_PREFIX) :])
         return super().to_python(value)
 
     def from_db_value(self, value, expression, connection):

@@ -1,4 +1,5 @@
 """Admin forms. Credentials are write-only: inputs start empty and are never re-rendered."""
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,9 @@ CREDENTIAL_INPUTS = {
     "new_appsecret": ("appsecret", validators.validate_appsecret, _("AppSecret")),
     "new_server_token": ("server_token", validators.validate_server_token, _("server token")),
     "new_encoding_aes_key": (
-        "encoding_aes_key", validators.validate_encoding_aes_key, _("EncodingAESKey"),
+        "encoding_aes_key",
+        validators.validate_encoding_aes_key,
+        _("EncodingAESKey"),
     ),
 }
 
@@ -23,18 +26,28 @@ def secret_input() -> UnfoldAdminPasswordWidget:
 
 
 class OfficialAccountForm(forms.ModelForm):
-    new_appsecret = forms.CharField(label=_("AppSecret"), required=False, strip=True,
-                                    widget=secret_input())
-    new_server_token = forms.CharField(label=_("server token"), required=False, strip=True,
-                                       widget=secret_input())
-    new_encoding_aes_key = forms.CharField(label=_("EncodingAESKey"), required=False, strip=True,
-                                           widget=secret_input())
+    new_appsecret = forms.CharField(label=_("AppSecret"), required=False, strip=True, widget=secret_input())
+    new_server_token = forms.CharField(
+        label=_("server token"), required=False, strip=True, widget=secret_input()
+    )
+    new_encoding_aes_key = forms.CharField(
+        label=_("EncodingAESKey"), required=False, strip=True, widget=secret_input()
+    )
 
     class Meta:
         model = OfficialAccount
         fields = [
-            "entity", "name", "wechat_id", "original_id", "account_type", "appid",
-            "message_mode", "token_source", "developer_mode", "kf_enabled", "assigned_staff",
+            "entity",
+            "name",
+            "wechat_id",
+            "original_id",
+            "account_type",
+            "appid",
+            "message_mode",
+            "token_source",
+            "developer_mode",
+            "kf_enabled",
+            "assigned_staff",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -43,8 +56,7 @@ class OfficialAccountForm(forms.ModelForm):
         for name in CREDENTIAL_INPUTS:
             field = self.fields[name]
             field.required = creating
-            field.help_text = (_("Required.") if creating
-                               else _("Leave empty to keep the stored value."))
+            field.help_text = _("Required.") if creating else _("Leave empty to keep the stored value.")
 
     def clean(self):
         cleaned = super().clean()
@@ -58,9 +70,11 @@ class OfficialAccountForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit=True):
-        changes = {model_field: self.cleaned_data[name]
-                   for name, (model_field, _validator, _label) in CREDENTIAL_INPUTS.items()
-                   if self.cleaned_data.get(name)}
+        changes = {
+            model_field: self.cleaned_data[name]
+            for name, (model_field, _validator, _label) in CREDENTIAL_INPUTS.items()
+            if self.cleaned_data.get(name)
+        }
         self.instance.set_credentials(**changes)
         return super().save(commit=commit)
 

@@ -10,6 +10,7 @@ the app registry as the dashboard's panels are. A section is
 Sections must be cheap (a few indexed queries for one account) and show only what
 the user may see; an app returns no section when the user lacks its view permission.
 """
+
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -20,9 +21,13 @@ from django.utils.translation import gettext as _
 from .app_modules import app_modules
 from .models_tokens import TokenState
 
-TOKEN_TONES = {TokenState.VALID: "success", TokenState.EXPIRING: "warning",
-               TokenState.EXPIRED: "danger", TokenState.FAILING: "danger",
-               TokenState.UNKNOWN: ""}
+TOKEN_TONES = {
+    TokenState.VALID: "success",
+    TokenState.EXPIRING: "warning",
+    TokenState.EXPIRED: "danger",
+    TokenState.FAILING: "danger",
+    TokenState.UNKNOWN: "",
+}
 
 
 def collect_sections(request, account) -> list[dict]:
@@ -58,12 +63,16 @@ def hub_sections(request, account) -> list[dict]:
     ]
     links = []
     if user.has_perm("accounts.change_officialaccount"):
-        links.append({"label": _("Edit the account"),
-                      "url": reverse("admin:accounts_officialaccount_change", args=[account.pk])})
-    links.append({"label": _("History"),
-                  "url": reverse("admin:accounts_officialaccount_history", args=[account.pk])})
-    sections = [{"key": "account", "title": _("Account"), "order": 0, "items": items,
-                 "links": links}]
+        links.append(
+            {
+                "label": _("Edit the account"),
+                "url": reverse("admin:accounts_officialaccount_change", args=[account.pk]),
+            }
+        )
+    links.append(
+        {"label": _("History"), "url": reverse("admin:accounts_officialaccount_history", args=[account.pk])}
+    )
+    sections = [{"key": "account", "title": _("Account"), "order": 0, "items": items, "links": links}]
 
     if user.has_perm("accounts.view_accounttokenstatus"):
         try:
@@ -71,22 +80,36 @@ def hub_sections(request, account) -> list[dict]:
         except ObjectDoesNotExist:
             status = None
         state = status.state() if status else TokenState.UNKNOWN
-        token_items = [{"label": _("Access token"), "value": TokenState(state).label,
-                        "tone": TOKEN_TONES[state]}]
+        token_items = [
+            {"label": _("Access token"), "value": TokenState(state).label, "tone": TOKEN_TONES[state]}
+        ]
         if status is not None:
             token_items += [
                 {"label": _("Fetched at"), "value": local(status.fetched_at)},
                 {"label": _("Expires at"), "value": local(status.expires_at)},
-                {"label": _("Fetches today"),
-                 "value": status.fetches_on(timezone.localdate())},
+                {"label": _("Fetches today"), "value": status.fetches_on(timezone.localdate())},
             ]
             if status.last_errcode is not None:
-                token_items.append({"label": _("Last error"), "tone": "danger",
-                                    "value": f"{status.last_errcode} — "
-                                             f"{status.last_error_explanation}"})
-        token_links = [{"label": _("Token status"),
-                        "url": changelist_for("accounts.accounttokenstatus",
-                                              account__id__exact=account.pk)}]
-        sections.append({"key": "token", "title": _("Access token"), "order": 10,
-                         "items": token_items, "links": token_links})
+                token_items.append(
+                    {
+                        "label": _("Last error"),
+                        "tone": "danger",
+                        "value": f"{status.last_errcode} — {status.last_error_explanation}",
+                    }
+                )
+        token_links = [
+            {
+                "label": _("Token status"),
+                "url": changelist_for("accounts.accounttokenstatus", account__id__exact=account.pk),
+            }
+        ]
+        sections.append(
+            {
+                "key": "token",
+                "title": _("Access token"),
+                "order": 10,
+                "items": token_items,
+                "links": token_links,
+            }
+        )
     return sections

@@ -1,4 +1,5 @@
 """Bulk onboarding of official accounts from CSV: all rows or none."""
+
 from dataclasses import dataclass, field
 
 import tablib
@@ -29,15 +30,20 @@ class ImportReport:
 def _column_names() -> dict[str, str]:
     """Model field → the CSV column staff typed (the field `server_token` is the column
     `token`): errors name the column, which is what the file has."""
-    return {field.attribute: field.column_name
-            for field in OfficialAccountImportResource().fields.values() if field.attribute}
+    return {
+        field.attribute: field.column_name
+        for field in OfficialAccountImportResource().fields.values()
+        if field.attribute
+    }
 
 
 def _describe(errors) -> str:
     if hasattr(errors, "message_dict"):
         columns = _column_names()
-        return "; ".join(f"{columns.get(name, name)}: {' '.join(messages)}"
-                         for name, messages in errors.message_dict.items())
+        return "; ".join(
+            f"{columns.get(name, name)}: {' '.join(messages)}"
+            for name, messages in errors.message_dict.items()
+        )
     return "; ".join(getattr(errors, "messages", [str(errors)]))
 
 
@@ -54,8 +60,9 @@ def import_accounts_csv(text: str, *, user=None) -> ImportReport:
         return report
     resource = OfficialAccountImportResource(user=user)
     with transaction.atomic():
-        result = resource.import_data(dataset, dry_run=False, raise_errors=False,
-                                      use_transactions=False, user=user)
+        result = resource.import_data(
+            dataset, dry_run=False, raise_errors=False, use_transactions=False, user=user
+        )
         for error in result.base_errors:
             report.problems.append(RowProblem(1, _describe(error.error)))
         for number, errors in result.row_errors():
@@ -69,7 +76,9 @@ def import_accounts_csv(text: str, *, user=None) -> ImportReport:
             appid = (row.get("appid") or "").strip()
             if appid in seen:
                 reason = _("AppID %(appid)s already appears on line %(line)s.") % {
-                    "appid": appid, "line": seen[appid]}
+                    "appid": appid,
+                    "line": seen[appid],
+                }
                 report.problems.append(RowProblem(index, reason))
             seen.setdefault(appid, index)
         if report.problems:

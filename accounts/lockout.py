@@ -3,6 +3,7 @@
 After AXES_FAILURE_LIMIT failed logins for one username or from one address, the
 login page answers 429 with a message saying how long to wait and who can unlock.
 """
+
 import math
 
 from django.conf import settings
@@ -17,9 +18,10 @@ def cooloff_minutes() -> int:
 
 
 def lockout_response(request, original_response=None, credentials=None):
-    message = _("Too many failed logins for this account or from this address. Try again in "
-                "%(minutes)d minutes, or ask an administrator to unlock it.") % {
-        "minutes": cooloff_minutes()}
+    message = _(
+        "Too many failed logins for this account or from this address. Try again in "
+        "%(minutes)d minutes, or ask an administrator to unlock it."
+    ) % {"minutes": cooloff_minutes()}
     context = {
         **admin.site.each_context(request),
         "title": _("Log in"),
@@ -27,5 +29,4 @@ def lockout_response(request, original_response=None, credentials=None):
         "form": AdminAuthenticationForm(request),
         "lockout_message": message,
     }
-    return render(request, "admin/accounts/locked_out.html", context,
-                  status=settings.AXES_HTTP_RESPONSE_CODE)
+    return render(request, "admin/accounts/locked_out.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)

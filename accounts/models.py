@@ -1,4 +1,5 @@
 """Entities (主体) and the official accounts they own, with their credentials."""
+
 from __future__ import annotations
 
 import datetime
@@ -74,9 +75,7 @@ class Entity(models.Model):
     office_address = models.CharField(_("office address"), max_length=300, blank=True)
     office_phone = models.CharField(_("office phone"), max_length=40, blank=True)
     bank_name = models.CharField(_("corporate bank"), max_length=200, blank=True)
-    bank_account_number = models.CharField(
-        _("corporate bank account number"), max_length=40, blank=True
-    )
+    bank_account_number = models.CharField(_("corporate bank account number"), max_length=40, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -102,8 +101,10 @@ class Entity(models.Model):
         """R-CERT-01: the subtype must belong to the entity's type."""
         if self.kind and self.subtype and self.subtype not in SUBTYPES_BY_KIND.get(self.kind, ()):
             raise ValidationError(
-                {"subtype": _("“%(subtype)s” is not a subtype of “%(kind)s”.")
-                 % {"subtype": self.get_subtype_display(), "kind": self.get_kind_display()}}
+                {
+                    "subtype": _("“%(subtype)s” is not a subtype of “%(kind)s”.")
+                    % {"subtype": self.get_subtype_display(), "kind": self.get_kind_display()}
+                }
             )
 
 
@@ -160,13 +161,9 @@ class OfficialAccount(models.Model):
     account_type = models.CharField(
         _("account type"), max_length=20, choices=AccountType.choices, default=AccountType.SERVICE
     )
-    appid = models.CharField(
-        _("AppID"), max_length=18, unique=True, validators=[validators.validate_appid]
-    )
+    appid = models.CharField(_("AppID"), max_length=18, unique=True, validators=[validators.validate_appid])
     appsecret = EncryptedTextField(_("AppSecret"), validators=[validators.validate_appsecret])
-    server_token = EncryptedTextField(
-        _("server token"), validators=[validators.validate_server_token]
-    )
+    server_token = EncryptedTextField(_("server token"), validators=[validators.validate_server_token])
     encoding_aes_key = EncryptedTextField(
         _("EncodingAESKey"), validators=[validators.validate_encoding_aes_key]
     )
@@ -218,8 +215,7 @@ class OfficialAccount(models.Model):
         """R-KF-01: only certified service accounts can enable the customer-service plug-in."""
         if self.kf_enabled and not (self.is_service and self.is_certified()):
             raise ValidationError(
-                {"kf_enabled": _("Only certified service accounts can enable the "
-                                 "customer-service plug-in.")}
+                {"kf_enabled": _("Only certified service accounts can enable the customer-service plug-in.")}
             )
 
     @property

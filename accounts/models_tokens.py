@@ -1,4 +1,5 @@
 """Access-token status per account (R-MENU-04) — what the admin shows; never the token."""
+
 from __future__ import annotations
 
 import datetime
@@ -35,8 +36,9 @@ class AccountTokenStatus(models.Model):
         on_delete=models.CASCADE,
         related_name="token_status",
     )
-    source = models.CharField(_("token source"), max_length=10, choices=TokenSource.choices,
-                              default=TokenSource.CLASSIC)
+    source = models.CharField(
+        _("token source"), max_length=10, choices=TokenSource.choices, default=TokenSource.CLASSIC
+    )
     fetched_at = models.DateTimeField(_("fetched at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     fetches_today = models.PositiveIntegerField(_("fetches today"), default=0)
@@ -52,8 +54,7 @@ class AccountTokenStatus(models.Model):
         blank=True,
         related_name="+",
     )
-    last_manual_refresh_at = models.DateTimeField(_("last refreshed by hand at"), null=True,
-                                                  blank=True)
+    last_manual_refresh_at = models.DateTimeField(_("last refreshed by hand at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

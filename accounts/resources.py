@@ -4,6 +4,7 @@ Import header: entity,name,wechat_id,original_id,appid,appsecret,token,encoding_
 Rows are matched by AppID, so re-importing a file updates and never duplicates.
 Exports never carry credentials; the import preview shows them masked.
 """
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
@@ -14,8 +15,15 @@ from .secrecy import mask
 from .selectors import entities_visible_to, user_can_access_account
 
 IMPORT_HEADER = [
-    "entity", "name", "wechat_id", "original_id", "appid",
-    "appsecret", "token", "encoding_aes_key", "message_mode",
+    "entity",
+    "name",
+    "wechat_id",
+    "original_id",
+    "appid",
+    "appsecret",
+    "token",
+    "encoding_aes_key",
+    "message_mode",
 ]
 EXPORT_HEADER = ["entity", "name", "wechat_id", "original_id", "appid", "message_mode"]
 
@@ -47,8 +55,7 @@ class EntityByNameWidget(widgets.ForeignKeyWidget):
         if not value:
             raise ValueError(_("The entity is required."))
         entities = self.get_queryset(value, row)
-        entity = (entities.filter(full_name=value).first()
-                  or entities.filter(short_name=value).first())
+        entity = entities.filter(full_name=value).first() or entities.filter(short_name=value).first()
         if entity is None:
             raise ValueError(_("No entity named “%(name)s”; create it first.") % {"name": value})
         return entity
@@ -58,8 +65,9 @@ class MessageModeWidget(widgets.CharWidget):
     def clean(self, value, row=None, **kwargs):
         value = (value or "").strip().lower() or MessageMode.SAFE
         if value not in MessageMode.values:
-            raise ValueError(_("Message mode must be one of: %(modes)s.")
-                             % {"modes": ", ".join(MessageMode.values)})
+            raise ValueError(
+                _("Message mode must be one of: %(modes)s.") % {"modes": ", ".join(MessageMode.values)}
+            )
         return value
 
 
@@ -72,8 +80,9 @@ class OfficialAccountImportResource(resources.ModelResource):
     appsecret = SecretField(attribute="appsecret", column_name="appsecret")
     token = SecretField(attribute="server_token", column_name="token")
     encoding_aes_key = SecretField(attribute="encoding_aes_key", column_name="encoding_aes_key")
-    message_mode = fields.Field(attribute="message_mode", column_name="message_mode",
-                                widget=MessageModeWidget())
+    message_mode = fields.Field(
+        attribute="message_mode", column_name="message_mode", widget=MessageModeWidget()
+    )
 
     def __init__(self, user=None, **kwargs):
         super().__init__(**kwargs)
@@ -92,8 +101,10 @@ class OfficialAccountImportResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         missing = [column for column in IMPORT_HEADER if column not in (dataset.headers or [])]
         if missing:
-            raise ValidationError(_("The file lacks the column(s): %(columns)s. Expected header: %(header)s")
-                                  % {"columns": ", ".join(missing), "header": ",".join(IMPORT_HEADER)})
+            raise ValidationError(
+                _("The file lacks the column(s): %(columns)s. Expected header: %(header)s")
+                % {"columns": ", ".join(missing), "header": ",".join(IMPORT_HEADER)}
+            )
 
     def after_init_instance(self, instance, new, row, **kwargs):
         """Staff may only update accounts assigned to them (superusers: any)."""
@@ -101,8 +112,10 @@ class OfficialAccountImportResource(resources.ModelResource):
         if new or user is None or user.is_superuser:
             return
         if not user_can_access_account(user, instance):
-            raise ValidationError(_("AppID %(appid)s belongs to an account you are not assigned to.")
-                                  % {"appid": instance.appid})
+            raise ValidationError(
+                _("AppID %(appid)s belongs to an account you are not assigned to.")
+                % {"appid": instance.appid}
+            )
 
     def import_instance(self, instance, row, **kwargs):
         before = {f: getattr(instance, f) for f in OfficialAccount.CREDENTIAL_FIELDS}

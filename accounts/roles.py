@@ -4,6 +4,7 @@ Operators run accounts, menus and messages; Finance runs certification orders,
 invoices and fees; Administrators do both and manage schedules. Which accounts a
 member sees is decided by assignment (OfficialAccount.assigned_staff), not here.
 """
+
 from django.utils.translation import gettext_noop
 
 ALL = "*"
@@ -17,8 +18,12 @@ ADMINISTRATORS = gettext_noop("Administrators")
 ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
     OPERATORS: {
         "accounts": [
-            "view_entity", "add_entity", "change_entity",
-            "view_officialaccount", "add_officialaccount", "change_officialaccount",
+            "view_entity",
+            "add_entity",
+            "change_entity",
+            "view_officialaccount",
+            "add_officialaccount",
+            "change_officialaccount",
             "view_accounttokenstatus",
         ],
         "menus": ALL,

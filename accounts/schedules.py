@@ -1,4 +1,5 @@
 """Periodic tasks of the accounts app (installed by `manage.py install_schedules`)."""
+
 from django.utils.translation import gettext_noop
 
 SCHEDULES = [

@@ -7,6 +7,7 @@ looked up unscoped, so opening someone else's row answers 403 (not a confusing
 redirect), while lists, filters and form choices only ever show what the user may see.
 Admins with django-simple-history add `ScopedHistoryMixin`.
 """
+
 from functools import reduce
 
 from django import forms
@@ -54,8 +55,9 @@ class ListEditRowForm(forms.ModelForm):
 
     def _post_clean(self):
         if self.instance._state.adding:
-            self.add_error(None, _("This row is not in your list (it was deleted, or it is "
-                                   "not yours). Reload the page."))
+            self.add_error(
+                None, _("This row is not in your list (it was deleted, or it is not yours). Reload the page.")
+            )
             return
         super()._post_clean()
 
@@ -109,8 +111,9 @@ class AccountScopedAdminMixin(ScopedAdminMixin):
     def account_of(self, obj) -> OfficialAccount | None:
         if not self.account_path:
             return obj
-        return reduce(lambda o, part: getattr(o, part, None) if o else None,
-                      self.account_path.split("__"), obj)
+        return reduce(
+            lambda o, part: getattr(o, part, None) if o else None, self.account_path.split("__"), obj
+        )
 
     def may_access(self, request, obj) -> bool:
         if obj is None or request.user.is_superuser:
@@ -129,8 +132,7 @@ class EntityScopedAdminMixin(ScopedAdminMixin):
         return obj is None or user_can_access_entity(request.user, obj)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            pk__in=entities_visible_to(request.user).values("pk"))
+        return super().get_queryset(request).filter(pk__in=entities_visible_to(request.user).values("pk"))
 
 
 class ScopedHistoryMixin:

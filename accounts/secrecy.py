@@ -3,6 +3,7 @@
 Decrypted credentials are `Secret` strings: ordinary `str` for code, but their
 `repr()` is masked, so debug pages, `%r` logging and pprint never show them.
 """
+
 import re
 
 from django.views.debug import SafeExceptionReporterFilter

@@ -5,6 +5,7 @@ active staff: the accounts assigned to them; anyone else: none). Everything a us
 may see — rows of other apps, entities, form choices, filters, exports — is derived
 from it here, so there is one rule to read and to test.
 """
+
 from django.db.models import Q, QuerySet
 
 from .models import Entity, OfficialAccount
@@ -30,8 +31,7 @@ def entities_visible_to(user) -> QuerySet[Entity]:
         return Entity.objects.all()
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return Entity.objects.none()
-    return Entity.objects.filter(
-        Q(pk__in=accounts_visible_to(user).values("entity")) | Q(created_by=user))
+    return Entity.objects.filter(Q(pk__in=accounts_visible_to(user).values("entity")) | Q(created_by=user))
 
 
 def user_can_access_entity(user, entity: Entity) -> bool:

@@ -1,4 +1,5 @@
 """Reads about access-token status shared by the admin, tasks and dashboards."""
+
 from __future__ import annotations
 
 import datetime
@@ -13,8 +14,7 @@ from .models import OfficialAccount, TokenSource
 from .services_tokens import STABLE_RENEW_SECONDS
 
 
-def accounts_needing_token_refresh(*, now: datetime.datetime | None = None
-                                   ) -> QuerySet[OfficialAccount]:
+def accounts_needing_token_refresh(*, now: datetime.datetime | None = None) -> QuerySet[OfficialAccount]:
     """Accounts whose token expires within their refresh window, or was never fetched.
 
     Left out: accounts whose last fetch failed for a lasting reason (wrong
@@ -25,7 +25,8 @@ def accounts_needing_token_refresh(*, now: datetime.datetime | None = None
     now = now or timezone.now()
     classic_due = now + datetime.timedelta(seconds=settings.TOKEN_REFRESH_WINDOW_SECONDS)
     stable_due = now + datetime.timedelta(
-        seconds=min(settings.TOKEN_REFRESH_WINDOW_SECONDS, STABLE_RENEW_SECONDS))
+        seconds=min(settings.TOKEN_REFRESH_WINDOW_SECONDS, STABLE_RENEW_SECONDS)
+    )
     backoff_since = now - datetime.timedelta(seconds=settings.TOKEN_ERROR_BACKOFF_SECONDS)
     due = (
         Q(token_status__isnull=True)
@@ -39,8 +40,10 @@ def accounts_needing_token_refresh(*, now: datetime.datetime | None = None
         Q(token_status__last_errcode__isnull=False)
         & ~Q(token_status__last_errcode__in=TEMPORARY_ERRCODES)
         & Q(token_status__last_error_at__gt=backoff_since)
-        & (Q(credentials_changed_at__isnull=True)
-           | Q(credentials_changed_at__lte=F("token_status__last_error_at")))
+        & (
+            Q(credentials_changed_at__isnull=True)
+            | Q(credentials_changed_at__lte=F("token_status__last_error_at"))
+        )
     )
     return OfficialAccount.objects.filter(due).exclude(backing_off).order_by("pk")
 

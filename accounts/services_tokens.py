@@ -4,6 +4,7 @@ The Redis token store (wechat.tokens) is the truth about tokens; the database
 keeps, per account, what the admin shows — fetched at, expires at, fetches
 today, the last error — and never the token.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -42,7 +43,8 @@ def token_status_record(*, info: TokenInfo) -> AccountTokenStatus | None:
         return None
     with transaction.atomic():
         status, _ = AccountTokenStatus.objects.select_for_update().get_or_create(
-            account=account, defaults={"source": info.source})
+            account=account, defaults={"source": info.source}
+        )
         status.source = info.source
         status.fetched_at = _aware(info.fetched_at)
         status.expires_at = _aware(info.expires_at)
@@ -67,8 +69,7 @@ def refresh_window_seconds(account: OfficialAccount) -> int:
     return window
 
 
-def account_token_refresh(*, account: OfficialAccount, force: bool = False,
-                          by=None) -> AccountTokenStatus:
+def account_token_refresh(*, account: OfficialAccount, force: bool = False, by=None) -> AccountTokenStatus:
     """R-MENU-04: refresh one account's token through the single-flight store.
 
     Idempotent: without ``force`` nothing is fetched while the cached token has
@@ -81,19 +82,28 @@ def account_token_refresh(*, account: OfficialAccount, force: bool = False,
 
     store = token_store()
     try:
-        store.refresh(account.appid, account.appsecret, source=account.token_source,
-                      force=force, min_ttl_seconds=refresh_window_seconds(account))
+        store.refresh(
+            account.appid,
+            account.appsecret,
+            source=account.token_source,
+            force=force,
+            min_ttl_seconds=refresh_window_seconds(account),
+        )
     except WeChatError as error:
         info = store.status(account.appid, source=account.token_source)
         if info is None or info.last_errcode != error.errcode:
             # e.g. waiting for another process's lock timed out: not recorded by the store
-            info = TokenInfo(appid=account.appid, source=account.token_source,
-                             last_errcode=error.errcode, last_error=error.errmsg,
-                             last_error_at=timezone.now().timestamp(),
-                             fetches_today=info.fetches_today if info else 0,
-                             day=info.day if info else "",
-                             fetched_at=info.fetched_at if info else None,
-                             expires_at=info.expires_at if info else None)
+            info = TokenInfo(
+                appid=account.appid,
+                source=account.token_source,
+                last_errcode=error.errcode,
+                last_error=error.errmsg,
+                last_error_at=timezone.now().timestamp(),
+                fetches_today=info.fetches_today if info else 0,
+                day=info.day if info else "",
+                fetched_at=info.fetched_at if info else None,
+                expires_at=info.expires_at if info else None,
+            )
         token_status_record(info=info)
         _mark_manual(account, by)
         raise
@@ -109,7 +119,8 @@ def account_token_refresh(*, account: OfficialAccount, force: bool = False,
 def _mark_manual(account: OfficialAccount, by) -> None:
     if by is not None:
         AccountTokenStatus.objects.filter(account=account).update(
-            last_manual_refresh_by=by, last_manual_refresh_at=timezone.now())
+            last_manual_refresh_by=by, last_manual_refresh_at=timezone.now()
+        )
 
 
 def token_refresh_plan(*, now: datetime.datetime | None = None) -> list[tuple[int, float]]:

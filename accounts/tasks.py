@@ -1,4 +1,5 @@
 """Celery tasks for access tokens: thin wrappers around accounts.services_tokens."""
+
 from __future__ import annotations
 
 import redis
@@ -24,10 +25,9 @@ def refresh_account_token(self, account_id: int, force: bool = False) -> dict:
         status = account_token_refresh(account=account, force=force)
     except WeChatError as error:
         if error.temporary and self.request.retries < self.max_retries:
-            raise self.retry(countdown=15 * 2 ** self.request.retries)
+            raise self.retry(countdown=15 * 2**self.request.retries)
         return {"account": account_id, "errcode": error.errcode}
-    return {"account": account_id,
-            "expires_at": status.expires_at.isoformat() if status.expires_at else None}
+    return {"account": account_id, "expires_at": status.expires_at.isoformat() if status.expires_at else None}
 
 
 @shared_task(name="accounts.refresh_expiring_tokens")
@@ -43,8 +43,7 @@ def refresh_expiring_tokens() -> dict:
     queued = 0
     try:
         for account_id, countdown in plan:
-            if not client.set(f"wechat:token-refresh-queued:{account_id}", "1", nx=True,
-                              ex=marker_ttl):
+            if not client.set(f"wechat:token-refresh-queued:{account_id}", "1", nx=True, ex=marker_ttl):
                 continue
             refresh_account_token.apply_async((account_id,), countdown=countdown)
             queued += 1

@@ -2,6 +2,7 @@
 
 Each validator's message names the rule, so a form shows the field and why.
 """
+
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 

@@ -3,6 +3,7 @@
 `wechat/` knows nothing about Django models; this module hands it what it needs
 from the settings (Redis, API base, timeouts) and the account (AppID, secrets).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,9 +22,14 @@ _store_key: tuple | None = None
 
 
 def _settings_key() -> tuple:
-    return (os.getpid(), settings.REDIS_URL, settings.WECHAT_API_BASE,
-            settings.WECHAT_TOKEN_MARGIN_SECONDS, settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,
-            settings.WECHAT_TOKEN_WAIT_SECONDS)
+    return (
+        os.getpid(),
+        settings.REDIS_URL,
+        settings.WECHAT_API_BASE,
+        settings.WECHAT_TOKEN_MARGIN_SECONDS,
+        settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,
+        settings.WECHAT_TOKEN_WAIT_SECONDS,
+    )
 
 
 def _timeout() -> tuple[float, float]:
@@ -46,8 +52,9 @@ def token_store() -> TokenStore:
     if _store is None or _store_key != key:
         with _lock:
             if _store is None or _store_key != key:
-                client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5,
-                                              socket_connect_timeout=3, health_check_interval=30)
+                client = redis.Redis.from_url(
+                    settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+                )
                 _store = TokenStore(
                     client,
                     base_url=settings.WECHAT_API_BASE,

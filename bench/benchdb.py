@@ -1,4 +1,5 @@
 """The benchmarks' shared database set-up: create the bench database if missing, migrate it."""
+
 from __future__ import annotations
 
 

@@ -19,6 +19,7 @@ in the admin (median of several requests) for a superuser and for a Finance memb
 assigned to 10% of the accounts: response time and query count (target: time ratio
 scale/baseline ≤ 3, query count equal).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,7 +69,8 @@ def wipe():
             "certification_orderevent, certification_orderdocument, certification_order, "
             "accounts_officialaccount_assigned_staff, accounts_officialaccount, "
             "accounts_historicalofficialaccount, accounts_entity, accounts_historicalentity "
-            "RESTART IDENTITY CASCADE")
+            "RESTART IDENTITY CASCADE"
+        )
 
 
 class Builder:
@@ -82,13 +84,14 @@ class Builder:
         self.rng = random.Random(42)
         user_model = get_user_model()
         self.superuser, _ = user_model.objects.get_or_create(
-            username="bench-admin", defaults={"is_staff": True, "is_superuser": True,
-                                              "email": "admin@example.com"})
+            username="bench-admin",
+            defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"},
+        )
         self.superuser.set_password("bench-pw-123")
         self.superuser.save()
         self.finance, _ = user_model.objects.get_or_create(
-            username="bench-finance", defaults={"is_staff": True,
-                                                "email": "finance@example.com"})
+            username="bench-finance", defaults={"is_staff": True, "email": "finance@example.com"}
+        )
         self.finance.set_password("bench-pw-123")
         self.finance.save()
         self.finance.groups.add(Group.objects.get(name="Finance"))
@@ -104,27 +107,45 @@ class Builder:
         from accounts.models import Entity, OfficialAccount
 
         start = len(self.accounts)
-        entities = Entity.objects.bulk_create([
-            Entity(full_name=f"基准测试公司{start + i}", short_name=f"基准{start + i}",
-                   kind="enterprise", subtype="general_enterprise",
-                   bank_name="招商银行", bank_account_number="755900000000")
-            for i in range(max(1, count // 4))
-        ], batch_size=2000)
+        entities = Entity.objects.bulk_create(
+            [
+                Entity(
+                    full_name=f"基准测试公司{start + i}",
+                    short_name=f"基准{start + i}",
+                    kind="enterprise",
+                    subtype="general_enterprise",
+                    bank_name="招商银行",
+                    bank_account_number="755900000000",
+                )
+                for i in range(max(1, count // 4))
+            ],
+            batch_size=2000,
+        )
         accounts = []
         for i in range(count):
             n = start + i
-            accounts.append(OfficialAccount(
-                entity=entities[i % len(entities)], name=f"基准{n}服务号",
-                original_id=f"gh_{n:012x}", appid=f"wx{n:016x}",
-                appsecret=secrets.token_hex(16), server_token="benchtoken" + str(n),
-                encoding_aes_key="a" * 43, account_type="service",
-            ))
+            accounts.append(
+                OfficialAccount(
+                    entity=entities[i % len(entities)],
+                    name=f"基准{n}服务号",
+                    original_id=f"gh_{n:012x}",
+                    appid=f"wx{n:016x}",
+                    appsecret=secrets.token_hex(16),
+                    server_token="benchtoken" + str(n),
+                    encoding_aes_key="a" * 43,
+                    account_type="service",
+                )
+            )
         created = OfficialAccount.objects.bulk_create(accounts, batch_size=2000)
         through = OfficialAccount.assigned_staff.through
-        through.objects.bulk_create([
-            through(officialaccount_id=a.pk, user_id=self.finance.pk)
-            for a in created if a.pk % finance_share == 0
-        ], batch_size=5000)
+        through.objects.bulk_create(
+            [
+                through(officialaccount_id=a.pk, user_id=self.finance.pk)
+                for a in created
+                if a.pk % finance_share == 0
+            ],
+            batch_size=5000,
+        )
         self.accounts += created
         self.free_accounts += created
 
@@ -132,10 +153,16 @@ class Builder:
         from certification.models import Order
 
         base = {
-            "account_id": account.pk, "kind": "initial", "status": "cancelled",
-            "entity_snapshot": {"full_name": account.name,
-                                "kind": "enterprise", "subtype": "general_enterprise"},
-            "account_name": account.name, "fee": Decimal("300.00"),
+            "account_id": account.pk,
+            "kind": "initial",
+            "status": "cancelled",
+            "entity_snapshot": {
+                "full_name": account.name,
+                "kind": "enterprise",
+                "subtype": "general_enterprise",
+            },
+            "account_name": account.name,
+            "fee": Decimal("300.00"),
             "review_company": self.rng.choice(self.companies),
             "invoice_type": "vat_ordinary",
         }
@@ -152,31 +179,56 @@ class Builder:
             valid = today + datetime.timedelta(days=80)
             account.certified_until = valid
             account.save(update_fields=["certified_until"])
-            orders.append(self._order(account, status="succeeded", valid_until=valid,
-                                      annual_review_remind_on=today - datetime.timedelta(days=5),
-                                      completed_at=self._at(today - datetime.timedelta(days=285)),
-                                      invoice_received_on=today))
+            orders.append(
+                self._order(
+                    account,
+                    status="succeeded",
+                    valid_until=valid,
+                    annual_review_remind_on=today - datetime.timedelta(days=5),
+                    completed_at=self._at(today - datetime.timedelta(days=285)),
+                    invoice_received_on=today,
+                )
+            )
             # resubmission reminder: rejected, deadline in 3 days (account keeps it open)
             account = self.free_accounts.pop()
-            orders.append(self._order(account, status="rejected",
-                                      resubmission_deadline=today + datetime.timedelta(days=3),
-                                      first_rejected_at=self._at(today - datetime.timedelta(
-                                          days=27))))
+            orders.append(
+                self._order(
+                    account,
+                    status="rejected",
+                    resubmission_deadline=today + datetime.timedelta(days=3),
+                    first_rejected_at=self._at(today - datetime.timedelta(days=27)),
+                )
+            )
             # timeout: rejected, deadline passed yesterday
             account = self.free_accounts.pop()
-            orders.append(self._order(account, status="rejected",
-                                      resubmission_deadline=today - datetime.timedelta(days=1),
-                                      first_rejected_at=self._at(today - datetime.timedelta(
-                                          days=31))))
+            orders.append(
+                self._order(
+                    account,
+                    status="rejected",
+                    resubmission_deadline=today - datetime.timedelta(days=1),
+                    first_rejected_at=self._at(today - datetime.timedelta(days=31)),
+                )
+            )
             # invoice request and expected-by reminders on completed orders
             account = self.free_accounts.pop()
-            orders.append(self._order(account, status="failed", failure_reason="not_registered",
-                                      invoice_type="none",
-                                      invoice_request_deadline=today + datetime.timedelta(days=2),
-                                      completed_at=self._at(today - datetime.timedelta(days=28))))
-            orders.append(self._order(account, status="succeeded",
-                                      invoice_expected_by=today + datetime.timedelta(days=4),
-                                      completed_at=self._at(today - datetime.timedelta(days=76))))
+            orders.append(
+                self._order(
+                    account,
+                    status="failed",
+                    failure_reason="not_registered",
+                    invoice_type="none",
+                    invoice_request_deadline=today + datetime.timedelta(days=2),
+                    completed_at=self._at(today - datetime.timedelta(days=28)),
+                )
+            )
+            orders.append(
+                self._order(
+                    account,
+                    status="succeeded",
+                    invoice_expected_by=today + datetime.timedelta(days=4),
+                    completed_at=self._at(today - datetime.timedelta(days=76)),
+                )
+            )
         return orders
 
     def _at(self, day: datetime.date) -> datetime.datetime:
@@ -196,9 +248,11 @@ class Builder:
                 else:
                     account = self.free_accounts.pop()
             completed = self._at(today - datetime.timedelta(days=200 + i % 400))
-            fields = {"status": status,
-                      "paid_at": completed - datetime.timedelta(days=20),
-                      "invoice_received_on": today - datetime.timedelta(days=10)}
+            fields = {
+                "status": status,
+                "paid_at": completed - datetime.timedelta(days=20),
+                "invoice_received_on": today - datetime.timedelta(days=10),
+            }
             if status in ("succeeded", "failed"):
                 fields["completed_at"] = completed
                 fields["invoice_request_deadline"] = completed.date() + datetime.timedelta(30)
@@ -218,7 +272,7 @@ class Builder:
         from certification.models import Order
 
         for start in range(0, len(orders), batch):
-            Order.objects.bulk_create(orders[start:start + batch], batch_size=batch)
+            Order.objects.bulk_create(orders[start : start + batch], batch_size=batch)
 
 
 def measure(fn):
@@ -257,8 +311,7 @@ def reset_due(due_ids: list[int], timed_out_ids: list[int]) -> None:
     Reminder.objects.all().delete()
     Notification.objects.all().delete()
     OrderEvent.objects.filter(order_id__in=due_ids).delete()
-    Order.objects.filter(pk__in=timed_out_ids).update(status="rejected", failure_reason="",
-                                                      completed_at=None)
+    Order.objects.filter(pk__in=timed_out_ids).update(status="rejected", failure_reason="", completed_at=None)
 
 
 def run_phase(label, builder, args, now, clients):
@@ -273,8 +326,10 @@ def run_phase(label, builder, args, now, clients):
     t_swp, q_swp, failed = measure(lambda: services.orders_fail_timed_out(now=now))
     # a second run does nothing (exactly once)
     _, q_rem2, sent2 = measure(lambda: reminders.send_due_reminders(now=now))
-    results = {"reminders": (t_rem, q_rem, sum(sent.values()), sum(sent2.values()), q_rem2),
-               "sweep": (t_swp, q_swp, failed)}
+    results = {
+        "reminders": (t_rem, q_rem, sum(sent.values()), sum(sent2.values()), q_rem2),
+        "sweep": (t_swp, q_swp, failed),
+    }
     for name, client in clients.items():
         results[f"changelist_{name}"] = changelist(client, args.requests)
     return results
@@ -311,12 +366,12 @@ def main():
     builder.add_accounts(min(args.accounts, 400), finance_share=1)
     due = builder.due_set()
     builder.insert(due + builder.filler(BASELINE_ORDERS - len(due)))
-    print(f"baseline data: {Order.objects.count()} orders "
-          f"({time.perf_counter() - started:.1f}s)")
+    print(f"baseline data: {Order.objects.count()} orders ({time.perf_counter() - started:.1f}s)")
     base = run_phase("baseline", builder, args, now, clients)
     due_ids = [o.pk for o in due]
-    timed_out = list(Order.objects.filter(pk__in=due_ids, failure_reason="timeout")
-                     .values_list("pk", flat=True))
+    timed_out = list(
+        Order.objects.filter(pk__in=due_ids, failure_reason="timeout").values_list("pk", flat=True)
+    )
     reset_due(due_ids, timed_out)
     mail.outbox = []
 
@@ -331,8 +386,10 @@ def main():
         remaining -= size
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"scale data: {Order.objects.count()} orders, {len(builder.accounts)} accounts "
-          f"({time.perf_counter() - started:.1f}s)")
+    print(
+        f"scale data: {Order.objects.count()} orders, {len(builder.accounts)} accounts "
+        f"({time.perf_counter() - started:.1f}s)"
+    )
     scale = run_phase("scale", builder, args, now, clients)
 
     # --- report -------------------------------------------------------------------------------
@@ -340,33 +397,28 @@ def main():
     print(f"{'measure':<34}{'baseline (100)':>18}{'scale':>18}{'ratio':>10}")
     t0, q0, n0, again0, qa0 = base["reminders"]
     t1, q1, n1, again1, qa1 = scale["reminders"]
-    print(f"{'reminder run: time':<34}{t0 * 1000:>15.1f} ms{t1 * 1000:>15.1f} ms"
-          f"{t1 / t0:>10.2f}")
+    print(f"{'reminder run: time':<34}{t0 * 1000:>15.1f} ms{t1 * 1000:>15.1f} ms{t1 / t0:>10.2f}")
     print(f"{'reminder run: SQL queries':<34}{q0:>18}{q1:>18}{q1 / q0:>10.2f}")
     print(f"{'reminder run: orders reminded':<34}{n0:>18}{n1:>18}")
-    print(f"{'second run: reminded / queries':<34}{f'{again0} / {qa0}':>18}"
-          f"{f'{again1} / {qa1}':>18}")
+    print(f"{'second run: reminded / queries':<34}{f'{again0} / {qa0}':>18}{f'{again1} / {qa1}':>18}")
     t0, q0, f0 = base["sweep"]
     t1, q1, f1 = scale["sweep"]
-    print(f"{'timeout sweep: time':<34}{t0 * 1000:>15.1f} ms{t1 * 1000:>15.1f} ms"
-          f"{t1 / t0:>10.2f}")
+    print(f"{'timeout sweep: time':<34}{t0 * 1000:>15.1f} ms{t1 * 1000:>15.1f} ms{t1 / t0:>10.2f}")
     print(f"{'timeout sweep: SQL queries':<34}{q0:>18}{q1:>18}{q1 / q0:>10.2f}")
     print(f"{'timeout sweep: orders failed':<34}{f0:>18}{f1:>18}")
     verdicts = []
     for name in clients:
         tb, qb = base[f"changelist_{name}"]
         ts, qs = scale[f"changelist_{name}"]
-        print(f"{f'changelist ({name}): median':<34}{tb * 1000:>15.1f} ms{ts * 1000:>15.1f} ms"
-              f"{ts / tb:>10.2f}")
+        print(
+            f"{f'changelist ({name}): median':<34}{tb * 1000:>15.1f} ms{ts * 1000:>15.1f} ms{ts / tb:>10.2f}"
+        )
         print(f"{f'changelist ({name}): queries':<34}{qb:>18}{qs:>18}")
         verdicts.append(ts / tb <= 3 and qb == qs)
-    bounded = (base["reminders"][1] == scale["reminders"][1]
-               and base["sweep"][1] == scale["sweep"][1])
+    bounded = base["reminders"][1] == scale["reminders"][1] and base["sweep"][1] == scale["sweep"][1]
     print()
-    print(f"queries bounded (equal at 100 and {Order.objects.count()} rows): "
-          f"{'yes' if bounded else 'NO'}")
-    print(f"changelist target (ratio <= 3, equal queries): "
-          f"{'met' if all(verdicts) else 'NOT met'}")
+    print(f"queries bounded (equal at 100 and {Order.objects.count()} rows): {'yes' if bounded else 'NO'}")
+    print(f"changelist target (ratio <= 3, equal queries): {'met' if all(verdicts) else 'NOT met'}")
 
 
 if __name__ == "__main__":

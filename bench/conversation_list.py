@@ -17,6 +17,7 @@ page (count + 50 rows, for a superuser and for an operator assigned to 10 accoun
 dashboard's "waiting for an answer" count, and one open conversation's poll (thread + window).
 It prints the figures and the scale/baseline ratio of each.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,7 @@ from benchdb import ensure_database, setup_django
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DB_URL = os.environ.get("BENCH_DATABASE_URL",
-                        "postgres://postgres@127.0.0.1:5432/wx_bench_conversations")
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wx_bench_conversations")
 os.environ["DATABASE_URL"] = DB_URL
 os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 os.environ["DJANGO_SETTINGS_MODULE"] = "wxadmin.settings.test"
@@ -64,7 +64,8 @@ def wipe():
             "TRUNCATE messaging_outboundmessage, messaging_inboundmessage, "
             "accounts_officialaccount_assigned_staff, accounts_officialaccount, "
             "accounts_historicalofficialaccount, accounts_entity, accounts_historicalentity "
-            "RESTART IDENTITY CASCADE")
+            "RESTART IDENTITY CASCADE"
+        )
 
 
 def make_accounts():
@@ -73,16 +74,26 @@ def make_accounts():
 
     from accounts.models import Entity, OfficialAccount
 
-    entity = Entity.objects.create(full_name="基准测试公司", short_name="基准", kind="enterprise",
-                                   subtype="general_enterprise")
-    accounts = OfficialAccount.objects.bulk_create([
-        OfficialAccount(entity=entity, name=f"基准{n}服务号", original_id=f"gh_{n:012x}",
-                        appid=f"wx{n:016x}", appsecret="s" * 32, server_token=f"token{n}",
-                        encoding_aes_key="a" * 43, account_type="service")
-        for n in range(ACCOUNTS)])
+    entity = Entity.objects.create(
+        full_name="基准测试公司", short_name="基准", kind="enterprise", subtype="general_enterprise"
+    )
+    accounts = OfficialAccount.objects.bulk_create(
+        [
+            OfficialAccount(
+                entity=entity,
+                name=f"基准{n}服务号",
+                original_id=f"gh_{n:012x}",
+                appid=f"wx{n:016x}",
+                appsecret="s" * 32,
+                server_token=f"token{n}",
+                encoding_aes_key="a" * 43,
+                account_type="service",
+            )
+            for n in range(ACCOUNTS)
+        ]
+    )
     users = get_user_model().objects
-    admin, _ = users.get_or_create(username="bench-admin",
-                                   defaults={"is_staff": True, "is_superuser": True})
+    admin, _ = users.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
     operator, _ = users.get_or_create(username="bench-operator", defaults={"is_staff": True})
     operator.groups.add(Group.objects.get(name="Operators"))
     for account in accounts[:10]:
@@ -101,20 +112,38 @@ def add_messages(accounts, *, rows: int, users: int, start_at: int, now, rng) ->
         account = accounts[user % len(accounts)]
         at = now - datetime.timedelta(seconds=rng.randrange(10 * 24 * 3600))
         openid = f"oBench{user:020d}"
-        batch.append(InboundMessage(account=account, dedupe_key=f"b{start_at + i}",
-                                    openid=openid, msg_type="text", content="你好",
-                                    sent_at=at, received_at=at))
+        batch.append(
+            InboundMessage(
+                account=account,
+                dedupe_key=f"b{start_at + i}",
+                openid=openid,
+                msg_type="text",
+                content="你好",
+                sent_at=at,
+                received_at=at,
+            )
+        )
         key = (account.pk, openid)
         last[key] = max(last.get(key, at), at)
         if len(batch) == 5000:
             InboundMessage.objects.bulk_create(batch)
             batch = []
     InboundMessage.objects.bulk_create(batch)
-    OutboundMessage.objects.bulk_create([
-        OutboundMessage(account_id=account_id, openid=openid, msg_type="text", text="好的",
-                        status="sent", created_at=at + datetime.timedelta(minutes=5))
-        for n, ((account_id, openid), at) in enumerate(sorted(last.items())) if n % 2 == 0
-    ], batch_size=5000)
+    OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                account_id=account_id,
+                openid=openid,
+                msg_type="text",
+                text="好的",
+                status="sent",
+                created_at=at + datetime.timedelta(minutes=5),
+            )
+            for n, ((account_id, openid), at) in enumerate(sorted(last.items()))
+            if n % 2 == 0
+        ],
+        batch_size=5000,
+    )
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -145,10 +174,10 @@ def phase(accounts, admin, operator, runs: int) -> list[dict]:
             page = Paginator(selectors.conversations(user=user), 50).get_page(1)
             selectors.with_accounts(list(page.object_list))
             return page.paginator.count
+
         return run
 
-    busiest = (InboundMessage.objects.values("account_id", "openid").order_by("-received_at")
-               .first())
+    busiest = InboundMessage.objects.values("account_id", "openid").order_by("-received_at").first()
     account = next(a for a in accounts if a.pk == busiest["account_id"])
 
     def poll():
@@ -158,8 +187,7 @@ def phase(accounts, admin, operator, runs: int) -> list[dict]:
     return [
         measure("list, first page (superuser)", first_page(admin), runs),
         measure("list, first page (operator, 10 accounts)", first_page(operator), runs),
-        measure("dashboard: waiting for an answer", lambda: selectors.unanswered_count(
-            user=admin), runs),
+        measure("dashboard: waiting for an answer", lambda: selectors.unanswered_count(user=admin), runs),
         measure("one conversation's poll", poll, runs),
     ]
 
@@ -174,19 +202,23 @@ def main():
     rng = random.Random(15)
     now = timezone.now()
     accounts, admin, operator = make_accounts()
-    add_messages(accounts, rows=BASELINE_ROWS, users=BASELINE_USERS, start_at=0, now=now,
-                 rng=rng)
+    add_messages(accounts, rows=BASELINE_ROWS, users=BASELINE_USERS, start_at=0, now=now, rng=rng)
     baseline = phase(accounts, admin, operator, args.runs)
     started = time.perf_counter()
-    add_messages(accounts, rows=args.rows - BASELINE_ROWS, users=args.users,
-                 start_at=BASELINE_ROWS, now=now, rng=rng)
-    print(f"loaded {args.rows:,} inbound rows from ~{args.users:,} users on {ACCOUNTS} accounts "
-          f"in {time.perf_counter() - started:.1f} s")
+    add_messages(
+        accounts, rows=args.rows - BASELINE_ROWS, users=args.users, start_at=BASELINE_ROWS, now=now, rng=rng
+    )
+    print(
+        f"loaded {args.rows:,} inbound rows from ~{args.users:,} users on {ACCOUNTS} accounts "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     scale = phase(accounts, admin, operator, args.runs)
     print(f"{'read':45} {'baseline':>18} {'scale':>18} {'ratio':>7}")
     for base, big in zip(baseline, scale, strict=True):
-        print(f"{base['label']:45} {base['ms']:9.1f} ms {base['queries']:2d} q "
-              f"{big['ms']:9.1f} ms {big['queries']:2d} q {big['ms'] / base['ms']:7.1f}")
+        print(
+            f"{base['label']:45} {base['ms']:9.1f} ms {base['queries']:2d} q "
+            f"{big['ms']:9.1f} ms {big['queries']:2d} q {big['ms'] / base['ms']:7.1f}"
+        )
 
 
 if __name__ == "__main__":

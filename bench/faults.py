@@ -36,6 +36,7 @@ A menu/create sent again because the first worker never learnt its outcome (kill
 after sending, database gone before recording) is counted in the notes, not as a
 duplicate: WeChat ends with the same menu and the version is recorded once.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-DB_URL = os.environ.get("BENCH_DATABASE_URL",
-                        "postgres://postgres@127.0.0.1:5432/wx_bench_faults")
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wx_bench_faults")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 MENU = {"button": [{"type": "click", "name": "今日推荐", "key": "TODAY", "reply": "拿铁"}]}
 ROWS: list[tuple[str, str, int, int, int, str]] = []
@@ -64,11 +64,13 @@ ROWS: list[tuple[str, str, int, int, int, str]] = []
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=200)
-    parser.add_argument("--quick", action="store_true",
-                        help="60 accounts; task time limit 15 s, visibility timeout 25 s")
+    parser.add_argument(
+        "--quick", action="store_true", help="60 accounts; task time limit 15 s, visibility timeout 25 s"
+    )
     parser.add_argument("--only", choices=["kill", "broker", "database", "callback"])
-    parser.add_argument("--port-base", type=int, default=0,
-                        help="use ports from here on (default: free ports)")
+    parser.add_argument(
+        "--port-base", type=int, default=0, help="use ports from here on (default: free ports)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.accounts = min(args.accounts, 60)
@@ -88,11 +90,15 @@ class Ports:
         return self.base + self.used - 1
 
 
-def row(scenario: str, in_time: int, total: int, lost: int, duplicated: int, stuck: int,
-        note: str = "") -> None:
+def row(
+    scenario: str, in_time: int, total: int, lost: int, duplicated: int, stuck: int, note: str = ""
+) -> None:
     ROWS.append((scenario, f"{in_time}/{total}", lost, duplicated, stuck, note))
-    print(f"  → {scenario}: in time {in_time}/{total}, lost {lost}, duplicated {duplicated}, "
-          f"stuck {stuck} {note}", flush=True)
+    print(
+        f"  → {scenario}: in time {in_time}/{total}, lost {lost}, duplicated {duplicated}, "
+        f"stuck {stuck} {note}",
+        flush=True,
+    )
 
 
 # --- publication scenarios ---------------------------------------------------------------------
@@ -104,23 +110,42 @@ class Bench:
         from wechat.sandbox import Sandbox
 
         self.sandbox = Sandbox().start(host="127.0.0.1", port=ports.next())
-        self.timeouts = ({"CELERY_TASK_SOFT_TIME_LIMIT": "12", "CELERY_TASK_TIME_LIMIT": "15",
-                          "CELERY_BROKER_VISIBILITY_TIMEOUT": "25",
-                          "MENU_PUBLISH_LOCK_SECONDS": "15"} if args.quick else {})
+        self.timeouts = (
+            {
+                "CELERY_TASK_SOFT_TIME_LIMIT": "12",
+                "CELERY_TASK_TIME_LIMIT": "15",
+                "CELERY_BROKER_VISIBILITY_TIMEOUT": "25",
+                "MENU_PUBLISH_LOCK_SECONDS": "15",
+            }
+            if args.quick
+            else {}
+        )
         self.workers = []
 
     def worker_env(self, database_url: str = DB_URL) -> dict:
-        return {"DATABASE_URL": database_url, "TEST_REDIS_URL": REDIS_URL,
-                "WECHAT_API_BASE": self.sandbox.base_url, "MENU_PUBLISH_RATE_PER_SECOND": "0",
-                "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.5", "CONN_MAX_AGE": "60",
-                "LOG_LEVEL": "INFO", **self.timeouts}
+        return {
+            "DATABASE_URL": database_url,
+            "TEST_REDIS_URL": REDIS_URL,
+            "WECHAT_API_BASE": self.sandbox.base_url,
+            "MENU_PUBLISH_RATE_PER_SECOND": "0",
+            "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.5",
+            "CONN_MAX_AGE": "60",
+            "LOG_LEVEL": "INFO",
+            **self.timeouts,
+        }
 
     def start_workers(self, count: int, env: dict, label: str) -> list:
         from wxadmin.tests.faults import CeleryWorker
 
-        started = [CeleryWorker(env, name=f"bench-faults-{label}-{os.getpid()}-{i}",
-                                log_path=self.tmp / f"{label}-{i}.log", concurrency=4)
-                   for i in range(count)]
+        started = [
+            CeleryWorker(
+                env,
+                name=f"bench-faults-{label}-{os.getpid()}-{i}",
+                log_path=self.tmp / f"{label}-{i}.log",
+                concurrency=4,
+            )
+            for i in range(count)
+        ]
         self.workers += started
         for worker in started:
             worker.wait_ready()
@@ -139,10 +164,15 @@ class Bench:
         created = []
         for i in range(count):
             account = OfficialAccount(
-                entity=entity, name=f"faults-{label}-{i:04d}", original_id="gh_" + random_hex(12),
-                appid="wx" + random_hex(16), appsecret=random_hex(32),
-                server_token=random_alnum(32), encoding_aes_key=random_alnum(43),
-                certified_until="2099-01-01")
+                entity=entity,
+                name=f"faults-{label}-{i:04d}",
+                original_id="gh_" + random_hex(12),
+                appid="wx" + random_hex(16),
+                appsecret=random_hex(32),
+                server_token=random_alnum(32),
+                encoding_aes_key=random_alnum(43),
+                certified_until="2099-01-01",
+            )
             created.append(account)
         OfficialAccount.objects.bulk_create(created, batch_size=200)
         created = list(OfficialAccount.objects.filter(entity=entity))
@@ -160,23 +190,31 @@ class Bench:
 
         versions = list(fanout.versions.select_related("menu__account"))
         deadline = datetime.datetime.fromtimestamp(back_at + limit, tz=datetime.UTC)
-        in_time = sum(1 for v in versions if v.status != VersionStatus.PENDING
-                      and v.finished_at and v.finished_at <= deadline)
+        in_time = sum(
+            1
+            for v in versions
+            if v.status != VersionStatus.PENDING and v.finished_at and v.finished_at <= deadline
+        )
         pending = [v.pk for v in versions if v.status == VersionStatus.PENDING]
         queued = queued_version_ids()
         lost = sum(1 for pk in pending if pk not in queued)
-        twice = (MenuAuditEntry.objects.filter(version__fanout=fanout)
-                 .values("version").annotate(n=Count("pk", filter=Q(action__in=["published",
-                                                                                "failed"])))
-                 .filter(n__gt=1).count())
+        twice = (
+            MenuAuditEntry.objects.filter(version__fanout=fanout)
+            .values("version")
+            .annotate(n=Count("pk", filter=Q(action__in=["published", "failed"])))
+            .filter(n__gt=1)
+            .count()
+        )
         resent = 0
         for version in versions:
             history = self.sandbox.state(version.menu.account.appid)["menu_history"]
             resent += max(0, len(history) - 1)
         published = sum(1 for v in versions if v.status == VersionStatus.PUBLISHED)
         failed = sum(1 for v in versions if v.status == VersionStatus.FAILED)
-        note = (f"published {published}, failed {failed}; menu/create re-sent after the "
-                f"fault (outcome unknown to the first try) {resent}")
+        note = (
+            f"published {published}, failed {failed}; menu/create re-sent after the "
+            f"fault (outcome unknown to the first try) {resent}"
+        )
         return in_time, lost, twice, len(pending), note
 
     def wait_finished(self, fanout, timeout: float) -> None:
@@ -216,8 +254,15 @@ class Bench:
         self.wait_finished(fanout, timeout=150)
         seconds = time.time() - back_at
         in_time, lost, twice, stuck, note = self.tally(fanout, back_at=back_at, limit=120)
-        row("worker SIGKILL mid-publish", in_time, n, lost, twice, stuck,
-            f"(all finished {seconds:.0f} s after the workers were back; {note})")
+        row(
+            "worker SIGKILL mid-publish",
+            in_time,
+            n,
+            lost,
+            twice,
+            stuck,
+            f"(all finished {seconds:.0f} s after the workers were back; {note})",
+        )
         self.stop_workers()
 
     def database(self) -> None:
@@ -230,8 +275,7 @@ class Bench:
         print(f"\n[3] database refused for 15 s during a fan-out to {n} accounts", flush=True)
         accounts = self.accounts(n, "db")
         db = connection.settings_dict
-        proxy = TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432),
-                         port=self.ports.next())
+        proxy = TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432), port=self.ports.next())
         url = DB_URL.replace(f":{db.get('PORT') or 5432}/", f":{proxy.port}/")
         try:
             self.start_workers(2, self.worker_env(url), "db")
@@ -247,9 +291,16 @@ class Bench:
             seconds = time.time() - back_at
             in_time, lost, twice, stuck, note = self.tally(fanout, back_at=back_at, limit=120)
             retried = sum(w.log().count("database error, retrying") for w in self.workers)
-            row("database error in tasks", in_time, n, lost, twice, stuck,
+            row(
+                "database error in tasks",
+                in_time,
+                n,
+                lost,
+                twice,
+                stuck,
                 f"(all finished {seconds:.0f} s after the database was back; {retried} task "
-                f"runs met the database error and were retried; {note})")
+                f"runs met the database error and were retried; {note})",
+            )
         finally:
             self.stop_workers()
             proxy.close()
@@ -283,9 +334,11 @@ class Bench:
             answered = []
             for account in accounts:
                 started = time.monotonic()
-                response = client.post(reverse("menus:publish", args=[account.pk]),
-                                       json.dumps({"menu": MENU}),
-                                       content_type="application/json")
+                response = client.post(
+                    reverse("menus:publish", args=[account.pk]),
+                    json.dumps({"menu": MENU}),
+                    content_type="application/json",
+                )
                 elapsed = time.monotonic() - started
                 chinese = "无法连接任务队列" in response.json().get("error", "")
                 answered.append((elapsed, response.status_code == 503 and chinese))
@@ -301,15 +354,29 @@ class Bench:
             print(f"\n[2] broker down at publish: {n} publications, Redis refusing", flush=True)
             switch(f"redis://127.0.0.1:{free_port()}/0")
             in_time, lost, stuck, slowest = publish_all(self.accounts(n, "down"), 10)
-            row("broker unreachable at publish", in_time, n, lost, 0, stuck,
+            row(
+                "broker unreachable at publish",
+                in_time,
+                n,
+                lost,
+                0,
+                stuck,
                 f"(503 with the Chinese error, version failed with its reason; slowest "
-                f"answer {slowest:.2f} s)")
+                f"answer {slowest:.2f} s)",
+            )
             with BlackHole(self.ports.next()) as hole:
                 print("    broker hung at publish: 5 publications, Redis a black hole", flush=True)
                 switch(f"redis://127.0.0.1:{hole.port}/0")
                 in_time, lost, stuck, slowest = publish_all(self.accounts(5, "hung"), 10)
-            row("broker hung at publish", in_time, 5, lost, 0, stuck,
-                f"(slowest answer {slowest:.2f} s; before: 121 s, gunicorn's kill)")
+            row(
+                "broker hung at publish",
+                in_time,
+                5,
+                lost,
+                0,
+                stuck,
+                f"(slowest answer {slowest:.2f} s; before: 121 s, gunicorn's kill)",
+            )
         finally:
             switch(original)
 
@@ -349,25 +416,30 @@ def callback(args, ports: Ports) -> None:
 
     creds = create_account()
     db = connection.settings_dict
-    pg = TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432),
-                  port=ports.next())
+    pg = TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432), port=ports.next())
     redis_host, redis_port = REDIS_URL.split("//")[1].split("/")[0].split(":")
     rd = TcpProxy(redis_host, int(redis_port), port=ports.next())
     port = ports.next()
-    env = {"DATABASE_URL": DB_URL.replace(f":{db.get('PORT') or 5432}/", f":{pg.port}/"),
-           "TEST_REDIS_URL": REDIS_URL.replace(f":{redis_port}/", f":{rd.port}/"),
-           "WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS": "600", "CONN_MAX_AGE": "60",
-           "LOG_LEVEL": "ERROR", "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
-           # as in production: each web process moves queued log rows into PostgreSQL
-           # (the test settings turn the thread off; without it no queued row is stored)
-           "MESSAGE_LOG_FLUSHER_THREAD": "true"}
+    env = {
+        "DATABASE_URL": DB_URL.replace(f":{db.get('PORT') or 5432}/", f":{pg.port}/"),
+        "TEST_REDIS_URL": REDIS_URL.replace(f":{redis_port}/", f":{rd.port}/"),
+        "WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS": "600",
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "ERROR",
+        "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+        # as in production: each web process moves queued log rows into PostgreSQL
+        # (the test settings turn the thread off; without it no queued row is stored)
+        "MESSAGE_LOG_FLUSHER_THREAD": "true",
+    }
     server = start_gunicorn(port, env)
     msg_base = int(time.time()) * 1000
     try:
         warm = build_requests(creds, 16, msg_base)
         burst(port, warm, timeout=30)  # every worker thread has the account cached now
-        for scenario, proxy, offset in (("callback, Redis hung", rd, 1000),
-                                        ("callback, PostgreSQL hung", pg, 2000)):
+        for scenario, proxy, offset in (
+            ("callback, Redis hung", rd, 1000),
+            ("callback, PostgreSQL hung", pg, 2000),
+        ):
             print(f"\n[4] {scenario}: a burst of 20 pushes, then the same 20 again", flush=True)
             items = build_requests(creds, 20, msg_base + offset)
             proxy.set_mode(HANG)
@@ -375,23 +447,30 @@ def callback(args, ports: Ports) -> None:
             proxy.set_mode(FORWARD)
             back = time.monotonic()
             msg_ids = [msg_id for _path, _body, msg_id in items]
-            while (time.monotonic() - back < 30 and InboundMessage.objects.filter(
-                    msg_id__in=msg_ids).values("msg_id").distinct().count() < len(items)):
+            while time.monotonic() - back < 30 and InboundMessage.objects.filter(msg_id__in=msg_ids).values(
+                "msg_id"
+            ).distinct().count() < len(items):
                 time.sleep(0.2)  # rows queued in Redis reach PostgreSQL once it is back
             drained = time.monotonic() - back
             in_time = lost = stuck = 0
             slowest = 0.0
-            for (msg_id, elapsed, status, body) in results:
+            for msg_id, elapsed, status, body in results:
                 right = status == 200 and check_replies(creds, [(msg_id, body)]) == 0
                 slowest = max(slowest, elapsed)
                 lost += not right
                 stuck += right and elapsed >= 5
                 in_time += right and elapsed < 5
-            stored = list(InboundMessage.objects.filter(msg_id__in=msg_ids)
-                          .values_list("msg_id", flat=True))
-            row(scenario, in_time, len(results), lost, len(stored) - len(set(stored)), stuck,
+            stored = list(InboundMessage.objects.filter(msg_id__in=msg_ids).values_list("msg_id", flat=True))
+            row(
+                scenario,
+                in_time,
+                len(results),
+                lost,
+                len(stored) - len(set(stored)),
+                stuck,
                 f"(slowest {slowest:.2f} s; pushes stored {len(set(stored))}/20, "
-                f"{drained:.1f} s after the fault ended)")
+                f"{drained:.1f} s after the fault ended)",
+            )
     finally:
         stop_gunicorn(server)
         pg.close()
@@ -433,10 +512,24 @@ def start_gunicorn(port: int, env: dict):
     import subprocess
 
     process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application", "-w", "2",
-         "--threads", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "--timeout", "120"],
-        cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "wxadmin.wsgi:application",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        start_new_session=True,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -458,15 +551,24 @@ def stop_gunicorn(process) -> None:
 def main() -> None:
     args = parse_args()
     benchdb.ensure_database(DB_URL)
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "wxadmin.settings.test", "DATABASE_URL": DB_URL,
-                       "TEST_REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+            "DATABASE_URL": DB_URL,
+            "TEST_REDIS_URL": REDIS_URL,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     benchdb.setup_django()
     import redis
+
     redis.Redis.from_url(REDIS_URL).flushdb()
     ports = Ports(args.port_base)
-    print(f"fault benchmark: {args.accounts} accounts, "
-          f"{'short task timeouts (--quick)' if args.quick else 'the project timeouts'}",
-          flush=True)
+    print(
+        f"fault benchmark: {args.accounts} accounts, "
+        f"{'short task timeouts (--quick)' if args.quick else 'the project timeouts'}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="wx-faults-") as tmp:
         bench = Bench(args, ports, Path(tmp))
         try:

@@ -19,6 +19,7 @@ log line going to /dev/null, against the same stack without
 HealthEndpointsMiddleware and RequestContextMiddleware (no request line, no
 metrics). Prints both p50s and the difference in µs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,14 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 def setup_django() -> None:
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "wxadmin.settings.test", "DATABASE_URL": DB_URL,
-                       "TEST_REDIS_URL": REDIS_URL, "CONN_MAX_AGE": "60"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+            "DATABASE_URL": DB_URL,
+            "TEST_REDIS_URL": REDIS_URL,
+            "CONN_MAX_AGE": "60",
+        }
+    )
     benchdb.setup_django()
 
 
@@ -86,12 +93,13 @@ def main() -> None:
     print(describe("/readyz, checks cached 2 s", cached))
     print(describe("/readyz, every check each time", uncached))
     ratio = statistics.median(cached) / statistics.median(baseline)
-    print(f"ratio cached /readyz ÷ /healthz: {ratio:.2f} (target ≤ 2) — "
-          f"{'met' if ratio <= 2 else 'NOT met'}")
+    print(f"ratio cached /readyz ÷ /healthz: {ratio:.2f} (target ≤ 2) — {'met' if ratio <= 2 else 'NOT met'}")
     callback_overhead(args.requests)
     run = statistics.median(uncached)
-    print(f"the checks run at most once per 2 s per process: at most {run / 2 * 1000:.2f} ms "
-          f"of each second ({run / 2 * 100:.2f} % of a core) per web process, however often probed")
+    print(
+        f"the checks run at most once per 2 s per process: at most {run / 2 * 1000:.2f} ms "
+        f"of each second ({run / 2 * 100:.2f} % of a core) per web process, however often probed"
+    )
 
 
 def callback_overhead(count: int) -> None:
@@ -106,11 +114,14 @@ def callback_overhead(count: int) -> None:
 
     token = "BenchServerToken0123456789abcdef"
     tag = f"{os.getpid()}-{time.time_ns()}"  # reruns on the same database do not collide
-    account = OfficialAccountFactory(server_token=token, entity__full_name=f"bench {tag}",
-                                     entity__short_name=f"bench {tag}")
+    account = OfficialAccountFactory(
+        server_token=token, entity__full_name=f"bench {tag}", entity__short_name=f"bench {tag}"
+    )
     stamp, nonce = str(int(time.time())), "bench"
-    path = (f"/wechat/{account.appid}/?signature={signature(token, stamp, nonce)}"
-            f"&timestamp={stamp}&nonce={nonce}&echostr=ok")
+    path = (
+        f"/wechat/{account.appid}/?signature={signature(token, stamp, nonce)}"
+        f"&timestamp={stamp}&nonce={nonce}&echostr=ok"
+    )
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     sink = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
@@ -120,8 +131,10 @@ def callback_overhead(count: int) -> None:
     try:
         phases = {}
         for _ in range(2):  # alternate, so that other load on the machine hits both alike
-            for name, middleware in (("with", settings.MIDDLEWARE),
-                                     ("without", [m for m in settings.MIDDLEWARE if m not in ours])):
+            for name, middleware in (
+                ("with", settings.MIDDLEWARE),
+                ("without", [m for m in settings.MIDDLEWARE if m not in ours]),
+            ):
                 with override_settings(MIDDLEWARE=middleware):
                     client = Client()
                     timed(client, path, 50)
@@ -134,8 +147,10 @@ def callback_overhead(count: int) -> None:
     print(describe("callback, full stack", phases["with"]))
     print(describe("callback, without ours", phases["without"]))
     extra = statistics.median(phases["with"]) - statistics.median(phases["without"])
-    print(f"observability middleware on the callback: {extra * 1e6:+.0f} µs per request "
-          f"(ratio {statistics.median(phases['with']) / statistics.median(phases['without']):.2f})")
+    print(
+        f"observability middleware on the callback: {extra * 1e6:+.0f} µs per request "
+        f"(ratio {statistics.median(phases['with']) / statistics.median(phases['without']):.2f})"
+    )
 
 
 if __name__ == "__main__":

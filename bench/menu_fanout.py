@@ -20,6 +20,7 @@ Prints wall time, accounts/s, failures, the baseline and the ratio (target ≥ 0
 failures 0 without fault injection). The global rate limit is switched off
 (MENU_PUBLISH_RATE_PER_SECOND=0) unless `--rate` is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,18 +37,22 @@ from benchdb import ensure_database
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DB_URL = os.environ.get("BENCH_DATABASE_URL",
-                        "postgres://postgres@127.0.0.1:5432/wx_bench_menus")
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wx_bench_menus")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
-MENU = {"button": [
-    {"type": "click", "name": "今日推荐", "key": "TODAY", "reply": "今天推荐拿铁"},
-    {"name": "关于我们", "sub_button": [
-        {"type": "view", "name": "官网", "url": "https://example.com/"},
-        {"type": "location_select", "name": "门店位置", "key": "SHOPS"},
-    ]},
-    {"name": "工具", "sub_button": [{"type": "scancode_push", "name": "扫一扫", "key": "SCAN"}]},
-]}
+MENU = {
+    "button": [
+        {"type": "click", "name": "今日推荐", "key": "TODAY", "reply": "今天推荐拿铁"},
+        {
+            "name": "关于我们",
+            "sub_button": [
+                {"type": "view", "name": "官网", "url": "https://example.com/"},
+                {"type": "location_select", "name": "门店位置", "key": "SHOPS"},
+            ],
+        },
+        {"name": "工具", "sub_button": [{"type": "scancode_push", "name": "扫一扫", "key": "SCAN"}]},
+    ]
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,8 +60,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="100 accounts")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
-    parser.add_argument("--threads", type=int, default=8,
-                        help="task threads per worker process (the tasks wait on I/O)")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="task threads per worker process (the tasks wait on I/O)"
+    )
     parser.add_argument("--fail-rate", type=float, default=0.0)
     parser.add_argument("--rate", type=float, default=0.0, help="MENU_PUBLISH_RATE_PER_SECOND")
     parser.add_argument("--timeout", type=float, default=300.0)
@@ -67,12 +73,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def worker_env(base_url: str, args) -> dict:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
-            "DATABASE_URL": DB_URL, "TEST_REDIS_URL": REDIS_URL, "WECHAT_API_BASE": base_url,
-            "MENU_PUBLISH_RATE_PER_SECOND": str(args.rate),
-            "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.2",
-            # workers keep their database connections between tasks (set it in production too)
-            "CONN_MAX_AGE": "60"}
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+        "DATABASE_URL": DB_URL,
+        "TEST_REDIS_URL": REDIS_URL,
+        "WECHAT_API_BASE": base_url,
+        "MENU_PUBLISH_RATE_PER_SECOND": str(args.rate),
+        "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.2",
+        # workers keep their database connections between tasks (set it in production too)
+        "CONN_MAX_AGE": "60",
+    }
 
 
 def serve_sandbox(apps: dict, conn) -> None:
@@ -103,11 +114,11 @@ def main() -> None:
     import multiprocessing
     import secrets
 
-    credentials = {"wx" + secrets.token_hex(8): secrets.token_hex(16)
-                   for _ in range(args.accounts)}
+    credentials = {"wx" + secrets.token_hex(8): secrets.token_hex(16) for _ in range(args.accounts)}
     parent_conn, child_conn = multiprocessing.Pipe()
     sandbox_process = multiprocessing.get_context("fork").Process(
-        target=serve_sandbox, args=(credentials, child_conn), daemon=True)
+        target=serve_sandbox, args=(credentials, child_conn), daemon=True
+    )
     sandbox_process.start()
     base_url = parent_conn.recv()
     os.environ.update(worker_env(base_url, args))
@@ -128,9 +139,12 @@ def main() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
     call_command("migrate", verbosity=0)
     n = args.accounts
-    print(f"menu fan-out benchmark: {n} accounts, {args.workers} worker processes, "
-          f"sandbox fail_rate={args.fail_rate}, global rate="
-          f"{args.rate or 'unlimited'}/s", flush=True)
+    print(
+        f"menu fan-out benchmark: {n} accounts, {args.workers} worker processes, "
+        f"sandbox fail_rate={args.fail_rate}, global rate="
+        f"{args.rate or 'unlimited'}/s",
+        flush=True,
+    )
 
     # -- accounts in the sandbox and in the database ---------------------------------
     OfficialAccount.objects.filter(name__startswith="bench-").delete()
@@ -138,10 +152,18 @@ def main() -> None:
     entity = EntityFactory(full_name=f"基准测试公司{time.time_ns()}")
     accounts = []
     for i, (appid, secret) in enumerate(credentials.items()):
-        accounts.append(OfficialAccount(
-            entity=entity, name=f"bench-{i:04d}", original_id="gh_" + random_hex(12),
-            appid=appid, appsecret=secret, server_token=random_alnum(32),
-            encoding_aes_key=random_alnum(43), certified_until="2099-01-01"))
+        accounts.append(
+            OfficialAccount(
+                entity=entity,
+                name=f"bench-{i:04d}",
+                original_id="gh_" + random_hex(12),
+                appid=appid,
+                appsecret=secret,
+                server_token=random_alnum(32),
+                encoding_aes_key=random_alnum(43),
+                certified_until="2099-01-01",
+            )
+        )
     OfficialAccount.objects.bulk_create(accounts, batch_size=200)
     accounts = list(OfficialAccount.objects.filter(name__startswith="bench-"))
     Menu.objects.bulk_create([Menu(account=a) for a in accounts])
@@ -152,16 +174,25 @@ def main() -> None:
     session = requests.Session()
     for account in accounts:
         tokens[account.appid] = session.get(
-            f"{base_url}/cgi-bin/token", timeout=10,
-            params={"grant_type": "client_credential", "appid": account.appid,
-                    "secret": str(account.appsecret)}).json()["access_token"]
+            f"{base_url}/cgi-bin/token",
+            timeout=10,
+            params={
+                "grant_type": "client_credential",
+                "appid": account.appid,
+                "secret": str(account.appsecret),
+            },
+        ).json()["access_token"]
     raw_errors = []
 
     def raw_worker(chunk):
         own = requests.Session()
         for account in chunk:
-            answer = own.post(f"{base_url}/cgi-bin/menu/create", json=body, timeout=10,
-                              params={"access_token": tokens[account.appid]}).json()
+            answer = own.post(
+                f"{base_url}/cgi-bin/menu/create",
+                json=body,
+                timeout=10,
+                params={"access_token": tokens[account.appid]},
+            ).json()
             if answer.get("errcode"):
                 raw_errors.append(answer)
 
@@ -175,8 +206,11 @@ def main() -> None:
         thread.join()
     raw_seconds = time.perf_counter() - started
     raw_rate = n / raw_seconds
-    print(f"baseline  raw menu/create ({clients} client threads): {raw_seconds:.2f} s, "
-          f"{raw_rate:.1f} accounts/s, errors {len(raw_errors)}", flush=True)
+    print(
+        f"baseline  raw menu/create ({clients} client threads): {raw_seconds:.2f} s, "
+        f"{raw_rate:.1f} accounts/s, errors {len(raw_errors)}",
+        flush=True,
+    )
 
     # -- warm the token store, as the token-refresh beat job would ---------------------
     from accounts.wechat_api import token_store
@@ -185,17 +219,34 @@ def main() -> None:
     for account in accounts:
         store.get_token(account.appid, str(account.appsecret), source=account.token_source)
     if args.fail_rate:
-        requests.post(f"{base_url}/sandbox/faults", json={"fail_rate": args.fail_rate},
-                      timeout=10)
+        requests.post(f"{base_url}/sandbox/faults", json={"fail_rate": args.fail_rate}, timeout=10)
 
     # -- the real thing: fan-out through Celery ----------------------------------------
-    workers = [subprocess.Popen(
-        [str(ROOT / ".venv/bin/celery"), "-A", "wxadmin", "worker", "--pool", "threads",
-         "--concurrency", str(args.threads), "--loglevel",
-         os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "--without-gossip",
-         "--without-mingle", "--without-heartbeat", "-n", f"bench-menus-{os.getpid()}-{i}@%h"],
-        cwd=ROOT, env=worker_env(base_url, args), start_new_session=True)
-        for i in range(args.workers)]
+    workers = [
+        subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/celery"),
+                "-A",
+                "wxadmin",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(args.threads),
+                "--loglevel",
+                os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"bench-menus-{os.getpid()}-{i}@%h",
+            ],
+            cwd=ROOT,
+            env=worker_env(base_url, args),
+            start_new_session=True,
+        )
+        for i in range(args.workers)
+    ]
     try:
         from wxadmin.celery import app
 
@@ -229,17 +280,24 @@ def main() -> None:
     rate = progress["published"] / seconds
     failures = progress["failed"] + progress["pending"]
     attempts = sum(row["attempts"] for row in progress["rows"])
-    print(f"fan-out   {n} accounts through Celery: wall {seconds:.2f} s, "
-          f"{rate:.1f} accounts/s, published {progress['published']}, "
-          f"failed {progress['failed']}, pending {progress['pending']}, "
-          f"menu/create attempts {attempts} (versions frozen and tasks queued in "
-          f"{enqueued:.2f} s)", flush=True)
-    print(f"workers   CPU {worker_cpu:.2f} s = {1000 * worker_cpu / max(attempts, 1):.1f} ms per "
-          f"publication; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
-          flush=True)
+    print(
+        f"fan-out   {n} accounts through Celery: wall {seconds:.2f} s, "
+        f"{rate:.1f} accounts/s, published {progress['published']}, "
+        f"failed {progress['failed']}, pending {progress['pending']}, "
+        f"menu/create attempts {attempts} (versions frozen and tasks queued in "
+        f"{enqueued:.2f} s)",
+        flush=True,
+    )
+    print(
+        f"workers   CPU {worker_cpu:.2f} s = {1000 * worker_cpu / max(attempts, 1):.1f} ms per "
+        f"publication; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+        flush=True,
+    )
     ratio = rate / raw_rate if raw_rate else 0.0
-    print(f"ratio     fan-out / raw sandbox throughput = {ratio:.2f} (target >= 0.5); "
-          f"failures {failures} (target 0 without fault injection)")
+    print(
+        f"ratio     fan-out / raw sandbox throughput = {ratio:.2f} (target >= 0.5); "
+        f"failures {failures} (target 0 without fault injection)"
+    )
 
 
 if __name__ == "__main__":

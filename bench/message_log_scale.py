@@ -32,6 +32,7 @@ tries index storage parameters).
    callback's rate before, during and after each prune, its p99 and worst latency, and how
    often a backend waited on a lock (pg_stat_activity sampled every 20 ms).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DB_URL = os.environ.get("BENCH_DATABASE_URL",
-                        "postgres://postgres@127.0.0.1:5432/wxadmin_bench17")
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wxadmin_bench17")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 PORT = int(os.environ.get("BENCH_PORT", "21710"))
 os.environ["TEST_REDIS_URL"] = REDIS_URL
@@ -76,14 +76,31 @@ MSG_ID_BASE = 7_300_000_000_000_000_000
 # (content, reply) of text messages; repeated entries are more frequent. About 4% of all
 # rows contain 营业 (in the question or in the reply), 0.2% the rare phrase.
 TEXTS = [
-    ("你好", "您好，请问有什么可以帮您？"), ("在吗", ""), ("谢谢", ""), ("好的", ""),
-    ("我的订单什么时候发货", "一般 48 小时内发货"), ("怎么退款", "请在订单页申请退款"),
-    ("有优惠券吗", ""), ("人工客服", ""), ("价格多少", ""), ("能便宜点吗", ""),
-    ("地址在哪里", "门店地址：上海市黄浦区南京东路 100 号"), ("怎么联系你们", ""),
-    ("收到了，质量很好", ""), ("包装破损了", "很抱歉，请拍照发给我们"), ("会员怎么注册", ""),
-    ("积分怎么用", ""), ("可以开发票吗", ""), ("快递到哪了", ""), ("换货流程", ""),
-    ("周末营业吗", "每天 9:00-21:00 营业，欢迎光临！"), ("今天几点开门", ""),
-    ("hello", ""), ("OK", ""), ("？", ""), ("1", ""),
+    ("你好", "您好，请问有什么可以帮您？"),
+    ("在吗", ""),
+    ("谢谢", ""),
+    ("好的", ""),
+    ("我的订单什么时候发货", "一般 48 小时内发货"),
+    ("怎么退款", "请在订单页申请退款"),
+    ("有优惠券吗", ""),
+    ("人工客服", ""),
+    ("价格多少", ""),
+    ("能便宜点吗", ""),
+    ("地址在哪里", "门店地址：上海市黄浦区南京东路 100 号"),
+    ("怎么联系你们", ""),
+    ("收到了，质量很好", ""),
+    ("包装破损了", "很抱歉，请拍照发给我们"),
+    ("会员怎么注册", ""),
+    ("积分怎么用", ""),
+    ("可以开发票吗", ""),
+    ("快递到哪了", ""),
+    ("换货流程", ""),
+    ("周末营业吗", "每天 9:00-21:00 营业，欢迎光临！"),
+    ("今天几点开门", ""),
+    ("hello", ""),
+    ("OK", ""),
+    ("？", ""),
+    ("1", ""),
 ]
 RARE = [(f"请帮我开{RARE_PHRASE}，抬头是公司名", "")]
 
@@ -94,13 +111,16 @@ def parse_args():
     parser.add_argument("--quick", action="store_true", help="200,000 instead of 2,000,000")
     parser.add_argument("--requests", type=int, default=5, help="timed requests per page")
     parser.add_argument("--no-prune", action="store_true", help="skip the retention phase")
-    parser.add_argument("--load-seconds", type=float, default=10.0,
-                        help="callback load before each prune (its baseline rate)")
+    parser.add_argument(
+        "--load-seconds", type=float, default=10.0, help="callback load before each prune (its baseline rate)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
-    parser.add_argument("--no-index-cost", action="store_true",
-                        help="skip measuring what the search index costs the callback")
-    parser.add_argument("--index-cost-only", action="store_true",
-                        help="only measure what the search index costs the callback")
+    parser.add_argument(
+        "--no-index-cost", action="store_true", help="skip measuring what the search index costs the callback"
+    )
+    parser.add_argument(
+        "--index-cost-only", action="store_true", help="only measure what the search index costs the callback"
+    )
     return parser.parse_args()
 
 
@@ -114,8 +134,7 @@ def admin_connection():
 def ensure_databases() -> None:
     with admin_connection() as conn:
         for name in (SMALL_DB, LARGE_DB):
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                [name]).fetchone():
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
                 conn.execute(f'CREATE DATABASE "{name}"')
 
 
@@ -156,10 +175,12 @@ def sql(statement: str, params=None) -> None:
 
 
 def wipe() -> None:
-    sql("TRUNCATE messaging_inboundmessage, messaging_messagedailycount, messaging_keywordrule, "
+    sql(
+        "TRUNCATE messaging_inboundmessage, messaging_messagedailycount, messaging_keywordrule, "
         "accounts_officialaccount_assigned_staff, accounts_officialaccount, "
         "accounts_historicalofficialaccount, accounts_entity, accounts_historicalentity "
-        "RESTART IDENTITY CASCADE")
+        "RESTART IDENTITY CASCADE"
+    )
 
 
 class World:
@@ -174,23 +195,43 @@ class World:
 
         users = get_user_model()
         self.superuser, _ = users.objects.get_or_create(
-            username="bench17-admin", defaults={"is_staff": True, "is_superuser": True})
+            username="bench17-admin", defaults={"is_staff": True, "is_superuser": True}
+        )
         self.operator, _ = users.objects.get_or_create(
-            username="bench17-operator", defaults={"is_staff": True})
+            username="bench17-operator", defaults={"is_staff": True}
+        )
         self.operator.groups.add(Group.objects.get(name="Operators"))
-        entity = Entity.objects.create(full_name="基准测试传媒有限公司", short_name="基准传媒",
-                                       kind="enterprise", subtype="general_enterprise")
-        self.accounts = OfficialAccount.objects.bulk_create([
-            OfficialAccount(entity=entity, name=f"基准服务号{n:02d}", original_id=f"gh_bench{n:06d}",
-                            appid=f"wx{0xbe17 * 1000 + n:016x}", appsecret="s" * 32,
-                            server_token=f"benchtoken17x{n}", encoding_aes_key="a" * 43,
-                            account_type="service", message_mode="plaintext")
-            for n in range(ACCOUNTS)])
+        entity = Entity.objects.create(
+            full_name="基准测试传媒有限公司",
+            short_name="基准传媒",
+            kind="enterprise",
+            subtype="general_enterprise",
+        )
+        self.accounts = OfficialAccount.objects.bulk_create(
+            [
+                OfficialAccount(
+                    entity=entity,
+                    name=f"基准服务号{n:02d}",
+                    original_id=f"gh_bench{n:06d}",
+                    appid=f"wx{0xBE17 * 1000 + n:016x}",
+                    appsecret="s" * 32,
+                    server_token=f"benchtoken17x{n}",
+                    encoding_aes_key="a" * 43,
+                    account_type="service",
+                    message_mode="plaintext",
+                )
+                for n in range(ACCOUNTS)
+            ]
+        )
         for position in OPERATOR_ACCOUNTS:
             self.accounts[position].assigned_staff.add(self.operator)
-        KeywordRule.objects.create(account=self.accounts[0], name="营业时间",
-                                   match_type="contains", pattern=SEARCH_WORD,
-                                   reply_text="每天 9:00-21:00 营业，欢迎光临！")
+        KeywordRule.objects.create(
+            account=self.accounts[0],
+            name="营业时间",
+            match_type="contains",
+            pattern=SEARCH_WORD,
+            reply_text="每天 9:00-21:00 营业，欢迎光临！",
+        )
         self.account_ids = [a.pk for a in self.accounts]
         self.regular_customer()
 
@@ -205,13 +246,22 @@ class World:
         from messaging.models import InboundMessage
 
         now = timezone.now()
-        InboundMessage.objects.bulk_create([
-            InboundMessage(
-                account=self.accounts[3], dedupe_key=f"msg:{MSG_ID_BASE - i}", openid=self.REGULAR,
-                msg_type="text", content=TEXTS[i % len(TEXTS)][0], msg_id=MSG_ID_BASE - i,
-                sent_at=now - datetime.timedelta(days=2 * i, seconds=1),
-                received_at=now - datetime.timedelta(days=2 * i), route="none")
-            for i in range(1, self.REGULAR_MESSAGES + 1)])
+        InboundMessage.objects.bulk_create(
+            [
+                InboundMessage(
+                    account=self.accounts[3],
+                    dedupe_key=f"msg:{MSG_ID_BASE - i}",
+                    openid=self.REGULAR,
+                    msg_type="text",
+                    content=TEXTS[i % len(TEXTS)][0],
+                    msg_id=MSG_ID_BASE - i,
+                    sent_at=now - datetime.timedelta(days=2 * i, seconds=1),
+                    received_at=now - datetime.timedelta(days=2 * i),
+                    route="none",
+                )
+                for i in range(1, self.REGULAR_MESSAGES + 1)
+            ]
+        )
 
     @staticmethod
     def openid(user: int) -> str:
@@ -300,8 +350,10 @@ def grow_to(world: World, total: int, now: datetime.datetime) -> float:
     fill_range(world, first, first + total - have - 1, now)
     if big:
         sql("SET maintenance_work_mem = '1GB'")
-        sql("CREATE INDEX messaging_inbound_search_bigrams ON messaging_inboundmessage "
-            "USING gin (messaging_search_bigrams(content, reply_summary))")
+        sql(
+            "CREATE INDEX messaging_inbound_search_bigrams ON messaging_inboundmessage "
+            "USING gin (messaging_search_bigrams(content, reply_summary))"
+        )
     sql("VACUUM ANALYZE messaging_inboundmessage")
     return time.perf_counter() - started
 
@@ -309,8 +361,7 @@ def grow_to(world: World, total: int, now: datetime.datetime) -> float:
 def fill_range(world: World, start: int, stop: int, now: datetime.datetime) -> None:
     """Rows start..stop spread evenly over the last SPAN_DAYS days, in chunks."""
     pool = TEXTS * 8 + RARE
-    statement = FILL_SQL.format(users=USERS, accounts=ACCOUNTS, span=SPAN_DAYS,
-                                msg_id_base=MSG_ID_BASE)
+    statement = FILL_SQL.format(users=USERS, accounts=ACCOUNTS, span=SPAN_DAYS, msg_id_base=MSG_ID_BASE)
     size = stop - start + 1
     chunk = 500_000
     first = start
@@ -318,11 +369,23 @@ def fill_range(world: World, start: int, stop: int, now: datetime.datetime) -> N
         last = min(stop, first + chunk - 1)
         # each chunk is a slice of one time line: the formula uses start and size of the
         # whole range, generate_series only the slice
-        sql(statement.replace("generate_series(%(start)s::bigint, %(stop)s::bigint)",
-                              "generate_series(%(first)s::bigint, %(stop)s::bigint)"),
-            {"accounts": world.account_ids, "texts": [c for c, _r in pool],
-             "replies": [r for _c, r in pool], "choices": len(pool), "now": now,
-             "start": start, "first": first, "stop": last, "size": size})
+        sql(
+            statement.replace(
+                "generate_series(%(start)s::bigint, %(stop)s::bigint)",
+                "generate_series(%(first)s::bigint, %(stop)s::bigint)",
+            ),
+            {
+                "accounts": world.account_ids,
+                "texts": [c for c, _r in pool],
+                "replies": [r for _c, r in pool],
+                "choices": len(pool),
+                "now": now,
+                "start": start,
+                "first": first,
+                "stop": last,
+                "size": size,
+            },
+        )
         if last < stop:
             print(f"  … {last:,} rows", flush=True)
         first = last + 1
@@ -402,20 +465,39 @@ def measure(world: World, clients: dict, requests: int) -> dict:
         rollup[name] = rollup_times()
     results = {"_rollup": rollup}
     for label, who, url in pages(world):
-        results[label] = open_page({name: clients[name][who] for name in clients}, url,
-                                   requests)
+        results[label] = open_page({name: clients[name][who] for name in clients}, url, requests)
     return results
 
 
 # --- the callback under load while pruning ----------------------------------------------------
 def start_gunicorn(url: str = LARGE_URL) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
-           "DATABASE_URL": url, "TEST_REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING",
-           "CONN_MAX_AGE": "60"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+        "DATABASE_URL": url,
+        "TEST_REDIS_URL": REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+        "CONN_MAX_AGE": "60",
+    }
     process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application", "-w", "2",
-         "--threads", "4", "-b", f"127.0.0.1:{PORT}", "--log-level", "warning",
-         "--backlog", "512"], cwd=ROOT, env=env, start_new_session=True)
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "wxadmin.wsgi:application",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "512",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -434,8 +516,7 @@ def stop_gunicorn(process: subprocess.Popen) -> None:
     stop(process)
 
 
-def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, stop,
-                queue) -> None:
+def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, stop, queue) -> None:
     """Own process: 8 threads posting signed plaintext text pushes until `stop` is set;
     `ready` is set once 200 have been answered (gunicorn's workers are warm by then)."""
     from wechat.crypto import signature
@@ -453,13 +534,17 @@ def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, 
             now = str(int(time.time()))
             nonce = str(msg_id % 10**9)
             user = f"oLoad{msg_id % 300:04d}"
-            path = (f"/wechat/{appid}/?signature={signature(token, now, nonce)}"
-                    f"&timestamp={now}&nonce={nonce}&openid={user}")
-            body = (f"<xml><ToUserName><![CDATA[{original_id}]]></ToUserName>"
-                    f"<FromUserName><![CDATA[{user}]]></FromUserName>"
-                    f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                    f"<Content><![CDATA[请问{SEARCH_WORD}时间]]></Content>"
-                    f"<MsgId>{msg_id}</MsgId></xml>").encode()
+            path = (
+                f"/wechat/{appid}/?signature={signature(token, now, nonce)}"
+                f"&timestamp={now}&nonce={nonce}&openid={user}"
+            )
+            body = (
+                f"<xml><ToUserName><![CDATA[{original_id}]]></ToUserName>"
+                f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                f"<Content><![CDATA[请问{SEARCH_WORD}时间]]></Content>"
+                f"<MsgId>{msg_id}</MsgId></xml>"
+            ).encode()
             started = time.time()
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
@@ -496,7 +581,9 @@ def lock_sampler(stop: threading.Event, found: list, waits: list) -> None:
         while not stop.is_set():
             rows = conn.execute(
                 "SELECT wait_event, left(query, 40) FROM pg_stat_activity WHERE datname = %s "
-                "AND wait_event_type = 'Lock'", [name]).fetchall()
+                "AND wait_event_type = 'Lock'",
+                [name],
+            ).fetchall()
             found.append(len(rows))
             waits.extend(rows)
             time.sleep(0.02)
@@ -527,18 +614,29 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
     server = start_gunicorn()
     results = []
     try:
-        for n, (label, days, pause) in enumerate((
+        for n, (label, days, pause) in enumerate(
+            (
                 ("scheduled: 1,000-row batches, 0.2 s pause", 82, 0.2),
                 ("0.05 s pause", 79, 0.05),
-                ("no pause between batches", 76, 0.0))):
-            old = InboundMessage.objects.filter(
-                received_at__lt=now - datetime.timedelta(days=days)).count()
+                ("no pause between batches", 76, 0.0),
+            )
+        ):
+            old = InboundMessage.objects.filter(received_at__lt=now - datetime.timedelta(days=days)).count()
             total_before = InboundMessage.objects.count()
             connections.close_all()
             ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
-            loader = spawn.Process(target=load_worker, args=(
-                account.appid, str(account.server_token), account.original_id,
-                10**15 + n * 10**9, ready, stop, queue))
+            loader = spawn.Process(
+                target=load_worker,
+                args=(
+                    account.appid,
+                    str(account.server_token),
+                    account.original_id,
+                    10**15 + n * 10**9,
+                    ready,
+                    stop,
+                    queue,
+                ),
+            )
             loader.start()
             if not ready.wait(120):
                 raise SystemExit("the callback does not answer")
@@ -548,8 +646,7 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
             sampler = threading.Thread(target=lock_sampler, args=(halt, samples, waits))
             sampler.start()
             start = time.time()
-            deleted = messages_prune(older_than_days=days, batch_size=1000, now=now,
-                                     pause_seconds=pause)
+            deleted = messages_prune(older_than_days=days, batch_size=1000, now=now, pause_seconds=pause)
             end = time.time()
             halt.set()
             sampler.join()
@@ -558,22 +655,32 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
             part = queue.get()
             loader.join()
             done = part["done"]
-            results.append({
-                "label": label, "old": old, "deleted": deleted, "seconds": end - start,
-                "samples": samples, "errors": part["errors"],
-                "before": rate(done, warm_at, start), "during": rate(done, start, end),
-                "after": rate(done, end, end + args.load_seconds), "waits": waits,
-                "callback_rows": InboundMessage.objects.count() - total_before + deleted,
-                "answered": len(done),
-            })
+            results.append(
+                {
+                    "label": label,
+                    "old": old,
+                    "deleted": deleted,
+                    "seconds": end - start,
+                    "samples": samples,
+                    "errors": part["errors"],
+                    "before": rate(done, warm_at, start),
+                    "during": rate(done, start, end),
+                    "after": rate(done, end, end + args.load_seconds),
+                    "waits": waits,
+                    "callback_rows": InboundMessage.objects.count() - total_before + deleted,
+                    "answered": len(done),
+                }
+            )
     finally:
         stop_gunicorn(server)
     return results
 
 
-INDEX_SQL = ("CREATE INDEX IF NOT EXISTS messaging_inbound_search_bigrams ON "
-             "messaging_inboundmessage USING gin (messaging_search_bigrams(content, "
-             "reply_summary))" + os.environ.get("BENCH_INDEX_WITH", ""))
+INDEX_SQL = (
+    "CREATE INDEX IF NOT EXISTS messaging_inbound_search_bigrams ON "
+    "messaging_inboundmessage USING gin (messaging_search_bigrams(content, "
+    "reply_summary))" + os.environ.get("BENCH_INDEX_WITH", "")
+)
 
 
 def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
@@ -591,16 +698,28 @@ def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
     windows: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
     try:
         ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
-        loader = spawn.Process(target=load_worker, args=(
-            account.appid, str(account.server_token), account.original_id, 2 * 10**15,
-            ready, stop, queue))
+        loader = spawn.Process(
+            target=load_worker,
+            args=(
+                account.appid,
+                str(account.server_token),
+                account.original_id,
+                2 * 10**15,
+                ready,
+                stop,
+                queue,
+            ),
+        )
         loader.start()
         if not ready.wait(120):
             raise SystemExit("the callback does not answer")
         for _ in range(rounds):
             for state in ("without", "with"):
-                sql("DROP INDEX IF EXISTS messaging_inbound_search_bigrams" if state == "without"
-                    else INDEX_SQL)
+                sql(
+                    "DROP INDEX IF EXISTS messaging_inbound_search_bigrams"
+                    if state == "without"
+                    else INDEX_SQL
+                )
                 time.sleep(0.5)  # requests in flight finish under the old state
                 start = time.time()
                 time.sleep(seconds)
@@ -621,11 +740,15 @@ def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
 
 def report_index_cost(cost: dict) -> None:
     (with_rate, with_p50), (without_rate, without_p50) = cost["with"], cost["without"]
-    print("what the bigram index costs the callback (10,000-row database, alternating 5 s "
-          "slices with and without it):")
-    print(f"  without: {without_rate:7.1f} msg/s (p50 {without_p50:.1f} ms); with: "
-          f"{with_rate:7.1f} msg/s (p50 {with_p50:.1f} ms) → ratio {with_rate / without_rate:.2f}",
-          flush=True)
+    print(
+        "what the bigram index costs the callback (10,000-row database, alternating 5 s "
+        "slices with and without it):"
+    )
+    print(
+        f"  without: {without_rate:7.1f} msg/s (p50 {without_p50:.1f} ms); with: "
+        f"{with_rate:7.1f} msg/s (p50 {with_p50:.1f} ms) → ratio {with_rate / without_rate:.2f}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -646,8 +769,7 @@ def main() -> None:
         wipe()
         worlds[name] = World()
         clients[name] = {}
-        for who, user in (("superuser", worlds[name].superuser),
-                          ("operator", worlds[name].operator)):
+        for who, user in (("superuser", worlds[name].superuser), ("operator", worlds[name].operator)):
             client = Client()
             client.force_login(user)
             clients[name][who] = client
@@ -668,8 +790,7 @@ def main() -> None:
         for size in sizes:
             use_database(LARGE_DB)
             took = grow_to(world, size, now)
-            print(f"{LARGE_DB}: {size:,} rows ({took:.0f} s to fill, index and analyze)",
-                  flush=True)
+            print(f"{LARGE_DB}: {size:,} rows ({took:.0f} s to fill, index and analyze)", flush=True)
             measured[size] = measure(world, clients, args.requests)
             report_size(size, measured[size])
             if size == sizes[0] and not args.no_prune:
@@ -691,43 +812,55 @@ def report_size(size: int, figures: dict) -> None:
             continue
         (t0, q0, r0), (t1, q1, r1) = by_db[SMALL_DB], by_db[LARGE_DB]
         ratio = t1 / t0
-        print(f"{label:<42}{t0 * 1000:>9.1f} ms {q0:>3} q {r0:>4} rows"
-              f"{t1 * 1000:>9.1f} ms {q1:>3} q {r1:>4} rows{ratio:>8.2f}")
+        print(
+            f"{label:<42}{t0 * 1000:>9.1f} ms {q0:>3} q {r0:>4} rows"
+            f"{t1 * 1000:>9.1f} ms {q1:>3} q {r1:>4} rows{ratio:>8.2f}"
+        )
         ok = t1 <= limit and q0 == q1 and (size > 2_000_000 or ratio <= 2.0)
         verdicts.append((label, ok))
     for name, label in ((SMALL_DB, "10,000"), (LARGE_DB, f"{size:,}")):
         backfill, refresh = figures["_rollup"][name]
-        print(f"  daily-count task at {label} rows: 14-day backfill {backfill * 1000:.1f} ms, "
-              f"a run (today) {refresh * 1000:.1f} ms")
+        print(
+            f"  daily-count task at {label} rows: 14-day backfill {backfill * 1000:.1f} ms, "
+            f"a run (today) {refresh * 1000:.1f} ms"
+        )
     missed = [label for label, ok in verdicts if not ok]
-    target = ("≤ 2× the 10,000-row time, ≤ 300 ms" if size <= 2_000_000 else "< 500 ms")
-    print(f"target at {size:,} ({target}, equal queries): "
-          + ("met" if not missed else "NOT met: " + "; ".join(missed)))
+    target = "≤ 2× the 10,000-row time, ≤ 300 ms" if size <= 2_000_000 else "< 500 ms"
+    print(
+        f"target at {size:,} ({target}, equal queries): "
+        + ("met" if not missed else "NOT met: " + "; ".join(missed))
+    )
     print(flush=True)
 
 
 def report_prune(size: int, prune: list[dict]) -> None:
-    print(f"retention at {size:,} rows while the callback is under load (gunicorn "
-          "2 workers x 4 threads, 8 client threads, plaintext keyword reply):")
+    print(
+        f"retention at {size:,} rows while the callback is under load (gunicorn "
+        "2 workers x 4 threads, 8 client threads, plaintext keyword reply):"
+    )
     for r in prune:
         b_rate, b_p99, b_max, _n = r["before"]
         d_rate, d_p99, d_max, _n = r["during"]
         a_rate, a_p99, a_max, _n = r["after"]
         alone = (b_rate + a_rate) / 2
         waiting = max(r["samples"] or [0])
-        print(f"  {r['label']}: deleted {r['deleted']:,} of {r['old']:,} old rows in "
-              f"{r['seconds']:.1f} s ({r['deleted'] / max(r['seconds'], 1e-9):,.0f} rows/s)")
-        print(f"    callback before: {b_rate:7.1f} msg/s, p99 {b_p99:6.1f} ms, "
-              f"worst {b_max:6.1f} ms")
-        print(f"    callback during: {d_rate:7.1f} msg/s, p99 {d_p99:6.1f} ms, "
-              f"worst {d_max:6.1f} ms")
-        print(f"    callback after:  {a_rate:7.1f} msg/s, p99 {a_p99:6.1f} ms, "
-              f"worst {a_max:6.1f} ms  → during / mean(before, after) "
-              f"{d_rate / alone if alone else 0:.2f}")
+        print(
+            f"  {r['label']}: deleted {r['deleted']:,} of {r['old']:,} old rows in "
+            f"{r['seconds']:.1f} s ({r['deleted'] / max(r['seconds'], 1e-9):,.0f} rows/s)"
+        )
+        print(f"    callback before: {b_rate:7.1f} msg/s, p99 {b_p99:6.1f} ms, worst {b_max:6.1f} ms")
+        print(f"    callback during: {d_rate:7.1f} msg/s, p99 {d_p99:6.1f} ms, worst {d_max:6.1f} ms")
+        print(
+            f"    callback after:  {a_rate:7.1f} msg/s, p99 {a_p99:6.1f} ms, "
+            f"worst {a_max:6.1f} ms  → during / mean(before, after) "
+            f"{d_rate / alone if alone else 0:.2f}"
+        )
         kinds = sorted({f"{event}: {query}" for event, query in r["waits"]})
-        print(f"    backends waiting on a lock: max {waiting} in {len(r['samples'])} "
-              f"samples (every 20 ms){' — ' + '; '.join(kinds) if kinds else ''}; "
-              f"failed requests {r['errors']}")
+        print(
+            f"    backends waiting on a lock: max {waiting} in {len(r['samples'])} "
+            f"samples (every 20 ms){' — ' + '; '.join(kinds) if kinds else ''}; "
+            f"failed requests {r['errors']}"
+        )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Starts a private redis-server on a free loopback port (so that nobody else's
 FLUSHDB disturbs the run), or uses $BENCH_REDIS_URL if set, under a private key
 prefix that is deleted afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,18 +60,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def caller_process(index, redis_url, prefix, base_url, apps, threads, seconds, margin, start_at,
-                   results):
+def caller_process(index, redis_url, prefix, base_url, apps, threads, seconds, margin, start_at, results):
     client = redis.Redis.from_url(redis_url)
-    stats = {"calls": 0, "slow": 0, "errors": 0, "validated": 0, "rejected": 0,
-             "cached_us": [], "redis_us": [], "tokens_seen": 0}
+    stats = {
+        "calls": 0,
+        "slow": 0,
+        "errors": 0,
+        "validated": 0,
+        "rejected": 0,
+        "cached_us": [],
+        "redis_us": [],
+        "tokens_seen": 0,
+    }
     lock = threading.Lock()
     seen: set[str] = set()
     rng = random.Random(index)
 
     def run(thread_no):
-        store = InstrumentedStore(client, base_url=base_url, key_prefix=prefix,
-                                  margin_seconds=margin)
+        store = InstrumentedStore(client, base_url=base_url, key_prefix=prefix, margin_seconds=margin)
         session = requests.Session()
         appids = list(apps)
         cached_us, redis_us = [], []
@@ -102,8 +109,7 @@ def caller_process(index, redis_url, prefix, base_url, apps, threads, seconds, m
                 if new:
                     seen.add(token)
             if new or rng.random() < 0.01:
-                answer = session.get(f"{base_url}/sandbox/check_token",
-                                     params={"access_token": token}).json()
+                answer = session.get(f"{base_url}/sandbox/check_token", params={"access_token": token}).json()
                 validated += 1
                 if answer["errcode"] != 0:
                     rejected += 1
@@ -133,9 +139,11 @@ def private_redis() -> tuple[str, subprocess.Popen | None]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     for _ in range(100):
         try:
@@ -173,18 +181,38 @@ def run(args, redis_url: str) -> int:
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     apps = {"wx" + secrets.token_hex(8): secrets.token_hex(16) for _ in range(args.accounts)}
     # Superseded tokens keep working for one margin (WeChat: 5 min of a 2 h life).
-    sandbox = Sandbox(apps={a: {"secret": s} for a, s in apps.items()},
-                      token_ttl=args.token_ttl, overlap_seconds=int(args.margin)).start()
+    sandbox = Sandbox(
+        apps={a: {"secret": s} for a, s in apps.items()},
+        token_ttl=args.token_ttl,
+        overlap_seconds=int(args.margin),
+    ).start()
     callers = args.processes * args.threads
-    print(f"token single-flight: {args.accounts} accounts, {callers} callers "
-          f"({args.processes} processes × {args.threads} threads), {args.seconds:.0f} s, "
-          f"sandbox token life {args.token_ttl} s, refresh margin {args.margin:.0f} s")
+    print(
+        f"token single-flight: {args.accounts} accounts, {callers} callers "
+        f"({args.processes} processes × {args.threads} threads), {args.seconds:.0f} s, "
+        f"sandbox token life {args.token_ttl} s, refresh margin {args.margin:.0f} s"
+    )
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     start_at = time.time() + 3  # children need a moment to import
-    procs = [ctx.Process(target=caller_process, args=(
-        i, redis_url, prefix, sandbox.base_url, apps, args.threads, args.seconds, args.margin,
-        start_at, results)) for i in range(args.processes)]
+    procs = [
+        ctx.Process(
+            target=caller_process,
+            args=(
+                i,
+                redis_url,
+                prefix,
+                sandbox.base_url,
+                apps,
+                args.threads,
+                args.seconds,
+                args.margin,
+                start_at,
+                results,
+            ),
+        )
+        for i in range(args.processes)
+    ]
     for p in procs:
         p.start()
     gathered = [results.get(timeout=args.seconds + 120) for _ in procs]
@@ -202,8 +230,7 @@ def run(args, redis_url: str) -> int:
         duplicates += dup
         if dup and args.verbose and shown < 3:
             shown += 1
-            print(f"  {appid}: fetched at +" + ", +".join(
-                f"{t - start_at:.2f}s" for t in times))
+            print(f"  {appid}: fetched at +" + ", +".join(f"{t - start_at:.2f}s" for t in times))
         if times:
             ideal += 1 + int((end_at - times[0]) // life)
     sandbox.stop()
@@ -220,18 +247,25 @@ def run(args, redis_url: str) -> int:
     slow = sum(s["slow"] for s in gathered)
     p50c, p99c = percentile(cached, 0.50), percentile(cached, 0.99)
     p50r, p99r = percentile(bare, 0.50), percentile(bare, 0.99)
-    print(f"get_token calls: {calls} ({calls / args.seconds:.0f}/s), {slow} left the cache "
-          f"path, {errors} errors")
-    print(f"upstream token fetches: {fetches}   ideal (one per account per expiry): {ideal}   "
-          f"duplicate fetches: {duplicates} (target 0)")
+    print(
+        f"get_token calls: {calls} ({calls / args.seconds:.0f}/s), {slow} left the cache "
+        f"path, {errors} errors"
+    )
+    print(
+        f"upstream token fetches: {fetches}   ideal (one per account per expiry): {ideal}   "
+        f"duplicate fetches: {duplicates} (target 0)"
+    )
     print(f"tokens rejected by the sandbox: {rejected} of {validated} checked (target 0)")
     print(f"cached get_token  p50 {p50c:7.1f} µs   p99 {p99c:7.1f} µs   (n={len(cached)})")
     print(f"bare Redis GET    p50 {p50r:7.1f} µs   p99 {p99r:7.1f} µs   (baseline, same threads)")
     ratio50, ratio99 = p50c / p50r, p99c / p99r
     print(f"ratio to baseline p50 {ratio50:.2f}×   p99 {ratio99:.2f}×   (target ≤ 3×)")
     ok = duplicates == 0 and rejected == 0 and errors == 0 and ratio50 <= 3 and fetches <= ideal
-    print("RESULT:", "targets met" if ok else "TARGETS MISSED",
-          f"(mean cached {statistics.fmean(cached) if cached else float('nan'):.1f} µs)")
+    print(
+        "RESULT:",
+        "targets met" if ok else "TARGETS MISSED",
+        f"(mean cached {statistics.fmean(cached) if cached else float('nan'):.1f} µs)",
+    )
     return 0 if ok else 1
 
 

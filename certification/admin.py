@@ -1,4 +1,5 @@
 """The certification admin: orders with their checklist, transitions as buttons, exports."""
+
 from __future__ import annotations
 
 import datetime
@@ -56,11 +57,22 @@ from .models import (
 TONE_COLOURS = {"danger": "#b91c1c", "warning": "#b45309", "success": "#15803d"}
 
 EDITABLE_FIELDS = list(DATA_FIELDS)
-FEE_FIELDS = {"fee", "paid_at", "wechat_pay_transaction_id", "invoice_type", "invoice_title",
-              "invoice_mailing_address", "invoice_requested_at", "invoice_issued_on",
-              "invoice_mailed_on", "invoice_tracking_number", "invoice_received_on",
-              "invoice_request_deadline_display", "invoice_expected_by_display",
-              "fee_display"}
+FEE_FIELDS = {
+    "fee",
+    "paid_at",
+    "wechat_pay_transaction_id",
+    "invoice_type",
+    "invoice_title",
+    "invoice_mailing_address",
+    "invoice_requested_at",
+    "invoice_issued_on",
+    "invoice_mailed_on",
+    "invoice_tracking_number",
+    "invoice_received_on",
+    "invoice_request_deadline_display",
+    "invoice_expected_by_display",
+    "fee_display",
+}
 
 
 def deadline_html(due: datetime.date | None, *, estimate: bool = False) -> str:
@@ -77,8 +89,14 @@ def deadline_html(due: datetime.date | None, *, estimate: bool = False) -> str:
     else:
         text = ngettext("%(days)d day left", "%(days)d days left", left) % {"days": left}
     suffix = _(" (estimate)") if estimate else ""
-    return format_html('<span class="cert-deadline cert-{}" style="color:{};font-weight:600">'
-                       '{} · {}{}</span>', tone, TONE_COLOURS[tone], due, text, suffix)
+    return format_html(
+        '<span class="cert-deadline cert-{}" style="color:{};font-weight:600">{} · {}{}</span>',
+        tone,
+        TONE_COLOURS[tone],
+        due,
+        text,
+        suffix,
+    )
 
 
 EXPORT_HEADERS = {
@@ -97,21 +115,51 @@ class OrderResource(FormulaSafeResourceMixin, resources.ModelResource):
     account = ie_fields.Field(attribute="account__name", column_name="account")
     appid = ie_fields.Field(attribute="account__appid", column_name="appid")
     entity = ie_fields.Field(attribute="entity_snapshot", column_name="entity")
-    review_company = ie_fields.Field(attribute="review_company__name",
-                                     column_name="review_company")
+    review_company = ie_fields.Field(attribute="review_company__name", column_name="review_company")
 
-    FINANCE_ONLY = ("fee", "paid_at", "wechat_pay_transaction_id", "invoice_type",
-                    "invoice_request_deadline", "invoice_expected_by", "invoice_issued_on",
-                    "invoice_mailed_on", "invoice_tracking_number", "invoice_received_on")
+    FINANCE_ONLY = (
+        "fee",
+        "paid_at",
+        "wechat_pay_transaction_id",
+        "invoice_type",
+        "invoice_request_deadline",
+        "invoice_expected_by",
+        "invoice_issued_on",
+        "invoice_mailed_on",
+        "invoice_tracking_number",
+        "invoice_received_on",
+    )
 
     class Meta:
         model = Order
-        fields = ("id", "account", "appid", "entity", "account_name", "kind", "status",
-                  "review_company", "submitted_at", "review_due_on", "review_due_is_estimate",
-                  "rejection_count", "resubmission_deadline", "completed_at", "failure_reason",
-                  "valid_until", "fee", "paid_at", "wechat_pay_transaction_id", "invoice_type",
-                  "invoice_request_deadline", "invoice_expected_by", "invoice_issued_on",
-                  "invoice_mailed_on", "invoice_tracking_number", "invoice_received_on")
+        fields = (
+            "id",
+            "account",
+            "appid",
+            "entity",
+            "account_name",
+            "kind",
+            "status",
+            "review_company",
+            "submitted_at",
+            "review_due_on",
+            "review_due_is_estimate",
+            "rejection_count",
+            "resubmission_deadline",
+            "completed_at",
+            "failure_reason",
+            "valid_until",
+            "fee",
+            "paid_at",
+            "wechat_pay_transaction_id",
+            "invoice_type",
+            "invoice_request_deadline",
+            "invoice_expected_by",
+            "invoice_issued_on",
+            "invoice_mailed_on",
+            "invoice_tracking_number",
+            "invoice_received_on",
+        )
         export_order = fields
 
     def __init__(self, *, with_fees: bool = True, **kwargs):
@@ -175,16 +223,22 @@ class DueFilter(admin.SimpleListFilter):
             return queryset.filter(
                 Q(status=OrderStatus.IN_REVIEW, review_due_on__range=(today, soon))
                 | Q(status=OrderStatus.REJECTED, resubmission_deadline__range=(today, soon))
-                | Q(status__in=[OrderStatus.SUCCEEDED, OrderStatus.FAILED],
-                    invoice_received_on__isnull=True, invoice_expected_by__range=(today, soon))
+                | Q(
+                    status__in=[OrderStatus.SUCCEEDED, OrderStatus.FAILED],
+                    invoice_received_on__isnull=True,
+                    invoice_expected_by__range=(today, soon),
+                )
             )
         if self.value() == "overdue":
             return queryset.filter(
                 Q(status=OrderStatus.IN_REVIEW, review_due_on__lt=today)
                 | Q(status=OrderStatus.REJECTED, resubmission_deadline__lt=today)
-                | Q(status__in=[OrderStatus.SUCCEEDED, OrderStatus.FAILED],
+                | Q(
+                    status__in=[OrderStatus.SUCCEEDED, OrderStatus.FAILED],
                     invoice_type__in=["vat_ordinary", "vat_special"],
-                    invoice_received_on__isnull=True, invoice_expected_by__lt=today)
+                    invoice_received_on__isnull=True,
+                    invoice_expected_by__lt=today,
+                )
             )
         return queryset
 
@@ -198,8 +252,7 @@ class OrderDocumentInline(TabularInline):
     form = OrderDocumentForm
     extra = 0
     can_delete = False
-    fields = ["item", "kind", "required", "file", "upload_problem", "download", "value",
-              "status", "verify"]
+    fields = ["item", "kind", "required", "file", "upload_problem", "download", "value", "status", "verify"]
     readonly_fields = ["item", "kind", "required", "status", "download", "upload_problem"]
     verbose_name_plural = gettext_lazy("Document checklist")
     upload_errors: dict = {}
@@ -212,8 +265,9 @@ class OrderDocumentInline(TabularInline):
         # the session across the redirect) are shown once, next to their rows.
         if obj is not None:
             key = upload_errors_key(obj.pk)
-            self.upload_errors = (request.session.pop(key, {}) if request.method == "GET"
-                                  else request.session.get(key, {}))
+            self.upload_errors = (
+                request.session.pop(key, {}) if request.method == "GET" else request.session.get(key, {})
+            )
         return super().get_formset(request, obj, **kwargs)
 
     @display(description=gettext_lazy("upload problem"))
@@ -221,8 +275,7 @@ class OrderDocumentInline(TabularInline):
         problem = self.upload_errors.get(str(document.pk))
         if not problem:
             return ""
-        return format_html('<span class="cert-upload-error" style="color:#b91c1c">{}</span>',
-                           problem)
+        return format_html('<span class="cert-upload-error" style="color:#b91c1c">{}</span>', problem)
 
     @display(description=gettext_lazy("item"))
     def item(self, document):
@@ -233,8 +286,7 @@ class OrderDocumentInline(TabularInline):
         if not document.file:
             return "—"
         url = reverse("certification:document_download", args=[document.pk])
-        return format_html('<a href="{}">{}</a>', url,
-                           document.original_name or _("download"))
+        return format_html('<a href="{}">{}</a>', url, document.original_name or _("download"))
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -291,13 +343,28 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
     resource_classes = [OrderResource]
     export_form_class = ExportForm
     change_form_template = "admin/certification/order/change_form.html"
-    list_display = ["id", "account_name", "account", "kind", "status_badge", "fee_display",
-                    "review_company", "review_due_display", "resubmit_by_display",
-                    "invoice_expected_by_display", "created_at"]
+    list_display = [
+        "id",
+        "account_name",
+        "account",
+        "kind",
+        "status_badge",
+        "fee_display",
+        "review_company",
+        "review_due_display",
+        "resubmit_by_display",
+        "invoice_expected_by_display",
+        "created_at",
+    ]
     list_display_links = ["id", "account_name"]
     list_filter = ["status", "kind", "review_company", DueFilter]
-    search_fields = ["account_name", "account__name", "account__appid",
-                     "account__entity__full_name", "wechat_pay_transaction_id"]
+    search_fields = [
+        "account_name",
+        "account__name",
+        "account__appid",
+        "account__entity__full_name",
+        "wechat_pay_transaction_id",
+    ]
     list_select_related = ["account", "review_company"]
     # A searchable choice of the accounts the user may see (the account admin scopes it).
     autocomplete_fields = ["account"]
@@ -349,29 +416,61 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             review.append("failure_reason")
         if obj.valid_until:
             review.append("valid_until")
-        invoice = ["fee", "paid_at", "wechat_pay_transaction_id", "invoice_type",
-                   "invoice_title", "invoice_mailing_address"]
+        invoice = [
+            "fee",
+            "paid_at",
+            "wechat_pay_transaction_id",
+            "invoice_type",
+            "invoice_title",
+            "invoice_mailing_address",
+        ]
         if obj.is_completed and obj.fee > 0:
-            invoice += ["invoice_requested_at", "invoice_request_deadline_display",
-                        "invoice_expected_by_display", "invoice_issued_on", "invoice_mailed_on",
-                        "invoice_tracking_number", "invoice_received_on"]
+            invoice += [
+                "invoice_requested_at",
+                "invoice_request_deadline_display",
+                "invoice_expected_by_display",
+                "invoice_issued_on",
+                "invoice_mailed_on",
+                "invoice_tracking_number",
+                "invoice_received_on",
+            ]
         sets = [
-            (_("Order"), {"fields": ["account", "kind", "status", "account_name",
-                                     "entity_display", "review_company"]}),
-            (_("Agreements"), {"fields": [
-                "service_agreement_accepted_at", "service_agreement_accepted_by",
-                "naming_rules_accepted_at", "naming_rules_accepted_by"]}),
-            (_("Operator"), {"fields": ["operator_name", "operator_id_type",
-                                        "operator_phone"]}),
+            (
+                _("Order"),
+                {"fields": ["account", "kind", "status", "account_name", "entity_display", "review_company"]},
+            ),
+            (
+                _("Agreements"),
+                {
+                    "fields": [
+                        "service_agreement_accepted_at",
+                        "service_agreement_accepted_by",
+                        "naming_rules_accepted_at",
+                        "naming_rules_accepted_by",
+                    ]
+                },
+            ),
+            (_("Operator"), {"fields": ["operator_name", "operator_id_type", "operator_phone"]}),
             (_("Name and trademark"), {"fields": obj.name_fields()}),
             (_("Fee, payment and invoice"), {"fields": invoice}),
         ]
         if obj.submitted_at:
             sets.append((_("Review"), {"fields": review}))
         if obj.submitted_at or obj.deposit_amount:
-            sets.append((_("Micro-deposit"), {"fields": [
-                "deposit_amount", "deposit_remark", "deposit_received_on", "deposit_download",
-                "deposit_receipt_uploaded_at"]}))
+            sets.append(
+                (
+                    _("Micro-deposit"),
+                    {
+                        "fields": [
+                            "deposit_amount",
+                            "deposit_remark",
+                            "deposit_received_on",
+                            "deposit_download",
+                            "deposit_receipt_uploaded_at",
+                        ]
+                    },
+                )
+            )
         if not selectors.user_sees_fees(request.user):
             sets = [s for s in sets if not set(s[1]["fields"]) & {"fee"}]
         return sets
@@ -380,9 +479,14 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
         if obj is None:
             return []
         every = [f.name for f in Order._meta.fields] + [
-            "entity_display", "naming_display", "review_due_display", "resubmit_by_display",
-            "invoice_request_deadline_display", "invoice_expected_by_display",
-            "deposit_download"]
+            "entity_display",
+            "naming_display",
+            "review_due_display",
+            "resubmit_by_display",
+            "invoice_request_deadline_display",
+            "invoice_expected_by_display",
+            "deposit_download",
+        ]
         if obj.is_editable:
             return [f for f in every if f not in EDITABLE_FIELDS]
         return every
@@ -391,9 +495,12 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
     def save_model(self, request, obj, form, change):
         if not change:
             created = services.order_create(
-                account=form.cleaned_data["account"], kind=form.cleaned_data["kind"],
-                review_company=form.cleaned_data.get("review_company"), by=request.user,
-                early_ok=form.cleaned_data.get("confirm_early", False))
+                account=form.cleaned_data["account"],
+                kind=form.cleaned_data["kind"],
+                review_company=form.cleaned_data.get("review_company"),
+                by=request.user,
+                early_ok=form.cleaned_data.get("confirm_early", False),
+            )
             obj.pk = created.pk
             obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
             obj._state.adding = False
@@ -407,11 +514,13 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
         for doc_form in formset.forms:
             document = doc_form.instance
             if "file" in doc_form.changed_data and doc_form.cleaned_data.get("file"):
-                services.document_upload(document=document, by=request.user,
-                                         uploaded=doc_form.cleaned_data["file"])
+                services.document_upload(
+                    document=document, by=request.user, uploaded=doc_form.cleaned_data["file"]
+                )
             elif "value" in doc_form.changed_data and document.kind == ItemKind.VALUE:
-                services.document_upload(document=document, by=request.user,
-                                         value=doc_form.cleaned_data.get("value", ""))
+                services.document_upload(
+                    document=document, by=request.user, value=doc_form.cleaned_data.get("value", "")
+                )
             if doc_form.cleaned_data.get("verify"):
                 document.refresh_from_db()
                 services.document_verify(document=document, by=request.user)
@@ -434,8 +543,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
         The handled files are taken out of the request so the formset leaves them be.
         """
         order = self.get_object(request, object_id)
-        if order is None or not order.is_editable or not self.has_change_permission(
-                request, order):
+        if order is None or not order.is_editable or not self.has_change_permission(request, order):
             return
         request.session.pop(upload_errors_key(order.pk), None)  # this save's problems only
         chosen: dict[int, object] = {}
@@ -448,20 +556,26 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
         if not chosen:
             return
         request._files = files
-        kept, refused = services.documents_upload_each(order=order, by=request.user,
-                                                       files=chosen)
+        kept, refused = services.documents_upload_each(order=order, by=request.user, files=chosen)
         if kept:
-            self.message_user(request, ngettext(
-                "%(count)d document uploaded.", "%(count)d documents uploaded.", len(kept))
-                % {"count": len(kept)}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d document uploaded.", "%(count)d documents uploaded.", len(kept))
+                % {"count": len(kept)},
+                messages.SUCCESS,
+            )
         labels = dict(order.documents.values_list("pk", "label"))
         for document_id, problem in refused.items():
-            self.message_user(request, _("Not uploaded — %(item)s: %(problem)s")
-                              % {"item": _(labels.get(document_id, "")), "problem": problem},
-                              messages.ERROR)
+            self.message_user(
+                request,
+                _("Not uploaded — %(item)s: %(problem)s")
+                % {"item": _(labels.get(document_id, "")), "problem": problem},
+                messages.ERROR,
+            )
         if refused:
             request.session[upload_errors_key(order.pk)] = {
-                str(pk): problem for pk, problem in refused.items()}
+                str(pk): problem for pk, problem in refused.items()
+            }
             request._cert_upload_refused = True
 
     def response_change(self, request, obj):
@@ -470,50 +584,65 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="",
-                           obj=None):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk:
             today = timezone.localdate()
             can_change = self.has_change_permission(request, obj)
             sees_fees = selectors.user_sees_fees(request.user)
-            transitions = [t for t in selectors.allowed_transitions(obj, today=today)
-                           if can_change and (sees_fees or not t.finance)]
-            context.update({
-                "order": obj,
-                "transitions": [
-                    {"t": t, "url": reverse("admin:certification_order_transition",
-                                            args=[obj.pk, t.name]),
-                     "inline": t.name not in TRANSITION_FORMS and not t.destructive
-                     and not t.confirm}
-                    for t in transitions
-                ],
-                "missing_documents": [_(d.label) for d in services.order_missing_documents(obj)]
-                if obj.is_editable else [],
-                "company_open": obj.review_company.is_open() if obj.review_company else None,
-                "review_due_html": deadline_html(obj.review_due_on,
-                                                 estimate=obj.review_due_is_estimate)
-                if obj.status == OrderStatus.IN_REVIEW else None,
-                "resubmit_html": deadline_html(obj.resubmission_deadline)
-                if obj.status == OrderStatus.REJECTED else None,
-                "valid_until_html": deadline_html(obj.valid_until) if obj.valid_until else None,
-                "reminder_on": obj.annual_review_remind_on,
-                "sees_fees": sees_fees,
-                # Offline (sandbox) only: push WeChat's certification events by hand.
-                "simulate_url": reverse("admin:certification_order_simulate_event",
-                                        args=[obj.pk])
-                if can_change and sandbox_base() is not None else None,
-            })
+            transitions = [
+                t
+                for t in selectors.allowed_transitions(obj, today=today)
+                if can_change and (sees_fees or not t.finance)
+            ]
+            context.update(
+                {
+                    "order": obj,
+                    "transitions": [
+                        {
+                            "t": t,
+                            "url": reverse("admin:certification_order_transition", args=[obj.pk, t.name]),
+                            "inline": t.name not in TRANSITION_FORMS and not t.destructive and not t.confirm,
+                        }
+                        for t in transitions
+                    ],
+                    "missing_documents": [_(d.label) for d in services.order_missing_documents(obj)]
+                    if obj.is_editable
+                    else [],
+                    "company_open": obj.review_company.is_open() if obj.review_company else None,
+                    "review_due_html": deadline_html(obj.review_due_on, estimate=obj.review_due_is_estimate)
+                    if obj.status == OrderStatus.IN_REVIEW
+                    else None,
+                    "resubmit_html": deadline_html(obj.resubmission_deadline)
+                    if obj.status == OrderStatus.REJECTED
+                    else None,
+                    "valid_until_html": deadline_html(obj.valid_until) if obj.valid_until else None,
+                    "reminder_on": obj.annual_review_remind_on,
+                    "sees_fees": sees_fees,
+                    # Offline (sandbox) only: push WeChat's certification events by hand.
+                    "simulate_url": reverse("admin:certification_order_simulate_event", args=[obj.pk])
+                    if can_change and sandbox_base() is not None
+                    else None,
+                }
+            )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- columns and read-only displays ----------------------------------------------------
-    @display(description=gettext_lazy("status"), ordering="status", label={
-        # Every status has an entry: a missing one makes unfold show the raw code.
-        OrderStatus.DRAFT: None, OrderStatus.AGREEMENTS_ACCEPTED: None,
-        OrderStatus.DATA_FILLED: None,
-        OrderStatus.SUCCEEDED: "success", OrderStatus.FAILED: "danger",
-        OrderStatus.REJECTED: "warning", OrderStatus.IN_REVIEW: "info",
-        OrderStatus.AWAITING_PAYMENT: "warning", OrderStatus.CANCELLED: "danger",
-    })
+    @display(
+        description=gettext_lazy("status"),
+        ordering="status",
+        label={
+            # Every status has an entry: a missing one makes unfold show the raw code.
+            OrderStatus.DRAFT: None,
+            OrderStatus.AGREEMENTS_ACCEPTED: None,
+            OrderStatus.DATA_FILLED: None,
+            OrderStatus.SUCCEEDED: "success",
+            OrderStatus.FAILED: "danger",
+            OrderStatus.REJECTED: "warning",
+            OrderStatus.IN_REVIEW: "info",
+            OrderStatus.AWAITING_PAYMENT: "warning",
+            OrderStatus.CANCELLED: "danger",
+        },
+    )
     def status_badge(self, order):
         return order.status, order.get_status_display()
 
@@ -549,8 +678,12 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
     @display(description=gettext_lazy("entity as filed"))
     def entity_display(self, order):
         snap = order.entity_snapshot
-        return format_html("{} ({}) · {}", snap.get("full_name", ""),
-                           snap.get("credit_code", ""), snap.get("legal_representative", ""))
+        return format_html(
+            "{} ({}) · {}",
+            snap.get("full_name", ""),
+            snap.get("credit_code", ""),
+            snap.get("legal_representative", ""),
+        )
 
     @display(description=gettext_lazy("naming check"))
     def naming_display(self, order):
@@ -558,8 +691,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             return "—"
         colour = TONE_COLOURS["success" if order.naming_ok else "danger"]
         mark = "✔" if order.naming_ok else "✘"
-        return format_html('<span style="color:{}">{} {}</span>', colour, mark,
-                           order.naming_reason)
+        return format_html('<span style="color:{}">{} {}</span>', colour, mark, order.naming_reason)
 
     @display(description=gettext_lazy("receipt"))
     def deposit_download(self, order):
@@ -571,15 +703,21 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
     # --- custom pages: transitions and the one-click annual review ---------------------------
     def get_urls(self):
         urls = [
-            path("<path:object_id>/transition/<str:name>/",
-                 self.admin_site.admin_view(self.transition_view),
-                 name="certification_order_transition"),
-            path("<path:object_id>/simulate-wechat-event/",
-                 self.admin_site.admin_view(self.simulate_event_view),
-                 name="certification_order_simulate_event"),
-            path("start-annual-review/<int:account_id>/",
-                 self.admin_site.admin_view(self.start_annual_view),
-                 name="certification_order_start_annual"),
+            path(
+                "<path:object_id>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="certification_order_transition",
+            ),
+            path(
+                "<path:object_id>/simulate-wechat-event/",
+                self.admin_site.admin_view(self.simulate_event_view),
+                name="certification_order_simulate_event",
+            ),
+            path(
+                "start-annual-review/<int:account_id>/",
+                self.admin_site.admin_view(self.start_annual_view),
+                name="certification_order_start_annual",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -597,8 +735,11 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             raise PermissionDenied
         change_url = reverse("admin:certification_order_change", args=[order.pk])
         if transition not in selectors.allowed_transitions(order):
-            self.message_user(request, _("“%(action)s” is not possible in this state.")
-                              % {"action": transition.label}, messages.ERROR)
+            self.message_user(
+                request,
+                _("“%(action)s” is not possible in this state.") % {"action": transition.label},
+                messages.ERROR,
+            )
             return HttpResponseRedirect(change_url)
         form_class = TRANSITION_FORMS.get(name, NoteForm)
         if request.method == "POST":
@@ -606,14 +747,14 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             if form.is_valid():
                 try:
                     with transaction.atomic():
-                        run_transition(name, order=order, by=request.user,
-                                       data=form.cleaned_data)
+                        run_transition(name, order=order, by=request.user, data=form.cleaned_data)
                 except services.CertificationError as exc:
                     add_errors(form, exc)
                 else:
                     self.log_change(request, order, str(transition.label))
-                    self.message_user(request, _("Done: %(action)s.")
-                                      % {"action": transition.label}, messages.SUCCESS)
+                    self.message_user(
+                        request, _("Done: %(action)s.") % {"action": transition.label}, messages.SUCCESS
+                    )
                     return HttpResponseRedirect(change_url)
         else:
             form = form_class(initial=initial_for(name, order))
@@ -628,7 +769,8 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             "tencent_cs_phone": "0755-83763333",
             # R-POST-02: what a success will set, shown before it is confirmed.
             "certified_until": deadlines.certification_valid_until(timezone.localdate())
-            if name == "succeed" and order.kind != OrderKind.MODIFICATION else None,
+            if name == "succeed" and order.kind != OrderKind.MODIFICATION
+            else None,
         }
         return TemplateResponse(request, "admin/certification/order/transition.html", context)
 
@@ -644,8 +786,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             raise PermissionDenied
         change_url = reverse("admin:certification_order_change", args=[order.pk])
         if sandbox_base() is None:
-            self.message_user(request, _("Simulated WeChat events need the WeChat sandbox."),
-                              messages.ERROR)
+            self.message_user(request, _("Simulated WeChat events need the WeChat sandbox."), messages.ERROR)
             return HttpResponseRedirect(change_url)
         form = SimulateWeChatEventForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -654,17 +795,19 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             except SimulationError as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(request, _("The sandbox pushed “%(event)s” as WeChat would.")
-                                  % {"event": dict(form.fields["event"].choices)[
-                                      form.cleaned_data["event"]]}, messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("The sandbox pushed “%(event)s” as WeChat would.")
+                    % {"event": dict(form.fields["event"].choices)[form.cleaned_data["event"]]},
+                    messages.SUCCESS,
+                )
                 return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Simulate a WeChat certification event"),
             "order": order,
-            "transition": {"label": _("Simulate a WeChat certification event"),
-                           "name": "simulate"},
+            "transition": {"label": _("Simulate a WeChat certification event"), "name": "simulate"},
             "form": form,
             "change_url": change_url,
         }
@@ -672,8 +815,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
 
     def start_annual_view(self, request, account_id):
         """R-POST-02/03: from a reminder, one click opens the pre-filled annual review."""
-        account = get_object_or_404(OfficialAccount.objects.select_related("entity"),
-                                    pk=account_id)
+        account = get_object_or_404(OfficialAccount.objects.select_related("entity"), pk=account_id)
         require_account_access(request.user, account)
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -682,18 +824,22 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
         early = services.annual_review_is_early(account=account, today=today)
         if request.method == "POST":
             try:
-                order = services.order_create(account=account, kind=OrderKind.ANNUAL_REVIEW,
-                                              by=request.user,
-                                              early_ok=request.POST.get("confirm_early") == "1")
+                order = services.order_create(
+                    account=account,
+                    kind=OrderKind.ANNUAL_REVIEW,
+                    by=request.user,
+                    early_ok=request.POST.get("confirm_early") == "1",
+                )
             except services.CertificationError as exc:
                 error = " ".join(exc.messages)
             else:
                 self.log_addition(request, order, str(_("Annual review started")))
-                self.message_user(request, _("Annual review order #%(id)s created and "
-                                             "pre-filled.") % {"id": order.pk},
-                                  messages.SUCCESS)
-                return HttpResponseRedirect(
-                    reverse("admin:certification_order_change", args=[order.pk]))
+                self.message_user(
+                    request,
+                    _("Annual review order #%(id)s created and pre-filled.") % {"id": order.pk},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:certification_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -703,12 +849,11 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             # R-POST-02: more than 3 months before expiry it is early — warn, ask to confirm.
             "early": early,
             "remind_on": deadlines.annual_review_reminder_on(account.certified_until)
-            if account.certified_until else None,
-            "days_left": (account.certified_until - today).days
-            if account.certified_until else None,
+            if account.certified_until
+            else None,
+            "days_left": (account.certified_until - today).days if account.certified_until else None,
         }
-        return TemplateResponse(request, "admin/certification/order/start_annual.html",
-                                context)
+        return TemplateResponse(request, "admin/certification/order/start_annual.html", context)
 
 
 @admin.register(ReviewCompany)
@@ -731,16 +876,18 @@ class NotificationAdmin(ModelAdmin):
     list_filter = ["milestone", ("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "body"]
     list_select_related = ["order"]
-    readonly_fields = ["user", "order", "milestone", "title", "body", "due_on", "created_at",
-                       "read_at"]
+    readonly_fields = ["user", "order", "milestone", "title", "body", "due_on", "created_at", "read_at"]
     actions = ["mark_read", "mark_unread"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(user=request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff and (
-            obj is None or obj.user_id == request.user.pk)
+        return (
+            request.user.is_active
+            and request.user.is_staff
+            and (obj is None or obj.user_id == request.user.pk)
+        )
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
@@ -755,8 +902,9 @@ class NotificationAdmin(ModelAdmin):
         return obj is not None and obj.user_id == request.user.pk
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        Notification.objects.filter(pk=object_id, user=request.user,
-                                    read_at__isnull=True).update(read_at=timezone.now())
+        Notification.objects.filter(pk=object_id, user=request.user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @display(description=gettext_lazy("read"), boolean=True)
@@ -768,8 +916,7 @@ class NotificationAdmin(ModelAdmin):
         if notification.order_id is None:
             return "—"
         if notification.milestone == "annual_review":
-            url = reverse("admin:certification_order_start_annual",
-                          args=[notification.order.account_id])
+            url = reverse("admin:certification_order_start_annual", args=[notification.order.account_id])
             return format_html('<a href="{}">{}</a>', url, _("Start the annual review"))
         url = reverse("admin:certification_order_change", args=[notification.order_id])
         return format_html('<a href="{}">#{}</a>', url, notification.order_id)
@@ -777,16 +924,26 @@ class NotificationAdmin(ModelAdmin):
     @admin.action(description=gettext_lazy("Mark as read"))
     def mark_read(self, request, queryset):
         count = queryset.filter(read_at__isnull=True).update(read_at=timezone.now())
-        self.message_user(request, ngettext("%(count)d notification marked as read.",
-                                            "%(count)d notifications marked as read.", count)
-                          % {"count": count}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d notification marked as read.", "%(count)d notifications marked as read.", count
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=gettext_lazy("Mark as unread"))
     def mark_unread(self, request, queryset):
         count = queryset.exclude(read_at__isnull=True).update(read_at=None)
-        self.message_user(request, ngettext("%(count)d notification marked as unread.",
-                                            "%(count)d notifications marked as unread.", count)
-                          % {"count": count}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d notification marked as unread.", "%(count)d notifications marked as unread.", count
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Reminder)
@@ -813,13 +970,32 @@ class WeChatEventAdmin(AccountScopedAdminMixin, ModelAdmin):
     """What WeChat pushed about certifications and what was done with it (read-only)."""
 
     account_path = "account"
-    list_display = ["received_at", "account", "event", "order_link", "expires_on", "our_date",
-                    "date_mismatch", "needs_attention"]
+    list_display = [
+        "received_at",
+        "account",
+        "event",
+        "order_link",
+        "expires_on",
+        "our_date",
+        "date_mismatch",
+        "needs_attention",
+    ]
     list_filter = ["event", "needs_attention", "date_mismatch"]
     search_fields = ["account__name", "account__appid", "fail_reason", "outcome"]
     list_select_related = ["account", "order"]
-    readonly_fields = ["account", "event", "create_time", "received_at", "order", "expires_on",
-                       "our_date", "date_mismatch", "needs_attention", "fail_reason", "outcome"]
+    readonly_fields = [
+        "account",
+        "event",
+        "create_time",
+        "received_at",
+        "order",
+        "expires_on",
+        "our_date",
+        "date_mismatch",
+        "needs_attention",
+        "fail_reason",
+        "outcome",
+    ]
 
     def has_add_permission(self, request):
         return False

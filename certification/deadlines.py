@@ -4,6 +4,7 @@ All functions take their inputs (and `today`/`now` where relevant) as arguments,
 they can be tested at their boundaries without a database. Times are interpreted in
 Asia/Shanghai, where Tencent and the review companies work.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -128,8 +129,11 @@ def is_open(now: datetime.datetime, opens_at: datetime.time, closes_at: datetime
     """
     local = now.astimezone(SHANGHAI)
     day = local.date()
-    return (day.weekday() < 5 and is_working_day(day)
-            and opens_at <= local.time().replace(tzinfo=None) < closes_at)
+    return (
+        day.weekday() < 5
+        and is_working_day(day)
+        and opens_at <= local.time().replace(tzinfo=None) < closes_at
+    )
 
 
 def local_date(moment: datetime.datetime) -> datetime.date:

@@ -3,6 +3,7 @@
 Pure functions: `checklist(...)` returns the items; services turn them into
 `OrderDocument` rows. Upload limits are validated here too.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,8 +68,12 @@ def _bank_items() -> list[Item]:
     """R-CERT-03: the corporate bank account is mandatory."""
     return [
         Item("bank_name", _("Corporate bank"), VALUE, entity_field="bank_name"),
-        Item("bank_account_number", _("Corporate bank account number"), VALUE,
-             entity_field="bank_account_number"),
+        Item(
+            "bank_account_number",
+            _("Corporate bank account number"),
+            VALUE,
+            entity_field="bank_account_number",
+        ),
     ]
 
 
@@ -93,13 +98,15 @@ def checklist(
             Item("business_licence", _("Business licence copy (with valid annual inspection)")),
             Item("organisation_code", _("Organisation code certificate copy")),
             *_operator_items(),
-            Item("application_letter", APPLICATION_LETTERS.get(
-                subtype, APPLICATION_LETTERS[EntitySubtype.GENERAL_ENTERPRISE])),
+            Item(
+                "application_letter",
+                APPLICATION_LETTERS.get(subtype, APPLICATION_LETTERS[EntitySubtype.GENERAL_ENTERPRISE]),
+            ),
             *_bank_items(),
-            Item("legal_representative", _("Legal representative"), VALUE,
-                 entity_field="legal_representative"),
-            Item("registered_capital", _("Registered capital"), VALUE,
-                 entity_field="registered_capital"),
+            Item(
+                "legal_representative", _("Legal representative"), VALUE, entity_field="legal_representative"
+            ),
+            Item("registered_capital", _("Registered capital"), VALUE, entity_field="registered_capital"),
             Item("office_address", _("Office address"), VALUE, entity_field="office_address"),
         ]
         if subtype == EntitySubtype.ARTIST_AGENCY:
@@ -110,29 +117,36 @@ def checklist(
             ]
     elif kind == EntityKind.MEDIA:
         items += [
-            Item("business_licence",
-                 _("Business licence or public-institution legal-person certificate")),
+            Item("business_licence", _("Business licence or public-institution legal-person certificate")),
             Item("organisation_code", _("Organisation code certificate")),
             *_operator_items(),
             Item("application_letter", _("Application letter to Tencent")),
             Item("media_licence", MEDIA_LICENCES.get(subtype, _("Media licence"))),
             *_bank_items(),
-            Item("legal_representative", _("Legal representative"), VALUE,
-                 entity_field="legal_representative"),
+            Item(
+                "legal_representative", _("Legal representative"), VALUE, entity_field="legal_representative"
+            ),
             Item("office_phone", _("Office phone"), VALUE, entity_field="office_phone"),
             Item("office_address", _("Office address"), VALUE, entity_field="office_address"),
         ]
     if trademark_name:
-        items.append(Item("trademark_certificate",
-                          _("Trademark registration certificate or application acceptance notice")))
-        items.append(Item("trademark_changes",
-                          _("Trademark change / transfer / renewal proofs (if any)"),
-                          required=False))
+        items.append(
+            Item(
+                "trademark_certificate",
+                _("Trademark registration certificate or application acceptance notice"),
+            )
+        )
+        items.append(
+            Item(
+                "trademark_changes",
+                _("Trademark change / transfer / renewal proofs (if any)"),
+                required=False,
+            )
+        )
         if not trademark_owned_by_entity:
             items.append(Item("trademark_authorisation", _("Trademark authorisation letter")))
             if tm_registrant_is_person:
-                items.append(Item("tm_registrant_id_front",
-                                  _("Trademark registrant's ID, front")))
+                items.append(Item("tm_registrant_id_front", _("Trademark registrant's ID, front")))
                 items.append(Item("tm_registrant_id_back", _("Trademark registrant's ID, back")))
     return items
 
@@ -154,8 +168,7 @@ def validate_upload(uploaded, *, code: str) -> None:
     if uploaded.size > limit:
         raise ValidationError(
             _("“%(name)s” is %(size).1f MB; the limit is %(limit)d MB.")
-            % {"name": os.path.basename(name), "size": uploaded.size / 1048576,
-               "limit": limit // 1048576},
+            % {"name": os.path.basename(name), "size": uploaded.size / 1048576, "limit": limit // 1048576},
             code="file_size",
         )
     if extension in SIGNATURES:

@@ -1,4 +1,5 @@
 """Admin forms: adding an order, the checklist inline and one small form per transition."""
+
 from __future__ import annotations
 
 from django import forms
@@ -21,9 +22,13 @@ class OrderAddForm(forms.ModelForm):
     """Opening an order: the account, the kind, optionally the review company."""
 
     confirm_early = forms.BooleanField(
-        label=_("Start the annual review early"), required=False,
-        help_text=_("Needed only more than 3 months before the certification expires: the "
-                    "300 CNY fee is due all the same."))
+        label=_("Start the annual review early"),
+        required=False,
+        help_text=_(
+            "Needed only more than 3 months before the certification expires: the "
+            "300 CNY fee is due all the same."
+        ),
+    )
 
     class Meta:
         model = Order
@@ -34,8 +39,9 @@ class OrderAddForm(forms.ModelForm):
         account, kind = cleaned.get("account"), cleaned.get("kind")
         if account and kind:
             try:
-                services.order_check_can_create(account=account, kind=kind,
-                                                early_ok=cleaned.get("confirm_early", False))
+                services.order_check_can_create(
+                    account=account, kind=kind, early_ok=cleaned.get("confirm_early", False)
+                )
             except services.CertificationError as exc:
                 add_errors(self, exc)
         return cleaned
@@ -58,15 +64,21 @@ class OrderChangeForm(forms.ModelForm):
         owned = self.fields.get("trademark_owned_by_entity")
         if owned is not None and "tm_registrant" not in self.fields:
             # The letter's fields appear only once they are needed (`Order.name_fields`).
-            owned.help_text = _("Untick and save when the trademark belongs to someone else: "
-                                "the authorisation letter's fields then appear.")
+            owned.help_text = _(
+                "Untick and save when the trademark belongs to someone else: "
+                "the authorisation letter's fields then appear."
+            )
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("trademark_name") and not cleaned.get("trademark_document"):
-            self.add_error("trademark_document", _(
-                "Say whether the trademark is backed by a registration certificate or an "
-                "acceptance notice."))
+            self.add_error(
+                "trademark_document",
+                _(
+                    "Say whether the trademark is backed by a registration certificate or an "
+                    "acceptance notice."
+                ),
+            )
         start, end = cleaned.get("tm_use_from"), cleaned.get("tm_use_until")
         if start and end and end < start:
             self.add_error("tm_use_until", _("The period of use ends before it starts."))
@@ -95,58 +107,62 @@ class OrderDocumentForm(forms.ModelForm):
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(label=_("Note (why)"), required=False, widget=forms.Textarea(
-        attrs={"rows": 3}))
+    note = forms.CharField(label=_("Note (why)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class RequiredNoteForm(forms.Form):
-    note = forms.CharField(label=_("What the reviewer said"), widget=forms.Textarea(
-        attrs={"rows": 3}))
+    note = forms.CharField(label=_("What the reviewer said"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ChooseInvoiceForm(forms.Form):
-    invoice_type = forms.ChoiceField(label=_("Invoice type"), choices=InvoiceType.choices,
-                                     initial=InvoiceType.VAT_ORDINARY,
-                                     help_text=_("A VAT special invoice is arranged with Tencent "
-                                                 "customer service (0755-83763333)."))
-    mailing_address = forms.CharField(label=_("Mailing address"), required=False,
-                                      max_length=300)
+    invoice_type = forms.ChoiceField(
+        label=_("Invoice type"),
+        choices=InvoiceType.choices,
+        initial=InvoiceType.VAT_ORDINARY,
+        help_text=_("A VAT special invoice is arranged with Tencent customer service (0755-83763333)."),
+    )
+    mailing_address = forms.CharField(label=_("Mailing address"), required=False, max_length=300)
 
 
 class PayForm(forms.Form):
     transaction_id = forms.CharField(
-        label=_("WeChat Pay transaction ID"), required=False, max_length=64,
-        help_text=_("The 28-digit 微信支付订单号 on the WeChat Pay receipt."))
-    paid_at = forms.DateTimeField(label=_("Paid at"), required=False,
-                                  help_text=_("Format: 2026-11-29 10:30"))
-    review_company = forms.ModelChoiceField(label=_("Review company"), required=False,
-                                            queryset=ReviewCompany.objects.all())
+        label=_("WeChat Pay transaction ID"),
+        required=False,
+        max_length=64,
+        help_text=_("The 28-digit 微信支付订单号 on the WeChat Pay receipt."),
+    )
+    paid_at = forms.DateTimeField(label=_("Paid at"), required=False, help_text=_("Format: 2026-11-29 10:30"))
+    review_company = forms.ModelChoiceField(
+        label=_("Review company"), required=False, queryset=ReviewCompany.objects.all()
+    )
 
 
 class SubmitFreeForm(forms.Form):
-    review_company = forms.ModelChoiceField(label=_("Review company"), required=False,
-                                            queryset=ReviewCompany.objects.all())
+    review_company = forms.ModelChoiceField(
+        label=_("Review company"), required=False, queryset=ReviewCompany.objects.all()
+    )
 
 
 class FailForm(forms.Form):
     reason = forms.ChoiceField(label=_("Failure reason"), choices=FailureReason.choices)
-    note = forms.CharField(label=_("Note (why)"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(label=_("Note (why)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class DepositForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount received (CNY)"), max_digits=8,
-                                decimal_places=2, min_value=0)
+    amount = forms.DecimalField(label=_("Amount received (CNY)"), max_digits=8, decimal_places=2, min_value=0)
     remark = forms.CharField(label=_("Remark of the transfer"), max_length=100)
     received_on = forms.DateField(label=_("Date received"), initial=timezone.localdate)
     receipt = forms.FileField(label=_("Receipt (PDF, JPG or PNG)"), required=False)
 
 
 class RequestInvoiceForm(forms.Form):
-    invoice_type = forms.ChoiceField(label=_("Invoice type"), choices=[
-        (InvoiceType.VAT_ORDINARY.value, InvoiceType.VAT_ORDINARY.label),
-        (InvoiceType.VAT_SPECIAL.value, InvoiceType.VAT_SPECIAL.label),
-    ])
+    invoice_type = forms.ChoiceField(
+        label=_("Invoice type"),
+        choices=[
+            (InvoiceType.VAT_ORDINARY.value, InvoiceType.VAT_ORDINARY.label),
+            (InvoiceType.VAT_SPECIAL.value, InvoiceType.VAT_SPECIAL.label),
+        ],
+    )
     mailing_address = forms.CharField(label=_("Mailing address"), max_length=300)
 
 
@@ -176,47 +192,61 @@ def run_transition(name: str, *, order: Order, by, data: dict) -> Order:
     """Call the one service function behind a transition button."""
     note = data.get("note", "")
     calls = {
-        "accept_service_agreement": lambda: services.order_accept_service_agreement(
-            order=order, by=by),
+        "accept_service_agreement": lambda: services.order_accept_service_agreement(order=order, by=by),
         "accept_naming_rules": lambda: services.order_accept_naming_rules(order=order, by=by),
         "complete_data": lambda: services.order_complete_data(order=order, by=by),
         "choose_invoice": lambda: services.order_choose_invoice(
-            order=order, by=by, invoice_type=data["invoice_type"],
-            mailing_address=data.get("mailing_address", "")),
+            order=order,
+            by=by,
+            invoice_type=data["invoice_type"],
+            mailing_address=data.get("mailing_address", ""),
+        ),
         "pay": lambda: services.order_pay(
-            order=order, by=by, transaction_id=data.get("transaction_id", ""),
-            paid_at=data.get("paid_at"), review_company=data.get("review_company")),
+            order=order,
+            by=by,
+            transaction_id=data.get("transaction_id", ""),
+            paid_at=data.get("paid_at"),
+            review_company=data.get("review_company"),
+        ),
         "submit": lambda: services.order_submit_free(
-            order=order, by=by, review_company=data.get("review_company")),
+            order=order, by=by, review_company=data.get("review_company")
+        ),
         "reject": lambda: services.order_reject(order=order, by=by, note=note),
         "resubmit": lambda: services.order_resubmit(order=order, by=by, note=note),
         "succeed": lambda: services.order_succeed(order=order, by=by),
-        "fail": lambda: services.order_fail(order=order, by=by, reason=data["reason"],
-                                            note=note),
+        "fail": lambda: services.order_fail(order=order, by=by, reason=data["reason"], note=note),
         "cancel": lambda: services.order_cancel(order=order, by=by, note=note),
         "record_deposit": lambda: services.order_record_deposit(
-            order=order, by=by, amount=data["amount"], remark=data["remark"],
-            received_on=data["received_on"], receipt=data.get("receipt")),
+            order=order,
+            by=by,
+            amount=data["amount"],
+            remark=data["remark"],
+            received_on=data["received_on"],
+            receipt=data.get("receipt"),
+        ),
         "request_invoice": lambda: services.order_request_invoice(
-            order=order, by=by, invoice_type=data["invoice_type"],
-            mailing_address=data["mailing_address"]),
-        "invoice_issued": lambda: services.invoice_record_issued(order=order, by=by,
-                                                                 on=data["on"]),
+            order=order, by=by, invoice_type=data["invoice_type"], mailing_address=data["mailing_address"]
+        ),
+        "invoice_issued": lambda: services.invoice_record_issued(order=order, by=by, on=data["on"]),
         "invoice_mailed": lambda: services.invoice_record_mailed(
-            order=order, by=by, on=data["on"], tracking_number=data["tracking_number"]),
-        "invoice_received": lambda: services.invoice_record_received(order=order, by=by,
-                                                                     on=data["on"]),
+            order=order, by=by, on=data["on"], tracking_number=data["tracking_number"]
+        ),
+        "invoice_received": lambda: services.invoice_record_received(order=order, by=by, on=data["on"]),
     }
     return calls[name]()
 
 
 def initial_for(name: str, order: Order) -> dict:
     if name in ("choose_invoice", "request_invoice"):
-        return {"mailing_address": order.invoice_mailing_address
-                or order.entity_snapshot.get("office_address", "")}
+        return {
+            "mailing_address": order.invoice_mailing_address
+            or order.entity_snapshot.get("office_address", "")
+        }
     if name == "pay":
-        return {"review_company": order.review_company_id, "paid_at": timezone.localtime()
-                .replace(second=0, microsecond=0)}
+        return {
+            "review_company": order.review_company_id,
+            "paid_at": timezone.localtime().replace(second=0, microsecond=0),
+        }
     if name == "submit":
         return {"review_company": order.review_company_id}
     return {}
@@ -227,12 +257,17 @@ class SimulateWeChatEventForm(forms.Form):
 
     event = forms.ChoiceField(label=_("Event"), choices=WeChatEventType.choices)
     expires_on = forms.DateField(
-        label=_("Expiry date sent by WeChat"), required=False,
-        help_text=_("For successes, the annual review notice and expiry; empty: a year "
-                    "from today."))
-    fail_reason = forms.CharField(label=_("Reason given by WeChat"), required=False,
-                                  max_length=200, initial="运营者身份证信息有误",
-                                  help_text=_("For failures."))
+        label=_("Expiry date sent by WeChat"),
+        required=False,
+        help_text=_("For successes, the annual review notice and expiry; empty: a year from today."),
+    )
+    fail_reason = forms.CharField(
+        label=_("Reason given by WeChat"),
+        required=False,
+        max_length=200,
+        initial="运营者身份证信息有误",
+        help_text=_("For failures."),
+    )
 
     def payload(self) -> dict:
         import datetime
@@ -242,8 +277,7 @@ class SimulateWeChatEventForm(forms.Form):
         data = self.cleaned_data
         body = {"type": data["event"]}
         if data.get("expires_on"):
-            moment = datetime.datetime.combine(data["expires_on"], datetime.time(12),
-                                               tzinfo=SHANGHAI)
+            moment = datetime.datetime.combine(data["expires_on"], datetime.time(12), tzinfo=SHANGHAI)
             body["expired_time"] = int(moment.timestamp())
         if data["event"].endswith("_fail"):
             body["fail_reason"] = data.get("fail_reason", "")

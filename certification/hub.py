@@ -2,6 +2,7 @@
 
 The order pages themselves are the certification admin's; the hub links to them.
 """
+
 from __future__ import annotations
 
 from django.urls import reverse
@@ -15,15 +16,23 @@ from .selectors import deadline_tone
 
 BADGE_TONES = {"certified": "success", "expiring": "warning", "none": ""}
 #: the deadlines an order can have, in the order they come up
-DEADLINES = ("review_due_on", "resubmission_deadline", "invoice_request_deadline",
-             "invoice_expected_by", "valid_until")
+DEADLINES = (
+    "review_due_on",
+    "resubmission_deadline",
+    "invoice_request_deadline",
+    "invoice_expected_by",
+    "valid_until",
+)
 
 
 def _deadline_label(field: str) -> str:
-    labels = {"review_due_on": _("Review due"), "resubmission_deadline": _("Resubmit by"),
-              "invoice_request_deadline": _("Request a missing invoice by"),
-              "invoice_expected_by": _("Invoice expected by"),
-              "valid_until": _("Certified until")}
+    labels = {
+        "review_due_on": _("Review due"),
+        "resubmission_deadline": _("Resubmit by"),
+        "invoice_request_deadline": _("Request a missing invoice by"),
+        "invoice_expected_by": _("Invoice expected by"),
+        "valid_until": _("Certified until"),
+    }
     return labels[field]
 
 
@@ -32,34 +41,64 @@ def hub_sections(request, account) -> list[dict]:
     if not request.user.has_perm("certification.view_order"):
         return []
     state, left = badge_state(account.certified_until)
-    badge = {"certified": _("Certified until %(date)s (%(days)d days left)"),
-             "expiring": _("Expires in %(days)d days"),
-             "none": _("Not certified")}[state] % {"date": account.certified_until, "days": left}
+    badge = {
+        "certified": _("Certified until %(date)s (%(days)d days left)"),
+        "expiring": _("Expires in %(days)d days"),
+        "none": _("Not certified"),
+    }[state] % {"date": account.certified_until, "days": left}
     items = [{"label": _("Badge"), "value": badge, "tone": BADGE_TONES[state]}]
     orders = Order.objects.filter(account=account)
     order = orders.open().order_by("-created_at").first() or orders.order_by("-created_at").first()
-    links = [{"label": _("Orders of this account"),
-              "url": changelist_for("certification.order", account__id__exact=account.pk)}]
+    links = [
+        {
+            "label": _("Orders of this account"),
+            "url": changelist_for("certification.order", account__id__exact=account.pk),
+        }
+    ]
     if order is None:
         items.append({"label": _("Order"), "value": _("none yet")})
     else:
-        items.append({"label": _("Order"), "url": reverse("admin:certification_order_change",
-                                                          args=[order.pk]),
-                      "value": f"#{order.pk} {order.get_kind_display()} · "
-                               f"{order.get_status_display()}"})
+        items.append(
+            {
+                "label": _("Order"),
+                "url": reverse("admin:certification_order_change", args=[order.pk]),
+                "value": f"#{order.pk} {order.get_kind_display()} · {order.get_status_display()}",
+            }
+        )
         for field in DEADLINES:
             due = getattr(order, field)
             if due is None:
                 continue
             days = order.days_left(field)
-            items.append({"label": _deadline_label(field), "tone": deadline_tone(due),
-                          "value": _("%(date)s (%(days)d days left)") % {"date": due, "days": days}
-                          if days >= 0 else
-                          _("%(date)s (%(days)d days overdue)") % {"date": due, "days": -days}})
-        links.insert(0, {"label": _("Open order #%(id)s") % {"id": order.pk},
-                         "url": reverse("admin:certification_order_change", args=[order.pk])})
+            items.append(
+                {
+                    "label": _deadline_label(field),
+                    "tone": deadline_tone(due),
+                    "value": _("%(date)s (%(days)d days left)") % {"date": due, "days": days}
+                    if days >= 0
+                    else _("%(date)s (%(days)d days overdue)") % {"date": due, "days": -days},
+                }
+            )
+        links.insert(
+            0,
+            {
+                "label": _("Open order #%(id)s") % {"id": order.pk},
+                "url": reverse("admin:certification_order_change", args=[order.pk]),
+            },
+        )
     if state != "certified" and request.user.has_perm("certification.add_order"):
-        links.append({"label": _("New order"),
-                      "url": reverse("admin:certification_order_add") + f"?account={account.pk}"})
-    return [{"key": "certification", "title": _("WeChat certification"), "order": 30,
-             "items": items, "links": links}]
+        links.append(
+            {
+                "label": _("New order"),
+                "url": reverse("admin:certification_order_add") + f"?account={account.pk}",
+            }
+        )
+    return [
+        {
+            "key": "certification",
+            "title": _("WeChat certification"),
+            "order": 30,
+            "items": items,
+            "links": links,
+        }
+    ]

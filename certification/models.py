@@ -5,6 +5,7 @@ through the service functions in `certification.services`; every change writes a
 `OrderEvent` (who, when, why, from → to). Dates that matter are computed by
 `certification.deadlines` and stored on the order so that lists can filter on them.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -101,10 +102,23 @@ EDITABLE_STATUSES = (
 
 # The application data staff edit in the form while the order is editable.
 DATA_FIELDS = (
-    "review_company", "operator_name", "operator_id_type", "operator_phone",
-    "trademark_name", "trademark_document", "trademark_owned_by_entity", "tm_registrant",
-    "tm_registrant_is_person", "tm_registration_number", "tm_grantee", "tm_sealed_or_signed",
-    "tm_use_from", "tm_use_until", "artist_name", "media_title", "naming_justification",
+    "review_company",
+    "operator_name",
+    "operator_id_type",
+    "operator_phone",
+    "trademark_name",
+    "trademark_document",
+    "trademark_owned_by_entity",
+    "tm_registrant",
+    "tm_registrant_is_person",
+    "tm_registration_number",
+    "tm_grantee",
+    "tm_sealed_or_signed",
+    "tm_use_from",
+    "tm_use_until",
+    "artist_name",
+    "media_title",
+    "naming_justification",
 )
 
 
@@ -115,9 +129,7 @@ class FailureReason(models.TextChoices):
     OPERATOR_NOT_AUTHORISED = "operator_not_authorised", _("Operator not authorised by the entity")
     OPERATOR_ID_WRONG = "operator_id_wrong", _("Operator ID data wrong")
     TRADEMARK_NOT_AUTHORISED = "trademark_not_authorised", _("Trademark not authorised")
-    RESUBMITTED_THREE_TIMES = "resubmitted_three_times", _(
-        "Resubmitted three times and still non-compliant"
-    )
+    RESUBMITTED_THREE_TIMES = "resubmitted_three_times", _("Resubmitted three times and still non-compliant")
     TIMEOUT = "timeout", _("Timeout: no resubmission within 30 days of the first rejection")
 
 
@@ -173,21 +185,33 @@ class Order(models.Model):
         _("service agreement accepted at"), null=True, blank=True, editable=False
     )
     service_agreement_accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("service agreement accepted by"),
-        on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("service agreement accepted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
     naming_rules_accepted_at = models.DateTimeField(
         _("naming rules accepted at"), null=True, blank=True, editable=False
     )
     naming_rules_accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("naming rules accepted by"),
-        on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("naming rules accepted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
 
     # Operator (R-CERT-06).
     operator_name = models.CharField(_("operator name"), max_length=100, blank=True)
     operator_id_type = models.CharField(
-        _("operator ID type"), max_length=30, choices=OperatorIdType.choices,
+        _("operator ID type"),
+        max_length=30,
+        choices=OperatorIdType.choices,
         default=OperatorIdType.RESIDENT_ID,
     )
     operator_phone = models.CharField(_("operator phone"), max_length=40, blank=True)
@@ -197,16 +221,14 @@ class Order(models.Model):
     trademark_document = models.CharField(
         _("trademark document"), max_length=30, choices=TrademarkDocument.choices, blank=True
     )
-    trademark_owned_by_entity = models.BooleanField(_("trademark registered to the entity"),
-                                                    default=True)
+    trademark_owned_by_entity = models.BooleanField(_("trademark registered to the entity"), default=True)
     tm_registrant = models.CharField(_("trademark registrant"), max_length=200, blank=True)
     tm_registrant_is_person = models.BooleanField(_("registrant is a person"), default=False)
     tm_registration_number = models.CharField(
         _("registration / application number"), max_length=50, blank=True
     )
     tm_grantee = models.CharField(_("grantee"), max_length=200, blank=True)
-    tm_sealed_or_signed = models.BooleanField(_("sealed or signed by the registrant"),
-                                              default=False)
+    tm_sealed_or_signed = models.BooleanField(_("sealed or signed by the registrant"), default=False)
     tm_use_from = models.DateField(_("use permitted from"), null=True, blank=True)
     tm_use_until = models.DateField(_("use permitted until"), null=True, blank=True)
     artist_name = models.CharField(_("artist name"), max_length=100, blank=True)
@@ -216,28 +238,24 @@ class Order(models.Model):
     naming_ok = models.BooleanField(_("name complies"), null=True, editable=False)
     naming_reason = models.TextField(_("naming check result"), blank=True, editable=False)
     naming_justification = models.TextField(
-        _("justification for a non-compliant name"), blank=True,
+        _("justification for a non-compliant name"),
+        blank=True,
         help_text=_("Required to proceed when the naming check fails."),
     )
 
     # Invoice (R-CERT-10).
-    invoice_type = models.CharField(
-        _("invoice type"), max_length=20, choices=InvoiceType.choices, blank=True
+    invoice_type = models.CharField(_("invoice type"), max_length=20, choices=InvoiceType.choices, blank=True)
+    invoice_title = models.CharField(_("invoice title"), max_length=200, blank=True, editable=False)
+    invoice_mailing_address = models.CharField(_("invoice mailing address"), max_length=300, blank=True)
+    invoice_requested_at = models.DateTimeField(
+        _("missing invoice requested at"), null=True, blank=True, editable=False
     )
-    invoice_title = models.CharField(_("invoice title"), max_length=200, blank=True,
-                                     editable=False)
-    invoice_mailing_address = models.CharField(_("invoice mailing address"), max_length=300,
-                                               blank=True)
-    invoice_requested_at = models.DateTimeField(_("missing invoice requested at"), null=True,
-                                                blank=True, editable=False)
-    invoice_issued_on = models.DateField(_("invoice issued on"), null=True, blank=True,
-                                         editable=False)
-    invoice_mailed_on = models.DateField(_("invoice mailed on"), null=True, blank=True,
-                                         editable=False)
-    invoice_tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True,
-                                               editable=False)
-    invoice_received_on = models.DateField(_("invoice received on"), null=True, blank=True,
-                                           editable=False)
+    invoice_issued_on = models.DateField(_("invoice issued on"), null=True, blank=True, editable=False)
+    invoice_mailed_on = models.DateField(_("invoice mailed on"), null=True, blank=True, editable=False)
+    invoice_tracking_number = models.CharField(
+        _("tracking number"), max_length=60, blank=True, editable=False
+    )
+    invoice_received_on = models.DateField(_("invoice received on"), null=True, blank=True, editable=False)
 
     # Fee and payment (R-CERT-07, R-POST-01): computed, never typed.
     fee = models.DecimalField(_("fee (CNY)"), max_digits=8, decimal_places=2, editable=False)
@@ -248,55 +266,72 @@ class Order(models.Model):
 
     # Review (R-CERT-11, R-CERT-12, R-CERT-15).
     review_company = models.ForeignKey(
-        ReviewCompany, verbose_name=_("review company"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="orders",
+        ReviewCompany,
+        verbose_name=_("review company"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
     )
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
     review_due_on = models.DateField(_("review due"), null=True, blank=True, editable=False)
-    review_due_is_estimate = models.BooleanField(_("review due date is an estimate"),
-                                                 default=False, editable=False)
-    first_rejected_at = models.DateTimeField(_("first rejected at"), null=True, blank=True,
-                                             editable=False)
-    resubmission_deadline = models.DateField(_("resubmit by"), null=True, blank=True,
-                                             editable=False)
-    rejection_count = models.PositiveSmallIntegerField(_("rejections"), default=0,
-                                                       editable=False)
-    resubmission_count = models.PositiveSmallIntegerField(_("resubmissions"), default=0,
-                                                          editable=False)
+    review_due_is_estimate = models.BooleanField(
+        _("review due date is an estimate"), default=False, editable=False
+    )
+    first_rejected_at = models.DateTimeField(_("first rejected at"), null=True, blank=True, editable=False)
+    resubmission_deadline = models.DateField(_("resubmit by"), null=True, blank=True, editable=False)
+    rejection_count = models.PositiveSmallIntegerField(_("rejections"), default=0, editable=False)
+    resubmission_count = models.PositiveSmallIntegerField(_("resubmissions"), default=0, editable=False)
     last_rejection_note = models.TextField(_("last rejection"), blank=True, editable=False)
 
     # Micro-deposit (R-CERT-03).
-    deposit_amount = models.DecimalField(_("micro-deposit amount (CNY)"), max_digits=8,
-                                         decimal_places=2, null=True, blank=True)
+    deposit_amount = models.DecimalField(
+        _("micro-deposit amount (CNY)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
     deposit_remark = models.CharField(_("micro-deposit remark"), max_length=100, blank=True)
     deposit_received_on = models.DateField(_("micro-deposit received on"), null=True, blank=True)
     deposit_receipt = models.FileField(
-        _("micro-deposit receipt"), upload_to=document_upload_to, storage=get_private_storage,
-        blank=True, max_length=200,
+        _("micro-deposit receipt"),
+        upload_to=document_upload_to,
+        storage=get_private_storage,
+        blank=True,
+        max_length=200,
     )
-    deposit_receipt_uploaded_at = models.DateTimeField(_("receipt uploaded at"), null=True,
-                                                       blank=True, editable=False)
+    deposit_receipt_uploaded_at = models.DateTimeField(
+        _("receipt uploaded at"), null=True, blank=True, editable=False
+    )
 
     # Completion (R-CERT-10: success or failure), certification (R-POST-02).
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True, editable=False)
-    failure_reason = models.CharField(_("failure reason"), max_length=40,
-                                      choices=FailureReason.choices, blank=True, editable=False)
-    valid_until = models.DateField(_("certification valid until"), null=True, blank=True,
-                                   editable=False)
-    annual_review_remind_on = models.DateField(_("annual review reminder on"), null=True,
-                                               blank=True, editable=False)
-    invoice_request_deadline = models.DateField(_("request a missing invoice by"), null=True,
-                                                blank=True, editable=False)
-    invoice_expected_by = models.DateField(_("invoice expected by"), null=True, blank=True,
-                                           editable=False)
+    failure_reason = models.CharField(
+        _("failure reason"), max_length=40, choices=FailureReason.choices, blank=True, editable=False
+    )
+    valid_until = models.DateField(_("certification valid until"), null=True, blank=True, editable=False)
+    annual_review_remind_on = models.DateField(
+        _("annual review reminder on"), null=True, blank=True, editable=False
+    )
+    invoice_request_deadline = models.DateField(
+        _("request a missing invoice by"), null=True, blank=True, editable=False
+    )
+    invoice_expected_by = models.DateField(_("invoice expected by"), null=True, blank=True, editable=False)
     renews = models.ForeignKey(
-        "self", verbose_name=_("pre-filled from"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="+", editable=False,
+        "self",
+        verbose_name=_("pre-filled from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -318,7 +353,8 @@ class Order(models.Model):
                 name="cert_one_open_order_per_account_kind",
             ),
             models.CheckConstraint(
-                condition=Q(fee__gte=0), name="cert_fee_not_negative",
+                condition=Q(fee__gte=0),
+                name="cert_fee_not_negative",
             ),
         ]
         indexes = [
@@ -334,7 +370,9 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return _("%(kind)s #%(id)s — %(account)s") % {
-            "kind": self.get_kind_display(), "id": self.pk, "account": self.account_name,
+            "kind": self.get_kind_display(),
+            "id": self.pk,
+            "account": self.account_name,
         }
 
     # --- Reads used by the admin, reminders and services ----------------------------
@@ -388,12 +426,18 @@ class Order(models.Model):
         if self.entity_kind == EntityKind.ENTERPRISE:
             fields += ["trademark_name", "trademark_document", "trademark_owned_by_entity"]
             if self.trademark_name and not self.trademark_owned_by_entity:
-                fields += ["tm_registrant", "tm_registrant_is_person", "tm_registration_number",
-                           "tm_grantee", "tm_sealed_or_signed", "tm_use_from", "tm_use_until"]
+                fields += [
+                    "tm_registrant",
+                    "tm_registrant_is_person",
+                    "tm_registration_number",
+                    "tm_grantee",
+                    "tm_sealed_or_signed",
+                    "tm_use_from",
+                    "tm_use_until",
+                ]
             if self.entity_subtype == EntitySubtype.ARTIST_AGENCY:
                 fields.append("artist_name")
-        elif self.entity_kind == EntityKind.MEDIA and \
-                self.entity_subtype != EntitySubtype.ONLINE_MEDIA:
+        elif self.entity_kind == EntityKind.MEDIA and self.entity_subtype != EntitySubtype.ONLINE_MEDIA:
             fields.append("media_title")
         return fields
 
@@ -413,8 +457,9 @@ class Order(models.Model):
         if not self.tm_grantee:
             problems.append(str(_("the grantee")))
         elif self.tm_grantee.strip() != entity_name:
-            problems.append(str(_("a grantee equal to the certifying entity “%(name)s”")
-                                % {"name": entity_name}))
+            problems.append(
+                str(_("a grantee equal to the certifying entity “%(name)s”") % {"name": entity_name})
+            )
         if not self.tm_sealed_or_signed:
             problems.append(str(_("the registrant's seal or signature")))
         if not (self.tm_use_from and self.tm_use_until):
@@ -459,13 +504,18 @@ ACTION_LABELS = {
 class OrderEvent(models.Model):
     """The audit trail of an order: every transition and every recorded fact."""
 
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
-                              related_name="events")
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events")
     action = models.CharField(_("action"), max_length=40)
     from_status = models.CharField(_("from"), max_length=30, blank=True)
     to_status = models.CharField(_("to"), max_length=30, blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"),
-                           on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     at = models.DateTimeField(_("at"), default=timezone.now)
     note = models.TextField(_("why / details"), blank=True)
 
@@ -501,24 +551,32 @@ class ItemStatus(models.TextChoices):
 class OrderDocument(models.Model):
     """One item of an order's checklist (R-CERT-04/05/06/08/13): a file or a value."""
 
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
-                              related_name="documents")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="documents"
+    )
     code = models.CharField(_("item"), max_length=60)
     label = models.CharField(_("description"), max_length=200)
     kind = models.CharField(_("kind"), max_length=10, choices=ItemKind.choices)
     required = models.BooleanField(_("required"), default=True)
-    file = models.FileField(_("file"), upload_to=document_upload_to,
-                            storage=get_private_storage, blank=True, max_length=200)
-    original_name = models.CharField(_("original file name"), max_length=200, blank=True,
-                                     editable=False)
+    file = models.FileField(
+        _("file"), upload_to=document_upload_to, storage=get_private_storage, blank=True, max_length=200
+    )
+    original_name = models.CharField(_("original file name"), max_length=200, blank=True, editable=False)
     value = models.CharField(_("value"), max_length=300, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=ItemStatus.choices,
-                              default=ItemStatus.MISSING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ItemStatus.choices, default=ItemStatus.MISSING
+    )
     received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True, editable=False)
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("verified by"),
-                                    on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", editable=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     position = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
@@ -544,10 +602,8 @@ class Milestone(models.TextChoices):
     INVOICE_EXPECTED = "invoice_expected", _("Invoice expected by date approaching")
     LAPSED = "lapsed", _("Certification lapsed")
     # What WeChat pushed (wechat-protocol.md §f); the values are the event names.
-    QUALIFICATION_SUCCESS = "qualification_verify_success", _(
-        "WeChat: qualification certification succeeded")
-    QUALIFICATION_FAIL = "qualification_verify_fail", _(
-        "WeChat: qualification certification failed")
+    QUALIFICATION_SUCCESS = "qualification_verify_success", _("WeChat: qualification certification succeeded")
+    QUALIFICATION_FAIL = "qualification_verify_fail", _("WeChat: qualification certification failed")
     NAMING_SUCCESS = "naming_verify_success", _("WeChat: name certification succeeded")
     NAMING_FAIL = "naming_verify_fail", _("WeChat: name certification failed")
     ANNUAL_RENEW = "annual_renew", _("WeChat: annual review notice")
@@ -557,8 +613,7 @@ class Milestone(models.TextChoices):
 class WeChatEventType(models.TextChoices):
     """The certification events WeChat pushes to the callback (wechat-protocol.md §f)."""
 
-    QUALIFICATION_SUCCESS = "qualification_verify_success", _(
-        "Qualification certification succeeded")
+    QUALIFICATION_SUCCESS = "qualification_verify_success", _("Qualification certification succeeded")
     QUALIFICATION_FAIL = "qualification_verify_fail", _("Qualification certification failed")
     NAMING_SUCCESS = "naming_verify_success", _("Name certification succeeded")
     NAMING_FAIL = "naming_verify_fail", _("Name certification failed")
@@ -574,13 +629,23 @@ class WeChatEvent(models.Model):
     the row and changes nothing.
     """
 
-    account = models.ForeignKey("accounts.OfficialAccount", verbose_name=_("official account"),
-                                on_delete=models.CASCADE, related_name="wechat_cert_events")
+    account = models.ForeignKey(
+        "accounts.OfficialAccount",
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
+        related_name="wechat_cert_events",
+    )
     event = models.CharField(_("event"), max_length=40, choices=WeChatEventType.choices)
     create_time = models.BigIntegerField(_("WeChat CreateTime"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.SET_NULL,
-                              null=True, blank=True, related_name="wechat_events")
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="wechat_events",
+    )
     expires_on = models.DateField(_("expiry date sent by WeChat"), null=True, blank=True)
     our_date = models.DateField(_("our expiry date"), null=True, blank=True)
     date_mismatch = models.BooleanField(_("dates disagree"), default=False)
@@ -593,8 +658,9 @@ class WeChatEvent(models.Model):
         verbose_name_plural = _("WeChat certification events")
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "event", "create_time"],
-                                    name="cert_wechat_event_once"),
+            models.UniqueConstraint(
+                fields=["account", "event", "create_time"], name="cert_wechat_event_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -604,8 +670,9 @@ class WeChatEvent(models.Model):
 class Reminder(models.Model):
     """Proof that a milestone's reminder went out: one row per (order, milestone, due date)."""
 
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
-                              related_name="reminders")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="reminders"
+    )
     milestone = models.CharField(_("milestone"), max_length=30, choices=Milestone.choices)
     due_on = models.DateField(_("due on"))
     sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
@@ -618,8 +685,9 @@ class Reminder(models.Model):
         constraints = [
             # Per due date: each rejection opens its own resubmission window (R-CERT-12),
             # which gets its own reminder; every other milestone has one date per order.
-            models.UniqueConstraint(fields=["order", "milestone", "due_on"],
-                                    name="cert_reminder_once_per_due_date"),
+            models.UniqueConstraint(
+                fields=["order", "milestone", "due_on"], name="cert_reminder_once_per_due_date"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -629,10 +697,20 @@ class Reminder(models.Model):
 class Notification(models.Model):
     """An in-admin notification for one staff member (read / unread)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"),
-                             on_delete=models.CASCADE, related_name="certification_notifications")
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
-                              related_name="notifications", null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="certification_notifications",
+    )
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
     milestone = models.CharField(_("milestone"), max_length=30, choices=Milestone.choices)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("message"), blank=True)
@@ -645,8 +723,9 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "order", "milestone", "due_on"],
-                                    name="cert_notification_once_per_due_date"),
+            models.UniqueConstraint(
+                fields=["user", "order", "milestone", "due_on"], name="cert_notification_once_per_due_date"
+            ),
         ]
         indexes = [models.Index(fields=["user", "read_at"], name="cert_notif_unread")]
 

@@ -1,4 +1,5 @@
 """The naming check of an application (R-CERT-08 enterprise, R-CERT-09 media). Pure."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,38 +45,55 @@ def check_name(
     if _contains(account_name, full_name):
         return NamingResult(True, _("The name contains the entity's full name."))
     if _contains(account_name, short_name):
-        return NamingResult(True, _("The name contains the entity's short name “%(short)s”.")
-                            % {"short": short_name})
+        return NamingResult(
+            True, _("The name contains the entity's short name “%(short)s”.") % {"short": short_name}
+        )
     if kind == EntityKind.ENTERPRISE:
         if _contains(account_name, trademark_name):
             if trademark_document == "acceptance_notice":
-                return NamingResult(True, _(
-                    "The name uses the trademark “%(tm)s”, backed by an application acceptance "
-                    "notice only: the name is not protected until the trademark is registered."
-                ) % {"tm": trademark_name})
-            return NamingResult(True, _(
-                "The name uses the trademark “%(tm)s”: the trademark registration certificate "
-                "or acceptance notice is required."
-            ) % {"tm": trademark_name})
+                return NamingResult(
+                    True,
+                    _(
+                        "The name uses the trademark “%(tm)s”, backed by an application acceptance "
+                        "notice only: the name is not protected until the trademark is registered."
+                    )
+                    % {"tm": trademark_name},
+                )
+            return NamingResult(
+                True,
+                _(
+                    "The name uses the trademark “%(tm)s”: the trademark registration certificate "
+                    "or acceptance notice is required."
+                )
+                % {"tm": trademark_name},
+            )
         if subtype == EntitySubtype.ARTIST_AGENCY and _contains(account_name, artist_name):
-            return NamingResult(True, _(
-                "The name uses the name of the artist “%(artist)s” who authorised the company."
-            ) % {"artist": artist_name})
-        return NamingResult(False, _(
-            "The name contains neither the enterprise's full or short name, nor a trademark "
-            "on file, nor an authorising artist's name."
-        ))
+            return NamingResult(
+                True,
+                _("The name uses the name of the artist “%(artist)s” who authorised the company.")
+                % {"artist": artist_name},
+            )
+        return NamingResult(
+            False,
+            _(
+                "The name contains neither the enterprise's full or short name, nor a trademark "
+                "on file, nor an authorising artist's name."
+            ),
+        )
     if kind == EntityKind.MEDIA:
         if subtype == EntitySubtype.ONLINE_MEDIA:
-            return NamingResult(False, _(
-                "An online media name must contain the institution's name."
-            ))
+            return NamingResult(False, _("An online media name must contain the institution's name."))
         if _contains(account_name, media_title):
-            return NamingResult(True, _(
-                "The name uses the title “%(title)s”: the matching licence is required."
-            ) % {"title": media_title})
-        return NamingResult(False, _(
-            "The name contains neither the institution's name nor a channel, programme, "
-            "newspaper or periodical title backed by its licence."
-        ))
+            return NamingResult(
+                True,
+                _("The name uses the title “%(title)s”: the matching licence is required.")
+                % {"title": media_title},
+            )
+        return NamingResult(
+            False,
+            _(
+                "The name contains neither the institution's name nor a channel, programme, "
+                "newspaper or periodical title backed by its licence."
+            ),
+        )
     return NamingResult(False, _("Only enterprise and media entities can be certified."))

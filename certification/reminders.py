@@ -6,6 +6,7 @@ notifications and the mails: a second run, or a second beat host running at the
 same moment, claims nothing and sends nothing. Queries are per batch of due orders,
 never per order, so the run stays bounded whatever the number of orders.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -59,35 +60,44 @@ def due_orders(milestone: str, today: datetime.date) -> tuple[QuerySet, str]:
     """
     window_end = today + datetime.timedelta(days=lead_days())
     due_field = DUE_FIELDS[milestone]
-    not_sent = ~Exists(Reminder.objects.filter(order=OuterRef("pk"), milestone=milestone,
-                                               due_on=OuterRef(due_field)))
+    not_sent = ~Exists(
+        Reminder.objects.filter(order=OuterRef("pk"), milestone=milestone, due_on=OuterRef(due_field))
+    )
     base = Order.objects.filter(not_sent)
     if milestone == Milestone.ANNUAL_REVIEW:
         open_review = Order.objects.filter(
-            account=OuterRef("account"), kind=OrderKind.ANNUAL_REVIEW,
-            status__in=[s for s in OrderStatus.values
-                        if s not in (*COMPLETED_STATUSES, OrderStatus.CANCELLED)],
+            account=OuterRef("account"),
+            kind=OrderKind.ANNUAL_REVIEW,
+            status__in=[
+                s for s in OrderStatus.values if s not in (*COMPLETED_STATUSES, OrderStatus.CANCELLED)
+            ],
         )
         return base.filter(
-            status=OrderStatus.SUCCEEDED, annual_review_remind_on__lte=today,
-            valid_until__gte=today, account__certified_until=F("valid_until"),
+            status=OrderStatus.SUCCEEDED,
+            annual_review_remind_on__lte=today,
+            valid_until__gte=today,
+            account__certified_until=F("valid_until"),
         ).exclude(Exists(open_review)), "valid_until"
     if milestone == Milestone.RESUBMISSION:
         return base.filter(
-            status=OrderStatus.REJECTED, resubmission_deadline__gte=today,
+            status=OrderStatus.REJECTED,
+            resubmission_deadline__gte=today,
             resubmission_deadline__lte=window_end,
         ), "resubmission_deadline"
     if milestone == Milestone.INVOICE_REQUEST:
         return base.filter(
-            status__in=COMPLETED_STATUSES, invoice_type=InvoiceType.NONE,
-            invoice_requested_at__isnull=True, invoice_request_deadline__gte=today,
+            status__in=COMPLETED_STATUSES,
+            invoice_type=InvoiceType.NONE,
+            invoice_requested_at__isnull=True,
+            invoice_request_deadline__gte=today,
             invoice_request_deadline__lte=window_end,
         ), "invoice_request_deadline"
     if milestone == Milestone.INVOICE_EXPECTED:
         return base.filter(
             status__in=COMPLETED_STATUSES,
             invoice_type__in=[InvoiceType.VAT_ORDINARY, InvoiceType.VAT_SPECIAL],
-            invoice_received_on__isnull=True, invoice_expected_by__gte=today,
+            invoice_received_on__isnull=True,
+            invoice_expected_by__gte=today,
             invoice_expected_by__lte=window_end,
         ), "invoice_expected_by"
     raise ValueError(milestone)
@@ -100,12 +110,15 @@ DUE_FIELDS = {
     Milestone.INVOICE_EXPECTED: "invoice_expected_by",
 }
 
-REMINDED = (Milestone.ANNUAL_REVIEW, Milestone.RESUBMISSION, Milestone.INVOICE_REQUEST,
-            Milestone.INVOICE_EXPECTED)
+REMINDED = (
+    Milestone.ANNUAL_REVIEW,
+    Milestone.RESUBMISSION,
+    Milestone.INVOICE_REQUEST,
+    Milestone.INVOICE_EXPECTED,
+)
 
 
-def _claim(rows: list[tuple[int, datetime.date, int]], milestone: str,
-           now: datetime.datetime) -> set[int]:
+def _claim(rows: list[tuple[int, datetime.date, int]], milestone: str, now: datetime.datetime) -> set[int]:
     """Insert reminder rows (order, due, recipients); return the order ids this run won.
 
     Orders whose row exists already (sent by an earlier or concurrent run) are skipped.
@@ -117,9 +130,11 @@ def _claim(rows: list[tuple[int, datetime.date, int]], milestone: str,
     params: list = []
     for order_id, due, recipients in rows:
         params += [order_id, milestone, due, now, recipients]
-    sql = (f"INSERT INTO {table} (order_id, milestone, due_on, sent_at, recipients) "  # noqa: S608
-           f"VALUES {placeholders} ON CONFLICT (order_id, milestone, due_on) DO NOTHING "
-           f"RETURNING order_id")
+    sql = (
+        f"INSERT INTO {table} (order_id, milestone, due_on, sent_at, recipients) "  # noqa: S608
+        f"VALUES {placeholders} ON CONFLICT (order_id, milestone, due_on) DO NOTHING "
+        f"RETURNING order_id"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
@@ -135,8 +150,9 @@ def recipients_for(account_ids: set[int]) -> dict[int, list]:
     has no one at all to tell.
     """
     through = OfficialAccount.assigned_staff.through
-    rows = (through.objects.filter(officialaccount_id__in=account_ids, user__is_active=True)
-            .select_related("user"))
+    rows = through.objects.filter(officialaccount_id__in=account_ids, user__is_active=True).select_related(
+        "user"
+    )
     found: dict[int, list] = defaultdict(list)
     for row in rows:
         found[row.officialaccount_id].append(row.user)
@@ -155,30 +171,48 @@ def _administrators() -> list:
 
     from accounts.roles import ADMINISTRATORS
 
-    return list(get_user_model().objects.filter(
-        Q(groups__name=ADMINISTRATORS) | Q(is_superuser=True), is_active=True,
-    ).distinct().order_by("pk"))
+    return list(
+        get_user_model()
+        .objects.filter(
+            Q(groups__name=ADMINISTRATORS) | Q(is_superuser=True),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def _texts(milestone: str, order: Order, due: datetime.date) -> tuple[str, str]:
     name = order.account_name
     if milestone == Milestone.ANNUAL_REVIEW:
-        return (_("Annual review due: %(name)s") % {"name": name},
-                _("The certification of “%(name)s” expires on %(date)s. Start the annual "
-                  "review now (same process and 300 CNY fee as the first certification).")
-                % {"name": name, "date": due})
+        return (
+            _("Annual review due: %(name)s") % {"name": name},
+            _(
+                "The certification of “%(name)s” expires on %(date)s. Start the annual "
+                "review now (same process and 300 CNY fee as the first certification)."
+            )
+            % {"name": name, "date": due},
+        )
     if milestone == Milestone.RESUBMISSION:
-        return (_("Resubmit by %(date)s: %(name)s") % {"name": name, "date": due},
-                _("Order #%(id)s was rejected. Without a resubmission by %(date)s it fails "
-                  "for timeout.") % {"id": order.pk, "date": due})
+        return (
+            _("Resubmit by %(date)s: %(name)s") % {"name": name, "date": due},
+            _("Order #%(id)s was rejected. Without a resubmission by %(date)s it fails for timeout.")
+            % {"id": order.pk, "date": due},
+        )
     if milestone == Milestone.INVOICE_REQUEST:
-        return (_("Request the invoice by %(date)s: %(name)s") % {"name": name, "date": due},
-                _("No invoice was chosen for order #%(id)s. A missing invoice can be "
-                  "requested until %(date)s.") % {"id": order.pk, "date": due})
-    return (_("Invoice expected by %(date)s: %(name)s") % {"name": name, "date": due},
-            _("Tencent should have issued and mailed the invoice of order #%(id)s by "
-              "%(date)s. Record it when it arrives, or chase it.")
-            % {"id": order.pk, "date": due})
+        return (
+            _("Request the invoice by %(date)s: %(name)s") % {"name": name, "date": due},
+            _("No invoice was chosen for order #%(id)s. A missing invoice can be requested until %(date)s.")
+            % {"id": order.pk, "date": due},
+        )
+    return (
+        _("Invoice expected by %(date)s: %(name)s") % {"name": name, "date": due},
+        _(
+            "Tencent should have issued and mailed the invoice of order #%(id)s by "
+            "%(date)s. Record it when it arrives, or chase it."
+        )
+        % {"id": order.pk, "date": due},
+    )
 
 
 def _link(milestone: str, order: Order) -> str:
@@ -198,8 +232,7 @@ def send_due_reminders(*, now: datetime.datetime | None = None) -> dict[str, int
         after = 0  # keyset: orders nobody can be told about stay unsent and are skipped
         while True:
             with transaction.atomic():
-                batch = list(queryset.filter(pk__gt=after).select_related("account")
-                             .order_by("pk")[:BATCH])
+                batch = list(queryset.filter(pk__gt=after).select_related("account").order_by("pk")[:BATCH])
                 if not batch:
                     break
                 after = batch[-1].pk
@@ -207,18 +240,21 @@ def send_due_reminders(*, now: datetime.datetime | None = None) -> dict[str, int
                 # A reminder that would reach nobody is not claimed: it is not counted as
                 # sent and goes out on a later run, once someone can receive it.
                 reachable = [o for o in batch if staff.get(o.account_id)]
-                won = _claim([(o.pk, getattr(o, due_field), len(staff[o.account_id]))
-                              for o in reachable], milestone, now)
-                total += _deliver([o for o in reachable if o.pk in won], staff, milestone,
-                                  due_field, now)
+                won = _claim(
+                    [(o.pk, getattr(o, due_field), len(staff[o.account_id])) for o in reachable],
+                    milestone,
+                    now,
+                )
+                total += _deliver([o for o in reachable if o.pk in won], staff, milestone, due_field, now)
             if len(batch) < BATCH:
                 break
         sent[milestone] = total
     return sent
 
 
-def _deliver(orders: list[Order], staff: dict[int, list], milestone: str, due_field: str,
-             now: datetime.datetime) -> int:
+def _deliver(
+    orders: list[Order], staff: dict[int, list], milestone: str, due_field: str, now: datetime.datetime
+) -> int:
     if not orders:
         return 0
     notifications, messages = [], []
@@ -230,15 +266,25 @@ def _deliver(orders: list[Order], staff: dict[int, list], milestone: str, due_fi
             with override(settings.LANGUAGE_CODE):
                 title, body = _texts(milestone, order, due)
             link = _link(milestone, order)
-            notifications.append(Notification(
-                user=user, order=order, milestone=milestone, title=title, body=body,
-                due_on=due, created_at=now,
-            ))
+            notifications.append(
+                Notification(
+                    user=user,
+                    order=order,
+                    milestone=milestone,
+                    title=title,
+                    body=body,
+                    due_on=due,
+                    created_at=now,
+                )
+            )
             if user.email:
-                messages.append(mail.EmailMessage(
-                    subject=f"[wxadmin] {title}", body=f"{body}\n\n{site}{link}",
-                    to=[user.email],
-                ))
+                messages.append(
+                    mail.EmailMessage(
+                        subject=f"[wxadmin] {title}",
+                        body=f"{body}\n\n{site}{link}",
+                        to=[user.email],
+                    )
+                )
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     if messages:
         # Inside the transaction: if the mail server refuses, the claim rolls back and
@@ -248,8 +294,7 @@ def _deliver(orders: list[Order], staff: dict[int, list], milestone: str, due_fi
     return len(orders)
 
 
-def notify_lapsed(orders: list[Order], *, now: datetime.datetime,
-                  failed_review: bool = False) -> int:
+def notify_lapsed(orders: list[Order], *, now: datetime.datetime, failed_review: bool = False) -> int:
     """R-POST-04: tell the account's staff (in the admin) that its certification is gone.
 
     Either the annual review was missed (the certification lapsed) or it failed
@@ -266,27 +311,42 @@ def notify_lapsed(orders: list[Order], *, now: datetime.datetime,
         for user in staff.get(order.account_id, []):
             with override(settings.LANGUAGE_CODE):
                 title, body = _lapse_texts(order, failed_review=failed_review)
-            notifications.append(Notification(
-                user=user, order=order, milestone=Milestone.LAPSED, title=title, body=body,
-                due_on=order.valid_until or timezone.localdate(now), created_at=now))
+            notifications.append(
+                Notification(
+                    user=user,
+                    order=order,
+                    milestone=Milestone.LAPSED,
+                    title=title,
+                    body=body,
+                    due_on=order.valid_until or timezone.localdate(now),
+                    created_at=now,
+                )
+            )
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     return len(notifications)
 
 
 def lapse_consequences() -> str:
     """R-POST-04 / R-KF-01: what an account loses when its certification is gone."""
-    return _("The badge and the certification data are gone, the customer-service "
-             "plug-in has been switched off, and WeChat may change the account's "
-             "name by force. File an initial certification to get them back.")
+    return _(
+        "The badge and the certification data are gone, the customer-service "
+        "plug-in has been switched off, and WeChat may change the account's "
+        "name by force. File an initial certification to get them back."
+    )
 
 
 def _lapse_texts(order: Order, *, failed_review: bool) -> tuple[str, str]:
     name = order.account_name
     consequences = lapse_consequences()
     if failed_review:
-        return (_("Annual review failed: %(name)s") % {"name": name},
-                _("The annual review of “%(name)s” failed.") % {"name": name}
-                + " " + consequences)
-    return (_("Certification lapsed: %(name)s") % {"name": name},
-            _("The annual review of “%(name)s” was missed: the certification expired on "
-              "%(date)s.") % {"name": name, "date": order.valid_until} + " " + consequences)
+        return (
+            _("Annual review failed: %(name)s") % {"name": name},
+            _("The annual review of “%(name)s” failed.") % {"name": name} + " " + consequences,
+        )
+    return (
+        _("Certification lapsed: %(name)s") % {"name": name},
+        _("The annual review of “%(name)s” was missed: the certification expired on %(date)s.")
+        % {"name": name, "date": order.valid_until}
+        + " "
+        + consequences,
+    )

@@ -1,4 +1,5 @@
 """Beat schedules of the certification app (installed by `manage.py install_schedules`)."""
+
 from django.utils.translation import gettext_noop
 
 SCHEDULES = [

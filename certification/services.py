@@ -5,6 +5,7 @@ order (`select_for_update`), checks the current status, raises `CertificationErr
 (a translated ValidationError naming the field/reason) otherwise, and writes an
 `OrderEvent` (who, when, why, from → to).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -55,19 +56,29 @@ def _today(now: datetime.datetime) -> datetime.date:
     return timezone.localdate(now)
 
 
-def _record(order: Order, *, action: str, by, from_status: str = "", to_status: str = "",
-            note: str = "", at: datetime.datetime | None = None) -> OrderEvent:
+def _record(
+    order: Order,
+    *,
+    action: str,
+    by,
+    from_status: str = "",
+    to_status: str = "",
+    note: str = "",
+    at: datetime.datetime | None = None,
+) -> OrderEvent:
     return OrderEvent.objects.create(
-        order=order, action=action, from_status=from_status, to_status=to_status,
+        order=order,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
         by=by if by is not None and by.is_authenticated else None,
-        at=at or timezone.now(), note=note,
+        at=at or timezone.now(),
+        note=note,
     )
 
 
 def _lock(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("account", "account__entity").get(
-        pk=order.pk
-    )
+    return Order.objects.select_for_update().select_related("account", "account__entity").get(pk=order.pk)
 
 
 def _require_status(order: Order, allowed: Iterable[str], action_label: str) -> None:
@@ -79,8 +90,16 @@ def _require_status(order: Order, allowed: Iterable[str], action_label: str) -> 
         )
 
 
-def _move(order: Order, *, to: str, action: str, by, note: str = "",
-          now: datetime.datetime | None = None, update_fields: Iterable[str] = ()) -> Order:
+def _move(
+    order: Order,
+    *,
+    to: str,
+    action: str,
+    by,
+    note: str = "",
+    now: datetime.datetime | None = None,
+    update_fields: Iterable[str] = (),
+) -> Order:
     from_status = order.status
     order.status = to
     order.save(update_fields=["status", "updated_at", *update_fields])
@@ -90,9 +109,19 @@ def _move(order: Order, *, to: str, action: str, by, note: str = "",
 
 def entity_snapshot(entity) -> dict:
     """The entity data as filed with an order (strings only, JSON-safe)."""
-    fields = ["full_name", "short_name", "kind", "subtype", "credit_code",
-              "legal_representative", "registered_capital", "office_address", "office_phone",
-              "bank_name", "bank_account_number"]
+    fields = [
+        "full_name",
+        "short_name",
+        "kind",
+        "subtype",
+        "credit_code",
+        "legal_representative",
+        "registered_capital",
+        "office_address",
+        "office_phone",
+        "bank_name",
+        "bank_account_number",
+    ]
     snapshot = {}
     for field in fields:
         value = getattr(entity, field)
@@ -110,7 +139,8 @@ def order_compute_fee(*, account: OfficialAccount, kind: str) -> Decimal:
     if kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW):
         return INITIAL_FEE
     earlier = Order.objects.filter(account=account, kind=OrderKind.MODIFICATION).exclude(
-        status=OrderStatus.CANCELLED)
+        status=OrderStatus.CANCELLED
+    )
     period_start = certification_period_start(account)
     if period_start is not None:
         earlier = earlier.filter(created_at__gte=period_start)
@@ -128,15 +158,23 @@ def certification_period_start(account: OfficialAccount) -> datetime.datetime | 
     """
     if account.certified_until is None:
         return None
-    return (Order.objects.filter(account=account, status=OrderStatus.SUCCEEDED,
-                                 kind__in=[OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW],
-                                 valid_until=account.certified_until)
-            .order_by("-completed_at").values_list("completed_at", flat=True).first())
+    return (
+        Order.objects.filter(
+            account=account,
+            status=OrderStatus.SUCCEEDED,
+            kind__in=[OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW],
+            valid_until=account.certified_until,
+        )
+        .order_by("-completed_at")
+        .values_list("completed_at", flat=True)
+        .first()
+    )
 
 
 # --- creation -----------------------------------------------------------------------------
-def order_check_can_create(*, account: OfficialAccount, kind: str,
-                           today: datetime.date | None = None, early_ok: bool = False) -> None:
+def order_check_can_create(
+    *, account: OfficialAccount, kind: str, today: datetime.date | None = None, early_ok: bool = False
+) -> None:
     """Raise CertificationError unless `account` may open an order of `kind` now.
 
     R-CERT-01: only enterprise or media *service* accounts. R-POST-03: an annual
@@ -149,8 +187,10 @@ def order_check_can_create(*, account: OfficialAccount, kind: str,
     entity = account.entity
     if account.account_type != AccountType.SERVICE:
         raise CertificationError(
-            {"account": _("“%(name)s” is a subscription account: only service accounts "
-                          "can be certified.") % {"name": account.name}},
+            {
+                "account": _("“%(name)s” is a subscription account: only service accounts can be certified.")
+                % {"name": account.name}
+            },
             code="not_service",
         )
     if entity.kind not in (EntityKind.ENTERPRISE, EntityKind.MEDIA):
@@ -158,42 +198,52 @@ def order_check_can_create(*, account: OfficialAccount, kind: str,
             {"account": _("Only enterprise and media entities can be certified.")},
             code="wrong_entity_kind",
         )
-    open_orders = list(Order.objects.filter(account=account).open().only("pk", "kind",
-                                                                          "status"))
-    if any(o.kind == kind or kind == OrderKind.INITIAL or o.kind == OrderKind.INITIAL
-           for o in open_orders):
+    open_orders = list(Order.objects.filter(account=account).open().only("pk", "kind", "status"))
+    if any(o.kind == kind or kind == OrderKind.INITIAL or o.kind == OrderKind.INITIAL for o in open_orders):
         raise CertificationError(
-            {"account": _("“%(name)s” already has an order in progress.")
-             % {"name": account.name}},
+            {"account": _("“%(name)s” already has an order in progress.") % {"name": account.name}},
             code="order_in_progress",
         )
     _check_none_with_reviewer(open_orders, field="account")
     if kind == OrderKind.INITIAL and account.is_certified(today):
         raise CertificationError(
-            {"kind": _("“%(name)s” is certified until %(date)s: file an annual review "
-                       "instead.") % {"name": account.name, "date": account.certified_until}},
+            {
+                "kind": _("“%(name)s” is certified until %(date)s: file an annual review instead.")
+                % {"name": account.name, "date": account.certified_until}
+            },
             code="already_certified",
         )
     if kind == OrderKind.ANNUAL_REVIEW and account.certified_until is None:
         raise CertificationError(
-            {"kind": _("“%(name)s” has no certification to review: file an initial "
-                       "certification.") % {"name": account.name}},
+            {
+                "kind": _("“%(name)s” has no certification to review: file an initial certification.")
+                % {"name": account.name}
+            },
             code="not_certified",
         )
     if kind == OrderKind.MODIFICATION and not account.is_certified(today):
         raise CertificationError(
-            {"kind": _("Certification data can only be modified while the certification "
-                       "is valid.")},
+            {"kind": _("Certification data can only be modified while the certification is valid.")},
             code="not_certified",
         )
-    if kind == OrderKind.ANNUAL_REVIEW and not early_ok and annual_review_is_early(
-            account=account, today=today):
+    if (
+        kind == OrderKind.ANNUAL_REVIEW
+        and not early_ok
+        and annual_review_is_early(account=account, today=today)
+    ):
         raise CertificationError(
-            {"kind": _("The certification of “%(name)s” is valid until %(date)s: an annual "
-                       "review is usually started from %(from)s, 3 months before. Starting "
-                       "it now costs 300 CNY all the same. Confirm to start it early.")
-             % {"name": account.name, "date": account.certified_until,
-                "from": deadlines.annual_review_reminder_on(account.certified_until)}},
+            {
+                "kind": _(
+                    "The certification of “%(name)s” is valid until %(date)s: an annual "
+                    "review is usually started from %(from)s, 3 months before. Starting "
+                    "it now costs 300 CNY all the same. Confirm to start it early."
+                )
+                % {
+                    "name": account.name,
+                    "date": account.certified_until,
+                    "from": deadlines.annual_review_reminder_on(account.certified_until),
+                }
+            },
             code="annual_review_early",
         )
 
@@ -201,42 +251,65 @@ def order_check_can_create(*, account: OfficialAccount, kind: str,
 def annual_review_is_early(*, account: OfficialAccount, today: datetime.date) -> bool:
     """R-POST-02: the annual review is due from 3 months before expiry (the reminder
     date); starting it sooner is allowed but asks for a confirmation."""
-    return bool(account.certified_until
-                and today < deadlines.annual_review_reminder_on(account.certified_until))
+    return bool(
+        account.certified_until and today < deadlines.annual_review_reminder_on(account.certified_until)
+    )
 
 
 # Orders Tencent is handling: an account has at most one application with the reviewer.
 WITH_REVIEWER = (OrderStatus.IN_REVIEW, OrderStatus.REJECTED)
 
 
-def _check_none_with_reviewer(orders: Iterable[Order], *, field: str | None = None,
-                              exclude: int | None = None) -> None:
+def _check_none_with_reviewer(
+    orders: Iterable[Order], *, field: str | None = None, exclude: int | None = None
+) -> None:
     """R-POST-01 / R-POST-03: a modification may be prepared while an annual review is
     being prepared (and the other way round) — the chapter lets data be modified while
     the certification is valid — but only one application at a time is with Tencent's
     reviewer, so neither is opened or submitted while the other is in review."""
     for other in orders:
         if other.pk != exclude and other.status in WITH_REVIEWER:
-            message = _("Order #%(id)s (%(kind)s) is with the reviewer: wait until it is "
-                        "finished.") % {"id": other.pk, "kind": other.get_kind_display()}
-            raise CertificationError({field: message} if field else message,
-                                     code="other_order_in_review")
+            message = _("Order #%(id)s (%(kind)s) is with the reviewer: wait until it is finished.") % {
+                "id": other.pk,
+                "kind": other.get_kind_display(),
+            }
+            raise CertificationError({field: message} if field else message, code="other_order_in_review")
 
 
 def _prefill_from(previous: Order | None) -> dict:
     if previous is None:
         return {}
-    fields = ["operator_name", "operator_id_type", "operator_phone", "trademark_name",
-              "trademark_document", "trademark_owned_by_entity", "tm_registrant",
-              "tm_registrant_is_person", "tm_registration_number", "tm_grantee",
-              "tm_sealed_or_signed", "tm_use_from", "tm_use_until", "artist_name",
-              "media_title", "invoice_mailing_address", "review_company_id"]
+    fields = [
+        "operator_name",
+        "operator_id_type",
+        "operator_phone",
+        "trademark_name",
+        "trademark_document",
+        "trademark_owned_by_entity",
+        "tm_registrant",
+        "tm_registrant_is_person",
+        "tm_registration_number",
+        "tm_grantee",
+        "tm_sealed_or_signed",
+        "tm_use_from",
+        "tm_use_until",
+        "artist_name",
+        "media_title",
+        "invoice_mailing_address",
+        "review_company_id",
+    ]
     return {field: getattr(previous, field) for field in fields}
 
 
-def order_create(*, account: OfficialAccount, kind: str, by,
-                 review_company: ReviewCompany | None = None,
-                 now: datetime.datetime | None = None, early_ok: bool = False) -> Order:
+def order_create(
+    *,
+    account: OfficialAccount,
+    kind: str,
+    by,
+    review_company: ReviewCompany | None = None,
+    now: datetime.datetime | None = None,
+    early_ok: bool = False,
+) -> Order:
     """Open an order for one official account.
 
     R-CERT-01: only enterprise or media *service* accounts can be certified.
@@ -253,14 +326,20 @@ def order_create(*, account: OfficialAccount, kind: str, by,
         raise CertificationError({"kind": _("Unknown order kind.")})
     with transaction.atomic():
         # Lock the account: two modification orders filed at once must not both be free.
-        account = (OfficialAccount.objects.select_for_update(of=("self",))
-                   .select_related("entity").get(pk=account.pk))
+        account = (
+            OfficialAccount.objects.select_for_update(of=("self",))
+            .select_related("entity")
+            .get(pk=account.pk)
+        )
         entity = account.entity
         order_check_can_create(account=account, kind=kind, today=today, early_ok=early_ok)
         previous = None
         if kind != OrderKind.INITIAL:
-            previous = (Order.objects.filter(account=account, status=OrderStatus.SUCCEEDED)
-                        .order_by("-completed_at").first())
+            previous = (
+                Order.objects.filter(account=account, status=OrderStatus.SUCCEEDED)
+                .order_by("-completed_at")
+                .first()
+            )
         prefill = _prefill_from(previous)
         if review_company is not None:
             prefill["review_company_id"] = review_company.pk
@@ -275,8 +354,7 @@ def order_create(*, account: OfficialAccount, kind: str, by,
             **prefill,
         )
         # Fees and invoice details stay on the order (fees permission), not in the history.
-        _record(order, action="create", by=by, to_status=order.status, at=now,
-                note=order.get_kind_display())
+        _record(order, action="create", by=by, to_status=order.status, at=now, note=order.get_kind_display())
         _sync_checklist(order)
         _run_naming_check(order)
         order.save(update_fields=["naming_ok", "naming_reason"])
@@ -303,18 +381,26 @@ def _sync_checklist(order: Order) -> None:
             label = str(item.label)
         if doc is None:
             value = order.entity_snapshot.get(item.entity_field, "") if item.entity_field else ""
-            to_create.append(OrderDocument(
-                order=order, code=item.code, label=label, kind=item.kind,
-                required=item.required, value=value, position=position,
-                status=ItemStatus.RECEIVED if value else ItemStatus.MISSING,
-                received_at=timezone.now() if value else None,
-            ))
+            to_create.append(
+                OrderDocument(
+                    order=order,
+                    code=item.code,
+                    label=label,
+                    kind=item.kind,
+                    required=item.required,
+                    value=value,
+                    position=position,
+                    status=ItemStatus.RECEIVED if value else ItemStatus.MISSING,
+                    received_at=timezone.now() if value else None,
+                )
+            )
         elif (doc.label, doc.required, doc.position) != (label, item.required, position):
             doc.label, doc.required, doc.position = label, item.required, position
             doc.save(update_fields=["label", "required", "position"])
     OrderDocument.objects.bulk_create(to_create)
-    stale = [doc.pk for code, doc in existing.items()
-             if code not in wanted and not doc.file and not doc.value]
+    stale = [
+        doc.pk for code, doc in existing.items() if code not in wanted and not doc.file and not doc.value
+    ]
     OrderDocument.objects.filter(pk__in=stale).delete()
 
 
@@ -353,8 +439,13 @@ def order_update_data(*, order: Order, by, changed: Iterable[str] = ()) -> Order
         _require_status(locked, EDITABLE_STATUSES, _("edited"))
         if order.trademark_name and not order.trademark_document:
             raise CertificationError(
-                {"trademark_document": _("Say whether the trademark is backed by a "
-                                         "registration certificate or an acceptance notice.")})
+                {
+                    "trademark_document": _(
+                        "Say whether the trademark is backed by a "
+                        "registration certificate or an acceptance notice."
+                    )
+                }
+            )
         _sync_checklist(order)
         _run_naming_check(order)
         # Only the data fields: the status and dates come from the locked row, never
@@ -366,8 +457,7 @@ def order_update_data(*, order: Order, by, changed: Iterable[str] = ()) -> Order
 
 
 # --- R-CERT-02: the steps ---------------------------------------------------------------------
-def order_accept_service_agreement(*, order: Order, by,
-                                   now: datetime.datetime | None = None) -> Order:
+def order_accept_service_agreement(*, order: Order, by, now: datetime.datetime | None = None) -> Order:
     """R-CERT-02 step 1: accept the Certification Service Agreement (who and when)."""
     now = _now(now)
     with transaction.atomic():
@@ -377,15 +467,21 @@ def order_accept_service_agreement(*, order: Order, by,
             raise CertificationError(_("The service agreement is already accepted."))
         order.service_agreement_accepted_at = now
         order.service_agreement_accepted_by = by
-        order.save(update_fields=["service_agreement_accepted_at",
-                                  "service_agreement_accepted_by", "updated_at"])
-        _record(order, action="accept_service_agreement", by=by, from_status=order.status,
-                to_status=order.status, at=now)
+        order.save(
+            update_fields=["service_agreement_accepted_at", "service_agreement_accepted_by", "updated_at"]
+        )
+        _record(
+            order,
+            action="accept_service_agreement",
+            by=by,
+            from_status=order.status,
+            to_status=order.status,
+            at=now,
+        )
     return order
 
 
-def order_accept_naming_rules(*, order: Order, by,
-                              now: datetime.datetime | None = None) -> Order:
+def order_accept_naming_rules(*, order: Order, by, now: datetime.datetime | None = None) -> Order:
     """R-CERT-02 step 2: accept the Account Naming Rules, only after the service agreement."""
     now = _now(now)
     with transaction.atomic():
@@ -393,12 +489,18 @@ def order_accept_naming_rules(*, order: Order, by,
         _require_status(order, [OrderStatus.DRAFT], _("accepted"))
         if not order.service_agreement_accepted_at:
             raise CertificationError(
-                _("Accept the Certification Service Agreement first."),
-                code="step_skipped")
+                _("Accept the Certification Service Agreement first."), code="step_skipped"
+            )
         order.naming_rules_accepted_at = now
         order.naming_rules_accepted_by = by
-        _move(order, to=OrderStatus.AGREEMENTS_ACCEPTED, action="accept_naming_rules", by=by,
-              now=now, update_fields=["naming_rules_accepted_at", "naming_rules_accepted_by"])
+        _move(
+            order,
+            to=OrderStatus.AGREEMENTS_ACCEPTED,
+            action="accept_naming_rules",
+            by=by,
+            now=now,
+            update_fields=["naming_rules_accepted_at", "naming_rules_accepted_by"],
+        )
     return order
 
 
@@ -413,27 +515,33 @@ def order_data_problems(order: Order) -> dict[str, list[str]]:
         problems.setdefault("operator_name", []).append(_("The operator's name is required."))
     snapshot = order.entity_snapshot
     if not (snapshot.get("bank_name") and snapshot.get("bank_account_number")):
-        problems.setdefault("account", []).append(_(
-            "The entity has no corporate bank account (bank and account number): it is "
-            "mandatory. Complete the entity, then start a new order."))
+        problems.setdefault("account", []).append(
+            _(
+                "The entity has no corporate bank account (bank and account number): it is "
+                "mandatory. Complete the entity, then start a new order."
+            )
+        )
     if order.trademark_name and not order.trademark_document:
         problems.setdefault("trademark_document", []).append(
-            _("Say which trademark document backs the name."))
+            _("Say which trademark document backs the name.")
+        )
     _run_naming_check(order)
     if not order.naming_ok and not order.naming_justification.strip():
         problems.setdefault("naming_justification", []).append(
             _("The name fails the naming check: %(reason)s Write a justification to proceed.")
-            % {"reason": order.naming_reason})
+            % {"reason": order.naming_reason}
+        )
     letter = order.trademark_letter_problems()
     if letter:
         problems.setdefault("trademark_authorisation", []).append(
-            _("The trademark authorisation letter must contain: %(items)s.")
-            % {"items": "; ".join(letter)})
+            _("The trademark authorisation letter must contain: %(items)s.") % {"items": "; ".join(letter)}
+        )
     missing = order_missing_documents(order)
     if missing:
         problems.setdefault("documents", []).append(
             _("Required documents missing: %(items)s.")
-            % {"items": "; ".join(_(doc.label) for doc in missing)})
+            % {"items": "; ".join(_(doc.label) for doc in missing)}
+        )
     return problems
 
 
@@ -449,13 +557,20 @@ def order_complete_data(*, order: Order, by, now: datetime.datetime | None = Non
         problems = order_data_problems(order)
         if problems:
             raise CertificationError(problems, code="data_incomplete")
-        _move(order, to=OrderStatus.DATA_FILLED, action="complete_data", by=by, now=now,
-              update_fields=["naming_ok", "naming_reason"])
+        _move(
+            order,
+            to=OrderStatus.DATA_FILLED,
+            action="complete_data",
+            by=by,
+            now=now,
+            update_fields=["naming_ok", "naming_reason"],
+        )
     return order
 
 
-def order_choose_invoice(*, order: Order, by, invoice_type: str, mailing_address: str = "",
-                         now: datetime.datetime | None = None) -> Order:
+def order_choose_invoice(
+    *, order: Order, by, invoice_type: str, mailing_address: str = "", now: datetime.datetime | None = None
+) -> Order:
     """R-CERT-02 step 4 / R-CERT-10: choose the invoice; the title is the entity's full name.
 
     A VAT special invoice is flagged as needing Tencent customer service; a paper
@@ -466,24 +581,33 @@ def order_choose_invoice(*, order: Order, by, invoice_type: str, mailing_address
         raise CertificationError({"invoice_type": _("Choose an invoice type.")})
     if invoice_type != InvoiceType.NONE and not mailing_address.strip():
         raise CertificationError(
-            {"invoice_mailing_address": _("A mailing address is needed for the invoice.")})
+            {"invoice_mailing_address": _("A mailing address is needed for the invoice.")}
+        )
     with transaction.atomic():
         order = _lock(order)
         _require_status(order, [OrderStatus.DATA_FILLED], _("given an invoice choice"))
         if order.fee <= 0:
-            raise CertificationError(_("This order is free of charge: there is nothing to pay "
-                                       "or invoice. Submit it for review."), code="free_order")
+            raise CertificationError(
+                _("This order is free of charge: there is nothing to pay or invoice. Submit it for review."),
+                code="free_order",
+            )
         order.invoice_type = invoice_type
         order.invoice_title = order.entity_snapshot.get("full_name", "")
         order.invoice_mailing_address = mailing_address.strip()
-        _move(order, to=OrderStatus.AWAITING_PAYMENT, action="choose_invoice", by=by, now=now,
-              update_fields=["invoice_type", "invoice_title",
-                                        "invoice_mailing_address"])
+        _move(
+            order,
+            to=OrderStatus.AWAITING_PAYMENT,
+            action="choose_invoice",
+            by=by,
+            now=now,
+            update_fields=["invoice_type", "invoice_title", "invoice_mailing_address"],
+        )
     return order
 
 
-def order_submit_free(*, order: Order, by, review_company: ReviewCompany | None = None,
-                      now: datetime.datetime | None = None) -> Order:
+def order_submit_free(
+    *, order: Order, by, review_company: ReviewCompany | None = None, now: datetime.datetime | None = None
+) -> Order:
     """R-POST-01 / R-CERT-02: a free modification (0 CNY) skips the invoice and payment
     steps — there is nothing to pay or invoice — and goes from "data filled in" straight
     into review. R-CERT-11: the review due date is set.
@@ -495,14 +619,27 @@ def order_submit_free(*, order: Order, by, review_company: ReviewCompany | None 
         if order.fee > 0:
             raise CertificationError(
                 _("This order costs %(fee)s CNY: choose the invoice and record the payment.")
-                % {"fee": order.fee}, code="not_free")
+                % {"fee": order.fee},
+                code="not_free",
+            )
         order.invoice_type = InvoiceType.NONE
         if review_company is not None:
             order.review_company = review_company
         _submit(order, now)
-        _move(order, to=OrderStatus.IN_REVIEW, action="submit", by=by, now=now,
-              update_fields=["invoice_type", "review_company", "submitted_at",
-                             "review_due_on", "review_due_is_estimate"])
+        _move(
+            order,
+            to=OrderStatus.IN_REVIEW,
+            action="submit",
+            by=by,
+            now=now,
+            update_fields=[
+                "invoice_type",
+                "review_company",
+                "submitted_at",
+                "review_due_on",
+                "review_due_is_estimate",
+            ],
+        )
     return order
 
 
@@ -511,13 +648,14 @@ def _submit(order: Order, now: datetime.datetime) -> None:
 
     Only one application of an account is with the reviewer at a time.
     """
-    _check_none_with_reviewer(
-        Order.objects.filter(account_id=order.account_id).open().exclude(pk=order.pk))
+    _check_none_with_reviewer(Order.objects.filter(account_id=order.account_id).open().exclude(pk=order.pk))
     missing = order_missing_documents(order)
     if missing:
         raise CertificationError(
-            {"documents": _("Cannot submit for review; required documents missing: %(items)s.")
-             % {"items": "; ".join(_(doc.label) for doc in missing)}},
+            {
+                "documents": _("Cannot submit for review; required documents missing: %(items)s.")
+                % {"items": "; ".join(_(doc.label) for doc in missing)}
+            },
             code="documents_missing",
         )
     due = deadlines.review_due(_today(now))
@@ -526,10 +664,15 @@ def _submit(order: Order, now: datetime.datetime) -> None:
     order.review_due_is_estimate = due.estimate
 
 
-def order_pay(*, order: Order, by, transaction_id: str = "",
-              paid_at: datetime.datetime | None = None,
-              review_company: ReviewCompany | None = None,
-              now: datetime.datetime | None = None) -> Order:
+def order_pay(
+    *,
+    order: Order,
+    by,
+    transaction_id: str = "",
+    paid_at: datetime.datetime | None = None,
+    review_company: ReviewCompany | None = None,
+    now: datetime.datetime | None = None,
+) -> Order:
     """R-CERT-02 steps 5–6: pay the fee by WeChat Pay (R-CERT-07); the order enters review.
 
     A paid order needs the WeChat Pay transaction id and time; a free modification
@@ -542,8 +685,13 @@ def order_pay(*, order: Order, by, transaction_id: str = "",
         if order.fee > 0:
             transaction_id = transaction_id.strip()
             if not transaction_id:
-                raise CertificationError({"transaction_id": _(
-                    "Enter the WeChat Pay transaction ID: the fee is paid by WeChat Pay only.")})
+                raise CertificationError(
+                    {
+                        "transaction_id": _(
+                            "Enter the WeChat Pay transaction ID: the fee is paid by WeChat Pay only."
+                        )
+                    }
+                )
             validate_wechat_pay_transaction_id(transaction_id, order=order)
             if paid_at is None:
                 raise CertificationError({"paid_at": _("Enter when the fee was paid.")})
@@ -555,9 +703,21 @@ def order_pay(*, order: Order, by, transaction_id: str = "",
             order.review_company = review_company
         _submit(order, now)
         # The transaction id stays on the order (fees permission), not in the history.
-        _move(order, to=OrderStatus.IN_REVIEW, action="pay", by=by, now=now,
-              update_fields=["wechat_pay_transaction_id", "paid_at", "review_company",
-                             "submitted_at", "review_due_on", "review_due_is_estimate"])
+        _move(
+            order,
+            to=OrderStatus.IN_REVIEW,
+            action="pay",
+            by=by,
+            now=now,
+            update_fields=[
+                "wechat_pay_transaction_id",
+                "paid_at",
+                "review_company",
+                "submitted_at",
+                "review_due_on",
+                "review_due_is_estimate",
+            ],
+        )
     return order
 
 
@@ -569,18 +729,28 @@ def validate_wechat_pay_transaction_id(value: str, *, order: Order | None = None
     receipt (up to 32 allowed by WeChat Pay's API) — and not already used by another
     order: one payment pays one application."""
     if not WECHAT_PAY_TRANSACTION_ID.fullmatch(value):
-        raise CertificationError({"transaction_id": _(
-            "“%(value)s” is not a WeChat Pay transaction ID: it is the 28-digit number on "
-            "the WeChat Pay receipt (微信支付订单号), for example 4200001234202611290123456789.")
-            % {"value": value[:40]}}, code="bad_transaction_id")
+        raise CertificationError(
+            {
+                "transaction_id": _(
+                    "“%(value)s” is not a WeChat Pay transaction ID: it is the 28-digit number on "
+                    "the WeChat Pay receipt (微信支付订单号), for example 4200001234202611290123456789."
+                )
+                % {"value": value[:40]}
+            },
+            code="bad_transaction_id",
+        )
     used = Order.objects.filter(wechat_pay_transaction_id=value)
     if order is not None:
         used = used.exclude(pk=order.pk)
     other = used.values_list("pk", flat=True).first()
     if other is not None:
-        raise CertificationError({"transaction_id": _(
-            "This WeChat Pay transaction ID already paid order #%(id)s.") % {"id": other}},
-            code="transaction_id_used")
+        raise CertificationError(
+            {
+                "transaction_id": _("This WeChat Pay transaction ID already paid order #%(id)s.")
+                % {"id": other}
+            },
+            code="transaction_id_used",
+        )
 
 
 def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None = None) -> Order:
@@ -609,13 +779,13 @@ def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None =
         # Every rejection opens its own 30-day window (Clarifications, R-CERT-12).
         order.resubmission_deadline = deadlines.resubmission_deadline(_today(now))
         fields.append("resubmission_deadline")
-        _move(order, to=OrderStatus.REJECTED, action="reject", by=by, now=now, note=note,
-              update_fields=fields)
+        _move(
+            order, to=OrderStatus.REJECTED, action="reject", by=by, now=now, note=note, update_fields=fields
+        )
     return order
 
 
-def order_resubmit(*, order: Order, by, note: str = "",
-                   now: datetime.datetime | None = None) -> Order:
+def order_resubmit(*, order: Order, by, note: str = "", now: datetime.datetime | None = None) -> Order:
     """Resubmit corrected data; R-CERT-12: only within 30 days of the rejection.
 
     R-CERT-11: the review clock restarts.
@@ -626,14 +796,21 @@ def order_resubmit(*, order: Order, by, note: str = "",
         _require_status(order, [OrderStatus.REJECTED], _("resubmitted"))
         if order.resubmission_deadline and _today(now) > order.resubmission_deadline:
             raise CertificationError(
-                _("The resubmission deadline (%(date)s) has passed; the order fails for "
-                  "timeout.") % {"date": order.resubmission_deadline},
-                code="resubmission_late")
+                _("The resubmission deadline (%(date)s) has passed; the order fails for timeout.")
+                % {"date": order.resubmission_deadline},
+                code="resubmission_late",
+            )
         order.resubmission_count += 1
         _submit(order, now)
-        _move(order, to=OrderStatus.IN_REVIEW, action="resubmit", by=by, now=now, note=note,
-              update_fields=["resubmission_count", "submitted_at", "review_due_on",
-                             "review_due_is_estimate"])
+        _move(
+            order,
+            to=OrderStatus.IN_REVIEW,
+            action="resubmit",
+            by=by,
+            now=now,
+            note=note,
+            update_fields=["resubmission_count", "submitted_at", "review_due_on", "review_due_is_estimate"],
+        )
     return order
 
 
@@ -649,9 +826,15 @@ def _complete(order: Order, now: datetime.datetime) -> list[str]:
     return fields
 
 
-def order_succeed(*, order: Order, by, now: datetime.datetime | None = None,
-                  valid_until: datetime.date | None = None, action: str = "succeed",
-                  note: str = "") -> Order:
+def order_succeed(
+    *,
+    order: Order,
+    by,
+    now: datetime.datetime | None = None,
+    valid_until: datetime.date | None = None,
+    action: str = "succeed",
+    note: str = "",
+) -> Order:
     """The review passed.
 
     R-POST-02: an initial certification or annual review is valid for one year from
@@ -667,25 +850,37 @@ def order_succeed(*, order: Order, by, now: datetime.datetime | None = None,
         fields = _complete(order, now)
         if order.kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW):
             order.valid_until = valid_until or deadlines.certification_valid_until(_today(now))
-            order.annual_review_remind_on = deadlines.annual_review_reminder_on(
-                order.valid_until)
+            order.annual_review_remind_on = deadlines.annual_review_reminder_on(order.valid_until)
             fields += ["valid_until", "annual_review_remind_on"]
             OfficialAccount.objects.filter(pk=order.account_id).update(
-                certified_until=order.valid_until, updated_at=now)
-        certified = (_("Certified until %(date)s") % {"date": order.valid_until}
-                     if order.valid_until else "")
-        _move(order, to=OrderStatus.SUCCEEDED, action=action, by=by, now=now,
-              note=" ".join(part for part in (certified, note) if part), update_fields=fields)
+                certified_until=order.valid_until, updated_at=now
+            )
+        certified = _("Certified until %(date)s") % {"date": order.valid_until} if order.valid_until else ""
+        _move(
+            order,
+            to=OrderStatus.SUCCEEDED,
+            action=action,
+            by=by,
+            now=now,
+            note=" ".join(part for part in (certified, note) if part),
+            update_fields=fields,
+        )
     return order
 
 
-def _fail(order: Order, *, by, reason: str, note: str, now: datetime.datetime,
-          action: str = "fail") -> None:
+def _fail(order: Order, *, by, reason: str, note: str, now: datetime.datetime, action: str = "fail") -> None:
     fields = _complete(order, now)
     order.failure_reason = reason
     fields.append("failure_reason")
-    _move(order, to=OrderStatus.FAILED, action=action, by=by, now=now,
-          note=f"{FailureReason(reason).label}. {note}".strip(), update_fields=fields)
+    _move(
+        order,
+        to=OrderStatus.FAILED,
+        action=action,
+        by=by,
+        now=now,
+        note=f"{FailureReason(reason).label}. {note}".strip(),
+        update_fields=fields,
+    )
     if order.kind == OrderKind.ANNUAL_REVIEW:
         # R-POST-04: a failed annual review loses the badge and certification data.
         from .reminders import notify_lapsed
@@ -700,11 +895,19 @@ def accounts_decertify(*, account_ids: Iterable[int], now: datetime.datetime) ->
     switched off (no agent can be added until the account is certified again).
     """
     return OfficialAccount.objects.filter(pk__in=list(account_ids)).update(
-        certified_until=None, kf_enabled=False, updated_at=now)
+        certified_until=None, kf_enabled=False, updated_at=now
+    )
 
 
-def order_fail(*, order: Order, by, reason: str, note: str = "",
-               now: datetime.datetime | None = None, action: str = "fail") -> Order:
+def order_fail(
+    *,
+    order: Order,
+    by,
+    reason: str,
+    note: str = "",
+    now: datetime.datetime | None = None,
+    action: str = "fail",
+) -> Order:
     """The review failed for one of the six reasons of R-CERT-12.
 
     R-POST-04: a failed annual review clears the account's certification.
@@ -714,29 +917,41 @@ def order_fail(*, order: Order, by, reason: str, note: str = "",
         raise CertificationError({"reason": _("Choose one of the six failure reasons.")})
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED],
-                        _("marked as failed"))
+        _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED], _("marked as failed"))
         _fail(order, by=by, reason=reason, note=note, now=now, action=action)
     return order
 
 
-def order_cancel(*, order: Order, by, note: str = "",
-                 now: datetime.datetime | None = None) -> Order:
+def order_cancel(*, order: Order, by, note: str = "", now: datetime.datetime | None = None) -> Order:
     """Withdraw an order before it is paid (nothing was charged, R-CERT-07)."""
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.DRAFT, OrderStatus.AGREEMENTS_ACCEPTED,
-                                OrderStatus.DATA_FILLED, OrderStatus.AWAITING_PAYMENT],
-                        _("cancelled"))
+        _require_status(
+            order,
+            [
+                OrderStatus.DRAFT,
+                OrderStatus.AGREEMENTS_ACCEPTED,
+                OrderStatus.DATA_FILLED,
+                OrderStatus.AWAITING_PAYMENT,
+            ],
+            _("cancelled"),
+        )
         _move(order, to=OrderStatus.CANCELLED, action="cancel", by=by, now=now, note=note)
     return order
 
 
 # --- R-CERT-03 micro-deposit, documents ----------------------------------------------------
-def order_record_deposit(*, order: Order, by, amount: Decimal, remark: str,
-                         received_on: datetime.date, receipt=None,
-                         now: datetime.datetime | None = None) -> Order:
+def order_record_deposit(
+    *,
+    order: Order,
+    by,
+    amount: Decimal,
+    remark: str,
+    received_on: datetime.date,
+    receipt=None,
+    now: datetime.datetime | None = None,
+) -> Order:
     """R-CERT-03: the reviewer's micro-deposit (amount, remark, date) and its receipt."""
     now = _now(now)
     if amount is None or amount <= 0:
@@ -747,8 +962,7 @@ def order_record_deposit(*, order: Order, by, amount: Decimal, remark: str,
         documents.validate_upload(receipt, code="deposit_receipt")
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED],
-                        _("given a micro-deposit"))
+        _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED], _("given a micro-deposit"))
         order.deposit_amount = amount
         order.deposit_remark = remark
         order.deposit_received_on = received_on
@@ -756,13 +970,26 @@ def order_record_deposit(*, order: Order, by, amount: Decimal, remark: str,
             order.deposit_receipt = receipt
             order.deposit_receipt_uploaded_at = now
         order.save()
-        _record(order, action="record_deposit", by=by, from_status=order.status,
-                to_status=order.status, at=now, note=remark)
+        _record(
+            order,
+            action="record_deposit",
+            by=by,
+            from_status=order.status,
+            to_status=order.status,
+            at=now,
+            note=remark,
+        )
     return order
 
 
-def document_upload(*, document: OrderDocument, by, uploaded=None, value: str | None = None,
-                    now: datetime.datetime | None = None) -> OrderDocument:
+def document_upload(
+    *,
+    document: OrderDocument,
+    by,
+    uploaded=None,
+    value: str | None = None,
+    now: datetime.datetime | None = None,
+) -> OrderDocument:
     """Attach a file (size/type checked) or a value to a checklist item: it is received."""
     now = _now(now)
     with transaction.atomic():
@@ -783,14 +1010,25 @@ def document_upload(*, document: OrderDocument, by, uploaded=None, value: str | 
         document.received_at = now
         document.verified_at = document.verified_by = None
         document.save()
-        _record(order, action="document_received", by=by, from_status=order.status,
-                to_status=order.status, at=now, note=document.code)
+        _record(
+            order,
+            action="document_received",
+            by=by,
+            from_status=order.status,
+            to_status=order.status,
+            at=now,
+            note=document.code,
+        )
     return document
 
 
-def documents_upload_each(*, order: Order, by, files: dict[int, object],
-                          now: datetime.datetime | None = None,
-                          ) -> tuple[list[OrderDocument], dict[int, str]]:
+def documents_upload_each(
+    *,
+    order: Order,
+    by,
+    files: dict[int, object],
+    now: datetime.datetime | None = None,
+) -> tuple[list[OrderDocument], dict[int, str]]:
     """Attach several files, each to its checklist item, one by one.
 
     Each file is checked and stored in its own transaction: a bad file is refused with
@@ -810,15 +1048,13 @@ def documents_upload_each(*, order: Order, by, files: dict[int, object],
     return kept, refused
 
 
-def document_verify(*, document: OrderDocument, by,
-                    now: datetime.datetime | None = None) -> OrderDocument:
+def document_verify(*, document: OrderDocument, by, now: datetime.datetime | None = None) -> OrderDocument:
     """Mark a received checklist item as verified by a staff member."""
     now = _now(now)
     with transaction.atomic():
         document = OrderDocument.objects.select_for_update().get(pk=document.pk)
         if not document.is_present:
-            raise CertificationError(_("“%(item)s” has not been received yet.")
-                                     % {"item": _(document.label)})
+            raise CertificationError(_("“%(item)s” has not been received yet.") % {"item": _(document.label)})
         document.status = ItemStatus.VERIFIED
         document.verified_at = now
         document.verified_by = by
@@ -828,15 +1064,17 @@ def document_verify(*, document: OrderDocument, by,
 
 
 # --- R-CERT-10 invoices after completion -----------------------------------------------------
-def order_request_invoice(*, order: Order, by, invoice_type: str, mailing_address: str,
-                          now: datetime.datetime | None = None) -> Order:
+def order_request_invoice(
+    *, order: Order, by, invoice_type: str, mailing_address: str, now: datetime.datetime | None = None
+) -> Order:
     """R-CERT-10: no invoice chosen? It can be requested within 30 days after completion."""
     now = _now(now)
     if invoice_type not in (InvoiceType.VAT_ORDINARY, InvoiceType.VAT_SPECIAL):
         raise CertificationError({"invoice_type": _("Choose an invoice type.")})
     if not mailing_address.strip():
         raise CertificationError(
-            {"invoice_mailing_address": _("A mailing address is needed for the invoice.")})
+            {"invoice_mailing_address": _("A mailing address is needed for the invoice.")}
+        )
     with transaction.atomic():
         order = _lock(order)
         _require_status(order, COMPLETED_STATUSES, _("given an invoice request"))
@@ -846,21 +1084,30 @@ def order_request_invoice(*, order: Order, by, invoice_type: str, mailing_addres
             raise CertificationError(_("Nothing was paid: there is no invoice to request."))
         if _today(now) > order.invoice_request_deadline:
             raise CertificationError(
-                _("A missing invoice could be requested until %(date)s (30 days after "
-                  "completion).") % {"date": order.invoice_request_deadline},
-                code="invoice_request_late")
+                _("A missing invoice could be requested until %(date)s (30 days after completion).")
+                % {"date": order.invoice_request_deadline},
+                code="invoice_request_late",
+            )
         order.invoice_type = invoice_type
         order.invoice_title = order.entity_snapshot.get("full_name", "")
         order.invoice_mailing_address = mailing_address.strip()
         order.invoice_requested_at = now
-        order.save(update_fields=["invoice_type", "invoice_title", "invoice_mailing_address",
-                                  "invoice_requested_at", "updated_at"])
+        order.save(
+            update_fields=[
+                "invoice_type",
+                "invoice_title",
+                "invoice_mailing_address",
+                "invoice_requested_at",
+                "updated_at",
+            ]
+        )
         _record(order, action="request_invoice", by=by, at=now)
     return order
 
 
-def _invoice_step(order: Order, *, by, action: str, now: datetime.datetime,
-                  requires: str | None, set_fields: dict) -> Order:
+def _invoice_step(
+    order: Order, *, by, action: str, now: datetime.datetime, requires: str | None, set_fields: dict
+) -> Order:
     with transaction.atomic():
         order = _lock(order)
         _require_status(order, COMPLETED_STATUSES, _("given invoice tracking"))
@@ -875,37 +1122,55 @@ def _invoice_step(order: Order, *, by, action: str, now: datetime.datetime,
     return order
 
 
-def invoice_record_issued(*, order: Order, by, on: datetime.date,
-                          now: datetime.datetime | None = None) -> Order:
+def invoice_record_issued(
+    *, order: Order, by, on: datetime.date, now: datetime.datetime | None = None
+) -> Order:
     """R-CERT-10: Tencent issued the invoice."""
-    return _invoice_step(order, by=by, action="invoice_issued", now=_now(now), requires=None,
-                         set_fields={"invoice_issued_on": on})
+    return _invoice_step(
+        order,
+        by=by,
+        action="invoice_issued",
+        now=_now(now),
+        requires=None,
+        set_fields={"invoice_issued_on": on},
+    )
 
 
-def invoice_record_mailed(*, order: Order, by, on: datetime.date, tracking_number: str,
-                          now: datetime.datetime | None = None) -> Order:
+def invoice_record_mailed(
+    *, order: Order, by, on: datetime.date, tracking_number: str, now: datetime.datetime | None = None
+) -> Order:
     """R-CERT-10: the invoice was mailed, with its tracking number."""
     if not tracking_number.strip():
         raise CertificationError({"tracking_number": _("Enter the tracking number.")})
-    return _invoice_step(order, by=by, action="invoice_mailed", now=_now(now),
-                         requires="invoice_issued_on",
-                         set_fields={"invoice_mailed_on": on,
-                                     "invoice_tracking_number": tracking_number.strip()})
+    return _invoice_step(
+        order,
+        by=by,
+        action="invoice_mailed",
+        now=_now(now),
+        requires="invoice_issued_on",
+        set_fields={"invoice_mailed_on": on, "invoice_tracking_number": tracking_number.strip()},
+    )
 
 
-def invoice_record_received(*, order: Order, by, on: datetime.date,
-                            now: datetime.datetime | None = None) -> Order:
+def invoice_record_received(
+    *, order: Order, by, on: datetime.date, now: datetime.datetime | None = None
+) -> Order:
     """R-CERT-10: the applicant received the invoice."""
-    return _invoice_step(order, by=by, action="invoice_received", now=_now(now),
-                         requires="invoice_mailed_on", set_fields={"invoice_received_on": on})
+    return _invoice_step(
+        order,
+        by=by,
+        action="invoice_received",
+        now=_now(now),
+        requires="invoice_mailed_on",
+        set_fields={"invoice_received_on": on},
+    )
 
 
 # --- sweeps run by beat -------------------------------------------------------------------------
 SWEEP_BATCH = 1000
 
 
-def orders_fail_timed_out(*, now: datetime.datetime | None = None,
-                          batch_size: int = SWEEP_BATCH) -> int:
+def orders_fail_timed_out(*, now: datetime.datetime | None = None, batch_size: int = SWEEP_BATCH) -> int:
     """R-CERT-12: fail with reason "timeout" every rejected order not resubmitted within
     30 calendar days of its rejection. Only rejected orders: an order with the
     reviewer never times out. R-POST-04: a timed-out annual review clears the
@@ -924,32 +1189,44 @@ def orders_fail_timed_out(*, now: datetime.datetime | None = None,
             rows = list(
                 Order.objects.select_for_update(skip_locked=True)
                 .filter(status=OrderStatus.REJECTED, resubmission_deadline__lt=today)
-                .order_by("pk").values_list("pk", "kind", "account_id", "fee")[:batch_size]
+                .order_by("pk")
+                .values_list("pk", "kind", "account_id", "fee")[:batch_size]
             )
             if not rows:
                 break
             ids = [row[0] for row in rows]
             Order.objects.filter(pk__in=ids).update(
-                status=OrderStatus.FAILED, failure_reason=FailureReason.TIMEOUT,
-                completed_at=now, updated_at=now)
+                status=OrderStatus.FAILED,
+                failure_reason=FailureReason.TIMEOUT,
+                completed_at=now,
+                updated_at=now,
+            )
             paid = [row[0] for row in rows if row[3] > 0]
             Order.objects.filter(pk__in=paid).update(
                 invoice_request_deadline=deadlines.invoice_request_deadline(today),
-                invoice_expected_by=deadlines.invoice_expected_by(today))
+                invoice_expected_by=deadlines.invoice_expected_by(today),
+            )
             annual = [row[0] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW]
             if annual:
                 from .reminders import notify_lapsed
 
                 accounts_decertify(
-                    account_ids=[row[2] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW],
-                    now=now)
-                notify_lapsed(list(Order.objects.filter(pk__in=annual)), now=now,
-                              failed_review=True)
-            OrderEvent.objects.bulk_create([
-                OrderEvent(order_id=pk, action="fail", from_status=OrderStatus.REJECTED,
-                           to_status=OrderStatus.FAILED, at=now, note=note)
-                for pk in ids
-            ])
+                    account_ids=[row[2] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW], now=now
+                )
+                notify_lapsed(list(Order.objects.filter(pk__in=annual)), now=now, failed_review=True)
+            OrderEvent.objects.bulk_create(
+                [
+                    OrderEvent(
+                        order_id=pk,
+                        action="fail",
+                        from_status=OrderStatus.REJECTED,
+                        to_status=OrderStatus.FAILED,
+                        at=now,
+                        note=note,
+                    )
+                    for pk in ids
+                ]
+            )
             failed += len(ids)
     return failed
 
@@ -970,22 +1247,34 @@ def accounts_expire_certifications(*, now: datetime.datetime | None = None) -> i
     with transaction.atomic():
         accounts = list(
             OfficialAccount.objects.select_for_update(skip_locked=True)
-            .filter(certified_until__lt=today).values_list("pk", "certified_until")
+            .filter(certified_until__lt=today)
+            .values_list("pk", "certified_until")
         )
         if not accounts:
             return 0
         account_ids = [pk for pk, _until in accounts]
         lapsed = list(
-            Order.objects.filter(status=OrderStatus.SUCCEEDED, account_id__in=account_ids,
-                                 valid_until=F("account__certified_until"))
+            Order.objects.filter(
+                status=OrderStatus.SUCCEEDED,
+                account_id__in=account_ids,
+                valid_until=F("account__certified_until"),
+            )
         )
         orders = [order.pk for order in lapsed]
         accounts_decertify(account_ids=account_ids, now=now)
-        OrderEvent.objects.bulk_create([
-            OrderEvent(order_id=pk, action="certification_lapsed", at=now,
-                       note=_("Annual review missed: the certification lapsed; WeChat may "
-                              "change the account's name by force."))
-            for pk in orders
-        ])
+        OrderEvent.objects.bulk_create(
+            [
+                OrderEvent(
+                    order_id=pk,
+                    action="certification_lapsed",
+                    at=now,
+                    note=_(
+                        "Annual review missed: the certification lapsed; WeChat may "
+                        "change the account's name by force."
+                    ),
+                )
+                for pk in orders
+            ]
+        )
         notify_lapsed(lapsed, now=now)
     return len(accounts)

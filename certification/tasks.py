@@ -1,4 +1,5 @@
 """Celery tasks: thin wrappers around one service each (JSON arguments, no secrets)."""
+
 from celery import shared_task
 
 from . import reminders, services

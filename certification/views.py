@@ -1,4 +1,5 @@
 """Private downloads: certification documents are served only to permitted staff."""
+
 import mimetypes
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -22,8 +23,7 @@ def _serve(request, field_file, account, filename: str):
     except FileNotFoundError:
         raise Http404
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    response = FileResponse(handle, as_attachment=True, filename=filename,
-                            content_type=content_type)
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -17,6 +17,7 @@ second process handling the same push change nothing — and then:
 Each is written on the order as done by WeChat (an `OrderEvent` with no user and a
 `wechat_…` action) and told to the account's staff as a notification.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -69,9 +70,12 @@ class Push:
     @classmethod
     def from_message(cls, message) -> Push:
         raw = message.raw
-        return cls(event=message.event, create_time=message.create_time,
-                   expires_on=_date_of(raw.get("ExpiredTime")),
-                   fail_reason=str(raw.get("FailReason") or "").strip()[:500])
+        return cls(
+            event=message.event,
+            create_time=message.create_time,
+            expires_on=_date_of(raw.get("ExpiredTime")),
+            fail_reason=str(raw.get("FailReason") or "").strip()[:500],
+        )
 
     @property
     def sent_on(self) -> datetime.date:
@@ -100,21 +104,28 @@ def handle_push(*, account: OfficialAccount, message, now: datetime.datetime) ->
     wechat_event_apply(account=account, push=Push.from_message(message), now=now)
 
 
-def wechat_event_apply(*, account: OfficialAccount, push: Push,
-                       now: datetime.datetime | None = None) -> WeChatEvent:
+def wechat_event_apply(
+    *, account: OfficialAccount, push: Push, now: datetime.datetime | None = None
+) -> WeChatEvent:
     """Apply one certification push exactly once; a repeat returns the first record."""
     now = now or timezone.now()
     with transaction.atomic():
         # The account lock serialises two deliveries of one push (WeChat's retry racing
         # the first); the unique constraint on the record is the backstop.
         account = OfficialAccount.objects.select_for_update().get(pk=account.pk)
-        existing = WeChatEvent.objects.filter(account=account, event=push.event,
-                                              create_time=push.create_time).first()
+        existing = WeChatEvent.objects.filter(
+            account=account, event=push.event, create_time=push.create_time
+        ).first()
         if existing is not None:
             return existing
-        record = WeChatEvent(account=account, event=push.event, create_time=push.create_time,
-                             received_at=now, expires_on=push.expires_on,
-                             fail_reason=push.fail_reason)
+        record = WeChatEvent(
+            account=account,
+            event=push.event,
+            create_time=push.create_time,
+            received_at=now,
+            expires_on=push.expires_on,
+            fail_reason=push.fail_reason,
+        )
         with override(settings.LANGUAGE_CODE):
             APPLY[push.event](account, record, push, now)
             record.save()
@@ -127,9 +138,13 @@ def _certifying_order(account: OfficialAccount) -> Order | None:
     """The succeeded order that set the account's current certification."""
     if account.certified_until is None:
         return None
-    return (Order.objects.filter(account=account, status=OrderStatus.SUCCEEDED,
-                                 valid_until=account.certified_until)
-            .order_by("-completed_at").first())
+    return (
+        Order.objects.filter(
+            account=account, status=OrderStatus.SUCCEEDED, valid_until=account.certified_until
+        )
+        .order_by("-completed_at")
+        .first()
+    )
 
 
 def _open_order(account: OfficialAccount, kind: str | None = None) -> Order | None:
@@ -138,14 +153,21 @@ def _open_order(account: OfficialAccount, kind: str | None = None) -> Order | No
     orders = Order.objects.filter(account=account).open()
     if kind is not None:
         orders = orders.filter(kind=kind)
-    return (orders.filter(status__in=services.WITH_REVIEWER).first()
-            or orders.order_by("-created_at", "-id").first())
+    return (
+        orders.filter(status__in=services.WITH_REVIEWER).first()
+        or orders.order_by("-created_at", "-id").first()
+    )
 
 
 def _note_on(order: Order, record: WeChatEvent, note: str, now: datetime.datetime) -> None:
-    OrderEvent.objects.create(order=order, action=f"wechat_{record.event}",
-                              from_status=order.status, to_status=order.status, at=now,
-                              note=note)
+    OrderEvent.objects.create(
+        order=order,
+        action=f"wechat_{record.event}",
+        from_status=order.status,
+        to_status=order.status,
+        at=now,
+        note=note,
+    )
 
 
 def _check_date(record: WeChatEvent, ours: datetime.date | None) -> str:
@@ -153,8 +175,10 @@ def _check_date(record: WeChatEvent, ours: datetime.date | None) -> str:
     record.our_date = ours
     if record.expires_on and ours and record.expires_on != ours:
         record.date_mismatch = True
-        return _("WeChat's expiry date %(theirs)s differs from ours (%(ours)s): check it "
-                 "with WeChat.") % {"theirs": record.expires_on, "ours": ours}
+        return _("WeChat's expiry date %(theirs)s differs from ours (%(ours)s): check it with WeChat.") % {
+            "theirs": record.expires_on,
+            "ours": ours,
+        }
     return ""
 
 
@@ -163,21 +187,26 @@ def _apply_success(account, record: WeChatEvent, push: Push, now) -> None:
     order = _open_order(account)
     if order is not None and order.status == OrderStatus.IN_REVIEW:
         renews = order.kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW)
-        ours = (deadlines.certification_valid_until(push.sent_on) if renews
-                else account.certified_until)
+        ours = deadlines.certification_valid_until(push.sent_on) if renews else account.certified_until
         warning = _check_date(record, ours)
-        services.order_succeed(order=order, by=None, now=now, action=f"wechat_{record.event}",
-                               valid_until=(record.expires_on or ours) if renews else None,
-                               note=_("Pushed by WeChat.") + (" " + warning if warning else ""))
+        services.order_succeed(
+            order=order,
+            by=None,
+            now=now,
+            action=f"wechat_{record.event}",
+            valid_until=(record.expires_on or ours) if renews else None,
+            note=_("Pushed by WeChat.") + (" " + warning if warning else ""),
+        )
         record.order = order
-        record.outcome = " ".join(filter(None, [
-            _("Order #%(id)s recorded as succeeded.") % {"id": order.pk}, warning]))
+        record.outcome = " ".join(
+            filter(None, [_("Order #%(id)s recorded as succeeded.") % {"id": order.pk}, warning])
+        )
         return
     if order is not None:
         record.order, record.needs_attention = order, True
-        record.outcome = _("Order #%(id)s is “%(status)s”, not in review: its status was not "
-                           "changed. Check it.") % {"id": order.pk,
-                                                    "status": order.get_status_display()}
+        record.outcome = _(
+            "Order #%(id)s is “%(status)s”, not in review: its status was not changed. Check it."
+        ) % {"id": order.pk, "status": order.get_status_display()}
         _note_on(order, record, record.outcome, now)
         return
     certifying = _certifying_order(account)
@@ -185,48 +214,74 @@ def _apply_success(account, record: WeChatEvent, push: Push, now) -> None:
     if certifying is not None:
         record.order = certifying
         record.needs_attention = record.date_mismatch
-        record.outcome = " ".join(filter(None, [
-            _("Recorded on order #%(id)s, which already succeeded.") % {"id": certifying.pk},
-            warning]))
+        record.outcome = " ".join(
+            filter(
+                None,
+                [_("Recorded on order #%(id)s, which already succeeded.") % {"id": certifying.pk}, warning],
+            )
+        )
         _note_on(certifying, record, record.outcome, now)
         return
     record.needs_attention = True
-    record.outcome = _("No order of this account is waiting for this result: nothing was "
-                       "changed. Check the account's certification.")
+    record.outcome = _(
+        "No order of this account is waiting for this result: nothing was "
+        "changed. Check the account's certification."
+    )
 
 
 def _apply_fail(account, record: WeChatEvent, push: Push, now) -> None:
     """Failure: the order fails with the R-CERT-12 reason WeChat names, else staff decide."""
     order = _open_order(account)
-    said = (_("Reason given by WeChat: %(reason)s") % {"reason": push.fail_reason}
-            if push.fail_reason else _("WeChat gave no reason."))
+    said = (
+        _("Reason given by WeChat: %(reason)s") % {"reason": push.fail_reason}
+        if push.fail_reason
+        else _("WeChat gave no reason.")
+    )
     if order is not None and order.status in (OrderStatus.IN_REVIEW, OrderStatus.REJECTED):
         record.order = order
         reason = failure_reason_for(push.fail_reason)
         if reason is None:
             record.needs_attention = True
-            record.outcome = " ".join([said, _(
-                "It is not one of the six failure reasons: order #%(id)s was left as it is; "
-                "record the failure with the right reason.") % {"id": order.pk}])
+            record.outcome = " ".join(
+                [
+                    said,
+                    _(
+                        "It is not one of the six failure reasons: order #%(id)s was left as it is; "
+                        "record the failure with the right reason."
+                    )
+                    % {"id": order.pk},
+                ]
+            )
             _note_on(order, record, record.outcome, now)
             return
-        services.order_fail(order=order, by=None, reason=reason, now=now,
-                            note=_("Pushed by WeChat.") + " " + said,
-                            action=f"wechat_{record.event}")
-        record.outcome = " ".join([_("Order #%(id)s recorded as failed: %(reason)s.")
-                                   % {"id": order.pk, "reason": FailureReason(reason).label},
-                                   said])
+        services.order_fail(
+            order=order,
+            by=None,
+            reason=reason,
+            now=now,
+            note=_("Pushed by WeChat.") + " " + said,
+            action=f"wechat_{record.event}",
+        )
+        record.outcome = " ".join(
+            [
+                _("Order #%(id)s recorded as failed: %(reason)s.")
+                % {"id": order.pk, "reason": FailureReason(reason).label},
+                said,
+            ]
+        )
         return
     certifying = _certifying_order(account) if order is None else order
     record.needs_attention = True
-    if record.event == WeChatEventType.NAMING_FAIL and certifying is not None \
-            and certifying.status == OrderStatus.SUCCEEDED:
-        record.outcome = " ".join([said, _(
-            "The name certification failed: the badge does not show, the API permissions "
-            "stay.")])
+    if (
+        record.event == WeChatEventType.NAMING_FAIL
+        and certifying is not None
+        and certifying.status == OrderStatus.SUCCEEDED
+    ):
+        record.outcome = " ".join(
+            [said, _("The name certification failed: the badge does not show, the API permissions stay.")]
+        )
     else:
-        record.outcome = " ".join([said, _("No order of this account is in review: nothing "
-                                           "was changed.")])
+        record.outcome = " ".join([said, _("No order of this account is in review: nothing was changed.")])
     if certifying is not None:
         record.order = certifying
         _note_on(certifying, record, record.outcome, now)
@@ -239,16 +294,27 @@ def _apply_annual_renew(account, record: WeChatEvent, push: Push, now) -> None:
     if order is None and account.certified_until is not None:
         try:
             # WeChat itself says it is time: no "started early" confirmation (R-POST-02).
-            order = services.order_create(account=account, kind=OrderKind.ANNUAL_REVIEW,
-                                          by=None, now=now, early_ok=True)
+            order = services.order_create(
+                account=account, kind=OrderKind.ANNUAL_REVIEW, by=None, now=now, early_ok=True
+            )
         except services.CertificationError as exc:
             record.needs_attention = True
             record.outcome = " ".join([*exc.messages, warning]).strip()
             return
         record.order = order
-        record.outcome = " ".join(filter(None, [
-            _("Annual review order #%(id)s opened, pre-filled; nothing is paid until staff "
-              "record the payment.") % {"id": order.pk}, warning]))
+        record.outcome = " ".join(
+            filter(
+                None,
+                [
+                    _(
+                        "Annual review order #%(id)s opened, pre-filled; nothing is paid until staff "
+                        "record the payment."
+                    )
+                    % {"id": order.pk},
+                    warning,
+                ],
+            )
+        )
         _note_on(order, record, record.outcome, now)
         return
     record.needs_attention = True
@@ -259,8 +325,10 @@ def _apply_annual_renew(account, record: WeChatEvent, push: Push, now) -> None:
         record.outcome = " ".join(filter(None, [text, warning]))
         _note_on(order, record, record.outcome, now)
         return
-    record.outcome = _("This account has no certification on record: no annual review was "
-                       "opened. Check the account's certification.")
+    record.outcome = _(
+        "This account has no certification on record: no annual review was "
+        "opened. Check the account's certification."
+    )
 
 
 def _apply_expired(account, record: WeChatEvent, push: Push, now) -> None:
@@ -273,8 +341,9 @@ def _apply_expired(account, record: WeChatEvent, push: Push, now) -> None:
     services.accounts_decertify(account_ids=[account.pk], now=now)
     record.needs_attention = record.date_mismatch
     consequences = lapse_consequences()
-    first = (_("The certification expired.") if was_certified
-             else _("The certification had already lapsed here."))
+    first = (
+        _("The certification expired.") if was_certified else _("The certification had already lapsed here.")
+    )
     record.outcome = " ".join(filter(None, [first, consequences, warning]))
     if certifying is not None:
         record.order = certifying
@@ -296,13 +365,20 @@ def _notify(record: WeChatEvent, now: datetime.datetime) -> int:
     from .reminders import recipients_for
 
     account = record.account
-    title = _("%(event)s: %(name)s") % {"event": record.get_event_display(),
-                                        "name": account.name}
+    title = _("%(event)s: %(name)s") % {"event": record.get_event_display(), "name": account.name}
     if record.needs_attention:
         title = _("Check: %(title)s") % {"title": title}
-    notes = [Notification(user=user, order=record.order, milestone=record.event,
-                          title=title[:200], body=record.outcome,
-                          due_on=record.expires_on or deadlines.local_date(now), created_at=now)
-             for user in recipients_for({account.pk}).get(account.pk, [])]
+    notes = [
+        Notification(
+            user=user,
+            order=record.order,
+            milestone=record.event,
+            title=title[:200],
+            body=record.outcome,
+            due_on=record.expires_on or deadlines.local_date(now),
+            created_at=now,
+        )
+        for user in recipients_for({account.pk}).get(account.pk, [])
+    ]
     Notification.objects.bulk_create(notes, ignore_conflicts=True)
     return len(notes)

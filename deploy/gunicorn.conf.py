@@ -4,6 +4,7 @@ Everything that differs between hosts comes from the environment:
 GUNICORN_BIND, WEB_CONCURRENCY (worker processes), GUNICORN_THREADS, GUNICORN_TIMEOUT,
 GUNICORN_MAX_REQUESTS, FORWARDED_ALLOW_IPS. See DEPLOY.md for sizing.
 """
+
 import multiprocessing
 import os
 
@@ -42,8 +43,9 @@ logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "wxadmin.logs.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
-                             "stream": "ext://sys.stderr"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    },
     "loggers": {
         "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False},
         "gunicorn.access": {"handlers": [], "propagate": False},

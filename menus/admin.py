@@ -4,6 +4,7 @@ Every list is scoped to the accounts assigned to the user (AccountScopedAdminMix
 custom pages check `require_account_access`. Versions and audit rows are read-only:
 their status changes only through services.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,9 @@ def editor_strings() -> dict[str, str]:
         "delete": pgettext("menu editor", "Delete"),
         "confirm_delete": gettext("Delete “%(name)s” and everything under it?"),
         "confirm_discard": gettext("Throw away the draft and go back to the published menu?"),
-        "confirm_delete_remote": gettext("Delete this account's menu on WeChat? Users will "
-                                         "see no menu until you publish again."),
+        "confirm_delete_remote": gettext(
+            "Delete this account's menu on WeChat? Users will see no menu until you publish again."
+        ),
         "confirm_pull": gettext("Replace the draft with the menu WeChat has now?"),
         "new_button": pgettext("menu editor", "Button"),
         "new_sub": pgettext("menu editor", "Item"),
@@ -60,13 +62,14 @@ def editor_strings() -> dict[str, str]:
         "empty_menu": gettext("No buttons yet."),
         "saving": gettext("Saving…"),
         "publishing": gettext("Publishing… waiting for WeChat."),
-        "published": gettext("Published. Clients can take up to 24 hours to show the new "
-                             "menu (they cache it); unfollowing and following the account "
-                             "shows it at once."),
+        "published": gettext(
+            "Published. Clients can take up to 24 hours to show the new "
+            "menu (they cache it); unfollowing and following the account "
+            "shows it at once."
+        ),
         "failed": gettext("Publishing failed"),
         "pending": gettext("Still pending; the worker retries temporary errors."),
-        "superseded": gettext("Superseded: a newer version was published, so this one was "
-                              "not sent."),
+        "superseded": gettext("Superseded: a newer version was published, so this one was not sent."),
         "opens": gettext("Opens %(url)s"),
         "does": gettext("Button type: %(type)s"),
         "no_reply": gettext("(no reply configured in the published menu)"),
@@ -115,8 +118,7 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
     search_fields = ("account__name", "account__appid", "account__wechat_id")
     list_select_related = ("account",)
     raw_id_fields = ("account",)
-    readonly_fields = ("drift_status", "drift_checked_at", "drift_detail", "created_at",
-                       "updated_at")
+    readonly_fields = ("drift_status", "drift_checked_at", "drift_detail", "created_at", "updated_at")
     list_before_template = "menus/menu_list_before.html"
 
     def has_add_permission(self, request):
@@ -125,8 +127,7 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         """Above the list: open any visible account's editor, menu or not (the way in)."""
         accounts = accounts_visible_to(request.user).only("pk", "name", "appid").order_by("name")
-        return super().changelist_view(request, {**(extra_context or {}),
-                                                 "editor_accounts": accounts})
+        return super().changelist_view(request, {**(extra_context or {}), "editor_accounts": accounts})
 
     def open_editor_view(self, request):
         try:
@@ -148,10 +149,16 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
 
     def get_urls(self):
         custom = [
-            path("account/<int:account_pk>/editor/", self.admin_site.admin_view(self.editor_view),
-                 name="menus_menu_editor"),
-            path("open-editor/", self.admin_site.admin_view(self.open_editor_view),
-                 name="menus_menu_open_editor"),
+            path(
+                "account/<int:account_pk>/editor/",
+                self.admin_site.admin_view(self.editor_view),
+                name="menus_menu_editor",
+            ),
+            path(
+                "open-editor/",
+                self.admin_site.admin_view(self.open_editor_view),
+                name="menus_menu_open_editor",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -165,9 +172,23 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
             simulate_url = reverse("messaging:simulate", args=[account.pk])
         except NoReverseMatch:
             simulate_url = ""
-        urls = {name: reverse(f"menus:{name}", args=[account.pk]) for name in (
-            "state", "validate", "save_draft", "discard_draft", "publish", "latest_version",
-            "pull", "delete_remote", "remote", "export", "import", "copy")}
+        urls = {
+            name: reverse(f"menus:{name}", args=[account.pk])
+            for name in (
+                "state",
+                "validate",
+                "save_draft",
+                "discard_draft",
+                "publish",
+                "latest_version",
+                "pull",
+                "delete_remote",
+                "remote",
+                "export",
+                "import",
+                "copy",
+            )
+        }
         config = {
             "state": selectors.editor_state(account),
             "urls": urls,
@@ -175,16 +196,28 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
             "can_change": request.user.has_perm("menus.change_menu"),
             "types": list(validation.BUTTON_TYPES),
             "required": {k: list(v) for k, v in validation.BUTTON_TYPES.items()},
-            "limits": {"buttons": validation.MAX_BUTTONS, "subs": validation.MAX_SUB_BUTTONS,
-                       "name": validation.MAX_NAME_BYTES, "sub_name": validation.MAX_SUB_NAME_BYTES,
-                       "key": validation.MAX_KEY_BYTES, "url": validation.MAX_URL_BYTES,
-                       "reply": validation.MAX_REPLY_BYTES},
+            "limits": {
+                "buttons": validation.MAX_BUTTONS,
+                "subs": validation.MAX_SUB_BUTTONS,
+                "name": validation.MAX_NAME_BYTES,
+                "sub_name": validation.MAX_SUB_NAME_BYTES,
+                "key": validation.MAX_KEY_BYTES,
+                "url": validation.MAX_URL_BYTES,
+                "reply": validation.MAX_REPLY_BYTES,
+            },
         }
         config["t"] = editor_strings()
-        others = (accounts_visible_to(request.user).exclude(pk=account.pk)
-                  .only("pk", "name", "appid").order_by("name"))
-        versions = (MenuVersion.objects.filter(menu__account=account)
-                    .exclude(status=VersionStatus.DRAFT).select_related("submitted_by")[:10])
+        others = (
+            accounts_visible_to(request.user)
+            .exclude(pk=account.pk)
+            .only("pk", "name", "appid")
+            .order_by("name")
+        )
+        versions = (
+            MenuVersion.objects.filter(menu__account=account)
+            .exclude(status=VersionStatus.DRAFT)
+            .select_related("submitted_by")[:10]
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": _("Menu of %(account)s") % {"account": account},
@@ -203,15 +236,39 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
 @admin.register(MenuVersion)
 class MenuVersionAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     account_path = "menu__account"
-    list_display = ("menu", "number", "status", "source", "submitted_by", "submitted_at",
-                    "finished_at", "attempts", "errcode", "errmsg")
+    list_display = (
+        "menu",
+        "number",
+        "status",
+        "source",
+        "submitted_by",
+        "submitted_at",
+        "finished_at",
+        "attempts",
+        "errcode",
+        "errmsg",
+    )
     list_filter = ("status", "source")
     search_fields = ("menu__account__name", "menu__account__appid", "errmsg")
     list_select_related = ("menu__account", "submitted_by")
     raw_id_fields = ("menu",)
-    readonly_fields = ("menu", "number", "status", "source", "pretty_data", "fanout",
-                       "created_by", "created_at", "submitted_by", "submitted_at", "finished_at",
-                       "attempts", "errcode", "errmsg", "explanation")
+    readonly_fields = (
+        "menu",
+        "number",
+        "status",
+        "source",
+        "pretty_data",
+        "fanout",
+        "created_by",
+        "created_at",
+        "submitted_by",
+        "submitted_at",
+        "finished_at",
+        "attempts",
+        "errcode",
+        "errmsg",
+        "explanation",
+    )
     fields = readonly_fields
 
     @admin.display(description=_("menu JSON"))
@@ -232,8 +289,7 @@ class MenuAuditEntryAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
 
 @admin.register(FanOut)
 class FanOutAdmin(ReadOnlyAdminMixin, ModelAdmin):
-    list_display = ("__str__", "source_account", "created_by", "created_at", "total",
-                    "open_progress")
+    list_display = ("__str__", "source_account", "created_by", "created_at", "total", "open_progress")
     search_fields = ("source_account__name",)
     list_select_related = ("source_account", "created_by")
     raw_id_fields = ("source_account",)
@@ -247,17 +303,20 @@ class FanOutAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     @admin.display(description=_("Progress"))
     def open_progress(self, obj: FanOut) -> str:
-        return format_html('<a href="{}">{}</a>',
-                           reverse("admin:menus_fanout_progress", args=[obj.pk]),
-                           _("Show progress"))
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:menus_fanout_progress", args=[obj.pk]), _("Show progress")
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return redirect(reverse("admin:menus_fanout_progress", args=[object_id]))
 
     def get_urls(self):
         custom = [
-            path("<int:pk>/progress/", self.admin_site.admin_view(self.progress_view),
-                 name="menus_fanout_progress"),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="menus_fanout_progress",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -293,45 +352,48 @@ def render_menu_column(account: OfficialAccount) -> str:
     else:
         status = menu.drift_status
         label = f"{DRIFT_TONES.get(status, '')} {menu.get_drift_status_display()}".strip()
-    return format_html('<a href="{}" data-menu-drift="{}">{}</a>', editor_url(account.pk),
-                       status, label)
+    return format_html('<a href="{}" data-menu-drift="{}">{}</a>', editor_url(account.pk), status, label)
 
 
-@admin.action(description=_("Publish a menu to the selected accounts"),
-              permissions=["change"])
+@admin.action(description=_("Publish a menu to the selected accounts"), permissions=["change"])
 def publish_menu_to_accounts(modeladmin, request, queryset):
     """Account admin action: choose a source menu, then fan it out (or copy it as drafts)."""
     if not request.user.has_perm("menus.change_menu"):
         raise PermissionDenied
     targets = list(accounts_visible_to(request.user).filter(pk__in=queryset.values("pk")))
-    sources = (Menu.objects.filter(account__in=accounts_visible_to(request.user))
-               .select_related("account").order_by("account__name"))
+    sources = (
+        Menu.objects.filter(account__in=accounts_visible_to(request.user))
+        .select_related("account")
+        .order_by("account__name")
+    )
     if request.POST.get("apply"):
         source = get_object_or_404(sources, pk=request.POST.get("source"))
         state = selectors.editor_state(source.account)
         data = state["live"] if request.POST.get("which") == "live" else state["working"]
         if not data or not data.get("button"):
-            modeladmin.message_user(request, _("The chosen menu has no buttons."),
-                                    messages.ERROR)
+            modeladmin.message_user(request, _("The chosen menu has no buttons."), messages.ERROR)
             return None
         if request.POST.get("mode") == "copy":
             copied, refused = services.menu_copy(data=data, accounts=targets, by=request.user)
             modeladmin.message_user(
-                request, _("Copied into %(ok)s draft(s); %(bad)s account(s) refused it.")
+                request,
+                _("Copied into %(ok)s draft(s); %(bad)s account(s) refused it.")
                 % {"ok": len(copied), "bad": len(refused)},
-                messages.SUCCESS if not refused else messages.WARNING)
+                messages.SUCCESS if not refused else messages.WARNING,
+            )
             for account, issues in refused.items():
                 modeladmin.message_user(request, f"{account}: {issues[0]}", messages.WARNING)
             return None
         try:
-            fanout = services.fanout_start(data=data, accounts=targets, by=request.user,
-                                           source_account=source.account)
+            fanout = services.fanout_start(
+                data=data, accounts=targets, by=request.user, source_account=source.account
+            )
         except services.MenuError as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
             return None
         modeladmin.message_user(
-            request, _("Publishing to %(n)s account(s) started.") % {"n": fanout.total},
-            messages.SUCCESS)
+            request, _("Publishing to %(n)s account(s) started.") % {"n": fanout.total}, messages.SUCCESS
+        )
         return redirect(reverse("admin:menus_fanout_progress", args=[fanout.pk]))
     context = {
         **modeladmin.admin_site.each_context(request),

@@ -12,6 +12,7 @@ class MenusConfig(AppConfig):
 
         from .admin import publish_menu_to_accounts, render_menu_column
 
-        register_account_column(name="menu_drift", render=render_menu_column,
-                                description=_("Menu"), prefetch=("menu",))
+        register_account_column(
+            name="menu_drift", render=render_menu_column, description=_("Menu"), prefetch=("menu",)
+        )
         register_account_action(publish_menu_to_accounts)

@@ -13,6 +13,7 @@ publication deletes the conditional menus WeChat has (menu/delconditional) and a
 
 Pure functions over the tree plus `publish_conditional`, which takes a WeChat client.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,8 +25,7 @@ from .validation import MenuIssue, click_replies, normalize_menu, validate_menu
 
 CONDITIONAL = "conditionalmenu"
 #: every match-rule field the editor offers, in its order (group_id is the legacy tag_id)
-MATCH_FIELDS = ("tag_id", "client_platform_type", "sex", "country", "province", "city",
-                "language")
+MATCH_FIELDS = ("tag_id", "client_platform_type", "sex", "country", "province", "city", "language")
 #: fields WeChat now refuses in new rules (errcode 65320, user privacy)
 PRIVACY_FIELDS = ("sex", "country", "province", "city", "language")
 CLIENT_PLATFORMS = {"1": "iOS", "2": "Android", "3": "Others"}
@@ -64,8 +64,11 @@ def clean_matchrule(rule) -> dict[str, str]:
         return {}
     if rule.get("group_id") and not rule.get("tag_id"):
         rule = {**rule, "tag_id": rule["group_id"]}
-    return {name: str(rule[name]).strip() for name in MATCH_FIELDS
-            if rule.get(name) not in (None, "") and str(rule[name]).strip()}
+    return {
+        name: str(rule[name]).strip()
+        for name in MATCH_FIELDS
+        if rule.get(name) not in (None, "") and str(rule[name]).strip()
+    }
 
 
 def validate_matchrule(rule, *, menu: int) -> list[SetIssue]:
@@ -83,11 +86,9 @@ def validate_matchrule(rule, *, menu: int) -> list[SetIssue]:
         issue("tag_id", _("Give the match rule at least a user tag or a platform."), 65304)
         return issues
     if "tag_id" in clean and not clean["tag_id"].isdigit():
-        issue("tag_id", _("The user tag is its numeric id (see the account's user tags)."),
-              None)
+        issue("tag_id", _("The user tag is its numeric id (see the account's user tags)."), None)
     if "client_platform_type" in clean and clean["client_platform_type"] not in CLIENT_PLATFORMS:
-        issue("client_platform_type", _("The platform is 1 (iOS), 2 (Android) or 3 (others)."),
-              None)
+        issue("client_platform_type", _("The platform is 1 (iOS), 2 (Android) or 3 (others)."), None)
     if "sex" in clean and clean["sex"] not in SEXES:
         issue("sex", _("Sex is 1 (male) or 2 (female)."), None)
     if "province" in clean and "country" not in clean:
@@ -96,9 +97,16 @@ def validate_matchrule(rule, *, menu: int) -> list[SetIssue]:
         issue("city", _("A city needs a province."), 65311)
     privacy = [name for name in PRIVACY_FIELDS if name in clean]
     if privacy:
-        issue(privacy[0], _("WeChat no longer accepts matching on sex, region or language "
-                            "(%(fields)s): remove them and match on a user tag or the "
-                            "platform.") % {"fields": ", ".join(privacy)}, 65320)
+        issue(
+            privacy[0],
+            _(
+                "WeChat no longer accepts matching on sex, region or language "
+                "(%(fields)s): remove them and match on a user tag or the "
+                "platform."
+            )
+            % {"fields": ", ".join(privacy)},
+            65320,
+        )
     return issues
 
 
@@ -118,8 +126,12 @@ def normalize_set(data):
             cleaned.append(item)
             continue
         one = normalize_menu({"button": item.get("button")})
-        cleaned.append({"button": one.get("button") if isinstance(one, dict) else one,
-                        "matchrule": clean_matchrule(item.get("matchrule"))})
+        cleaned.append(
+            {
+                "button": one.get("button") if isinstance(one, dict) else one,
+                "matchrule": clean_matchrule(item.get("matchrule")),
+            }
+        )
     result[CONDITIONAL] = cleaned
     return result
 
@@ -133,24 +145,34 @@ def validate_set(data, *, certified: bool) -> list[MenuIssue]:
         return issues
     menus = data.get(CONDITIONAL)
     if not isinstance(menus, list):
-        return issues + [SetIssue((), CONDITIONAL, _("“conditionalmenu” must be a list."),
-                                  None, None)]
+        return issues + [SetIssue((), CONDITIONAL, _("“conditionalmenu” must be a list."), None, None)]
     replies = click_replies(data) if not issues else {}
     for k, item in enumerate(menus):
         if not isinstance(item, dict):
             issues.append(SetIssue((), "", _("A conditional menu must be an object."), None, k))
             continue
-        found = [_in_menu(issue, k) for issue in validate_menu(
-            {"button": item.get("button")}, certified=certified)]
+        found = [
+            _in_menu(issue, k) for issue in validate_menu({"button": item.get("button")}, certified=certified)
+        ]
         found += validate_matchrule(item.get("matchrule"), menu=k)
         issues += found
         if found:
             continue
         for key, reply in click_replies(item).items():
             if key in replies and replies[key] != reply:
-                issues.append(SetIssue((), "key", _(
-                    "The key “%(key)s” has another reply in another menu of this account; "
-                    "use another key or the same reply.") % {"key": key}, None, k))
+                issues.append(
+                    SetIssue(
+                        (),
+                        "key",
+                        _(
+                            "The key “%(key)s” has another reply in another menu of this account; "
+                            "use another key or the same reply."
+                        )
+                        % {"key": key},
+                        None,
+                        k,
+                    )
+                )
             replies.setdefault(key, reply)
     return issues
 
@@ -169,8 +191,11 @@ def wechat_conditional_bodies(data) -> list[dict]:
     """menu/addconditional bodies, in the set's order (our reply texts left out)."""
     from .models import wechat_body
 
-    return [{**wechat_body(item), "matchrule": clean_matchrule(item.get("matchrule"))}
-            for item in conditional_menus(data) if isinstance(item, dict)]
+    return [
+        {**wechat_body(item), "matchrule": clean_matchrule(item.get("matchrule"))}
+        for item in conditional_menus(data)
+        if isinstance(item, dict)
+    ]
 
 
 def publish_conditional(client, data, *, had_conditional: bool) -> list[str]:
@@ -210,8 +235,11 @@ def remote_conditional_items(answer: dict) -> list[dict]:
 
 
 def remote_conditional_ids(client) -> list[str]:
-    return [str(item.get("menuid")) for item in remote_answer(client).get(CONDITIONAL) or []
-            if isinstance(item, dict) and item.get("menuid")]
+    return [
+        str(item.get("menuid"))
+        for item in remote_answer(client).get(CONDITIONAL) or []
+        if isinstance(item, dict) and item.get("menuid")
+    ]
 
 
 def remote_set(answer: dict) -> dict:
@@ -221,17 +249,23 @@ def remote_set(answer: dict) -> dict:
     items = remote_conditional_items(answer)
     data = {"button": menu.get("button") or []}
     if items:
-        data[CONDITIONAL] = [{"button": item.get("button") or [],
-                              "matchrule": clean_matchrule(item.get("matchrule"))}
-                             for item in items]
+        data[CONDITIONAL] = [
+            {"button": item.get("button") or [], "matchrule": clean_matchrule(item.get("matchrule"))}
+            for item in items
+        ]
     return data
 
 
 def canonical_set(data, canonical) -> list:
     """A comparable form of the whole set (`canonical` compares one tree)."""
-    return [canonical(data), [(canonical(item), sorted(clean_matchrule(
-        item.get("matchrule")).items())) for item in conditional_menus(data)
-        if isinstance(item, dict)]]
+    return [
+        canonical(data),
+        [
+            (canonical(item), sorted(clean_matchrule(item.get("matchrule")).items()))
+            for item in conditional_menus(data)
+            if isinstance(item, dict)
+        ],
+    ]
 
 
 def try_match(client, *, user_id: str, data) -> dict:

@@ -9,6 +9,7 @@
   GCRA (generic cell rate algorithm) in one Lua script keeps the rate across all
   workers, using Redis' clock so hosts need not agree on the time.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -109,9 +110,11 @@ def publish_lock(account_id: int):
     killed, the lock frees itself when the lease ends. Raises `AccountBusy` when the
     lock is not ours within MENU_PUBLISH_LOCK_WAIT_SECONDS.
     """
-    lock = redis_client().lock(f"menus:publish-lock:{account_id}",
-                               timeout=settings.MENU_PUBLISH_LOCK_SECONDS,
-                               blocking_timeout=settings.MENU_PUBLISH_LOCK_WAIT_SECONDS)
+    lock = redis_client().lock(
+        f"menus:publish-lock:{account_id}",
+        timeout=settings.MENU_PUBLISH_LOCK_SECONDS,
+        blocking_timeout=settings.MENU_PUBLISH_LOCK_WAIT_SECONDS,
+    )
     if not lock.acquire():
         raise AccountBusy(account_id)
     try:

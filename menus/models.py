@@ -9,6 +9,7 @@ WeChat's shape means the editor, the JSON import/export, the validator and the
 publish task all read and write the same structure, and a frozen version is an
 exact record of what was sent.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,17 +35,20 @@ class Menu(models.Model):
     """The custom menu of one official account (R-MENU-01..03)."""
 
     account = models.OneToOneField(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
         related_name="menu",
     )
     drift_status = models.CharField(
-        _("drift"), max_length=10, choices=DriftStatus.choices, default=DriftStatus.UNKNOWN,
+        _("drift"),
+        max_length=10,
+        choices=DriftStatus.choices,
+        default=DriftStatus.UNKNOWN,
         editable=False,
     )
-    drift_checked_at = models.DateTimeField(_("drift checked at"), null=True, blank=True,
-                                            editable=False)
-    drift_detail = models.CharField(_("drift detail"), max_length=300, blank=True,
-                                    editable=False)
+    drift_checked_at = models.DateTimeField(_("drift checked at"), null=True, blank=True, editable=False)
+    drift_detail = models.CharField(_("drift detail"), max_length=300, blank=True, editable=False)
     # The number of the newest version handed to WeChat (menu/create). A version is sent
     # only if it can raise this (conditional UPDATE), so an older one is never sent after
     # a newer one, whatever order retries and workers run in.
@@ -67,8 +71,9 @@ class Menu(models.Model):
     @property
     def live_version(self) -> MenuVersion | None:
         """The version WeChat shows: the most recently published one."""
-        return (self.versions.filter(status=VersionStatus.PUBLISHED)
-                .order_by("-finished_at", "-number").first())
+        return (
+            self.versions.filter(status=VersionStatus.PUBLISHED).order_by("-finished_at", "-number").first()
+        )
 
 
 class VersionStatus(models.TextChoices):
@@ -95,33 +100,54 @@ class FrozenVersionError(ValidationError):
 class MenuVersion(models.Model):
     """One state of a menu. Only the draft may change; sent versions are immutable."""
 
-    menu = models.ForeignKey(Menu, verbose_name=_("menu"), on_delete=models.CASCADE,
-                             related_name="versions")
+    menu = models.ForeignKey(Menu, verbose_name=_("menu"), on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField(_("number"), editable=False)
-    status = models.CharField(_("status"), max_length=10, choices=VersionStatus.choices,
-                              default=VersionStatus.DRAFT, editable=False)
-    source = models.CharField(_("source"), max_length=10, choices=VersionSource.choices,
-                              default=VersionSource.EDITOR, editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=VersionStatus.choices, default=VersionStatus.DRAFT, editable=False
+    )
+    source = models.CharField(
+        _("source"),
+        max_length=10,
+        choices=VersionSource.choices,
+        default=VersionSource.EDITOR,
+        editable=False,
+    )
     data = models.JSONField(_("menu JSON"), default=dict, editable=False)
-    fanout = models.ForeignKey("FanOut", verbose_name=_("fan-out"), null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="versions",
-                               editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
-                                   null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
+    fanout = models.ForeignKey(
+        "FanOut",
+        verbose_name=_("fan-out"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="versions",
+        editable=False,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("published by"),
-                                     null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+", editable=False)
-    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True,
-                                        editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, editable=False)
     # set when the sweeper queued the task again for a version nobody finished; a version
     # stuck a second time is failed instead
-    requeued_at = models.DateTimeField(_("queued again at"), null=True, blank=True,
-                                       editable=False)
+    requeued_at = models.DateTimeField(_("queued again at"), null=True, blank=True, editable=False)
     errcode = models.IntegerField(_("errcode"), null=True, blank=True, editable=False)
     errmsg = models.CharField(_("errmsg"), max_length=300, blank=True, editable=False)
     explanation = models.TextField(_("explanation"), blank=True, editable=False)
@@ -132,8 +158,9 @@ class MenuVersion(models.Model):
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(fields=["menu", "number"], name="menus_version_number_unique"),
-            models.UniqueConstraint(fields=["menu"], condition=Q(status="draft"),
-                                    name="menus_one_draft_per_menu"),
+            models.UniqueConstraint(
+                fields=["menu"], condition=Q(status="draft"), name="menus_one_draft_per_menu"
+            ),
         ]
         indexes = [models.Index(fields=["status", "submitted_at"])]
 
@@ -147,8 +174,7 @@ class MenuVersion(models.Model):
             if stored is not None and stored != self.data:
                 raise FrozenVersionError(_("A sent menu version cannot be changed."))
         if self.number is None:
-            last = (MenuVersion.objects.filter(menu=self.menu)
-                    .aggregate(models.Max("number"))["number__max"])
+            last = MenuVersion.objects.filter(menu=self.menu).aggregate(models.Max("number"))["number__max"]
             self.number = (last or 0) + 1
         super().save(*args, **kwargs)
 
@@ -180,8 +206,7 @@ class ClickReply(models.Model):
     carrying that key; one indexed lookup keeps the 5-second callback fast.
     """
 
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE,
-                                related_name="menu_click_replies")
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="menu_click_replies")
     key = models.CharField(max_length=128)
     reply = models.TextField(blank=True)
     version = models.ForeignKey(MenuVersion, on_delete=models.CASCADE, related_name="+")
@@ -201,12 +226,24 @@ class FanOut(models.Model):
     """Publishing one menu to many accounts at once: one version and one task per account."""
 
     data = models.JSONField(_("menu JSON"), editable=False)
-    source_account = models.ForeignKey(OfficialAccount, verbose_name=_("source account"),
-                                       null=True, blank=True, on_delete=models.SET_NULL,
-                                       related_name="+", editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
-                                   null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
+    source_account = models.ForeignKey(
+        OfficialAccount,
+        verbose_name=_("source account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     total = models.PositiveIntegerField(_("accounts"), default=0, editable=False)
 
@@ -239,13 +276,29 @@ class MenuAction(models.TextChoices):
 class MenuAuditEntry(models.Model):
     """Every change to a menu, local or remote, leaves one row here (who, what, outcome)."""
 
-    account = models.ForeignKey(OfficialAccount, verbose_name=_("official account"),
-                                on_delete=models.CASCADE, related_name="menu_audit")
-    version = models.ForeignKey(MenuVersion, verbose_name=_("version"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="audit")
+    account = models.ForeignKey(
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
+        related_name="menu_audit",
+    )
+    version = models.ForeignKey(
+        MenuVersion,
+        verbose_name=_("version"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit",
+    )
     action = models.CharField(_("action"), max_length=20, choices=MenuAction.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True,
-                           blank=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
 

@@ -1,4 +1,5 @@
 """Reads for custom menus, shared by the admin, the editor endpoints, tasks and messaging."""
+
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
@@ -15,8 +16,7 @@ def click_reply_for(*, account, key: str) -> str | None:
     lookup (unique (account, key)) in a table written at publish time, because it runs
     inside WeChat's 5-second callback window."""
     account_id = getattr(account, "pk", account)
-    reply = (ClickReply.objects.filter(account_id=account_id, key=key)
-             .values_list("reply", flat=True).first())
+    reply = ClickReply.objects.filter(account_id=account_id, key=key).values_list("reply", flat=True).first()
     return reply or None  # a click button without reply text has nothing to say
 
 
@@ -29,7 +29,7 @@ def editor_state(account: OfficialAccount) -> dict:
     menu = menu_of(account)
     draft = menu.draft if menu else None
     live = menu.live_version if menu else None
-    latest = (menu.versions.exclude(status=VersionStatus.DRAFT).first() if menu else None)
+    latest = menu.versions.exclude(status=VersionStatus.DRAFT).first() if menu else None
     # without a draft the editor starts from the last version sent (pending, published or
     # failed: a failed one is usually what needs fixing), else from the live one
     start = draft or latest or live
@@ -75,13 +75,17 @@ def fanout_counts(fanout: FanOut) -> dict[str, int]:
 
 def fanout_progress(fanout: FanOut) -> dict:
     """done/failed/pending counts and one row per account, for the live progress view."""
-    versions = (fanout.versions.select_related("menu__account")
-                .order_by("menu__account__name"))
+    versions = fanout.versions.select_related("menu__account").order_by("menu__account__name")
     counts = fanout_counts(fanout)
-    rows = [{"account": version.menu.account.name, "appid": version.menu.account.appid,
-             **version_summary(version)} for version in versions]
-    return {"id": fanout.pk, "total": fanout.total, **counts,
-            "done": counts["pending"] == 0, "rows": rows}
+    rows = [
+        {
+            "account": version.menu.account.name,
+            "appid": version.menu.account.appid,
+            **version_summary(version),
+        }
+        for version in versions
+    ]
+    return {"id": fanout.pk, "total": fanout.total, **counts, "done": counts["pending"] == 0, "rows": rows}
 
 
 def remote_menu(account: OfficialAccount) -> dict:
@@ -104,8 +108,10 @@ def remote_menu(account: OfficialAccount) -> dict:
                 if isinstance(sub, dict) and sub.get("sub_button") == []:
                     del sub["sub_button"]
     if len(trees) > 1:
-        body[CONDITIONAL] = [{"button": tree["button"], "matchrule": item["matchrule"]}
-                             for tree, item in zip(trees[1:], data[CONDITIONAL], strict=True)]
+        body[CONDITIONAL] = [
+            {"button": tree["button"], "matchrule": item["matchrule"]}
+            for tree, item in zip(trees[1:], data[CONDITIONAL], strict=True)
+        ]
     return body
 
 
@@ -121,12 +127,11 @@ def dashboard_counts(user) -> dict[str, int]:
     versions = versions_visible_to(user)
     week_ago = timezone.now() - datetime.timedelta(days=7)
     drift = menus.aggregate(
-        drifted=Count("pk", filter=Q(drift_status__in=[DriftStatus.DRIFTED,
-                                                        DriftStatus.MISSING])))
+        drifted=Count("pk", filter=Q(drift_status__in=[DriftStatus.DRIFTED, DriftStatus.MISSING]))
+    )
     status = versions.aggregate(
         pending=Count("pk", filter=Q(status=VersionStatus.PENDING)),
         failed=Count("pk", filter=Q(status=VersionStatus.FAILED, finished_at__gte=week_ago)),
-        published=Count("pk", filter=Q(status=VersionStatus.PUBLISHED,
-                                       finished_at__gte=week_ago)),
+        published=Count("pk", filter=Q(status=VersionStatus.PUBLISHED, finished_at__gte=week_ago)),
     )
     return {**drift, **status}

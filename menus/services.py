@@ -5,6 +5,7 @@ current state, and leaves a `MenuAuditEntry`. Remote calls go through
 `accounts.wechat_api.client_for(account)`; tasks are enqueued with
 `transaction.on_commit` and receive ids only (never tokens or secrets).
 """
+
 from __future__ import annotations
 
 import copy
@@ -70,8 +71,7 @@ def _client(account: OfficialAccount):
 
 
 def _audit(account, action, *, by=None, version=None, detail: str = "") -> None:
-    MenuAuditEntry.objects.create(account=account, action=action, by=by, version=version,
-                                  detail=detail[:500])
+    MenuAuditEntry.objects.create(account=account, action=action, by=by, version=version, detail=detail[:500])
 
 
 def _require_access(by, account) -> None:
@@ -106,8 +106,7 @@ def menu_check(*, account: OfficialAccount, data) -> tuple[dict, list[MenuIssue]
     return data, conditional.validate_set(data, certified=account.is_certified())
 
 
-def draft_save(*, account: OfficialAccount, data, by, source: str = VersionSource.EDITOR
-               ) -> MenuVersion:
+def draft_save(*, account: OfficialAccount, data, by, source: str = VersionSource.EDITOR) -> MenuVersion:
     """Save the account's draft after normalising (keys generated when blank, R-MENU-02)
     and validating it (R-MENU-01/02). Raises `MenuInvalid`; nothing is written then."""
     _require_access(by, account)
@@ -163,34 +162,46 @@ def _enqueue(version_ids: list[int]) -> None:
 def versions_fail_unqueued(*, version_ids: list[int]) -> int:
     """pending → failed for versions whose task never reached the broker."""
     count = 0
-    for version in (MenuVersion.objects.filter(pk__in=version_ids, status=VersionStatus.PENDING)
-                    .select_related("menu__account")):
-        count += _finish(version, ok=False, errcode=None, errmsg="task queue unreachable",
-                         explanation=str(QUEUE_DOWN_MESSAGE))
+    for version in MenuVersion.objects.filter(
+        pk__in=version_ids, status=VersionStatus.PENDING
+    ).select_related("menu__account"):
+        count += _finish(
+            version,
+            ok=False,
+            errcode=None,
+            errmsg="task queue unreachable",
+            explanation=str(QUEUE_DOWN_MESSAGE),
+        )
     return count
 
 
 QUEUE_DOWN_MESSAGE = _lazy(
     "The task queue (Redis) could not be reached, so the menu was not sent to WeChat. "
-    "Make sure Redis and the Celery workers are running, then publish again.")
+    "Make sure Redis and the Celery workers are running, then publish again."
+)
 
 
 def _supersede(versions: QuerySet[MenuVersion], *, detail: str = "") -> int:
     """pending → superseded: a newer version of the same menu was published, so these
     must never reach WeChat after it. Returns how many moved."""
     now = timezone.now()
-    rows = list(versions.filter(status=VersionStatus.PENDING)
-                .values_list("pk", "menu__account_id"))
+    rows = list(versions.filter(status=VersionStatus.PENDING).values_list("pk", "menu__account_id"))
     if not rows:
         return 0
-    moved = MenuVersion.objects.filter(pk__in=[pk for pk, _a in rows],
-                                       status=VersionStatus.PENDING).update(
-        status=VersionStatus.SUPERSEDED, finished_at=now, updated_at=now,
-        explanation=_("A newer version of this menu was published before this one reached "
-                      "WeChat, so it was not sent."))
-    MenuAuditEntry.objects.bulk_create([
-        MenuAuditEntry(account_id=account_id, version_id=pk, action=MenuAction.SUPERSEDED,
-                       detail=detail) for pk, account_id in rows])
+    moved = MenuVersion.objects.filter(pk__in=[pk for pk, _a in rows], status=VersionStatus.PENDING).update(
+        status=VersionStatus.SUPERSEDED,
+        finished_at=now,
+        updated_at=now,
+        explanation=_(
+            "A newer version of this menu was published before this one reached WeChat, so it was not sent."
+        ),
+    )
+    MenuAuditEntry.objects.bulk_create(
+        [
+            MenuAuditEntry(account_id=account_id, version_id=pk, action=MenuAction.SUPERSEDED, detail=detail)
+            for pk, account_id in rows
+        ]
+    )
     return moved
 
 
@@ -220,8 +231,10 @@ def menu_publish(*, account: OfficialAccount, by) -> MenuVersion:
         _audit(account, MenuAction.PUBLISH, by=by, version=draft)
         # older pending versions go now, except one a worker may be sending right now
         # (its outcome is recorded; this version waits for the account's lock)
-        _supersede(menu.versions.filter(number__lt=draft.number)
-                   .exclude(number=menu.sent_number), detail=f"#{draft.number}")
+        _supersede(
+            menu.versions.filter(number__lt=draft.number).exclude(number=menu.sent_number),
+            detail=f"#{draft.number}",
+        )
         transaction.on_commit(lambda: _enqueue([draft.pk]))
     if not transaction.get_connection().in_atomic_block:  # the task was queued (or not) now
         draft.refresh_from_db()
@@ -236,8 +249,11 @@ def _claim(version_id: int) -> MenuVersion | None:
     No database lock is held across the HTTP call that follows: `_finish` moves the
     version out of pending with a conditional UPDATE, so only one outcome is ever
     recorded, and the account's publish lock keeps calls of one account in order."""
-    return (MenuVersion.objects.select_related("menu__account")
-            .filter(pk=version_id, status=VersionStatus.PENDING).first())
+    return (
+        MenuVersion.objects.select_related("menu__account")
+        .filter(pk=version_id, status=VersionStatus.PENDING)
+        .first()
+    )
 
 
 def _take_turn(version: MenuVersion) -> bool:
@@ -249,16 +265,26 @@ def _take_turn(version: MenuVersion) -> bool:
     before menu/create."""
     with transaction.atomic():
         moved = Menu.objects.filter(pk=version.menu_id, sent_number__lte=version.number).update(
-            sent_number=version.number)
-        older_or_self = (MenuVersion.objects.filter(menu_id=version.menu_id,
-                                                    number__lt=version.number) if moved
-                         else MenuVersion.objects.filter(pk=version.pk))
+            sent_number=version.number
+        )
+        older_or_self = (
+            MenuVersion.objects.filter(menu_id=version.menu_id, number__lt=version.number)
+            if moved
+            else MenuVersion.objects.filter(pk=version.pk)
+        )
         _supersede(older_or_self, detail=f"#{version.number}" if moved else "")
     return bool(moved)
 
 
-def _finish(version: MenuVersion, *, ok: bool, errcode=None, errmsg: str = "",
-            explanation: str = "", attempted: bool = False) -> bool:
+def _finish(
+    version: MenuVersion,
+    *,
+    ok: bool,
+    errcode=None,
+    errmsg: str = "",
+    explanation: str = "",
+    attempted: bool = False,
+) -> bool:
     """pending → published | failed, exactly once; on success the click replies of the
     live menu are replaced (R-MENU-02) and the drift flag cleared."""
     now = timezone.now()
@@ -267,10 +293,12 @@ def _finish(version: MenuVersion, *, ok: bool, errcode=None, errmsg: str = "",
         moved = MenuVersion.objects.filter(pk=version.pk, status=VersionStatus.PENDING).update(
             attempts=F("attempts") + (1 if attempted else 0),
             status=VersionStatus.PUBLISHED if ok else VersionStatus.FAILED,
-            finished_at=now, updated_at=now,
+            finished_at=now,
+            updated_at=now,
             errcode=0 if ok else errcode,
             errmsg="ok" if ok else (errmsg or "")[:300],
-            explanation=explanation)
+            explanation=explanation,
+        )
         if not moved:
             return False
         account = version.menu.account
@@ -279,18 +307,26 @@ def _finish(version: MenuVersion, *, ok: bool, errcode=None, errmsg: str = "",
             # updating the menu row first locks it: concurrent publications of one
             # account replace the click replies one after the other
             Menu.objects.filter(pk=version.menu_id).update(
-                drift_status=DriftStatus.IN_SYNC, drift_checked_at=now, drift_detail="",
-                updated_at=now)
+                drift_status=DriftStatus.IN_SYNC, drift_checked_at=now, drift_detail="", updated_at=now
+            )
             ClickReply.objects.filter(account=account).delete()
-            ClickReply.objects.bulk_create([
-                ClickReply(account=account, key=key, reply=reply, version=version)
-                for key, reply in conditional.set_click_replies(version.data).items()])
-            MenuAuditEntry.objects.create(account=account, action=MenuAction.PUBLISHED,
-                                          by_id=by_id, version=version)
+            ClickReply.objects.bulk_create(
+                [
+                    ClickReply(account=account, key=key, reply=reply, version=version)
+                    for key, reply in conditional.set_click_replies(version.data).items()
+                ]
+            )
+            MenuAuditEntry.objects.create(
+                account=account, action=MenuAction.PUBLISHED, by_id=by_id, version=version
+            )
         else:
-            MenuAuditEntry.objects.create(account=account, action=MenuAction.FAILED,
-                                          by_id=by_id, version=version,
-                                          detail=f"{errcode} {errmsg}".strip()[:500])
+            MenuAuditEntry.objects.create(
+                account=account,
+                action=MenuAction.FAILED,
+                by_id=by_id,
+                version=version,
+                detail=f"{errcode} {errmsg}".strip()[:500],
+            )
     return True
 
 
@@ -328,14 +364,24 @@ def _send_locked(version_id: int, *, final_attempt: bool) -> str:
     _data, issues = menu_check(account=account, data=version.data)
     if issues:
         first = issues[0]
-        _finish(version, ok=False, errcode=first.errcode, errmsg=first.message,
-                explanation="\n".join(str(issue) for issue in issues))
+        _finish(
+            version,
+            ok=False,
+            errcode=first.errcode,
+            errmsg=first.message,
+            explanation="\n".join(str(issue) for issue in issues),
+        )
         return "failed"
     if not _take_turn(version):
         return "superseded"
     if not limits.daily_quota_take(account.appid):
-        _finish(version, ok=False, errcode=45009, errmsg="menu/create daily quota used up",
-                explanation=str(explain(45009)))
+        _finish(
+            version,
+            ok=False,
+            errcode=45009,
+            errmsg="menu/create daily quota used up",
+            explanation=str(explain(45009)),
+        )
         return "failed"
     limits.global_rate_wait()
     had_conditional = _live_has_conditional(version)
@@ -346,13 +392,22 @@ def _send_locked(version_id: int, *, final_attempt: bool) -> str:
     except WeChatError as exc:
         if exc.temporary and not final_attempt:
             MenuVersion.objects.filter(pk=version.pk, status=VersionStatus.PENDING).update(
-                attempts=F("attempts") + 1, updated_at=timezone.now(), errcode=exc.errcode,
-                errmsg=str(exc.errmsg)[:300], explanation=str(exc.explanation))
-            _audit(account, MenuAction.RETRY, version=version,
-                   detail=f"{exc.errcode} {exc.errmsg}")
+                attempts=F("attempts") + 1,
+                updated_at=timezone.now(),
+                errcode=exc.errcode,
+                errmsg=str(exc.errmsg)[:300],
+                explanation=str(exc.explanation),
+            )
+            _audit(account, MenuAction.RETRY, version=version, detail=f"{exc.errcode} {exc.errmsg}")
             raise TemporaryPublishError(exc.errcode, exc.errmsg, version.attempts + 1)
-        _finish(version, ok=False, errcode=exc.errcode, errmsg=str(exc.errmsg),
-                explanation=str(exc.explanation), attempted=True)
+        _finish(
+            version,
+            ok=False,
+            errcode=exc.errcode,
+            errmsg=str(exc.errmsg),
+            explanation=str(exc.explanation),
+            attempted=True,
+        )
         return "failed"
     _finish(version, ok=True, attempted=True)
     return "published"
@@ -372,28 +427,40 @@ def versions_sweep_stuck(*, older_than: datetime.timedelta | None = None) -> dic
     the same. "Worked on" is `updated_at`, touched by every attempt. Selects by
     state, so running it twice changes nothing the second time.
     """
-    older_than = older_than or datetime.timedelta(
-        seconds=settings.MENU_PUBLISH_STUCK_AFTER_SECONDS)
+    older_than = older_than or datetime.timedelta(seconds=settings.MENU_PUBLISH_STUCK_AFTER_SECONDS)
     now = timezone.now()
     cutoff = now - older_than
     stuck = MenuVersion.objects.filter(status=VersionStatus.PENDING, updated_at__lt=cutoff)
     with transaction.atomic():
         # rows locked by a concurrent sweep (a second beat host) are left to it
-        requeue = list(stuck.filter(requeued_at__isnull=True)
-                       .select_for_update(skip_locked=True).values_list("pk", flat=True))
-        requeued = MenuVersion.objects.filter(pk__in=requeue).update(requeued_at=now,
-                                                                     updated_at=now)
-        MenuAuditEntry.objects.bulk_create([
-            MenuAuditEntry(account_id=account_id, version_id=pk, action=MenuAction.REQUEUED)
-            for pk, account_id in MenuVersion.objects.filter(pk__in=requeue)
-            .values_list("pk", "menu__account_id")])
+        requeue = list(
+            stuck.filter(requeued_at__isnull=True)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        requeued = MenuVersion.objects.filter(pk__in=requeue).update(requeued_at=now, updated_at=now)
+        MenuAuditEntry.objects.bulk_create(
+            [
+                MenuAuditEntry(account_id=account_id, version_id=pk, action=MenuAction.REQUEUED)
+                for pk, account_id in MenuVersion.objects.filter(pk__in=requeue).values_list(
+                    "pk", "menu__account_id"
+                )
+            ]
+        )
         transaction.on_commit(lambda: _enqueue(requeue))
     failed = 0
     for version in stuck.filter(requeued_at__isnull=False).select_related("menu__account"):
-        failed += _finish(version, ok=False, errcode=None, errmsg="timeout",
-                          explanation=_("No worker finished publishing this version, even "
-                                        "after it was queued again; the menu may or may not "
-                                        "have reached WeChat. Publish again."))
+        failed += _finish(
+            version,
+            ok=False,
+            errcode=None,
+            errmsg="timeout",
+            explanation=_(
+                "No worker finished publishing this version, even "
+                "after it was queued again; the menu may or may not "
+                "have reached WeChat. Publish again."
+            ),
+        )
     return {"requeued": requeued, "failed": failed}
 
 
@@ -444,14 +511,15 @@ def selfmenu_to_menu(info: dict, *, replies: dict[str, str] | None = None) -> di
 
 def _known_replies(menu: Menu) -> dict[str, str]:
     known: dict[str, str] = {}
-    for version in menu.versions.filter(status__in=[VersionStatus.DRAFT,
-                                                     VersionStatus.PUBLISHED]).order_by("number"):
+    for version in menu.versions.filter(status__in=[VersionStatus.DRAFT, VersionStatus.PUBLISHED]).order_by(
+        "number"
+    ):
         known.update(conditional.set_click_replies(version.data))
     return known
 
 
 def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVersion:
-    """"Pull from WeChat": import the live menu into a new draft (replacing the draft).
+    """ "Pull from WeChat": import the live menu into a new draft (replacing the draft).
 
     `menu/get` by default; `selfmenu=True` uses get_current_selfmenu_info, which
     also sees menus set on the website (different shape, converted). Click replies
@@ -473,16 +541,22 @@ def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVe
         if conditional_menus:
             data[conditional.CONDITIONAL] = [
                 {**selfmenu_to_menu(item, replies=replies), "matchrule": item["matchrule"]}
-                for item in conditional_menus]
+                for item in conditional_menus
+            ]
         data = conditional.normalize_set(data)
         draft = _write_draft(menu=menu, data=data, by=by, source=VersionSource.PULL)
-        _audit(account, MenuAction.PULL, by=by, version=draft,
-               detail="get_current_selfmenu_info" if selfmenu else "menu/get")
+        _audit(
+            account,
+            MenuAction.PULL,
+            by=by,
+            version=draft,
+            detail="get_current_selfmenu_info" if selfmenu else "menu/get",
+        )
     return draft
 
 
 def menu_delete_remote(*, account: OfficialAccount, by) -> None:
-    """"Delete on WeChat" (menu/delete: default and conditional menus). Clicks have no
+    """ "Delete on WeChat" (menu/delete: default and conditional menus). Clicks have no
     buttons left, so the click replies go too (R-MENU-02)."""
     _require_access(by, account)
     _client(account).menu_delete()
@@ -492,8 +566,7 @@ def menu_delete_remote(*, account: OfficialAccount, by) -> None:
         menu.drift_status = DriftStatus.MISSING
         menu.drift_checked_at = timezone.now()
         menu.drift_detail = ""
-        menu.save(update_fields=["drift_status", "drift_checked_at", "drift_detail",
-                                 "updated_at"])
+        menu.save(update_fields=["drift_status", "drift_checked_at", "drift_detail", "updated_at"])
         _audit(account, MenuAction.DELETE_REMOTE, by=by)
 
 
@@ -526,8 +599,11 @@ def menu_check_drift(*, account_id: int) -> str:
     detail = ""
     try:
         remote = conditional.remote_set(_client(account).menu_get())
-        status = (DriftStatus.IN_SYNC if conditional.canonical_set(remote, canonical)
-                  == conditional.canonical_set(live.data, canonical) else DriftStatus.DRIFTED)
+        status = (
+            DriftStatus.IN_SYNC
+            if conditional.canonical_set(remote, canonical) == conditional.canonical_set(live.data, canonical)
+            else DriftStatus.DRIFTED
+        )
     except WeChatError as exc:
         if exc.errcode == 46003:
             status = DriftStatus.MISSING
@@ -539,8 +615,7 @@ def menu_check_drift(*, account_id: int) -> str:
         locked.drift_status = status
         locked.drift_checked_at = timezone.now()
         locked.drift_detail = detail[:300]
-        locked.save(update_fields=["drift_status", "drift_checked_at", "drift_detail",
-                                   "updated_at"])
+        locked.save(update_fields=["drift_status", "drift_checked_at", "drift_detail", "updated_at"])
         if changed and status in (DriftStatus.DRIFTED, DriftStatus.MISSING):
             _audit(account, MenuAction.DRIFT, version=live, detail=status)
     return status
@@ -552,15 +627,17 @@ def menu_check_drift(*, account_id: int) -> str:
 def _visible_targets(by, accounts: Iterable[OfficialAccount]) -> list[OfficialAccount]:
     accounts = list(accounts)
     if by is not None:
-        allowed = set(accounts_visible_to(by).filter(pk__in=[a.pk for a in accounts])
-                      .values_list("pk", flat=True))
+        allowed = set(
+            accounts_visible_to(by).filter(pk__in=[a.pk for a in accounts]).values_list("pk", flat=True)
+        )
         if len(allowed) != len({a.pk for a in accounts}):
             raise PermissionDenied
     return accounts
 
 
-def menu_copy(*, data: dict, accounts: Iterable[OfficialAccount], by
-              ) -> tuple[list[OfficialAccount], dict[OfficialAccount, list[MenuIssue]]]:
+def menu_copy(
+    *, data: dict, accounts: Iterable[OfficialAccount], by
+) -> tuple[list[OfficialAccount], dict[OfficialAccount, list[MenuIssue]]]:
     """Copy a menu into the drafts of other accounts (replacing their drafts).
 
     Each target is validated on its own (miniprogram needs a certified account);
@@ -574,15 +651,15 @@ def menu_copy(*, data: dict, accounts: Iterable[OfficialAccount], by
             if issues:
                 refused[account] = issues
                 continue
-            draft = _write_draft(menu=_lock_menu(account), data=clean, by=by,
-                                 source=VersionSource.COPY)
+            draft = _write_draft(menu=_lock_menu(account), data=clean, by=by, source=VersionSource.COPY)
             _audit(account, MenuAction.COPY, by=by, version=draft)
             copied.append(account)
     return copied, refused
 
 
-def fanout_start(*, data: dict, accounts: Iterable[OfficialAccount], by,
-                 source_account: OfficialAccount | None = None) -> FanOut:
+def fanout_start(
+    *, data: dict, accounts: Iterable[OfficialAccount], by, source_account: OfficialAccount | None = None
+) -> FanOut:
     """Publish one menu to many accounts: one frozen version and one task per account.
 
     A staff member only publishes for accounts assigned to them (PermissionDenied
@@ -594,29 +671,39 @@ def fanout_start(*, data: dict, accounts: Iterable[OfficialAccount], by,
     if not targets:
         raise MenuError(_("Select at least one account."))
     now = timezone.now()
-    checked = {account.pk: menu_check(account=account, data=copy.deepcopy(data))
-               for account in targets}
+    checked = {account.pk: menu_check(account=account, data=copy.deepcopy(data)) for account in targets}
     # A fixed number of queries whatever the number of accounts: agencies fan out to
     # hundreds of accounts and the tasks cannot start before this transaction commits.
     with transaction.atomic():
-        Menu.objects.bulk_create([Menu(account=account) for account in targets],
-                                 ignore_conflicts=True)
-        menus = {menu.account_id: menu for menu in Menu.objects.select_for_update()
-                 .filter(account__in=targets).order_by("pk")}
-        numbers = dict(MenuVersion.objects.filter(menu__in=menus.values())
-                       .values("menu").annotate(last=Max("number"))
-                       .values_list("menu", "last"))
-        fanout = FanOut.objects.create(data=data, created_by=by, source_account=source_account,
-                                       total=len(targets))
+        Menu.objects.bulk_create([Menu(account=account) for account in targets], ignore_conflicts=True)
+        menus = {
+            menu.account_id: menu
+            for menu in Menu.objects.select_for_update().filter(account__in=targets).order_by("pk")
+        }
+        numbers = dict(
+            MenuVersion.objects.filter(menu__in=menus.values())
+            .values("menu")
+            .annotate(last=Max("number"))
+            .values_list("menu", "last")
+        )
+        fanout = FanOut.objects.create(
+            data=data, created_by=by, source_account=source_account, total=len(targets)
+        )
         versions = []
         for account in targets:
             clean, issues = checked[account.pk]
             menu = menus[account.pk]
-            version = MenuVersion(menu=menu, number=numbers.get(menu.pk, 0) + 1,
-                                  data=clean if not issues else data,
-                                  status=VersionStatus.PENDING, source=VersionSource.FANOUT,
-                                  fanout=fanout, created_by=by, submitted_by=by,
-                                  submitted_at=now)
+            version = MenuVersion(
+                menu=menu,
+                number=numbers.get(menu.pk, 0) + 1,
+                data=clean if not issues else data,
+                status=VersionStatus.PENDING,
+                source=VersionSource.FANOUT,
+                fanout=fanout,
+                created_by=by,
+                submitted_by=by,
+                submitted_at=now,
+            )
             if issues:
                 version.status = VersionStatus.FAILED
                 version.finished_at = now
@@ -625,12 +712,24 @@ def fanout_start(*, data: dict, accounts: Iterable[OfficialAccount], by,
                 version.explanation = "\n".join(str(issue) for issue in issues)
             versions.append(version)
         MenuVersion.objects.bulk_create(versions)
-        _supersede(MenuVersion.objects.filter(menu__in=menus.values()).exclude(fanout=fanout)
-                   .exclude(number=F("menu__sent_number")), detail=f"fan-out #{fanout.pk}")
-        MenuAuditEntry.objects.bulk_create([
-            MenuAuditEntry(account_id=version.menu.account_id, action=MenuAction.FANOUT, by=by,
-                           version=version, detail=f"fan-out #{fanout.pk}")
-            for version in versions])
+        _supersede(
+            MenuVersion.objects.filter(menu__in=menus.values())
+            .exclude(fanout=fanout)
+            .exclude(number=F("menu__sent_number")),
+            detail=f"fan-out #{fanout.pk}",
+        )
+        MenuAuditEntry.objects.bulk_create(
+            [
+                MenuAuditEntry(
+                    account_id=version.menu.account_id,
+                    action=MenuAction.FANOUT,
+                    by=by,
+                    version=version,
+                    detail=f"fan-out #{fanout.pk}",
+                )
+                for version in versions
+            ]
+        )
         pending = [version.pk for version in versions if version.status == VersionStatus.PENDING]
         transaction.on_commit(lambda: _enqueue(pending))
     return fanout
@@ -653,17 +752,20 @@ def conditional_try_match(*, account: OfficialAccount, user_id: str, data: dict,
     """menu/trymatch: which menu of the set a user sees (65302 when WeChat knows no such
     user). Read-only on WeChat's side, so no audit entry."""
     _require_access(by, account)
-    return conditional.try_match(_client(account), user_id=user_id,
-                                 data=conditional.normalize_set(data))
+    return conditional.try_match(_client(account), user_id=user_id, data=conditional.normalize_set(data))
 
 
 def conditional_remote_list(*, account: OfficialAccount) -> list[dict]:
     """The conditional menus WeChat has (menu/get), newest first, with menuids."""
     items = conditional.remote_conditional_items(conditional.remote_answer(_client(account)))
-    return [{"menuid": str(item.get("menuid")),
-             "matchrule": conditional.clean_matchrule(item.get("matchrule")),
-             "names": [b.get("name", "") for b in item.get("button") or []
-                       if isinstance(b, dict)]} for item in items]
+    return [
+        {
+            "menuid": str(item.get("menuid")),
+            "matchrule": conditional.clean_matchrule(item.get("matchrule")),
+            "names": [b.get("name", "") for b in item.get("button") or [] if isinstance(b, dict)],
+        }
+        for item in items
+    ]
 
 
 def conditional_delete_remote(*, account: OfficialAccount, menuid: str, by) -> None:
@@ -673,5 +775,4 @@ def conditional_delete_remote(*, account: OfficialAccount, menuid: str, by) -> N
     _client(account).menu_delete_conditional(menuid)
     with transaction.atomic():
         _lock_menu(account)
-        _audit(account, MenuAction.DELETE_REMOTE, by=by,
-               detail=f"menu/delconditional {menuid}")
+        _audit(account, MenuAction.DELETE_REMOTE, by=by, detail=f"menu/delconditional {menuid}")

@@ -1,4 +1,5 @@
 """Celery tasks for menus: thin wrappers taking ids and calling one service each."""
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,7 @@ def backoff_seconds(retries: int) -> float:
     (TASK_RETRY_MAX_COUNTDOWN, below the broker's visibility timeout)."""
     base = float(settings.MENU_PUBLISH_RETRY_BASE_SECONDS)
     cap = settings.TASK_RETRY_MAX_COUNTDOWN / 1.2
-    return min(base * (2 ** retries), cap) * random.uniform(0.8, 1.2)
+    return min(base * (2**retries), cap) * random.uniform(0.8, 1.2)
 
 
 # A database error (PostgreSQL restarting, unreachable) is retried like a temporary
@@ -29,8 +30,13 @@ def backoff_seconds(retries: int) -> float:
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
-@shared_task(bind=True, name="menus.publish_version", acks_late=True, ignore_result=True,
-             max_retries=DATABASE_RETRIES + settings.MENU_PUBLISH_MAX_RETRIES)
+@shared_task(
+    bind=True,
+    name="menus.publish_version",
+    acks_late=True,
+    ignore_result=True,
+    max_retries=DATABASE_RETRIES + settings.MENU_PUBLISH_MAX_RETRIES,
+)
 def publish_version(self, version_id: int) -> str:
     """menu/create for one frozen version (R-MENU-03). Temporary WeChat errors retry with
     backoff; the version's attempts (in the database) bound them and the last one records
@@ -53,8 +59,11 @@ def check_drift() -> int:
     """Beat: queue one drift check per account that has a published menu."""
     from .models import Menu, VersionStatus
 
-    account_ids = list(Menu.objects.filter(versions__status=VersionStatus.PUBLISHED)
-                       .values_list("account_id", flat=True).distinct())
+    account_ids = list(
+        Menu.objects.filter(versions__status=VersionStatus.PUBLISHED)
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
     for account_id in account_ids:
         check_drift_for_account.delay(account_id)
     return len(account_ids)

@@ -1,4 +1,5 @@
 """The editor's JSON endpoints (mounted at /menus/)."""
+
 from django.urls import path
 
 from . import views
@@ -25,8 +26,14 @@ from . import views_conditional  # noqa: E402
 
 urlpatterns += [
     path("<int:account_pk>/trymatch/", views_conditional.try_match, name="trymatch"),
-    path("<int:account_pk>/conditional/remote/", views_conditional.remote_conditional,
-         name="conditional_remote"),
-    path("<int:account_pk>/conditional/delete/", views_conditional.delete_conditional,
-         name="conditional_delete"),
+    path(
+        "<int:account_pk>/conditional/remote/",
+        views_conditional.remote_conditional,
+        name="conditional_remote",
+    ),
+    path(
+        "<int:account_pk>/conditional/delete/",
+        views_conditional.delete_conditional,
+        name="conditional_delete",
+    ),
 ]

@@ -10,6 +10,7 @@ text); a view button carries an http(s) URL. Lengths are UTF-8 *bytes*.
 Pure Python, no database: `validate_menu(data, certified=...)` returns a list
 of `MenuIssue` (empty when the menu is fine).
 """
+
 from __future__ import annotations
 
 import re
@@ -110,9 +111,15 @@ class MenuIssue:
         return text
 
     def as_dict(self) -> dict:
-        return {"path": list(self.path), "pointer": self.dotted, "field": self.field,
-                "location": self.location, "message": self.message, "errcode": self.errcode,
-                "text": str(self)}
+        return {
+            "path": list(self.path),
+            "pointer": self.dotted,
+            "field": self.field,
+            "location": self.location,
+            "message": self.message,
+            "errcode": self.errcode,
+            "text": str(self),
+        }
 
 
 def byte_length(value: str) -> int:
@@ -130,27 +137,28 @@ def _text(button: dict, field: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _url_issue(url: str, path: tuple[int, ...], sub: bool, field: str = "url"
-               ) -> MenuIssue | None:
+def _url_issue(url: str, path: tuple[int, ...], sub: bool, field: str = "url") -> MenuIssue | None:
     if not url:
         return MenuIssue(path, field, _("A URL is required."), _pick(Codes.URL_SIZE, sub))
     if byte_length(url) > MAX_URL_BYTES:
         return MenuIssue(
-            path, field,
+            path,
+            field,
             _("The URL is %(n)s bytes long; WeChat allows at most %(max)s bytes.")
             % {"n": byte_length(url), "max": MAX_URL_BYTES},
-            _pick(Codes.URL_SIZE, sub))
+            _pick(Codes.URL_SIZE, sub),
+        )
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
-        return MenuIssue(path, field, _("The URL must start with http:// or https://."),
-                         _pick(Codes.URL_DOMAIN, sub))
+        return MenuIssue(
+            path, field, _("The URL must start with http:// or https://."), _pick(Codes.URL_DOMAIN, sub)
+        )
     try:
         host = parts.hostname
     except ValueError:
         host = None
     if not host:
-        return MenuIssue(path, field, _("The URL has no valid domain."),
-                         _pick(Codes.URL_DOMAIN, sub))
+        return MenuIssue(path, field, _("The URL has no valid domain."), _pick(Codes.URL_DOMAIN, sub))
     return None
 
 
@@ -162,60 +170,92 @@ def url_domain(url: str) -> str | None:
     return host.lower() if host else None
 
 
-def _validate_leaf(button: dict, path: tuple[int, ...], sub: bool, certified: bool
-                   ) -> list[MenuIssue]:
+def _validate_leaf(button: dict, path: tuple[int, ...], sub: bool, certified: bool) -> list[MenuIssue]:
     issues: list[MenuIssue] = []
     kind = button.get("type")
     required = BUTTON_TYPES[kind]
     if "key" in required:
         key = _text(button, "key")
         if not key:
-            issues.append(MenuIssue(path, "key", _("A key is required for this button type."),
-                                    _pick(Codes.KEY_SIZE, sub)))
+            issues.append(
+                MenuIssue(
+                    path, "key", _("A key is required for this button type."), _pick(Codes.KEY_SIZE, sub)
+                )
+            )
         elif byte_length(key) > MAX_KEY_BYTES:
-            issues.append(MenuIssue(
-                path, "key",
-                _("The key is %(n)s bytes long; WeChat allows at most %(max)s bytes.")
-                % {"n": byte_length(key), "max": MAX_KEY_BYTES},
-                _pick(Codes.KEY_SIZE, sub)))
+            issues.append(
+                MenuIssue(
+                    path,
+                    "key",
+                    _("The key is %(n)s bytes long; WeChat allows at most %(max)s bytes.")
+                    % {"n": byte_length(key), "max": MAX_KEY_BYTES},
+                    _pick(Codes.KEY_SIZE, sub),
+                )
+            )
     if "url" in required:
         issue = _url_issue(_text(button, "url"), path, sub)
         if issue:
             issues.append(issue)
     if "media_id" in required and not 0 < byte_length(_text(button, "media_id")) <= MAX_ID_BYTES:
-        issues.append(MenuIssue(path, "media_id",
-                                _("A permanent material media_id (at most %(max)s bytes) is "
-                                  "required.") % {"max": MAX_ID_BYTES},
-                                Codes.MEDIA_ID))
-    if ("article_id" in required
-            and not 0 < byte_length(_text(button, "article_id")) <= MAX_ID_BYTES):
-        issues.append(MenuIssue(path, "article_id",
-                                _("The article_id of a published article (at most %(max)s "
-                                  "bytes) is required.") % {"max": MAX_ID_BYTES},
-                                Codes.ARTICLE_ID))
+        issues.append(
+            MenuIssue(
+                path,
+                "media_id",
+                _("A permanent material media_id (at most %(max)s bytes) is required.")
+                % {"max": MAX_ID_BYTES},
+                Codes.MEDIA_ID,
+            )
+        )
+    if "article_id" in required and not 0 < byte_length(_text(button, "article_id")) <= MAX_ID_BYTES:
+        issues.append(
+            MenuIssue(
+                path,
+                "article_id",
+                _("The article_id of a published article (at most %(max)s bytes) is required.")
+                % {"max": MAX_ID_BYTES},
+                Codes.ARTICLE_ID,
+            )
+        )
     if kind == "miniprogram":
         if not certified:
-            issues.append(MenuIssue(
-                path, "type",
-                _("Mini program buttons are only allowed on certified accounts."),
-                _pick(Codes.USE_BUTTON_TYPE, sub)))
+            issues.append(
+                MenuIssue(
+                    path,
+                    "type",
+                    _("Mini program buttons are only allowed on certified accounts."),
+                    _pick(Codes.USE_BUTTON_TYPE, sub),
+                )
+            )
         if not MINIPROGRAM_APPID.match(_text(button, "appid")):
-            issues.append(MenuIssue(
-                path, "appid",
-                _("The mini program's AppID is required: “wx” followed by 16 hex digits."),
-                Codes.MINIPROGRAM_APPID))
+            issues.append(
+                MenuIssue(
+                    path,
+                    "appid",
+                    _("The mini program's AppID is required: “wx” followed by 16 hex digits."),
+                    Codes.MINIPROGRAM_APPID,
+                )
+            )
         if not 0 < byte_length(_text(button, "pagepath")) <= MAX_URL_BYTES:
-            issues.append(MenuIssue(path, "pagepath",
-                                    _("The mini program page path is required (at most "
-                                      "%(max)s bytes).") % {"max": MAX_URL_BYTES},
-                                    Codes.MINIPROGRAM_PAGEPATH))
+            issues.append(
+                MenuIssue(
+                    path,
+                    "pagepath",
+                    _("The mini program page path is required (at most %(max)s bytes).")
+                    % {"max": MAX_URL_BYTES},
+                    Codes.MINIPROGRAM_PAGEPATH,
+                )
+            )
     if kind == "click":
         reply = _text(button, "reply")
         if byte_length(reply) > MAX_REPLY_BYTES:
-            issues.append(MenuIssue(
-                path, "reply",
-                _("The reply is %(n)s bytes long; keep it under %(max)s bytes.")
-                % {"n": byte_length(reply), "max": MAX_REPLY_BYTES}))
+            issues.append(
+                MenuIssue(
+                    path,
+                    "reply",
+                    _("The reply is %(n)s bytes long; keep it under %(max)s bytes.")
+                    % {"n": byte_length(reply), "max": MAX_REPLY_BYTES},
+                )
+            )
     return issues
 
 
@@ -226,11 +266,18 @@ def _validate_name(button: dict, path: tuple[int, ...], sub: bool) -> list[MenuI
     if not name.strip():
         return [MenuIssue(path, "name", _("A name is required."), code)]
     if byte_length(name) > limit:
-        return [MenuIssue(
-            path, "name",
-            _("The name is %(n)s bytes long; at most %(max)s bytes are allowed here "
-              "(a Chinese character takes 3 bytes).") % {"n": byte_length(name), "max": limit},
-            code)]
+        return [
+            MenuIssue(
+                path,
+                "name",
+                _(
+                    "The name is %(n)s bytes long; at most %(max)s bytes are allowed here "
+                    "(a Chinese character takes 3 bytes)."
+                )
+                % {"n": byte_length(name), "max": limit},
+                code,
+            )
+        ]
     return []
 
 
@@ -238,11 +285,15 @@ def _validate_type(button: dict, path: tuple[int, ...], sub: bool) -> list[MenuI
     kind = button.get("type")
     if kind not in BUTTON_TYPES:
         if not kind:
-            return [MenuIssue(path, "type", _("Choose what the button does."),
-                              _pick(Codes.BUTTON_TYPE, sub))]
-        return [MenuIssue(path, "type",
-                          _("“%(type)s” is not a WeChat button type.") % {"type": kind},
-                          _pick(Codes.BUTTON_TYPE, sub))]
+            return [MenuIssue(path, "type", _("Choose what the button does."), _pick(Codes.BUTTON_TYPE, sub))]
+        return [
+            MenuIssue(
+                path,
+                "type",
+                _("“%(type)s” is not a WeChat button type.") % {"type": kind},
+                _pick(Codes.BUTTON_TYPE, sub),
+            )
+        ]
     return []
 
 
@@ -254,16 +305,21 @@ def validate_menu(data, *, certified: bool) -> list[MenuIssue]:
     keys are unique within the menu (so a click reply is unambiguous, R-MENU-02).
     """
     if not isinstance(data, dict) or not isinstance(data.get("button"), list):
-        return [MenuIssue((), "button", _("The menu must be an object with a “button” list."),
-                          Codes.BUTTON_SIZE)]
+        return [
+            MenuIssue((), "button", _("The menu must be an object with a “button” list."), Codes.BUTTON_SIZE)
+        ]
     buttons = data["button"]
     issues: list[MenuIssue] = []
     if not 1 <= len(buttons) <= MAX_BUTTONS:
-        issues.append(MenuIssue(
-            (), "button",
-            _("A menu has 1 to %(max)s top-level buttons; this one has %(n)s.")
-            % {"max": MAX_BUTTONS, "n": len(buttons)},
-            Codes.BUTTON_SIZE))
+        issues.append(
+            MenuIssue(
+                (),
+                "button",
+                _("A menu has 1 to %(max)s top-level buttons; this one has %(n)s.")
+                % {"max": MAX_BUTTONS, "n": len(buttons)},
+                Codes.BUTTON_SIZE,
+            )
+        )
     domains: dict[str, tuple[int, ...]] = {}
     keys: dict[str, tuple[int, ...]] = {}
 
@@ -275,18 +331,21 @@ def validate_menu(data, *, certified: bool) -> list[MenuIssue]:
         if button.get("type") in KEY_TYPES:
             key = _text(button, "key")
             if key and key in keys:
-                issues.append(MenuIssue(
-                    path, "key",
-                    _("The key “%(key)s” is already used by %(other)s; keys must be unique.")
-                    % {"key": key, "other": MenuIssue(keys[key], "", "").location}))
+                issues.append(
+                    MenuIssue(
+                        path,
+                        "key",
+                        _("The key “%(key)s” is already used by %(other)s; keys must be unique.")
+                        % {"key": key, "other": MenuIssue(keys[key], "", "").location},
+                    )
+                )
             elif key:
                 keys[key] = path
 
     for i, button in enumerate(buttons):
         path = (i,)
         if not isinstance(button, dict):
-            issues.append(MenuIssue(path, "", _("A button must be an object."),
-                                    Codes.BUTTON_TYPE[0]))
+            issues.append(MenuIssue(path, "", _("A button must be an object."), Codes.BUTTON_TYPE[0]))
             continue
         issues += _validate_name(button, path, sub=False)
         subs = button.get("sub_button")
@@ -295,28 +354,45 @@ def validate_menu(data, *, certified: bool) -> list[MenuIssue]:
         has_subs = isinstance(subs, list) and len(subs) > 0
         if has_subs:
             if button.get("type"):
-                issues.append(MenuIssue(
-                    path, "type",
-                    _("A button with sub-buttons cannot have its own action; remove the type "
-                      "or the sub-buttons."), Codes.BUTTON_TYPE[0]))
+                issues.append(
+                    MenuIssue(
+                        path,
+                        "type",
+                        _(
+                            "A button with sub-buttons cannot have its own action; remove the type "
+                            "or the sub-buttons."
+                        ),
+                        Codes.BUTTON_TYPE[0],
+                    )
+                )
             if len(subs) > MAX_SUB_BUTTONS:
-                issues.append(MenuIssue(
-                    path, "sub_button",
-                    _("A button holds 1 to %(max)s sub-buttons; this one has %(n)s.")
-                    % {"max": MAX_SUB_BUTTONS, "n": len(subs)},
-                    Codes.SUB_BUTTON_SIZE))
+                issues.append(
+                    MenuIssue(
+                        path,
+                        "sub_button",
+                        _("A button holds 1 to %(max)s sub-buttons; this one has %(n)s.")
+                        % {"max": MAX_SUB_BUTTONS, "n": len(subs)},
+                        Codes.SUB_BUTTON_SIZE,
+                    )
+                )
             for j, sub in enumerate(subs):
                 sub_path = (i, j)
                 if not isinstance(sub, dict):
-                    issues.append(MenuIssue(sub_path, "", _("A button must be an object."),
-                                            Codes.BUTTON_TYPE[1]))
+                    issues.append(
+                        MenuIssue(sub_path, "", _("A button must be an object."), Codes.BUTTON_TYPE[1])
+                    )
                     continue
                 issues += _validate_name(sub, sub_path, sub=True)
                 nested = sub.get("sub_button")
                 if isinstance(nested, list | dict) and nested:
-                    issues.append(MenuIssue(sub_path, "sub_button",
-                                            _("Sub-buttons cannot have sub-buttons of their "
-                                              "own."), Codes.SUB_LEVEL))
+                    issues.append(
+                        MenuIssue(
+                            sub_path,
+                            "sub_button",
+                            _("Sub-buttons cannot have sub-buttons of their own."),
+                            Codes.SUB_LEVEL,
+                        )
+                    )
                     continue
                 type_issues = _validate_type(sub, sub_path, sub=True)
                 issues += type_issues
@@ -324,9 +400,14 @@ def validate_menu(data, *, certified: bool) -> list[MenuIssue]:
                     issues += _validate_leaf(sub, sub_path, True, certified)
                     note_leaf(sub, sub_path)
         elif not button.get("type") and "sub_button" in button:
-            issues.append(MenuIssue(path, "sub_button",
-                                    _("Add at least one sub-button, or give the button an "
-                                      "action."), Codes.MISSING_SUB_BUTTONS))
+            issues.append(
+                MenuIssue(
+                    path,
+                    "sub_button",
+                    _("Add at least one sub-button, or give the button an action."),
+                    Codes.MISSING_SUB_BUTTONS,
+                )
+            )
         else:
             type_issues = _validate_type(button, path, sub=False)
             issues += type_issues
@@ -336,11 +417,15 @@ def validate_menu(data, *, certified: bool) -> list[MenuIssue]:
 
     if len(domains) > MAX_URL_DOMAINS:
         extra = list(domains.items())[MAX_URL_DOMAINS]
-        issues.append(MenuIssue(
-            extra[1], "url",
-            _("The menu links to %(n)s domains (%(domains)s); WeChat allows at most %(max)s.")
-            % {"n": len(domains), "domains": ", ".join(domains), "max": MAX_URL_DOMAINS},
-            Codes.TOO_MANY_DOMAINS))
+        issues.append(
+            MenuIssue(
+                extra[1],
+                "url",
+                _("The menu links to %(n)s domains (%(domains)s); WeChat allows at most %(max)s.")
+                % {"n": len(domains), "domains": ", ".join(domains), "max": MAX_URL_DOMAINS},
+                Codes.TOO_MANY_DOMAINS,
+            )
+        )
     return issues
 
 

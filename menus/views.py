@@ -5,6 +5,7 @@ Thin: each checks login, model permission and account assignment
 answers JSON. Errors come back as `{"error": text}` or `{"issues": [...]}`
 with translated text; secrets never appear in any answer.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,16 +71,21 @@ def _handle(func):
         except BadRequest as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         except services.MenuInvalid as exc:
-            return JsonResponse({"error": _("The menu breaks WeChat's rules."),
-                                 "issues": [issue.as_dict() for issue in exc.issues]},
-                                status=400)
+            return JsonResponse(
+                {
+                    "error": _("The menu breaks WeChat's rules."),
+                    "issues": [issue.as_dict() for issue in exc.issues],
+                },
+                status=400,
+            )
         except services.PublishNotQueued as exc:  # broker down: the version was failed
             return JsonResponse({"error": str(exc)}, status=503)
         except services.MenuError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         except WeChatError as exc:
-            return JsonResponse({"error": str(exc.explanation), "errcode": exc.errcode,
-                                 "errmsg": exc.errmsg}, status=502)
+            return JsonResponse(
+                {"error": str(exc.explanation), "errcode": exc.errcode, "errmsg": exc.errmsg}, status=502
+            )
 
     return wrapper
 
@@ -126,9 +132,14 @@ def publish(request, account):
     if body.get("menu") is not None:  # save what is on screen first, then publish it
         services.draft_save(account=account, data=body["menu"], by=request.user)
     version = services.menu_publish(account=account, by=request.user)
-    return JsonResponse({"ok": True, "message": _("Publishing… the result appears below."),
-                         "version": selectors.version_summary(version),
-                         "state": _state(account)})
+    return JsonResponse(
+        {
+            "ok": True,
+            "message": _("Publishing… the result appears below."),
+            "version": selectors.version_summary(version),
+            "state": _state(account),
+        }
+    )
 
 
 @require_GET
@@ -146,9 +157,14 @@ def pull(request, account):
     selfmenu = bool(_body(request).get("selfmenu"))
     draft = services.menu_pull(account=account, by=request.user, selfmenu=selfmenu)
     issues = validate_set(draft.data, certified=account.is_certified())
-    return JsonResponse({"ok": True, "message": _("The live menu was copied into the draft."),
-                         "issues": [issue.as_dict() for issue in issues],
-                         "state": _state(account)})
+    return JsonResponse(
+        {
+            "ok": True,
+            "message": _("The live menu was copied into the draft."),
+            "issues": [issue.as_dict() for issue in issues],
+            "state": _state(account),
+        }
+    )
 
 
 @require_POST
@@ -177,8 +193,9 @@ def export_json(request, account):
     data = state_["working"]
     if request.GET.get("replies") != "1":
         data = services.wechat_menu_body(data)
-    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
-                            content_type="application/json; charset=utf-8")
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="menu-{account.appid}.json"'
     return response
 
@@ -191,8 +208,10 @@ def import_json(request, account):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:  # Python's own wording is English: say where, in ours
-        raise BadRequest(_("This is not valid JSON: the problem is at line %(line)d, "
-                           "column %(column)d.") % {"line": exc.lineno, "column": exc.colno})
+        raise BadRequest(
+            _("This is not valid JSON: the problem is at line %(line)d, column %(column)d.")
+            % {"line": exc.lineno, "column": exc.colno}
+        )
     except (TypeError, ValueError):
         raise BadRequest(_("Paste the menu's JSON text."))
     if isinstance(data, dict) and isinstance(data.get("menu"), dict):  # a menu/get answer
@@ -200,8 +219,7 @@ def import_json(request, account):
     if isinstance(data, dict) and isinstance(data.get("selfmenu_info"), dict):
         data = services.selfmenu_to_menu(data["selfmenu_info"])
     services.draft_save(account=account, data=data, by=request.user, source="import")
-    return JsonResponse({"ok": True, "message": _("Menu imported into the draft."),
-                         "state": _state(account)})
+    return JsonResponse({"ok": True, "message": _("Menu imported into the draft."), "state": _state(account)})
 
 
 @require_POST
@@ -214,14 +232,16 @@ def copy_to(request, account):
     targets = list(accounts_visible_to(request.user).filter(pk__in=ids).exclude(pk=account.pk))
     if len(targets) != len(set(ids) - {account.pk}):
         raise PermissionDenied
-    copied, refused = services.menu_copy(data=_state(account)["working"], accounts=targets,
-                                         by=request.user)
-    return JsonResponse({
-        "ok": True,
-        "message": _("Copied into the drafts of %(n)s account(s).") % {"n": len(copied)},
-        "refused": [{"account": str(a), "issues": [i.as_dict() for i in issues]}
-                    for a, issues in refused.items()],
-    })
+    copied, refused = services.menu_copy(data=_state(account)["working"], accounts=targets, by=request.user)
+    return JsonResponse(
+        {
+            "ok": True,
+            "message": _("Copied into the drafts of %(n)s account(s).") % {"n": len(copied)},
+            "refused": [
+                {"account": str(a), "issues": [i.as_dict() for i in issues]} for a, issues in refused.items()
+            ],
+        }
+    )
 
 
 @require_GET

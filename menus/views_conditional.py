@@ -4,6 +4,7 @@ Same guards as `views.py` (staff, `menus.*` permission, the account assigned to 
 user): try which menu a user gets (menu/trymatch), list the conditional menus WeChat
 has, delete one there (menu/delconditional, with confirmation).
 """
+
 from __future__ import annotations
 
 from django.http import JsonResponse
@@ -26,10 +27,10 @@ def try_match(request, account):
     user_id = str(body.get("user_id") or "").strip()
     if not user_id or len(user_id) > USER_ID_MAX_LENGTH:
         raise BadRequest(_("Enter the user's OpenID or WeChat ID."))
-    data = body.get("menu") if isinstance(body.get("menu"), dict) else \
-        selectors.editor_state(account)["working"]
-    result = services.conditional_try_match(account=account, user_id=user_id, data=data,
-                                            by=request.user)
+    data = (
+        body.get("menu") if isinstance(body.get("menu"), dict) else selectors.editor_state(account)["working"]
+    )
+    result = services.conditional_try_match(account=account, user_id=user_id, data=data, by=request.user)
     return JsonResponse(result)
 
 
@@ -52,10 +53,17 @@ def delete_conditional(request, account):
     if not menuid.isdigit():
         raise BadRequest(_("“menuid” must be the number WeChat gave the conditional menu."))
     services.conditional_delete_remote(account=account, menuid=menuid, by=request.user)
-    return JsonResponse({"ok": True, "message": _(
-        "The conditional menu %(menuid)s was deleted on WeChat. Remove it from the draft "
-        "too, or the next publication adds it again.") % {"menuid": menuid},
-        "menus": services.conditional_remote_list(account=account)})
+    return JsonResponse(
+        {
+            "ok": True,
+            "message": _(
+                "The conditional menu %(menuid)s was deleted on WeChat. Remove it from the draft "
+                "too, or the next publication adds it again."
+            )
+            % {"menuid": menuid},
+            "menus": services.conditional_remote_list(account=account),
+        }
+    )
 
 
 __all__ = ["delete_conditional", "remote_conditional", "try_match"]

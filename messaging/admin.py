@@ -4,6 +4,7 @@ Every class is account-scoped: staff see and change only rows of the accounts
 assigned to them. Remote changes to KF accounts go through services and tasks;
 the admin never calls WeChat itself.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -59,10 +60,24 @@ class ReadOnlyAdminMixin:
 # previous/next), and the search runs on indexes (messaging.search).
 #: WeChat's message types and the events it pushes (wechat-protocol.md)
 MESSAGE_TYPES = ("text", "image", "voice", "video", "shortvideo", "location", "link", "event")
-EVENTS = ("subscribe", "unsubscribe", "SCAN", "LOCATION", "CLICK", "VIEW", "scancode_push",
-          "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album", "pic_weixin",
-          "location_select", "view_miniprogram", "kf_create_session", "kf_close_session",
-          "kf_switch_session")
+EVENTS = (
+    "subscribe",
+    "unsubscribe",
+    "SCAN",
+    "LOCATION",
+    "CLICK",
+    "VIEW",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+    "view_miniprogram",
+    "kf_create_session",
+    "kf_close_session",
+    "kf_switch_session",
+)
 
 
 class VisibleAccountFilter(admin.RelatedFieldListFilter):
@@ -104,21 +119,40 @@ class EventFilter(FixedChoicesFilter):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
-    list_display = ("received_at", "account", "user_link", "kind", "short_content",
-                    "route", "short_reply", "processing_ms")
-    list_filter = (("account", VisibleAccountFilter), MessageTypeFilter, EventFilter, "route",
-                   "received_at")
+    list_display = (
+        "received_at",
+        "account",
+        "user_link",
+        "kind",
+        "short_content",
+        "route",
+        "short_reply",
+        "processing_ms",
+    )
+    list_filter = (("account", VisibleAccountFilter), MessageTypeFilter, EventFilter, "route", "received_at")
     # the search itself is get_search_results; a field here only turns the search box on
     search_fields = ("content",)
-    search_help_text = _("Text of a message or reply (two characters or more), or an exact "
-                         "OpenID or MsgId.")
+    search_help_text = _("Text of a message or reply (two characters or more), or an exact OpenID or MsgId.")
     list_select_related = ("account",)
     paginator = InfinitePaginator
     list_per_page = 50
     show_full_result_count = False
-    readonly_fields = ("account", "openid", "kind", "content", "msg_id", "sent_at",
-                       "received_at", "route", "keyword_rule", "reply_type", "reply_summary",
-                       "processing_ms", "dedupe_key", "raw")
+    readonly_fields = (
+        "account",
+        "openid",
+        "kind",
+        "content",
+        "msg_id",
+        "sent_at",
+        "received_at",
+        "route",
+        "keyword_rule",
+        "reply_type",
+        "reply_summary",
+        "processing_ms",
+        "dedupe_key",
+        "raw",
+    )
     exclude = ("reply_xml", "msg_type", "event")  # shown as `kind`, in words
 
     def get_search_results(self, request, queryset, search_term):
@@ -144,8 +178,9 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
     @admin.display(description=_("user"), ordering="openid")
     def user_link(self, obj: InboundMessage) -> str:
         url = reverse("admin:messaging_conversation", args=[obj.account_id, obj.openid])
-        return format_html('<a href="{}" title="{}">{}</a>', url, _("Conversation"),
-                           Truncator(obj.openid).chars(16))
+        return format_html(
+            '<a href="{}" title="{}">{}</a>', url, _("Conversation"), Truncator(obj.openid).chars(16)
+        )
 
     @admin.display(description=_("message type"), ordering="msg_type")
     def kind(self, obj: InboundMessage) -> str:
@@ -161,9 +196,11 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
 
     def get_urls(self):
         return [
-            path("conversation/<int:account_pk>/<str:openid>/",
-                 self.admin_site.admin_view(self.conversation_view),
-                 name="messaging_conversation"),
+            path(
+                "conversation/<int:account_pk>/<str:openid>/",
+                self.admin_site.admin_view(self.conversation_view),
+                name="messaging_conversation",
+            ),
         ] + super().get_urls()
 
     def conversation_view(self, request, account_pk: int, openid: str):
@@ -192,20 +229,22 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
 #: R-KF-03 / issue 12: keyword and transfer rules share one priority order (messaging/routing.py)
-RULE_ORDER = _("Keyword and transfer rules share one priority order: higher first; on equal "
-               "priority the keyword rule answers.")
+RULE_ORDER = _(
+    "Keyword and transfer rules share one priority order: higher first; on equal "
+    "priority the keyword rule answers."
+)
 
-REPLY_FIELDSET = (_("Reply"), {"fields": ("reply_type", "reply_text", "news_title",
-                                           "news_description", "news_url", "news_pic_url")})
+REPLY_FIELDSET = (
+    _("Reply"),
+    {"fields": ("reply_type", "reply_text", "news_title", "news_description", "news_url", "news_pic_url")},
+)
 
 
 @admin.register(KeywordRule)
 class KeywordRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
     formfield_overrides = URL_FIELDS
-    list_display = ("name", "account", "match_type", "pattern", "priority", "reply_type",
-                    "is_active")
-    list_filter = (("account", admin.RelatedOnlyFieldListFilter), "match_type", "reply_type",
-                   "is_active")
+    list_display = ("name", "account", "match_type", "pattern", "priority", "reply_type", "is_active")
+    list_filter = (("account", admin.RelatedOnlyFieldListFilter), "match_type", "reply_type", "is_active")
     list_editable = ("priority", "is_active")
     search_fields = ("name", "pattern", "reply_text", "news_title")
     list_select_related = ("account",)
@@ -213,8 +252,13 @@ class KeywordRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     list_before_template = "messaging/rule_order_note.html"
     fieldsets = (
-        (None, {"fields": ("account", "name", "match_type", "pattern", "priority",
-                           "is_active"), "description": RULE_ORDER}),
+        (
+            None,
+            {
+                "fields": ("account", "name", "match_type", "pattern", "priority", "is_active"),
+                "description": RULE_ORDER,
+            },
+        ),
         REPLY_FIELDSET,
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -238,8 +282,17 @@ class WelcomeReplyAdmin(AccountScopedAdminMixin, ModelAdmin):
 
 @admin.register(TransferRule)
 class TransferRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
-    list_display = ("name", "account", "match_type", "pattern", "kf_account", "window",
-                    "priority", "is_active", "transfer_state")
+    list_display = (
+        "name",
+        "account",
+        "match_type",
+        "pattern",
+        "kf_account",
+        "window",
+        "priority",
+        "is_active",
+        "transfer_state",
+    )
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "match_type", "is_active")
     search_fields = ("name", "pattern")
     list_select_related = ("account", "kf_account")
@@ -247,9 +300,22 @@ class TransferRuleAdmin(AccountScopedAdminMixin, ModelAdmin):
     readonly_fields = ("transfer_state", "created_at", "updated_at")
     list_before_template = "messaging/rule_order_note.html"
     fieldsets = (
-        (None, {"fields": ("account", "name", "match_type", "pattern", "kf_account",
-                           "priority", "is_active", "transfer_state"),
-                "description": RULE_ORDER}),
+        (
+            None,
+            {
+                "fields": (
+                    "account",
+                    "name",
+                    "match_type",
+                    "pattern",
+                    "kf_account",
+                    "priority",
+                    "is_active",
+                    "transfer_state",
+                ),
+                "description": RULE_ORDER,
+            },
+        ),
         (_("Time window"), {"fields": ("active_from", "active_until")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -285,8 +351,7 @@ def retry_operations(modeladmin, request, operations: dict) -> int:
                 raise ValidationError(_("no addition on record"))
             services.kf_operation_retry(operation=operation, by=request.user)
         except ValidationError as exc:
-            modeladmin.message_user(request, f"{label}: {' '.join(exc.messages)}",
-                                    messages.ERROR)
+            modeladmin.message_user(request, f"{label}: {' '.join(exc.messages)}", messages.ERROR)
             continue
         retried += 1
     return retried
@@ -294,9 +359,10 @@ def retry_operations(modeladmin, request, operations: dict) -> int:
 
 class KfAccountAddForm(forms.ModelForm):
     prefix = forms.CharField(
-        label=_("prefix (work number)"), max_length=10,
-        help_text=_("1 to 10 letters, digits or underscores; the account becomes "
-                    "prefix@WeChat ID."))
+        label=_("prefix (work number)"),
+        max_length=10,
+        help_text=_("1 to 10 letters, digits or underscores; the account becomes prefix@WeChat ID."),
+    )
 
     class Meta:
         model = KfAccount
@@ -309,15 +375,15 @@ class KfAccountAddForm(forms.ModelForm):
             try:
                 services.kf_account_check_new(account=account, prefix=prefix, nickname=nickname)
             except ValidationError as exc:
-                raise ValidationError(exc.message_dict if hasattr(exc, "error_dict")
-                                      else exc.messages)
+                raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
         return data
 
 
 class KfAccountChangeForm(forms.ModelForm):
     new_nickname = forms.CharField(label=_("nickname"), max_length=KF_NICKNAME_MAX_LENGTH)
-    avatar = forms.FileField(label=_("new avatar"), required=False,
-                             help_text=_("JPG or PNG, at most 2 MB; 640×640 recommended."))
+    avatar = forms.FileField(
+        label=_("new avatar"), required=False, help_text=_("JPG or PNG, at most 2 MB; 640×640 recommended.")
+    )
 
     class Meta:
         model = KfAccount
@@ -340,8 +406,7 @@ class KfAccountChangeForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        changes = (data.get("new_nickname") not in (None, self.instance.nickname)
-                   or data.get("avatar"))
+        changes = data.get("new_nickname") not in (None, self.instance.nickname) or data.get("avatar")
         if changes:
             try:
                 services.kf_check_added(self.instance)
@@ -353,15 +418,39 @@ class KfAccountChangeForm(forms.ModelForm):
 @admin.register(KfAccount)
 class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
     formfield_overrides = URL_FIELDS
-    list_display = ("kf_account", "nickname", "account", "status", "online", "accepted_case",
-                    "kf_wx", "invite_status", "synced_at", "last_error")
+    list_display = (
+        "kf_account",
+        "nickname",
+        "account",
+        "status",
+        "online",
+        "accepted_case",
+        "kf_wx",
+        "invite_status",
+        "synced_at",
+        "last_error",
+    )
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "status", "online")
     search_fields = ("kf_account", "nickname", "kf_wx")
     list_select_related = ("account",)
     autocomplete_fields = ("account",)
-    readonly_fields = ("kf_account", "nickname", "account", "status", "kf_id", "headimgurl",
-                       "kf_wx", "invite_wx", "invite_status", "online", "accepted_case",
-                       "last_error", "synced_at", "created_at", "updated_at")
+    readonly_fields = (
+        "kf_account",
+        "nickname",
+        "account",
+        "status",
+        "kf_id",
+        "headimgurl",
+        "kf_wx",
+        "invite_wx",
+        "invite_status",
+        "online",
+        "accepted_case",
+        "last_error",
+        "synced_at",
+        "created_at",
+        "updated_at",
+    )
     actions = ("sync_from_wechat", "retry_adding")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -376,30 +465,47 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
             return ((None, {"fields": ("account", "prefix", "nickname")}),)
         return (
             (None, {"fields": ("kf_account", "account", "status", "last_error")}),
-            (_("Change through the WeChat API"), {"fields": ("nickname", "new_nickname",
-                                                             "avatar")}),
-            (_("From WeChat"), {"fields": ("kf_id", "headimgurl", "kf_wx", "invite_wx",
-                                           "invite_status", "online", "accepted_case",
-                                           "synced_at")}),
+            (_("Change through the WeChat API"), {"fields": ("nickname", "new_nickname", "avatar")}),
+            (
+                _("From WeChat"),
+                {
+                    "fields": (
+                        "kf_id",
+                        "headimgurl",
+                        "kf_wx",
+                        "invite_wx",
+                        "invite_status",
+                        "online",
+                        "accepted_case",
+                        "synced_at",
+                    )
+                },
+            ),
         )
 
     def save_model(self, request, obj, form, change):
         """R-KF-02: additions and changes are requests; a task applies them through the API."""
         if not change:
             operation = services.kf_account_add(
-                account=form.cleaned_data["account"], prefix=form.cleaned_data["prefix"],
-                nickname=form.cleaned_data["nickname"], by=request.user)
+                account=form.cleaned_data["account"],
+                prefix=form.cleaned_data["prefix"],
+                nickname=form.cleaned_data["nickname"],
+                by=request.user,
+            )
             obj.pk = operation.kf_id
-            messages.info(request, _("The customer-service account is being added in WeChat; "
-                                     "its status and the operation show the outcome."))
+            messages.info(
+                request,
+                _(
+                    "The customer-service account is being added in WeChat; "
+                    "its status and the operation show the outcome."
+                ),
+            )
             return
         if form.cleaned_data["new_nickname"] != obj.nickname:
-            services.kf_account_update(kf=obj, nickname=form.cleaned_data["new_nickname"],
-                                       by=request.user)
+            services.kf_account_update(kf=obj, nickname=form.cleaned_data["new_nickname"], by=request.user)
             messages.info(request, _("The nickname change was sent to WeChat."))
         if form.cleaned_data.get("avatar"):
-            services.kf_account_upload_avatar(kf=obj, upload=form.cleaned_data["avatar"],
-                                              by=request.user)
+            services.kf_account_upload_avatar(kf=obj, upload=form.cleaned_data["avatar"], by=request.user)
             messages.info(request, _("The avatar is being uploaded to WeChat."))
 
     def save_related(self, request, form, formsets, change):
@@ -418,11 +524,13 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
 
     def delete_model(self, request, obj):
         if services.kf_account_delete(kf=obj, by=request.user) is None:
-            messages.info(request, _("“%(name)s” was never added in WeChat; it was removed "
-                                     "here only.") % {"name": obj.kf_account})
+            messages.info(
+                request,
+                _("“%(name)s” was never added in WeChat; it was removed here only.")
+                % {"name": obj.kf_account},
+            )
         else:
-            messages.info(request, _("The deletion was sent to WeChat; the row goes once it "
-                                     "is done."))
+            messages.info(request, _("The deletion was sent to WeChat; the row goes once it is done."))
 
     def delete_queryset(self, request, queryset):
         for kf in queryset:
@@ -432,75 +540,119 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
         """No "deleted successfully": WeChat answers later (delete_model said what happens)."""
         return HttpResponseRedirect(reverse("admin:messaging_kfaccount_changelist"))
 
-    @admin.action(description=_("Retry adding the selected failed accounts"),
-                  permissions=["change"])
+    @admin.action(description=_("Retry adding the selected failed accounts"), permissions=["change"])
     def retry_adding(self, request, queryset):
         """R-KF-02: a failed addition is retried as a new operation, never reported as done."""
-        additions = {kf.kf_account: kf.operations.filter(action=KfOperationAction.ADD)
-                     .order_by("-pk").first()
-                     for kf in queryset.filter(status=KfAccountStatus.FAILED)}
+        additions = {
+            kf.kf_account: kf.operations.filter(action=KfOperationAction.ADD).order_by("-pk").first()
+            for kf in queryset.filter(status=KfAccountStatus.FAILED)
+        }
         retried = retry_operations(self, request, additions)
         skipped = queryset.exclude(status=KfAccountStatus.FAILED).count()
         if retried:
-            self.message_user(request, ngettext(
-                "Adding %(count)d account is being retried.",
-                "Adding %(count)d accounts is being retried.", retried) % {"count": retried},
-                messages.INFO)
+            self.message_user(
+                request,
+                ngettext(
+                    "Adding %(count)d account is being retried.",
+                    "Adding %(count)d accounts is being retried.",
+                    retried,
+                )
+                % {"count": retried},
+                messages.INFO,
+            )
         if skipped:
-            self.message_user(request, ngettext(
-                "%(count)d account was skipped: only failed additions can be retried.",
-                "%(count)d accounts were skipped: only failed additions can be retried.",
-                skipped) % {"count": skipped}, messages.WARNING)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d account was skipped: only failed additions can be retried.",
+                    "%(count)d accounts were skipped: only failed additions can be retried.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
 
-    @admin.action(description=_("Sync the team, online status and queue from WeChat"),
-                  permissions=["change"])
+    @admin.action(description=_("Sync the team, online status and queue from WeChat"), permissions=["change"])
     def sync_from_wechat(self, request, queryset):
         account_ids = set(queryset.values_list("account_id", flat=True))
         for account in accounts_visible_to(request.user).filter(pk__in=account_ids):
             services.kf_accounts_request_sync(account=account, by=request.user)
-        self.message_user(request, ngettext(
-            "A sync was requested for %(count)d account.",
-            "A sync was requested for %(count)d accounts.", len(account_ids))
-            % {"count": len(account_ids)}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "A sync was requested for %(count)d account.",
+                "A sync was requested for %(count)d accounts.",
+                len(account_ids),
+            )
+            % {"count": len(account_ids)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(KfOperation)
 class KfOperationAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
-    list_display = ("created_at", "account", "action", "kf_account", "status", "errcode",
-                    "explanation", "requested_by", "finished_at")
+    list_display = (
+        "created_at",
+        "account",
+        "action",
+        "kf_account",
+        "status",
+        "errcode",
+        "explanation",
+        "requested_by",
+        "finished_at",
+    )
     actions = ("retry_failed",)
 
     def has_retry_permission(self, request):
         return request.user.has_perm("messaging.change_kfaccount")
 
-    @admin.action(description=_("Retry the selected failed operations"),
-                  permissions=["retry"])
+    @admin.action(description=_("Retry the selected failed operations"), permissions=["retry"])
     def retry_failed(self, request, queryset):
         """R-KF-02: each failed operation runs again as a new one; the failed one stays."""
-        retried = retry_operations(self, request, {str(operation): operation for operation
-                                                   in queryset.select_related("account")})
+        retried = retry_operations(
+            self, request, {str(operation): operation for operation in queryset.select_related("account")}
+        )
         if retried:
-            self.message_user(request, ngettext(
-                "%(count)d operation is being retried.",
-                "%(count)d operations are being retried.", retried) % {"count": retried},
-                messages.INFO)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d operation is being retried.",
+                    "%(count)d operations are being retried.",
+                    retried,
+                )
+                % {"count": retried},
+                messages.INFO,
+            )
+
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "action", "status")
     search_fields = ("kf_account", "errmsg")
     list_select_related = ("account", "requested_by")
-    readonly_fields = ("account", "kf", "kf_account", "action", "nickname", "avatar", "status",
-                       "errcode", "errmsg", "explanation", "requested_by", "created_at",
-                       "finished_at", "attempts")
+    readonly_fields = (
+        "account",
+        "kf",
+        "kf_account",
+        "action",
+        "nickname",
+        "avatar",
+        "status",
+        "errcode",
+        "errmsg",
+        "explanation",
+        "requested_by",
+        "created_at",
+        "finished_at",
+        "attempts",
+    )
 
 
 @admin.register(KfSession)
 class KfSessionAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
-    list_display = ("openid", "account", "kf_account", "status", "opened_at", "closed_at",
-                    "switched_from")
+    list_display = ("openid", "account", "kf_account", "status", "opened_at", "closed_at", "switched_from")
     list_filter = ("status", ("account", admin.RelatedOnlyFieldListFilter))
     search_fields = ("openid", "kf_account")
     list_select_related = ("account",)
-    readonly_fields = ("account", "openid", "kf_account", "status", "opened_at", "closed_at",
-                       "switched_from")
+    readonly_fields = ("account", "openid", "kf_account", "status", "opened_at", "closed_at", "switched_from")
 
 
 @admin.register(KfWaitCase)
@@ -512,8 +664,7 @@ class KfWaitCaseAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     readonly_fields = ("account", "openid", "latest_time", "synced_at")
 
 
-@admin.action(description=_("Sync the customer-service team from WeChat"),
-              permissions=["change"])
+@admin.action(description=_("Sync the customer-service team from WeChat"), permissions=["change"])
 def sync_kf_team(modeladmin, request, queryset):
     """Offered on the official-account list (accounts.admin_extensions hook)."""
     done = 0
@@ -522,15 +673,27 @@ def sync_kf_team(modeladmin, request, queryset):
             services.kf_accounts_request_sync(account=account, by=request.user)
             done += 1
     skipped = queryset.count() - done
-    modeladmin.message_user(request, ngettext(
-        "A customer-service sync was requested for %(count)d account.",
-        "A customer-service sync was requested for %(count)d accounts.", done)
-        % {"count": done}, messages.SUCCESS)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "A customer-service sync was requested for %(count)d account.",
+            "A customer-service sync was requested for %(count)d accounts.",
+            done,
+        )
+        % {"count": done},
+        messages.SUCCESS,
+    )
     if skipped:
-        modeladmin.message_user(request, ngettext(
-            "%(count)d account was skipped: its customer-service plug-in is off.",
-            "%(count)d accounts were skipped: their customer-service plug-in is off.", skipped)
-            % {"count": skipped}, messages.WARNING)
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d account was skipped: its customer-service plug-in is off.",
+                "%(count)d accounts were skipped: their customer-service plug-in is off.",
+                skipped,
+            )
+            % {"count": skipped},
+            messages.WARNING,
+        )
 
 
 # The conversation workspace registers its own admin (replies to users + workspace pages).

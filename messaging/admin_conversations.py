@@ -3,6 +3,7 @@
 The workspace's views live in `views_conversations.py`; this registers them under the
 admin site (login, staff, the admin's chrome) next to the list of replies sent.
 """
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -23,16 +24,41 @@ from .models_conversations import OutboundMessage, OutboundStatus
 class OutboundMessageAdmin(AccountScopedAdminMixin, ModelAdmin):
     """Replies staff sent to users; written through the workspace only, never edited."""
 
-    list_display = ("created_at", "account", "thread_link", "msg_type", "short_summary",
-                    "kf_account", "status", "errcode", "created_by")
+    list_display = (
+        "created_at",
+        "account",
+        "thread_link",
+        "msg_type",
+        "short_summary",
+        "kf_account",
+        "status",
+        "errcode",
+        "created_by",
+    )
     list_filter = (("account", admin.RelatedOnlyFieldListFilter), "status", "msg_type")
     search_fields = ("openid", "text", "news_title", "kf_account")
     list_select_related = ("account", "created_by")
     date_hierarchy = "created_at"
-    readonly_fields = ("account", "openid", "msg_type", "text", "news_title", "news_description",
-                       "news_url", "news_pic_url", "media_id", "kf_account", "status",
-                       "errcode", "errmsg", "explanation", "attempts", "created_by",
-                       "created_at", "sent_at")
+    readonly_fields = (
+        "account",
+        "openid",
+        "msg_type",
+        "text",
+        "news_title",
+        "news_description",
+        "news_url",
+        "news_pic_url",
+        "media_id",
+        "kf_account",
+        "status",
+        "errcode",
+        "errmsg",
+        "explanation",
+        "attempts",
+        "created_by",
+        "created_at",
+        "sent_at",
+    )
     exclude = ("image",)
     actions = ("retry_failed",)
     change_list_template = "messaging/conversations/outbound_change_list.html"
@@ -64,14 +90,23 @@ class OutboundMessageAdmin(AccountScopedAdminMixin, ModelAdmin):
                 done += 1
             except services_conversations.ConversationError:
                 refused += 1
-        self.message_user(request, ngettext(
-            "%(count)d reply was queued again.", "%(count)d replies were queued again.", done)
-            % {"count": done}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d reply was queued again.", "%(count)d replies were queued again.", done)
+            % {"count": done},
+            messages.SUCCESS,
+        )
         if refused:
-            self.message_user(request, ngettext(
-                "%(count)d reply cannot be sent now: its reply window is closed or used up.",
-                "%(count)d replies cannot be sent now: their reply window is closed or used up.",
-                refused) % {"count": refused}, messages.WARNING)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d reply cannot be sent now: its reply window is closed or used up.",
+                    "%(count)d replies cannot be sent now: their reply window is closed or used up.",
+                    refused,
+                )
+                % {"count": refused},
+                messages.WARNING,
+            )
 
     def _page(self, view):
         def wrapped(request, *args, **kwargs):
@@ -83,14 +118,21 @@ class OutboundMessageAdmin(AccountScopedAdminMixin, ModelAdmin):
         views = views_conversations
         admin_view = self.admin_site.admin_view
         return [
-            path("conversations/", self._page(views.conversation_list),
-                 name="messaging_workspace"),
-            path("conversations/<int:account_pk>/<str:openid>/",
-                 self._page(views.conversation_detail), name="messaging_workspace_detail"),
-            path("conversations/<int:account_pk>/<str:openid>/poll/",
-                 admin_view(views.conversation_poll), name="messaging_workspace_poll"),
-            path("conversations/<int:account_pk>/<str:openid>/send/",
-                 admin_view(views.conversation_send), name="messaging_workspace_send"),
-            path("retry/<int:pk>/", admin_view(views.outbound_retry),
-                 name="messaging_workspace_retry"),
+            path("conversations/", self._page(views.conversation_list), name="messaging_workspace"),
+            path(
+                "conversations/<int:account_pk>/<str:openid>/",
+                self._page(views.conversation_detail),
+                name="messaging_workspace_detail",
+            ),
+            path(
+                "conversations/<int:account_pk>/<str:openid>/poll/",
+                admin_view(views.conversation_poll),
+                name="messaging_workspace_poll",
+            ),
+            path(
+                "conversations/<int:account_pk>/<str:openid>/send/",
+                admin_view(views.conversation_send),
+                name="messaging_workspace_send",
+            ),
+            path("retry/<int:pk>/", admin_view(views.outbound_retry), name="messaging_workspace_retry"),
         ] + super().get_urls()

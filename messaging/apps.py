@@ -20,10 +20,12 @@ class MessagingConfig(AppConfig):
             # (other processes follow within WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS).
             forget_callback_account()  # all: the AppID itself may have changed
 
-        post_save.connect(forget, sender=OfficialAccount, weak=False,
-                          dispatch_uid="messaging_forget_account_on_save")
-        post_delete.connect(forget, sender=OfficialAccount, weak=False,
-                            dispatch_uid="messaging_forget_account_on_delete")
+        post_save.connect(
+            forget, sender=OfficialAccount, weak=False, dispatch_uid="messaging_forget_account_on_save"
+        )
+        post_delete.connect(
+            forget, sender=OfficialAccount, weak=False, dispatch_uid="messaging_forget_account_on_delete"
+        )
         register_account_action(sync_kf_team)
 
         from . import models, services
@@ -31,9 +33,16 @@ class MessagingConfig(AppConfig):
         def rules_changed(sender, instance, **kwargs):
             services.rules_changed(account_id=instance.account_id)
 
-        for model in (models.KeywordRule, models.TransferRule, models.WelcomeReply,
-                      models.KfAccount):
-            post_save.connect(rules_changed, sender=model, weak=False,
-                              dispatch_uid=f"messaging_rules_changed_save_{model.__name__}")
-            post_delete.connect(rules_changed, sender=model, weak=False,
-                                dispatch_uid=f"messaging_rules_changed_delete_{model.__name__}")
+        for model in (models.KeywordRule, models.TransferRule, models.WelcomeReply, models.KfAccount):
+            post_save.connect(
+                rules_changed,
+                sender=model,
+                weak=False,
+                dispatch_uid=f"messaging_rules_changed_save_{model.__name__}",
+            )
+            post_delete.connect(
+                rules_changed,
+                sender=model,
+                weak=False,
+                dispatch_uid=f"messaging_rules_changed_delete_{model.__name__}",
+            )

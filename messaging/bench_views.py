@@ -9,6 +9,7 @@ the callback with them on the same gunicorn in the same run (issue 13):
 - **straightforward**: crypto-only plus a Redis `SET NX` on the MsgId and one plain
   ORM INSERT of the message with Django's default (synchronous) commit.
 """
+
 from __future__ import annotations
 
 import redis
@@ -33,24 +34,27 @@ _redis: dict[str, redis.Redis] = {}
 def _open(request: HttpRequest, appid: str):
     account = selectors.callback_account(appid)
     params = request.GET
-    crypto.check_signature(account.server_token, params["signature"], params["timestamp"],
-                           params["nonce"])
+    crypto.check_signature(account.server_token, params["signature"], params["timestamp"], params["nonce"])
     message_crypto = _cryptos.get(appid)
     if message_crypto is None:
         message_crypto = _cryptos[appid] = crypto.MessageCrypto(
-            account.server_token, account.encoding_aes_key, account.appid)
+            account.server_token, account.encoding_aes_key, account.appid
+        )
     envelope = parse_envelope(request.body)
-    xml = message_crypto.decrypt_message(envelope["Encrypt"],
-                                         msg_signature=params["msg_signature"],
-                                         timestamp=params["timestamp"], nonce=params["nonce"])
+    xml = message_crypto.decrypt_message(
+        envelope["Encrypt"],
+        msg_signature=params["msg_signature"],
+        timestamp=params["timestamp"],
+        nonce=params["nonce"],
+    )
     return account, message_crypto, parse_message(xml)
 
 
 def _reply(request: HttpRequest, message_crypto, message) -> HttpResponse:
-    xml = replies.text_reply(to_user=message.from_user, from_user=message.to_user,
-                             content=BENCH_REPLY)
-    body = message_crypto.encrypt_reply(xml, timestamp=request.GET["timestamp"],
-                                        nonce=crypto.random_nonce(10))
+    xml = replies.text_reply(to_user=message.from_user, from_user=message.to_user, content=BENCH_REPLY)
+    body = message_crypto.encrypt_reply(
+        xml, timestamp=request.GET["timestamp"], nonce=crypto.random_nonce(10)
+    )
     return HttpResponse(body, content_type="application/xml; charset=utf-8")
 
 
@@ -66,12 +70,17 @@ def straightforward(request: HttpRequest, appid: str) -> HttpResponse:
     client = _redis.get(settings.REDIS_URL)
     if client is None:
         client = _redis[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
-    if client.set(f"wxadmin:bench:straightforward:{account.pk}:{message.dedupe_key}", 1,
-                  nx=True, ex=600):
+    if client.set(f"wxadmin:bench:straightforward:{account.pk}:{message.dedupe_key}", 1, nx=True, ex=600):
         now = timezone.now()
         InboundMessage.objects.create(
-            account=account, dedupe_key=message.dedupe_key, openid=message.from_user,
-            msg_type=message.msg_type, content=message.summary,
-            msg_id=getattr(message, "msg_id", None), sent_at=message.created_at,
-            received_at=now, raw=message.raw)
+            account=account,
+            dedupe_key=message.dedupe_key,
+            openid=message.from_user,
+            msg_type=message.msg_type,
+            content=message.summary,
+            msg_id=getattr(message, "msg_id", None),
+            sent_at=message.created_at,
+            received_at=now,
+            raw=message.raw,
+        )
     return _reply(request, message_crypto, message)

@@ -1,4 +1,5 @@
 """Dashboard panels: inbound messages per day for the accounts the user may see."""
+
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -13,15 +14,20 @@ def panels(request) -> list[dict]:
         {
             "title": _("Messages"),
             "items": [
-                {"label": _("Received today"), "value": counts[-1][1],
-                 "url": reverse("admin:messaging_inboundmessage_changelist")},
+                {
+                    "label": _("Received today"),
+                    "value": counts[-1][1],
+                    "url": reverse("admin:messaging_inboundmessage_changelist"),
+                },
                 {"label": _("Last 14 days"), "value": sum(n for _day, n in counts)},
             ],
         },
         {
             "title": _("Messages received per day"),
-            "chart": {"labels": [day.strftime("%m-%d") for day, _n in counts],
-                      "values": [n for _day, n in counts]},
+            "chart": {
+                "labels": [day.strftime("%m-%d") for day, _n in counts],
+                "values": [n for _day, n in counts],
+            },
         },
     ]
 

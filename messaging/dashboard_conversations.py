@@ -1,4 +1,5 @@
 """Dashboard panel of the conversation workspace: users waiting for an answer."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,14 +15,24 @@ def conversation_panels(request) -> list[dict]:
         return []
     url = reverse("admin:messaging_workspace")
     waiting = unanswered_count(user=request.user)
-    return [{"title": _("Conversations"), "items": [
-        {"label": _("Waiting for an answer (window open)"), "value": waiting,
-         "url": f"{url}?state=unanswered", "tone": "warning" if waiting else None},
-    ]}]
+    return [
+        {
+            "title": _("Conversations"),
+            "items": [
+                {
+                    "label": _("Waiting for an answer (window open)"),
+                    "value": waiting,
+                    "url": f"{url}?state=unanswered",
+                    "tone": "warning" if waiting else None,
+                },
+            ],
+        }
+    ]
 
 
 def with_conversation_panel(panels: Callable) -> Callable:
     """The message-log panels followed by the conversation panel."""
+
     def combined(request) -> list[dict]:
         return panels(request) + conversation_panels(request)
 

@@ -10,6 +10,7 @@ cached account and stale rules serve, rows wait in Redis, and a push that cannot
 without the database (an account never loaded) is answered 503 at once. Then one push
 tries again.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -49,8 +50,11 @@ def database_failed(exc: BaseException | None = None) -> None:
     if isinstance(exc, DatabaseUnavailable):
         return
     _broken_until = time.monotonic() + DATABASE_BREAK_SECONDS
-    logger.warning("callback: the database failed (%s); the callback leaves it alone for %ss",
-                   type(exc).__name__ if exc is not None else "deadline", DATABASE_BREAK_SECONDS)
+    logger.warning(
+        "callback: the database failed (%s); the callback leaves it alone for %ss",
+        type(exc).__name__ if exc is not None else "deadline",
+        DATABASE_BREAK_SECONDS,
+    )
 
 
 def forget_database_failures() -> None:

@@ -8,6 +8,7 @@ A handler is called as ``handler(account=…, message=…, now=…)`` for every 
 retries included (the callback routes before it de-duplicates): it must be
 idempotent. It gets no reply to send — WeChat expects none for these events.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

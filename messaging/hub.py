@@ -1,4 +1,5 @@
 """The messages and customer-service sections of the account hub (accounts/hub.py)."""
+
 from __future__ import annotations
 
 import datetime
@@ -25,11 +26,14 @@ from .selectors import open_kf_sessions
 
 
 def _messages_section(request, account) -> dict:
-    midnight = timezone.make_aware(datetime.datetime.combine(timezone.localdate(),
-                                                             datetime.time.min))
+    midnight = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time.min))
     today = InboundMessage.objects.filter(account=account, received_at__gte=midnight).count()
-    last = (InboundMessage.objects.filter(account=account).order_by("-received_at")
-            .values_list("received_at", flat=True).first())
+    last = (
+        InboundMessage.objects.filter(account=account)
+        .order_by("-received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
     rules = {
         "keyword": KeywordRule.objects.filter(account=account, is_active=True).count(),
         "transfer": TransferRule.objects.filter(account=account, is_active=True).count(),
@@ -40,22 +44,20 @@ def _messages_section(request, account) -> dict:
         {"label": _("Last message"), "value": local(last)},
         {"label": _("Active keyword rules"), "value": rules["keyword"]},
         {"label": _("Active transfer rules"), "value": rules["transfer"]},
-        {"label": _("Welcome reply"), "value": _("set") if welcome else _("none"),
-         "tone": "" if welcome else "warning"},
+        {
+            "label": _("Welcome reply"),
+            "value": _("set") if welcome else _("none"),
+            "tone": "" if welcome else "warning",
+        },
     ]
     by_account = {"account__id__exact": account.pk}
     links = [
-        {"label": _("Message log"), "url": changelist_for("messaging.inboundmessage",
-                                                          **by_account)},
-        {"label": _("Keyword rules"), "url": changelist_for("messaging.keywordrule",
-                                                            **by_account)},
-        {"label": _("Transfer rules"), "url": changelist_for("messaging.transferrule",
-                                                             **by_account)},
-        {"label": _("Welcome reply"), "url": changelist_for("messaging.welcomereply",
-                                                            **by_account)},
+        {"label": _("Message log"), "url": changelist_for("messaging.inboundmessage", **by_account)},
+        {"label": _("Keyword rules"), "url": changelist_for("messaging.keywordrule", **by_account)},
+        {"label": _("Transfer rules"), "url": changelist_for("messaging.transferrule", **by_account)},
+        {"label": _("Welcome reply"), "url": changelist_for("messaging.welcomereply", **by_account)},
     ]
-    return {"key": "messages", "title": _("Messages"), "order": 40, "items": items,
-            "links": links}
+    return {"key": "messages", "title": _("Messages"), "order": 40, "items": items, "links": links}
 
 
 def _kf_section(request, account) -> dict:
@@ -63,41 +65,49 @@ def _kf_section(request, account) -> dict:
     team = KfAccount.objects.filter(account=account).aggregate(
         active=Count("pk", filter=Q(status=KfAccountStatus.ACTIVE)),
         online=Count("pk", filter=Q(status=KfAccountStatus.ACTIVE, online=True)),
-        pending=Count("pk", filter=Q(status__in=[KfAccountStatus.PENDING,
-                                                 KfAccountStatus.DELETING])),
+        pending=Count("pk", filter=Q(status__in=[KfAccountStatus.PENDING, KfAccountStatus.DELETING])),
         failed=Count("pk", filter=Q(status=KfAccountStatus.FAILED)),
     )
-    failed_operations = KfOperation.objects.filter(
-        account=account, status=KfOperationStatus.FAILED).count()
+    failed_operations = KfOperation.objects.filter(account=account, status=KfOperationStatus.FAILED).count()
     transfer = kf_transfer_allowed(account)
     items = [
-        {"label": _("Customer-service plug-in"), "value": _("on") if account.kf_enabled
-         else _("off")},
-        {"label": _("Transfer to customer service"), "tone": "success" if transfer else "",
-         "value": _("works") if transfer else _("not in effect (needs a certified service "
-                                                "account, the plug-in and developer mode)")},
-        {"label": _("Agents"), "value": _("%(active)d active, %(online)d online")
-         % {"active": team["active"], "online": team["online"]}},
+        {"label": _("Customer-service plug-in"), "value": _("on") if account.kf_enabled else _("off")},
+        {
+            "label": _("Transfer to customer service"),
+            "tone": "success" if transfer else "",
+            "value": _("works")
+            if transfer
+            else _("not in effect (needs a certified service account, the plug-in and developer mode)"),
+        },
+        {
+            "label": _("Agents"),
+            "value": _("%(active)d active, %(online)d online")
+            % {"active": team["active"], "online": team["online"]},
+        },
         {"label": _("Open sessions"), "value": open_kf_sessions(account=account).count()},
         {"label": _("Waiting users"), "value": KfWaitCase.objects.filter(account=account).count()},
     ]
     if team["pending"]:
-        items.append({"label": _("Being added or deleted"), "value": team["pending"],
-                      "tone": "warning"})
+        items.append({"label": _("Being added or deleted"), "value": team["pending"], "tone": "warning"})
     if team["failed"] or failed_operations:
-        items.append({"label": _("Failed"), "tone": "danger",
-                      "value": _("%(agents)d agent(s), %(ops)d operation(s)")
-                      % {"agents": team["failed"], "ops": failed_operations}})
+        items.append(
+            {
+                "label": _("Failed"),
+                "tone": "danger",
+                "value": _("%(agents)d agent(s), %(ops)d operation(s)")
+                % {"agents": team["failed"], "ops": failed_operations},
+            }
+        )
     by_account = {"account__id__exact": account.pk}
     links = [
-        {"label": _("Customer-service team"), "url": changelist_for("messaging.kfaccount",
-                                                                    **by_account)},
-        {"label": _("Customer-service operations"),
-         "url": changelist_for("messaging.kfoperation", **by_account)},
+        {"label": _("Customer-service team"), "url": changelist_for("messaging.kfaccount", **by_account)},
+        {
+            "label": _("Customer-service operations"),
+            "url": changelist_for("messaging.kfoperation", **by_account),
+        },
         {"label": _("Sessions"), "url": changelist_for("messaging.kfsession", **by_account)},
     ]
-    return {"key": "kf", "title": _("Customer service"), "order": 50, "items": items,
-            "links": links}
+    return {"key": "kf", "title": _("Customer service"), "order": 50, "items": items, "links": links}
 
 
 def hub_sections(request, account) -> list[dict]:

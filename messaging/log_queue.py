@@ -21,6 +21,7 @@ Nothing is lost when a process dies:
   unflushed rows, normally well under a second of traffic, would be lost. Run Redis
   with `appendonly yes` (see README).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -52,9 +53,24 @@ RECLAIM_EVERY_SECONDS = 10.0
 LINGER_SECONDS = 0.25
 
 #: the columns the flusher writes; a column added later gets its database default
-ROW_FIELDS = ("account_id", "dedupe_key", "openid", "msg_type", "event", "content", "msg_id",
-              "sent_at", "received_at", "route", "keyword_rule_id", "reply_type",
-              "reply_summary", "reply_xml", "processing_ms", "raw")
+ROW_FIELDS = (
+    "account_id",
+    "dedupe_key",
+    "openid",
+    "msg_type",
+    "event",
+    "content",
+    "msg_id",
+    "sent_at",
+    "received_at",
+    "route",
+    "keyword_rule_id",
+    "reply_type",
+    "reply_summary",
+    "reply_xml",
+    "processing_ms",
+    "raw",
+)
 
 # KEYS[1] the push's claim key, KEYS[2] the stream; ARGV reply, ttl, row (JSON).
 # Returns the reply already stored under the claim (a retry), or nil: claimed and queued.
@@ -68,8 +84,7 @@ return false
 _scripts: dict[int, object] = {}
 
 
-def claim_and_queue(client: redis.Redis, *, key: str, reply: str, ttl: int,
-                    row: dict) -> bytes | None:
+def claim_and_queue(client: redis.Redis, *, key: str, reply: str, ttl: int, row: dict) -> bytes | None:
     """Claim the push and queue its log row atomically; return the earlier reply of a retry.
 
     Raises RedisError when Redis cannot be reached in time (the caller then writes
@@ -100,8 +115,9 @@ def _row_from_payload(data: dict) -> InboundMessage:
 # --- Flushing ---------------------------------------------------------------------------------
 def _flusher_client() -> redis.Redis:
     # Blocking reads wait up to BLOCK_MS: the socket timeout must be longer.
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=BLOCK_MS / 1000 + 5,
-                                socket_connect_timeout=2)
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=BLOCK_MS / 1000 + 5, socket_connect_timeout=2
+    )
 
 
 def _ensure_group(client: redis.Redis) -> None:
@@ -137,8 +153,11 @@ def _write(rows: list[InboundMessage]) -> None:
                 if attempt == 0 and row.keyword_rule_id is not None:
                     row.keyword_rule_id = None  # the rule is gone, the message is not
                     continue
-                logger.error("message log: dropped a queued row of account %s that the "
-                             "database refuses (%s)", row.account_id, type(exc).__name__)
+                logger.error(
+                    "message log: dropped a queued row of account %s that the database refuses (%s)",
+                    row.account_id,
+                    type(exc).__name__,
+                )
                 break
 
 
@@ -174,8 +193,9 @@ def _entries(reply) -> list:
     return reply[0][1]
 
 
-def flush_once(client: redis.Redis, consumer: str, *, block_ms: int | None = None,
-               claim_idle_ms: int | None = None) -> int:
+def flush_once(
+    client: redis.Redis, consumer: str, *, block_ms: int | None = None, claim_idle_ms: int | None = None
+) -> int:
     """One pass: own pending entries, then (optionally) others' stale ones, then new ones.
 
     Returns the number of rows written. Entries stay pending if the write fails.
@@ -190,14 +210,14 @@ def flush_once(client: redis.Redis, consumer: str, *, block_ms: int | None = Non
         start = "0-0"
         while True:
             start, entries, *_deleted = client.xautoclaim(
-                STREAM, GROUP, consumer, claim_idle_ms, start_id=start, count=BATCH_SIZE)
+                STREAM, GROUP, consumer, claim_idle_ms, start_id=start, count=BATCH_SIZE
+            )
             written += _store(client, entries)
             if start in (b"0-0", "0-0"):
                 break
     # 3. New entries.
     while True:
-        reply = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH_SIZE,
-                                  block=block_ms)
+        reply = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH_SIZE, block=block_ms)
         entries = _entries(reply)
         written += _store(client, entries)
         if len(entries) < BATCH_SIZE:
@@ -209,8 +229,9 @@ def flush(*, claim_idle_ms: int = CLAIM_IDLE_MS, consumer: str | None = None) ->
     """Write every queued row now (and those a dead flusher left); the beat task and tests."""
     client = _flusher_client()
     try:
-        return flush_once(client, consumer or f"flush-{socket.gethostname()}-{os.getpid()}",
-                          claim_idle_ms=claim_idle_ms)
+        return flush_once(
+            client, consumer or f"flush-{socket.gethostname()}-{os.getpid()}", claim_idle_ms=claim_idle_ms
+        )
     finally:
         client.close()
 
@@ -242,8 +263,9 @@ class _Flusher(threading.Thread):
                 reclaim = now - last_reclaim > RECLAIM_EVERY_SECONDS
                 if reclaim:
                     last_reclaim = now
-                written = flush_once(client, self.consumer, block_ms=BLOCK_MS,
-                                     claim_idle_ms=CLAIM_IDLE_MS if reclaim else None)
+                written = flush_once(
+                    client, self.consumer, block_ms=BLOCK_MS, claim_idle_ms=CLAIM_IDLE_MS if reclaim else None
+                )
                 if written:
                     time.sleep(LINGER_SECONDS)
             except Exception:

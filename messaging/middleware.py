@@ -9,6 +9,7 @@ straight to the view; every other URL goes on down the stack.
 Middleware listed ABOVE it in MIDDLEWARE still runs for the callback — put request
 ids, metrics and latency histograms there; middleware below it does not.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,10 +30,9 @@ class CallbackFastPath:
         if self._pattern is None:
             url = reverse("messaging:callback", kwargs={"appid": _PLACEHOLDER})
             prefix = get_script_prefix()
-            path = "/" + url[len(prefix):] if url.startswith(prefix) else url
+            path = "/" + url[len(prefix) :] if url.startswith(prefix) else url
             head, tail = path.split(_PLACEHOLDER)
-            self._pattern = re.compile(
-                rf"{re.escape(head)}(wx[0-9a-f]{{16}}){re.escape(tail)}\Z")
+            self._pattern = re.compile(rf"{re.escape(head)}(wx[0-9a-f]{{16}}){re.escape(tail)}\Z")
         return self._pattern
 
     def __call__(self, request):

@@ -1,4 +1,5 @@
 """Inbound messages, reply rules and the customer-service (KF) team of each account."""
+
 from __future__ import annotations
 
 import datetime
@@ -112,13 +113,13 @@ REGEX_PROBLEMS = (
 def describe_regex_error(pattern: str, detail: str) -> str:
     """RE2's "<what>: <fragment>" in the staff's words, with the fragment's position."""
     what, _sep, fragment = detail.partition(": ")
-    problem = next((text for start, text in REGEX_PROBLEMS if what.startswith(start)),
-                   _("the pattern cannot be read"))
+    problem = next(
+        (text for start, text in REGEX_PROBLEMS if what.startswith(start)), _("the pattern cannot be read")
+    )
     position = pattern.find(fragment) if fragment else -1
     if position < 0:
         return str(problem)
-    return str(_("%(problem)s (at character %(position)d)")
-               % {"problem": problem, "position": position + 1})
+    return str(_("%(problem)s (at character %(position)d)") % {"problem": problem, "position": position + 1})
 
 
 def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError]:
@@ -132,8 +133,10 @@ def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError
         )
     elif match_type == MatchType.REGEX and (problem := regex_error(pattern)) is not None:
         errors["pattern"] = ValidationError(
-            _("This is not a valid regular expression: %(error)s. Rules use RE2 syntax: "
-              "no backreferences or lookaround.")
+            _(
+                "This is not a valid regular expression: %(error)s. Rules use RE2 syntax: "
+                "no backreferences or lookaround."
+            )
             % {"error": describe_regex_error(pattern, problem)},
             code="regex",
         )
@@ -161,11 +164,9 @@ class ReplyContent(models.Model):
             errors["reply_text"] = ValidationError(_("Enter the reply text."), code="required")
         if self.reply_type == ReplyType.NEWS:
             if not self.news_title.strip():
-                errors["news_title"] = ValidationError(
-                    _("A news reply needs a title."), code="required")
+                errors["news_title"] = ValidationError(_("A news reply needs a title."), code="required")
             if not self.news_url:
-                errors["news_url"] = ValidationError(
-                    _("A news reply needs a link."), code="required")
+                errors["news_url"] = ValidationError(_("A news reply needs a link."), code="required")
         return errors
 
 
@@ -173,7 +174,9 @@ class KeywordRule(ReplyContent):
     """An automatic reply to user text messages. Higher priority is tried first."""
 
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
         related_name="keyword_rules",
     )
     name = models.CharField(_("name"), max_length=60)
@@ -210,7 +213,9 @@ class WelcomeReply(ReplyContent):
     """What a new follower receives (the `subscribe` event)."""
 
     account = models.OneToOneField(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
         related_name="welcome_reply",
     )
     is_active = models.BooleanField(_("active"), default=True)
@@ -237,26 +242,38 @@ class TransferRule(models.Model):
     """
 
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
         related_name="transfer_rules",
     )
     name = models.CharField(_("name"), max_length=60)
     match_type = models.CharField(
-        _("match type"), max_length=10, choices=TransferMatchType.choices,
+        _("match type"),
+        max_length=10,
+        choices=TransferMatchType.choices,
         default=TransferMatchType.CONTAINS,
     )
     pattern = models.CharField(
-        _("keyword or pattern"), max_length=PATTERN_MAX_LENGTH, blank=True,
+        _("keyword or pattern"),
+        max_length=PATTERN_MAX_LENGTH,
+        blank=True,
         help_text=_("Leave empty for “any message”."),
     )
     kf_account = models.ForeignKey(
-        "KfAccount", verbose_name=_("customer-service account"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        "KfAccount",
+        verbose_name=_("customer-service account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text=_("Optional: hand the user to this agent only (TransInfo/KfAccount)."),
     )
     active_from = models.TimeField(_("active from"), null=True, blank=True)
     active_until = models.TimeField(
-        _("active until"), null=True, blank=True,
+        _("active until"),
+        null=True,
+        blank=True,
         help_text=_("A window that ends before it starts runs over midnight (18:00 → 09:00)."),
     )
     priority = models.IntegerField(
@@ -278,11 +295,12 @@ class TransferRule(models.Model):
         errors = validate_pattern(self.match_type, self.pattern)
         if (self.active_from is None) != (self.active_until is None):
             errors["active_until"] = ValidationError(
-                _("Give both ends of the time window, or neither."), code="window")
+                _("Give both ends of the time window, or neither."), code="window"
+            )
         if self.kf_account_id and self.account_id and self.kf_account.account_id != self.account_id:
             errors["kf_account"] = ValidationError(
-                _("This customer-service account belongs to another official account."),
-                code="other_account")
+                _("This customer-service account belongs to another official account."), code="other_account"
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -310,15 +328,27 @@ class Route(models.TextChoices):
 
 
 #: WeChat's MsgType and Event codes as staff read them (the stored value stays WeChat's)
-MSG_TYPE_LABELS = {"text": _("text"), "image": _("image"), "voice": _("voice"),
-                   "video": _("video"), "shortvideo": _("short video"),
-                   "location": _("location"), "link": _("link"), "event": _("event")}
-EVENT_LABELS = {"subscribe": _("follow"), "unsubscribe": _("unfollow"),
-                "CLICK": _("menu click"), "VIEW": _("menu link opened"), "SCAN": _("scan"),
-                "LOCATION": _("location report"),
-                "kf_create_session": _("customer-service session opened"),
-                "kf_close_session": _("customer-service session closed"),
-                "kf_switch_session": _("customer-service session switched")}
+MSG_TYPE_LABELS = {
+    "text": _("text"),
+    "image": _("image"),
+    "voice": _("voice"),
+    "video": _("video"),
+    "shortvideo": _("short video"),
+    "location": _("location"),
+    "link": _("link"),
+    "event": _("event"),
+}
+EVENT_LABELS = {
+    "subscribe": _("follow"),
+    "unsubscribe": _("unfollow"),
+    "CLICK": _("menu click"),
+    "VIEW": _("menu link opened"),
+    "SCAN": _("scan"),
+    "LOCATION": _("location report"),
+    "kf_create_session": _("customer-service session opened"),
+    "kf_close_session": _("customer-service session closed"),
+    "kf_switch_session": _("customer-service session switched"),
+}
 
 
 class InboundMessage(models.Model):
@@ -332,8 +362,11 @@ class InboundMessage(models.Model):
     # (account, openid, received_at) indexes serve those lookups, and every index
     # costs time on the callback's INSERT.
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
-        related_name="inbound_messages", db_index=False,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
+        related_name="inbound_messages",
+        db_index=False,
     )
     dedupe_key = models.CharField(_("deduplication key"), max_length=160, editable=False)
     openid = models.CharField(_("user OpenID"), max_length=64)
@@ -343,11 +376,14 @@ class InboundMessage(models.Model):
     msg_id = models.BigIntegerField(_("MsgId"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at (CreateTime)"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
-    route = models.CharField(_("route"), max_length=12, choices=Route.choices,
-                             default=Route.NONE)
+    route = models.CharField(_("route"), max_length=12, choices=Route.choices, default=Route.NONE)
     keyword_rule = models.ForeignKey(
-        KeywordRule, verbose_name=_("keyword rule"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        KeywordRule,
+        verbose_name=_("keyword rule"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     reply_type = models.CharField(_("reply type"), max_length=32, blank=True)
     reply_summary = models.TextField(_("reply"), blank=True)
@@ -360,16 +396,20 @@ class InboundMessage(models.Model):
         verbose_name_plural = _("message log")
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "dedupe_key"],
-                                    name="messaging_inbound_unique_per_account"),
+            models.UniqueConstraint(
+                fields=["account", "dedupe_key"], name="messaging_inbound_unique_per_account"
+            ),
         ]
         indexes = [models.Index(fields=["account", "openid", "received_at"])]
 
     def __str__(self) -> str:
         # in Asia/Shanghai, as the page around it shows times
         when = timezone.localtime(self.received_at) if self.received_at else None
-        return f"{self.openid} {self.kind_label} {when:%Y-%m-%d %H:%M:%S}" if when else \
-            f"{self.openid} {self.kind_label}"
+        return (
+            f"{self.openid} {self.kind_label} {when:%Y-%m-%d %H:%M:%S}"
+            if when
+            else f"{self.openid} {self.kind_label}"
+        )
 
     @property
     def kind_label(self) -> str:
@@ -388,8 +428,11 @@ class MessageDailyCount(models.Model):
     """
 
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
-        related_name="+", db_index=False,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     day = models.DateField(_("day"))
     count = models.PositiveIntegerField(_("messages"), default=0)
@@ -400,8 +443,7 @@ class MessageDailyCount(models.Model):
         verbose_name_plural = _("daily message counts")
         ordering = ["-day", "account"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "day"],
-                                    name="messaging_daily_count_unique"),
+            models.UniqueConstraint(fields=["account", "day"], name="messaging_daily_count_unique"),
         ]
         indexes = [models.Index(fields=["day"], name="messaging_daily_count_day")]
 
@@ -412,8 +454,7 @@ class MessageDailyCount(models.Model):
 def validate_kf_prefix(prefix: str) -> None:
     """R-KF-02: the work-number part of `prefix@wechatid`."""
     if not KF_PREFIX_RE.match(prefix or ""):
-        raise ValidationError(
-            _("The prefix is 1 to 10 letters, digits or underscores."), code="kf_prefix")
+        raise ValidationError(_("The prefix is 1 to 10 letters, digits or underscores."), code="kf_prefix")
 
 
 # Labels in a context of their own: the bare words ("Succeeded", "Failed") are translated
@@ -433,13 +474,16 @@ class KfAccount(models.Model):
     """
 
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
         related_name="kf_accounts",
     )
     kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH)
     nickname = models.CharField(_("nickname"), max_length=KF_NICKNAME_MAX_LENGTH)
-    status = models.CharField(_("status"), max_length=10, choices=KfAccountStatus.choices,
-                              default=KfAccountStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=KfAccountStatus.choices, default=KfAccountStatus.PENDING
+    )
     kf_id = models.CharField(_("KF id"), max_length=20, blank=True)
     headimgurl = models.URLField(_("avatar URL"), max_length=500, blank=True)
     kf_wx = models.CharField(_("bound WeChat user"), max_length=64, blank=True)
@@ -457,8 +501,7 @@ class KfAccount(models.Model):
         verbose_name_plural = _("customer-service accounts")
         ordering = ["account", "kf_account"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "kf_account"],
-                                    name="messaging_kf_account_unique"),
+            models.UniqueConstraint(fields=["account", "kf_account"], name="messaging_kf_account_unique"),
         ]
 
     def __str__(self) -> str:
@@ -491,26 +534,36 @@ class KfOperation(models.Model):
     """One call that changes (or reads) the KF team remotely — the visible record of it."""
 
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
         related_name="kf_operations",
     )
     kf = models.ForeignKey(
-        KfAccount, verbose_name=_("customer-service account"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="operations",
+        KfAccount,
+        verbose_name=_("customer-service account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="operations",
     )
-    kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH,
-                                  blank=True)
+    kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH, blank=True)
     action = models.CharField(_("action"), max_length=10, choices=KfOperationAction.choices)
     nickname = models.CharField(_("nickname"), max_length=KF_NICKNAME_MAX_LENGTH, blank=True)
     avatar = models.FileField(_("avatar"), upload_to=kf_avatar_path, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=KfOperationStatus.choices,
-                              default=KfOperationStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=KfOperationStatus.choices, default=KfOperationStatus.PENDING
+    )
     errcode = models.IntegerField(_("error code"), null=True, blank=True)
     errmsg = models.CharField(_("error message"), max_length=300, blank=True)
     explanation = models.TextField(_("explanation"), blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -534,17 +587,19 @@ class KfSession(models.Model):
     """Who serves whom, kept up to date by kf_*_session events (R-KF-03)."""
 
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
         related_name="kf_sessions",
     )
     openid = models.CharField(_("user OpenID"), max_length=64)
     kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH)
-    status = models.CharField(_("status"), max_length=10, choices=KfSessionStatus.choices,
-                              default=KfSessionStatus.OPEN)
+    status = models.CharField(
+        _("status"), max_length=10, choices=KfSessionStatus.choices, default=KfSessionStatus.OPEN
+    )
     opened_at = models.DateTimeField(_("opened at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    switched_from = models.CharField(_("switched from"), max_length=KF_ACCOUNT_MAX_LENGTH,
-                                     blank=True)
+    switched_from = models.CharField(_("switched from"), max_length=KF_ACCOUNT_MAX_LENGTH, blank=True)
 
     class Meta:
         verbose_name = _("customer-service session")
@@ -552,9 +607,11 @@ class KfSession(models.Model):
         ordering = ["-opened_at", "-id"]
         constraints = [
             # one open session per user and account at a time
-            models.UniqueConstraint(fields=["account", "openid"],
-                                    condition=models.Q(status="open"),
-                                    name="messaging_one_open_kf_session"),
+            models.UniqueConstraint(
+                fields=["account", "openid"],
+                condition=models.Q(status="open"),
+                name="messaging_one_open_kf_session",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -565,7 +622,9 @@ class KfWaitCase(models.Model):
     """A user waiting in the customer-service queue (from getwaitcase, replaced on each sync)."""
 
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
         related_name="kf_wait_cases",
     )
     openid = models.CharField(_("user OpenID"), max_length=64)

@@ -6,6 +6,7 @@ path, and the message log is tuned for millions of inbound rows; an outgoing mes
 has its own life (pending → sending → sent | failed, retries, who sent it, the file
 of an image) that inbound rows never have. The workspace merges both by time.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -35,8 +36,7 @@ class OutboundStatus(models.TextChoices):
 
 
 def outbound_image_path(instance: OutboundMessage, filename: str) -> str:
-    return (f"conversation-images/{instance.account_id}/"
-            f"{timezone.now():%Y%m%d%H%M%S}-{filename[-40:]}")
+    return f"conversation-images/{instance.account_id}/{timezone.now():%Y%m%d%H%M%S}-{filename[-40:]}"
 
 
 class OutboundMessage(models.Model):
@@ -48,8 +48,11 @@ class OutboundMessage(models.Model):
     """
 
     account = models.ForeignKey(
-        OfficialAccount, verbose_name=_("official account"), on_delete=models.CASCADE,
-        related_name="outbound_messages", db_index=False,
+        OfficialAccount,
+        verbose_name=_("official account"),
+        on_delete=models.CASCADE,
+        related_name="outbound_messages",
+        db_index=False,
     )
     openid = models.CharField(_("user OpenID"), max_length=64)
     msg_type = models.CharField(_("message type"), max_length=10, choices=OutboundType.choices)
@@ -60,17 +63,21 @@ class OutboundMessage(models.Model):
     news_pic_url = models.URLField(_("article picture URL"), max_length=1024, blank=True)
     image = models.FileField(_("image"), upload_to=outbound_image_path, blank=True)
     media_id = models.CharField(_("media_id"), max_length=128, blank=True)
-    kf_account = models.CharField(_("sent as customer-service account"), max_length=30,
-                                  blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=OutboundStatus.choices,
-                              default=OutboundStatus.PENDING)
+    kf_account = models.CharField(_("sent as customer-service account"), max_length=30, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING
+    )
     errcode = models.IntegerField(_("error code"), null=True, blank=True)
     errmsg = models.CharField(_("error message"), max_length=300, blank=True)
     explanation = models.TextField(_("explanation"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("sent by"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("written at"), default=timezone.now)
     sent_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
@@ -79,8 +86,7 @@ class OutboundMessage(models.Model):
         verbose_name = _("reply to a user")
         verbose_name_plural = _("replies to users")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "openid", "created_at"],
-                                name="messaging_outbound_thread")]
+        indexes = [models.Index(fields=["account", "openid", "created_at"], name="messaging_outbound_thread")]
         permissions = [("reply_to_users", _("Can answer users from the back-office"))]
 
     def __str__(self) -> str:
@@ -100,9 +106,16 @@ class OutboundMessage(models.Model):
         if self.msg_type == OutboundType.TEXT:
             body["text"] = {"content": self.text}
         elif self.msg_type == OutboundType.NEWS:
-            body["news"] = {"articles": [{"title": self.news_title,
-                                          "description": self.news_description,
-                                          "url": self.news_url, "picurl": self.news_pic_url}]}
+            body["news"] = {
+                "articles": [
+                    {
+                        "title": self.news_title,
+                        "description": self.news_description,
+                        "url": self.news_url,
+                        "picurl": self.news_pic_url,
+                    }
+                ]
+            }
         else:
             body["image"] = {"media_id": self.media_id}
         if self.kf_account:

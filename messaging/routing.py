@@ -5,6 +5,7 @@ subscribe event → the welcome reply; then keyword and transfer rules (R-KF-03:
 user messages only, never events) on ONE priority scale, higher first, a keyword
 rule winning a tie (issue 12); otherwise nothing (`success`).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -41,15 +42,20 @@ class Decision:
         """The passive reply XML, or "" when nothing is answered (the view sends `success`)."""
         to_user, from_user = message.from_user, message.to_user
         if self.reply_type == "text":
-            return replies.text_reply(to_user=to_user, from_user=from_user, content=self.text,
-                                      create_time=create_time)
+            return replies.text_reply(
+                to_user=to_user, from_user=from_user, content=self.text, create_time=create_time
+            )
         if self.reply_type == "news" and self.article:
-            return replies.news_reply(to_user=to_user, from_user=from_user,
-                                      article=self.article, create_time=create_time)
+            return replies.news_reply(
+                to_user=to_user, from_user=from_user, article=self.article, create_time=create_time
+            )
         if self.reply_type == "transfer_customer_service":
-            return replies.transfer_reply(to_user=to_user, from_user=from_user,
-                                          kf_account=self.kf_account or None,
-                                          create_time=create_time)
+            return replies.transfer_reply(
+                to_user=to_user,
+                from_user=from_user,
+                kf_account=self.kf_account or None,
+                create_time=create_time,
+            )
         return ""
 
 
@@ -58,8 +64,12 @@ NO_REPLY = Decision(route=Route.NONE)
 
 def _content_decision(route: str, content: ReplyContent, **extra) -> Decision:
     if content.reply_type == ReplyType.NEWS:
-        article = replies.Article(title=content.news_title, description=content.news_description,
-                                  url=content.news_url, pic_url=content.news_pic_url)
+        article = replies.Article(
+            title=content.news_title,
+            description=content.news_description,
+            url=content.news_url,
+            pic_url=content.news_pic_url,
+        )
         return Decision(route=route, reply_type="news", article=article, **extra)
     return Decision(route=route, reply_type="text", text=content.reply_text, **extra)
 
@@ -80,13 +90,17 @@ def kf_transfer_allowed(account: OfficialAccount) -> bool:
     """R-KF-01 / R-KF-03: transfer replies only for certified service accounts whose
     customer-service plug-in is on and which run in developer mode."""
     return bool(
-        account.kf_enabled and account.developer_mode and account.is_service
-        and account.is_certified()
+        account.kf_enabled and account.developer_mode and account.is_service and account.is_certified()
     )
 
 
-def route_message(*, account: OfficialAccount, message: Message, now: datetime.datetime,
-                  rules: selectors.RuleSet | None = None) -> Decision:
+def route_message(
+    *,
+    account: OfficialAccount,
+    message: Message,
+    now: datetime.datetime,
+    rules: selectors.RuleSet | None = None,
+) -> Decision:
     """Decide the reply to one push, following the precedence in the module docstring
     (R-MENU-02 click replies; R-KF-03 transfer, after R-KF-01's `kf_transfer_allowed`).
 
@@ -132,8 +146,7 @@ def route_message(*, account: OfficialAccount, message: Message, now: datetime.d
             # Pattern rules look at text only; "any" rules take every user message.
             if (text or rule.match_type == "any") and rule.matches(text, now):
                 kf = rule.kf_account.kf_account if rule.kf_account_id else ""
-                return Decision(route=Route.TRANSFER, reply_type="transfer_customer_service",
-                                kf_account=kf)
+                return Decision(route=Route.TRANSFER, reply_type="transfer_customer_service", kf_account=kf)
     if keyword is not None:
         return _content_decision(Route.KEYWORD, keyword, keyword_rule_id=keyword.pk)
     return NO_REPLY

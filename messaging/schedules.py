@@ -1,4 +1,5 @@
 """Periodic tasks of the messaging app (installed by `manage.py install_schedules`)."""
+
 from django.utils.translation import gettext_noop
 
 SCHEDULES = [
@@ -23,7 +24,7 @@ SCHEDULES = [
         "task": "messaging.flush_message_log",
         "every_seconds": 60,
         "description": "Writes queued callback log rows that no web process has written "
-                       "(also those a dead process left pending).",
+        "(also those a dead process left pending).",
     },
     {
         "name": gettext_noop("messaging: daily message counts"),

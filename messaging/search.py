@@ -25,6 +25,7 @@ COMMON_MATCHES rows at most fetched and sorted).
 
 On SQLite (`make run`) the same rules run as plain substring matching without an index.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,15 +66,16 @@ def search_terms(search: str) -> list[str]:
         if bit:
             terms.append(bit)
     if len(terms) > MAX_TERMS:
-        raise SearchError(_("Search for at most %(count)d words at a time.")
-                          % {"count": MAX_TERMS})
+        raise SearchError(_("Search for at most %(count)d words at a time.") % {"count": MAX_TERMS})
     for term in terms:
         if len(term) > MAX_TERM_LENGTH:
-            raise SearchError(_("A search word can be at most %(count)d characters long.")
-                              % {"count": MAX_TERM_LENGTH})
+            raise SearchError(
+                _("A search word can be at most %(count)d characters long.") % {"count": MAX_TERM_LENGTH}
+            )
         if len(term) < MIN_TEXT_TERM_LENGTH and not MSG_ID_RE.match(term):
-            raise SearchError(_("Search for at least two characters (for example 营业), "
-                                "an OpenID or a MsgId."))
+            raise SearchError(
+                _("Search for at least two characters (for example 营业), an OpenID or a MsgId.")
+            )
     return terms
 
 
@@ -89,8 +91,11 @@ class SearchBigrams(Func):
 
 
 def _is_text(term: str) -> bool:
-    return (len(term) >= MIN_TEXT_TERM_LENGTH and not REAL_OPENID_RE.match(term)
-            and not REAL_MSG_ID_RE.match(term))
+    return (
+        len(term) >= MIN_TEXT_TERM_LENGTH
+        and not REAL_OPENID_RE.match(term)
+        and not REAL_MSG_ID_RE.match(term)
+    )
 
 
 def _is_openid(term: str) -> bool:
@@ -106,8 +111,7 @@ def _exact_match(term: str, *, postgres: bool) -> Q:
     match = Q()
     if _is_text(term):
         if postgres:
-            text = Concat(F("content"), Value(SEPARATOR), F("reply_summary"),
-                          output_field=TextField())
+            text = Concat(F("content"), Value(SEPARATOR), F("reply_summary"), output_field=TextField())
             match |= Q(GreaterThan(StrIndex(Lower(text), Lower(Value(term))), 0))
         else:
             match |= Q(content__icontains=term) | Q(reply_summary__icontains=term)
@@ -139,8 +143,9 @@ def needs_account_ids(terms: list[str]) -> bool:
     return any(OPENID_RE.match(t) or MSG_ID_RE.match(t) for t in terms)
 
 
-def search_messages(queryset: QuerySet, terms: list[str], *,
-                    account_ids: list[int] | None = None) -> QuerySet:
+def search_messages(
+    queryset: QuerySet, terms: list[str], *, account_ids: list[int] | None = None
+) -> QuerySet:
     """Rows of `queryset` matching every term (see the module docstring).
 
     `account_ids` are the accounts the user may see; needed on PostgreSQL when a term
@@ -148,8 +153,7 @@ def search_messages(queryset: QuerySet, terms: list[str], *,
     """
     postgres = queryset.db and _vendor(queryset.db) == "postgresql"
     if postgres:
-        queryset = queryset.alias(_search_bigrams=SearchBigrams(F("content"),
-                                                                F("reply_summary")))
+        queryset = queryset.alias(_search_bigrams=SearchBigrams(F("content"), F("reply_summary")))
     for term in terms:
         exact = _exact_match(term, postgres=postgres)
         if postgres and not _is_common(queryset, term, exact):

@@ -1,4 +1,5 @@
 """Reads shared by the callback, the admin, tasks and the dashboard."""
+
 from __future__ import annotations
 
 import datetime
@@ -77,8 +78,9 @@ def _refresh_account_in_background(appid: str, stale: OfficialAccount) -> None:
         _account_refreshing.add(appid)
         # Until the refresh ends, this push and the next ones use the stale entry.
         _account_cache[appid] = (time.monotonic() + ACCOUNT_RETRY_SECONDS, stale)
-    threading.Thread(target=_refresh_account, args=(appid,), daemon=True,
-                     name=f"account-refresh-{appid}").start()
+    threading.Thread(
+        target=_refresh_account, args=(appid,), daemon=True, name=f"account-refresh-{appid}"
+    ).start()
 
 
 def _refresh_account(appid: str) -> None:
@@ -88,15 +90,16 @@ def _refresh_account(appid: str) -> None:
         with database_deadline(settings.WECHAT_CALLBACK_DATABASE_TIMEOUT):
             account = OfficialAccount.objects.filter(appid=appid).first()
     except Exception:
-        logger.warning("callback: could not refresh account %s; using the cached copy", appid,
-                       exc_info=True)
+        logger.warning("callback: could not refresh account %s; using the cached copy", appid, exc_info=True)
     else:
         with _account_cache_lock:
             if account is None:
                 _account_cache.pop(appid, None)
             else:
                 _account_cache[appid] = (
-                    time.monotonic() + settings.WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS, account)
+                    time.monotonic() + settings.WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS,
+                    account,
+                )
     finally:
         connection.close()
         with _account_cache_lock:
@@ -189,13 +192,15 @@ def forget_rules(account_id: int | None = None) -> None:
 
 
 def active_keyword_rules(*, account: OfficialAccount) -> QuerySet[KeywordRule]:
-    return KeywordRule.objects.filter(account_id=account.pk, is_active=True).order_by(
-        "-priority", "id")
+    return KeywordRule.objects.filter(account_id=account.pk, is_active=True).order_by("-priority", "id")
 
 
 def active_transfer_rules(*, account: OfficialAccount) -> QuerySet[TransferRule]:
-    return (TransferRule.objects.filter(account_id=account.pk, is_active=True)
-            .select_related("kf_account").order_by("-priority", "id"))
+    return (
+        TransferRule.objects.filter(account_id=account.pk, is_active=True)
+        .select_related("kf_account")
+        .order_by("-priority", "id")
+    )
 
 
 def welcome_reply_for(*, account: OfficialAccount) -> WelcomeReply | None:
@@ -213,20 +218,23 @@ def message_log_accounts(user) -> list[tuple[int, str]]:
 
     Read from the accounts, never from the messages (a DISTINCT over the log costs a scan).
     """
-    return [(pk, name) for pk, name in
-            accounts_visible_to(user).order_by("name", "pk").values_list("pk", "name")]
+    return [
+        (pk, name) for pk, name in accounts_visible_to(user).order_by("name", "pk").values_list("pk", "name")
+    ]
 
 
 def conversation(*, account: OfficialAccount, openid: str, limit: int = 200):
     """The last `limit` messages of one user with one account, oldest first."""
-    rows = list(InboundMessage.objects.filter(account=account, openid=openid)
-                .order_by("-received_at", "-id")[:limit])
+    rows = list(
+        InboundMessage.objects.filter(account=account, openid=openid).order_by("-received_at", "-id")[:limit]
+    )
     rows.reverse()
     return rows
 
 
-def message_counts_per_day(*, user, days: int = 14,
-                           today: datetime.date | None = None) -> list[tuple[datetime.date, int]]:
+def message_counts_per_day(
+    *, user, days: int = 14, today: datetime.date | None = None
+) -> list[tuple[datetime.date, int]]:
     """Inbound messages per local day for the accounts the user may see, zeros included.
 
     Read from the daily rollup (`MessageDailyCount`, kept up to date by a periodic task),
@@ -234,12 +242,12 @@ def message_counts_per_day(*, user, days: int = 14,
     """
     today = today or timezone.localdate()
     start = today - datetime.timedelta(days=days - 1)
-    rows = scope_to_user(MessageDailyCount.objects.filter(day__gte=start, day__lte=today),
-                         user, "account")
-    counts = dict(rows.order_by().values_list("day").annotate(n=Sum("count"))
-                  .values_list("day", "n"))
-    return [(start + datetime.timedelta(days=i),
-             counts.get(start + datetime.timedelta(days=i), 0)) for i in range(days)]
+    rows = scope_to_user(MessageDailyCount.objects.filter(day__gte=start, day__lte=today), user, "account")
+    counts = dict(rows.order_by().values_list("day").annotate(n=Sum("count")).values_list("day", "n"))
+    return [
+        (start + datetime.timedelta(days=i), counts.get(start + datetime.timedelta(days=i), 0))
+        for i in range(days)
+    ]
 
 
 def open_kf_sessions(*, account: OfficialAccount) -> QuerySet[KfSession]:

@@ -3,6 +3,7 @@
 Kept apart from `selectors.py` (the callback's and the message log's reads).
 Scoping: every read starts from `accounts.selectors.accounts_visible_to`.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -79,39 +80,59 @@ class ReplyWindow:
         if self.kind is None and self.opened_at is not None:
             return _("The user has unfollowed the account: no message can be sent (45015).")
         if self.kind is None:
-            return _("The user has not written to the account, so WeChat does not allow "
-                     "customer-service messages (45015).")
+            return _(
+                "The user has not written to the account, so WeChat does not allow "
+                "customer-service messages (45015)."
+            )
         if not self.is_open:
             if self.kind == "event":
-                return _("Closed: after a menu click, a subscription or a QR scan the account "
-                         "may answer only within 1 minute (45015). Wait until the user "
-                         "writes again.")
-            return _("Closed: more than 48 hours have passed since the user's last message "
-                     "(45015). Wait until the user writes again.")
+                return _(
+                    "Closed: after a menu click, a subscription or a QR scan the account "
+                    "may answer only within 1 minute (45015). Wait until the user "
+                    "writes again."
+                )
+            return _(
+                "Closed: more than 48 hours have passed since the user's last message "
+                "(45015). Wait until the user writes again."
+            )
         if self.remaining <= 0:
-            return _("All %(limit)d messages allowed in this window are used (45047). Wait "
-                     "until the user writes again.") % {"limit": self.limit}
+            return _(
+                "All %(limit)d messages allowed in this window are used (45047). Wait "
+                "until the user writes again."
+            ) % {"limit": self.limit}
         hours, rest = divmod(self.seconds_left, 3600)
         minutes = rest // 60
         if self.kind == "event":
-            return _("Open for %(seconds)d more seconds (1 minute after a click, subscription "
-                     "or scan); %(remaining)d of %(limit)d messages left.") % {
-                "seconds": self.seconds_left, "remaining": self.remaining, "limit": self.limit}
-        return _("Open for %(hours)d h %(minutes)d min more (48 hours after the user's last "
-                 "message); %(remaining)d of %(limit)d messages left.") % {
-            "hours": hours, "minutes": minutes, "remaining": self.remaining,
-            "limit": self.limit}
+            return _(
+                "Open for %(seconds)d more seconds (1 minute after a click, subscription "
+                "or scan); %(remaining)d of %(limit)d messages left."
+            ) % {"seconds": self.seconds_left, "remaining": self.remaining, "limit": self.limit}
+        return _(
+            "Open for %(hours)d h %(minutes)d min more (48 hours after the user's last "
+            "message); %(remaining)d of %(limit)d messages left."
+        ) % {"hours": hours, "minutes": minutes, "remaining": self.remaining, "limit": self.limit}
 
     def as_dict(self) -> dict:
-        return {"open": self.is_open, "can_send": self.can_send, "kind": self.kind,
-                "closes_at": self.closes_at.isoformat() if self.closes_at else None,
-                "seconds_left": self.seconds_left, "remaining": self.remaining,
-                "limit": self.limit, "errcode": self.errcode, "text": self.explain()}
+        return {
+            "open": self.is_open,
+            "can_send": self.can_send,
+            "kind": self.kind,
+            "closes_at": self.closes_at.isoformat() if self.closes_at else None,
+            "seconds_left": self.seconds_left,
+            "remaining": self.remaining,
+            "limit": self.limit,
+            "errcode": self.errcode,
+            "text": self.explain(),
+        }
 
 
-def reply_window(*, account: OfficialAccount, openid: str,
-                 now: datetime.datetime | None = None,
-                 exclude_id: int | None = None) -> ReplyWindow:
+def reply_window(
+    *,
+    account: OfficialAccount,
+    openid: str,
+    now: datetime.datetime | None = None,
+    exclude_id: int | None = None,
+) -> ReplyWindow:
     """The customer-service window of one user (wechat-protocol.md §c, 45015/45047).
 
     The latest user message (48 h, 5 messages) or window-opening event (click, scan,
@@ -120,11 +141,13 @@ def reply_window(*, account: OfficialAccount, openid: str,
     delivered) use up its count. Two indexed queries.
     """
     now = now or timezone.now()
-    opening = (InboundMessage.objects
-               .filter(account_id=account.pk, openid=openid)
-               .filter(~Q(msg_type="event") | Q(event__in=WINDOW_EVENTS + CLOSING_EVENTS))
-               .order_by("-received_at", "-id").values("msg_type", "event", "received_at")
-               .first())
+    opening = (
+        InboundMessage.objects.filter(account_id=account.pk, openid=openid)
+        .filter(~Q(msg_type="event") | Q(event__in=WINDOW_EVENTS + CLOSING_EVENTS))
+        .order_by("-received_at", "-id")
+        .values("msg_type", "event", "received_at")
+        .first()
+    )
     if opening is None:
         return ReplyWindow(None, None, None, 0, 0, now)
     opened_at = opening["received_at"]
@@ -134,10 +157,13 @@ def reply_window(*, account: OfficialAccount, openid: str,
         kind, length, limit = "event", EVENT_WINDOW, EVENT_WINDOW_LIMIT
     else:
         kind, length, limit = "message", MESSAGE_WINDOW, MESSAGE_WINDOW_LIMIT
-    used = (OutboundMessage.objects
-            .filter(account_id=account.pk, openid=openid, created_at__gte=opened_at,
-                    status__in=COUNTED_STATUSES)
-            .exclude(pk=exclude_id).count())
+    used = (
+        OutboundMessage.objects.filter(
+            account_id=account.pk, openid=openid, created_at__gte=opened_at, status__in=COUNTED_STATUSES
+        )
+        .exclude(pk=exclude_id)
+        .count()
+    )
     return ReplyWindow(kind, opened_at, opened_at + length, limit, used, now)
 
 
@@ -178,8 +204,9 @@ class ConversationRows:
         )
         # placeholders in order: the window's start, the reply statuses, the inner query's
         params = [self.now - MESSAGE_WINDOW, *COUNTED_STATUSES, *params]
-        where = " WHERE NOT (t.last_out IS NOT NULL AND t.last_out >= t.last_in)" \
-            if self.unanswered_only else ""
+        where = (
+            " WHERE NOT (t.last_out IS NOT NULL AND t.last_out >= t.last_in)" if self.unanswered_only else ""
+        )
         return sql + where, params
 
     @staticmethod
@@ -206,17 +233,21 @@ class ConversationRows:
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise TypeError("ConversationRows supports slices only")
         offset = index.start or 0
-        limit = (index.stop - offset) if index.stop is not None else 10 ** 9
+        limit = (index.stop - offset) if index.stop is not None else 10**9
         sql, params = self._sql()
         # unanswered with the window open first, the soonest to close on top; then
         # unanswered with the window closed; then answered — each newest first
-        order = (" ORDER BY CASE WHEN answered = 0 AND window_open = 1 THEN 0 "
-                 "WHEN answered = 0 THEN 1 ELSE 2 END, "
-                 "CASE WHEN answered = 0 AND window_open = 1 THEN last_in END ASC NULLS LAST, "
-                 "last_in DESC, openid ASC LIMIT %s OFFSET %s")
+        order = (
+            " ORDER BY CASE WHEN answered = 0 AND window_open = 1 THEN 0 "
+            "WHEN answered = 0 THEN 1 ELSE 2 END, "
+            "CASE WHEN answered = 0 AND window_open = 1 THEN last_in END ASC NULLS LAST, "
+            "last_in DESC, openid ASC LIMIT %s OFFSET %s"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({sql}) r{order}",  # noqa: S608
-                           [*params, limit, offset])
+            cursor.execute(
+                f"SELECT * FROM ({sql}) r{order}",  # noqa: S608
+                [*params, limit, offset],
+            )
             names = [column[0] for column in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         for row in rows:
@@ -232,8 +263,14 @@ def _aware(value) -> datetime.datetime:
     return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.UTC)
 
 
-def conversations(*, user, account_id: int | None = None, search: str = "",
-                  state: str = "", now: datetime.datetime | None = None) -> ConversationRows:
+def conversations(
+    *,
+    user,
+    account_id: int | None = None,
+    search: str = "",
+    state: str = "",
+    now: datetime.datetime | None = None,
+) -> ConversationRows:
     """One row per (account, user) who wrote in the last LIST_DAYS days, for accounts the
     user may see: last message time, count, whether staff answered after it, whether
     the 48-hour window is still open. Unanswered conversations come first, the one
@@ -247,13 +284,16 @@ def conversations(*, user, account_id: int | None = None, search: str = "",
         visible = visible.filter(pk=account_id)
     # "open" is decided in WHERE (a message within 48 h), not after grouping: fewer rows read
     since = now - (MESSAGE_WINDOW if state == "open" else datetime.timedelta(days=LIST_DAYS))
-    rows = (InboundMessage.objects
-            .filter(account_id__in=visible.values("pk"), received_at__gt=since)
-            .exclude(msg_type="event"))
+    rows = InboundMessage.objects.filter(account_id__in=visible.values("pk"), received_at__gt=since).exclude(
+        msg_type="event"
+    )
     if search:
         rows = rows.filter(openid__icontains=search.strip())
-    grouped = (rows.order_by().values("account_id", "openid")
-               .annotate(last_in=Max("received_at"), messages=Count("id")))
+    grouped = (
+        rows.order_by()
+        .values("account_id", "openid")
+        .annotate(last_in=Max("received_at"), messages=Count("id"))
+    )
     return ConversationRows(grouped, unanswered_only=state == "unanswered", now=now)
 
 
@@ -283,24 +323,46 @@ def unanswered_count(*, user, now: datetime.datetime | None = None) -> int:
 def thread(*, account: OfficialAccount, openid: str, limit: int = 100) -> list[dict]:
     """The last `limit` inbound and outbound messages of one user, oldest first, as dicts
     ready for JSON (what the workspace script renders and polls)."""
-    inbound = list(InboundMessage.objects.filter(account_id=account.pk, openid=openid)
-                   .order_by("-received_at", "-id")[:limit])
-    outbound = list(OutboundMessage.objects.filter(account_id=account.pk, openid=openid)
-                    .select_related("created_by").order_by("-created_at", "-id")[:limit])
-    items = [{
-        "id": f"in-{row.pk}", "direction": "in", "at": row.received_at.isoformat(),
-        "type": row.msg_type, "event": row.event, "text": row.content,
-        "auto_reply": row.reply_summary if row.reply_type else "",
-        "status": "",
-    } for row in inbound] + [{
-        "id": f"out-{row.pk}", "pk": row.pk, "direction": "out",
-        "at": row.created_at.isoformat(), "type": row.msg_type,
-        "type_display": str(row.get_msg_type_display()), "text": row.summary,
-        "kf_account": row.kf_account, "status": row.status,
-        "status_display": str(row.get_status_display()),
-        "errcode": row.errcode, "explanation": row.explanation,
-        "by": row.created_by.get_username() if row.created_by else "",
-        "retryable": row.status == OutboundStatus.FAILED,
-    } for row in outbound]
+    inbound = list(
+        InboundMessage.objects.filter(account_id=account.pk, openid=openid).order_by("-received_at", "-id")[
+            :limit
+        ]
+    )
+    outbound = list(
+        OutboundMessage.objects.filter(account_id=account.pk, openid=openid)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    items = [
+        {
+            "id": f"in-{row.pk}",
+            "direction": "in",
+            "at": row.received_at.isoformat(),
+            "type": row.msg_type,
+            "event": row.event,
+            "text": row.content,
+            "auto_reply": row.reply_summary if row.reply_type else "",
+            "status": "",
+        }
+        for row in inbound
+    ] + [
+        {
+            "id": f"out-{row.pk}",
+            "pk": row.pk,
+            "direction": "out",
+            "at": row.created_at.isoformat(),
+            "type": row.msg_type,
+            "type_display": str(row.get_msg_type_display()),
+            "text": row.summary,
+            "kf_account": row.kf_account,
+            "status": row.status,
+            "status_display": str(row.get_status_display()),
+            "errcode": row.errcode,
+            "explanation": row.explanation,
+            "by": row.created_by.get_username() if row.created_by else "",
+            "retryable": row.status == OutboundStatus.FAILED,
+        }
+        for row in outbound
+    ]
     items.sort(key=lambda item: item["at"])
     return items[-limit:]

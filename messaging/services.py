@@ -1,4 +1,5 @@
 """Writes of the messaging app: receiving pushes, KF sessions and accounts, pruning the log."""
+
 from __future__ import annotations
 
 import datetime
@@ -78,8 +79,9 @@ def redis_client() -> redis.Redis:
             client = _redis_clients.setdefault(
                 # Short timeouts: the callback must answer within WeChat's 5 s even
                 # when Redis hangs (it then carries on without it, see above).
-                url, redis.Redis.from_url(url, socket_timeout=timeout,
-                                          socket_connect_timeout=timeout))
+                url,
+                redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout),
+            )
     return client
 
 
@@ -97,8 +99,11 @@ def forget_redis_failures() -> None:
 
 def _redis_failed(exc: Exception) -> None:
     _redis_broken_until[settings.REDIS_URL] = time.monotonic() + REDIS_BREAK_SECONDS
-    logger.warning("callback: Redis unavailable (%s); writing through the database for %ss",
-                   type(exc).__name__, REDIS_BREAK_SECONDS)
+    logger.warning(
+        "callback: Redis unavailable (%s); writing through the database for %ss",
+        type(exc).__name__,
+        REDIS_BREAK_SECONDS,
+    )
 
 
 def _dedupe_redis_key(account: OfficialAccount, dedupe_key: str) -> str:
@@ -108,6 +113,7 @@ def _dedupe_redis_key(account: OfficialAccount, dedupe_key: str) -> str:
 
 def rules_changed(*, account_id: int) -> None:
     """Tell every process that this account's reply rules changed (after commit)."""
+
     def publish() -> None:
         selectors.forget_rules(account_id)
         try:
@@ -168,12 +174,16 @@ def _as_reply(value: bytes | str) -> str:
 
 
 def _stored_reply(account: OfficialAccount, dedupe_key: str) -> str | None:
-    return (InboundMessage.objects.filter(account_id=account.pk, dedupe_key=dedupe_key)
-            .values_list("reply_xml", flat=True).first())
+    return (
+        InboundMessage.objects.filter(account_id=account.pk, dedupe_key=dedupe_key)
+        .values_list("reply_xml", flat=True)
+        .first()
+    )
 
 
-def message_receive(*, account: OfficialAccount, message: Message,
-                    now: datetime.datetime | None = None) -> Received:
+def message_receive(
+    *, account: OfficialAccount, message: Message, now: datetime.datetime | None = None
+) -> Received:
     """Store one push and decide its reply, exactly once per (account, dedupe key).
 
     A retry of a push already handled (or being handled by another process) is not
@@ -204,8 +214,7 @@ def message_receive(*, account: OfficialAccount, message: Message,
         "reply_xml": reply_xml,
         "raw": message.raw,
     }
-    queueable = (not isinstance(message, KfSessionEvent)
-                 and not transaction.get_connection().in_atomic_block)
+    queueable = not isinstance(message, KfSessionEvent) and not transaction.get_connection().in_atomic_block
     if client is not None and queueable:
         fields["processing_ms"] = round((time.perf_counter() - started) * 1000, 3)
         try:
@@ -213,25 +222,33 @@ def message_receive(*, account: OfficialAccount, message: Message,
         except redis.RedisError as exc:
             _redis_failed(exc)
             client = None
-    return _receive_through_database(account=account, message=message,
-                                     row=InboundMessage(**fields), key=key, client=client,
-                                     at=now, started=started, queueable=queueable)
+    return _receive_through_database(
+        account=account,
+        message=message,
+        row=InboundMessage(**fields),
+        key=key,
+        client=client,
+        at=now,
+        started=started,
+        queueable=queueable,
+    )
 
 
 def _queue(client: redis.Redis, *, key: str, fields: dict) -> Received:
     """Claim the push and queue its row in Redis (one round trip); raises RedisError."""
     reply_xml = fields["reply_xml"]
     current = log_queue.claim_and_queue(
-        client, key=key, reply=reply_xml or NO_REPLY, ttl=REPLY_TTL_SECONDS,
-        row=log_queue.row_payload(fields))
+        client, key=key, reply=reply_xml or NO_REPLY, ttl=REPLY_TTL_SECONDS, row=log_queue.row_payload(fields)
+    )
     log_queue.ensure_flusher()
     if current is not None:
         return Received(reply_xml=_as_reply(current), duplicate=True)
     return Received(reply_xml=reply_xml, duplicate=False)
 
 
-def _queue_instead(*, account: OfficialAccount, message: Message, row: InboundMessage,
-                   key: str, queueable: bool) -> Received:
+def _queue_instead(
+    *, account: OfficialAccount, message: Message, row: InboundMessage, key: str, queueable: bool
+) -> Received:
     """The database failed: keep the row in Redis until it is back, or lose it and say so.
 
     Redis is tried even if it failed a moment ago (it may be back): a row Redis can
@@ -245,18 +262,27 @@ def _queue_instead(*, account: OfficialAccount, message: Message, row: InboundMe
             _redis_failed(exc)
         else:
             _redis_broken_until.pop(settings.REDIS_URL, None)  # Redis answered
-            logger.warning("callback: the database failed; the log row of account %s (%s) "
-                           "waits in Redis", account.pk, message.dedupe_key)
+            logger.warning(
+                "callback: the database failed; the log row of account %s (%s) waits in Redis",
+                account.pk,
+                message.dedupe_key,
+            )
             return received
-    logger.error("callback: log row of account %s (%s) not stored", account.pk,
-                 message.dedupe_key)
+    logger.error("callback: log row of account %s (%s) not stored", account.pk, message.dedupe_key)
     return Received(reply_xml=row.reply_xml, duplicate=False)
 
 
-def _receive_through_database(*, account: OfficialAccount, message: Message,
-                              row: InboundMessage, key: str, client: redis.Redis | None,
-                              at: datetime.datetime, started: float,
-                              queueable: bool) -> Received:
+def _receive_through_database(
+    *,
+    account: OfficialAccount,
+    message: Message,
+    row: InboundMessage,
+    key: str,
+    client: redis.Redis | None,
+    at: datetime.datetime,
+    started: float,
+    queueable: bool,
+) -> Received:
     """The row written in the request, in its own transaction (or the caller's savepoint)."""
     current = _claim(client, key, row.reply_xml or NO_REPLY)
     if current is not None:
@@ -264,16 +290,14 @@ def _receive_through_database(*, account: OfficialAccount, message: Message,
     row.processing_ms = round((time.perf_counter() - started) * 1000, 3)
     if not db_guard.database_available():
         _redis_quietly(client, "delete", key)
-        return _queue_instead(account=account, message=message, row=row, key=key,
-                              queueable=queueable)
+        return _queue_instead(account=account, message=message, row=row, key=key, queueable=queueable)
     try:
         with transaction.atomic():
             connection = transaction.get_connection()
             if connection.vendor == "postgresql":
                 # Well inside WeChat's 5 s, whatever the web tier's general limit is.
                 with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL statement_timeout = %s",
-                                   [CALLBACK_STATEMENT_TIMEOUT_MS])
+                    cursor.execute("SET LOCAL statement_timeout = %s", [CALLBACK_STATEMENT_TIMEOUT_MS])
             row.save(force_insert=True)
             if isinstance(message, KfSessionEvent):
                 kf_session_apply_event(account=account, event=message, at=at)
@@ -291,22 +315,25 @@ def _receive_through_database(*, account: OfficialAccount, message: Message,
         # else it is lost, and said so in the log.
         db_guard.database_failed(exc)
         _redis_quietly(client, "delete", key)
-        return _queue_instead(account=account, message=message, row=row, key=key,
-                              queueable=queueable)
+        return _queue_instead(account=account, message=message, row=row, key=key, queueable=queueable)
     return Received(reply_xml=row.reply_xml, duplicate=False, message_id=row.pk)
 
 
 # --- KF sessions ---------------------------------------------------------------------------------
-def kf_session_apply_event(*, account: OfficialAccount, event: KfSessionEvent,
-                           at: datetime.datetime) -> KfSession | None:
+def kf_session_apply_event(
+    *, account: OfficialAccount, event: KfSessionEvent, at: datetime.datetime
+) -> KfSession | None:
     """R-KF-03: keep "who serves whom" current from kf_create/close/switch_session events.
 
     Create opens a session (closing a stale open one of the same user first);
     close closes it; switch moves it to ToKfAccount and remembers FromKfAccount.
     """
     openid = event.from_user
-    current = (KfSession.objects.select_for_update()
-               .filter(account=account, openid=openid, status=KfSessionStatus.OPEN).first())
+    current = (
+        KfSession.objects.select_for_update()
+        .filter(account=account, openid=openid, status=KfSessionStatus.OPEN)
+        .first()
+    )
     if event.event == "kf_create_session":
         if current is not None:
             if current.kf_account == event.kf_account:
@@ -314,8 +341,9 @@ def kf_session_apply_event(*, account: OfficialAccount, event: KfSessionEvent,
             current.status, current.closed_at = KfSessionStatus.CLOSED, at
             current.save(update_fields=["status", "closed_at"])
         KfWaitCase.objects.filter(account=account, openid=openid).delete()
-        return KfSession.objects.create(account=account, openid=openid,
-                                        kf_account=event.kf_account, opened_at=at)
+        return KfSession.objects.create(
+            account=account, openid=openid, kf_account=event.kf_account, opened_at=at
+        )
     if event.event == "kf_close_session":
         if current is not None:
             current.status, current.closed_at = KfSessionStatus.CLOSED, at
@@ -323,9 +351,13 @@ def kf_session_apply_event(*, account: OfficialAccount, event: KfSessionEvent,
         return current
     if event.event == "kf_switch_session":
         if current is None:
-            return KfSession.objects.create(account=account, openid=openid,
-                                            kf_account=event.to_kf_account, opened_at=at,
-                                            switched_from=event.from_kf_account)
+            return KfSession.objects.create(
+                account=account,
+                openid=openid,
+                kf_account=event.to_kf_account,
+                opened_at=at,
+                switched_from=event.from_kf_account,
+            )
         current.kf_account = event.to_kf_account
         current.switched_from = event.from_kf_account
         current.save(update_fields=["kf_account", "switched_from"])
@@ -341,16 +373,26 @@ class KfError(ValidationError):
 def kf_account_name(*, account: OfficialAccount, prefix: str) -> str:
     """R-KF-02: `prefix@wechatid`; the account needs a WeChat ID, the prefix ≤ 10 [A-Za-z0-9_]."""
     if not account.wechat_id:
-        raise KfError({"prefix": _("Set the official account's WeChat ID first: customer-service "
-                                   "accounts are named prefix@WeChat ID.")})
+        raise KfError(
+            {
+                "prefix": _(
+                    "Set the official account's WeChat ID first: customer-service "
+                    "accounts are named prefix@WeChat ID."
+                )
+            }
+        )
     try:
         validate_kf_prefix(prefix)
     except ValidationError as exc:
         raise KfError({"prefix": exc.messages})
     name = f"{prefix}@{account.wechat_id}"
     if len(name) > KF_ACCOUNT_MAX_LENGTH:
-        raise KfError({"prefix": _("“%(name)s” is longer than %(max)d characters.")
-                       % {"name": name, "max": KF_ACCOUNT_MAX_LENGTH}})
+        raise KfError(
+            {
+                "prefix": _("“%(name)s” is longer than %(max)d characters.")
+                % {"name": name, "max": KF_ACCOUNT_MAX_LENGTH}
+            }
+        )
     return name
 
 
@@ -359,8 +401,9 @@ def _check_nickname(nickname: str) -> str:
     if not nickname:
         raise KfError({"nickname": _("Enter a nickname.")})
     if len(nickname) > KF_NICKNAME_MAX_LENGTH:
-        raise KfError({"nickname": _("The nickname is at most %(max)d characters.")
-                       % {"max": KF_NICKNAME_MAX_LENGTH}})
+        raise KfError(
+            {"nickname": _("The nickname is at most %(max)d characters.") % {"max": KF_NICKNAME_MAX_LENGTH}}
+        )
     return nickname
 
 
@@ -370,8 +413,7 @@ def _enqueue(operation: KfOperation) -> None:
     transaction.on_commit(lambda: kf_operation_run.delay(operation.pk))
 
 
-def kf_account_check_new(*, account: OfficialAccount, prefix: str,
-                         nickname: str) -> tuple[str, str]:
+def kf_account_check_new(*, account: OfficialAccount, prefix: str, nickname: str) -> tuple[str, str]:
     """R-KF-01/R-KF-02: may this account get a customer-service account `prefix@wechatid`?
 
     Returns the full name and the cleaned nickname, or raises KfError naming the
@@ -381,22 +423,31 @@ def kf_account_check_new(*, account: OfficialAccount, prefix: str,
     if not (account.kf_enabled and account.is_service and account.is_certified()):
         # R-KF-01 / R-POST-04: a lapsed certification stops new agents even before the
         # nightly sweep has switched the plug-in off.
-        raise KfError({"account": _("Enable the customer-service plug-in of this account first "
-                                    "(certified service accounts only).")})
+        raise KfError(
+            {
+                "account": _(
+                    "Enable the customer-service plug-in of this account first "
+                    "(certified service accounts only)."
+                )
+            }
+        )
     name = kf_account_name(account=account, prefix=prefix)
     nickname = _check_nickname(nickname)
     existing = KfAccount.objects.filter(account=account)
     if existing.filter(kf_account__iexact=name).exists():
         raise KfError({"prefix": _("“%(name)s” already exists.") % {"name": name}})
     if existing.count() >= KF_ACCOUNTS_LIMIT:
-        raise KfError({"prefix": _("An official account can have at most %(max)d "
-                                   "customer-service accounts.") % {"max": KF_ACCOUNTS_LIMIT}})
+        raise KfError(
+            {
+                "prefix": _("An official account can have at most %(max)d customer-service accounts.")
+                % {"max": KF_ACCOUNTS_LIMIT}
+            }
+        )
     return name, nickname
 
 
 @transaction.atomic
-def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str,
-                   by=None) -> KfOperation:
+def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str, by=None) -> KfOperation:
     """R-KF-02: request a new customer-service account; the API call runs in a task.
 
     The checks of kf_account_check_new run under a lock on the official account, so
@@ -404,11 +455,17 @@ def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str,
     """
     OfficialAccount.objects.select_for_update().filter(pk=account.pk).first()
     name, nickname = kf_account_check_new(account=account, prefix=prefix, nickname=nickname)
-    kf = KfAccount.objects.create(account=account, kf_account=name, nickname=nickname,
-                                  status=KfAccountStatus.PENDING)
-    operation = KfOperation.objects.create(account=account, kf=kf, kf_account=name,
-                                           action=KfOperationAction.ADD, nickname=nickname,
-                                           requested_by=by)
+    kf = KfAccount.objects.create(
+        account=account, kf_account=name, nickname=nickname, status=KfAccountStatus.PENDING
+    )
+    operation = KfOperation.objects.create(
+        account=account,
+        kf=kf,
+        kf_account=name,
+        action=KfOperationAction.ADD,
+        nickname=nickname,
+        requested_by=by,
+    )
     _enqueue(operation)
     return operation
 
@@ -417,9 +474,15 @@ def kf_check_added(kf: KfAccount) -> None:
     """R-KF-02: WeChat knows only accounts whose addition succeeded; changing another would
     answer 65401, so it is refused here with the reason."""
     if kf.status in (KfAccountStatus.FAILED, KfAccountStatus.PENDING):
-        raise KfError({"kf_account": _("“%(name)s” is not in WeChat yet (its addition is "
-                                       "pending or failed): retry adding it first.")
-                       % {"name": kf.kf_account}})
+        raise KfError(
+            {
+                "kf_account": _(
+                    "“%(name)s” is not in WeChat yet (its addition is "
+                    "pending or failed): retry adding it first."
+                )
+                % {"name": kf.kf_account}
+            }
+        )
 
 
 @transaction.atomic
@@ -427,9 +490,14 @@ def kf_account_update(*, kf: KfAccount, nickname: str, by=None) -> KfOperation:
     """Request a nickname change (R-KF-02); applied locally once the API accepts it."""
     kf_check_added(kf)
     nickname = _check_nickname(nickname)
-    operation = KfOperation.objects.create(account=kf.account, kf=kf, kf_account=kf.kf_account,
-                                           action=KfOperationAction.UPDATE, nickname=nickname,
-                                           requested_by=by)
+    operation = KfOperation.objects.create(
+        account=kf.account,
+        kf=kf,
+        kf_account=kf.kf_account,
+        action=KfOperationAction.UPDATE,
+        nickname=nickname,
+        requested_by=by,
+    )
     _enqueue(operation)
     return operation
 
@@ -442,8 +510,9 @@ def kf_account_delete(*, kf: KfAccount, by=None) -> KfOperation | None:
         KfAccount.objects.filter(pk=kf.pk).delete()
         return None
     KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.DELETING)
-    operation = KfOperation.objects.create(account=kf.account, kf=kf, kf_account=kf.kf_account,
-                                           action=KfOperationAction.DELETE, requested_by=by)
+    operation = KfOperation.objects.create(
+        account=kf.account, kf=kf, kf_account=kf.kf_account, action=KfOperationAction.DELETE, requested_by=by
+    )
     _enqueue(operation)
     return operation
 
@@ -458,8 +527,7 @@ def sniff_upload(upload, signatures: dict[bytes, str]) -> str | None:
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
-    return next((value for signature, value in signatures.items()
-                 if head.startswith(signature)), None)
+    return next((value for signature, value in signatures.items() if head.startswith(signature)), None)
 
 
 def kf_avatar_check(upload) -> str:
@@ -479,8 +547,9 @@ def kf_account_upload_avatar(*, kf: KfAccount, upload, by=None) -> KfOperation:
     """Request an avatar upload (jpg/png by content, ≤ 2 MiB; WeChat recommends 640×640 jpg)."""
     extension = kf_avatar_check(upload)
     kf_check_added(kf)
-    operation = KfOperation(account=kf.account, kf=kf, kf_account=kf.kf_account,
-                            action=KfOperationAction.AVATAR, requested_by=by)
+    operation = KfOperation(
+        account=kf.account, kf=kf, kf_account=kf.kf_account, action=KfOperationAction.AVATAR, requested_by=by
+    )
     operation.avatar.save(f"avatar{extension}", upload, save=False)
     operation.save()
     _enqueue(operation)
@@ -498,27 +567,34 @@ def kf_operation_retry(*, operation: KfOperation, by=None) -> KfOperation:
         raise KfError(_("Only failed operations can be retried."))
     kf = KfAccount.objects.select_for_update().filter(pk=operation.kf_id).first()
     if operation.action != KfOperationAction.SYNC and kf is None:
-        raise KfError(_("“%(name)s” no longer exists here; add it again instead.")
-                      % {"name": operation.kf_account})
-    under_way = KfOperation.objects.filter(account=operation.account, kf=kf,
-                                           action=operation.action,
-                                           status=KfOperationStatus.PENDING)
+        raise KfError(
+            _("“%(name)s” no longer exists here; add it again instead.") % {"name": operation.kf_account}
+        )
+    under_way = KfOperation.objects.filter(
+        account=operation.account, kf=kf, action=operation.action, status=KfOperationStatus.PENDING
+    )
     if under_way.exists():
-        raise KfError(_("“%(name)s”: the same operation is already under way.")
-                      % {"name": operation.kf_account or operation.account})
+        raise KfError(
+            _("“%(name)s”: the same operation is already under way.")
+            % {"name": operation.kf_account or operation.account}
+        )
     if operation.action == KfOperationAction.ADD:
         if kf.status != KfAccountStatus.FAILED:
-            raise KfError(_("“%(name)s” was added since; nothing to retry.")
-                          % {"name": operation.kf_account})
+            raise KfError(_("“%(name)s” was added since; nothing to retry.") % {"name": operation.kf_account})
         KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.PENDING, last_error="")
     elif operation.action == KfOperationAction.DELETE:
         KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.DELETING)
     elif operation.action != KfOperationAction.SYNC:
         kf_check_added(kf)
     retry = KfOperation.objects.create(
-        account=operation.account, kf=kf, kf_account=operation.kf_account,
-        action=operation.action, nickname=operation.nickname, avatar=operation.avatar.name,
-        requested_by=by)
+        account=operation.account,
+        kf=kf,
+        kf_account=operation.kf_account,
+        action=operation.action,
+        nickname=operation.nickname,
+        avatar=operation.avatar.name,
+        requested_by=by,
+    )
     _enqueue(retry)
     return retry
 
@@ -526,8 +602,7 @@ def kf_operation_retry(*, operation: KfOperation, by=None) -> KfOperation:
 @transaction.atomic
 def kf_accounts_request_sync(*, account: OfficialAccount, by=None) -> KfOperation:
     """Request a refresh of the team, online status and waiting queue from WeChat."""
-    operation = KfOperation.objects.create(account=account, action=KfOperationAction.SYNC,
-                                           requested_by=by)
+    operation = KfOperation.objects.create(account=account, action=KfOperationAction.SYNC, requested_by=by)
     _enqueue(operation)
     return operation
 
@@ -545,7 +620,8 @@ def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> lis
         seen.add(name)
         status = online.get(name, {})
         KfAccount.objects.update_or_create(
-            account=account, kf_account=name,
+            account=account,
+            kf_account=name,
             defaults={
                 "nickname": (row.get("kf_nick") or "")[:KF_NICKNAME_MAX_LENGTH],
                 "kf_id": str(row.get("kf_id", ""))[:20],
@@ -563,18 +639,29 @@ def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> lis
     # Accounts WeChat no longer knows (deleted elsewhere) go, and the sync's record names
     # them. Rows WeChat never had — being added, or whose addition failed and waits for a
     # retry — are ours and stay.
-    gone = (KfAccount.objects.filter(account=account).exclude(kf_account__in=seen)
-            .filter(status__in=[KfAccountStatus.ACTIVE, KfAccountStatus.DELETING]))
+    gone = (
+        KfAccount.objects.filter(account=account)
+        .exclude(kf_account__in=seen)
+        .filter(status__in=[KfAccountStatus.ACTIVE, KfAccountStatus.DELETING])
+    )
     removed = sorted(gone.values_list("kf_account", flat=True))
     gone.delete()
     KfWaitCase.objects.filter(account=account).delete()
-    KfWaitCase.objects.bulk_create([
-        KfWaitCase(account=account, openid=row.get("openid", "")[:64],
-                   latest_time=datetime.datetime.fromtimestamp(int(row.get("latest_time") or 0),
-                                                               tz=datetime.UTC),
-                   synced_at=now)
-        for row in (waiting.get("waitcaselist") or [])[:100] if row.get("openid")
-    ], ignore_conflicts=True)
+    KfWaitCase.objects.bulk_create(
+        [
+            KfWaitCase(
+                account=account,
+                openid=row.get("openid", "")[:64],
+                latest_time=datetime.datetime.fromtimestamp(
+                    int(row.get("latest_time") or 0), tz=datetime.UTC
+                ),
+                synced_at=now,
+            )
+            for row in (waiting.get("waitcaselist") or [])[:100]
+            if row.get("openid")
+        ],
+        ignore_conflicts=True,
+    )
     return removed
 
 
@@ -590,8 +677,8 @@ def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
 
     operation = KfOperation.objects.select_related("account", "kf").get(pk=operation_id)
     claimed = KfOperation.objects.filter(
-        pk=operation_id, status=KfOperationStatus.PENDING,
-        attempts=operation.attempts).update(attempts=operation.attempts + 1)
+        pk=operation_id, status=KfOperationStatus.PENDING, attempts=operation.attempts
+    ).update(attempts=operation.attempts + 1)
     if not claimed:
         return operation
     account = operation.account
@@ -610,8 +697,9 @@ def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
             client.kf_delete(operation.kf_account)
         elif operation.action == KfOperationAction.AVATAR:
             with operation.avatar.open("rb") as fileobj:
-                client.kf_upload_avatar(operation.kf_account, fileobj,
-                                        operation.avatar.name.rsplit("/", 1)[-1])
+                client.kf_upload_avatar(
+                    operation.kf_account, fileobj, operation.avatar.name.rsplit("/", 1)[-1]
+                )
         elif operation.action == KfOperationAction.SYNC:
             removed = _apply_sync(account, client, now)
     except WeChatError as exc:
@@ -640,9 +728,9 @@ def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
         operation.status = KfOperationStatus.SUCCEEDED
         operation.finished_at = now
         if removed:
-            operation.explanation = str(_(
-                "Removed here because WeChat no longer has them: %(names)s")
-                % {"names": ", ".join(removed)})
+            operation.explanation = str(
+                _("Removed here because WeChat no longer has them: %(names)s") % {"names": ", ".join(removed)}
+            )
         operation.attempts += 1
         operation.save()
         if operation.kf_id:
@@ -665,8 +753,8 @@ def kf_operation_give_up(*, operation_id: int, error: str) -> None:
         gave_up = KfOperation.objects.filter(pk=operation_id, status=KfOperationStatus.PENDING)
         operation = gave_up.first()
         if operation is None or not gave_up.update(
-                status=KfOperationStatus.FAILED, errcode=-1, errmsg=error[:300],
-                finished_at=timezone.now()):
+            status=KfOperationStatus.FAILED, errcode=-1, errmsg=error[:300], finished_at=timezone.now()
+        ):
             return
         rows = KfAccount.objects.filter(pk=operation.kf_id)
         if operation.action == KfOperationAction.ADD:
@@ -676,9 +764,15 @@ def kf_operation_give_up(*, operation_id: int, error: str) -> None:
 
 
 # --- Retention ------------------------------------------------------------------------------------
-def messages_prune(*, older_than_days: int | None = None, batch_size: int = 1000,
-                   now: datetime.datetime | None = None, max_batches: int | None = None,
-                   pause_seconds: float = 0.0, max_seconds: float | None = None) -> int:
+def messages_prune(
+    *,
+    older_than_days: int | None = None,
+    batch_size: int = 1000,
+    now: datetime.datetime | None = None,
+    max_batches: int | None = None,
+    pause_seconds: float = 0.0,
+    max_seconds: float | None = None,
+) -> int:
     """Delete log rows received more than MESSAGE_RETENTION_DAYS ago, in bounded batches.
 
     Each batch is its own short transaction deleting at most `batch_size` rows picked by
@@ -702,19 +796,18 @@ def messages_prune(*, older_than_days: int | None = None, batch_size: int = 1000
         old = InboundMessage.objects.filter(received_at__lt=cutoff)
         if resume_at is not None:
             old = old.filter(received_at__gte=resume_at)
-        batch = list(old.order_by("received_at", "id")
-                     .values_list("received_at", "id")[:batch_size])
+        batch = list(old.order_by("received_at", "id").values_list("received_at", "id")[:batch_size])
         if not batch:
             break
         with transaction.atomic():
-            count, _detail = InboundMessage.objects.filter(
-                id__in=[pk for _at, pk in batch]).delete()
+            count, _detail = InboundMessage.objects.filter(id__in=[pk for _at, pk in batch]).delete()
         deleted += count
         batches += 1
         resume_at = batch[-1][0]
         if pause_seconds:
             time.sleep(pause_seconds)
     if deleted:
-        logger.info("pruned %d messages received before %s in %d batches",
-                    deleted, cutoff.isoformat(), batches)
+        logger.info(
+            "pruned %d messages received before %s in %d batches", deleted, cutoff.isoformat(), batches
+        )
     return deleted

@@ -5,6 +5,7 @@ lock on the account, stores the message as pending and queues its delivery after
 commit; `outbound_deliver` (run by a task) sends it, uploading an image first, and
 records the outcome; `outbound_retry` sends a failed message again.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -30,8 +31,12 @@ from .services import sniff_upload
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png",
-                    b"GIF87a": "image/gif", b"GIF89a": "image/gif"}
+IMAGE_SIGNATURES = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
 
 
 class ConversationError(ValidationError):
@@ -47,8 +52,9 @@ def _clean(*, msg_type: str, text: str, news: dict, image) -> dict:
         if not text:
             raise ConversationError({"text": _("Write the message first.")})
         if len(text) > OUTBOUND_TEXT_MAX_LENGTH:
-            raise ConversationError({"text": _("A message is at most %(max)d characters.")
-                                     % {"max": OUTBOUND_TEXT_MAX_LENGTH}})
+            raise ConversationError(
+                {"text": _("A message is at most %(max)d characters.") % {"max": OUTBOUND_TEXT_MAX_LENGTH}}
+            )
         return {"text": text}
     if msg_type == OutboundType.NEWS:
         title = (news.get("title") or "").strip()
@@ -72,8 +78,7 @@ def _clean(*, msg_type: str, text: str, news: dict, image) -> dict:
             errors["news_description"] = _("The description is at most 120 characters.")
         if errors:
             raise ConversationError(errors)
-        return {"news_title": title, "news_url": url, "news_pic_url": pic,
-                "news_description": description}
+        return {"news_title": title, "news_url": url, "news_pic_url": pic, "news_description": description}
     if msg_type == OutboundType.IMAGE:
         if image is None:
             raise ConversationError({"image": _("Choose an image to send.")})
@@ -87,16 +92,21 @@ def _clean(*, msg_type: str, text: str, news: dict, image) -> dict:
 
 def kf_choices(*, account: OfficialAccount) -> list[str]:
     """The account's customer-service accounts agents may send as (active ones)."""
-    return list(KfAccount.objects.filter(account=account, status=KfAccountStatus.ACTIVE)
-                .order_by("kf_account").values_list("kf_account", flat=True))
+    return list(
+        KfAccount.objects.filter(account=account, status=KfAccountStatus.ACTIVE)
+        .order_by("kf_account")
+        .values_list("kf_account", flat=True)
+    )
 
 
 def default_kf_account(*, account: OfficialAccount, openid: str) -> str:
     """Who answers by default: the agent of the user's open session, else the first agent."""
     choices = kf_choices(account=account)
-    session = (KfSession.objects.filter(account=account, openid=openid,
-                                        status=KfSessionStatus.OPEN)
-               .values_list("kf_account", flat=True).first())
+    session = (
+        KfSession.objects.filter(account=account, openid=openid, status=KfSessionStatus.OPEN)
+        .values_list("kf_account", flat=True)
+        .first()
+    )
     if session in choices:
         return session
     return choices[0] if choices else ""
@@ -110,8 +120,7 @@ def _check_kf(account: OfficialAccount, kf_account: str) -> str:
     if not choices:
         return ""
     if kf_account not in choices:
-        raise ConversationError({"kf_account": _(
-            "Choose which customer-service account answers.")})
+        raise ConversationError({"kf_account": _("Choose which customer-service account answers.")})
     return kf_account
 
 
@@ -128,9 +137,17 @@ def _enqueue(message_id: int) -> None:
     transaction.on_commit(lambda: outbound_deliver_task.delay(message_id))
 
 
-def outbound_send(*, account: OfficialAccount, openid: str, msg_type: str, by,
-                  text: str = "", news: dict | None = None, image=None,
-                  kf_account: str = "") -> OutboundMessage:
+def outbound_send(
+    *,
+    account: OfficialAccount,
+    openid: str,
+    msg_type: str,
+    by,
+    text: str = "",
+    news: dict | None = None,
+    image=None,
+    kf_account: str = "",
+) -> OutboundMessage:
     """Answer a user: check the message and the reply window, store it, queue delivery.
 
     wechat-protocol.md §c: only within 48 hours of the user's last message (5
@@ -144,8 +161,9 @@ def outbound_send(*, account: OfficialAccount, openid: str, msg_type: str, by,
         OfficialAccount.objects.select_for_update().filter(pk=account.pk).first()
         kf_account = _check_kf(account, kf_account)
         _check_window(account, openid)
-        message = OutboundMessage(account=account, openid=openid, msg_type=msg_type,
-                                  kf_account=kf_account, created_by=by, **fields)
+        message = OutboundMessage(
+            account=account, openid=openid, msg_type=msg_type, kf_account=kf_account, created_by=by, **fields
+        )
         if image is not None:
             message.image.save(image.name.rsplit("/", 1)[-1], image, save=False)
         message.save()
@@ -165,8 +183,7 @@ def outbound_retry(*, message: OutboundMessage, by) -> OutboundMessage:
         current.errcode, current.errmsg, current.explanation = None, "", ""
         # it is (re)written now: it counts against the window it is sent in
         current.created_at = timezone.now()
-        current.save(update_fields=["status", "errcode", "errmsg", "explanation",
-                                    "created_at"])
+        current.save(update_fields=["status", "errcode", "errmsg", "explanation", "created_at"])
         logger.info("outbound %s: retry requested by %s", current.pk, getattr(by, "pk", None))
         _enqueue(current.pk)
     return current
@@ -174,8 +191,8 @@ def outbound_retry(*, message: OutboundMessage, by) -> OutboundMessage:
 
 def _fail(message_id: int, *, errcode: int | None, errmsg: str, explanation: str) -> None:
     OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
-        status=OutboundStatus.FAILED, errcode=errcode, errmsg=errmsg[:300],
-        explanation=explanation)
+        status=OutboundStatus.FAILED, errcode=errcode, errmsg=errmsg[:300], explanation=explanation
+    )
 
 
 def outbound_deliver(*, message_id: int, client=None) -> str:
@@ -190,8 +207,9 @@ def outbound_deliver(*, message_id: int, client=None) -> str:
     """
     from wechat.errors import WeChatError, explain
 
-    claimed = OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.PENDING) \
-        .update(status=OutboundStatus.SENDING)
+    claimed = OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.PENDING).update(
+        status=OutboundStatus.SENDING
+    )
     message = OutboundMessage.objects.select_related("account").get(pk=message_id)
     if not claimed:
         return message.status
@@ -199,8 +217,12 @@ def outbound_deliver(*, message_id: int, client=None) -> str:
     account = message.account
     window = reply_window(account=account, openid=message.openid, exclude_id=message.pk)
     if not window.can_send:
-        _fail(message_id, errcode=window.errcode, errmsg=_("checked before sending"),
-              explanation=window.explain())
+        _fail(
+            message_id,
+            errcode=window.errcode,
+            errmsg=_("checked before sending"),
+            explanation=window.explain(),
+        )
         return OutboundStatus.FAILED
     if client is None:
         from accounts.wechat_api import client_for
@@ -210,41 +232,47 @@ def outbound_deliver(*, message_id: int, client=None) -> str:
         if message.msg_type == OutboundType.IMAGE and not message.media_id:
             with message.image.open("rb") as fileobj:
                 content = fileobj.read()
-            media_id = client.media_upload("image", content,
-                                           message.image.name.rsplit("/", 1)[-1])
+            media_id = client.media_upload("image", content, message.image.name.rsplit("/", 1)[-1])
             OutboundMessage.objects.filter(pk=message_id).update(media_id=media_id)
             message.media_id = media_id
         client.message_custom_send(message.payload())
     except WeChatError as exc:
         if exc.temporary and not getattr(exc, "request_sent", False):
-            OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING) \
-                .update(status=OutboundStatus.PENDING, errcode=exc.errcode,
-                        errmsg=str(exc.errmsg)[:300], explanation=str(exc.explanation))
+            OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
+                status=OutboundStatus.PENDING,
+                errcode=exc.errcode,
+                errmsg=str(exc.errmsg)[:300],
+                explanation=str(exc.explanation),
+            )
             raise
         explanation = str(exc.explanation)
         if exc.temporary:
-            explanation = _("The connection broke after the message was sent: it may or may "
-                            "not have reached the user. Check with the user before sending "
-                            "it again.")
+            explanation = _(
+                "The connection broke after the message was sent: it may or may "
+                "not have reached the user. Check with the user before sending "
+                "it again."
+            )
         _fail(message_id, errcode=exc.errcode, errmsg=str(exc.errmsg), explanation=explanation)
         return OutboundStatus.FAILED
     except OSError as exc:  # the stored image cannot be read
-        _fail(message_id, errcode=None, errmsg=type(exc).__name__,
-              explanation=str(explain(40009)))
+        _fail(message_id, errcode=None, errmsg=type(exc).__name__, explanation=str(explain(40009)))
         return OutboundStatus.FAILED
     OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
-        status=OutboundStatus.SENT, sent_at=timezone.now(), errcode=0, errmsg="ok",
-        explanation="")
+        status=OutboundStatus.SENT, sent_at=timezone.now(), errcode=0, errmsg="ok", explanation=""
+    )
     return OutboundStatus.SENT
 
 
 def outbound_give_up(*, message_id: int, error: str) -> None:
     """After the last retry of a temporary error: the message failed (it can be retried)."""
     OutboundMessage.objects.filter(
-        pk=message_id, status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING]).update(
-        status=OutboundStatus.FAILED, errcode=-1, errmsg=error[:300],
-        explanation=_("WeChat could not be reached after several tries. Send it again "
-                      "later."))
+        pk=message_id, status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING]
+    ).update(
+        status=OutboundStatus.FAILED,
+        errcode=-1,
+        errmsg=error[:300],
+        explanation=_("WeChat could not be reached after several tries. Send it again later."),
+    )
 
 
 #: a message still pending or sending this long after it was written lost its worker
@@ -257,8 +285,13 @@ def outbound_fail_stuck(*, now: datetime.datetime | None = None) -> int:
     Selects by state: a second run changes nothing."""
     cutoff = (now or timezone.now()) - OUTBOUND_STUCK_AFTER
     return OutboundMessage.objects.filter(
-        status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING],
-        created_at__lt=cutoff).update(
-        status=OutboundStatus.FAILED, errcode=None, errmsg="timeout",
-        explanation=_("No answer from the sending worker in time: the message may or may not "
-                      "have reached the user. Check with the user before sending it again."))
+        status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING], created_at__lt=cutoff
+    ).update(
+        status=OutboundStatus.FAILED,
+        errcode=None,
+        errmsg="timeout",
+        explanation=_(
+            "No answer from the sending worker in time: the message may or may not "
+            "have reached the user. Check with the user before sending it again."
+        ),
+    )

@@ -4,6 +4,7 @@ Used by `POST /wechat/simulate/<account_pk>/` (the menu editor's phone preview).
 Only works when WECHAT_API_BASE is a sandbox on loopback: the real WeChat API has
 no such endpoint, and we must not send requests built from user input elsewhere.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -72,15 +73,18 @@ def clean_payload(payload: dict) -> dict:
             clean["fail_reason"] = str(payload["fail_reason"])[:500]
         return clean
     if kind not in ALLOWED_TYPES:
-        raise SimulationError(_("Unknown type “%(type)s”; use one of: %(types)s.")
-                              % {"type": kind, "types": ", ".join(ALLOWED_TYPES)})
+        raise SimulationError(
+            _("Unknown type “%(type)s”; use one of: %(types)s.")
+            % {"type": kind, "types": ", ".join(ALLOWED_TYPES)}
+        )
     clean = {"type": kind, "openid": str(payload.get("openid") or "preview-user")[:64]}
     field = {"text": "content", "click": "key", "view": "url", "image": "url"}.get(kind)
     if field:
         value = payload.get(field)
         if not isinstance(value, str) or (kind != "image" and not value.strip()):
-            raise SimulationError(_("“%(field)s” is required for type “%(type)s”.")
-                                  % {"field": field, "type": kind})
+            raise SimulationError(
+                _("“%(field)s” is required for type “%(type)s”.") % {"field": field, "type": kind}
+            )
         clean[field] = value[:2048]
     return clean
 
@@ -89,26 +93,41 @@ def simulate_via_sandbox(*, account: OfficialAccount, payload: dict) -> dict:
     """Send one simulated user action through the sandbox; return {"reply", "elapsed_ms"}."""
     base = sandbox_base()
     if base is None:
-        raise SimulationUnavailable(_(
-            "Previews need the WeChat sandbox: WECHAT_API_BASE must point at the sandbox on "
-            "this machine (for example http://127.0.0.1:8001), not at the real WeChat API."))
+        raise SimulationUnavailable(
+            _(
+                "Previews need the WeChat sandbox: WECHAT_API_BASE must point at the sandbox on "
+                "this machine (for example http://127.0.0.1:8001), not at the real WeChat API."
+            )
+        )
     body = clean_payload(payload)
     url = callback_url_for(account)
     if url:
         body["callback_url"] = url
     started = time.perf_counter()
     try:
-        response = requests.post(f"{base}/sandbox/simulate/{account.appid}", json=body,
-                                 timeout=TIMEOUT_SECONDS)
+        response = requests.post(
+            f"{base}/sandbox/simulate/{account.appid}", json=body, timeout=TIMEOUT_SECONDS
+        )
         data = response.json()
     except (requests.RequestException, ValueError):
-        raise SimulationError(_("The WeChat sandbox at %(base)s is not answering. Is it "
-                                "running (make run starts it)?") % {"base": base}, status=502)
+        raise SimulationError(
+            _("The WeChat sandbox at %(base)s is not answering. Is it running (make run starts it)?")
+            % {"base": base},
+            status=502,
+        )
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     if response.status_code == 404:
-        raise SimulationError(_("The sandbox does not know this account. Start it with "
-                                "--from-db, or register the account in it."), status=502)
+        raise SimulationError(
+            _(
+                "The sandbox does not know this account. Start it with "
+                "--from-db, or register the account in it."
+            ),
+            status=502,
+        )
     if response.status_code != 200:
-        raise SimulationError(_("The simulated message did not get an answer: %(error)s")
-                              % {"error": data.get("errmsg", response.status_code)}, status=502)
+        raise SimulationError(
+            _("The simulated message did not get an answer: %(error)s")
+            % {"error": data.get("errmsg", response.status_code)},
+            status=502,
+        )
     return {"reply": data.get("reply"), "elapsed_ms": data.get("elapsed_ms", elapsed_ms)}

@@ -1,4 +1,5 @@
 """Celery tasks for messaging: thin wrappers taking ids and calling one service each."""
+
 from __future__ import annotations
 
 import random
@@ -15,11 +16,10 @@ def backoff_seconds(retries: int) -> float:
     """2, 4, 8 … seconds with jitter, below TASK_RETRY_MAX_COUNTDOWN: a task waiting for
     a longer countdown would be handed to a second worker by Redis (visibility timeout)."""
     cap = settings.TASK_RETRY_MAX_COUNTDOWN / 1.2
-    return min(2.0 * (2 ** retries), cap) * random.uniform(0.8, 1.2)
+    return min(2.0 * (2**retries), cap) * random.uniform(0.8, 1.2)
 
 
-@shared_task(bind=True, name="messaging.kf_operation_run", acks_late=True,
-             max_retries=KF_MAX_RETRIES)
+@shared_task(bind=True, name="messaging.kf_operation_run", acks_late=True, max_retries=KF_MAX_RETRIES)
 def kf_operation_run(self, operation_id: int) -> str:
     """Run one KF account operation (add/update/delete/avatar/sync) against the API.
 
@@ -34,16 +34,16 @@ def kf_operation_run(self, operation_id: int) -> str:
         if not exc.temporary:  # pragma: no cover - the service records these itself
             raise
         if self.request.retries >= self.max_retries:
-            services.kf_operation_give_up(operation_id=operation_id,
-                                          error=f"{exc.errcode} {exc.errmsg}")
+            services.kf_operation_give_up(operation_id=operation_id, error=f"{exc.errcode} {exc.errmsg}")
             return "failed"
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
     return operation.status
 
 
 @shared_task(name="messaging.prune_messages")
-def prune_messages(batch_size: int = 1000, pause_seconds: float = 0.0,
-                   max_seconds: float | None = None) -> int:
+def prune_messages(
+    batch_size: int = 1000, pause_seconds: float = 0.0, max_seconds: float | None = None
+) -> int:
     """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in bounded batches.
 
     Never runs past three quarters of the soft time limit, whatever the schedule's kwargs
@@ -53,8 +53,9 @@ def prune_messages(batch_size: int = 1000, pause_seconds: float = 0.0,
 
     budget = settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.75
     max_seconds = budget if max_seconds is None else min(max_seconds, budget)
-    return services.messages_prune(batch_size=batch_size, pause_seconds=pause_seconds,
-                                   max_seconds=max_seconds)
+    return services.messages_prune(
+        batch_size=batch_size, pause_seconds=pause_seconds, max_seconds=max_seconds
+    )
 
 
 @shared_task(name="messaging.refresh_daily_counts")

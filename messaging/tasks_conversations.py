@@ -1,4 +1,5 @@
 """Celery task of the conversation workspace: deliver one outgoing message (thin)."""
+
 from __future__ import annotations
 
 from celery import shared_task
@@ -8,8 +9,7 @@ from . import services_conversations
 OUTBOUND_MAX_RETRIES = 5
 
 
-@shared_task(bind=True, name="messaging.outbound_deliver", acks_late=True,
-             max_retries=OUTBOUND_MAX_RETRIES)
+@shared_task(bind=True, name="messaging.outbound_deliver", acks_late=True, max_retries=OUTBOUND_MAX_RETRIES)
 def outbound_deliver_task(self, message_id: int) -> str:
     """message/custom/send for one stored message. Only temporary errors that cannot
     have reached WeChat are retried, with backoff; after the last retry the message is
@@ -22,8 +22,9 @@ def outbound_deliver_task(self, message_id: int) -> str:
         return services_conversations.outbound_deliver(message_id=message_id)
     except WeChatError as exc:
         if self.request.retries >= self.max_retries:
-            services_conversations.outbound_give_up(message_id=message_id,
-                                                    error=f"{exc.errcode} {exc.errmsg}")
+            services_conversations.outbound_give_up(
+                message_id=message_id, error=f"{exc.errcode} {exc.errmsg}"
+            )
             return "failed"
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
 

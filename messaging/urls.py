@@ -13,8 +13,8 @@ if settings.WXADMIN_BENCH_VIEWS:  # the baselines of bench/callback_throughput.p
     from . import bench_views
 
     urlpatterns[:0] = [
-        path("_bench/crypto-only/<str:appid>/", bench_views.crypto_only,
-             name="bench_crypto_only"),
-        path("_bench/straightforward/<str:appid>/", bench_views.straightforward,
-             name="bench_straightforward"),
+        path("_bench/crypto-only/<str:appid>/", bench_views.crypto_only, name="bench_crypto_only"),
+        path(
+            "_bench/straightforward/<str:appid>/", bench_views.straightforward, name="bench_straightforward"
+        ),
     ]

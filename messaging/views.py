@@ -8,6 +8,7 @@ is stored, and answers a short plain-text status — never a traceback:
     inside the ciphertext → 403; malformed or hostile body (DTD, entities, bad
     base64/padding, not a push) → 400; body over WECHAT_CALLBACK_MAX_BODY_BYTES → 413.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,12 @@ def _check_timestamp(timestamp: str) -> None:
 
 def _check_signature(account: OfficialAccount, params) -> None:
     try:
-        crypto.check_signature(account.server_token, params.get("signature", ""),
-                               params.get("timestamp", ""), params.get("nonce", ""))
+        crypto.check_signature(
+            account.server_token,
+            params.get("signature", ""),
+            params.get("timestamp", ""),
+            params.get("nonce", ""),
+        )
     except crypto.InvalidSignature:
         raise Refused(403, _("The signature does not match."))
 
@@ -102,8 +107,9 @@ def _query(request: HttpRequest) -> dict[str, str]:
     """The query string as a plain dict (last value wins, like QueryDict.get) — cheaper
     than building request.GET on the busiest URL."""
     try:
-        return dict(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True,
-                              max_num_fields=50))
+        return dict(
+            parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True, max_num_fields=50)
+        )
     except ValueError:
         raise Refused(400, _("The query string has too many parameters."))
 
@@ -114,16 +120,18 @@ def _decode_push(account: OfficialAccount, params: dict[str, str], body: bytes):
     if account.message_mode == MessageMode.SAFE and not encrypted:
         raise Refused(400, _("This account runs in safe mode: the push must be encrypted."))
     if account.message_mode == MessageMode.PLAINTEXT and encrypted:
-        raise Refused(400, _("This account runs in plaintext mode: encrypted pushes are "
-                             "not accepted."))
+        raise Refused(400, _("This account runs in plaintext mode: encrypted pushes are not accepted."))
     try:
         if not encrypted:
             return parse_message(body), False
         envelope = parse_envelope(body)
         message_crypto = _message_crypto(account)
         xml = message_crypto.decrypt_message(
-            envelope["Encrypt"], msg_signature=params.get("msg_signature", ""),
-            timestamp=params.get("timestamp", ""), nonce=params.get("nonce", ""))
+            envelope["Encrypt"],
+            msg_signature=params.get("msg_signature", ""),
+            timestamp=params.get("timestamp", ""),
+            nonce=params.get("nonce", ""),
+        )
         return parse_message(xml), True
     except MessageParseError:
         raise Refused(400, _("The body is not a valid WeChat push."))
@@ -153,8 +161,7 @@ def _callback(request: HttpRequest, appid: str) -> HttpResponse:
     except DatabaseError as exc:
         # Not cached in this process and the database does not answer: WeChat retries.
         db_guard.database_failed(exc)
-        logger.error("callback %s: the account cannot be loaded, the database is unavailable",
-                     appid)
+        logger.error("callback %s: the account cannot be loaded, the database is unavailable", appid)
         return _plain(503, _("Temporarily unavailable, please retry."))
     if account is None:
         return _plain(404, _("Unknown AppID."))
@@ -175,8 +182,7 @@ def _callback(request: HttpRequest, appid: str) -> HttpResponse:
         received = services.message_receive(account=account, message=message)
     except DatabaseError:
         # E.g. the account's rules were never loaded in this process and cannot be now.
-        logger.error("callback %s: the push cannot be handled, the database is unavailable",
-                     appid)
+        logger.error("callback %s: the push cannot be handled, the database is unavailable", appid)
         return _plain(503, _("Temporarily unavailable, please retry."))
     if not received.reply_xml:
         return _plain(200, SUCCESS)

@@ -6,6 +6,7 @@ Mounted under the admin site by `admin_conversations.OutboundMessageAdmin.get_ur
 `messaging.view_outboundmessage`; sending and retrying `messaging.reply_to_users`;
 the account must be visible to the user (`accounts.selectors.accounts_visible_to`).
 """
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -42,8 +43,10 @@ def _account(request: HttpRequest, account_pk: int) -> OfficialAccount:
 
 
 def _state(account: OfficialAccount, openid: str) -> dict:
-    return {"items": selectors.thread(account=account, openid=openid),
-            "window": selectors.reply_window(account=account, openid=openid).as_dict()}
+    return {
+        "items": selectors.thread(account=account, openid=openid),
+        "window": selectors.reply_window(account=account, openid=openid).as_dict(),
+    }
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -66,8 +69,7 @@ def conversation_list(request: HttpRequest, admin_context: dict):
     if state not in ("", "unanswered", "open"):
         state = ""
     search = request.GET.get("q", "")[:MAX_OPENID_LENGTH]
-    rows = selectors.conversations(user=request.user, account_id=account_id, search=search,
-                                   state=state)
+    rows = selectors.conversations(user=request.user, account_id=account_id, search=search, state=state)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     context = {
         **admin_context,
@@ -84,8 +86,7 @@ def conversation_list(request: HttpRequest, admin_context: dict):
     return TemplateResponse(request, "messaging/conversations/list.html", context)
 
 
-def conversation_detail(request: HttpRequest, admin_context: dict, account_pk: int,
-                        openid: str):
+def conversation_detail(request: HttpRequest, admin_context: dict, account_pk: int, openid: str):
     """One user's conversation: messages both ways, the window, the reply form."""
     _require(request, VIEW_PERMISSION)
     account = _account(request, account_pk)
@@ -145,23 +146,38 @@ def conversation_send(request: HttpRequest, account_pk: int, openid: str):
     data = request.POST
     try:
         services.outbound_send(
-            account=account, openid=openid, msg_type=data.get("msg_type", ""), by=request.user,
+            account=account,
+            openid=openid,
+            msg_type=data.get("msg_type", ""),
+            by=request.user,
             text=data.get("text", ""),
-            news={"title": data.get("news_title", ""), "url": data.get("news_url", ""),
-                  "description": data.get("news_description", ""),
-                  "pic_url": data.get("news_pic_url", "")},
-            image=request.FILES.get("image"), kf_account=data.get("kf_account", ""))
+            news={
+                "title": data.get("news_title", ""),
+                "url": data.get("news_url", ""),
+                "description": data.get("news_description", ""),
+                "pic_url": data.get("news_pic_url", ""),
+            },
+            image=request.FILES.get("image"),
+            kf_account=data.get("kf_account", ""),
+        )
     except services.ConversationError as exc:
         if _wants_json(request):
-            return JsonResponse({"error": " ".join(m for ms in _errors(exc).values() for m in ms),
-                                 "errors": _errors(exc), **_state(account, openid)}, status=400)
+            return JsonResponse(
+                {
+                    "error": " ".join(m for ms in _errors(exc).values() for m in ms),
+                    "errors": _errors(exc),
+                    **_state(account, openid),
+                },
+                status=400,
+            )
         for field_messages in _errors(exc).values():
             for text in field_messages:
                 messages.error(request, text)
         return redirect("admin:messaging_workspace_detail", account.pk, openid)
     if _wants_json(request):
-        return JsonResponse({"ok": True, "message": _("Queued; it is sent in a moment."),
-                             **_state(account, openid)})
+        return JsonResponse(
+            {"ok": True, "message": _("Queued; it is sent in a moment."), **_state(account, openid)}
+        )
     messages.success(request, _("Queued; it is sent in a moment."))
     return redirect("admin:messaging_workspace_detail", account.pk, openid)
 
@@ -175,7 +191,13 @@ def outbound_retry(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         services.outbound_retry(message=message, by=request.user)
     except services.ConversationError as exc:
-        return JsonResponse({"error": " ".join(m for ms in _errors(exc).values() for m in ms),
-                             **_state(account, message.openid)}, status=400)
-    return JsonResponse({"ok": True, "message": _("Queued; it is sent in a moment."),
-                         **_state(account, message.openid)})
+        return JsonResponse(
+            {
+                "error": " ".join(m for ms in _errors(exc).values() for m in ms),
+                **_state(account, message.openid),
+            },
+            status=400,
+        )
+    return JsonResponse(
+        {"ok": True, "message": _("Queued; it is sent in a moment."), **_state(account, message.openid)}
+    )

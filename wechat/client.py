@@ -16,6 +16,7 @@ Bodies are UTF-8 JSON with Chinese unescaped and an explicit Content-Type;
 answers are decoded as UTF-8 whatever their Content-Type says. Logs name the
 API path, never the URL (it carries the token).
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,10 +32,20 @@ logger = logging.getLogger("wechat.client")
 
 
 class WeChatClient:
-    def __init__(self, appid: str, secret: str, *, base_url: str, token_store: TokenStore,
-                 token_source: str = "classic", session=None, timeout=(3.05, 10),  # noqa: S107
-                 max_attempts: int = 3, backoff_seconds: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        *,
+        base_url: str,
+        token_store: TokenStore,
+        token_source: str = "classic",  # noqa: S107 (a source name, not a password)
+        session=None,
+        timeout=(3.05, 10),
+        max_attempts: int = 3,
+        backoff_seconds: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.appid = appid
         self._secret = secret
         self.base_url = base_url.rstrip("/")
@@ -54,9 +65,16 @@ class WeChatClient:
         return self._session if self._session is not None else default_session()
 
     # --- the one call path --------------------------------------------------------------
-    def call(self, method: str, path: str, *, params: dict | None = None,
-             body: dict | None = None, files: dict | None = None,
-             idempotent: bool = True) -> dict:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        body: dict | None = None,
+        files: dict | None = None,
+        idempotent: bool = True,
+    ) -> dict:
         """Call ``path`` with the account's token; see the module docstring for retries."""
         data = encode_json(body) if body is not None else None
         token = self._token()
@@ -64,30 +82,47 @@ class WeChatClient:
         attempt = 1
         while True:
             try:
-                result = exchange(self.session, method, self.base_url + path, api=path,
-                                  params={**(params or {}), "access_token": token},
-                                  data=data, files=_rewound(files), timeout=self.timeout)
+                result = exchange(
+                    self.session,
+                    method,
+                    self.base_url + path,
+                    api=path,
+                    params={**(params or {}), "access_token": token},
+                    data=data,
+                    files=_rewound(files),
+                    timeout=self.timeout,
+                )
                 logger.debug("wechat %s ok (attempt %s)", path, attempt)
                 return result
             except WeChatError as error:
                 if error.is_token_error and not refreshed:
                     refreshed = True
-                    expired = self.token_store.expire_if_current(self.appid, token,
-                                                                 source=self.token_source)
-                    logger.info("wechat %s: token rejected (%s), %s", path, error.errcode,
-                                "expired it" if expired else "already replaced elsewhere")
+                    expired = self.token_store.expire_if_current(self.appid, token, source=self.token_source)
+                    logger.info(
+                        "wechat %s: token rejected (%s), %s",
+                        path,
+                        error.errcode,
+                        "expired it" if expired else "already replaced elsewhere",
+                    )
                     token = self._token()
                     continue
-                if error.temporary and attempt < self.max_attempts and (
-                        idempotent or not getattr(error, "request_sent", False)):
+                if (
+                    error.temporary
+                    and attempt < self.max_attempts
+                    and (idempotent or not getattr(error, "request_sent", False))
+                ):
                     delay = self.backoff_seconds * 2 ** (attempt - 1) * (1 + random.random() / 4)
-                    logger.info("wechat %s: temporary error %s, retry %s in %.2fs", path,
-                                error.errcode, attempt, delay)
+                    logger.info(
+                        "wechat %s: temporary error %s, retry %s in %.2fs",
+                        path,
+                        error.errcode,
+                        attempt,
+                        delay,
+                    )
                     attempt += 1
                     self.sleep(delay)
                     continue
-                logger.warning("wechat %s failed: errcode=%s %s", path, error.errcode,
-                               error.errmsg)
+                logger.warning("wechat %s failed: errcode=%s %s", path, error.errcode, error.errmsg)
                 raise
 
     def _token(self) -> str:
@@ -110,8 +145,7 @@ class WeChatClient:
 
     def menu_add_conditional(self, menu: dict) -> str:
         """Add a conditional menu (``{"button": [...], "matchrule": {...}}``); its menuid."""
-        return str(self.call("POST", "/cgi-bin/menu/addconditional", body=menu,
-                             idempotent=False)["menuid"])
+        return str(self.call("POST", "/cgi-bin/menu/addconditional", body=menu, idempotent=False)["menuid"])
 
     def menu_delete_conditional(self, menuid: str) -> None:
         self.call("POST", "/cgi-bin/menu/delconditional", body={"menuid": str(menuid)})
@@ -129,58 +163,79 @@ class WeChatClient:
         return self.call("GET", "/cgi-bin/customservice/getkflist").get("kf_list", [])
 
     def kf_online_list(self) -> list[dict]:
-        return self.call("GET", "/cgi-bin/customservice/getonlinekflist").get(
-            "kf_online_list", [])
+        return self.call("GET", "/cgi-bin/customservice/getonlinekflist").get("kf_online_list", [])
 
     def kf_add(self, kf_account: str, nickname: str) -> None:
-        self.call("POST", "/customservice/kfaccount/add",
-                  body={"kf_account": kf_account, "nickname": nickname}, idempotent=False)
+        self.call(
+            "POST",
+            "/customservice/kfaccount/add",
+            body={"kf_account": kf_account, "nickname": nickname},
+            idempotent=False,
+        )
 
     def kf_update(self, kf_account: str, nickname: str) -> None:
-        self.call("POST", "/customservice/kfaccount/update",
-                  body={"kf_account": kf_account, "nickname": nickname})
+        self.call(
+            "POST", "/customservice/kfaccount/update", body={"kf_account": kf_account, "nickname": nickname}
+        )
 
     def kf_delete(self, kf_account: str) -> None:
-        self.call("POST", "/customservice/kfaccount/del", body={"kf_account": kf_account},
-                  idempotent=False)
+        self.call("POST", "/customservice/kfaccount/del", body={"kf_account": kf_account}, idempotent=False)
 
     def kf_upload_avatar(self, kf_account: str, fileobj, filename: str) -> None:
         content = fileobj.read() if hasattr(fileobj, "read") else bytes(fileobj)
-        self.call("POST", "/customservice/kfaccount/uploadheadimg",
-                  params={"kf_account": kf_account},
-                  files={"media": (filename, content, "image/jpeg")})
+        self.call(
+            "POST",
+            "/customservice/kfaccount/uploadheadimg",
+            params={"kf_account": kf_account},
+            files={"media": (filename, content, "image/jpeg")},
+        )
 
     def kf_invite_worker(self, kf_account: str, invite_wx: str) -> None:
-        self.call("POST", "/customservice/kfaccount/inviteworker",
-                  body={"kf_account": kf_account, "invite_wx": invite_wx}, idempotent=False)
+        self.call(
+            "POST",
+            "/customservice/kfaccount/inviteworker",
+            body={"kf_account": kf_account, "invite_wx": invite_wx},
+            idempotent=False,
+        )
 
     def kf_session_create(self, kf_account: str, openid: str) -> None:
-        self.call("POST", "/customservice/kfsession/create",
-                  body={"kf_account": kf_account, "openid": openid})
+        self.call(
+            "POST", "/customservice/kfsession/create", body={"kf_account": kf_account, "openid": openid}
+        )
 
     def kf_session_close(self, kf_account: str, openid: str) -> None:
-        self.call("POST", "/customservice/kfsession/close",
-                  body={"kf_account": kf_account, "openid": openid}, idempotent=False)
+        self.call(
+            "POST",
+            "/customservice/kfsession/close",
+            body={"kf_account": kf_account, "openid": openid},
+            idempotent=False,
+        )
 
     def kf_session_get(self, openid: str) -> dict:
         return self.call("GET", "/customservice/kfsession/getsession", params={"openid": openid})
 
     def kf_session_list(self, kf_account: str) -> list:
-        return self.call("GET", "/customservice/kfsession/getsessionlist",
-                         params={"kf_account": kf_account}).get("sessionlist", [])
+        return self.call(
+            "GET", "/customservice/kfsession/getsessionlist", params={"kf_account": kf_account}
+        ).get("sessionlist", [])
 
     def kf_wait_cases(self) -> dict:
         return self.call("GET", "/customservice/kfsession/getwaitcase")
 
     # --- temporary media ---------------------------------------------------------------
-    def media_upload(self, kind: str, content: bytes, filename: str,
-                     content_type: str = "application/octet-stream") -> str:
+    def media_upload(
+        self, kind: str, content: bytes, filename: str, content_type: str = "application/octet-stream"
+    ) -> str:
         """Upload temporary media (``kind`` image/voice/video/thumb; WeChat keeps it 3 days);
         its media_id. Not re-sent once it may have reached WeChat (a second copy is harmless
         but counts against the quota)."""
-        result = self.call("POST", "/cgi-bin/media/upload", params={"type": kind},
-                           files={"media": (filename, content, content_type)},
-                           idempotent=False)
+        result = self.call(
+            "POST",
+            "/cgi-bin/media/upload",
+            params={"type": kind},
+            files={"media": (filename, content, content_type)},
+            idempotent=False,
+        )
         return str(result["media_id"])
 
     # --- customer-service messages ----------------------------------------------------------
@@ -190,8 +245,11 @@ class WeChatClient:
 
     def typing(self, openid: str, typing: bool = True) -> None:
         """Show (or hide) "typing…" in the user's chat."""
-        self.call("POST", "/cgi-bin/message/custom/typing",
-                  body={"touser": openid, "command": "Typing" if typing else "CancelTyping"})
+        self.call(
+            "POST",
+            "/cgi-bin/message/custom/typing",
+            body={"touser": openid, "command": "Typing" if typing else "CancelTyping"},
+        )
 
     def send_text(self, openid: str, content: str, *, kf_account: str | None = None) -> None:
         payload: dict = {"touser": openid, "msgtype": "text", "text": {"content": content}}

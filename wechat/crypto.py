@@ -12,6 +12,7 @@
 Every failure is a :class:`CryptoError` subclass so the callback can answer
 precisely (and never leak why to the caller).
 """
+
 from __future__ import annotations
 
 import base64
@@ -121,8 +122,12 @@ class MessageCrypto:
     def encrypt(self, text: str) -> str:
         """Base64 ciphertext of ``random16 || len || text || appid`` (16 random alnum bytes)."""
         message = text.encode("utf-8")
-        plain = (random_nonce(16).encode("ascii") + struct.pack(">I", len(message)) + message
-                 + self.appid.encode("utf-8"))
+        plain = (
+            random_nonce(16).encode("ascii")
+            + struct.pack(">I", len(message))
+            + message
+            + self.appid.encode("utf-8")
+        )
         encryptor = self._cipher().encryptor()
         cipher_bytes = encryptor.update(pkcs7_pad(plain)) + encryptor.finalize()
         return base64.b64encode(cipher_bytes).decode("ascii")
@@ -142,7 +147,7 @@ class MessageCrypto:
         (length,) = struct.unpack(">I", plain[16:20])
         if 20 + length > len(plain):
             raise InvalidPadding("message length exceeds the buffer")
-        message, from_appid = plain[20:20 + length], plain[20 + length:]
+        message, from_appid = plain[20 : 20 + length], plain[20 + length :]
         if not hmac.compare_digest(from_appid, self.appid.encode("utf-8")):
             raise InvalidAppId("AppID in the message does not match")
         try:
@@ -150,16 +155,14 @@ class MessageCrypto:
         except UnicodeDecodeError:
             raise InvalidPadding("message is not UTF-8")
 
-    def decrypt_message(self, encrypt: str, *, msg_signature: str, timestamp: str,
-                        nonce: str) -> str:
+    def decrypt_message(self, encrypt: str, *, msg_signature: str, timestamp: str, nonce: str) -> str:
         """Check ``msg_signature`` over (token, timestamp, nonce, Encrypt), then decrypt."""
         expected = signature(self.token, timestamp, nonce, encrypt)
         if not msg_signature or not hmac.compare_digest(expected, str(msg_signature).lower()):
             raise InvalidSignature("msg_signature mismatch")
         return self.decrypt(encrypt)
 
-    def encrypt_reply(self, xml: str, *, timestamp: str | None = None,
-                      nonce: str | None = None) -> str:
+    def encrypt_reply(self, xml: str, *, timestamp: str | None = None, nonce: str | None = None) -> str:
         """The encrypted reply envelope (Encrypt, MsgSignature, TimeStamp, Nonce)."""
         timestamp = str(timestamp if timestamp is not None else int(time.time()))
         nonce = nonce if nonce is not None else random_nonce(10)

@@ -10,6 +10,7 @@ quota and transport problems, never for the daily quota (45009).
 The human explanations are translatable; they say what happened and what the
 operator can do about it, and are shown in the admin next to the raw code.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,48 +48,68 @@ def clean_errmsg(errmsg: str | None) -> str:
 
 
 EXPLANATIONS = {
-    SYSTEM_BUSY: _("WeChat is busy. The call will be retried; if it keeps failing, try again "
-                   "in a few minutes."),
-    ERR_NETWORK: _("The WeChat API could not be reached (network error). Check the server's "
-                   "internet connection and WECHAT_API_BASE; the call is retried."),
-    ERR_TIMEOUT: _("The WeChat API did not answer in time. The call is retried; if it keeps "
-                   "timing out, check the network."),
-    ERR_BAD_RESPONSE: _("The WeChat API gave an unreadable answer (not JSON, or an HTTP error "
-                        "status). Check WECHAT_API_BASE; the call is retried."),
-    ERR_TOKEN_WAIT: _("Another worker has been fetching this account's access token for too "
-                      "long. Try again in a moment."),
-    40001: _("WeChat rejected the access token (wrong AppSecret, or the token was replaced by "
-             "a newer one fetched elsewhere). Check the AppSecret, and make sure no other "
-             "system fetches tokens for this AppID."),
+    SYSTEM_BUSY: _(
+        "WeChat is busy. The call will be retried; if it keeps failing, try again in a few minutes."
+    ),
+    ERR_NETWORK: _(
+        "The WeChat API could not be reached (network error). Check the server's "
+        "internet connection and WECHAT_API_BASE; the call is retried."
+    ),
+    ERR_TIMEOUT: _(
+        "The WeChat API did not answer in time. The call is retried; if it keeps "
+        "timing out, check the network."
+    ),
+    ERR_BAD_RESPONSE: _(
+        "The WeChat API gave an unreadable answer (not JSON, or an HTTP error "
+        "status). Check WECHAT_API_BASE; the call is retried."
+    ),
+    ERR_TOKEN_WAIT: _(
+        "Another worker has been fetching this account's access token for too long. Try again in a moment."
+    ),
+    40001: _(
+        "WeChat rejected the access token (wrong AppSecret, or the token was replaced by "
+        "a newer one fetched elsewhere). Check the AppSecret, and make sure no other "
+        "system fetches tokens for this AppID."
+    ),
     40002: _("Invalid grant_type: the token request must use client_credential."),
-    40003: _("Invalid OpenID: the user does not follow this account, or the OpenID belongs to "
-             "another account."),
+    40003: _(
+        "Invalid OpenID: the user does not follow this account, or the OpenID belongs to another account."
+    ),
     40005: _("Unsupported media type: upload a JPG image."),
     40007: _("Invalid media_id: the material does not exist in this account's library."),
     40008: _("Invalid message type."),
     40009: _("Invalid media size: the file is empty or too large."),
     40013: _("Invalid AppID: check the AppID in the account settings (it starts with “wx”)."),
     40014: _("Invalid access token. It will be refreshed automatically."),
-    40125: _("Wrong AppSecret: copy the current AppSecret from the WeChat platform "
-             "(Settings and development → Basic configuration) into the account, or reset it "
-             "there."),
-    40164: _("This server's IP address is not in the account's API IP whitelist. Add it on the "
-             "WeChat platform under Settings and development → Basic configuration → IP "
-             "whitelist, then refresh the token."),
+    40125: _(
+        "Wrong AppSecret: copy the current AppSecret from the WeChat platform "
+        "(Settings and development → Basic configuration) into the account, or reset it "
+        "there."
+    ),
+    40164: _(
+        "This server's IP address is not in the account's API IP whitelist. Add it on the "
+        "WeChat platform under Settings and development → Basic configuration → IP "
+        "whitelist, then refresh the token."
+    ),
     40243: _("The AppSecret is frozen. Unfreeze or reset it on the WeChat platform."),
     41001: _("The access token is missing from the request."),
     41002: _("The AppID is missing from the request."),
     41004: _("The AppSecret is missing from the request. Enter the AppSecret of the account."),
     42001: _("The access token expired. It will be refreshed automatically."),
     44002: _("The request body is empty."),
-    45009: _("The daily quota of this API is used up for this account. It is not retried: wait "
-             "until tomorrow (quotas reset at midnight Beijing time) or clear the quota on the "
-             "WeChat platform (Development → Interface permissions)."),
+    45009: _(
+        "The daily quota of this API is used up for this account. It is not retried: wait "
+        "until tomorrow (quotas reset at midnight Beijing time) or clear the quota on the "
+        "WeChat platform (Development → Interface permissions)."
+    ),
     45011: _("Too many calls in a short time (minute quota). The call is retried later."),
-    45015: _("Out of the reply window: the user has not messaged the account in the last 48 "
-             "hours (or has unfollowed), so customer-service messages cannot be sent."),
-    45047: _("Too many customer-service messages in this window: at most 5 within 48 hours of "
-             "the user's message."),
+    45015: _(
+        "Out of the reply window: the user has not messaged the account in the last 48 "
+        "hours (or has unfollowed), so customer-service messages cannot be sent."
+    ),
+    45047: _(
+        "Too many customer-service messages in this window: at most 5 within 48 hours of the user's message."
+    ),
     46003: _("The account has no custom menu."),
     47001: _("The request body is not valid JSON (data format error)."),
     48001: _("The account is not authorised to use this API (it may need certification)."),
@@ -98,8 +119,7 @@ EXPLANATIONS = {
     40015: _("Invalid menu type."),
     40016: _("A menu must have 1 to 3 top-level buttons."),
     40017: _("Invalid button type for a top-level button."),
-    40018: _("A top-level button name is missing or longer than 16 bytes (about 4 Chinese "
-             "characters)."),
+    40018: _("A top-level button name is missing or longer than 16 bytes (about 4 Chinese characters)."),
     40019: _("A top-level button key is missing or longer than 128 bytes."),
     40020: _("A top-level button URL is missing or longer than 1024 bytes."),
     40021: _("Invalid menu version."),
@@ -111,10 +131,13 @@ EXPLANATIONS = {
     40027: _("A sub-button URL is missing or longer than 1024 bytes."),
     40054: _("A sub-button URL is not valid: it must start with http:// or https://."),
     40055: _("A top-level button URL is not valid: it must start with http:// or https://."),
-    40119: _("This button type is not allowed for this account (mini-program buttons need a "
-             "certified account)."),
-    40120: _("This sub-button type is not allowed for this account (mini-program buttons need "
-             "a certified account)."),
+    40119: _(
+        "This button type is not allowed for this account (mini-program buttons need a certified account)."
+    ),
+    40120: _(
+        "This sub-button type is not allowed for this account (mini-program buttons need "
+        "a certified account)."
+    ),
     40165: _("Invalid mini-program page path."),
     40166: _("Invalid mini-program AppID."),
     41007: _("A top-level button without an action must have sub-buttons."),
@@ -125,17 +148,25 @@ EXPLANATIONS = {
     65305: _("This account has reached the limit of conditional menus."),
     65316: _("The menu links to more than 3 different domains."),
     65317: _("Invalid URL in the menu."),
-    65320: _("Conditional menus can no longer match on sex, region or language; use a user tag "
-             "or the phone's platform."),
+    65320: _(
+        "Conditional menus can no longer match on sex, region or language; use a user tag "
+        "or the phone's platform."
+    ),
     # Customer service (wechat-protocol.md §c).
-    65400: _("The customer-service feature is not enabled for this account (or is still being "
-             "enabled). Enable it on the WeChat platform and try again later."),
+    65400: _(
+        "The customer-service feature is not enabled for this account (or is still being "
+        "enabled). Enable it on the WeChat platform and try again later."
+    ),
     65401: _("No such customer-service account."),
-    65402: _("The customer-service account is not bound to a WeChat user yet: invite a WeChat "
-             "user and wait until they accept."),
+    65402: _(
+        "The customer-service account is not bound to a WeChat user yet: invite a WeChat "
+        "user and wait until they accept."
+    ),
     65403: _("Invalid nickname: 1 to 16 characters."),
-    65404: _("Invalid customer-service account: use “prefix@WeChat ID”, the prefix at most 10 "
-             "letters, digits or “_”, and the official account's own WeChat ID after the @."),
+    65404: _(
+        "Invalid customer-service account: use “prefix@WeChat ID”, the prefix at most 10 "
+        "letters, digits or “_”, and the official account's own WeChat ID after the @."
+    ),
     65405: _("This account already has the maximum of 100 customer-service accounts."),
     65406: _("This customer-service account already exists."),
     65407: _("The invited WeChat user is already a worker of this account."),
@@ -154,8 +185,10 @@ def explain(errcode: int) -> str:
     """What an errcode means and what to do, in the active language."""
     text = EXPLANATIONS.get(errcode)
     if text is None:
-        return str(_("WeChat returned error %(errcode)s. See the WeChat global error code "
-                     "table.") % {"errcode": errcode})
+        return str(
+            _("WeChat returned error %(errcode)s. See the WeChat global error code table.")
+            % {"errcode": errcode}
+        )
     return str(text)
 
 
@@ -170,8 +203,9 @@ class WeChatError(Exception):
     called (never the URL: it carries the access token or the AppSecret).
     """
 
-    def __init__(self, errcode: int, errmsg: str = "", *, api: str = "",
-                 temporary: bool | None = None) -> None:
+    def __init__(
+        self, errcode: int, errmsg: str = "", *, api: str = "", temporary: bool | None = None
+    ) -> None:
         self.errcode = int(errcode)
         self.errmsg = clean_errmsg(errmsg)
         self.api = api

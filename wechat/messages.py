@@ -7,6 +7,7 @@ XXE, no billion laughs — refused at the DOCTYPE, before anything is expanded),
 external references, documents deeper than a few levels or with too many
 elements, and a root other than `<xml>`.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -33,7 +34,8 @@ MAX_CREATE_TIME = 253402300799
 # instead of a second XML parse. Anything else goes through the hardened parser.
 _SAFE_ENVELOPE = re.compile(
     rb"\s*<xml>\s*(?:<ToUserName><!\[CDATA\[([A-Za-z0-9_\-]{1,64})\]\]></ToUserName>\s*)?"
-    rb"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]></Encrypt>\s*</xml>\s*\Z")
+    rb"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]></Encrypt>\s*</xml>\s*\Z"
+)
 
 
 class MessageParseError(ValueError):
@@ -169,8 +171,9 @@ class MediaMessage(Message):
             return _text(raw, "Recognition") or _text(raw, "MediaId")
         if self.msg_type == "location":
             return " ".join(
-                part for part in (_text(raw, "Label"), _text(raw, "Location_X"),
-                                  _text(raw, "Location_Y")) if part
+                part
+                for part in (_text(raw, "Label"), _text(raw, "Location_X"), _text(raw, "Location_Y"))
+                if part
             )
         if self.msg_type == "link":
             return _text(raw, "Url")
@@ -227,23 +230,29 @@ def parse_message(body: bytes | str | dict) -> Message:
     create_time = _int(data, "CreateTime", MAX_CREATE_TIME)
     if create_time is None:
         raise MessageParseError("CreateTime is required")
-    common = {"to_user": to_user, "from_user": from_user, "create_time": create_time,
-              "msg_type": msg_type, "raw": data}
+    common = {
+        "to_user": to_user,
+        "from_user": from_user,
+        "create_time": create_time,
+        "msg_type": msg_type,
+        "raw": data,
+    }
     if msg_type == "event":
         event = _short_text(data, "Event", MAX_EVENT_LENGTH).strip()
         if not event:
             raise MessageParseError("Event is required for an event")
         if event in KF_SESSION_EVENTS:
             return KfSessionEvent(
-                **common, event=event, event_key=_text(data, "EventKey"),
+                **common,
+                event=event,
+                event_key=_text(data, "EventKey"),
                 kf_account=_text(data, "KfAccount"),
                 from_kf_account=_text(data, "FromKfAccount"),
                 to_kf_account=_text(data, "ToKfAccount"),
             )
         return EventMessage(**common, event=event, event_key=_text(data, "EventKey"))
     if msg_type == "text":
-        return TextMessage(**common, content=_text(data, "Content"),
-                           msg_id=_int(data, "MsgId", MAX_MSG_ID))
+        return TextMessage(**common, content=_text(data, "Content"), msg_id=_int(data, "MsgId", MAX_MSG_ID))
     return MediaMessage(**common, msg_id=_int(data, "MsgId", MAX_MSG_ID))
 
 

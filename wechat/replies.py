@@ -4,6 +4,7 @@ ToUserName is the user's OpenID, FromUserName the account's original ID (gh_…)
 Text goes in CDATA; a `]]>` inside it is split across two CDATA sections so that
 no content can close the section and inject elements.
 """
+
 from __future__ import annotations
 
 import time
@@ -27,10 +28,8 @@ def _head(to_user: str, from_user: str, msg_type: str, create_time: int | None) 
     )
 
 
-def text_reply(*, to_user: str, from_user: str, content: str,
-               create_time: int | None = None) -> str:
-    return f"<xml>{_head(to_user, from_user, 'text', create_time)}" \
-           f"<Content>{cdata(content)}</Content></xml>"
+def text_reply(*, to_user: str, from_user: str, content: str, create_time: int | None = None) -> str:
+    return f"<xml>{_head(to_user, from_user, 'text', create_time)}<Content>{cdata(content)}</Content></xml>"
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,7 @@ class Article:
     pic_url: str = ""
 
 
-def news_reply(*, to_user: str, from_user: str, article: Article,
-               create_time: int | None = None) -> str:
+def news_reply(*, to_user: str, from_user: str, article: Article, create_time: int | None = None) -> str:
     """One article: since 2018-10-12 a reply to a user message may carry only one."""
     item = (
         f"<item><Title>{cdata(article.title)}</Title>"
@@ -56,12 +54,11 @@ def news_reply(*, to_user: str, from_user: str, article: Article,
     )
 
 
-def transfer_reply(*, to_user: str, from_user: str, kf_account: str | None = None,
-                   create_time: int | None = None) -> str:
+def transfer_reply(
+    *, to_user: str, from_user: str, kf_account: str | None = None, create_time: int | None = None
+) -> str:
     """R-KF-03: hand the user's message to customer service, optionally to one named agent."""
-    trans = (
-        f"<TransInfo><KfAccount>{cdata(kf_account)}</KfAccount></TransInfo>" if kf_account else ""
-    )
+    trans = f"<TransInfo><KfAccount>{cdata(kf_account)}</KfAccount></TransInfo>" if kf_account else ""
     head = _head(to_user, from_user, "transfer_customer_service", create_time)
     return f"<xml>{head}{trans}</xml>"
 
@@ -84,11 +81,17 @@ def describe_reply(xml: str) -> dict | None:
     if msg_type == "news":
         items = (data.get("Articles") or {}).get("item") or {}
         item = items[0] if isinstance(items, list) else items
-        return {"type": "news", "title": item.get("Title", ""),
-                "description": item.get("Description", ""), "url": item.get("Url", ""),
-                "pic_url": item.get("PicUrl", "")}
+        return {
+            "type": "news",
+            "title": item.get("Title", ""),
+            "description": item.get("Description", ""),
+            "url": item.get("Url", ""),
+            "pic_url": item.get("PicUrl", ""),
+        }
     if msg_type == "transfer_customer_service":
         trans = data.get("TransInfo") or {}
-        return {"type": "transfer_customer_service",
-                "kf_account": trans.get("KfAccount", "") if isinstance(trans, dict) else ""}
+        return {
+            "type": "transfer_customer_service",
+            "kf_account": trans.get("KfAccount", "") if isinstance(trans, dict) else "",
+        }
     return {"type": msg_type}

@@ -21,6 +21,7 @@ not throw away a token another process has already refreshed.
 Stable tokens (``stable_token``) are cached separately from classic ones.
 Nothing here ever logs a token or a secret.
 """
+
 from __future__ import annotations
 
 import logging
@@ -84,10 +85,20 @@ def beijing_day(now: float) -> str:
 class TokenStore:
     """Single-flight access tokens shared by every process through Redis."""
 
-    def __init__(self, redis_client, *, base_url: str, session=None, margin_seconds: float = 300,
-                 lock_lease_seconds: float = 10, wait_seconds: float | None = None,
-                 key_prefix: str = "wechat:", timeout=(3.05, 10), poll_seconds: float = 0.02,
-                 on_fetch: Callable[[TokenInfo], None] | None = None) -> None:
+    def __init__(
+        self,
+        redis_client,
+        *,
+        base_url: str,
+        session=None,
+        margin_seconds: float = 300,
+        lock_lease_seconds: float = 10,
+        wait_seconds: float | None = None,
+        key_prefix: str = "wechat:",
+        timeout=(3.05, 10),
+        poll_seconds: float = 0.02,
+        on_fetch: Callable[[TokenInfo], None] | None = None,
+    ) -> None:
         self.redis = redis_client
         self.base_url = base_url.rstrip("/")
         self._session = session
@@ -135,27 +146,31 @@ class TokenStore:
             if int(expires_ms) / 1000 - self.clock() > self.margin_seconds:
                 return token
         try:
-            cached, _ = self._single_flight(appid, secret, source, min_ttl=self.margin_seconds,
-                                            force=False)
+            cached, _ = self._single_flight(appid, secret, source, min_ttl=self.margin_seconds, force=False)
         except WeChatError:
             # Refreshing ahead failed, but the token we have may still work for a while.
             cached = self.cached(appid, source=source)
             if cached is None or cached.expires_at - self.clock() <= 5:
                 raise
-            logger.warning("using the current %s token of %s until a refresh succeeds",
-                           source, appid)
+            logger.warning("using the current %s token of %s until a refresh succeeds", source, appid)
         return cached.token
 
-    def refresh(self, appid: str, secret: str, *, source: str = "classic", force: bool = False,
-                min_ttl_seconds: float | None = None) -> TokenInfo:
+    def refresh(
+        self,
+        appid: str,
+        secret: str,
+        *,
+        source: str = "classic",
+        force: bool = False,
+        min_ttl_seconds: float | None = None,
+    ) -> TokenInfo:
         """Make sure the cached token has at least ``min_ttl_seconds`` (default: the margin) left.
 
         ``force`` fetches a new one anyway — unless another process fetched one
         while we waited for the lock, which is just as new. Idempotent otherwise.
         """
         min_ttl = self.margin_seconds if min_ttl_seconds is None else min_ttl_seconds
-        _, fetched = self._single_flight(appid, secret, _check_source(source), min_ttl=min_ttl,
-                                         force=force)
+        _, fetched = self._single_flight(appid, secret, _check_source(source), min_ttl=min_ttl, force=force)
         info = self.status(appid, source=source) or TokenInfo(appid=appid, source=source)
         return TokenInfo(**{**info.__dict__, "fetched": fetched})
 
@@ -167,9 +182,12 @@ class TokenStore:
             return None
         data = {k.decode(): v.decode() for k, v in raw.items()}
         return TokenInfo(
-            appid=appid, source=source,
-            fetched_at=_float(data.get("fetched_at")), expires_at=_float(data.get("expires_at")),
-            fetches_today=fetches, day=day,
+            appid=appid,
+            source=source,
+            fetched_at=_float(data.get("fetched_at")),
+            expires_at=_float(data.get("expires_at")),
+            fetches_today=fetches,
+            day=day,
             last_errcode=int(data["last_errcode"]) if data.get("last_errcode") else None,
             last_error=data.get("last_error", ""),
             last_error_at=_float(data.get("last_error_at")),
@@ -177,12 +195,14 @@ class TokenStore:
 
     def expire_if_current(self, appid: str, token: str, *, source: str = "classic") -> bool:
         """Forget the cached token only if it is still ``token`` (compare-and-expire)."""
-        return bool(self._expire_if_current(keys=[self.token_key(appid, _check_source(source))],
-                                            args=[token]))
+        return bool(
+            self._expire_if_current(keys=[self.token_key(appid, _check_source(source))], args=[token])
+        )
 
     # --- the single flight -------------------------------------------------------------------
-    def _single_flight(self, appid: str, secret: str, source: str, *, min_ttl: float,
-                       force: bool) -> tuple[CachedToken, bool]:
+    def _single_flight(
+        self, appid: str, secret: str, source: str, *, min_ttl: float, force: bool
+    ) -> tuple[CachedToken, bool]:
         lock_key = self.lock_key(appid, source)
         owner = uuid.uuid4().hex
         started = self.clock()
@@ -205,12 +225,12 @@ class TokenStore:
             if time.monotonic() >= deadline:
                 if cached and not force and cached.expires_at > self.clock():
                     return cached, False  # still valid: better than nothing
-                raise WeChatError(ERR_TOKEN_WAIT, "timed out waiting for the token lock",
-                                  api=TOKEN_PATHS[source])
+                raise WeChatError(
+                    ERR_TOKEN_WAIT, "timed out waiting for the token lock", api=TOKEN_PATHS[source]
+                )
             time.sleep(self.poll_seconds)
 
-    def _fresh_enough(self, cached: CachedToken, min_ttl: float, force: bool,
-                      started: float) -> bool:
+    def _fresh_enough(self, cached: CachedToken, min_ttl: float, force: bool, started: float) -> bool:
         if force:
             # Fetched by someone else after we began (strictly: a frozen test clock must
             # not make an older token look new).
@@ -223,8 +243,7 @@ class TokenStore:
         Without this, 32 waiting callers would each retry a wrong AppSecret.
         """
         info = self.status(appid, source=source)
-        if (info and info.last_errcode is not None and info.last_error_at
-                and info.last_error_at > started):
+        if info and info.last_errcode is not None and info.last_error_at and info.last_error_at > started:
             error = WeChatError(info.last_errcode, info.last_error, api=TOKEN_PATHS[source])
             if not error.temporary:
                 raise error
@@ -241,15 +260,30 @@ class TokenStore:
             attempt += 1
             try:
                 if source == "stable":
-                    payload = exchange(self.session, "POST", url, api=api, timeout=(
-                        self.timeout[0], read_timeout), data=encode_json({
-                            "grant_type": "client_credential", "appid": appid,
-                            "secret": str(secret), "force_refresh": False}))
+                    payload = exchange(
+                        self.session,
+                        "POST",
+                        url,
+                        api=api,
+                        timeout=(self.timeout[0], read_timeout),
+                        data=encode_json(
+                            {
+                                "grant_type": "client_credential",
+                                "appid": appid,
+                                "secret": str(secret),
+                                "force_refresh": False,
+                            }
+                        ),
+                    )
                 else:
-                    payload = exchange(self.session, "GET", url, api=api, timeout=(
-                        self.timeout[0], read_timeout), params={
-                            "grant_type": "client_credential", "appid": appid,
-                            "secret": str(secret)})
+                    payload = exchange(
+                        self.session,
+                        "GET",
+                        url,
+                        api=api,
+                        timeout=(self.timeout[0], read_timeout),
+                        params={"grant_type": "client_credential", "appid": appid, "secret": str(secret)},
+                    )
                 token = payload.get("access_token")
                 if not token:
                     raise WeChatError(-1003, "no access_token in the answer", api=api)
@@ -268,15 +302,29 @@ class TokenStore:
         cached = CachedToken(token, now + expires_in, now)
         fetches = self._count_fetch(appid, source)
         pipe = self.redis.pipeline()
-        pipe.set(self.token_key(appid, source),
-                 f"{int(cached.expires_at * 1000)}|{int(now * 1000)}|{token}",
-                 px=max(1, expires_in * 1000))
-        pipe.hset(self.info_key(appid, source), mapping={
-            "fetched_at": f"{now:.3f}", "expires_at": f"{cached.expires_at:.3f}",
-            "last_errcode": "", "last_error": "", "last_error_at": ""})
+        pipe.set(
+            self.token_key(appid, source),
+            f"{int(cached.expires_at * 1000)}|{int(now * 1000)}|{token}",
+            px=max(1, expires_in * 1000),
+        )
+        pipe.hset(
+            self.info_key(appid, source),
+            mapping={
+                "fetched_at": f"{now:.3f}",
+                "expires_at": f"{cached.expires_at:.3f}",
+                "last_errcode": "",
+                "last_error": "",
+                "last_error_at": "",
+            },
+        )
         pipe.execute()
-        logger.info("fetched %s access token for %s (expires in %ss, %s fetches today)",
-                    source, appid, expires_in, fetches)
+        logger.info(
+            "fetched %s access token for %s (expires in %ss, %s fetches today)",
+            source,
+            appid,
+            expires_in,
+            fetches,
+        )
         self._notify(appid, source, fetched=True)
         return cached
 
@@ -288,11 +336,15 @@ class TokenStore:
         return int(pipe.execute()[0])
 
     def _record_error(self, appid: str, source: str, error: WeChatError) -> None:
-        self.redis.hset(self.info_key(appid, source), mapping={
-            "last_errcode": str(error.errcode), "last_error": error.errmsg,
-            "last_error_at": f"{self.clock():.3f}"})
-        logger.warning("access token fetch for %s failed: errcode=%s %s", appid, error.errcode,
-                       error.errmsg)
+        self.redis.hset(
+            self.info_key(appid, source),
+            mapping={
+                "last_errcode": str(error.errcode),
+                "last_error": error.errmsg,
+                "last_error_at": f"{self.clock():.3f}",
+            },
+        )
+        logger.warning("access token fetch for %s failed: errcode=%s %s", appid, error.errcode, error.errmsg)
         self._notify(appid, source, fetched=False)
 
     def _notify(self, appid: str, source: str, *, fetched: bool) -> None:

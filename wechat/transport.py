@@ -4,6 +4,7 @@ Shared by the token store and the client. Requests' own exceptions carry the
 full URL — with the access token or the AppSecret in its query — so they are
 never chained, logged or put in messages: only their class name survives.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,9 +43,17 @@ def encode_json(body: dict) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def exchange(session: requests.Session, method: str, url: str, *, api: str,
-             params: dict | None = None, data: bytes | None = None,
-             files: dict | None = None, timeout=(3.05, 10)) -> dict:
+def exchange(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    api: str,
+    params: dict | None = None,
+    data: bytes | None = None,
+    files: dict | None = None,
+    timeout=(3.05, 10),
+) -> dict:
     """Send one request; return the decoded JSON object or raise WeChatError.
 
     Errors (``errcode`` non-zero) raise; transport failures raise with our own
@@ -52,8 +61,9 @@ def exchange(session: requests.Session, method: str, url: str, *, api: str,
     """
     headers = {"Content-Type": JSON_CONTENT_TYPE} if data is not None else None
     try:
-        response = session.request(method, url, params=params, data=data, files=files,
-                                   headers=headers, timeout=timeout)
+        response = session.request(
+            method, url, params=params, data=data, files=files, headers=headers, timeout=timeout
+        )
     except requests.exceptions.ConnectTimeout:
         raise _transport_error(ERR_TIMEOUT, "ConnectTimeout", api, sent=False) from None
     except requests.exceptions.Timeout as exc:
@@ -65,8 +75,13 @@ def exchange(session: requests.Session, method: str, url: str, *, api: str,
     except requests.exceptions.RequestException as exc:
         raise _transport_error(ERR_NETWORK, type(exc).__name__, api, sent=True) from None
     if response.status_code != 200:
-        raise _transport_error(ERR_BAD_RESPONSE, f"HTTP {response.status_code}", api,
-                               sent=True, temporary=response.status_code >= 500)
+        raise _transport_error(
+            ERR_BAD_RESPONSE,
+            f"HTTP {response.status_code}",
+            api,
+            sent=True,
+            temporary=response.status_code >= 500,
+        )
     try:
         # UTF-8 whatever the Content-Type says (WeChat sends "encoding=utf-8", not charset).
         payload = json.loads(response.content.decode("utf-8"))
@@ -84,8 +99,9 @@ def exchange(session: requests.Session, method: str, url: str, *, api: str,
     return payload
 
 
-def _transport_error(code: int, message: str, api: str, *, sent: bool,
-                     temporary: bool | None = None) -> WeChatError:
+def _transport_error(
+    code: int, message: str, api: str, *, sent: bool, temporary: bool | None = None
+) -> WeChatError:
     error = WeChatError(code, message, api=api, temporary=temporary)
     error.request_sent = sent
     return error

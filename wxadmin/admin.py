@@ -5,6 +5,7 @@ permission names are stored as Django wrote them ("Can add …"): both are shown
 translated — a permission as "app | model | action" with each part in the active
 language — while the stored values stay as they are.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -19,8 +20,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 
 from .admin_results import NamedRowMixin
 
-ACTIONS = {"add": _("may add"), "change": _("may change"), "delete": _("may delete"),
-           "view": _("may view")}
+ACTIONS = {"add": _("may add"), "change": _("may change"), "delete": _("may delete"), "view": _("may view")}
 
 
 def permission_label(permission: Permission) -> str:
@@ -32,9 +32,11 @@ def permission_label(permission: Permission) -> str:
     name = opts.verbose_name
     if hasattr(model, "instance_type"):  # simple-history's "historical …" models
         name = _("history of %(name)s") % {"name": model.instance_type._meta.verbose_name}
-    what = (ACTIONS[action] if action in ACTIONS
-            and permission.codename == f"{action}_{opts.model_name}"
-            else gettext(permission.name))
+    what = (
+        ACTIONS[action]
+        if action in ACTIONS and permission.codename == f"{action}_{opts.model_name}"
+        else gettext(permission.name)
+    )
     return f"{opts.app_config.verbose_name} | {name} | {what}"
 
 
@@ -52,12 +54,19 @@ def _translated_choices(db_field, kwargs):
     if db_field.name in ("permissions", "user_permissions"):
         return PermissionChoiceField(
             queryset=Permission.objects.select_related("content_type"),
-            required=False, label=db_field.verbose_name, help_text=db_field.help_text,
-            widget=kwargs.get("widget"))
+            required=False,
+            label=db_field.verbose_name,
+            help_text=db_field.help_text,
+            widget=kwargs.get("widget"),
+        )
     if db_field.name == "groups":
-        return GroupChoiceField(queryset=Group.objects.all(), required=False,
-                                label=db_field.verbose_name, widget=kwargs.get("widget"),
-                                help_text=_("The user gets every permission of each group."))
+        return GroupChoiceField(
+            queryset=Group.objects.all(),
+            required=False,
+            label=db_field.verbose_name,
+            widget=kwargs.get("widget"),
+            help_text=_("The user gets every permission of each group."),
+        )
     return None
 
 

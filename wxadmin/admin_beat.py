@@ -5,6 +5,7 @@ dependency, cron-descriptor, speaks Chinese too. These admin classes replace the
 "human readable" / "crontab translation" / "scheduler" columns with one translated
 "schedule" column; the crontab choices are described the same way; everything else is the package's admin.
 """
+
 from __future__ import annotations
 
 from cron_descriptor import ExpressionDescriptor, FormatException, Options
@@ -25,12 +26,13 @@ CRON_LOCALES = {"zh-hans": "zh_CN"}
 
 
 def crontab_expression(crontab: CrontabSchedule) -> str:
-    return " ".join((crontab.minute, crontab.hour, crontab.day_of_month,
-                     crontab.month_of_year, crontab.day_of_week))
+    return " ".join(
+        (crontab.minute, crontab.hour, crontab.day_of_month, crontab.month_of_year, crontab.day_of_week)
+    )
 
 
 def describe_crontab(crontab: CrontabSchedule | None) -> str:
-    """"在每小时的 17 分（17 * * * *，Asia/Shanghai）" in the active language."""
+    """ "在每小时的 17 分（17 * * * *，Asia/Shanghai）" in the active language."""
     if crontab is None:
         return "—"
     options = Options()
@@ -53,8 +55,7 @@ def describe_schedule(task: PeriodicTask) -> str:
 class PeriodicTaskInline(beat_admin.PeriodicTaskInline):
     """The tasks using a schedule; the package labels its task column "Task Name" untranslated."""
 
-    fields = tuple("task_label" if name == "task" else name
-                   for name in beat_admin.PeriodicTaskInline.fields)
+    fields = tuple("task_label" if name == "task" else name for name in beat_admin.PeriodicTaskInline.fields)
     readonly_fields = fields
 
     @admin.display(description=_("task"))
@@ -66,9 +67,11 @@ for model in (CrontabSchedule, PeriodicTask, ClockedSchedule, IntervalSchedule, 
     admin.site.unregister(model)
 
 
-for model, base in ((ClockedSchedule, beat_admin.ClockedScheduleAdmin),
-                    (IntervalSchedule, beat_admin.IntervalScheduleAdmin),
-                    (SolarSchedule, beat_admin.SolarScheduleAdmin)):
+for model, base in (
+    (ClockedSchedule, beat_admin.ClockedScheduleAdmin),
+    (IntervalSchedule, beat_admin.IntervalScheduleAdmin),
+    (SolarSchedule, beat_admin.SolarScheduleAdmin),
+):
     admin.site.register(model, type(base.__name__, (base,), {"inlines": [PeriodicTaskInline]}))
 
 
@@ -76,8 +79,7 @@ for model, base in ((ClockedSchedule, beat_admin.ClockedScheduleAdmin),
 class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
     inlines = [PeriodicTaskInline]
     list_display = ("schedule_text",)
-    fields = ("schedule_text", "minute", "hour", "day_of_month", "month_of_year",
-              "day_of_week", "timezone")
+    fields = ("schedule_text", "minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone")
     readonly_fields = ("schedule_text",)
 
     @admin.display(description=_("schedule"))
@@ -87,16 +89,23 @@ class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
 
 @admin.register(PeriodicTask)
 class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
-    list_display = ("task_name", "enabled", "schedule_text", "start_time", "last_run_at",
-                    "one_off")
+    list_display = ("task_name", "enabled", "schedule_text", "start_time", "last_run_at", "one_off")
     readonly_fields = ("last_run_at", "schedule_text")
     # the package's form template only adds an inline script writing "Translation: …" in
     # English under the crontab; the crontab choices here are described already
     change_form_template = "admin/change_form.html"
     fieldsets = tuple(
-        (title, {**options, "fields": tuple("schedule_text" if f == "crontab_translation" else f
-                                             for f in options["fields"])})
-        for title, options in beat_admin.PeriodicTaskAdmin.fieldsets)
+        (
+            title,
+            {
+                **options,
+                "fields": tuple(
+                    "schedule_text" if f == "crontab_translation" else f for f in options["fields"]
+                ),
+            },
+        )
+        for title, options in beat_admin.PeriodicTaskAdmin.fieldsets
+    )
 
     @admin.display(description=_("schedule"))
     def schedule_text(self, obj) -> str:

@@ -3,6 +3,7 @@
 The package names a row "<Task: id (STATE)>" (its `__str__`), which the change and history
 pages show as their subtitle and title; these admin classes name it in words instead.
 """
+
 from __future__ import annotations
 
 from django.contrib import admin
@@ -20,13 +21,11 @@ class NamedRowMixin:
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         named = {"subtitle": self.row_name(obj)} if obj is not None else {}
-        return super().change_view(request, object_id, form_url,
-                                   {**named, **(extra_context or {})})
+        return super().change_view(request, object_id, form_url, {**named, **(extra_context or {})})
 
     def history_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, object_id)
-        named = ({"title": _("Change history: %s") % self.row_name(obj)}
-                 if obj is not None else {})
+        named = {"title": _("Change history: %s") % self.row_name(obj)} if obj is not None else {}
         return super().history_view(request, object_id, {**named, **(extra_context or {})})
 
 

@@ -7,6 +7,7 @@ An app contributes panels with a `dashboard.py` module defining
 drawn as bars by Chart.js — the copy django-unfold serves from its static files (no CDN).
 Panels must be cheap: a few aggregate queries, scoped to what the user may see.
 """
+
 import json
 from decimal import Decimal
 
@@ -25,19 +26,27 @@ def collect_panels(request) -> list[dict]:
 def chart_data(chart: dict, title: str) -> str:
     """The JSON django-unfold's chart script reads from a canvas's data-value (Chart.js data)."""
     values = [float(v) if isinstance(v, Decimal) else v for v in chart.get("values", [])]
-    return json.dumps({
-        "labels": [str(label) for label in chart.get("labels", [])],
-        "datasets": [{"label": str(title), "data": values, "maxBarThickness": 28,
-                      "displayYAxis": True,
-                      "backgroundColor": "var(--color-primary-500)"}],
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "labels": [str(label) for label in chart.get("labels", [])],
+            "datasets": [
+                {
+                    "label": str(title),
+                    "data": values,
+                    "maxBarThickness": 28,
+                    "displayYAxis": True,
+                    "backgroundColor": "var(--color-primary-500)",
+                }
+            ],
+        },
+        ensure_ascii=False,
+    )
 
 
 def dashboard_callback(request, context: dict) -> dict:
     panels = collect_panels(request)
     for panel in panels:
         if panel.get("chart"):
-            panel["chart"] = {**panel["chart"],
-                              "data": chart_data(panel["chart"], panel["title"])}
+            panel["chart"] = {**panel["chart"], "data": chart_data(panel["chart"], panel["title"])}
     context["panels"] = panels
     return context

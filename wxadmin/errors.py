@@ -4,6 +4,7 @@ Staff who are signed in get the sidebar and header of the admin around the messa
 anyone else (and every 500, where the database may be what failed) gets a plain page
 that loads nothing but static files. No traceback or internal detail is shown.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,21 +17,32 @@ from django.utils.translation import gettext as _
 logger = logging.getLogger(__name__)
 
 TEXTS = {
-    403: (lambda: _("You may not open this page"),
-          lambda: _("Your role or the accounts assigned to you do not include it. Ask an "
-                    "administrator if you need access.")),
-    404: (lambda: _("Page not found"),
-          lambda: _("The address is wrong, or what it pointed to was deleted.")),
-    500: (lambda: _("Something went wrong on our side"),
-          lambda: _("The error was recorded. Try again in a moment; if it keeps happening, "
-                    "tell an administrator what you were doing.")),
+    403: (
+        lambda: _("You may not open this page"),
+        lambda: _(
+            "Your role or the accounts assigned to you do not include it. Ask an "
+            "administrator if you need access."
+        ),
+    ),
+    404: (lambda: _("Page not found"), lambda: _("The address is wrong, or what it pointed to was deleted.")),
+    500: (
+        lambda: _("Something went wrong on our side"),
+        lambda: _(
+            "The error was recorded. Try again in a moment; if it keeps happening, "
+            "tell an administrator what you were doing."
+        ),
+    ),
 }
 
 
 def _render(request, status: int) -> HttpResponse:
     title, text = (part() for part in TEXTS[status])
-    context = {"status": status, "title": title, "text": text,
-               "back": request.META.get("HTTP_REFERER", "") if request else ""}
+    context = {
+        "status": status,
+        "title": title,
+        "text": text,
+        "back": request.META.get("HTTP_REFERER", "") if request else "",
+    }
     user = getattr(request, "user", None)
     if status != 500 and user is not None and user.is_active and user.is_staff:
         try:

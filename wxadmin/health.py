@@ -17,6 +17,7 @@ every second costs next to nothing:
   X-Forwarded-For, is judged by the token alone) or with
   ``Authorization: Bearer <METRICS_TOKEN>``.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -42,6 +43,7 @@ def _beat_started(**_kwargs) -> None:
 
 
 # --- The checks (each returns (ok, detail); detail is safe to publish) -----------------------
+
 
 def check_database() -> tuple[bool, str]:
     from django.db import connection
@@ -99,8 +101,10 @@ def check_beat() -> tuple[bool, str]:
     age = heartbeat_age_seconds()
     limit = settings.HEALTH_HEARTBEAT_MAX_AGE_SECONDS
     if age is None:
-        return False, ("no heartbeat yet: is beat running, with its schedules installed "
-                       "(manage.py install_schedules), and a worker?")
+        return False, (
+            "no heartbeat yet: is beat running, with its schedules installed "
+            "(manage.py install_schedules), and a worker?"
+        )
     if age > limit:
         return False, f"last heartbeat {age:.0f} s ago (limit {limit} s): beat or the workers stopped"
     return True, f"last heartbeat {age:.0f} s ago"
@@ -167,8 +171,11 @@ class Readiness:
                 ok, detail = check()
             except Exception as exc:  # the class name says enough; messages may hold URLs
                 ok, detail = False, f"failed: {type(exc).__name__}"
-            results[name] = {"ok": ok, "detail": detail,
-                             "ms": round((time.perf_counter() - started) * 1000, 1)}
+            results[name] = {
+                "ok": ok,
+                "detail": detail,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
         # (a connection a failed check left unusable is closed by Django at request_finished)
         return results
 
@@ -182,6 +189,7 @@ readiness = Readiness()
 
 # --- The endpoints --------------------------------------------------------------------------
 
+
 def healthz(request) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
@@ -191,19 +199,25 @@ def readyz(request) -> JsonResponse:
     wanted = [name.strip() for name in request.GET.get("checks", "").split(",") if name.strip()]
     unknown = [name for name in wanted if name not in CHECKS]
     if unknown:
-        return JsonResponse({"status": "error", "error": f"unknown checks: {', '.join(unknown)}",
-                             "known": sorted(CHECKS)}, status=400)
+        return JsonResponse(
+            {"status": "error", "error": f"unknown checks: {', '.join(unknown)}", "known": sorted(CHECKS)},
+            status=400,
+        )
     deciding = wanted or list(CHECKS)
     ok = all(results[name]["ok"] for name in deciding)
-    return JsonResponse({"status": "ok" if ok else "fail", "checks": results,
-                         "deciding": deciding}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "fail", "checks": results, "deciding": deciding}, status=200 if ok else 503
+    )
 
 
 def _metrics_allowed(request) -> bool:
     token = settings.METRICS_TOKEN
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    if token and header.startswith("Bearer ") and hmac.compare_digest(
-            header[7:].strip().encode(), token.encode()):
+    if (
+        token
+        and header.startswith("Bearer ")
+        and hmac.compare_digest(header[7:].strip().encode(), token.encode())
+    ):
         return True
     if "HTTP_X_FORWARDED_FOR" in request.META:  # came through a proxy: REMOTE_ADDR is the proxy
         return False
@@ -211,8 +225,10 @@ def _metrics_allowed(request) -> bool:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(network, strict=False)
-               for network in settings.METRICS_ALLOWED_NETWORKS)
+    return any(
+        address in ipaddress.ip_network(network, strict=False)
+        for network in settings.METRICS_ALLOWED_NETWORKS
+    )
 
 
 def metrics(request) -> HttpResponse:

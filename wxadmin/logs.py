@@ -10,6 +10,7 @@
   scrubs credentials: `Secret` arguments, credential-named fields, ``token=…``
   pairs and URL passwords in messages and tracebacks (`wxadmin.scrubbing`).
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -21,8 +22,7 @@ import uuid
 from celery.signals import task_postrun, task_prerun
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
-_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("wxadmin_log_context",
-                                                                        default=None)
+_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("wxadmin_log_context", default=None)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
 CALLBACK_VIEW = "messaging:callback"
 
@@ -55,18 +55,25 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             match = getattr(request, "resolver_match", None)
             # messaging's CallbackFastPath marks the callback (it skips URL resolution)
-            if hasattr(request, "callback_appid") or (
-                    match is not None and match.view_name == CALLBACK_VIEW):
+            if hasattr(request, "callback_appid") or (match is not None and match.view_name == CALLBACK_VIEW):
                 from . import metrics
 
                 metrics.callback_observed(status=response.status_code, seconds=elapsed)
             response["X-Request-ID"] = request_id
             user = getattr(request, "user", None)
             request_logger.info(
-                "%s %s %s", request.method, request.path, response.status_code,
-                extra={"method": request.method, "path": request.path,
-                       "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
-                       "user_id": user.pk if user is not None and user.is_authenticated else None})
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                },
+            )
             return response
         finally:
             _context.reset(token)
@@ -106,6 +113,7 @@ class JsonFormatter(_BaseJsonFormatter):
 
 
 # --- Celery: the task id is the request id of a task's log lines ------------------------------
+
 
 @task_prerun.connect(weak=False, dispatch_uid="wxadmin.logs.task_prerun")
 def _task_started(task_id=None, task=None, **_kwargs) -> None:

@@ -14,6 +14,7 @@ hosts, Prometheus scrapes every host and sums (see DEPLOY.md). Without
 Gauges that describe the cluster (queue length, heartbeat age) are read at scrape
 time instead of being kept by each process.
 """
+
 from __future__ import annotations
 
 import glob
@@ -37,22 +38,28 @@ CALLBACK_DURATION = Histogram(
     buckets=CALLBACK_BUCKETS,
 )
 CALLBACK_RESPONSES = Counter(
-    "wxadmin_callback_responses", "WeChat callback answers by HTTP status.", ["status"])
+    "wxadmin_callback_responses", "WeChat callback answers by HTTP status.", ["status"]
+)
 MENU_PUBLICATIONS = Counter(
     "wxadmin_menu_publications",
     "menus.publish_version task runs by outcome (published, failed, skipped, retry, error).",
-    ["outcome"])
+    ["outcome"],
+)
 TOKEN_FETCHES = Counter(
-    "wxadmin_token_fetches", "Access-token fetches from WeChat per account (AppID).", ["appid"])
+    "wxadmin_token_fetches", "Access-token fetches from WeChat per account (AppID).", ["appid"]
+)
 TOKEN_FETCH_FAILURES = Counter(
     "wxadmin_token_fetch_failures",
     "Access-token fetches that failed, per account (AppID) and WeChat errcode.",
-    ["appid", "errcode"])
+    ["appid", "errcode"],
+)
 REMINDERS_SENT = Counter(
-    "wxadmin_reminders_sent", "Certification reminders sent, by milestone.", ["milestone"])
+    "wxadmin_reminders_sent", "Certification reminders sent, by milestone.", ["milestone"]
+)
 
 
 # --- One-line calls from the apps ---------------------------------------------------------
+
 
 def callback_observed(*, status: int, seconds: float) -> None:
     """A callback was answered (called by the request middleware)."""
@@ -69,6 +76,7 @@ def token_fetch_observed(*, appid: str, ok: bool, errcode: int | None = None) ->
 
 # --- Outcomes of tasks, read from Celery's task_postrun signal ------------------------------
 # Keyed on the task name, so the tasks themselves stay free of instrumentation.
+
 
 def _menu_publication(retval, state: str) -> None:
     if state == "SUCCESS":
@@ -103,6 +111,7 @@ def _task_outcome(sender=None, retval=None, state=None, **_kwargs) -> None:
 
 # --- Scrape-time gauges -------------------------------------------------------------------
 
+
 class ClusterCollector:
     """Queue length per Celery queue and beat heartbeat age, read when scraped.
 
@@ -123,8 +132,9 @@ class ClusterCollector:
     def _families(self) -> list:
         from .health import heartbeat_age_seconds, queue_lengths
 
-        queues = GaugeMetricFamily("wxadmin_task_queue_length",
-                                   "Messages waiting in the Celery broker queue.", labels=["queue"])
+        queues = GaugeMetricFamily(
+            "wxadmin_task_queue_length", "Messages waiting in the Celery broker queue.", labels=["queue"]
+        )
         try:
             for name, length in queue_lengths().items():
                 queues.add_metric([name], length)
@@ -132,7 +142,8 @@ class ClusterCollector:
             logger.warning("task queue length unavailable: %s", type(exc).__name__)
         heartbeat = GaugeMetricFamily(
             "wxadmin_beat_heartbeat_age_seconds",
-            "Seconds since a worker last ran the heartbeat task that beat sends.")
+            "Seconds since a worker last ran the heartbeat task that beat sends.",
+        )
         try:
             age = heartbeat_age_seconds()
             if age is not None:
@@ -154,8 +165,7 @@ class _FilesCollector:
     def collect(self):
         from prometheus_client.multiprocess import MultiProcessCollector
 
-        files = glob.glob(os.path.join(self.root, "*", "*.db")) + glob.glob(
-            os.path.join(self.root, "*.db"))
+        files = glob.glob(os.path.join(self.root, "*", "*.db")) + glob.glob(os.path.join(self.root, "*.db"))
         return MultiProcessCollector.merge(files, accumulate=True)
 
 

@@ -5,6 +5,7 @@ show English to staff whose browser happens to be set to English. Here only an
 explicit choice (the admin's language switcher, which sets the language cookie)
 changes the language.
 """
+
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
@@ -32,11 +33,12 @@ class RefuseNulInQueryMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.META.get("QUERY_STRING", "") or any(
-                "\x00" in key or any("\x00" in value for value in values)
-                for key, values in request.GET.lists()):
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
             from django.http import HttpResponseBadRequest
             from django.utils.translation import gettext as _
 
-            return HttpResponseBadRequest(_("The address contains a NUL character."),
-                                          content_type="text/plain; charset=utf-8")
+            return HttpResponseBadRequest(
+                _("The address contains a NUL character."), content_type="text/plain; charset=utf-8"
+            )
         return self.get_response(request)

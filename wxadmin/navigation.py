@@ -6,6 +6,7 @@ whose model is not registered or whose URL does not exist are left out, and ever
 registered model that no group names lands in "More" — so a page another app adds is
 reachable from the sidebar before anyone files it under a group.
 """
+
 from __future__ import annotations
 
 from django.apps import apps
@@ -17,53 +18,74 @@ from django.utils.translation import gettext as _
 #: (group title, [(model label or "url:<admin url name>", icon, title or None)])
 #: Titles default to the model's translated plural name.
 GROUPS = (
-    (lambda: _("Accounts"), [
-        ("url:admin:index", "dashboard", lambda: _("Dashboard")),
-        ("accounts.officialaccount", "forum", lambda: _("Official accounts (hub)")),
-        ("accounts.entity", "apartment", None),
-        ("accounts.accounttokenstatus", "key", None),
-    ]),
-    (lambda: _("Custom menus"), [
-        ("menus.menu", "menu", lambda: _("Menu editor")),
-        ("menus.menuversion", "history", None),
-        ("menus.fanout", "send", None),
-        ("menus.menuauditentry", "receipt_long", None),
-    ]),
-    (lambda: _("Messages and replies"), [
-        ("url:admin:messaging_workspace", "forum", lambda: _("Conversations")),
-        ("messaging.outboundmessage", "outgoing_mail", None),
-        ("messaging.inboundmessage", "chat", None),
-        ("messaging.keywordrule", "quickreply", None),
-        ("messaging.welcomereply", "waving_hand", None),
-        ("messaging.transferrule", "alt_route", None),
-    ]),
-    (lambda: _("Customer service"), [
-        ("messaging.kfaccount", "support_agent", None),
-        ("messaging.kfsession", "forum", None),
-        ("messaging.kfwaitcase", "hourglass_top", None),
-        ("messaging.kfoperation", "sync", None),
-    ]),
-    (lambda: _("WeChat certification"), [
-        ("certification.order", "verified", None),
-        ("certification.reminder", "alarm", None),
-        ("certification.notification", "notifications", None),
-        ("certification.wechatevent", "campaign", None),
-        ("certification.reviewcompany", "support", None),
-    ]),
-    (lambda: _("Staff and permissions"), [
-        ("auth.user", "person", None),
-        ("auth.group", "group", None),
-        ("axes.accessattempt", "lock", None),
-    ]),
-    (lambda: _("Background jobs"), [
-        ("django_celery_beat.periodictask", "schedule", None),
-        ("django_celery_beat.crontabschedule", "calendar_month", None),
-        ("django_celery_beat.intervalschedule", "timer", None),
-        ("django_celery_beat.clockedschedule", "event", None),
-        ("django_celery_beat.solarschedule", "wb_twilight", None),
-        ("django_celery_results.taskresult", "task_alt", None),
-        ("django_celery_results.groupresult", "workspaces", None),
-    ]),
+    (
+        lambda: _("Accounts"),
+        [
+            ("url:admin:index", "dashboard", lambda: _("Dashboard")),
+            ("accounts.officialaccount", "forum", lambda: _("Official accounts (hub)")),
+            ("accounts.entity", "apartment", None),
+            ("accounts.accounttokenstatus", "key", None),
+        ],
+    ),
+    (
+        lambda: _("Custom menus"),
+        [
+            ("menus.menu", "menu", lambda: _("Menu editor")),
+            ("menus.menuversion", "history", None),
+            ("menus.fanout", "send", None),
+            ("menus.menuauditentry", "receipt_long", None),
+        ],
+    ),
+    (
+        lambda: _("Messages and replies"),
+        [
+            ("url:admin:messaging_workspace", "forum", lambda: _("Conversations")),
+            ("messaging.outboundmessage", "outgoing_mail", None),
+            ("messaging.inboundmessage", "chat", None),
+            ("messaging.keywordrule", "quickreply", None),
+            ("messaging.welcomereply", "waving_hand", None),
+            ("messaging.transferrule", "alt_route", None),
+        ],
+    ),
+    (
+        lambda: _("Customer service"),
+        [
+            ("messaging.kfaccount", "support_agent", None),
+            ("messaging.kfsession", "forum", None),
+            ("messaging.kfwaitcase", "hourglass_top", None),
+            ("messaging.kfoperation", "sync", None),
+        ],
+    ),
+    (
+        lambda: _("WeChat certification"),
+        [
+            ("certification.order", "verified", None),
+            ("certification.reminder", "alarm", None),
+            ("certification.notification", "notifications", None),
+            ("certification.wechatevent", "campaign", None),
+            ("certification.reviewcompany", "support", None),
+        ],
+    ),
+    (
+        lambda: _("Staff and permissions"),
+        [
+            ("auth.user", "person", None),
+            ("auth.group", "group", None),
+            ("axes.accessattempt", "lock", None),
+        ],
+    ),
+    (
+        lambda: _("Background jobs"),
+        [
+            ("django_celery_beat.periodictask", "schedule", None),
+            ("django_celery_beat.crontabschedule", "calendar_month", None),
+            ("django_celery_beat.intervalschedule", "timer", None),
+            ("django_celery_beat.clockedschedule", "event", None),
+            ("django_celery_beat.solarschedule", "wb_twilight", None),
+            ("django_celery_results.taskresult", "task_alt", None),
+            ("django_celery_results.groupresult", "workspaces", None),
+        ],
+    ),
 )
 
 
@@ -121,10 +143,14 @@ def sidebar(request, site=None) -> list[dict]:
                     items.append(item)
         if items:
             groups.append({"title": group_title(), "separator": bool(groups), "items": items})
-    rest = [_model_item(model._meta.label_lower, "article", None, site)
-            for model in site._registry if model not in listed]
-    rest = sorted((item for item in rest if item and item["permission"](request)),
-                  key=lambda item: item["title"])
+    rest = [
+        _model_item(model._meta.label_lower, "article", None, site)
+        for model in site._registry
+        if model not in listed
+    ]
+    rest = sorted(
+        (item for item in rest if item and item["permission"](request)), key=lambda item: item["title"]
+    )
     for item in rest:
         item.pop("model", None)
     if rest:

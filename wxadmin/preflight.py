@@ -6,6 +6,7 @@ them again with a placeholder for each variable named so far, until they load or
 fail for another reason. Exit status 0 when they load, 2 otherwise, with one line
 per problem and no traceback.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,9 +19,13 @@ from django.core.exceptions import ImproperlyConfigured
 MODULE = "wxadmin.settings.production"
 # django-environ's message, and ours in wxadmin/settings/production.py
 _NAMED = re.compile(r"Set the (?P<name>[A-Z][A-Z0-9_]*) environment variable")
-PLACEHOLDERS = {"FIELD_ENCRYPTION_KEYS": "cGxhY2Vob2xkZXItb25seS0zMi1ieXRlcy1sb25nLS0=",
-                "ALLOWED_HOSTS": "placeholder.invalid", "DATABASE_URL": "sqlite:///:memory:",
-                "REDIS_URL": "redis://127.0.0.1:1/0", "EMAIL_URL": "consolemail://"}
+PLACEHOLDERS = {
+    "FIELD_ENCRYPTION_KEYS": "cGxhY2Vob2xkZXItb25seS0zMi1ieXRlcy1sb25nLS0=",
+    "ALLOWED_HOSTS": "placeholder.invalid",
+    "DATABASE_URL": "sqlite:///:memory:",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
+    "EMAIL_URL": "consolemail://",
+}
 
 
 def _load() -> None:
@@ -51,7 +56,8 @@ def problems(environ: dict[str, str] | None = None) -> list[str]:
                 from .scrubbing import scrub_text
 
                 return [f"missing required variable: {name}" for name in missing] + [
-                    f"invalid setting ({type(error).__name__}): {scrub_text(str(error))}"]
+                    f"invalid setting ({type(error).__name__}): {scrub_text(str(error))}"
+                ]
         return [f"missing required variable: {name}" for name in missing]
     finally:
         os.environ.clear()

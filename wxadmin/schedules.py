@@ -6,6 +6,7 @@ Each app may have a `schedules.py` with `SCHEDULES`, a list of dicts:
 `install_schedules` creates missing entries and leaves existing ones alone, so that
 changes staff make in the admin (enabled, times) survive a redeploy.
 """
+
 import json
 
 from accounts.app_modules import app_modules
@@ -39,11 +40,15 @@ def install_schedules() -> tuple[int, int]:
                 every=spec["every_seconds"], period=IntervalSchedule.SECONDS
             )
         else:
-            crontab = {"minute": "0", "hour": "*", "day_of_week": "*", "day_of_month": "*",
-                       "month_of_year": "*", **spec["crontab"]}
-            fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
-                timezone="Asia/Shanghai", **crontab
-            )
+            crontab = {
+                "minute": "0",
+                "hour": "*",
+                "day_of_week": "*",
+                "day_of_month": "*",
+                "month_of_year": "*",
+                **spec["crontab"],
+            }
+            fields["crontab"], _ = CrontabSchedule.objects.get_or_create(timezone="Asia/Shanghai", **crontab)
         PeriodicTask.objects.create(**fields)
         created += 1
     return created, kept

@@ -5,6 +5,7 @@ any field, variable or parameter whose name looks like a credential is replaced,
 and `Secret` values always are. Text is scrubbed too, because secrets travel in
 URLs (``?access_token=…``, ``&secret=…``) that exceptions and log messages quote.
 """
+
 from __future__ import annotations
 
 import functools
@@ -60,9 +61,14 @@ def scrub(value: Any, *, depth: int = 0) -> Any:
     if depth > 12:
         return value
     if isinstance(value, dict):
-        return {key: (FILTERED if isinstance(key, str) and hidden_name(key)
-                      and not isinstance(item, (dict, list, tuple)) else scrub(item, depth=depth + 1))
-                for key, item in value.items()}
+        return {
+            key: (
+                FILTERED
+                if isinstance(key, str) and hidden_name(key) and not isinstance(item, (dict, list, tuple))
+                else scrub(item, depth=depth + 1)
+            )
+            for key, item in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return type(value)(scrub(item, depth=depth + 1) for item in value)
     return value
@@ -108,8 +114,9 @@ def sentry_before_breadcrumb(crumb: dict, hint: dict | None = None) -> dict:
     return scrub(crumb)
 
 
-def sentry_init(*, dsn: str, environment: str = "", release: str = "",
-                traces_sample_rate: float = 0.0) -> None:
+def sentry_init(
+    *, dsn: str, environment: str = "", release: str = "", traces_sample_rate: float = 0.0
+) -> None:
     """Start Sentry (Django, Celery, logging) with the scrubbing above (PII stays off: the default)."""
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration

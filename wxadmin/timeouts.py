@@ -9,6 +9,7 @@ limited. The connection itself gives up after DATABASE_CONNECT_TIMEOUT (settings
 `database_deadline(seconds)` bounds a block's database work on the client side, for the
 server that stops answering altogether (the callback uses it: messaging/db_guard.py).
 """
+
 from __future__ import annotations
 
 import contextlib

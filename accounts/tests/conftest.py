@@ -1,4 +1,5 @@
 """Fixtures shared by the accounts tests: one staff member of each role that has one."""
+
 import pytest
 
 from accounts.tests.factories import UserFactory

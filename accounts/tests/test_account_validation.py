@@ -1,4 +1,5 @@
 """Validation errors name the field and the rule, in the user's language."""
+
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -12,23 +13,33 @@ pytestmark = pytest.mark.django_db
 
 def form_data(entity, **overrides):
     data = {
-        "entity": entity.pk, "name": "服务号", "wechat_id": "valid_id1",
-        "original_id": "gh_0123456789ab", "account_type": "service",
-        "appid": "wx0123456789abcdef", "message_mode": "safe", "token_source": "classic",
-        "new_appsecret": "a" * 32, "new_server_token": "Token123", "new_encoding_aes_key": "A" * 43,
+        "entity": entity.pk,
+        "name": "服务号",
+        "wechat_id": "valid_id1",
+        "original_id": "gh_0123456789ab",
+        "account_type": "service",
+        "appid": "wx0123456789abcdef",
+        "message_mode": "safe",
+        "token_source": "classic",
+        "new_appsecret": "a" * 32,
+        "new_server_token": "Token123",
+        "new_encoding_aes_key": "A" * 43,
     }
     data.update(overrides)
     return data
 
 
-@pytest.mark.parametrize(("field", "value", "rule"), [
-    ("appid", "wx123", "16 lowercase hexadecimal"),
-    ("original_id", "gh_xyz", "12 lowercase hexadecimal"),
-    ("new_appsecret", "NOT-HEX" * 5, "32 lowercase hexadecimal"),
-    ("new_server_token", "ab", "3 to 32 letters and digits"),
-    ("new_encoding_aes_key", "A" * 42, "exactly 43 letters and digits"),
-    ("wechat_id", "1abc", "starting with a letter"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("appid", "wx123", "16 lowercase hexadecimal"),
+        ("original_id", "gh_xyz", "12 lowercase hexadecimal"),
+        ("new_appsecret", "NOT-HEX" * 5, "32 lowercase hexadecimal"),
+        ("new_server_token", "ab", "3 to 32 letters and digits"),
+        ("new_encoding_aes_key", "A" * 42, "exactly 43 letters and digits"),
+        ("wechat_id", "1abc", "starting with a letter"),
+    ],
+)
 def test_invalid_credentials_are_rejected_with_the_rule(field, value, rule):
     form = OfficialAccountForm(data=form_data(EntityFactory(), **{field: value}))
     assert not form.is_valid()
@@ -37,8 +48,9 @@ def test_invalid_credentials_are_rejected_with_the_rule(field, value, rule):
 
 def test_errors_are_in_chinese_by_default(admin_client):
     entity = EntityFactory()
-    response = admin_client.post(reverse("admin:accounts_officialaccount_add"),
-                                 form_data(entity, appid="bad"))
+    response = admin_client.post(
+        reverse("admin:accounts_officialaccount_add"), form_data(entity, appid="bad")
+    )
     assert response.status_code == 200
     assert "AppID 是“wx”加 16 位小写十六进制字符" in response.content.decode()
 
@@ -54,8 +66,14 @@ def test_new_account_requires_every_credential():
 def test_existing_account_keeps_credentials_when_inputs_left_empty():
     account = OfficialAccountFactory()
     secret = account.appsecret
-    data = form_data(account.entity, appid=account.appid, original_id=account.original_id,
-                     new_appsecret="", new_server_token="", new_encoding_aes_key="")
+    data = form_data(
+        account.entity,
+        appid=account.appid,
+        original_id=account.original_id,
+        new_appsecret="",
+        new_server_token="",
+        new_encoding_aes_key="",
+    )
     form = OfficialAccountForm(data=data, instance=account)
     assert form.is_valid(), form.errors
     form.save()

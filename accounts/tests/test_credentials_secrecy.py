@@ -1,4 +1,5 @@
 """Credentials are encrypted at rest and never reach HTML, exports or error reports."""
+
 import sys
 
 import pytest
@@ -26,8 +27,10 @@ def account():
 
 def raw_columns(account) -> tuple:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT appsecret, server_token, encoding_aes_key FROM "
-                       "accounts_officialaccount WHERE id = %s", [account.pk])
+        cursor.execute(
+            "SELECT appsecret, server_token, encoding_aes_key FROM accounts_officialaccount WHERE id = %s",
+            [account.pk],
+        )
         return cursor.fetchone()
 
 
@@ -99,11 +102,17 @@ def test_export_never_contains_credentials(admin_client, account):
     dataset = OfficialAccountExportResource().export(OfficialAccount.objects.all())
     assert "appsecret" not in dataset.headers
     assert_no_credentials(dataset.csv.encode())
-    response = admin_client.post(reverse("admin:accounts_officialaccount_export"), {
-        "format": "0", "resource": "0",
-        **{f"officialaccountexportresource_{name}": "on"
-           for name in ("entity", "name", "wechat_id", "original_id", "appid", "message_mode")},
-    })
+    response = admin_client.post(
+        reverse("admin:accounts_officialaccount_export"),
+        {
+            "format": "0",
+            "resource": "0",
+            **{
+                f"officialaccountexportresource_{name}": "on"
+                for name in ("entity", "name", "wechat_id", "original_id", "appid", "message_mode")
+            },
+        },
+    )
     assert response.status_code == 200
     assert account.appid.encode() in response.content
     assert_no_credentials(response.content)

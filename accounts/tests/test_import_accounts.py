@@ -1,4 +1,5 @@
 """Bulk onboarding: all rows or none, every bad row reported, re-import idempotent."""
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -13,9 +14,15 @@ HEADER = "entity,name,wechat_id,original_id,appid,appsecret,token,encoding_aes_k
 
 def row(owner, n, **overrides):
     values = {
-        "entity": owner.full_name, "name": f"服务号{n}", "wechat_id": f"account_{n:04d}",
-        "original_id": f"gh_{n:012x}", "appid": f"wx{n:016x}", "appsecret": f"{n:032x}",
-        "token": f"Token{n}", "encoding_aes_key": f"{n:043d}", "message_mode": "safe",
+        "entity": owner.full_name,
+        "name": f"服务号{n}",
+        "wechat_id": f"account_{n:04d}",
+        "original_id": f"gh_{n:012x}",
+        "appid": f"wx{n:016x}",
+        "appsecret": f"{n:032x}",
+        "token": f"Token{n}",
+        "encoding_aes_key": f"{n:043d}",
+        "message_mode": "safe",
     }
     values.update(overrides)
     return ",".join(values[column] for column in HEADER.split(","))
@@ -86,8 +93,9 @@ def test_missing_column_is_reported():
 def test_staff_cannot_overwrite_an_account_not_assigned_to_them():
     operator = UserFactory(groups=["Operators"])
     other = OfficialAccountFactory()
-    report = import_accounts_csv(csv_text(row(other.entity, 7, appid=other.appid,
-                                              original_id=other.original_id)), user=operator)
+    report = import_accounts_csv(
+        csv_text(row(other.entity, 7, appid=other.appid, original_id=other.original_id)), user=operator
+    )
     assert not report.ok
     other.refresh_from_db()
     assert other.name != "服务号7"
@@ -111,13 +119,11 @@ def test_admin_import_page_reports_bad_rows(admin_client):
 
     entity = EntityFactory()
     upload = SimpleUploadedFile("a.csv", csv_text(row(entity, 1, appid="nope")).encode())
-    response = admin_client.post(reverse("admin:accounts_officialaccount_import_csv"),
-                                 {"file": upload})
+    response = admin_client.post(reverse("admin:accounts_officialaccount_import_csv"), {"file": upload})
     assert response.status_code == 200
     assert b'data-testid="import-problems"' in response.content
     assert OfficialAccount.objects.count() == 0
     good = SimpleUploadedFile("a.csv", csv_text(row(entity, 1)).encode())
-    response = admin_client.post(reverse("admin:accounts_officialaccount_import_csv"),
-                                 {"file": good})
+    response = admin_client.post(reverse("admin:accounts_officialaccount_import_csv"), {"file": good})
     assert response.status_code == 302
     assert OfficialAccount.objects.count() == 1

@@ -1,5 +1,6 @@
 """Login throttling (django-axes, issue 9): a handful of failures locks the username and the
 address for a cool-off, with a Chinese message; an administrator can unlock earlier."""
+
 import datetime
 
 import pytest
@@ -16,8 +17,9 @@ LOGIN = "/admin/login/"
 
 
 def log_in(client, username, password, address="10.0.0.1"):
-    return client.post(LOGIN, {"username": username, "password": password, "next": "/admin/"},
-                       REMOTE_ADDR=address)
+    return client.post(
+        LOGIN, {"username": username, "password": password, "next": "/admin/"}, REMOTE_ADDR=address
+    )
 
 
 def logged_in(client) -> bool:

@@ -1,5 +1,6 @@
 """Serialisers never emit plaintext credentials: dumpdata and fixtures carry the ciphertext
 (issue 9), and loaddata restores the same credentials."""
+
 import io
 import json
 
@@ -38,12 +39,13 @@ def test_dumpdata_then_loaddata_keeps_the_credentials(tmp_path):
     for secret in before:
         assert secret not in dumped
     fields = next(o["fields"] for o in json.loads(dumped) if o["model"] == "accounts.officialaccount")
-    assert all(fields[name].startswith(SERIALISED_PREFIX)
-               for name in ("appsecret", "server_token", "encoding_aes_key"))
+    assert all(
+        fields[name].startswith(SERIALISED_PREFIX)
+        for name in ("appsecret", "server_token", "encoding_aes_key")
+    )
     fixture = tmp_path / "accounts.json"
     fixture.write_text(dumped)
-    OfficialAccount.objects.filter(pk=account.pk).update(appsecret="", server_token="",
-                                                         encoding_aes_key="")
+    OfficialAccount.objects.filter(pk=account.pk).update(appsecret="", server_token="", encoding_aes_key="")
     call_command("loaddata", str(fixture), verbosity=0)
     assert credentials(OfficialAccount.objects.get(pk=account.pk)) == before
 

@@ -1,4 +1,5 @@
 """Production settings refuse to start without the variables they require."""
+
 import os
 import subprocess
 import sys
@@ -22,8 +23,14 @@ def start_production(env_overrides: dict, *command: str) -> subprocess.Completed
     env = {k: v for k, v in os.environ.items() if k not in GOOD}
     env.update(env_overrides)
     env["DJANGO_SETTINGS_MODULE"] = "wxadmin.settings.production"
-    return subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("missing", sorted(GOOD))

@@ -1,4 +1,5 @@
 """Staff see and change only the accounts assigned to them; Finance cannot touch credentials."""
+
 import pytest
 from django.urls import reverse
 
@@ -46,12 +47,19 @@ def test_finance_cannot_change_account_credentials(client, finance):
     page = client.get(change_url(account))
     assert page.status_code == 200  # view only
     assert b'name="new_appsecret"' not in page.content
-    response = client.post(change_url(account), {
-        "entity": account.entity_id, "name": account.name, "original_id": account.original_id,
-        "account_type": account.account_type, "appid": account.appid,
-        "message_mode": account.message_mode, "token_source": account.token_source,
-        "new_appsecret": "f" * 32,
-    })
+    response = client.post(
+        change_url(account),
+        {
+            "entity": account.entity_id,
+            "name": account.name,
+            "original_id": account.original_id,
+            "account_type": account.account_type,
+            "appid": account.appid,
+            "message_mode": account.message_mode,
+            "token_source": account.token_source,
+            "new_appsecret": "f" * 32,
+        },
+    )
     assert response.status_code == 403
     assert OfficialAccount.objects.get(pk=account.pk).appsecret == old_secret
 
@@ -75,13 +83,23 @@ def test_operator_adding_an_account_is_assigned_to_it(client, operator):
 
     entity = EntityFactory(created_by=operator)
     client.force_login(operator)
-    response = client.post(reverse("admin:accounts_officialaccount_add"), {
-        "entity": entity.pk, "name": "新服务号", "wechat_id": "new_account1",
-        "original_id": "gh_0123456789ab", "account_type": "service",
-        "appid": "wx0123456789abcdef", "message_mode": "safe", "token_source": "classic",
-        "developer_mode": "on", "new_appsecret": "a" * 32, "new_server_token": "Token123",
-        "new_encoding_aes_key": "A" * 43,
-    })
+    response = client.post(
+        reverse("admin:accounts_officialaccount_add"),
+        {
+            "entity": entity.pk,
+            "name": "新服务号",
+            "wechat_id": "new_account1",
+            "original_id": "gh_0123456789ab",
+            "account_type": "service",
+            "appid": "wx0123456789abcdef",
+            "message_mode": "safe",
+            "token_source": "classic",
+            "developer_mode": "on",
+            "new_appsecret": "a" * 32,
+            "new_server_token": "Token123",
+            "new_encoding_aes_key": "A" * 43,
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     created = OfficialAccount.objects.get(appid="wx0123456789abcdef")
     assert list(created.assigned_staff.all()) == [operator]

@@ -2,6 +2,7 @@
 
 Staff reach only what their role and assigned accounts allow (accounts.selectors).
 """
+
 import datetime
 
 import pytest
@@ -32,15 +33,16 @@ def history_form_url(obj, model):
 
 
 @pytest.mark.parametrize("role", ["operator", "finance"])
-def test_history_pages_of_another_tenant_answer_403_and_show_nothing(client, request, role,
-                                                                      foreign):
+def test_history_pages_of_another_tenant_answer_403_and_show_nothing(client, request, role, foreign):
     user = request.getfixturevalue(role)
     OfficialAccountFactory(assigned_staff=[user])
     client.force_login(user)
-    for url in (reverse("admin:accounts_entity_history", args=[foreign.entity.pk]),
-                history_form_url(foreign.entity, "entity"),
-                reverse("admin:accounts_officialaccount_history", args=[foreign.pk]),
-                history_form_url(foreign, "officialaccount")):
+    for url in (
+        reverse("admin:accounts_entity_history", args=[foreign.entity.pk]),
+        history_form_url(foreign.entity, "entity"),
+        reverse("admin:accounts_officialaccount_history", args=[foreign.pk]),
+        history_form_url(foreign, "officialaccount"),
+    ):
         response = client.get(url)
         assert response.status_code == 403, url
         assert b"6222000011112222" not in response.content
@@ -55,15 +57,23 @@ def test_staff_cannot_revert_even_their_own_rows_and_nothing_changes(client, req
     token = account.server_token
     old = account.history.order_by("history_id").first()
     client.force_login(user)
-    url = reverse("admin:accounts_officialaccount_simple_history",
-                  args=[account.pk, old.history_id])
+    url = reverse("admin:accounts_officialaccount_simple_history", args=[account.pk, old.history_id])
     page = client.get(url)
     assert page.status_code == 200  # viewing their own account's past is fine
     assert b'name="_save"' not in page.content  # but no revert button
-    response = client.post(url, {"entity": account.entity_id, "name": "旧名字",
-                                 "original_id": account.original_id, "appid": account.appid,
-                                 "account_type": "service", "message_mode": "safe",
-                                 "token_source": "classic", "new_server_token": "abc123"})
+    response = client.post(
+        url,
+        {
+            "entity": account.entity_id,
+            "name": "旧名字",
+            "original_id": account.original_id,
+            "appid": account.appid,
+            "account_type": "service",
+            "message_mode": "safe",
+            "token_source": "classic",
+            "new_server_token": "abc123",
+        },
+    )
     assert response.status_code == 403
     account.refresh_from_db()
     assert (account.name, account.server_token) == ("新名字", token)
@@ -79,11 +89,19 @@ def test_superuser_revert_keeps_credentials_and_certification_state(client):
     account.save()
     client.force_login(admin)
     response = client.post(
-        reverse("admin:accounts_officialaccount_simple_history",
-                args=[account.pk, first.history_id]),
-        {"entity": account.entity_id, "name": "旧名字", "original_id": account.original_id,
-         "wechat_id": account.wechat_id, "appid": account.appid, "account_type": "service",
-         "message_mode": "safe", "token_source": "classic", "developer_mode": "on"})
+        reverse("admin:accounts_officialaccount_simple_history", args=[account.pk, first.history_id]),
+        {
+            "entity": account.entity_id,
+            "name": "旧名字",
+            "original_id": account.original_id,
+            "wechat_id": account.wechat_id,
+            "appid": account.appid,
+            "account_type": "service",
+            "message_mode": "safe",
+            "token_source": "classic",
+            "developer_mode": "on",
+        },
+    )
     assert response.status_code == 302, response.content[:2000]
     account = OfficialAccount.objects.get(pk=account.pk)
     assert account.name == "旧名字"
@@ -100,11 +118,21 @@ def test_account_forms_offer_only_the_users_entities(client, operator, foreign):
     assert set(field.queryset) == {mine.entity, own_new}
     # posting another tenant's entity id is refused by the form, and nothing is created
     before = OfficialAccount.objects.count()
-    response = client.post(reverse("admin:accounts_officialaccount_add"), {
-        "entity": foreign.entity_id, "name": "偷挂的号", "original_id": "gh_0123456789ab",
-        "account_type": "service", "appid": "wx0123456789abcdef", "message_mode": "safe",
-        "token_source": "classic", "new_appsecret": "a" * 32, "new_server_token": "tok123",
-        "new_encoding_aes_key": "A" * 43})
+    response = client.post(
+        reverse("admin:accounts_officialaccount_add"),
+        {
+            "entity": foreign.entity_id,
+            "name": "偷挂的号",
+            "original_id": "gh_0123456789ab",
+            "account_type": "service",
+            "appid": "wx0123456789abcdef",
+            "message_mode": "safe",
+            "token_source": "classic",
+            "new_appsecret": "a" * 32,
+            "new_server_token": "tok123",
+            "new_encoding_aes_key": "A" * 43,
+        },
+    )
     assert response.status_code == 200
     assert "entity" in response.context["adminform"].form.errors
     assert OfficialAccount.objects.count() == before
@@ -116,9 +144,10 @@ def test_account_forms_offer_only_the_users_entities(client, operator, foreign):
 def test_entity_autocomplete_lists_only_the_users_entities(client, operator, foreign):
     mine = OfficialAccountFactory(assigned_staff=[operator])
     client.force_login(operator)
-    response = client.get(reverse("admin:autocomplete"), {
-        "app_label": "accounts", "model_name": "officialaccount", "field_name": "entity",
-        "term": ""})
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "accounts", "model_name": "officialaccount", "field_name": "entity", "term": ""},
+    )
     assert response.status_code == 200
     ids = {int(row["id"]) for row in response.json()["results"]}
     assert ids == {mine.entity_id}
@@ -150,7 +179,6 @@ def test_entity_of_another_tenant_answers_403(client, operator, foreign):
     client.force_login(operator)
     url = reverse("admin:accounts_entity_change", args=[foreign.entity.pk])
     assert client.get(url).status_code == 403
-    response = client.post(url, {"full_name": "改掉", "kind": "enterprise",
-                                 "subtype": "general_enterprise"})
+    response = client.post(url, {"full_name": "改掉", "kind": "enterprise", "subtype": "general_enterprise"})
     assert response.status_code == 403
     assert Entity.objects.get(pk=foreign.entity.pk).full_name != "改掉"

@@ -3,6 +3,7 @@
 Everything runs against the wechat sandbox over loopback HTTP and the real
 test Redis and PostgreSQL.
 """
+
 import datetime
 
 import pytest
@@ -100,8 +101,7 @@ def test_token_refresh_plan_selects_accounts_expiring_within_the_window(wechat, 
     fresh, expiring, never = (OfficialAccountFactory() for _ in range(3))
     now = timezone.now()
     AccountTokenStatus.objects.create(account=fresh, expires_at=now + datetime.timedelta(hours=1))
-    AccountTokenStatus.objects.create(account=expiring,
-                                      expires_at=now + datetime.timedelta(seconds=800))
+    AccountTokenStatus.objects.create(account=expiring, expires_at=now + datetime.timedelta(seconds=800))
     plan = token_refresh_plan(now=now)
     assert [pk for pk, _ in plan] == sorted([expiring.pk, never.pk])
     assert [countdown for _, countdown in plan] == [0, 50]  # spread over the 100 s
@@ -112,11 +112,11 @@ def test_stable_tokens_are_only_refreshed_in_their_last_five_minutes(wechat, set
     settings.TOKEN_REFRESH_WINDOW_SECONDS = 900
     account = OfficialAccountFactory(token_source=TokenSource.STABLE)
     now = timezone.now()
-    AccountTokenStatus.objects.create(account=account, source=TokenSource.STABLE,
-                                      expires_at=now + datetime.timedelta(seconds=800))
+    AccountTokenStatus.objects.create(
+        account=account, source=TokenSource.STABLE, expires_at=now + datetime.timedelta(seconds=800)
+    )
     assert token_refresh_plan(now=now) == []
-    assert [pk for pk, _ in token_refresh_plan(now=now + datetime.timedelta(seconds=600))] == [
-        account.pk]
+    assert [pk for pk, _ in token_refresh_plan(now=now + datetime.timedelta(seconds=600))] == [account.pk]
 
 
 @pytest.mark.django_db
@@ -124,8 +124,9 @@ def test_lasting_errors_back_off_until_credentials_change(wechat, settings):
     settings.TOKEN_ERROR_BACKOFF_SECONDS = 1800
     account = OfficialAccountFactory()
     now = timezone.now()
-    AccountTokenStatus.objects.create(account=account, last_errcode=40125,
-                                      last_error_at=now - datetime.timedelta(minutes=5))
+    AccountTokenStatus.objects.create(
+        account=account, last_errcode=40125, last_error_at=now - datetime.timedelta(minutes=5)
+    )
     assert token_refresh_plan(now=now) == []
     account.set_credentials(appsecret="ab" * 16)
     account.save()
@@ -135,14 +136,12 @@ def test_lasting_errors_back_off_until_credentials_change(wechat, settings):
 @pytest.mark.django_db
 def test_temporary_errors_do_not_back_off(wechat):
     account = OfficialAccountFactory()
-    AccountTokenStatus.objects.create(account=account, last_errcode=-1,
-                                      last_error_at=timezone.now())
+    AccountTokenStatus.objects.create(account=account, last_errcode=-1, last_error_at=timezone.now())
     assert [pk for pk, _ in token_refresh_plan()] == [account.pk]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_r_menu_04_beat_task_run_twice_fetches_once_per_account(
-        sandbox, settings, celery_worker_thread):
+def test_r_menu_04_beat_task_run_twice_fetches_once_per_account(sandbox, settings, celery_worker_thread):
     import time
 
     from accounts.tasks import refresh_expiring_tokens
@@ -182,8 +181,7 @@ def test_refresh_task_gives_up_on_lasting_errors_without_retrying(account, wecha
     from accounts.tasks import refresh_account_token
 
     wechat.register_app(account.appid, "f" * 32)
-    assert refresh_account_token.apply(args=(account.pk,)).get() == {
-        "account": account.pk, "errcode": 40125}
+    assert refresh_account_token.apply(args=(account.pk,)).get() == {"account": account.pk, "errcode": 40125}
     assert wechat.state(account.appid)["errors"] == {"40125": 1}
 
 
@@ -196,8 +194,9 @@ def test_token_status_admin_lists_status_without_the_token(admin_client, account
     assert response.status_code == 200
     html = response.content.decode()
     assert account.appid in html and token not in html
-    detail = admin_client.get(reverse("admin:accounts_accounttokenstatus_change",
-                                      args=[status_of(account).pk]))
+    detail = admin_client.get(
+        reverse("admin:accounts_accounttokenstatus_change", args=[status_of(account).pk])
+    )
     assert detail.status_code == 200 and token not in detail.content.decode()
 
 
@@ -213,16 +212,18 @@ def test_token_status_admin_is_scoped_to_assigned_accounts(client, wechat):
     assert response.status_code == 200
     html = response.content.decode()
     assert mine.appid in html and other.appid not in html
-    assert client.get(reverse("admin:accounts_accounttokenstatus_change",
-                              args=[theirs.pk])).status_code == 403
+    assert (
+        client.get(reverse("admin:accounts_accounttokenstatus_change", args=[theirs.pk])).status_code == 403
+    )
 
 
 @pytest.mark.django_db
 def test_refresh_token_now_action_on_the_account_list(admin_client, account, wechat):
     wechat.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id)
     url = reverse("admin:accounts_officialaccount_changelist")
-    response = admin_client.post(url, {"action": "refresh_token_now",
-                                       "_selected_action": [account.pk]}, follow=True)
+    response = admin_client.post(
+        url, {"action": "refresh_token_now", "_selected_action": [account.pk]}, follow=True
+    )
     assert response.status_code == 200
     assert "已刷新 1 个账号的 access_token。" in response.content.decode()
     assert wechat.token_fetches(account.appid) == 1
@@ -234,12 +235,13 @@ def test_refresh_token_now_action_on_the_account_list(admin_client, account, wec
 
 
 @pytest.mark.django_db
-def test_refresh_token_now_reports_the_wechat_error_and_what_to_do(admin_client, account,
-                                                                   wechat):
+def test_refresh_token_now_reports_the_wechat_error_and_what_to_do(admin_client, account, wechat):
     wechat.register_app(account.appid, account.appsecret, ip_whitelist=["10.9.9.9"])
     response = admin_client.post(
         reverse("admin:accounts_officialaccount_changelist"),
-        {"action": "refresh_token_now", "_selected_action": [account.pk]}, follow=True)
+        {"action": "refresh_token_now", "_selected_action": [account.pk]},
+        follow=True,
+    )
     html = response.content.decode()
     assert "40164" in html and "白名单" in html  # the UI is in Chinese by default
 
@@ -254,20 +256,22 @@ def test_token_column_in_chinese(admin_client, account, wechat):
     assert "有效" in cell and account.appid not in cell
 
 
-
 @pytest.mark.django_db
 def test_token_panel_counts_only_the_users_accounts(rf, wechat):
     operator = UserFactory(groups=["Operators"])
     mine = OfficialAccountFactory(assigned_staff=[operator])
     OfficialAccountFactory(assigned_staff=[operator])
     other = OfficialAccountFactory()
-    AccountTokenStatus.objects.create(account=mine, last_errcode=40164,
-                                      last_error_at=timezone.now())
-    AccountTokenStatus.objects.create(account=other, last_errcode=40125,
-                                      last_error_at=timezone.now())
+    AccountTokenStatus.objects.create(account=mine, last_errcode=40164, last_error_at=timezone.now())
+    AccountTokenStatus.objects.create(account=other, last_errcode=40125, last_error_at=timezone.now())
     request = rf.get("/admin/")
     request.user = operator
     [panel] = admin_tokens.token_panels(request)
     values = {item["label"]: item["value"] for item in panel["items"]}
-    assert values == {"not fetched yet": 1, "valid": 0, "expiring soon": 0, "expired": 0,
-                      "last fetch failed": 1}
+    assert values == {
+        "not fetched yet": 1,
+        "valid": 0,
+        "expiring soon": 0,
+        "expired": 0,
+        "last fetch failed": 1,
+    }

@@ -1,4 +1,5 @@
 """Helpers that build certification orders at a given step through the real services."""
+
 import datetime
 import itertools
 
@@ -24,9 +25,9 @@ def review_company() -> ReviewCompany:
     if not ReviewCompany.objects.exists():
         seed = importlib.import_module("certification.migrations.0002_seed_review_companies")
         for name, hotline, opens, closes in seed.COMPANIES:
-            ReviewCompany.objects.create(name=name, hotline=hotline,
-                                         opens_at=datetime.time(*opens),
-                                         closes_at=datetime.time(*closes))
+            ReviewCompany.objects.create(
+                name=name, hotline=hotline, opens_at=datetime.time(*opens), closes_at=datetime.time(*closes)
+            )
     return ReviewCompany.objects.order_by("pk").first()
 
 
@@ -63,8 +64,16 @@ STEPS = [
 ]
 
 
-def make_order(*, account=None, kind="initial", by=None, until=OrderStatus.DRAFT,
-               invoice_type="vat_ordinary", now=None, **data) -> Order:
+def make_order(
+    *,
+    account=None,
+    kind="initial",
+    by=None,
+    until=OrderStatus.DRAFT,
+    invoice_type="vat_ordinary",
+    now=None,
+    **data,
+) -> Order:
     """An order walked through the real services up to the `until` step."""
     by = by or UserFactory(groups=["Finance"])
     account = account or make_account(staff=[by])
@@ -83,11 +92,17 @@ def make_order(*, account=None, kind="initial", by=None, until=OrderStatus.DRAFT
         fill_documents(order, by=by)
         services.order_complete_data(order=order, by=by, now=now)
     if target >= 3:
-        services.order_choose_invoice(order=order, by=by, invoice_type=invoice_type,
-                                      mailing_address="深圳市南山区科技园 1 号", now=now)
+        services.order_choose_invoice(
+            order=order, by=by, invoice_type=invoice_type, mailing_address="深圳市南山区科技园 1 号", now=now
+        )
     if target >= 4:
-        services.order_pay(order=order, by=by, transaction_id=transaction_id(),
-                           paid_at=now - datetime.timedelta(minutes=5),
-                           review_company=review_company(), now=now)
+        services.order_pay(
+            order=order,
+            by=by,
+            transaction_id=transaction_id(),
+            paid_at=now - datetime.timedelta(minutes=5),
+            review_company=review_company(),
+            now=now,
+        )
     order.refresh_from_db()
     return order

@@ -1,4 +1,5 @@
 """The admin: scoping, roles, transition buttons, downloads, exports, dashboard, badge."""
+
 import datetime
 
 import pytest
@@ -44,8 +45,7 @@ def team():
     outsider_finance = UserFactory(groups=["Finance"])
     account = make_account(staff=[operator, finance])
     order = make_order(account=account, by=finance, until=OrderStatus.IN_REVIEW)
-    return {"operator": operator, "finance": finance, "outsider": outsider_finance,
-            "order": order}
+    return {"operator": operator, "finance": finance, "outsider": outsider_finance, "order": order}
 
 
 def test_operator_sees_orders_of_their_accounts_but_not_fees(client, team):
@@ -91,8 +91,7 @@ def test_staff_not_assigned_to_the_account_see_nothing(client, team):
 
 def test_only_allowed_transitions_are_shown_as_buttons_r_cert_02(client, team):
     login(client, team["finance"])
-    text = client.get(reverse("admin:certification_order_change",
-                              args=[team["order"].pk])).content.decode()
+    text = client.get(reverse("admin:certification_order_change", args=[team["order"].pk])).content.decode()
     for name in ["succeed", "reject", "fail", "record_deposit"]:
         assert f"/transition/{name}/" in text
     for name in ["pay", "choose_invoice", "resubmit", "cancel"]:
@@ -149,8 +148,9 @@ def test_badge_is_registered_as_an_account_column_r_cert_16():
 def test_add_order_in_the_admin_refuses_subscription_accounts_r_cert_01(client, team):
     login(client, team["finance"])
     account = make_account(staff=[team["finance"]], account_type="subscription")
-    response = client.post(reverse("admin:certification_order_add"),
-                           {"account": account.pk, "kind": "initial"})
+    response = client.post(
+        reverse("admin:certification_order_add"), {"account": account.pk, "kind": "initial"}
+    )
     assert response.status_code == 200
     assert "only service accounts can be certified" in response.content.decode()
     assert not Order.objects.filter(account=account).exists()
@@ -159,8 +159,9 @@ def test_add_order_in_the_admin_refuses_subscription_accounts_r_cert_01(client, 
 def test_add_order_in_the_admin_creates_it_through_the_service(client, team):
     login(client, team["finance"])
     account = make_account(staff=[team["finance"]])
-    response = client.post(reverse("admin:certification_order_add"),
-                           {"account": account.pk, "kind": "initial"})
+    response = client.post(
+        reverse("admin:certification_order_add"), {"account": account.pk, "kind": "initial"}
+    )
     assert response.status_code == 302
     order = Order.objects.get(account=account)
     assert order.fee == 300 and order.documents.count() > 5
@@ -189,8 +190,10 @@ def test_uploads_are_stored_outside_the_media_url(team, settings):
 def test_start_annual_review_from_a_reminder_is_one_click_r_post_03(client, team, time_machine):
     services.order_succeed(order=team["order"], by=None)
     team["order"].refresh_from_db()
-    time_machine.move_to(datetime.datetime.combine(team["order"].annual_review_remind_on,
-                                                   datetime.time(10), tzinfo=SH), tick=False)
+    time_machine.move_to(
+        datetime.datetime.combine(team["order"].annual_review_remind_on, datetime.time(10), tzinfo=SH),
+        tick=False,
+    )
     login(client, team["finance"])
     url = reverse("admin:certification_order_start_annual", args=[team["order"].account_id])
     assert client.get(url).status_code == 200
@@ -215,8 +218,10 @@ def test_export_has_no_secrets_and_hides_fees_from_operators(client, team):
 
 def test_export_view_works_for_finance(client, team):
     login(client, team["finance"])
-    response = client.post(reverse("admin:certification_order_export"),
-                           {"format": "0", "resource": "0", "export_items": [team["order"].pk]})
+    response = client.post(
+        reverse("admin:certification_order_export"),
+        {"format": "0", "resource": "0", "export_items": [team["order"].pk]},
+    )
     assert response.status_code in (200, 302)
 
 
@@ -228,10 +233,12 @@ def test_deadline_filters(client, team):
 
 
 def test_notifications_are_private_to_their_recipient(client, team):
-    mine = Notification.objects.create(user=team["finance"], order=team["order"],
-                                       milestone="resubmission", title="我的提醒")
-    Notification.objects.create(user=team["operator"], order=team["order"],
-                                milestone="resubmission", title="别人的提醒")
+    mine = Notification.objects.create(
+        user=team["finance"], order=team["order"], milestone="resubmission", title="我的提醒"
+    )
+    Notification.objects.create(
+        user=team["operator"], order=team["order"], milestone="resubmission", title="别人的提醒"
+    )
     login(client, team["finance"])
     text = client.get(reverse("admin:certification_notification_changelist")).content.decode()
     assert "我的提醒" in text and "别人的提醒" not in text
@@ -262,11 +269,16 @@ def test_document_upload_in_the_inline_validates_type(client, team):
     url = reverse("admin:certification_order_change", args=[order.pk])
     docs = list(order.documents.all())
     data = {
-        "documents-TOTAL_FORMS": len(docs), "documents-INITIAL_FORMS": len(docs),
-        "documents-MIN_NUM_FORMS": 0, "documents-MAX_NUM_FORMS": 1000,
-        "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0,
-        "events-MIN_NUM_FORMS": 0, "events-MAX_NUM_FORMS": 1000,
-        "operator_name": "王五", "operator_id_type": "resident_id",
+        "documents-TOTAL_FORMS": len(docs),
+        "documents-INITIAL_FORMS": len(docs),
+        "documents-MIN_NUM_FORMS": 0,
+        "documents-MAX_NUM_FORMS": 1000,
+        "events-TOTAL_FORMS": 0,
+        "events-INITIAL_FORMS": 0,
+        "events-MIN_NUM_FORMS": 0,
+        "events-MAX_NUM_FORMS": 1000,
+        "operator_name": "王五",
+        "operator_id_type": "resident_id",
     }
     for i, doc in enumerate(docs):
         data[f"documents-{i}-id"] = doc.pk
@@ -294,8 +306,9 @@ def test_admin_changelists_render_for_a_superuser(admin_client, team, name):
 
 
 def test_review_company_hotline_and_open_state_are_shown_r_cert_15(admin_client, team):
-    text = admin_client.get(reverse("admin:certification_order_change",
-                                    args=[team["order"].pk])).content.decode()
+    text = admin_client.get(
+        reverse("admin:certification_order_change", args=[team["order"].pk])
+    ).content.decode()
     company = team["order"].review_company
     assert company.hotline in text
     assert ("open now" in text) or ("closed now" in text)
@@ -303,17 +316,21 @@ def test_review_company_hotline_and_open_state_are_shown_r_cert_15(admin_client,
 
 def test_operators_history_shows_no_fee_or_invoice_details(client, team):
     login(client, team["operator"])
-    text = client.get(reverse("admin:certification_order_change",
-                              args=[team["order"].pk])).content.decode()
+    text = client.get(reverse("admin:certification_order_change", args=[team["order"].pk])).content.decode()
     assert "300.00" not in text and "深圳市南山区科技园 1 号" not in text
 
 
 def test_deposit_receipt_download_is_permission_checked_r_cert_03(client, team):
     from decimal import Decimal
 
-    services.order_record_deposit(order=team["order"], by=None, amount=Decimal("0.12"),
-                                  remark="R1", received_on=datetime.date(2026, 11, 20),
-                                  receipt=pdf("receipt.pdf"))
+    services.order_record_deposit(
+        order=team["order"],
+        by=None,
+        amount=Decimal("0.12"),
+        remark="R1",
+        received_on=datetime.date(2026, 11, 20),
+        receipt=pdf("receipt.pdf"),
+    )
     url = reverse("certification:deposit_download", args=[team["order"].pk])
     login(client, team["outsider"])
     assert client.get(url).status_code == 403
@@ -324,10 +341,10 @@ def test_deposit_receipt_download_is_permission_checked_r_cert_03(client, team):
 
 def test_record_deposit_through_the_transition_form_r_cert_03(client, team):
     login(client, team["finance"])
-    url = reverse("admin:certification_order_transition",
-                  args=[team["order"].pk, "record_deposit"])
-    response = client.post(url, {"amount": "0.25", "remark": "WX9", "received_on": "2026-11-20",
-                                 "receipt": pdf("r.pdf")})
+    url = reverse("admin:certification_order_transition", args=[team["order"].pk, "record_deposit"])
+    response = client.post(
+        url, {"amount": "0.25", "remark": "WX9", "received_on": "2026-11-20", "receipt": pdf("r.pdf")}
+    )
     assert response.status_code == 302
     team["order"].refresh_from_db()
     assert team["order"].deposit_remark == "WX9"
@@ -336,11 +353,15 @@ def test_record_deposit_through_the_transition_form_r_cert_03(client, team):
 def test_start_annual_review_action_on_the_account_list_r_post_03(client, team, time_machine):
     services.order_succeed(order=team["order"], by=None)
     team["order"].refresh_from_db()
-    time_machine.move_to(datetime.datetime.combine(team["order"].annual_review_remind_on,
-                                                   datetime.time(10), tzinfo=SH), tick=False)
+    time_machine.move_to(
+        datetime.datetime.combine(team["order"].annual_review_remind_on, datetime.time(10), tzinfo=SH),
+        tick=False,
+    )
     login(client, team["finance"])
-    response = client.post(reverse("admin:accounts_officialaccount_changelist"), {
-        "action": "start_annual_review", "_selected_action": [team["order"].account_id]})
+    response = client.post(
+        reverse("admin:accounts_officialaccount_changelist"),
+        {"action": "start_annual_review", "_selected_action": [team["order"].account_id]},
+    )
     assert response.status_code == 302
     assert Order.objects.filter(account=team["order"].account, kind="annual_review").exists()
 
@@ -351,16 +372,20 @@ def test_schedules_and_tasks_are_declared():
     from wxadmin.schedules import collect_schedules
 
     names = {spec["task"] for spec in collect_schedules()}
-    for task in ("certification.send_reminders", "certification.fail_timed_out_orders",
-                 "certification.expire_certifications"):
+    for task in (
+        "certification.send_reminders",
+        "certification.fail_timed_out_orders",
+        "certification.expire_certifications",
+    ):
         assert task in names
         assert task in app.tasks
 
 
 def test_the_order_page_is_in_simplified_chinese_by_default(admin_client, team):
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
-    text = admin_client.get(reverse("admin:certification_order_change",
-                                    args=[team["order"].pk])).content.decode()
+    text = admin_client.get(
+        reverse("admin:certification_order_change", args=[team["order"].pk])
+    ).content.decode()
     assert "登记认证成功" in text and "审核中" in text
 
 
@@ -399,11 +424,17 @@ def test_trademark_without_its_document_is_a_field_error_r_cert_08(client, team)
     url = reverse("admin:certification_order_change", args=[order.pk])
     docs = list(order.documents.all())
     data = {
-        "documents-TOTAL_FORMS": len(docs), "documents-INITIAL_FORMS": len(docs),
-        "documents-MIN_NUM_FORMS": 0, "documents-MAX_NUM_FORMS": 1000,
-        "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0,
-        "events-MIN_NUM_FORMS": 0, "events-MAX_NUM_FORMS": 1000,
-        "operator_name": "王五", "operator_id_type": "resident_id", "trademark_name": "小蓝鲸",
+        "documents-TOTAL_FORMS": len(docs),
+        "documents-INITIAL_FORMS": len(docs),
+        "documents-MIN_NUM_FORMS": 0,
+        "documents-MAX_NUM_FORMS": 1000,
+        "events-TOTAL_FORMS": 0,
+        "events-INITIAL_FORMS": 0,
+        "events-MIN_NUM_FORMS": 0,
+        "events-MAX_NUM_FORMS": 1000,
+        "operator_name": "王五",
+        "operator_id_type": "resident_id",
+        "trademark_name": "小蓝鲸",
         "trademark_owned_by_entity": "on",
     }
     for i, doc in enumerate(docs):

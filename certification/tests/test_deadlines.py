@@ -1,4 +1,5 @@
 """Deadlines at their boundaries (pure functions, no database)."""
+
 import datetime
 
 import pytest
@@ -118,5 +119,4 @@ def test_the_four_review_companies_are_seeded_with_hotlines_r_cert_15(django_db_
     import importlib
 
     seed = importlib.import_module("certification.migrations.0002_seed_review_companies")
-    assert [c[1] for c in seed.COMPANIES] == ["027-59757188", "021-33977660", "4000303908",
-                                              "028-85182726"]
+    assert [c[1] for c in seed.COMPANIES] == ["027-59757188", "021-33977660", "4000303908", "028-85182726"]

@@ -1,4 +1,5 @@
 """Invoices after completion (R-CERT-10)."""
+
 import datetime
 
 import pytest
@@ -19,8 +20,7 @@ def at(y, m, d, h=10):
 def completed_without_invoice(*, failed=False):
     order = make_order(until=OrderStatus.IN_REVIEW, invoice_type="none", now=at(2026, 5, 1))
     if failed:
-        services.order_fail(order=order, by=None, reason=FailureReason.NOT_REGISTERED,
-                            now=at(2026, 5, 10))
+        services.order_fail(order=order, by=None, reason=FailureReason.NOT_REGISTERED, now=at(2026, 5, 10))
     else:
         services.order_succeed(order=order, by=None, now=at(2026, 5, 10))
     order.refresh_from_db()
@@ -31,8 +31,13 @@ def completed_without_invoice(*, failed=False):
 def test_missing_invoice_can_be_requested_until_30_days_after_completion_r_cert_10(failed):
     order = completed_without_invoice(failed=failed)
     assert order.invoice_request_deadline == datetime.date(2026, 6, 9)
-    services.order_request_invoice(order=order, by=None, invoice_type="vat_ordinary",
-                                   mailing_address="北京市海淀区", now=at(2026, 6, 9, 23))
+    services.order_request_invoice(
+        order=order,
+        by=None,
+        invoice_type="vat_ordinary",
+        mailing_address="北京市海淀区",
+        now=at(2026, 6, 9, 23),
+    )
     order.refresh_from_db()
     assert order.invoice_type == "vat_ordinary"
     assert order.invoice_title == order.entity_snapshot["full_name"]
@@ -41,8 +46,13 @@ def test_missing_invoice_can_be_requested_until_30_days_after_completion_r_cert_
 def test_missing_invoice_request_the_day_after_is_refused_r_cert_10():
     order = completed_without_invoice()
     with pytest.raises(CertificationError, match="30 days after completion"):
-        services.order_request_invoice(order=order, by=None, invoice_type="vat_ordinary",
-                                       mailing_address="北京市海淀区", now=at(2026, 6, 10, 0))
+        services.order_request_invoice(
+            order=order,
+            by=None,
+            invoice_type="vat_ordinary",
+            mailing_address="北京市海淀区",
+            now=at(2026, 6, 10, 0),
+        )
 
 
 def test_invoice_is_tracked_issued_mailed_received_in_order_r_cert_10():
@@ -51,11 +61,13 @@ def test_invoice_is_tracked_issued_mailed_received_in_order_r_cert_10():
     order.refresh_from_db()
     assert order.invoice_expected_by == datetime.date(2026, 7, 29)
     with pytest.raises(CertificationError, match="previous invoice step"):
-        services.invoice_record_mailed(order=order, by=None, on=datetime.date(2026, 6, 1),
-                                       tracking_number="SF123")
+        services.invoice_record_mailed(
+            order=order, by=None, on=datetime.date(2026, 6, 1), tracking_number="SF123"
+        )
     services.invoice_record_issued(order=order, by=None, on=datetime.date(2026, 6, 1))
-    services.invoice_record_mailed(order=order, by=None, on=datetime.date(2026, 6, 2),
-                                   tracking_number="SF1234567890")
+    services.invoice_record_mailed(
+        order=order, by=None, on=datetime.date(2026, 6, 2), tracking_number="SF1234567890"
+    )
     services.invoice_record_received(order=order, by=None, on=datetime.date(2026, 6, 5))
     order.refresh_from_db()
     assert order.invoice_tracking_number == "SF1234567890"

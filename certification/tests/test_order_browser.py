@@ -1,4 +1,5 @@
 """One order walked from the agreements to success in a real browser (Chromium)."""
+
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,6 @@ from certification.tests.factories import PDF, make_account, review_company
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-
-
 
 
 def click_transition(page, name):
@@ -26,8 +25,7 @@ def click_transition(page, name):
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, live_server,
-                                                                         tmp_path):
+def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, live_server, tmp_path):
     user = UserFactory(username="cert-finance", groups=["Finance"])
     account = make_account(staff=[user])
     company = review_company()
@@ -44,8 +42,7 @@ def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, l
     page.goto(f"{live_server.url}/admin/certification/order/add/")
     # The account is a searchable choice (autocomplete), scoped to the user's accounts.
     make_account(name="别人的服务号")  # not assigned to this user: never offered
-    page.locator(".field-account .select2-selection, #id_account ~ .select2 .select2-selection"
-                 ).first.click()
+    page.locator(".field-account .select2-selection, #id_account ~ .select2 .select2-selection").first.click()
     page.locator(".select2-search__field").fill("服务号")
     page.locator(".select2-results__option", has_text=account.name).first.wait_for()
     assert page.locator(".select2-results__option", has_text="别人的服务号").count() == 0
@@ -74,8 +71,10 @@ def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, l
     if page.locator("#missing-documents").count():
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "certification-debug.png"), full_page=True)
-        pytest.fail(page.locator("#missing-documents").inner_text()
-                    + page.locator(".errornote, .errorlist").all_inner_texts().__repr__())
+        pytest.fail(
+            page.locator("#missing-documents").inner_text()
+            + page.locator(".errornote, .errorlist").all_inner_texts().__repr__()
+        )
     click_transition(page, "complete_data")
 
     # Invoice, then payment by WeChat Pay: the order enters review.

@@ -1,5 +1,6 @@
 """The order pages as staff read them: words not codes, only the fields the entity needs,
 documents uploaded one by one, and the guards around success, payment and annual reviews."""
+
 import datetime
 import re
 
@@ -59,14 +60,14 @@ def form_data(response) -> dict:
 def test_order_page_speaks_chinese_without_rule_codes_or_internal_codes(client, finance):
     """Headings, history, checklist and badge in Chinese words; no R-CERT codes, no
     `accept_service_agreement draft→draft`, no "DRAFT"."""
-    order = make_order(by=finance, account=make_account(staff=[finance]),
-                       until=OrderStatus.AGREEMENTS_ACCEPTED)
+    order = make_order(
+        by=finance, account=make_account(staff=[finance]), until=OrderStatus.AGREEMENTS_ACCEPTED
+    )
     login(client, finance)
     page = client.get(change_url(order)).content.decode()
     assert "R-CERT" not in page and "R-POST" not in page
     assert "协议" in page and "运营者" in page
-    for code in ("accept_service_agreement", "draft→draft", "agreements_accepted",
-                 "Business licence copy"):
+    for code in ("accept_service_agreement", "draft→draft", "agreements_accepted", "Business licence copy"):
         assert code not in page, code
     make_order(by=finance, account=make_account(staff=[finance]))  # a draft
     listing = client.get(reverse("admin:certification_order_changelist")).content.decode()
@@ -76,8 +77,7 @@ def test_order_page_speaks_chinese_without_rule_codes_or_internal_codes(client, 
 
 
 def test_history_names_fields_and_documents_in_words(client, finance):
-    order = make_order(by=finance, account=make_account(staff=[finance]),
-                       until=OrderStatus.DATA_FILLED)
+    order = make_order(by=finance, account=make_account(staff=[finance]), until=OrderStatus.DATA_FILLED)
     login(client, finance)
     page = client.get(change_url(order)).content.decode()
     texts = re.findall(r">\s*([^<>]+?)\s*<", page)  # what the page shows as text
@@ -98,19 +98,28 @@ def test_export_has_chinese_words_not_codes(finance):
     assert "增值税普通发票" in data and "审核中" in data and "首次认证" in data
 
 
-@pytest.mark.parametrize(("kind", "subtype", "shown", "hidden"), [
-    ("enterprise", "general_enterprise", {"trademark_name"}, {"artist_name", "media_title",
-                                                              "tm_registrant"}),
-    ("enterprise", "artist_agency", {"artist_name", "trademark_name"}, {"media_title"}),
-    ("media", "newspaper", {"media_title"}, {"trademark_name", "artist_name"}),
-    ("media", "online_media", set(), {"media_title", "trademark_name", "artist_name"}),
-])
-def test_only_the_fields_the_entity_needs_are_shown(client, finance, kind, subtype, shown,
-                                                    hidden):
+@pytest.mark.parametrize(
+    ("kind", "subtype", "shown", "hidden"),
+    [
+        (
+            "enterprise",
+            "general_enterprise",
+            {"trademark_name"},
+            {"artist_name", "media_title", "tm_registrant"},
+        ),
+        ("enterprise", "artist_agency", {"artist_name", "trademark_name"}, {"media_title"}),
+        ("media", "newspaper", {"media_title"}, {"trademark_name", "artist_name"}),
+        ("media", "online_media", set(), {"media_title", "trademark_name", "artist_name"}),
+    ],
+)
+def test_only_the_fields_the_entity_needs_are_shown(client, finance, kind, subtype, shown, hidden):
     """R-CERT-08/09/13: naming fields by the entity's type and subtype."""
     entity = EntityFactory(kind=kind, subtype=subtype)
-    order = make_order(by=finance, account=make_account(staff=[finance], entity=entity),
-                       until=OrderStatus.AGREEMENTS_ACCEPTED)
+    order = make_order(
+        by=finance,
+        account=make_account(staff=[finance], entity=entity),
+        until=OrderStatus.AGREEMENTS_ACCEPTED,
+    )
     login(client, finance)
     form = client.get(change_url(order)).context["adminform"].form
     assert shown <= set(form.fields)
@@ -126,8 +135,9 @@ def test_trademark_letter_fields_appear_for_someone_elses_trademark_r_cert_13(fi
 def test_one_bad_file_among_good_ones_keeps_the_good_ones(client, finance):
     """R-CERT-04: each file is checked on its own; the bad one is named at the top of the
     page and next to its row, the good ones are stored."""
-    order = make_order(by=finance, account=make_account(staff=[finance]),
-                       until=OrderStatus.AGREEMENTS_ACCEPTED)
+    order = make_order(
+        by=finance, account=make_account(staff=[finance]), until=OrderStatus.AGREEMENTS_ACCEPTED
+    )
     login(client, finance, language="en")
     response = client.get(change_url(order))
     data = form_data(response)
@@ -157,8 +167,7 @@ def test_one_bad_file_among_good_ones_keeps_the_good_ones(client, finance):
 
 
 def test_record_success_asks_for_confirmation(client, finance):
-    order = make_order(by=finance, account=make_account(staff=[finance]),
-                       until=OrderStatus.IN_REVIEW)
+    order = make_order(by=finance, account=make_account(staff=[finance]), until=OrderStatus.IN_REVIEW)
     login(client, finance, language="en")
     page = client.get(change_url(order)).content.decode()
     assert 'data-transition="succeed"' in page
@@ -170,18 +179,21 @@ def test_record_success_asks_for_confirmation(client, finance):
     assert order.status == OrderStatus.IN_REVIEW
 
 
-@pytest.mark.parametrize("bad", ["abc", "4200001234", "42000012342026112900000000999",
-                                 "4200001234202611290000000abc"])
+@pytest.mark.parametrize(
+    "bad", ["abc", "4200001234", "42000012342026112900000000999", "4200001234202611290000000abc"]
+)
 def test_wechat_pay_transaction_id_is_checked_r_cert_07(finance, bad):
     """R-CERT-07: a WeChat Pay 微信支付订单号 is 28 digits (at most 32)."""
     order = make_order(by=finance, until=OrderStatus.AWAITING_PAYMENT)
     if len(bad) == 29:  # digits, a valid length: accepted
-        services.order_pay(order=order, by=finance, transaction_id=bad,
-                           paid_at=datetime.datetime.now(datetime.UTC))
+        services.order_pay(
+            order=order, by=finance, transaction_id=bad, paid_at=datetime.datetime.now(datetime.UTC)
+        )
         return
     with pytest.raises(CertificationError, match="not a WeChat Pay transaction ID"):
-        services.order_pay(order=order, by=finance, transaction_id=bad,
-                           paid_at=datetime.datetime.now(datetime.UTC))
+        services.order_pay(
+            order=order, by=finance, transaction_id=bad, paid_at=datetime.datetime.now(datetime.UTC)
+        )
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT
 
@@ -190,11 +202,15 @@ def test_one_wechat_pay_transaction_pays_one_order_r_cert_07(finance):
     first = make_order(by=finance, until=OrderStatus.IN_REVIEW)
     second = make_order(by=finance, until=OrderStatus.AWAITING_PAYMENT)
     with pytest.raises(CertificationError, match=f"already paid order #{first.pk}"):
-        services.order_pay(order=second, by=finance,
-                           transaction_id=first.wechat_pay_transaction_id,
-                           paid_at=datetime.datetime.now(datetime.UTC))
-    services.order_pay(order=second, by=finance, transaction_id=transaction_id(),
-                       paid_at=datetime.datetime.now(datetime.UTC))
+        services.order_pay(
+            order=second,
+            by=finance,
+            transaction_id=first.wechat_pay_transaction_id,
+            paid_at=datetime.datetime.now(datetime.UTC),
+        )
+    services.order_pay(
+        order=second, by=finance, transaction_id=transaction_id(), paid_at=datetime.datetime.now(datetime.UTC)
+    )
 
 
 def test_free_modification_skips_invoice_and_payment_r_post_01(finance):
@@ -203,8 +219,9 @@ def test_free_modification_skips_invoice_and_payment_r_post_01(finance):
 
     certified = make_order(by=finance, until=OrderStatus.IN_REVIEW)
     services.order_succeed(order=certified, by=finance)
-    order = make_order(account=certified.account, kind="modification", by=finance,
-                       until=OrderStatus.DATA_FILLED)
+    order = make_order(
+        account=certified.account, kind="modification", by=finance, until=OrderStatus.DATA_FILLED
+    )
     assert order.fee == 0
     assert [t.name for t in allowed_transitions(order)] == ["submit", "cancel"]
     with pytest.raises(CertificationError, match="free of charge"):
@@ -224,8 +241,7 @@ def test_paid_order_cannot_use_the_free_submission(finance):
 def test_early_annual_review_warns_and_needs_a_confirmation_r_post_02(client, finance):
     """R-POST-02: the annual review is due from 3 months before expiry; a year early it
     warns (300 CNY all the same) and runs only once confirmed."""
-    certified = make_order(by=finance, account=make_account(staff=[finance]),
-                           until=OrderStatus.IN_REVIEW)
+    certified = make_order(by=finance, account=make_account(staff=[finance]), until=OrderStatus.IN_REVIEW)
     services.order_succeed(order=certified, by=finance)
     with pytest.raises(CertificationError, match="Confirm to start it early"):
         services.order_create(account=certified.account, kind="annual_review", by=finance)
@@ -244,24 +260,30 @@ def test_modification_while_the_annual_review_is_prepared_r_post_01_r_post_03(fi
     annual review being prepared; only one application is with the reviewer at a time."""
     certified = make_order(by=finance, until=OrderStatus.IN_REVIEW)
     services.order_succeed(order=certified, by=finance)
-    annual = make_order(account=certified.account, kind="annual_review", by=finance,
-                        until=OrderStatus.AWAITING_PAYMENT)
-    modification = make_order(account=certified.account, kind="modification", by=finance,
-                              until=OrderStatus.DATA_FILLED)
+    annual = make_order(
+        account=certified.account, kind="annual_review", by=finance, until=OrderStatus.AWAITING_PAYMENT
+    )
+    modification = make_order(
+        account=certified.account, kind="modification", by=finance, until=OrderStatus.DATA_FILLED
+    )
     services.order_submit_free(order=modification, by=finance)  # now with the reviewer
     with pytest.raises(CertificationError, match="is with the reviewer"):
-        services.order_pay(order=annual, by=finance, transaction_id=transaction_id(),
-                           paid_at=datetime.datetime.now(datetime.UTC))
+        services.order_pay(
+            order=annual,
+            by=finance,
+            transaction_id=transaction_id(),
+            paid_at=datetime.datetime.now(datetime.UTC),
+        )
     with pytest.raises(CertificationError, match="already has an order in progress"):
         services.order_create(account=certified.account, kind="modification", by=finance)
     services.order_succeed(order=modification, by=finance)
-    services.order_pay(order=annual, by=finance, transaction_id=transaction_id(),
-                       paid_at=datetime.datetime.now(datetime.UTC))
+    services.order_pay(
+        order=annual, by=finance, transaction_id=transaction_id(), paid_at=datetime.datetime.now(datetime.UTC)
+    )
 
 
 def test_finished_orders_hide_review_and_resubmission_dates(client, finance):
-    order = make_order(by=finance, account=make_account(staff=[finance]),
-                       until=OrderStatus.IN_REVIEW)
+    order = make_order(by=finance, account=make_account(staff=[finance]), until=OrderStatus.IN_REVIEW)
     services.order_reject(order=order, by=finance, note="x")
     services.order_resubmit(order=order, by=finance)
     services.order_succeed(order=order, by=finance)
@@ -283,23 +305,24 @@ def test_account_field_is_a_searchable_choice_scoped_to_the_user(client, finance
     login(client, finance, language="en")
     page = client.get(reverse("admin:certification_order_add")).content.decode()
     assert "admin-autocomplete" in page and 'name="account"' in page
-    found = client.get(reverse("admin:autocomplete"), {
-        "term": "服务号", "app_label": "certification", "model_name": "order",
-        "field_name": "account"}).json()
+    found = client.get(
+        reverse("admin:autocomplete"),
+        {"term": "服务号", "app_label": "certification", "model_name": "order", "field_name": "account"},
+    ).json()
     assert [r["text"] for r in found["results"]] == [str(mine)]
 
 
 def test_early_annual_review_from_the_account_list_links_to_the_confirmation(client, finance):
     """R-POST-02: the bulk action does not start an early annual review; it links to the
     account's page where it can be confirmed."""
-    certified = make_order(by=finance, account=make_account(staff=[finance]),
-                           until=OrderStatus.IN_REVIEW)
+    certified = make_order(by=finance, account=make_account(staff=[finance]), until=OrderStatus.IN_REVIEW)
     services.order_succeed(order=certified, by=finance)
     login(client, finance, language="en")
-    response = client.post(reverse("admin:accounts_officialaccount_changelist"), {
-        "action": "start_annual_review", "_selected_action": [certified.account_id]},
-        follow=True)
+    response = client.post(
+        reverse("admin:accounts_officialaccount_changelist"),
+        {"action": "start_annual_review", "_selected_action": [certified.account_id]},
+        follow=True,
+    )
     page = response.content.decode()
     assert not Order.objects.filter(kind="annual_review").exists()
-    assert reverse("admin:certification_order_start_annual",
-                   args=[certified.account_id]) in page
+    assert reverse("admin:certification_order_start_annual", args=[certified.account_id]) in page

@@ -1,4 +1,5 @@
 """Creating an order and walking its steps (R-CERT-01/02/03/06/13/14)."""
+
 import datetime
 
 import pytest
@@ -21,8 +22,7 @@ def test_subscription_account_is_refused_with_a_clear_reason_r_cert_01():
     assert not Order.objects.exists()
 
 
-@pytest.mark.parametrize("subtype", ["general_enterprise", "artist_agency",
-                                     "individual_business"])
+@pytest.mark.parametrize("subtype", ["general_enterprise", "artist_agency", "individual_business"])
 def test_enterprise_service_accounts_can_order_r_cert_01(subtype):
     account = make_account(entity=EntityFactory(subtype=subtype))
     order = services.order_create(account=account, kind="initial", by=UserFactory())
@@ -32,8 +32,7 @@ def test_enterprise_service_accounts_can_order_r_cert_01(subtype):
 @pytest.mark.parametrize("subtype", ["broadcast_tv", "newspaper", "periodical", "online_media"])
 def test_media_service_accounts_can_order_r_cert_01(subtype):
     entity = EntityFactory(kind=EntityKind.MEDIA, subtype=subtype)
-    order = services.order_create(account=make_account(entity=entity), kind="initial",
-                                  by=UserFactory())
+    order = services.order_create(account=make_account(entity=entity), kind="initial", by=UserFactory())
     assert order.documents.filter(code="media_licence").exists()
 
 
@@ -74,8 +73,7 @@ def test_agreements_record_who_and_when_r_cert_02():
     assert order.service_agreement_accepted_by == user
     assert order.naming_rules_accepted_by == user
     assert order.naming_rules_accepted_at >= order.service_agreement_accepted_at
-    moves = list(OrderEvent.objects.filter(order=order).values_list("from_status", "to_status",
-                                                                    "by"))
+    moves = list(OrderEvent.objects.filter(order=order).values_list("from_status", "to_status", "by"))
     assert ("draft", "agreements_accepted", user.pk) in moves
 
 
@@ -86,9 +84,11 @@ def test_steps_cannot_be_skipped_r_cert_02(step):
     calls = {
         "complete_data": lambda: services.order_complete_data(order=order, by=user),
         "choose_invoice": lambda: services.order_choose_invoice(
-            order=order, by=user, invoice_type="vat_ordinary", mailing_address="x"),
-        "pay": lambda: services.order_pay(order=order, by=user, transaction_id="1",
-                                          paid_at=datetime.datetime.now(datetime.UTC)),
+            order=order, by=user, invoice_type="vat_ordinary", mailing_address="x"
+        ),
+        "pay": lambda: services.order_pay(
+            order=order, by=user, transaction_id="1", paid_at=datetime.datetime.now(datetime.UTC)
+        ),
         "reject": lambda: services.order_reject(order=order, by=user, note="x"),
     }
     with pytest.raises(CertificationError, match="cannot be"):
@@ -105,8 +105,12 @@ def test_data_step_lists_every_missing_document_r_cert_04():
     with pytest.raises(CertificationError) as exc:
         services.order_complete_data(order=order, by=user)
     text = " ".join(exc.value.message_dict["documents"])
-    for label in ["Business licence copy", "Organisation code certificate copy",
-                  "Operator ID scan, front", "Operator ID scan, back"]:
+    for label in [
+        "Business licence copy",
+        "Organisation code certificate copy",
+        "Operator ID scan, front",
+        "Operator ID scan, back",
+    ]:
         assert label in text
     order.refresh_from_db()
     assert order.status == OrderStatus.AGREEMENTS_ACCEPTED
@@ -130,8 +134,7 @@ def test_operator_id_needs_both_sides_r_cert_06():
 def test_corporate_bank_account_is_mandatory_r_cert_03():
     user = UserFactory()
     entity = EntityFactory(bank_name="", bank_account_number="")
-    order = make_order(account=make_account(entity=entity), by=user,
-                       until=OrderStatus.AGREEMENTS_ACCEPTED)
+    order = make_order(account=make_account(entity=entity), by=user, until=OrderStatus.AGREEMENTS_ACCEPTED)
     order.operator_name = "李四"
     services.order_update_data(order=order, by=user)
     fill_documents(order, by=user)
@@ -142,8 +145,7 @@ def test_corporate_bank_account_is_mandatory_r_cert_03():
 
 def test_failing_name_needs_a_written_justification_r_cert_08():
     user = UserFactory()
-    order = make_order(account=make_account(name="好吃的"), by=user,
-                       until=OrderStatus.AGREEMENTS_ACCEPTED)
+    order = make_order(account=make_account(name="好吃的"), by=user, until=OrderStatus.AGREEMENTS_ACCEPTED)
     order.operator_name = "李四"
     services.order_update_data(order=order, by=user)
     fill_documents(order, by=user)
@@ -163,8 +165,9 @@ def test_trademark_letter_must_contain_the_five_elements_r_cert_13():
     """R-CERT-13: registrant, number, grantee (= the entity), seal or signature, period."""
     user = UserFactory()
     entity = EntityFactory(full_name="深圳小蓝鲸科技有限公司", short_name="蓝鲸科技")
-    order = make_order(account=make_account(entity=entity, name="小蓝鲸生活"), by=user,
-                       until=OrderStatus.AGREEMENTS_ACCEPTED)
+    order = make_order(
+        account=make_account(entity=entity, name="小蓝鲸生活"), by=user, until=OrderStatus.AGREEMENTS_ACCEPTED
+    )
     order.operator_name = "李四"
     order.trademark_name = "小蓝鲸"
     order.trademark_document = "certificate"
@@ -176,9 +179,13 @@ def test_trademark_letter_must_contain_the_five_elements_r_cert_13():
     with pytest.raises(CertificationError) as exc:
         services.order_complete_data(order=order, by=user)
     text = " ".join(exc.value.message_dict["trademark_authorisation"])
-    for part in ["registrant", "registration or application number",
-                 "grantee equal to the certifying entity", "seal or signature",
-                 "period of use"]:
+    for part in [
+        "registrant",
+        "registration or application number",
+        "grantee equal to the certifying entity",
+        "seal or signature",
+        "period of use",
+    ]:
         assert part in text
     order.tm_registrant = "王五"
     order.tm_registration_number = "12345678"
@@ -207,8 +214,9 @@ def test_payment_is_by_wechat_pay_with_transaction_id_r_cert_07():
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.AWAITING_PAYMENT)
     with pytest.raises(CertificationError, match="WeChat Pay transaction ID"):
-        services.order_pay(order=order, by=user, transaction_id="",
-                           paid_at=datetime.datetime.now(datetime.UTC))
+        services.order_pay(
+            order=order, by=user, transaction_id="", paid_at=datetime.datetime.now(datetime.UTC)
+        )
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT and order.paid_at is None
 
@@ -238,11 +246,21 @@ def test_micro_deposit_is_recorded_with_amount_remark_date_and_receipt_r_cert_03
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.IN_REVIEW)
     with pytest.raises(CertificationError, match="future"):
-        services.order_record_deposit(order=order, by=user, amount=Decimal("0.37"),
-                                      remark="WX1234", received_on=datetime.date(2099, 1, 1))
-    services.order_record_deposit(order=order, by=user, amount=Decimal("0.37"), remark="WX1234",
-                                  received_on=datetime.date(2026, 11, 20),
-                                  receipt=pdf("receipt.pdf"))
+        services.order_record_deposit(
+            order=order,
+            by=user,
+            amount=Decimal("0.37"),
+            remark="WX1234",
+            received_on=datetime.date(2099, 1, 1),
+        )
+    services.order_record_deposit(
+        order=order,
+        by=user,
+        amount=Decimal("0.37"),
+        remark="WX1234",
+        received_on=datetime.date(2026, 11, 20),
+        receipt=pdf("receipt.pdf"),
+    )
     order.refresh_from_db()
     assert (order.deposit_amount, order.deposit_remark) == (Decimal("0.37"), "WX1234")
     assert order.deposit_receipt and order.deposit_receipt_uploaded_at
@@ -254,9 +272,14 @@ def test_micro_deposit_receipt_type_is_checked_r_cert_03():
 
     order = make_order(until=OrderStatus.IN_REVIEW)
     with pytest.raises(Exception, match="file type not accepted"):
-        services.order_record_deposit(order=order, by=None, amount=Decimal("0.10"), remark="x",
-                                      received_on=datetime.date(2026, 11, 20),
-                                      receipt=pdf("receipt.exe"))
+        services.order_record_deposit(
+            order=order,
+            by=None,
+            amount=Decimal("0.10"),
+            remark="x",
+            received_on=datetime.date(2026, 11, 20),
+            receipt=pdf("receipt.exe"),
+        )
 
 
 def test_review_companies_are_seeded_by_migration_r_cert_15():

@@ -1,5 +1,6 @@
 """Reminders: exactly once per (order, milestone), email + notification (R-POST-02,
 R-CERT-10, R-CERT-12)."""
+
 import datetime
 import threading
 
@@ -26,9 +27,12 @@ def staff():
 
 def certified_order(staff, *, on=at(2026, 3, 15)):
     account = make_account(staff=staff)
-    order = make_order(account=account, by=staff[1] if staff else None,
-                       until=OrderStatus.IN_REVIEW,
-                       now=on - datetime.timedelta(days=10))
+    order = make_order(
+        account=account,
+        by=staff[1] if staff else None,
+        until=OrderStatus.IN_REVIEW,
+        now=on - datetime.timedelta(days=10),
+    )
     services.order_succeed(order=order, by=staff[1] if staff else None, now=on)
     order.refresh_from_db()
     return order
@@ -51,16 +55,16 @@ def test_annual_review_reminder_goes_out_3_months_before_expiry_once_r_post_02(s
 @pytest.mark.django_db
 def test_no_annual_review_reminder_when_a_review_is_already_open_r_post_02(staff):
     order = certified_order(staff)
-    services.order_create(account=order.account, kind="annual_review", by=staff[0],
-                          now=at(2026, 12, 1), early_ok=True)
+    services.order_create(
+        account=order.account, kind="annual_review", by=staff[0], now=at(2026, 12, 1), early_ok=True
+    )
     assert reminders.send_due_reminders(now=at(2026, 12, 15))["annual_review"] == 0
 
 
 @pytest.mark.django_db
 def test_resubmission_reminder_before_the_deadline_r_cert_12(staff, settings):
     settings.CERTIFICATION_REMINDER_LEAD_DAYS = 7
-    order = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW,
-                       now=at(2026, 9, 1))
+    order = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
     services.order_reject(order=order, by=None, note="x", now=at(2026, 9, 20))
     # deadline 2026-10-20: window opens 2026-10-13
     assert reminders.send_due_reminders(now=at(2026, 10, 12))["resubmission"] == 0
@@ -70,12 +74,16 @@ def test_resubmission_reminder_before_the_deadline_r_cert_12(staff, settings):
 
 @pytest.mark.django_db
 def test_invoice_reminders_before_request_deadline_and_expected_by_r_cert_10(staff):
-    none = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW,
-                      invoice_type="none", now=at(2026, 5, 1))
-    services.order_fail(order=none, by=None, reason=FailureReason.NOT_REGISTERED,
-                        now=at(2026, 5, 10))  # request by 2026-06-09
-    paper = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW,
-                       now=at(2026, 5, 1))
+    none = make_order(
+        account=make_account(staff=staff),
+        until=OrderStatus.IN_REVIEW,
+        invoice_type="none",
+        now=at(2026, 5, 1),
+    )
+    services.order_fail(
+        order=none, by=None, reason=FailureReason.NOT_REGISTERED, now=at(2026, 5, 10)
+    )  # request by 2026-06-09
+    paper = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW, now=at(2026, 5, 1))
     services.order_succeed(order=paper, by=None, now=at(2026, 5, 10))  # expected by 07-29
     sent = reminders.send_due_reminders(now=at(2026, 6, 2))
     assert sent["invoice_request"] == 1 and sent["invoice_expected"] == 0
@@ -86,12 +94,13 @@ def test_invoice_reminders_before_request_deadline_and_expected_by_r_cert_10(sta
 
 @pytest.mark.django_db
 def test_received_invoice_is_not_reminded_r_cert_10(staff):
-    paper = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW,
-                       now=at(2026, 5, 1))
+    paper = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW, now=at(2026, 5, 1))
     services.order_succeed(order=paper, by=None, now=at(2026, 5, 10))
-    for step, kwargs in [(services.invoice_record_issued, {}),
-                         (services.invoice_record_mailed, {"tracking_number": "SF1"}),
-                         (services.invoice_record_received, {})]:
+    for step, kwargs in [
+        (services.invoice_record_issued, {}),
+        (services.invoice_record_mailed, {"tracking_number": "SF1"}),
+        (services.invoice_record_received, {}),
+    ]:
         step(order=paper, by=None, on=datetime.date(2026, 6, 1), **kwargs)
     assert reminders.send_due_reminders(now=at(2026, 7, 22))["invoice_expected"] == 0
 
@@ -142,8 +151,7 @@ def test_reminder_task_run_twice_through_celery_sends_once_r_post_02(staff, time
 def test_second_rejection_gets_its_own_resubmission_reminder_r_cert_12(staff, settings):
     """R-CERT-12: each rejection's 30-day window is reminded once, before its own end."""
     settings.CERTIFICATION_REMINDER_LEAD_DAYS = 7
-    order = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW,
-                       now=at(2026, 2, 20))
+    order = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW, now=at(2026, 2, 20))
     services.order_reject(order=order, by=None, note="x", now=at(2026, 3, 2))  # by 04-01
     assert reminders.send_due_reminders(now=at(2026, 3, 25))["resubmission"] == 1
     services.order_resubmit(order=order, by=None, now=at(2026, 3, 26))
@@ -151,7 +159,9 @@ def test_second_rejection_gets_its_own_resubmission_reminder_r_cert_12(staff, se
     assert reminders.send_due_reminders(now=at(2026, 4, 26))["resubmission"] == 1
     assert reminders.send_due_reminders(now=at(2026, 4, 27))["resubmission"] == 0
     assert sorted(Reminder.objects.filter(order=order).values_list("due_on", flat=True)) == [
-        datetime.date(2026, 4, 1), datetime.date(2026, 5, 2)]
+        datetime.date(2026, 4, 1),
+        datetime.date(2026, 5, 2),
+    ]
     assert Notification.objects.filter(order=order, milestone="resubmission").count() == 4
 
 
@@ -162,8 +172,7 @@ def test_reminder_for_an_unassigned_account_goes_to_the_administrators():
     operator = UserFactory(groups=["Operators"])  # not assigned, not an administrator
     order = certified_order([])  # no staff assigned (demo/imported accounts)
     assert reminders.send_due_reminders(now=at(2026, 12, 15))["annual_review"] == 1
-    assert list(Notification.objects.filter(order=order).values_list("user", flat=True)) == [
-        admin.pk]
+    assert list(Notification.objects.filter(order=order).values_list("user", flat=True)) == [admin.pk]
     assert [m.to for m in mail.outbox] == [[admin.email]]
     assert Reminder.objects.get(order=order).recipients == 1
     assert not Notification.objects.filter(user=operator).exists()

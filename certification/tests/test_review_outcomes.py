@@ -1,5 +1,6 @@
 """Review outcomes: success, rejections, the six failure reasons, fees (R-CERT-07/10/12,
 R-POST-01..04)."""
+
 import datetime
 from decimal import Decimal
 
@@ -42,15 +43,13 @@ def test_success_sets_the_invoice_deadlines_from_completion_r_cert_10():
 def test_fee_is_300_for_initial_and_annual_review_whatever_the_outcome_r_cert_07_r_post_03():
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
     assert order.fee == Decimal("300.00")
-    services.order_fail(order=order, by=None, reason=FailureReason.NOT_REGISTERED,
-                        now=at(2026, 3, 10))
+    services.order_fail(order=order, by=None, reason=FailureReason.NOT_REGISTERED, now=at(2026, 3, 10))
     order.refresh_from_db()
     assert order.fee == Decimal("300.00") and order.paid_at is not None
     account = order.account
     first = make_order(account=account, until=OrderStatus.IN_REVIEW, now=at(2026, 3, 11))
     services.order_succeed(order=first, by=None, now=at(2026, 3, 20))
-    annual = services.order_create(account=account, kind="annual_review", by=None,
-                                   now=at(2026, 12, 20))
+    annual = services.order_create(account=account, kind="annual_review", by=None, now=at(2026, 12, 20))
     assert annual.fee == Decimal("300.00")
 
 
@@ -59,8 +58,7 @@ def test_first_modification_is_free_later_ones_cost_200_r_post_01():
     order = make_order(by=user, until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
     services.order_succeed(order=order, by=user, now=at(2026, 3, 15))
     account = order.account
-    first = services.order_create(account=account, kind="modification", by=user,
-                                  now=at(2026, 4, 1))
+    first = services.order_create(account=account, kind="modification", by=user, now=at(2026, 4, 1))
     assert first.fee == Decimal("0.00")
     services.order_cancel(order=first, by=user)
     # A cancelled modification does not use up the free one.
@@ -98,8 +96,7 @@ def test_annual_review_needs_a_certification_and_is_prefilled_r_post_03():
         services.order_create(account=make_account(), kind="annual_review", by=None)
     order = make_order(until=OrderStatus.IN_REVIEW, operator_name="赵六")
     services.order_succeed(order=order, by=None)
-    annual = services.order_create(account=order.account, kind="annual_review", by=None,
-                                   early_ok=True)
+    annual = services.order_create(account=order.account, kind="annual_review", by=None, early_ok=True)
     assert annual.operator_name == "赵六"
     assert annual.renews_id == order.pk
     assert annual.review_company_id == order.review_company_id
@@ -109,19 +106,24 @@ def test_failed_annual_review_clears_the_certification_r_post_04():
     """R-POST-04: a failed annual review loses the badge and the certification data."""
     order = make_order(until=OrderStatus.IN_REVIEW)
     services.order_succeed(order=order, by=None)
-    annual = make_order(account=order.account, kind="annual_review",
-                        until=OrderStatus.IN_REVIEW)
+    annual = make_order(account=order.account, kind="annual_review", until=OrderStatus.IN_REVIEW)
     services.order_fail(order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG)
     annual.account.refresh_from_db()
     assert annual.account.certified_until is None
     assert not annual.account.is_certified()
 
 
-@pytest.mark.parametrize("reason", [
-    FailureReason.NOT_REGISTERED, FailureReason.OPERATOR_NOT_AUTHORISED,
-    FailureReason.OPERATOR_ID_WRONG, FailureReason.TRADEMARK_NOT_AUTHORISED,
-    FailureReason.RESUBMITTED_THREE_TIMES, FailureReason.TIMEOUT,
-])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        FailureReason.NOT_REGISTERED,
+        FailureReason.OPERATOR_NOT_AUTHORISED,
+        FailureReason.OPERATOR_ID_WRONG,
+        FailureReason.TRADEMARK_NOT_AUTHORISED,
+        FailureReason.RESUBMITTED_THREE_TIMES,
+        FailureReason.TIMEOUT,
+    ],
+)
 def test_each_of_the_six_failure_reasons_fails_the_order_r_cert_12(reason):
     order = make_order(until=OrderStatus.IN_REVIEW)
     services.order_fail(order=order, by=None, reason=reason, note="审核结论")
@@ -211,8 +213,9 @@ def test_timeout_sweep_fails_only_orders_past_the_deadline_and_runs_twice_safely
 def test_timed_out_annual_review_clears_the_certification_r_post_04_r_cert_12():
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 1, 5))
     services.order_succeed(order=order, by=None, now=at(2026, 1, 10))
-    annual = make_order(account=order.account, kind="annual_review",
-                        until=OrderStatus.IN_REVIEW, now=at(2026, 11, 1))
+    annual = make_order(
+        account=order.account, kind="annual_review", until=OrderStatus.IN_REVIEW, now=at(2026, 11, 1)
+    )
     services.order_reject(order=annual, by=None, note="x", now=at(2026, 11, 5))
     services.orders_fail_timed_out(now=at(2026, 12, 6))
     annual.account.refresh_from_db()
@@ -237,7 +240,11 @@ def test_transitions_are_audited_with_who_and_why():
     services.order_reject(order=order, by=user, note="照片模糊")
     event = OrderEvent.objects.filter(order=order).last()
     assert (event.from_status, event.to_status, event.by, event.note) == (
-        "in_review", "rejected", user, "照片模糊")
+        "in_review",
+        "rejected",
+        user,
+        "照片模糊",
+    )
 
 
 def test_cancel_is_refused_once_paid():
@@ -253,8 +260,7 @@ def test_lapse_notifies_the_accounts_staff_once_r_post_04():
     from certification.models import Notification
 
     user = UserFactory(groups=["Operators"])
-    order = make_order(account=make_account(staff=[user]), until=OrderStatus.IN_REVIEW,
-                       now=at(2025, 3, 1))
+    order = make_order(account=make_account(staff=[user]), until=OrderStatus.IN_REVIEW, now=at(2025, 3, 1))
     services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
     services.accounts_expire_certifications(now=at(2026, 3, 11))
     services.accounts_expire_certifications(now=at(2026, 3, 12))
@@ -264,8 +270,7 @@ def test_lapse_notifies_the_accounts_staff_once_r_post_04():
 
 
 @pytest.mark.parametrize("how", ["lapse", "failed_review", "timed_out_review"])
-def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_r_kf_01_r_post_04(
-        how):
+def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_r_kf_01_r_post_04(how):
     """R-KF-01 / R-POST-04 (Clarifications): when the certification lapses or the annual
     review fails, the customer-service plug-in is switched off and no agent can be added
     until the account is certified again; the staff read that the name may be changed by
@@ -275,18 +280,27 @@ def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_
     from messaging.services import KfError, kf_account_add
 
     user = UserFactory(groups=["Operators"])
-    order = make_order(account=make_account(staff=[user], wechat_id="lapse_shop"),
-                       until=OrderStatus.IN_REVIEW, now=at(2025, 3, 1))
+    order = make_order(
+        account=make_account(staff=[user], wechat_id="lapse_shop"),
+        until=OrderStatus.IN_REVIEW,
+        now=at(2025, 3, 1),
+    )
     services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
     OfficialAccount.objects.filter(pk=order.account_id).update(kf_enabled=True)
     if how == "lapse":
         services.accounts_expire_certifications(now=at(2026, 3, 11))
     else:
-        annual = make_order(account=order.account, kind="annual_review", by=user,
-                            until=OrderStatus.IN_REVIEW, now=at(2026, 1, 5))
+        annual = make_order(
+            account=order.account,
+            kind="annual_review",
+            by=user,
+            until=OrderStatus.IN_REVIEW,
+            now=at(2026, 1, 5),
+        )
         if how == "failed_review":
-            services.order_fail(order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG,
-                                now=at(2026, 1, 20))
+            services.order_fail(
+                order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG, now=at(2026, 1, 20)
+            )
         else:
             services.order_reject(order=annual, by=None, note="x", now=at(2026, 1, 20))
             services.orders_fail_timed_out(now=at(2026, 2, 20))
@@ -304,8 +318,9 @@ def test_expired_certification_blocks_new_agents_before_the_sweep_r_kf_01():
     from accounts.tests.factories import OfficialAccountFactory
     from messaging.services import KfError, kf_account_check_new
 
-    account = OfficialAccountFactory(kf_enabled=True, wechat_id="old_shop",
-                                     certified_until=datetime.date(2020, 1, 1))
+    account = OfficialAccountFactory(
+        kf_enabled=True, wechat_id="old_shop", certified_until=datetime.date(2020, 1, 1)
+    )
     with pytest.raises(KfError):
         kf_account_check_new(account=account, prefix="kf02", nickname="小李")
 
@@ -325,13 +340,11 @@ def test_free_modification_period_starts_on_the_stored_success_of_29_february_r_
         modification = services.order_create(account=account, kind="modification", by=user)
         assert modification.fee == Decimal("0.00")
         services.order_succeed(order=make_order_from(modification, user), by=user)
-        annual = make_order(account=account, kind="annual_review", by=user,
-                            until=OrderStatus.IN_REVIEW)
+        annual = make_order(account=account, kind="annual_review", by=user, until=OrderStatus.IN_REVIEW)
     with time_machine.travel(at(2028, 2, 29), tick=False):
         services.order_succeed(order=annual, by=user)
     account.refresh_from_db()
     assert account.certified_until == datetime.date(2029, 2, 28)
     with time_machine.travel(at(2028, 3, 10), tick=False):
-        first_of_period = services.order_create(account=account, kind="modification",
-                                                by=user)
+        first_of_period = services.order_create(account=account, kind="modification", by=user)
     assert first_of_period.fee == Decimal("0.00")

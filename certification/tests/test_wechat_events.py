@@ -1,5 +1,6 @@
 """WeChat's certification events (wechat-protocol.md §f) update orders by themselves:
 through the real callback, once per push, recorded as done by WeChat, told to staff."""
+
 import datetime
 
 import pytest
@@ -33,21 +34,23 @@ def unix(day: datetime.date) -> int:
     return int(datetime.datetime(day.year, day.month, day.day, 12, tzinfo=SH).timestamp())
 
 
-def cert_xml(account, event: str, *, create_time: int, expired: datetime.date | None = None,
-             reason: str = "") -> str:
+def cert_xml(
+    account, event: str, *, create_time: int, expired: datetime.date | None = None, reason: str = ""
+) -> str:
     extra = f"<ExpiredTime>{unix(expired)}</ExpiredTime>" if expired else ""
     if event.endswith("_fail"):
         extra = f"<FailTime>{create_time}</FailTime><FailReason><![CDATA[{reason}]]></FailReason>"
-    return (f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{SYSTEM}]]></FromUserName>"
-            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[{event}]]></Event>{extra}</xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{SYSTEM}]]></FromUserName>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event>{extra}</xml>"
+    )
 
 
 def push(client, account, xml: str):
     query, body = build_push(account, xml)
-    response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                           content_type="text/xml")
+    response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
     assert response.status_code == 200, response.content
     assert response.content == b"success"
 
@@ -69,8 +72,7 @@ def test_success_push_succeeds_the_order_with_wechats_date_once_under_retries(cl
     order = in_review(staff)
     created = int(datetime.datetime.now(tz=SH).timestamp())
     ours = deadlines.certification_valid_until(datetime.datetime.now(tz=SH).date())
-    xml = cert_xml(order.account, "qualification_verify_success", create_time=created,
-                   expired=ours)
+    xml = cert_xml(order.account, "qualification_verify_success", create_time=created, expired=ours)
     for _ in range(3):
         push(client, order.account, xml)
     order.refresh_from_db()
@@ -93,14 +95,16 @@ def test_success_with_a_different_expiry_date_is_flagged(client, staff):
     today = datetime.datetime.now(tz=SH).date()
     ours = deadlines.certification_valid_until(today)
     theirs = ours + datetime.timedelta(days=1)
-    push(client, order.account, cert_xml(order.account, "qualification_verify_success",
-                                         create_time=unix(today), expired=theirs))
+    push(
+        client,
+        order.account,
+        cert_xml(order.account, "qualification_verify_success", create_time=unix(today), expired=theirs),
+    )
     order.refresh_from_db()
     assert order.valid_until == theirs
     record = WeChatEvent.objects.get(account=order.account)
     assert record.date_mismatch and (record.expires_on, record.our_date) == (theirs, ours)
-    assert "不一致" in OrderEvent.objects.get(
-        order=order, action="wechat_qualification_verify_success").note
+    assert "不一致" in OrderEvent.objects.get(order=order, action="wechat_qualification_verify_success").note
     assert "不一致" in Notification.objects.get(user=staff).body
 
 
@@ -109,10 +113,16 @@ def test_naming_success_after_qualification_success_is_recorded_on_the_order(cli
     order = in_review(staff)
     today = datetime.datetime.now(tz=SH).date()
     ours = deadlines.certification_valid_until(today)
-    push(client, order.account, cert_xml(order.account, "qualification_verify_success",
-                                         create_time=unix(today), expired=ours))
-    push(client, order.account, cert_xml(order.account, "naming_verify_success",
-                                         create_time=unix(today) + 60, expired=ours))
+    push(
+        client,
+        order.account,
+        cert_xml(order.account, "qualification_verify_success", create_time=unix(today), expired=ours),
+    )
+    push(
+        client,
+        order.account,
+        cert_xml(order.account, "naming_verify_success", create_time=unix(today) + 60, expired=ours),
+    )
     assert OrderEvent.objects.filter(order=order, action="wechat_naming_verify_success").exists()
     assert Notification.objects.filter(user=staff).count() == 2
     assert not WeChatEvent.objects.filter(needs_attention=True).exists()
@@ -122,9 +132,16 @@ def test_naming_success_after_qualification_success_is_recorded_on_the_order(cli
 def test_failure_push_fails_the_order_with_the_named_reason_r_cert_12(client, staff):
     """R-CERT-12: WeChat's FailReason names one of the six reasons; it is recorded."""
     order = in_review(staff)
-    push(client, order.account, cert_xml(order.account, "qualification_verify_fail",
-                                         create_time=1_780_000_000,
-                                         reason="运营者身份证信息有误"))
+    push(
+        client,
+        order.account,
+        cert_xml(
+            order.account,
+            "qualification_verify_fail",
+            create_time=1_780_000_000,
+            reason="运营者身份证信息有误",
+        ),
+    )
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
     assert order.failure_reason == FailureReason.OPERATOR_ID_WRONG
@@ -137,13 +154,15 @@ def test_failure_push_with_an_unknown_reason_is_left_for_staff(client, staff):
     """R-CERT-12 allows exactly six reasons: an unmappable one changes nothing but is
     recorded on the order and flagged for staff."""
     order = in_review(staff)
-    push(client, order.account, cert_xml(order.account, "naming_verify_fail",
-                                         create_time=1_780_000_000, reason="其他问题"))
+    push(
+        client,
+        order.account,
+        cert_xml(order.account, "naming_verify_fail", create_time=1_780_000_000, reason="其他问题"),
+    )
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_REVIEW
     assert WeChatEvent.objects.get(account=order.account).needs_attention
-    assert "其他问题" in OrderEvent.objects.get(order=order,
-                                            action="wechat_naming_verify_fail").note
+    assert "其他问题" in OrderEvent.objects.get(order=order, action="wechat_naming_verify_fail").note
     assert Notification.objects.get(user=staff).title.startswith("请核对")
 
 
@@ -154,12 +173,18 @@ def test_annual_renew_opens_the_annual_review_or_flags_the_open_one_r_post_03(cl
     order = in_review(staff)
     services.order_succeed(order=order, by=None)
     account = OfficialAccount.objects.get(pk=order.account_id)
-    push(client, account, cert_xml(account, "annual_renew", create_time=1_780_000_000,
-                                   expired=account.certified_until))
+    push(
+        client,
+        account,
+        cert_xml(account, "annual_renew", create_time=1_780_000_000, expired=account.certified_until),
+    )
     annual = Order.objects.get(account=account, kind="annual_review")
     assert annual.status == OrderStatus.DRAFT and annual.renews_id == order.pk
-    push(client, account, cert_xml(account, "annual_renew", create_time=1_780_000_100,
-                                   expired=account.certified_until))
+    push(
+        client,
+        account,
+        cert_xml(account, "annual_renew", create_time=1_780_000_100, expired=account.certified_until),
+    )
     assert Order.objects.filter(account=account, kind="annual_review").count() == 1
     assert OrderEvent.objects.filter(order=annual, action="wechat_annual_renew").count() == 2
 
@@ -172,13 +197,15 @@ def test_verify_expired_lapses_the_account_r_post_04_r_kf_01(client, staff):
     services.order_succeed(order=order, by=None)
     OfficialAccount.objects.filter(pk=order.account_id).update(kf_enabled=True)
     account = OfficialAccount.objects.get(pk=order.account_id)
-    push(client, account, cert_xml(account, "verify_expired", create_time=1_780_000_000,
-                                   expired=account.certified_until))
+    push(
+        client,
+        account,
+        cert_xml(account, "verify_expired", create_time=1_780_000_000, expired=account.certified_until),
+    )
     account.refresh_from_db()
     assert account.certified_until is None and account.kf_enabled is False
     assert OrderEvent.objects.filter(order=order, action="wechat_verify_expired").exists()
-    assert "强制修改该帐号的名称" in Notification.objects.get(user=staff,
-                                                       milestone="verify_expired").body
+    assert "强制修改该帐号的名称" in Notification.objects.get(user=staff, milestone="verify_expired").body
 
 
 @pytest.mark.django_db
@@ -194,27 +221,38 @@ def test_the_sandbox_user_sends_each_certification_event(sandbox, live_server):
     """Offline: the sandbox pushes all six events, signed and encrypted, to the callback."""
     staff = UserFactory(groups=["Operators"])
     account = make_account(staff=[staff], message_mode="safe")
-    sandbox.register_app(account.appid, account.appsecret, token=account.server_token,
-                         encoding_aes_key=account.encoding_aes_key,
-                         message_mode=account.message_mode,
-                         callback_url=f"{live_server.url}/wechat/{account.appid}/",
-                         original_id=account.original_id, wechat_id=account.wechat_id)
-    events = ["qualification_verify_fail", "naming_verify_fail",
-              "qualification_verify_success", "naming_verify_success", "annual_renew",
-              "verify_expired"]
+    sandbox.register_app(
+        account.appid,
+        account.appsecret,
+        token=account.server_token,
+        encoding_aes_key=account.encoding_aes_key,
+        message_mode=account.message_mode,
+        callback_url=f"{live_server.url}/wechat/{account.appid}/",
+        original_id=account.original_id,
+        wechat_id=account.wechat_id,
+    )
+    events = [
+        "qualification_verify_fail",
+        "naming_verify_fail",
+        "qualification_verify_success",
+        "naming_verify_success",
+        "annual_renew",
+        "verify_expired",
+    ]
     for event in events:
         body = {"type": event, "fail_reason": "其他问题"}
-        response = requests.post(f"{sandbox.base_url}/sandbox/simulate/{account.appid}",
-                                 json=body, timeout=30)
+        response = requests.post(
+            f"{sandbox.base_url}/sandbox/simulate/{account.appid}", json=body, timeout=30
+        )
         assert response.status_code == 200, response.text
-    assert sorted(WeChatEvent.objects.filter(account=account)
-                  .values_list("event", flat=True)) == sorted(events)
+    assert sorted(WeChatEvent.objects.filter(account=account).values_list("event", flat=True)) == sorted(
+        events
+    )
     assert Notification.objects.filter(user=staff).count() == 6
 
 
 @pytest.mark.django_db(transaction=True)
-def test_staff_push_a_wechat_event_from_the_order_page_offline(client, sandbox, live_server,
-                                                               settings):
+def test_staff_push_a_wechat_event_from_the_order_page_offline(client, sandbox, live_server, settings):
     """From the order page, the sandbox pushes a success as WeChat would: the order
     succeeds through the real callback, and the admin lists the event."""
     from django.urls import reverse
@@ -222,20 +260,25 @@ def test_staff_push_a_wechat_event_from_the_order_page_offline(client, sandbox, 
     settings.WECHAT_API_BASE = sandbox.base_url
     settings.WECHAT_SIMULATE_CALLBACK_BASE = sandbox.callback_base = live_server.url
     staff = UserFactory(groups=["Finance"])
-    order = make_order(account=make_account(staff=[staff], message_mode="compatible"),
-                       by=staff, until=OrderStatus.IN_REVIEW)
+    order = make_order(
+        account=make_account(staff=[staff], message_mode="compatible"), by=staff, until=OrderStatus.IN_REVIEW
+    )
     account = order.account
-    sandbox.register_app(account.appid, account.appsecret, token=account.server_token,
-                         encoding_aes_key=account.encoding_aes_key,
-                         message_mode=account.message_mode, original_id=account.original_id)
+    sandbox.register_app(
+        account.appid,
+        account.appsecret,
+        token=account.server_token,
+        encoding_aes_key=account.encoding_aes_key,
+        message_mode=account.message_mode,
+        original_id=account.original_id,
+    )
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     assert client.login(request=HttpRequest(), username=staff.username, password="pw-for-tests-123")
     page = client.get(reverse("admin:certification_order_change", args=[order.pk]))
     url = reverse("admin:certification_order_simulate_event", args=[order.pk])
     assert url in page.content.decode()
     expires = datetime.date.today() + datetime.timedelta(days=365)
-    response = client.post(url, {"event": "qualification_verify_success",
-                                 "expires_on": expires.isoformat()})
+    response = client.post(url, {"event": "qualification_verify_success", "expires_on": expires.isoformat()})
     assert response.status_code == 302, response.content.decode()[:2000]
     order.refresh_from_db()
     assert order.status == OrderStatus.SUCCEEDED and order.valid_until == expires

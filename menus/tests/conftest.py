@@ -12,8 +12,7 @@ def operator(db):
 
 @pytest.fixture
 def certified_account(operator):
-    return OfficialAccountFactory(assigned_staff=[operator],
-                                  certified_until=datetime.date(2099, 1, 1))
+    return OfficialAccountFactory(assigned_staff=[operator], certified_until=datetime.date(2099, 1, 1))
 
 
 @pytest.fixture
@@ -29,11 +28,16 @@ def wechat(sandbox, settings, redis_client):
     settings.MENU_PUBLISH_RATE_PER_SECOND = 0
 
     def register(account):
-        sandbox.register_app(account.appid, str(account.appsecret),
-                             certified=account.is_certified(), wechat_id=account.wechat_id,
-                             original_id=account.original_id, token=str(account.server_token),
-                             encoding_aes_key=str(account.encoding_aes_key),
-                             message_mode=account.message_mode)
+        sandbox.register_app(
+            account.appid,
+            str(account.appsecret),
+            certified=account.is_certified(),
+            wechat_id=account.wechat_id,
+            original_id=account.original_id,
+            token=str(account.server_token),
+            encoding_aes_key=str(account.encoding_aes_key),
+            message_mode=account.message_mode,
+        )
         return account
 
     register.sandbox = sandbox
@@ -46,10 +50,15 @@ def worker_env(wechat, connection, **extra) -> dict:
 
     from wxadmin.tests.faults import database_url
 
-    return {"DATABASE_URL": database_url(connection.settings_dict),
-            "TEST_REDIS_URL": settings.REDIS_URL, "WECHAT_API_BASE": wechat.sandbox.base_url,
-            "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.2", "MENU_PUBLISH_RATE_PER_SECOND": "0",
-            "CONN_MAX_AGE": "0", **{key: str(value) for key, value in extra.items()}}
+    return {
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "TEST_REDIS_URL": settings.REDIS_URL,
+        "WECHAT_API_BASE": wechat.sandbox.base_url,
+        "MENU_PUBLISH_RETRY_BASE_SECONDS": "0.2",
+        "MENU_PUBLISH_RATE_PER_SECOND": "0",
+        "CONN_MAX_AGE": "0",
+        **{key: str(value) for key, value in extra.items()},
+    }
 
 
 @pytest.fixture
@@ -63,8 +72,12 @@ def start_worker(tmp_path):
     started = []
 
     def start(env: dict, name: str, **kwargs) -> CeleryWorker:
-        worker = CeleryWorker(env, name=f"{name}-{os.getpid()}-{len(started)}",
-                              log_path=tmp_path / f"{name}-{len(started)}.log", **kwargs)
+        worker = CeleryWorker(
+            env,
+            name=f"{name}-{os.getpid()}-{len(started)}",
+            log_path=tmp_path / f"{name}-{len(started)}.log",
+            **kwargs,
+        )
         started.append(worker)
         return worker.wait_ready()
 

@@ -1,5 +1,6 @@
 """The editor in a real browser: build a 3-button menu with sub-buttons, see the preview,
 publish through a real Celery worker, and find the menu in the sandbox's state endpoint."""
+
 import datetime
 from pathlib import Path
 
@@ -10,8 +11,6 @@ from accounts.tests.factories import OfficialAccountFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-
-
 
 
 def fill_selected(page, name, *, kind=None, **fields):
@@ -26,12 +25,14 @@ def fill_selected(page, name, *, kind=None, **fields):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_build_preview_and_publish_a_menu_in_the_browser(
-        page, live_server, celery_worker_thread, wechat, settings):
+    page, live_server, celery_worker_thread, wechat, settings
+):
     """R-MENU-01 (3 buttons, sub-buttons), R-MENU-02 (click reply in the preview),
     R-MENU-03 (published through the API, with the 24-hour note)."""
     user = UserFactory(username="menu-editor", groups=["Operators"])
-    account = OfficialAccountFactory(assigned_staff=[user], name="示例咖啡",
-                                     certified_until=datetime.date(2099, 1, 1))
+    account = OfficialAccountFactory(
+        assigned_staff=[user], name="示例咖啡", certified_until=datetime.date(2099, 1, 1)
+    )
     wechat(account)
     # The callback base is configured, never taken from the request's Host (issue 9).
     settings.WECHAT_SIMULATE_CALLBACK_BASE = wechat.sandbox.callback_base = live_server.url
@@ -76,8 +77,7 @@ def test_build_preview_and_publish_a_menu_in_the_browser(
     page.get_by_test_id("field-name").fill("今日推荐今日推荐")
     page.get_by_test_id("issues").get_by_text("40018").wait_for()
     page.get_by_test_id("field-name").fill("今日推荐")
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=issues]').children.length === 0")
+    page.wait_for_function("() => document.querySelector('[data-testid=issues]').children.length === 0")
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.get_by_test_id("preview-button-1").click()
@@ -85,8 +85,8 @@ def test_build_preview_and_publish_a_menu_in_the_browser(
 
     page.get_by_test_id("publish").click()
     page.wait_for_function(
-        "() => document.getElementById('menu-editor').dataset.lastStatus === 'published'",
-        timeout=30_000)
+        "() => document.getElementById('menu-editor').dataset.lastStatus === 'published'", timeout=30_000
+    )
     assert "24" in page.get_by_test_id("status").inner_text()  # R-MENU-03 note
 
     # the phone preview plays a user tapping the published click button: the sandbox
@@ -94,8 +94,7 @@ def test_build_preview_and_publish_a_menu_in_the_browser(
     page.get_by_test_id("preview-button-0").click()
     page.get_by_test_id("reply-bubble").filter(has_text="今天推荐拿铁").wait_for()
 
-    state = requests.get(f"{wechat.sandbox.base_url}/sandbox/state/{account.appid}",
-                         timeout=5).json()
+    state = requests.get(f"{wechat.sandbox.base_url}/sandbox/state/{account.appid}", timeout=5).json()
     buttons = state["menu"]["button"]
     assert [b["name"] for b in buttons] == ["今日推荐", "关于我们", "工具"]
     assert buttons[0]["type"] == "click" and buttons[0]["key"] == "TODAY"
@@ -108,16 +107,18 @@ def test_build_preview_and_publish_a_menu_in_the_browser(
     # compare: phones side by side; the blank key generated at publishing is no difference,
     # and the page stays within the window
     page.get_by_test_id("compare").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=compare-remote-verdict]')"
-                           ".dataset.differs === '0'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=compare-remote-verdict]').dataset.differs === '0'"
+    )
     assert page.get_by_test_id("compare-live-verdict").get_attribute("data-differs") == "0"
     assert page.get_by_test_id("compare-remote").locator(".me-cmp-slot").count() == 3
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     page.get_by_test_id("tree-0").click()
     fill_selected(page, "今日特价")
     page.get_by_test_id("compare").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=compare-remote-verdict]')"
-                           ".dataset.differs === '1'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=compare-remote-verdict]').dataset.differs === '1'"
+    )
     page.set_viewport_size({"width": 1440, "height": 1350})
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "menu-editor-compare.png"))

@@ -1,4 +1,5 @@
 """The editor page and its JSON endpoints: drafts, validation, import/export, copy, access."""
+
 import json
 
 import pytest
@@ -13,8 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def post(client, name, account, body):
-    return client.post(reverse(f"menus:{name}", args=[account.pk]), json.dumps(body),
-                       content_type="application/json")
+    return client.post(
+        reverse(f"menus:{name}", args=[account.pk]), json.dumps(body), content_type="application/json"
+    )
 
 
 def test_editor_page_shows_phone_preview_and_config(client, operator, certified_account):
@@ -65,8 +67,17 @@ def test_invalid_draft_is_refused_with_pointer_and_errcode(client, operator, cer
 
 def test_validate_endpoint_answers_issues_without_writing(client, operator, uncertified_account):
     client.force_login(operator)
-    menu = {"button": [{"type": "miniprogram", "name": "小程序", "url": "https://a.cn",
-                        "appid": "wx286b93c14bbf93aa", "pagepath": "pages/index"}]}
+    menu = {
+        "button": [
+            {
+                "type": "miniprogram",
+                "name": "小程序",
+                "url": "https://a.cn",
+                "appid": "wx286b93c14bbf93aa",
+                "pagepath": "pages/index",
+            }
+        ]
+    }
     response = post(client, "validate", uncertified_account, {"menu": menu})
     assert response.status_code == 200
     assert [i["errcode"] for i in response.json()["issues"]] == [40119]
@@ -75,8 +86,9 @@ def test_validate_endpoint_answers_issues_without_writing(client, operator, unce
 
 def test_bad_json_body_is_a_clear_error(client, operator, certified_account):
     client.force_login(operator)
-    response = client.post(reverse("menus:save_draft", args=[certified_account.pk]), "{nope",
-                           content_type="application/json")
+    response = client.post(
+        reverse("menus:save_draft", args=[certified_account.pk]), "{nope", content_type="application/json"
+    )
     assert response.status_code == 400
     assert "JSON" in response.json()["error"]
 
@@ -105,12 +117,12 @@ def test_import_of_invalid_json_names_the_problem(client, operator, certified_ac
 
     client.force_login(operator)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    response = post(client, "import", certified_account, {"json": "{\"button\": ["})
+    response = post(client, "import", certified_account, {"json": '{"button": ['})
     assert response.status_code == 400
     # where the problem is, in our words (the parser's "Expecting value" is English only)
     assert "line 1, column 13" in response.json()["error"]
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
-    chinese = post(client, "import", certified_account, {"json": "{\"button\": ["})
+    chinese = post(client, "import", certified_account, {"json": '{"button": ['})
     assert chinese.json()["error"] == "这不是有效的 JSON：问题在第 1 行第 13 列。"
 
 
@@ -122,17 +134,28 @@ def test_export_leaves_out_click_replies_unless_asked(client, operator, certifie
     assert json.loads(client.get(url + "?replies=1").content)["button"][0]["reply"] == "嗨"
 
 
-def test_copy_to_accounts_validates_each_target(client, operator, certified_account,
-                                                uncertified_account):
+def test_copy_to_accounts_validates_each_target(client, operator, certified_account, uncertified_account):
     """Miniprogram buttons only on certified accounts: the uncertified target refuses it."""
-    other_certified = OfficialAccountFactory(assigned_staff=[operator],
-                                             certified_until=certified_account.certified_until)
+    other_certified = OfficialAccountFactory(
+        assigned_staff=[operator], certified_until=certified_account.certified_until
+    )
     client.force_login(operator)
-    menu = {"button": [CLICK, {"type": "miniprogram", "name": "小程序", "url": "https://a.cn",
-                               "appid": "wx286b93c14bbf93aa", "pagepath": "pages/index"}]}
+    menu = {
+        "button": [
+            CLICK,
+            {
+                "type": "miniprogram",
+                "name": "小程序",
+                "url": "https://a.cn",
+                "appid": "wx286b93c14bbf93aa",
+                "pagepath": "pages/index",
+            },
+        ]
+    }
     post(client, "save_draft", certified_account, {"menu": menu})
-    response = post(client, "copy", certified_account,
-                    {"accounts": [uncertified_account.pk, other_certified.pk]})
+    response = post(
+        client, "copy", certified_account, {"accounts": [uncertified_account.pk, other_certified.pk]}
+    )
     assert response.status_code == 200
     assert len(response.json()["refused"]) == 1
     assert MenuVersion.objects.filter(menu__account=other_certified, status="draft").exists()
@@ -155,7 +178,8 @@ def test_copy_to_an_unassigned_account_is_forbidden(client, operator, certified_
 
 
 def test_account_list_shows_the_menu_column_without_a_query_per_row(
-        client, operator, django_assert_max_num_queries):
+    client, operator, django_assert_max_num_queries
+):
     for _ in range(3):
         OfficialAccountFactory(assigned_staff=[operator])
     client.force_login(operator)

@@ -1,4 +1,5 @@
 """Editor endpoints that talk to WeChat (the sandbox over HTTP): compare, pull, delete, publish."""
+
 import json
 
 import pytest
@@ -12,12 +13,14 @@ pytestmark = pytest.mark.django_db
 
 
 def post(client, name, account, body):
-    return client.post(reverse(f"menus:{name}", args=[account.pk]), json.dumps(body),
-                       content_type="application/json")
+    return client.post(
+        reverse(f"menus:{name}", args=[account.pk]), json.dumps(body), content_type="application/json"
+    )
 
 
 def test_compare_with_wechat_shows_no_buttons_when_wechat_has_no_menu(
-        client, wechat, operator, certified_account):
+    client, wechat, operator, certified_account
+):
     wechat(certified_account)
     client.force_login(operator)
     response = client.get(reverse("menus:remote", args=[certified_account.pk]))
@@ -26,7 +29,8 @@ def test_compare_with_wechat_shows_no_buttons_when_wechat_has_no_menu(
 
 
 def test_publish_endpoint_then_compare_then_delete(
-        client, wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    client, wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     from menus.tasks import publish_version
 
     wechat(certified_account)

@@ -1,4 +1,5 @@
 """Fan-out: one menu to many accounts through a real Celery worker, with injected faults."""
+
 import datetime
 import time
 
@@ -11,8 +12,13 @@ from menus.selectors import fanout_progress
 
 from .menu_cases import CLICK, VIEW
 
-MINIPROGRAM = {"type": "miniprogram", "name": "小程序", "url": "https://mp.weixin.qq.com",
-               "appid": "wx286b93c14bbf93aa", "pagepath": "pages/index"}
+MINIPROGRAM = {
+    "type": "miniprogram",
+    "name": "小程序",
+    "url": "https://mp.weixin.qq.com",
+    "appid": "wx286b93c14bbf93aa",
+    "pagepath": "pages/index",
+}
 MENU = {"button": [{**CLICK, "reply": "你好"}, {"name": "更多", "sub_button": [VIEW, MINIPROGRAM]}]}
 
 
@@ -29,13 +35,13 @@ def wait_until_done(fanout, timeout=90):
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_fanout_to_20_accounts_with_faults_ends_with_none_pending(
-        celery_worker_thread, wechat, operator):
+def test_fanout_to_20_accounts_with_faults_ends_with_none_pending(celery_worker_thread, wechat, operator):
     """Every account ends published or failed with a reason; quota and validation apply
     per account (miniprogram needs certification)."""
     certified_until = datetime.date(2099, 1, 1)
-    accounts = [OfficialAccountFactory(assigned_staff=[operator], certified_until=certified_until)
-                for _ in range(19)]
+    accounts = [
+        OfficialAccountFactory(assigned_staff=[operator], certified_until=certified_until) for _ in range(19)
+    ]
     uncertified = OfficialAccountFactory(assigned_staff=[operator])
     for account in [*accounts, uncertified]:
         wechat(account)
@@ -49,8 +55,9 @@ def test_fanout_to_20_accounts_with_faults_ends_with_none_pending(
 
     assert progress["pending"] == 0, progress
     assert progress["published"] + progress["failed"] == 20
-    versions = {v.menu.account_id: v for v in
-                MenuVersion.objects.filter(fanout=fanout).select_related("menu")}
+    versions = {
+        v.menu.account_id: v for v in MenuVersion.objects.filter(fanout=fanout).select_related("menu")
+    }
     for version in versions.values():
         if version.status == VersionStatus.FAILED:
             assert version.errcode is not None and version.errmsg and version.explanation

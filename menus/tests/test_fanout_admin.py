@@ -1,4 +1,5 @@
 """The account admin's "publish a menu to the selected accounts" action and the progress view."""
+
 import json
 
 import pytest
@@ -17,13 +18,15 @@ MENU = {"button": [{**CLICK, "reply": "嗨"}, VIEW]}
 
 
 def run_action(client, accounts, **extra):
-    return client.post(reverse("admin:accounts_officialaccount_changelist"), {
-        "action": "publish_menu_to_accounts",
-        ACTION_CHECKBOX_NAME: [a.pk for a in accounts], **extra})
+    return client.post(
+        reverse("admin:accounts_officialaccount_changelist"),
+        {"action": "publish_menu_to_accounts", ACTION_CHECKBOX_NAME: [a.pk for a in accounts], **extra},
+    )
 
 
 def test_action_asks_which_menu_then_starts_a_fanout(
-        client, operator, certified_account, django_capture_on_commit_callbacks):
+    client, operator, certified_account, django_capture_on_commit_callbacks
+):
     targets = [OfficialAccountFactory(assigned_staff=[operator]) for _ in range(3)]
     services.draft_save(account=certified_account, data=MENU, by=operator)
     source = certified_account.menu
@@ -32,8 +35,7 @@ def test_action_asks_which_menu_then_starts_a_fanout(
     assert page.status_code == 200
     assert 'data-testid="fanout-source"' in page.content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
-        response = run_action(client, targets, apply="1", source=source.pk, which="working",
-                              mode="publish")
+        response = run_action(client, targets, apply="1", source=source.pk, which="working", mode="publish")
     fanout = FanOut.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:menus_fanout_progress", args=[fanout.pk])
@@ -49,8 +51,7 @@ def test_action_can_copy_into_drafts_only(client, operator, certified_account):
     targets = [OfficialAccountFactory(assigned_staff=[operator]) for _ in range(2)]
     services.draft_save(account=certified_account, data=MENU, by=operator)
     client.force_login(operator)
-    run_action(client, targets, apply="1", source=certified_account.menu.pk, which="working",
-               mode="copy")
+    run_action(client, targets, apply="1", source=certified_account.menu.pk, which="working", mode="copy")
     assert not FanOut.objects.exists()
     for target in targets:
         draft = MenuVersion.objects.get(menu__account=target)
@@ -62,8 +63,14 @@ def test_action_ignores_accounts_the_user_does_not_see(client, operator, certifi
     theirs = OfficialAccountFactory()
     services.draft_save(account=certified_account, data=MENU, by=operator)
     client.force_login(operator)
-    run_action(client, [theirs, certified_account], apply="1",
-               source=certified_account.menu.pk, which="working", mode="publish")
+    run_action(
+        client,
+        [theirs, certified_account],
+        apply="1",
+        source=certified_account.menu.pk,
+        which="working",
+        mode="publish",
+    )
     assert not MenuVersion.objects.filter(menu__account=theirs).exists()
 
 
@@ -76,12 +83,17 @@ def test_progress_of_someone_elses_fanout_is_forbidden(client, operator, certifi
     assert client.get(reverse("admin:menus_fanout_progress", args=[fanout.pk])).status_code == 403
 
 
-def test_progress_json_has_a_row_per_account_with_the_reason(client, operator,
-                                                             uncertified_account):
-    miniprogram = {"type": "miniprogram", "name": "小程序", "url": "https://a.cn",
-                   "appid": "wx286b93c14bbf93aa", "pagepath": "pages/index"}
-    fanout = services.fanout_start(data={"button": [miniprogram]},
-                                   accounts=[uncertified_account], by=operator)
+def test_progress_json_has_a_row_per_account_with_the_reason(client, operator, uncertified_account):
+    miniprogram = {
+        "type": "miniprogram",
+        "name": "小程序",
+        "url": "https://a.cn",
+        "appid": "wx286b93c14bbf93aa",
+        "pagepath": "pages/index",
+    }
+    fanout = services.fanout_start(
+        data={"button": [miniprogram]}, accounts=[uncertified_account], by=operator
+    )
     client.force_login(operator)
     progress = json.loads(client.get(reverse("menus:fanout_progress", args=[fanout.pk])).content)
     assert progress["done"] and progress["failed"] == 1
@@ -94,7 +106,8 @@ def test_progress_json_has_a_row_per_account_with_the_reason(client, operator,
 
 
 def test_starting_a_fanout_takes_the_same_queries_for_3_or_30_accounts(
-        operator, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    operator, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
     few = [OfficialAccountFactory(assigned_staff=[operator]) for _ in range(3)]
     many = [OfficialAccountFactory(assigned_staff=[operator]) for _ in range(30)]
     with django_assert_max_num_queries(20) as small:

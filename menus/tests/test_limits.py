@@ -1,4 +1,5 @@
 """The Redis limits: per-account daily menu/create quota and the cluster-wide rate."""
+
 import datetime
 import time
 from zoneinfo import ZoneInfo

@@ -1,6 +1,7 @@
 """Publishing under real faults: a worker killed mid-publish, the broker down or hung at
 publish time, the database unreachable while a task runs. Real processes and sockets,
 the real PostgreSQL and Redis; nothing mocked."""
+
 import json
 import time
 
@@ -48,36 +49,51 @@ def broker_at():
 
 
 def post_publish(client, account):
-    return client.post(reverse("menus:publish", args=[account.pk]), json.dumps({"menu": MENU}),
-                       content_type="application/json")
+    return client.post(
+        reverse("menus:publish", args=[account.pk]),
+        json.dumps({"menu": MENU}),
+        content_type="application/json",
+    )
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_publish_leaves_the_version_published_once_a_worker_is_back(
-        wechat, operator, certified_account, start_worker):
+    wechat, operator, certified_account, start_worker
+):
     """SIGKILL while menu/create is in flight: the unacknowledged message comes back from
     Redis after the visibility timeout (sized to the task time limit: 6 s here) and the
     next worker publishes the version; nothing waits for the sweeper."""
     wechat(certified_account)
     sandbox = wechat.sandbox
-    env = worker_env(wechat, connection, CELERY_TASK_SOFT_TIME_LIMIT=4, CELERY_TASK_TIME_LIMIT=5,
-                     CELERY_BROKER_VISIBILITY_TIMEOUT=6, MENU_PUBLISH_LOCK_SECONDS=5)
+    env = worker_env(
+        wechat,
+        connection,
+        CELERY_TASK_SOFT_TIME_LIMIT=4,
+        CELERY_TASK_TIME_LIMIT=5,
+        CELERY_BROKER_VISIBILITY_TIMEOUT=6,
+        MENU_PUBLISH_LOCK_SECONDS=5,
+    )
     doomed = start_worker(env, "doomed")
     sandbox.latency_ms = 3000  # every call hangs long enough to be killed in the middle
     services.draft_save(account=certified_account, data=MENU, by=operator)
     version = services.menu_publish(account=certified_account, by=operator)
     # the sent number is raised right before menu/create: the call is in flight now
-    wait_for(lambda: Menu.objects.filter(account=certified_account,
-                                         sent_number=version.number).exists(), 30,
-             "the worker to start the call")
+    wait_for(
+        lambda: Menu.objects.filter(account=certified_account, sent_number=version.number).exists(),
+        30,
+        "the worker to start the call",
+    )
     doomed.kill()
     sandbox.latency_ms = 0
     back = time.monotonic()
     start_worker(env, "rescuer")
-    wait_for(lambda: MenuVersion.objects.filter(pk=version.pk)
-             .exclude(status=VersionStatus.PENDING).exists(), 60, "the version to finish")
+    wait_for(
+        lambda: MenuVersion.objects.filter(pk=version.pk).exclude(status=VersionStatus.PENDING).exists(),
+        60,
+        "the version to finish",
+    )
     version.refresh_from_db()
     assert version.status == VersionStatus.PUBLISHED, version.explanation
     assert time.monotonic() - back < 60
@@ -89,7 +105,8 @@ def test_worker_killed_mid_publish_leaves_the_version_published_once_a_worker_is
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_broker_down_at_publish_shows_a_chinese_error_and_leaves_nothing_pending(
-        client, operator, certified_account, broker_at):
+    client, operator, certified_account, broker_at
+):
     """Redis refuses connections: the editor gets a clear error in Chinese (503) and the
     version is recorded as failed with the reason, not left pending."""
     broker_at(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
@@ -106,8 +123,7 @@ def test_broker_down_at_publish_shows_a_chinese_error_and_leaves_nothing_pending
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_broker_hung_at_publish_answers_within_seconds(
-        client, operator, certified_account, broker_at):
+def test_broker_hung_at_publish_answers_within_seconds(client, operator, certified_account, broker_at):
     """Redis accepts the connection and never answers: the request still ends within
     seconds (short broker socket timeouts), not when gunicorn kills the worker."""
     with BlackHole() as hole:
@@ -124,8 +140,7 @@ def test_broker_hung_at_publish_answers_within_seconds(
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_database_error_in_the_task_is_retried_not_dropped(
-        wechat, operator, certified_account, start_worker):
+def test_database_error_in_the_task_is_retried_not_dropped(wechat, operator, certified_account, start_worker):
     """The worker reaches PostgreSQL through a proxy that starts refusing connections:
     the task fails on the database, is retried instead of acknowledged and dropped, and
     publishes the version once the database is back."""
@@ -135,7 +150,8 @@ def test_database_error_in_the_task_is_retried_not_dropped(
     try:
         env = worker_env(wechat, connection)
         env["DATABASE_URL"] = env["DATABASE_URL"].replace(
-            f":{settings_dict.get('PORT') or 5432}/", f":{proxy.port}/")
+            f":{settings_dict.get('PORT') or 5432}/", f":{proxy.port}/"
+        )
         worker = start_worker(env, "db-fault")
         proxy.set_mode(REFUSE)
         services.draft_save(account=certified_account, data=MENU, by=operator)
@@ -143,8 +159,11 @@ def test_database_error_in_the_task_is_retried_not_dropped(
         wait_for(lambda: "database error, retrying" in worker.log(), 30, "a database error")
         assert MenuVersion.objects.get(pk=version.pk).status == VersionStatus.PENDING
         proxy.set_mode(FORWARD)
-        wait_for(lambda: MenuVersion.objects.filter(pk=version.pk)
-                 .exclude(status=VersionStatus.PENDING).exists(), 60, "the version to finish")
+        wait_for(
+            lambda: MenuVersion.objects.filter(pk=version.pk).exclude(status=VersionStatus.PENDING).exists(),
+            60,
+            "the version to finish",
+        )
     finally:
         proxy.close()
     version.refresh_from_db()

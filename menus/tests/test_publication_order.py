@@ -4,6 +4,7 @@ WeChat keeps the last menu/create it received, so an older version retried after
 newer one would silently bring the old buttons back. The menu's sent number (checked
 in the database) and the account's publish lock prevent it.
 """
+
 import time
 
 import pytest
@@ -32,7 +33,8 @@ def publish(account, user, label, capture):
 
 
 def test_r_menu_03_an_older_version_waiting_for_its_retry_is_superseded_by_a_newer_one(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     """R-MENU-03: #1 fails temporarily and waits for its retry; #2 is published and sent;
     #1 is superseded, its retry sends nothing, and WeChat keeps #2."""
     wechat(certified_account)
@@ -57,7 +59,8 @@ def test_r_menu_03_an_older_version_waiting_for_its_retry_is_superseded_by_a_new
 
 
 def test_publishing_supersedes_older_versions_that_no_worker_has_started(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     wechat(certified_account)
     first = publish(certified_account, operator, "一", django_capture_on_commit_callbacks)
     second = publish(certified_account, operator, "二", django_capture_on_commit_callbacks)
@@ -69,7 +72,8 @@ def test_publishing_supersedes_older_versions_that_no_worker_has_started(
 
 
 def test_the_database_check_refuses_a_version_older_than_the_last_one_sent(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     """The sent number alone (another worker just sent a newer version) stops the call."""
     wechat(certified_account)
     version = publish(certified_account, operator, "一", django_capture_on_commit_callbacks)
@@ -81,7 +85,8 @@ def test_the_database_check_refuses_a_version_older_than_the_last_one_sent(
 
 
 def test_a_fan_out_supersedes_pending_versions_of_its_accounts_and_counts_them(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     wechat(certified_account)
     earlier = publish(certified_account, operator, "一", django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks():
@@ -95,7 +100,8 @@ def test_a_fan_out_supersedes_pending_versions_of_its_accounts_and_counts_them(
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_with_retries_never_send_an_older_version_after_a_newer_one(
-        wechat, operator, start_worker):
+    wechat, operator, start_worker
+):
     """R-MENU-03 under load: two real worker processes, a 50 % "system busy" rate (so
     versions retry and interleave), five versions per account published in quick
     succession. The newest version wins on every account, WeChat's menu never went
@@ -115,8 +121,7 @@ def test_two_workers_with_retries_never_send_an_older_version_after_a_newer_one(
         time.sleep(0.4)
 
     deadline = time.monotonic() + 90
-    while (MenuVersion.objects.filter(status=VersionStatus.PENDING).exists()
-           and time.monotonic() < deadline):
+    while MenuVersion.objects.filter(status=VersionStatus.PENDING).exists() and time.monotonic() < deadline:
         time.sleep(0.25)
     assert not MenuVersion.objects.filter(status=VersionStatus.PENDING).exists()
     for account in accounts:

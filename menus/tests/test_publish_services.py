@@ -1,4 +1,5 @@
 """Publish, pull, delete and drift against the sandbox over HTTP (R-MENU-02, R-MENU-03)."""
+
 import datetime
 
 import pytest
@@ -22,11 +23,15 @@ from .menu_cases import CLICK, VIEW
 
 pytestmark = pytest.mark.django_db
 
-MENU = {"button": [
-    {**CLICK, "reply": "今天播放《晴天》"},
-    {"name": "菜单", "sub_button": [VIEW, {"type": "click", "name": "赞一下", "key": "GOOD",
-                                            "reply": "谢谢！"}]},
-]}
+MENU = {
+    "button": [
+        {**CLICK, "reply": "今天播放《晴天》"},
+        {
+            "name": "菜单",
+            "sub_button": [VIEW, {"type": "click", "name": "赞一下", "key": "GOOD", "reply": "谢谢！"}],
+        },
+    ]
+}
 
 
 def publish(account, user, *, django_capture_on_commit_callbacks):
@@ -40,11 +45,13 @@ def publish(account, user, *, django_capture_on_commit_callbacks):
 
 
 def test_publish_freezes_the_draft_and_creates_the_menu_on_wechat(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     """R-MENU-03: the menu is created through the API; the version ends published."""
     wechat(certified_account)
-    version = publish(certified_account, operator,
-                      django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    version = publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     assert version.status == VersionStatus.PUBLISHED
     assert version.errcode == 0 and version.attempts == 1
     live = wechat.sandbox.state(certified_account.appid)["menu"]["button"]
@@ -55,13 +62,15 @@ def test_publish_freezes_the_draft_and_creates_the_menu_on_wechat(
 
 
 def test_click_reply_for_answers_from_the_published_version_only(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     """R-MENU-02: a click button's reply is served once its version is published."""
     wechat(certified_account)
     services.draft_save(account=certified_account, data=MENU, by=operator)
     assert click_reply_for(account=certified_account, key="GOOD") is None  # draft only
-    publish(certified_account, operator,
-            django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     assert click_reply_for(account=certified_account, key="GOOD") == "谢谢！"
     assert click_reply_for(account=certified_account, key="V1001_TODAY_MUSIC") == "今天播放《晴天》"
     assert click_reply_for(account=certified_account, key="NOPE") is None
@@ -70,35 +79,40 @@ def test_click_reply_for_answers_from_the_published_version_only(
     assert click_reply_for(account=certified_account.pk, key="GOOD") == "谢谢！"  # id works too
 
 
-def test_click_reply_lookup_is_one_query(wechat, operator, certified_account,
-                                         django_capture_on_commit_callbacks,
-                                         django_assert_num_queries):
+def test_click_reply_lookup_is_one_query(
+    wechat, operator, certified_account, django_capture_on_commit_callbacks, django_assert_num_queries
+):
     wechat(certified_account)
-    publish(certified_account, operator,
-            django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     with django_assert_num_queries(1):
         click_reply_for(account=certified_account, key="GOOD")
 
 
 def test_temporary_errors_are_retried_until_published(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     wechat(certified_account)
     # the client retries "system busy" 3 times itself; the 4th failure reaches the task,
     # which retries with backoff
     wechat.sandbox.force_error("/cgi-bin/menu/create", -1, times=4)
-    version = publish(certified_account, operator,
-                      django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    version = publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     assert version.status == VersionStatus.PUBLISHED
     assert version.attempts == 2
     assert MenuAuditEntry.objects.filter(version=version, action="retry").count() == 1
 
 
 def test_permanent_error_fails_at_once_with_errcode_and_explanation(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     wechat(certified_account)
     wechat.sandbox.force_error("/cgi-bin/menu/create", 40007, times=1)
-    version = publish(certified_account, operator,
-                      django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    version = publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     assert version.status == VersionStatus.FAILED
     assert version.attempts == 1
     assert version.errcode == 40007
@@ -107,25 +121,30 @@ def test_permanent_error_fails_at_once_with_errcode_and_explanation(
 
 
 def test_temporary_error_that_never_ends_fails_after_the_last_retry(
-        wechat, settings, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, settings, operator, certified_account, django_capture_on_commit_callbacks
+):
     wechat(certified_account)
     wechat.sandbox.force_error("/cgi-bin/menu/create", -1, times=100)
-    version = publish(certified_account, operator,
-                      django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    version = publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     assert version.status == VersionStatus.FAILED
     assert version.attempts == settings.MENU_PUBLISH_MAX_RETRIES + 1
     assert version.errcode == -1
 
 
 def test_daily_quota_stops_publishing_before_wechat_does(
-        wechat, settings, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, settings, operator, certified_account, django_capture_on_commit_callbacks
+):
     """menu/create is limited to 1000 calls a day per account; we count and stop first."""
     wechat(certified_account)
     settings.MENU_CREATE_DAILY_QUOTA = 1
-    first = publish(certified_account, operator,
-                    django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
-    second = publish(certified_account, operator,
-                     django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    first = publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
+    second = publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     assert first.status == VersionStatus.PUBLISHED
     assert second.status == VersionStatus.FAILED and second.errcode == 45009
     assert wechat.sandbox.state(certified_account.appid)["calls"]["/cgi-bin/menu/create"] == 1
@@ -147,22 +166,24 @@ def test_staff_cannot_publish_for_an_unassigned_account(operator):
         services.fanout_start(data=MENU, accounts=[theirs], by=operator)
 
 
-def test_sent_versions_are_immutable(wechat, operator, certified_account,
-                                     django_capture_on_commit_callbacks):
+def test_sent_versions_are_immutable(wechat, operator, certified_account, django_capture_on_commit_callbacks):
     wechat(certified_account)
-    version = publish(certified_account, operator,
-                      django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    version = publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     version.data = {"button": []}
     with pytest.raises(Exception, match="cannot be changed"):
         version.save()
 
 
 def test_pull_imports_the_live_menu_into_a_draft_keeping_known_replies(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     """R-MENU-03: the menu is queried through the API (menu/get) into a new draft."""
     wechat(certified_account)
-    publish(certified_account, operator,
-            django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     draft = services.menu_pull(account=certified_account, by=operator)
     assert draft.status == VersionStatus.DRAFT
     assert services.canonical(draft.data) == services.canonical(MENU)
@@ -172,19 +193,32 @@ def test_pull_imports_the_live_menu_into_a_draft_keeping_known_replies(
 def test_pull_selfmenu_converts_a_website_menu(wechat, operator, certified_account):
     """get_current_selfmenu_info: website buttons (text/news…) become API buttons."""
     wechat(certified_account)
-    wechat.sandbox.set_website_menu(certified_account.appid, [
-        {"type": "text", "name": "联系我们", "value": "电话 0755-12345678"},
-        {"name": "更多", "sub_button": {"list": [
-            {"type": "view", "name": "官网", "url": "https://example.com/"},
-            {"type": "news", "name": "新闻", "value": "x", "news_info": {"list": [
-                {"title": "t", "content_url": "https://mp.weixin.qq.com/s/abc"}]}},
-        ]}},
-    ])
+    wechat.sandbox.set_website_menu(
+        certified_account.appid,
+        [
+            {"type": "text", "name": "联系我们", "value": "电话 0755-12345678"},
+            {
+                "name": "更多",
+                "sub_button": {
+                    "list": [
+                        {"type": "view", "name": "官网", "url": "https://example.com/"},
+                        {
+                            "type": "news",
+                            "name": "新闻",
+                            "value": "x",
+                            "news_info": {
+                                "list": [{"title": "t", "content_url": "https://mp.weixin.qq.com/s/abc"}]
+                            },
+                        },
+                    ]
+                },
+            },
+        ],
+    )
     draft = services.menu_pull(account=certified_account, by=operator, selfmenu=True)
     first, more = draft.data["button"]
     assert first["type"] == "click" and first["reply"] == "电话 0755-12345678" and first["key"]
-    assert more["sub_button"][1] == {"type": "view", "name": "新闻",
-                                     "url": "https://mp.weixin.qq.com/s/abc"}
+    assert more["sub_button"][1] == {"type": "view", "name": "新闻", "url": "https://mp.weixin.qq.com/s/abc"}
 
 
 def test_pull_when_wechat_has_no_menu_raises_46003(wechat, operator, certified_account):
@@ -198,11 +232,13 @@ def test_pull_when_wechat_has_no_menu_raises_46003(wechat, operator, certified_a
 
 
 def test_delete_on_wechat_removes_the_menu_and_the_click_replies(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     """R-MENU-03: the menu is deleted through the API; R-MENU-02: no clicks are left."""
     wechat(certified_account)
-    publish(certified_account, operator,
-            django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     services.menu_delete_remote(account=certified_account, by=operator)
     assert wechat.sandbox.state(certified_account.appid)["menu"] is None
     assert click_reply_for(account=certified_account, key="GOOD") is None
@@ -211,19 +247,31 @@ def test_delete_on_wechat_removes_the_menu_and_the_click_replies(
 
 
 def test_drift_check_flags_a_menu_edited_elsewhere_and_is_idempotent(
-        wechat, operator, certified_account, django_capture_on_commit_callbacks):
+    wechat, operator, certified_account, django_capture_on_commit_callbacks
+):
     wechat(certified_account)
-    publish(certified_account, operator,
-            django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    publish(
+        certified_account, operator, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     assert services.menu_check_drift(account_id=certified_account.pk) == DriftStatus.IN_SYNC
     # someone edits the menu on the website / another tool
     import requests
 
-    token = requests.get(f"{wechat.sandbox.base_url}/cgi-bin/token", timeout=5, params={
-        "grant_type": "client_credential", "appid": certified_account.appid,
-        "secret": str(certified_account.appsecret)}).json()["access_token"]
-    requests.post(f"{wechat.sandbox.base_url}/cgi-bin/menu/create", timeout=5,
-                  params={"access_token": token}, json={"button": [VIEW]})
+    token = requests.get(
+        f"{wechat.sandbox.base_url}/cgi-bin/token",
+        timeout=5,
+        params={
+            "grant_type": "client_credential",
+            "appid": certified_account.appid,
+            "secret": str(certified_account.appsecret),
+        },
+    ).json()["access_token"]
+    requests.post(
+        f"{wechat.sandbox.base_url}/cgi-bin/menu/create",
+        timeout=5,
+        params={"access_token": token},
+        json={"button": [VIEW]},
+    )
     assert services.menu_check_drift(account_id=certified_account.pk) == DriftStatus.DRIFTED
     assert services.menu_check_drift(account_id=certified_account.pk) == DriftStatus.DRIFTED
     assert MenuAuditEntry.objects.filter(action="drift").count() == 1  # run twice, one entry
@@ -231,7 +279,8 @@ def test_drift_check_flags_a_menu_edited_elsewhere_and_is_idempotent(
 
 
 def test_sweeper_requeues_a_stuck_version_once_then_fails_it_and_runs_twice_harmlessly(
-        operator, certified_account, django_capture_on_commit_callbacks):
+    operator, certified_account, django_capture_on_commit_callbacks
+):
     """A version nobody worked on is queued again once; stuck again, it fails with a reason."""
     services.draft_save(account=certified_account, data=MENU, by=operator)
     version = services.menu_publish(account=certified_account, by=operator)

@@ -1,4 +1,5 @@
 """The periodic menu jobs: installed into beat, and safe to run twice."""
+
 import pytest
 
 from menus import tasks
@@ -28,6 +29,7 @@ def test_fail_stuck_versions_task_runs_twice_without_effect_when_nothing_is_stuc
 def test_check_drift_skips_accounts_without_a_published_menu(operator, certified_account):
     from menus import services
 
-    services.draft_save(account=certified_account, data={"button": [
-        {"type": "click", "name": "甲", "key": "A"}]}, by=operator)
+    services.draft_save(
+        account=certified_account, data={"button": [{"type": "click", "name": "甲", "key": "A"}]}, by=operator
+    )
     assert tasks.check_drift() == 0  # only drafts: nothing to compare

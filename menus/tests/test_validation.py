@@ -1,4 +1,5 @@
 """The menu validator (R-MENU-01, R-MENU-02): table tests, pointers, translation, normalising."""
+
 import pytest
 from django.utils import translation
 
@@ -11,8 +12,9 @@ from menus.validation import (
 from .menu_cases import CASES, CLICK, VIEW, one, sub
 
 
-@pytest.mark.parametrize(("menu", "certified", "errcode"),
-                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+@pytest.mark.parametrize(
+    ("menu", "certified", "errcode"), [case[1:] for case in CASES], ids=[case[0] for case in CASES]
+)
 def test_validator_rejects_with_the_wechat_errcode_it_prevents(menu, certified, errcode):
     """R-MENU-01/R-MENU-02: every WeChat rule is checked and names its errcode."""
     issues = validate_menu(menu, certified=certified)
@@ -25,14 +27,17 @@ def test_validator_rejects_with_the_wechat_errcode_it_prevents(menu, certified, 
 def test_r_menu_01_at_most_three_top_level_buttons_and_five_sub_buttons():
     four = {"button": [CLICK, VIEW, {**CLICK, "key": "b"}, {**CLICK, "key": "c"}]}
     assert [i.errcode for i in validate_menu(four, certified=True)] == [40016]
-    six = {"button": [{"name": "父", "sub_button": [{**CLICK, "key": f"k{i}"}
-                                                   for i in range(6)]}]}
+    six = {"button": [{"name": "父", "sub_button": [{**CLICK, "key": f"k{i}"} for i in range(6)]}]}
     assert [i.errcode for i in validate_menu(six, certified=True)] == [40023]
 
 
 def test_error_points_at_the_exact_sub_button_and_field():
-    menu = {"button": [CLICK, {"name": "父", "sub_button": [
-        VIEW, {**VIEW, "name": "坏", "url": "javascript:alert(1)"}]}]}
+    menu = {
+        "button": [
+            CLICK,
+            {"name": "父", "sub_button": [VIEW, {**VIEW, "name": "坏", "url": "javascript:alert(1)"}]},
+        ]
+    }
     [issue] = validate_menu(menu, certified=True)
     assert issue.path == (1, 1)
     assert issue.field == "url"
@@ -74,15 +79,25 @@ def test_button_with_both_type_and_sub_buttons_is_rejected():
 
 def test_normalize_generates_unique_keys_for_blank_ones_and_drops_stale_fields():
     """R-MENU-02: keys are generated when left blank and unique within the menu."""
-    menu = {"button": [
-        {"type": "click", "name": " 甲 ", "key": "", "url": "https://left.over/"},
-        {"name": "父", "sub_button": [{"type": "click", "name": "乙"},
-                                      {"type": "scancode_push", "name": "丙", "key": ""}]},
-        {"type": "view", "name": "丁", "url": "https://a.cn", "sub_button": [], "key": "x"},
-    ]}
+    menu = {
+        "button": [
+            {"type": "click", "name": " 甲 ", "key": "", "url": "https://left.over/"},
+            {
+                "name": "父",
+                "sub_button": [
+                    {"type": "click", "name": "乙"},
+                    {"type": "scancode_push", "name": "丙", "key": ""},
+                ],
+            },
+            {"type": "view", "name": "丁", "url": "https://a.cn", "sub_button": [], "key": "x"},
+        ]
+    }
     out = normalize_menu(menu)
-    keys = [out["button"][0]["key"], out["button"][1]["sub_button"][0]["key"],
-            out["button"][1]["sub_button"][1]["key"]]
+    keys = [
+        out["button"][0]["key"],
+        out["button"][1]["sub_button"][0]["key"],
+        out["button"][1]["sub_button"][1]["key"],
+    ]
     assert all(keys) and len(set(keys)) == 3
     assert out["button"][0]["name"] == "甲"
     assert "url" not in out["button"][0]

@@ -4,6 +4,7 @@ The sandbox is driven over loopback HTTP exactly like WeChat (token, then
 menu/create with the JSON body). What one rejects, the other rejects with the
 same errcode; what one accepts, the other accepts.
 """
+
 import pytest
 import requests
 
@@ -22,21 +23,29 @@ def menu_api(sandbox):
     sandbox.register_app(UNCERTIFIED, "s" * 32, certified=False)
     tokens = {}
     for appid in (CERTIFIED, UNCERTIFIED):
-        answer = requests.get(f"{sandbox.base_url}/cgi-bin/token", timeout=5, params={
-            "grant_type": "client_credential", "appid": appid, "secret": "s" * 32}).json()
+        answer = requests.get(
+            f"{sandbox.base_url}/cgi-bin/token",
+            timeout=5,
+            params={"grant_type": "client_credential", "appid": appid, "secret": "s" * 32},
+        ).json()
         tokens[appid] = answer["access_token"]
 
     def create(menu: dict, *, certified: bool) -> int:
         appid = CERTIFIED if certified else UNCERTIFIED
-        answer = requests.post(f"{sandbox.base_url}/cgi-bin/menu/create", json=menu, timeout=5,
-                               params={"access_token": tokens[appid]}).json()
+        answer = requests.post(
+            f"{sandbox.base_url}/cgi-bin/menu/create",
+            json=menu,
+            timeout=5,
+            params={"access_token": tokens[appid]},
+        ).json()
         return answer["errcode"]
 
     return create
 
 
-@pytest.mark.parametrize(("menu", "certified", "errcode"),
-                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+@pytest.mark.parametrize(
+    ("menu", "certified", "errcode"), [case[1:] for case in CASES], ids=[case[0] for case in CASES]
+)
 def test_validator_and_sandbox_reject_with_the_same_errcode(menu_api, menu, certified, errcode):
     """R-MENU-01/R-MENU-02: same verdict, same WeChat code, for every rule in the table."""
     ours = [issue.errcode for issue in validate_menu(menu, certified=certified)]

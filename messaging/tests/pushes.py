@@ -1,4 +1,5 @@
 """Build pushes the way WeChat does: XML, signatures, encryption per mode."""
+
 from __future__ import annotations
 
 import time
@@ -10,38 +11,72 @@ from wechat.messages import parse_xml
 OPENID = "oUser1234567890abcdefghijklm"
 
 
-def text_xml(account, content: str, *, msg_id: int = 1234567890123456, openid: str = OPENID,
-             create_time: int | None = None) -> str:
+def text_xml(
+    account,
+    content: str,
+    *,
+    msg_id: int = 1234567890123456,
+    openid: str = OPENID,
+    create_time: int | None = None,
+) -> str:
     created = int(time.time()) if create_time is None else create_time
-    return (f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
-def event_xml(account, event: str, *, key: str = "", openid: str = OPENID,
-              create_time: int | None = None, extra: str = "") -> str:
+def event_xml(
+    account,
+    event: str,
+    *,
+    key: str = "",
+    openid: str = OPENID,
+    create_time: int | None = None,
+    extra: str = "",
+) -> str:
     created = int(time.time()) if create_time is None else create_time
-    return (f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
-            f"{extra}</xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
+        f"{extra}</xml>"
+    )
 
 
-def signed_query(account, *, timestamp: str | None = None, nonce: str = "1514711492",
-                 encrypt: str | None = None, openid: str = OPENID) -> dict:
+def signed_query(
+    account,
+    *,
+    timestamp: str | None = None,
+    nonce: str = "1514711492",
+    encrypt: str | None = None,
+    openid: str = OPENID,
+) -> dict:
     timestamp = timestamp or str(int(time.time()))
-    query = {"signature": signature(account.server_token, timestamp, nonce),
-             "timestamp": timestamp, "nonce": nonce, "openid": openid}
+    query = {
+        "signature": signature(account.server_token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "openid": openid,
+    }
     if encrypt is not None:
         query["encrypt_type"] = "aes"
         query["msg_signature"] = signature(account.server_token, timestamp, nonce, encrypt)
     return query
 
 
-def build_push(account, xml: str, *, mode: str | None = None, timestamp: str | None = None,
-               nonce: str = "1514711492", appid: str | None = None) -> tuple[str, bytes]:
+def build_push(
+    account,
+    xml: str,
+    *,
+    mode: str | None = None,
+    timestamp: str | None = None,
+    nonce: str = "1514711492",
+    appid: str | None = None,
+) -> tuple[str, bytes]:
     """(query string, body) for a push in `mode` (default: the account's)."""
     mode = mode or account.message_mode
     if mode == "plaintext":
@@ -51,8 +86,10 @@ def build_push(account, xml: str, *, mode: str | None = None, timestamp: str | N
     if mode == "compatible":
         body = xml.replace("</xml>", f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
     else:
-        body = (f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
-                f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+        body = (
+            f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        )
     query = signed_query(account, timestamp=timestamp, nonce=nonce, encrypt=encrypt)
     return urlencode(query), body.encode()
 
@@ -65,8 +102,12 @@ def open_reply(account, body: bytes | str) -> dict | None:
     data = parse_xml(text)
     if "Encrypt" in data:
         crypto = MessageCrypto(account.server_token, account.encoding_aes_key, account.appid)
-        inner = crypto.decrypt_message(data["Encrypt"], msg_signature=data["MsgSignature"],
-                                       timestamp=data["TimeStamp"], nonce=data["Nonce"])
+        inner = crypto.decrypt_message(
+            data["Encrypt"],
+            msg_signature=data["MsgSignature"],
+            timestamp=data["TimeStamp"],
+            nonce=data["Nonce"],
+        )
         return parse_xml(inner)
     return data
 

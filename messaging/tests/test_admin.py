@@ -1,4 +1,5 @@
 """Admin smoke tests, account scoping, the conversation view, KF forms and the dashboard."""
+
 import datetime
 
 import pytest
@@ -29,9 +30,17 @@ CERTIFIED = datetime.date(2099, 1, 1)
 def message(account, openid="o_user", content="你好", reply="您好", days_ago=0, key=None):
     at = timezone.now() - datetime.timedelta(days=days_ago)
     return InboundMessage.objects.create(
-        account=account, dedupe_key=key or f"{openid}-{content}-{days_ago}", openid=openid,
-        msg_type="text", content=content, sent_at=at, received_at=at, route="keyword",
-        reply_type="text", reply_summary=reply)
+        account=account,
+        dedupe_key=key or f"{openid}-{content}-{days_ago}",
+        openid=openid,
+        msg_type="text",
+        content=content,
+        sent_at=at,
+        received_at=at,
+        route="keyword",
+        reply_type="text",
+        reply_summary=reply,
+    )
 
 
 @pytest.fixture
@@ -42,10 +51,10 @@ def operator():
 @pytest.fixture
 def world(operator):
     """Rows of every model on an account assigned to the operator, and on one that is not."""
-    mine = OfficialAccountFactory(assigned_staff=[operator], kf_enabled=True,
-                                  certified_until=CERTIFIED, wechat_id="mine_shop")
-    theirs = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED,
-                                    wechat_id="their_shop")
+    mine = OfficialAccountFactory(
+        assigned_staff=[operator], kf_enabled=True, certified_until=CERTIFIED, wechat_id="mine_shop"
+    )
+    theirs = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED, wechat_id="their_shop")
     rows = {}
     for account, tag in ((mine, "mine"), (theirs, "theirs")):
         kf = KfAccountFactory(account=account, kf_account=f"{tag}@{account.wechat_id}")
@@ -53,22 +62,31 @@ def world(operator):
             "message": message(account, openid=f"o_{tag}", content=f"hello {tag}"),
             "keywordrule": KeywordRuleFactory(account=account, name=f"rule {tag}"),
             "welcomereply": WelcomeReplyFactory(account=account, reply_text=f"welcome {tag}"),
-            "transferrule": TransferRuleFactory(account=account, name=f"transfer {tag}",
-                                                kf_account=kf),
+            "transferrule": TransferRuleFactory(account=account, name=f"transfer {tag}", kf_account=kf),
             "kfaccount": kf,
-            "kfoperation": KfOperation.objects.create(account=account, kf=kf,
-                                                      kf_account=kf.kf_account, action="sync"),
-            "kfsession": KfSession.objects.create(account=account, openid=f"o_{tag}",
-                                                  kf_account=kf.kf_account,
-                                                  opened_at=timezone.now()),
-            "kfwaitcase": KfWaitCase.objects.create(account=account, openid=f"w_{tag}",
-                                                    latest_time=timezone.now()),
+            "kfoperation": KfOperation.objects.create(
+                account=account, kf=kf, kf_account=kf.kf_account, action="sync"
+            ),
+            "kfsession": KfSession.objects.create(
+                account=account, openid=f"o_{tag}", kf_account=kf.kf_account, opened_at=timezone.now()
+            ),
+            "kfwaitcase": KfWaitCase.objects.create(
+                account=account, openid=f"w_{tag}", latest_time=timezone.now()
+            ),
         }
     return mine, theirs, rows
 
 
-MODELS = [InboundMessage, KeywordRule, WelcomeReply, TransferRule, KfAccount, KfOperation,
-          KfSession, KfWaitCase]
+MODELS = [
+    InboundMessage,
+    KeywordRule,
+    WelcomeReply,
+    TransferRule,
+    KfAccount,
+    KfOperation,
+    KfSession,
+    KfWaitCase,
+]
 
 
 @pytest.mark.django_db
@@ -83,8 +101,9 @@ def test_changelist_and_change_page_render_for_a_superuser(admin_client, world, 
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model", [KeywordRule, WelcomeReply, TransferRule, KfAccount],
-                         ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "model", [KeywordRule, WelcomeReply, TransferRule, KfAccount], ids=lambda m: m.__name__
+)
 def test_add_pages_render(admin_client, model):
     name = model._meta.model_name
     assert admin_client.get(reverse(f"admin:messaging_{name}_add")).status_code == 200
@@ -95,8 +114,9 @@ def test_add_pages_render(admin_client, model):
 def test_staff_only_see_rows_of_their_accounts(client, operator, world, model):
     from django.contrib.auth.models import Permission
 
-    operator.user_permissions.add(*Permission.objects.filter(content_type__app_label="messaging",
-                                                             codename__startswith="view_"))
+    operator.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="messaging", codename__startswith="view_")
+    )
     client.force_login(operator)
     name = model._meta.model_name
     key = "message" if model is InboundMessage else name
@@ -115,8 +135,7 @@ def test_conversation_view_shows_one_users_messages_and_replies(admin_client):
     message(account, openid="o_a", content="第一条", reply="回复一", days_ago=1, key="1")
     message(account, openid="o_a", content="第二条", reply="回复二", key="2")
     message(account, openid="o_b", content="别人的", key="3")
-    response = admin_client.get(reverse("admin:messaging_conversation",
-                                        args=[account.pk, "o_a"]))
+    response = admin_client.get(reverse("admin:messaging_conversation", args=[account.pk, "o_a"]))
     assert response.status_code == 200
     text = response.content.decode()
     assert text.index("第一条") < text.index("第二条")
@@ -148,10 +167,11 @@ def test_message_log_search_and_filter(admin_client):
 
 @pytest.mark.django_db
 def test_kf_add_form_explains_a_bad_prefix(admin_client):
-    account = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED,
-                                     wechat_id="demo_shop")
-    response = admin_client.post(reverse("admin:messaging_kfaccount_add"), {
-        "account": account.pk, "prefix": "bad-prefix", "nickname": "小王"})
+    account = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED, wechat_id="demo_shop")
+    response = admin_client.post(
+        reverse("admin:messaging_kfaccount_add"),
+        {"account": account.pk, "prefix": "bad-prefix", "nickname": "小王"},
+    )
     assert response.status_code == 200
     # the admin speaks zh-hans by default: the reason is shown translated
     assert "前缀为 1 到 10 个字母、数字或下划线" in response.content.decode()
@@ -160,11 +180,12 @@ def test_kf_add_form_explains_a_bad_prefix(admin_client):
 
 @pytest.mark.django_db
 def test_kf_add_form_requests_the_account_through_a_task(admin_client, django_capture_on_commit_callbacks):
-    account = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED,
-                                     wechat_id="demo_shop")
+    account = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED, wechat_id="demo_shop")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = admin_client.post(reverse("admin:messaging_kfaccount_add"), {
-            "account": account.pk, "prefix": "amy", "nickname": "艾米"})
+        response = admin_client.post(
+            reverse("admin:messaging_kfaccount_add"),
+            {"account": account.pk, "prefix": "amy", "nickname": "艾米"},
+        )
     assert response.status_code == 302
     kf = KfAccount.objects.get()
     assert (kf.kf_account, kf.status) == ("amy@demo_shop", "pending")
@@ -175,11 +196,13 @@ def test_kf_add_form_requests_the_account_through_a_task(admin_client, django_ca
 
 @pytest.mark.django_db
 def test_kf_change_form_sends_the_nickname_change(admin_client, django_capture_on_commit_callbacks):
-    kf = KfAccountFactory(account=OfficialAccountFactory(wechat_id="demo_shop"),
-                          kf_account="amy@demo_shop", nickname="艾米")
+    kf = KfAccountFactory(
+        account=OfficialAccountFactory(wechat_id="demo_shop"), kf_account="amy@demo_shop", nickname="艾米"
+    )
     with django_capture_on_commit_callbacks(execute=False):
-        response = admin_client.post(reverse("admin:messaging_kfaccount_change", args=[kf.pk]),
-                                     {"new_nickname": "艾米米"})
+        response = admin_client.post(
+            reverse("admin:messaging_kfaccount_change", args=[kf.pk]), {"new_nickname": "艾米米"}
+        )
     assert response.status_code == 302
     operation = KfOperation.objects.get()
     assert (operation.action, operation.nickname) == ("update", "艾米米")
@@ -190,8 +213,7 @@ def test_kf_change_form_sends_the_nickname_change(admin_client, django_capture_o
 @pytest.mark.django_db
 def test_transfer_rule_admin_says_why_a_rule_has_no_effect(admin_client, settings):
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    TransferRuleFactory(account=OfficialAccountFactory(kf_enabled=False,
-                                                       certified_until=CERTIFIED))
+    TransferRuleFactory(account=OfficialAccountFactory(kf_enabled=False, certified_until=CERTIFIED))
     TransferRuleFactory(account=OfficialAccountFactory(kf_enabled=False, certified_until=None))
     response = admin_client.get(reverse("admin:messaging_transferrule_changelist"))
     text = response.content.decode()
@@ -232,16 +254,22 @@ def test_dashboard_panel_is_hidden_without_permission(rf):
 
 
 @pytest.mark.django_db
-def test_sync_action_on_the_kf_list_requests_one_sync_per_account(admin_client,
-                                                                  django_capture_on_commit_callbacks):
+def test_sync_action_on_the_kf_list_requests_one_sync_per_account(
+    admin_client, django_capture_on_commit_callbacks
+):
     first = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED, wechat_id="a_shop")
     second = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED, wechat_id="b_shop")
-    rows = [KfAccountFactory(account=first), KfAccountFactory(account=first),
-            KfAccountFactory(account=second)]
+    rows = [
+        KfAccountFactory(account=first),
+        KfAccountFactory(account=first),
+        KfAccountFactory(account=second),
+    ]
     with django_capture_on_commit_callbacks(execute=False):
-        response = admin_client.post(reverse("admin:messaging_kfaccount_changelist"), {
-            "action": "sync_from_wechat", "_selected_action": [kf.pk for kf in rows]},
-            follow=True)
+        response = admin_client.post(
+            reverse("admin:messaging_kfaccount_changelist"),
+            {"action": "sync_from_wechat", "_selected_action": [kf.pk for kf in rows]},
+            follow=True,
+        )
     assert response.status_code == 200
     syncs = KfOperation.objects.filter(action="sync")
     assert sorted(syncs.values_list("account_id", flat=True)) == sorted([first.pk, second.pk])
@@ -249,12 +277,15 @@ def test_sync_action_on_the_kf_list_requests_one_sync_per_account(admin_client,
 
 @pytest.mark.django_db
 def test_sync_action_on_the_account_list_skips_accounts_without_the_plugin(
-        admin_client, django_capture_on_commit_callbacks):
+    admin_client, django_capture_on_commit_callbacks
+):
     enabled = OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED)
     disabled = OfficialAccountFactory(kf_enabled=False)
     with django_capture_on_commit_callbacks(execute=False):
-        response = admin_client.post(reverse("admin:accounts_officialaccount_changelist"), {
-            "action": "sync_kf_team", "_selected_action": [enabled.pk, disabled.pk]},
-            follow=True)
+        response = admin_client.post(
+            reverse("admin:accounts_officialaccount_changelist"),
+            {"action": "sync_kf_team", "_selected_action": [enabled.pk, disabled.pk]},
+            follow=True,
+        )
     assert response.status_code == 200
     assert list(KfOperation.objects.values_list("account_id", flat=True)) == [enabled.pk]

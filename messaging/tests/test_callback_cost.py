@@ -1,5 +1,6 @@
 """What one callback costs, counted instead of timed (issue 13): database queries and
 Redis commands per push, asserted exactly, so that a change that adds one is caught."""
+
 import contextlib
 
 import pytest
@@ -51,8 +52,7 @@ def spy_redis(monkeypatch):
 
 def push(client, account, msg_id):
     query, body = build_push(account, text_xml(account, "营业时间", msg_id=msg_id))
-    response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                           content_type="text/xml")
+    response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
     assert response.status_code == 200
     return open_reply(account, response.content)["Content"]
 
@@ -108,20 +108,21 @@ def test_the_flusher_writes_a_batch_with_one_insert(client, warm_account, monkey
     assert insert.endswith("ON CONFLICT DO NOTHING") or insert.startswith("INSERT OR IGNORE")
     # create the group, read own pending, claim stale, read new, acknowledge + delete
     # (a new connection introduces itself first: HELLO, CLIENT SETINFO, SELECT db)
-    commands = [name.split()[0] for name in spy.commands if name.split()[0] not in (
-        "HELLO", "CLIENT", "SELECT")]
+    commands = [
+        name.split()[0] for name in spy.commands if name.split()[0] not in ("HELLO", "CLIENT", "SELECT")
+    ]
     assert commands == ["XGROUP", "XREADGROUP", "XAUTOCLAIM", "XREADGROUP", "XACK", "XDEL"]
     assert InboundMessage.objects.filter(account=warm_account).count() == 11
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_flusher_names_its_columns_so_a_column_added_with_a_default_is_filled_by_it(
-        client, warm_account):
+def test_the_flusher_names_its_columns_so_a_column_added_with_a_default_is_filled_by_it(client, warm_account):
     """Another change may add a column to the message table with a database default
     (outgoing messages, say): the flusher's INSERT names its own columns and still works."""
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE messaging_inboundmessage "
-                       "ADD COLUMN test_direction varchar(3) NOT NULL DEFAULT 'in'")
+        cursor.execute(
+            "ALTER TABLE messaging_inboundmessage ADD COLUMN test_direction varchar(3) NOT NULL DEFAULT 'in'"
+        )
     try:
         push(client, warm_account, 30)
         assert log_queue.flush() == 2

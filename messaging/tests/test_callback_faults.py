@@ -4,6 +4,7 @@ item 4), and nothing is lost when a web process dies (issue 13).
 A real gunicorn serves the callback; PostgreSQL and Redis are reached through TCP proxies
 that turn into black holes: connections accepted, requests swallowed, no answer ever.
 """
+
 import threading
 import time
 
@@ -24,8 +25,7 @@ WECHAT_LIMIT_SECONDS = 5.0
 def send(server, account, msg_id, timeout=30):
     query, body = build_push(account, text_xml(account, "营业时间", msg_id=msg_id))
     started = time.monotonic()
-    response = requests.post(f"{server.url}/wechat/{account.appid}/?{query}", data=body,
-                             timeout=timeout)
+    response = requests.post(f"{server.url}/wechat/{account.appid}/?{query}", data=body, timeout=timeout)
     elapsed = time.monotonic() - started
     content = open_reply(account, response.content)["Content"] if response.ok else None
     return elapsed, response.status_code, content
@@ -54,8 +54,7 @@ def burst(server, account, msg_ids, timeout=30):
 
 def rows_per_msg_id(account):
     counts: dict[int, int] = {}
-    for msg_id in InboundMessage.objects.filter(account=account).values_list("msg_id",
-                                                                             flat=True):
+    for msg_id in InboundMessage.objects.filter(account=account).values_list("msg_id", flat=True):
         counts[msg_id] = counts.get(msg_id, 0) + 1
     return counts
 
@@ -96,8 +95,7 @@ def test_redis_hung_a_burst_of_20_is_answered_in_time_and_stored_once(account):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_postgres_hung_a_burst_of_20_is_answered_and_nothing_lost_when_the_server_dies(
-        account, redis_client):
+def test_postgres_hung_a_burst_of_20_is_answered_and_nothing_lost_when_the_server_dies(account, redis_client):
     """PostgreSQL accepts connections and never answers: a burst of 20 pushes gets the
     right replies well inside 5 s (the callback needs no query once warm; the account's
     cache entry, expired meanwhile, is refreshed in the background and the stale copy
@@ -125,8 +123,7 @@ def test_postgres_hung_a_burst_of_20_is_answered_and_nothing_lost_when_the_serve
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_postgres_hung_just_after_a_redis_failure_a_burst_is_answered_and_kept_in_redis(
-        account):
+def test_postgres_hung_just_after_a_redis_failure_a_burst_is_answered_and_kept_in_redis(account):
     """bench/faults.py's order: Redis hangs (a burst is written through the database,
     leaving the threads' connections open: CONN_MAX_AGE), recovers, then PostgreSQL hangs
     while the callback still leaves Redis alone (it failed under 5 s ago). Those pushes
@@ -151,14 +148,12 @@ def test_postgres_hung_just_after_a_redis_failure_a_burst_is_answered_and_kept_i
     assert [(status, content) for _elapsed, status, content in results] == [(200, REPLY)] * 20
     assert max(elapsed for elapsed, _status, _content in results) < WECHAT_LIMIT_SECONDS
     flush_log(claim_idle_ms=0)
-    assert rows_per_msg_id(account) == {msg_id: 1 for msg_id in [*range(1, 12),
-                                                                 *range(300, 320)]}
+    assert rows_per_msg_id(account) == {msg_id: 1 for msg_id in [*range(1, 12), *range(300, 320)]}
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_postgres_hung_an_account_not_yet_loaded_fails_fast_and_the_others_are_served(
-        account):
+def test_postgres_hung_an_account_not_yet_loaded_fails_fast_and_the_others_are_served(account):
     """The one gunicorn thread keeps its database connection open (CONN_MAX_AGE); then
     PostgreSQL hangs and a push arrives for an account this process has never loaded. It
     is refused with 503 (WeChat retries) within the push's deadline instead of waiting
@@ -188,7 +183,8 @@ def test_postgres_hung_an_account_not_yet_loaded_fails_fast_and_the_others_are_s
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_redis_down_and_the_log_table_locked_the_reply_is_given_and_the_loss_logged(
-        client, account, settings, caplog):
+    client, account, settings, caplog
+):
     """Redis down, so the row is written in the request; the message table is locked by
     another session, so the INSERT is cancelled by the callback's own statement timeout
     (2 s). The user still gets the reply in time; the lost log row is reported in the log."""
@@ -197,15 +193,18 @@ def test_redis_down_and_the_log_table_locked_the_reply_is_given_and_the_loss_log
 
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     db = connection.settings_dict
-    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
-                         user=db["USER"], password=db["PASSWORD"] or None,
-                         dbname=db["NAME"]) as locker:
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+    ) as locker:
         locker.execute("LOCK TABLE messaging_inboundmessage IN ACCESS EXCLUSIVE MODE")
         query, body = build_push(account, text_xml(account, "营业时间", msg_id=77))
         started = time.monotonic()
         with caplog.at_level("ERROR"):
-            response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                                   content_type="text/xml")
+            response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
         elapsed = time.monotonic() - started
         locker.rollback()
     assert response.status_code == 200

@@ -1,4 +1,5 @@
 """Hostile and broken requests: right status, nothing stored, no traceback, still healthy."""
+
 import time
 from urllib.parse import urlencode
 
@@ -34,8 +35,7 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 
 
 def post(client, account, query: str, body: bytes):
-    return client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                       content_type="text/xml")
+    return client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
 
 
 def assert_still_healthy(client, account):
@@ -78,8 +78,7 @@ def test_ten_megabyte_body_is_refused_with_413_over_http(live_server):
     account = OfficialAccountFactory(message_mode="plaintext")
     query = urlencode(signed_query(account))
     body = b"<xml><Content>" + b"A" * (10 * 1024 * 1024) + b"</Content></xml>"
-    response = requests.post(f"{live_server.url}/wechat/{account.appid}/?{query}", data=body,
-                             timeout=30)
+    response = requests.post(f"{live_server.url}/wechat/{account.appid}/?{query}", data=body, timeout=30)
     assert response.status_code == 413
     assert not InboundMessage.objects.exists()
 
@@ -148,8 +147,10 @@ def test_wrong_appid_inside_the_ciphertext_is_403(client):
 def test_malformed_base64_is_400(client):
     account = OfficialAccountFactory(message_mode="safe")
     encrypt = "not*base64!!"
-    body = (f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
-            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").encode()
+    body = (
+        f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
+        f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    ).encode()
     query = urlencode(signed_query(account, encrypt=encrypt))
     response = post(client, account, query, body)
     assert response.status_code == 400
@@ -167,8 +168,10 @@ def test_ciphertext_of_the_wrong_length_is_400(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [b"", b"not xml", b"<html><body/></html>",
-                                  b"<xml><MsgType>text</MsgType></xml>", b"<xml><a>1</b></xml>"])
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"not xml", b"<html><body/></html>", b"<xml><MsgType>text</MsgType></xml>", b"<xml><a>1</b></xml>"],
+)
 def test_malformed_plain_bodies_are_400(client, body):
     account = OfficialAccountFactory(message_mode="plaintext")
     query = urlencode(signed_query(account))
@@ -182,8 +185,10 @@ def test_malformed_plain_bodies_are_400(client, body):
 def test_unknown_appid_is_404(client):
     account = OfficialAccountFactory.build(appid="wx" + "0" * 16, original_id="gh_000000000000")
     query, body = build_push(account, text_xml(account, "你好"), mode="plaintext")
-    assert client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                       content_type="text/xml").status_code == 404
+    assert (
+        client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml").status_code
+        == 404
+    )
     assert client.get("/wechat/not-an-appid/").status_code == 404
     assert not InboundMessage.objects.exists()
 

@@ -1,5 +1,6 @@
 """The conversation workspace: reply windows (wechat-protocol.md §c), sending through
 message/custom/send against the sandbox, retries, the list order, and who may do what."""
+
 import datetime
 import io
 import itertools
@@ -18,22 +19,36 @@ from messaging.tests.factories import KfAccountFactory
 
 OPENID = "oUser0000000000000000000001"
 _keys = itertools.count()
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
-       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35"
-       b"\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35"
+    b"\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def user_wrote(account, openid=OPENID, *, at=None, msg_type="text", event="", content="你好"):
     at = at or timezone.now()
     return InboundMessage.objects.create(
-        account=account, dedupe_key=f"k{next(_keys)}", openid=openid, msg_type=msg_type,
-        event=event, content=content, sent_at=at, received_at=at)
+        account=account,
+        dedupe_key=f"k{next(_keys)}",
+        openid=openid,
+        msg_type=msg_type,
+        event=event,
+        content=content,
+        sent_at=at,
+        received_at=at,
+    )
 
 
 def sent(account, openid=OPENID, *, at=None, status=OutboundStatus.SENT):
-    return OutboundMessage.objects.create(account=account, openid=openid, msg_type="text",
-                                          text="好的", status=status,
-                                          created_at=at or timezone.now())
+    return OutboundMessage.objects.create(
+        account=account,
+        openid=openid,
+        msg_type="text",
+        text="好的",
+        status=status,
+        created_at=at or timezone.now(),
+    )
 
 
 @pytest.fixture
@@ -72,18 +87,23 @@ def test_a_user_message_opens_48_hours_for_5_messages(account):
 def test_a_click_opens_one_minute_for_3_and_unfollowing_closes(account):
     start = timezone.now()
     user_wrote(account, at=start, msg_type="event", event="CLICK", content="TODAY")
-    window = selectors.reply_window(account=account, openid=OPENID,
-                                    now=start + datetime.timedelta(seconds=59))
+    window = selectors.reply_window(
+        account=account, openid=OPENID, now=start + datetime.timedelta(seconds=59)
+    )
     assert (window.kind, window.limit, window.is_open) == ("event", 3, True)
-    assert not selectors.reply_window(account=account, openid=OPENID,
-                                      now=start + datetime.timedelta(seconds=61)).is_open
-    user_wrote(account, at=start + datetime.timedelta(seconds=2), msg_type="event",
-               event="VIEW", content="https://example.com")  # a link opens no window
+    assert not selectors.reply_window(
+        account=account, openid=OPENID, now=start + datetime.timedelta(seconds=61)
+    ).is_open
+    user_wrote(
+        account,
+        at=start + datetime.timedelta(seconds=2),
+        msg_type="event",
+        event="VIEW",
+        content="https://example.com",
+    )  # a link opens no window
     assert selectors.reply_window(account=account, openid=OPENID, now=start).kind == "event"
-    user_wrote(account, at=start + datetime.timedelta(seconds=3), msg_type="event",
-               event="unsubscribe")
-    gone = selectors.reply_window(account=account, openid=OPENID,
-                                  now=start + datetime.timedelta(seconds=4))
+    user_wrote(account, at=start + datetime.timedelta(seconds=3), msg_type="event", event="unsubscribe")
+    gone = selectors.reply_window(account=account, openid=OPENID, now=start + datetime.timedelta(seconds=4))
     assert (gone.is_open, gone.errcode) == (False, 45015)
     assert "unfollowed" in gone.explain()
 
@@ -102,20 +122,22 @@ def test_window_is_explained_in_chinese(account):
 @pytest.mark.django_db
 def test_sending_outside_the_window_is_refused_and_stores_nothing(account):
     with pytest.raises(services.ConversationError) as caught:
-        services.outbound_send(account=account, openid=OPENID, msg_type="text", text="在吗",
-                               by=None)
+        services.outbound_send(account=account, openid=OPENID, msg_type="text", text="在吗", by=None)
     assert "45015" in " ".join(caught.value.messages)
     assert not OutboundMessage.objects.exists()
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind, fields, field", [
-    ("text", {"text": "   "}, "text"),
-    ("news", {"news": {"title": "", "url": "https://example.com"}}, "news_title"),
-    ("news", {"news": {"title": "活动", "url": "javascript:alert(1)"}}, "news_url"),
-    ("image", {"image": SimpleUploadedFile("a.png", b"not an image")}, "image"),
-    ("voice", {}, "msg_type"),
-])
+@pytest.mark.parametrize(
+    "kind, fields, field",
+    [
+        ("text", {"text": "   "}, "text"),
+        ("news", {"news": {"title": "", "url": "https://example.com"}}, "news_title"),
+        ("news", {"news": {"title": "活动", "url": "javascript:alert(1)"}}, "news_url"),
+        ("image", {"image": SimpleUploadedFile("a.png", b"not an image")}, "image"),
+        ("voice", {}, "msg_type"),
+    ],
+)
 def test_bad_replies_name_the_field_and_store_nothing(account, kind, fields, field):
     user_wrote(account)
     with pytest.raises(services.ConversationError) as caught:
@@ -139,18 +161,35 @@ def test_text_news_and_image_replies_reach_the_sandbox_as_the_kf_account(account
     """R-KF-02/R-KF-03: sent as the agent of the user's open session, by default."""
     kf = KfAccountFactory(account=account, kf_account=f"amy@{account.wechat_id}")
     sandboxed.app(account.appid).kf_accounts[kf.kf_account] = {"kf_account": kf.kf_account}
-    KfSession.objects.create(account=account, openid=OPENID, kf_account=kf.kf_account,
-                             opened_at=timezone.now())
+    KfSession.objects.create(
+        account=account, openid=OPENID, kf_account=kf.kf_account, opened_at=timezone.now()
+    )
     assert services.default_kf_account(account=account, openid=OPENID) == kf.kf_account
     messages = [
-        services.outbound_send(account=account, openid=OPENID, msg_type="text", by=None,
-                               text="您好，这里是客服", kf_account=kf.kf_account),
-        services.outbound_send(account=account, openid=OPENID, msg_type="news", by=None,
-                               news={"title": "新品上市", "url": "https://example.com/new"},
-                               kf_account=kf.kf_account),
-        services.outbound_send(account=account, openid=OPENID, msg_type="image", by=None,
-                               image=SimpleUploadedFile("menu.png", PNG),
-                               kf_account=kf.kf_account),
+        services.outbound_send(
+            account=account,
+            openid=OPENID,
+            msg_type="text",
+            by=None,
+            text="您好，这里是客服",
+            kf_account=kf.kf_account,
+        ),
+        services.outbound_send(
+            account=account,
+            openid=OPENID,
+            msg_type="news",
+            by=None,
+            news={"title": "新品上市", "url": "https://example.com/new"},
+            kf_account=kf.kf_account,
+        ),
+        services.outbound_send(
+            account=account,
+            openid=OPENID,
+            msg_type="image",
+            by=None,
+            image=SimpleUploadedFile("menu.png", PNG),
+            kf_account=kf.kf_account,
+        ),
     ]
     for message in messages:
         assert services.outbound_deliver(message_id=message.pk) == OutboundStatus.SENT
@@ -168,16 +207,15 @@ def test_a_team_requires_choosing_one_of_its_accounts(account, sandboxed):
     """R-KF-02: with a customer-service team, a reply goes out as one of its accounts."""
     KfAccountFactory(account=account, kf_account=f"amy@{account.wechat_id}")
     with pytest.raises(services.ConversationError) as caught:
-        services.outbound_send(account=account, openid=OPENID, msg_type="text", text="hi",
-                               by=None, kf_account="nobody@x")
+        services.outbound_send(
+            account=account, openid=OPENID, msg_type="text", text="hi", by=None, kf_account="nobody@x"
+        )
     assert "kf_account" in caught.value.message_dict
 
 
 @pytest.mark.django_db
-def test_wechat_refusal_is_recorded_in_words_and_the_message_can_be_retried(account,
-                                                                            sandboxed):
-    message = services.outbound_send(account=account, openid=OPENID, msg_type="text",
-                                     text="稍等", by=None)
+def test_wechat_refusal_is_recorded_in_words_and_the_message_can_be_retried(account, sandboxed):
+    message = services.outbound_send(account=account, openid=OPENID, msg_type="text", text="稍等", by=None)
     sandboxed.force_error("/cgi-bin/message/custom/send", 45047)
     assert services.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED
     message.refresh_from_db()
@@ -193,8 +231,7 @@ def test_wechat_refusal_is_recorded_in_words_and_the_message_can_be_retried(acco
 
 @pytest.mark.django_db
 def test_a_window_that_closed_while_queued_fails_without_calling_wechat(account, sandboxed):
-    message = services.outbound_send(account=account, openid=OPENID, msg_type="text",
-                                     text="晚了", by=None)
+    message = services.outbound_send(account=account, openid=OPENID, msg_type="text", text="晚了", by=None)
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=49)):
         assert services.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED
     message.refresh_from_db()
@@ -204,16 +241,21 @@ def test_a_window_that_closed_while_queued_fails_without_calling_wechat(account,
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_send_runs_in_a_worker_and_temporary_errors_are_retried(account, sandboxed, settings,
-                                                                celery_worker_thread):
+def test_send_runs_in_a_worker_and_temporary_errors_are_retried(
+    account, sandboxed, settings, celery_worker_thread
+):
     from messaging.tests.test_kf_tasks import wait_for
 
-    sandboxed.force_error("/cgi-bin/message/custom/send", -1,
-                          times=settings.WECHAT_HTTP_MAX_ATTEMPTS)
-    message = services.outbound_send(account=account, openid=OPENID, msg_type="text",
-                                     text="马上处理", by=None)
-    assert wait_for(lambda: OutboundMessage.objects.get(pk=message.pk).status
-                    in (OutboundStatus.SENT, OutboundStatus.FAILED), timeout=40)
+    sandboxed.force_error("/cgi-bin/message/custom/send", -1, times=settings.WECHAT_HTTP_MAX_ATTEMPTS)
+    message = services.outbound_send(
+        account=account, openid=OPENID, msg_type="text", text="马上处理", by=None
+    )
+    assert wait_for(
+        lambda: (
+            OutboundMessage.objects.get(pk=message.pk).status in (OutboundStatus.SENT, OutboundStatus.FAILED)
+        ),
+        timeout=40,
+    )
     message.refresh_from_db()
     assert message.status == OutboundStatus.SENT, message.explanation
     assert message.attempts == 2
@@ -231,13 +273,18 @@ def test_unanswered_conversations_come_first_the_soonest_closing_on_top(account)
     user_wrote(account, "oClosed0000000001", at=now - datetime.timedelta(hours=50))
     user_wrote(account, "oEventOnly0000001", at=now, msg_type="event", event="subscribe")
     rows = list(selectors.conversations(user=UserFactory(is_superuser=True), now=now))
-    assert [r["openid"] for r in rows] == ["oUrgent0000000001", "oRecent0000000001",
-                                          "oClosed0000000001", "oAnswered00000001"]
+    assert [r["openid"] for r in rows] == [
+        "oUrgent0000000001",
+        "oRecent0000000001",
+        "oClosed0000000001",
+        "oAnswered00000001",
+    ]
     rows = selectors.with_accounts(rows, now=now)
     assert (rows[0]["hours_left"], rows[0]["window_open"]) == (1, True)
-    assert [r["openid"] for r in selectors.conversations(
-        user=UserFactory(is_superuser=True), state="unanswered", now=now)][:1] == [
-        "oUrgent0000000001"]
+    assert [
+        r["openid"]
+        for r in selectors.conversations(user=UserFactory(is_superuser=True), state="unanswered", now=now)
+    ][:1] == ["oUrgent0000000001"]
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -264,8 +311,7 @@ def test_workspace_pages_are_scoped_to_assigned_accounts(client, account, sandbo
     send = reverse("admin:messaging_workspace_send", args=[account.pk, OPENID])
     assert client.post(send, {"msg_type": "text", "text": "x"}).status_code == 403
     message = sent(account, status=OutboundStatus.FAILED)
-    assert client.post(reverse("admin:messaging_workspace_retry",
-                               args=[message.pk])).status_code == 403
+    assert client.post(reverse("admin:messaging_workspace_retry", args=[message.pk])).status_code == 403
     assert OutboundMessage.objects.count() == 1
     finance = UserFactory(groups=["Finance"])
     account.assigned_staff.add(finance)
@@ -279,8 +325,7 @@ def test_send_endpoint_answers_json_with_the_reason(client, account, sandboxed):
     account.assigned_staff.add(operator)
     client.force_login(operator)
     url = reverse("admin:messaging_workspace_send", args=[account.pk, "oSomeoneElse000001"])
-    refused = client.post(url, {"msg_type": "text", "text": "你好"},
-                          HTTP_ACCEPT="application/json")
+    refused = client.post(url, {"msg_type": "text", "text": "你好"}, HTTP_ACCEPT="application/json")
     assert refused.status_code == 400 and "45015" in refused.json()["error"]
     url = reverse("admin:messaging_workspace_send", args=[account.pk, OPENID])
     image = io.BytesIO(PNG)
@@ -298,8 +343,7 @@ def test_send_endpoint_answers_json_with_the_reason(client, account, sandboxed):
 @pytest.mark.django_db
 def test_replies_stuck_on_their_way_are_failed_once_and_can_be_retried(account):
     user_wrote(account)
-    stuck = sent(account, status=OutboundStatus.SENDING,
-                 at=timezone.now() - datetime.timedelta(minutes=20))
+    stuck = sent(account, status=OutboundStatus.SENDING, at=timezone.now() - datetime.timedelta(minutes=20))
     fresh = sent(account, status=OutboundStatus.PENDING)
     assert services.outbound_fail_stuck() == 1
     assert services.outbound_fail_stuck() == 0  # selects by state: a second run does nothing

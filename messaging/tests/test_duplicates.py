@@ -1,4 +1,5 @@
 """WeChat retries: one log row per push, the same reply every time, across threads."""
+
 import threading
 
 import pytest
@@ -19,8 +20,7 @@ def test_same_message_three_times_gives_one_row_and_three_identical_replies(live
     replies = []
     for _ in range(3):
         query, body = build_push(account, xml)  # WeChat signs each retry afresh
-        response = requests.post(f"{live_server.url}/wechat/{account.appid}/?{query}",
-                                 data=body, timeout=10)
+        response = requests.post(f"{live_server.url}/wechat/{account.appid}/?{query}", data=body, timeout=10)
         assert response.status_code == 200
         replies.append(open_reply(account, response.content))
     assert flush_log() == 1
@@ -41,8 +41,7 @@ def test_retried_event_is_stored_once(client):
 
         redis_client().flushdb()
         query, body = build_push(account, xml)
-        response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                               content_type="text/xml")
+        response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
         bodies.add(response.content)
     assert InboundMessage.objects.filter(account=account).count() == 1
     assert len(bodies) == 1
@@ -62,8 +61,7 @@ def test_same_msgid_from_eight_threads_at_once_gives_one_row(live_server, mode):
         query, body = build_push(account, xml)
         session = requests.Session()
         barrier.wait()
-        response = session.post(f"{live_server.url}/wechat/{account.appid}/?{query}",
-                                data=body, timeout=20)
+        response = session.post(f"{live_server.url}/wechat/{account.appid}/?{query}", data=body, timeout=20)
         with lock:
             results.append((response.status_code, open_reply(account, response.content)))
 
@@ -85,8 +83,10 @@ def test_same_msgid_on_two_accounts_is_two_rows(client):
     second = OfficialAccountFactory(message_mode="plaintext")
     for account in (first, second):
         query, body = build_push(account, text_xml(account, "hi", msg_id=42))
-        assert client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                           content_type="text/xml").status_code == 200
+        assert (
+            client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml").status_code
+            == 200
+        )
     assert InboundMessage.objects.count() == 2
 
 
@@ -104,8 +104,7 @@ def test_a_retry_redis_forgot_is_stored_once_with_the_queue(client):
         for key in redis_client().scan_iter("wxadmin:messaging:push:*"):
             redis_client().delete(key)  # Redis forgot the claim, not the queued rows
         query, body = build_push(account, xml)
-        response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                               content_type="text/xml")
+        response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
         assert response.status_code == 200
         replies.append(open_reply(account, response.content))
     assert replies[0]["Content"] == replies[1]["Content"] == replies[2]["Content"] == "您好"
@@ -127,8 +126,9 @@ def test_claim_works_without_set_nx_get_for_redis_before_7(client, monkeypatch):
     bodies = set()
     for _ in range(3):
         query, body = build_push(account, xml)
-        bodies.add(client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                               content_type="text/xml").content)
+        bodies.add(
+            client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml").content
+        )
     assert len(bodies) == 1
     assert InboundMessage.objects.filter(account=account).count() == 1
 
@@ -142,8 +142,7 @@ def test_callback_keeps_answering_and_deduplicating_when_redis_is_down(client, s
     replies = []
     for _ in range(3):
         query, body = build_push(account, xml)
-        response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                               content_type="text/xml")
+        response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
         assert response.status_code == 200
         replies.append(open_reply(account, response.content))
     assert replies[0] == replies[1] == replies[2]

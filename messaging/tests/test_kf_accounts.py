@@ -1,4 +1,5 @@
 """Customer-service accounts (R-KF-01, R-KF-02) through the services and the sandbox API."""
+
 import datetime
 import io
 
@@ -23,19 +24,18 @@ CERTIFIED = datetime.date(2099, 1, 1)
 
 
 def kf_enabled_account(**extra):
-    return OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED,
-                                  wechat_id="demo_shop", **extra)
+    return OfficialAccountFactory(kf_enabled=True, certified_until=CERTIFIED, wechat_id="demo_shop", **extra)
 
 
 @pytest.fixture
 def wx(sandbox, redis_client):
     """(account, client): an account known to the sandbox and a real API client for it."""
     account = kf_enabled_account()
-    sandbox.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id,
-                         original_id=account.original_id)
+    sandbox.register_app(
+        account.appid, account.appsecret, wechat_id=account.wechat_id, original_id=account.original_id
+    )
     store = TokenStore(redis_client, base_url=sandbox.base_url)
-    client = WeChatClient(account.appid, account.appsecret, base_url=sandbox.base_url,
-                          token_store=store)
+    client = WeChatClient(account.appid, account.appsecret, base_url=sandbox.base_url, token_store=store)
     return account, client
 
 
@@ -46,9 +46,10 @@ def run(operation, client):
 @pytest.mark.django_db
 def test_r_kf_01_uncertified_or_subscription_accounts_cannot_enable_the_plugin():
     """R-KF-01, with a clear message on the field."""
-    for account in (OfficialAccountFactory.build(kf_enabled=True, certified_until=None),
-                    OfficialAccountFactory.build(kf_enabled=True, certified_until=CERTIFIED,
-                                                 account_type="subscription")):
+    for account in (
+        OfficialAccountFactory.build(kf_enabled=True, certified_until=None),
+        OfficialAccountFactory.build(kf_enabled=True, certified_until=CERTIFIED, account_type="subscription"),
+    ):
         with pytest.raises(ValidationError) as exc:
             account.clean()
         assert "certified service accounts" in str(exc.value.message_dict["kf_enabled"])
@@ -91,8 +92,9 @@ def test_kf_accounts_need_the_plugin_enabled():
 @pytest.mark.django_db
 def test_r_kf_02_at_most_100_accounts():
     account = kf_enabled_account()
-    KfAccount.objects.bulk_create([KfAccount(account=account, kf_account=f"k{i}@demo_shop",
-                                             nickname=f"k{i}") for i in range(100)])
+    KfAccount.objects.bulk_create(
+        [KfAccount(account=account, kf_account=f"k{i}@demo_shop", nickname=f"k{i}") for i in range(100)]
+    )
     with pytest.raises(services.KfError) as exc:
         services.kf_account_add(account=account, prefix="k100", nickname="one more")
     assert "100" in str(exc.value)
@@ -113,8 +115,7 @@ def test_duplicate_kf_account_and_long_nickname_are_refused():
 def test_add_update_avatar_delete_through_the_sandbox_api(wx, sandbox, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     account, client = wx
-    operation = run(services.kf_account_add(account=account, prefix="amy", nickname="艾米"),
-                    client)
+    operation = run(services.kf_account_add(account=account, prefix="amy", nickname="艾米"), client)
     assert operation.status == KfOperationStatus.SUCCEEDED
     kf = KfAccount.objects.get(account=account)
     assert kf.status == KfAccountStatus.ACTIVE
@@ -125,8 +126,7 @@ def test_add_update_avatar_delete_through_the_sandbox_api(wx, sandbox, settings,
     assert kf.nickname == "艾米2"
     assert client.kf_list()[0]["kf_nick"] == "艾米2"
 
-    avatar = SimpleUploadedFile("face.jpg", b"\xff\xd8\xff\xe0" + b"0" * 200,
-                                content_type="image/jpeg")
+    avatar = SimpleUploadedFile("face.jpg", b"\xff\xd8\xff\xe0" + b"0" * 200, content_type="image/jpeg")
     operation = run(services.kf_account_upload_avatar(kf=kf, upload=avatar), client)
     assert operation.status == KfOperationStatus.SUCCEEDED, operation.explanation
     assert client.kf_list()[0]["kf_headimgurl"]
@@ -140,8 +140,7 @@ def test_add_update_avatar_delete_through_the_sandbox_api(wx, sandbox, settings,
 def test_654xx_errors_are_recorded_with_an_explanation(wx):
     account, client = wx
     client.kf_add("amy@demo_shop", "elsewhere")  # added outside wxadmin
-    operation = run(services.kf_account_add(account=account, prefix="amy", nickname="艾米"),
-                    client)
+    operation = run(services.kf_account_add(account=account, prefix="amy", nickname="艾米"), client)
     assert operation.status == KfOperationStatus.FAILED
     assert operation.errcode == 65406
     from wechat.errors import explain
@@ -175,7 +174,8 @@ def test_sync_brings_team_online_status_and_waiting_queue(wx, sandbox):
     assert set(rows) == {"amy@demo_shop", "bob@demo_shop"}
     assert rows["amy@demo_shop"].online and not rows["bob@demo_shop"].online
     assert list(KfWaitCase.objects.filter(account=account).values_list("openid", flat=True)) == [
-        "o_waiting_user"]
+        "o_waiting_user"
+    ]
     # running the sync twice changes nothing
     run(services.kf_accounts_request_sync(account=account), client)
     assert KfAccount.objects.filter(account=account).count() == 2

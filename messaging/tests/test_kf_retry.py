@@ -1,5 +1,6 @@
 """Customer-service operations are retryable, never read as success on failure, and a sync
 never deletes without saying so (R-KF-02), through the services and the sandbox API."""
+
 import pytest
 from django.urls import reverse
 
@@ -49,8 +50,9 @@ def test_sync_keeps_failed_additions_and_names_what_it_removed(wx, sandbox):  # 
     account, client = wx
     client.kf_add("amy@demo_shop", "艾米")
     KfAccountFactory(account=account, kf_account="gone@demo_shop")  # deleted elsewhere
-    KfAccountFactory(account=account, kf_account="retry@demo_shop",
-                     status=KfAccountStatus.FAILED)  # waits for a retry
+    KfAccountFactory(
+        account=account, kf_account="retry@demo_shop", status=KfAccountStatus.FAILED
+    )  # waits for a retry
     operation = run(services.kf_accounts_request_sync(account=account), client)
     rows = set(KfAccount.objects.filter(account=account).values_list("kf_account", flat=True))
     assert rows == {"amy@demo_shop", "retry@demo_shop"}
@@ -76,8 +78,11 @@ def test_adding_in_the_admin_never_says_it_succeeded(admin_client, settings):
 
     account = kf_enabled_account()
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    response = admin_client.post(reverse("admin:messaging_kfaccount_add"), {
-        "account": account.pk, "prefix": "amy", "nickname": "艾米"}, follow=True)
+    response = admin_client.post(
+        reverse("admin:messaging_kfaccount_add"),
+        {"account": account.pk, "prefix": "amy", "nickname": "艾米"},
+        follow=True,
+    )
     text = response.content.decode()
     assert response.status_code == 200
     assert "added successfully" not in text and "being added in WeChat" in text
@@ -90,18 +95,27 @@ def test_retry_actions_on_the_team_and_operation_lists(admin_client):
     from messaging.tests.test_kf_accounts import kf_enabled_account
 
     account = kf_enabled_account()
-    kf = KfAccountFactory(account=account, kf_account="amy@demo_shop",
-                          status=KfAccountStatus.FAILED)
-    failed = KfOperation.objects.create(account=account, kf=kf, kf_account=kf.kf_account,
-                                        action=KfOperationAction.ADD, nickname="艾米",
-                                        status=KfOperationStatus.FAILED, errcode=65400)
-    admin_client.post(reverse("admin:messaging_kfaccount_changelist"),
-                      {"action": "retry_adding", "_selected_action": [kf.pk]})
+    kf = KfAccountFactory(account=account, kf_account="amy@demo_shop", status=KfAccountStatus.FAILED)
+    failed = KfOperation.objects.create(
+        account=account,
+        kf=kf,
+        kf_account=kf.kf_account,
+        action=KfOperationAction.ADD,
+        nickname="艾米",
+        status=KfOperationStatus.FAILED,
+        errcode=65400,
+    )
+    admin_client.post(
+        reverse("admin:messaging_kfaccount_changelist"),
+        {"action": "retry_adding", "_selected_action": [kf.pk]},
+    )
     assert KfAccount.objects.get(pk=kf.pk).status == KfAccountStatus.PENDING
     assert KfOperation.objects.filter(status=KfOperationStatus.PENDING).count() == 1
     # the same failed operation again, from the operation list: refused with the reason
-    response = admin_client.post(reverse("admin:messaging_kfoperation_changelist"),
-                                 {"action": "retry_failed", "_selected_action": [failed.pk]},
-                                 follow=True)
+    response = admin_client.post(
+        reverse("admin:messaging_kfoperation_changelist"),
+        {"action": "retry_failed", "_selected_action": [failed.pk]},
+        follow=True,
+    )
     assert KfOperation.objects.filter(status=KfOperationStatus.PENDING).count() == 1
     assert "amy@demo_shop" in response.content.decode()

@@ -1,4 +1,5 @@
 """KF operations run by a real Celery worker against the sandbox (tasks take ids only)."""
+
 import datetime
 import time
 
@@ -21,10 +22,12 @@ def wait_for(predicate, timeout=30.0):
 @pytest.fixture
 def kf_account_in_sandbox(sandbox, settings):
     settings.WECHAT_API_BASE = sandbox.base_url
-    account = OfficialAccountFactory(kf_enabled=True, certified_until=datetime.date(2099, 1, 1),
-                                     wechat_id="demo_shop")
-    sandbox.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id,
-                         original_id=account.original_id)
+    account = OfficialAccountFactory(
+        kf_enabled=True, certified_until=datetime.date(2099, 1, 1), wechat_id="demo_shop"
+    )
+    sandbox.register_app(
+        account.appid, account.appsecret, wechat_id=account.wechat_id, original_id=account.original_id
+    )
     return account
 
 
@@ -34,26 +37,26 @@ def finished(operation):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_adding_a_kf_account_runs_in_a_worker_after_commit(kf_account_in_sandbox, sandbox,
-                                                           celery_worker_thread):
+def test_adding_a_kf_account_runs_in_a_worker_after_commit(
+    kf_account_in_sandbox, sandbox, celery_worker_thread
+):
     account = kf_account_in_sandbox
     operation = services.kf_account_add(account=account, prefix="amy", nickname="艾米")
     assert wait_for(finished(operation))
     operation.refresh_from_db()
     assert operation.status == KfOperationStatus.SUCCEEDED, operation.explanation
     assert KfAccount.objects.get(account=account).status == KfAccountStatus.ACTIVE
-    assert "amy@demo_shop" in {k["kf_account"]
-                               for k in sandbox.app(account.appid).kf_accounts.values()}
+    assert "amy@demo_shop" in {k["kf_account"] for k in sandbox.app(account.appid).kf_accounts.values()}
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_temporary_errors_are_retried_by_the_task(kf_account_in_sandbox, sandbox, settings,
-                                                  celery_worker_thread):
+def test_temporary_errors_are_retried_by_the_task(
+    kf_account_in_sandbox, sandbox, settings, celery_worker_thread
+):
     account = kf_account_in_sandbox
     # Enough "system busy" answers to exhaust the client's own attempts once.
-    sandbox.force_error("/customservice/kfaccount/add", -1,
-                        times=settings.WECHAT_HTTP_MAX_ATTEMPTS)
+    sandbox.force_error("/customservice/kfaccount/add", -1, times=settings.WECHAT_HTTP_MAX_ATTEMPTS)
     operation = services.kf_account_add(account=account, prefix="bob", nickname="鲍勃")
     assert wait_for(finished(operation), timeout=40)
     operation.refresh_from_db()
@@ -63,13 +66,11 @@ def test_temporary_errors_are_retried_by_the_task(kf_account_in_sandbox, sandbox
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_business_errors_are_recorded_not_retried(kf_account_in_sandbox, sandbox,
-                                                  celery_worker_thread):
+def test_business_errors_are_recorded_not_retried(kf_account_in_sandbox, sandbox, celery_worker_thread):
     account = kf_account_in_sandbox
     sandbox.force_error("/customservice/kfaccount/add", 65405, times=1)
     operation = services.kf_account_add(account=account, prefix="cat", nickname="凯特")
     assert wait_for(finished(operation))
     operation.refresh_from_db()
-    assert (operation.status, operation.errcode, operation.attempts) == (
-        KfOperationStatus.FAILED, 65405, 1)
+    assert (operation.status, operation.errcode, operation.attempts) == (KfOperationStatus.FAILED, 65405, 1)
     assert operation.explanation

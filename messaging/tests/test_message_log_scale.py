@@ -4,6 +4,7 @@ Search (bigram index on PostgreSQL), filter choices from the visible accounts, a
 count that does not grow with the log, the dashboard's daily rollup and bounded pruning.
 Timing is proven by bench/message_log_scale.py, not here.
 """
+
 import datetime
 
 import pytest
@@ -21,25 +22,42 @@ from messaging.tasks import refresh_daily_counts
 URL = "/admin/messaging/inboundmessage/"
 SH = datetime.timezone(datetime.timedelta(hours=8))
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWx-_1"
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
-                                   reason="the bigram index exists on PostgreSQL only")
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the bigram index exists on PostgreSQL only"
+)
 
 
 def log(account, n, *, content="你好", reply="", openid="o_user", msg_id=None, at=None):
     at = at or timezone.now()
     return InboundMessage.objects.create(
-        account=account, dedupe_key=f"msg:{msg_id}" if msg_id else f"k{n}-{at.timestamp()}",
-        openid=openid, msg_type="text", content=content, msg_id=msg_id, sent_at=at,
-        received_at=at, reply_summary=reply)
+        account=account,
+        dedupe_key=f"msg:{msg_id}" if msg_id else f"k{n}-{at.timestamp()}",
+        openid=openid,
+        msg_type="text",
+        content=content,
+        msg_id=msg_id,
+        sent_at=at,
+        received_at=at,
+        reply_summary=reply,
+    )
 
 
 def many(account, count, *, start=0, at=None):
     at = at or timezone.now() - datetime.timedelta(hours=1)
-    InboundMessage.objects.bulk_create([
-        InboundMessage(account=account, dedupe_key=f"bulk{start + i}", openid=f"o_{i % 7}",
-                       msg_type="text", content=f"第{start + i}条消息", sent_at=at,
-                       received_at=at - datetime.timedelta(seconds=i))
-        for i in range(count)])
+    InboundMessage.objects.bulk_create(
+        [
+            InboundMessage(
+                account=account,
+                dedupe_key=f"bulk{start + i}",
+                openid=f"o_{i % 7}",
+                msg_type="text",
+                content=f"第{start + i}条消息",
+                sent_at=at,
+                received_at=at - datetime.timedelta(seconds=i),
+            )
+            for i in range(count)
+        ]
+    )
 
 
 def found(client, **params) -> list:
@@ -87,8 +105,11 @@ def test_a_common_phrase_is_found_by_walking_the_newest_rows(admin_client, monke
     def search() -> tuple[set, str]:
         with CaptureQueriesContext(connection) as queries:
             pks = {m.pk for m in found(admin_client, q="营业时间")}
-        page = [q["sql"] for q in queries.captured_queries
-                if q["sql"].startswith('SELECT "messaging_inboundmessage"."id"')][-1]
+        page = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith('SELECT "messaging_inboundmessage"."id"')
+        ][-1]
         return pks, page
 
     pks, page = search()
@@ -154,18 +175,20 @@ def test_search_is_answered_by_the_bigram_index():
 
 # --- list: scoping, filter choices, bounded queries -------------------------------------------
 @pytest.mark.django_db
-def test_account_filter_offers_only_the_accounts_the_user_may_see(client, operator,
-                                                                  admin_client):
+def test_account_filter_offers_only_the_accounts_the_user_may_see(client, operator, admin_client):
     mine = OfficialAccountFactory(assigned_staff=[operator], name="我的服务号")
     also_mine = OfficialAccountFactory(assigned_staff=[operator], name="我的第二个")
     OfficialAccountFactory(name="别人的服务号")  # no messages needed to be a choice
     client.force_login(operator)
-    spec = next(f for f in client.get(URL).context["cl"].filter_specs
-                if getattr(f, "field_path", "") == "account")
-    assert sorted(spec.lookup_choices) == sorted([(mine.pk, mine.name),
-                                                  (also_mine.pk, also_mine.name)])
-    spec = next(f for f in admin_client.get(URL).context["cl"].filter_specs
-                if getattr(f, "field_path", "") == "account")
+    spec = next(
+        f for f in client.get(URL).context["cl"].filter_specs if getattr(f, "field_path", "") == "account"
+    )
+    assert sorted(spec.lookup_choices) == sorted([(mine.pk, mine.name), (also_mine.pk, also_mine.name)])
+    spec = next(
+        f
+        for f in admin_client.get(URL).context["cl"].filter_specs
+        if getattr(f, "field_path", "") == "account"
+    )
     assert len(spec.lookup_choices) == 3
 
 
@@ -185,8 +208,13 @@ def test_type_and_event_filters_need_no_query_for_their_choices(admin_client):
     account = OfficialAccountFactory()
     log(account, 1)
     event = InboundMessage.objects.create(
-        account=account, dedupe_key="evt", openid="o", msg_type="event", event="subscribe",
-        sent_at=timezone.now())
+        account=account,
+        dedupe_key="evt",
+        openid="o",
+        msg_type="event",
+        event="subscribe",
+        sent_at=timezone.now(),
+    )
     assert [m.pk for m in found(admin_client, msg_type="event")] == [event.pk]
     assert [m.pk for m in found(admin_client, event="subscribe")] == [event.pk]
     response = admin_client.get(URL)
@@ -194,8 +222,9 @@ def test_type_and_event_filters_need_no_query_for_their_choices(admin_client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("params", [{}, {"q": "消息"}, {"p": "2"}, {"q": OPENID},
-                                    {"msg_type": "text"}], ids=str)
+@pytest.mark.parametrize(
+    "params", [{}, {"q": "消息"}, {"p": "2"}, {"q": OPENID}, {"msg_type": "text"}], ids=str
+)
 def test_the_list_runs_as_many_queries_with_many_rows_as_with_few(admin_client, params):
     """No query per row and no count: the same number of queries at 60 and at 400 rows."""
     account = OfficialAccountFactory()
@@ -311,8 +340,18 @@ def test_prune_batches_go_through_rows_sharing_one_timestamp(settings):
     settings.MESSAGE_RETENTION_DAYS = 30
     at = timezone.now() - datetime.timedelta(days=40)
     account = OfficialAccountFactory()
-    InboundMessage.objects.bulk_create([
-        InboundMessage(account=account, dedupe_key=f"same{i}", openid="o", msg_type="text",
-                       sent_at=at, received_at=at) for i in range(23)])
+    InboundMessage.objects.bulk_create(
+        [
+            InboundMessage(
+                account=account,
+                dedupe_key=f"same{i}",
+                openid="o",
+                msg_type="text",
+                sent_at=at,
+                received_at=at,
+            )
+            for i in range(23)
+        ]
+    )
     assert messages_prune(batch_size=5) == 23
     assert not InboundMessage.objects.exists()

@@ -5,6 +5,7 @@ and the one clock-based check has a bound (50 ms) hundreds of times what RE2 nee
 while Python's backtracking `re` would need minutes for the same input.
 `bench/regex_rules.py` prints the figures against `re`.
 """
+
 import time
 
 import pytest
@@ -46,8 +47,7 @@ def test_regex_rules_keep_python_like_meaning_case_insensitively():
 
 @pytest.mark.django_db
 def test_patterns_re2_refuses_get_a_clear_error_and_never_match():
-    rule = KeywordRuleFactory.build(account=OfficialAccountFactory(), match_type="regex",
-                                    pattern=r"(a)\1")
+    rule = KeywordRuleFactory.build(account=OfficialAccountFactory(), match_type="regex", pattern=r"(a)\1")
     with pytest.raises(ValidationError) as caught:
         rule.full_clean()
     assert "RE2" in " ".join(caught.value.message_dict["pattern"])
@@ -57,13 +57,13 @@ def test_patterns_re2_refuses_get_a_clear_error_and_never_match():
 @pytest.mark.django_db
 def test_the_callback_route_answers_a_catastrophic_rule_at_once():
     account = OfficialAccountFactory(message_mode="plaintext")
-    KeywordRuleFactory(account=account, match_type="regex", pattern=CATASTROPHIC,
-                       reply_text="全是 a")
+    KeywordRuleFactory(account=account, match_type="regex", pattern=CATASTROPHIC, reply_text="全是 a")
     message = parse_message(text_xml(account, "a" * 30 + "b"))
     started = time.perf_counter()
     decision = route_message(account=account, message=message, now=timezone.now())
     assert time.perf_counter() - started < 0.5
     assert decision.route != Route.KEYWORD
-    matched = route_message(account=account, message=parse_message(text_xml(account, "a" * 30)),
-                            now=timezone.now())
+    matched = route_message(
+        account=account, message=parse_message(text_xml(account, "a" * 30)), now=timezone.now()
+    )
     assert matched.route == Route.KEYWORD

@@ -1,4 +1,5 @@
 """Retention: the prune task deletes old log rows in batches; running it twice is harmless."""
+
 import datetime
 
 import pytest
@@ -12,9 +13,19 @@ from messaging.tasks import prune_messages
 
 def make_rows(account, *, days_ago: int, count: int):
     at = timezone.now() - datetime.timedelta(days=days_ago)
-    InboundMessage.objects.bulk_create([
-        InboundMessage(account=account, dedupe_key=f"k{days_ago}-{i}", openid="o",
-                       msg_type="text", sent_at=at, received_at=at) for i in range(count)])
+    InboundMessage.objects.bulk_create(
+        [
+            InboundMessage(
+                account=account,
+                dedupe_key=f"k{days_ago}-{i}",
+                openid="o",
+                msg_type="text",
+                sent_at=at,
+                received_at=at,
+            )
+            for i in range(count)
+        ]
+    )
 
 
 @pytest.mark.django_db

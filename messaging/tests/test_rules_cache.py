@@ -1,4 +1,5 @@
 """The callback's in-process rule cache: edits reach this process at once, others within ~1 s."""
+
 import pytest
 
 from accounts.tests.factories import OfficialAccountFactory
@@ -11,8 +12,7 @@ from messaging.tests.pushes import build_push, open_reply, text_xml
 
 def ask(client, account, msg_id):
     query, body = build_push(account, text_xml(account, "营业时间", msg_id=msg_id))
-    response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                           content_type="text/xml")
+    response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
     return open_reply(account, response.content)["Content"]
 
 
@@ -47,8 +47,7 @@ def test_deleting_a_rule_takes_effect_at_once(client):
     assert ask(client, account, 1) == "A"
     rule.delete()
     query, body = build_push(account, text_xml(account, "营业时间", msg_id=2))
-    response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                           content_type="text/xml")
+    response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
     assert response.content == b"success"
 
 
@@ -60,6 +59,5 @@ def test_changing_the_accounts_mode_takes_effect_at_once(client):
     account.message_mode = "safe"
     account.save()
     query, body = build_push(account, text_xml(account, "营业时间", msg_id=2), mode="plaintext")
-    response = client.post(f"/wechat/{account.appid}/?{query}", data=body,
-                           content_type="text/xml")
+    response = client.post(f"/wechat/{account.appid}/?{query}", data=body, content_type="text/xml")
     assert response.status_code == 400  # safe mode now refuses plain pushes

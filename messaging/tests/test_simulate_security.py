@@ -1,5 +1,6 @@
 """The simulate endpoint needs the messages' change permission, and the sandbox posts only to
 the configured callback base, never where a Host header or a request body points (issue 9)."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,16 +38,19 @@ def capture():
     server.server_close()
 
 
-@pytest.mark.parametrize(("url", "base", "ok"), [
-    ("http://127.0.0.1:8000/wechat/wx1/", "http://127.0.0.1:8000", True),
-    ("http://127.0.0.1:8000/wechat/wx1/", "http://127.0.0.1:8000/wechat/", True),
-    ("http://127.0.0.1:8000/wechatx/", "http://127.0.0.1:8000/wechat", False),
-    ("http://127.0.0.1:8001/wechat/wx1/", "http://127.0.0.1:8000", False),
-    ("https://127.0.0.1:8000/wechat/wx1/", "http://127.0.0.1:8000", False),
-    ("http://127.0.0.1:8000@evil.example/wechat/", "http://127.0.0.1:8000", False),
-    ("http://evil.example/wechat/", "http://127.0.0.1:8000", False),
-    ("http://127.0.0.1:8000/wechat/", None, False),
-])
+@pytest.mark.parametrize(
+    ("url", "base", "ok"),
+    [
+        ("http://127.0.0.1:8000/wechat/wx1/", "http://127.0.0.1:8000", True),
+        ("http://127.0.0.1:8000/wechat/wx1/", "http://127.0.0.1:8000/wechat/", True),
+        ("http://127.0.0.1:8000/wechatx/", "http://127.0.0.1:8000/wechat", False),
+        ("http://127.0.0.1:8001/wechat/wx1/", "http://127.0.0.1:8000", False),
+        ("https://127.0.0.1:8000/wechat/wx1/", "http://127.0.0.1:8000", False),
+        ("http://127.0.0.1:8000@evil.example/wechat/", "http://127.0.0.1:8000", False),
+        ("http://evil.example/wechat/", "http://127.0.0.1:8000", False),
+        ("http://127.0.0.1:8000/wechat/", None, False),
+    ],
+)
 def test_under_callback_base(url, base, ok):
     assert under_callback_base(url, base) is ok
 
@@ -55,13 +59,11 @@ def test_sandbox_refuses_a_callback_url_outside_its_base_and_sends_nothing(sandb
     sandbox.register_app("wx00000000000000aa", "s" * 32, token="tok123")
     sandbox.callback_base = "http://127.0.0.1:1"
     body = {"type": "text", "content": "hi", "callback_url": f"{capture}/steal"}
-    response = requests.post(f"{sandbox.base_url}/sandbox/simulate/wx00000000000000aa",
-                             json=body, timeout=10)
+    response = requests.post(f"{sandbox.base_url}/sandbox/simulate/wx00000000000000aa", json=body, timeout=10)
     assert response.status_code == 400 and "callback base" in response.json()["errmsg"]
     assert CaptureHandler.hits == []
     sandbox.callback_base = capture  # the configured base itself is fine
-    response = requests.post(f"{sandbox.base_url}/sandbox/simulate/wx00000000000000aa",
-                             json=body, timeout=10)
+    response = requests.post(f"{sandbox.base_url}/sandbox/simulate/wx00000000000000aa", json=body, timeout=10)
     assert response.status_code == 200
     assert len(CaptureHandler.hits) == 1 and CaptureHandler.hits[0].startswith("/steal?")
 
@@ -72,29 +74,39 @@ def test_simulate_needs_the_change_permission_on_messages(client, settings):
     finance = UserFactory(groups=["Finance"])  # sees the account, may not touch messages
     account = OfficialAccountFactory(assigned_staff=[finance])
     client.force_login(finance)
-    response = client.post(f"/wechat/simulate/{account.pk}/",
-                           data={"type": "text", "content": "hi"}, content_type="application/json")
+    response = client.post(
+        f"/wechat/simulate/{account.pk}/",
+        data={"type": "text", "content": "hi"},
+        content_type="application/json",
+    )
     assert response.status_code == 403
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_host_header_does_not_choose_where_the_push_goes(client, settings, sandbox,
-                                                             live_server, capture):
+def test_the_host_header_does_not_choose_where_the_push_goes(client, settings, sandbox, live_server, capture):
     settings.WECHAT_API_BASE = sandbox.base_url
     settings.WECHAT_SIMULATE_CALLBACK_BASE = ""
     sandbox.callback_base = live_server.url
     operator = UserFactory(groups=["Operators"])
     account = OfficialAccountFactory(message_mode="safe", assigned_staff=[operator])
     KeywordRuleFactory(account=account, pattern="你好", reply_text="您好")
-    sandbox.register_app(account.appid, account.appsecret, token=account.server_token,
-                         encoding_aes_key=account.encoding_aes_key, message_mode="safe",
-                         callback_url=f"{live_server.url}/wechat/{account.appid}/",
-                         original_id=account.original_id)
+    sandbox.register_app(
+        account.appid,
+        account.appsecret,
+        token=account.server_token,
+        encoding_aes_key=account.encoding_aes_key,
+        message_mode="safe",
+        callback_url=f"{live_server.url}/wechat/{account.appid}/",
+        original_id=account.original_id,
+    )
     client.force_login(operator)
     host = capture.removeprefix("http://")  # an allowed host name, on the attacker's port
-    response = client.post(f"/wechat/simulate/{account.pk}/", HTTP_HOST=host,
-                           data=json.dumps({"type": "text", "content": "你好"}),
-                           content_type="application/json")
+    response = client.post(
+        f"/wechat/simulate/{account.pk}/",
+        HTTP_HOST=host,
+        data=json.dumps({"type": "text", "content": "你好"}),
+        content_type="application/json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["reply"] == {"type": "text", "content": "您好"}
     assert CaptureHandler.hits == []

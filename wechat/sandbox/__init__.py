@@ -23,6 +23,7 @@ message/custom/send with its reply windows (45015/45047), fault injection
 Other modules add endpoints with ``@route(method, pattern)``; the module
 ``wechat.sandbox.simulate`` is loaded automatically when it exists.
 """
+
 from . import api  # noqa: F401  (registers the WeChat endpoints in ROUTES)
 from .core import AppState, Fault, Sandbox, TokenRecord, fingerprint
 from .http import (
@@ -37,6 +38,17 @@ from .http import (
 )
 
 __all__ = [
-    "DROP", "ROUTES", "AppState", "BadBody", "Fault", "RouteTable", "Sandbox", "SandboxRequest",
-    "SandboxResponse", "TokenRecord", "fingerprint", "json_response", "route",
+    "DROP",
+    "ROUTES",
+    "AppState",
+    "BadBody",
+    "Fault",
+    "RouteTable",
+    "Sandbox",
+    "SandboxRequest",
+    "SandboxResponse",
+    "TokenRecord",
+    "fingerprint",
+    "json_response",
+    "route",
 ]

@@ -5,6 +5,7 @@ check (41001 missing, 40014 malformed, 40001 unknown/superseded, 42001 expired),
 then the per-API daily quota (45009). Bodies are read as UTF-8 JSON whatever
 the Content-Type, as WeChat does.
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,8 +29,19 @@ from .http import BadBody, SandboxRequest, SandboxResponse, route
 
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
 _KF_PREFIX = re.compile(r"^[A-Za-z0-9_]{1,10}\Z")
-MESSAGE_TYPES = {"text", "image", "voice", "video", "music", "news", "mpnews", "mpnewsarticle",
-                 "msgmenu", "wxcard", "miniprogrampage"}
+MESSAGE_TYPES = {
+    "text",
+    "image",
+    "voice",
+    "video",
+    "music",
+    "news",
+    "mpnews",
+    "mpnewsarticle",
+    "msgmenu",
+    "wxcard",
+    "miniprogrampage",
+}
 
 
 def _guard(sb: Sandbox, request: SandboxRequest, api: str) -> AppState | SandboxResponse:
@@ -45,9 +57,12 @@ def _guard(sb: Sandbox, request: SandboxRequest, api: str) -> AppState | Sandbox
         if app is not None:
             with sb._lock:
                 app.rejected_tokens += 1
-        messages = {41001: "access_token missing", 40014: "invalid access_token",
-                    40001: "invalid credential, access_token is invalid or not latest",
-                    42001: "access_token expired"}
+        messages = {
+            41001: "access_token missing",
+            40014: "invalid access_token",
+            40001: "invalid credential, access_token is invalid or not latest",
+            42001: "access_token expired",
+        }
         return sb.error(errcode, messages[errcode], app=app)
     if not sb.count_call(app, api):
         return sb.error(45009, "reach max api daily quota limit", app=app)
@@ -94,8 +109,11 @@ def _token_common(sb: Sandbox, request: SandboxRequest, api: str, params: dict):
     if app is None:
         return sb.error(40013, "invalid appid")
     if app.ip_whitelist is not None and request.client_ip not in app.ip_whitelist:
-        return sb.error(40164, f"invalid ip {request.client_ip} ipv6 ::ffff:{request.client_ip}, "
-                               "not in whitelist", app=app)
+        return sb.error(
+            40164,
+            f"invalid ip {request.client_ip} ipv6 ::ffff:{request.client_ip}, not in whitelist",
+            app=app,
+        )
     if app.frozen:
         return sb.error(40243, "AppSecret is frozen", app=app)
     if secret != app.secret:
@@ -106,8 +124,9 @@ def _token_common(sb: Sandbox, request: SandboxRequest, api: str, params: dict):
         else:
             return sb.error(40125, "invalid appsecret", app=app)
     if not sb.count_call(app, api):
-        return sb.error(45009, "reach max api daily quota limit, could get access_token by "
-                               "getStableAccessToken", app=app)
+        return sb.error(
+            45009, "reach max api daily quota limit, could get access_token by getStableAccessToken", app=app
+        )
     return app
 
 
@@ -129,8 +148,7 @@ def stable_token(sb: Sandbox, request: SandboxRequest):
     record, errcode = sb.issue_stable_token(app, force_refresh=bool(body.get("force_refresh")))
     if errcode:
         return sb.error(errcode, "reach max api daily quota limit", app=app)
-    return {"access_token": record.token,
-            "expires_in": max(0, int(record.expires_at - sb.clock()))}
+    return {"access_token": record.token, "expires_in": max(0, int(record.expires_at - sb.clock()))}
 
 
 # --- menus (protocol §b) ---------------------------------------------------------------------
@@ -210,10 +228,13 @@ def menu_add_conditional(sb: Sandbox, request: SandboxRequest, app: AppState):
         return sb.error(*error, app=app)
     with sb._lock:
         menu_id = _next_menu_id(sb)
-        app.conditional_menus.append({
-            "button": menu_rules.normalise(body["button"]),
-            "matchrule": {k: str(v) for k, v in rule.items() if k in MATCH_FIELDS},
-            "menuid": menu_id})
+        app.conditional_menus.append(
+            {
+                "button": menu_rules.normalise(body["button"]),
+                "matchrule": {k: str(v) for k, v in rule.items() if k in MATCH_FIELDS},
+                "menuid": menu_id,
+            }
+        )
         app.menu_id = app.menu_id or _next_menu_id(sb)
     return {"menuid": str(menu_id)}
 
@@ -259,8 +280,7 @@ def menu_try_match(sb: Sandbox, request: SandboxRequest, app: AppState):
         profile = app.users.get(user_id, {})
         for conditional in reversed(app.conditional_menus):  # matching is newest-first
             if rule_matches(conditional["matchrule"], profile):
-                return {"button": copy.deepcopy(conditional["button"]),
-                        "menuid": conditional["menuid"]}
+                return {"button": copy.deepcopy(conditional["button"]), "menuid": conditional["menuid"]}
         return {"button": copy.deepcopy(app.menu)}
 
 
@@ -273,8 +293,7 @@ def clear_quota(sb: Sandbox, request: SandboxRequest, app: AppState):
     month = beijing_day(now)[:7]
     with sb._lock:
         if app.quota_clears.get(month, 0) >= QUOTA_CLEARS_PER_MONTH:
-            return sb.error(48006, "forbid to clear quota because of reaching the limit",
-                            app=app)
+            return sb.error(48006, "forbid to clear quota because of reaching the limit", app=app)
         app.quota_clears[month] = app.quota_clears.get(month, 0) + 1
         app.calls_by_day.pop(beijing_day(now), None)
     return sb.ok()
@@ -284,8 +303,11 @@ def clear_quota(sb: Sandbox, request: SandboxRequest, app: AppState):
 def _kf_guard(sb: Sandbox, request: SandboxRequest, api: str):
     app = _guard(sb, request, api)
     if isinstance(app, AppState) and not app.kf_enabled:
-        return sb.error(65400, "API unavailable, please enable new custom service, or wait for "
-                               "a while if you have enabled", app=app)
+        return sb.error(
+            65400,
+            "API unavailable, please enable new custom service, or wait for a while if you have enabled",
+            app=app,
+        )
     return app
 
 
@@ -314,8 +336,11 @@ def kf_add(sb: Sandbox, request: SandboxRequest, app: AppState):
         if len(app.kf_accounts) >= MAX_KF_ACCOUNTS:
             return sb.error(65405, "account number limit", app=app)
         app.kf_accounts[kf_account] = {
-            "kf_account": kf_account, "kf_nick": nickname, "kf_id": app.kf_next_id,
-            "kf_headimgurl": "", "_online": 0,
+            "kf_account": kf_account,
+            "kf_nick": nickname,
+            "kf_id": app.kf_next_id,
+            "kf_headimgurl": "",
+            "_online": 0,
         }
         app.kf_next_id += 1
     return sb.ok()
@@ -375,24 +400,23 @@ def kf_invite(sb: Sandbox, request: SandboxRequest, app: AppState):
     if kf is None:
         return sb.error(65401, "invalid custom service account", app=app)
     invite_wx = body.get("invite_wx")
-    if not isinstance(invite_wx, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_-]{5,19}\Z",
-                                                      invite_wx):
+    if not isinstance(invite_wx, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_-]{5,19}\Z", invite_wx):
         return sb.error(65409, "invalid wechat id", app=app)
     if kf.get("kf_wx"):
         return sb.error(65412, "kf_account has been bound", app=app)
     if kf.get("invite_status") == "waiting":
         return sb.error(65411, "there is a invitation waiting for response", app=app)
     with sb._lock:
-        kf.update(invite_wx=invite_wx, invite_expire_time=int(sb.clock()) + 7 * 86400,
-                  invite_status="waiting")
+        kf.update(
+            invite_wx=invite_wx, invite_expire_time=int(sb.clock()) + 7 * 86400, invite_status="waiting"
+        )
     return sb.ok()
 
 
 @api_route("GET", "/cgi-bin/customservice/getkflist", kf=True)
 def kf_list(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
-        items = [{k: v for k, v in kf.items() if not k.startswith("_")}
-                 for kf in app.kf_accounts.values()]
+        items = [{k: v for k, v in kf.items() if not k.startswith("_")} for kf in app.kf_accounts.values()]
     return {"kf_list": items}
 
 
@@ -400,10 +424,14 @@ def kf_list(sb: Sandbox, request: SandboxRequest, app: AppState):
 def kf_online_list(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         online = [
-            {"kf_account": kf["kf_account"], "status": kf["_online"], "kf_id": kf["kf_id"],
-             "accepted_case": sum(1 for s in app.sessions.values()
-                                  if s["kf_account"] == kf["kf_account"])}
-            for kf in app.kf_accounts.values() if kf.get("_online")
+            {
+                "kf_account": kf["kf_account"],
+                "status": kf["_online"],
+                "kf_id": kf["kf_id"],
+                "accepted_case": sum(1 for s in app.sessions.values() if s["kf_account"] == kf["kf_account"]),
+            }
+            for kf in app.kf_accounts.values()
+            if kf.get("_online")
         ]
     return {"kf_online_list": online}
 
@@ -433,8 +461,7 @@ def kf_session_create(sb: Sandbox, request: SandboxRequest, app: AppState):
         if current and current["kf_account"] != kf["kf_account"]:
             return sb.error(65414, "the user is being served by other worker", app=app)
         if not current:
-            app.sessions[openid] = {"kf_account": kf["kf_account"],
-                                    "createtime": int(sb.clock())}
+            app.sessions[openid] = {"kf_account": kf["kf_account"], "createtime": int(sb.clock())}
         app.wait_cases = [c for c in app.wait_cases if c["openid"] != openid]
     return sb.ok()
 
@@ -471,8 +498,11 @@ def kf_session_list(sb: Sandbox, request: SandboxRequest, app: AppState):
     if kf_account not in app.kf_accounts:
         return sb.error(65401, "invalid custom service account", app=app)
     with sb._lock:
-        sessions = [{"createtime": s["createtime"], "openid": openid}
-                    for openid, s in app.sessions.items() if s["kf_account"] == kf_account]
+        sessions = [
+            {"createtime": s["createtime"], "openid": openid}
+            for openid, s in app.sessions.items()
+            if s["kf_account"] == kf_account
+        ]
     return {"sessionlist": sessions}
 
 
@@ -484,8 +514,12 @@ def kf_wait_cases(sb: Sandbox, request: SandboxRequest, app: AppState):
 
 
 # --- temporary media (cgi-bin/media/upload) -------------------------------------------------------
-MEDIA_LIMITS = {"image": 10 * 1024 * 1024, "voice": 2 * 1024 * 1024, "thumb": 64 * 1024,
-                "video": 10 * 1024 * 1024}
+MEDIA_LIMITS = {
+    "image": 10 * 1024 * 1024,
+    "voice": 2 * 1024 * 1024,
+    "thumb": 64 * 1024,
+    "video": 10 * 1024 * 1024,
+}
 IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG", b"GIF8", b"BM")
 
 
@@ -538,20 +572,25 @@ def message_custom_send(sb: Sandbox, request: SandboxRequest, app: AppState):
             seen = app.interactions.get(openid)
             seconds, limit = REPLY_WINDOWS.get(seen["kind"] if seen else "message")
             if seen is None or now - seen["at"] > seconds:
-                return sb.error(45015, "response out of time limit or subscription is canceled",
-                                app=app)
+                return sb.error(45015, "response out of time limit or subscription is canceled", app=app)
             if seen["used"] >= limit:
                 return sb.error(45047, "out of response count limit", app=app)
             seen["used"] += 1
-        app.sent_messages.append({"touser": openid, "msgtype": msgtype,
-                                  msgtype: body[msgtype], "kf_account": kf_account or "",
-                                  "at": now})
+        app.sent_messages.append(
+            {
+                "touser": openid,
+                "msgtype": msgtype,
+                msgtype: body[msgtype],
+                "kf_account": kf_account or "",
+                "at": now,
+            }
+        )
     return sb.ok()
 
 
 @api_route("POST", "/cgi-bin/message/custom/typing")
 def message_custom_typing(sb: Sandbox, request: SandboxRequest, app: AppState):
-    """"Typing…" indicator: same OpenID and window rules as custom/send, no message count."""
+    """ "Typing…" indicator: same OpenID and window rules as custom/send, no message count."""
     body = _body(request)
     openid = body.get("touser")
     if not isinstance(openid, str) or not _OPENID.match(openid):
@@ -562,16 +601,20 @@ def message_custom_typing(sb: Sandbox, request: SandboxRequest, app: AppState):
         seen = app.interactions.get(openid)
         seconds, _limit = REPLY_WINDOWS.get(seen["kind"] if seen else "message")
         if seen is None or sb.clock() - seen["at"] > seconds:
-            return sb.error(45015, "response out of time limit or subscription is canceled",
-                            app=app)
+            return sb.error(45015, "response out of time limit or subscription is canceled", app=app)
     return sb.ok()
 
 
 # --- the sandbox's own endpoints -------------------------------------------------------------------
 @route("GET", "/sandbox/state")
 def state_index(sb: Sandbox, request: SandboxRequest):
-    return {"appids": sb.appids, "token_ttl": sb.token_ttl, "overlap_seconds": sb.overlap_seconds,
-            "fail_rate": sb.fail_rate, "latency_ms": sb.latency_ms}
+    return {
+        "appids": sb.appids,
+        "token_ttl": sb.token_ttl,
+        "overlap_seconds": sb.overlap_seconds,
+        "fail_rate": sb.fail_rate,
+        "latency_ms": sb.latency_ms,
+    }
 
 
 @route("GET", "/sandbox/state/<appid>")
@@ -591,8 +634,7 @@ def set_user(sb: Sandbox, request: SandboxRequest, appid: str):
     openid = body.pop("openid", None)
     if not isinstance(openid, str) or not _OPENID.match(openid):
         return sb.error(40003, "invalid openid")
-    sb.set_user(appid, openid, **{k: v for k, v in body.items()
-                                  if k == "tag_ids" or k in MATCH_FIELDS})
+    sb.set_user(appid, openid, **{k: v for k, v in body.items() if k == "tag_ids" or k in MATCH_FIELDS})
     return sb.ok()
 
 
@@ -617,11 +659,22 @@ def faults(sb: Sandbox, request: SandboxRequest):
     if "latency_ms" in body:
         sb.latency_ms = int(body["latency_ms"])
     if "errcode" in body or "delay_ms" in body:
-        fault = Fault(api=body.get("api", "*"), errcode=body.get("errcode", 0),
-                      times=int(body.get("times", 1)), appid=body.get("appid"),
-                      delay_ms=int(body.get("delay_ms", 0)), errmsg=body.get("errmsg"))
-        sb.force_error(fault.api, fault.errcode, times=fault.times, appid=fault.appid,
-                       delay_ms=fault.delay_ms, errmsg=fault.errmsg)
+        fault = Fault(
+            api=body.get("api", "*"),
+            errcode=body.get("errcode", 0),
+            times=int(body.get("times", 1)),
+            appid=body.get("appid"),
+            delay_ms=int(body.get("delay_ms", 0)),
+            errmsg=body.get("errmsg"),
+        )
+        sb.force_error(
+            fault.api,
+            fault.errcode,
+            times=fault.times,
+            appid=fault.appid,
+            delay_ms=fault.delay_ms,
+            errmsg=fault.errmsg,
+        )
     return {"errcode": 0, "errmsg": "ok"}
 
 
@@ -629,8 +682,11 @@ def faults(sb: Sandbox, request: SandboxRequest):
 def check_token(sb: Sandbox, request: SandboxRequest):
     """Is this token usable right now? Not counted as an API call (used by the benchmark)."""
     record, errcode = sb.check_token(request.query.get("access_token"))
-    return {"errcode": errcode, "appid": record.appid if record else None,
-            "fingerprint": fingerprint(record.token) if record else None}
+    return {
+        "errcode": errcode,
+        "appid": record.appid if record else None,
+        "fingerprint": fingerprint(record.token) if record else None,
+    }
 
 
 @route("POST", "/sandbox/kf/<appid>/accept")
@@ -661,8 +717,5 @@ def kf_avatar(sb: Sandbox, request: SandboxRequest, appid: str, kf_id: str):
     if app is not None:
         for kf in app.kf_accounts.values():
             if str(kf["kf_id"]) == kf_id and kf["kf_account"] in app.kf_avatars:
-                return SandboxResponse(body=app.kf_avatars[kf["kf_account"]],
-                                       content_type="image/jpeg")
+                return SandboxResponse(body=app.kf_avatars[kf["kf_account"]], content_type="image/jpeg")
     return SandboxResponse(status=404, body=b"not found", content_type="text/plain")
-
-

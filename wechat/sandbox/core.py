@@ -4,6 +4,7 @@ State is in memory and guarded by one lock; handlers in ``api.py`` read and
 change it through the methods here. Time comes from ``clock`` (``time.time`` by
 default) so tests can move it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -85,9 +86,13 @@ class TokenRecord:
         return 0
 
     def describe(self) -> dict:
-        return {"fingerprint": fingerprint(self.token), "source": self.source,
-                "issued_at": self.issued_at, "expires_at": self.expires_at,
-                "invalid_after": self.invalid_after}
+        return {
+            "fingerprint": fingerprint(self.token),
+            "source": self.source,
+            "issued_at": self.issued_at,
+            "expires_at": self.expires_at,
+            "invalid_after": self.invalid_after,
+        }
 
 
 @dataclass
@@ -208,12 +213,23 @@ class Sandbox:
             self.register_app(appid, options.pop("secret"), **options)
 
     # --- accounts -------------------------------------------------------------------
-    def register_app(self, appid: str, secret: str, *, token: str | None = None,
-                     encoding_aes_key: str | None = None, message_mode: str = "plaintext",
-                     callback_url: str | None = None, original_id: str | None = None,
-                     wechat_id: str | None = None, certified: bool = True,
-                     kf_enabled: bool = True, ip_whitelist: list[str] | None = None,
-                     frozen: bool = False, quotas: dict[str, int] | None = None) -> AppState:
+    def register_app(
+        self,
+        appid: str,
+        secret: str,
+        *,
+        token: str | None = None,
+        encoding_aes_key: str | None = None,
+        message_mode: str = "plaintext",
+        callback_url: str | None = None,
+        original_id: str | None = None,
+        wechat_id: str | None = None,
+        certified: bool = True,
+        kf_enabled: bool = True,
+        ip_whitelist: list[str] | None = None,
+        frozen: bool = False,
+        quotas: dict[str, int] | None = None,
+    ) -> AppState:
         """Add or update an account. Updating keeps its runtime state (tokens, menu...)."""
         with self._lock:
             app = self._apps.get(appid)
@@ -241,8 +257,7 @@ class Sandbox:
             resolved_at = self._resolved_at.get(appid)
         if self.resolve_app is None:
             return app
-        stale = resolved_at is not None and time.monotonic() - resolved_at >= \
-            self.resolve_refresh_seconds
+        stale = resolved_at is not None and time.monotonic() - resolved_at >= self.resolve_refresh_seconds
         if app is None or stale:
             options = self.resolve_app(appid)
             if options:
@@ -272,9 +287,13 @@ class Sandbox:
     # --- tokens ----------------------------------------------------------------------
     def _new_token(self, app: AppState, source: str, now: float, ttl: int) -> TokenRecord:
         self._serial += 1
-        record = TokenRecord(token=f"{self._serial}_{secrets.token_urlsafe(96)}",
-                             appid=app.appid, source=source, issued_at=now,
-                             expires_at=now + ttl)
+        record = TokenRecord(
+            token=f"{self._serial}_{secrets.token_urlsafe(96)}",
+            appid=app.appid,
+            source=source,
+            issued_at=now,
+            expires_at=now + ttl,
+        )
         self._tokens[record.token] = record
         app.issued[source] += 1
         if len(self._tokens) > 50_000:  # forget long-dead tokens
@@ -347,8 +366,7 @@ class Sandbox:
     def token_history(self, appid: str, source: str = "classic") -> list[dict]:
         """Every token issued to the account (fingerprints and times), oldest first."""
         with self._lock:
-            records = [r.describe() for r in self._tokens.values()
-                       if r.appid == appid and r.source == source]
+            records = [r.describe() for r in self._tokens.values() if r.appid == appid and r.source == source]
         return sorted(records, key=lambda r: r["issued_at"])
 
     def token_fetches(self, appid: str, source: str = "classic") -> int:
@@ -356,8 +374,16 @@ class Sandbox:
             return self._apps[appid].issued[source]
 
     # --- faults and quotas ----------------------------------------------------------------
-    def force_error(self, api: str = "*", errcode: int | str = -1, *, times: int = 1,
-                    appid: str | None = None, delay_ms: int = 0, errmsg: str | None = None) -> None:
+    def force_error(
+        self,
+        api: str = "*",
+        errcode: int | str = -1,
+        *,
+        times: int = 1,
+        appid: str | None = None,
+        delay_ms: int = 0,
+        errmsg: str | None = None,
+    ) -> None:
         with self._lock:
             self._faults.append(Fault(api, errcode, times, appid, delay_ms, errmsg))
 
@@ -389,11 +415,11 @@ class Sandbox:
             if fault.errcode == "drop":
                 return DROP
             if fault.errcode == "http502":
-                return SandboxResponse(status=502, body=b"<html>Bad Gateway</html>",
-                                       content_type="text/html")
+                return SandboxResponse(status=502, body=b"<html>Bad Gateway</html>", content_type="text/html")
             if fault.errcode:
-                return self.error(int(fault.errcode), fault.errmsg or "system error",
-                                  app=self._apps.get(appid or ""))
+                return self.error(
+                    int(fault.errcode), fault.errmsg or "system error", app=self._apps.get(appid or "")
+                )
         if self.fail_rate and self._random.random() < self.fail_rate:
             return self.error(-1, "system error", app=self._apps.get(appid or ""))
         return None
@@ -428,10 +454,13 @@ class Sandbox:
         handler, params = self.routes.match(request.method, request.path)
         if handler is None:
             if self.routes.match("POST" if request.method == "GET" else "GET", request.path)[0]:
-                return json_response({"errcode": 43001 if request.method == "POST" else 43002,
-                                      "errmsg": f"require {'GET' if request.method == 'POST' else 'POST'} method"})  # noqa: E501
-            return json_response({"errcode": 404, "errmsg": "no such endpoint in the sandbox"},
-                                 status=404)
+                return json_response(
+                    {
+                        "errcode": 43001 if request.method == "POST" else 43002,
+                        "errmsg": f"require {'GET' if request.method == 'POST' else 'POST'} method",
+                    }
+                )  # noqa: E501
+            return json_response({"errcode": 404, "errmsg": "no such endpoint in the sandbox"}, status=404)
         try:
             result = handler(self, request, **params)
         except BadBody as exc:
@@ -449,40 +478,42 @@ class Sandbox:
         with self._lock:
             app = self._apps[appid]
             now = self.clock()
-            return copy.deepcopy({
-                "appid": app.appid,
-                "original_id": app.original_id,
-                "wechat_id": app.wechat_id,
-                "message_mode": app.message_mode,
-                "callback_url": app.callback_url,
-                "certified": app.certified,
-                "kf_enabled": app.kf_enabled,
-                "menu": {"button": app.menu} if app.menu is not None else None,
-                "menu_history": app.menu_history[-100:],
-                "conditional_menus": app.conditional_menus,
-                "website_menu": app.website_menu,
-                "tokens": {
-                    "issued": {"classic": app.issued["classic"], "stable": app.issued["stable"]},
-                    "current": {
-                        source: (record.describe() | {"usable": record.check(now) == 0})
-                        for source, record in (("classic", app.classic), ("stable", app.stable))
-                        if record is not None
+            return copy.deepcopy(
+                {
+                    "appid": app.appid,
+                    "original_id": app.original_id,
+                    "wechat_id": app.wechat_id,
+                    "message_mode": app.message_mode,
+                    "callback_url": app.callback_url,
+                    "certified": app.certified,
+                    "kf_enabled": app.kf_enabled,
+                    "menu": {"button": app.menu} if app.menu is not None else None,
+                    "menu_history": app.menu_history[-100:],
+                    "conditional_menus": app.conditional_menus,
+                    "website_menu": app.website_menu,
+                    "tokens": {
+                        "issued": {"classic": app.issued["classic"], "stable": app.issued["stable"]},
+                        "current": {
+                            source: (record.describe() | {"usable": record.check(now) == 0})
+                            for source, record in (("classic", app.classic), ("stable", app.stable))
+                            if record is not None
+                        },
+                        "rejected": app.rejected_tokens,
                     },
-                    "rejected": app.rejected_tokens,
-                },
-                "calls": dict(app.calls),
-                "calls_today": dict(app.calls_by_day.get(beijing_day(now), Counter())),
-                "errors": {str(k): v for k, v in app.errors.items()},
-                "kf_accounts": [
-                    {k: v for k, v in kf.items() if not k.startswith("_")}
-                    for kf in app.kf_accounts.values()
-                ],
-                "sessions": app.sessions,
-                "wait_cases": app.wait_cases,
-                "sent_messages": app.sent_messages[-100:],
-                "media": app.media,
-                "users": app.users,
-            })
+                    "calls": dict(app.calls),
+                    "calls_today": dict(app.calls_by_day.get(beijing_day(now), Counter())),
+                    "errors": {str(k): v for k, v in app.errors.items()},
+                    "kf_accounts": [
+                        {k: v for k, v in kf.items() if not k.startswith("_")}
+                        for kf in app.kf_accounts.values()
+                    ],
+                    "sessions": app.sessions,
+                    "wait_cases": app.wait_cases,
+                    "sent_messages": app.sent_messages[-100:],
+                    "media": app.media,
+                    "users": app.users,
+                }
+            )
 
     # --- helpers for tests / simulations (what a human would do on the phone or website) ------
     def set_website_menu(self, appid: str, buttons: list[dict]) -> None:
@@ -504,15 +535,18 @@ class Sandbox:
 
     def add_wait_case(self, appid: str, openid: str) -> None:
         with self._lock:
-            self._apps[appid].wait_cases.append(
-                {"latest_time": int(self.clock()), "openid": openid})
+            self._apps[appid].wait_cases.append({"latest_time": int(self.clock()), "openid": openid})
 
-    def record_interaction(self, appid: str, openid: str, *, kind: str = "message",
-                           at: float | None = None) -> None:
+    def record_interaction(
+        self, appid: str, openid: str, *, kind: str = "message", at: float | None = None
+    ) -> None:
         """The user messaged the account ("message") or clicked/subscribed/scanned ("event")."""
         with self._lock:
             self._apps[appid].interactions[openid] = {
-                "kind": kind, "at": self.clock() if at is None else at, "used": 0}
+                "kind": kind,
+                "at": self.clock() if at is None else at,
+                "used": 0,
+            }
 
     def set_user(self, appid: str, openid: str, **profile) -> None:
         """What WeChat knows about a follower (tag_ids, client_platform_type, sex, country,
@@ -549,8 +583,9 @@ class Sandbox:
         self._thread = serve_in_thread(self._server)
         return self
 
-    def serve_forever(self, host: str = "127.0.0.1", port: int = 8001,
-                      on_ready: Callable[[str], None] | None = None) -> None:
+    def serve_forever(
+        self, host: str = "127.0.0.1", port: int = 8001, on_ready: Callable[[str], None] | None = None
+    ) -> None:
         """Serve in this thread until interrupted; ``on_ready(base_url)`` once listening."""
         self._load_extensions()
         self._server = SandboxHTTPServer((host, port), self)

@@ -13,6 +13,7 @@ Other modules add endpoints to the shared route table::
         ...
         return {"errcode": 0}       # a dict is sent as JSON
 """
+
 from __future__ import annotations
 
 import json
@@ -111,11 +112,10 @@ class RouteTable:
     def add(self, methods: str | tuple[str, ...], pattern: str, handler: Handler) -> None:
         for method in (methods,) if isinstance(methods, str) else methods:
             if "<" in pattern:
-                regex = re.compile(
-                    "^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", pattern) + "$"
-                )
-                self._patterns = [p for p in self._patterns
-                                  if not (p[0] == method and p[1].pattern == regex.pattern)]
+                regex = re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", pattern) + "$")
+                self._patterns = [
+                    p for p in self._patterns if not (p[0] == method and p[1].pattern == regex.pattern)
+                ]
                 self._patterns.append((method, regex, handler))
             else:
                 self._exact[(method, pattern)] = handler
@@ -190,11 +190,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        reason = HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""  # noqa: E501
-        head = [f"HTTP/1.1 {response.status} {reason}",
-                f"Content-Type: {response.content_type}",
-                f"Content-Length: {len(response.body)}",
-                f"Server: {self.server_version}"]
+        reason = (
+            HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""
+        )  # noqa: E501
+        head = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(response.body)}",
+            f"Server: {self.server_version}",
+        ]
         head += [f"{k}: {v}" for k, v in response.headers.items()]
         if self.close_connection:
             head.append("Connection: close")
@@ -217,7 +221,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
 
 def serve_in_thread(server: SandboxHTTPServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="wechat-sandbox", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="wechat-sandbox", daemon=True
+    )
     thread.start()
     return thread

@@ -4,13 +4,23 @@ Lengths are UTF-8 **bytes**: name ≤ 16 (top level) / ≤ 60 (sub-button), key 
 url ≤ 1024. Like WeChat, a top-level button with a non-empty ``sub_button`` list
 is a parent and its own ``type`` is ignored.
 """
+
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
-KEY_TYPES = frozenset({"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto",
-                       "pic_photo_or_album", "pic_weixin", "location_select"})
+KEY_TYPES = frozenset(
+    {
+        "click",
+        "scancode_push",
+        "scancode_waitmsg",
+        "pic_sysphoto",
+        "pic_photo_or_album",
+        "pic_weixin",
+        "location_select",
+    }
+)
 MEDIA_TYPES = frozenset({"media_id", "view_limited"})
 ARTICLE_TYPES = frozenset({"article_id", "article_view_limited"})
 BUTTON_TYPES = KEY_TYPES | MEDIA_TYPES | ARTICLE_TYPES | {"view", "miniprogram"}
@@ -39,8 +49,7 @@ def _leaf(button: dict, *, sub: bool, certified: bool, domains: set[str]) -> Err
     if kind in ("view", "miniprogram"):
         url = button.get("url")
         if not 0 < _bytes(url) <= URL_BYTES:
-            return ((40027, "invalid sub button url size") if sub
-                    else (40020, "invalid button url size"))
+            return (40027, "invalid sub button url size") if sub else (40020, "invalid button url size")
         host = None
         if url.lower().startswith(("http://", "https://")):
             try:
@@ -48,8 +57,7 @@ def _leaf(button: dict, *, sub: bool, certified: bool, domains: set[str]) -> Err
             except ValueError:
                 host = None
         if not host:
-            return ((40054, "invalid sub button url domain") if sub
-                    else (40055, "invalid button url domain"))
+            return (40054, "invalid sub button url domain") if sub else (40055, "invalid button url domain")
         domains.add(host.lower())
     if kind == "miniprogram":
         if not _MINIPROGRAM_APPID.match(str(button.get("appid", ""))):
@@ -108,9 +116,12 @@ def normalise(buttons: list[dict]) -> list[dict]:
     stored = []
     for button in buttons:
         if button.get("sub_button"):
-            stored.append({"name": button["name"],
-                           "sub_button": [{**_echo(s), "sub_button": []}
-                                          for s in button["sub_button"]]})
+            stored.append(
+                {
+                    "name": button["name"],
+                    "sub_button": [{**_echo(s), "sub_button": []} for s in button["sub_button"]],
+                }
+            )
         else:
             stored.append({**_echo(button), "sub_button": []})
     return stored
@@ -121,8 +132,9 @@ def selfmenu_shape(buttons: list[dict]) -> list[dict]:
     shaped = []
     for button in buttons:
         if button.get("sub_button"):
-            shaped.append({"name": button["name"],
-                           "sub_button": {"list": [_echo(s) for s in button["sub_button"]]}})
+            shaped.append(
+                {"name": button["name"], "sub_button": {"list": [_echo(s) for s in button["sub_button"]]}}
+            )
         else:
             shaped.append(_echo(button))
     return shaped

@@ -29,6 +29,7 @@ Errors: 404 unknown AppID, 400 bad request or account without a server token or
 callback URL, 502 when the callback never answered or answered something WeChat
 would reject (the user would see "该公众号暂时无法提供服务，请稍后再试").
 """
+
 from __future__ import annotations
 
 import random
@@ -46,13 +47,17 @@ from .http import json_response, route
 DEFAULT_CALLBACK_TIMEOUT = 5.0
 DEFAULT_CALLBACK_ATTEMPTS = 3
 
-EVENT_TYPES = {"click": "CLICK", "view": "VIEW", "subscribe": "subscribe",
-               "unsubscribe": "unsubscribe"}
+EVENT_TYPES = {"click": "CLICK", "view": "VIEW", "subscribe": "subscribe", "unsubscribe": "unsubscribe"}
 MESSAGE_TYPES = {"text", "image"}
 # WeChat's certification events (wechat-protocol.md §f), sent by a system account.
-CERTIFICATION_EVENTS = {"qualification_verify_success", "qualification_verify_fail",
-                        "naming_verify_success", "naming_verify_fail", "annual_renew",
-                        "verify_expired"}
+CERTIFICATION_EVENTS = {
+    "qualification_verify_success",
+    "qualification_verify_fail",
+    "naming_verify_success",
+    "naming_verify_fail",
+    "annual_renew",
+    "verify_expired",
+}
 CERTIFICATION_SENDER = "weixin_system"
 
 
@@ -71,20 +76,25 @@ def _error(status: int, errmsg: str):
     return json_response({"errcode": status, "errmsg": errmsg}, status=status)
 
 
-def build_push_xml(*, to_user: str, openid: str, kind: str, data: dict, now: int,
-                   msg_id: int) -> str:
+def build_push_xml(*, to_user: str, openid: str, kind: str, data: dict, now: int, msg_id: int) -> str:
     """The XML WeChat pushes for one user action."""
-    head = (f"<ToUserName>{cdata(to_user)}</ToUserName>"
-            f"<FromUserName>{cdata(openid)}</FromUserName>"
-            f"<CreateTime>{now}</CreateTime>")
+    head = (
+        f"<ToUserName>{cdata(to_user)}</ToUserName>"
+        f"<FromUserName>{cdata(openid)}</FromUserName>"
+        f"<CreateTime>{now}</CreateTime>"
+    )
     if kind == "text":
-        return (f"<xml>{head}<MsgType>{cdata('text')}</MsgType>"
-                f"<Content>{cdata(str(data.get('content', '')))}</Content>"
-                f"<MsgId>{msg_id}</MsgId></xml>")
+        return (
+            f"<xml>{head}<MsgType>{cdata('text')}</MsgType>"
+            f"<Content>{cdata(str(data.get('content', '')))}</Content>"
+            f"<MsgId>{msg_id}</MsgId></xml>"
+        )
     if kind == "image":
-        return (f"<xml>{head}<MsgType>{cdata('image')}</MsgType>"
-                f"<PicUrl>{cdata(str(data.get('url', 'http://sandbox.invalid/pic.jpg')))}</PicUrl>"
-                f"<MediaId>{cdata('sandbox_media')}</MediaId><MsgId>{msg_id}</MsgId></xml>")
+        return (
+            f"<xml>{head}<MsgType>{cdata('image')}</MsgType>"
+            f"<PicUrl>{cdata(str(data.get('url', 'http://sandbox.invalid/pic.jpg')))}</PicUrl>"
+            f"<MediaId>{cdata('sandbox_media')}</MediaId><MsgId>{msg_id}</MsgId></xml>"
+        )
     if kind in CERTIFICATION_EVENTS:
         return certification_event_xml(to_user=to_user, kind=kind, data=data, now=now)
     event = EVENT_TYPES[kind]
@@ -92,16 +102,17 @@ def build_push_xml(*, to_user: str, openid: str, kind: str, data: dict, now: int
     extra = f"<EventKey>{cdata(key)}</EventKey>" if kind in ("click", "view") else ""
     if kind == "view":
         extra += "<MenuId>1</MenuId>"
-    return (f"<xml>{head}<MsgType>{cdata('event')}</MsgType>"
-            f"<Event>{cdata(event)}</Event>{extra}</xml>")
+    return f"<xml>{head}<MsgType>{cdata('event')}</MsgType><Event>{cdata(event)}</Event>{extra}</xml>"
 
 
 def certification_event_xml(*, to_user: str, kind: str, data: dict, now: int) -> str:
     """A 微信认证事件 push: `ExpiredTime` (default a year from now) or `FailTime`/`FailReason`."""
-    head = (f"<ToUserName>{cdata(to_user)}</ToUserName>"
-            f"<FromUserName>{cdata(CERTIFICATION_SENDER)}</FromUserName>"
-            f"<CreateTime>{now}</CreateTime><MsgType>{cdata('event')}</MsgType>"
-            f"<Event>{cdata(kind)}</Event>")
+    head = (
+        f"<ToUserName>{cdata(to_user)}</ToUserName>"
+        f"<FromUserName>{cdata(CERTIFICATION_SENDER)}</FromUserName>"
+        f"<CreateTime>{now}</CreateTime><MsgType>{cdata('event')}</MsgType>"
+        f"<Event>{cdata(kind)}</Event>"
+    )
     if kind.endswith("_fail"):
         reason = str(data.get("fail_reason", ""))[:500]
         return f"<xml>{head}<FailTime>{now}</FailTime><FailReason>{cdata(reason)}</FailReason></xml>"
@@ -114,8 +125,12 @@ def certification_event_xml(*, to_user: str, kind: str, data: dict, now: int) ->
 
 def sign_and_wrap(app, xml: str, *, timestamp: str, nonce: str, openid: str) -> tuple[str, bytes]:
     """(query string, body) of the push in the app's message mode."""
-    query = {"signature": signature(app.token, timestamp, nonce), "timestamp": timestamp,
-             "nonce": nonce, "openid": openid}
+    query = {
+        "signature": signature(app.token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "openid": openid,
+    }
     if app.message_mode == "plaintext":
         return urlencode(query), xml.encode("utf-8")
     crypto = MessageCrypto(app.token, app.encoding_aes_key, app.appid)
@@ -123,10 +138,12 @@ def sign_and_wrap(app, xml: str, *, timestamp: str, nonce: str, openid: str) -> 
     query["encrypt_type"] = "aes"
     query["msg_signature"] = signature(app.token, timestamp, nonce, encrypt)
     if app.message_mode == "compatible":
-        body = xml[:-len("</xml>")] + f"<Encrypt>{cdata(encrypt)}</Encrypt></xml>"
+        body = xml[: -len("</xml>")] + f"<Encrypt>{cdata(encrypt)}</Encrypt></xml>"
     else:
-        body = (f"<xml><ToUserName>{cdata(app.original_id or '')}</ToUserName>"
-                f"<Encrypt>{cdata(encrypt)}</Encrypt></xml>")
+        body = (
+            f"<xml><ToUserName>{cdata(app.original_id or '')}</ToUserName>"
+            f"<Encrypt>{cdata(encrypt)}</Encrypt></xml>"
+        )
     return urlencode(query), body.encode("utf-8")
 
 
@@ -137,10 +154,12 @@ def open_reply(app, body: str) -> str:
         return text
     envelope = parse_xml(text)
     crypto = MessageCrypto(app.token, app.encoding_aes_key, app.appid)
-    return crypto.decrypt_message(envelope.get("Encrypt", ""),
-                                  msg_signature=envelope.get("MsgSignature", ""),
-                                  timestamp=envelope.get("TimeStamp", ""),
-                                  nonce=envelope.get("Nonce", ""))
+    return crypto.decrypt_message(
+        envelope.get("Encrypt", ""),
+        msg_signature=envelope.get("MsgSignature", ""),
+        timestamp=envelope.get("TimeStamp", ""),
+        nonce=envelope.get("Nonce", ""),
+    )
 
 
 @route("POST", "/sandbox/simulate/<appid>")
@@ -158,8 +177,11 @@ def simulate(sandbox, request, appid: str):
         openid = CERTIFICATION_SENDER
     callback_url = data.get("callback_url")
     if callback_url and not under_callback_base(callback_url, sandbox.callback_base):
-        return _error(400, "callback_url is not under the sandbox's callback base "
-                           f"({sandbox.callback_base or 'none configured'})")
+        return _error(
+            400,
+            "callback_url is not under the sandbox's callback base "
+            f"({sandbox.callback_base or 'none configured'})",
+        )
     callback_url = callback_url or app.callback_url
     if not callback_url:
         return _error(400, "no callback URL: register the app with callback_url or send one")
@@ -170,12 +192,12 @@ def simulate(sandbox, request, appid: str):
 
     now = int(sandbox.clock())
     msg_id = random.getrandbits(63)
-    xml = build_push_xml(to_user=app.original_id or "gh_sandbox", openid=openid, kind=kind,
-                         data=data, now=now, msg_id=msg_id)
+    xml = build_push_xml(
+        to_user=app.original_id or "gh_sandbox", openid=openid, kind=kind, data=data, now=now, msg_id=msg_id
+    )
     # A 48-hour (message) or 1-minute (event) window for custom-service messages opens.
     if kind not in CERTIFICATION_EVENTS:  # a system push, not a user's interaction
-        sandbox.record_interaction(appid, openid,
-                                   kind="message" if kind in MESSAGE_TYPES else "event")
+        sandbox.record_interaction(appid, openid, kind="message" if kind in MESSAGE_TYPES else "event")
     timeout = float(getattr(sandbox, "callback_timeout", DEFAULT_CALLBACK_TIMEOUT))
     attempts_allowed = int(getattr(sandbox, "callback_attempts", DEFAULT_CALLBACK_ATTEMPTS))
     started = time.perf_counter()
@@ -188,27 +210,52 @@ def simulate(sandbox, request, appid: str):
     while attempts < attempts_allowed:
         attempts += 1
         try:
-            response = requests.post(f"{callback_url}{separator}{query}", data=body,
-                                     headers={"Content-Type": "text/xml"},
-                                     timeout=(min(timeout, 3.0), timeout))
+            response = requests.post(
+                f"{callback_url}{separator}{query}",
+                data=body,
+                headers={"Content-Type": "text/xml"},
+                timeout=(min(timeout, 3.0), timeout),
+            )
             break
         except requests.RequestException:
             response = None
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    result = {"elapsed_ms": elapsed_ms, "attempts": attempts, "msg_id": msg_id,
-              "status": response.status_code if response is not None else None}
+    result = {
+        "elapsed_ms": elapsed_ms,
+        "attempts": attempts,
+        "msg_id": msg_id,
+        "status": response.status_code if response is not None else None,
+    }
     if response is None:
-        return json_response({**result, "reply": None, "errcode": 502,
-                              "errmsg": "the callback did not answer within "
-                                        f"{timeout:g} s ({attempts} tries)"}, status=502)
+        return json_response(
+            {
+                **result,
+                "reply": None,
+                "errcode": 502,
+                "errmsg": f"the callback did not answer within {timeout:g} s ({attempts} tries)",
+            },
+            status=502,
+        )
     if response.status_code != 200:
-        return json_response({**result, "reply": None, "errcode": 502,
-                              "errmsg": f"the callback answered HTTP {response.status_code}"},
-                             status=502)
+        return json_response(
+            {
+                **result,
+                "reply": None,
+                "errcode": 502,
+                "errmsg": f"the callback answered HTTP {response.status_code}",
+            },
+            status=502,
+        )
     try:
         reply = describe_reply(open_reply(app, response.content.decode("utf-8")))
     except (CryptoError, MessageParseError, UnicodeDecodeError) as exc:
-        return json_response({**result, "reply": None, "errcode": 502,
-                              "errmsg": f"the reply is not valid: {type(exc).__name__}"},
-                             status=502)
+        return json_response(
+            {
+                **result,
+                "reply": None,
+                "errcode": 502,
+                "errmsg": f"the reply is not valid: {type(exc).__name__}",
+            },
+            status=502,
+        )
     return {**result, "reply": reply}

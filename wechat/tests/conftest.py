@@ -1,4 +1,5 @@
 """Fixtures of the wechat package: the sandbox on a free loopback port."""
+
 import pytest
 
 from wechat.sandbox import Sandbox

@@ -1,4 +1,5 @@
 """The API client against the sandbox over HTTP and real Redis: retries, token recovery, encoding."""
+
 import io
 import logging
 import threading
@@ -15,12 +16,18 @@ from wechat.tokens import TokenStore
 
 
 def make_client(sb, redis_client=None, *, sleeps=None, store=None, **options):
-    store = store or TokenStore(redis_client or redis.Redis.from_url(settings.REDIS_URL),
-                                base_url=sb.base_url)
-    return WeChatClient(APPID, SECRET, base_url=sb.base_url, token_store=store,
-                        session=requests.Session(),
-                        sleep=(sleeps.append if sleeps is not None else lambda s: None),
-                        **options)
+    store = store or TokenStore(
+        redis_client or redis.Redis.from_url(settings.REDIS_URL), base_url=sb.base_url
+    )
+    return WeChatClient(
+        APPID,
+        SECRET,
+        base_url=sb.base_url,
+        token_store=store,
+        session=requests.Session(),
+        sleep=(sleeps.append if sleeps is not None else lambda s: None),
+        **options,
+    )
 
 
 def test_menu_round_trip_with_chinese_names(sb, redis_client):
@@ -87,14 +94,15 @@ def test_daily_quota_45009_is_not_retried_and_says_so(sb, redis_client):
     assert sb.state(APPID)["errors"] == {"45009": 1}
 
 
-def test_40001_after_a_competing_refresh_is_recovered_with_exactly_one_extra_fetch(
-        sb, redis_client):
+def test_40001_after_a_competing_refresh_is_recovered_with_exactly_one_extra_fetch(sb, redis_client):
     sb.overlap_seconds = 0  # the competitor's fetch kills our token at once
     clients = [make_client(sb) for _ in range(8)]
     clients[0].get_current_selfmenu_info()  # caches token 1
     # Someone else (another system with the same AppSecret) fetches a token: ours is dead.
-    requests.get(f"{sb.base_url}/cgi-bin/token", params={
-        "grant_type": "client_credential", "appid": APPID, "secret": SECRET})
+    requests.get(
+        f"{sb.base_url}/cgi-bin/token",
+        params={"grant_type": "client_credential", "appid": APPID, "secret": SECRET},
+    )
     assert sb.token_fetches(APPID) == 2
     sb.latency_ms = 150  # all eight send with the dead token before anyone refreshes
     barrier = threading.Barrier(len(clients))
@@ -128,8 +136,7 @@ class StaleFirstStore(TokenStore):
         return super().get_token(appid, secret, source=source)
 
 
-def test_stale_40001_does_not_expire_a_token_another_process_already_refreshed(
-        sb, redis_client):
+def test_stale_40001_does_not_expire_a_token_another_process_already_refreshed(sb, redis_client):
     sb.overlap_seconds = 0
     other = TokenStore(redis_client, base_url=sb.base_url)
     old = other.get_token(APPID, SECRET)
@@ -219,8 +226,9 @@ def test_network_errors_never_carry_the_token_or_url(sb, redis_client, caplog):
     live = make_client(sb, redis_client)
     live.get_current_selfmenu_info()
     token = live.token_store.cached(APPID).token
-    dead = WeChatClient(APPID, SECRET, base_url="http://127.0.0.1:9", token_store=live.token_store,
-                        sleep=lambda s: None)
+    dead = WeChatClient(
+        APPID, SECRET, base_url="http://127.0.0.1:9", token_store=live.token_store, sleep=lambda s: None
+    )
     with pytest.raises(WeChatError) as caught:
         dead.get_current_selfmenu_info()
     error = caught.value
@@ -239,9 +247,12 @@ def test_stable_token_source_is_used_when_configured(sb, redis_client):
 def test_conditional_menu_clear_quota_and_typing(sb, redis_client):
     client = make_client(sb, redis_client)
     client.menu_create({"button": [{"type": "click", "name": "默认", "key": "D"}]})
-    menuid = client.menu_add_conditional({"button": [{"type": "click", "name": "安卓",
-                                                      "key": "A"}],
-                                          "matchrule": {"client_platform_type": "2"}})
+    menuid = client.menu_add_conditional(
+        {
+            "button": [{"type": "click", "name": "安卓", "key": "A"}],
+            "matchrule": {"client_platform_type": "2"},
+        }
+    )
     assert client.menu_get()["conditionalmenu"][0]["menuid"] == int(menuid)
     assert client.menu_try_match("oUser000000000000000000000001")["button"][0]["key"] == "D"
     client.menu_delete_conditional(menuid)

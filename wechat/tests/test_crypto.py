@@ -1,4 +1,5 @@
 """Signatures and message crypto (wechat-protocol.md §d, §e)."""
+
 import base64
 import struct
 
@@ -162,8 +163,12 @@ def test_reply_envelope_is_signed_and_decryptable():
     assert root.findtext("TimeStamp") == "1409304348"
     assert root.findtext("Nonce") == "abc123"
     assert root.findtext("MsgSignature") == signature(TOKEN, "1409304348", "abc123", encrypt)
-    assert c.decrypt_message(encrypt, msg_signature=root.findtext("MsgSignature"),
-                             timestamp="1409304348", nonce="abc123") == reply
+    assert (
+        c.decrypt_message(
+            encrypt, msg_signature=root.findtext("MsgSignature"), timestamp="1409304348", nonce="abc123"
+        )
+        == reply
+    )
 
 
 def test_repr_never_shows_token_or_key():

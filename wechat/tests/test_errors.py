@@ -1,4 +1,5 @@
 """The one WeChat exception type: codes, suffix stripping, temporariness, explanations."""
+
 import pickle
 
 from django.utils import translation

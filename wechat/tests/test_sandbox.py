@@ -1,4 +1,5 @@
 """The offline WeChat API behaves like WeChat (wechat-protocol.md §a–c), over real HTTP."""
+
 import json
 
 import pytest
@@ -20,8 +21,7 @@ def get_token(sb, http, **overrides):
 
 def call(sb, http, method, path, token, body=None, **params):
     data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-    r = http.request(method, f"{sb.base_url}{path}", params={"access_token": token, **params},
-                     data=data)
+    r = http.request(method, f"{sb.base_url}{path}", params={"access_token": token, **params}, data=data)
     return json.loads(r.content.decode("utf-8"))
 
 
@@ -33,8 +33,13 @@ def test_token_is_issued_with_expires_in(sb, http):
 
 @pytest.mark.parametrize(
     ("overrides", "errcode"),
-    [({"appid": "wxffffffffffffffff"}, 40013), ({"secret": "f" * 32}, 40125),
-     ({"grant_type": "password"}, 40002), ({"appid": ""}, 41002), ({"secret": ""}, 41004)],
+    [
+        ({"appid": "wxffffffffffffffff"}, 40013),
+        ({"secret": "f" * 32}, 40125),
+        ({"grant_type": "password"}, 40002),
+        ({"appid": ""}, 41002),
+        ({"secret": ""}, 41004),
+    ],
 )
 def test_token_errors_match_wechat(sb, http, overrides, errcode):
     answer = get_token(sb, http, **overrides)
@@ -76,8 +81,7 @@ def test_missing_and_malformed_tokens(sb, http):
 
 
 def stable(sb, http, force=False, secret=SECRET):
-    body = {"grant_type": "client_credential", "appid": APPID, "secret": secret,
-            "force_refresh": force}
+    body = {"grant_type": "client_credential", "appid": APPID, "secret": secret, "force_refresh": force}
     # No Content-Type header on purpose: WeChat accepts JSON bodies without one.
     return http.post(f"{sb.base_url}/cgi-bin/stable_token", data=json.dumps(body)).json()
 
@@ -90,8 +94,7 @@ def test_stable_token_is_the_same_in_normal_mode_and_separate_from_classic(sb, h
     b = stable(sb, http)
     assert a["access_token"] == b["access_token"] and b["expires_in"] == 7100
     get_token(sb, http)  # a classic fetch does not touch the stable token
-    assert "errcode" not in call(sb, http, "GET", "/cgi-bin/get_current_selfmenu_info",
-                                 a["access_token"])
+    assert "errcode" not in call(sb, http, "GET", "/cgi-bin/get_current_selfmenu_info", a["access_token"])
 
 
 def test_stable_token_renews_in_its_last_five_minutes(sb, http):
@@ -166,8 +169,15 @@ CLICK = {"type": "click", "name": "今日歌曲", "key": "V1001_TODAY_MUSIC"}
         ([{**VIEW, "url": "example.com/page"}], 40055),
         ([{"name": "菜单", "sub_button": [{**CLICK, "sub_button": [CLICK]}]}], 40022),
         ([{"name": "菜单"}], 41007),
-        ([{"name": "菜单", "sub_button": [{**VIEW, "url": f"https://d{i}.example.com/"}
-                                          for i in range(4)]}], 65316),
+        (
+            [
+                {
+                    "name": "菜单",
+                    "sub_button": [{**VIEW, "url": f"https://d{i}.example.com/"} for i in range(4)],
+                }
+            ],
+            65316,
+        ),
     ],
 )
 def test_menu_validation_codes(sb, http, buttons, errcode):
@@ -179,18 +189,23 @@ def test_menu_validation_codes(sb, http, buttons, errcode):
 
 
 def test_sub_button_name_limit_is_60_bytes(sb, http):
-    ok, _ = menu_create(sb, http, {"button": [{"name": "菜单", "sub_button": [
-        {**CLICK, "name": "字" * 20}]}]})
+    ok, _ = menu_create(
+        sb, http, {"button": [{"name": "菜单", "sub_button": [{**CLICK, "name": "字" * 20}]}]}
+    )
     assert ok["errcode"] == 0
 
 
 def test_miniprogram_buttons_need_a_certified_account(sb, http):
     sb.register_app(APPID, SECRET, wechat_id=WXID, certified=False)
-    mini = {"type": "miniprogram", "name": "小程序", "url": "https://example.com/",
-            "appid": "wx286b93c14bbf93aa", "pagepath": "pages/lunar/index"}
+    mini = {
+        "type": "miniprogram",
+        "name": "小程序",
+        "url": "https://example.com/",
+        "appid": "wx286b93c14bbf93aa",
+        "pagepath": "pages/lunar/index",
+    }
     assert menu_create(sb, http, {"button": [mini]})[0]["errcode"] == 40119
-    assert menu_create(sb, http, {"button": [{"name": "菜单", "sub_button": [mini]}]})[0][
-        "errcode"] == 40120
+    assert menu_create(sb, http, {"button": [{"name": "菜单", "sub_button": [mini]}]})[0]["errcode"] == 40120
     sb.register_app(APPID, SECRET, wechat_id=WXID, certified=True)
     assert menu_create(sb, http, {"button": [mini]})[0]["errcode"] == 0
 
@@ -213,8 +228,7 @@ def test_menu_get_and_selfmenu_shapes_and_delete(sb, http):
 
 def test_menu_body_that_is_not_json_gets_47001(sb, http):
     token = get_token(sb, http)["access_token"]
-    r = http.post(f"{sb.base_url}/cgi-bin/menu/create", params={"access_token": token},
-                  data=b"{not json")
+    r = http.post(f"{sb.base_url}/cgi-bin/menu/create", params={"access_token": token}, data=b"{not json")
     assert r.json()["errcode"] == 47001
 
 
@@ -222,32 +236,52 @@ def test_menu_body_that_is_not_json_gets_47001(sb, http):
 def test_kf_accounts_paths_errors_and_limit(sb, http):
     token = get_token(sb, http)["access_token"]
     add = "/customservice/kfaccount/add"
-    assert call(sb, http, "POST", add, token, {"kf_account": f"kf1@{WXID}",
-                                               "nickname": "客服一号"})["errcode"] == 0
-    assert call(sb, http, "POST", add, token, {"kf_account": f"kf1@{WXID}",
-                                               "nickname": "x"})["errcode"] == 65406
-    assert call(sb, http, "POST", add, token, {"kf_account": "kf2@other_id",
-                                               "nickname": "x"})["errcode"] == 65404
-    assert call(sb, http, "POST", add, token, {"kf_account": f"toolongprefix@{WXID}",
-                                               "nickname": "x"})["errcode"] == 65404
-    assert call(sb, http, "POST", add, token, {"kf_account": f"kf3@{WXID}",
-                                               "nickname": "字" * 17})["errcode"] == 65403
+    assert (
+        call(sb, http, "POST", add, token, {"kf_account": f"kf1@{WXID}", "nickname": "客服一号"})["errcode"]
+        == 0
+    )
+    assert (
+        call(sb, http, "POST", add, token, {"kf_account": f"kf1@{WXID}", "nickname": "x"})["errcode"] == 65406
+    )
+    assert (
+        call(sb, http, "POST", add, token, {"kf_account": "kf2@other_id", "nickname": "x"})["errcode"]
+        == 65404
+    )
+    assert (
+        call(sb, http, "POST", add, token, {"kf_account": f"toolongprefix@{WXID}", "nickname": "x"})[
+            "errcode"
+        ]
+        == 65404
+    )
+    assert (
+        call(sb, http, "POST", add, token, {"kf_account": f"kf3@{WXID}", "nickname": "字" * 17})["errcode"]
+        == 65403
+    )
     # lists live under /cgi-bin/customservice/, management under /customservice/
     kf_list = call(sb, http, "GET", "/cgi-bin/customservice/getkflist", token)["kf_list"]
     assert kf_list[0]["kf_nick"] == "客服一号"
     assert call(sb, http, "GET", "/customservice/getkflist", token).get("errcode") == 404
     for i in range(2, 101):
-        assert call(sb, http, "POST", add, token, {"kf_account": f"k{i}@{WXID}",
-                                                   "nickname": "n"})["errcode"] == 0
-    assert call(sb, http, "POST", add, token, {"kf_account": f"k101@{WXID}",
-                                               "nickname": "n"})["errcode"] == 65405
+        assert (
+            call(sb, http, "POST", add, token, {"kf_account": f"k{i}@{WXID}", "nickname": "n"})["errcode"]
+            == 0
+        )
+    assert (
+        call(sb, http, "POST", add, token, {"kf_account": f"k101@{WXID}", "nickname": "n"})["errcode"]
+        == 65405
+    )
     # delete by GET (legacy) and by POST (current doc)
-    assert call(sb, http, "GET", "/customservice/kfaccount/del", token,
-                kf_account=f"k2@{WXID}")["errcode"] == 0
-    assert call(sb, http, "POST", "/customservice/kfaccount/del", token,
-                {"kf_account": f"k3@{WXID}"})["errcode"] == 0
-    assert call(sb, http, "POST", "/customservice/kfaccount/del", token,
-                {"kf_account": f"k3@{WXID}"})["errcode"] == 65401
+    assert (
+        call(sb, http, "GET", "/customservice/kfaccount/del", token, kf_account=f"k2@{WXID}")["errcode"] == 0
+    )
+    assert (
+        call(sb, http, "POST", "/customservice/kfaccount/del", token, {"kf_account": f"k3@{WXID}"})["errcode"]
+        == 0
+    )
+    assert (
+        call(sb, http, "POST", "/customservice/kfaccount/del", token, {"kf_account": f"k3@{WXID}"})["errcode"]
+        == 65401
+    )
 
 
 def test_kf_disabled_gets_65400(sb, http):
@@ -259,49 +293,57 @@ def test_kf_disabled_gets_65400(sb, http):
 def test_kf_sessions_need_a_bound_online_worker(sb, http):
     token = get_token(sb, http)["access_token"]
     kf = f"kf1@{WXID}"
-    call(sb, http, "POST", "/customservice/kfaccount/add", token, {"kf_account": kf,
-                                                                   "nickname": "一号"})
+    call(sb, http, "POST", "/customservice/kfaccount/add", token, {"kf_account": kf, "nickname": "一号"})
     create = "/customservice/kfsession/create"
     openid = "oUser000000000000000000000001"
-    assert call(sb, http, "POST", create, token, {"kf_account": kf, "openid": openid})[
-        "errcode"] == 65402
-    assert call(sb, http, "POST", "/customservice/kfaccount/inviteworker", token,
-                {"kf_account": kf, "invite_wx": "worker_wx1"})["errcode"] == 0
+    assert call(sb, http, "POST", create, token, {"kf_account": kf, "openid": openid})["errcode"] == 65402
+    assert (
+        call(
+            sb,
+            http,
+            "POST",
+            "/customservice/kfaccount/inviteworker",
+            token,
+            {"kf_account": kf, "invite_wx": "worker_wx1"},
+        )["errcode"]
+        == 0
+    )
     sb.accept_kf_invite(APPID, kf)
-    assert call(sb, http, "POST", create, token, {"kf_account": kf, "openid": openid})[
-        "errcode"] == 65415
+    assert call(sb, http, "POST", create, token, {"kf_account": kf, "openid": openid})["errcode"] == 65415
     sb.set_kf_online(APPID, kf)
     sb.add_wait_case(APPID, openid)
     assert call(sb, http, "GET", "/customservice/kfsession/getwaitcase", token)["count"] == 1
-    assert call(sb, http, "POST", create, token, {"kf_account": kf, "openid": openid})[
-        "errcode"] == 0
-    assert call(sb, http, "POST", create, token, {"kf_account": kf, "openid": "bad"})[
-        "errcode"] == 40003
-    assert call(sb, http, "GET", "/customservice/kfsession/getsession", token,
-                openid=openid)["kf_account"] == kf
-    assert call(sb, http, "GET", "/customservice/kfsession/getsessionlist", token,
-                kf_account=kf)["sessionlist"][0]["openid"] == openid
+    assert call(sb, http, "POST", create, token, {"kf_account": kf, "openid": openid})["errcode"] == 0
+    assert call(sb, http, "POST", create, token, {"kf_account": kf, "openid": "bad"})["errcode"] == 40003
+    assert (
+        call(sb, http, "GET", "/customservice/kfsession/getsession", token, openid=openid)["kf_account"] == kf
+    )
+    assert (
+        call(sb, http, "GET", "/customservice/kfsession/getsessionlist", token, kf_account=kf)["sessionlist"][
+            0
+        ]["openid"]
+        == openid
+    )
     online = call(sb, http, "GET", "/cgi-bin/customservice/getonlinekflist", token)
     assert online["kf_online_list"][0]["accepted_case"] == 1
     close = "/customservice/kfsession/close"
-    assert call(sb, http, "POST", close, token, {"kf_account": kf, "openid": openid})[
-        "errcode"] == 0
-    assert call(sb, http, "POST", close, token, {"kf_account": kf, "openid": openid})[
-        "errcode"] == 65413
+    assert call(sb, http, "POST", close, token, {"kf_account": kf, "openid": openid})["errcode"] == 0
+    assert call(sb, http, "POST", close, token, {"kf_account": kf, "openid": openid})["errcode"] == 65413
 
 
 def test_kf_avatar_upload_needs_the_media_field(sb, http):
     token = get_token(sb, http)["access_token"]
     kf = f"kf1@{WXID}"
-    call(sb, http, "POST", "/customservice/kfaccount/add", token, {"kf_account": kf,
-                                                                   "nickname": "一号"})
+    call(sb, http, "POST", "/customservice/kfaccount/add", token, {"kf_account": kf, "nickname": "一号"})
     url = f"{sb.base_url}/customservice/kfaccount/uploadheadimg"
     jpeg = b"\xff\xd8\xff\xe0" + b"0" * 100
-    r = http.post(url, params={"access_token": token, "kf_account": kf},
-                  files={"file": ("a.jpg", jpeg, "image/jpeg")})
+    r = http.post(
+        url, params={"access_token": token, "kf_account": kf}, files={"file": ("a.jpg", jpeg, "image/jpeg")}
+    )
     assert r.json()["errcode"] == 40005
-    r = http.post(url, params={"access_token": token, "kf_account": kf},
-                  files={"media": ("a.jpg", jpeg, "image/jpeg")})
+    r = http.post(
+        url, params={"access_token": token, "kf_account": kf}, files={"media": ("a.jpg", jpeg, "image/jpeg")}
+    )
     assert r.json()["errcode"] == 0
     head = sb.state(APPID)["kf_accounts"][0]["kf_headimgurl"]
     assert http.get(head).content == jpeg
@@ -367,16 +409,21 @@ def test_expire_endpoint_makes_tokens_expire(sb, http):
 
 
 def test_route_table_accepts_new_endpoints(sb, http):
-    sb.add_route("POST", "/sandbox/echo/<appid>", lambda s, req, appid: {"appid": appid,
-                                                                         **req.json()})
+    sb.add_route("POST", "/sandbox/echo/<appid>", lambda s, req, appid: {"appid": appid, **req.json()})
     r = http.post(f"{sb.base_url}/sandbox/echo/{APPID}", data='{"x": "中"}'.encode())
     assert r.json() == {"appid": APPID, "x": "中"}
 
 
 def test_register_app_keeps_callback_details(sandbox):
-    app = sandbox.register_app(APPID, SECRET, token="tok123", encoding_aes_key="a" * 43,
-                               message_mode="safe", callback_url="http://127.0.0.1:8000/wechat/x/",
-                               original_id="gh_0123456789ab")
+    app = sandbox.register_app(
+        APPID,
+        SECRET,
+        token="tok123",
+        encoding_aes_key="a" * 43,
+        message_mode="safe",
+        callback_url="http://127.0.0.1:8000/wechat/x/",
+        original_id="gh_0123456789ab",
+    )
     assert (app.token, app.message_mode, app.original_id) == ("tok123", "safe", "gh_0123456789ab")
     assert sandbox.app(APPID).callback_url.endswith("/wechat/x/")
 
@@ -388,19 +435,23 @@ def test_conditional_menus_need_a_default_menu_and_a_rule(sb, http):
     cond = {"button": [CLICK], "matchrule": {"tag_id": "2"}}
     assert call(sb, http, "POST", add, token, cond)["errcode"] == 65303
     call(sb, http, "POST", "/cgi-bin/menu/create", token, {"button": [VIEW]})
-    assert call(sb, http, "POST", add, token, {"button": [CLICK], "matchrule": {}})[
-        "errcode"] == 65304
-    assert call(sb, http, "POST", add, token, {"button": [CLICK], "matchrule": {"sex": "1"}})[
-        "errcode"] == 65320
+    assert call(sb, http, "POST", add, token, {"button": [CLICK], "matchrule": {}})["errcode"] == 65304
+    assert (
+        call(sb, http, "POST", add, token, {"button": [CLICK], "matchrule": {"sex": "1"}})["errcode"] == 65320
+    )
     menuid = call(sb, http, "POST", add, token, cond)["menuid"]
     got = call(sb, http, "GET", "/cgi-bin/menu/get", token)
     assert got["conditionalmenu"][0]["menuid"] == int(menuid) and "menuid" in got["menu"]
-    assert call(sb, http, "POST", "/cgi-bin/menu/trymatch", token,
-                {"user_id": "oUser000000000000000000000001"})["button"][0]["name"] == "官网"
-    assert call(sb, http, "POST", "/cgi-bin/menu/delconditional", token,
-                {"menuid": menuid})["errcode"] == 0
-    assert call(sb, http, "POST", "/cgi-bin/menu/delconditional", token,
-                {"menuid": menuid})["errcode"] == 65301
+    assert (
+        call(sb, http, "POST", "/cgi-bin/menu/trymatch", token, {"user_id": "oUser000000000000000000000001"})[
+            "button"
+        ][0]["name"]
+        == "官网"
+    )
+    assert call(sb, http, "POST", "/cgi-bin/menu/delconditional", token, {"menuid": menuid})["errcode"] == 0
+    assert (
+        call(sb, http, "POST", "/cgi-bin/menu/delconditional", token, {"menuid": menuid})["errcode"] == 65301
+    )
     assert "conditionalmenu" not in call(sb, http, "GET", "/cgi-bin/menu/get", token)
 
 
@@ -410,19 +461,15 @@ def test_clear_quota_resets_counts_ten_times_a_month(sb, http):
     call(sb, http, "GET", "/cgi-bin/menu/get", token)
     assert call(sb, http, "GET", "/cgi-bin/menu/get", token)["errcode"] == 45009
     for _ in range(10):
-        assert call(sb, http, "POST", "/cgi-bin/clear_quota", token, {"appid": APPID})[
-            "errcode"] == 0
+        assert call(sb, http, "POST", "/cgi-bin/clear_quota", token, {"appid": APPID})["errcode"] == 0
     assert call(sb, http, "GET", "/cgi-bin/menu/get", token)["errcode"] == 46003
-    assert call(sb, http, "POST", "/cgi-bin/clear_quota", token, {"appid": APPID})[
-        "errcode"] == 48006
+    assert call(sb, http, "POST", "/cgi-bin/clear_quota", token, {"appid": APPID})["errcode"] == 48006
 
 
 def test_typing_follows_the_reply_window(sb, http):
     token = get_token(sb, http)["access_token"]
     openid = "oUser000000000000000000000001"
     body = {"touser": openid, "command": "Typing"}
-    assert call(sb, http, "POST", "/cgi-bin/message/custom/typing", token, body)[
-        "errcode"] == 45015
+    assert call(sb, http, "POST", "/cgi-bin/message/custom/typing", token, body)["errcode"] == 45015
     sb.record_interaction(APPID, openid)
-    assert call(sb, http, "POST", "/cgi-bin/message/custom/typing", token, body)[
-        "errcode"] == 0
+    assert call(sb, http, "POST", "/cgi-bin/message/custom/typing", token, body)["errcode"] == 0

@@ -1,5 +1,6 @@
 """The sandbox's temporary media upload (images for customer-service messages) and
 menu/trymatch by a simulated user's profile, through the client over loopback HTTP."""
+
 import pytest
 import requests
 
@@ -15,20 +16,21 @@ def test_an_uploaded_image_can_be_sent_and_an_unknown_media_id_cannot(sb, redis_
     client = make_client(sb, redis_client)
     sb.record_interaction(APPID, OPENID)
     media_id = client.media_upload("image", PNG, "photo.png", "image/png")
-    client.message_custom_send({"touser": OPENID, "msgtype": "image",
-                                "image": {"media_id": media_id}})
+    client.message_custom_send({"touser": OPENID, "msgtype": "image", "image": {"media_id": media_id}})
     assert sb.state(APPID)["sent_messages"][-1]["image"] == {"media_id": media_id}
     with pytest.raises(WeChatError) as caught:
-        client.message_custom_send({"touser": OPENID, "msgtype": "image",
-                                    "image": {"media_id": "made-up"}})
+        client.message_custom_send({"touser": OPENID, "msgtype": "image", "image": {"media_id": "made-up"}})
     assert caught.value.errcode == 40007
 
 
-@pytest.mark.parametrize("kind, content, errcode", [
-    ("document", PNG, 40004),
-    ("image", b"%PDF-1.4 not an image", 40005),
-    ("image", b"", 40009),
-])
+@pytest.mark.parametrize(
+    "kind, content, errcode",
+    [
+        ("document", PNG, 40004),
+        ("image", b"%PDF-1.4 not an image", 40005),
+        ("image", b"", 40009),
+    ],
+)
 def test_media_upload_refuses_like_wechat(sb, redis_client, kind, content, errcode):
     client = make_client(sb, redis_client)
     with pytest.raises(WeChatError) as caught:
@@ -40,15 +42,26 @@ def test_media_upload_refuses_like_wechat(sb, redis_client, kind, content, errco
 def test_trymatch_answers_the_newest_conditional_menu_fitting_the_user(sb, redis_client):
     client = make_client(sb, redis_client)
     client.menu_create({"button": [{"type": "click", "name": "默认", "key": "D"}]})
-    client.menu_add_conditional({"button": [{"type": "click", "name": "安卓", "key": "A"}],
-                                 "matchrule": {"client_platform_type": "2"}})
-    client.menu_add_conditional({"button": [{"type": "click", "name": "会员", "key": "V"}],
-                                 "matchrule": {"tag_id": "7", "client_platform_type": "2"}})
+    client.menu_add_conditional(
+        {
+            "button": [{"type": "click", "name": "安卓", "key": "A"}],
+            "matchrule": {"client_platform_type": "2"},
+        }
+    )
+    client.menu_add_conditional(
+        {
+            "button": [{"type": "click", "name": "会员", "key": "V"}],
+            "matchrule": {"tag_id": "7", "client_platform_type": "2"},
+        }
+    )
     assert client.menu_try_match(OPENID)["button"][0]["key"] == "D"  # no profile
     sb.set_user(APPID, OPENID, client_platform_type="2")
     assert client.menu_try_match(OPENID)["button"][0]["key"] == "A"
-    answer = requests.post(f"{sb.base_url}/sandbox/users/{APPID}", timeout=5,
-                           json={"openid": OPENID, "tag_ids": [7], "ignored": "x"})
+    answer = requests.post(
+        f"{sb.base_url}/sandbox/users/{APPID}",
+        timeout=5,
+        json={"openid": OPENID, "tag_ids": [7], "ignored": "x"},
+    )
     assert answer.json()["errcode"] == 0
     assert client.menu_try_match(OPENID)["button"][0]["key"] == "V"  # newest first
     assert sb.state(APPID)["users"][OPENID] == {"client_platform_type": "2", "tag_ids": [7]}

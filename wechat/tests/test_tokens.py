@@ -1,4 +1,5 @@
 """Single-flight access tokens (R-MENU-04) against the sandbox over HTTP and real Redis."""
+
 import multiprocessing
 import os
 import signal
@@ -51,9 +52,13 @@ def test_r_menu_04_concurrent_callers_in_several_processes_cause_one_fetch(sb, r
     sb.latency_ms = 100
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
-    procs = [ctx.Process(target=workers.fetch_tokens,
-                         args=(settings.REDIS_URL, sb.base_url, APPID, SECRET, 4, "go", results))
-             for _ in range(3)]
+    procs = [
+        ctx.Process(
+            target=workers.fetch_tokens,
+            args=(settings.REDIS_URL, sb.base_url, APPID, SECRET, 4, "go", results),
+        )
+        for _ in range(3)
+    ]
     for p in procs:
         p.start()
     time.sleep(1.5)  # let the children import and start their threads
@@ -173,8 +178,9 @@ def test_a_dead_lock_holder_does_not_block_others_past_the_lease(sb, redis_clien
     """The holder is SIGKILLed mid-fetch; another caller gets a token once the lease ends."""
     sb.force_error("/cgi-bin/token", 0, delay_ms=20_000, times=1)  # hang the first fetch
     ctx = multiprocessing.get_context("spawn")
-    holder = ctx.Process(target=workers.hold_lock_while_fetching,
-                         args=(settings.REDIS_URL, sb.base_url, APPID, SECRET, 2))
+    holder = ctx.Process(
+        target=workers.hold_lock_while_fetching, args=(settings.REDIS_URL, sb.base_url, APPID, SECRET, 2)
+    )
     holder.start()
     store = store_for(sb, redis_client, lock_lease_seconds=2, wait_seconds=10)
     lock_key = store.lock_key(APPID, "classic")

@@ -1,4 +1,5 @@
 """Functions run in child processes by the token tests (importable for the spawn start method)."""
+
 import threading
 
 import redis
@@ -27,6 +28,7 @@ def fetch_tokens(redis_url, base_url, appid, secret, threads, barrier_at, result
 
 def hold_lock_while_fetching(redis_url, base_url, appid, secret, lease):
     """Takes the token lock and hangs in the (slowed-down) fetch until killed."""
-    store = TokenStore(redis.Redis.from_url(redis_url), base_url=base_url,
-                       lock_lease_seconds=lease, timeout=(3.05, 60))
+    store = TokenStore(
+        redis.Redis.from_url(redis_url), base_url=base_url, lock_lease_seconds=lease, timeout=(3.05, 60)
+    )
     store.get_token(appid, secret)

@@ -4,6 +4,7 @@ Values come from the environment through django-environ. Environment-specific
 modules (local, production, test) decide which values are required and which
 have development defaults; every variable is documented in `.env.example`.
 """
+
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -115,8 +116,7 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
 WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=15000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -175,10 +175,21 @@ CONTENT_SECURITY_POLICY = {
 SECURE_REFERRER_POLICY = "same-origin"  # other sites never see admin URLs (object ids)
 # Permissions-Policy (django-permissions-policy): the admin uses none of these.
 PERMISSIONS_POLICY = {
-    feature: [] for feature in (
-        "accelerometer", "autoplay", "camera", "display-capture",
-        "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment", "usb",
-        "xr-spatial-tracking")
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "xr-spatial-tracking",
+    )
 }
 
 # --- Language and time --------------------------------------------------------
@@ -218,8 +229,10 @@ def redis_settings(url: str) -> dict:
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": url,
                 "KEY_PREFIX": "wxadmin",
-                "OPTIONS": {"socket_timeout": REDIS_SOCKET_TIMEOUT,
-                            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT},
+                "OPTIONS": {
+                    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                },
             }
         },
         "CELERY_BROKER_URL": url,
@@ -310,8 +323,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # about two minutes. Retry countdowns stay below (visibility - time limit), or a task
 # waiting for its countdown would be handed out twice: with Redis, such a message sits
 # unacknowledged on the worker that fetched it.
-CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT",
-                                           default=CELERY_TASK_TIME_LIMIT + 20)
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 20
+)
 if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -335,8 +349,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
 }
 # One quick retry of a failed publish, then the error reaches the caller.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2,
-                                    "interval_step": 0.5, "interval_max": 0.5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.2,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
@@ -359,8 +377,11 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "DASHBOARD_CALLBACK": "wxadmin.dashboard.dashboard_callback",
     # Grouped by what staff do (wxadmin/navigation.py); models no group names land in "More".
-    "SIDEBAR": {"show_search": True, "show_all_applications": False,
-                "navigation": "wxadmin.navigation.sidebar"},
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "wxadmin.navigation.sidebar",
+    },
     "STYLES": [],
     "SCRIPTS": [],
 }

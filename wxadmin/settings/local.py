@@ -3,6 +3,7 @@
 `make run` writes a `.env` with freshly generated secrets on first use; `base.py`
 reads it before anything else (production reads the real environment alone).
 """
+
 from .base import *  # noqa: F403
 from .base import env
 

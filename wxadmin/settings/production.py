@@ -3,6 +3,7 @@
 A missing variable stops start-up with django-environ's ImproperlyConfigured,
 which names it. Only the real environment is read (no `.env` file).
 """
+
 import copy
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,14 +34,12 @@ vars().update(env.email_url("EMAIL_URL"))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # (issue 10) never hang
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
 
 # WhiteNoise serves the collected static files (gunicorn, no separate web server needed),
 # right after SecurityMiddleware.
 _security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
-MIDDLEWARE = [*MIDDLEWARE[:_security], "whitenoise.middleware.WhiteNoiseMiddleware",
-              *MIDDLEWARE[_security:]]
+MIDDLEWARE = [*MIDDLEWARE[:_security], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[_security:]]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -79,9 +78,12 @@ SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     from wxadmin.scrubbing import sentry_init
 
-    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"),
-                release=env.str("SENTRY_RELEASE", default=""),
-                traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # --- Health probes and metrics over plain HTTP (issue 14) -----------------------------------
 # Load balancers and Prometheus reach the nodes directly: no redirect to HTTPS for them

@@ -1,4 +1,5 @@
 """Settings for the test suite: real PostgreSQL (via DATABASE_URL) or SQLite, real Redis."""
+
 from .base import *  # noqa: F403
 from .base import env, redis_settings
 

@@ -8,6 +8,7 @@
 - `CeleryWorker`: a real `celery worker` subprocess on the test settings, which can be
   killed with SIGKILL mid-task.
 """
+
 from __future__ import annotations
 
 import os
@@ -160,13 +161,30 @@ class CeleryWorker:
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        command = [str(ROOT / ".venv/bin/celery"), "-A", "wxadmin", "worker", "--pool", "threads",
-                   "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip",
-                   "--without-mingle", "-n", f"{name}@%h"]
+        command = [
+            str(ROOT / ".venv/bin/celery"),
+            "-A",
+            "wxadmin",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{name}@%h",
+        ]
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
-                                    **env},
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            command,
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test", **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self, timeout: float = 60) -> CeleryWorker:
         deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ For each model registered on the admin site: the changelist, a search, the add
 page (when adding is allowed) and the change page of an existing row (when one
 exists after loading the demo data and each app's `admin_smoke_objects`).
 """
+
 import pytest
 from django.conf import settings
 from django.contrib import admin
@@ -36,8 +37,9 @@ def _token_status_rows():
     from accounts.models import AccountTokenStatus, OfficialAccount
 
     for account in OfficialAccount.objects.all():
-        AccountTokenStatus.objects.create(account=account, fetched_at=timezone.now(),
-                                          last_errcode=40164, last_errmsg="invalid ip")
+        AccountTokenStatus.objects.create(
+            account=account, fetched_at=timezone.now(), last_errcode=40164, last_errmsg="invalid ip"
+        )
 
 
 def _menus_rows(user):
@@ -59,14 +61,13 @@ def _certification_rows(user):
 
     review_company()
     order = make_order(by=user, until=OrderStatus.IN_REVIEW)
-    Reminder.objects.create(order=order, milestone=Milestone.values[0],
-                            due_on=datetime.date(2027, 1, 1))
-    Notification.objects.create(user=user, order=order, milestone=Milestone.values[0],
-                                title="示范提醒", body="示范")
+    Reminder.objects.create(order=order, milestone=Milestone.values[0], due_on=datetime.date(2027, 1, 1))
+    Notification.objects.create(
+        user=user, order=order, milestone=Milestone.values[0], title="示范提醒", body="示范"
+    )
     from certification.wechat_events import Push, wechat_event_apply
 
-    wechat_event_apply(account=order.account,
-                       push=Push(event="annual_renew", create_time=1_780_000_000))
+    wechat_event_apply(account=order.account, push=Push(event="annual_renew", create_time=1_780_000_000))
 
 
 def _messaging_rows(user, client):
@@ -89,18 +90,23 @@ def _messaging_rows(user, client):
     WelcomeReplyFactory(account=account)
     kf = KfAccountFactory(account=account)
     TransferRuleFactory(account=account)
-    KfOperation.objects.create(account=account, kf=kf, kf_account=kf.kf_account,
-                               action="add", requested_by=user)
-    KfSession.objects.create(account=account, openid="oDemoUser", kf_account=kf.kf_account,
-                             opened_at=timezone.now())
+    KfOperation.objects.create(
+        account=account, kf=kf, kf_account=kf.kf_account, action="add", requested_by=user
+    )
+    KfSession.objects.create(
+        account=account, openid="oDemoUser", kf_account=kf.kf_account, opened_at=timezone.now()
+    )
     KfWaitCase.objects.create(account=account, openid="oDemoUser2", latest_time=timezone.now())
     timestamp, nonce = str(int(time.time())), "12345"
-    body = (f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
-            "<FromUserName><![CDATA[oDemoUser]]></FromUserName>"
-            f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            "<Content><![CDATA[你好]]></Content><MsgId>1234567890</MsgId></xml>")
-    query = (f"signature={signature(account.server_token, timestamp, nonce)}"
-             f"&timestamp={timestamp}&nonce={nonce}")
+    body = (
+        f"<xml><ToUserName><![CDATA[{account.original_id}]]></ToUserName>"
+        "<FromUserName><![CDATA[oDemoUser]]></FromUserName>"
+        f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        "<Content><![CDATA[你好]]></Content><MsgId>1234567890</MsgId></xml>"
+    )
+    query = (
+        f"signature={signature(account.server_token, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}"
+    )
     response = client.post(f"/wechat/{account.appid}/?{query}", body, content_type="text/xml")
     assert response.status_code == 200
     from messaging.tests.pushes import flush_log
@@ -112,21 +118,31 @@ def _messaging_rows(user, client):
     # the user wrote, so staff may answer in the conversation workspace (a reply to users)
     from messaging.services_conversations import outbound_send
 
-    outbound_send(account=account, openid="oDemoUser", msg_type="text", text="示范回复", by=user,
-                  kf_account=kf.kf_account)
+    outbound_send(
+        account=account,
+        openid="oDemoUser",
+        msg_type="text",
+        text="示范回复",
+        by=user,
+        kf_account=kf.kf_account,
+    )
 
 
 def test_every_model_of_ours_has_a_row_to_open(populated):
     """Guards the smoke test itself: a change page is only tried when a row exists."""
     ours = {"accounts", "menus", "certification", "messaging"}
-    empty = [model._meta.label for model, _admin in registered()
-             if model._meta.app_label in ours and not model._default_manager.exists()]
+    empty = [
+        model._meta.label
+        for model, _admin in registered()
+        if model._meta.app_label in ours and not model._default_manager.exists()
+    ]
     assert not empty
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize(("model", "model_admin"), registered(),
-                         ids=[model._meta.label for model, _ in registered()])
+@pytest.mark.parametrize(
+    ("model", "model_admin"), registered(), ids=[model._meta.label for model, _ in registered()]
+)
 def test_admin_pages_render(client, populated, model, model_admin, language):
     client.force_login(populated)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language

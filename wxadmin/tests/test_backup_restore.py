@@ -1,4 +1,5 @@
 """scripts/backup.sh and scripts/restore.sh: a backup restores into an empty database and media folder."""
+
 import os
 import shutil
 import subprocess
@@ -21,8 +22,15 @@ def url(name: str) -> str:
 
 
 def run(script: str, *args: str, env: dict, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", f"scripts/{script}", *args], cwd=ROOT, input=stdin, text=True,
-                          capture_output=True, timeout=120, env={**os.environ, **env})
+    return subprocess.run(
+        ["bash", f"scripts/{script}", *args],
+        cwd=ROOT,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
 
 
 @pytest.fixture
@@ -39,8 +47,9 @@ def restore_database():
 
 def stored_secret(database: str, appid: str) -> str | None:
     with psycopg.connect(url(database)) as conn:
-        row = conn.execute("SELECT appsecret FROM accounts_officialaccount WHERE appid = %s",
-                           [appid]).fetchone()
+        row = conn.execute(
+            "SELECT appsecret FROM accounts_officialaccount WHERE appid = %s", [appid]
+        ).fetchone()
     return row[0] if row else None
 
 
@@ -58,8 +67,9 @@ def test_backup_restores_database_and_private_media(needs_pg_tools, restore_data
     (media / "certification" / "1" / "licence.pdf").write_bytes(b"%PDF-1.4 licence")
     source = connection.settings_dict["NAME"]
 
-    made = run("backup.sh", str(tmp_path / "backups"),
-               env={"DATABASE_URL": url(source), "MEDIA_ROOT": str(media)})
+    made = run(
+        "backup.sh", str(tmp_path / "backups"), env={"DATABASE_URL": url(source), "MEDIA_ROOT": str(media)}
+    )
     assert made.returncode == 0, made.stderr
     backup = Path(made.stdout.strip().splitlines()[-1])
     assert {"db.dump", "media.tar.gz", "SHA256SUMS", "MANIFEST"} <= {p.name for p in backup.iterdir()}
@@ -87,8 +97,11 @@ def test_a_damaged_backup_changes_nothing(needs_pg_tools, restore_database, tmp_
     OfficialAccountFactory()
     media = tmp_path / "media"
     media.mkdir()
-    made = run("backup.sh", str(tmp_path / "backups"),
-               env={"DATABASE_URL": url(connection.settings_dict["NAME"]), "MEDIA_ROOT": str(media)})
+    made = run(
+        "backup.sh",
+        str(tmp_path / "backups"),
+        env={"DATABASE_URL": url(connection.settings_dict["NAME"]), "MEDIA_ROOT": str(media)},
+    )
     backup = Path(made.stdout.strip().splitlines()[-1])
     with (backup / "db.dump").open("ab") as dump:
         dump.write(b"tampered")
@@ -96,8 +109,12 @@ def test_a_damaged_backup_changes_nothing(needs_pg_tools, restore_database, tmp_
     target_media.mkdir()
     (target_media / "keep.txt").write_text("keep")
 
-    refused = run("restore.sh", str(backup), "--yes",
-                  env={"DATABASE_URL": url(restore_database), "MEDIA_ROOT": str(target_media)})
+    refused = run(
+        "restore.sh",
+        str(backup),
+        "--yes",
+        env={"DATABASE_URL": url(restore_database), "MEDIA_ROOT": str(target_media)},
+    )
     assert refused.returncode == 65
     assert "checksums do not match" in refused.stderr
     assert (target_media / "keep.txt").read_text() == "keep"

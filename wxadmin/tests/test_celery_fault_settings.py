@@ -1,4 +1,5 @@
 """Celery settings for faults: a dead worker's task comes back in minutes, never twice."""
+
 from django.conf import settings
 
 from .test_token_settings import start_up_error

@@ -1,4 +1,5 @@
 """Every environment variable the settings read is documented in .env.example."""
+
 import re
 from pathlib import Path
 

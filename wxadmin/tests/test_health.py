@@ -1,4 +1,5 @@
 """/healthz, /readyz and /metrics: cheap, secret-free, and /metrics closed to the public."""
+
 import datetime
 import json
 import time
@@ -43,7 +44,12 @@ def test_readyz_is_ready_with_everything_up_and_says_nothing_secret(client, sett
     assert response.status_code == 200, body
     checks = response.json()["checks"]
     assert {name: check["ok"] for name, check in checks.items()} == {
-        "database": True, "redis": True, "broker": True, "beat": True, "tokens": True}
+        "database": True,
+        "redis": True,
+        "broker": True,
+        "beat": True,
+        "tokens": True,
+    }
     for secret in (settings.SECRET_KEY, settings.REDIS_URL, *settings.FIELD_ENCRYPTION_KEYS):
         assert secret not in body
 
@@ -67,13 +73,16 @@ def test_readyz_fails_without_a_recent_heartbeat(client, redis_client, settings)
 def test_readyz_fails_when_an_account_token_expired_and_checks_can_be_narrowed(client):
     health.heartbeat_record()
     account = OfficialAccountFactory()
-    AccountTokenStatus.objects.create(account=account,
-                                      expires_at=timezone.now() - datetime.timedelta(minutes=1))
+    AccountTokenStatus.objects.create(
+        account=account, expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["tokens"] == {
-        "ok": False, "ms": response.json()["checks"]["tokens"]["ms"],
-        "detail": "1 account(s) with an expired access token (see the admin's token status)"}
+        "ok": False,
+        "ms": response.json()["checks"]["tokens"]["ms"],
+        "detail": "1 account(s) with an expired access token (see the admin's token status)",
+    }
     assert account.appid not in response.content.decode()
     # what a load balancer asks: only this node's dependencies decide
     narrowed = client.get("/readyz?checks=database,redis,broker")
@@ -87,7 +96,10 @@ def test_readyz_reports_an_unreachable_redis_without_its_url(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"] == {
-        "ok": False, "detail": "failed: ConnectionError", "ms": response.json()["checks"]["redis"]["ms"]}
+        "ok": False,
+        "detail": "failed: ConnectionError",
+        "ms": response.json()["checks"]["redis"]["ms"],
+    }
     assert "hunter2" not in response.content.decode()
 
 
@@ -111,8 +123,9 @@ def test_heartbeat_task_run_by_a_worker_makes_beat_check_pass(celery_worker_thre
     while health.heartbeat_age_seconds() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert health.check_beat() == (True, "last heartbeat 0 s ago")
-    assert any(spec["task"] == "wxadmin.heartbeat" and spec["every_seconds"] == 30
-               for spec in collect_schedules())
+    assert any(
+        spec["task"] == "wxadmin.heartbeat" and spec["every_seconds"] == 30 for spec in collect_schedules()
+    )
 
 
 def test_metrics_are_open_to_allowed_addresses_only(client, settings):
@@ -121,14 +134,20 @@ def test_metrics_are_open_to_allowed_addresses_only(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.2.3.4").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="198.51.100.7").status_code == 403
     # through a proxy REMOTE_ADDR is the proxy's (often 127.0.0.1): not trusted
-    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1",
-                      HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 403
+    assert (
+        client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code
+        == 403
+    )
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
     assert response["Content-Type"].startswith("text/plain")
     text = response.content.decode()
-    for name in ("wxadmin_callback_duration_seconds_bucket", "wxadmin_menu_publications_total",
-                 "wxadmin_token_fetches_total", "wxadmin_reminders_sent_total",
-                 "wxadmin_task_queue_length"):
+    for name in (
+        "wxadmin_callback_duration_seconds_bucket",
+        "wxadmin_menu_publications_total",
+        "wxadmin_token_fetches_total",
+        "wxadmin_reminders_sent_total",
+        "wxadmin_task_queue_length",
+    ):
         assert f"# TYPE {name.removesuffix('_bucket').removesuffix('_total')}" in text
 
 
@@ -137,8 +156,15 @@ def test_metrics_bearer_token_opens_them_from_anywhere(client, settings):
     settings.METRICS_TOKEN = "scrape-token-0123456789"
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
-    assert client.get("/metrics", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="1.2.3.4",
-                      HTTP_AUTHORIZATION="Bearer scrape-token-0123456789").status_code == 200
+    assert (
+        client.get(
+            "/metrics",
+            REMOTE_ADDR="198.51.100.7",
+            HTTP_X_FORWARDED_FOR="1.2.3.4",
+            HTTP_AUTHORIZATION="Bearer scrape-token-0123456789",
+        ).status_code
+        == 200
+    )
 
 
 def test_readyz_json_is_plain_data(client):

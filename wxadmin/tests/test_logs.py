@@ -1,4 +1,5 @@
 """Production logs: JSON lines with request id / task id and AppID; secrets never reach them."""
+
 import io
 import json
 import logging
@@ -51,14 +52,22 @@ def test_a_secret_never_reaches_the_logs(json_log):
 
     log.warning("credentials of %s: %s / %s", account.appid, secret, aes_key)  # Secret values
     try:  # a real requests error quotes the URL, with the secret in its query string
-        requests.get("http://127.0.0.1:1/cgi-bin/token",
-                     params={"grant_type": "client_credential", "appid": account.appid,
-                             "secret": str(secret)}, timeout=1)
+        requests.get(
+            "http://127.0.0.1:1/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": account.appid, "secret": str(secret)},
+            timeout=1,
+        )
     except requests.ConnectionError:
         log.exception("token fetch failed")
     log.info("answer %s", json.dumps({"access_token": token, "expires_in": 7200}))
-    log.info("menu/create", extra={"access_token": token, "appsecret": str(secret),
-                                   "url": f"https://api.weixin.qq.com/cgi-bin/menu/create?access_token={token}"})
+    log.info(
+        "menu/create",
+        extra={
+            "access_token": token,
+            "appsecret": str(secret),
+            "url": f"https://api.weixin.qq.com/cgi-bin/menu/create?access_token={token}",
+        },
+    )
 
     raw = json_log.raw()
     for value in (str(secret), str(aes_key), token):
@@ -75,9 +84,11 @@ def test_request_lines_have_request_id_and_appid_and_no_query_string(client, jso
     account = OfficialAccountFactory(server_token="LogsServerToken0123456789abcdefg")
     stamp, nonce = str(int(time.time())), "n1"
     sig = signature("LogsServerToken0123456789abcdefg", stamp, nonce)
-    response = client.get(f"/wechat/{account.appid}/",
-                          {"signature": sig, "timestamp": stamp, "nonce": nonce, "echostr": "e"},
-                          HTTP_X_REQUEST_ID="proxy-req-0001")
+    response = client.get(
+        f"/wechat/{account.appid}/",
+        {"signature": sig, "timestamp": stamp, "nonce": nonce, "echostr": "e"},
+        HTTP_X_REQUEST_ID="proxy-req-0001",
+    )
     assert response["X-Request-ID"] == "proxy-req-0001"
     line = next(r for r in json_log() if r["logger"] == "wxadmin.request")
     assert line["request_id"] == "proxy-req-0001"

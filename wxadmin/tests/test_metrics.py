@@ -1,4 +1,5 @@
 """Prometheus metrics: what each counts, measured through the real code paths."""
+
 import datetime
 import subprocess
 import sys
@@ -24,22 +25,30 @@ def value(name: str, **labels) -> float:
 def test_callback_latency_and_outcome_by_status(client):
     account = OfficialAccountFactory(server_token="MetricsServerToken0123456789abcd")
     stamp, nonce = str(int(time.time())), "abc"
-    good = {"signature": signature("MetricsServerToken0123456789abcd", stamp, nonce),
-            "timestamp": stamp, "nonce": nonce, "echostr": "e"}
-    before = (value("wxadmin_callback_duration_seconds_count"),
-              value("wxadmin_callback_responses_total", status="200"),
-              value("wxadmin_callback_responses_total", status="403"),
-              value("wxadmin_callback_responses_total", status="404"))
+    good = {
+        "signature": signature("MetricsServerToken0123456789abcd", stamp, nonce),
+        "timestamp": stamp,
+        "nonce": nonce,
+        "echostr": "e",
+    }
+    before = (
+        value("wxadmin_callback_duration_seconds_count"),
+        value("wxadmin_callback_responses_total", status="200"),
+        value("wxadmin_callback_responses_total", status="403"),
+        value("wxadmin_callback_responses_total", status="404"),
+    )
 
     assert client.get(f"/wechat/{account.appid}/", good).status_code == 200
     assert client.get(f"/wechat/{account.appid}/", {**good, "signature": "x"}).status_code == 403
     assert client.get("/wechat/wx00000000000000ff/", good).status_code == 404
     client.get("/admin/login/")  # not a callback: not counted
 
-    after = (value("wxadmin_callback_duration_seconds_count"),
-             value("wxadmin_callback_responses_total", status="200"),
-             value("wxadmin_callback_responses_total", status="403"),
-             value("wxadmin_callback_responses_total", status="404"))
+    after = (
+        value("wxadmin_callback_duration_seconds_count"),
+        value("wxadmin_callback_responses_total", status="200"),
+        value("wxadmin_callback_responses_total", status="403"),
+        value("wxadmin_callback_responses_total", status="404"),
+    )
     assert [b - a for a, b in zip(before, after, strict=True)] == [3, 1, 1, 1]
     assert value("wxadmin_callback_duration_seconds_bucket", le="10.0") >= 3
 
@@ -58,15 +67,17 @@ def test_token_fetches_and_failures_per_account(sandbox, settings, redis_client)
         account_token_refresh(account=wrong)
 
     assert value("wxadmin_token_fetches_total", appid=good.appid) == 1
-    assert value("wxadmin_token_fetch_failures_total", appid=good.appid,
-                 errcode=str(refused.value.errcode)) == 0
+    assert (
+        value("wxadmin_token_fetch_failures_total", appid=good.appid, errcode=str(refused.value.errcode)) == 0
+    )
     assert value("wxadmin_token_fetches_total", appid=wrong.appid) >= 1
-    assert value("wxadmin_token_fetch_failures_total", appid=wrong.appid,
-                 errcode=str(refused.value.errcode)) >= 1
+    assert (
+        value("wxadmin_token_fetch_failures_total", appid=wrong.appid, errcode=str(refused.value.errcode))
+        >= 1
+    )
 
 
-def test_menu_publications_by_outcome(sandbox, settings, redis_client,
-                                      django_capture_on_commit_callbacks):
+def test_menu_publications_by_outcome(sandbox, settings, redis_client, django_capture_on_commit_callbacks):
     from menus import services
     from menus.tasks import publish_version
 
@@ -78,8 +89,10 @@ def test_menu_publications_by_outcome(sandbox, settings, redis_client,
     account = OfficialAccountFactory()
     sandbox.register_app(account.appid, str(account.appsecret), wechat_id=account.wechat_id)
     menu = {"button": [{"type": "click", "name": "今日歌曲", "key": "K1", "reply": "hi"}]}
-    before = {outcome: value("wxadmin_menu_publications_total", outcome=outcome)
-              for outcome in ("published", "failed", "retry")}
+    before = {
+        outcome: value("wxadmin_menu_publications_total", outcome=outcome)
+        for outcome in ("published", "failed", "retry")
+    }
 
     def publish():
         services.draft_save(account=account, data=menu, by=user)
@@ -92,8 +105,10 @@ def test_menu_publications_by_outcome(sandbox, settings, redis_client,
     sandbox.force_error("/cgi-bin/menu/create", 40007, times=1)  # a lasting error
     publish()
 
-    delta = {outcome: value("wxadmin_menu_publications_total", outcome=outcome) - count
-             for outcome, count in before.items()}
+    delta = {
+        outcome: value("wxadmin_menu_publications_total", outcome=outcome) - count
+        for outcome, count in before.items()
+    }
     assert delta == {"published": 1, "failed": 1, "retry": 1}
 
 
@@ -106,8 +121,12 @@ def test_reminders_sent_by_milestone(time_machine):
     shanghai = datetime.timezone(datetime.timedelta(hours=8))
     succeeded = datetime.datetime(2026, 3, 15, 9, tzinfo=shanghai)
     staff = [UserFactory(groups=["Operators"]), UserFactory(groups=["Finance"])]
-    order = make_order(account=make_account(staff=staff), by=staff[1], until=OrderStatus.IN_REVIEW,
-                       now=succeeded - datetime.timedelta(days=10))
+    order = make_order(
+        account=make_account(staff=staff),
+        by=staff[1],
+        until=OrderStatus.IN_REVIEW,
+        now=succeeded - datetime.timedelta(days=10),
+    )
     services.order_succeed(order=order, by=staff[1], now=succeeded)
     before = value("wxadmin_reminders_sent_total", milestone="annual_review")
 
@@ -131,8 +150,13 @@ def test_multiprocess_files_of_every_role_are_merged(tmp_path):
     """Web and worker processes write their own files; /metrics sums them (multiprocess mode)."""
     for role, count in (("web", 2), ("worker", 3), ("worker", 4)):
         (tmp_path / role).mkdir(exist_ok=True)
-        subprocess.run([sys.executable, "-c", WRITER, str(count)], cwd=ROOT, check=True, timeout=60,
-                       env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / role), "PATH": "/usr/bin:/bin"})
+        subprocess.run(
+            [sys.executable, "-c", WRITER, str(count)],
+            cwd=ROOT,
+            check=True,
+            timeout=60,
+            env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / role), "PATH": "/usr/bin:/bin"},
+        )
     assert len(list(tmp_path.glob("*/*.db"))) >= 3
 
     text = exposition(str(tmp_path))[0].decode()

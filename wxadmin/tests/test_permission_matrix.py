@@ -23,6 +23,7 @@ tenant object's id, so a new view that takes an id is still tried with both tena
 Each request runs in a savepoint that is rolled back, so the next one starts from the
 same data. PostgreSQL only: writes are detected with `pg_stat_xact_user_tables`.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -51,8 +52,14 @@ ROLES = ("superuser", "operator_A", "operator_B", "finance_A", "nonstaff", "anon
 ROLE_TENANT = {"operator_A": "A", "operator_B": "B", "finance_A": "A"}
 PASSWORD = "pw-for-tests-123"
 #: tables written by logging in, sessions and login throttling: not a change of data
-BOOKKEEPING_TABLES = {"django_session", "auth_user", "axes_accessattempt", "axes_accesslog",
-                      "axes_accessfailurelog", "axes_accessattemptexpiration"}
+BOOKKEEPING_TABLES = {
+    "django_session",
+    "auth_user",
+    "axes_accessattempt",
+    "axes_accesslog",
+    "axes_accessfailurelog",
+    "axes_accessattemptexpiration",
+}
 LEGIT_4XX_3XX = {301, 302, 400, 403, 404, 405, 409, 413}
 CSRF = "Zq8vTn3pLx0rWb6yKd2sHf9mJc5gQa1e"  # a 32-character secret, cookie and form alike
 
@@ -92,8 +99,7 @@ def build_world() -> World:
 
     world = World()
     user_model = get_user_model()
-    world.users["superuser"] = user_model.objects.create_superuser("matrix-root", "r@x.cn",
-                                                                   PASSWORD)
+    world.users["superuser"] = user_model.objects.create_superuser("matrix-root", "r@x.cn", PASSWORD)
     world.users["nonstaff"] = UserFactory(username="matrix-nonstaff", is_staff=False)
     now = timezone.now()
 
@@ -108,47 +114,83 @@ def build_world() -> World:
         world.users[f"operator_{tenant}"] = operator
         if tenant == "A":
             world.users["finance_A"] = finance
-        entity = put(EntityFactory(full_name=f"{mark}有限公司", short_name=mark,
-                                   bank_account_number=f"62220{ord(tenant)}99887766"), tenant)
-        account = put(OfficialAccountFactory(entity=entity, name=f"{mark}服务号",
-                                             assigned_staff=[operator, finance]), tenant)
+        entity = put(
+            EntityFactory(
+                full_name=f"{mark}有限公司",
+                short_name=mark,
+                bank_account_number=f"62220{ord(tenant)}99887766",
+            ),
+            tenant,
+        )
+        account = put(
+            OfficialAccountFactory(entity=entity, name=f"{mark}服务号", assigned_staff=[operator, finance]),
+            tenant,
+        )
         openid = world.openid[tenant] = f"o_matrix_user_{tenant.lower()}"
-        put(KeywordRuleFactory(account=account, pattern=f"{mark}关键词",
-                               reply_text=f"{mark}回复"), tenant)
+        put(KeywordRuleFactory(account=account, pattern=f"{mark}关键词", reply_text=f"{mark}回复"), tenant)
         put(WelcomeReplyFactory(account=account, reply_text=f"{mark}欢迎"), tenant)
         kf = put(KfAccountFactory(account=account, nickname=f"客服{tenant}"), tenant)
-        put(TransferRule.objects.create(account=account, name=f"{mark}转接", match_type="any",
-                                        kf_account=kf), tenant)
-        put(KfOperation.objects.create(account=account, kf=kf, kf_account=kf.kf_account,
-                                       action="update", nickname=f"{mark}昵称",
-                                       requested_by=operator), tenant)
-        put(KfSession.objects.create(account=account, openid=openid, kf_account=kf.kf_account,
-                                     opened_at=now), tenant)
+        put(
+            TransferRule.objects.create(account=account, name=f"{mark}转接", match_type="any", kf_account=kf),
+            tenant,
+        )
+        put(
+            KfOperation.objects.create(
+                account=account,
+                kf=kf,
+                kf_account=kf.kf_account,
+                action="update",
+                nickname=f"{mark}昵称",
+                requested_by=operator,
+            ),
+            tenant,
+        )
+        put(
+            KfSession.objects.create(account=account, openid=openid, kf_account=kf.kf_account, opened_at=now),
+            tenant,
+        )
         put(KfWaitCase.objects.create(account=account, openid=openid, latest_time=now), tenant)
-        put(InboundMessage.objects.create(account=account, dedupe_key=f"matrix-{tenant}",
-                                          openid=openid, msg_type="text",
-                                          content=f"{mark}消息", sent_at=now), tenant)
+        put(
+            InboundMessage.objects.create(
+                account=account,
+                dedupe_key=f"matrix-{tenant}",
+                openid=openid,
+                msg_type="text",
+                content=f"{mark}消息",
+                sent_at=now,
+            ),
+            tenant,
+        )
         menu = put(Menu.objects.create(account=account), tenant)
-        version = put(MenuVersion.objects.create(
-            menu=menu, number=1, status="published",
-            data={"button": [{"type": "click", "name": "菜单", "key": "K",
-                              "reply": f"{mark}菜单回复"}]}), tenant)
-        ClickReply.objects.create(account=account, key="K", reply=f"{mark}菜单回复",
-                                  version=version)
-        put(MenuAuditEntry.objects.create(account=account, action="publish", by=operator,
-                                          version=version, detail=f"{mark}审计"), tenant)
-        put(FanOut.objects.create(data={"button": []}, source_account=account,
-                                  created_by=operator), tenant)
-        put(AccountTokenStatus.objects.create(account=account, last_errmsg=f"{mark}错误"),
-            tenant)
+        version = put(
+            MenuVersion.objects.create(
+                menu=menu,
+                number=1,
+                status="published",
+                data={"button": [{"type": "click", "name": "菜单", "key": "K", "reply": f"{mark}菜单回复"}]},
+            ),
+            tenant,
+        )
+        ClickReply.objects.create(account=account, key="K", reply=f"{mark}菜单回复", version=version)
+        put(
+            MenuAuditEntry.objects.create(
+                account=account, action="publish", by=operator, version=version, detail=f"{mark}审计"
+            ),
+            tenant,
+        )
+        put(FanOut.objects.create(data={"button": []}, source_account=account, created_by=operator), tenant)
+        put(AccountTokenStatus.objects.create(account=account, last_errmsg=f"{mark}错误"), tenant)
         order = put(make_order(account=account, by=finance, until="in_review"), tenant)
         account.certified_until = now.date() + datetime.timedelta(days=200)
         account.save()
         put(order.documents.first(), tenant)
-        put(Reminder.objects.create(order=order, milestone=Milestone.RESUBMISSION,
-                                    due_on=now.date()), tenant)
-        put(Notification.objects.create(user=finance, order=order, milestone="resubmission",
-                                        title=f"{mark}提醒", body=f"{mark}正文"), tenant)
+        put(Reminder.objects.create(order=order, milestone=Milestone.RESUBMISSION, due_on=now.date()), tenant)
+        put(
+            Notification.objects.create(
+                user=finance, order=order, milestone="resubmission", title=f"{mark}提醒", body=f"{mark}正文"
+            ),
+            tenant,
+        )
     return world
 
 
@@ -171,16 +213,22 @@ CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 def walk(patterns, parts=(), names=()):
     for entry in patterns:
         if isinstance(entry, URLResolver):
-            yield from walk(entry.url_patterns, parts + (entry.pattern,),
-                            names + ((entry.namespace,) if entry.namespace else ()))
+            yield from walk(
+                entry.url_patterns,
+                parts + (entry.pattern,),
+                names + ((entry.namespace,) if entry.namespace else ()),
+            )
         elif isinstance(entry, URLPattern):
             yield parts + (entry.pattern,), ":".join(names + (entry.name or "",)), entry
 
 
 def template_of(pattern_parts, callback) -> tuple[str, list[str]]:
     """The URL with `{name}` holes, and the parameter names in order."""
-    positional = [p for p in inspect.signature(inspect.unwrap(callback)).parameters
-                  if p not in ("self", "request", "extra_context", "form_url")]
+    positional = [
+        p
+        for p in inspect.signature(inspect.unwrap(callback)).parameters
+        if p not in ("self", "request", "extra_context", "form_url")
+    ]
     text, params = "", []
     for pattern in pattern_parts:
         raw = str(pattern)
@@ -188,13 +236,13 @@ def template_of(pattern_parts, callback) -> tuple[str, list[str]]:
             raw = raw.lstrip("^").rstrip("$")
 
             def hole(found):
-                name = found.group(1) or (positional[len(params)]
-                                          if len(params) < len(positional) else "arg")
+                name = found.group(1) or (positional[len(params)] if len(params) < len(positional) else "arg")
                 params.append(name)
                 return "{" + name + "}"
 
             raw = GROUP.sub(hole, raw)
         else:
+
             def hole(found):
                 params.append(found.group(2))
                 return "{" + found.group(2) + "}"
@@ -207,8 +255,11 @@ def template_of(pattern_parts, callback) -> tuple[str, list[str]]:
 def model_named_by(url_template: str) -> list[type]:
     """Models a non-admin route's literal words name ("documents" → OrderDocument)."""
     words = [w.rstrip("s").replace("-", "") for w in re.split(r"[/{}]", url_template) if w]
-    ours = [m for m in apps.get_models() if m._meta.app_label in
-            ("accounts", "menus", "certification", "messaging")]
+    ours = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in ("accounts", "menus", "certification", "messaging")
+    ]
     return [m for m in ours for w in words if len(w) > 3 and m._meta.model_name.endswith(w)]
 
 
@@ -266,8 +317,7 @@ def expand(world: World) -> list[Target]:
         for tenant in TENANTS:
             combos = [{}]
             for param in params:
-                combos = [{**c, param: v} for c in combos
-                          for v in values_for(param, tenant, world, model, c)]
+                combos = [{**c, param: v} for c in combos for v in values_for(param, tenant, world, model, c)]
             per_tenant += [(tenant, combo) for combo in combos]
         seen = set()
         for tenant, combo in per_tenant:
@@ -276,9 +326,14 @@ def expand(world: World) -> list[Target]:
                 continue
             seen.add(url)
             # Whose data the URL names: a tenant object's id, account, AppID or OpenID.
-            owner = tenant if any(p in TENANT_PARAMS or (p.endswith(("_pk", "_id"))
-                                                         and p != "content_type_id")
-                                  for p in combo) else None
+            owner = (
+                tenant
+                if any(
+                    p in TENANT_PARAMS or (p.endswith(("_pk", "_id")) and p != "content_type_id")
+                    for p in combo
+                )
+                else None
+            )
             key = next((combo[p] for p in ("object_id", "pk", "id") if p in combo), None)
             if key is not None and model is not None:
                 owner = world.tenant_of(model, key)
@@ -296,9 +351,16 @@ def autocomplete_targets(url: str) -> list[Target]:
     for model, model_admin in admin.site._registry.items():
         for field_name in model_admin.autocomplete_fields:
             opts = model._meta
-            found.append(Target(f"{url}?app_label={opts.app_label}&model_name={opts.model_name}"
-                                f"&field_name={field_name}&term=", "admin:autocomplete", None,
-                                None, True))
+            found.append(
+                Target(
+                    f"{url}?app_label={opts.app_label}&model_name={opts.model_name}"
+                    f"&field_name={field_name}&term=",
+                    "admin:autocomplete",
+                    None,
+                    None,
+                    True,
+                )
+            )
     return found
 
 
@@ -310,8 +372,7 @@ def action_targets(world, name, url, model) -> list[Target]:
     except Exception:  # an admin whose actions need a real request: skip its actions
         return []
     objects = world.objects.get(model, {})
-    return [Target(url, name, tenant, model, True, action=action)
-            for action in actions for tenant in objects]
+    return [Target(url, name, tenant, model, True, action=action) for action in actions for tenant in objects]
 
 
 # --- forms, requests, checks --------------------------------------------------------------
@@ -328,8 +389,12 @@ class FormHarvester(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = {"method": (a.get("method") or "get").lower(), "id": a.get("id", ""),
-                          "data": {}, "first_option": {}}
+            self._form = {
+                "method": (a.get("method") or "get").lower(),
+                "id": a.get("id", ""),
+                "data": {},
+                "first_option": {},
+            }
             self.forms.append(self._form)
         if self._form is None:
             return
@@ -340,8 +405,9 @@ class FormHarvester(html.parser.HTMLParser):
                 return
             if kind in ("submit", "button", "image", "file", "password"):
                 return
-            data.setdefault(a["name"], []).append(a.get("value") or ("on" if kind in (
-                "checkbox", "radio") else ""))
+            data.setdefault(a["name"], []).append(
+                a.get("value") or ("on" if kind in ("checkbox", "radio") else "")
+            )
         elif tag == "select" and a.get("name"):
             self._select = a["name"]
         elif tag == "option" and self._select:
@@ -365,8 +431,11 @@ class FormHarvester(html.parser.HTMLParser):
             self._form["data"][self._textarea][0] += text
 
     def main_form(self) -> dict:
-        posts = [f for f in self.forms if f["method"] == "post"
-                 and "language" not in f["id"] and "logout" not in f["id"]]
+        posts = [
+            f
+            for f in self.forms
+            if f["method"] == "post" and "language" not in f["id"] and "logout" not in f["id"]
+        ]
         if not posts:
             return {}
         chosen = max(posts, key=lambda f: len(f["data"]))
@@ -379,15 +448,19 @@ class FormHarvester(html.parser.HTMLParser):
 
 def writes() -> Counter:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname, n_tup_ins + n_tup_upd + n_tup_del "
-                       "FROM pg_stat_xact_user_tables")
-        return Counter({name: count for name, count in cursor.fetchall()
-                        if name not in BOOKKEEPING_TABLES and count})
+        cursor.execute("SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables")
+        return Counter(
+            {name: count for name, count in cursor.fetchall() if name not in BOOKKEEPING_TABLES and count}
+        )
 
 
 def snapshot(world: World, tenant: str) -> dict:
-    return {(model, obj.pk): model._default_manager.filter(pk=obj.pk).values().first()
-            for model, objs in world.objects.items() for t, obj in objs.items() if t == tenant}
+    return {
+        (model, obj.pk): model._default_manager.filter(pk=obj.pk).values().first()
+        for model, objs in world.objects.items()
+        for t, obj in objs.items()
+        if t == tenant
+    }
 
 
 def offered_actions(world: World, role: str) -> set[tuple[type, str]]:
@@ -420,8 +493,10 @@ def may_write(role: str, target: Target, world: World, offered: set) -> bool:
     if target.is_admin and target.model is not None:
         user = world.users[role]
         opts = target.model._meta
-        return any(user.has_perm(f"{opts.app_label}.{get_permission_codename(verb, opts)}")
-                   for verb in ("add", "change", "delete"))
+        return any(
+            user.has_perm(f"{opts.app_label}.{get_permission_codename(verb, opts)}")
+            for verb in ("add", "change", "delete")
+        )
     return True
 
 
@@ -440,15 +515,23 @@ def request(client: Client, method: str, target: Target, form: dict):
         return client.get(target.url)
     if target.action:
         selected = MATRIX_WORLD.objects.get(target.model, {}).get(target.tenant)
-        data = {"action": target.action, "index": "0", "post": "yes", "apply": "1",
-                "_selected_action": [str(selected.pk)] if selected else [],
-                "csrfmiddlewaretoken": CSRF}
+        data = {
+            "action": target.action,
+            "index": "0",
+            "post": "yes",
+            "apply": "1",
+            "_selected_action": [str(selected.pk)] if selected else [],
+            "csrfmiddlewaretoken": CSRF,
+        }
         return client.post(target.url, data)
     if target.is_admin:
         return client.post(target.url, {**form, "csrfmiddlewaretoken": CSRF})
-    return client.post(target.url, json.dumps({"confirm": True, "menu": {"button": []},
-                                               "type": "text", "content": "hi"}),
-                       content_type="application/json", HTTP_X_CSRFTOKEN=CSRF)
+    return client.post(
+        target.url,
+        json.dumps({"confirm": True, "menu": {"button": []}, "type": "text", "content": "hi"}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=CSRF,
+    )
 
 
 MATRIX_WORLD: World  # set by the test (used by request() for action selections)
@@ -467,8 +550,12 @@ def test_permission_matrix_from_the_url_resolver(settings, sandbox, record_prope
     world = MATRIX_WORLD = build_world()
     for tenant in TENANTS:
         account = world.objects[OfficialAccount][tenant]
-        app = sandbox.register_app(account.appid, str(account.appsecret),
-                                   token=str(account.server_token), wechat_id=account.wechat_id)
+        app = sandbox.register_app(
+            account.appid,
+            str(account.appsecret),
+            token=str(account.server_token),
+            wechat_id=account.wechat_id,
+        )
         app.menu = [{"type": "click", "name": "菜单", "key": "K"}]  # so "pull" has one
     targets = expand(world)
     baseline = {tenant: snapshot(world, tenant) for tenant in TENANTS}
@@ -500,14 +587,17 @@ def test_permission_matrix_from_the_url_resolver(settings, sandbox, record_prope
                     changed, last = current - last, current
                     tenant = ROLE_TENANT.get(role)
                     other = {"A": "B", "B": "A"}.get(tenant)
-                    touched_other = bool(changed and other
-                                         and snapshot(world, other) != baseline[other])
+                    touched_other = bool(changed and other and snapshot(world, other) != baseline[other])
                     transaction.set_rollback(True)
                 body = b"".join(response) if response.streaming else response.content
                 text = body.decode("utf-8", "replace")
-                if (role == "superuser" and method == "GET" and target.is_admin
-                        and response.status_code == 200 and "html" in response.get(
-                            "Content-Type", "")):
+                if (
+                    role == "superuser"
+                    and method == "GET"
+                    and target.is_admin
+                    and response.status_code == 200
+                    and "html" in response.get("Content-Type", "")
+                ):
                     harvester = FormHarvester()  # what the POST will send back, for all roles
                     harvester.feed(text)
                     forms[target.url] = harvester.main_form()
@@ -519,8 +609,11 @@ def test_permission_matrix_from_the_url_resolver(settings, sandbox, record_prope
                 if status >= 500 and not upstream_answer(response, text):
                     problems.append(f"{label} as {role}: {status}")
                 figures["upstream (WeChat/sandbox) answers 502"] += status == 502
-                foreign = [MARK[t] for t in TENANTS if MARK[t] in text and (
-                    role in ("anonymous", "nonstaff") or (tenant and t != tenant))]
+                foreign = [
+                    MARK[t]
+                    for t in TENANTS
+                    if MARK[t] in text and (role in ("anonymous", "nonstaff") or (tenant and t != tenant))
+                ]
                 if foreign:
                     problems.append(f"{label} as {role}: shows {foreign}")
                 if changed and not may_write(role, target, world, offered[role]):
@@ -546,8 +639,11 @@ def test_permission_matrix_from_the_url_resolver(settings, sandbox, record_prope
     summary = ", ".join(f"{k}: {v}" for k, v in sorted(figures.items()))
     record_property("matrix", summary)
     print(f"\npermission matrix: {summary} ({len(patterns)} url shapes)")  # noqa: T201 (figures)
-    print("foreign-tenant requests answered without refusal (no data, no change):",  # noqa: T201
-          *answered_foreign, sep="\n  ")
+    print(  # noqa: T201
+        "foreign-tenant requests answered without refusal (no data, no change):",
+        *answered_foreign,
+        sep="\n  ",
+    )
     assert figures["url patterns"] > 100, "the resolver walk found too few URLs"
     assert figures["foreign-tenant requests"] > 500
     assert not problems, "\n".join(problems[:60]) + f"\n… {len(problems)} problem(s)"

@@ -1,4 +1,5 @@
 """`make serve` refuses to start, naming every missing required variable, before starting anything."""
+
 import os
 import subprocess
 from pathlib import Path
@@ -13,8 +14,14 @@ REQUIRED = {
 
 def serve(env: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in REQUIRED and not k.startswith("DJANGO_")}
-    return subprocess.run(["bash", "scripts/serve.sh"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={**base, "METRICS_DIR": str(tmp_path / "m"), **env})
+    return subprocess.run(
+        ["bash", "scripts/serve.sh"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**base, "METRICS_DIR": str(tmp_path / "m"), **env},
+    )
 
 
 def test_serve_names_every_missing_variable_and_starts_nothing(tmp_path):

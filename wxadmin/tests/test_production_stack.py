@@ -4,6 +4,7 @@ Real processes on loopback: gunicorn (2 workers), a Celery worker and beat with 
 production settings, the test PostgreSQL database and Redis database, and the
 sandbox in this process as WeChat. Takes about 20–30 s.
 """
+
 import json
 import os
 import re
@@ -28,8 +29,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Stack-test-pw-9f2c1e"
 SERVER_TOKEN = "StackTestServerToken0123456789ab"
 HTTPS = {"X-Forwarded-Proto": "https"}
-MENU = {"button": [{"type": "click", "name": "今日歌曲", "key": "V1001_TODAY", "reply": "你好"},
-                   {"type": "view", "name": "搜索", "url": "https://www.example.com/"}]}
+MENU = {
+    "button": [
+        {"type": "click", "name": "今日歌曲", "key": "V1001_TODAY", "reply": "你好"},
+        {"type": "view", "name": "搜索", "url": "https://www.example.com/"},
+    ]
+}
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -43,27 +48,33 @@ def free_port() -> int:
 def stack_environment(*, port: int, sandbox_url: str, tmp_path: Path) -> dict:
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "PROMETHEUS_", "SENTRY_"))}
-    env.update({
-        "PY": sys.executable,
-        "SECRET_KEY": "stack-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        # the test settings' keys: rows written here decrypt in the stack
-        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-        "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "EMAIL_URL": "consolemail://",
-        "WECHAT_API_BASE": sandbox_url,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "CELERY_WORKER_CONCURRENCY": "1",
-        "METRICS_DIR": str(tmp_path / "metrics"),
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "MENU_PUBLISH_RATE_PER_SECOND": "0",
-        "LOG_LEVEL": "INFO",
-    })
+    host = db["HOST"] or "127.0.0.1"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "PROMETHEUS_", "SENTRY_"))
+    }
+    env.update(
+        {
+            "PY": sys.executable,
+            "SECRET_KEY": "stack-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            # the test settings' keys: rows written here decrypt in the stack
+            "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+            "DATABASE_URL": f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}",
+            "REDIS_URL": settings.REDIS_URL,
+            "EMAIL_URL": "consolemail://",
+            "WECHAT_API_BASE": sandbox_url,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "2",
+            "CELERY_WORKER_CONCURRENCY": "1",
+            "METRICS_DIR": str(tmp_path / "metrics"),
+            "STATIC_ROOT": str(tmp_path / "static"),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+            "MENU_PUBLISH_RATE_PER_SECOND": "0",
+            "LOG_LEVEL": "INFO",
+        }
+    )
     return env
 
 
@@ -77,13 +88,22 @@ class Browser:
         self.secure_cookies: set[str] = set()
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        headers = {**HTTPS, "Referer": f"https://{self.base.split('//')[1]}{path}",
-                   **kwargs.pop("headers", {})}
+        headers = {
+            **HTTPS,
+            "Referer": f"https://{self.base.split('//')[1]}{path}",
+            **kwargs.pop("headers", {}),
+        }
         if "csrftoken" in self.cookies and method != "GET":
             headers["X-CSRFToken"] = self.cookies["csrftoken"]
-        response = self.session.request(method, self.base + path, headers=headers,
-                                        cookies=self.cookies, allow_redirects=False, timeout=20,
-                                        **kwargs)
+        response = self.session.request(
+            method,
+            self.base + path,
+            headers=headers,
+            cookies=self.cookies,
+            allow_redirects=False,
+            timeout=20,
+            **kwargs,
+        )
         for cookie in response.cookies:
             self.cookies[cookie.name] = cookie.value
             if cookie.secure:
@@ -120,16 +140,19 @@ def test_make_serve_runs_the_production_stack_end_to_end(sandbox, settings, redi
     sb.register_app(APPID, SECRET, wechat_id=WXID)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     get_user_model().objects.create_superuser("ops", "ops@example.com", PASSWORD)
-    account = OfficialAccountFactory(appid=APPID, appsecret=SECRET, wechat_id=WXID,
-                                     server_token=SERVER_TOKEN)
+    account = OfficialAccountFactory(appid=APPID, appsecret=SECRET, wechat_id=WXID, server_token=SERVER_TOKEN)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            ["bash", "scripts/serve.sh"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            ["bash", "scripts/serve.sh"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env=stack_environment(port=port, sandbox_url=sb.base_url, tmp_path=tmp_path),
-            start_new_session=True)
+            start_new_session=True,
+        )
     try:
         ready = wait_ready(base, process, log)
         assert set(ready["checks"]) == {"database", "redis", "broker", "beat", "tokens"}
@@ -141,15 +164,26 @@ def test_make_serve_runs_the_production_stack_end_to_end(sandbox, settings, redi
 
         browser = Browser(base)
         assert browser.request("GET", "/admin/login/").status_code == 200
-        login = browser.request("POST", "/admin/login/", data={
-            "username": "ops", "password": PASSWORD, "next": "/admin/",
-            "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+        login = browser.request(
+            "POST",
+            "/admin/login/",
+            data={
+                "username": "ops",
+                "password": PASSWORD,
+                "next": "/admin/",
+                "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            },
+        )
         assert login.status_code == 302, login.text[:500]
         assert {"sessionid", "csrftoken"} <= browser.secure_cookies
         assert browser.request("GET", "/admin/").status_code == 200
 
-        publish = browser.request("POST", f"/menus/{account.pk}/publish/", data=json.dumps(
-            {"menu": MENU}), headers={"Content-Type": "application/json"})
+        publish = browser.request(
+            "POST",
+            f"/menus/{account.pk}/publish/",
+            data=json.dumps({"menu": MENU}),
+            headers={"Content-Type": "application/json"},
+        )
         assert publish.status_code == 200, publish.text[:500]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -162,16 +196,25 @@ def test_make_serve_runs_the_production_stack_end_to_end(sandbox, settings, redi
 
         # Two callbacks (one verified, one with a bad signature), answered by either worker.
         stamp, nonce = str(int(time.time())), "n0nce"
-        good = {"signature": signature(SERVER_TOKEN, stamp, nonce), "timestamp": stamp,
-                "nonce": nonce, "echostr": "hello"}
-        assert requests.get(f"{base}/wechat/{APPID}/", params=good, headers=HTTPS,
-                            timeout=5).text == "hello"
-        assert requests.get(f"{base}/wechat/{APPID}/", params={**good, "signature": "0" * 40},
-                            headers=HTTPS, timeout=5).status_code == 403
+        good = {
+            "signature": signature(SERVER_TOKEN, stamp, nonce),
+            "timestamp": stamp,
+            "nonce": nonce,
+            "echostr": "hello",
+        }
+        assert requests.get(f"{base}/wechat/{APPID}/", params=good, headers=HTTPS, timeout=5).text == "hello"
+        assert (
+            requests.get(
+                f"{base}/wechat/{APPID}/", params={**good, "signature": "0" * 40}, headers=HTTPS, timeout=5
+            ).status_code
+            == 403
+        )
 
         # /metrics merges the web workers' and the Celery worker's counters.
-        assert requests.get(base + "/metrics", headers={"X-Forwarded-For": "203.0.113.9"},
-                            timeout=5).status_code == 403
+        assert (
+            requests.get(base + "/metrics", headers={"X-Forwarded-For": "203.0.113.9"}, timeout=5).status_code
+            == 403
+        )
         text = requests.get(base + "/metrics", timeout=10).text
         assert metric(text, "wxadmin_menu_publications_total", outcome="published") == 1
         assert metric(text, "wxadmin_token_fetches_total", appid=APPID) >= 1
@@ -201,8 +244,10 @@ def test_make_serve_runs_the_production_stack_end_to_end(sandbox, settings, redi
     # JSON lines with request ids; neither the password, the AppSecret nor a token leaked.
     records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     requests_logged = [r for r in records if r.get("logger") == "wxadmin.request"]
-    assert any(r["path"] == "/admin/login/" and r["method"] == "POST" and r.get("request_id")
-               for r in requests_logged)
+    assert any(
+        r["path"] == "/admin/login/" and r["method"] == "POST" and r.get("request_id")
+        for r in requests_logged
+    )
     assert any(r.get("appid") == APPID for r in requests_logged)
     assert access_token, "the stack fetched no token: the check below would prove nothing"
     for secret in (PASSWORD, SECRET, SERVER_TOKEN, access_token):
@@ -216,9 +261,14 @@ def test_when_one_process_dies_serve_stops_the_others_and_fails(sandbox, redis_c
     env["GUNICORN_BIND"] = "127.0.0.1:99999"
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(["bash", "scripts/serve.sh", "--no-migrate"], cwd=ROOT,
-                                   stdout=out, stderr=subprocess.STDOUT, env=env,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", "scripts/serve.sh", "--no-migrate"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
         code = process.wait(timeout=90)
     finally:

@@ -1,5 +1,6 @@
 """Security headers (issue 9): Content-Security-Policy without inline scripts, Referrer-Policy,
 Permissions-Policy; and the reason for the two unfold allowances, shown in a real browser."""
+
 import re
 import subprocess
 from pathlib import Path
@@ -8,8 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 ROOT = Path(__file__).resolve().parents[2]
-INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)(?![^>]*application/(?:ld\+)?json)[^>]*>",
-                           re.IGNORECASE)
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)(?![^>]*application/(?:ld\+)?json)[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
 
 
@@ -31,19 +31,26 @@ def test_every_page_carries_csp_referrer_and_permissions_policy(client):
 
 
 def test_our_templates_have_no_inline_script_or_event_handler():
-    listed = subprocess.run(["git", "ls-files", "*.html"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout.split()
+    listed = subprocess.run(
+        ["git", "ls-files", "*.html"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert listed, "no template found: the test would prove nothing"
-    offenders = [name for name in listed
-                 if INLINE_SCRIPT.search((ROOT / name).read_text())
-                 or EVENT_HANDLER.search((ROOT / name).read_text())]
+    offenders = [
+        name
+        for name in listed
+        if INLINE_SCRIPT.search((ROOT / name).read_text()) or EVENT_HANDLER.search((ROOT / name).read_text())
+    ]
     assert offenders == []
 
 
 def collect_violations(page) -> list[str]:
     violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     return violations
 
 
@@ -61,23 +68,27 @@ def log_in_and_visit(page, live_server, paths) -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_admin_runs_under_the_policy_and_unfold_needs_unsafe_eval(page, live_server,
-                                                                       settings):
+def test_the_admin_runs_under_the_policy_and_unfold_needs_unsafe_eval(page, live_server, settings):
     """With the policy: no violation and Alpine.js (unfold) initialises its components.
     Without 'unsafe-eval': Alpine's expressions are refused — why the allowance is there."""
     from accounts.tests.factories import OfficialAccountFactory
 
     get_user_model().objects.create_superuser("csp-root", "r@example.com", "pw-for-tests-123")
     account = OfficialAccountFactory()
-    paths = ["/admin/", "/admin/accounts/officialaccount/",
-             f"/admin/accounts/officialaccount/{account.pk}/change/",
-             "/admin/messaging/keywordrule/add/",
-             f"/admin/menus/menu/account/{account.pk}/editor/"]
+    paths = [
+        "/admin/",
+        "/admin/accounts/officialaccount/",
+        f"/admin/accounts/officialaccount/{account.pk}/change/",
+        "/admin/messaging/keywordrule/add/",
+        f"/admin/menus/menu/account/{account.pk}/editor/",
+    ]
     violations = collect_violations(page)
     log_in_and_visit(page, live_server, paths)
     assert violations == []
-    alpine_ready = page.evaluate("() => { const els = [...document.querySelectorAll('[x-data]')];"
-                                 " return els.length > 0 && els.every(e => e._x_dataStack); }")
+    alpine_ready = page.evaluate(
+        "() => { const els = [...document.querySelectorAll('[x-data]')];"
+        " return els.length > 0 && els.every(e => e._x_dataStack); }"
+    )
     assert alpine_ready
 
     policy = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]

@@ -1,4 +1,5 @@
 """Optional Sentry: events leave scrubbed like the error reports (a local server plays Sentry)."""
+
 import gzip
 import os
 import secrets
@@ -71,18 +72,34 @@ def test_sentry_events_are_scrubbed_like_error_reports(fake_sentry):
 
 
 def test_production_settings_start_sentry_only_when_sentry_dsn_is_set():
-    code = ("import django; django.setup(); import sentry_sdk; c = sentry_sdk.get_client(); "
-            "print(c.is_active(), getattr(c.options.get('before_send'), '__name__', None) "
-            "if c.is_active() else None)")
+    code = (
+        "import django; django.setup(); import sentry_sdk; c = sentry_sdk.get_client(); "
+        "print(c.is_active(), getattr(c.options.get('before_send'), '__name__', None) "
+        "if c.is_active() else None)"
+    )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "DJANGO_"))}
-    base.update({"DJANGO_SETTINGS_MODULE": "wxadmin.settings.production", "ALLOWED_HOSTS": "x",
-                 "SECRET_KEY": "k3J9-x0Qv_7mZp2LrT8sWy4BnHc6DfGa1EeUi5OoNjKlMqRsVtXz",
-                 "FIELD_ENCRYPTION_KEYS": "dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0=",
-                 # production refuses to start without these (issue 9)
-                 "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1/x",
-                 "REDIS_URL": "redis://127.0.0.1:6379/15", "EMAIL_URL": "consolemail://"})
+    base.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "wxadmin.settings.production",
+            "ALLOWED_HOSTS": "x",
+            "SECRET_KEY": "k3J9-x0Qv_7mZp2LrT8sWy4BnHc6DfGa1EeUi5OoNjKlMqRsVtXz",
+            "FIELD_ENCRYPTION_KEYS": "dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0=",
+            # production refuses to start without these (issue 9)
+            "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1/x",
+            "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "EMAIL_URL": "consolemail://",
+        }
+    )
     root = Path(__file__).resolve().parents[2]
-    outputs = [subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
-                              timeout=60, env={**base, **extra}).stdout.split()
-               for extra in ({}, {"SENTRY_DSN": "http://key@127.0.0.1:1/1"})]
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**base, **extra},
+        ).stdout.split()
+        for extra in ({}, {"SENTRY_DSN": "http://key@127.0.0.1:1/1"})
+    ]
     assert outputs == [["False", "None"], ["True", "sentry_before_send"]]

@@ -1,4 +1,5 @@
 """Every outbound call of the web tier has a timeout (issue 10, item 4)."""
+
 import pytest
 from django.conf import settings
 from django.db import connection

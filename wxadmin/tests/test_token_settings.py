@@ -1,4 +1,5 @@
 """The access-token settings stop start-up when they cannot work together."""
+
 import os
 import subprocess
 import sys
@@ -8,9 +9,14 @@ from django.conf import settings
 
 def start_up_error(**variables: str) -> str:
     """Import the settings in a fresh process with these variables; its stderr if it failed."""
-    result = subprocess.run([sys.executable, "-c", "import wxadmin.settings.test"],
-                            cwd=settings.BASE_DIR, env={**os.environ, **variables},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wxadmin.settings.test"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return result.stderr if result.returncode != 0 else ""
 
 

@@ -8,6 +8,7 @@ short allowlist (words stored as data — names, AppIDs, WeChat's own error mess
 are not UI and are allowed), on horizontal overflow, on a console error or an
 uncaught script error, or on an HTTP error. Screenshots land in test-artifacts/walk/.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,20 +29,87 @@ WIDTH = 1440
 #: English that may stand in the Chinese UI: names of formats, protocols and WeChat's own
 #: identifiers, which staff see in WeChat's documentation exactly so.
 ALLOWED = {
-    "AppID", "AppSecret", "EncodingAESKey", "OpenID", "openid", "JSON", "CSV", "XLSX", "URL",
-    "ID", "API", "HTTP", "HTTPS", "PDF", "JPG", "PNG", "MP4", "MOV", "MB", "CNY", "UTC",
-    "wxadmin", "English", "MsgId", "Token", "token", "kf", "KF", "AES", "VAT", "IP", "XML",
-    "Celery", "cron", "crontab", "media_id", "article_id", "pagepath", "key", "Key",
-    "click", "view", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
-    "pic_weixin", "location_select", "view_limited", "article_view_limited", "miniprogram",
-    "Fernet", "Redis", "WeChat", "Pay", "access_token", "Access_token", "stable_token",
-    "cgi-bin", "TransInfo", "KfAccount", "LDAP", "content_encoding", "content_type", "UTF",
+    "AppID",
+    "AppSecret",
+    "EncodingAESKey",
+    "OpenID",
+    "openid",
+    "JSON",
+    "CSV",
+    "XLSX",
+    "URL",
+    "ID",
+    "API",
+    "HTTP",
+    "HTTPS",
+    "PDF",
+    "JPG",
+    "PNG",
+    "MP4",
+    "MOV",
+    "MB",
+    "CNY",
+    "UTC",
+    "wxadmin",
+    "English",
+    "MsgId",
+    "Token",
+    "token",
+    "kf",
+    "KF",
+    "AES",
+    "VAT",
+    "IP",
+    "XML",
+    "Celery",
+    "cron",
+    "crontab",
+    "media_id",
+    "article_id",
+    "pagepath",
+    "key",
+    "Key",
+    "click",
+    "view",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+    "view_limited",
+    "article_view_limited",
+    "miniprogram",
+    "Fernet",
+    "Redis",
+    "WeChat",
+    "Pay",
+    "access_token",
+    "Access_token",
+    "stable_token",
+    "cgi-bin",
+    "TransInfo",
+    "KfAccount",
+    "LDAP",
+    "content_encoding",
+    "content_type",
+    "UTF",
     # keys named in Django's own Chinese help text ("按住 Control 键或 Mac 上的 Command 键")
-    "Control", "Command", "Mac",
+    "Control",
+    "Command",
+    "Mac",
     # crontab field notation and IANA time-zone names, as django-celery-beat prints them
-    "dM", "MY", "Asia", "Shanghai",
+    "dM",
+    "MY",
+    "Asia",
+    "Shanghai",
     # Celery's task states, stored and shown as Celery names them
-    "SUCCESS", "PENDING", "FAILURE", "STARTED", "RETRY", "REVOKED",
+    "SUCCESS",
+    "PENDING",
+    "FAILURE",
+    "STARTED",
+    "RETRY",
+    "REVOKED",
 }
 #: the standard admin views every ModelAdmin has; other named admin URLs are custom pages
 STANDARD_VIEWS = ("_changelist", "_add", "_change", "_delete", "_history", "_autocomplete")
@@ -78,14 +146,17 @@ CHART_BARS_JS = """
 """
 
 
-
 def data_words() -> set[str]:
     """Words stored in the database as data (names, AppIDs, errmsg …): not UI text."""
     words: set[str] = set()
     for model in apps.get_models():
-        fields = [f.name for f in model._meta.concrete_fields
-                  if isinstance(f, models.CharField | models.TextField | models.EmailField)
-                  and not f.choices and f.name not in CODED_FIELDS]
+        fields = [
+            f.name
+            for f in model._meta.concrete_fields
+            if isinstance(f, models.CharField | models.TextField | models.EmailField)
+            and not f.choices
+            and f.name not in CODED_FIELDS
+        ]
         if not fields:
             continue
         for row in model._default_manager.values_list(*fields)[:200]:
@@ -138,8 +209,7 @@ def _named_patterns(patterns, prefix=""):
 def pages() -> list[tuple[str, str]]:
     """(name, path) of every admin page a superuser can open, with real rows."""
     site = admin.site
-    found = [("index", reverse("admin:index")), ("password_change",
-                                                   reverse("admin:password_change"))]
+    found = [("index", reverse("admin:index")), ("password_change", reverse("admin:password_change"))]
     for model, model_admin in sorted(site._registry.items(), key=lambda i: i[0]._meta.label):
         info = f"{model._meta.app_label}_{model._meta.model_name}"
         found.append((f"{info}_changelist", reverse(f"admin:{info}_changelist")))
@@ -194,9 +264,10 @@ def _third_party_rows():
     """A task result and a group result, as a worker and a chord would leave them."""
     from django_celery_results.models import GroupResult, TaskResult
 
-    TaskResult.objects.create(task_id="walk-task-1", task_name="wxadmin.health",
-                              status="SUCCESS", result='"ok"')
-    GroupResult.objects.create(group_id="walk-group-1", result='[]')
+    TaskResult.objects.create(
+        task_id="walk-task-1", task_name="wxadmin.health", status="SUCCESS", result='"ok"'
+    )
+    GroupResult.objects.create(group_id="walk-group-1", result="[]")
 
 
 @pytest.mark.browser

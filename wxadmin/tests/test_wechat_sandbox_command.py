@@ -1,4 +1,5 @@
 """`manage.py wechat_sandbox --from-db` serves the project's accounts over loopback HTTP."""
+
 import os
 import subprocess
 import sys
@@ -20,26 +21,44 @@ from wxadmin.tests.faults import database_url, free_port
 def test_from_db_registers_accounts_with_credentials_mode_and_callback():
     account = OfficialAccountFactory(message_mode="safe")
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
-           "DATABASE_URL": _database_url(), "PORT": "8123"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
+        "DATABASE_URL": _database_url(),
+        "PORT": "8123",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "wechat_sandbox", "--port", str(port), "--from-db",
-         "--token-ttl", "600"],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "manage.py",
+            "wechat_sandbox",
+            "--port",
+            str(port),
+            "--from-db",
+            "--token-ttl",
+            "600",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         state = _wait_for(f"{base}/sandbox/state/{account.appid}")
         assert state["callback_url"] == f"http://127.0.0.1:8123/wechat/{account.appid}/"
         assert state["message_mode"] == "safe" and state["original_id"] == account.original_id
-        answer = requests.get(f"{base}/cgi-bin/token", params={
-            "grant_type": "client_credential", "appid": account.appid,
-            "secret": account.appsecret}).json()
+        answer = requests.get(
+            f"{base}/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": account.appid, "secret": account.appsecret},
+        ).json()
         assert answer["expires_in"] == 600
         # An account created after start-up is looked up in the database on first use.
         later = OfficialAccountFactory()
-        answer = requests.get(f"{base}/cgi-bin/token", params={
-            "grant_type": "client_credential", "appid": later.appid,
-            "secret": later.appsecret}).json()
+        answer = requests.get(
+            f"{base}/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": later.appid, "secret": later.appsecret},
+        ).json()
         assert "access_token" in answer
         # It follows the database without a restart (issue 12): the plug-in turned off here
         # is off there within about a second, and the account keeps its tokens.

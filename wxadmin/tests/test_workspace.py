@@ -1,4 +1,5 @@
 """The sidebar (complete, grouped by task), the dashboard's charts and the error pages."""
+
 import json
 
 import pytest
@@ -35,8 +36,7 @@ def test_a_model_no_group_names_lands_in_more(admin_user, monkeypatch):
     monkeypatch.setattr(navigation, "GROUPS", navigation.GROUPS[:1])
     groups = navigation.sidebar(_request(admin_user))
     assert str(groups[-1]["title"]) == "More"
-    assert reverse("admin:messaging_kfaccount_changelist") in [
-        item["link"] for item in groups[-1]["items"]]
+    assert reverse("admin:messaging_kfaccount_changelist") in [item["link"] for item in groups[-1]["items"]]
 
 
 def test_sidebar_items_follow_the_users_permissions(client):

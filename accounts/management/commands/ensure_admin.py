@@ -3,6 +3,7 @@
 The password is ADMIN_PASSWORD when set, otherwise freshly generated and printed
 once. An existing `admin` keeps its password unless ADMIN_PASSWORD is given.
 """
+
 import os
 import secrets
 

@@ -6,9 +6,11 @@ from accounts.importing import import_accounts_csv
 
 
 class Command(BaseCommand):
-    help = ("Import official accounts from a CSV file with the header "
-            "entity,name,wechat_id,original_id,appid,appsecret,token,encoding_aes_key,message_mode. "
-            "Any bad row imports nothing; re-importing updates by AppID.")
+    help = (
+        "Import official accounts from a CSV file with the header "
+        "entity,name,wechat_id,original_id,appid,appsecret,token,encoding_aes_key,message_mode. "
+        "Any bad row imports nothing; re-importing updates by AppID."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
@@ -23,5 +25,8 @@ class Command(BaseCommand):
             for problem in report.problems:
                 self.stderr.write(f"line {problem.line}: {problem.reason}")
             raise CommandError(f"{len(report.problems)} problem(s); nothing was imported")
-        self.stdout.write(self.style.SUCCESS(
-            f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}"
+            )
+        )

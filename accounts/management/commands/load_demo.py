@@ -3,6 +3,7 @@
 Idempotent: running it again updates the same rows. The credentials are fixed
 demo values that only the bundled sandbox accepts; never use them for real.
 """
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -57,9 +58,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        entity, _ = Entity.objects.update_or_create(
-            full_name=DEMO_ENTITY["full_name"], defaults=DEMO_ENTITY
-        )
+        entity, _ = Entity.objects.update_or_create(full_name=DEMO_ENTITY["full_name"], defaults=DEMO_ENTITY)
         for spec in DEMO_ACCOUNTS:
             account = OfficialAccount.objects.filter(appid=spec["appid"]).first()
             if account is None:
