@@ -47,8 +47,8 @@ def celery_worker_thread(transactional_db):
     client.close()
 
 
-# The offline WeChat API on a free loopback port (defined by the wechat package).
-from wechat.tests.conftest import sandbox  # noqa: E402, F401
+# The offline WeChat API on a free loopback port (defined by the wechat_sandbox package).
+from wechat_sandbox.tests.conftest import sandbox  # noqa: E402, F401
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -107,7 +107,7 @@ def row(
 class Bench:
     def __init__(self, args, ports: Ports, tmp: Path):
         self.args, self.ports, self.tmp = args, ports, tmp
-        from wechat.sandbox import Sandbox
+        from wechat_sandbox import Sandbox
 
         self.sandbox = Sandbox().start(host="127.0.0.1", port=ports.next())
         self.timeouts = (

@@ -89,7 +89,7 @@ def worker_env(base_url: str, args) -> dict:
 def serve_sandbox(apps: dict, conn) -> None:
     """The sandbox in a process of its own, so that it does not share a GIL with the
     benchmark's bookkeeping (enqueueing, polling) — neither in the baseline nor after."""
-    from wechat.sandbox import Sandbox
+    from wechat_sandbox import Sandbox
 
     sandbox = Sandbox().start(host="127.0.0.1", port=0)
     for appid, secret in apps.items():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib
 import logging
 import random
 import secrets
@@ -30,7 +29,7 @@ from .http import (
     serve_in_thread,
 )
 
-logger = logging.getLogger("wechat.sandbox")
+logger = logging.getLogger("wechat_sandbox")
 
 TOKEN_API = "/cgi-bin/token"
 STABLE_TOKEN_API = "/cgi-bin/stable_token"
@@ -160,7 +159,7 @@ class AppState:
 
 
 class Sandbox:
-    """An offline WeChat API on loopback. See ``wechat/sandbox/__init__.py``."""
+    """An offline WeChat API on loopback. See ``wechat_sandbox/__init__.py``."""
 
     def __init__(
         self,
@@ -555,14 +554,10 @@ class Sandbox:
             self._apps[appid].users.setdefault(openid, {}).update(copy.deepcopy(profile))
 
     # --- server -------------------------------------------------------------------------
-    def _load_extensions(self) -> None:
-        for module in ("wechat.sandbox.api", "wechat.sandbox.simulate"):
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
-        # Routes registered by the imports above (first use) join this instance's table.
+    def _join_shared_routes(self) -> None:
+        """Endpoints added with ``@route`` after this instance was made join its table (its
+        own ``add_route`` endpoints win). The package's ``__init__`` imports the modules that
+        register WeChat's endpoints, so they are in ``ROUTES`` before any Sandbox exists."""
         for method_path, handler in ROUTES._exact.items():
             self.routes._exact.setdefault(method_path, handler)
         known = {(m, r.pattern) for m, r, _ in self.routes._patterns}
@@ -576,7 +571,7 @@ class Sandbox:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
         """Serve in a background thread; port 0 picks a free port (see ``base_url``)."""
-        self._load_extensions()
+        self._join_shared_routes()
         self._server = SandboxHTTPServer((host, port), self)
         real_host, real_port = self._server.server_address[:2]
         self.base_url = f"http://{real_host}:{real_port}"
@@ -587,7 +582,7 @@ class Sandbox:
         self, host: str = "127.0.0.1", port: int = 8001, on_ready: Callable[[str], None] | None = None
     ) -> None:
         """Serve in this thread until interrupted; ``on_ready(base_url)`` once listening."""
-        self._load_extensions()
+        self._join_shared_routes()
         self._server = SandboxHTTPServer((host, port), self)
         real_host, real_port = self._server.server_address[:2]
         self.base_url = f"http://{real_host}:{real_port}"

@@ -6,7 +6,7 @@ of requests per second through it.
 
 Other modules add endpoints to the shared route table::
 
-    from wechat.sandbox import route, json_response
+    from wechat_sandbox import route, json_response
 
     @route("POST", "/sandbox/simulate/<appid>")
     def simulate(sandbox, request, appid):
@@ -29,7 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-logger = logging.getLogger("wechat.sandbox")
+logger = logging.getLogger("wechat_sandbox")
 
 
 class BadBody(Exception):
