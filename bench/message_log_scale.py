@@ -40,14 +40,14 @@ import datetime
 import http.client
 import multiprocessing as mp
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+import _servers
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -479,41 +479,7 @@ def start_gunicorn(url: str = LARGE_URL) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "60",
     }
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "wxadmin.wsgi:application",
-            "-w",
-            "2",
-            "--threads",
-            "4",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "512",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", PORT), timeout=0.5):
-                time.sleep(1.0)
-                return process
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise SystemExit("gunicorn did not start")
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    from callback_throughput import stop
-
-    stop(process)
+    return _servers.start_gunicorn(PORT, env, extra_args=("--backlog", "512"))
 
 
 def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, stop, queue) -> None:
@@ -672,7 +638,7 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
                 }
             )
     finally:
-        stop_gunicorn(server)
+        _servers.stop_gunicorn(server)
     return results
 
 
@@ -729,7 +695,7 @@ def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
         loader.join()
     finally:
         sql(INDEX_SQL)
-        stop_gunicorn(server)
+        _servers.stop_gunicorn(server)
     result = {}
     for state, spans in windows.items():
         inside = sorted(lat for at, lat in done for start, end in spans if start <= at < end)
