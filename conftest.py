@@ -86,6 +86,20 @@ def page(monkeypatch):
         browser.close()
 
 
+@pytest.fixture
+def admin_login(page, live_server):
+    """`admin_login(username)` signs in through the admin's login form in the browser `page`
+    (the password defaults to the one `UserFactory` sets)."""
+
+    def log_in(username: str, password: str = "pw-for-tests-123") -> None:
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.locator("[type=submit]").click()
+
+    return log_in
+
+
 def pytest_runtest_setup(item):
     """Tests marked `postgres` need a server database; on SQLite they are skipped, saying why."""
     if item.get_closest_marker("postgres"):
