@@ -47,8 +47,8 @@ def celery_worker_thread(transactional_db):
     client.close()
 
 
-# The offline WeChat API on a free loopback port (defined by the wechat package).
-from wechat.tests.conftest import sandbox  # noqa: E402, F401
+# The offline WeChat API on a free loopback port (defined by the wechat_sandbox package).
+from wechat_sandbox.tests.conftest import sandbox  # noqa: E402, F401
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -84,6 +84,20 @@ def page(monkeypatch):
         yield browser_page
         context.close()
         browser.close()
+
+
+@pytest.fixture
+def admin_login(page, live_server):
+    """`admin_login(username)` signs in through the admin's login form in the browser `page`
+    (the password defaults to the one `UserFactory` sets)."""
+
+    def log_in(username: str, password: str = "pw-for-tests-123") -> None:
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.locator("[type=submit]").click()
+
+    return log_in
 
 
 def pytest_runtest_setup(item):

@@ -40,8 +40,6 @@ import io
 import multiprocessing as mp
 import os
 import pstats
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -49,6 +47,7 @@ import time
 from pathlib import Path
 
 import benchdb
+from _servers import cpu_seconds, start_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,7 +58,6 @@ KEYWORD = "营业时间"
 # Test-only Fernet keys: the bench account's credentials are throw-away values.
 FERNET_KEYS = "dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0=,dGVzdC1rZXktdHdvLTMyLWJ5dGVzLWxvbmctLS0tLS0="
 VARIANTS = ("crypto-only", "straightforward", "callback")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def parse_args() -> argparse.Namespace:
@@ -144,48 +142,6 @@ def create_account():
         "aes": str(account.encoding_aes_key),
         "original_id": account.original_id,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(port: int, args) -> subprocess.Popen:
-    command = [
-        str(ROOT / ".venv/bin/gunicorn"),
-        "wxadmin.wsgi:application",
-        "-w",
-        str(args.workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--backlog",
-        "512",
-    ]
-    if args.threads > 1:
-        command += ["--threads", str(args.threads)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env_for_server(), start_new_session=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                time.sleep(1.0)  # let every worker boot
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
-def stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def build_requests(creds: dict, count: int, start_id: int) -> list[tuple[str, bytes, int]]:
@@ -273,18 +229,6 @@ def load_worker(port: int, variant: str, items, seconds: float, concurrency: int
         thread.join()
     wall = time.perf_counter() - started
     queue.put({"latencies": latencies, "errors": errors[0], "wall": wall, "answered": answered})
-
-
-def cpu_seconds(pids) -> float:
-    """utime + stime of these processes (those that vanished count as 0)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
 
 
 def server_pids(server: subprocess.Popen) -> list[int]:
@@ -523,8 +467,12 @@ def main() -> None:
         f"{args.seconds:g} s per variant in {args.rounds} alternating slices; "
         f"load average before: {load_before} ({os.cpu_count()} CPUs)"
     )
+    from wxadmin.tests.faults import free_port
+
     port = args.port or free_port()
-    server = start_gunicorn(port, args)
+    server = start_gunicorn(
+        port, env_for_server(), workers=args.workers, threads=args.threads, extra_args=("--backlog", "512")
+    )
     try:
         pids = server_pids(server)
         results = measure(args, creds, port, pids)
@@ -535,7 +483,7 @@ def main() -> None:
         retries = merge([run_phase(port, "callback", retry_items, 60, args.concurrency)])
         drained = wait_for_flushers()
     finally:
-        stop(server)
+        stop_gunicorn(server)
     from messaging import log_queue
 
     leftover = log_queue.flush(claim_idle_ms=0)  # whatever the server's flushers left

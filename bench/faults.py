@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 
 import benchdb
+from _servers import start_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -107,7 +108,7 @@ def row(
 class Bench:
     def __init__(self, args, ports: Ports, tmp: Path):
         self.args, self.ports, self.tmp = args, ports, tmp
-        from wechat.sandbox import Sandbox
+        from wechat_sandbox import Sandbox
 
         self.sandbox = Sandbox().start(host="127.0.0.1", port=ports.next())
         self.timeouts = (
@@ -431,7 +432,7 @@ def callback(args, ports: Ports) -> None:
         # (the test settings turn the thread off; without it no queued row is stored)
         "MESSAGE_LOG_FLUSHER_THREAD": "true",
     }
-    server = start_gunicorn(port, env)
+    server = start_gunicorn(port, {**os.environ, **env}, extra_args=("--timeout", "120"), settle_seconds=0.5)
     msg_base = int(time.time()) * 1000
     try:
         warm = build_requests(creds, 16, msg_base)
@@ -505,47 +506,6 @@ def burst(port: int, items, *, timeout: float) -> list[tuple[int, float, int, by
     for thread in threads:
         thread.join()
     return results
-
-
-def start_gunicorn(port: int, env: dict):
-    import socket
-    import subprocess
-
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "wxadmin.wsgi:application",
-            "-w",
-            "2",
-            "--threads",
-            "4",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        start_new_session=True,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                time.sleep(0.5)
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
-def stop_gunicorn(process) -> None:
-    from callback_throughput import stop
-
-    stop(process)
 
 
 def main() -> None:

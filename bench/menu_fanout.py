@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from _servers import cpu_seconds
 from benchdb import ensure_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +88,7 @@ def worker_env(base_url: str, args) -> dict:
 def serve_sandbox(apps: dict, conn) -> None:
     """The sandbox in a process of its own, so that it does not share a GIL with the
     benchmark's bookkeeping (enqueueing, polling) — neither in the baseline nor after."""
-    from wechat.sandbox import Sandbox
+    from wechat_sandbox import Sandbox
 
     sandbox = Sandbox().start(host="127.0.0.1", port=0)
     for appid, secret in apps.items():
@@ -97,15 +96,6 @@ def serve_sandbox(apps: dict, conn) -> None:
     conn.send(sandbox.base_url)
     conn.recv()  # until the parent says stop
     sandbox.stop()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (Linux /proc), 0 if unavailable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def main() -> None:
@@ -222,28 +212,16 @@ def main() -> None:
         requests.post(f"{base_url}/sandbox/faults", json={"fail_rate": args.fail_rate}, timeout=10)
 
     # -- the real thing: fan-out through Celery ----------------------------------------
+    from wxadmin.tests.faults import CeleryWorker
+
     workers = [
-        subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/celery"),
-                "-A",
-                "wxadmin",
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                str(args.threads),
-                "--loglevel",
-                os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"bench-menus-{os.getpid()}-{i}@%h",
-            ],
-            cwd=ROOT,
-            env=worker_env(base_url, args),
-            start_new_session=True,
+        CeleryWorker(
+            worker_env(base_url, args),
+            name=f"bench-menus-{os.getpid()}-{i}",
+            log_path=None,  # warnings to this terminal
+            concurrency=args.threads,
+            loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+            extra_args=("--without-heartbeat",),
         )
         for i in range(args.workers)
     ]
@@ -252,9 +230,9 @@ def main() -> None:
 
         deadline = time.monotonic() + 60
         while len(app.control.ping(timeout=0.5)) < args.workers:
-            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            if time.monotonic() > deadline or any(w.process.poll() is not None for w in workers):
                 raise SystemExit("the Celery workers did not start")
-        cpu_before = sum(cpu_seconds(w.pid) for w in workers)
+        cpu_before = cpu_seconds(w.process.pid for w in workers)
         started = time.perf_counter()
         fanout = services.fanout_start(data=MENU, accounts=accounts, by=None)
         enqueued = time.perf_counter() - started
@@ -264,15 +242,10 @@ def main() -> None:
             time.sleep(0.05)
             counts = fanout_counts(fanout)
         seconds = time.perf_counter() - started
-        worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu_before
+        worker_cpu = cpu_seconds(w.process.pid for w in workers) - cpu_before
     finally:
         for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+            worker.stop()
         parent_conn.send("stop")
         sandbox_process.join(timeout=10)
     progress = fanout_progress(fanout)

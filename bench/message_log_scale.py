@@ -40,14 +40,14 @@ import datetime
 import http.client
 import multiprocessing as mp
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+import _servers
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -479,41 +479,7 @@ def start_gunicorn(url: str = LARGE_URL) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "60",
     }
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "wxadmin.wsgi:application",
-            "-w",
-            "2",
-            "--threads",
-            "4",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "512",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", PORT), timeout=0.5):
-                time.sleep(1.0)
-                return process
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise SystemExit("gunicorn did not start")
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    from callback_throughput import stop
-
-    stop(process)
+    return _servers.start_gunicorn(PORT, env, extra_args=("--backlog", "512"))
 
 
 def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, stop, queue) -> None:
@@ -572,6 +538,21 @@ def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, 
     queue.put({"done": done, "errors": errors[0]})
 
 
+def start_load(account, first_id: int):
+    """A load process (`load_worker`) posting to the callback, once it is warm; returns the
+    process, the event that stops it and the queue it reports on."""
+    spawn = mp.get_context("spawn")  # the load process shares no connection with us
+    ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
+    loader = spawn.Process(
+        target=load_worker,
+        args=(account.appid, str(account.server_token), account.original_id, first_id, ready, stop, queue),
+    )
+    loader.start()
+    if not ready.wait(120):
+        raise SystemExit("the callback does not answer")
+    return loader, stop, queue
+
+
 def lock_sampler(stop: threading.Event, found: list, waits: list) -> None:
     """Every 20 ms: how many backends of the bench database wait on a lock, and on what."""
     import psycopg
@@ -609,7 +590,6 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     account = world.accounts[0]
-    spawn = mp.get_context("spawn")  # the load process shares no connection with us
     connections.close_all()
     server = start_gunicorn()
     results = []
@@ -624,22 +604,7 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
             old = InboundMessage.objects.filter(received_at__lt=now - datetime.timedelta(days=days)).count()
             total_before = InboundMessage.objects.count()
             connections.close_all()
-            ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
-            loader = spawn.Process(
-                target=load_worker,
-                args=(
-                    account.appid,
-                    str(account.server_token),
-                    account.original_id,
-                    10**15 + n * 10**9,
-                    ready,
-                    stop,
-                    queue,
-                ),
-            )
-            loader.start()
-            if not ready.wait(120):
-                raise SystemExit("the callback does not answer")
+            loader, stop, queue = start_load(account, 10**15 + n * 10**9)
             warm_at = time.time()
             time.sleep(args.load_seconds)  # the callback alone: its rate before
             halt, samples, waits = threading.Event(), [], []
@@ -672,7 +637,7 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
                 }
             )
     finally:
-        stop_gunicorn(server)
+        _servers.stop_gunicorn(server)
     return results
 
 
@@ -692,27 +657,11 @@ def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
     use_database(SMALL_DB)
     redis.Redis.from_url(REDIS_URL).flushdb()
     account = world.accounts[0]
-    spawn = mp.get_context("spawn")
     connections.close_all()
     server = start_gunicorn(f"{SERVER_URL}/{SMALL_DB}")
     windows: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
     try:
-        ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
-        loader = spawn.Process(
-            target=load_worker,
-            args=(
-                account.appid,
-                str(account.server_token),
-                account.original_id,
-                2 * 10**15,
-                ready,
-                stop,
-                queue,
-            ),
-        )
-        loader.start()
-        if not ready.wait(120):
-            raise SystemExit("the callback does not answer")
+        loader, stop, queue = start_load(account, 2 * 10**15)
         for _ in range(rounds):
             for state in ("without", "with"):
                 sql(
@@ -729,7 +678,7 @@ def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
         loader.join()
     finally:
         sql(INDEX_SQL)
-        stop_gunicorn(server)
+        _servers.stop_gunicorn(server)
     result = {}
     for state, spans in windows.items():
         inside = sorted(lat for at, lat in done for start, end in spans if start <= at < end)

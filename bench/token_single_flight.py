@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis  # noqa: E402
 import requests  # noqa: E402
 
-from wechat.sandbox import Sandbox  # noqa: E402
 from wechat.tokens import TokenStore  # noqa: E402
+from wechat_sandbox import Sandbox  # noqa: E402
 
 _local = threading.local()
 

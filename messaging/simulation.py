@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
-from wechat.sandbox.simulate import CERTIFICATION_EVENTS
+from wechat_sandbox.simulate import CERTIFICATION_EVENTS
 
 ALLOWED_TYPES = ("text", "click", "view", "subscribe", "unsubscribe", "image")
 TIMEOUT_SECONDS = 20  # the sandbox itself may wait 3 × 5 s for a slow callback

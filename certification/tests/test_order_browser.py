@@ -25,17 +25,16 @@ def click_transition(page, name):
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(page, live_server, tmp_path):
+def test_walk_an_order_from_agreements_to_success_in_the_admin_r_cert_02(
+    page, live_server, admin_login, tmp_path
+):
     user = UserFactory(username="cert-finance", groups=["Finance"])
     account = make_account(staff=[user])
     company = review_company()
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(PDF)
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name=username]", "cert-finance")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.locator("[type=submit]").click()
+    admin_login("cert-finance")
     page.wait_for_load_state("load")
 
     # Open the order in the admin (R-CERT-01: a service account of an enterprise).

@@ -17,17 +17,14 @@ USER = "oAndroidUser000000000001"
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_build_publish_and_try_a_conditional_menu_in_the_browser(
-    page, live_server, celery_worker_thread, wechat
+    page, live_server, admin_login, celery_worker_thread, wechat
 ):
     user = UserFactory(username="menu-editor", groups=["Operators"])
     account = OfficialAccountFactory(
         assigned_staff=[user], name="示例咖啡", certified_until=datetime.date(2099, 1, 1)
     )
     wechat(account)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name=username]", "menu-editor")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.locator("[type=submit]").click()
+    admin_login("menu-editor")
     page.goto(f"{live_server.url}/admin/menus/menu/account/{account.pk}/editor/")
     page.get_by_test_id("phone-preview").wait_for()
 

@@ -25,7 +25,7 @@ def fill_selected(page, name, *, kind=None, **fields):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_build_preview_and_publish_a_menu_in_the_browser(
-    page, live_server, celery_worker_thread, wechat, settings
+    page, live_server, admin_login, celery_worker_thread, wechat, settings
 ):
     """R-MENU-01 (3 buttons, sub-buttons), R-MENU-02 (click reply in the preview),
     R-MENU-03 (published through the API, with the 24-hour note)."""
@@ -37,10 +37,7 @@ def test_build_preview_and_publish_a_menu_in_the_browser(
     # The callback base is configured, never taken from the request's Host (issue 9).
     settings.WECHAT_SIMULATE_CALLBACK_BASE = wechat.sandbox.callback_base = live_server.url
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name=username]", "menu-editor")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.locator("[type=submit]").click()
+    admin_login("menu-editor")
     page.goto(f"{live_server.url}/admin/menus/menu/account/{account.pk}/editor/")
     page.get_by_test_id("phone-preview").wait_for()
 

@@ -18,7 +18,7 @@ OPENID = "oBrowserUser000000000001"
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_user_writes_an_agent_answers_and_the_answer_reaches_wechat(
-    page, live_server, sandbox, settings, celery_worker_thread
+    page, live_server, admin_login, sandbox, settings, celery_worker_thread
 ):
     settings.WECHAT_API_BASE = sandbox.base_url
     agent = UserFactory(username="cs-agent", groups=["Operators"])
@@ -43,10 +43,7 @@ def test_a_user_writes_an_agent_answers_and_the_answer_reaches_wechat(
     )
     sandbox.app(account.appid).kf_accounts[kf.kf_account] = {"kf_account": kf.kf_account}
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name=username]", "cs-agent")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.locator("[type=submit]").click()
+    admin_login("cs-agent")
     page.goto(f"{live_server.url}/admin/messaging/outboundmessage/conversations/{account.pk}/{OPENID}/")
     workspace = page.get_by_test_id("conversation-workspace")
     workspace.wait_for()

@@ -16,7 +16,7 @@ from messaging.tests.pushes import flush_log
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_clicking_a_click_button_in_the_phone_preview_shows_the_reply_r_menu_02(
-    page, live_server, sandbox, settings
+    page, live_server, admin_login, sandbox, settings
 ):
     from menus.models import ClickReply, Menu, MenuVersion
 
@@ -48,10 +48,7 @@ def test_clicking_a_click_button_in_the_phone_preview_shows_the_reply_r_menu_02(
     # The callback base is configured, never taken from the request's Host (issue 9).
     settings.WECHAT_SIMULATE_CALLBACK_BASE = sandbox.callback_base = live_server.url
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name=username]", "preview-operator")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.locator("[type=submit]").click()
+    admin_login("preview-operator")
     page.goto(f"{live_server.url}/admin/menus/menu/account/{account.pk}/editor/")
     page.get_by_test_id("phone-preview").wait_for()
     page.get_by_test_id("preview-button-0").click()

@@ -10,7 +10,7 @@ import requests
 
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
 from messaging.tests.factories import KeywordRuleFactory
-from wechat.sandbox.simulate import under_callback_base
+from wechat_sandbox.simulate import under_callback_base
 
 
 class CaptureHandler(BaseHTTPRequestHandler):

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,12 +156,24 @@ def _close(conn: socket.socket) -> None:
 
 
 class CeleryWorker:
-    """`celery -A wxadmin worker` (thread pool) in a process group of its own."""
+    """`celery -A wxadmin worker` (thread pool) in a process group of its own.
 
-    def __init__(self, env: dict, *, name: str, log_path: Path, concurrency: int = 2):
+    Its output goes to `log_path` (which `wait_ready` reads), or with none to this
+    process's own output (then wait for it otherwise, e.g. `app.control.ping`)."""
+
+    def __init__(
+        self,
+        env: dict,
+        *,
+        name: str,
+        log_path: Path | None,
+        concurrency: int = 2,
+        loglevel: str = "INFO",
+        extra_args: Sequence[str] = (),
+    ):
         self.name = name
         self.log_path = log_path
-        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = None if log_path is None else open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         command = [
             str(ROOT / ".venv/bin/celery"),
             "-A",
@@ -171,9 +184,10 @@ class CeleryWorker:
             "--concurrency",
             str(concurrency),
             "--loglevel",
-            "INFO",
+            loglevel,
             "--without-gossip",
             "--without-mingle",
+            *extra_args,
             "-n",
             f"{name}@%h",
         ]
@@ -182,7 +196,7 @@ class CeleryWorker:
             cwd=ROOT,
             env={**os.environ, "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test", **env},
             stdout=self._log,
-            stderr=subprocess.STDOUT,
+            stderr=None if self._log is None else subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -197,7 +211,7 @@ class CeleryWorker:
         raise RuntimeError(f"worker {self.name} did not start: {self.log()[-2000:]}")
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return "" if self.log_path is None else self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no acknowledgement, like a host losing power."""
@@ -212,4 +226,5 @@ class CeleryWorker:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self._log.close()
+        if self._log is not None:
+            self._log.close()

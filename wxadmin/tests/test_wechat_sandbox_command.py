@@ -121,7 +121,7 @@ def test_accounts_with_undecryptable_credentials_are_skipped_not_fatal(settings)
     table = type(bad)._meta.db_table
     with connection.cursor() as cursor:  # raw: the field would encrypt it once more
         cursor.execute(f"UPDATE {table} SET appsecret = %s WHERE id = %s", [foreign, bad.pk])
-    from wechat.sandbox import Sandbox
+    from wechat_sandbox import Sandbox
 
     sandbox = Sandbox()
     command = Command(stdout=StringIO(), stderr=StringIO())

@@ -1,4 +1,4 @@
-"""`manage.py wechat_sandbox`: serve the offline WeChat API (wechat/sandbox) on loopback."""
+"""`manage.py wechat_sandbox`: serve the offline WeChat API (wechat_sandbox) on loopback."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
-from wechat.sandbox import Sandbox
+from wechat_sandbox import Sandbox
 
 _APP_SPEC = re.compile(r"^(wx[0-9a-f]{16}):(\S+)\Z")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}

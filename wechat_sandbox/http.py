@@ -6,7 +6,7 @@ of requests per second through it.
 
 Other modules add endpoints to the shared route table::
 
-    from wechat.sandbox import route, json_response
+    from wechat_sandbox import route, json_response
 
     @route("POST", "/sandbox/simulate/<appid>")
     def simulate(sandbox, request, appid):
@@ -27,9 +27,13 @@ from email import policy
 from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs
 
-logger = logging.getLogger("wechat.sandbox")
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+logger = logging.getLogger("wechat_sandbox")
 
 
 class BadBody(Exception):
@@ -74,8 +78,9 @@ class SandboxRequest:
             return found
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            if name:
-                found[name] = (part.get_filename() or "", part.get_payload(decode=True) or b"")
+            if isinstance(name, str) and name:  # (an RFC 2231 name comes as a tuple: not a field we read)
+                payload = part.get_payload(decode=True)
+                found[name] = (part.get_filename() or "", payload if isinstance(payload, bytes) else b"")
         return found
 
 
@@ -87,8 +92,15 @@ class SandboxResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class Drop:
+    """The type of ``DROP``."""
+
+    def __repr__(self) -> str:
+        return "DROP"
+
+
 #: Returned by a handler to close the connection without answering (network fault).
-DROP = object()
+DROP = Drop()
 
 
 def json_response(data, *, status: int = 200, content_type: str | None = None) -> SandboxResponse:
@@ -182,8 +194,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             client_ip=self.client_address[0],
         )
-        response = self.server.sandbox.handle(request)  # type: ignore[attr-defined]
-        if response is DROP:
+        response = cast(SandboxHTTPServer, self.server).sandbox.handle(request)
+        if isinstance(response, Drop):
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -215,7 +227,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address, sandbox) -> None:
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         super().__init__(address, _RequestHandler)
 

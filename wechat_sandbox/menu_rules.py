@@ -48,7 +48,7 @@ def _leaf(button: dict, *, sub: bool, certified: bool, domains: set[str]) -> Err
         return (40026, "invalid sub button key size") if sub else (40019, "invalid button key size")
     if kind in ("view", "miniprogram"):
         url = button.get("url")
-        if not 0 < _bytes(url) <= URL_BYTES:
+        if not isinstance(url, str) or not 0 < _bytes(url) <= URL_BYTES:
             return (40027, "invalid sub button url size") if sub else (40020, "invalid button url size")
         host = None
         if url.lower().startswith(("http://", "https://")):

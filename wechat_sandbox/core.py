@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib
 import logging
 import random
 import secrets
@@ -23,6 +22,7 @@ from .http import (
     DROP,
     ROUTES,
     BadBody,
+    Drop,
     SandboxHTTPServer,
     SandboxRequest,
     SandboxResponse,
@@ -30,7 +30,7 @@ from .http import (
     serve_in_thread,
 )
 
-logger = logging.getLogger("wechat.sandbox")
+logger = logging.getLogger("wechat_sandbox")
 
 TOKEN_API = "/cgi-bin/token"
 STABLE_TOKEN_API = "/cgi-bin/stable_token"
@@ -160,7 +160,7 @@ class AppState:
 
 
 class Sandbox:
-    """An offline WeChat API on loopback. See ``wechat/sandbox/__init__.py``."""
+    """An offline WeChat API on loopback. See ``wechat_sandbox/__init__.py``."""
 
     def __init__(
         self,
@@ -312,10 +312,11 @@ class Sandbox:
             app.classic = self._new_token(app, "classic", now, self.token_ttl)
             return app.classic
 
-    def issue_stable_token(self, app: AppState, *, force_refresh: bool) -> tuple[TokenRecord, int]:
+    def issue_stable_token(self, app: AppState, *, force_refresh: bool) -> tuple[TokenRecord | None, int]:
         """stable_token semantics: same token while valid, renewed in its last minutes.
 
-        Returns (record, errcode). ``force_refresh`` issues a new token and kills
+        Returns (record, errcode); no record only with 45009 before any stable token was
+        issued. ``force_refresh`` issues a new token and kills
         the previous one, at most 20 times a day and 30 s apart (else no refresh).
         """
         now = self.clock()
@@ -334,7 +335,7 @@ class Sandbox:
                     current.invalid_after = now
                 app.stable = self._new_token(app, "stable", now, self.token_ttl)
                 return app.stable, 0
-            if usable and current.expires_at - now > self.stable_renew_seconds:
+            if usable and current is not None and current.expires_at - now > self.stable_renew_seconds:
                 return current, 0
             # In its last minutes (or gone): a new one; the old one lives until it expires.
             app.stable = self._new_token(app, "stable", now, self.token_ttl)
@@ -404,7 +405,7 @@ class Sandbox:
     def quota_for(self, app: AppState, api: str) -> int:
         return app.quotas.get(api, self.quotas.get(api, DEFAULT_QUOTA))
 
-    def inject(self, api: str, appid: str | None) -> SandboxResponse | object | None:
+    def inject(self, api: str, appid: str | None) -> SandboxResponse | Drop | None:
         """Latency, forced faults and the random fail rate, for any WeChat API call."""
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
@@ -450,7 +451,7 @@ class Sandbox:
     def json(self, data) -> SandboxResponse:
         return json_response(data, content_type=self.content_type)
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse | object:
+    def handle(self, request: SandboxRequest) -> SandboxResponse | Drop:
         handler, params = self.routes.match(request.method, request.path)
         if handler is None:
             if self.routes.match("POST" if request.method == "GET" else "GET", request.path)[0]:
@@ -468,7 +469,7 @@ class Sandbox:
         except Exception:  # a bug in a handler must not kill the server thread
             logger.exception("sandbox handler failed for %s %s", request.method, request.path)
             return json_response({"errcode": -1, "errmsg": "sandbox internal error"}, status=500)
-        if isinstance(result, SandboxResponse) or result is DROP:
+        if isinstance(result, SandboxResponse | Drop):
             return result
         return self.json(result)
 
@@ -555,14 +556,10 @@ class Sandbox:
             self._apps[appid].users.setdefault(openid, {}).update(copy.deepcopy(profile))
 
     # --- server -------------------------------------------------------------------------
-    def _load_extensions(self) -> None:
-        for module in ("wechat.sandbox.api", "wechat.sandbox.simulate"):
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
-        # Routes registered by the imports above (first use) join this instance's table.
+    def _join_shared_routes(self) -> None:
+        """Endpoints added with ``@route`` after this instance was made join its table (its
+        own ``add_route`` endpoints win). The package's ``__init__`` imports the modules that
+        register WeChat's endpoints, so they are in ``ROUTES`` before any Sandbox exists."""
         for method_path, handler in ROUTES._exact.items():
             self.routes._exact.setdefault(method_path, handler)
         known = {(m, r.pattern) for m, r, _ in self.routes._patterns}
@@ -574,29 +571,32 @@ class Sandbox:
         """An endpoint for this sandbox only (``route`` adds one to every sandbox)."""
         self.routes.add(methods, pattern, handler)
 
+    def _listen(self, host: str, port: int) -> SandboxHTTPServer:
+        """Bind the server (with every shared route) and set ``base_url`` to where it listens."""
+        self._join_shared_routes()
+        server = self._server = SandboxHTTPServer((host, port), self)
+        real_host, real_port = server.server_address[:2]
+        if isinstance(real_host, bytes):
+            real_host = real_host.decode()
+        self.base_url = f"http://{real_host}:{real_port}"
+        return server
+
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
         """Serve in a background thread; port 0 picks a free port (see ``base_url``)."""
-        self._load_extensions()
-        self._server = SandboxHTTPServer((host, port), self)
-        real_host, real_port = self._server.server_address[:2]
-        self.base_url = f"http://{real_host}:{real_port}"
-        self._thread = serve_in_thread(self._server)
+        self._thread = serve_in_thread(self._listen(host, port))
         return self
 
     def serve_forever(
         self, host: str = "127.0.0.1", port: int = 8001, on_ready: Callable[[str], None] | None = None
     ) -> None:
         """Serve in this thread until interrupted; ``on_ready(base_url)`` once listening."""
-        self._load_extensions()
-        self._server = SandboxHTTPServer((host, port), self)
-        real_host, real_port = self._server.server_address[:2]
-        self.base_url = f"http://{real_host}:{real_port}"
+        server = self._listen(host, port)
         if on_ready is not None:
             on_ready(self.base_url)
         try:
-            self._server.serve_forever(poll_interval=0.2)
+            server.serve_forever(poll_interval=0.2)
         finally:
-            self._server.server_close()
+            server.server_close()
 
     def stop(self) -> None:
         if self._server is not None:

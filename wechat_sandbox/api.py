@@ -25,7 +25,7 @@ from .core import (
     beijing_day,
     fingerprint,
 )
-from .http import BadBody, SandboxRequest, SandboxResponse, route
+from .http import BadBody, Drop, SandboxRequest, SandboxResponse, route
 
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
 _KF_PREFIX = re.compile(r"^[A-Za-z0-9_]{1,10}\Z")
@@ -44,7 +44,7 @@ MESSAGE_TYPES = {
 }
 
 
-def _guard(sb: Sandbox, request: SandboxRequest, api: str) -> AppState | SandboxResponse:
+def _guard(sb: Sandbox, request: SandboxRequest, api: str) -> AppState | SandboxResponse | Drop:
     """Faults, token and quota checks shared by every token-authenticated API."""
     token = request.query.get("access_token")
     record, errcode = sb.check_token(token)
@@ -64,6 +64,7 @@ def _guard(sb: Sandbox, request: SandboxRequest, api: str) -> AppState | Sandbox
             42001: "access_token expired",
         }
         return sb.error(errcode, messages[errcode], app=app)
+    assert app is not None  # a usable token was issued to a registered account
     if not sb.count_call(app, api):
         return sb.error(45009, "reach max api daily quota limit", app=app)
     return app
@@ -146,7 +147,7 @@ def stable_token(sb: Sandbox, request: SandboxRequest):
     if not isinstance(app, AppState):
         return app
     record, errcode = sb.issue_stable_token(app, force_refresh=bool(body.get("force_refresh")))
-    if errcode:
+    if errcode or record is None:  # (no record only with an errcode)
         return sb.error(errcode, "reach max api daily quota limit", app=app)
     return {"access_token": record.token, "expires_in": max(0, int(record.expires_at - sb.clock()))}
 
@@ -318,6 +319,12 @@ def _check_kf_account(app: AppState, kf_account) -> bool:
     return bool(_KF_PREFIX.match(prefix)) and bool(app.wechat_id) and suffix == app.wechat_id
 
 
+def _kf_named(app: AppState, body: dict) -> dict | None:
+    """The customer-service account the body's ``kf_account`` names, when the account has it."""
+    name = body.get("kf_account")
+    return app.kf_accounts.get(name) if isinstance(name, str) else None
+
+
 def _check_nickname(nickname) -> bool:
     return isinstance(nickname, str) and 0 < len(nickname.strip()) and len(nickname) <= 16
 
@@ -326,7 +333,7 @@ def _check_nickname(nickname) -> bool:
 def kf_add(sb: Sandbox, request: SandboxRequest, app: AppState):
     body = _body(request)
     kf_account, nickname = body.get("kf_account"), body.get("nickname")
-    if not _check_kf_account(app, kf_account):
+    if not isinstance(kf_account, str) or not _check_kf_account(app, kf_account):
         return sb.error(65404, "invalid kf_account", app=app)
     if not _check_nickname(nickname):
         return sb.error(65403, "invalid nickname", app=app)
@@ -349,7 +356,7 @@ def kf_add(sb: Sandbox, request: SandboxRequest, app: AppState):
 @api_route("POST", "/customservice/kfaccount/update", kf=True)
 def kf_update(sb: Sandbox, request: SandboxRequest, app: AppState):
     body = _body(request)
-    kf = app.kf_accounts.get(body.get("kf_account"))
+    kf = _kf_named(app, body)
     if kf is None:
         return sb.error(65401, "invalid custom service account", app=app)
     if not _check_nickname(body.get("nickname")):
@@ -368,7 +375,7 @@ def kf_delete(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         if app.kf_accounts.pop(kf_account or "", None) is None:
             return sb.error(65401, "invalid custom service account", app=app)
-        app.kf_avatars.pop(kf_account, None)
+        app.kf_avatars.pop(kf_account or "", None)
         for openid in [o for o, s in app.sessions.items() if s["kf_account"] == kf_account]:
             del app.sessions[openid]
     return sb.ok()
@@ -396,7 +403,7 @@ def kf_upload_avatar(sb: Sandbox, request: SandboxRequest, app: AppState):
 @api_route("POST", "/customservice/kfaccount/inviteworker", kf=True)
 def kf_invite(sb: Sandbox, request: SandboxRequest, app: AppState):
     body = _body(request)
-    kf = app.kf_accounts.get(body.get("kf_account"))
+    kf = _kf_named(app, body)
     if kf is None:
         return sb.error(65401, "invalid custom service account", app=app)
     invite_wx = body.get("invite_wx")
@@ -437,7 +444,7 @@ def kf_online_list(sb: Sandbox, request: SandboxRequest, app: AppState):
 
 
 def _session_args(sb: Sandbox, app: AppState, body: dict):
-    kf = app.kf_accounts.get(body.get("kf_account"))
+    kf = _kf_named(app, body)
     if kf is None:
         return sb.error(65401, "invalid custom service account", app=app)
     openid = body.get("openid")
@@ -570,7 +577,7 @@ def message_custom_send(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         if sb.enforce_reply_window:
             seen = app.interactions.get(openid)
-            seconds, limit = REPLY_WINDOWS.get(seen["kind"] if seen else "message")
+            seconds, limit = REPLY_WINDOWS[seen["kind"] if seen else "message"]
             if seen is None or now - seen["at"] > seconds:
                 return sb.error(45015, "response out of time limit or subscription is canceled", app=app)
             if seen["used"] >= limit:
@@ -599,7 +606,7 @@ def message_custom_typing(sb: Sandbox, request: SandboxRequest, app: AppState):
         return sb.error(40097, "invalid args", app=app)
     if sb.enforce_reply_window:
         seen = app.interactions.get(openid)
-        seconds, _limit = REPLY_WINDOWS.get(seen["kind"] if seen else "message")
+        seconds, _limit = REPLY_WINDOWS[seen["kind"] if seen else "message"]
         if seen is None or sb.clock() - seen["at"] > seconds:
             return sb.error(45015, "response out of time limit or subscription is canceled", app=app)
     return sb.ok()

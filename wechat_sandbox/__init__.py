@@ -2,7 +2,7 @@
 
 In-process::
 
-    from wechat.sandbox import Sandbox
+    from wechat_sandbox import Sandbox
     sb = Sandbox(apps={"wx0123456789abcdef": {"secret": "…", "wechat_id": "demo_account"}},
                  token_ttl=7200, overlap_seconds=300)
     sb.start(host="127.0.0.1", port=0)   # port 0: a free port
@@ -20,11 +20,16 @@ the customer-service account and session endpoints (65400-series errors),
 message/custom/send with its reply windows (45015/45047), fault injection
 (``fail_rate``, ``latency_ms``, ``force_error``) and a JSON state endpoint.
 
-Other modules add endpoints with ``@route(method, pattern)``; the module
-``wechat.sandbox.simulate`` is loaded automatically when it exists.
+A package of its own beside ``wechat`` (like fakeredis beside redis): it imports
+``wechat`` (crypto, XML) and ``wechat`` never imports it.
+
+Endpoints are added with ``@route(method, pattern)``; the modules that define them are
+imported here, by name, so every Sandbox starts with all of them.
 """
 
-from . import api  # noqa: F401  (registers the WeChat endpoints in ROUTES)
+# Their @route handlers fill ROUTES: api (WeChat's endpoints, state, faults), simulate
+# (the simulated user). Imported before anything else of the package can be used.
+from . import api, simulate  # noqa: F401
 from .core import AppState, Fault, Sandbox, TokenRecord, fingerprint
 from .http import (
     DROP,

@@ -1,0 +1,68 @@
+"""The processes the benchmarks run the project in: gunicorn on loopback, and their CPU time.
+
+Celery workers and the fault helpers (black hole, TCP proxy) are the tests' own, in
+`wxadmin/tests/faults.py`; the benchmarks import them from there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def start_gunicorn(
+    port: int,
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    extra_args: Sequence[str] = (),
+    settle_seconds: float = 1.0,
+) -> subprocess.Popen:
+    """`gunicorn wxadmin.wsgi` on 127.0.0.1:`port` in a process group of its own, with
+    exactly `env` as its environment; returns once it accepts connections and the workers
+    had `settle_seconds` to boot. Gives up (and kills the group) after 30 s."""
+    command = [str(ROOT / ".venv/bin/gunicorn"), "wxadmin.wsgi:application", "-w", str(workers)]
+    if threads > 1:
+        command += ["--threads", str(threads)]
+    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", *extra_args]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                time.sleep(settle_seconds)  # let every worker boot
+                return process
+        except OSError:
+            time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    """SIGTERM to the group (gunicorn and its workers), SIGKILL after 15 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU time of these processes (Linux /proc); those gone count as 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / CLK_TCK
