@@ -18,16 +18,31 @@ def pdf(name="scan.pdf", content=PDF):
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
-def review_company() -> ReviewCompany:
-    """The first seeded company (re-seeded if a transactional test flushed the table)."""
-    import importlib
+SEED_MIGRATION = ("certification", "0002_seed_review_companies")
 
+
+def apply_seed_migration() -> None:
+    """Apply the R-CERT-15 data migration once more, as `migrate` applies it (its own
+    code on the historical models of its place in the graph). A transactional test
+    elsewhere flushes every table of the reused test database, seeded rows included;
+    the migration is idempotent."""
+    from django.db import connection
+    from django.db.migrations import RunPython
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection)
+    state = loader.project_state(SEED_MIGRATION, at_end=False)
+    for operation in loader.get_migration(*SEED_MIGRATION).operations:
+        assert isinstance(operation, RunPython)
+        # What `RunPython.database_forwards` runs (without a schema editor, which
+        # SQLite refuses inside the test's transaction).
+        operation.code(state.apps, None)
+
+
+def review_company() -> ReviewCompany:
+    """The first seeded company (seeded again if a transactional test flushed the table)."""
     if not ReviewCompany.objects.exists():
-        seed = importlib.import_module("certification.migrations.0002_seed_review_companies")
-        for name, hotline, opens, closes in seed.COMPANIES:
-            ReviewCompany.objects.create(
-                name=name, hotline=hotline, opens_at=datetime.time(*opens), closes_at=datetime.time(*closes)
-            )
+        apply_seed_migration()
     return ReviewCompany.objects.order_by("pk").first()
 
 
