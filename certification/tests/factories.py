@@ -1,6 +1,7 @@
 """Helpers that build certification orders at a given step through the real services."""
 
 import datetime
+import functools
 import itertools
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,22 +22,30 @@ def pdf(name="scan.pdf", content=PDF):
 SEED_MIGRATION = ("certification", "0002_seed_review_companies")
 
 
-def apply_seed_migration() -> None:
-    """Apply the R-CERT-15 data migration once more, as `migrate` applies it (its own
-    code on the historical models of its place in the graph). A transactional test
-    elsewhere flushes every table of the reused test database, seeded rows included;
-    the migration is idempotent."""
+@functools.cache
+def _seed_migration():
+    """The seed migration's RunPython code and the historical apps it runs on (loaded
+    and rendered once: that takes a moment)."""
     from django.db import connection
     from django.db.migrations import RunPython
     from django.db.migrations.loader import MigrationLoader
 
     loader = MigrationLoader(connection)
-    state = loader.project_state(SEED_MIGRATION, at_end=False)
-    for operation in loader.get_migration(*SEED_MIGRATION).operations:
-        assert isinstance(operation, RunPython)
+    operations = loader.get_migration(*SEED_MIGRATION).operations
+    assert all(isinstance(operation, RunPython) for operation in operations)
+    return loader.project_state(SEED_MIGRATION, at_end=False).apps, [op.code for op in operations]
+
+
+def apply_seed_migration() -> None:
+    """Apply the R-CERT-15 data migration once more, as `migrate` applies it (its own
+    code on the historical models of its place in the graph). A transactional test
+    elsewhere flushes every table of the reused test database, seeded rows included;
+    the migration is idempotent."""
+    apps, codes = _seed_migration()
+    for code in codes:
         # What `RunPython.database_forwards` runs (without a schema editor, which
         # SQLite refuses inside the test's transaction).
-        operation.code(state.apps, None)
+        code(apps, None)
 
 
 def review_company() -> ReviewCompany:
