@@ -7,6 +7,7 @@ import re
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -30,15 +31,12 @@ from messaging.simulation import sandbox_base
 
 from . import deadlines, selectors, services
 from .forms import (
-    TRANSITION_FORMS,
-    NoteForm,
     OrderAddForm,
     OrderChangeForm,
     OrderDocumentForm,
     SimulateWeChatEventForm,
     add_errors,
     initial_for,
-    run_transition,
 )
 from .models import (
     DATA_FIELDS,
@@ -53,6 +51,7 @@ from .models import (
     ReviewCompany,
     WeChatEvent,
 )
+from .transitions import TRANSITIONS
 
 TONE_COLOURS = {"danger": "#b91c1c", "warning": "#b45309", "success": "#15803d"}
 
@@ -546,7 +545,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
         if order is None or not order.is_editable or not self.has_change_permission(request, order):
             return
         request.session.pop(upload_errors_key(order.pk), None)  # this save's problems only
-        chosen: dict[int, object] = {}
+        chosen: dict[int, UploadedFile] = {}
         files = request.FILES.copy()
         for key in list(files):
             match = re.fullmatch(r"documents-(\d+)-file", key)
@@ -589,10 +588,11 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             today = timezone.localdate()
             can_change = self.has_change_permission(request, obj)
             sees_fees = selectors.user_sees_fees(request.user)
+            # The buttons: what the table allows now and this user may run.
             transitions = [
                 t
                 for t in selectors.allowed_transitions(obj, today=today)
-                if can_change and (sees_fees or not t.finance)
+                if can_change and t.may(request.user)
             ]
             context.update(
                 {
@@ -601,7 +601,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
                         {
                             "t": t,
                             "url": reverse("admin:certification_order_transition", args=[obj.pk, t.name]),
-                            "inline": t.name not in TRANSITION_FORMS and not t.destructive and not t.confirm,
+                            "inline": t.inline,
                         }
                         for t in transitions
                     ],
@@ -728,10 +728,10 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
             raise Http404
         if not self.has_change_permission(request, order):
             raise PermissionDenied
-        transition = selectors.TRANSITIONS.get(name)
+        transition = TRANSITIONS.get(name)
         if transition is None:
             raise Http404
-        if transition.finance and not selectors.user_sees_fees(request.user):
+        if not transition.may(request.user):
             raise PermissionDenied
         change_url = reverse("admin:certification_order_change", args=[order.pk])
         if transition not in selectors.allowed_transitions(order):
@@ -741,13 +741,13 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
                 messages.ERROR,
             )
             return HttpResponseRedirect(change_url)
-        form_class = TRANSITION_FORMS.get(name, NoteForm)
+        form_class = transition.page_form
         if request.method == "POST":
             form = form_class(request.POST, request.FILES)
             if form.is_valid():
                 try:
                     with transaction.atomic():
-                        run_transition(name, order=order, by=request.user, data=form.cleaned_data)
+                        transition.run(order=order, by=request.user, data=form.cleaned_data)
                 except services.CertificationError as exc:
                     add_errors(form, exc)
                 else:

@@ -49,7 +49,7 @@ def panels(request) -> list[dict]:
                 "tone": "warning" if counts["invoices_due"] else "",
             },
         )
-    result = [{"title": _("Certification: needs action"), "items": items}]
+    result: list[dict[str, object]] = [{"title": _("Certification: needs action"), "items": items}]
     rejected = selectors.rejected_with_days_left(user, limit=5)
     if rejected:
         result.append(

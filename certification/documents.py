@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import EntityKind, EntitySubtype
@@ -34,19 +35,19 @@ VIDEO_CODES = {"artist_video"}
 @dataclass(frozen=True)
 class Item:
     code: str
-    label: str
+    label: str | Promise  # translated on display; stored as its English source
     kind: str = FILE
     required: bool = True
     entity_field: str = ""  # for values: where the entity snapshot holds it
 
 
-APPLICATION_LETTERS = {
+APPLICATION_LETTERS: dict[str, Promise] = {
     EntitySubtype.GENERAL_ENTERPRISE: _("Application letter to Tencent (general enterprise)"),
     EntitySubtype.ARTIST_AGENCY: _("Application letter to Tencent (artist-authorised company)"),
     EntitySubtype.INDIVIDUAL_BUSINESS: _("Application letter to Tencent (individual business)"),
 }
 
-MEDIA_LICENCES = {
+MEDIA_LICENCES: dict[str, Promise] = {
     EntitySubtype.BROADCAST_TV: _("Broadcasting-institution licence or channel licence"),
     EntitySubtype.NEWSPAPER: _("Newspaper publication licence"),
     EntitySubtype.PERIODICAL: _("Periodical publication licence"),

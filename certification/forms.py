@@ -1,4 +1,5 @@
-"""Admin forms: adding an order, the checklist inline and one small form per transition."""
+"""Admin forms: adding an order, the checklist inline and one small form per transition
+(which transition asks which form: `certification.transitions`)."""
 
 from __future__ import annotations
 
@@ -172,68 +173,6 @@ class DateForm(forms.Form):
 
 class MailedForm(DateForm):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=60)
-
-
-TRANSITION_FORMS = {
-    "choose_invoice": ChooseInvoiceForm,
-    "pay": PayForm,
-    "submit": SubmitFreeForm,
-    "reject": RequiredNoteForm,
-    "fail": FailForm,
-    "record_deposit": DepositForm,
-    "request_invoice": RequestInvoiceForm,
-    "invoice_issued": DateForm,
-    "invoice_mailed": MailedForm,
-    "invoice_received": DateForm,
-}
-
-
-def run_transition(name: str, *, order: Order, by, data: dict) -> Order:
-    """Call the one service function behind a transition button."""
-    note = data.get("note", "")
-    calls = {
-        "accept_service_agreement": lambda: services.order_accept_service_agreement(order=order, by=by),
-        "accept_naming_rules": lambda: services.order_accept_naming_rules(order=order, by=by),
-        "complete_data": lambda: services.order_complete_data(order=order, by=by),
-        "choose_invoice": lambda: services.order_choose_invoice(
-            order=order,
-            by=by,
-            invoice_type=data["invoice_type"],
-            mailing_address=data.get("mailing_address", ""),
-        ),
-        "pay": lambda: services.order_pay(
-            order=order,
-            by=by,
-            transaction_id=data.get("transaction_id", ""),
-            paid_at=data.get("paid_at"),
-            review_company=data.get("review_company"),
-        ),
-        "submit": lambda: services.order_submit_free(
-            order=order, by=by, review_company=data.get("review_company")
-        ),
-        "reject": lambda: services.order_reject(order=order, by=by, note=note),
-        "resubmit": lambda: services.order_resubmit(order=order, by=by, note=note),
-        "succeed": lambda: services.order_succeed(order=order, by=by),
-        "fail": lambda: services.order_fail(order=order, by=by, reason=data["reason"], note=note),
-        "cancel": lambda: services.order_cancel(order=order, by=by, note=note),
-        "record_deposit": lambda: services.order_record_deposit(
-            order=order,
-            by=by,
-            amount=data["amount"],
-            remark=data["remark"],
-            received_on=data["received_on"],
-            receipt=data.get("receipt"),
-        ),
-        "request_invoice": lambda: services.order_request_invoice(
-            order=order, by=by, invoice_type=data["invoice_type"], mailing_address=data["mailing_address"]
-        ),
-        "invoice_issued": lambda: services.invoice_record_issued(order=order, by=by, on=data["on"]),
-        "invoice_mailed": lambda: services.invoice_record_mailed(
-            order=order, by=by, on=data["on"], tracking_number=data["tracking_number"]
-        ),
-        "invoice_received": lambda: services.invoice_record_received(order=order, by=by, on=data["on"]),
-    }
-    return calls[name]()
 
 
 def initial_for(name: str, order: Order) -> dict:

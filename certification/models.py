@@ -155,11 +155,11 @@ class TrademarkDocument(models.TextChoices):
     ACCEPTANCE_NOTICE = "acceptance_notice", _("Trademark application acceptance notice")
 
 
-class OrderQuerySet(models.QuerySet):
-    def open(self):
+class OrderQuerySet(models.QuerySet["Order"]):
+    def open(self) -> OrderQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
-    def completed(self):
+    def completed(self) -> OrderQuerySet:
         return self.filter(status__in=COMPLETED_STATUSES)
 
 
@@ -529,7 +529,7 @@ class OrderEvent(models.Model):
 
     @property
     def action_label(self) -> str:
-        return ACTION_LABELS.get(self.action, self.action)
+        return str(ACTION_LABELS.get(self.action, self.action))
 
     @property
     def by_wechat(self) -> bool:

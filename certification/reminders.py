@@ -103,7 +103,7 @@ def due_orders(milestone: str, today: datetime.date) -> tuple[QuerySet, str]:
     raise ValueError(milestone)
 
 
-DUE_FIELDS = {
+DUE_FIELDS: dict[str, str] = {
     Milestone.ANNUAL_REVIEW: "valid_until",
     Milestone.RESUBMISSION: "resubmission_deadline",
     Milestone.INVOICE_REQUEST: "invoice_request_deadline",

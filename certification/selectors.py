@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from functools import lru_cache
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import scope_to_user
 
@@ -21,6 +19,7 @@ from .models import (
     Order,
     OrderStatus,
 )
+from .transitions import Transition, offered
 
 DUE_SOON_DAYS = 7
 EXPIRING_DAYS = 90
@@ -36,84 +35,12 @@ def user_sees_fees(user) -> bool:
     return user.has_perm("certification.see_fees")
 
 
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    label: str
-    destructive: bool = False
-    finance: bool = False  # needs the fees permission (payment, invoices)
-    confirm: bool = False  # asks "are you sure?" on its own page before it runs
-
-
-TRANSITIONS = {
-    "accept_service_agreement": Transition(
-        "accept_service_agreement", _("Accept the Certification Service Agreement")
-    ),
-    "accept_naming_rules": Transition("accept_naming_rules", _("Accept the Account Naming Rules")),
-    "complete_data": Transition("complete_data", _("Data complete")),
-    "choose_invoice": Transition("choose_invoice", _("Choose the invoice"), finance=True),
-    "pay": Transition("pay", _("Record payment and submit for review"), finance=True),
-    "submit": Transition("submit", _("Submit for review (free of charge)")),
-    "reject": Transition("reject", _("Record a rejection")),
-    "resubmit": Transition("resubmit", _("Resubmit")),
-    # Certifies the account for a year and starts the invoice clock: confirm first.
-    "succeed": Transition("succeed", _("Record success"), confirm=True),
-    "fail": Transition("fail", _("Record failure"), destructive=True),
-    "cancel": Transition("cancel", _("Cancel the order"), destructive=True),
-    "record_deposit": Transition("record_deposit", _("Record the micro-deposit")),
-    "request_invoice": Transition("request_invoice", _("Request the missing invoice"), finance=True),
-    "invoice_issued": Transition("invoice_issued", _("Invoice issued"), finance=True),
-    "invoice_mailed": Transition("invoice_mailed", _("Invoice mailed"), finance=True),
-    "invoice_received": Transition("invoice_received", _("Invoice received"), finance=True),
-}
-
-
 def allowed_transitions(order: Order, *, today: datetime.date | None = None) -> list[Transition]:
-    """The transitions the order's current state allows (the buttons the admin shows);
-    a free modification is submitted without invoice or payment (R-POST-01)."""
-    today = today or timezone.localdate()
-    status = order.status
-    names: list[str] = []
-    if status == OrderStatus.DRAFT:
-        names.append(
-            "accept_naming_rules" if order.service_agreement_accepted_at else "accept_service_agreement"
-        )
-    elif status == OrderStatus.AGREEMENTS_ACCEPTED:
-        names.append("complete_data")
-    elif status == OrderStatus.DATA_FILLED:
-        # R-POST-01: a free modification has nothing to invoice or pay.
-        names.append("choose_invoice" if order.fee > 0 else "submit")
-    elif status == OrderStatus.AWAITING_PAYMENT:
-        names.append("pay")
-    elif status == OrderStatus.IN_REVIEW:
-        names += ["succeed", "reject", "fail", "record_deposit"]
-    elif status == OrderStatus.REJECTED:
-        if order.resubmission_deadline is None or today <= order.resubmission_deadline:
-            names.append("resubmit")
-        names += ["fail", "record_deposit"]
-    elif status in COMPLETED_STATUSES and order.fee > 0:
-        if (
-            order.invoice_type == InvoiceType.NONE
-            and not order.invoice_requested_at
-            and order.invoice_request_deadline
-            and today <= order.invoice_request_deadline
-        ):
-            names.append("request_invoice")
-        elif order.invoice_type in (InvoiceType.VAT_ORDINARY, InvoiceType.VAT_SPECIAL):
-            if not order.invoice_issued_on:
-                names.append("invoice_issued")
-            elif not order.invoice_mailed_on:
-                names.append("invoice_mailed")
-            elif not order.invoice_received_on:
-                names.append("invoice_received")
-    if status in (
-        OrderStatus.DRAFT,
-        OrderStatus.AGREEMENTS_ACCEPTED,
-        OrderStatus.DATA_FILLED,
-        OrderStatus.AWAITING_PAYMENT,
-    ):
-        names.append("cancel")
-    return [TRANSITIONS[name] for name in names]
+    """The transitions the order's current state allows (the buttons the admin shows),
+    read from the one table in `certification.transitions`; e.g. a free modification is
+    submitted without invoice or payment (R-POST-01), a late one is not resubmitted
+    (R-CERT-12)."""
+    return offered(order, today=today or timezone.localdate())
 
 
 def deadline_tone(due: datetime.date | None, today: datetime.date | None = None) -> str:
@@ -238,7 +165,8 @@ def event_details(event) -> str:
         names = []
         for name in event.note.split(", "):
             try:
-                names.append(str(Order._meta.get_field(name).verbose_name))
+                field = Order._meta.get_field(name)
+                names.append(str(getattr(field, "verbose_name", name)))  # relations have none
             except FieldDoesNotExist:
                 names.append(name)
         return "、".join(names) if translation.get_language().startswith("zh") else ", ".join(names)

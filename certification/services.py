@@ -1,7 +1,8 @@
 """Writes on certification orders: each transition is one function here.
 
 Every function takes keyword-only arguments, runs in one transaction, locks the
-order (`select_for_update`), checks the current status, raises `CertificationError`
+order (`select_for_update`), checks the current status (a transition: against its row
+in `certification.transitions`, `_require_transition`), raises `CertificationError`
 (a translated ValidationError naming the field/reason) otherwise, and writes an
 `OrderEvent` (who, when, why, from → to).
 """
@@ -10,20 +11,23 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any, TypeAlias
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from accounts.models import AccountType, EntityKind, OfficialAccount
+from accounts.models import AccountType, Entity, EntityKind, OfficialAccount
 
 from . import deadlines, documents, naming
 from .models import (
-    COMPLETED_STATUSES,
     DATA_FIELDS,
     EDITABLE_STATUSES,
     INITIAL_FEE,
@@ -43,6 +47,10 @@ from .models import (
 MAX_RESUBMISSIONS = 3
 
 
+# The staff member acting; None when the system acts (WeChat's pushes, the nightly sweeps).
+Actor: TypeAlias = User | None
+
+
 class CertificationError(ValidationError):
     """A business rule refused the operation; the message says which and why."""
 
@@ -60,7 +68,7 @@ def _record(
     order: Order,
     *,
     action: str,
-    by,
+    by: Actor,
     from_status: str = "",
     to_status: str = "",
     note: str = "",
@@ -81,7 +89,7 @@ def _lock(order: Order) -> Order:
     return Order.objects.select_for_update().select_related("account", "account__entity").get(pk=order.pk)
 
 
-def _require_status(order: Order, allowed: Iterable[str], action_label: str) -> None:
+def _require_status(order: Order, allowed: Iterable[str], action_label: str | Promise) -> None:
     if order.status not in allowed:
         raise CertificationError(
             _("Order #%(id)s is “%(status)s”; it cannot be %(action)s now.")
@@ -90,12 +98,22 @@ def _require_status(order: Order, allowed: Iterable[str], action_label: str) -> 
         )
 
 
+def _require_transition(order: Order, name: str) -> None:
+    """The status guard of every transition: the statuses its row in the one table
+    (`certification.transitions`) allows it from, and the refusal that row words."""
+    # Imported here: the table names these very service functions.
+    from .transitions import TRANSITIONS
+
+    transition = TRANSITIONS[name]
+    _require_status(order, transition.sources, transition.refused_as)
+
+
 def _move(
     order: Order,
     *,
     to: str,
     action: str,
-    by,
+    by: Actor,
     note: str = "",
     now: datetime.datetime | None = None,
     update_fields: Iterable[str] = (),
@@ -107,7 +125,7 @@ def _move(
     return order
 
 
-def entity_snapshot(entity) -> dict:
+def entity_snapshot(entity: Entity) -> dict[str, Any]:
     """The entity data as filed with an order (strings only, JSON-safe)."""
     fields = [
         "full_name",
@@ -122,7 +140,7 @@ def entity_snapshot(entity) -> dict:
         "bank_name",
         "bank_account_number",
     ]
-    snapshot = {}
+    snapshot: dict[str, Any] = {}
     for field in fields:
         value = getattr(entity, field)
         snapshot[field] = "" if value is None else str(value)
@@ -147,15 +165,11 @@ def order_compute_fee(*, account: OfficialAccount, kind: str) -> Decimal:
     return MODIFICATION_FEE if earlier.exists() else Decimal("0.00")
 
 
-def certification_period_start(account: OfficialAccount) -> datetime.datetime | None:
-    """R-POST-01: when the current certification period began — the stored success of the
-    initial certification or annual review that set `certified_until`.
-
-    Read from the order, never computed as `certified_until − 12 months` (a success on
-    29 February would shift it; Clarifications, R-POST-01). None when no order of ours
-    set the certification (an account imported as certified): every earlier
-    modification then counts, so the fee is never wrongly waived.
-    """
+def certifying_order(account: OfficialAccount) -> Order | None:
+    """The stored success that set the account's current certification: the succeeded
+    initial certification or annual review whose `valid_until` is `certified_until`
+    (only those two kinds set a validity). None when no order of ours set it (an
+    account imported as certified) or the account is not certified."""
     if account.certified_until is None:
         return None
     return (
@@ -166,9 +180,21 @@ def certification_period_start(account: OfficialAccount) -> datetime.datetime | 
             valid_until=account.certified_until,
         )
         .order_by("-completed_at")
-        .values_list("completed_at", flat=True)
         .first()
     )
+
+
+def certification_period_start(account: OfficialAccount) -> datetime.datetime | None:
+    """R-POST-01: when the current certification period began — the stored success of the
+    initial certification or annual review that set `certified_until` (`certifying_order`).
+
+    Read from the order, never computed as `certified_until − 12 months` (a success on
+    29 February would shift it; Clarifications, R-POST-01). None when no order of ours
+    set the certification (an account imported as certified): every earlier
+    modification then counts, so the fee is never wrongly waived.
+    """
+    order = certifying_order(account)
+    return order.completed_at if order is not None else None
 
 
 # --- creation -----------------------------------------------------------------------------
@@ -228,6 +254,7 @@ def order_check_can_create(
         )
     if (
         kind == OrderKind.ANNUAL_REVIEW
+        and account.certified_until is not None  # checked above; said again for the type
         and not early_ok
         and annual_review_is_early(account=account, today=today)
     ):
@@ -276,7 +303,7 @@ def _check_none_with_reviewer(
             raise CertificationError({field: message} if field else message, code="other_order_in_review")
 
 
-def _prefill_from(previous: Order | None) -> dict:
+def _prefill_from(previous: Order | None) -> dict[str, Any]:
     if previous is None:
         return {}
     fields = [
@@ -305,7 +332,7 @@ def order_create(
     *,
     account: OfficialAccount,
     kind: str,
-    by,
+    by: Actor,
     review_company: ReviewCompany | None = None,
     now: datetime.datetime | None = None,
     early_ok: bool = False,
@@ -427,7 +454,7 @@ def order_missing_documents(order: Order) -> list[OrderDocument]:
     return [doc for doc in order.documents.all() if doc.required and not doc.is_present]
 
 
-def order_update_data(*, order: Order, by, changed: Iterable[str] = ()) -> Order:
+def order_update_data(*, order: Order, by: Actor, changed: Iterable[str] = ()) -> Order:
     """Record edits of the application data (made through the admin form).
 
     Only while the order is editable (before submission, or rejected); re-runs the
@@ -457,12 +484,12 @@ def order_update_data(*, order: Order, by, changed: Iterable[str] = ()) -> Order
 
 
 # --- R-CERT-02: the steps ---------------------------------------------------------------------
-def order_accept_service_agreement(*, order: Order, by, now: datetime.datetime | None = None) -> Order:
+def order_accept_service_agreement(*, order: Order, by: Actor, now: datetime.datetime | None = None) -> Order:
     """R-CERT-02 step 1: accept the Certification Service Agreement (who and when)."""
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.DRAFT], _("accepted"))
+        _require_transition(order, "accept_service_agreement")
         if order.service_agreement_accepted_at:
             raise CertificationError(_("The service agreement is already accepted."))
         order.service_agreement_accepted_at = now
@@ -481,12 +508,12 @@ def order_accept_service_agreement(*, order: Order, by, now: datetime.datetime |
     return order
 
 
-def order_accept_naming_rules(*, order: Order, by, now: datetime.datetime | None = None) -> Order:
+def order_accept_naming_rules(*, order: Order, by: Actor, now: datetime.datetime | None = None) -> Order:
     """R-CERT-02 step 2: accept the Account Naming Rules, only after the service agreement."""
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.DRAFT], _("accepted"))
+        _require_transition(order, "accept_naming_rules")
         if not order.service_agreement_accepted_at:
             raise CertificationError(
                 _("Accept the Certification Service Agreement first."), code="step_skipped"
@@ -545,7 +572,7 @@ def order_data_problems(order: Order) -> dict[str, list[str]]:
     return problems
 
 
-def order_complete_data(*, order: Order, by, now: datetime.datetime | None = None) -> Order:
+def order_complete_data(*, order: Order, by: Actor, now: datetime.datetime | None = None) -> Order:
     """R-CERT-02 step 3: the data (business, operator, basic data) is filled in.
 
     Refused with every problem listed (see `order_data_problems`).
@@ -553,7 +580,7 @@ def order_complete_data(*, order: Order, by, now: datetime.datetime | None = Non
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.AGREEMENTS_ACCEPTED], _("completed"))
+        _require_transition(order, "complete_data")
         problems = order_data_problems(order)
         if problems:
             raise CertificationError(problems, code="data_incomplete")
@@ -569,7 +596,12 @@ def order_complete_data(*, order: Order, by, now: datetime.datetime | None = Non
 
 
 def order_choose_invoice(
-    *, order: Order, by, invoice_type: str, mailing_address: str = "", now: datetime.datetime | None = None
+    *,
+    order: Order,
+    by: Actor,
+    invoice_type: str,
+    mailing_address: str = "",
+    now: datetime.datetime | None = None,
 ) -> Order:
     """R-CERT-02 step 4 / R-CERT-10: choose the invoice; the title is the entity's full name.
 
@@ -585,7 +617,7 @@ def order_choose_invoice(
         )
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.DATA_FILLED], _("given an invoice choice"))
+        _require_transition(order, "choose_invoice")
         if order.fee <= 0:
             raise CertificationError(
                 _("This order is free of charge: there is nothing to pay or invoice. Submit it for review."),
@@ -606,7 +638,11 @@ def order_choose_invoice(
 
 
 def order_submit_free(
-    *, order: Order, by, review_company: ReviewCompany | None = None, now: datetime.datetime | None = None
+    *,
+    order: Order,
+    by: Actor,
+    review_company: ReviewCompany | None = None,
+    now: datetime.datetime | None = None,
 ) -> Order:
     """R-POST-01 / R-CERT-02: a free modification (0 CNY) skips the invoice and payment
     steps — there is nothing to pay or invoice — and goes from "data filled in" straight
@@ -615,7 +651,7 @@ def order_submit_free(
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.DATA_FILLED], _("submitted"))
+        _require_transition(order, "submit")
         if order.fee > 0:
             raise CertificationError(
                 _("This order costs %(fee)s CNY: choose the invoice and record the payment.")
@@ -667,7 +703,7 @@ def _submit(order: Order, now: datetime.datetime) -> None:
 def order_pay(
     *,
     order: Order,
-    by,
+    by: Actor,
     transaction_id: str = "",
     paid_at: datetime.datetime | None = None,
     review_company: ReviewCompany | None = None,
@@ -681,7 +717,7 @@ def order_pay(
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.AWAITING_PAYMENT], _("paid"))
+        _require_transition(order, "pay")
         if order.fee > 0:
             transaction_id = transaction_id.strip()
             if not transaction_id:
@@ -753,7 +789,7 @@ def validate_wechat_pay_transaction_id(value: str, *, order: Order | None = None
         )
 
 
-def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None = None) -> Order:
+def order_reject(*, order: Order, by: Actor, note: str, now: datetime.datetime | None = None) -> Order:
     """The reviewer found the data non-compliant.
 
     R-CERT-12: the first rejection starts a 30-calendar-day resubmission window, and so
@@ -765,13 +801,14 @@ def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None =
         raise CertificationError({"note": _("Say what the reviewer rejected.")})
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.IN_REVIEW], _("rejected"))
+        _require_transition(order, "reject")
         order.rejection_count += 1
         order.last_rejection_note = note
         fields = ["rejection_count", "last_rejection_note"]
         if order.resubmission_count >= MAX_RESUBMISSIONS:
             order.save(update_fields=fields)
-            _fail(order, by=by, reason=FailureReason.RESUBMITTED_THREE_TIMES, note=note, now=now)
+            reason = FailureReason.RESUBMITTED_THREE_TIMES
+            _fail(order, by=by, reason=reason, note=_failure_note(reason, note), now=now)
             return order
         if order.first_rejected_at is None:
             order.first_rejected_at = now
@@ -785,7 +822,7 @@ def order_reject(*, order: Order, by, note: str, now: datetime.datetime | None =
     return order
 
 
-def order_resubmit(*, order: Order, by, note: str = "", now: datetime.datetime | None = None) -> Order:
+def order_resubmit(*, order: Order, by: Actor, note: str = "", now: datetime.datetime | None = None) -> Order:
     """Resubmit corrected data; R-CERT-12: only within 30 days of the rejection.
 
     R-CERT-11: the review clock restarts.
@@ -793,7 +830,7 @@ def order_resubmit(*, order: Order, by, note: str = "", now: datetime.datetime |
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.REJECTED], _("resubmitted"))
+        _require_transition(order, "resubmit")
         if order.resubmission_deadline and _today(now) > order.resubmission_deadline:
             raise CertificationError(
                 _("The resubmission deadline (%(date)s) has passed; the order fails for timeout.")
@@ -829,7 +866,7 @@ def _complete(order: Order, now: datetime.datetime) -> list[str]:
 def order_succeed(
     *,
     order: Order,
-    by,
+    by: Actor,
     now: datetime.datetime | None = None,
     valid_until: datetime.date | None = None,
     action: str = "succeed",
@@ -846,7 +883,7 @@ def order_succeed(
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.IN_REVIEW], _("marked as succeeded"))
+        _require_transition(order, "succeed")
         fields = _complete(order, now)
         if order.kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW):
             order.valid_until = valid_until or deadlines.certification_valid_until(_today(now))
@@ -868,7 +905,16 @@ def order_succeed(
     return order
 
 
-def _fail(order: Order, *, by, reason: str, note: str, now: datetime.datetime, action: str = "fail") -> None:
+def _failure_note(reason: str, note: str) -> str:
+    """The history note of a failure recorded by staff or WeChat: the reason, then why."""
+    return f"{FailureReason(reason).label}. {note}".strip()
+
+
+def _fail(
+    order: Order, *, by: Actor, reason: str, note: str, now: datetime.datetime, action: str = "fail"
+) -> None:
+    """Fail a locked order: R-CERT-10 invoice deadlines start, `note` is the history's
+    note; R-POST-04: a failed annual review loses the certification."""
     fields = _complete(order, now)
     order.failure_reason = reason
     fields.append("failure_reason")
@@ -878,7 +924,7 @@ def _fail(order: Order, *, by, reason: str, note: str, now: datetime.datetime, a
         action=action,
         by=by,
         now=now,
-        note=f"{FailureReason(reason).label}. {note}".strip(),
+        note=note,
         update_fields=fields,
     )
     if order.kind == OrderKind.ANNUAL_REVIEW:
@@ -902,7 +948,7 @@ def accounts_decertify(*, account_ids: Iterable[int], now: datetime.datetime) ->
 def order_fail(
     *,
     order: Order,
-    by,
+    by: Actor,
     reason: str,
     note: str = "",
     now: datetime.datetime | None = None,
@@ -917,26 +963,17 @@ def order_fail(
         raise CertificationError({"reason": _("Choose one of the six failure reasons.")})
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED], _("marked as failed"))
-        _fail(order, by=by, reason=reason, note=note, now=now, action=action)
+        _require_transition(order, "fail")
+        _fail(order, by=by, reason=reason, note=_failure_note(reason, note), now=now, action=action)
     return order
 
 
-def order_cancel(*, order: Order, by, note: str = "", now: datetime.datetime | None = None) -> Order:
+def order_cancel(*, order: Order, by: Actor, note: str = "", now: datetime.datetime | None = None) -> Order:
     """Withdraw an order before it is paid (nothing was charged, R-CERT-07)."""
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_status(
-            order,
-            [
-                OrderStatus.DRAFT,
-                OrderStatus.AGREEMENTS_ACCEPTED,
-                OrderStatus.DATA_FILLED,
-                OrderStatus.AWAITING_PAYMENT,
-            ],
-            _("cancelled"),
-        )
+        _require_transition(order, "cancel")
         _move(order, to=OrderStatus.CANCELLED, action="cancel", by=by, now=now, note=note)
     return order
 
@@ -945,11 +982,11 @@ def order_cancel(*, order: Order, by, note: str = "", now: datetime.datetime | N
 def order_record_deposit(
     *,
     order: Order,
-    by,
+    by: Actor,
     amount: Decimal,
     remark: str,
     received_on: datetime.date,
-    receipt=None,
+    receipt: File[Any] | None = None,
     now: datetime.datetime | None = None,
 ) -> Order:
     """R-CERT-03: the reviewer's micro-deposit (amount, remark, date) and its receipt."""
@@ -962,7 +999,7 @@ def order_record_deposit(
         documents.validate_upload(receipt, code="deposit_receipt")
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, [OrderStatus.IN_REVIEW, OrderStatus.REJECTED], _("given a micro-deposit"))
+        _require_transition(order, "record_deposit")
         order.deposit_amount = amount
         order.deposit_remark = remark
         order.deposit_received_on = received_on
@@ -985,8 +1022,8 @@ def order_record_deposit(
 def document_upload(
     *,
     document: OrderDocument,
-    by,
-    uploaded=None,
+    by: Actor,
+    uploaded: File[Any] | None = None,
     value: str | None = None,
     now: datetime.datetime | None = None,
 ) -> OrderDocument:
@@ -1000,12 +1037,12 @@ def document_upload(
             if uploaded is None:
                 raise CertificationError({"file": _("Choose a file to upload.")})
             documents.validate_upload(uploaded, code=document.code)
-            document.original_name = uploaded.name[:200]
+            document.original_name = (uploaded.name or "")[:200]
             document.file = uploaded
         else:
             if not (value or "").strip():
                 raise CertificationError({"value": _("Enter a value.")})
-            document.value = value.strip()
+            document.value = (value or "").strip()
         document.status = ItemStatus.RECEIVED
         document.received_at = now
         document.verified_at = document.verified_by = None
@@ -1025,8 +1062,8 @@ def document_upload(
 def documents_upload_each(
     *,
     order: Order,
-    by,
-    files: dict[int, object],
+    by: Actor,
+    files: Mapping[int, File[Any]],
     now: datetime.datetime | None = None,
 ) -> tuple[list[OrderDocument], dict[int, str]]:
     """Attach several files, each to its checklist item, one by one.
@@ -1048,7 +1085,9 @@ def documents_upload_each(
     return kept, refused
 
 
-def document_verify(*, document: OrderDocument, by, now: datetime.datetime | None = None) -> OrderDocument:
+def document_verify(
+    *, document: OrderDocument, by: Actor, now: datetime.datetime | None = None
+) -> OrderDocument:
     """Mark a received checklist item as verified by a staff member."""
     now = _now(now)
     with transaction.atomic():
@@ -1065,7 +1104,7 @@ def document_verify(*, document: OrderDocument, by, now: datetime.datetime | Non
 
 # --- R-CERT-10 invoices after completion -----------------------------------------------------
 def order_request_invoice(
-    *, order: Order, by, invoice_type: str, mailing_address: str, now: datetime.datetime | None = None
+    *, order: Order, by: Actor, invoice_type: str, mailing_address: str, now: datetime.datetime | None = None
 ) -> Order:
     """R-CERT-10: no invoice chosen? It can be requested within 30 days after completion."""
     now = _now(now)
@@ -1077,11 +1116,13 @@ def order_request_invoice(
         )
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, COMPLETED_STATUSES, _("given an invoice request"))
+        _require_transition(order, "request_invoice")
         if order.invoice_type != InvoiceType.NONE or order.invoice_requested_at:
             raise CertificationError(_("An invoice was already chosen for this order."))
         if order.fee <= 0:
             raise CertificationError(_("Nothing was paid: there is no invoice to request."))
+        # Set by `_complete` for every paid order.
+        assert order.invoice_request_deadline is not None
         if _today(now) > order.invoice_request_deadline:
             raise CertificationError(
                 _("A missing invoice could be requested until %(date)s (30 days after completion).")
@@ -1106,11 +1147,17 @@ def order_request_invoice(
 
 
 def _invoice_step(
-    order: Order, *, by, action: str, now: datetime.datetime, requires: str | None, set_fields: dict
+    order: Order,
+    *,
+    by: Actor,
+    action: str,
+    now: datetime.datetime,
+    requires: str | None,
+    set_fields: dict[str, Any],
 ) -> Order:
     with transaction.atomic():
         order = _lock(order)
-        _require_status(order, COMPLETED_STATUSES, _("given invoice tracking"))
+        _require_transition(order, action)
         if order.invoice_type in ("", InvoiceType.NONE):
             raise CertificationError(_("No invoice was chosen or requested for this order."))
         if requires and getattr(order, requires) is None:
@@ -1123,7 +1170,7 @@ def _invoice_step(
 
 
 def invoice_record_issued(
-    *, order: Order, by, on: datetime.date, now: datetime.datetime | None = None
+    *, order: Order, by: Actor, on: datetime.date, now: datetime.datetime | None = None
 ) -> Order:
     """R-CERT-10: Tencent issued the invoice."""
     return _invoice_step(
@@ -1137,7 +1184,7 @@ def invoice_record_issued(
 
 
 def invoice_record_mailed(
-    *, order: Order, by, on: datetime.date, tracking_number: str, now: datetime.datetime | None = None
+    *, order: Order, by: Actor, on: datetime.date, tracking_number: str, now: datetime.datetime | None = None
 ) -> Order:
     """R-CERT-10: the invoice was mailed, with its tracking number."""
     if not tracking_number.strip():
@@ -1153,7 +1200,7 @@ def invoice_record_mailed(
 
 
 def invoice_record_received(
-    *, order: Order, by, on: datetime.date, now: datetime.datetime | None = None
+    *, order: Order, by: Actor, on: datetime.date, now: datetime.datetime | None = None
 ) -> Order:
     """R-CERT-10: the applicant received the invoice."""
     return _invoice_step(
@@ -1176,58 +1223,27 @@ def orders_fail_timed_out(*, now: datetime.datetime | None = None, batch_size: i
     reviewer never times out. R-POST-04: a timed-out annual review clears the
     account's certification and switches its customer-service plug-in off.
 
-    Set-based and idempotent: rows are claimed with FOR UPDATE SKIP LOCKED by state,
-    so a second run (or a second beat host) finds nothing to do. Queries per batch
-    are constant.
+    Idempotent: rows are claimed in batches with FOR UPDATE SKIP LOCKED by state, so a
+    second run (or a second beat host) finds nothing to do; each is failed by `_fail`, as
+    staff would fail it (history, invoice deadlines, R-POST-04 notifications).
     """
     now = _now(now)
     today = _today(now)
     failed = 0
-    note = str(FailureReason.TIMEOUT.label)
+    reason = FailureReason.TIMEOUT
     while True:
         with transaction.atomic():
-            rows = list(
+            orders = list(
                 Order.objects.select_for_update(skip_locked=True)
                 .filter(status=OrderStatus.REJECTED, resubmission_deadline__lt=today)
-                .order_by("pk")
-                .values_list("pk", "kind", "account_id", "fee")[:batch_size]
+                .order_by("pk")[:batch_size]
             )
-            if not rows:
+            if not orders:
                 break
-            ids = [row[0] for row in rows]
-            Order.objects.filter(pk__in=ids).update(
-                status=OrderStatus.FAILED,
-                failure_reason=FailureReason.TIMEOUT,
-                completed_at=now,
-                updated_at=now,
-            )
-            paid = [row[0] for row in rows if row[3] > 0]
-            Order.objects.filter(pk__in=paid).update(
-                invoice_request_deadline=deadlines.invoice_request_deadline(today),
-                invoice_expected_by=deadlines.invoice_expected_by(today),
-            )
-            annual = [row[0] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW]
-            if annual:
-                from .reminders import notify_lapsed
-
-                accounts_decertify(
-                    account_ids=[row[2] for row in rows if row[1] == OrderKind.ANNUAL_REVIEW], now=now
-                )
-                notify_lapsed(list(Order.objects.filter(pk__in=annual)), now=now, failed_review=True)
-            OrderEvent.objects.bulk_create(
-                [
-                    OrderEvent(
-                        order_id=pk,
-                        action="fail",
-                        from_status=OrderStatus.REJECTED,
-                        to_status=OrderStatus.FAILED,
-                        at=now,
-                        note=note,
-                    )
-                    for pk in ids
-                ]
-            )
-            failed += len(ids)
+            for order in orders:
+                # The history says the reason only: nobody wrote a note.
+                _fail(order, by=None, reason=reason, note=str(reason.label), now=now)
+            failed += len(orders)
     return failed
 
 

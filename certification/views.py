@@ -33,7 +33,7 @@ def _serve(request, field_file, account, filename: str):
 def document_download(request, pk: int):
     """A checklist file, for staff who may view orders of the document's account."""
     document = get_object_or_404(OrderDocument.objects.select_related("order__account"), pk=pk)
-    name = document.original_name or document.file.name.rsplit("/", 1)[-1]
+    name = document.original_name or (document.file.name or "").rsplit("/", 1)[-1]
     return _serve(request, document.file, document.order.account, name)
 
 
@@ -41,5 +41,5 @@ def document_download(request, pk: int):
 def deposit_download(request, pk: int):
     """R-CERT-03: the micro-deposit receipt, same permission as the order."""
     order = get_object_or_404(Order.objects.select_related("account"), pk=pk)
-    name = order.deposit_receipt.name.rsplit("/", 1)[-1] if order.deposit_receipt else ""
+    name = (order.deposit_receipt.name or "").rsplit("/", 1)[-1] if order.deposit_receipt else ""
     return _serve(request, order.deposit_receipt, order.account, name)

@@ -21,6 +21,7 @@ Each is written on the order as done by WeChat (an `OrderEvent` with no user and
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -134,19 +135,6 @@ def wechat_event_apply(
 
 
 # --- one function per kind of event ---------------------------------------------------------
-def _certifying_order(account: OfficialAccount) -> Order | None:
-    """The succeeded order that set the account's current certification."""
-    if account.certified_until is None:
-        return None
-    return (
-        Order.objects.filter(
-            account=account, status=OrderStatus.SUCCEEDED, valid_until=account.certified_until
-        )
-        .order_by("-completed_at")
-        .first()
-    )
-
-
 def _open_order(account: OfficialAccount, kind: str | None = None) -> Order | None:
     """The open order WeChat's result is about: the one with the reviewer first (an
     account has at most one there), else the most recent open one."""
@@ -209,7 +197,7 @@ def _apply_success(account, record: WeChatEvent, push: Push, now) -> None:
         ) % {"id": order.pk, "status": order.get_status_display()}
         _note_on(order, record, record.outcome, now)
         return
-    certifying = _certifying_order(account)
+    certifying = services.certifying_order(account)
     warning = _check_date(record, account.certified_until)
     if certifying is not None:
         record.order = certifying
@@ -270,7 +258,7 @@ def _apply_fail(account, record: WeChatEvent, push: Push, now) -> None:
             ]
         )
         return
-    certifying = _certifying_order(account) if order is None else order
+    certifying = services.certifying_order(account) if order is None else order
     record.needs_attention = True
     if (
         record.event == WeChatEventType.NAMING_FAIL
@@ -336,7 +324,7 @@ def _apply_expired(account, record: WeChatEvent, push: Push, now) -> None:
     from .reminders import lapse_consequences
 
     warning = _check_date(record, account.certified_until)
-    certifying = _certifying_order(account)
+    certifying = services.certifying_order(account)
     was_certified = account.certified_until is not None
     services.accounts_decertify(account_ids=[account.pk], now=now)
     record.needs_attention = record.date_mismatch
@@ -350,7 +338,7 @@ def _apply_expired(account, record: WeChatEvent, push: Push, now) -> None:
         _note_on(certifying, record, record.outcome, now)
 
 
-APPLY = {
+APPLY: dict[str, Callable[[OfficialAccount, WeChatEvent, Push, datetime.datetime], None]] = {
     WeChatEventType.QUALIFICATION_SUCCESS: _apply_success,
     WeChatEventType.NAMING_SUCCESS: _apply_success,
     WeChatEventType.QUALIFICATION_FAIL: _apply_fail,

@@ -1,6 +1,7 @@
 """Helpers that build certification orders at a given step through the real services."""
 
 import datetime
+import functools
 import itertools
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,16 +19,39 @@ def pdf(name="scan.pdf", content=PDF):
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
-def review_company() -> ReviewCompany:
-    """The first seeded company (re-seeded if a transactional test flushed the table)."""
-    import importlib
+SEED_MIGRATION = ("certification", "0002_seed_review_companies")
 
+
+@functools.cache
+def _seed_migration():
+    """The seed migration's RunPython code and the historical apps it runs on (loaded
+    and rendered once: that takes a moment)."""
+    from django.db import connection
+    from django.db.migrations import RunPython
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection)
+    operations = loader.get_migration(*SEED_MIGRATION).operations
+    assert all(isinstance(operation, RunPython) for operation in operations)
+    return loader.project_state(SEED_MIGRATION, at_end=False).apps, [op.code for op in operations]
+
+
+def apply_seed_migration() -> None:
+    """Apply the R-CERT-15 data migration once more, as `migrate` applies it (its own
+    code on the historical models of its place in the graph). A transactional test
+    elsewhere flushes every table of the reused test database, seeded rows included;
+    the migration is idempotent."""
+    apps, codes = _seed_migration()
+    for code in codes:
+        # What `RunPython.database_forwards` runs (without a schema editor, which
+        # SQLite refuses inside the test's transaction).
+        code(apps, None)
+
+
+def review_company() -> ReviewCompany:
+    """The first seeded company (seeded again if a transactional test flushed the table)."""
     if not ReviewCompany.objects.exists():
-        seed = importlib.import_module("certification.migrations.0002_seed_review_companies")
-        for name, hotline, opens, closes in seed.COMPANIES:
-            ReviewCompany.objects.create(
-                name=name, hotline=hotline, opens_at=datetime.time(*opens), closes_at=datetime.time(*closes)
-            )
+        apply_seed_migration()
     return ReviewCompany.objects.order_by("pk").first()
 
 

@@ -283,17 +283,14 @@ def test_micro_deposit_receipt_type_is_checked_r_cert_03():
 
 
 def test_review_companies_are_seeded_by_migration_r_cert_15():
-    import importlib
-
-    from django.apps import apps
-
     from certification.models import ReviewCompany
+    from certification.tests.factories import apply_seed_migration
 
-    # Run the data migration's function itself (transactional tests elsewhere may
-    # have flushed the table of a reused test database); it is idempotent.
-    seed = importlib.import_module("certification.migrations.0002_seed_review_companies")
-    seed.seed(apps, None)
-    seed.seed(apps, None)
+    # The rows the migration leaves in the database, applied as `migrate` applies it
+    # (transactional tests elsewhere may have flushed the table of a reused test
+    # database), twice: it is idempotent.
+    apply_seed_migration()
+    apply_seed_migration()
     assert ReviewCompany.objects.count() == 4
     company = ReviewCompany.objects.get(hotline="021-33977660")
     assert (company.opens_at, company.closes_at) == (datetime.time(8, 30), datetime.time(17, 30))
