@@ -1,4 +1,4 @@
-"""Celery tasks for access tokens: thin wrappers around accounts.services_tokens."""
+"""Celery tasks for access tokens: thin wrappers around accounts.services."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.conf import settings
 from wechat.errors import WeChatError
 
 from .models import OfficialAccount
-from .services_tokens import account_token_refresh, token_refresh_plan
+from .services import account_token_refresh, token_refresh_plan
 
 
 @shared_task(bind=True, name="accounts.refresh_account_token", max_retries=3)

@@ -39,7 +39,9 @@ def _timeout() -> tuple[float, float]:
 def _record_fetch(info: TokenInfo) -> None:
     from wxadmin.metrics import token_fetch_observed
 
-    from .services_tokens import token_status_record
+    # Back edge, resolved at call time: the services reach WeChat through this module,
+    # and the token store built here reports every fetch back to them.
+    from .services import token_status_record
 
     token_fetch_observed(appid=info.appid, ok=info.fetched, errcode=info.last_errcode)
     token_status_record(info=info)

@@ -112,7 +112,7 @@ def check_beat() -> tuple[bool, str]:
 
 def check_tokens() -> tuple[bool, str]:
     """No account's access token has expired (the scheduled refresh keeps them ahead)."""
-    from accounts.models_tokens import AccountTokenStatus
+    from accounts.models import AccountTokenStatus
 
     expired = AccountTokenStatus.objects.filter(expires_at__lte=timezone.now()).count()
     if expired:
