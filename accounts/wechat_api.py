@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import threading
 
-import redis
 from django.conf import settings
 
 from wechat.client import WeChatClient
 from wechat.crypto import MessageCrypto
 from wechat.tokens import TokenInfo, TokenStore
+from wxadmin import redis_clients
 
 _lock = threading.Lock()
 _store: TokenStore | None = None
@@ -54,11 +54,8 @@ def token_store() -> TokenStore:
     if _store is None or _store_key != key:
         with _lock:
             if _store is None or _store_key != key:
-                client = redis.Redis.from_url(
-                    settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
-                )
                 _store = TokenStore(
-                    client,
+                    redis_clients.client(redis_clients.Purpose.TASKS),
                     base_url=settings.WECHAT_API_BASE,
                     margin_seconds=settings.WECHAT_TOKEN_MARGIN_SECONDS,
                     lock_lease_seconds=settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,
