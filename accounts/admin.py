@@ -289,10 +289,11 @@ _TONES = {
 
 def _refresh_accounts(modeladmin, request, accounts) -> None:
     """Force a token refresh for each account the user may act on; report counts and errors."""
-    refreshed, failures = 0, []
+    refreshed = 0
+    failures: list[tuple[OfficialAccount, str]] = []
     for account in accounts:
         if not user_can_access_account(request.user, account):
-            failures.append((account, _("you are not assigned to this account")))
+            failures.append((account, str(_("you are not assigned to this account"))))
             continue
         try:
             account_token_refresh(account=account, force=True, by=request.user)

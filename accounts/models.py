@@ -38,7 +38,7 @@ class EntitySubtype(models.TextChoices):
     ONLINE_MEDIA = "online_media", _("Online media")
 
 
-SUBTYPES_BY_KIND = {
+SUBTYPES_BY_KIND: dict[str, set[str]] = {
     EntityKind.ENTERPRISE: {
         EntitySubtype.GENERAL_ENTERPRISE,
         EntitySubtype.ARTIST_AGENCY,

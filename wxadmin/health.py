@@ -135,7 +135,10 @@ def queue_lengths() -> dict[str, int]:
         channel = connection.default_channel
         for name in names:
             try:
-                lengths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                # kombu's stubs type default_channel as the abstract StdChannel; every
+                # transport's channel (Redis, AMQP) has queue_declare.
+                declared = channel.queue_declare(queue=name, passive=True)  # type: ignore[attr-defined]
+                lengths[name] = declared.message_count
             except Exception:  # a queue nobody declared yet holds nothing
                 lengths[name] = 0
     return lengths
