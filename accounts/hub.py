@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .app_modules import app_modules
-from .models_tokens import TokenState
+from .models import TokenState
 
 TOKEN_TONES = {
     TokenState.VALID: "success",

@@ -11,6 +11,7 @@ Admins with django-simple-history add `ScopedHistoryMixin`.
 from functools import reduce
 
 from django import forms
+from django.contrib.admin import AdminSite
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
@@ -27,7 +28,7 @@ from .selectors import (
 )
 
 
-def scoped_choices(admin_site, model, request) -> QuerySet | None:
+def scoped_choices(admin_site: AdminSite, model, request) -> QuerySet | None:
     """The rows of `model` the user may pick in a form, or None when `model` is not scoped.
 
     Accounts and entities follow the selectors; any model whose admin is scoped

@@ -4,11 +4,29 @@
 active staff: the accounts assigned to them; anyone else: none). Everything a user
 may see — rows of other apps, entities, form choices, filters, exports — is derived
 from it here, so there is one rule to read and to test.
+
+Below it, the reads about access-token status (R-MENU-04): which accounts the scheduled
+refresh is due for, and the dashboard's counts.
 """
 
-from django.db.models import Q, QuerySet
+from __future__ import annotations
 
-from .models import Entity, OfficialAccount
+import datetime
+
+from django.conf import settings
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from wechat.errors import TEMPORARY_ERRCODES
+
+from .models import (
+    STABLE_RENEW_SECONDS,
+    AccountTokenStatus,
+    Entity,
+    OfficialAccount,
+    TokenSource,
+    TokenState,
+)
 
 
 def accounts_visible_to(user) -> QuerySet[OfficialAccount]:
@@ -52,3 +70,51 @@ def scope_to_user(queryset: QuerySet, user, account_path: str) -> QuerySet:
         return queryset
     lookup = f"{account_path}__in" if account_path else "pk__in"
     return queryset.filter(**{lookup: accounts_visible_to(user).values("pk")})
+
+
+def accounts_needing_token_refresh(*, now: datetime.datetime | None = None) -> QuerySet[OfficialAccount]:
+    """Accounts whose token expires within their refresh window, or was never fetched.
+
+    Left out: accounts whose last fetch failed for a lasting reason (wrong
+    AppSecret, IP whitelist...) less than TOKEN_ERROR_BACKOFF_SECONDS ago and
+    whose credentials have not changed since — retrying those every minute
+    would only burn the 2000-a-day quota.
+    """
+    now = now or timezone.now()
+    classic_due = now + datetime.timedelta(seconds=settings.TOKEN_REFRESH_WINDOW_SECONDS)
+    stable_due = now + datetime.timedelta(
+        seconds=min(settings.TOKEN_REFRESH_WINDOW_SECONDS, STABLE_RENEW_SECONDS)
+    )
+    backoff_since = now - datetime.timedelta(seconds=settings.TOKEN_ERROR_BACKOFF_SECONDS)
+    due = (
+        Q(token_status__isnull=True)
+        | Q(token_status__expires_at__isnull=True)
+        | ~Q(token_status__source=F("token_source"))
+        | Q(token_source=TokenSource.CLASSIC, token_status__expires_at__lte=classic_due)
+        | Q(token_source=TokenSource.STABLE, token_status__expires_at__lte=stable_due)
+        | Q(token_status__last_errcode__isnull=False)
+    )
+    backing_off = (
+        Q(token_status__last_errcode__isnull=False)
+        & ~Q(token_status__last_errcode__in=TEMPORARY_ERRCODES)
+        & Q(token_status__last_error_at__gt=backoff_since)
+        & (
+            Q(credentials_changed_at__isnull=True)
+            | Q(credentials_changed_at__lte=F("token_status__last_error_at"))
+        )
+    )
+    return OfficialAccount.objects.filter(due).exclude(backing_off).order_by("pk")
+
+
+def token_state_counts(*, user, now: datetime.datetime | None = None) -> dict[str, int]:
+    """How many of the user's accounts have a valid / expiring / failing / unknown token."""
+    now = now or timezone.now()
+    accounts = scope_to_user(OfficialAccount.objects.all(), user, "")
+    counts = {state.value: 0 for state in TokenState}
+    statuses = AccountTokenStatus.objects.filter(account__in=accounts)
+    seen = 0
+    for status in statuses.only("expires_at", "last_errcode"):
+        counts[status.state(now)] += 1
+        seen += 1
+    counts[TokenState.UNKNOWN] += accounts.count() - seen
+    return counts

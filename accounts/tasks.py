@@ -1,15 +1,15 @@
-"""Celery tasks for access tokens: thin wrappers around accounts.services_tokens."""
+"""Celery tasks for access tokens: thin wrappers around accounts.services."""
 
 from __future__ import annotations
 
-import redis
 from celery import shared_task
 from django.conf import settings
 
 from wechat.errors import WeChatError
+from wxadmin import redis_clients
 
 from .models import OfficialAccount
-from .services_tokens import account_token_refresh, token_refresh_plan
+from .services import account_token_refresh, token_refresh_plan
 
 
 @shared_task(bind=True, name="accounts.refresh_account_token", max_retries=3)
@@ -38,15 +38,12 @@ def refresh_expiring_tokens() -> dict:
     account while its refresh is still waiting for its countdown.
     """
     plan = token_refresh_plan()
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis_clients.client(redis_clients.Purpose.TASKS)
     marker_ttl = int(settings.TOKEN_REFRESH_SPREAD_SECONDS) + 60
     queued = 0
-    try:
-        for account_id, countdown in plan:
-            if not client.set(f"wechat:token-refresh-queued:{account_id}", "1", nx=True, ex=marker_ttl):
-                continue
-            refresh_account_token.apply_async((account_id,), countdown=countdown)
-            queued += 1
-    finally:
-        client.close()
+    for account_id, countdown in plan:
+        if not client.set(f"wechat:token-refresh-queued:{account_id}", "1", nx=True, ex=marker_ttl):
+            continue
+        refresh_account_token.apply_async((account_id,), countdown=countdown)
+        queued += 1
     return {"due": len(plan), "queued": queued}

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import threading
 
-import redis
 from django.conf import settings
 
 from wechat.client import WeChatClient
 from wechat.crypto import MessageCrypto
 from wechat.tokens import TokenInfo, TokenStore
+from wxadmin import redis_clients
 
 _lock = threading.Lock()
 _store: TokenStore | None = None
@@ -39,7 +39,9 @@ def _timeout() -> tuple[float, float]:
 def _record_fetch(info: TokenInfo) -> None:
     from wxadmin.metrics import token_fetch_observed
 
-    from .services_tokens import token_status_record
+    # Back edge, resolved at call time: the services reach WeChat through this module,
+    # and the token store built here reports every fetch back to them.
+    from .services import token_status_record
 
     token_fetch_observed(appid=info.appid, ok=info.fetched, errcode=info.last_errcode)
     token_status_record(info=info)
@@ -52,11 +54,8 @@ def token_store() -> TokenStore:
     if _store is None or _store_key != key:
         with _lock:
             if _store is None or _store_key != key:
-                client = redis.Redis.from_url(
-                    settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
-                )
                 _store = TokenStore(
-                    client,
+                    redis_clients.client(redis_clients.Purpose.TASKS),
                     base_url=settings.WECHAT_API_BASE,
                     margin_seconds=settings.WECHAT_TOKEN_MARGIN_SECONDS,
                     lock_lease_seconds=settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,

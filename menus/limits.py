@@ -16,11 +16,12 @@ import contextlib
 import datetime
 import logging
 import time
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import redis
 from django.conf import settings
+
+from wxadmin import redis_clients
 
 CHINA = ZoneInfo("Asia/Shanghai")
 logger = logging.getLogger(__name__)
@@ -42,13 +43,9 @@ return 0
 """
 
 
-@lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
-
-
 def redis_client() -> redis.Redis:
-    return _client(settings.REDIS_URL)
+    # The tasks profile (5 s per reply): publications run in workers, never in a request.
+    return redis_clients.client(redis_clients.Purpose.TASKS)
 
 
 def _quota_key(appid: str, day: datetime.date) -> str:

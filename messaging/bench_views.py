@@ -12,14 +12,13 @@ the callback with them on the same gunicorn in the same run (issue 13):
 
 from __future__ import annotations
 
-import redis
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from wechat import crypto, replies
 from wechat.messages import parse_envelope, parse_message
+from wxadmin import redis_clients
 
 from . import selectors
 from .models import InboundMessage
@@ -28,7 +27,6 @@ from .models import InboundMessage
 BENCH_REPLY = "每天 9:00-21:00 营业，欢迎光临！"
 
 _cryptos: dict[str, crypto.MessageCrypto] = {}
-_redis: dict[str, redis.Redis] = {}
 
 
 def _open(request: HttpRequest, appid: str):
@@ -67,9 +65,7 @@ def crypto_only(request: HttpRequest, appid: str) -> HttpResponse:
 @csrf_exempt
 def straightforward(request: HttpRequest, appid: str) -> HttpResponse:
     account, message_crypto, message = _open(request, appid)
-    client = _redis.get(settings.REDIS_URL)
-    if client is None:
-        client = _redis[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis_clients.client(redis_clients.Purpose.TASKS)
     if client.set(f"wxadmin:bench:straightforward:{account.pk}:{message.dedupe_key}", 1, nx=True, ex=600):
         now = timezone.now()
         InboundMessage.objects.create(

@@ -37,6 +37,8 @@ import redis
 from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, transaction
 
+from wxadmin import redis_clients
+
 from .models import InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ logger = logging.getLogger(__name__)
 STREAM = "wxadmin:messaging:log-queue"
 GROUP = "flushers"
 BATCH_SIZE = 500
-BLOCK_MS = 1000
+BLOCK_MS = int(redis_clients.QUEUE_READ_MAX_BLOCK_SECONDS * 1000)  # the read socket waits longer
 #: pending entries older than this belong to a flusher presumed dead and are taken over
 CLAIM_IDLE_MS = 30_000
 RECLAIM_EVERY_SECONDS = 10.0
@@ -114,10 +116,8 @@ def _row_from_payload(data: dict) -> InboundMessage:
 
 # --- Flushing ---------------------------------------------------------------------------------
 def _flusher_client() -> redis.Redis:
-    # Blocking reads wait up to BLOCK_MS: the socket timeout must be longer.
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=BLOCK_MS / 1000 + 5, socket_connect_timeout=2
-    )
+    # Blocking reads wait up to BLOCK_MS: the queue-reads profile's socket waits longer.
+    return redis_clients.client(redis_clients.Purpose.QUEUE_READS)
 
 
 def _ensure_group(client: redis.Redis) -> None:
@@ -227,22 +227,16 @@ def flush_once(
 
 def flush(*, claim_idle_ms: int = CLAIM_IDLE_MS, consumer: str | None = None) -> int:
     """Write every queued row now (and those a dead flusher left); the beat task and tests."""
-    client = _flusher_client()
-    try:
-        return flush_once(
-            client, consumer or f"flush-{socket.gethostname()}-{os.getpid()}", claim_idle_ms=claim_idle_ms
-        )
-    finally:
-        client.close()
+    return flush_once(
+        _flusher_client(),
+        consumer or f"flush-{socket.gethostname()}-{os.getpid()}",
+        claim_idle_ms=claim_idle_ms,
+    )
 
 
 def queued() -> int:
     """Rows queued and not yet written (new and pending)."""
-    client = _flusher_client()
-    try:
-        return client.xlen(STREAM)
-    finally:
-        client.close()
+    return _flusher_client().xlen(STREAM)
 
 
 class _Flusher(threading.Thread):

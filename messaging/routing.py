@@ -12,6 +12,7 @@ import datetime
 from dataclasses import dataclass
 
 from accounts.models import OfficialAccount
+from menus.selectors import click_reply_for
 from wechat import replies
 from wechat.messages import EventMessage, KfSessionEvent, Message, TextMessage
 
@@ -77,12 +78,10 @@ def _content_decision(route: str, content: ReplyContent, **extra) -> Decision:
 def click_reply(*, account: OfficialAccount, key: str) -> str | None:
     """R-MENU-02: the reply text of the menu's click button with this key, if any.
 
-    The menus app owns buttons and their replies; without it, clicks get no reply.
+    The menus app owns buttons and their replies (the one app messaging reads, see
+    ARCHITECTURE.md). Imported plainly: a broken `menus.selectors` stops the callback from
+    loading instead of answering every click with `success`.
     """
-    try:
-        from menus.selectors import click_reply_for
-    except ImportError:
-        return None
     return click_reply_for(account=account, key=key)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from wechat.messages import KfSessionEvent, Message
+from wxadmin import redis_clients
 
 from . import db_guard, log_queue, selectors
 from .models import (
@@ -63,26 +63,17 @@ REDIS_BREAK_SECONDS = 5.0
 #: statements of the callback's write-through path (Redis unavailable) give up after this
 CALLBACK_STATEMENT_TIMEOUT_MS = 2000
 
-_redis_lock = threading.Lock()
-_redis_clients: dict[str, redis.Redis] = {}
 #: Redis URL → monotonic time until which the callback leaves that Redis alone
 _redis_broken_until: dict[str, float] = {}
 
 
 def redis_client() -> redis.Redis:
-    """One client (and connection pool) per Redis URL and process."""
-    url = settings.REDIS_URL
-    client = _redis_clients.get(url)
-    if client is None:
-        timeout = settings.WECHAT_CALLBACK_REDIS_TIMEOUT
-        with _redis_lock:
-            client = _redis_clients.setdefault(
-                # Short timeouts: the callback must answer within WeChat's 5 s even
-                # when Redis hangs (it then carries on without it, see above).
-                url,
-                redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout),
-            )
-    return client
+    """One client (and connection pool) per Redis URL and process.
+
+    Short timeouts (the callback profile): the callback must answer within WeChat's 5 s
+    even when Redis hangs (it then carries on without it, see above).
+    """
+    return redis_clients.client(redis_clients.Purpose.CALLBACK)
 
 
 def _callback_redis() -> redis.Redis | None:

@@ -26,10 +26,13 @@ import threading
 import time
 from collections.abc import Callable
 
+import redis
 from celery.signals import beat_init
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+
+from . import redis_clients
 
 HEARTBEAT_CACHE_KEY = "health:beat-heartbeat"
 
@@ -54,17 +57,9 @@ def check_database() -> tuple[bool, str]:
     return True, "reachable"
 
 
-_redis_clients: dict[str, object] = {}
-
-
-def _redis_client():
+def _redis_client() -> redis.Redis:
     """One pooled client per URL and process: a probe costs a PING, not a new connection."""
-    import redis
-
-    url = settings.REDIS_URL
-    if url not in _redis_clients:
-        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-    return _redis_clients[url]
+    return redis_clients.client(redis_clients.Purpose.HEALTH)
 
 
 def check_redis() -> tuple[bool, str]:
@@ -112,7 +107,7 @@ def check_beat() -> tuple[bool, str]:
 
 def check_tokens() -> tuple[bool, str]:
     """No account's access token has expired (the scheduled refresh keeps them ahead)."""
-    from accounts.models_tokens import AccountTokenStatus
+    from accounts.models import AccountTokenStatus
 
     expired = AccountTokenStatus.objects.filter(expires_at__lte=timezone.now()).count()
     if expired:
@@ -140,7 +135,10 @@ def queue_lengths() -> dict[str, int]:
         channel = connection.default_channel
         for name in names:
             try:
-                lengths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                # kombu's stubs type default_channel as the abstract StdChannel; every
+                # transport's channel (Redis, AMQP) has queue_declare.
+                declared = channel.queue_declare(queue=name, passive=True)  # type: ignore[attr-defined]
+                lengths[name] = declared.message_count
             except Exception:  # a queue nobody declared yet holds nothing
                 lengths[name] = 0
     return lengths

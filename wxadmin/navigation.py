@@ -129,7 +129,8 @@ def _url_item(name: str, icon: str, title) -> dict | None:
 
 def sidebar(request, site=None) -> list[dict]:
     site = site or admin.site
-    groups, listed = [], set()
+    groups: list[dict] = []
+    listed = set()
     for group_title, entries in GROUPS:
         items = []
         for target, icon, title in entries:
@@ -143,13 +144,13 @@ def sidebar(request, site=None) -> list[dict]:
                     items.append(item)
         if items:
             groups.append({"title": group_title(), "separator": bool(groups), "items": items})
-    rest = [
+    unlisted = [
         _model_item(model._meta.label_lower, "article", None, site)
         for model in site._registry
         if model not in listed
     ]
     rest = sorted(
-        (item for item in rest if item and item["permission"](request)), key=lambda item: item["title"]
+        (item for item in unlisted if item and item["permission"](request)), key=lambda item: item["title"]
     )
     for item in rest:
         item.pop("model", None)

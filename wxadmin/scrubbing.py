@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 FILTERED = "[FILTERED]"
 
@@ -97,7 +100,7 @@ def mask_args(args):
 _SENTRY_KEEP = {"sdk", "modules", "debug_meta"}
 
 
-def sentry_before_send(event: dict, hint: dict | None = None) -> dict:
+def sentry_before_send(event: Event, hint: Hint | None = None) -> Event:
     """Sentry's `before_send`: the event scrubbed like an error report, cookies dropped."""
     request = event.get("request")
     if isinstance(request, dict):
@@ -107,10 +110,12 @@ def sentry_before_send(event: dict, hint: dict | None = None) -> dict:
             for name in list(headers):
                 if name.lower() in ("cookie", "authorization", "x-csrftoken"):
                     headers[name] = FILTERED
-    return {key: (value if key in _SENTRY_KEEP else scrub(value)) for key, value in event.items()}
+    return cast(
+        "Event", {key: (value if key in _SENTRY_KEEP else scrub(value)) for key, value in event.items()}
+    )
 
 
-def sentry_before_breadcrumb(crumb: dict, hint: dict | None = None) -> dict:
+def sentry_before_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint | None = None) -> Breadcrumb:
     return scrub(crumb)
 
 

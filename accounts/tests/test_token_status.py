@@ -10,14 +10,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import admin_tokens
+from accounts import admin as accounts_admin
+from accounts.dashboard import token_panels
 from accounts.models import AccountTokenStatus, TokenSource
-from accounts.services_tokens import account_token_refresh, token_refresh_plan
+from accounts.services import account_token_refresh, token_refresh_plan
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
 from accounts.wechat_api import client_for, crypto_for, token_store
 from wechat.errors import WeChatError
-
-admin_tokens.register()  # what accounts/admin.py does at start-up
 
 
 @pytest.fixture
@@ -252,7 +251,7 @@ def test_token_column_in_chinese(admin_client, account, wechat):
 
     account_token_refresh(account=account)
     with translation.override("zh-hans"):
-        cell = str(admin_tokens.token_column(account))
+        cell = str(accounts_admin.token_column(account))
     assert "有效" in cell and account.appid not in cell
 
 
@@ -266,7 +265,7 @@ def test_token_panel_counts_only_the_users_accounts(rf, wechat):
     AccountTokenStatus.objects.create(account=other, last_errcode=40125, last_error_at=timezone.now())
     request = rf.get("/admin/")
     request.user = operator
-    [panel] = admin_tokens.token_panels(request)
+    [panel] = token_panels(request)
     values = {item["label"]: item["value"] for item in panel["items"]}
     assert values == {
         "not fetched yet": 1,

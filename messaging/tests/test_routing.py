@@ -1,6 +1,8 @@
 """Routing precedence: click → welcome → keywords → transfer (R-MENU-02, R-KF-03) → nothing."""
 
 import datetime
+import importlib
+import sys
 
 import pytest
 from django.utils import timezone
@@ -116,6 +118,18 @@ def test_click_uses_the_menu_button_reply_r_menu_02():
 def test_click_with_unknown_key_gets_no_reply():
     account = OfficialAccountFactory()
     assert route(account, event_xml(account, "CLICK", key="NOPE")).route == Route.NONE
+
+
+def test_a_broken_click_reply_provider_stops_the_import_instead_of_answering_success_r_menu_02(
+    monkeypatch,
+):
+    """R-MENU-02 (issue 16): routing reads menus.selectors.click_reply_for with a plain import,
+    so a broken or missing provider fails loudly at start-up; it used to be swallowed, and
+    every click was answered with `success`."""
+    monkeypatch.setitem(sys.modules, "menus.selectors", None)  # importing it now raises ImportError
+    monkeypatch.delitem(sys.modules, "messaging.routing")  # restored after the test
+    with pytest.raises(ImportError):
+        importlib.import_module("messaging.routing")
 
 
 @pytest.mark.django_db

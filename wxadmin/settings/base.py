@@ -8,6 +8,7 @@ have development defaults; every variable is documented in `.env.example`.
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -174,7 +175,7 @@ CONTENT_SECURITY_POLICY = {
 }
 SECURE_REFERRER_POLICY = "same-origin"  # other sites never see admin URLs (object ids)
 # Permissions-Policy (django-permissions-policy): the admin uses none of these.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",
@@ -241,6 +242,7 @@ def redis_settings(url: str) -> dict:
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 vars().update(redis_settings(REDIS_URL))
+CELERY_BROKER_URL: str  # (set just above; declared for the type checker)
 
 # --- Secrets at rest -----------------------------------------------------------
 # Fernet keys (urlsafe base64 of 32 bytes). The first encrypts; all decrypt, so a
@@ -359,7 +361,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Logging -----------------------------------------------------------------------
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

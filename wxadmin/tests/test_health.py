@@ -7,7 +7,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from accounts.models_tokens import AccountTokenStatus
+from accounts.models import AccountTokenStatus
 from accounts.tests.factories import OfficialAccountFactory
 from wxadmin import health
 

@@ -54,7 +54,7 @@ def test_callback_latency_and_outcome_by_status(client):
 
 
 def test_token_fetches_and_failures_per_account(sandbox, settings, redis_client):
-    from accounts.services_tokens import account_token_refresh
+    from accounts.services import account_token_refresh
 
     settings.WECHAT_API_BASE = sandbox.base_url
     good = OfficialAccountFactory()

@@ -1,4 +1,4 @@
-"""Access-token services: refresh one account, mirror the store's status (R-MENU-04).
+"""Writes of the accounts app: access-token refresh and the status row it keeps (R-MENU-04).
 
 The Redis token store (wechat.tokens) is the truth about tokens; the database
 keeps, per account, what the admin shows — fetched at, expires at, fetches
@@ -11,19 +11,18 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from wechat.errors import WeChatError
 from wechat.tokens import TokenInfo
 
-from .models import OfficialAccount, TokenSource
-from .models_tokens import AccountTokenStatus
+from .models import STABLE_RENEW_SECONDS, AccountTokenStatus, OfficialAccount, TokenSource
+from .selectors import accounts_needing_token_refresh
+from .wechat_api import token_store
 
 logger = logging.getLogger(__name__)
-
-#: stable_token only hands out a new token in the last 5 minutes of the current one.
-STABLE_RENEW_SECONDS = 300
 
 
 def _aware(timestamp: float | None) -> datetime.datetime | None:
@@ -63,13 +62,15 @@ def refresh_window_seconds(account: OfficialAccount) -> int:
     Classic tokens: TOKEN_REFRESH_WINDOW_SECONDS. Stable tokens: at most 300 s,
     because stable_token keeps returning the same token until its last 5 minutes.
     """
-    window = settings.TOKEN_REFRESH_WINDOW_SECONDS
+    window: int = settings.TOKEN_REFRESH_WINDOW_SECONDS
     if account.token_source == TokenSource.STABLE:
         return min(window, STABLE_RENEW_SECONDS)
     return window
 
 
-def account_token_refresh(*, account: OfficialAccount, force: bool = False, by=None) -> AccountTokenStatus:
+def account_token_refresh(
+    *, account: OfficialAccount, force: bool = False, by: AbstractBaseUser | None = None
+) -> AccountTokenStatus:
     """R-MENU-04: refresh one account's token through the single-flight store.
 
     Idempotent: without ``force`` nothing is fetched while the cached token has
@@ -78,8 +79,6 @@ def account_token_refresh(*, account: OfficialAccount, force: bool = False, by=N
     error (40164 whitelist, 40125 wrong secret, 45009 quota...) — is recorded
     on the account's status row; errors are re-raised for the caller.
     """
-    from .wechat_api import token_store
-
     store = token_store()
     try:
         store.refresh(
@@ -116,7 +115,7 @@ def account_token_refresh(*, account: OfficialAccount, force: bool = False, by=N
     return status
 
 
-def _mark_manual(account: OfficialAccount, by) -> None:
+def _mark_manual(account: OfficialAccount, by: AbstractBaseUser | None) -> None:
     if by is not None:
         AccountTokenStatus.objects.filter(account=account).update(
             last_manual_refresh_by=by, last_manual_refresh_at=timezone.now()
@@ -129,8 +128,6 @@ def token_refresh_plan(*, now: datetime.datetime | None = None) -> list[tuple[in
     The countdowns spread the refreshes evenly over TOKEN_REFRESH_SPREAD_SECONDS
     so that a hundred accounts do not hit WeChat in the same second.
     """
-    from .selectors_tokens import accounts_needing_token_refresh
-
     ids = list(accounts_needing_token_refresh(now=now).values_list("pk", flat=True))
-    spread = settings.TOKEN_REFRESH_SPREAD_SECONDS
+    spread: float = settings.TOKEN_REFRESH_SPREAD_SECONDS
     return [(pk, spread * index / len(ids)) for index, pk in enumerate(ids)]
