@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import AccountType, EntityKind, OfficialAccount
+from wxadmin.domain_errors import DomainError
 
 from . import deadlines, documents, naming
 from .models import (
@@ -43,7 +44,7 @@ from .models import (
 MAX_RESUBMISSIONS = 3
 
 
-class CertificationError(ValidationError):
+class CertificationError(DomainError, ValidationError):
     """A business rule refused the operation; the message says which and why."""
 
 

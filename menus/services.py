@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to, user_can_access_account
+from wxadmin.domain_errors import DomainError
 
 from . import conditional, limits
 from .models import (
@@ -42,7 +43,7 @@ from .validation import MenuIssue
 logger = logging.getLogger(__name__)
 
 
-class MenuError(Exception):
+class MenuError(DomainError):
     """A business error shown to the user as is (already translated)."""
 
 
@@ -54,7 +55,7 @@ class MenuInvalid(MenuError):
         super().__init__("; ".join(str(issue) for issue in issues))
 
 
-class TemporaryPublishError(Exception):
+class TemporaryPublishError(DomainError):
     """WeChat (or the network) failed temporarily; the task retries with backoff."""
 
     def __init__(self, errcode: int, errmsg: str, attempts: int = 1):
