@@ -25,6 +25,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from accounts.models import AccountType, Entity, EntityKind, OfficialAccount
+from wxadmin.domain_errors import DomainError
 
 from . import deadlines, documents, naming
 from .models import (
@@ -51,7 +52,7 @@ MAX_RESUBMISSIONS = 3
 Actor: TypeAlias = User | None
 
 
-class CertificationError(ValidationError):
+class CertificationError(DomainError, ValidationError):
     """A business rule refused the operation; the message says which and why."""
 
 

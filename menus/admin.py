@@ -8,6 +8,7 @@ their status changes only through services.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -23,16 +24,20 @@ from unfold.admin import ModelAdmin
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
+from wxadmin.admin_mixins import ReadOnlyAdminMixin
 
 from . import selectors, services, validation
 from .models import FanOut, Menu, MenuAuditEntry, MenuVersion, VersionStatus
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def editor_url(account_pk: int) -> str:
     return reverse("admin:menus_menu_editor", args=[account_pk])
 
 
-def editor_strings() -> dict[str, str]:
+def editor_strings() -> dict[str, str | dict[str, str]]:
     """Every text the editor's script shows, translated here so it lands in our catalogue."""
     return {
         "bytes": gettext("%(n)s / %(max)s bytes"),
@@ -97,17 +102,6 @@ def editor_strings() -> dict[str, str]:
             "miniprogram": gettext("miniprogram — open a mini program"),
         },
     }
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Menu)
@@ -347,6 +341,7 @@ def render_menu_column(account: OfficialAccount) -> str:
         menu = account.menu
     except Menu.DoesNotExist:
         menu = None
+    label: StrOrPromise
     if menu is None:
         label, status = _("No menu yet"), "none"
     else:

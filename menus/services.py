@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to, user_can_access_account
+from wxadmin.domain_errors import DomainError
 
 from . import conditional, limits
 from .models import (
@@ -42,7 +43,7 @@ from .validation import MenuIssue
 logger = logging.getLogger(__name__)
 
 
-class MenuError(Exception):
+class MenuError(DomainError):
     """A business error shown to the user as is (already translated)."""
 
 
@@ -54,7 +55,7 @@ class MenuInvalid(MenuError):
         super().__init__("; ".join(str(issue) for issue in issues))
 
 
-class TemporaryPublishError(Exception):
+class TemporaryPublishError(DomainError):
     """WeChat (or the network) failed temporarily; the task retries with backoff."""
 
     def __init__(self, errcode: int, errmsg: str, attempts: int = 1):
@@ -524,7 +525,8 @@ def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVe
     `menu/get` by default; `selfmenu=True` uses get_current_selfmenu_info, which
     also sees menus set on the website (different shape, converted). Click replies
     we know for the same keys are kept. The draft is stored even if it breaks a
-    rule (it is what WeChat has); the editor shows the issues.
+    rule (it is what WeChat has); the editor shows the issues. No menu on WeChat
+    (menu/get answers 46003) pulls an empty draft, as get_current_selfmenu_info does.
     """
     _require_access(by, account)
     client = _client(account)
@@ -532,7 +534,7 @@ def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVe
     if selfmenu:
         info = client.get_current_selfmenu_info().get("selfmenu_info") or {"button": []}
     else:
-        remote = conditional.remote_set(client.menu_get())
+        remote = conditional.remote_set(conditional.remote_answer(client))
         info, conditional_menus = remote, remote.get(conditional.CONDITIONAL, [])
     with transaction.atomic():
         menu = _lock_menu(account)

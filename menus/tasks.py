@@ -9,6 +9,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from wxadmin.task_retry import backoff_seconds
+
 from . import limits, services
 
 logger = logging.getLogger(__name__)
@@ -16,13 +18,9 @@ logger = logging.getLogger(__name__)
 DATABASE_RETRIES = 20
 
 
-def backoff_seconds(retries: int) -> float:
-    """Exponential backoff with jitter: base, 2×base, 4×base …, capped so that a task
-    waiting for its countdown is never handed to a second worker
-    (TASK_RETRY_MAX_COUNTDOWN, below the broker's visibility timeout)."""
-    base = float(settings.MENU_PUBLISH_RETRY_BASE_SECONDS)
-    cap = settings.TASK_RETRY_MAX_COUNTDOWN / 1.2
-    return min(base * (2**retries), cap) * random.uniform(0.8, 1.2)
+def publish_backoff(retries: int) -> float:
+    """MENU_PUBLISH_RETRY_BASE_SECONDS, doubling, capped (see wxadmin.task_retry)."""
+    return backoff_seconds(retries, base=float(settings.MENU_PUBLISH_RETRY_BASE_SECONDS))
 
 
 # A database error (PostgreSQL restarting, unreachable) is retried like a temporary
@@ -46,12 +44,12 @@ def publish_version(self, version_id: int) -> str:
     try:
         return services.version_send(version_id=version_id, final_attempt=False)
     except services.TemporaryPublishError as exc:
-        raise self.retry(exc=exc, countdown=backoff_seconds(exc.attempts - 1))
+        raise self.retry(exc=exc, countdown=publish_backoff(exc.attempts - 1))
     except limits.AccountBusy as exc:
         raise self.retry(exc=exc, countdown=random.uniform(1, 3))
     except DATABASE_ERRORS as exc:
         logger.warning("menu version %s: database error, retrying: %s", version_id, exc)
-        raise self.retry(exc=exc, countdown=backoff_seconds(min(self.request.retries, 3)))
+        raise self.retry(exc=exc, countdown=publish_backoff(min(self.request.retries, 3)))
 
 
 @shared_task(name="menus.check_drift")

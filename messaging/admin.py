@@ -25,6 +25,8 @@ from unfold.paginator import InfinitePaginator
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
+from wxadmin.admin_mixins import ReadOnlyAdminMixin
+from wxadmin.domain_errors import DomainError
 
 from . import search, selectors, services
 from .models import (
@@ -41,17 +43,6 @@ from .models import (
     WelcomeReply,
 )
 from .routing import kf_transfer_allowed
-
-
-class ReadOnlyAdminMixin:
-    """Rows written by the callback, tasks or syncs: viewable, never edited by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 # --- Message log ---------------------------------------------------------------------------------
 # The log reaches millions of rows, so nothing on its list reads the whole table: filter
@@ -119,6 +110,7 @@ class EventFilter(FixedChoicesFilter):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    allow_delete = True  # staff may delete rows of their accounts (scoped below)
     list_display = (
         "received_at",
         "account",
@@ -348,17 +340,18 @@ def retry_operations(modeladmin, request, operations: dict) -> int:
     for label, operation in operations.items():
         try:
             if operation is None:
-                raise ValidationError(_("no addition on record"))
+                raise services.KfError(_("no addition on record"))
             services.kf_operation_retry(operation=operation, by=request.user)
-        except ValidationError as exc:
-            modeladmin.message_user(request, f"{label}: {' '.join(exc.messages)}", messages.ERROR)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{label}: {exc.user_message}", messages.ERROR)
             continue
         retried += 1
     return retried
 
 
 class KfAccountAddForm(forms.ModelForm):
-    prefix = forms.CharField(
+    # a form field, not Form.prefix: the metaclass moves declared fields into base_fields
+    prefix = forms.CharField(  # type: ignore[assignment]  # the stubs see Form.prefix (str)
         label=_("prefix (work number)"),
         max_length=10,
         help_text=_("1 to 10 letters, digits or underscores; the account becomes prefix@WeChat ID."),
@@ -591,6 +584,7 @@ class KfAccountAdmin(AccountScopedAdminMixin, ModelAdmin):
 
 @admin.register(KfOperation)
 class KfOperationAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    allow_delete = True  # staff may delete rows of their accounts (scoped below)
     list_display = (
         "created_at",
         "account",
@@ -648,6 +642,7 @@ class KfOperationAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
 
 @admin.register(KfSession)
 class KfSessionAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    allow_delete = True  # staff may delete rows of their accounts (scoped below)
     list_display = ("openid", "account", "kf_account", "status", "opened_at", "closed_at", "switched_from")
     list_filter = ("status", ("account", admin.RelatedOnlyFieldListFilter))
     search_fields = ("openid", "kf_account")
@@ -657,6 +652,7 @@ class KfSessionAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
 
 @admin.register(KfWaitCase)
 class KfWaitCaseAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    allow_delete = True  # staff may delete rows of their accounts (scoped below)
     list_display = ("openid", "account", "latest_time", "synced_at")
     list_filter = (("account", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("openid",)

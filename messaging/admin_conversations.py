@@ -15,14 +15,18 @@ from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 
 from accounts.scoping import AccountScopedAdminMixin
+from wxadmin.admin_mixins import ReadOnlyAdminMixin
+from wxadmin.permissions import required_permission
 
 from . import services_conversations, views_conversations
 from .models_conversations import OutboundMessage, OutboundStatus
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(AccountScopedAdminMixin, ModelAdmin):
+class OutboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     """Replies staff sent to users; written through the workspace only, never edited."""
+
+    allow_delete = True  # staff may delete rows of their accounts (scoped below)
 
     list_display = (
         "created_at",
@@ -62,12 +66,6 @@ class OutboundMessageAdmin(AccountScopedAdminMixin, ModelAdmin):
     exclude = ("image",)
     actions = ("retry_failed",)
     change_list_template = "messaging/conversations/outbound_change_list.html"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm(views_conversations.REPLY_PERMISSION)
@@ -112,6 +110,8 @@ class OutboundMessageAdmin(AccountScopedAdminMixin, ModelAdmin):
         def wrapped(request, *args, **kwargs):
             return view(request, self.admin_site.each_context(request), *args, **kwargs)
 
+        # the view's permission, for the sidebar (not functools.wraps: another signature)
+        wrapped.required_permission = required_permission(view)
         return self.admin_site.admin_view(wrapped)
 
     def get_urls(self):

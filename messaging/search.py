@@ -36,6 +36,8 @@ from django.db.models.lookups import GreaterThan
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext as _
 
+from wxadmin.domain_errors import DomainError
+
 #: bigrams need two characters; a one-character term would have to read every row
 MIN_TEXT_TERM_LENGTH = 2
 MAX_TERM_LENGTH = 100
@@ -52,7 +54,7 @@ SEPARATOR = "\x1f"
 MSG_ID_MAX = 2**63 - 1
 
 
-class SearchError(ValueError):
+class SearchError(DomainError, ValueError):
     """A search the log cannot run quickly; the message says what to type instead."""
 
 
@@ -151,7 +153,7 @@ def search_messages(
     `account_ids` are the accounts the user may see; needed on PostgreSQL when a term
     may be an OpenID or a MsgId (`needs_account_ids`).
     """
-    postgres = queryset.db and _vendor(queryset.db) == "postgresql"
+    postgres = bool(queryset.db) and _vendor(queryset.db) == "postgresql"
     if postgres:
         queryset = queryset.alias(_search_bigrams=SearchBigrams(F("content"), F("reply_summary")))
     for term in terms:

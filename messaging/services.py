@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import OfficialAccount
 from wechat.messages import KfSessionEvent, Message
 from wxadmin import redis_clients
+from wxadmin.domain_errors import DomainError
 
 from . import db_guard, log_queue, selectors
 from .models import (
@@ -357,7 +358,7 @@ def kf_session_apply_event(
 
 
 # --- KF accounts (R-KF-02) -----------------------------------------------------------------------
-class KfError(ValidationError):
+class KfError(DomainError, ValidationError):
     """A customer-service request that breaks a rule; the message says which and why."""
 
 

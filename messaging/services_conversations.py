@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
+from wxadmin.domain_errors import DomainError
 
 from .models import KfAccount, KfAccountStatus, KfSession, KfSessionStatus
 from .models_conversations import (
@@ -39,7 +40,7 @@ IMAGE_SIGNATURES = {
 }
 
 
-class ConversationError(ValidationError):
+class ConversationError(DomainError, ValidationError):
     """A reply that cannot be sent; the message (per field) says why, in the user's language."""
 
 

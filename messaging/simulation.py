@@ -18,12 +18,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from wechat_sandbox.simulate import CERTIFICATION_EVENTS
+from wxadmin.domain_errors import DomainError
 
 ALLOWED_TYPES = ("text", "click", "view", "subscribe", "unsubscribe", "image")
 TIMEOUT_SECONDS = 20  # the sandbox itself may wait 3 × 5 s for a slow callback
 
 
-class SimulationError(Exception):
+class SimulationError(DomainError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status

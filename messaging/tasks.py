@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import random
-
 from celery import shared_task
-from django.conf import settings
+
+from wxadmin.task_retry import retry_or_give_up
 
 from . import services
 
 KF_MAX_RETRIES = 5
-
-
-def backoff_seconds(retries: int) -> float:
-    """2, 4, 8 … seconds with jitter, below TASK_RETRY_MAX_COUNTDOWN: a task waiting for
-    a longer countdown would be handed to a second worker by Redis (visibility timeout)."""
-    cap = settings.TASK_RETRY_MAX_COUNTDOWN / 1.2
-    return min(2.0 * (2**retries), cap) * random.uniform(0.8, 1.2)
 
 
 @shared_task(bind=True, name="messaging.kf_operation_run", acks_late=True, max_retries=KF_MAX_RETRIES)
@@ -33,10 +25,9 @@ def kf_operation_run(self, operation_id: int) -> str:
     except WeChatError as exc:
         if not exc.temporary:  # pragma: no cover - the service records these itself
             raise
-        if self.request.retries >= self.max_retries:
-            services.kf_operation_give_up(operation_id=operation_id, error=f"{exc.errcode} {exc.errmsg}")
-            return "failed"
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+        return retry_or_give_up(
+            self, exc, lambda reason: services.kf_operation_give_up(operation_id=operation_id, error=reason)
+        )
     return operation.status
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from wxadmin.task_retry import retry_or_give_up
+
 from . import services_conversations
 
 OUTBOUND_MAX_RETRIES = 5
@@ -16,17 +18,14 @@ def outbound_deliver_task(self, message_id: int) -> str:
     failed (staff may send it again). Business errors are recorded by the service."""
     from wechat.errors import WeChatError
 
-    from .tasks import backoff_seconds  # not at the top: tasks.py imports this module
-
     try:
         return services_conversations.outbound_deliver(message_id=message_id)
     except WeChatError as exc:
-        if self.request.retries >= self.max_retries:
-            services_conversations.outbound_give_up(
-                message_id=message_id, error=f"{exc.errcode} {exc.errmsg}"
-            )
-            return "failed"
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+        return retry_or_give_up(
+            self,
+            exc,
+            lambda reason: services_conversations.outbound_give_up(message_id=message_id, error=reason),
+        )
 
 
 @shared_task(name="messaging.outbound_fail_stuck")

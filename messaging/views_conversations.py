@@ -10,7 +10,6 @@ the account must be visible to the user (`accounts.selectors.accounts_visible_to
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import OfficialAccount
 from accounts.scoping import require_account_access
+from wxadmin.permissions import requires_permission
 
 from . import selectors_conversations as selectors
 from . import services_conversations as services
@@ -29,11 +29,6 @@ from .models_conversations import OUTBOUND_TEXT_MAX_LENGTH, OutboundMessage, Out
 VIEW_PERMISSION = "messaging.view_outboundmessage"
 REPLY_PERMISSION = "messaging.reply_to_users"
 MAX_OPENID_LENGTH = 64
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
 
 
 def _account(request: HttpRequest, account_pk: int) -> OfficialAccount:
@@ -57,9 +52,9 @@ def _errors(exc) -> dict[str, list[str]]:
     return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
 
 
+@requires_permission(VIEW_PERMISSION)
 def conversation_list(request: HttpRequest, admin_context: dict):
     """Conversations of the last days, unanswered first with the time left to answer."""
-    _require(request, VIEW_PERMISSION)
     accounts = selectors.conversation_accounts(request.user)
     try:
         account_id = int(request.GET.get("account") or 0) or None
@@ -86,9 +81,9 @@ def conversation_list(request: HttpRequest, admin_context: dict):
     return TemplateResponse(request, "messaging/conversations/list.html", context)
 
 
+@requires_permission(VIEW_PERMISSION)
 def conversation_detail(request: HttpRequest, admin_context: dict, account_pk: int, openid: str):
     """One user's conversation: messages both ways, the window, the reply form."""
-    _require(request, VIEW_PERMISSION)
     account = _account(request, account_pk)
     openid = openid[:MAX_OPENID_LENGTH]
     base = "admin:messaging_workspace"
@@ -130,17 +125,17 @@ def conversation_detail(request: HttpRequest, admin_context: dict, account_pk: i
 
 
 @require_GET
+@requires_permission(VIEW_PERMISSION)
 def conversation_poll(request: HttpRequest, account_pk: int, openid: str) -> JsonResponse:
     """The thread and the window as JSON, polled by the open conversation every few seconds."""
-    _require(request, VIEW_PERMISSION)
     account = _account(request, account_pk)
     return JsonResponse(_state(account, openid[:MAX_OPENID_LENGTH]))
 
 
 @require_POST
+@requires_permission(REPLY_PERMISSION)
 def conversation_send(request: HttpRequest, account_pk: int, openid: str):
     """Answer the user (multipart form: text, news fields or an image; kf_account)."""
-    _require(request, REPLY_PERMISSION)
     account = _account(request, account_pk)
     openid = openid[:MAX_OPENID_LENGTH]
     data = request.POST
@@ -183,9 +178,9 @@ def conversation_send(request: HttpRequest, account_pk: int, openid: str):
 
 
 @require_POST
+@requires_permission(REPLY_PERMISSION)
 def outbound_retry(request: HttpRequest, pk: int) -> JsonResponse:
     """Send a failed message again."""
-    _require(request, REPLY_PERMISSION)
     message = get_object_or_404(OutboundMessage, pk=pk)
     account = _account(request, message.account_id)
     try:

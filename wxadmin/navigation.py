@@ -9,15 +9,25 @@ reachable from the sidebar before anyone files it under a group.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.apps import apps
 from django.contrib import admin
-from django.urls import NoReverseMatch, reverse
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from .permissions import required_permission
+
+Title = Callable[[], str]
+#: a sidebar entry as unfold takes it: title, icon, link, permission (a function of the request)
+Item = dict[str, Any]
+
 #: (group title, [(model label or "url:<admin url name>", icon, title or None)])
 #: Titles default to the model's translated plural name.
-GROUPS = (
+GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
     (
         lambda: _("Accounts"),
         [
@@ -89,7 +99,7 @@ GROUPS = (
 )
 
 
-def _model_item(label: str, icon: str, title, site) -> dict | None:
+def _model_item(label: str, icon: str, title: Title | None, site: admin.AdminSite) -> Item | None:
     try:
         model = apps.get_model(label)
     except LookupError:
@@ -109,30 +119,27 @@ def _model_item(label: str, icon: str, title, site) -> dict | None:
     }
 
 
-#: admin URLs that need a permission beyond staff status (the view checks it too)
-URL_PERMISSIONS = {"admin:messaging_workspace": "messaging.reply_to_users"}
-
-
-def _url_item(name: str, icon: str, title) -> dict | None:
+def _url_item(name: str, icon: str, title: Title | None) -> Item | None:
     try:
         link = reverse(name)
     except NoReverseMatch:
         return None
-    perm = URL_PERMISSIONS.get(name)
+    # beyond staff status, the permission the view itself requires (wxadmin.permissions)
+    perm = required_permission(resolve(link).func)
 
-    def allowed(request) -> bool:
+    def allowed(request: HttpRequest) -> bool:
         user = request.user
         return user.is_active and user.is_staff and (perm is None or user.has_perm(perm))
 
-    return {"title": escape(title()), "icon": icon, "link": link, "permission": allowed}
+    return {"title": escape(title() if title else name), "icon": icon, "link": link, "permission": allowed}
 
 
-def sidebar(request, site=None) -> list[dict]:
+def sidebar(request: HttpRequest, site: admin.AdminSite | None = None) -> list[dict[str, Any]]:
     site = site or admin.site
-    groups: list[dict] = []
-    listed = set()
+    groups: list[dict[str, Any]] = []
+    listed: set[object] = set()
     for group_title, entries in GROUPS:
-        items = []
+        items: list[Item] = []
         for target, icon, title in entries:
             if target.startswith("url:"):
                 item = _url_item(target[4:], icon, title)

@@ -59,6 +59,16 @@ ALL_TYPES_MENU = {
 }
 
 
+#: a valid mini-program button; the cases below break one field of it at a time
+MINIPROGRAM = {
+    "type": "miniprogram",
+    "name": "wxa",
+    "url": "http://mp.weixin.qq.com",
+    "appid": "wx286b93c14bbf93aa",
+    "pagepath": "pages/index",
+}
+
+
 def one(button):
     return {"button": [button]}
 
@@ -115,29 +125,13 @@ CASES = [
     ("empty_sub_buttons_41007", {"button": [{"name": "父", "sub_button": []}]}, True, 41007),
     (
         "miniprogram_uncertified_top_40119",
-        one(
-            {
-                "type": "miniprogram",
-                "name": "wxa",
-                "url": "http://mp.weixin.qq.com",
-                "appid": "wx286b93c14bbf93aa",
-                "pagepath": "pages/index",
-            }
-        ),
+        one(MINIPROGRAM),
         False,
         40119,
     ),
     (
         "miniprogram_uncertified_sub_40120",
-        sub(
-            {
-                "type": "miniprogram",
-                "name": "wxa",
-                "url": "http://mp.weixin.qq.com",
-                "appid": "wx286b93c14bbf93aa",
-                "pagepath": "pages/index",
-            }
-        ),
+        sub(MINIPROGRAM),
         False,
         40120,
     ),
@@ -174,120 +168,19 @@ CASES = [
     ),
     (
         "miniprogram_bad_appid_40166",
-        one(
-            {
-                "type": "miniprogram",
-                "name": "wxa",
-                "url": "http://mp.weixin.qq.com",
-                "appid": "not-an-appid",
-                "pagepath": "pages/index",
-            }
-        ),
+        one({**MINIPROGRAM, "appid": "not-an-appid"}),
         True,
         40166,
     ),
     (
         "miniprogram_missing_pagepath_40165",
-        sub(
-            {
-                "type": "miniprogram",
-                "name": "wxa",
-                "url": "http://mp.weixin.qq.com",
-                "appid": "wx286b93c14bbf93aa",
-            }
-        ),
+        sub({key: value for key, value in MINIPROGRAM.items() if key != "pagepath"}),
         True,
         40165,
     ),
     (
         "miniprogram_missing_url_40020",
-        one({"type": "miniprogram", "name": "wxa", "appid": "wx286b93c14bbf93aa", "pagepath": "pages/index"}),
-        True,
-        40020,
-    ),
-    ("media_id_missing_40007", sub({"type": "media_id", "name": "图片"}), True, 40007),
-    (
-        "media_id_129_bytes_40007",
-        one({"type": "view_limited", "name": "图文", "media_id": "m" * 129}),
-        True,
-        40007,
-    ),
-    ("article_id_missing_40007", one({"type": "article_view_limited", "name": "文"}), True, 40007),
-    ("sub_url_without_host_40054", sub({**VIEW, "url": "https:///path"}), True, 40054),
-    ("sub_key_missing_40026", sub({"type": "pic_weixin", "name": "相册"}), True, 40026),
-    (
-        "miniprogram_bad_appid_40166",
-        one(
-            {
-                "type": "miniprogram",
-                "name": "wxa",
-                "url": "http://mp.weixin.qq.com",
-                "appid": "not-an-appid",
-                "pagepath": "pages/index",
-            }
-        ),
-        True,
-        40166,
-    ),
-    (
-        "miniprogram_missing_pagepath_40165",
-        sub(
-            {
-                "type": "miniprogram",
-                "name": "wxa",
-                "url": "http://mp.weixin.qq.com",
-                "appid": "wx286b93c14bbf93aa",
-            }
-        ),
-        True,
-        40165,
-    ),
-    (
-        "miniprogram_missing_url_40020",
-        one({"type": "miniprogram", "name": "wxa", "appid": "wx286b93c14bbf93aa", "pagepath": "pages/index"}),
-        True,
-        40020,
-    ),
-    ("media_id_missing_40007", sub({"type": "media_id", "name": "图片"}), True, 40007),
-    (
-        "media_id_129_bytes_40007",
-        one({"type": "view_limited", "name": "图文", "media_id": "m" * 129}),
-        True,
-        40007,
-    ),
-    ("article_id_missing_40007", one({"type": "article_view_limited", "name": "文"}), True, 40007),
-    ("sub_url_without_host_40054", sub({**VIEW, "url": "https:///path"}), True, 40054),
-    ("sub_key_missing_40026", sub({"type": "pic_weixin", "name": "相册"}), True, 40026),
-    (
-        "miniprogram_bad_appid_40166",
-        one(
-            {
-                "type": "miniprogram",
-                "name": "wxa",
-                "url": "http://mp.weixin.qq.com",
-                "appid": "not-an-appid",
-                "pagepath": "pages/index",
-            }
-        ),
-        True,
-        40166,
-    ),
-    (
-        "miniprogram_missing_pagepath_40165",
-        sub(
-            {
-                "type": "miniprogram",
-                "name": "wxa",
-                "url": "http://mp.weixin.qq.com",
-                "appid": "wx286b93c14bbf93aa",
-            }
-        ),
-        True,
-        40165,
-    ),
-    (
-        "miniprogram_missing_url_40020",
-        one({"type": "miniprogram", "name": "wxa", "appid": "wx286b93c14bbf93aa", "pagepath": "pages/index"}),
+        one({key: value for key, value in MINIPROGRAM.items() if key != "url"}),
         True,
         40020,
     ),

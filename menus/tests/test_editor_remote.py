@@ -55,9 +55,23 @@ def test_publish_endpoint_then_compare_then_delete(
 
 def test_pull_endpoint_explains_wechat_errors(client, wechat, operator, certified_account):
     wechat(certified_account)
+    wechat.sandbox.force_error("/cgi-bin/menu/get", 48001)
     client.force_login(operator)
     response = post(client, "pull", certified_account, {})
     assert response.status_code == 502
-    assert response.json()["errcode"] == 46003
+    assert response.json()["errcode"] == 48001
     assert response.json()["error"]  # the human explanation
     assert not MenuVersion.objects.filter(status=VersionStatus.DRAFT).exists()
+
+
+def test_pull_endpoint_when_wechat_has_no_menu_pulls_an_empty_draft(
+    client, wechat, operator, certified_account
+):
+    """46003 "menu no exist" is no menu (as "compare with WeChat" shows it), not an error."""
+    wechat(certified_account)
+    client.force_login(operator)
+    response = post(client, "pull", certified_account, {})
+    assert response.status_code == 200, response.content
+    assert response.json()["ok"] is True
+    assert [issue["errcode"] for issue in response.json()["issues"]] == [40016]  # no buttons
+    assert MenuVersion.objects.get(status=VersionStatus.DRAFT).data == {"button": []}

@@ -14,6 +14,7 @@ from menus.models import (
     Menu,
     MenuAuditEntry,
     MenuVersion,
+    VersionSource,
     VersionStatus,
 )
 from menus.selectors import click_reply_for
@@ -221,13 +222,26 @@ def test_pull_selfmenu_converts_a_website_menu(wechat, operator, certified_accou
     assert more["sub_button"][1] == {"type": "view", "name": "新闻", "url": "https://mp.weixin.qq.com/s/abc"}
 
 
-def test_pull_when_wechat_has_no_menu_raises_46003(wechat, operator, certified_account):
+@pytest.mark.parametrize("selfmenu", [False, True])
+def test_pull_when_wechat_has_no_menu_gives_an_empty_draft(wechat, operator, certified_account, selfmenu):
+    """menu/get answers 46003 "menu no exist" (wechat-protocol.md): no menu, not an error;
+    get_current_selfmenu_info answers without buttons. Both pull an empty draft."""
+    wechat(certified_account)
+    assert wechat.sandbox.state(certified_account.appid)["menu"] is None
+    draft = services.menu_pull(account=certified_account, by=operator, selfmenu=selfmenu)
+    assert draft.data == {"button": []}
+    assert draft.status == VersionStatus.DRAFT and draft.source == VersionSource.PULL
+    assert MenuVersion.objects.get() == draft
+
+
+def test_pull_raises_the_other_wechat_errors(wechat, operator, certified_account):
     from wechat.errors import WeChatError
 
     wechat(certified_account)
+    wechat.sandbox.force_error("/cgi-bin/menu/get", 48001)
     with pytest.raises(WeChatError) as error:
         services.menu_pull(account=certified_account, by=operator)
-    assert error.value.errcode == 46003
+    assert error.value.errcode == 48001
     assert not MenuVersion.objects.exists()
 
 

@@ -24,6 +24,15 @@ def test_validator_rejects_with_the_wechat_errcode_it_prevents(menu, certified, 
         assert errcode in {issue.errcode for issue in issues}, [str(i) for i in issues]
 
 
+def test_every_case_of_the_rule_table_is_listed_once():
+    """The table is consumed by the validator and the sandbox tests: a pasted copy adds
+    nothing but run time (issue 16), so neither a name nor a menu may repeat."""
+    names = [case[0] for case in CASES]
+    assert len(names) == len(set(names))
+    menus = [repr(case[1:]) for case in CASES]
+    assert len(menus) == len(set(menus))
+
+
 def test_r_menu_01_at_most_three_top_level_buttons_and_five_sub_buttons():
     four = {"button": [CLICK, VIEW, {**CLICK, "key": "b"}, {**CLICK, "key": "c"}]}
     assert [i.errcode for i in validate_menu(four, certified=True)] == [40016]

@@ -262,6 +262,20 @@ def test_send_runs_in_a_worker_and_temporary_errors_are_retried(
     assert len(sandboxed.state(account.appid)["sent_messages"]) == 1
 
 
+@pytest.mark.django_db
+def test_after_the_last_retry_a_reply_is_failed_with_the_reason(account, sandboxed, settings):
+    """No reply stays pending: a temporary error on the last try fails it (staff may resend)."""
+    from messaging.tasks_conversations import OUTBOUND_MAX_RETRIES, outbound_deliver_task
+
+    message = services.outbound_send(account=account, openid=OPENID, msg_type="text", text="稍后", by=None)
+    sandboxed.force_error("/cgi-bin/message/custom/send", -1, times=settings.WECHAT_HTTP_MAX_ATTEMPTS)
+    assert outbound_deliver_task.apply(args=[message.pk], retries=OUTBOUND_MAX_RETRIES).get() == "failed"
+    message.refresh_from_db()
+    assert (message.status, message.errcode) == (OutboundStatus.FAILED, -1)
+    assert message.errmsg.startswith("-1 ")  # "errcode errmsg" of the last error
+    assert not sandboxed.state(account.appid)["sent_messages"]
+
+
 # --- the list -------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_unanswered_conversations_come_first_the_soonest_closing_on_top(account):

@@ -64,6 +64,22 @@ def test_temporary_errors_are_retried_by_the_task(
     assert operation.attempts == 2
 
 
+@pytest.mark.django_db
+def test_after_the_last_retry_the_operation_is_failed_with_the_reason(
+    kf_account_in_sandbox, sandbox, settings
+):
+    """R-KF-02: a temporary error on the last try is recorded (retryable), never left pending."""
+    from messaging.tasks import KF_MAX_RETRIES, kf_operation_run
+
+    operation = services.kf_account_add(account=kf_account_in_sandbox, prefix="dan", nickname="丹")
+    sandbox.force_error("/customservice/kfaccount/add", -1, times=settings.WECHAT_HTTP_MAX_ATTEMPTS)
+    assert kf_operation_run.apply(args=[operation.pk], retries=KF_MAX_RETRIES).get() == "failed"
+    operation.refresh_from_db()
+    assert (operation.status, operation.errcode) == (KfOperationStatus.FAILED, -1)
+    assert operation.errmsg.startswith("-1 ")  # "errcode errmsg" of the last error
+    assert KfAccount.objects.get(account=kf_account_in_sandbox).status == KfAccountStatus.FAILED
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_business_errors_are_recorded_not_retried(kf_account_in_sandbox, sandbox, celery_worker_thread):

@@ -48,6 +48,32 @@ def test_sidebar_items_follow_the_users_permissions(client):
     assert reverse("admin:auth_user_changelist") not in page
 
 
+def test_a_pages_sidebar_link_follows_the_permission_its_view_requires(client):
+    """The conversations page states its permission once, on the view; the sidebar reads it."""
+    from django.contrib.auth.models import Permission
+    from django.urls import resolve
+
+    from messaging.views_conversations import VIEW_PERMISSION
+    from wxadmin.permissions import required_permission
+
+    link = reverse("admin:messaging_workspace")
+    assert required_permission(resolve(link).func) == VIEW_PERMISSION
+    staff = UserFactory()
+    assert link not in _links(navigation.sidebar(_request(staff)))
+    assert client.get(link, follow=False).status_code == 302  # (not logged in: to the login)
+    client.force_login(staff)
+    assert client.get(link).status_code == 403
+    app_label, codename = VIEW_PERMISSION.split(".")
+    staff.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    staff = type(staff).objects.get(pk=staff.pk)  # no cached permissions
+    assert link in _links(navigation.sidebar(_request(staff)))
+    assert client.get(link).status_code == 200
+
+
+def _links(groups) -> list[str]:
+    return [item["link"] for group in groups for item in group["items"]]
+
+
 def test_dashboard_charts_carry_their_figures_for_chartjs_from_our_static_files(admin_client):
     from certification.models import Order
     from certification.tests.factories import make_order
