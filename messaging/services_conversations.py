@@ -237,7 +237,7 @@ def outbound_deliver(*, message_id: int, client=None) -> str:
             message.media_id = media_id
         client.message_custom_send(message.payload())
     except WeChatError as exc:
-        if exc.temporary and not getattr(exc, "request_sent", False):
+        if exc.temporary and not exc.may_have_acted:
             OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
                 status=OutboundStatus.PENDING,
                 errcode=exc.errcode,
