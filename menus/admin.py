@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +33,7 @@ def editor_url(account_pk: int) -> str:
     return reverse("admin:menus_menu_editor", args=[account_pk])
 
 
-def editor_strings() -> dict[str, str]:
+def editor_strings() -> dict[str, str | dict[str, str]]:
     """Every text the editor's script shows, translated here so it lands in our catalogue."""
     return {
         "bytes": gettext("%(n)s / %(max)s bytes"),
@@ -347,6 +348,7 @@ def render_menu_column(account: OfficialAccount) -> str:
         menu = account.menu
     except Menu.DoesNotExist:
         menu = None
+    label: str | Promise
     if menu is None:
         label, status = _("No menu yet"), "none"
     else:

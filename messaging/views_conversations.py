@@ -9,6 +9,8 @@ the account must be visible to the user (`accounts.selectors.accounts_visible_to
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -25,6 +27,9 @@ from accounts.scoping import require_account_access
 from . import selectors_conversations as selectors
 from . import services_conversations as services
 from .models_conversations import OUTBOUND_TEXT_MAX_LENGTH, OutboundMessage, OutboundType
+
+if TYPE_CHECKING:
+    from wxadmin.typing import AuthenticatedHttpRequest  # behind admin_view: never anonymous
 
 VIEW_PERMISSION = "messaging.view_outboundmessage"
 REPLY_PERMISSION = "messaging.reply_to_users"
@@ -70,7 +75,9 @@ def conversation_list(request: HttpRequest, admin_context: dict):
         state = ""
     search = request.GET.get("q", "")[:MAX_OPENID_LENGTH]
     rows = selectors.conversations(user=request.user, account_id=account_id, search=search, state=state)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    # Paginator only slices `rows`; the stubs' protocol also asks for integer indexing.
+    paginator: Paginator[dict[str, Any]] = Paginator(rows, 50)  # type: ignore[arg-type]
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         **admin_context,
         "title": _("Conversations"),
@@ -138,7 +145,7 @@ def conversation_poll(request: HttpRequest, account_pk: int, openid: str) -> Jso
 
 
 @require_POST
-def conversation_send(request: HttpRequest, account_pk: int, openid: str):
+def conversation_send(request: AuthenticatedHttpRequest, account_pk: int, openid: str):
     """Answer the user (multipart form: text, news fields or an image; kf_account)."""
     _require(request, REPLY_PERMISSION)
     account = _account(request, account_pk)
@@ -183,7 +190,7 @@ def conversation_send(request: HttpRequest, account_pk: int, openid: str):
 
 
 @require_POST
-def outbound_retry(request: HttpRequest, pk: int) -> JsonResponse:
+def outbound_retry(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """Send a failed message again."""
     _require(request, REPLY_PERMISSION)
     message = get_object_or_404(OutboundMessage, pk=pk)
