@@ -358,7 +358,8 @@ def retry_operations(modeladmin, request, operations: dict) -> int:
 
 
 class KfAccountAddForm(forms.ModelForm):
-    prefix = forms.CharField(
+    # A declared field: the form's metaclass moves it to base_fields, so Form.prefix is intact.
+    prefix = forms.CharField(  # type: ignore[assignment]
         label=_("prefix (work number)"),
         max_length=10,
         help_text=_("1 to 10 letters, digits or underscores; the account becomes prefix@WeChat ID."),

@@ -151,7 +151,7 @@ def search_messages(
     `account_ids` are the accounts the user may see; needed on PostgreSQL when a term
     may be an OpenID or a MsgId (`needs_account_ids`).
     """
-    postgres = queryset.db and _vendor(queryset.db) == "postgresql"
+    postgres = bool(queryset.db) and _vendor(queryset.db) == "postgresql"
     if postgres:
         queryset = queryset.alias(_search_bigrams=SearchBigrams(F("content"), F("reply_summary")))
     for term in terms:
