@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -110,7 +111,7 @@ def validate_matchrule(rule, *, menu: int) -> list[SetIssue]:
     return issues
 
 
-def normalize_set(data):
+def normalize_set(data: Any) -> Any:
     """normalize_menu for the default menu and every conditional menu; rules cleaned."""
     if not isinstance(data, dict):
         return data

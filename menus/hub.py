@@ -10,7 +10,7 @@ from accounts.hub import changelist_for, local
 from .models import DriftStatus, VersionStatus
 from .selectors import menu_of
 
-DRIFT_TONES = {
+DRIFT_TONES: dict[str, str] = {
     DriftStatus.IN_SYNC: "success",
     DriftStatus.DRIFTED: "warning",
     DriftStatus.MISSING: "warning",

@@ -13,6 +13,7 @@ exact record of what was sent.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -167,7 +168,7 @@ class MenuVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.menu} #{self.number} ({self.get_status_display()})"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         """A version's buttons are frozen once it leaves the draft state."""
         if self.pk and self.is_frozen and "data" in (kwargs.get("update_fields") or ["data"]):
             stored = MenuVersion.objects.filter(pk=self.pk).values_list("data", flat=True).first()

@@ -12,6 +12,7 @@ import copy
 import datetime
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -40,6 +41,10 @@ from .models import (
 )
 from .validation import MenuIssue
 
+if TYPE_CHECKING:
+    from wechat.client import WeChatClient
+    from wxadmin.typing import Actor
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,7 +55,7 @@ class MenuError(DomainError):
 class MenuInvalid(MenuError):
     """The menu breaks WeChat's rules; `issues` says where and why."""
 
-    def __init__(self, issues: list[MenuIssue]):
+    def __init__(self, issues: list[MenuIssue]) -> None:
         self.issues = issues
         super().__init__("; ".join(str(issue) for issue in issues))
 
@@ -58,24 +63,31 @@ class MenuInvalid(MenuError):
 class TemporaryPublishError(DomainError):
     """WeChat (or the network) failed temporarily; the task retries with backoff."""
 
-    def __init__(self, errcode: int, errmsg: str, attempts: int = 1):
+    def __init__(self, errcode: int, errmsg: str, attempts: int = 1) -> None:
         self.errcode = errcode
         self.errmsg = errmsg
         self.attempts = attempts  # menu/create attempts of the version so far
         super().__init__(f"{errcode} {errmsg}")
 
 
-def _client(account: OfficialAccount):
+def _client(account: OfficialAccount) -> WeChatClient:
     from accounts.wechat_api import client_for
 
     return client_for(account)
 
 
-def _audit(account, action, *, by=None, version=None, detail: str = "") -> None:
+def _audit(
+    account: OfficialAccount,
+    action: str,
+    *,
+    by: Actor = None,
+    version: MenuVersion | None = None,
+    detail: str = "",
+) -> None:
     MenuAuditEntry.objects.create(account=account, action=action, by=by, version=version, detail=detail[:500])
 
 
-def _require_access(by, account) -> None:
+def _require_access(by: Actor, account: OfficialAccount) -> None:
     if by is not None and not user_can_access_account(by, account):
         raise PermissionDenied
 
@@ -90,7 +102,7 @@ def _lock_menu(account: OfficialAccount) -> Menu:
     return Menu.objects.select_for_update().get(pk=menu.pk)
 
 
-def _write_draft(*, menu: Menu, data: dict, by, source: str) -> MenuVersion:
+def _write_draft(*, menu: Menu, data: dict[str, Any], by: Actor, source: str) -> MenuVersion:
     draft = menu.versions.select_for_update().filter(status=VersionStatus.DRAFT).first()
     if draft is None:
         draft = MenuVersion(menu=menu, status=VersionStatus.DRAFT, created_by=by)
@@ -100,14 +112,16 @@ def _write_draft(*, menu: Menu, data: dict, by, source: str) -> MenuVersion:
     return draft
 
 
-def menu_check(*, account: OfficialAccount, data) -> tuple[dict, list[MenuIssue]]:
+def menu_check(*, account: OfficialAccount, data: Any) -> tuple[dict[str, Any], list[MenuIssue]]:
     """Normalise a menu set (default + conditional menus) and validate it for this account
     (R-MENU-01/02, certification, match rules: see menus/conditional.py)."""
     data = conditional.normalize_set(data)
     return data, conditional.validate_set(data, certified=account.is_certified())
 
 
-def draft_save(*, account: OfficialAccount, data, by, source: str = VersionSource.EDITOR) -> MenuVersion:
+def draft_save(
+    *, account: OfficialAccount, data: Any, by: Actor, source: str = VersionSource.EDITOR
+) -> MenuVersion:
     """Save the account's draft after normalising (keys generated when blank, R-MENU-02)
     and validating it (R-MENU-01/02). Raises `MenuInvalid`; nothing is written then."""
     _require_access(by, account)
@@ -122,7 +136,7 @@ def draft_save(*, account: OfficialAccount, data, by, source: str = VersionSourc
     return draft
 
 
-def draft_discard(*, account: OfficialAccount, by) -> bool:
+def draft_discard(*, account: OfficialAccount, by: Actor) -> bool:
     """Throw the draft away; the editor then starts again from the live version."""
     _require_access(by, account)
     with transaction.atomic():
@@ -206,7 +220,7 @@ def _supersede(versions: QuerySet[MenuVersion], *, detail: str = "") -> int:
     return moved
 
 
-def menu_publish(*, account: OfficialAccount, by) -> MenuVersion:
+def menu_publish(*, account: OfficialAccount, by: Actor) -> MenuVersion:
     """Freeze the draft as an immutable version (draft → pending) and enqueue menu/create.
 
     Validates again first (R-MENU-01/02; miniprogram needs certification, which
@@ -281,7 +295,7 @@ def _finish(
     version: MenuVersion,
     *,
     ok: bool,
-    errcode=None,
+    errcode: int | None = None,
     errmsg: str = "",
     explanation: str = "",
     attempted: bool = False,
@@ -470,7 +484,7 @@ def versions_sweep_stuck(*, older_than: datetime.timedelta | None = None) -> dic
 SELFMENU_TYPES = {"text", "img", "voice", "video", "news"}
 
 
-def selfmenu_to_menu(info: dict, *, replies: dict[str, str] | None = None) -> dict:
+def selfmenu_to_menu(info: dict[str, Any], *, replies: dict[str, str] | None = None) -> dict[str, Any]:
     """Turn get_current_selfmenu_info's `selfmenu_info` into menu/create's shape.
 
     Buttons set on the website have types the API cannot create: a `text` reply
@@ -480,8 +494,8 @@ def selfmenu_to_menu(info: dict, *, replies: dict[str, str] | None = None) -> di
     replies = replies or {}
     counter = [0]
 
-    def convert(button: dict) -> dict:
-        out = {"name": button.get("name", "")}
+    def convert(button: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": button.get("name", "")}
         subs = button.get("sub_button")
         if isinstance(subs, dict):
             subs = subs.get("list")
@@ -519,7 +533,7 @@ def _known_replies(menu: Menu) -> dict[str, str]:
     return known
 
 
-def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVersion:
+def menu_pull(*, account: OfficialAccount, by: Actor, selfmenu: bool = False) -> MenuVersion:
     """ "Pull from WeChat": import the live menu into a new draft (replacing the draft).
 
     `menu/get` by default; `selfmenu=True` uses get_current_selfmenu_info, which
@@ -530,7 +544,7 @@ def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVe
     """
     _require_access(by, account)
     client = _client(account)
-    conditional_menus: list = []
+    conditional_menus: list[dict[str, Any]] = []
     if selfmenu:
         info = client.get_current_selfmenu_info().get("selfmenu_info") or {"button": []}
     else:
@@ -557,7 +571,7 @@ def menu_pull(*, account: OfficialAccount, by, selfmenu: bool = False) -> MenuVe
     return draft
 
 
-def menu_delete_remote(*, account: OfficialAccount, by) -> None:
+def menu_delete_remote(*, account: OfficialAccount, by: Actor) -> None:
     """ "Delete on WeChat" (menu/delete: default and conditional menus). Clicks have no
     buttons left, so the click replies go too (R-MENU-02)."""
     _require_access(by, account)
@@ -572,11 +586,11 @@ def menu_delete_remote(*, account: OfficialAccount, by) -> None:
         _audit(account, MenuAction.DELETE_REMOTE, by=by)
 
 
-def canonical(data: dict) -> list:
+def canonical(data: dict[str, Any]) -> list[dict[str, Any]]:
     """A comparable form of a tree: WeChat's fields only, empty ones dropped."""
     fields = ("name", "type", "key", "url", "media_id", "article_id", "appid", "pagepath")
 
-    def one(button: dict):
+    def one(button: dict[str, Any]) -> dict[str, Any]:
         out = {f: button[f] for f in fields if button.get(f) not in (None, "")}
         subs = button.get("sub_button")
         if isinstance(subs, dict):
@@ -626,7 +640,7 @@ def menu_check_drift(*, account_id: int) -> str:
 # --- Copy and fan-out ----------------------------------------------------------------------
 
 
-def _visible_targets(by, accounts: Iterable[OfficialAccount]) -> list[OfficialAccount]:
+def _visible_targets(by: Actor, accounts: Iterable[OfficialAccount]) -> list[OfficialAccount]:
     accounts = list(accounts)
     if by is not None:
         allowed = set(
@@ -638,7 +652,7 @@ def _visible_targets(by, accounts: Iterable[OfficialAccount]) -> list[OfficialAc
 
 
 def menu_copy(
-    *, data: dict, accounts: Iterable[OfficialAccount], by
+    *, data: dict[str, Any], accounts: Iterable[OfficialAccount], by: Actor
 ) -> tuple[list[OfficialAccount], dict[OfficialAccount, list[MenuIssue]]]:
     """Copy a menu into the drafts of other accounts (replacing their drafts).
 
@@ -646,7 +660,8 @@ def menu_copy(
     those that fail are reported and left untouched. Returns (copied, refused).
     """
     targets = _visible_targets(by, accounts)
-    copied, refused = [], {}
+    copied: list[OfficialAccount] = []
+    refused: dict[OfficialAccount, list[MenuIssue]] = {}
     with transaction.atomic():
         for account in targets:
             clean, issues = menu_check(account=account, data=copy.deepcopy(data))
@@ -660,7 +675,11 @@ def menu_copy(
 
 
 def fanout_start(
-    *, data: dict, accounts: Iterable[OfficialAccount], by, source_account: OfficialAccount | None = None
+    *,
+    data: dict[str, Any],
+    accounts: Iterable[OfficialAccount],
+    by: Actor,
+    source_account: OfficialAccount | None = None,
 ) -> FanOut:
     """Publish one menu to many accounts: one frozen version and one task per account.
 
@@ -737,7 +756,7 @@ def fanout_start(
     return fanout
 
 
-def wechat_menu_body(data: dict) -> dict:
+def wechat_menu_body(data: dict[str, Any]) -> dict[str, Any]:
     """Export: exactly the JSON WeChat's menu/create takes (our reply texts left out),
     plus the menu/addconditional bodies under "conditionalmenu" when there are any."""
     body = wechat_body(data)
@@ -750,14 +769,14 @@ def wechat_menu_body(data: dict) -> dict:
 # --- Conditional menus (menus/conditional.py) --------------------------------------------
 
 
-def conditional_try_match(*, account: OfficialAccount, user_id: str, data: dict, by) -> dict:
+def conditional_try_match(*, account: OfficialAccount, user_id: str, data: Any, by: Actor) -> dict[str, Any]:
     """menu/trymatch: which menu of the set a user sees (65302 when WeChat knows no such
     user). Read-only on WeChat's side, so no audit entry."""
     _require_access(by, account)
     return conditional.try_match(_client(account), user_id=user_id, data=conditional.normalize_set(data))
 
 
-def conditional_remote_list(*, account: OfficialAccount) -> list[dict]:
+def conditional_remote_list(*, account: OfficialAccount) -> list[dict[str, Any]]:
     """The conditional menus WeChat has (menu/get), newest first, with menuids."""
     items = conditional.remote_conditional_items(conditional.remote_answer(_client(account)))
     return [
@@ -770,7 +789,7 @@ def conditional_remote_list(*, account: OfficialAccount) -> list[dict]:
     ]
 
 
-def conditional_delete_remote(*, account: OfficialAccount, menuid: str, by) -> None:
+def conditional_delete_remote(*, account: OfficialAccount, menuid: str, by: Actor) -> None:
     """menu/delconditional for one conditional menu (65301 when WeChat has no such menuid);
     audited. The drift check flags the account until the set is published again."""
     _require_access(by, account)

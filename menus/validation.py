@@ -172,7 +172,7 @@ def url_domain(url: str) -> str | None:
 
 def _validate_leaf(button: dict, path: tuple[int, ...], sub: bool, certified: bool) -> list[MenuIssue]:
     issues: list[MenuIssue] = []
-    kind = button.get("type")
+    kind = button["type"]  # checked by _validate_type first
     required = BUTTON_TYPES[kind]
     if "key" in required:
         key = _text(button, "key")
@@ -351,8 +351,7 @@ def validate_menu(data, *, certified: bool) -> list[MenuIssue]:
         subs = button.get("sub_button")
         if isinstance(subs, dict):  # get_current_selfmenu_info's shape, not menu/create's
             subs = subs.get("list")
-        has_subs = isinstance(subs, list) and len(subs) > 0
-        if has_subs:
+        if isinstance(subs, list) and subs:
             if button.get("type"):
                 issues.append(
                     MenuIssue(

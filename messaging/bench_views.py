@@ -31,6 +31,7 @@ _cryptos: dict[str, crypto.MessageCrypto] = {}
 
 def _open(request: HttpRequest, appid: str):
     account = selectors.callback_account(appid)
+    assert account is not None  # the benchmark's account exists
     params = request.GET
     crypto.check_signature(account.server_token, params["signature"], params["timestamp"], params["nonce"])
     message_crypto = _cryptos.get(appid)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django.db.models import Count, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.hub import changelist_for, local
@@ -22,12 +19,13 @@ from .models import (
     WelcomeReply,
 )
 from .routing import kf_transfer_allowed
-from .selectors import open_kf_sessions
+from .selectors import message_counts_per_day, open_kf_sessions
 
 
 def _messages_section(request, account) -> dict:
-    midnight = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time.min))
-    today = InboundMessage.objects.filter(account=account, received_at__gte=midnight).count()
+    # Today's figure as the dashboard reads it: from the daily rollup (refreshed every
+    # minute), never by counting the log, which reaches millions of rows.
+    today = message_counts_per_day(user=request.user, days=1, account=account)[-1][1]
     last = (
         InboundMessage.objects.filter(account=account)
         .order_by("-received_at")

@@ -83,7 +83,7 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 redis.call('XADD', KEYS[2], '*', 'row', ARGV[3])
 return false
 """
-_scripts: dict[int, object] = {}
+_scripts: dict[int, redis.commands.core.Script] = {}
 
 
 def claim_and_queue(client: redis.Redis, *, key: str, reply: str, ttl: int, row: dict) -> bytes | None:

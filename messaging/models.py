@@ -297,7 +297,12 @@ class TransferRule(models.Model):
             errors["active_until"] = ValidationError(
                 _("Give both ends of the time window, or neither."), code="window"
             )
-        if self.kf_account_id and self.account_id and self.kf_account.account_id != self.account_id:
+        if (
+            self.kf_account_id
+            and self.account_id
+            and self.kf_account is not None
+            and self.kf_account.account_id != self.account_id
+        ):
             errors["kf_account"] = ValidationError(
                 _("This customer-service account belongs to another official account."), code="other_account"
             )

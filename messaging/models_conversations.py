@@ -97,7 +97,8 @@ class OutboundMessage(models.Model):
         if self.msg_type == OutboundType.NEWS:
             return f"{self.news_title} — {self.news_url}"
         if self.msg_type == OutboundType.IMAGE:
-            return self.image.name.rsplit("/", 1)[-1] if self.image else self.media_id
+            name = self.image.name  # a FieldFile is true when it has a name
+            return name.rsplit("/", 1)[-1] if name else self.media_id
         return self.text
 
     def payload(self) -> dict:

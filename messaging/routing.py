@@ -139,12 +139,12 @@ def route_message(
     # only when its priority is strictly higher than that of the matching keyword rule
     # (both lists are sorted by priority, highest first).
     if kf_transfer_allowed(account):
-        for rule in rules.transfer_rules:
-            if keyword is not None and rule.priority <= keyword.priority:
+        for transfer in rules.transfer_rules:
+            if keyword is not None and transfer.priority <= keyword.priority:
                 break
             # Pattern rules look at text only; "any" rules take every user message.
-            if (text or rule.match_type == "any") and rule.matches(text, now):
-                kf = rule.kf_account.kf_account if rule.kf_account_id else ""
+            if (text or transfer.match_type == "any") and transfer.matches(text, now):
+                kf = transfer.kf_account.kf_account if transfer.kf_account is not None else ""
                 return Decision(route=Route.TRANSFER, reply_type="transfer_customer_service", kf_account=kf)
     if keyword is not None:
         return _content_decision(Route.KEYWORD, keyword, keyword_rule_id=keyword.pk)

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -29,6 +30,9 @@ from .models import (
     TransferRule,
     WelcomeReply,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 logger = logging.getLogger(__name__)
 
@@ -233,9 +237,14 @@ def conversation(*, account: OfficialAccount, openid: str, limit: int = 200):
 
 
 def message_counts_per_day(
-    *, user, days: int = 14, today: datetime.date | None = None
+    *,
+    user: User | AnonymousUser,
+    days: int = 14,
+    today: datetime.date | None = None,
+    account: OfficialAccount | None = None,
 ) -> list[tuple[datetime.date, int]]:
-    """Inbound messages per local day for the accounts the user may see, zeros included.
+    """Inbound messages per local day for the accounts the user may see (or only `account`),
+    zeros included. The dashboard and the account hub read their "today" here.
 
     Read from the daily rollup (`MessageDailyCount`, kept up to date by a periodic task),
     never from the log itself: a few rows per account and day instead of every message.
@@ -243,6 +252,8 @@ def message_counts_per_day(
     today = today or timezone.localdate()
     start = today - datetime.timedelta(days=days - 1)
     rows = scope_to_user(MessageDailyCount.objects.filter(day__gte=start, day__lte=today), user, "account")
+    if account is not None:
+        rows = rows.filter(account=account)
     counts = dict(rows.order_by().values_list("day").annotate(n=Sum("count")).values_list("day", "n"))
     return [
         (start + datetime.timedelta(days=i), counts.get(start + datetime.timedelta(days=i), 0))

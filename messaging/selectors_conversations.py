@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
@@ -62,7 +63,7 @@ class ReplyWindow:
 
     @property
     def seconds_left(self) -> int:
-        if not self.is_open:
+        if self.closes_at is None or not self.is_open:
             return 0
         return int((self.closes_at - self.now).total_seconds())
 
@@ -161,7 +162,7 @@ def reply_window(
         OutboundMessage.objects.filter(
             account_id=account.pk, openid=openid, created_at__gte=opened_at, status__in=COUNTED_STATUSES
         )
-        .exclude(pk=exclude_id)
+        .exclude(pk=exclude_id)  # type: ignore[misc]  # pk=None is valid Django (excludes nothing)
         .count()
     )
     return ReplyWindow(kind, opened_at, opened_at + length, limit, used, now)
@@ -188,7 +189,7 @@ class ConversationRows:
         self._count: int | None = None
 
     def _sql(self) -> tuple[str, list]:
-        inner, params = self.grouped.query.sql_with_params()
+        inner, inner_params = self.grouped.query.sql_with_params()
         outbound = OutboundMessage._meta.db_table
         statuses = ", ".join(["%s"] * len(COUNTED_STATUSES))
         # Only a table name, placeholders and the ORM's own SQL are put into the string;
@@ -203,7 +204,7 @@ class ConversationRows:
             f"FROM ({inner}) g{self._fence()}) t"
         )
         # placeholders in order: the window's start, the reply statuses, the inner query's
-        params = [self.now - MESSAGE_WINDOW, *COUNTED_STATUSES, *params]
+        params = [self.now - MESSAGE_WINDOW, *COUNTED_STATUSES, *inner_params]
         where = (
             " WHERE NOT (t.last_out IS NOT NULL AND t.last_out >= t.last_in)" if self.unanswered_only else ""
         )
@@ -333,7 +334,7 @@ def thread(*, account: OfficialAccount, openid: str, limit: int = 100) -> list[d
         .select_related("created_by")
         .order_by("-created_at", "-id")[:limit]
     )
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "id": f"in-{row.pk}",
             "direction": "in",

@@ -8,6 +8,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 from django.conf import settings
@@ -38,6 +39,12 @@ from .models import (
     validate_kf_prefix,
 )
 from .routing import route_message
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
+    from wechat.client import WeChatClient
+    from wxadmin.typing import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +144,8 @@ def _claim(client: redis.Redis | None, key: str, reply: str) -> bytes | None:
     try:
         if _set_nx_get:
             try:
-                return client.set(key, reply, nx=True, ex=REPLY_TTL_SECONDS, get=True)
+                # The stubs cover every client mode; ours returns bytes (or None: set now).
+                return cast(bytes | None, client.set(key, reply, nx=True, ex=REPLY_TTL_SECONDS, get=True))
             except redis.ResponseError:
                 _set_nx_get = False
         pipe = client.pipeline(transaction=True)
@@ -151,7 +159,7 @@ def _claim(client: redis.Redis | None, key: str, reply: str) -> bytes | None:
         return None
 
 
-def _redis_quietly(client: redis.Redis | None, operation: str, *args, **kwargs) -> None:
+def _redis_quietly(client: redis.Redis | None, operation: str, *args: Any, **kwargs: Any) -> None:
     if client is None:
         return
     try:
@@ -226,7 +234,7 @@ def message_receive(
     )
 
 
-def _queue(client: redis.Redis, *, key: str, fields: dict) -> Received:
+def _queue(client: redis.Redis, *, key: str, fields: dict[str, Any]) -> Received:
     """Claim the push and queue its row in Redis (one round trip); raises RedisError."""
     reply_xml = fields["reply_xml"]
     current = log_queue.claim_and_queue(
@@ -439,7 +447,7 @@ def kf_account_check_new(*, account: OfficialAccount, prefix: str, nickname: str
 
 
 @transaction.atomic
-def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str, by=None) -> KfOperation:
+def kf_account_add(*, account: OfficialAccount, prefix: str, nickname: str, by: Actor = None) -> KfOperation:
     """R-KF-02: request a new customer-service account; the API call runs in a task.
 
     The checks of kf_account_check_new run under a lock on the official account, so
@@ -478,7 +486,7 @@ def kf_check_added(kf: KfAccount) -> None:
 
 
 @transaction.atomic
-def kf_account_update(*, kf: KfAccount, nickname: str, by=None) -> KfOperation:
+def kf_account_update(*, kf: KfAccount, nickname: str, by: Actor = None) -> KfOperation:
     """Request a nickname change (R-KF-02); applied locally once the API accepts it."""
     kf_check_added(kf)
     nickname = _check_nickname(nickname)
@@ -495,7 +503,7 @@ def kf_account_update(*, kf: KfAccount, nickname: str, by=None) -> KfOperation:
 
 
 @transaction.atomic
-def kf_account_delete(*, kf: KfAccount, by=None) -> KfOperation | None:
+def kf_account_delete(*, kf: KfAccount, by: Actor = None) -> KfOperation | None:
     """Request deletion; the row goes once the API confirms. An account whose addition
     failed was never in WeChat: its row goes at once and nothing is sent."""
     if kf.status == KfAccountStatus.FAILED:
@@ -514,7 +522,7 @@ AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_SIGNATURES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png"}
 
 
-def sniff_upload(upload, signatures: dict[bytes, str]) -> str | None:
+def sniff_upload(upload: UploadedFile[bytes], signatures: dict[bytes, str]) -> str | None:
     """What `signatures` says of the upload's first bytes (never its name), or None."""
     upload.seek(0)
     head = upload.read(16)
@@ -522,7 +530,7 @@ def sniff_upload(upload, signatures: dict[bytes, str]) -> str | None:
     return next((value for signature, value in signatures.items() if head.startswith(signature)), None)
 
 
-def kf_avatar_check(upload) -> str:
+def kf_avatar_check(upload: UploadedFile[bytes]) -> str:
     """A KF avatar is a JPG or PNG of at most 2 MB, judged by its bytes: HTML renamed
     `.png` is refused. Returns the extension the content says (for the stored name)."""
     size = getattr(upload, "size", None)
@@ -535,7 +543,7 @@ def kf_avatar_check(upload) -> str:
 
 
 @transaction.atomic
-def kf_account_upload_avatar(*, kf: KfAccount, upload, by=None) -> KfOperation:
+def kf_account_upload_avatar(*, kf: KfAccount, upload: UploadedFile[bytes], by: Actor = None) -> KfOperation:
     """Request an avatar upload (jpg/png by content, ≤ 2 MiB; WeChat recommends 640×640 jpg)."""
     extension = kf_avatar_check(upload)
     kf_check_added(kf)
@@ -549,7 +557,7 @@ def kf_account_upload_avatar(*, kf: KfAccount, upload, by=None) -> KfOperation:
 
 
 @transaction.atomic
-def kf_operation_retry(*, operation: KfOperation, by=None) -> KfOperation:
+def kf_operation_retry(*, operation: KfOperation, by: Actor = None) -> KfOperation:
     """R-KF-02: run a failed operation again as a new one (the failed one stays on record).
 
     Retrying a failed addition puts its account back to "being added"; an operation
@@ -557,7 +565,8 @@ def kf_operation_retry(*, operation: KfOperation, by=None) -> KfOperation:
     """
     if operation.status != KfOperationStatus.FAILED:
         raise KfError(_("Only failed operations can be retried."))
-    kf = KfAccount.objects.select_for_update().filter(pk=operation.kf_id).first()
+    # pk=None (a sync has no account row) is valid Django and finds nothing; the stubs refuse None.
+    kf = KfAccount.objects.select_for_update().filter(pk=operation.kf_id).first()  # type: ignore[misc]
     if operation.action != KfOperationAction.SYNC and kf is None:
         raise KfError(
             _("“%(name)s” no longer exists here; add it again instead.") % {"name": operation.kf_account}
@@ -570,13 +579,17 @@ def kf_operation_retry(*, operation: KfOperation, by=None) -> KfOperation:
             _("“%(name)s”: the same operation is already under way.")
             % {"name": operation.kf_account or operation.account}
         )
+    # Below, kf is None only for a sync (refused above otherwise).
     if operation.action == KfOperationAction.ADD:
+        assert kf is not None
         if kf.status != KfAccountStatus.FAILED:
             raise KfError(_("“%(name)s” was added since; nothing to retry.") % {"name": operation.kf_account})
         KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.PENDING, last_error="")
     elif operation.action == KfOperationAction.DELETE:
+        assert kf is not None
         KfAccount.objects.filter(pk=kf.pk).update(status=KfAccountStatus.DELETING)
     elif operation.action != KfOperationAction.SYNC:
+        assert kf is not None
         kf_check_added(kf)
     retry = KfOperation.objects.create(
         account=operation.account,
@@ -592,14 +605,14 @@ def kf_operation_retry(*, operation: KfOperation, by=None) -> KfOperation:
 
 
 @transaction.atomic
-def kf_accounts_request_sync(*, account: OfficialAccount, by=None) -> KfOperation:
+def kf_accounts_request_sync(*, account: OfficialAccount, by: Actor = None) -> KfOperation:
     """Request a refresh of the team, online status and waiting queue from WeChat."""
     operation = KfOperation.objects.create(account=account, action=KfOperationAction.SYNC, requested_by=by)
     _enqueue(operation)
     return operation
 
 
-def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> list[str]:
+def _apply_sync(account: OfficialAccount, client: WeChatClient, now: datetime.datetime) -> list[str]:
     """Mirror WeChat's team, online status and queue; returns the accounts removed here."""
     kf_list = client.kf_list()
     online = {row.get("kf_account"): row for row in client.kf_online_list()}
@@ -657,7 +670,7 @@ def _apply_sync(account: OfficialAccount, client, now: datetime.datetime) -> lis
     return removed
 
 
-def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
+def kf_operation_execute(*, operation_id: int, client: WeChatClient | None = None) -> KfOperation:
     """Run one requested KF operation against the API and record the outcome.
 
     Claims the operation with a conditional update so that a task delivered twice
@@ -689,6 +702,7 @@ def kf_operation_execute(*, operation_id: int, client=None) -> KfOperation:
             client.kf_delete(operation.kf_account)
         elif operation.action == KfOperationAction.AVATAR:
             with operation.avatar.open("rb") as fileobj:
+                assert operation.avatar.name is not None  # it opened, so it has a name
                 client.kf_upload_avatar(
                     operation.kf_account, fileobj, operation.avatar.name.rsplit("/", 1)[-1]
                 )
@@ -748,7 +762,7 @@ def kf_operation_give_up(*, operation_id: int, error: str) -> None:
             status=KfOperationStatus.FAILED, errcode=-1, errmsg=error[:300], finished_at=timezone.now()
         ):
             return
-        rows = KfAccount.objects.filter(pk=operation.kf_id)
+        rows = KfAccount.objects.filter(pk=operation.kf_id)  # type: ignore[misc]  # None: no row (a sync)
         if operation.action == KfOperationAction.ADD:
             rows.update(status=KfAccountStatus.FAILED, last_error=f"-1: {error}"[:500])
         elif operation.action == KfOperationAction.DELETE:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,6 +31,14 @@ from .models_conversations import (
 from .selectors_conversations import reply_window
 from .services import sniff_upload
 
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
+    from wechat.client import WeChatClient
+    from wxadmin.typing import Actor
+
+    from .selectors_conversations import ReplyWindow
+
 logger = logging.getLogger(__name__)
 
 IMAGE_SIGNATURES = {
@@ -44,7 +53,9 @@ class ConversationError(DomainError, ValidationError):
     """A reply that cannot be sent; the message (per field) says why, in the user's language."""
 
 
-def _clean(*, msg_type: str, text: str, news: dict, image) -> dict:
+def _clean(
+    *, msg_type: str, text: str, news: dict[str, Any], image: UploadedFile[bytes] | None
+) -> dict[str, str]:
     """The message's fields, checked; raises ConversationError naming the field."""
     from django.core.validators import URLValidator
 
@@ -83,6 +94,7 @@ def _clean(*, msg_type: str, text: str, news: dict, image) -> dict:
     if msg_type == OutboundType.IMAGE:
         if image is None:
             raise ConversationError({"image": _("Choose an image to send.")})
+        assert image.size is not None  # an upload always has a size
         if image.size > OUTBOUND_IMAGE_MAX_BYTES or image.size == 0:
             raise ConversationError({"image": _("The image must be between 1 byte and 10 MB.")})
         if sniff_upload(image, IMAGE_SIGNATURES) is None:
@@ -125,7 +137,7 @@ def _check_kf(account: OfficialAccount, kf_account: str) -> str:
     return kf_account
 
 
-def _check_window(account: OfficialAccount, openid: str, *, exclude_id: int | None = None):
+def _check_window(account: OfficialAccount, openid: str, *, exclude_id: int | None = None) -> ReplyWindow:
     window = reply_window(account=account, openid=openid, exclude_id=exclude_id)
     if not window.can_send:
         raise ConversationError({"__all__": window.explain()})
@@ -143,10 +155,10 @@ def outbound_send(
     account: OfficialAccount,
     openid: str,
     msg_type: str,
-    by,
+    by: Actor,
     text: str = "",
-    news: dict | None = None,
-    image=None,
+    news: dict[str, Any] | None = None,
+    image: UploadedFile[bytes] | None = None,
     kf_account: str = "",
 ) -> OutboundMessage:
     """Answer a user: check the message and the reply window, store it, queue delivery.
@@ -166,13 +178,14 @@ def outbound_send(
             account=account, openid=openid, msg_type=msg_type, kf_account=kf_account, created_by=by, **fields
         )
         if image is not None:
+            assert image.name is not None  # an upload always has a name
             message.image.save(image.name.rsplit("/", 1)[-1], image, save=False)
         message.save()
         _enqueue(message.pk)
     return message
 
 
-def outbound_retry(*, message: OutboundMessage, by) -> OutboundMessage:
+def outbound_retry(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
     """Send a failed message again (failed → pending), if the window still allows it."""
     with transaction.atomic():
         OfficialAccount.objects.select_for_update().filter(pk=message.account_id).first()
@@ -196,7 +209,7 @@ def _fail(message_id: int, *, errcode: int | None, errmsg: str, explanation: str
     )
 
 
-def outbound_deliver(*, message_id: int, client=None) -> str:
+def outbound_deliver(*, message_id: int, client: WeChatClient | None = None) -> str:
     """Send one pending message through message/custom/send; returns its new status.
 
     Claimed with a conditional update (pending → sending), so a task delivered twice
@@ -233,12 +246,13 @@ def outbound_deliver(*, message_id: int, client=None) -> str:
         if message.msg_type == OutboundType.IMAGE and not message.media_id:
             with message.image.open("rb") as fileobj:
                 content = fileobj.read()
+            assert message.image.name is not None  # it opened, so it has a name
             media_id = client.media_upload("image", content, message.image.name.rsplit("/", 1)[-1])
             OutboundMessage.objects.filter(pk=message_id).update(media_id=media_id)
             message.media_id = media_id
         client.message_custom_send(message.payload())
     except WeChatError as exc:
-        if exc.temporary and not getattr(exc, "request_sent", False):
+        if exc.temporary and not exc.may_have_acted:
             OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
                 status=OutboundStatus.PENDING,
                 errcode=exc.errcode,

@@ -99,7 +99,7 @@ def _message_crypto(account: OfficialAccount) -> crypto.MessageCrypto:
     found = getattr(account, "_callback_crypto", None)
     if found is None:
         found = crypto.MessageCrypto(account.server_token, account.encoding_aes_key, account.appid)
-        account._callback_crypto = found
+        account.__dict__["_callback_crypto"] = found  # a per-instance cache, not a model field
     return found
 
 

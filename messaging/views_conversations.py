@@ -9,6 +9,8 @@ the account must be visible to the user (`accounts.selectors.accounts_visible_to
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
@@ -25,6 +27,9 @@ from wxadmin.permissions import requires_permission
 from . import selectors_conversations as selectors
 from . import services_conversations as services
 from .models_conversations import OUTBOUND_TEXT_MAX_LENGTH, OutboundMessage, OutboundType
+
+if TYPE_CHECKING:
+    from wxadmin.typing import AuthenticatedHttpRequest  # behind admin_view: never anonymous
 
 VIEW_PERMISSION = "messaging.view_outboundmessage"
 REPLY_PERMISSION = "messaging.reply_to_users"
@@ -65,7 +70,9 @@ def conversation_list(request: HttpRequest, admin_context: dict):
         state = ""
     search = request.GET.get("q", "")[:MAX_OPENID_LENGTH]
     rows = selectors.conversations(user=request.user, account_id=account_id, search=search, state=state)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    # Paginator only slices `rows`; the stubs' protocol also asks for integer indexing.
+    paginator: Paginator[dict[str, Any]] = Paginator(rows, 50)  # type: ignore[arg-type]
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         **admin_context,
         "title": _("Conversations"),
@@ -134,7 +141,7 @@ def conversation_poll(request: HttpRequest, account_pk: int, openid: str) -> Jso
 
 @require_POST
 @requires_permission(REPLY_PERMISSION)
-def conversation_send(request: HttpRequest, account_pk: int, openid: str):
+def conversation_send(request: AuthenticatedHttpRequest, account_pk: int, openid: str):
     """Answer the user (multipart form: text, news fields or an image; kf_account)."""
     account = _account(request, account_pk)
     openid = openid[:MAX_OPENID_LENGTH]
@@ -179,7 +186,7 @@ def conversation_send(request: HttpRequest, account_pk: int, openid: str):
 
 @require_POST
 @requires_permission(REPLY_PERMISSION)
-def outbound_retry(request: HttpRequest, pk: int) -> JsonResponse:
+def outbound_retry(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """Send a failed message again."""
     message = get_object_or_404(OutboundMessage, pk=pk)
     account = _account(request, message.account_id)

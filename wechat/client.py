@@ -22,13 +22,22 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import requests
 
 from .errors import WeChatError
 from .tokens import TokenStore
-from .transport import default_session, encode_json, exchange
+from .transport import Timeout, default_session, encode_json, exchange
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead
 
 logger = logging.getLogger("wechat.client")
+
+#: A decoded JSON object, as sent to and received from WeChat.
+JSONObject = dict[str, Any]
 
 
 class WeChatClient:
@@ -40,8 +49,8 @@ class WeChatClient:
         base_url: str,
         token_store: TokenStore,
         token_source: str = "classic",  # noqa: S107 (a source name, not a password)
-        session=None,
-        timeout=(3.05, 10),
+        session: requests.Session | None = None,
+        timeout: Timeout = (3.05, 10),
         max_attempts: int = 3,
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
@@ -61,7 +70,7 @@ class WeChatClient:
         return f"WeChatClient(appid={self.appid!r}, source={self.token_source!r})"
 
     @property
-    def session(self):
+    def session(self) -> requests.Session:
         return self._session if self._session is not None else default_session()
 
     # --- the one call path --------------------------------------------------------------
@@ -70,11 +79,11 @@ class WeChatClient:
         method: str,
         path: str,
         *,
-        params: dict | None = None,
-        body: dict | None = None,
-        files: dict | None = None,
+        params: Mapping[str, Any] | None = None,
+        body: JSONObject | None = None,
+        files: Mapping[str, Any] | None = None,
         idempotent: bool = True,
-    ) -> dict:
+    ) -> JSONObject:
         """Call ``path`` with the account's token; see the module docstring for retries."""
         data = encode_json(body) if body is not None else None
         token = self._token()
@@ -109,7 +118,7 @@ class WeChatClient:
                 if (
                     error.temporary
                     and attempt < self.max_attempts
-                    and (idempotent or not getattr(error, "request_sent", False))
+                    and (idempotent or not error.may_have_acted)
                 ):
                     delay = self.backoff_seconds * 2 ** (attempt - 1) * (1 + random.random() / 4)
                     logger.info(
@@ -129,28 +138,28 @@ class WeChatClient:
         return self.token_store.get_token(self.appid, self._secret, source=self.token_source)
 
     # --- menus ----------------------------------------------------------------------------
-    def menu_create(self, menu: dict) -> None:
+    def menu_create(self, menu: JSONObject) -> None:
         """Replace the default menu (idempotent: the whole menu is sent every time)."""
         self.call("POST", "/cgi-bin/menu/create", body=menu)
 
-    def menu_get(self) -> dict:
+    def menu_get(self) -> JSONObject:
         """The API-set menu; raises WeChatError 46003 when there is none."""
         return self.call("GET", "/cgi-bin/menu/get")
 
     def menu_delete(self) -> None:
         self.call("GET", "/cgi-bin/menu/delete")
 
-    def get_current_selfmenu_info(self) -> dict:
+    def get_current_selfmenu_info(self) -> JSONObject:
         return self.call("GET", "/cgi-bin/get_current_selfmenu_info")
 
-    def menu_add_conditional(self, menu: dict) -> str:
+    def menu_add_conditional(self, menu: JSONObject) -> str:
         """Add a conditional menu (``{"button": [...], "matchrule": {...}}``); its menuid."""
         return str(self.call("POST", "/cgi-bin/menu/addconditional", body=menu, idempotent=False)["menuid"])
 
     def menu_delete_conditional(self, menuid: str) -> None:
         self.call("POST", "/cgi-bin/menu/delconditional", body={"menuid": str(menuid)})
 
-    def menu_try_match(self, user_id: str) -> dict:
+    def menu_try_match(self, user_id: str) -> JSONObject:
         return self.call("POST", "/cgi-bin/menu/trymatch", body={"user_id": user_id})
 
     # --- quota ----------------------------------------------------------------------------
@@ -159,11 +168,15 @@ class WeChatClient:
         self.call("POST", "/cgi-bin/clear_quota", body={"appid": self.appid}, idempotent=False)
 
     # --- customer service (lists under /cgi-bin/customservice/, the rest under /customservice/)
-    def kf_list(self) -> list[dict]:
-        return self.call("GET", "/cgi-bin/customservice/getkflist").get("kf_list", [])
+    def kf_list(self) -> list[JSONObject]:
+        accounts: list[JSONObject] = self.call("GET", "/cgi-bin/customservice/getkflist").get("kf_list", [])
+        return accounts
 
-    def kf_online_list(self) -> list[dict]:
-        return self.call("GET", "/cgi-bin/customservice/getonlinekflist").get("kf_online_list", [])
+    def kf_online_list(self) -> list[JSONObject]:
+        online: list[JSONObject] = self.call("GET", "/cgi-bin/customservice/getonlinekflist").get(
+            "kf_online_list", []
+        )
+        return online
 
     def kf_add(self, kf_account: str, nickname: str) -> None:
         self.call(
@@ -181,7 +194,7 @@ class WeChatClient:
     def kf_delete(self, kf_account: str) -> None:
         self.call("POST", "/customservice/kfaccount/del", body={"kf_account": kf_account}, idempotent=False)
 
-    def kf_upload_avatar(self, kf_account: str, fileobj, filename: str) -> None:
+    def kf_upload_avatar(self, kf_account: str, fileobj: SupportsRead[bytes] | bytes, filename: str) -> None:
         content = fileobj.read() if hasattr(fileobj, "read") else bytes(fileobj)
         self.call(
             "POST",
@@ -211,15 +224,16 @@ class WeChatClient:
             idempotent=False,
         )
 
-    def kf_session_get(self, openid: str) -> dict:
+    def kf_session_get(self, openid: str) -> JSONObject:
         return self.call("GET", "/customservice/kfsession/getsession", params={"openid": openid})
 
-    def kf_session_list(self, kf_account: str) -> list:
-        return self.call(
+    def kf_session_list(self, kf_account: str) -> list[JSONObject]:
+        sessions: list[JSONObject] = self.call(
             "GET", "/customservice/kfsession/getsessionlist", params={"kf_account": kf_account}
         ).get("sessionlist", [])
+        return sessions
 
-    def kf_wait_cases(self) -> dict:
+    def kf_wait_cases(self) -> JSONObject:
         return self.call("GET", "/customservice/kfsession/getwaitcase")
 
     # --- temporary media ---------------------------------------------------------------
@@ -239,7 +253,7 @@ class WeChatClient:
         return str(result["media_id"])
 
     # --- customer-service messages ----------------------------------------------------------
-    def message_custom_send(self, payload: dict) -> None:
+    def message_custom_send(self, payload: JSONObject) -> None:
         """Send a customer-service message; never re-sent once it may have reached WeChat."""
         self.call("POST", "/cgi-bin/message/custom/send", body=payload, idempotent=False)
 
@@ -252,12 +266,12 @@ class WeChatClient:
         )
 
     def send_text(self, openid: str, content: str, *, kf_account: str | None = None) -> None:
-        payload: dict = {"touser": openid, "msgtype": "text", "text": {"content": content}}
+        payload: JSONObject = {"touser": openid, "msgtype": "text", "text": {"content": content}}
         if kf_account:
             payload["customservice"] = {"kf_account": kf_account}
         self.message_custom_send(payload)
 
 
-def _rewound(files: dict | None) -> dict | None:
+def _rewound(files: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """Files are passed as bytes so that a retry sends them again in full."""
     return dict(files) if files else None

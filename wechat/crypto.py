@@ -116,7 +116,7 @@ class MessageCrypto:
     def __repr__(self) -> str:  # never show the token or key
         return f"MessageCrypto(appid={self.appid!r})"
 
-    def _cipher(self) -> Cipher:
+    def _cipher(self) -> Cipher[modes.CBC]:
         return Cipher(algorithms.AES(self._key), modes.CBC(self._iv))
 
     def encrypt(self, text: str) -> str:

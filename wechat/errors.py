@@ -14,6 +14,7 @@ operator can do about it, and are shown in the admin next to the raw code.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django.utils.translation import gettext_lazy as _
 
@@ -201,15 +202,35 @@ class WeChatError(Exception):
 
     ``errmsg`` has the ``rid:``/``hint:`` suffix stripped; ``api`` is the path
     called (never the URL: it carries the access token or the AppSecret).
+
+    Two facts about delivery, whose defaults describe WeChat's own error answers
+    (the request got there, and WeChat refused it, so it did nothing):
+
+    - ``request_sent`` (default True): the request reached WeChat, or may have.
+      False only for transport failures before anything was sent (connect
+      timeout, connection refused). Such requests count against WeChat's quotas.
+    - ``may_have_acted`` (default False): the request was sent but no error
+      answer came back (read timeout, dropped connection, unreadable answer), so
+      WeChat may have done what was asked: a call that changes something must not
+      be sent again. Implies ``request_sent``.
     """
 
     def __init__(
-        self, errcode: int, errmsg: str = "", *, api: str = "", temporary: bool | None = None
+        self,
+        errcode: int,
+        errmsg: str = "",
+        *,
+        api: str = "",
+        temporary: bool | None = None,
+        request_sent: bool = True,
+        may_have_acted: bool = False,
     ) -> None:
         self.errcode = int(errcode)
         self.errmsg = clean_errmsg(errmsg)
         self.api = api
         self.temporary = is_temporary(self.errcode) if temporary is None else temporary
+        self.request_sent = request_sent or may_have_acted
+        self.may_have_acted = may_have_acted
         super().__init__(self.errcode, self.errmsg)
 
     @property
@@ -225,9 +246,27 @@ class WeChatError(Exception):
         where = f" [{self.api}]" if self.api else ""
         return f"WeChat error {self.errcode}: {self.errmsg}{where}"
 
-    def __reduce__(self):  # picklable across processes / Celery results
-        return (_rebuild, (self.errcode, self.errmsg, self.api, self.temporary))
+    def __reduce__(self) -> tuple[Callable[..., WeChatError], tuple[object, ...]]:
+        # Picklable across processes / Celery results.
+        return (
+            _rebuild,
+            (self.errcode, self.errmsg, self.api, self.temporary, self.request_sent, self.may_have_acted),
+        )
 
 
-def _rebuild(errcode, errmsg, api, temporary):
-    return WeChatError(errcode, errmsg, api=api, temporary=temporary)
+def _rebuild(
+    errcode: int,
+    errmsg: str,
+    api: str,
+    temporary: bool,
+    request_sent: bool = True,
+    may_have_acted: bool = False,
+) -> WeChatError:
+    return WeChatError(
+        errcode,
+        errmsg,
+        api=api,
+        temporary=temporary,
+        request_sent=request_sent,
+        may_have_acted=may_have_acted,
+    )

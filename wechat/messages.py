@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 #: a real push has < 40 elements and is 3 levels deep at most (SendPicsInfo/PicList/item)
 MAX_ELEMENTS = 200
@@ -65,7 +68,7 @@ def parse_xml(body: bytes | str) -> dict[str, Any]:
         raise MessageParseError("the root element must be <xml>")
     count = 0
 
-    def convert(element, depth: int) -> Any:
+    def convert(element: Element, depth: int) -> Any:
         nonlocal count
         count += 1
         if count > MAX_ELEMENTS or depth > MAX_DEPTH:
@@ -91,12 +94,12 @@ def parse_xml(body: bytes | str) -> dict[str, Any]:
     return data
 
 
-def _text(data: dict, key: str) -> str:
+def _text(data: dict[str, Any], key: str) -> str:
     value = data.get(key, "")
     return value if isinstance(value, str) else ""
 
 
-def _int(data: dict, key: str, high: int) -> int | None:
+def _int(data: dict[str, Any], key: str, high: int) -> int | None:
     """The field as an integer in 0..high, None when absent; MessageParseError otherwise."""
     value = _text(data, key).strip()
     if not value:
@@ -109,7 +112,7 @@ def _int(data: dict, key: str, high: int) -> int | None:
     return number
 
 
-def _short_text(data: dict, key: str, limit: int) -> str:
+def _short_text(data: dict[str, Any], key: str, limit: int) -> str:
     value = _text(data, key)
     if len(value) > limit:
         raise MessageParseError(f"{key} is longer than {limit} characters")
@@ -124,7 +127,7 @@ class Message:
     from_user: str
     create_time: int
     msg_type: str
-    raw: dict = field(repr=False, compare=False)
+    raw: dict[str, Any] = field(repr=False, compare=False)
 
     is_event = False
 
@@ -216,10 +219,18 @@ class KfSessionEvent(EventMessage):
         return self.kf_account
 
 
+class _CommonFields(TypedDict):
+    to_user: str
+    from_user: str
+    create_time: int
+    msg_type: str
+    raw: dict[str, Any]
+
+
 KF_SESSION_EVENTS = frozenset({"kf_create_session", "kf_close_session", "kf_switch_session"})
 
 
-def parse_message(body: bytes | str | dict) -> Message:
+def parse_message(body: bytes | str | dict[str, Any]) -> Message:
     """Parse a (decrypted) push into a typed message; MessageParseError when it is not one."""
     data = body if isinstance(body, dict) else parse_xml(body)
     msg_type = _short_text(data, "MsgType", MAX_MSG_TYPE_LENGTH).strip()
@@ -230,7 +241,7 @@ def parse_message(body: bytes | str | dict) -> Message:
     create_time = _int(data, "CreateTime", MAX_CREATE_TIME)
     if create_time is None:
         raise MessageParseError("CreateTime is required")
-    common = {
+    common: _CommonFields = {
         "to_user": to_user,
         "from_user": from_user,
         "create_time": create_time,

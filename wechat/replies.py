@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 #: the body WeChat accepts as "no reply, do not retry"
 SUCCESS = "success"
@@ -63,7 +64,7 @@ def transfer_reply(
     return f"<xml>{head}{trans}</xml>"
 
 
-def describe_reply(xml: str) -> dict | None:
+def describe_reply(xml: str) -> dict[str, Any] | None:
     """The reply as the JSON the simulated user and the phone preview show.
 
     {"type": "text", "content": …}, {"type": "news", "title", "description", "url",

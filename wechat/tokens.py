@@ -29,9 +29,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import requests
 
 from .errors import ERR_TOKEN_WAIT, WeChatError
 from .transport import default_session, encode_json, exchange
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 logger = logging.getLogger("wechat.tokens")
 
@@ -87,15 +93,15 @@ class TokenStore:
 
     def __init__(
         self,
-        redis_client,
+        redis_client: Redis,
         *,
         base_url: str,
-        session=None,
+        session: requests.Session | None = None,
         margin_seconds: float = 300,
         lock_lease_seconds: float = 10,
         wait_seconds: float | None = None,
         key_prefix: str = "wechat:",
-        timeout=(3.05, 10),
+        timeout: tuple[float, float] = (3.05, 10),
         poll_seconds: float = 0.02,
         on_fetch: Callable[[TokenInfo], None] | None = None,
     ) -> None:
@@ -114,7 +120,7 @@ class TokenStore:
         self._expire_if_current = redis_client.register_script(_EXPIRE_IF_CURRENT)
 
     @property
-    def session(self):
+    def session(self) -> requests.Session:
         return self._session if self._session is not None else default_session()
 
     # --- keys ---------------------------------------------------------------------------
@@ -135,16 +141,17 @@ class TokenStore:
         value = self.redis.get(self.token_key(appid, _check_source(source)))
         if not value:
             return None
-        expires_ms, fetched_ms, token = value.decode().split("|", 2)
+        expires_ms, fetched_ms, token = _str(value).split("|", 2)
         return CachedToken(token, int(expires_ms) / 1000, int(fetched_ms) / 1000)
 
     def get_token(self, appid: str, secret: str, *, source: str = "classic") -> str:
         """A token with more than ``margin_seconds`` left, fetching it at most once cluster-wide."""
         value = self.redis.get(self.token_key(appid, _check_source(source)))
         if value:
-            expires_ms, _, token = value.decode().split("|", 2)
+            expires_ms, _, token = _str(value).split("|", 2)
             if int(expires_ms) / 1000 - self.clock() > self.margin_seconds:
                 return token
+        cached: CachedToken | None
         try:
             cached, _ = self._single_flight(appid, secret, source, min_ttl=self.margin_seconds, force=False)
         except WeChatError:
@@ -180,7 +187,7 @@ class TokenStore:
         fetches = int(self.redis.get(self.fetches_key(appid, source, day)) or 0)
         if not raw and not fetches:
             return None
-        data = {k.decode(): v.decode() for k, v in raw.items()}
+        data = {_str(k): _str(v) for k, v in raw.items()}
         return TokenInfo(
             appid=appid,
             source=source,
@@ -289,7 +296,7 @@ class TokenStore:
                     raise WeChatError(-1003, "no access_token in the answer", api=api)
                 break
             except WeChatError as error:
-                if error.errcode > 0 or getattr(error, "request_sent", True):
+                if error.request_sent:  # WeChat counts every fetch that reached it
                     self._count_fetch(appid, source)
                 self._record_error(appid, source, error)
                 elapsed = time.monotonic() - began
@@ -362,6 +369,11 @@ def _check_source(source: str) -> str:
     if source not in SOURCES:
         raise ValueError(f"token source must be one of {SOURCES}")
     return source
+
+
+def _str(value: bytes | str) -> str:
+    """A Redis value as text (the client is not built with ``decode_responses``)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _float(value: str | None) -> float | None:

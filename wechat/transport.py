@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
+from typing import Any, TypeAlias
 
 import requests
 import urllib3
@@ -18,6 +20,8 @@ from .errors import ERR_BAD_RESPONSE, ERR_NETWORK, ERR_TIMEOUT, WeChatError
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 _local = threading.local()
+#: (connect, read) seconds, or one number for both, as requests takes it.
+Timeout: TypeAlias = float | tuple[float, float]
 
 
 def new_session(pool_maxsize: int = 32) -> requests.Session:
@@ -32,13 +36,13 @@ def new_session(pool_maxsize: int = 32) -> requests.Session:
 
 def default_session() -> requests.Session:
     """One pooled session per thread (requests.Session is not documented as thread-safe)."""
-    session = getattr(_local, "session", None)
+    session: requests.Session | None = getattr(_local, "session", None)
     if session is None:
         session = _local.session = new_session()
     return session
 
 
-def encode_json(body: dict) -> bytes:
+def encode_json(body: Mapping[str, Any]) -> bytes:
     """UTF-8 JSON with Chinese left unescaped, as WeChat expects (it counts bytes of names)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -49,15 +53,16 @@ def exchange(
     url: str,
     *,
     api: str,
-    params: dict | None = None,
+    params: Mapping[str, Any] | None = None,
     data: bytes | None = None,
-    files: dict | None = None,
-    timeout=(3.05, 10),
-) -> dict:
+    files: Mapping[str, Any] | None = None,
+    timeout: Timeout = (3.05, 10),
+) -> dict[str, Any]:
     """Send one request; return the decoded JSON object or raise WeChatError.
 
-    Errors (``errcode`` non-zero) raise; transport failures raise with our own
-    negative codes, ``request_sent`` telling whether WeChat may have acted.
+    Errors (``errcode`` non-zero) raise with the defaults of WeChatError (sent,
+    refused); transport failures raise with our own negative codes and say
+    whether the request was sent (and so whether WeChat may have acted).
     """
     headers = {"Content-Type": JSON_CONTENT_TYPE} if data is not None else None
     try:
@@ -102,6 +107,5 @@ def exchange(
 def _transport_error(
     code: int, message: str, api: str, *, sent: bool, temporary: bool | None = None
 ) -> WeChatError:
-    error = WeChatError(code, message, api=api, temporary=temporary)
-    error.request_sent = sent
-    return error
+    # No error answer came back: once sent, WeChat may have acted on the request.
+    return WeChatError(code, message, api=api, temporary=temporary, request_sent=sent, may_have_acted=sent)

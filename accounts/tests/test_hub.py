@@ -42,6 +42,9 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
         received_at=timezone.now(),
         dedupe_key="k1",
     )
+    from messaging.daily_counts import message_counts_refresh
+
+    message_counts_refresh()  # what the periodic task does: the hub reads the daily rollup
     KfAccountFactory(account=account, status=KfAccountStatus.ACTIVE, online=True)
     KfAccountFactory(account=account, status=KfAccountStatus.FAILED)
     from django.contrib.auth import get_user_model

@@ -308,6 +308,29 @@ def test_dashboard_counts_come_from_the_rollup_not_the_log(operator):
     assert message_counts_per_day(user=superuser, days=14)[-1][1] == 3
 
 
+@pytest.mark.django_db
+def test_account_hub_reads_messages_today_from_the_rollup_like_the_dashboard(operator, rf):
+    from django.utils import translation
+
+    from messaging.dashboard import panels
+    from messaging.hub import hub_sections
+
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    log(mine, 1)
+    log(mine, 2)
+    log(OfficialAccountFactory(), 3)
+    message_counts_refresh()
+    log(mine, 4)  # in the log, not yet in the rollup: the next run (within a minute) counts it
+    request = rf.get("/")
+    request.user = operator
+    with translation.override("en"):
+        hub = next(s for s in hub_sections(request, mine) if s["key"] == "messages")
+        dashboard = next(p for p in panels(request) if p["title"] == "Messages")
+    hub_today = next(i["value"] for i in hub["items"] if i["label"] == "Messages today")
+    dashboard_today = next(i["value"] for i in dashboard["items"] if i["label"] == "Received today")
+    assert hub_today == dashboard_today == 2
+
+
 def test_daily_counts_are_refreshed_by_beat():
     from messaging.schedules import SCHEDULES
 
