@@ -212,14 +212,14 @@ def readyz(request) -> JsonResponse:
 
 def _metrics_allowed(request) -> bool:
     token = settings.METRICS_TOKEN
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+    header = request.headers.get("authorization", "")
     if (
         token
         and header.startswith("Bearer ")
         and hmac.compare_digest(header[7:].strip().encode(), token.encode())
     ):
         return True
-    if "HTTP_X_FORWARDED_FOR" in request.META:  # came through a proxy: REMOTE_ADDR is the proxy
+    if "x-forwarded-for" in request.headers:  # came through a proxy: REMOTE_ADDR is the proxy
         return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
