@@ -38,9 +38,10 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from ..crypto import CryptoError, MessageCrypto, random_nonce, signature
-from ..messages import MessageParseError, parse_xml
-from ..replies import cdata, describe_reply
+from wechat.crypto import CryptoError, MessageCrypto, random_nonce, signature
+from wechat.messages import MessageParseError, parse_xml
+from wechat.replies import cdata, describe_reply
+
 from .http import json_response, route
 
 #: WeChat waits 5 s for an answer and tries three times in total.
