@@ -22,9 +22,10 @@ install: $(STAMP)
 	@$(PY) scripts/check_lock.py
 
 # Production's set first, then the tools on top of it, so both locks agree on every shared pin.
+# Unchanged pins are kept; LOCK_ARGS=--upgrade (or --upgrade-package NAME) takes newer ones.
 lock: $(STAMP)  ## re-pin every transitive dependency after editing requirements*.txt
-	$(UV_COMPILE) requirements.txt -o requirements.lock
-	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(UV_COMPILE) $(LOCK_ARGS) requirements.txt -o requirements.lock
+	$(UV_COMPILE) $(LOCK_ARGS) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
 
 run: install  ## set up on first use, then serve admin, worker, beat and the WeChat sandbox
 	@bash scripts/run.sh
