@@ -2,18 +2,30 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+# requirements.txt / requirements-dev.txt name the direct dependencies; the .lock files pin
+# every transitive one with hashes (`make lock` writes them). Installs come from the lock.
+LOCK := requirements-dev.lock
+STAMP := $(VENV)/.installed-$(shell sha1sum < $(LOCK) | cut -c1-12)
+UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock"
 
-.PHONY: install run serve test lint messages bench clean
+.PHONY: install lock run serve test coverage lint typecheck messages bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): $(LOCK)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r $(LOCK)
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
 install: $(STAMP)
+	@$(PY) scripts/check_lock.py
+
+# Production's set first, then the tools on top of it, so both locks agree on every shared pin.
+# Unchanged pins are kept; LOCK_ARGS=--upgrade (or --upgrade-package NAME) takes newer ones.
+lock: $(STAMP)  ## re-pin every transitive dependency after editing requirements*.txt
+	$(UV_COMPILE) $(LOCK_ARGS) requirements.txt -o requirements.lock
+	$(UV_COMPILE) $(LOCK_ARGS) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
 
 run: install  ## set up on first use, then serve admin, worker, beat and the WeChat sandbox
 	@bash scripts/run.sh
@@ -32,12 +44,20 @@ test: install  ## the whole suite
 	if [ -n "$$url" ]; then export DATABASE_URL="$$url"; fi; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+# The suite under coverage (CI runs this); fails below `fail_under` in pyproject.toml.
+coverage:  ## the whole suite with a coverage report (slower than `make test`)
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="--cov --cov-report=term:skip-covered $(PYTEST_ARGS)"
+
+lint: install  ## ruff's rules and formatting, as CI checks them
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install  ## mypy over the project (settings in pyproject.toml)
+	$(VENV)/bin/mypy
 
 messages: install  ## refresh and compile the zh-hans catalogues
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=bench --ignore=test-artifacts
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 clean:
-	rm -rf $(VENV) staticfiles var/test-media
+	rm -rf $(VENV) staticfiles var/test-media .coverage .mypy_cache

@@ -19,7 +19,7 @@ def client_ip(request: HttpRequest) -> str | None:
     if hops <= 0:
         return remote
     forwarded = [
-        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+        part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()
     ]
     if len(forwarded) < hops:  # not through all our proxies: only the peer is known
         return remote

@@ -55,7 +55,7 @@ def import_accounts_csv(text: str, *, user=None) -> ImportReport:
     report = ImportReport()
     try:
         dataset = tablib.Dataset().load(text.lstrip("\ufeff"), format="csv")
-    except Exception:  # tablib raises several types for unreadable input
+    except Exception:  # noqa: BLE001 - tablib raises several types for unreadable input
         report.problems.append(RowProblem(1, _("The file is not readable CSV.")))
         return report
     resource = OfficialAccountImportResource(user=user)

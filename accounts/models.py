@@ -63,8 +63,8 @@ class Entity(models.Model):
 
     full_name = models.CharField(_("full name"), max_length=200, unique=True)
     short_name = models.CharField(_("short name"), max_length=100, blank=True)
-    kind = models.CharField(_("entity type"), max_length=20, choices=EntityKind.choices)
-    subtype = models.CharField(_("subtype"), max_length=30, choices=EntitySubtype.choices)
+    kind = models.CharField(_("entity type"), max_length=20, choices=EntityKind)
+    subtype = models.CharField(_("subtype"), max_length=30, choices=EntitySubtype)
     credit_code = models.CharField(
         _("unified social credit code / organisation code"),
         max_length=20,
@@ -166,7 +166,7 @@ class OfficialAccount(models.Model):
         _("original ID"), max_length=15, unique=True, validators=[validators.validate_original_id]
     )
     account_type = models.CharField(
-        _("account type"), max_length=20, choices=AccountType.choices, default=AccountType.SERVICE
+        _("account type"), max_length=20, choices=AccountType, default=AccountType.SERVICE
     )
     appid = models.CharField(_("AppID"), max_length=18, unique=True, validators=[validators.validate_appid])
     appsecret = EncryptedTextField(_("AppSecret"), validators=[validators.validate_appsecret])
@@ -178,12 +178,12 @@ class OfficialAccount(models.Model):
         _("credentials changed at"), null=True, blank=True, editable=False
     )
     message_mode = models.CharField(
-        _("message mode"), max_length=20, choices=MessageMode.choices, default=MessageMode.SAFE
+        _("message mode"), max_length=20, choices=MessageMode, default=MessageMode.SAFE
     )
     token_source = models.CharField(
         _("access token source"),
         max_length=10,
-        choices=TokenSource.choices,
+        choices=TokenSource,
         default=TokenSource.CLASSIC,
     )
     developer_mode = models.BooleanField(_("developer mode"), default=True)

@@ -20,6 +20,7 @@ prefix that is deleted afterwards.
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
 import random
@@ -36,11 +37,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
-import requests  # noqa: E402
+import redis
+import requests
 
-from wechat.tokens import TokenStore  # noqa: E402
-from wechat_sandbox import Sandbox  # noqa: E402
+from wechat.tokens import TokenStore
+from wechat_sandbox import Sandbox
 
 _local = threading.local()
 
@@ -226,7 +227,7 @@ def run(args, redis_url: str) -> int:
         history = sandbox.token_history(appid)
         fetches += len(history)
         times = [r["issued_at"] for r in history]
-        dup = sum(1 for a, b in zip(times, times[1:], strict=False) if b - a < life - 1)
+        dup = sum(1 for a, b in itertools.pairwise(times) if b - a < life - 1)
         duplicates += dup
         if dup and args.verbose and shown < 3:
             shown += 1

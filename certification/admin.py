@@ -509,7 +509,8 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not OrderDocument:
-            return super().save_formset(request, form, formset, change)
+            super().save_formset(request, form, formset, change)
+            return
         for doc_form in formset.forms:
             document = doc_form.instance
             if "file" in doc_form.changed_data and doc_form.cleaned_data.get("file"):

@@ -172,10 +172,8 @@ class Order(models.Model):
         on_delete=models.PROTECT,
         related_name="certification_orders",
     )
-    kind = models.CharField(_("kind"), max_length=20, choices=OrderKind.choices)
-    status = models.CharField(
-        _("status"), max_length=30, choices=OrderStatus.choices, default=OrderStatus.DRAFT
-    )
+    kind = models.CharField(_("kind"), max_length=20, choices=OrderKind)
+    status = models.CharField(_("status"), max_length=30, choices=OrderStatus, default=OrderStatus.DRAFT)
     # The entity data as filed (the entity may change later; the order must not).
     entity_snapshot = models.JSONField(_("entity data as filed"), default=dict, editable=False)
     account_name = models.CharField(_("account name applied for"), max_length=64)
@@ -211,7 +209,7 @@ class Order(models.Model):
     operator_id_type = models.CharField(
         _("operator ID type"),
         max_length=30,
-        choices=OperatorIdType.choices,
+        choices=OperatorIdType,
         default=OperatorIdType.RESIDENT_ID,
     )
     operator_phone = models.CharField(_("operator phone"), max_length=40, blank=True)
@@ -219,7 +217,7 @@ class Order(models.Model):
     # Naming (R-CERT-08/09) and trademark (R-CERT-13).
     trademark_name = models.CharField(_("trademark used in the name"), max_length=100, blank=True)
     trademark_document = models.CharField(
-        _("trademark document"), max_length=30, choices=TrademarkDocument.choices, blank=True
+        _("trademark document"), max_length=30, choices=TrademarkDocument, blank=True
     )
     trademark_owned_by_entity = models.BooleanField(_("trademark registered to the entity"), default=True)
     tm_registrant = models.CharField(_("trademark registrant"), max_length=200, blank=True)
@@ -244,7 +242,7 @@ class Order(models.Model):
     )
 
     # Invoice (R-CERT-10).
-    invoice_type = models.CharField(_("invoice type"), max_length=20, choices=InvoiceType.choices, blank=True)
+    invoice_type = models.CharField(_("invoice type"), max_length=20, choices=InvoiceType, blank=True)
     invoice_title = models.CharField(_("invoice title"), max_length=200, blank=True, editable=False)
     invoice_mailing_address = models.CharField(_("invoice mailing address"), max_length=300, blank=True)
     invoice_requested_at = models.DateTimeField(
@@ -304,7 +302,7 @@ class Order(models.Model):
     # Completion (R-CERT-10: success or failure), certification (R-POST-02).
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True, editable=False)
     failure_reason = models.CharField(
-        _("failure reason"), max_length=40, choices=FailureReason.choices, blank=True, editable=False
+        _("failure reason"), max_length=40, choices=FailureReason, blank=True, editable=False
     )
     valid_until = models.DateField(_("certification valid until"), null=True, blank=True, editable=False)
     annual_review_remind_on = models.DateField(
@@ -556,16 +554,14 @@ class OrderDocument(models.Model):
     )
     code = models.CharField(_("item"), max_length=60)
     label = models.CharField(_("description"), max_length=200)
-    kind = models.CharField(_("kind"), max_length=10, choices=ItemKind.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=ItemKind)
     required = models.BooleanField(_("required"), default=True)
     file = models.FileField(
         _("file"), upload_to=document_upload_to, storage=get_private_storage, blank=True, max_length=200
     )
     original_name = models.CharField(_("original file name"), max_length=200, blank=True, editable=False)
     value = models.CharField(_("value"), max_length=300, blank=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=ItemStatus.choices, default=ItemStatus.MISSING
-    )
+    status = models.CharField(_("status"), max_length=10, choices=ItemStatus, default=ItemStatus.MISSING)
     received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True, editable=False)
     verified_by = models.ForeignKey(
@@ -635,7 +631,7 @@ class WeChatEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="wechat_cert_events",
     )
-    event = models.CharField(_("event"), max_length=40, choices=WeChatEventType.choices)
+    event = models.CharField(_("event"), max_length=40, choices=WeChatEventType)
     create_time = models.BigIntegerField(_("WeChat CreateTime"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     order = models.ForeignKey(
@@ -673,7 +669,7 @@ class Reminder(models.Model):
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="reminders"
     )
-    milestone = models.CharField(_("milestone"), max_length=30, choices=Milestone.choices)
+    milestone = models.CharField(_("milestone"), max_length=30, choices=Milestone)
     due_on = models.DateField(_("due on"))
     sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
     recipients = models.PositiveIntegerField(_("recipients"), default=0)
@@ -711,7 +707,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
     )
-    milestone = models.CharField(_("milestone"), max_length=30, choices=Milestone.choices)
+    milestone = models.CharField(_("milestone"), max_length=30, choices=Milestone)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("message"), blank=True)
     due_on = models.DateField(_("due on"), null=True, blank=True)

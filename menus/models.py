@@ -44,7 +44,7 @@ class Menu(models.Model):
     drift_status = models.CharField(
         _("drift"),
         max_length=10,
-        choices=DriftStatus.choices,
+        choices=DriftStatus,
         default=DriftStatus.UNKNOWN,
         editable=False,
     )
@@ -104,12 +104,12 @@ class MenuVersion(models.Model):
     menu = models.ForeignKey(Menu, verbose_name=_("menu"), on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField(_("number"), editable=False)
     status = models.CharField(
-        _("status"), max_length=10, choices=VersionStatus.choices, default=VersionStatus.DRAFT, editable=False
+        _("status"), max_length=10, choices=VersionStatus, default=VersionStatus.DRAFT, editable=False
     )
     source = models.CharField(
         _("source"),
         max_length=10,
-        choices=VersionSource.choices,
+        choices=VersionSource,
         default=VersionSource.EDITOR,
         editable=False,
     )
@@ -291,7 +291,7 @@ class MenuAuditEntry(models.Model):
         on_delete=models.SET_NULL,
         related_name="audit",
     )
-    action = models.CharField(_("action"), max_length=20, choices=MenuAction.choices)
+    action = models.CharField(_("action"), max_length=20, choices=MenuAction)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),

@@ -146,9 +146,7 @@ def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError
 class ReplyContent(models.Model):
     """A text or single-article reply, shared by keyword rules and the welcome reply."""
 
-    reply_type = models.CharField(
-        _("reply type"), max_length=10, choices=ReplyType.choices, default=ReplyType.TEXT
-    )
+    reply_type = models.CharField(_("reply type"), max_length=10, choices=ReplyType, default=ReplyType.TEXT)
     reply_text = models.TextField(_("reply text"), blank=True, max_length=2000)
     news_title = models.CharField(_("article title"), max_length=64, blank=True)
     news_description = models.CharField(_("article description"), max_length=120, blank=True)
@@ -180,9 +178,7 @@ class KeywordRule(ReplyContent):
         related_name="keyword_rules",
     )
     name = models.CharField(_("name"), max_length=60)
-    match_type = models.CharField(
-        _("match type"), max_length=10, choices=MatchType.choices, default=MatchType.EXACT
-    )
+    match_type = models.CharField(_("match type"), max_length=10, choices=MatchType, default=MatchType.EXACT)
     pattern = models.CharField(_("keyword or pattern"), max_length=PATTERN_MAX_LENGTH)
     priority = models.IntegerField(
         _("priority"), default=0, help_text=_("Rules with a higher priority are tried first.")
@@ -251,7 +247,7 @@ class TransferRule(models.Model):
     match_type = models.CharField(
         _("match type"),
         max_length=10,
-        choices=TransferMatchType.choices,
+        choices=TransferMatchType,
         default=TransferMatchType.CONTAINS,
     )
     pattern = models.CharField(
@@ -381,7 +377,7 @@ class InboundMessage(models.Model):
     msg_id = models.BigIntegerField(_("MsgId"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at (CreateTime)"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
-    route = models.CharField(_("route"), max_length=12, choices=Route.choices, default=Route.NONE)
+    route = models.CharField(_("route"), max_length=12, choices=Route, default=Route.NONE)
     keyword_rule = models.ForeignKey(
         KeywordRule,
         verbose_name=_("keyword rule"),
@@ -487,7 +483,7 @@ class KfAccount(models.Model):
     kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH)
     nickname = models.CharField(_("nickname"), max_length=KF_NICKNAME_MAX_LENGTH)
     status = models.CharField(
-        _("status"), max_length=10, choices=KfAccountStatus.choices, default=KfAccountStatus.PENDING
+        _("status"), max_length=10, choices=KfAccountStatus, default=KfAccountStatus.PENDING
     )
     kf_id = models.CharField(_("KF id"), max_length=20, blank=True)
     headimgurl = models.URLField(_("avatar URL"), max_length=500, blank=True)
@@ -553,11 +549,11 @@ class KfOperation(models.Model):
         related_name="operations",
     )
     kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH, blank=True)
-    action = models.CharField(_("action"), max_length=10, choices=KfOperationAction.choices)
+    action = models.CharField(_("action"), max_length=10, choices=KfOperationAction)
     nickname = models.CharField(_("nickname"), max_length=KF_NICKNAME_MAX_LENGTH, blank=True)
     avatar = models.FileField(_("avatar"), upload_to=kf_avatar_path, blank=True)
     status = models.CharField(
-        _("status"), max_length=10, choices=KfOperationStatus.choices, default=KfOperationStatus.PENDING
+        _("status"), max_length=10, choices=KfOperationStatus, default=KfOperationStatus.PENDING
     )
     errcode = models.IntegerField(_("error code"), null=True, blank=True)
     errmsg = models.CharField(_("error message"), max_length=300, blank=True)
@@ -600,7 +596,7 @@ class KfSession(models.Model):
     openid = models.CharField(_("user OpenID"), max_length=64)
     kf_account = models.CharField(_("customer-service account"), max_length=KF_ACCOUNT_MAX_LENGTH)
     status = models.CharField(
-        _("status"), max_length=10, choices=KfSessionStatus.choices, default=KfSessionStatus.OPEN
+        _("status"), max_length=10, choices=KfSessionStatus, default=KfSessionStatus.OPEN
     )
     opened_at = models.DateTimeField(_("opened at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

@@ -81,7 +81,7 @@ def _check_nonce(nonce: str) -> None:
 def _read_body(request: HttpRequest) -> bytes:
     limit = settings.WECHAT_CALLBACK_MAX_BODY_BYTES
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(request.headers.get("content-length") or 0)
     except ValueError:
         raise Refused(400, _("The Content-Length header is not a number."))
     if declared > limit:

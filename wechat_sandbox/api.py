@@ -326,7 +326,7 @@ def _kf_named(app: AppState, body: dict) -> dict | None:
 
 
 def _check_nickname(nickname) -> bool:
-    return isinstance(nickname, str) and 0 < len(nickname.strip()) and len(nickname) <= 16
+    return isinstance(nickname, str) and len(nickname.strip()) > 0 and len(nickname) <= 16
 
 
 @api_route("POST", "/customservice/kfaccount/add", kf=True)

@@ -460,7 +460,7 @@ class Sandbox:
                         "errcode": 43001 if request.method == "POST" else 43002,
                         "errmsg": f"require {'GET' if request.method == 'POST' else 'POST'} method",
                     }
-                )  # noqa: E501
+                )
             return json_response({"errcode": 404, "errmsg": "no such endpoint in the sandbox"}, status=404)
         try:
             result = handler(self, request, **params)

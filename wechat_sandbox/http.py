@@ -170,12 +170,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "wechat-sandbox"
     timeout = 75  # idle keep-alive connections are closed after this
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:  # http.server's naming
         self._dispatch()
 
-    do_POST = do_GET  # noqa: N815
+    do_POST = do_GET
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
     def _dispatch(self) -> None:
@@ -204,7 +204,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         reason = (
             HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""
-        )  # noqa: E501
+        )
         head = [
             f"HTTP/1.1 {response.status} {reason}",
             f"Content-Type: {response.content_type}",

@@ -41,7 +41,7 @@ def _render(request, status: int) -> HttpResponse:
         "status": status,
         "title": title,
         "text": text,
-        "back": request.META.get("HTTP_REFERER", "") if request else "",
+        "back": request.headers.get("referer", "") if request else "",
     }
     user = getattr(request, "user", None)
     if status != 500 and user is not None and user.is_active and user.is_staff:

@@ -138,7 +138,7 @@ class ClusterCollector:
         try:
             for name, length in queue_lengths().items():
                 queues.add_metric([name], length)
-        except Exception as exc:  # an unreachable broker shows as a missing sample, not a 500
+        except Exception as exc:  # noqa: BLE001 - an unreachable broker shows as a missing sample, not a 500
             logger.warning("task queue length unavailable: %s", type(exc).__name__)
         heartbeat = GaugeMetricFamily(
             "wxadmin_beat_heartbeat_age_seconds",
@@ -148,7 +148,7 @@ class ClusterCollector:
             age = heartbeat_age_seconds()
             if age is not None:
                 heartbeat.add_metric([], age)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - likewise a missing sample, not a 500
             logger.warning("heartbeat age unavailable: %s", type(exc).__name__)
         return [queues, heartbeat]
 

@@ -114,7 +114,7 @@ def _model_item(label: str, icon: str, title: Title | None, site: admin.AdminSit
         "link": reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_changelist"),
         # a plain function: unfold deep-copies the navigation (a bound method would drag
         # the ModelAdmin along)
-        "permission": lambda request: model_admin.has_view_or_change_permission(request),
+        "permission": lambda request: model_admin.has_view_or_change_permission(request),  # noqa: PLW0108
         "model": model,
     }
 

@@ -52,7 +52,7 @@ def problems(environ: dict[str, str] | None = None) -> list[str]:
                     return [f"missing required variable: {name}" for name in missing] + [str(error)]
                 missing.append(found["name"])
                 os.environ[found["name"]] = PLACEHOLDERS.get(found["name"], "placeholder")
-            except Exception as error:  # a bad value: say what, without a traceback
+            except Exception as error:  # noqa: BLE001 - a bad value: say what, without a traceback
                 from .scrubbing import scrub_text
 
                 return [f"missing required variable: {name}" for name in missing] + [

@@ -24,7 +24,7 @@ _TEXT_PAIR = re.compile(
     re.IGNORECASE,
 )
 # Credentials inside URLs: scheme://user:password@host
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s/]+(?P<at>@)", re.I)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s/]+(?P<at>@)", re.IGNORECASE)
 
 
 # Cheap pre-checks: most log text has no credential-looking word and no URL with a password.

@@ -52,7 +52,7 @@ _RECHECK_SECONDS = 0.05
 
 
 class _Watch:
-    __slots__ = ("wrapper", "at", "fired", "aborted")
+    __slots__ = ("aborted", "at", "fired", "wrapper")
 
     def __init__(self, wrapper, at: float) -> None:
         self.wrapper, self.at, self.fired, self.aborted = wrapper, at, False, False
@@ -71,7 +71,7 @@ class _Watch:
         self.aborted = True
         try:
             fd = raw.pgconn.socket
-        except Exception:  # already closed or broken: nothing left to unblock
+        except Exception:  # noqa: BLE001 - already closed or broken: nothing left to unblock
             return
         # shutdown() of a duplicate acts on the shared socket; closing the duplicate
         # leaves the connection's own descriptor to psycopg.

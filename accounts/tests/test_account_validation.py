@@ -102,7 +102,7 @@ def test_kf_plugin_requires_a_certified_service_account():
     with pytest.raises(ValidationError) as error:
         account.full_clean()
     assert "kf_enabled" in error.value.message_dict
-    account.certified_until = datetime.date.today() + datetime.timedelta(days=30)
+    account.certified_until = datetime.date.today() + datetime.timedelta(days=30)  # noqa: DTZ011 - any zone's today
     account.full_clean()
     account.account_type = "subscription"
     with pytest.raises(ValidationError):

@@ -60,7 +60,7 @@ def test_problems_name_the_csv_column_not_the_model_field():
 
 
 def test_unknown_entity_is_reported():
-    report = import_accounts_csv(csv_text(row(EntityFactory(), 1, **{"entity": "不存在的公司"})))
+    report = import_accounts_csv(csv_text(row(EntityFactory(), 1, entity="不存在的公司")))
     assert [problem.line for problem in report.problems] == [2]
     assert "不存在的公司" in report.problems[0].reason
 

@@ -234,7 +234,7 @@ def test_free_modification_skips_invoice_and_payment_r_post_01(finance):
 
 def test_paid_order_cannot_use_the_free_submission(finance):
     order = make_order(by=finance, until=OrderStatus.DATA_FILLED)
-    with pytest.raises(CertificationError, match="costs 300.00 CNY"):
+    with pytest.raises(CertificationError, match=r"costs 300.00 CNY"):
         services.order_submit_free(order=order, by=finance)
 
 

@@ -93,9 +93,9 @@ CASES = [pytest.param(build, id=str(status)) for status, build in ORDERS.items()
 
 # Data each transition's form would give its service: every field of its form.
 SAMPLE_DATA = {
-    "accept_service_agreement": lambda: {},
-    "accept_naming_rules": lambda: {},
-    "complete_data": lambda: {},
+    "accept_service_agreement": dict,
+    "accept_naming_rules": dict,
+    "complete_data": dict,
     "choose_invoice": lambda: {"invoice_type": "vat_ordinary", "mailing_address": "深圳市南山区科技园 1 号"},
     "submit": lambda: {"review_company": None},
     "pay": lambda: {

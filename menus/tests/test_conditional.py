@@ -37,7 +37,7 @@ def issues(data, certified=True):
 
 # --- validation -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "rule, field, errcode",
+    ("rule", "field", "errcode"),
     [
         ({}, "matchrule.tag_id", 65304),
         ({"sex": "1"}, "matchrule.sex", 65320),

@@ -111,7 +111,7 @@ def test_kf_avatar_is_accepted_by_content_only_and_never_500s(client, tenant, he
     assert response.status_code < 500
     queued = KfOperation.objects.filter(action=KfOperationAction.AVATAR).count() - before
     content = head + body
-    is_image = bool(content) and (content.startswith(JPEG[:3]) or content.startswith(PNG))
+    is_image = bool(content) and content.startswith((JPEG[:3], PNG))
     assert queued == (1 if is_image else 0)
     assert (response.status_code == 302) is is_image
 

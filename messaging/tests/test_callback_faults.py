@@ -84,7 +84,7 @@ def test_redis_hung_a_burst_of_20_is_answered_in_time_and_stored_once(account):
     try:
         assert send(server, account, 1)[1:] == (200, REPLY)  # account and rules cached
         server.redis.hang()
-        results = burst(server, account, [msg_id for msg_id in range(100, 110)] * 2)
+        results = burst(server, account, list(range(100, 110)) * 2)
     finally:
         server.stop()
     assert [(status, content) for _elapsed, status, content in results] == [(200, REPLY)] * 20

@@ -129,7 +129,7 @@ def test_sending_outside_the_window_is_refused_and_stores_nothing(account):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "kind, fields, field",
+    ("kind", "fields", "field"),
     [
         ("text", {"text": "   "}, "text"),
         ("news", {"news": {"title": "", "url": "https://example.com"}}, "news_title"),

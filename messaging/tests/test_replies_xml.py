@@ -121,10 +121,14 @@ def test_hostile_or_odd_documents_are_refused(body):
     [
         "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>",
         "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><MsgType>text</MsgType></xml>",
-        "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>x</CreateTime>"
-        "<MsgType>text</MsgType></xml>",
-        "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
-        "<MsgType>event</MsgType></xml>",
+        (
+            "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>x</CreateTime>"
+            "<MsgType>text</MsgType></xml>"
+        ),
+        (
+            "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType>event</MsgType></xml>"
+        ),
     ],
 )
 def test_pushes_missing_required_fields_are_refused(body):

@@ -19,7 +19,7 @@ from messaging.tests.factories import (
 from messaging.tests.pushes import event_xml, text_xml
 from wechat.messages import parse_message
 
-NOW = timezone.make_aware(datetime.datetime(2026, 11, 30, 10, 0))  # a Monday, 10:00 Shanghai
+NOW = timezone.make_aware(datetime.datetime(2026, 11, 30, 10, 0))  # noqa: DTZ001 - a Monday, 10:00 Shanghai
 
 
 def kf_account(**extra):
@@ -243,7 +243,7 @@ def test_outside_office_hours_rule_transfers_everything_at_night(hour, expected)
         active_from=datetime.time(18, 0),
         active_until=datetime.time(9, 0),
     )
-    moment = timezone.make_aware(datetime.datetime(2026, 11, 30, hour, 0))
+    moment = timezone.make_aware(datetime.datetime(2026, 11, 30, hour, 0))  # noqa: DTZ001 - made aware here
     decision = route_message(account=account, message=parse_message(text_xml(account, "在吗")), now=moment)
     assert (decision.route == Route.TRANSFER) is expected
 

@@ -69,7 +69,7 @@ def test_sandbox_simulate_unknown_appid_is_404(sandbox):
 class SlowOnceHandler(BaseHTTPRequestHandler):
     calls = 0
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         type(self).calls += 1
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if type(self).calls == 1:

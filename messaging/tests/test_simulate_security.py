@@ -16,7 +16,7 @@ from wechat_sandbox.simulate import under_callback_base
 class CaptureHandler(BaseHTTPRequestHandler):
     hits: list = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         type(self).hits.append(self.path)
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)

@@ -42,7 +42,7 @@ def test_the_sandbox_loads_no_module_by_name():
 
 def test_every_endpoint_module_is_registered_on_import():
     sandbox = wechat_sandbox.Sandbox()
-    handler, params = sandbox.routes.match("POST", "/sandbox/simulate/wx0123456789abcdef")
+    handler, _ = sandbox.routes.match("POST", "/sandbox/simulate/wx0123456789abcdef")
     assert handler is not None and handler.__module__ == "wechat_sandbox.simulate"
     handler, _ = sandbox.routes.match("GET", "/cgi-bin/token")
     assert handler is not None and handler.__module__ == "wechat_sandbox.api"

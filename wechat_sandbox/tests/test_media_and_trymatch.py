@@ -24,7 +24,7 @@ def test_an_uploaded_image_can_be_sent_and_an_unknown_media_id_cannot(sb, redis_
 
 
 @pytest.mark.parametrize(
-    "kind, content, errcode",
+    ("kind", "content", "errcode"),
     [
         ("document", PNG, 40004),
         ("image", b"%PDF-1.4 not an image", 40005),

@@ -55,7 +55,7 @@ def test_gunicorn_config_loads_with_the_values_production_relies_on():
         env={"PATH": "/usr/bin:/bin", "WEB_CONCURRENCY": "3"},
     )
     assert result.returncode == 0, result.stderr
-    config = dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.M))
+    config = dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.MULTILINE))
     assert config["wsgi_app"] == "wxadmin.wsgi:application"
     assert config["workers"] == "3"
     assert (config["worker_class"], config["threads"]) == ("gthread", "4")

@@ -11,6 +11,6 @@ def test_env_example_documents_every_variable_the_settings_read():
     read = set()
     for module in (ROOT / "wxadmin" / "settings").glob("*.py"):
         read |= set(READ.findall(module.read_text()))
-    documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert read, "the pattern found no variables: the test would prove nothing"
     assert not read - documented, f"undocumented: {sorted(read - documented)}"

@@ -130,7 +130,7 @@ def wait_ready(base: str, process: subprocess.Popen, log: Path, timeout: float =
 def metric(text: str, name: str, **labels) -> float | None:
     wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
     pattern = "^" + re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)$"
-    found = re.search(pattern, text, re.M)
+    found = re.search(pattern, text, re.MULTILINE)
     return float(found.group(1)) if found else None
 
 
@@ -238,7 +238,7 @@ def test_make_serve_runs_the_production_stack_end_to_end(sandbox, settings, redi
     assert "[serve] stopped" in output
     with pytest.raises(ProcessLookupError):  # nothing of the stack is left running
         os.killpg(process.pid, 0)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError):  # noqa: PT011 - refused or timed out: either way nothing listens
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
 
     # JSON lines with request ids; neither the password, the AppSecret nor a token leaked.

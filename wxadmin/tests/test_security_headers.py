@@ -100,7 +100,9 @@ def test_the_admin_runs_under_the_policy_and_unfold_needs_unsafe_eval(page, live
 
     policy = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**policy, "script-src": ["'self'"]}}
-    with contextlib.suppress(PlaywrightTimeout):
-        with page.expect_console_message(lambda m: "unsafe-eval" in m.text, timeout=20_000):
-            page.goto(f"{live_server.url}/admin/login/")
+    with (
+        contextlib.suppress(PlaywrightTimeout),
+        page.expect_console_message(lambda m: "unsafe-eval" in m.text, timeout=20_000),
+    ):
+        page.goto(f"{live_server.url}/admin/login/")
     assert any("unsafe-eval" in text for text in violations), violations

@@ -191,7 +191,7 @@ def _argument(model, name: str):
     base = re.sub(r"_(pk|id)$", "", name)
     try:
         field = model._meta.get_field(base)
-    except Exception:  # noqa: BLE001 - not a field of this model
+    except Exception:  # not a field of this model
         return None
     if field.is_relation and field.related_model is not None:
         return _first_pk(field.related_model)
