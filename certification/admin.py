@@ -106,6 +106,20 @@ EXPORT_HEADERS = {
     "review_company": gettext_lazy("review company"),
 }
 
+# The export's last columns: fees and invoices, left out for staff who may not see fees.
+FINANCE_ONLY_COLUMNS = (
+    "fee",
+    "paid_at",
+    "wechat_pay_transaction_id",
+    "invoice_type",
+    "invoice_request_deadline",
+    "invoice_expected_by",
+    "invoice_issued_on",
+    "invoice_mailed_on",
+    "invoice_tracking_number",
+    "invoice_received_on",
+)
+
 
 class OrderResource(FormulaSafeResourceMixin, resources.ModelResource):
     """CSV/XLSX export: no secrets (no AppSecret, tokens or keys; no uploaded files); text
@@ -116,18 +130,7 @@ class OrderResource(FormulaSafeResourceMixin, resources.ModelResource):
     entity = ie_fields.Field(attribute="entity_snapshot", column_name="entity")
     review_company = ie_fields.Field(attribute="review_company__name", column_name="review_company")
 
-    FINANCE_ONLY = (
-        "fee",
-        "paid_at",
-        "wechat_pay_transaction_id",
-        "invoice_type",
-        "invoice_request_deadline",
-        "invoice_expected_by",
-        "invoice_issued_on",
-        "invoice_mailed_on",
-        "invoice_tracking_number",
-        "invoice_received_on",
-    )
+    FINANCE_ONLY = FINANCE_ONLY_COLUMNS
 
     class Meta:
         model = Order
@@ -148,16 +151,7 @@ class OrderResource(FormulaSafeResourceMixin, resources.ModelResource):
             "completed_at",
             "failure_reason",
             "valid_until",
-            "fee",
-            "paid_at",
-            "wechat_pay_transaction_id",
-            "invoice_type",
-            "invoice_request_deadline",
-            "invoice_expected_by",
-            "invoice_issued_on",
-            "invoice_mailed_on",
-            "invoice_tracking_number",
-            "invoice_received_on",
+            *FINANCE_ONLY_COLUMNS,
         )
         export_order = fields
 

@@ -304,29 +304,19 @@ def _check_none_with_reviewer(
             raise CertificationError({field: message} if field else message, code="other_order_in_review")
 
 
+# What a new order copies from the account's previous one: the application data (the review
+# company by id; not the naming justification) and the invoice mailing address.
+PREFILLED_FIELDS = (
+    *(field for field in DATA_FIELDS if field not in {"review_company", "naming_justification"}),
+    "invoice_mailing_address",
+    "review_company_id",
+)
+
+
 def _prefill_from(previous: Order | None) -> dict[str, Any]:
     if previous is None:
         return {}
-    fields = [
-        "operator_name",
-        "operator_id_type",
-        "operator_phone",
-        "trademark_name",
-        "trademark_document",
-        "trademark_owned_by_entity",
-        "tm_registrant",
-        "tm_registrant_is_person",
-        "tm_registration_number",
-        "tm_grantee",
-        "tm_sealed_or_signed",
-        "tm_use_from",
-        "tm_use_until",
-        "artist_name",
-        "media_title",
-        "invoice_mailing_address",
-        "review_company_id",
-    ]
-    return {field: getattr(previous, field) for field in fields}
+    return {field: getattr(previous, field) for field in PREFILLED_FIELDS}
 
 
 def order_create(
