@@ -14,20 +14,18 @@ tries again.
 from __future__ import annotations
 
 import contextlib
-import logging
-import time
 
 from django.conf import settings
 from django.db import DatabaseError
 
 from wxadmin.timeouts import database_deadline
 
-logger = logging.getLogger(__name__)
+from .pauses import Pause
 
 #: after a database failure on the callback path, the callback leaves the database alone this long
 DATABASE_BREAK_SECONDS = 5.0
 
-_broken_until = 0.0
+_pause = Pause("the database", DATABASE_BREAK_SECONDS, "the callback leaves it alone")
 
 
 class DatabaseUnavailable(DatabaseError):
@@ -35,7 +33,7 @@ class DatabaseUnavailable(DatabaseError):
 
 
 def database_available() -> bool:
-    return time.monotonic() >= _broken_until
+    return not _pause.active()
 
 
 def require_database() -> None:
@@ -46,20 +44,13 @@ def require_database() -> None:
 
 def database_failed(exc: BaseException | None = None) -> None:
     """Start the pause; our own DatabaseUnavailable is no new failure and changes nothing."""
-    global _broken_until
     if isinstance(exc, DatabaseUnavailable):
         return
-    _broken_until = time.monotonic() + DATABASE_BREAK_SECONDS
-    logger.warning(
-        "callback: the database failed (%s); the callback leaves it alone for %ss",
-        type(exc).__name__ if exc is not None else "deadline",
-        DATABASE_BREAK_SECONDS,
-    )
+    _pause.failed(type(exc).__name__ if exc is not None else "deadline")
 
 
 def forget_database_failures() -> None:
-    global _broken_until
-    _broken_until = 0.0
+    _pause.forget()
 
 
 @contextlib.contextmanager

@@ -38,6 +38,7 @@ from .models import (
     KfWaitCase,
     validate_kf_prefix,
 )
+from .pauses import Pause
 from .routing import route_message
 
 if TYPE_CHECKING:
@@ -71,8 +72,8 @@ REDIS_BREAK_SECONDS = 5.0
 #: statements of the callback's write-through path (Redis unavailable) give up after this
 CALLBACK_STATEMENT_TIMEOUT_MS = 2000
 
-#: Redis URL → monotonic time until which the callback leaves that Redis alone
-_redis_broken_until: dict[str, float] = {}
+#: per Redis URL: after a failure the callback leaves that Redis alone for a while
+_redis_pause = Pause("Redis", REDIS_BREAK_SECONDS, "writing through the database")
 
 
 def redis_client() -> redis.Redis:
@@ -86,23 +87,17 @@ def redis_client() -> redis.Redis:
 
 def _callback_redis() -> redis.Redis | None:
     """The callback's Redis client, or None while Redis is known to be failing."""
-    broken_until = _redis_broken_until.get(settings.REDIS_URL)
-    if broken_until is not None and time.monotonic() < broken_until:
+    if _redis_pause.active(settings.REDIS_URL):
         return None
     return redis_client()
 
 
 def forget_redis_failures() -> None:
-    _redis_broken_until.clear()
+    _redis_pause.forget()
 
 
 def _redis_failed(exc: Exception) -> None:
-    _redis_broken_until[settings.REDIS_URL] = time.monotonic() + REDIS_BREAK_SECONDS
-    logger.warning(
-        "callback: Redis unavailable (%s); writing through the database for %ss",
-        type(exc).__name__,
-        REDIS_BREAK_SECONDS,
-    )
+    _redis_pause.failed(type(exc).__name__, settings.REDIS_URL)
 
 
 def _dedupe_redis_key(account: OfficialAccount, dedupe_key: str) -> str:
@@ -261,7 +256,7 @@ def _queue_instead(
         except redis.RedisError as exc:
             _redis_failed(exc)
         else:
-            _redis_broken_until.pop(settings.REDIS_URL, None)  # Redis answered
+            _redis_pause.recovered(settings.REDIS_URL)  # Redis answered
             logger.warning(
                 "callback: the database failed; the log row of account %s (%s) waits in Redis",
                 account.pk,
