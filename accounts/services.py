@@ -11,12 +11,12 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from wechat.errors import WeChatError
 from wechat.tokens import TokenInfo
+from wxadmin.typing import Actor
 
 from .models import STABLE_RENEW_SECONDS, AccountTokenStatus, OfficialAccount, TokenSource
 from .selectors import accounts_needing_token_refresh
@@ -69,7 +69,7 @@ def refresh_window_seconds(account: OfficialAccount) -> int:
 
 
 def account_token_refresh(
-    *, account: OfficialAccount, force: bool = False, by: AbstractBaseUser | None = None
+    *, account: OfficialAccount, force: bool = False, by: Actor = None
 ) -> AccountTokenStatus:
     """R-MENU-04: refresh one account's token through the single-flight store.
 
@@ -115,7 +115,7 @@ def account_token_refresh(
     return status
 
 
-def _mark_manual(account: OfficialAccount, by: AbstractBaseUser | None) -> None:
+def _mark_manual(account: OfficialAccount, by: Actor) -> None:
     if by is not None:
         AccountTokenStatus.objects.filter(account=account).update(
             last_manual_refresh_by=by, last_manual_refresh_at=timezone.now()

@@ -13,9 +13,8 @@ import datetime
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -26,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AccountType, Entity, EntityKind, OfficialAccount
 from wxadmin.domain_errors import DomainError
+from wxadmin.typing import Actor
 
 from . import deadlines, documents, naming
 from .models import (
@@ -46,10 +46,6 @@ from .models import (
 )
 
 MAX_RESUBMISSIONS = 3
-
-
-# The staff member acting; None when the system acts (WeChat's pushes, the nightly sweeps).
-Actor: TypeAlias = User | None
 
 
 class CertificationError(DomainError, ValidationError):

@@ -27,6 +27,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from wxadmin.typing import Actor
+
 from . import forms, services
 from .models import COMPLETED_STATUSES, InvoiceType, Order, OrderStatus
 
@@ -86,7 +88,7 @@ class Transition:
     def may(self, user: User | AnonymousUser) -> bool:
         return self.permission is None or user.has_perm(self.permission)
 
-    def run(self, *, order: Order, by: services.Actor, data: Mapping[str, Any]) -> Order:
+    def run(self, *, order: Order, by: Actor, data: Mapping[str, Any]) -> Order:
         """Call the one service function behind the button with the form's data."""
         return self.service(order=order, by=by, **{arg: data[arg] for arg in self.args})
 
