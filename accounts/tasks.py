@@ -7,6 +7,7 @@ from django.conf import settings
 
 from wechat.errors import WeChatError
 from wxadmin import redis_clients
+from wxadmin.task_retry import backoff_seconds
 
 from .models import OfficialAccount
 from .services import account_token_refresh, token_refresh_plan
@@ -25,7 +26,9 @@ def refresh_account_token(self, account_id: int, force: bool = False) -> dict:
         status = account_token_refresh(account=account, force=force)
     except WeChatError as error:
         if error.temporary and self.request.retries < self.max_retries:
-            raise self.retry(countdown=15 * 2**self.request.retries)
+            # The shared backoff (5 s, 10 s, then capped): 15 s × 2ⁿ went past
+            # TASK_RETRY_MAX_COUNTDOWN, so Redis could hand the waiting retry to a second worker.
+            raise self.retry(countdown=backoff_seconds(self.request.retries, base=5.0))
         return {"account": account_id, "errcode": error.errcode}
     return {"account": account_id, "expires_at": status.expires_at.isoformat() if status.expires_at else None}
 

@@ -274,3 +274,29 @@ def test_token_panel_counts_only_the_users_accounts(rf, wechat):
         "expired": 0,
         "last fetch failed": 1,
     }
+
+
+@pytest.mark.django_db
+def test_a_temporary_error_retries_sooner_than_redis_would_hand_the_task_out_again(account, wechat, settings):
+    """R-MENU-04: a retry waiting for its countdown sits unacknowledged in Redis; past
+    TASK_RETRY_MAX_COUNTDOWN a second worker would get it (the old 15 s × 2ⁿ did: 30, 60 s)."""
+    from celery.exceptions import Retry
+
+    from accounts.tasks import refresh_account_token
+
+    for retries in range(refresh_account_token.max_retries):
+        wechat.force_error("/cgi-bin/token", -1, times=10)  # system busy, past the client's own tries
+        # as a worker runs it (not called directly): retry() queues the next try on the broker
+        refresh_account_token.push_request(
+            retries=retries,
+            id=f"retry-{retries}",
+            called_directly=False,
+            args=[account.pk],
+            kwargs={"force": True},
+        )
+        try:
+            with pytest.raises(Retry) as caught:
+                refresh_account_token.run(account.pk, force=True)
+        finally:
+            refresh_account_token.pop_request()
+        assert 0 < caught.value.when <= settings.TASK_RETRY_MAX_COUNTDOWN
