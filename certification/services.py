@@ -646,22 +646,8 @@ def order_submit_free(
                 code="not_free",
             )
         order.invoice_type = InvoiceType.NONE
-        if review_company is not None:
-            order.review_company = review_company
-        _submit(order, now)
-        _move(
-            order,
-            to=OrderStatus.IN_REVIEW,
-            action="submit",
-            by=by,
-            now=now,
-            update_fields=[
-                "invoice_type",
-                "review_company",
-                "submitted_at",
-                "review_due_on",
-                "review_due_is_estimate",
-            ],
+        _send_to_review(
+            order, action="submit", by=by, now=now, review_company=review_company, changed=["invoice_type"]
         )
     return order
 
@@ -685,6 +671,26 @@ def _submit(order: Order, now: datetime.datetime) -> None:
     order.submitted_at = now
     order.review_due_on = due.date
     order.review_due_is_estimate = due.estimate
+
+
+def _send_to_review(
+    order: Order,
+    *,
+    action: str,
+    by: Actor,
+    now: datetime.datetime,
+    review_company: ReviewCompany | None = None,
+    note: str = "",
+    changed: Iterable[str] = (),
+) -> None:
+    """Submit (R-CERT-11's clock) and move the order to the reviewer, saving `changed` too:
+    the free submission, the payment and the resubmission all end this way."""
+    fields = [*changed, "submitted_at", "review_due_on", "review_due_is_estimate"]
+    if review_company is not None:
+        order.review_company = review_company
+        fields.append("review_company")
+    _submit(order, now)
+    _move(order, to=OrderStatus.IN_REVIEW, action=action, by=by, now=now, note=note, update_fields=fields)
 
 
 def order_pay(
@@ -722,24 +728,14 @@ def order_pay(
                 raise CertificationError({"paid_at": _("The payment time is in the future.")})
             order.wechat_pay_transaction_id = transaction_id.strip()
             order.paid_at = paid_at
-        if review_company is not None:
-            order.review_company = review_company
-        _submit(order, now)
         # The transaction id stays on the order (fees permission), not in the history.
-        _move(
+        _send_to_review(
             order,
-            to=OrderStatus.IN_REVIEW,
             action="pay",
             by=by,
             now=now,
-            update_fields=[
-                "wechat_pay_transaction_id",
-                "paid_at",
-                "review_company",
-                "submitted_at",
-                "review_due_on",
-                "review_due_is_estimate",
-            ],
+            review_company=review_company,
+            changed=["wechat_pay_transaction_id", "paid_at"],
         )
     return order
 
@@ -825,16 +821,7 @@ def order_resubmit(*, order: Order, by: Actor, note: str = "", now: datetime.dat
                 code="resubmission_late",
             )
         order.resubmission_count += 1
-        _submit(order, now)
-        _move(
-            order,
-            to=OrderStatus.IN_REVIEW,
-            action="resubmit",
-            by=by,
-            now=now,
-            note=note,
-            update_fields=["resubmission_count", "submitted_at", "review_due_on", "review_due_is_estimate"],
-        )
+        _send_to_review(order, action="resubmit", by=by, now=now, note=note, changed=["resubmission_count"])
     return order
 
 
