@@ -526,7 +526,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except services.CertificationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, exc.user_message, messages.ERROR)
             return HttpResponseRedirect(request.path)
 
     def _upload_documents_one_by_one(self, request, object_id) -> None:
@@ -826,7 +826,7 @@ class OrderAdmin(AccountScopedAdminMixin, SafeExportAdminMixin, ExportMixin, Mod
                     early_ok=request.POST.get("confirm_early") == "1",
                 )
             except services.CertificationError as exc:
-                error = " ".join(exc.messages)
+                error = exc.user_message
             else:
                 self.log_addition(request, order, str(_("Annual review started")))
                 self.message_user(

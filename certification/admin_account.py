@@ -61,7 +61,7 @@ def start_annual_review(modeladmin, request, queryset):
             created += 1
         except CertificationError as exc:
             refused += 1
-            text = " ".join(exc.messages)
+            text = exc.user_message
             if annual_review_is_early(account=account, today=timezone.localdate()):
                 # R-POST-02: early is allowed, but only once confirmed on the account's page.
                 url = reverse("admin:certification_order_start_annual", args=[account.pk])
