@@ -534,7 +534,7 @@ def _known_replies(menu: Menu) -> dict[str, str]:
 
 
 def menu_pull(*, account: OfficialAccount, by: Actor, selfmenu: bool = False) -> MenuVersion:
-    """ "Pull from WeChat": import the live menu into a new draft (replacing the draft).
+    """R-MENU-03 "Pull from WeChat": import the live menu into a new draft (replacing the draft).
 
     `menu/get` by default; `selfmenu=True` uses get_current_selfmenu_info, which
     also sees menus set on the website (different shape, converted). Click replies

@@ -67,7 +67,7 @@ def test_pull_endpoint_explains_wechat_errors(client, wechat, operator, certifie
 def test_pull_endpoint_when_wechat_has_no_menu_pulls_an_empty_draft(
     client, wechat, operator, certified_account
 ):
-    """46003 "menu no exist" is no menu (as "compare with WeChat" shows it), not an error."""
+    """R-MENU-03: 46003 "menu no exist" is no menu (as "compare with WeChat" shows it), not an error."""
     wechat(certified_account)
     client.force_login(operator)
     response = post(client, "pull", certified_account, {})
