@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-from .secrecy import Secret
+from core.secrecy import Secret
 
 
 class UndecryptableValue(ImproperlyConfigured):

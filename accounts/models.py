@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.secrecy import mask
 from wechat.errors import explain, is_temporary
 
 from . import validators
 from .fields import EncryptedTextField
-from .secrecy import mask
 
 
 class EntityKind(models.TextChoices):

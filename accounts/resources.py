@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
+from core.secrecy import mask
+
 from .exports import FormulaSafeResourceMixin
 from .models import Entity, MessageMode, OfficialAccount
-from .secrecy import mask
 from .selectors import entities_visible_to, user_can_access_account
 
 IMPORT_HEADER = [

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.typing import Actor
 from wechat.errors import WeChatError
 from wechat.tokens import TokenInfo
-from wxadmin.typing import Actor
 
 from .models import STABLE_RENEW_SECONDS, AccountTokenStatus, OfficialAccount, TokenSource
 from .selectors import accounts_needing_token_refresh

@@ -5,9 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from core import redis_clients
+from core.task_retry import backoff_seconds
 from wechat.errors import WeChatError
-from wxadmin import redis_clients
-from wxadmin.task_retry import backoff_seconds
 
 from .models import OfficialAccount
 from .services import account_token_refresh, token_refresh_plan

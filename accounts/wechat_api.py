@@ -11,10 +11,10 @@ import threading
 
 from django.conf import settings
 
+from core import redis_clients
 from wechat.client import WeChatClient
 from wechat.crypto import MessageCrypto
 from wechat.tokens import TokenInfo, TokenStore
-from wxadmin import redis_clients
 
 _lock = threading.Lock()
 _store: TokenStore | None = None
@@ -37,7 +37,7 @@ def _timeout() -> tuple[float, float]:
 
 
 def _record_fetch(info: TokenInfo) -> None:
-    from wxadmin.metrics import token_fetch_observed
+    from core.metrics import token_fetch_observed
 
     # Back edge, resolved at call time: the services reach WeChat through this module,
     # and the token store built here reports every fetch back to them.

@@ -1,7 +1,7 @@
 """The processes the benchmarks run the project in: gunicorn on loopback, and their CPU time.
 
 Celery workers and the fault helpers (black hole, TCP proxy) are the tests' own, in
-`wxadmin/tests/faults.py`; the benchmarks import them from there.
+`core/testing/faults.py`; the benchmarks import them from there.
 """
 
 from __future__ import annotations

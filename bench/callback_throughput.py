@@ -467,7 +467,7 @@ def main() -> None:
         f"{args.seconds:g} s per variant in {args.rounds} alternating slices; "
         f"load average before: {load_before} ({os.cpu_count()} CPUs)"
     )
-    from wxadmin.tests.faults import free_port
+    from core.testing.faults import free_port
 
     port = args.port or free_port()
     server = start_gunicorn(

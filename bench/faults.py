@@ -8,7 +8,7 @@
 Everything is real and on this machine: PostgreSQL (`BENCH_DATABASE_URL`, default
 postgres://postgres@127.0.0.1:5432/wx_bench_faults, created if missing), Redis
 (`BENCH_REDIS_URL`, default redis://127.0.0.1:6379/12, flushed), the WeChat sandbox,
-`celery worker` processes and gunicorn. Faults come from `wxadmin/tests/faults.py`:
+`celery worker` processes and gunicorn. Faults come from `core/testing/faults.py`:
 SIGKILL, a black-hole TCP listener, and a TCP proxy in front of PostgreSQL or Redis
 switched to refuse (down) or hang (accepts, never answers) while clients are connected.
 
@@ -83,7 +83,7 @@ class Ports:
         self.base, self.used = base, 0
 
     def next(self) -> int:
-        from wxadmin.tests.faults import free_port
+        from core.testing.faults import free_port
 
         if not self.base:
             return free_port()
@@ -136,7 +136,7 @@ class Bench:
         }
 
     def start_workers(self, count: int, env: dict, label: str) -> list:
-        from wxadmin.tests.faults import CeleryWorker
+        from core.testing.faults import CeleryWorker
 
         started = [
             CeleryWorker(
@@ -269,8 +269,8 @@ class Bench:
     def database(self) -> None:
         from django.db import connection
 
+        from core.testing.faults import FORWARD, REFUSE, TcpProxy
         from menus import services
-        from wxadmin.tests.faults import FORWARD, REFUSE, TcpProxy
 
         n = self.args.accounts
         print(f"\n[3] database refused for 15 s during a fan-out to {n} accounts", flush=True)
@@ -312,9 +312,9 @@ class Bench:
         from django.urls import reverse
         from kombu import pools
 
+        from core.testing.faults import BlackHole, free_port
         from menus.models import MenuVersion, VersionStatus
         from wxadmin.celery import app
-        from wxadmin.tests.faults import BlackHole, free_port
 
         def switch(url: str) -> None:
             app.conf.broker_url = url
@@ -412,8 +412,8 @@ def callback(args, ports: Ports) -> None:
     from callback_throughput import build_requests, check_replies, create_account
     from django.db import connection
 
+    from core.testing.faults import FORWARD, HANG, TcpProxy
     from messaging.models import InboundMessage
-    from wxadmin.tests.faults import FORWARD, HANG, TcpProxy
 
     creds = create_account()
     db = connection.settings_dict

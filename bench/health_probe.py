@@ -75,10 +75,11 @@ def main() -> None:
     from django.conf import settings
     from django.test import Client
 
+    from core import probes
     from wxadmin import health
 
     settings.ALLOWED_HOSTS = ["*"]
-    health.heartbeat_record()
+    probes.heartbeat_record()
     client = Client()
     timed(client, "/readyz", 50)  # warm-up: connections, imports
 
@@ -109,8 +110,8 @@ def callback_overhead(count: int) -> None:
     from django.test import Client, override_settings
 
     from accounts.tests.factories import OfficialAccountFactory
+    from core.logs import JsonFormatter
     from wechat.crypto import signature
-    from wxadmin.logs import JsonFormatter
 
     token = "BenchServerToken0123456789abcdef"
     tag = f"{os.getpid()}-{time.time_ns()}"  # reruns on the same database do not collide
@@ -127,7 +128,7 @@ def callback_overhead(count: int) -> None:
     sink = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
     sink.setFormatter(JsonFormatter())
     root.handlers, root.level = [sink], logging.INFO
-    ours = {"wxadmin.health.HealthEndpointsMiddleware", "wxadmin.logs.RequestContextMiddleware"}
+    ours = {"wxadmin.health.HealthEndpointsMiddleware", "core.logs.RequestContextMiddleware"}
     try:
         phases = {}
         for _ in range(2):  # alternate, so that other load on the machine hits both alike

@@ -212,7 +212,7 @@ def main() -> None:
         requests.post(f"{base_url}/sandbox/faults", json={"fail_rate": args.fail_rate}, timeout=10)
 
     # -- the real thing: fan-out through Celery ----------------------------------------
-    from wxadmin.tests.faults import CeleryWorker
+    from core.testing.faults import CeleryWorker
 
     workers = [
         CeleryWorker(

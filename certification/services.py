@@ -24,8 +24,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from accounts.models import AccountType, Entity, EntityKind, OfficialAccount
-from wxadmin.domain_errors import DomainError
-from wxadmin.typing import Actor
+from core.domain_errors import DomainError
+from core.typing import Actor
 
 from . import deadlines, documents, naming
 from .models import (

@@ -27,7 +27,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from wxadmin.typing import Actor
+from core.typing import Actor
 
 from . import forms, services
 from .models import COMPLETED_STATUSES, InvoiceType, Order, OrderStatus

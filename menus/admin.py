@@ -24,7 +24,7 @@ from unfold.admin import ModelAdmin
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
-from wxadmin.admin_mixins import ReadOnlyAdminMixin
+from core.admin_mixins import ReadOnlyAdminMixin
 
 from . import selectors, services, validation
 from .models import FanOut, Menu, MenuAuditEntry, MenuVersion, VersionStatus

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import redis
 from django.conf import settings
 
-from wxadmin import redis_clients
+from core import redis_clients
 
 CHINA = ZoneInfo("Asia/Shanghai")
 logger = logging.getLogger(__name__)

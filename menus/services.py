@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to, user_can_access_account
-from wxadmin.domain_errors import DomainError
+from core.domain_errors import DomainError
 
 from . import conditional, limits
 from .models import (
@@ -42,8 +42,8 @@ from .models import (
 from .validation import MenuIssue
 
 if TYPE_CHECKING:
+    from core.typing import Actor
     from wechat.client import WeChatClient
-    from wxadmin.typing import Actor
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from wxadmin.task_retry import backoff_seconds
+from core.task_retry import backoff_seconds
 
 from . import limits, services
 
@@ -19,7 +19,7 @@ DATABASE_RETRIES = 20
 
 
 def publish_backoff(retries: int) -> float:
-    """MENU_PUBLISH_RETRY_BASE_SECONDS, doubling, capped (see wxadmin.task_retry)."""
+    """MENU_PUBLISH_RETRY_BASE_SECONDS, doubling, capped (see core.task_retry)."""
     return backoff_seconds(retries, base=float(settings.MENU_PUBLISH_RETRY_BASE_SECONDS))
 
 

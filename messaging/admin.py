@@ -25,8 +25,8 @@ from unfold.paginator import InfinitePaginator
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
-from wxadmin.admin_mixins import ReadOnlyAdminMixin
-from wxadmin.domain_errors import DomainError
+from core.admin_mixins import ReadOnlyAdminMixin
+from core.domain_errors import DomainError
 
 from . import search, selectors, services
 from .models import (

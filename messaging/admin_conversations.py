@@ -15,8 +15,8 @@ from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 
 from accounts.scoping import AccountScopedAdminMixin
-from wxadmin.admin_mixins import ReadOnlyAdminMixin
-from wxadmin.permissions import required_permission
+from core.admin_mixins import ReadOnlyAdminMixin
+from core.permissions import required_permission
 
 from . import services_conversations, views_conversations
 from .models_conversations import OutboundMessage, OutboundStatus

@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from core import redis_clients
 from wechat import crypto, replies
 from wechat.messages import parse_envelope, parse_message
-from wxadmin import redis_clients
 
 from . import selectors
 from .models import InboundMessage

@@ -4,7 +4,7 @@ A push normally needs no query (account and rules are cached, the log row goes t
 The few that do — an account this process has not loaded yet, rules whose version
 changed, a row written in the request while Redis is away — must not hold WeChat's 5 s
 up when PostgreSQL hangs. So all database work of a push runs under a client-side
-deadline (`wxadmin.timeouts.database_deadline`, WECHAT_CALLBACK_DATABASE_TIMEOUT), and
+deadline (`core.timeouts.database_deadline`, WECHAT_CALLBACK_DATABASE_TIMEOUT), and
 after a failure the callback leaves the database alone for DATABASE_BREAK_SECONDS: the
 cached account and stale rules serve, rows wait in Redis, and a push that cannot do
 without the database (an account never loaded) is answered 503 at once. Then one push
@@ -18,7 +18,7 @@ import contextlib
 from django.conf import settings
 from django.db import DatabaseError
 
-from wxadmin.timeouts import database_deadline
+from core.timeouts import database_deadline
 
 from .pauses import Pause
 

@@ -37,7 +37,7 @@ import redis
 from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, transaction
 
-from wxadmin import redis_clients
+from core import redis_clients
 
 from .models import InboundMessage
 

@@ -39,7 +39,7 @@ class CallbackFastPath:
         match = self._callback_pattern().match(request.path_info)
         if match is None:
             return self.get_response(request)
-        from wxadmin import logs
+        from core import logs
 
         from .views import callback
 

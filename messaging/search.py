@@ -36,7 +36,7 @@ from django.db.models.lookups import GreaterThan
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext as _
 
-from wxadmin.domain_errors import DomainError
+from core.domain_errors import DomainError
 
 #: bigrams need two characters; a one-character term would have to read every row
 MIN_TEXT_TERM_LENGTH = 2

@@ -18,7 +18,7 @@ from redis import RedisError
 
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to, scope_to_user
-from wxadmin.timeouts import database_deadline
+from core.timeouts import database_deadline
 
 from . import db_guard
 from .models import (

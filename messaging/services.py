@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
+from core import redis_clients
+from core.domain_errors import DomainError
 from wechat.messages import KfSessionEvent, Message
-from wxadmin import redis_clients
-from wxadmin.domain_errors import DomainError
 
 from . import db_guard, log_queue, selectors
 from .models import (
@@ -44,8 +44,8 @@ from .routing import route_message
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
 
+    from core.typing import Actor
     from wechat.client import WeChatClient
-    from wxadmin.typing import Actor
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
-from wxadmin.domain_errors import DomainError
+from core.domain_errors import DomainError
 
 from .models import KfAccount, KfAccountStatus, KfSession, KfSessionStatus
 from .models_conversations import (
@@ -34,8 +34,8 @@ from .services import sniff_upload
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
 
+    from core.typing import Actor
     from wechat.client import WeChatClient
-    from wxadmin.typing import Actor
 
     from .selectors_conversations import ReplyWindow
 

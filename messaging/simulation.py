@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
+from core.domain_errors import DomainError
 from wechat_sandbox.simulate import CERTIFICATION_EVENTS
-from wxadmin.domain_errors import DomainError
 
 ALLOWED_TYPES = ("text", "click", "view", "subscribe", "unsubscribe", "image")
 TIMEOUT_SECONDS = 20  # the sandbox itself may wait 3 × 5 s for a slow callback

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from wxadmin.task_retry import retry_or_give_up
+from core.task_retry import retry_or_give_up
 
 from . import services_conversations
 

@@ -22,14 +22,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import OfficialAccount
 from accounts.scoping import require_account_access
-from wxadmin.permissions import requires_permission
+from core.permissions import requires_permission
 
 from . import selectors_conversations as selectors
 from . import services_conversations as services
 from .models_conversations import OUTBOUND_TEXT_MAX_LENGTH, OutboundMessage, OutboundType
 
 if TYPE_CHECKING:
-    from wxadmin.typing import AuthenticatedHttpRequest  # behind admin_view: never anonymous
+    from core.typing import AuthenticatedHttpRequest  # behind admin_view: never anonymous
 
 VIEW_PERMISSION = "messaging.view_outboundmessage"
 REPLY_PERMISSION = "messaging.reply_to_users"

@@ -9,4 +9,6 @@ class WxadminConfig(AppConfig):
     def ready(self) -> None:
         # Connect the Celery signal handlers (task context in logs, task outcome metrics,
         # beat's first heartbeat).
-        from . import health, logs, metrics  # noqa: F401
+        from core import logs, metrics  # noqa: F401
+
+        from . import health  # noqa: F401

@@ -26,15 +26,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import redis
 from celery.signals import beat_init
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
-from . import redis_clients
-
-HEARTBEAT_CACHE_KEY = "health:beat-heartbeat"
+from core.probes import check_beat, check_broker, check_database, check_redis
 
 
 @beat_init.connect(weak=False, dispatch_uid="wxadmin.health.beat_started")
@@ -43,66 +40,6 @@ def _beat_started(**_kwargs) -> None:
     from .tasks import heartbeat
 
     heartbeat.delay()
-
-
-# --- The checks (each returns (ok, detail); detail is safe to publish) -----------------------
-
-
-def check_database() -> tuple[bool, str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-    return True, "reachable"
-
-
-def _redis_client() -> redis.Redis:
-    """One pooled client per URL and process: a probe costs a PING, not a new connection."""
-    return redis_clients.client(redis_clients.Purpose.HEALTH)
-
-
-def check_redis() -> tuple[bool, str]:
-    _redis_client().ping()
-    return True, "reachable"
-
-
-def check_broker() -> tuple[bool, str]:
-    from .celery import app
-
-    if app.conf.broker_url == settings.REDIS_URL:  # the usual one-Redis set-up: one PING
-        _redis_client().ping()
-        return True, "reachable (the Redis at REDIS_URL)"
-    with app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=0, timeout=1)
-    return True, "reachable"
-
-
-def heartbeat_record() -> None:
-    """Called by the heartbeat task: beat sent it and a worker ran it, just now."""
-    from django.core.cache import cache
-
-    cache.set(HEARTBEAT_CACHE_KEY, time.time(), timeout=None)
-
-
-def heartbeat_age_seconds() -> float | None:
-    from django.core.cache import cache
-
-    seen = cache.get(HEARTBEAT_CACHE_KEY)
-    return None if seen is None else max(0.0, time.time() - float(seen))
-
-
-def check_beat() -> tuple[bool, str]:
-    age = heartbeat_age_seconds()
-    limit = settings.HEALTH_HEARTBEAT_MAX_AGE_SECONDS
-    if age is None:
-        return False, (
-            "no heartbeat yet: is beat running, with its schedules installed "
-            "(manage.py install_schedules), and a worker?"
-        )
-    if age > limit:
-        return False, f"last heartbeat {age:.0f} s ago (limit {limit} s): beat or the workers stopped"
-    return True, f"last heartbeat {age:.0f} s ago"
 
 
 def check_tokens() -> tuple[bool, str]:
@@ -122,26 +59,6 @@ CHECKS: dict[str, Callable[[], tuple[bool, str]]] = {
     "beat": check_beat,
     "tokens": check_tokens,
 }
-
-
-def queue_lengths() -> dict[str, int]:
-    """Messages waiting per Celery queue, through kombu (works for Redis and RabbitMQ)."""
-    from .celery import app
-
-    names = [queue.name for queue in (app.conf.task_queues or [])] or [app.conf.task_default_queue]
-    lengths: dict[str, int] = {}
-    with app.connection_for_read() as connection:
-        connection.ensure_connection(max_retries=0, timeout=1)
-        channel = connection.default_channel
-        for name in names:
-            try:
-                # kombu's stubs type default_channel as the abstract StdChannel; every
-                # transport's channel (Redis, AMQP) has queue_declare.
-                declared = channel.queue_declare(queue=name, passive=True)  # type: ignore[attr-defined]
-                lengths[name] = declared.message_count
-            except Exception:  # noqa: BLE001 - a queue nobody declared yet holds nothing
-                lengths[name] = 0
-    return lengths
 
 
 class Readiness:
@@ -230,7 +147,7 @@ def _metrics_allowed(request) -> bool:
 
 
 def metrics(request) -> HttpResponse:
-    from .metrics import exposition
+    from core.metrics import exposition
 
     if not _metrics_allowed(request):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")

@@ -19,7 +19,7 @@ from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from .permissions import required_permission
+from core.permissions import required_permission
 
 Title = Callable[[], str]
 #: a sidebar entry as unfold takes it: title, icon, link, permission (a function of the request)
@@ -124,7 +124,7 @@ def _url_item(name: str, icon: str, title: Title | None) -> Item | None:
         link = reverse(name)
     except NoReverseMatch:
         return None
-    # beyond staff status, the permission the view itself requires (wxadmin.permissions)
+    # beyond staff status, the permission the view itself requires (core.permissions)
     perm = required_permission(resolve(link).func)
 
     def allowed(request: HttpRequest) -> bool:

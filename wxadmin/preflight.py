@@ -53,7 +53,7 @@ def problems(environ: dict[str, str] | None = None) -> list[str]:
                 missing.append(found["name"])
                 os.environ[found["name"]] = PLACEHOLDERS.get(found["name"], "placeholder")
             except Exception as error:  # noqa: BLE001 - a bad value: say what, without a traceback
-                from .scrubbing import scrub_text
+                from core.scrubbing import scrub_text
 
                 return [f"missing required variable: {name}" for name in missing] + [
                     f"invalid setting ({type(error).__name__}): {scrub_text(str(error))}"

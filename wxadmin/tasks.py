@@ -10,6 +10,6 @@ def health(payload: str) -> dict:
 @shared_task(name="wxadmin.heartbeat", ignore_result=True)
 def heartbeat() -> None:
     """Beat sends this every 30 s; the worker that runs it records the time for /readyz."""
-    from .health import heartbeat_record
+    from core.probes import heartbeat_record
 
     heartbeat_record()

@@ -48,7 +48,7 @@ def worker_env(wechat, connection, **extra) -> dict:
     """The environment of a real worker process: this test's database, Redis and sandbox."""
     from django.conf import settings
 
-    from wxadmin.tests.faults import database_url
+    from core.testing.faults import database_url
 
     return {
         "DATABASE_URL": database_url(connection.settings_dict),
@@ -67,7 +67,7 @@ def start_worker(tmp_path):
     is ready; every worker started is stopped after the test (its log is in tmp_path)."""
     import os
 
-    from wxadmin.tests.faults import CeleryWorker
+    from core.testing.faults import CeleryWorker
 
     started = []
 

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from core.testing.faults import FORWARD, REFUSE, BlackHole, TcpProxy, free_port
 from menus import services
 from menus.models import Menu, MenuVersion, VersionStatus
-from wxadmin.tests.faults import FORWARD, REFUSE, BlackHole, TcpProxy, free_port
 
 from .conftest import worker_env
 

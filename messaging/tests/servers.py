@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import connection
 
-from wxadmin.tests.faults import FORWARD, HANG, TcpProxy, free_port
+from core.testing.faults import FORWARD, HANG, TcpProxy, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -82,7 +82,7 @@ MIDDLEWARE = [
 # request context (request id, AppID, access line, callback metrics) wraps the rest.
 MIDDLEWARE = [
     "wxadmin.health.HealthEndpointsMiddleware",
-    "wxadmin.logs.RequestContextMiddleware",
+    "core.logs.RequestContextMiddleware",
     *MIDDLEWARE,
 ]
 
@@ -112,7 +112,7 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 # Every outbound call has a timeout (issue 10): connecting to PostgreSQL gives up after
 # DATABASE_CONNECT_TIMEOUT seconds; web requests' statements are cancelled after
-# WEB_STATEMENT_TIMEOUT_MS (set on the web tier's connections by wxadmin/timeouts.py,
+# WEB_STATEMENT_TIMEOUT_MS (set on the web tier's connections by core/timeouts.py,
 # not on workers' or migrations').
 DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
 WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=15000)
@@ -248,7 +248,7 @@ CELERY_BROKER_URL: str  # (set just above; declared for the type checker)
 # Fernet keys (urlsafe base64 of 32 bytes). The first encrypts; all decrypt, so a
 # key can be rotated by putting the new one first and re-saving (see README).
 FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
-DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.secrecy.SecretScrubbingReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.secrecy.SecretScrubbingReporterFilter"
 
 # --- WeChat --------------------------------------------------------------------
 WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com")

@@ -66,9 +66,9 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
 
 # --- Logs: JSON lines (issue 14) -------------------------------------------------------------
 # One JSON object per line on stderr (journald, docker), with request id / task id and AppID,
-# credentials scrubbed (wxadmin.logs.JsonFormatter). Celery keeps this configuration.
+# credentials scrubbed (core.logs.JsonFormatter). Celery keeps this configuration.
 LOGGING = copy.deepcopy(LOGGING)  # noqa: F405
-LOGGING["formatters"]["json"] = {"()": "wxadmin.logs.JsonFormatter"}
+LOGGING["formatters"]["json"] = {"()": "core.logs.JsonFormatter"}
 LOGGING["handlers"]["console"]["formatter"] = "json"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -76,7 +76,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Errors go to Sentry when SENTRY_DSN is set, scrubbed like the error reports, without PII.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
-    from wxadmin.scrubbing import sentry_init
+    from core.scrubbing import sentry_init
 
     sentry_init(
         dsn=SENTRY_DSN,

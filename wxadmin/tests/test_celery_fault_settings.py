@@ -23,8 +23,8 @@ def test_defaults_bring_a_dead_workers_task_back_within_two_minutes():
 
 
 def test_retry_countdowns_stay_below_what_redis_would_hand_out_twice():
+    from core.task_retry import backoff_seconds as kf_backoff
     from menus.tasks import publish_backoff as menu_backoff
-    from wxadmin.task_retry import backoff_seconds as kf_backoff
 
     cap = settings.CELERY_BROKER_VISIBILITY_TIMEOUT - settings.CELERY_TASK_TIME_LIMIT
     assert settings.TASK_RETRY_MAX_COUNTDOWN == cap  # noqa: SIM300 - a setting, not a constant

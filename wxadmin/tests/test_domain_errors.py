@@ -4,12 +4,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from certification.services import CertificationError
+from core.domain_errors import DomainError
 from menus.services import MenuError, MenuInvalid, PublishNotQueued, TemporaryPublishError
 from messaging.search import SearchError
 from messaging.services import KfError
 from messaging.services_conversations import ConversationError
 from messaging.simulation import SimulationError, SimulationUnavailable
-from wxadmin.domain_errors import DomainError
 
 BASES = [
     (MenuError, Exception),

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import AccountTokenStatus
 from accounts.tests.factories import OfficialAccountFactory
+from core import probes
 from wxadmin import health
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def test_probe_endpoints_take_only_get(client):
 
 
 def test_readyz_is_ready_with_everything_up_and_says_nothing_secret(client, settings):
-    health.heartbeat_record()
+    probes.heartbeat_record()
     response = client.get("/readyz/")
     body = response.content.decode()
     assert response.status_code == 200, body
@@ -64,14 +65,14 @@ def test_readyz_fails_without_a_recent_heartbeat(client, redis_client, settings)
     settings.HEALTH_HEARTBEAT_MAX_AGE_SECONDS = 60
     from django.core.cache import cache
 
-    cache.set(health.HEARTBEAT_CACHE_KEY, timezone.now().timestamp() - 300, timeout=None)
+    cache.set(probes.HEARTBEAT_CACHE_KEY, timezone.now().timestamp() - 300, timeout=None)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "300 s ago" in response.json()["checks"]["beat"]["detail"]
 
 
 def test_readyz_fails_when_an_account_token_expired_and_checks_can_be_narrowed(client):
-    health.heartbeat_record()
+    probes.heartbeat_record()
     account = OfficialAccountFactory()
     AccountTokenStatus.objects.create(
         account=account, expires_at=timezone.now() - datetime.timedelta(minutes=1)
@@ -105,7 +106,7 @@ def test_readyz_reports_an_unreachable_redis_without_its_url(client, settings):
 
 def test_readyz_runs_its_checks_once_per_cache_period(client, settings, django_assert_num_queries):
     settings.HEALTH_CACHE_SECONDS = 60
-    health.heartbeat_record()
+    probes.heartbeat_record()
     client.get("/readyz")
     with django_assert_num_queries(0):  # neither SELECT 1 nor the token count again
         for _ in range(5):
@@ -117,12 +118,12 @@ def test_heartbeat_task_run_by_a_worker_makes_beat_check_pass(celery_worker_thre
     from wxadmin.schedules import collect_schedules
     from wxadmin.tasks import heartbeat
 
-    assert health.check_beat()[0] is False
+    assert probes.check_beat()[0] is False
     heartbeat.delay()
     deadline = time.monotonic() + 20
-    while health.heartbeat_age_seconds() is None and time.monotonic() < deadline:
+    while probes.heartbeat_age_seconds() is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert health.check_beat() == (True, "last heartbeat 0 s ago")
+    assert probes.check_beat() == (True, "last heartbeat 0 s ago")
     assert any(
         spec["task"] == "wxadmin.heartbeat" and spec["every_seconds"] == 30 for spec in collect_schedules()
     )
@@ -168,7 +169,7 @@ def test_metrics_bearer_token_opens_them_from_anywhere(client, settings):
 
 
 def test_readyz_json_is_plain_data(client):
-    health.heartbeat_record()
+    probes.heartbeat_record()
     data = json.loads(client.get("/readyz").content)
     assert data["status"] == "ok"
     assert all(set(check) == {"ok", "detail", "ms"} for check in data["checks"].values())
@@ -179,7 +180,7 @@ def test_readyz_reports_an_unreachable_separate_broker_quickly(client, monkeypat
     from wxadmin.celery import app
 
     monkeypatch.setattr(app.conf, "broker_url", "amqp://wxadmin:pw-in-url@127.0.0.1:1//")
-    health.heartbeat_record()
+    probes.heartbeat_record()
     started = time.monotonic()
     response = client.get("/readyz")
     assert time.monotonic() - started < 3

@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from accounts.models import OfficialAccount
-from accounts.secrecy import Secret
 from accounts.tests.factories import OfficialAccountFactory
+from core.logs import JsonFormatter
+from core.secrecy import Secret
 from wechat.crypto import signature
-from wxadmin.logs import JsonFormatter
 
 pytestmark = pytest.mark.django_db
 

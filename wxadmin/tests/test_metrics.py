@@ -10,9 +10,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
+from core.metrics import exposition
 from wechat.crypto import signature
 from wechat.errors import WeChatError
-from wxadmin.metrics import exposition
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -139,7 +139,7 @@ def test_reminders_sent_by_milestone(time_machine):
 
 WRITER = """
 import sys
-from wxadmin import metrics
+from core import metrics
 for _ in range(int(sys.argv[1])):
     metrics.MENU_PUBLICATIONS.labels(outcome="published").inc()
 metrics.callback_observed(status=200, seconds=0.02)

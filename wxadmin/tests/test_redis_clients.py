@@ -7,14 +7,14 @@ import re
 from django.conf import settings
 
 from accounts.wechat_api import token_store
+from core import probes, redis_clients
+from core.redis_clients import Purpose
 from menus import limits
 from messaging import log_queue
 from messaging import services as messaging_services
-from wxadmin import health, redis_clients
-from wxadmin.redis_clients import Purpose
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-APPS = ("accounts", "menus", "certification", "messaging", "wechat", "wxadmin")
+APPS = ("core", "accounts", "menus", "certification", "messaging", "wechat", "wxadmin")
 
 
 def options(client) -> dict:
@@ -52,19 +52,19 @@ def test_each_purpose_keeps_the_timeouts_of_its_callers():
 def test_the_call_sites_use_the_shared_clients():
     assert messaging_services.redis_client() is redis_clients.client(Purpose.CALLBACK)
     assert log_queue._flusher_client() is redis_clients.client(Purpose.QUEUE_READS)
-    assert health._redis_client() is redis_clients.client(Purpose.HEALTH)
+    assert probes._redis_client() is redis_clients.client(Purpose.HEALTH)
     assert limits.redis_client() is redis_clients.client(Purpose.TASKS)
     assert token_store().redis is redis_clients.client(Purpose.TASKS)
 
 
 def test_no_module_of_ours_builds_a_redis_client_itself():
-    """Tests, bench and scripts may; application code goes through wxadmin.redis_clients."""
+    """Tests, bench and scripts may; application code goes through core.redis_clients."""
     building = re.compile(r"\bRedis\(|\.from_url\(|StrictRedis|ConnectionPool\(")
     found = []
     for app in APPS:
         for path in (ROOT / app).rglob("*.py"):
             relative = path.relative_to(ROOT)
-            if "tests" in relative.parts or relative.as_posix() == "wxadmin/redis_clients.py":
+            if {"tests", "testing"} & set(relative.parts) or relative.as_posix() == "core/redis_clients.py":
                 continue
             if relative.parts[:2] == ("wxadmin", "settings"):
                 continue  # the cache and broker are configured there (REDIS_SOCKET_TIMEOUT)

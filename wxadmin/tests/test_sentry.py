@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sentry_sdk
 
-from accounts.secrecy import Secret
-from wxadmin.scrubbing import sentry_init
+from core.scrubbing import sentry_init
+from core.secrecy import Secret
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
+from core.task_retry import backoff_seconds
 from menus.tasks import publish_backoff
-from wxadmin.task_retry import backoff_seconds
 
 
 def test_backoff_doubles_with_jitter_and_never_exceeds_the_visibility_cap():

@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from wxadmin.timeouts import limit_web_statements, unlimit_web_statements
+from core.timeouts import limit_web_statements, unlimit_web_statements
 
 
 def test_redis_clients_of_the_web_tier_have_timeouts():

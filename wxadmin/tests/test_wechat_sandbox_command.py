@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.tests.factories import OfficialAccountFactory
-from wxadmin.tests.faults import database_url, free_port
+from core.testing.faults import database_url, free_port
 
 
 @pytest.mark.postgres

@@ -1,6 +1,6 @@
 """Keeping credentials and tokens out of logs and Sentry events.
 
-The same rule as the error reports (`accounts.secrecy.SecretScrubbingReporterFilter`):
+The same rule as the error reports (`core.secrecy.SecretScrubbingReporterFilter`):
 any field, variable or parameter whose name looks like a credential is replaced,
 and `Secret` values always are. Text is scrubbed too, because secrets travel in
 URLs (``?access_token=…``, ``&secret=…``) that exceptions and log messages quote.
@@ -33,7 +33,7 @@ _MAYBE_PAIR = re.compile(r"token|secret|key|pass|signature|aes", re.IGNORECASE)
 
 @functools.cache
 def _secret_type() -> type:
-    from accounts.secrecy import Secret
+    from core.secrecy import Secret
 
     return Secret
 
@@ -41,7 +41,7 @@ def _secret_type() -> type:
 @functools.lru_cache(maxsize=4096)
 def hidden_name(name: str) -> bool:
     """Does this field or variable name look like a credential (the error reports' rule)?"""
-    from accounts.secrecy import SecretScrubbingReporterFilter
+    from core.secrecy import SecretScrubbingReporterFilter
 
     return bool(SecretScrubbingReporterFilter.hidden_settings.search(name))
 

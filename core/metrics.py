@@ -102,7 +102,7 @@ TASK_OUTCOMES = {
 }
 
 
-@task_postrun.connect(weak=False, dispatch_uid="wxadmin.metrics.task_outcomes")
+@task_postrun.connect(weak=False, dispatch_uid="core.metrics.task_outcomes")
 def _task_outcome(sender=None, retval=None, state=None, **_kwargs) -> None:
     handler = TASK_OUTCOMES.get(getattr(sender, "name", ""))
     if handler is not None:
@@ -130,7 +130,7 @@ class ClusterCollector:
         return self._cached[1]
 
     def _families(self) -> list:
-        from .health import heartbeat_age_seconds, queue_lengths
+        from .probes import heartbeat_age_seconds, queue_lengths
 
         queues = GaugeMetricFamily(
             "wxadmin_task_queue_length", "Messages waiting in the Celery broker queue.", labels=["queue"]

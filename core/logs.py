@@ -8,7 +8,7 @@
 - In Celery, the task id and name take the request id's place.
 - `JsonFormatter` (production's formatter) adds that context to every record and
   scrubs credentials: `Secret` arguments, credential-named fields, ``token=…``
-  pairs and URL passwords in messages and tracebacks (`wxadmin.scrubbing`).
+  pairs and URL passwords in messages and tracebacks (`core.scrubbing`).
 """
 
 from __future__ import annotations
@@ -115,11 +115,11 @@ class JsonFormatter(_BaseJsonFormatter):
 # --- Celery: the task id is the request id of a task's log lines ------------------------------
 
 
-@task_prerun.connect(weak=False, dispatch_uid="wxadmin.logs.task_prerun")
+@task_prerun.connect(weak=False, dispatch_uid="core.logs.task_prerun")
 def _task_started(task_id=None, task=None, **_kwargs) -> None:
     _context.set({"task_id": task_id, "task_name": getattr(task, "name", None)})
 
 
-@task_postrun.connect(weak=False, dispatch_uid="wxadmin.logs.task_postrun")
+@task_postrun.connect(weak=False, dispatch_uid="core.logs.task_postrun")
 def _task_finished(**_kwargs) -> None:
     _context.set(None)

@@ -1,0 +1,1 @@
+"""Support for tests and benchmarks (fault proxies, worker processes); imports no app."""
