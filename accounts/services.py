@@ -11,7 +11,6 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from core.typing import Actor
@@ -20,40 +19,10 @@ from wechat.tokens import TokenInfo
 
 from .models import STABLE_RENEW_SECONDS, AccountTokenStatus, OfficialAccount, TokenSource
 from .selectors import accounts_needing_token_refresh
+from .token_status import token_status_record
 from .wechat_api import token_store
 
 logger = logging.getLogger(__name__)
-
-
-def _aware(timestamp: float | None) -> datetime.datetime | None:
-    if timestamp is None:
-        return None
-    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
-
-
-def token_status_record(*, info: TokenInfo) -> AccountTokenStatus | None:
-    """Write the store's view of one account's token into its status row (one transaction).
-
-    Called by the token store after every fetch attempt, whoever triggered it
-    (a task, an admin action, or a client that found the cache near expiry).
-    """
-    account = OfficialAccount.objects.filter(appid=info.appid).only("pk").first()
-    if account is None:
-        return None
-    with transaction.atomic():
-        status, _ = AccountTokenStatus.objects.select_for_update().get_or_create(
-            account=account, defaults={"source": info.source}
-        )
-        status.source = info.source
-        status.fetched_at = _aware(info.fetched_at)
-        status.expires_at = _aware(info.expires_at)
-        status.fetches_today = info.fetches_today
-        status.fetches_day = datetime.date.fromisoformat(info.day) if info.day else None
-        status.last_errcode = info.last_errcode
-        status.last_errmsg = (info.last_error or "")[:500]
-        status.last_error_at = _aware(info.last_error_at)
-        status.save()
-    return status
 
 
 def refresh_window_seconds(account: OfficialAccount) -> int:

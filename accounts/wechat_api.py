@@ -12,9 +12,12 @@ import threading
 from django.conf import settings
 
 from core import redis_clients
+from core.metrics import token_fetch_observed
 from wechat.client import WeChatClient
 from wechat.crypto import MessageCrypto
 from wechat.tokens import TokenInfo, TokenStore
+
+from .token_status import token_status_record
 
 _lock = threading.Lock()
 _store: TokenStore | None = None
@@ -37,12 +40,6 @@ def _timeout() -> tuple[float, float]:
 
 
 def _record_fetch(info: TokenInfo) -> None:
-    from core.metrics import token_fetch_observed
-
-    # Back edge, resolved at call time: the services reach WeChat through this module,
-    # and the token store built here reports every fetch back to them.
-    from .services import token_status_record
-
     token_fetch_observed(appid=info.appid, ok=info.fetched, errcode=info.last_errcode)
     token_status_record(info=info)
 

@@ -23,6 +23,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .validation import MenuIssue, click_replies, normalize_menu, validate_menu
+from .wire import canonical, wechat_body
 
 CONDITIONAL = "conditionalmenu"
 #: every match-rule field the editor offers, in its order (group_id is the legacy tag_id)
@@ -190,8 +191,6 @@ def set_click_replies(data) -> dict[str, str]:
 
 def wechat_conditional_bodies(data) -> list[dict]:
     """menu/addconditional bodies, in the set's order (our reply texts left out)."""
-    from .models import wechat_body
-
     return [
         {**wechat_body(item), "matchrule": clean_matchrule(item.get("matchrule"))}
         for item in conditional_menus(data)
@@ -257,7 +256,7 @@ def remote_set(answer: dict) -> dict:
     return data
 
 
-def canonical_set(data, canonical) -> list:
+def canonical_set(data) -> list:
     """A comparable form of the whole set (`canonical` compares one tree)."""
     return [
         canonical(data),
@@ -272,8 +271,6 @@ def canonical_set(data, canonical) -> list:
 def try_match(client, *, user_id: str, data) -> dict:
     """menu/trymatch for one user: the buttons WeChat would show, and which menu of the
     set they are (None: the default, k: conditional menu k, -1: none of ours)."""
-    from .services import canonical
-
     answer = client.menu_try_match(user_id)
     buttons = {"button": answer.get("button") or []}
     which: int | None = -1

@@ -12,7 +12,6 @@ exact record of what was sent.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +21,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import OfficialAccount
+
+from .wire import wechat_body
 
 
 class DriftStatus(models.TextChoices):
@@ -186,18 +187,6 @@ class MenuVersion(models.Model):
     def wechat_body(self) -> dict:
         """The body for menu/create: the stored tree without our `reply` extension."""
         return wechat_body(self.data)
-
-
-def wechat_body(data: dict) -> dict:
-    """Strip our extensions (click replies) from a menu tree, leaving WeChat's JSON."""
-    body = copy.deepcopy(data or {})
-    for button in body.get("button", []) or []:
-        if isinstance(button, dict):
-            button.pop("reply", None)
-            for sub in button.get("sub_button", []) or []:
-                if isinstance(sub, dict):
-                    sub.pop("reply", None)
-    return {"button": body.get("button", [])}
 
 
 class ClickReply(models.Model):

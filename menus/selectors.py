@@ -95,7 +95,7 @@ def remote_menu(account: OfficialAccount) -> dict:
     from accounts.wechat_api import client_for
 
     from .conditional import CONDITIONAL, remote_answer, remote_set
-    from .models import wechat_body
+    from .wire import wechat_body
 
     data = remote_set(remote_answer(client_for(account)))
     body = wechat_body(data)

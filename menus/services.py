@@ -586,22 +586,6 @@ def menu_delete_remote(*, account: OfficialAccount, by: Actor) -> None:
         _audit(account, MenuAction.DELETE_REMOTE, by=by)
 
 
-def canonical(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """A comparable form of a tree: WeChat's fields only, empty ones dropped."""
-    fields = ("name", "type", "key", "url", "media_id", "article_id", "appid", "pagepath")
-
-    def one(button: dict[str, Any]) -> dict[str, Any]:
-        out = {f: button[f] for f in fields if button.get(f) not in (None, "")}
-        subs = button.get("sub_button")
-        if isinstance(subs, dict):
-            subs = subs.get("list")
-        if subs:
-            out["sub_button"] = [one(sub) for sub in subs]
-        return out
-
-    return [one(button) for button in (data or {}).get("button", []) if isinstance(button, dict)]
-
-
 def menu_check_drift(*, account_id: int) -> str:
     """Compare the live version with menu/get and flag the account when they differ
     (someone edited the menu on the website, say). Returns the new drift status."""
@@ -617,7 +601,7 @@ def menu_check_drift(*, account_id: int) -> str:
         remote = conditional.remote_set(_client(account).menu_get())
         status = (
             DriftStatus.IN_SYNC
-            if conditional.canonical_set(remote, canonical) == conditional.canonical_set(live.data, canonical)
+            if conditional.canonical_set(remote) == conditional.canonical_set(live.data)
             else DriftStatus.DRIFTED
         )
     except WeChatError as exc:

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from accounts.tests.factories import OfficialAccountFactory
-from menus import services
+from menus import services, wire
 from menus.models import (
     ClickReply,
     DriftStatus,
@@ -187,7 +187,7 @@ def test_pull_imports_the_live_menu_into_a_draft_keeping_known_replies(
     )
     draft = services.menu_pull(account=certified_account, by=operator)
     assert draft.status == VersionStatus.DRAFT
-    assert services.canonical(draft.data) == services.canonical(MENU)
+    assert wire.canonical(draft.data) == wire.canonical(MENU)
     assert draft.data["button"][1]["sub_button"][1]["reply"] == "谢谢！"
 
 

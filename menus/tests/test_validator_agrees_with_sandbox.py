@@ -8,8 +8,8 @@ same errcode; what one accepts, the other accepts.
 import pytest
 import requests
 
-from menus.models import wechat_body
 from menus.validation import validate_menu
+from menus.wire import wechat_body
 
 from .menu_cases import CASES, CLICK, VIEW
 
