@@ -2,12 +2,21 @@
 certification): formulas neutralised, unknown list parameters answered, rows scoped.
 """
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import FieldError, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    # import-export ships no types: the bases are Any to the checker, plain objects at run time.
+    from import_export.admin import ExportMixin as ExportAdminBase
+    from import_export.resources import ModelResource as ResourceBase
+else:
+    ExportAdminBase = ResourceBase = object
 
 #: A spreadsheet reads a text cell starting with one of these as a formula (or DDE).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -22,7 +31,7 @@ def neutralise_formula(value):
     return value
 
 
-class FormulaSafeResourceMixin:
+class FormulaSafeResourceMixin(ResourceBase):
     """For django-import-export resources: every exported cell goes through
     `neutralise_formula`, whatever field or dehydrate method produced it."""
 
@@ -34,7 +43,7 @@ class _BadListParameters(Exception):
     pass
 
 
-class SafeExportAdminMixin:
+class SafeExportAdminMixin(ExportAdminBase):
     """For admins with import-export's ExportMixin.
 
     The export page reads the changelist's filters from its query string; an unknown

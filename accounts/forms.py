@@ -59,7 +59,8 @@ class OfficialAccountForm(forms.ModelForm):
             field.help_text = _("Required.") if creating else _("Leave empty to keep the stored value.")
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name, (_model_field, validator, _label) in CREDENTIAL_INPUTS.items():
             value = cleaned.get(name)
             if value:

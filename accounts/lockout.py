@@ -29,4 +29,9 @@ def lockout_response(request, original_response=None, credentials=None):
         "form": AdminAuthenticationForm(request),
         "lockout_message": message,
     }
-    return render(request, "admin/accounts/locked_out.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
+    return render(
+        request,
+        "admin/accounts/locked_out.html",
+        context,
+        status=getattr(settings, "AXES_HTTP_RESPONSE_CODE", 429),
+    )  # axes fills in its default

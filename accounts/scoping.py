@@ -9,6 +9,7 @@ Admins with django-simple-history add `ScopedHistoryMixin`.
 """
 
 from functools import reduce
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib.admin import AdminSite
@@ -17,6 +18,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from simple_history.admin import SimpleHistoryAdmin as HistoryAdminBase
+else:
+    HistoryAdminBase = object
+
+from core.admin_mixins import AdminBase
 
 from .models import Entity, OfficialAccount
 from .selectors import (
@@ -60,10 +68,10 @@ class ListEditRowForm(forms.ModelForm):
                 None, _("This row is not in your list (it was deleted, or it is not yours). Reload the page.")
             )
             return
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # a private hook the stubs leave out
 
 
-class ScopedAdminMixin:
+class ScopedAdminMixin(AdminBase):
     """Shared by the account- and entity-scoped admins: permissions follow `may_access`."""
 
     def get_changelist_form(self, request, **kwargs):
@@ -136,7 +144,7 @@ class EntityScopedAdminMixin(ScopedAdminMixin):
         return super().get_queryset(request).filter(pk__in=entities_visible_to(request.user).values("pk"))
 
 
-class ScopedHistoryMixin:
+class ScopedHistoryMixin(HistoryAdminBase):
     """django-simple-history pages that follow the change page's permission and scoping.
 
     The history list and a past version are shown to whoever may view the current

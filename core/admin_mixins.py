@@ -9,12 +9,14 @@ from django.http import HttpRequest
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
-    _AdminBase = ModelAdmin[Any]
+    # Mixins meant for a ModelAdmin subclass it for the type checker only: their `super()`
+    # calls and `self.model` are then checked against ModelAdmin; at run time they stay plain.
+    AdminBase = ModelAdmin[Any]
 else:
-    _AdminBase = object
+    AdminBase = object
 
 
-class ReadOnlyAdminMixin(_AdminBase):
+class ReadOnlyAdminMixin(AdminBase):
     """Rows written by services, tasks, the callback or syncs: viewable, never added or
     changed by hand.
 

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
@@ -396,7 +397,7 @@ def publish_menu_to_accounts(modeladmin, request, queryset):
         "targets": targets,
         "sources": sources,
         "queryset": queryset,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "menus/fanout_confirm.html", context)

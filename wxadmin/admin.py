@@ -87,6 +87,8 @@ class GroupAdmin(NamedRowMixin, BaseGroupAdmin, ModelAdmin):
 
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is None:
+            return None
         return _translated_choices(db_field, {"widget": field.widget}) or field
 
 
@@ -98,6 +100,8 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
 
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is None:
+            return None
         return _translated_choices(db_field, {"widget": field.widget}) or field
 
 

@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 from django_celery_results import admin as results_admin
 from django_celery_results.models import GroupResult, TaskResult
 
+from core.admin_mixins import AdminBase
 
-class NamedRowMixin:
+
+class NamedRowMixin(AdminBase):
     """Names a row in its change and history pages by `row_name` instead of `str(obj)`."""
 
     def row_name(self, obj) -> str:

@@ -173,5 +173,5 @@ class HealthEndpointsMiddleware:
         response = view(request)
         response["Cache-Control"] = "no-store"
         # a failing probe every second must not write an error line every second
-        response._has_been_logged = True
+        response._has_been_logged = True  # type: ignore[attr-defined]  # Django reads it, undeclared
         return response
