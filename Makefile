@@ -30,7 +30,7 @@ lock: $(STAMP)  ## re-pin every transitive dependency after editing requirements
 run: install  ## set up on first use, then serve admin, worker, beat and the WeChat sandbox
 	@bash scripts/run.sh
 
-serve: install  ## the production stack on this host: gunicorn, worker, beat (see DEPLOY.md)
+serve: install  ## the production stack on this host: gunicorn, worker, beat (see docs/operations.md)
 	@bash scripts/serve.sh
 
 # Tests use DATABASE_URL when set; otherwise the local PostgreSQL when one answers

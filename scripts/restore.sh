@@ -2,7 +2,7 @@
 # Restore a backup made by scripts/backup.sh into DATABASE_URL and MEDIA_ROOT. DESTRUCTIVE:
 # it replaces the database's tables and the media folder, so it asks first (--yes: don't ask).
 #
-#   systemctl stop wxadmin.target            # nothing may write meanwhile (DEPLOY.md)
+#   systemctl stop wxadmin.target            # nothing may write meanwhile (docs/operations.md)
 #   DATABASE_URL=… MEDIA_ROOT=… scripts/restore.sh /var/backups/wxadmin/wxadmin-20261201T033000Z
 #
 # Checks the checksums first and changes nothing if they fail. The database is restored in

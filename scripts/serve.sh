@@ -2,13 +2,13 @@
 # `make serve`: the production stack on one host, in the foreground — gunicorn (config
 # deploy/gunicorn.conf.py), a Celery worker and beat, with production settings.
 #
-#   set -a; . /etc/wxadmin/env; set +a     # the environment (see .env.example, DEPLOY.md)
+#   set -a; . /etc/wxadmin/env; set +a     # the environment (see .env.example, docs/operations.md)
 #   make serve                             # or: scripts/serve.sh [--no-migrate]
 #
 # Before starting anything it checks that the production settings load and names every
 # missing required variable; then it collects static files, migrates and installs the
 # periodic tasks (--no-migrate skips both: on several hosts one of them does it, see
-# DEPLOY.md). SIGTERM or Ctrl-C stops everything it started, gracefully; if one process
+# docs/operations.md). SIGTERM or Ctrl-C stops everything it started, gracefully; if one process
 # dies the others are stopped too and the script exits non-zero (let systemd or your
 # supervisor restart it — or use the units in deploy/systemd/).
 set -euo pipefail
