@@ -22,6 +22,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from wechat.api import menus as wechat_menus
+
 from .validation import MenuIssue, click_replies, normalize_menu, validate_menu
 from .wire import canonical, wechat_body
 
@@ -210,8 +212,8 @@ def publish_conditional(client, data, *, had_conditional: bool) -> list[str]:
     if not bodies and not had_conditional:
         return []
     for menuid in remote_conditional_ids(client):
-        client.menu_delete_conditional(menuid)
-    menuids = [client.menu_add_conditional(body) for body in reversed(bodies)]
+        wechat_menus.delete_conditional(client, menuid)
+    menuids = [wechat_menus.add_conditional(client, body) for body in reversed(bodies)]
     return list(reversed(menuids))
 
 
@@ -220,7 +222,7 @@ def remote_answer(client) -> dict:
     from wechat.errors import MENU_NOT_EXIST, WeChatError
 
     try:
-        return client.menu_get()
+        return wechat_menus.get(client)
     except WeChatError as exc:
         if exc.errcode == MENU_NOT_EXIST:
             return {}
@@ -271,7 +273,7 @@ def canonical_set(data) -> list:
 def try_match(client, *, user_id: str, data) -> dict:
     """menu/trymatch for one user: the buttons WeChat would show, and which menu of the
     set they are (None: the default, k: conditional menu k, -1: none of ours)."""
-    answer = client.menu_try_match(user_id)
+    answer = wechat_menus.try_match(client, user_id)
     buttons = {"button": answer.get("button") or []}
     which: int | None = -1
     if canonical(buttons) == canonical(data):

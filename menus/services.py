@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to, user_can_access_account
 from core.domain_errors import DomainError
+from wechat.api import menus as wechat_menus
 
 from . import conditional, limits
 from .models import (
@@ -402,7 +403,7 @@ def _send_locked(version_id: int, *, final_attempt: bool) -> str:
     had_conditional = _live_has_conditional(version)
     try:
         client = _client(account)
-        client.menu_create(version.wechat_body())
+        wechat_menus.create(client, version.wechat_body())
         conditional.publish_conditional(client, version.data, had_conditional=had_conditional)
     except WeChatError as exc:
         if exc.temporary and not final_attempt:
@@ -546,7 +547,7 @@ def menu_pull(*, account: OfficialAccount, by: Actor, selfmenu: bool = False) ->
     client = _client(account)
     conditional_menus: list[dict[str, Any]] = []
     if selfmenu:
-        info = client.get_current_selfmenu_info().get("selfmenu_info") or {"button": []}
+        info = wechat_menus.current_selfmenu_info(client).get("selfmenu_info") or {"button": []}
     else:
         remote = conditional.remote_set(conditional.remote_answer(client))
         info, conditional_menus = remote, remote.get(conditional.CONDITIONAL, [])
@@ -575,7 +576,7 @@ def menu_delete_remote(*, account: OfficialAccount, by: Actor) -> None:
     """ "Delete on WeChat" (menu/delete: default and conditional menus). Clicks have no
     buttons left, so the click replies go too (R-MENU-02)."""
     _require_access(by, account)
-    _client(account).menu_delete()
+    wechat_menus.delete(_client(account))
     with transaction.atomic():
         menu = _lock_menu(account)
         ClickReply.objects.filter(account=account).delete()
@@ -598,7 +599,7 @@ def menu_check_drift(*, account_id: int) -> str:
         return menu.drift_status
     detail = ""
     try:
-        remote = conditional.remote_set(_client(account).menu_get())
+        remote = conditional.remote_set(wechat_menus.get(_client(account)))
         status = (
             DriftStatus.IN_SYNC
             if conditional.canonical_set(remote) == conditional.canonical_set(live.data)
@@ -777,7 +778,7 @@ def conditional_delete_remote(*, account: OfficialAccount, menuid: str, by: Acto
     """menu/delconditional for one conditional menu (65301 when WeChat has no such menuid);
     audited. The drift check flags the account until the set is published again."""
     _require_access(by, account)
-    _client(account).menu_delete_conditional(menuid)
+    wechat_menus.delete_conditional(_client(account), menuid)
     with transaction.atomic():
         _lock_menu(account)
         _audit(account, MenuAction.DELETE_REMOTE, by=by, detail=f"menu/delconditional {menuid}")

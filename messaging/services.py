@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import OfficialAccount
 from core import redis_clients
 from core.domain_errors import DomainError
+from wechat.api import customer_service
 from wechat.messages import KfSessionEvent, Message
 
 from . import db_guard, log_queue, selectors
@@ -609,9 +610,9 @@ def kf_accounts_request_sync(*, account: OfficialAccount, by: Actor = None) -> K
 
 def _apply_sync(account: OfficialAccount, client: WeChatClient, now: datetime.datetime) -> list[str]:
     """Mirror WeChat's team, online status and queue; returns the accounts removed here."""
-    kf_list = client.kf_list()
-    online = {row.get("kf_account"): row for row in client.kf_online_list()}
-    waiting = client.kf_wait_cases()
+    kf_list = customer_service.list_accounts(client)
+    online = {row.get("kf_account"): row for row in customer_service.list_online(client)}
+    waiting = customer_service.wait_cases(client)
     seen = set()
     for row in kf_list:
         name = row.get("kf_account", "")
@@ -690,16 +691,16 @@ def kf_operation_execute(*, operation_id: int, client: WeChatClient | None = Non
     removed: list[str] = []
     try:
         if operation.action == KfOperationAction.ADD:
-            client.kf_add(operation.kf_account, operation.nickname)
+            customer_service.add_account(client, operation.kf_account, operation.nickname)
         elif operation.action == KfOperationAction.UPDATE:
-            client.kf_update(operation.kf_account, operation.nickname)
+            customer_service.update_account(client, operation.kf_account, operation.nickname)
         elif operation.action == KfOperationAction.DELETE:
-            client.kf_delete(operation.kf_account)
+            customer_service.delete_account(client, operation.kf_account)
         elif operation.action == KfOperationAction.AVATAR:
             with operation.avatar.open("rb") as fileobj:
                 assert operation.avatar.name is not None  # it opened, so it has a name
-                client.kf_upload_avatar(
-                    operation.kf_account, fileobj, operation.avatar.name.rsplit("/", 1)[-1]
+                customer_service.upload_avatar(
+                    client, operation.kf_account, fileobj, operation.avatar.name.rsplit("/", 1)[-1]
                 )
         elif operation.action == KfOperationAction.SYNC:
             removed = _apply_sync(account, client, now)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
+from wechat.api import custom_messages, media
 
 from .models import KfAccount, KfAccountStatus, KfSession, KfSessionStatus
 from .models_conversations import (
@@ -247,10 +248,10 @@ def outbound_deliver(*, message_id: int, client: WeChatClient | None = None) -> 
             with message.image.open("rb") as fileobj:
                 content = fileobj.read()
             assert message.image.name is not None  # it opened, so it has a name
-            media_id = client.media_upload("image", content, message.image.name.rsplit("/", 1)[-1])
+            media_id = media.upload(client, "image", content, message.image.name.rsplit("/", 1)[-1])
             OutboundMessage.objects.filter(pk=message_id).update(media_id=media_id)
             message.media_id = media_id
-        client.message_custom_send(message.payload())
+        custom_messages.send(client, message.payload())
     except WeChatError as exc:
         if exc.temporary and not exc.may_have_acted:
             OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(

@@ -1,5 +1,9 @@
 """The WeChat API client: one per account, over a pooled requests session.
 
+It is the transport only (``call``, the session, the token); the endpoints are plain
+functions in ``wechat/api/``, one module per area of WeChat's API, that take the
+client first: ``menus.create(client, menu)``.
+
 Error handling, once for every endpoint:
 
 - any ``errcode`` ≠ 0 raises :class:`~wechat.errors.WeChatError`;
@@ -23,16 +27,13 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 
 from .errors import WeChatError
 from .tokens import TokenStore
 from .transport import Timeout, default_session, encode_json, exchange
-
-if TYPE_CHECKING:
-    from _typeshed import SupportsRead
 
 logger = logging.getLogger("wechat.client")
 
@@ -136,140 +137,6 @@ class WeChatClient:
 
     def _token(self) -> str:
         return self.token_store.get_token(self.appid, self._secret, source=self.token_source)
-
-    # --- menus ----------------------------------------------------------------------------
-    def menu_create(self, menu: JSONObject) -> None:
-        """Replace the default menu (idempotent: the whole menu is sent every time)."""
-        self.call("POST", "/cgi-bin/menu/create", body=menu)
-
-    def menu_get(self) -> JSONObject:
-        """The API-set menu; raises WeChatError 46003 when there is none."""
-        return self.call("GET", "/cgi-bin/menu/get")
-
-    def menu_delete(self) -> None:
-        self.call("GET", "/cgi-bin/menu/delete")
-
-    def get_current_selfmenu_info(self) -> JSONObject:
-        return self.call("GET", "/cgi-bin/get_current_selfmenu_info")
-
-    def menu_add_conditional(self, menu: JSONObject) -> str:
-        """Add a conditional menu (``{"button": [...], "matchrule": {...}}``); its menuid."""
-        return str(self.call("POST", "/cgi-bin/menu/addconditional", body=menu, idempotent=False)["menuid"])
-
-    def menu_delete_conditional(self, menuid: str) -> None:
-        self.call("POST", "/cgi-bin/menu/delconditional", body={"menuid": str(menuid)})
-
-    def menu_try_match(self, user_id: str) -> JSONObject:
-        return self.call("POST", "/cgi-bin/menu/trymatch", body={"user_id": user_id})
-
-    # --- quota ----------------------------------------------------------------------------
-    def clear_quota(self) -> None:
-        """Reset this account's daily API counts (WeChat allows 10 a month: 48006 after)."""
-        self.call("POST", "/cgi-bin/clear_quota", body={"appid": self.appid}, idempotent=False)
-
-    # --- customer service (lists under /cgi-bin/customservice/, the rest under /customservice/)
-    def kf_list(self) -> list[JSONObject]:
-        accounts: list[JSONObject] = self.call("GET", "/cgi-bin/customservice/getkflist").get("kf_list", [])
-        return accounts
-
-    def kf_online_list(self) -> list[JSONObject]:
-        online: list[JSONObject] = self.call("GET", "/cgi-bin/customservice/getonlinekflist").get(
-            "kf_online_list", []
-        )
-        return online
-
-    def kf_add(self, kf_account: str, nickname: str) -> None:
-        self.call(
-            "POST",
-            "/customservice/kfaccount/add",
-            body={"kf_account": kf_account, "nickname": nickname},
-            idempotent=False,
-        )
-
-    def kf_update(self, kf_account: str, nickname: str) -> None:
-        self.call(
-            "POST", "/customservice/kfaccount/update", body={"kf_account": kf_account, "nickname": nickname}
-        )
-
-    def kf_delete(self, kf_account: str) -> None:
-        self.call("POST", "/customservice/kfaccount/del", body={"kf_account": kf_account}, idempotent=False)
-
-    def kf_upload_avatar(self, kf_account: str, fileobj: SupportsRead[bytes] | bytes, filename: str) -> None:
-        content = fileobj.read() if hasattr(fileobj, "read") else bytes(fileobj)
-        self.call(
-            "POST",
-            "/customservice/kfaccount/uploadheadimg",
-            params={"kf_account": kf_account},
-            files={"media": (filename, content, "image/jpeg")},
-        )
-
-    def kf_invite_worker(self, kf_account: str, invite_wx: str) -> None:
-        self.call(
-            "POST",
-            "/customservice/kfaccount/inviteworker",
-            body={"kf_account": kf_account, "invite_wx": invite_wx},
-            idempotent=False,
-        )
-
-    def kf_session_create(self, kf_account: str, openid: str) -> None:
-        self.call(
-            "POST", "/customservice/kfsession/create", body={"kf_account": kf_account, "openid": openid}
-        )
-
-    def kf_session_close(self, kf_account: str, openid: str) -> None:
-        self.call(
-            "POST",
-            "/customservice/kfsession/close",
-            body={"kf_account": kf_account, "openid": openid},
-            idempotent=False,
-        )
-
-    def kf_session_get(self, openid: str) -> JSONObject:
-        return self.call("GET", "/customservice/kfsession/getsession", params={"openid": openid})
-
-    def kf_session_list(self, kf_account: str) -> list[JSONObject]:
-        sessions: list[JSONObject] = self.call(
-            "GET", "/customservice/kfsession/getsessionlist", params={"kf_account": kf_account}
-        ).get("sessionlist", [])
-        return sessions
-
-    def kf_wait_cases(self) -> JSONObject:
-        return self.call("GET", "/customservice/kfsession/getwaitcase")
-
-    # --- temporary media ---------------------------------------------------------------
-    def media_upload(
-        self, kind: str, content: bytes, filename: str, content_type: str = "application/octet-stream"
-    ) -> str:
-        """Upload temporary media (``kind`` image/voice/video/thumb; WeChat keeps it 3 days);
-        its media_id. Not re-sent once it may have reached WeChat (a second copy is harmless
-        but counts against the quota)."""
-        result = self.call(
-            "POST",
-            "/cgi-bin/media/upload",
-            params={"type": kind},
-            files={"media": (filename, content, content_type)},
-            idempotent=False,
-        )
-        return str(result["media_id"])
-
-    # --- customer-service messages ----------------------------------------------------------
-    def message_custom_send(self, payload: JSONObject) -> None:
-        """Send a customer-service message; never re-sent once it may have reached WeChat."""
-        self.call("POST", "/cgi-bin/message/custom/send", body=payload, idempotent=False)
-
-    def typing(self, openid: str, typing: bool = True) -> None:
-        """Show (or hide) "typing…" in the user's chat."""
-        self.call(
-            "POST",
-            "/cgi-bin/message/custom/typing",
-            body={"touser": openid, "command": "Typing" if typing else "CancelTyping"},
-        )
-
-    def send_text(self, openid: str, content: str, *, kf_account: str | None = None) -> None:
-        payload: JSONObject = {"touser": openid, "msgtype": "text", "text": {"content": content}}
-        if kf_account:
-            payload["customservice"] = {"kf_account": kf_account}
-        self.message_custom_send(payload)
 
 
 def _rewound(files: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -23,13 +23,16 @@ message/custom/send with its reply windows (45015/45047), fault injection
 A package of its own beside ``wechat`` (like fakeredis beside redis): it imports
 ``wechat`` (crypto, XML) and ``wechat`` never imports it.
 
-Endpoints are added with ``@route(method, pattern)``; the modules that define them are
-imported here, by name, so every Sandbox starts with all of them.
+WeChat's endpoints are in ``areas/``, one module per area of WeChat's API, found there
+when the package is imported (a new area is a new file); the sandbox's own endpoints are
+in ``control`` and ``simulate``. Each registers its handlers with ``@route`` /
+``endpoints.api_route``, so every Sandbox starts with all of them.
 """
 
-# Their @route handlers fill ROUTES: api (WeChat's endpoints, state, faults), simulate
-# (the simulated user). Imported before anything else of the package can be used.
-from . import api, simulate  # noqa: F401
+# Their handlers fill ROUTES: areas (WeChat's endpoints, each area's module), control
+# (state, faults, expiry), simulate (the simulated user). Imported before anything else
+# of the package can be used.
+from . import areas, control, simulate  # noqa: F401
 from .core import AppState, Fault, Sandbox, TokenRecord, fingerprint
 from .http import (
     DROP,

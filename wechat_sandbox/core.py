@@ -1,8 +1,9 @@
 """The sandbox's state and its rules: accounts, tokens, quotas, faults.
 
-State is in memory and guarded by one lock; handlers in ``api.py`` read and
-change it through the methods here. Time comes from ``clock`` (``time.time`` by
-default) so tests can move it.
+State is in memory and guarded by one lock; the endpoints (``areas/``, ``control``) read
+and change it through the methods here. An area keeps state of its own in
+``AppState.area_state(area, factory)`` and shows it with ``@state_section``. Time comes
+from ``clock`` (``time.time`` by default) so tests can move it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from .http import (
     DROP,
@@ -32,30 +34,35 @@ from .http import (
 
 logger = logging.getLogger("wechat_sandbox")
 
-TOKEN_API = "/cgi-bin/token"
-STABLE_TOKEN_API = "/cgi-bin/stable_token"
+T = TypeVar("T")
 
-#: Daily quotas of a normal account (protocol §a/§b); others get DEFAULT_QUOTA.
-DEFAULT_QUOTAS = {
-    TOKEN_API: 2000,
-    STABLE_TOKEN_API: 500_000,
-    "/cgi-bin/menu/create": 1000,
-    "/cgi-bin/menu/get": 10_000,
-    "/cgi-bin/menu/delete": 1000,
-    "/cgi-bin/get_current_selfmenu_info": 10_000,
-    "/cgi-bin/message/custom/send": 500_000,
-    "/cgi-bin/menu/addconditional": 2000,
-    "/cgi-bin/menu/delconditional": 2000,
-    "/cgi-bin/menu/trymatch": 20_000,
-    "/cgi-bin/media/upload": 100_000,
-}
-QUOTA_CLEARS_PER_MONTH = 10
+#: Daily quotas of a normal account (protocol §a/§b), declared by the area modules
+#: (``declare_quota``, ``api_route(..., quota=N)``); other APIs get DEFAULT_QUOTA.
+DEFAULT_QUOTAS: dict[str, int] = {}
 DEFAULT_QUOTA = 100_000
 STABLE_FORCE_PER_DAY = 20
 STABLE_FORCE_MIN_INTERVAL = 30
-#: Customer-service message windows (protocol §c): kind -> (seconds, messages)
-REPLY_WINDOWS = {"message": (48 * 3600, 5), "event": (60, 3)}
-MAX_KF_ACCOUNTS = 100
+
+
+def declare_quota(api: str, calls: int) -> None:
+    """The daily quota of ``api`` on a normal account (Sandbox(quotas=...) and an account's
+    own ``quotas`` still win)."""
+    DEFAULT_QUOTAS[api] = calls
+
+
+#: Sections an area adds to ``Sandbox.state``: name -> fn(app) (called under the lock).
+STATE_SECTIONS: dict[str, Callable[[AppState], object]] = {}
+
+
+def state_section(name: str) -> Callable[[Callable[[AppState], object]], Callable[[AppState], object]]:
+    """Decorator: ``fn(app)`` answers the ``name`` key of the account's state (and of
+    ``GET /sandbox/state/<appid>``); what it returns is copied, never shared."""
+
+    def decorator(fn: Callable[[AppState], object]) -> Callable[[AppState], object]:
+        STATE_SECTIONS[name] = fn
+        return fn
+
+    return decorator
 
 
 def fingerprint(token: str) -> str:
@@ -142,7 +149,6 @@ class AppState:
     menu_id: int | None = None
     conditional_menus: list[dict] = field(default_factory=list)  # newest last
     website_menu: list | None = None
-    quota_clears: dict[str, int] = field(default_factory=dict)  # "YYYY-MM" -> clears
     menu_open: bool = True
     kf_accounts: dict[str, dict] = field(default_factory=dict)
     kf_next_id: int = 1001
@@ -154,9 +160,19 @@ class AppState:
     media: dict[str, dict] = field(default_factory=dict)  # media_id -> {type, size, at}
     #: simulated users' profiles for menu/trymatch: openid -> {tag_ids, client_platform_type…}
     users: dict[str, dict] = field(default_factory=dict)
+    #: Each area module's own state of the account: area name -> what ``area_state`` made.
+    areas: dict[str, Any] = field(default_factory=dict)
 
     def used_today(self, api: str, day: str) -> int:
         return self.calls_by_day.get(day, Counter())[api]
+
+    def area_state(self, area: str, factory: Callable[[], T]) -> T:
+        """The state ``area`` keeps for this account, made by ``factory()`` on first use.
+        Read and change it under ``Sandbox._lock``; it survives ``register_app`` like the
+        rest of the runtime state."""
+        if area not in self.areas:
+            self.areas[area] = factory()
+        return cast(T, self.areas[area])
 
 
 class Sandbox:
@@ -514,6 +530,7 @@ class Sandbox:
                     "media": app.media,
                     "users": app.users,
                 }
+                | {name: section(app) for name, section in STATE_SECTIONS.items()}
             )
 
     # --- helpers for tests / simulations (what a human would do on the phone or website) ------

@@ -16,6 +16,7 @@ from accounts.models import AccountTokenStatus, TokenSource
 from accounts.services import account_token_refresh, token_refresh_plan
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
 from accounts.wechat_api import client_for, crypto_for, token_store
+from wechat.api import menus
 from wechat.errors import WeChatError
 
 
@@ -38,7 +39,7 @@ def status_of(account) -> AccountTokenStatus:
 
 @pytest.mark.django_db
 def test_client_for_uses_the_sandbox_and_records_token_status(account, wechat):
-    client_for(account).get_current_selfmenu_info()
+    menus.current_selfmenu_info(client_for(account))
     status = status_of(account)
     assert status.fetches_today == 1 and status.last_errcode is None
     assert status.source == TokenSource.CLASSIC
@@ -50,7 +51,7 @@ def test_client_for_uses_the_sandbox_and_records_token_status(account, wechat):
 def test_client_for_follows_the_accounts_token_source(account, wechat):
     account.token_source = TokenSource.STABLE
     account.save()
-    client_for(account).get_current_selfmenu_info()
+    menus.current_selfmenu_info(client_for(account))
     assert wechat.token_fetches(account.appid, "stable") == 1
     assert wechat.token_fetches(account.appid, "classic") == 0
 
@@ -187,7 +188,7 @@ def test_refresh_task_gives_up_on_lasting_errors_without_retrying(account, wecha
 # --- admin ------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_token_status_admin_lists_status_without_the_token(admin_client, account, wechat):
-    client_for(account).get_current_selfmenu_info()
+    menus.current_selfmenu_info(client_for(account))
     token = token_store().cached(account.appid).token
     response = admin_client.get(reverse("admin:accounts_accounttokenstatus_changelist"))
     assert response.status_code == 200

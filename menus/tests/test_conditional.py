@@ -12,6 +12,7 @@ from accounts.tests.factories import OfficialAccountFactory
 from menus import conditional, services
 from menus.models import ClickReply, DriftStatus, Menu, MenuAuditEntry, VersionStatus
 from menus.tasks import publish_version
+from wechat.api import menus as wechat_menus
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +127,7 @@ def test_the_set_is_published_with_addconditional_in_priority_order(
 
     # someone removes a conditional menu elsewhere: the set drifted
     client = services._client(certified_account)
-    client.menu_delete_conditional(str(remote[0]["menuid"]))
+    wechat_menus.delete_conditional(client, str(remote[0]["menuid"]))
     assert services.menu_check_drift(account_id=certified_account.pk) == DriftStatus.DRIFTED
 
     # publishing a set without conditional menus removes WeChat's (delconditional)

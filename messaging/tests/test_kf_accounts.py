@@ -17,6 +17,7 @@ from messaging.models import (
     KfWaitCase,
 )
 from messaging.tests.factories import KfAccountFactory
+from wechat.api import customer_service
 from wechat.client import WeChatClient
 from wechat.tokens import TokenStore
 
@@ -119,27 +120,27 @@ def test_add_update_avatar_delete_through_the_sandbox_api(wx, sandbox, settings,
     assert operation.status == KfOperationStatus.SUCCEEDED
     kf = KfAccount.objects.get(account=account)
     assert kf.status == KfAccountStatus.ACTIVE
-    assert [k["kf_account"] for k in client.kf_list()] == ["amy@demo_shop"]
+    assert [k["kf_account"] for k in customer_service.list_accounts(client)] == ["amy@demo_shop"]
 
     run(services.kf_account_update(kf=kf, nickname="艾米2"), client)
     kf.refresh_from_db()
     assert kf.nickname == "艾米2"
-    assert client.kf_list()[0]["kf_nick"] == "艾米2"
+    assert customer_service.list_accounts(client)[0]["kf_nick"] == "艾米2"
 
     avatar = SimpleUploadedFile("face.jpg", b"\xff\xd8\xff\xe0" + b"0" * 200, content_type="image/jpeg")
     operation = run(services.kf_account_upload_avatar(kf=kf, upload=avatar), client)
     assert operation.status == KfOperationStatus.SUCCEEDED, operation.explanation
-    assert client.kf_list()[0]["kf_headimgurl"]
+    assert customer_service.list_accounts(client)[0]["kf_headimgurl"]
 
     run(services.kf_account_delete(kf=kf), client)
     assert not KfAccount.objects.filter(account=account).exists()
-    assert client.kf_list() == []
+    assert customer_service.list_accounts(client) == []
 
 
 @pytest.mark.django_db
 def test_654xx_errors_are_recorded_with_an_explanation(wx):
     account, client = wx
-    client.kf_add("amy@demo_shop", "elsewhere")  # added outside wxadmin
+    customer_service.add_account(client, "amy@demo_shop", "elsewhere")  # added outside wxadmin
     operation = run(services.kf_account_add(account=account, prefix="amy", nickname="艾米"), client)
     assert operation.status == KfOperationStatus.FAILED
     assert operation.errcode == 65406
@@ -163,8 +164,8 @@ def test_an_operation_runs_once_even_if_the_task_is_delivered_twice(wx):
 @pytest.mark.django_db
 def test_sync_brings_team_online_status_and_waiting_queue(wx, sandbox):
     account, client = wx
-    client.kf_add("amy@demo_shop", "艾米")
-    client.kf_add("bob@demo_shop", "鲍勃")
+    customer_service.add_account(client, "amy@demo_shop", "艾米")
+    customer_service.add_account(client, "bob@demo_shop", "鲍勃")
     sandbox.set_kf_online(account.appid, "amy@demo_shop", True)
     sandbox.add_wait_case(account.appid, "o_waiting_user")
     KfAccountFactory(account=account, kf_account="gone@demo_shop")  # deleted elsewhere

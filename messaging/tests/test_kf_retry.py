@@ -8,6 +8,7 @@ from messaging import services
 from messaging.models import KfAccount, KfAccountStatus, KfOperation, KfOperationStatus
 from messaging.tests.factories import KfAccountFactory
 from messaging.tests.test_kf_accounts import run, wx  # noqa: F401 - the fixture
+from wechat.api import customer_service
 
 
 @pytest.mark.django_db
@@ -26,7 +27,7 @@ def test_r_kf_02_a_failed_addition_can_be_retried_and_then_succeeds(wx, sandbox)
     retry = run(services.kf_operation_retry(operation=failed), client)
     assert retry.pk != failed.pk and retry.status == KfOperationStatus.SUCCEEDED
     assert KfAccount.objects.get(pk=kf.pk).status == KfAccountStatus.ACTIVE
-    assert [row["kf_account"] for row in client.kf_list()] == ["amy@demo_shop"]
+    assert [row["kf_account"] for row in customer_service.list_accounts(client)] == ["amy@demo_shop"]
     assert KfOperation.objects.get(pk=failed.pk).status == KfOperationStatus.FAILED  # on record
     with pytest.raises(services.KfError):  # only failed operations are retried
         services.kf_operation_retry(operation=retry)
@@ -48,7 +49,7 @@ def test_a_failed_change_does_not_turn_a_failed_account_active(wx, sandbox):  # 
 @pytest.mark.django_db
 def test_sync_keeps_failed_additions_and_names_what_it_removed(wx, sandbox):  # noqa: F811
     account, client = wx
-    client.kf_add("amy@demo_shop", "艾米")
+    customer_service.add_account(client, "amy@demo_shop", "艾米")
     KfAccountFactory(account=account, kf_account="gone@demo_shop")  # deleted elsewhere
     KfAccountFactory(
         account=account, kf_account="retry@demo_shop", status=KfAccountStatus.FAILED

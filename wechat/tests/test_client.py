@@ -9,6 +9,7 @@ import redis
 import requests
 from django.conf import settings
 
+from wechat.api import custom_messages, customer_service, menus, quota
 from wechat.client import WeChatClient
 from wechat.errors import ERR_NETWORK, WeChatError
 from wechat.tests.conftest import APPID, SECRET, WXID
@@ -33,12 +34,12 @@ def make_client(sb, redis_client=None, *, sleeps=None, store=None, **options):
 def test_menu_round_trip_with_chinese_names(sb, redis_client):
     client = make_client(sb, redis_client)
     with pytest.raises(WeChatError) as caught:
-        client.menu_get()
+        menus.get(client)
     assert caught.value.errcode == 46003
-    client.menu_create({"button": [{"type": "click", "name": "今日歌曲", "key": "K1"}]})
-    assert client.menu_get()["menu"]["button"][0]["name"] == "今日歌曲"
-    assert client.get_current_selfmenu_info()["selfmenu_info"]["button"][0]["key"] == "K1"
-    client.menu_delete()
+    menus.create(client, {"button": [{"type": "click", "name": "今日歌曲", "key": "K1"}]})
+    assert menus.get(client)["menu"]["button"][0]["name"] == "今日歌曲"
+    assert menus.current_selfmenu_info(client)["selfmenu_info"]["button"][0]["key"] == "K1"
+    menus.delete(client)
     assert sb.state(APPID)["menu"] is None
 
 
@@ -58,8 +59,8 @@ def test_json_is_sent_as_utf8_with_chinese_unescaped_and_a_content_type(sb, redi
 def test_answers_are_decoded_as_utf8_whatever_the_content_type(sb, redis_client):
     sb.content_type = "text/plain"  # requests alone would decode this as ISO-8859-1
     client = make_client(sb, redis_client)
-    client.kf_add(f"kf1@{WXID}", "客服小美")
-    assert client.kf_list()[0]["kf_nick"] == "客服小美"
+    customer_service.add_account(client, f"kf1@{WXID}", "客服小美")
+    assert customer_service.list_accounts(client)[0]["kf_nick"] == "客服小美"
 
 
 def test_temporary_errors_are_retried_with_exponential_backoff(sb, redis_client):
@@ -67,7 +68,7 @@ def test_temporary_errors_are_retried_with_exponential_backoff(sb, redis_client)
     client = make_client(sb, redis_client, sleeps=sleeps, backoff_seconds=0.5)
     sb.force_error("/cgi-bin/get_current_selfmenu_info", -1, times=1)
     sb.force_error("/cgi-bin/get_current_selfmenu_info", 45011, times=1)
-    assert client.get_current_selfmenu_info()["is_menu_open"] == 1
+    assert menus.current_selfmenu_info(client)["is_menu_open"] == 1
     assert len(sleeps) == 2 and 0.5 <= sleeps[0] < 0.65 and 1.0 <= sleeps[1] < 1.3
 
 
@@ -75,7 +76,7 @@ def test_retries_are_bounded(sb, redis_client):
     client = make_client(sb, redis_client, max_attempts=3)
     sb.force_error("/cgi-bin/get_current_selfmenu_info", -1, times=5)
     with pytest.raises(WeChatError) as caught:
-        client.get_current_selfmenu_info()
+        menus.current_selfmenu_info(client)
     assert caught.value.errcode == -1 and caught.value.temporary
     assert sb.state(APPID)["errors"]["-1"] == 3
 
@@ -85,7 +86,7 @@ def test_daily_quota_45009_is_not_retried_and_says_so(sb, redis_client):
     sleeps = []
     client = make_client(sb, redis_client, sleeps=sleeps)
     with pytest.raises(WeChatError) as caught:
-        client.menu_create({"button": [{"type": "click", "name": "a", "key": "k"}]})
+        menus.create(client, {"button": [{"type": "click", "name": "a", "key": "k"}]})
     error = caught.value
     assert error.errcode == 45009 and not error.temporary and sleeps == []
     assert error.errmsg == "reach max api daily quota limit"  # rid suffix stripped
@@ -97,7 +98,7 @@ def test_daily_quota_45009_is_not_retried_and_says_so(sb, redis_client):
 def test_40001_after_a_competing_refresh_is_recovered_with_exactly_one_extra_fetch(sb, redis_client):
     sb.overlap_seconds = 0  # the competitor's fetch kills our token at once
     clients = [make_client(sb) for _ in range(8)]
-    clients[0].get_current_selfmenu_info()  # caches token 1
+    menus.current_selfmenu_info(clients[0])  # caches token 1
     # Someone else (another system with the same AppSecret) fetches a token: ours is dead.
     requests.get(
         f"{sb.base_url}/cgi-bin/token",
@@ -110,7 +111,7 @@ def test_40001_after_a_competing_refresh_is_recovered_with_exactly_one_extra_fet
 
     def run(client):
         barrier.wait()
-        results.append(client.get_current_selfmenu_info()["is_menu_open"])
+        results.append(menus.current_selfmenu_info(client)["is_menu_open"])
 
     threads = [threading.Thread(target=run, args=(c,)) for c in clients]
     for t in threads:
@@ -144,7 +145,7 @@ def test_stale_40001_does_not_expire_a_token_another_process_already_refreshed(s
     new = other.cached(APPID).token
     store = StaleFirstStore(redis_client, base_url=sb.base_url, stale=old)
     client = make_client(sb, store=store)
-    assert client.get_current_selfmenu_info()["is_menu_open"] == 1
+    assert menus.current_selfmenu_info(client)["is_menu_open"] == 1
     assert other.cached(APPID).token == new  # not thrown away
     assert sb.token_fetches(APPID) == 2  # and no fetch for the stale rejection
 
@@ -153,7 +154,7 @@ def test_token_errors_refresh_once_and_retry_once_never_a_loop(sb, redis_client)
     client = make_client(sb, redis_client)
     sb.force_error("/cgi-bin/get_current_selfmenu_info", 40001, times=5)
     with pytest.raises(WeChatError) as caught:
-        client.get_current_selfmenu_info()
+        menus.current_selfmenu_info(client)
     assert caught.value.errcode == 40001
     assert sb.state(APPID)["errors"]["40001"] == 2
     assert sb.token_fetches(APPID) == 2
@@ -161,9 +162,9 @@ def test_token_errors_refresh_once_and_retry_once_never_a_loop(sb, redis_client)
 
 def test_expired_token_42001_is_recovered(sb, redis_client):
     client = make_client(sb, redis_client)
-    client.get_current_selfmenu_info()
+    menus.current_selfmenu_info(client)
     sb.expire_tokens(APPID)
-    assert client.get_current_selfmenu_info()["is_menu_open"] == 1
+    assert menus.current_selfmenu_info(client)["is_menu_open"] == 1
     assert sb.token_fetches(APPID) == 2
 
 
@@ -171,19 +172,19 @@ def test_custom_message_is_not_resent_after_a_dropped_connection(sb, redis_clien
     openid = "oUser000000000000000000000001"
     sb.record_interaction(APPID, openid)
     client = make_client(sb, redis_client)
-    client.get_current_selfmenu_info()  # warm the token so the drop hits the send
+    menus.current_selfmenu_info(client)  # warm the token so the drop hits the send
     sb.force_error("/cgi-bin/message/custom/send", "drop", times=1)
     with pytest.raises(WeChatError) as caught:
-        client.send_text(openid, "您好")
+        custom_messages.send_text(client, openid, "您好")
     assert caught.value.errcode == ERR_NETWORK
     assert sb.state(APPID)["sent_messages"] == []  # not retried blindly
 
 
 def test_idempotent_call_is_retried_after_a_dropped_connection(sb, redis_client):
     client = make_client(sb, redis_client)
-    client.get_current_selfmenu_info()
+    menus.current_selfmenu_info(client)
     sb.force_error("/cgi-bin/menu/create", "drop", times=1)
-    client.menu_create({"button": [{"type": "click", "name": "a", "key": "k"}]})
+    menus.create(client, {"button": [{"type": "click", "name": "a", "key": "k"}]})
     assert sb.state(APPID)["menu"]["button"][0]["key"] == "k"
 
 
@@ -191,8 +192,8 @@ def test_send_text_as_a_kf_account(sb, redis_client):
     openid = "oUser000000000000000000000001"
     sb.record_interaction(APPID, openid)
     client = make_client(sb, redis_client)
-    client.kf_add(f"kf1@{WXID}", "一号")
-    client.send_text(openid, "您好", kf_account=f"kf1@{WXID}")
+    customer_service.add_account(client, f"kf1@{WXID}", "一号")
+    custom_messages.send_text(client, openid, "您好", kf_account=f"kf1@{WXID}")
     sent = sb.state(APPID)["sent_messages"][0]
     assert sent["text"]["content"] == "您好" and sent["kf_account"] == f"kf1@{WXID}"
 
@@ -200,37 +201,37 @@ def test_send_text_as_a_kf_account(sb, redis_client):
 def test_kf_endpoints(sb, redis_client):
     client = make_client(sb, redis_client)
     kf = f"kf1@{WXID}"
-    client.kf_add(kf, "一号")
-    client.kf_update(kf, "二号")
-    client.kf_upload_avatar(kf, io.BytesIO(b"\xff\xd8\xff" + b"0" * 50), "a.jpg")
-    client.kf_invite_worker(kf, "worker_wx1")
+    customer_service.add_account(client, kf, "一号")
+    customer_service.update_account(client, kf, "二号")
+    customer_service.upload_avatar(client, kf, io.BytesIO(b"\xff\xd8\xff" + b"0" * 50), "a.jpg")
+    customer_service.invite_worker(client, kf, "worker_wx1")
     sb.accept_kf_invite(APPID, kf)
     sb.set_kf_online(APPID, kf)
     openid = "oUser000000000000000000000001"
-    client.kf_session_create(kf, openid)
-    assert client.kf_session_get(openid)["kf_account"] == kf
-    assert client.kf_session_list(kf)[0]["openid"] == openid
-    assert client.kf_online_list()[0]["accepted_case"] == 1
-    assert client.kf_wait_cases()["count"] == 0
-    client.kf_session_close(kf, openid)
-    assert client.kf_list()[0]["kf_nick"] == "二号"
-    client.kf_delete(kf)
-    assert client.kf_list() == []
+    customer_service.create_session(client, kf, openid)
+    assert customer_service.get_session(client, openid)["kf_account"] == kf
+    assert customer_service.list_sessions(client, kf)[0]["openid"] == openid
+    assert customer_service.list_online(client)[0]["accepted_case"] == 1
+    assert customer_service.wait_cases(client)["count"] == 0
+    customer_service.close_session(client, kf, openid)
+    assert customer_service.list_accounts(client)[0]["kf_nick"] == "二号"
+    customer_service.delete_account(client, kf)
+    assert customer_service.list_accounts(client) == []
     with pytest.raises(WeChatError) as caught:
-        client.kf_add("bad@other", "x")
+        customer_service.add_account(client, "bad@other", "x")
     assert caught.value.errcode == 65404
 
 
 def test_network_errors_never_carry_the_token_or_url(sb, redis_client, caplog):
     caplog.set_level(logging.DEBUG, logger="wechat")
     live = make_client(sb, redis_client)
-    live.get_current_selfmenu_info()
+    menus.current_selfmenu_info(live)
     token = live.token_store.cached(APPID).token
     dead = WeChatClient(
         APPID, SECRET, base_url="http://127.0.0.1:9", token_store=live.token_store, sleep=lambda s: None
     )
     with pytest.raises(WeChatError) as caught:
-        dead.get_current_selfmenu_info()
+        menus.current_selfmenu_info(dead)
     error = caught.value
     assert error.errcode == ERR_NETWORK and error.temporary
     assert error.__cause__ is None and error.__suppress_context__
@@ -240,24 +241,25 @@ def test_network_errors_never_carry_the_token_or_url(sb, redis_client, caplog):
 
 def test_stable_token_source_is_used_when_configured(sb, redis_client):
     client = make_client(sb, redis_client, token_source="stable")
-    client.get_current_selfmenu_info()
+    menus.current_selfmenu_info(client)
     assert sb.token_fetches(APPID, "stable") == 1 and sb.token_fetches(APPID, "classic") == 0
 
 
 def test_conditional_menu_clear_quota_and_typing(sb, redis_client):
     client = make_client(sb, redis_client)
-    client.menu_create({"button": [{"type": "click", "name": "默认", "key": "D"}]})
-    menuid = client.menu_add_conditional(
+    menus.create(client, {"button": [{"type": "click", "name": "默认", "key": "D"}]})
+    menuid = menus.add_conditional(
+        client,
         {
             "button": [{"type": "click", "name": "安卓", "key": "A"}],
             "matchrule": {"client_platform_type": "2"},
-        }
+        },
     )
-    assert client.menu_get()["conditionalmenu"][0]["menuid"] == int(menuid)
-    assert client.menu_try_match("oUser000000000000000000000001")["button"][0]["key"] == "D"
-    client.menu_delete_conditional(menuid)
-    client.clear_quota()
+    assert menus.get(client)["conditionalmenu"][0]["menuid"] == int(menuid)
+    assert menus.try_match(client, "oUser000000000000000000000001")["button"][0]["key"] == "D"
+    menus.delete_conditional(client, menuid)
+    quota.clear(client)
     openid = "oUser000000000000000000000001"
     sb.record_interaction(APPID, openid)
-    client.typing(openid)
-    client.typing(openid, typing=False)
+    custom_messages.typing(client, openid)
+    custom_messages.typing(client, openid, typing=False)

@@ -12,6 +12,7 @@ import socket
 import pytest
 import requests
 
+from wechat.api import quota
 from wechat.errors import ERR_BAD_RESPONSE, ERR_NETWORK, WeChatError
 from wechat.tests.conftest import APPID, SECRET
 from wechat.tests.test_client import make_client
@@ -70,11 +71,11 @@ def test_client_resends_a_changing_call_after_a_busy_answer_but_not_after_a_drop
     sleeps = []
     client = make_client(sb, redis_client, sleeps=sleeps)
     sb.force_error("/cgi-bin/clear_quota", -1)
-    client.clear_quota()  # WeChat said "busy" and did nothing: sent again
+    quota.clear(client)  # WeChat said "busy" and did nothing: sent again
     assert len(sleeps) == 1
     sb.force_error("/cgi-bin/clear_quota", "drop")
     with pytest.raises(WeChatError) as caught:
-        client.clear_quota()
+        quota.clear(client)
     assert caught.value.errcode == ERR_NETWORK and len(sleeps) == 1  # not sent twice
 
 
