@@ -13,7 +13,7 @@ Two phases in the same run:
 2. **scale**: the same due set again, plus orders up to the full size that are not due.
 
 In each phase it measures the daily reminder run (`reminders.send_due_reminders`) and
-the timeout sweep (`services.orders_fail_timed_out`): wall time and SQL query count
+the timeout sweep (`certification.services.sweeps.orders_fail_timed_out`): wall time and SQL query count
 (target: the count does not grow with the number of rows), and the order changelist
 in the admin (median of several requests) for a superuser and for a Finance member
 assigned to 10% of the accounts: response time and query count (target: time ratio
@@ -315,15 +315,16 @@ def reset_due(due_ids: list[int], timed_out_ids: list[int]) -> None:
 
 
 def run_phase(label, builder, args, now, clients):
-    from certification import reminders, services
+    from certification import reminders
+    from certification.services.sweeps import orders_fail_timed_out
 
     # Warm-up runs on a day when nothing is due (imports, translations, connections),
     # so that the measured runs compare work, not a cold start.
     quiet = now - datetime.timedelta(days=3650)
     reminders.send_due_reminders(now=quiet)
-    services.orders_fail_timed_out(now=quiet)
+    orders_fail_timed_out(now=quiet)
     t_rem, q_rem, sent = measure(lambda: reminders.send_due_reminders(now=now))
-    t_swp, q_swp, failed = measure(lambda: services.orders_fail_timed_out(now=now))
+    t_swp, q_swp, failed = measure(lambda: orders_fail_timed_out(now=now))
     # a second run does nothing (exactly once)
     _, q_rem2, sent2 = measure(lambda: reminders.send_due_reminders(now=now))
     results = {

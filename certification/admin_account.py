@@ -49,7 +49,8 @@ def certification_badge(account) -> str:
 @admin.action(description=gettext_lazy("Start the annual review (certification)"))
 def start_annual_review(modeladmin, request, queryset):
     """R-POST-03: open a pre-filled annual-review order for each selected account."""
-    from .services import CertificationError, annual_review_is_early, order_create
+    from .services.creation import annual_review_is_early, order_create
+    from .services.errors import CertificationError
 
     if not request.user.has_perm("certification.add_order"):
         modeladmin.message_user(request, _("You may not create certification orders."), messages.ERROR)

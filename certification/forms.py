@@ -1,5 +1,5 @@
 """Admin forms: adding an order, the checklist inline and one small form per transition
-(which transition asks which form: `certification.transitions`)."""
+(which transition asks which form: `certification.admin.transition_forms`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import documents, services
+from . import documents
 from .models import (
     FailureReason,
     InvoiceType,
@@ -17,6 +17,8 @@ from .models import (
     ReviewCompany,
     WeChatEventType,
 )
+from .services.creation import order_check_can_create
+from .services.errors import CertificationError
 
 
 class OrderAddForm(forms.ModelForm):
@@ -40,15 +42,15 @@ class OrderAddForm(forms.ModelForm):
         account, kind = cleaned.get("account"), cleaned.get("kind")
         if account and kind:
             try:
-                services.order_check_can_create(
+                order_check_can_create(
                     account=account, kind=kind, early_ok=cleaned.get("confirm_early", False)
                 )
-            except services.CertificationError as exc:
+            except CertificationError as exc:
                 add_errors(self, exc)
         return cleaned
 
 
-def add_errors(form: forms.Form, exc: services.CertificationError) -> None:
+def add_errors(form: forms.Form, exc: CertificationError) -> None:
     """Show a service refusal on the form: on its field when the form has it."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc.messages)

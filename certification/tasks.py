@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from . import reminders, services
+from . import reminders
+from .services.sweeps import accounts_expire_certifications, orders_fail_timed_out
 
 
 @shared_task(name="certification.send_reminders")
@@ -14,10 +15,10 @@ def send_reminders() -> dict:
 @shared_task(name="certification.fail_timed_out_orders")
 def fail_timed_out_orders() -> int:
     """R-CERT-12: fail rejected orders not resubmitted within 30 days of the first rejection."""
-    return services.orders_fail_timed_out()
+    return orders_fail_timed_out()
 
 
 @shared_task(name="certification.expire_certifications")
 def expire_certifications() -> int:
     """R-POST-04: accounts that missed their annual review lose the certification."""
-    return services.accounts_expire_certifications()
+    return accounts_expire_certifications()

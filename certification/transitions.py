@@ -1,15 +1,16 @@
 """The certification order's state machine as one table (R-CERT-02, R-CERT-10, R-CERT-12).
 
-Each `Transition` says from which statuses it may run, where it leads, which service
-function does it, which form asks for its data, who may run it, whether it asks for a
-confirmation page, and any extra condition on the order (`when`). Everything else is
-derived from this table:
+Each `Transition` says from which statuses it may run, where it leads, who may run it,
+whether it asks for a confirmation page, and any extra condition on the order (`when`):
+data only — this module imports no service, form or admin. Everything else is derived
+from this table:
 
 - `selectors.allowed_transitions` (the buttons the admin shows) — `offered`;
-- the services' status guard (`services._require_transition`) — `Transition.sources`
-  and `refused_as`;
-- the admin's transition page: its form, its confirmation, its permission, its call —
-  `Transition.form`, `destructive`/`confirm`, `permission`, `run`.
+- the services' status guard (`services.common._require_transition`) —
+  `Transition.sources` and `refused_as`;
+- the admin's transition page (`certification.admin.transition_forms`, which binds each
+  row to its service function and its form): its confirmation, its permission, its
+  call — `destructive`/`confirm`, `permission`.
 
 The services keep the business checks that need more than the status (a missing
 document, a late resubmission…) and raise their own errors for them.
@@ -18,18 +19,14 @@ document, a late resubmission…) and raise their own errors for them.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
-from django import forms as django_forms
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from core.typing import Actor
-
-from . import forms, services
 from .models import COMPLETED_STATUSES, InvoiceType, Order, OrderStatus
 
 # Where a transition leads: a status, the status it started from, or it depends on the
@@ -47,7 +44,8 @@ BEFORE_PAYMENT = frozenset(
         OrderStatus.AWAITING_PAYMENT,
     }
 )
-WITH_REVIEWER = frozenset(services.WITH_REVIEWER)
+# Orders Tencent is handling: an account has at most one application with the reviewer.
+WITH_REVIEWER = frozenset({OrderStatus.IN_REVIEW, OrderStatus.REJECTED})
 COMPLETED = frozenset(COMPLETED_STATUSES)
 
 
@@ -61,36 +59,19 @@ class Transition:
     label: Promise  # the button and page title
     sources: frozenset[OrderStatus]
     target: Target
-    service: Callable[..., Order]  # called as service(order=, by=, **form fields in `args`)
     # What the service's refusal says the order "cannot be … now" (its status is wrong).
     refused_as: Promise
-    # The form its page asks (None: a one-click button posting an empty note form).
-    form: type[django_forms.Form] | None = None
-    args: tuple[str, ...] = ()  # the form's cleaned fields passed on to the service
     # Needed on top of changing the order (the scoped admin's change permission).
     permission: str | None = None
     destructive: bool = False  # "cannot be undone", on its own page, in red
     confirm: bool = False  # asks "are you sure?" on its own page, with the consequences
     when: Condition = _always  # offered only when this also holds (dates, fee, steps)
 
-    @property
-    def inline(self) -> bool:
-        """A one-click button: no form to fill, nothing to confirm."""
-        return self.form is None and not self.destructive and not self.confirm
-
-    @property
-    def page_form(self) -> type[django_forms.Form]:
-        return self.form or forms.NoteForm
-
     def offered(self, order: Order, today: datetime.date) -> bool:
         return order.status in self.sources and self.when(order, today)
 
     def may(self, user: User | AnonymousUser) -> bool:
         return self.permission is None or user.has_perm(self.permission)
-
-    def run(self, *, order: Order, by: Actor, data: Mapping[str, Any]) -> Order:
-        """Call the one service function behind the button with the form's data."""
-        return self.service(order=order, by=by, **{arg: data[arg] for arg in self.args})
 
 
 # --- the conditions beyond the status ------------------------------------------------------
@@ -150,7 +131,6 @@ _TABLE = (
         _("Accept the Certification Service Agreement"),
         sources=frozenset({OrderStatus.DRAFT}),
         target="unchanged",
-        service=services.order_accept_service_agreement,
         refused_as=_("accepted"),
         when=_agreement_not_accepted,
     ),
@@ -159,7 +139,6 @@ _TABLE = (
         _("Accept the Account Naming Rules"),
         sources=frozenset({OrderStatus.DRAFT}),
         target=OrderStatus.AGREEMENTS_ACCEPTED,
-        service=services.order_accept_naming_rules,
         refused_as=_("accepted"),
         when=_agreement_accepted,
     ),
@@ -168,7 +147,6 @@ _TABLE = (
         _("Data complete"),
         sources=frozenset({OrderStatus.AGREEMENTS_ACCEPTED}),
         target=OrderStatus.DATA_FILLED,
-        service=services.order_complete_data,
         refused_as=_("completed"),
     ),
     Transition(
@@ -176,10 +154,7 @@ _TABLE = (
         _("Choose the invoice"),
         sources=frozenset({OrderStatus.DATA_FILLED}),
         target=OrderStatus.AWAITING_PAYMENT,
-        service=services.order_choose_invoice,
         refused_as=_("given an invoice choice"),
-        form=forms.ChooseInvoiceForm,
-        args=("invoice_type", "mailing_address"),
         permission=SEES_FEES,
         when=_costs_something,
     ),
@@ -188,10 +163,7 @@ _TABLE = (
         _("Submit for review (free of charge)"),
         sources=frozenset({OrderStatus.DATA_FILLED}),
         target=OrderStatus.IN_REVIEW,
-        service=services.order_submit_free,
         refused_as=_("submitted"),
-        form=forms.SubmitFreeForm,
-        args=("review_company",),
         when=_free,
     ),
     Transition(
@@ -199,10 +171,7 @@ _TABLE = (
         _("Record payment and submit for review"),
         sources=frozenset({OrderStatus.AWAITING_PAYMENT}),
         target=OrderStatus.IN_REVIEW,
-        service=services.order_pay,
         refused_as=_("paid"),
-        form=forms.PayForm,
-        args=("transaction_id", "paid_at", "review_company"),
         permission=SEES_FEES,
     ),
     Transition(
@@ -210,9 +179,7 @@ _TABLE = (
         _("Resubmit"),
         sources=frozenset({OrderStatus.REJECTED}),
         target=OrderStatus.IN_REVIEW,
-        service=services.order_resubmit,
         refused_as=_("resubmitted"),
-        args=("note",),
         when=_within_resubmission_window,
     ),
     Transition(
@@ -221,9 +188,7 @@ _TABLE = (
         _("Record success"),
         sources=frozenset({OrderStatus.IN_REVIEW}),
         target=OrderStatus.SUCCEEDED,
-        service=services.order_succeed,
         refused_as=_("marked as succeeded"),
-        form=forms.NoteForm,
         confirm=True,
     ),
     Transition(
@@ -231,20 +196,14 @@ _TABLE = (
         _("Record a rejection"),
         sources=frozenset({OrderStatus.IN_REVIEW}),
         target="depends",  # R-CERT-12: failed after the third resubmission
-        service=services.order_reject,
         refused_as=_("rejected"),
-        form=forms.RequiredNoteForm,
-        args=("note",),
     ),
     Transition(
         "fail",
         _("Record failure"),
         sources=WITH_REVIEWER,
         target=OrderStatus.FAILED,
-        service=services.order_fail,
         refused_as=_("marked as failed"),
-        form=forms.FailForm,
-        args=("reason", "note"),
         destructive=True,
     ),
     Transition(
@@ -252,20 +211,14 @@ _TABLE = (
         _("Record the micro-deposit"),
         sources=WITH_REVIEWER,
         target="unchanged",
-        service=services.order_record_deposit,
         refused_as=_("given a micro-deposit"),
-        form=forms.DepositForm,
-        args=("amount", "remark", "received_on", "receipt"),
     ),
     Transition(
         "request_invoice",
         _("Request the missing invoice"),
         sources=COMPLETED,
         target="unchanged",
-        service=services.order_request_invoice,
         refused_as=_("given an invoice request"),
-        form=forms.RequestInvoiceForm,
-        args=("invoice_type", "mailing_address"),
         permission=SEES_FEES,
         when=_invoice_can_be_requested,
     ),
@@ -274,10 +227,7 @@ _TABLE = (
         _("Invoice issued"),
         sources=COMPLETED,
         target="unchanged",
-        service=services.invoice_record_issued,
         refused_as=_("given invoice tracking"),
-        form=forms.DateForm,
-        args=("on",),
         permission=SEES_FEES,
         when=_invoice_next("invoice_issued_on"),
     ),
@@ -286,10 +236,7 @@ _TABLE = (
         _("Invoice mailed"),
         sources=COMPLETED,
         target="unchanged",
-        service=services.invoice_record_mailed,
         refused_as=_("given invoice tracking"),
-        form=forms.MailedForm,
-        args=("on", "tracking_number"),
         permission=SEES_FEES,
         when=_invoice_next("invoice_mailed_on"),
     ),
@@ -298,10 +245,7 @@ _TABLE = (
         _("Invoice received"),
         sources=COMPLETED,
         target="unchanged",
-        service=services.invoice_record_received,
         refused_as=_("given invoice tracking"),
-        form=forms.DateForm,
-        args=("on",),
         permission=SEES_FEES,
         when=_invoice_next("invoice_received_on"),
     ),
@@ -311,10 +255,7 @@ _TABLE = (
         _("Cancel the order"),
         sources=BEFORE_PAYMENT,
         target=OrderStatus.CANCELLED,
-        service=services.order_cancel,
         refused_as=_("cancelled"),
-        form=forms.NoteForm,
-        args=("note",),
         destructive=True,
     ),
 )

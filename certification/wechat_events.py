@@ -32,7 +32,7 @@ from django.utils.translation import override
 
 from accounts.models import OfficialAccount
 
-from . import deadlines, services
+from . import deadlines
 from .models import (
     FailureReason,
     Notification,
@@ -43,6 +43,11 @@ from .models import (
     WeChatEvent,
     WeChatEventType,
 )
+from .services.account_certification import accounts_decertify, certifying_order
+from .services.creation import order_create
+from .services.errors import CertificationError
+from .services.review import order_fail, order_succeed
+from .transitions import WITH_REVIEWER
 
 SUCCESS_EVENTS = (WeChatEventType.QUALIFICATION_SUCCESS, WeChatEventType.NAMING_SUCCESS)
 FAIL_EVENTS = (WeChatEventType.QUALIFICATION_FAIL, WeChatEventType.NAMING_FAIL)
@@ -141,10 +146,7 @@ def _open_order(account: OfficialAccount, kind: str | None = None) -> Order | No
     orders = Order.objects.filter(account=account).open()
     if kind is not None:
         orders = orders.filter(kind=kind)
-    return (
-        orders.filter(status__in=services.WITH_REVIEWER).first()
-        or orders.order_by("-created_at", "-id").first()
-    )
+    return orders.filter(status__in=WITH_REVIEWER).first() or orders.order_by("-created_at", "-id").first()
 
 
 def _note_on(order: Order, record: WeChatEvent, note: str, now: datetime.datetime) -> None:
@@ -177,7 +179,7 @@ def _apply_success(account, record: WeChatEvent, push: Push, now) -> None:
         renews = order.kind in (OrderKind.INITIAL, OrderKind.ANNUAL_REVIEW)
         ours = deadlines.certification_valid_until(push.sent_on) if renews else account.certified_until
         warning = _check_date(record, ours)
-        services.order_succeed(
+        order_succeed(
             order=order,
             by=None,
             now=now,
@@ -197,7 +199,7 @@ def _apply_success(account, record: WeChatEvent, push: Push, now) -> None:
         ) % {"id": order.pk, "status": order.get_status_display()}
         _note_on(order, record, record.outcome, now)
         return
-    certifying = services.certifying_order(account)
+    certifying = certifying_order(account)
     warning = _check_date(record, account.certified_until)
     if certifying is not None:
         record.order = certifying
@@ -242,7 +244,7 @@ def _apply_fail(account, record: WeChatEvent, push: Push, now) -> None:
             )
             _note_on(order, record, record.outcome, now)
             return
-        services.order_fail(
+        order_fail(
             order=order,
             by=None,
             reason=reason,
@@ -258,7 +260,7 @@ def _apply_fail(account, record: WeChatEvent, push: Push, now) -> None:
             ]
         )
         return
-    certifying = services.certifying_order(account) if order is None else order
+    certifying = certifying_order(account) if order is None else order
     record.needs_attention = True
     if (
         record.event == WeChatEventType.NAMING_FAIL
@@ -282,10 +284,10 @@ def _apply_annual_renew(account, record: WeChatEvent, push: Push, now) -> None:
     if order is None and account.certified_until is not None:
         try:
             # WeChat itself says it is time: no "started early" confirmation (R-POST-02).
-            order = services.order_create(
+            order = order_create(
                 account=account, kind=OrderKind.ANNUAL_REVIEW, by=None, now=now, early_ok=True
             )
-        except services.CertificationError as exc:
+        except CertificationError as exc:
             record.needs_attention = True
             record.outcome = " ".join([*exc.messages, warning]).strip()
             return
@@ -324,9 +326,9 @@ def _apply_expired(account, record: WeChatEvent, push: Push, now) -> None:
     from .reminders import lapse_consequences
 
     warning = _check_date(record, account.certified_until)
-    certifying = services.certifying_order(account)
+    certifying = certifying_order(account)
     was_certified = account.certified_until is not None
-    services.accounts_decertify(account_ids=[account.pk], now=now)
+    accounts_decertify(account_ids=[account.pk], now=now)
     record.needs_attention = record.date_mismatch
     consequences = lapse_consequences()
     first = (

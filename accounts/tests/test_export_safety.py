@@ -65,7 +65,7 @@ def test_account_export_neutralises_formulas_in_names(admin_client, fmt):
 
 @pytest.mark.django_db
 def test_order_export_neutralises_formulas_too():
-    from certification.admin import OrderResource
+    from certification.admin.exports import OrderResource
     from certification.models import Order
     from certification.tests.factories import make_account, make_order
 

@@ -8,8 +8,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.tests.factories import EntityFactory, OfficialAccountFactory, UserFactory
-from certification import services
 from certification.models import ItemKind, Order, OrderStatus, ReviewCompany
+from certification.services.application_data import order_update_data
+from certification.services.checklist import document_upload
+from certification.services.creation import order_create
+from certification.services.steps import (
+    order_accept_naming_rules,
+    order_accept_service_agreement,
+    order_choose_invoice,
+    order_complete_data,
+)
+from certification.services.submission import order_pay
 
 PDF = b"%PDF-1.4\n% test document\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -66,9 +75,9 @@ def fill_documents(order, *, by):
         if document.required and not document.is_present:
             if document.kind == ItemKind.FILE:
                 name = "video.mp4" if document.code == "artist_video" else f"{document.code}.pdf"
-                services.document_upload(document=document, by=by, uploaded=pdf(name))
+                document_upload(document=document, by=by, uploaded=pdf(name))
             else:
-                services.document_upload(document=document, by=by, value="填写的值")
+                document_upload(document=document, by=by, value="填写的值")
 
 
 _payments = itertools.count(1)
@@ -102,25 +111,25 @@ def make_order(
     by = by or UserFactory(groups=["Finance"])
     account = account or make_account(staff=[by])
     now = now or timezone.now()
-    order = services.order_create(account=account, kind=kind, by=by, now=now, early_ok=True)
+    order = order_create(account=account, kind=kind, by=by, now=now, early_ok=True)
     target = STEPS.index(until)
     if target >= 1:
-        services.order_accept_service_agreement(order=order, by=by, now=now)
-        services.order_accept_naming_rules(order=order, by=by, now=now)
+        order_accept_service_agreement(order=order, by=by, now=now)
+        order_accept_naming_rules(order=order, by=by, now=now)
     if target >= 2:
         order.refresh_from_db()
         order.operator_name = data.pop("operator_name", "李四")
         for field, value in data.items():
             setattr(order, field, value)
-        services.order_update_data(order=order, by=by, changed=["operator_name"])
+        order_update_data(order=order, by=by, changed=["operator_name"])
         fill_documents(order, by=by)
-        services.order_complete_data(order=order, by=by, now=now)
+        order_complete_data(order=order, by=by, now=now)
     if target >= 3:
-        services.order_choose_invoice(
+        order_choose_invoice(
             order=order, by=by, invoice_type=invoice_type, mailing_address="深圳市南山区科技园 1 号", now=now
         )
     if target >= 4:
-        services.order_pay(
+        order_pay(
             order=order,
             by=by,
             transaction_id=transaction_id(),

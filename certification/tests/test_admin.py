@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from certification import services
 from certification.admin_account import badge_state, certification_badge
 from certification.models import Notification, Order, OrderStatus
+from certification.services.review import order_record_deposit, order_reject, order_succeed
 from certification.tests.factories import make_account, make_order, pdf
 
 SH = datetime.timezone(datetime.timedelta(hours=8))
@@ -188,7 +188,7 @@ def test_uploads_are_stored_outside_the_media_url(team, settings):
 
 
 def test_start_annual_review_from_a_reminder_is_one_click_r_post_03(client, team, time_machine):
-    services.order_succeed(order=team["order"], by=None)
+    order_succeed(order=team["order"], by=None)
     team["order"].refresh_from_db()
     time_machine.move_to(
         datetime.datetime.combine(team["order"].annual_review_remind_on, datetime.time(10), tzinfo=SH),
@@ -205,7 +205,7 @@ def test_start_annual_review_from_a_reminder_is_one_click_r_post_03(client, team
 
 
 def test_export_has_no_secrets_and_hides_fees_from_operators(client, team):
-    from certification.admin import OrderResource
+    from certification.admin.exports import OrderResource
 
     account = team["order"].account
     data = OrderResource(with_fees=True).export(queryset=Order.objects.all()).csv
@@ -323,7 +323,7 @@ def test_operators_history_shows_no_fee_or_invoice_details(client, team):
 def test_deposit_receipt_download_is_permission_checked_r_cert_03(client, team):
     from decimal import Decimal
 
-    services.order_record_deposit(
+    order_record_deposit(
         order=team["order"],
         by=None,
         amount=Decimal("0.12"),
@@ -351,7 +351,7 @@ def test_record_deposit_through_the_transition_form_r_cert_03(client, team):
 
 
 def test_start_annual_review_action_on_the_account_list_r_post_03(client, team, time_machine):
-    services.order_succeed(order=team["order"], by=None)
+    order_succeed(order=team["order"], by=None)
     team["order"].refresh_from_db()
     time_machine.move_to(
         datetime.datetime.combine(team["order"].annual_review_remind_on, datetime.time(10), tzinfo=SH),
@@ -402,7 +402,7 @@ def test_xlsx_export_has_the_orders():
 
     import openpyxl
 
-    from certification.admin import OrderResource
+    from certification.admin.exports import OrderResource
 
     order = make_order(until=OrderStatus.IN_REVIEW)
     data = OrderResource(with_fees=True).export(queryset=Order.objects.all()).xlsx
@@ -452,7 +452,7 @@ def test_dashboard_lists_rejected_orders_with_days_left_r_cert_12(rf, team, time
     from certification.dashboard import panels
 
     time_machine.move_to(datetime.datetime(2026, 9, 20, 10, tzinfo=datetime.UTC), tick=False)
-    services.order_reject(order=team["order"], by=None, note="x")
+    order_reject(order=team["order"], by=None, note="x")
     time_machine.move_to(datetime.datetime(2026, 10, 10, 10, tzinfo=datetime.UTC), tick=False)
     request = rf.get("/admin/")
     request.user = team["operator"]

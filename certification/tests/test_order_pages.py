@@ -11,9 +11,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.tests.factories import EntityFactory, UserFactory
-from certification import services
 from certification.models import Order, OrderEvent, OrderStatus
-from certification.services import CertificationError
+from certification.services.creation import order_create
+from certification.services.errors import CertificationError
+from certification.services.review import order_reject, order_succeed
+from certification.services.steps import order_choose_invoice
+from certification.services.submission import order_pay, order_resubmit, order_submit_free
 from certification.tests.factories import PDF, make_account, make_order, transaction_id
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +91,7 @@ def test_history_names_fields_and_documents_in_words(client, finance):
 def test_export_has_chinese_words_not_codes(finance):
     from django.utils import translation
 
-    from certification.admin import OrderResource
+    from certification.admin.exports import OrderResource
 
     make_order(by=finance, until=OrderStatus.IN_REVIEW)
     with translation.override("zh-hans"):
@@ -186,14 +189,10 @@ def test_wechat_pay_transaction_id_is_checked_r_cert_07(finance, bad):
     """R-CERT-07: a WeChat Pay 微信支付订单号 is 28 digits (at most 32)."""
     order = make_order(by=finance, until=OrderStatus.AWAITING_PAYMENT)
     if len(bad) == 29:  # digits, a valid length: accepted
-        services.order_pay(
-            order=order, by=finance, transaction_id=bad, paid_at=datetime.datetime.now(datetime.UTC)
-        )
+        order_pay(order=order, by=finance, transaction_id=bad, paid_at=datetime.datetime.now(datetime.UTC))
         return
     with pytest.raises(CertificationError, match="not a WeChat Pay transaction ID"):
-        services.order_pay(
-            order=order, by=finance, transaction_id=bad, paid_at=datetime.datetime.now(datetime.UTC)
-        )
+        order_pay(order=order, by=finance, transaction_id=bad, paid_at=datetime.datetime.now(datetime.UTC))
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT
 
@@ -202,13 +201,13 @@ def test_one_wechat_pay_transaction_pays_one_order_r_cert_07(finance):
     first = make_order(by=finance, until=OrderStatus.IN_REVIEW)
     second = make_order(by=finance, until=OrderStatus.AWAITING_PAYMENT)
     with pytest.raises(CertificationError, match=f"already paid order #{first.pk}"):
-        services.order_pay(
+        order_pay(
             order=second,
             by=finance,
             transaction_id=first.wechat_pay_transaction_id,
             paid_at=datetime.datetime.now(datetime.UTC),
         )
-    services.order_pay(
+    order_pay(
         order=second, by=finance, transaction_id=transaction_id(), paid_at=datetime.datetime.now(datetime.UTC)
     )
 
@@ -218,15 +217,15 @@ def test_free_modification_skips_invoice_and_payment_r_post_01(finance):
     from certification.selectors import allowed_transitions
 
     certified = make_order(by=finance, until=OrderStatus.IN_REVIEW)
-    services.order_succeed(order=certified, by=finance)
+    order_succeed(order=certified, by=finance)
     order = make_order(
         account=certified.account, kind="modification", by=finance, until=OrderStatus.DATA_FILLED
     )
     assert order.fee == 0
     assert [t.name for t in allowed_transitions(order)] == ["submit", "cancel"]
     with pytest.raises(CertificationError, match="free of charge"):
-        services.order_choose_invoice(order=order, by=finance, invoice_type="none")
-    services.order_submit_free(order=order, by=finance)
+        order_choose_invoice(order=order, by=finance, invoice_type="none")
+    order_submit_free(order=order, by=finance)
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_REVIEW and order.review_due_on
     assert not OrderEvent.objects.filter(order=order, to_status="awaiting_payment").exists()
@@ -235,16 +234,16 @@ def test_free_modification_skips_invoice_and_payment_r_post_01(finance):
 def test_paid_order_cannot_use_the_free_submission(finance):
     order = make_order(by=finance, until=OrderStatus.DATA_FILLED)
     with pytest.raises(CertificationError, match=r"costs 300.00 CNY"):
-        services.order_submit_free(order=order, by=finance)
+        order_submit_free(order=order, by=finance)
 
 
 def test_early_annual_review_warns_and_needs_a_confirmation_r_post_02(client, finance):
     """R-POST-02: the annual review is due from 3 months before expiry; a year early it
     warns (300 CNY all the same) and runs only once confirmed."""
     certified = make_order(by=finance, account=make_account(staff=[finance]), until=OrderStatus.IN_REVIEW)
-    services.order_succeed(order=certified, by=finance)
+    order_succeed(order=certified, by=finance)
     with pytest.raises(CertificationError, match="Confirm to start it early"):
-        services.order_create(account=certified.account, kind="annual_review", by=finance)
+        order_create(account=certified.account, kind="annual_review", by=finance)
     login(client, finance, language="en")
     url = reverse("admin:certification_order_start_annual", args=[certified.account_id])
     page = client.get(url).content.decode()
@@ -259,34 +258,34 @@ def test_modification_while_the_annual_review_is_prepared_r_post_01_r_post_03(fi
     """R-POST-01: data can be modified while the certification is valid, also beside an
     annual review being prepared; only one application is with the reviewer at a time."""
     certified = make_order(by=finance, until=OrderStatus.IN_REVIEW)
-    services.order_succeed(order=certified, by=finance)
+    order_succeed(order=certified, by=finance)
     annual = make_order(
         account=certified.account, kind="annual_review", by=finance, until=OrderStatus.AWAITING_PAYMENT
     )
     modification = make_order(
         account=certified.account, kind="modification", by=finance, until=OrderStatus.DATA_FILLED
     )
-    services.order_submit_free(order=modification, by=finance)  # now with the reviewer
+    order_submit_free(order=modification, by=finance)  # now with the reviewer
     with pytest.raises(CertificationError, match="is with the reviewer"):
-        services.order_pay(
+        order_pay(
             order=annual,
             by=finance,
             transaction_id=transaction_id(),
             paid_at=datetime.datetime.now(datetime.UTC),
         )
     with pytest.raises(CertificationError, match="already has an order in progress"):
-        services.order_create(account=certified.account, kind="modification", by=finance)
-    services.order_succeed(order=modification, by=finance)
-    services.order_pay(
+        order_create(account=certified.account, kind="modification", by=finance)
+    order_succeed(order=modification, by=finance)
+    order_pay(
         order=annual, by=finance, transaction_id=transaction_id(), paid_at=datetime.datetime.now(datetime.UTC)
     )
 
 
 def test_finished_orders_hide_review_and_resubmission_dates(client, finance):
     order = make_order(by=finance, account=make_account(staff=[finance]), until=OrderStatus.IN_REVIEW)
-    services.order_reject(order=order, by=finance, note="x")
-    services.order_resubmit(order=order, by=finance)
-    services.order_succeed(order=order, by=finance)
+    order_reject(order=order, by=finance, note="x")
+    order_resubmit(order=order, by=finance)
+    order_succeed(order=order, by=finance)
     order.refresh_from_db()
     assert order.review_due_on and order.resubmission_deadline
     login(client, finance, language="en")
@@ -316,7 +315,7 @@ def test_early_annual_review_from_the_account_list_links_to_the_confirmation(cli
     """R-POST-02: the bulk action does not start an early annual review; it links to the
     account's page where it can be confirmed."""
     certified = make_order(by=finance, account=make_account(staff=[finance]), until=OrderStatus.IN_REVIEW)
-    services.order_succeed(order=certified, by=finance)
+    order_succeed(order=certified, by=finance)
     login(client, finance, language="en")
     response = client.post(
         reverse("admin:accounts_officialaccount_changelist"),

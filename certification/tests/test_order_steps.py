@@ -6,9 +6,14 @@ import pytest
 
 from accounts.models import AccountType, EntityKind
 from accounts.tests.factories import EntityFactory, UserFactory
-from certification import services
 from certification.models import ItemStatus, Order, OrderEvent, OrderStatus
-from certification.services import CertificationError
+from certification.services.application_data import order_update_data
+from certification.services.checklist import document_upload, document_verify
+from certification.services.creation import order_create
+from certification.services.errors import CertificationError
+from certification.services.review import order_record_deposit, order_reject
+from certification.services.steps import order_accept_naming_rules, order_choose_invoice, order_complete_data
+from certification.services.submission import order_pay
 from certification.tests.factories import fill_documents, make_account, make_order, pdf
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_subscription_account_is_refused_with_a_clear_reason_r_cert_01():
     account = make_account(account_type=AccountType.SUBSCRIPTION)
     with pytest.raises(CertificationError) as exc:
-        services.order_create(account=account, kind="initial", by=UserFactory())
+        order_create(account=account, kind="initial", by=UserFactory())
     assert "only service accounts can be certified" in str(exc.value)
     assert not Order.objects.exists()
 
@@ -25,14 +30,14 @@ def test_subscription_account_is_refused_with_a_clear_reason_r_cert_01():
 @pytest.mark.parametrize("subtype", ["general_enterprise", "artist_agency", "individual_business"])
 def test_enterprise_service_accounts_can_order_r_cert_01(subtype):
     account = make_account(entity=EntityFactory(subtype=subtype))
-    order = services.order_create(account=account, kind="initial", by=UserFactory())
+    order = order_create(account=account, kind="initial", by=UserFactory())
     assert order.status == OrderStatus.DRAFT
 
 
 @pytest.mark.parametrize("subtype", ["broadcast_tv", "newspaper", "periodical", "online_media"])
 def test_media_service_accounts_can_order_r_cert_01(subtype):
     entity = EntityFactory(kind=EntityKind.MEDIA, subtype=subtype)
-    order = services.order_create(account=make_account(entity=entity), kind="initial", by=UserFactory())
+    order = order_create(account=make_account(entity=entity), kind="initial", by=UserFactory())
     assert order.documents.filter(code="media_licence").exists()
 
 
@@ -48,7 +53,7 @@ def test_one_entity_may_certify_several_accounts_r_cert_14():
 def test_only_one_open_order_per_account():
     order = make_order()
     with pytest.raises(CertificationError, match="already has an order in progress"):
-        services.order_create(account=order.account, kind="initial", by=UserFactory())
+        order_create(account=order.account, kind="initial", by=UserFactory())
 
 
 def test_order_snapshots_the_entity_as_filed():
@@ -62,9 +67,9 @@ def test_order_snapshots_the_entity_as_filed():
 
 def test_naming_rules_cannot_be_accepted_before_the_service_agreement_r_cert_02():
     user = UserFactory()
-    order = services.order_create(account=make_account(), kind="initial", by=user)
+    order = order_create(account=make_account(), kind="initial", by=user)
     with pytest.raises(CertificationError, match="Service Agreement first"):
-        services.order_accept_naming_rules(order=order, by=user)
+        order_accept_naming_rules(order=order, by=user)
 
 
 def test_agreements_record_who_and_when_r_cert_02():
@@ -80,16 +85,16 @@ def test_agreements_record_who_and_when_r_cert_02():
 @pytest.mark.parametrize("step", ["choose_invoice", "pay", "complete_data", "reject"])
 def test_steps_cannot_be_skipped_r_cert_02(step):
     user = UserFactory()
-    order = services.order_create(account=make_account(), kind="initial", by=user)
+    order = order_create(account=make_account(), kind="initial", by=user)
     calls = {
-        "complete_data": lambda: services.order_complete_data(order=order, by=user),
-        "choose_invoice": lambda: services.order_choose_invoice(
+        "complete_data": lambda: order_complete_data(order=order, by=user),
+        "choose_invoice": lambda: order_choose_invoice(
             order=order, by=user, invoice_type="vat_ordinary", mailing_address="x"
         ),
-        "pay": lambda: services.order_pay(
+        "pay": lambda: order_pay(
             order=order, by=user, transaction_id="1", paid_at=datetime.datetime.now(datetime.UTC)
         ),
-        "reject": lambda: services.order_reject(order=order, by=user, note="x"),
+        "reject": lambda: order_reject(order=order, by=user, note="x"),
     }
     with pytest.raises(CertificationError, match="cannot be"):
         calls[step]()
@@ -101,9 +106,9 @@ def test_data_step_lists_every_missing_document_r_cert_04():
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.AGREEMENTS_ACCEPTED)
     order.operator_name = "李四"
-    services.order_update_data(order=order, by=user)
+    order_update_data(order=order, by=user)
     with pytest.raises(CertificationError) as exc:
-        services.order_complete_data(order=order, by=user)
+        order_complete_data(order=order, by=user)
     text = " ".join(exc.value.message_dict["documents"])
     for label in [
         "Business licence copy",
@@ -121,14 +126,14 @@ def test_operator_id_needs_both_sides_r_cert_06():
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.AGREEMENTS_ACCEPTED)
     order.operator_name = "李四"
-    services.order_update_data(order=order, by=user)
+    order_update_data(order=order, by=user)
     fill_documents(order, by=user)
     back = order.documents.get(code="operator_id_back")
     back.file = ""
     back.status = ItemStatus.MISSING
     back.save()
     with pytest.raises(CertificationError, match="Operator ID scan, back"):
-        services.order_complete_data(order=order, by=user)
+        order_complete_data(order=order, by=user)
 
 
 def test_corporate_bank_account_is_mandatory_r_cert_03():
@@ -136,10 +141,10 @@ def test_corporate_bank_account_is_mandatory_r_cert_03():
     entity = EntityFactory(bank_name="", bank_account_number="")
     order = make_order(account=make_account(entity=entity), by=user, until=OrderStatus.AGREEMENTS_ACCEPTED)
     order.operator_name = "李四"
-    services.order_update_data(order=order, by=user)
+    order_update_data(order=order, by=user)
     fill_documents(order, by=user)
     with pytest.raises(CertificationError) as exc:
-        services.order_complete_data(order=order, by=user)
+        order_complete_data(order=order, by=user)
     assert "corporate bank account" in " ".join(exc.value.message_dict["account"])
 
 
@@ -147,16 +152,16 @@ def test_failing_name_needs_a_written_justification_r_cert_08():
     user = UserFactory()
     order = make_order(account=make_account(name="好吃的"), by=user, until=OrderStatus.AGREEMENTS_ACCEPTED)
     order.operator_name = "李四"
-    services.order_update_data(order=order, by=user)
+    order_update_data(order=order, by=user)
     fill_documents(order, by=user)
     with pytest.raises(CertificationError) as exc:
-        services.order_complete_data(order=order, by=user)
+        order_complete_data(order=order, by=user)
     assert "naming_justification" in exc.value.message_dict
     order.refresh_from_db()
     assert order.naming_ok is False and "full or short name" in order.naming_reason
     order.naming_justification = "商标转让中，附说明函"
-    services.order_update_data(order=order, by=user)
-    services.order_complete_data(order=order, by=user)
+    order_update_data(order=order, by=user)
+    order_complete_data(order=order, by=user)
     order.refresh_from_db()
     assert order.status == OrderStatus.DATA_FILLED
 
@@ -173,11 +178,11 @@ def test_trademark_letter_must_contain_the_five_elements_r_cert_13():
     order.trademark_document = "certificate"
     order.trademark_owned_by_entity = False
     order.tm_grantee = "别的公司"
-    services.order_update_data(order=order, by=user)
+    order_update_data(order=order, by=user)
     fill_documents(order, by=user)
     assert order.documents.filter(code="trademark_authorisation").exists()
     with pytest.raises(CertificationError) as exc:
-        services.order_complete_data(order=order, by=user)
+        order_complete_data(order=order, by=user)
     text = " ".join(exc.value.message_dict["trademark_authorisation"])
     for part in [
         "registrant",
@@ -193,8 +198,8 @@ def test_trademark_letter_must_contain_the_five_elements_r_cert_13():
     order.tm_sealed_or_signed = True
     order.tm_use_from = datetime.date(2026, 1, 1)
     order.tm_use_until = datetime.date(2030, 12, 31)
-    services.order_update_data(order=order, by=user)
-    services.order_complete_data(order=order, by=user)
+    order_update_data(order=order, by=user)
+    order_complete_data(order=order, by=user)
 
 
 def test_vat_special_invoice_is_flagged_for_tencent_customer_service_r_cert_10():
@@ -207,16 +212,14 @@ def test_paper_invoice_needs_a_mailing_address_r_cert_10():
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.DATA_FILLED)
     with pytest.raises(CertificationError, match="mailing address"):
-        services.order_choose_invoice(order=order, by=user, invoice_type="vat_ordinary")
+        order_choose_invoice(order=order, by=user, invoice_type="vat_ordinary")
 
 
 def test_payment_is_by_wechat_pay_with_transaction_id_r_cert_07():
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.AWAITING_PAYMENT)
     with pytest.raises(CertificationError, match="WeChat Pay transaction ID"):
-        services.order_pay(
-            order=order, by=user, transaction_id="", paid_at=datetime.datetime.now(datetime.UTC)
-        )
+        order_pay(order=order, by=user, transaction_id="", paid_at=datetime.datetime.now(datetime.UTC))
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT and order.paid_at is None
 
@@ -232,10 +235,10 @@ def test_upload_replaces_and_marks_received_then_verified():
     user = UserFactory()
     order = make_order(by=user)
     document = order.documents.get(code="business_licence")
-    services.document_upload(document=document, by=user, uploaded=pdf())
+    document_upload(document=document, by=user, uploaded=pdf())
     document.refresh_from_db()
     assert document.status == ItemStatus.RECEIVED and document.file
-    services.document_verify(document=document, by=user)
+    document_verify(document=document, by=user)
     document.refresh_from_db()
     assert document.status == ItemStatus.VERIFIED and document.verified_by == user
 
@@ -246,14 +249,14 @@ def test_micro_deposit_is_recorded_with_amount_remark_date_and_receipt_r_cert_03
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.IN_REVIEW)
     with pytest.raises(CertificationError, match="future"):
-        services.order_record_deposit(
+        order_record_deposit(
             order=order,
             by=user,
             amount=Decimal("0.37"),
             remark="WX1234",
             received_on=datetime.date(2099, 1, 1),
         )
-    services.order_record_deposit(
+    order_record_deposit(
         order=order,
         by=user,
         amount=Decimal("0.37"),
@@ -272,7 +275,7 @@ def test_micro_deposit_receipt_type_is_checked_r_cert_03():
 
     order = make_order(until=OrderStatus.IN_REVIEW)
     with pytest.raises(Exception, match="file type not accepted"):
-        services.order_record_deposit(
+        order_record_deposit(
             order=order,
             by=None,
             amount=Decimal("0.10"),
@@ -302,9 +305,9 @@ def test_a_stale_form_instance_never_overwrites_the_status():
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.IN_REVIEW)
     stale = Order.objects.get(pk=order.pk)  # loaded by a form before the rejection
-    services.order_reject(order=order, by=user, note="补充材料")
+    order_reject(order=order, by=user, note="补充材料")
     stale.operator_phone = "13800000000"
-    services.order_update_data(order=stale, by=user, changed=["operator_phone"])
+    order_update_data(order=stale, by=user, changed=["operator_phone"])
     order.refresh_from_db()
     assert order.status == OrderStatus.REJECTED and order.rejection_count == 1
     assert order.operator_phone == "13800000000"

@@ -9,8 +9,16 @@ from django.core import mail
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
-from certification import reminders, services
+from certification import reminders
 from certification.models import FailureReason, Notification, OrderStatus, Reminder
+from certification.services.creation import order_create
+from certification.services.invoices import (
+    invoice_record_issued,
+    invoice_record_mailed,
+    invoice_record_received,
+)
+from certification.services.review import order_fail, order_reject, order_succeed
+from certification.services.submission import order_resubmit
 from certification.tests.factories import make_account, make_order
 
 SH = datetime.timezone(datetime.timedelta(hours=8))
@@ -33,7 +41,7 @@ def certified_order(staff, *, on=at(2026, 3, 15)):
         until=OrderStatus.IN_REVIEW,
         now=on - datetime.timedelta(days=10),
     )
-    services.order_succeed(order=order, by=staff[1] if staff else None, now=on)
+    order_succeed(order=order, by=staff[1] if staff else None, now=on)
     order.refresh_from_db()
     return order
 
@@ -55,9 +63,7 @@ def test_annual_review_reminder_goes_out_3_months_before_expiry_once_r_post_02(s
 @pytest.mark.django_db
 def test_no_annual_review_reminder_when_a_review_is_already_open_r_post_02(staff):
     order = certified_order(staff)
-    services.order_create(
-        account=order.account, kind="annual_review", by=staff[0], now=at(2026, 12, 1), early_ok=True
-    )
+    order_create(account=order.account, kind="annual_review", by=staff[0], now=at(2026, 12, 1), early_ok=True)
     assert reminders.send_due_reminders(now=at(2026, 12, 15))["annual_review"] == 0
 
 
@@ -65,7 +71,7 @@ def test_no_annual_review_reminder_when_a_review_is_already_open_r_post_02(staff
 def test_resubmission_reminder_before_the_deadline_r_cert_12(staff, settings):
     settings.CERTIFICATION_REMINDER_LEAD_DAYS = 7
     order = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
-    services.order_reject(order=order, by=None, note="x", now=at(2026, 9, 20))
+    order_reject(order=order, by=None, note="x", now=at(2026, 9, 20))
     # deadline 2026-10-20: window opens 2026-10-13
     assert reminders.send_due_reminders(now=at(2026, 10, 12))["resubmission"] == 0
     assert reminders.send_due_reminders(now=at(2026, 10, 13))["resubmission"] == 1
@@ -80,11 +86,11 @@ def test_invoice_reminders_before_request_deadline_and_expected_by_r_cert_10(sta
         invoice_type="none",
         now=at(2026, 5, 1),
     )
-    services.order_fail(
+    order_fail(
         order=none, by=None, reason=FailureReason.NOT_REGISTERED, now=at(2026, 5, 10)
     )  # request by 2026-06-09
     paper = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW, now=at(2026, 5, 1))
-    services.order_succeed(order=paper, by=None, now=at(2026, 5, 10))  # expected by 07-29
+    order_succeed(order=paper, by=None, now=at(2026, 5, 10))  # expected by 07-29
     sent = reminders.send_due_reminders(now=at(2026, 6, 2))
     assert sent["invoice_request"] == 1 and sent["invoice_expected"] == 0
     sent = reminders.send_due_reminders(now=at(2026, 7, 22))
@@ -95,11 +101,11 @@ def test_invoice_reminders_before_request_deadline_and_expected_by_r_cert_10(sta
 @pytest.mark.django_db
 def test_received_invoice_is_not_reminded_r_cert_10(staff):
     paper = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW, now=at(2026, 5, 1))
-    services.order_succeed(order=paper, by=None, now=at(2026, 5, 10))
+    order_succeed(order=paper, by=None, now=at(2026, 5, 10))
     for step, kwargs in [
-        (services.invoice_record_issued, {}),
-        (services.invoice_record_mailed, {"tracking_number": "SF1"}),
-        (services.invoice_record_received, {}),
+        (invoice_record_issued, {}),
+        (invoice_record_mailed, {"tracking_number": "SF1"}),
+        (invoice_record_received, {}),
     ]:
         step(order=paper, by=None, on=datetime.date(2026, 6, 1), **kwargs)
     assert reminders.send_due_reminders(now=at(2026, 7, 22))["invoice_expected"] == 0
@@ -152,10 +158,10 @@ def test_second_rejection_gets_its_own_resubmission_reminder_r_cert_12(staff, se
     """R-CERT-12: each rejection's 30-day window is reminded once, before its own end."""
     settings.CERTIFICATION_REMINDER_LEAD_DAYS = 7
     order = make_order(account=make_account(staff=staff), until=OrderStatus.IN_REVIEW, now=at(2026, 2, 20))
-    services.order_reject(order=order, by=None, note="x", now=at(2026, 3, 2))  # by 04-01
+    order_reject(order=order, by=None, note="x", now=at(2026, 3, 2))  # by 04-01
     assert reminders.send_due_reminders(now=at(2026, 3, 25))["resubmission"] == 1
-    services.order_resubmit(order=order, by=None, now=at(2026, 3, 26))
-    services.order_reject(order=order, by=None, note="y", now=at(2026, 4, 2))  # by 05-02
+    order_resubmit(order=order, by=None, now=at(2026, 3, 26))
+    order_reject(order=order, by=None, note="y", now=at(2026, 4, 2))  # by 05-02
     assert reminders.send_due_reminders(now=at(2026, 4, 26))["resubmission"] == 1
     assert reminders.send_due_reminders(now=at(2026, 4, 27))["resubmission"] == 0
     assert sorted(Reminder.objects.filter(order=order).values_list("due_on", flat=True)) == [

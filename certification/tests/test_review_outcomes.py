@@ -7,9 +7,19 @@ from decimal import Decimal
 import pytest
 
 from accounts.tests.factories import UserFactory
-from certification import services
 from certification.models import FailureReason, Order, OrderEvent, OrderStatus
-from certification.services import CertificationError
+from certification.services.application_data import order_update_data
+from certification.services.creation import order_create
+from certification.services.errors import CertificationError
+from certification.services.review import order_fail, order_reject, order_succeed
+from certification.services.steps import (
+    order_accept_naming_rules,
+    order_accept_service_agreement,
+    order_cancel,
+    order_complete_data,
+)
+from certification.services.submission import order_resubmit, order_submit_free
+from certification.services.sweeps import accounts_expire_certifications, orders_fail_timed_out
 from certification.tests.factories import make_account, make_order
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +32,7 @@ def at(y, m, d, h=10):
 
 def test_success_certifies_for_one_year_and_knows_the_reminder_date_r_post_02():
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
-    services.order_succeed(order=order, by=None, now=at(2026, 3, 15))
+    order_succeed(order=order, by=None, now=at(2026, 3, 15))
     order.refresh_from_db()
     order.account.refresh_from_db()
     assert order.valid_until == datetime.date(2027, 3, 15)
@@ -34,7 +44,7 @@ def test_success_certifies_for_one_year_and_knows_the_reminder_date_r_post_02():
 
 def test_success_sets_the_invoice_deadlines_from_completion_r_cert_10():
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
-    services.order_succeed(order=order, by=None, now=at(2026, 3, 15))
+    order_succeed(order=order, by=None, now=at(2026, 3, 15))
     order.refresh_from_db()
     assert order.invoice_request_deadline == datetime.date(2026, 4, 14)
     assert order.invoice_expected_by == datetime.date(2026, 6, 3)
@@ -43,30 +53,30 @@ def test_success_sets_the_invoice_deadlines_from_completion_r_cert_10():
 def test_fee_is_300_for_initial_and_annual_review_whatever_the_outcome_r_cert_07_r_post_03():
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
     assert order.fee == Decimal("300.00")
-    services.order_fail(order=order, by=None, reason=FailureReason.NOT_REGISTERED, now=at(2026, 3, 10))
+    order_fail(order=order, by=None, reason=FailureReason.NOT_REGISTERED, now=at(2026, 3, 10))
     order.refresh_from_db()
     assert order.fee == Decimal("300.00") and order.paid_at is not None
     account = order.account
     first = make_order(account=account, until=OrderStatus.IN_REVIEW, now=at(2026, 3, 11))
-    services.order_succeed(order=first, by=None, now=at(2026, 3, 20))
-    annual = services.order_create(account=account, kind="annual_review", by=None, now=at(2026, 12, 20))
+    order_succeed(order=first, by=None, now=at(2026, 3, 20))
+    annual = order_create(account=account, kind="annual_review", by=None, now=at(2026, 12, 20))
     assert annual.fee == Decimal("300.00")
 
 
 def test_first_modification_is_free_later_ones_cost_200_r_post_01():
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.IN_REVIEW, now=at(2026, 3, 1))
-    services.order_succeed(order=order, by=user, now=at(2026, 3, 15))
+    order_succeed(order=order, by=user, now=at(2026, 3, 15))
     account = order.account
-    first = services.order_create(account=account, kind="modification", by=user, now=at(2026, 4, 1))
+    first = order_create(account=account, kind="modification", by=user, now=at(2026, 4, 1))
     assert first.fee == Decimal("0.00")
-    services.order_cancel(order=first, by=user)
+    order_cancel(order=first, by=user)
     # A cancelled modification does not use up the free one.
-    again = services.order_create(account=account, kind="modification", by=user)
+    again = order_create(account=account, kind="modification", by=user)
     assert again.fee == Decimal("0.00")
     walk = make_order_from(again, user)
-    services.order_succeed(order=walk, by=user)
-    second = services.order_create(account=account, kind="modification", by=user)
+    order_succeed(order=walk, by=user)
+    second = order_create(account=account, kind="modification", by=user)
     assert second.fee == Decimal("200.00")
 
 
@@ -74,13 +84,13 @@ def make_order_from(order, user):
     """Walk an existing draft to review; a free order needs no payment."""
     from certification.tests.factories import fill_documents
 
-    services.order_accept_service_agreement(order=order, by=user)
-    services.order_accept_naming_rules(order=order, by=user)
+    order_accept_service_agreement(order=order, by=user)
+    order_accept_naming_rules(order=order, by=user)
     order.refresh_from_db()
-    services.order_update_data(order=order, by=user)
+    order_update_data(order=order, by=user)
     fill_documents(order, by=user)
-    services.order_complete_data(order=order, by=user)
-    services.order_submit_free(order=order, by=user)
+    order_complete_data(order=order, by=user)
+    order_submit_free(order=order, by=user)
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_REVIEW and order.paid_at is None
     return order
@@ -88,15 +98,15 @@ def make_order_from(order, user):
 
 def test_modification_needs_a_valid_certification_r_post_01():
     with pytest.raises(CertificationError, match="only be modified while the certification is valid"):
-        services.order_create(account=make_account(), kind="modification", by=None)
+        order_create(account=make_account(), kind="modification", by=None)
 
 
 def test_annual_review_needs_a_certification_and_is_prefilled_r_post_03():
     with pytest.raises(CertificationError, match="no certification to review"):
-        services.order_create(account=make_account(), kind="annual_review", by=None)
+        order_create(account=make_account(), kind="annual_review", by=None)
     order = make_order(until=OrderStatus.IN_REVIEW, operator_name="赵六")
-    services.order_succeed(order=order, by=None)
-    annual = services.order_create(account=order.account, kind="annual_review", by=None, early_ok=True)
+    order_succeed(order=order, by=None)
+    annual = order_create(account=order.account, kind="annual_review", by=None, early_ok=True)
     assert annual.operator_name == "赵六"
     assert annual.renews_id == order.pk
     assert annual.review_company_id == order.review_company_id
@@ -105,9 +115,9 @@ def test_annual_review_needs_a_certification_and_is_prefilled_r_post_03():
 def test_failed_annual_review_clears_the_certification_r_post_04():
     """R-POST-04: a failed annual review loses the badge and the certification data."""
     order = make_order(until=OrderStatus.IN_REVIEW)
-    services.order_succeed(order=order, by=None)
+    order_succeed(order=order, by=None)
     annual = make_order(account=order.account, kind="annual_review", until=OrderStatus.IN_REVIEW)
-    services.order_fail(order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG)
+    order_fail(order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG)
     annual.account.refresh_from_db()
     assert annual.account.certified_until is None
     assert not annual.account.is_certified()
@@ -126,7 +136,7 @@ def test_failed_annual_review_clears_the_certification_r_post_04():
 )
 def test_each_of_the_six_failure_reasons_fails_the_order_r_cert_12(reason):
     order = make_order(until=OrderStatus.IN_REVIEW)
-    services.order_fail(order=order, by=None, reason=reason, note="审核结论")
+    order_fail(order=order, by=None, reason=reason, note="审核结论")
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED and order.failure_reason == reason
     assert order.completed_at is not None
@@ -136,7 +146,7 @@ def test_there_are_exactly_six_failure_reasons_and_others_are_refused_r_cert_12(
     assert len(FailureReason.values) == 6
     order = make_order(until=OrderStatus.IN_REVIEW)
     with pytest.raises(CertificationError, match="six failure reasons"):
-        services.order_fail(order=order, by=None, reason="bad_luck")
+        order_fail(order=order, by=None, reason="bad_luck")
 
 
 def test_every_rejection_opens_its_own_30_day_window_r_cert_12():
@@ -144,17 +154,17 @@ def test_every_rejection_opens_its_own_30_day_window_r_cert_12():
     later one from its own rejection. The issue's case: rejected 03-02, resubmitted
     03-12, rejected again 04-02 — the resubmission is accepted until 05-02."""
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 2, 20))
-    services.order_reject(order=order, by=None, note="营业执照模糊", now=at(2026, 3, 2))
+    order_reject(order=order, by=None, note="营业执照模糊", now=at(2026, 3, 2))
     order.refresh_from_db()
     assert order.resubmission_deadline == datetime.date(2026, 4, 1)
-    services.order_resubmit(order=order, by=None, now=at(2026, 3, 12))
-    services.order_reject(order=order, by=None, note="仍不清晰", now=at(2026, 4, 2))
+    order_resubmit(order=order, by=None, now=at(2026, 3, 12))
+    order_reject(order=order, by=None, note="仍不清晰", now=at(2026, 4, 2))
     order.refresh_from_db()
     assert order.resubmission_deadline == datetime.date(2026, 5, 2)
     assert order.first_rejected_at == at(2026, 3, 2) and order.rejection_count == 2
     # The nightly sweep of 04-03 leaves it alone; the resubmission is in time.
-    assert services.orders_fail_timed_out(now=at(2026, 4, 3, 1)) == 0
-    services.order_resubmit(order=order, by=None, now=at(2026, 4, 20))
+    assert orders_fail_timed_out(now=at(2026, 4, 3, 1)) == 0
+    order_resubmit(order=order, by=None, now=at(2026, 4, 20))
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_REVIEW and order.resubmission_count == 2
 
@@ -162,19 +172,19 @@ def test_every_rejection_opens_its_own_30_day_window_r_cert_12():
 def test_an_order_with_the_reviewer_never_times_out_r_cert_12():
     """R-CERT-12: resubmitted in time, then the reviewer takes months — no timeout."""
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 2, 20))
-    services.order_reject(order=order, by=None, note="x", now=at(2026, 3, 2))
-    services.order_resubmit(order=order, by=None, now=at(2026, 3, 12))
-    assert services.orders_fail_timed_out(now=at(2026, 6, 30)) == 0
+    order_reject(order=order, by=None, note="x", now=at(2026, 3, 2))
+    order_resubmit(order=order, by=None, now=at(2026, 3, 12))
+    assert orders_fail_timed_out(now=at(2026, 6, 30)) == 0
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_REVIEW
 
 
 def test_resubmission_on_the_deadline_is_accepted_the_day_after_refused_r_cert_12():
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
-    services.order_reject(order=order, by=None, note="x", now=at(2026, 9, 20))
+    order_reject(order=order, by=None, note="x", now=at(2026, 9, 20))
     with pytest.raises(CertificationError, match="deadline"):
-        services.order_resubmit(order=order, by=None, now=at(2026, 10, 21, 0))
-    services.order_resubmit(order=order, by=None, now=at(2026, 10, 20, 23))
+        order_resubmit(order=order, by=None, now=at(2026, 10, 21, 0))
+    order_resubmit(order=order, by=None, now=at(2026, 10, 20, 23))
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_REVIEW
     # R-CERT-11: the review clock restarted at the resubmission.
@@ -184,11 +194,11 @@ def test_resubmission_on_the_deadline_is_accepted_the_day_after_refused_r_cert_1
 def test_third_noncompliant_resubmission_fails_the_order_r_cert_12():
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
     for day in (2, 4, 6):
-        services.order_reject(order=order, by=None, note="不合规", now=at(2026, 9, day))
-        services.order_resubmit(order=order, by=None, now=at(2026, 9, day + 1))
+        order_reject(order=order, by=None, note="不合规", now=at(2026, 9, day))
+        order_resubmit(order=order, by=None, now=at(2026, 9, day + 1))
     order.refresh_from_db()
     assert order.resubmission_count == 3 and order.status == OrderStatus.IN_REVIEW
-    services.order_reject(order=order, by=None, note="第三次仍不合规", now=at(2026, 9, 8))
+    order_reject(order=order, by=None, note="第三次仍不合规", now=at(2026, 9, 8))
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
     assert order.failure_reason == FailureReason.RESUBMITTED_THREE_TIMES
@@ -196,12 +206,12 @@ def test_third_noncompliant_resubmission_fails_the_order_r_cert_12():
 
 def test_timeout_sweep_fails_only_orders_past_the_deadline_and_runs_twice_safely_r_cert_12():
     late = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
-    services.order_reject(order=late, by=None, note="x", now=at(2026, 9, 20))
+    order_reject(order=late, by=None, note="x", now=at(2026, 9, 20))
     on_time = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 9, 1))
-    services.order_reject(order=on_time, by=None, note="x", now=at(2026, 9, 21))
+    order_reject(order=on_time, by=None, note="x", now=at(2026, 9, 21))
     # 2026-10-21: the day after late's deadline, the day of on_time's.
-    assert services.orders_fail_timed_out(now=at(2026, 10, 21, 1)) == 1
-    assert services.orders_fail_timed_out(now=at(2026, 10, 21, 2)) == 0
+    assert orders_fail_timed_out(now=at(2026, 10, 21, 1)) == 1
+    assert orders_fail_timed_out(now=at(2026, 10, 21, 2)) == 0
     late.refresh_from_db()
     on_time.refresh_from_db()
     assert late.status == OrderStatus.FAILED and late.failure_reason == FailureReason.TIMEOUT
@@ -212,12 +222,12 @@ def test_timeout_sweep_fails_only_orders_past_the_deadline_and_runs_twice_safely
 
 def test_timed_out_annual_review_clears_the_certification_r_post_04_r_cert_12():
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2026, 1, 5))
-    services.order_succeed(order=order, by=None, now=at(2026, 1, 10))
+    order_succeed(order=order, by=None, now=at(2026, 1, 10))
     annual = make_order(
         account=order.account, kind="annual_review", until=OrderStatus.IN_REVIEW, now=at(2026, 11, 1)
     )
-    services.order_reject(order=annual, by=None, note="x", now=at(2026, 11, 5))
-    services.orders_fail_timed_out(now=at(2026, 12, 6))
+    order_reject(order=annual, by=None, note="x", now=at(2026, 11, 5))
+    orders_fail_timed_out(now=at(2026, 12, 6))
     annual.account.refresh_from_db()
     assert annual.account.certified_until is None
 
@@ -225,10 +235,10 @@ def test_timed_out_annual_review_clears_the_certification_r_post_04_r_cert_12():
 def test_missed_annual_review_lapses_the_certification_once_r_post_04():
     """R-POST-04: an account that misses its annual review loses the certification."""
     order = make_order(until=OrderStatus.IN_REVIEW, now=at(2025, 3, 1))
-    services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
-    assert services.accounts_expire_certifications(now=at(2026, 3, 10)) == 0  # last valid day
-    assert services.accounts_expire_certifications(now=at(2026, 3, 11)) == 1
-    assert services.accounts_expire_certifications(now=at(2026, 3, 12)) == 0
+    order_succeed(order=order, by=None, now=at(2025, 3, 10))
+    assert accounts_expire_certifications(now=at(2026, 3, 10)) == 0  # last valid day
+    assert accounts_expire_certifications(now=at(2026, 3, 11)) == 1
+    assert accounts_expire_certifications(now=at(2026, 3, 12)) == 0
     order.account.refresh_from_db()
     assert order.account.certified_until is None
     assert OrderEvent.objects.filter(order=order, action="certification_lapsed").count() == 1
@@ -237,7 +247,7 @@ def test_missed_annual_review_lapses_the_certification_once_r_post_04():
 def test_transitions_are_audited_with_who_and_why():
     user = UserFactory()
     order = make_order(by=user, until=OrderStatus.IN_REVIEW)
-    services.order_reject(order=order, by=user, note="照片模糊")
+    order_reject(order=order, by=user, note="照片模糊")
     event = OrderEvent.objects.filter(order=order).last()
     assert (event.from_status, event.to_status, event.by, event.note) == (
         "in_review",
@@ -250,7 +260,7 @@ def test_transitions_are_audited_with_who_and_why():
 def test_cancel_is_refused_once_paid():
     order = make_order(until=OrderStatus.IN_REVIEW)
     with pytest.raises(CertificationError):
-        services.order_cancel(order=order, by=None)
+        order_cancel(order=order, by=None)
     assert Order.objects.get(pk=order.pk).status == OrderStatus.IN_REVIEW
 
 
@@ -261,9 +271,9 @@ def test_lapse_notifies_the_accounts_staff_once_r_post_04():
 
     user = UserFactory(groups=["Operators"])
     order = make_order(account=make_account(staff=[user]), until=OrderStatus.IN_REVIEW, now=at(2025, 3, 1))
-    services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
-    services.accounts_expire_certifications(now=at(2026, 3, 11))
-    services.accounts_expire_certifications(now=at(2026, 3, 12))
+    order_succeed(order=order, by=None, now=at(2025, 3, 10))
+    accounts_expire_certifications(now=at(2026, 3, 11))
+    accounts_expire_certifications(now=at(2026, 3, 12))
     notes = Notification.objects.filter(user=user, milestone="lapsed")
     assert notes.count() == 1 and notes.get().order_id == order.pk
     assert "微信可能强制修改该帐号的名称" in notes.get().body
@@ -285,10 +295,10 @@ def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_
         until=OrderStatus.IN_REVIEW,
         now=at(2025, 3, 1),
     )
-    services.order_succeed(order=order, by=None, now=at(2025, 3, 10))
+    order_succeed(order=order, by=None, now=at(2025, 3, 10))
     OfficialAccount.objects.filter(pk=order.account_id).update(kf_enabled=True)
     if how == "lapse":
-        services.accounts_expire_certifications(now=at(2026, 3, 11))
+        accounts_expire_certifications(now=at(2026, 3, 11))
     else:
         annual = make_order(
             account=order.account,
@@ -298,12 +308,10 @@ def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_
             now=at(2026, 1, 5),
         )
         if how == "failed_review":
-            services.order_fail(
-                order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG, now=at(2026, 1, 20)
-            )
+            order_fail(order=annual, by=None, reason=FailureReason.OPERATOR_ID_WRONG, now=at(2026, 1, 20))
         else:
-            services.order_reject(order=annual, by=None, note="x", now=at(2026, 1, 20))
-            services.orders_fail_timed_out(now=at(2026, 2, 20))
+            order_reject(order=annual, by=None, note="x", now=at(2026, 1, 20))
+            orders_fail_timed_out(now=at(2026, 2, 20))
     account = OfficialAccount.objects.get(pk=order.account_id)
     assert account.kf_enabled is False and account.certified_until is None
     with pytest.raises(KfError, match="certified service accounts only"):
@@ -334,17 +342,17 @@ def test_free_modification_period_starts_on_the_stored_success_of_29_february_r_
     user = UserFactory()
     with time_machine.travel(at(2027, 3, 1), tick=False):
         order = make_order(by=user, until=OrderStatus.IN_REVIEW, now=at(2027, 3, 1))
-        services.order_succeed(order=order, by=user, now=at(2027, 3, 5))
+        order_succeed(order=order, by=user, now=at(2027, 3, 5))
     account = order.account
     with time_machine.travel(at(2028, 2, 28), tick=False):
-        modification = services.order_create(account=account, kind="modification", by=user)
+        modification = order_create(account=account, kind="modification", by=user)
         assert modification.fee == Decimal("0.00")
-        services.order_succeed(order=make_order_from(modification, user), by=user)
+        order_succeed(order=make_order_from(modification, user), by=user)
         annual = make_order(account=account, kind="annual_review", by=user, until=OrderStatus.IN_REVIEW)
     with time_machine.travel(at(2028, 2, 29), tick=False):
-        services.order_succeed(order=annual, by=user)
+        order_succeed(order=annual, by=user)
     account.refresh_from_db()
     assert account.certified_until == datetime.date(2029, 2, 28)
     with time_machine.travel(at(2028, 3, 10), tick=False):
-        first_of_period = services.order_create(account=account, kind="modification", by=user)
+        first_of_period = order_create(account=account, kind="modification", by=user)
     assert first_of_period.fee == Decimal("0.00")

@@ -17,11 +17,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from certification import services
+from certification.admin.transition_forms import TRANSITIONS, allowed_transitions
 from certification.models import FailureReason, Order, OrderEvent, OrderStatus
-from certification.selectors import allowed_transitions
+from certification.services.errors import CertificationError
+from certification.services.invoices import invoice_record_issued, invoice_record_mailed
+from certification.services.review import order_fail, order_reject, order_succeed
+from certification.services.steps import order_accept_service_agreement, order_cancel
 from certification.tests.factories import make_order, transaction_id
-from certification.transitions import TRANSITIONS
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "pw-for-tests-123"
@@ -29,33 +31,33 @@ PASSWORD = "pw-for-tests-123"
 
 def _rejected(by, **kwargs):
     order = make_order(by=by, until=OrderStatus.IN_REVIEW, **kwargs)
-    return services.order_reject(order=order, by=by, note="照片模糊")
+    return order_reject(order=order, by=by, note="照片模糊")
 
 
 def _rejected_too_late(by):
     """R-CERT-12: rejected 40 days ago, the 30-day window closed (the sweep not yet run)."""
     long_ago = timezone.now() - datetime.timedelta(days=60)
     order = make_order(by=by, until=OrderStatus.IN_REVIEW, now=long_ago)
-    return services.order_reject(order=order, by=by, note="x", now=long_ago + datetime.timedelta(days=20))
+    return order_reject(order=order, by=by, note="x", now=long_ago + datetime.timedelta(days=20))
 
 
 def _succeeded(by, **kwargs):
-    return services.order_succeed(order=make_order(by=by, until=OrderStatus.IN_REVIEW, **kwargs), by=by)
+    return order_succeed(order=make_order(by=by, until=OrderStatus.IN_REVIEW, **kwargs), by=by)
 
 
 def _invoice_issued(by):
     order = _succeeded(by)
-    return services.invoice_record_issued(order=order, by=by, on=timezone.localdate())
+    return invoice_record_issued(order=order, by=by, on=timezone.localdate())
 
 
 def _invoice_mailed(by):
     order = _invoice_issued(by)
-    return services.invoice_record_mailed(order=order, by=by, on=timezone.localdate(), tracking_number="SF1")
+    return invoice_record_mailed(order=order, by=by, on=timezone.localdate(), tracking_number="SF1")
 
 
 def _failed(by):
     order = make_order(by=by, until=OrderStatus.IN_REVIEW)
-    return services.order_fail(order=order, by=by, reason=FailureReason.NOT_REGISTERED)
+    return order_fail(order=order, by=by, reason=FailureReason.NOT_REGISTERED)
 
 
 def _free_modification(by):
@@ -75,12 +77,10 @@ ORDERS = {
     OrderStatus.REJECTED: _rejected,
     OrderStatus.SUCCEEDED: _succeeded,
     OrderStatus.FAILED: _failed,
-    OrderStatus.CANCELLED: lambda by: services.order_cancel(order=make_order(by=by), by=by),
+    OrderStatus.CANCELLED: lambda by: order_cancel(order=make_order(by=by), by=by),
 }
 VARIANTS = {
-    "draft_agreement_accepted": lambda by: services.order_accept_service_agreement(
-        order=make_order(by=by), by=by
-    ),
+    "draft_agreement_accepted": lambda by: order_accept_service_agreement(order=make_order(by=by), by=by),
     "data_filled_free": _free_modification,
     "rejected_too_late": _rejected_too_late,
     "succeeded_without_invoice": lambda by: _succeeded(by, invoice_type="none"),
@@ -138,7 +138,7 @@ def call_service(transition, order: Order, by) -> tuple[str | None, str, str]:
             raise _RollBack
     except _RollBack:
         return None, "", after
-    except services.CertificationError as exc:
+    except CertificationError as exc:
         return getattr(exc, "code", None) or "refused", " ".join(exc.messages), order.status
 
 

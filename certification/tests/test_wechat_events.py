@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from accounts.models import OfficialAccount
 from accounts.tests.factories import UserFactory
-from certification import deadlines, services
+from certification import deadlines
 from certification.models import (
     FailureReason,
     Notification,
@@ -18,6 +18,7 @@ from certification.models import (
     OrderStatus,
     WeChatEvent,
 )
+from certification.services.review import order_succeed
 from certification.tests.factories import make_account, make_order
 from messaging.models import InboundMessage
 from messaging.tests.pushes import build_push
@@ -171,7 +172,7 @@ def test_annual_renew_opens_the_annual_review_or_flags_the_open_one_r_post_03(cl
     """R-POST-03: annual_renew opens the pre-filled annual review; a second notice finds
     it open and notes it there."""
     order = in_review(staff)
-    services.order_succeed(order=order, by=None)
+    order_succeed(order=order, by=None)
     account = OfficialAccount.objects.get(pk=order.account_id)
     push(
         client,
@@ -194,7 +195,7 @@ def test_verify_expired_lapses_the_account_r_post_04_r_kf_01(client, staff):
     """R-POST-04 / R-KF-01: the certification is gone, the plug-in off, staff told that
     WeChat may change the name by force."""
     order = in_review(staff)
-    services.order_succeed(order=order, by=None)
+    order_succeed(order=order, by=None)
     OfficialAccount.objects.filter(pk=order.account_id).update(kf_enabled=True)
     account = OfficialAccount.objects.get(pk=order.account_id)
     push(

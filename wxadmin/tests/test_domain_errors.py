@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from certification.services import CertificationError
+from certification.services.errors import CertificationError
 from core.domain_errors import DomainError
 from menus.services import MenuError, MenuInvalid, PublishNotQueued, TemporaryPublishError
 from messaging.search import SearchError

@@ -113,8 +113,8 @@ def test_menu_publications_by_outcome(sandbox, settings, redis_client, django_ca
 
 
 def test_reminders_sent_by_milestone(time_machine):
-    from certification import services
     from certification.models import OrderStatus
+    from certification.services.review import order_succeed
     from certification.tasks import send_reminders
     from certification.tests.factories import make_account, make_order
 
@@ -127,7 +127,7 @@ def test_reminders_sent_by_milestone(time_machine):
         until=OrderStatus.IN_REVIEW,
         now=succeeded - datetime.timedelta(days=10),
     )
-    services.order_succeed(order=order, by=staff[1], now=succeeded)
+    order_succeed(order=order, by=staff[1], now=succeeded)
     before = value("wxadmin_reminders_sent_total", milestone="annual_review")
 
     time_machine.move_to(datetime.datetime(2026, 12, 15, 9, tzinfo=shanghai), tick=False)

@@ -1,0 +1,22 @@
+"""The review companies (R-CERT-15): reference data."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+
+from certification.models import ReviewCompany
+
+
+@admin.register(ReviewCompany)
+class ReviewCompanyAdmin(ModelAdmin):
+    """R-CERT-15: reference data, seeded by a migration."""
+
+    list_display = ["name", "hotline", "opens_at", "closes_at", "open_now"]
+    search_fields = ["name", "hotline"]
+
+    @display(description=gettext_lazy("open now"), boolean=True)
+    def open_now(self, company):
+        return company.is_open()
