@@ -38,7 +38,8 @@ class OrderAddForm(forms.ModelForm):
         fields = ["account", "kind", "review_company"]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         account, kind = cleaned.get("account"), cleaned.get("kind")
         if account and kind:
             try:
@@ -50,7 +51,7 @@ class OrderAddForm(forms.ModelForm):
         return cleaned
 
 
-def add_errors(form: forms.Form, exc: CertificationError) -> None:
+def add_errors(form: forms.BaseForm, exc: CertificationError) -> None:
     """Show a service refusal on the form: on its field when the form has it."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc.messages)
@@ -73,7 +74,8 @@ class OrderChangeForm(forms.ModelForm):
             )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("trademark_name") and not cleaned.get("trademark_document"):
             self.add_error(
                 "trademark_document",
@@ -209,6 +211,9 @@ class SimulateWeChatEventForm(forms.Form):
         initial="运营者身份证信息有误",
         help_text=_("For failures."),
     )
+
+    def event_label(self) -> str:
+        return str(WeChatEventType(self.cleaned_data["event"]).label)
 
     def payload(self) -> dict:
         import datetime

@@ -103,7 +103,9 @@ class OrderResource(FormulaSafeResourceMixin, resources.ModelResource):
             name = EXPORT_HEADERS.get(field.column_name)
             if name is None:
                 try:
-                    name = Order._meta.get_field(field.column_name).verbose_name
+                    name = getattr(
+                        Order._meta.get_field(field.column_name), "verbose_name", field.column_name
+                    )
                 except Exception:  # noqa: BLE001 - a computed column keeps its name
                     name = field.column_name
             headers.append(str(name))

@@ -21,11 +21,12 @@ from certification.forms import SimulateWeChatEventForm, add_errors, initial_for
 from certification.models import OrderKind
 from certification.services.creation import annual_review_is_early, order_create
 from certification.services.errors import CertificationError
+from core.admin_mixins import AdminBase
 
 from .transition_forms import TRANSITIONS, allowed_transitions
 
 
-class OrderPagesMixin:
+class OrderPagesMixin(AdminBase):
     """The custom pages of `OrderAdmin` (mixed into it, before `ModelAdmin`)."""
 
     # --- custom pages: transitions and the one-click annual review ---------------------------
@@ -125,8 +126,7 @@ class OrderPagesMixin:
             else:
                 self.message_user(
                     request,
-                    _("The sandbox pushed “%(event)s” as WeChat would.")
-                    % {"event": dict(form.fields["event"].choices)[form.cleaned_data["event"]]},
+                    _("The sandbox pushed “%(event)s” as WeChat would.") % {"event": form.event_label()},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(change_url)
