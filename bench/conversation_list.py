@@ -104,7 +104,8 @@ def make_accounts():
 def add_messages(accounts, *, rows: int, users: int, start_at: int, now, rng) -> None:
     """`rows` inbound text messages from `users` users spread over 10 days (a third older
     than the list's 7), and a reply after the last message of every other user."""
-    from messaging.models import InboundMessage, OutboundMessage
+    from messaging.conversations.models import OutboundMessage
+    from messaging.models import InboundMessage
 
     batch, last = [], {}
     for i in range(rows):
@@ -166,7 +167,7 @@ def measure(label: str, func, runs: int) -> dict:
 def phase(accounts, admin, operator, runs: int) -> list[dict]:
     from django.core.paginator import Paginator
 
-    from messaging import selectors_conversations as selectors
+    from messaging.conversations import selectors
     from messaging.models import InboundMessage
 
     def first_page(user):

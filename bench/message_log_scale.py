@@ -586,7 +586,7 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
     from django.db import connections
 
     from messaging.models import InboundMessage
-    from messaging.services import messages_prune
+    from messaging.retention import messages_prune
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     account = world.accounts[0]

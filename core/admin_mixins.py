@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.db import models
 from django.http import HttpRequest
 
 if TYPE_CHECKING:
@@ -14,6 +16,12 @@ if TYPE_CHECKING:
     AdminBase = ModelAdmin[Any]
 else:
     AdminBase = object
+
+
+#: `formfield_overrides` for admins whose URL fields default to https:// when typed bare.
+HTTPS_URL_FIELDS: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 class ReadOnlyAdminMixin(AdminBase):

@@ -12,7 +12,7 @@ class MessagingConfig(AppConfig):
         from accounts.admin_extensions import register_account_action
         from accounts.models import OfficialAccount
 
-        from .admin import sync_kf_team
+        from .kf.admin import sync_kf_team
         from .selectors import forget_callback_account
 
         def forget(sender, instance, **kwargs):
@@ -28,10 +28,10 @@ class MessagingConfig(AppConfig):
         )
         register_account_action(sync_kf_team)
 
-        from . import models, services
+        from . import models, rules
 
         def rules_changed(sender, instance, **kwargs):
-            services.rules_changed(account_id=instance.account_id)
+            rules.rules_changed(account_id=instance.account_id)
 
         for model in (models.KeywordRule, models.TransferRule, models.WelcomeReply, models.KfAccount):
             post_save.connect(

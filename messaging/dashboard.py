@@ -3,10 +3,16 @@
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from .conversations.dashboard import conversation_panels
 from .selectors import message_counts_per_day
 
 
 def panels(request) -> list[dict]:
+    """The message-log panels, then the conversation workspace's."""
+    return message_log_panels(request) + conversation_panels(request)
+
+
+def message_log_panels(request) -> list[dict]:
     if not request.user.has_perm("messaging.view_inboundmessage"):
         return []
     counts = message_counts_per_day(user=request.user, days=14)
@@ -30,9 +36,3 @@ def panels(request) -> list[dict]:
             },
         },
     ]
-
-
-# The conversation workspace adds its panel after the message-log panels.
-from .dashboard_conversations import with_conversation_panel  # noqa: E402
-
-panels = with_conversation_panel(panels)

@@ -16,6 +16,10 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import OfficialAccount
 
+# Django's app registry imports `messaging.models` only: the conversation workspace's model
+# (in `conversations/models.py`) is registered through this import.
+from .conversations.models import OutboundMessage  # noqa: F401
+
 #: R-KF-02 (wechat-protocol.md §c): prefix of 1–10 letters, digits, underscore
 KF_PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,10}\Z")
 KF_ACCOUNT_MAX_LENGTH = 30
@@ -642,6 +646,3 @@ class KfWaitCase(models.Model):
 
     def __str__(self) -> str:
         return self.openid
-
-
-from .models_conversations import OutboundMessage, OutboundStatus, OutboundType  # noqa: E402, F401

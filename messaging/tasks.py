@@ -1,34 +1,17 @@
-"""Celery tasks for messaging: thin wrappers taking ids and calling one service each."""
+"""Celery tasks of the message log: thin wrappers calling one function each.
+
+Celery's autodiscovery imports `<app>.tasks` only: the tasks of the customer-service team
+(`kf/tasks.py`) and of the conversation workspace (`conversations/tasks.py`) reach the worker
+through the imports below.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from core.task_retry import retry_or_give_up
-
-from . import services
-
-KF_MAX_RETRIES = 5
-
-
-@shared_task(bind=True, name="messaging.kf_operation_run", acks_late=True, max_retries=KF_MAX_RETRIES)
-def kf_operation_run(self, operation_id: int) -> str:
-    """Run one KF account operation (add/update/delete/avatar/sync) against the API.
-
-    Only temporary WeChat errors (network, busy) are retried; after the last retry
-    the operation is recorded as failed. Business errors are recorded by the service.
-    """
-    from wechat.errors import WeChatError
-
-    try:
-        operation = services.kf_operation_execute(operation_id=operation_id)
-    except WeChatError as exc:
-        if not exc.temporary:  # pragma: no cover - the service records these itself
-            raise
-        return retry_or_give_up(
-            self, exc, lambda reason: services.kf_operation_give_up(operation_id=operation_id, error=reason)
-        )
-    return operation.status
+from .conversations import tasks as conversation_tasks  # noqa: F401  (registers their tasks)
+from .kf import tasks as kf_tasks  # noqa: F401  (registers its task)
+from .retention import messages_prune
 
 
 @shared_task(name="messaging.prune_messages")
@@ -44,9 +27,7 @@ def prune_messages(
 
     budget = settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.75
     max_seconds = budget if max_seconds is None else min(max_seconds, budget)
-    return services.messages_prune(
-        batch_size=batch_size, pause_seconds=pause_seconds, max_seconds=max_seconds
-    )
+    return messages_prune(batch_size=batch_size, pause_seconds=pause_seconds, max_seconds=max_seconds)
 
 
 @shared_task(name="messaging.refresh_daily_counts")
@@ -64,7 +45,3 @@ def flush_message_log() -> int:
     from . import log_queue
 
     return log_queue.flush()
-
-
-# The conversation workspace's task, registered with the worker through this module.
-from .tasks_conversations import outbound_deliver_task, outbound_fail_stuck  # noqa: E402, F401

@@ -33,7 +33,7 @@ from wechat import crypto
 from wechat.messages import MessageParseError, parse_envelope, parse_message
 from wechat.replies import SUCCESS
 
-from . import db_guard, selectors, services
+from . import db_guard, receiving, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def _callback(request: HttpRequest, appid: str) -> HttpResponse:
         return _plain(refused.status, refused.reason)
 
     try:
-        received = services.message_receive(account=account, message=message)
+        received = receiving.message_receive(account=account, message=message)
     except DatabaseError:
         # E.g. the account's rules were never loaded in this process and cannot be now.
         logger.error("callback %s: the push cannot be handled, the database is unavailable", appid)

@@ -287,7 +287,7 @@ def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_
     force."""
     from accounts.models import OfficialAccount
     from certification.models import Notification
-    from messaging.services import KfError, kf_account_add
+    from messaging.kf.services import KfError, kf_account_add
 
     user = UserFactory(groups=["Operators"])
     order = make_order(
@@ -324,7 +324,7 @@ def test_losing_the_certification_switches_the_kf_plug_in_off_and_blocks_agents_
 def test_expired_certification_blocks_new_agents_before_the_sweep_r_kf_01():
     """R-KF-01: the day after expiry, before the nightly sweep, no agent can be added."""
     from accounts.tests.factories import OfficialAccountFactory
-    from messaging.services import KfError, kf_account_check_new
+    from messaging.kf.services import KfError, kf_account_check_new
 
     account = OfficialAccountFactory(
         kf_enabled=True, wechat_id="old_shop", certified_until=datetime.date(2020, 1, 1)

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import messaging.models_conversations
+import messaging.conversations.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('news_description', models.CharField(blank=True, max_length=120, verbose_name='article description')),
                 ('news_url', models.URLField(blank=True, max_length=1024, verbose_name='article link')),
                 ('news_pic_url', models.URLField(blank=True, max_length=1024, verbose_name='article picture URL')),
-                ('image', models.FileField(blank=True, upload_to=messaging.models_conversations.outbound_image_path, verbose_name='image')),
+                ('image', models.FileField(blank=True, upload_to=messaging.conversations.models.outbound_image_path, verbose_name='image')),
                 ('media_id', models.CharField(blank=True, max_length=128, verbose_name='media_id')),
                 ('kf_account', models.CharField(blank=True, max_length=30, verbose_name='sent as customer-service account')),
                 ('status', models.CharField(choices=[('pending', 'Waiting to be sent'), ('sending', 'Sending'), ('sent', 'Delivered to WeChat'), ('failed', 'Failed')], default='pending', max_length=10, verbose_name='status')),

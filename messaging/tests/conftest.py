@@ -1,8 +1,8 @@
 import pytest
 
 from messaging.db_guard import forget_database_failures
+from messaging.receiving import forget_redis_failures
 from messaging.selectors import forget_callback_account, forget_rules
-from messaging.services import forget_redis_failures
 
 
 @pytest.fixture(autouse=True)

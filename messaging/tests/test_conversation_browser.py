@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
-from messaging.models import OutboundMessage, OutboundStatus
+from messaging.conversations.models import OutboundMessage, OutboundStatus
 from messaging.tests.factories import KfAccountFactory
 
 OPENID = "oBrowserUser000000000001"

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
-from messaging import selectors_conversations as selectors
-from messaging import services_conversations as services
-from messaging.models import InboundMessage, KfSession, OutboundMessage, OutboundStatus
+from messaging.conversations import delivery, selectors, services
+from messaging.conversations.models import OutboundMessage, OutboundStatus
+from messaging.models import InboundMessage, KfSession
 from messaging.tests.factories import KfAccountFactory
 
 OPENID = "oUser0000000000000000000001"
@@ -192,7 +192,7 @@ def test_text_news_and_image_replies_reach_the_sandbox_as_the_kf_account(account
         ),
     ]
     for message in messages:
-        assert services.outbound_deliver(message_id=message.pk) == OutboundStatus.SENT
+        assert delivery.outbound_deliver(message_id=message.pk) == OutboundStatus.SENT
     got = sandboxed.state(account.appid)["sent_messages"]
     assert [m["msgtype"] for m in got] == ["text", "news", "image"]
     assert {m["kf_account"] for m in got} == {kf.kf_account}
@@ -217,13 +217,13 @@ def test_a_team_requires_choosing_one_of_its_accounts(account, sandboxed):
 def test_wechat_refusal_is_recorded_in_words_and_the_message_can_be_retried(account, sandboxed):
     message = services.outbound_send(account=account, openid=OPENID, msg_type="text", text="稍等", by=None)
     sandboxed.force_error("/cgi-bin/message/custom/send", 45047)
-    assert services.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED
+    assert delivery.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED
     message.refresh_from_db()
     assert (message.status, message.errcode) == (OutboundStatus.FAILED, 45047)
     assert "5" in message.explanation and "48" in message.explanation
-    assert services.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED  # no-op
+    assert delivery.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED  # no-op
     services.outbound_retry(message=message, by=None)
-    assert services.outbound_deliver(message_id=message.pk) == OutboundStatus.SENT
+    assert delivery.outbound_deliver(message_id=message.pk) == OutboundStatus.SENT
     assert len(sandboxed.state(account.appid)["sent_messages"]) == 1
     with pytest.raises(services.ConversationError):
         services.outbound_retry(message=OutboundMessage.objects.get(pk=message.pk), by=None)
@@ -233,7 +233,7 @@ def test_wechat_refusal_is_recorded_in_words_and_the_message_can_be_retried(acco
 def test_a_window_that_closed_while_queued_fails_without_calling_wechat(account, sandboxed):
     message = services.outbound_send(account=account, openid=OPENID, msg_type="text", text="晚了", by=None)
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=49)):
-        assert services.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED
+        assert delivery.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED
     message.refresh_from_db()
     assert message.errcode == 45015 and "48" in message.explanation
     assert "/cgi-bin/message/custom/send" not in sandboxed.state(account.appid)["calls"]
@@ -265,7 +265,7 @@ def test_send_runs_in_a_worker_and_temporary_errors_are_retried(
 @pytest.mark.django_db
 def test_after_the_last_retry_a_reply_is_failed_with_the_reason(account, sandboxed, settings):
     """No reply stays pending: a temporary error on the last try fails it (staff may resend)."""
-    from messaging.tasks_conversations import OUTBOUND_MAX_RETRIES, outbound_deliver_task
+    from messaging.conversations.tasks import OUTBOUND_MAX_RETRIES, outbound_deliver_task
 
     message = services.outbound_send(account=account, openid=OPENID, msg_type="text", text="稍后", by=None)
     sandboxed.force_error("/cgi-bin/message/custom/send", -1, times=settings.WECHAT_HTTP_MAX_ATTEMPTS)
@@ -359,8 +359,8 @@ def test_replies_stuck_on_their_way_are_failed_once_and_can_be_retried(account):
     user_wrote(account)
     stuck = sent(account, status=OutboundStatus.SENDING, at=timezone.now() - datetime.timedelta(minutes=20))
     fresh = sent(account, status=OutboundStatus.PENDING)
-    assert services.outbound_fail_stuck() == 1
-    assert services.outbound_fail_stuck() == 0  # selects by state: a second run does nothing
+    assert delivery.outbound_fail_stuck() == 1
+    assert delivery.outbound_fail_stuck() == 0  # selects by state: a second run does nothing
     stuck.refresh_from_db()
     assert stuck.status == OutboundStatus.FAILED and "may or may not" in stuck.explanation
     assert OutboundMessage.objects.get(pk=fresh.pk).status == OutboundStatus.PENDING

@@ -37,7 +37,7 @@ def test_retried_event_is_stored_once(client):
     bodies = set()
     for _ in range(3):
         # Redis forgets between retries here: the database constraint still holds.
-        from messaging.services import redis_client
+        from messaging.receiving import redis_client
 
         redis_client().flushdb()
         query, body = build_push(account, xml)
@@ -94,7 +94,7 @@ def test_same_msgid_on_two_accounts_is_two_rows(client):
 def test_a_retry_redis_forgot_is_stored_once_with_the_queue(client):
     """Outside any transaction the row goes through the Redis queue; a retry whose claim
     Redis forgot is queued again and the database's unique constraint drops it."""
-    from messaging.services import redis_client
+    from messaging.receiving import redis_client
 
     account = OfficialAccountFactory(message_mode="plaintext")
     KeywordRuleFactory(account=account, pattern="你好", reply_text="您好")
@@ -117,9 +117,9 @@ def test_a_retry_redis_forgot_is_stored_once_with_the_queue(client):
 @pytest.mark.django_db
 def test_claim_works_without_set_nx_get_for_redis_before_7(client, monkeypatch):
     """Older Redis servers reject SET … NX GET; the pipeline fallback keeps one row."""
-    from messaging import services
+    from messaging import receiving
 
-    monkeypatch.setattr(services, "_set_nx_get", False)
+    monkeypatch.setattr(receiving, "_set_nx_get", False)
     account = OfficialAccountFactory(message_mode="plaintext")
     KeywordRuleFactory(account=account, pattern="你好", reply_text="您好")
     xml = text_xml(account, "你好", msg_id=99)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.tests.factories import OfficialAccountFactory
-from messaging import services
+from messaging.kf import operations, services
 from messaging.models import (
     KfAccount,
     KfAccountStatus,
@@ -41,7 +41,7 @@ def wx(sandbox, redis_client):
 
 
 def run(operation, client):
-    return services.kf_operation_execute(operation_id=operation.pk, client=client)
+    return operations.kf_operation_execute(operation_id=operation.pk, client=client)
 
 
 @pytest.mark.django_db

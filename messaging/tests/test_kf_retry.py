@@ -4,7 +4,7 @@ never deletes without saying so (R-KF-02), through the services and the sandbox 
 import pytest
 from django.urls import reverse
 
-from messaging import services
+from messaging.kf import services
 from messaging.models import KfAccount, KfAccountStatus, KfOperation, KfOperationStatus
 from messaging.tests.factories import KfAccountFactory
 from messaging.tests.test_kf_accounts import run, wx  # noqa: F401 - the fixture

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from accounts.tests.factories import OfficialAccountFactory
-from messaging import services
+from messaging.kf import services
 from messaging.models import KfAccount, KfAccountStatus, KfOperation, KfOperationStatus
 
 
@@ -69,7 +69,7 @@ def test_after_the_last_retry_the_operation_is_failed_with_the_reason(
     kf_account_in_sandbox, sandbox, settings
 ):
     """R-KF-02: a temporary error on the last try is recorded (retryable), never left pending."""
-    from messaging.tasks import KF_MAX_RETRIES, kf_operation_run
+    from messaging.kf.tasks import KF_MAX_RETRIES, kf_operation_run
 
     operation = services.kf_account_add(account=kf_account_in_sandbox, prefix="dan", nickname="丹")
     sandbox.force_error("/customservice/kfaccount/add", -1, times=settings.WECHAT_HTTP_MAX_ATTEMPTS)

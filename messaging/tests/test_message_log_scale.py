@@ -15,8 +15,8 @@ from django.utils import timezone
 from accounts.tests.factories import OfficialAccountFactory, UserFactory
 from messaging.daily_counts import message_counts_refresh
 from messaging.models import InboundMessage, MessageDailyCount
+from messaging.retention import messages_prune
 from messaging.selectors import message_counts_per_day
-from messaging.services import messages_prune
 from messaging.tasks import refresh_daily_counts
 
 URL = "/admin/messaging/inboundmessage/"

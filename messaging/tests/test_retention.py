@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import OfficialAccountFactory
 from messaging.models import InboundMessage
-from messaging.services import messages_prune
+from messaging.retention import messages_prune
 from messaging.tasks import prune_messages
 
 

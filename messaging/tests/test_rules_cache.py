@@ -5,7 +5,7 @@ import pytest
 from accounts.tests.factories import OfficialAccountFactory
 from messaging import selectors
 from messaging.models import KeywordRule
-from messaging.services import redis_client
+from messaging.receiving import redis_client
 from messaging.tests.factories import KeywordRuleFactory
 from messaging.tests.pushes import build_push, open_reply, text_xml
 

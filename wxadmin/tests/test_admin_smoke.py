@@ -116,7 +116,7 @@ def _messaging_rows(user, client):
 
     message_counts_refresh()  # the dashboard's daily counts, a beat task's work (issue 17)
     # the user wrote, so staff may answer in the conversation workspace (a reply to users)
-    from messaging.services_conversations import outbound_send
+    from messaging.conversations.services import outbound_send
 
     outbound_send(
         account=account,

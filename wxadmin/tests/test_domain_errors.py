@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from certification.services.errors import CertificationError
 from core.domain_errors import DomainError
 from menus.services import MenuError, MenuInvalid, PublishNotQueued, TemporaryPublishError
+from messaging.conversations.services import ConversationError
+from messaging.kf.services import KfError
 from messaging.search import SearchError
-from messaging.services import KfError
-from messaging.services_conversations import ConversationError
 from messaging.simulation import SimulationError, SimulationUnavailable
 
 BASES = [

@@ -11,7 +11,7 @@ from core import probes, redis_clients
 from core.redis_clients import Purpose
 from menus import limits
 from messaging import log_queue
-from messaging import services as messaging_services
+from messaging import receiving as messaging_receiving
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 APPS = ("core", "accounts", "menus", "certification", "messaging", "wechat", "wxadmin")
@@ -50,7 +50,7 @@ def test_each_purpose_keeps_the_timeouts_of_its_callers():
 
 
 def test_the_call_sites_use_the_shared_clients():
-    assert messaging_services.redis_client() is redis_clients.client(Purpose.CALLBACK)
+    assert messaging_receiving.redis_client() is redis_clients.client(Purpose.CALLBACK)
     assert log_queue._flusher_client() is redis_clients.client(Purpose.QUEUE_READS)
     assert probes._redis_client() is redis_clients.client(Purpose.HEALTH)
     assert limits.redis_client() is redis_clients.client(Purpose.TASKS)

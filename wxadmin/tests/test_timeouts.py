@@ -8,7 +8,7 @@ from core.timeouts import limit_web_statements, unlimit_web_statements
 
 
 def test_redis_clients_of_the_web_tier_have_timeouts():
-    from messaging.services import redis_client
+    from messaging.receiving import redis_client
 
     options = settings.CACHES["default"]["OPTIONS"]
     assert options["socket_timeout"] > 0 and options["socket_connect_timeout"] > 0

@@ -54,7 +54,7 @@ def test_a_pages_sidebar_link_follows_the_permission_its_view_requires(client):
     from django.urls import resolve
 
     from core.permissions import required_permission
-    from messaging.views_conversations import VIEW_PERMISSION
+    from messaging.conversations.views import VIEW_PERMISSION
 
     link = reverse("admin:messaging_workspace")
     assert required_permission(resolve(link).func) == VIEW_PERMISSION

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from core.task_retry import retry_or_give_up
 
-from . import services_conversations
+from . import delivery
 
 OUTBOUND_MAX_RETRIES = 5
 
@@ -19,16 +19,16 @@ def outbound_deliver_task(self, message_id: int) -> str:
     from wechat.errors import WeChatError
 
     try:
-        return services_conversations.outbound_deliver(message_id=message_id)
+        return delivery.outbound_deliver(message_id=message_id)
     except WeChatError as exc:
         return retry_or_give_up(
             self,
             exc,
-            lambda reason: services_conversations.outbound_give_up(message_id=message_id, error=reason),
+            lambda reason: delivery.outbound_give_up(message_id=message_id, error=reason),
         )
 
 
 @shared_task(name="messaging.outbound_fail_stuck")
 def outbound_fail_stuck() -> int:
     """Beat: no reply stays pending or sending forever."""
-    return services_conversations.outbound_fail_stuck()
+    return delivery.outbound_fail_stuck()

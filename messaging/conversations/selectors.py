@@ -1,6 +1,6 @@
 """Reads of the conversation workspace: reply windows, the conversation list, one thread.
 
-Kept apart from `selectors.py` (the callback's and the message log's reads).
+Kept apart from `messaging/selectors.py` (the callback's and the message log's reads).
 Scoping: every read starts from `accounts.selectors.accounts_visible_to`.
 """
 
@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to
+from messaging.models import InboundMessage
 
-from .models import InboundMessage
-from .models_conversations import OutboundMessage, OutboundStatus
+from .models import OutboundMessage, OutboundStatus
 
 # wechat-protocol.md §c: a user message opens a 48-hour window for 5 customer-service
 # messages; a menu click (click/scancode types), a subscription or a QR scan opens a

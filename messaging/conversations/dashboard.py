@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .selectors_conversations import unanswered_count
+from .selectors import unanswered_count
 
 
 def conversation_panels(request) -> list[dict]:
@@ -28,12 +26,3 @@ def conversation_panels(request) -> list[dict]:
             ],
         }
     ]
-
-
-def with_conversation_panel(panels: Callable) -> Callable:
-    """The message-log panels followed by the conversation panel."""
-
-    def combined(request) -> list[dict]:
-        return panels(request) + conversation_panels(request)
-
-    return combined

@@ -42,7 +42,7 @@ def outbound_image_path(instance: OutboundMessage, filename: str) -> str:
 class OutboundMessage(models.Model):
     """One customer-service message to one user, and what happened to it.
 
-    Created by `services_conversations.outbound_send` after the reply window was
+    Created by `conversations.services.outbound_send` after the reply window was
     checked (wechat-protocol.md §c); delivered by a task; `status`, `errcode` and
     `explanation` show the outcome; a failed message can be sent again (retry).
     """

@@ -1,7 +1,7 @@
 """The conversation workspace: the list of conversations, one conversation, its JSON poll,
 sending and retrying. Thin: permission + account scope, then one selector or service.
 
-Mounted under the admin site by `admin_conversations.OutboundMessageAdmin.get_urls`
+Mounted under the admin site by `conversations.admin.OutboundMessageAdmin.get_urls`
 (so every view runs behind `admin_view`: staff login required). Viewing needs
 `messaging.view_outboundmessage`; sending and retrying `messaging.reply_to_users`;
 the account must be visible to the user (`accounts.selectors.accounts_visible_to`).
@@ -24,9 +24,8 @@ from accounts.models import OfficialAccount
 from accounts.scoping import require_account_access
 from core.permissions import requires_permission
 
-from . import selectors_conversations as selectors
-from . import services_conversations as services
-from .models_conversations import OUTBOUND_TEXT_MAX_LENGTH, OutboundMessage, OutboundType
+from . import selectors, services
+from .models import OUTBOUND_TEXT_MAX_LENGTH, OutboundMessage, OutboundType
 
 if TYPE_CHECKING:
     from core.typing import AuthenticatedHttpRequest  # behind admin_view: never anonymous

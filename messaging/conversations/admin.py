@@ -1,6 +1,6 @@
 """Admin of the conversation workspace: the outgoing-message list and the workspace pages.
 
-The workspace's views live in `views_conversations.py`; this registers them under the
+The workspace's views live in `conversations/views.py`; this registers them under the
 admin site (login, staff, the admin's chrome) next to the list of replies sent.
 """
 
@@ -18,8 +18,8 @@ from accounts.scoping import AccountScopedAdminMixin
 from core.admin_mixins import ReadOnlyAdminMixin
 from core.permissions import required_permission
 
-from . import services_conversations, views_conversations
-from .models_conversations import OutboundMessage, OutboundStatus
+from . import services, views
+from .models import OutboundMessage, OutboundStatus
 
 
 @admin.register(OutboundMessage)
@@ -68,7 +68,7 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdm
     change_list_template = "messaging/conversations/outbound_change_list.html"
 
     def has_retry_permission(self, request) -> bool:
-        return request.user.has_perm(views_conversations.REPLY_PERMISSION)
+        return request.user.has_perm(views.REPLY_PERMISSION)
 
     @admin.display(description=_("user"), ordering="openid")
     def thread_link(self, obj: OutboundMessage) -> str:
@@ -84,9 +84,9 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdm
         done = refused = 0
         for message in queryset.filter(status=OutboundStatus.FAILED).select_related("account"):
             try:
-                services_conversations.outbound_retry(message=message, by=request.user)
+                services.outbound_retry(message=message, by=request.user)
                 done += 1
-            except services_conversations.ConversationError:
+            except services.ConversationError:
                 refused += 1
         self.message_user(
             request,
@@ -111,11 +111,10 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdm
             return view(request, self.admin_site.each_context(request), *args, **kwargs)
 
         # the view's permission, for the sidebar (not functools.wraps: another signature)
-        wrapped.required_permission = required_permission(view)
+        wrapped.required_permission = required_permission(view)  # type: ignore[attr-defined]
         return self.admin_site.admin_view(wrapped)
 
     def get_urls(self):
-        views = views_conversations
         admin_view = self.admin_site.admin_view
         return [
             path("conversations/", self._page(views.conversation_list), name="messaging_workspace"),

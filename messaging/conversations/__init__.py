@@ -1,0 +1,1 @@
+"""The conversation workspace: staff answer users with message/custom/send."""

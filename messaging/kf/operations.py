@@ -1,0 +1,183 @@
+"""Running one requested customer-service operation against the WeChat API (the work of
+`kf.tasks.kf_operation_run`): the outcome is recorded on the operation and its account."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import OfficialAccount
+from messaging.models import (
+    KF_NICKNAME_MAX_LENGTH,
+    KfAccount,
+    KfAccountStatus,
+    KfOperation,
+    KfOperationAction,
+    KfOperationStatus,
+    KfWaitCase,
+)
+from wechat.api import customer_service
+
+if TYPE_CHECKING:
+    from wechat.client import WeChatClient
+
+
+def _apply_sync(account: OfficialAccount, client: WeChatClient, now: datetime.datetime) -> list[str]:
+    """Mirror WeChat's team, online status and queue; returns the accounts removed here."""
+    kf_list = customer_service.list_accounts(client)
+    online = {row.get("kf_account"): row for row in customer_service.list_online(client)}
+    waiting = customer_service.wait_cases(client)
+    seen = set()
+    for row in kf_list:
+        name = row.get("kf_account", "")
+        if not name:
+            continue
+        seen.add(name)
+        status = online.get(name, {})
+        KfAccount.objects.update_or_create(
+            account=account,
+            kf_account=name,
+            defaults={
+                "nickname": (row.get("kf_nick") or "")[:KF_NICKNAME_MAX_LENGTH],
+                "kf_id": str(row.get("kf_id", ""))[:20],
+                "headimgurl": (row.get("kf_headimgurl") or "")[:500],
+                "kf_wx": row.get("kf_wx", "") or "",
+                "invite_wx": row.get("invite_wx", "") or "",
+                "invite_status": row.get("invite_status", "") or "",
+                "online": bool(status.get("status")),
+                "accepted_case": int(status.get("accepted_case") or 0),
+                "status": KfAccountStatus.ACTIVE,
+                "last_error": "",
+                "synced_at": now,
+            },
+        )
+    # Accounts WeChat no longer knows (deleted elsewhere) go, and the sync's record names
+    # them. Rows WeChat never had — being added, or whose addition failed and waits for a
+    # retry — are ours and stay.
+    gone = (
+        KfAccount.objects.filter(account=account)
+        .exclude(kf_account__in=seen)
+        .filter(status__in=[KfAccountStatus.ACTIVE, KfAccountStatus.DELETING])
+    )
+    removed = sorted(gone.values_list("kf_account", flat=True))
+    gone.delete()
+    KfWaitCase.objects.filter(account=account).delete()
+    KfWaitCase.objects.bulk_create(
+        [
+            KfWaitCase(
+                account=account,
+                openid=row.get("openid", "")[:64],
+                latest_time=datetime.datetime.fromtimestamp(
+                    int(row.get("latest_time") or 0), tz=datetime.UTC
+                ),
+                synced_at=now,
+            )
+            for row in (waiting.get("waitcaselist") or [])[:100]
+            if row.get("openid")
+        ],
+        ignore_conflicts=True,
+    )
+    return removed
+
+
+def kf_operation_execute(*, operation_id: int, client: WeChatClient | None = None) -> KfOperation:
+    """Run one requested KF operation against the API and record the outcome.
+
+    Claims the operation with a conditional update so that a task delivered twice
+    calls WeChat once. Temporary errors (network, -1) are re-raised for the task to
+    retry after putting the operation back to pending; business errors (654xx…)
+    are recorded with their explanation (R-KF-02).
+    """
+    from wechat.errors import WeChatError
+
+    operation = KfOperation.objects.select_related("account", "kf").get(pk=operation_id)
+    claimed = KfOperation.objects.filter(
+        pk=operation_id, status=KfOperationStatus.PENDING, attempts=operation.attempts
+    ).update(attempts=operation.attempts + 1)
+    if not claimed:
+        return operation
+    account = operation.account
+    if client is None:
+        from accounts.wechat_api import client_for
+
+        client = client_for(account)
+    now = timezone.now()
+    removed: list[str] = []
+    try:
+        if operation.action == KfOperationAction.ADD:
+            customer_service.add_account(client, operation.kf_account, operation.nickname)
+        elif operation.action == KfOperationAction.UPDATE:
+            customer_service.update_account(client, operation.kf_account, operation.nickname)
+        elif operation.action == KfOperationAction.DELETE:
+            customer_service.delete_account(client, operation.kf_account)
+        elif operation.action == KfOperationAction.AVATAR:
+            with operation.avatar.open("rb") as fileobj:
+                assert operation.avatar.name is not None  # it opened, so it has a name
+                customer_service.upload_avatar(
+                    client, operation.kf_account, fileobj, operation.avatar.name.rsplit("/", 1)[-1]
+                )
+        elif operation.action == KfOperationAction.SYNC:
+            removed = _apply_sync(account, client, now)
+    except WeChatError as exc:
+        if exc.temporary:
+            raise
+        with transaction.atomic():
+            operation.status = KfOperationStatus.FAILED
+            operation.errcode, operation.errmsg = exc.errcode, exc.errmsg[:300]
+            operation.explanation = str(exc.explanation)
+            operation.finished_at = now
+            operation.attempts += 1
+            operation.save()
+            if operation.kf_id:
+                # A failed addition leaves the account failed (retryable); a failed deletion
+                # leaves it active; a failed change leaves its status as it was.
+                rows = KfAccount.objects.filter(pk=operation.kf_id)
+                error = f"{exc.errcode}: {exc.explanation}"
+                if operation.action == KfOperationAction.ADD:
+                    rows.update(status=KfAccountStatus.FAILED, last_error=error)
+                elif operation.action == KfOperationAction.DELETE:
+                    rows.update(status=KfAccountStatus.ACTIVE, last_error=error)
+                else:
+                    rows.update(last_error=error)
+        return operation
+    with transaction.atomic():
+        operation.status = KfOperationStatus.SUCCEEDED
+        operation.finished_at = now
+        if removed:
+            operation.explanation = str(
+                _("Removed here because WeChat no longer has them: %(names)s") % {"names": ", ".join(removed)}
+            )
+        operation.attempts += 1
+        operation.save()
+        if operation.kf_id:
+            kf_rows = KfAccount.objects.filter(pk=operation.kf_id)
+            if operation.action == KfOperationAction.ADD:
+                kf_rows.update(status=KfAccountStatus.ACTIVE, last_error="")
+            elif operation.action == KfOperationAction.UPDATE:
+                kf_rows.update(nickname=operation.nickname, last_error="")
+            elif operation.action == KfOperationAction.DELETE:
+                kf_rows.delete()
+            else:
+                kf_rows.update(last_error="")
+    return operation
+
+
+def kf_operation_give_up(*, operation_id: int, error: str) -> None:
+    """After the last retry of a temporary error: record the failure (retryable), and leave
+    the account as a failed addition or a failed deletion would."""
+    with transaction.atomic():
+        gave_up = KfOperation.objects.filter(pk=operation_id, status=KfOperationStatus.PENDING)
+        operation = gave_up.first()
+        if operation is None or not gave_up.update(
+            status=KfOperationStatus.FAILED, errcode=-1, errmsg=error[:300], finished_at=timezone.now()
+        ):
+            return
+        rows = KfAccount.objects.filter(pk=operation.kf_id)  # type: ignore[misc]  # None: no row (a sync)
+        if operation.action == KfOperationAction.ADD:
+            rows.update(status=KfAccountStatus.FAILED, last_error=f"-1: {error}"[:500])
+        elif operation.action == KfOperationAction.DELETE:
+            rows.update(status=KfAccountStatus.ACTIVE, last_error=f"-1: {error}"[:500])

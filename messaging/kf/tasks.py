@@ -1,0 +1,31 @@
+"""Celery task of the customer-service team: thin, taking an id and calling one function."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from core.task_retry import retry_or_give_up
+
+from . import operations
+
+KF_MAX_RETRIES = 5
+
+
+@shared_task(bind=True, name="messaging.kf_operation_run", acks_late=True, max_retries=KF_MAX_RETRIES)
+def kf_operation_run(self, operation_id: int) -> str:
+    """Run one KF account operation (add/update/delete/avatar/sync) against the API.
+
+    Only temporary WeChat errors (network, busy) are retried; after the last retry
+    the operation is recorded as failed. Business errors are recorded by the service.
+    """
+    from wechat.errors import WeChatError
+
+    try:
+        operation = operations.kf_operation_execute(operation_id=operation_id)
+    except WeChatError as exc:
+        if not exc.temporary:  # pragma: no cover - the service records these itself
+            raise
+        return retry_or_give_up(
+            self, exc, lambda reason: operations.kf_operation_give_up(operation_id=operation_id, error=reason)
+        )
+    return operation.status
