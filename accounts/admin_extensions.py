@@ -1,6 +1,6 @@
 """Hooks through which other apps add columns and actions to the official-account admin.
 
-`accounts` imports no other app (DESIGN.md); apps such as menus or certification
+`accounts` imports no other app (ARCHITECTURE.md); apps such as menus or certification
 register here from their AppConfig.ready(), and the accounts admin picks them up.
 """
 

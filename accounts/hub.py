@@ -1,6 +1,6 @@
 """The account hub: one page per official account, its status at a glance, a link to each place.
 
-`accounts` imports no other app (DESIGN.md): each app contributes sections through a
+`accounts` imports no other app (ARCHITECTURE.md): each app contributes sections through a
 `hub.py` module defining `hub_sections(request, account) -> list[dict]`, found through
 the app registry as the dashboard's panels are. A section is
 

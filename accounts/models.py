@@ -117,7 +117,7 @@ class AccountType(models.TextChoices):
 
 
 class MessageMode(models.TextChoices):
-    """How WeChat sends messages to our callback (wechat-protocol.md §e)."""
+    """How WeChat sends messages to our callback (docs/wechat-protocol.md §e)."""
 
     PLAINTEXT = "plaintext", _("Plaintext")
     COMPATIBLE = "compatible", _("Compatible")

@@ -597,7 +597,7 @@ class Milestone(models.TextChoices):
     INVOICE_REQUEST = "invoice_request", _("Deadline to request a missing invoice approaching")
     INVOICE_EXPECTED = "invoice_expected", _("Invoice expected by date approaching")
     LAPSED = "lapsed", _("Certification lapsed")
-    # What WeChat pushed (wechat-protocol.md §f); the values are the event names.
+    # What WeChat pushed (docs/wechat-protocol.md §f); the values are the event names.
     QUALIFICATION_SUCCESS = "qualification_verify_success", _("WeChat: qualification certification succeeded")
     QUALIFICATION_FAIL = "qualification_verify_fail", _("WeChat: qualification certification failed")
     NAMING_SUCCESS = "naming_verify_success", _("WeChat: name certification succeeded")
@@ -607,7 +607,7 @@ class Milestone(models.TextChoices):
 
 
 class WeChatEventType(models.TextChoices):
-    """The certification events WeChat pushes to the callback (wechat-protocol.md §f)."""
+    """The certification events WeChat pushes to the callback (docs/wechat-protocol.md §f)."""
 
     QUALIFICATION_SUCCESS = "qualification_verify_success", _("Qualification certification succeeded")
     QUALIFICATION_FAIL = "qualification_verify_fail", _("Qualification certification failed")

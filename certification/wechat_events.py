@@ -1,4 +1,4 @@
-"""WeChat's own certification events (wechat-protocol.md §f) applied to orders and accounts.
+"""WeChat's own certification events (docs/wechat-protocol.md §f) applied to orders and accounts.
 
 WeChat pushes `qualification_verify_success/fail`, `naming_verify_success/fail`,
 `annual_renew` and `verify_expired` to the account's callback. The messaging router

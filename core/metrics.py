@@ -8,7 +8,7 @@ memory-mapped files there, and ``/metrics`` on any web process merges the files 
 every role under ``METRICS_DIR``. So a menu published by a Celery child shows up
 on the web node's ``/metrics`` of the same host, with no Redis round trip on the
 callback's hot path (a Redis-backed registry would add one per callback). Across
-hosts, Prometheus scrapes every host and sums (see DEPLOY.md). Without
+hosts, Prometheus scrapes every host and sums (see docs/operations.md). Without
 ``PROMETHEUS_MULTIPROC_DIR`` (``make run``, tests) the process's own registry is used.
 
 Gauges that describe the cluster (queue length, heartbeat age) are read at scrape

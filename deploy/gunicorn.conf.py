@@ -2,7 +2,7 @@
 
 Everything that differs between hosts comes from the environment:
 GUNICORN_BIND, WEB_CONCURRENCY (worker processes), GUNICORN_THREADS, GUNICORN_TIMEOUT,
-GUNICORN_MAX_REQUESTS, FORWARDED_ALLOW_IPS. See DEPLOY.md for sizing.
+GUNICORN_MAX_REQUESTS, FORWARDED_ALLOW_IPS. See docs/operations.md for sizing.
 """
 
 import multiprocessing

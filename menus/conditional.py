@@ -1,7 +1,7 @@
 """Conditional (personalised, 个性化) menus: the menu *set* of an account.
 
 An account's menu is a set: the default menu plus conditional menus, each with a match
-rule (wechat-protocol.md §b). A version stores the whole set in one tree::
+rule (docs/wechat-protocol.md §b). A version stores the whole set in one tree::
 
     {"button": [...],                                    # the default menu (menu/create)
      "conditionalmenu": [{"button": [...], "matchrule": {...}}, ...]}
@@ -76,7 +76,7 @@ def clean_matchrule(rule) -> dict[str, str]:
 
 
 def validate_matchrule(rule, *, menu: int) -> list[SetIssue]:
-    """A match rule as menu/addconditional checks it (wechat-protocol.md §b):
+    """A match rule as menu/addconditional checks it (docs/wechat-protocol.md §b):
     not empty (65304), province needs a country (65310), city a province (65311),
     no privacy fields — sex, region, language — any more (65320), a numeric tag id,
     a platform of 1/2/3."""

@@ -1,7 +1,7 @@
 """Redis-backed limits shared by every worker process and host.
 
 - `daily_quota_take(appid)`: WeChat counts menu/create calls per account per day
-  (1000/day for a normal account, wechat-protocol.md §b); we count our own calls
+  (1000/day for a normal account, docs/wechat-protocol.md §b); we count our own calls
   so a runaway fan-out stops before WeChat answers 45009.
 - `publish_lock(account_id)`: one menu/create per account at a time, across workers.
 - `global_rate_wait()`: a cluster-wide rate for menu/create calls

@@ -1,7 +1,7 @@
 """THE menu validator: one function used by the editor, the admin, the JSON import,
 the fan-out and the publish task.
 
-It checks everything WeChat's `menu/create` checks (wechat-protocol.md §b), so a
+It checks everything WeChat's `menu/create` checks (docs/wechat-protocol.md §b), so a
 menu that passes here is not rejected for its shape, and each problem names the
 WeChat error code it prevents. R-MENU-01: at most 3 top-level buttons with at
 most 5 sub-buttons each. R-MENU-02: a click button carries a key (and our reply
@@ -30,7 +30,7 @@ MAX_URL_DOMAINS = 3
 MAX_ID_BYTES = 128  # media_id / article_id
 MAX_REPLY_BYTES = 2048  # a passive text reply; longer ones are cut by WeChat
 
-# R-MENU-02 and wechat-protocol.md §b: the 13 leaf types and the fields each requires.
+# R-MENU-02 and docs/wechat-protocol.md §b: the 13 leaf types and the fields each requires.
 BUTTON_TYPES: dict[str, tuple[str, ...]] = {
     "click": ("key",),
     "view": ("url",),
@@ -52,7 +52,7 @@ KEY_TYPES = frozenset(t for t, fields in BUTTON_TYPES.items() if "key" in fields
 LEAF_FIELDS = ("key", "url", "media_id", "article_id", "appid", "pagepath")
 
 
-# WeChat error codes, (top-level, sub-button) where they differ (wechat-protocol.md §b).
+# WeChat error codes, (top-level, sub-button) where they differ (docs/wechat-protocol.md §b).
 class Codes:
     BUTTON_SIZE = 40016
     BUTTON_TYPE = (40017, 40024)

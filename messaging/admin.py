@@ -41,7 +41,7 @@ from .routing import kf_transfer_allowed
 # choices come from the accounts or are fixed, there is no date hierarchy (its year/month
 # links are a DISTINCT over every row), pages are not counted (unfold's InfinitePaginator:
 # previous/next), and the search runs on indexes (messaging.search).
-#: WeChat's message types and the events it pushes (wechat-protocol.md)
+#: WeChat's message types and the events it pushes (docs/wechat-protocol.md)
 MESSAGE_TYPES = ("text", "image", "voice", "video", "shortvideo", "location", "link", "event")
 EVENTS = (
     "subscribe",

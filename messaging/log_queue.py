@@ -19,7 +19,7 @@ Nothing is lost when a process dies:
   constraint turns a second insert of the same row into a no-op.
 - What remains is Redis itself losing data (a crash without persistence, FLUSHDB):
   unflushed rows, normally well under a second of traffic, would be lost. Run Redis
-  with `appendonly yes` (see README).
+  with `appendonly yes` (see docs/operations.md).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from accounts.models import OfficialAccount
 # (in `conversations/models.py`) is registered through this import.
 from .conversations.models import OutboundMessage  # noqa: F401
 
-#: R-KF-02 (wechat-protocol.md §c): prefix of 1–10 letters, digits, underscore
+#: R-KF-02 (docs/wechat-protocol.md §c): prefix of 1–10 letters, digits, underscore
 KF_PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,10}\Z")
 KF_ACCOUNT_MAX_LENGTH = 30
 KF_NICKNAME_MAX_LENGTH = 16

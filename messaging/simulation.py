@@ -63,7 +63,7 @@ def callback_url_for(account: OfficialAccount) -> str:
 
 def clean_payload(payload: dict) -> dict:
     kind = payload.get("type", "text")
-    if kind in CERTIFICATION_EVENTS:  # WeChat's own pushes (wechat-protocol.md §f)
+    if kind in CERTIFICATION_EVENTS:  # WeChat's own pushes (docs/wechat-protocol.md §f)
         clean = {"type": kind}
         if payload.get("expired_time") is not None:
             try:

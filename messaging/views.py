@@ -1,6 +1,6 @@
 """The WeChat callback `/wechat/<appid>/` and the staff simulate endpoint.
 
-The callback (wechat-protocol.md §d, §e): GET verifies the URL (echo `echostr`),
+The callback (docs/wechat-protocol.md §d, §e): GET verifies the URL (echo `echostr`),
 POST receives pushes in the account's mode. Every refusal happens before anything
 is stored, and answers a short plain-text status — never a traceback:
 

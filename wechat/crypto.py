@@ -1,4 +1,4 @@
-"""Callback signatures and message encryption (wechat-protocol.md §d and §e).
+"""Callback signatures and message encryption (docs/wechat-protocol.md §d and §e).
 
 - ``signature(*parts)``: sha1 of the lexicographically sorted parts, lowercase hex.
   URL verification uses (token, timestamp, nonce); ``msg_signature`` adds the

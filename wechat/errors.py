@@ -1,7 +1,7 @@
 """One exception type for everything that goes wrong when talking to WeChat.
 
 WeChat answers errors with HTTP 200 and ``{"errcode": N, "errmsg": "..."}``
-(wechat-protocol.md, general conventions). We raise :class:`WeChatError` for
+(docs/wechat-protocol.md, general conventions). We raise :class:`WeChatError` for
 those, and also for network failures, timeouts and unreadable answers, which
 get negative codes of our own. Whether an error is worth retrying is decided
 here, once, from the code: ``temporary`` is True for "system busy", minute
@@ -116,7 +116,7 @@ EXPLANATIONS = {
     48001: _("The account is not authorised to use this API (it may need certification)."),
     48006: _("The API quota can only be cleared 10 times a month; that limit is reached."),
     40097: _("Invalid parameters in the request."),
-    # Menus (wechat-protocol.md §b).
+    # Menus (docs/wechat-protocol.md §b).
     40015: _("Invalid menu type."),
     40016: _("A menu must have 1 to 3 top-level buttons."),
     40017: _("Invalid button type for a top-level button."),
@@ -153,7 +153,7 @@ EXPLANATIONS = {
         "Conditional menus can no longer match on sex, region or language; use a user tag "
         "or the phone's platform."
     ),
-    # Customer service (wechat-protocol.md §c).
+    # Customer service (docs/wechat-protocol.md §c).
     65400: _(
         "The customer-service feature is not enabled for this account (or is still being "
         "enabled). Enable it on the WeChat platform and try again later."

@@ -1,4 +1,4 @@
-"""Inbound callback XML: a hardened parser and typed message objects (wechat-protocol.md §d).
+"""Inbound callback XML: a hardened parser and typed message objects (docs/wechat-protocol.md §d).
 
 WeChat's pushes are flat `<xml>` documents with a few nested blocks
 (ScanCodeInfo, SendPicsInfo, SendLocationInfo). The parser refuses anything a
@@ -137,7 +137,7 @@ class Message:
 
     @property
     def dedupe_key(self) -> str:
-        """How WeChat's retries are recognised: MsgId for messages (wechat-protocol.md §d)."""
+        """How WeChat's retries are recognised: MsgId for messages (docs/wechat-protocol.md §d)."""
         msg_id = self.raw.get("MsgId")
         if isinstance(msg_id, str) and msg_id.strip():
             return f"msg:{msg_id.strip()}"
@@ -192,7 +192,7 @@ class EventMessage(Message):
 
     @property
     def dedupe_key(self) -> str:
-        """Events have no MsgId: FromUserName + CreateTime (wechat-protocol.md §d).
+        """Events have no MsgId: FromUserName + CreateTime (docs/wechat-protocol.md §d).
 
         The event name is added so that two different events of one user within the
         same second (a subscribe and the menu click right after) are not merged.

@@ -1,4 +1,4 @@
-"""Passive replies: the XML answered to a push (wechat-protocol.md §c, §d).
+"""Passive replies: the XML answered to a push (docs/wechat-protocol.md §c, §d).
 
 ToUserName is the user's OpenID, FromUserName the account's original ID (gh_…).
 Text goes in CDATA; a `]]>` inside it is split across two CDATA sections so that

@@ -10,7 +10,7 @@ In-process::
     sb.state(appid)                      # what GET /sandbox/state/<appid> answers
     sb.stop()
 
-What it emulates (wechat-protocol.md §a–c): cgi-bin/token and stable_token
+What it emulates (docs/wechat-protocol.md §a–c): cgi-bin/token and stable_token
 (a new classic token invalidates the previous one after ``overlap_seconds``;
 stable tokens are separate and follow the normal/force_refresh rules), 40013 /
 40125 / 40002 / 41002 / 41004 / 40164 (``ip_whitelist``) / 40243 (``frozen``),

@@ -5,7 +5,7 @@ Body (JSON)::
     {"openid": "preview-user", "type": "text"|"click"|"view"|"subscribe"|"unsubscribe"|"image",
      "content": "…" | "key": "…" | "url": "…", "callback_url": optional}
 
-or one of WeChat's certification events (wechat-protocol.md §f) as the type —
+or one of WeChat's certification events (docs/wechat-protocol.md §f) as the type —
 "qualification_verify_success", "naming_verify_success", "annual_renew",
 "verify_expired" with an optional "expired_time" (Unix time), or
 "qualification_verify_fail", "naming_verify_fail" with a "fail_reason".
@@ -15,7 +15,7 @@ configured ``callback_base`` (same scheme, host and port, path below it);
 otherwise the answer is 400 and nothing is sent. The sandbox never posts where a
 request's ``Host`` header (or any other caller input) says.
 
-The sandbox acts as WeChat (wechat-protocol.md §d, §e): it builds the XML WeChat
+The sandbox acts as WeChat (docs/wechat-protocol.md §d, §e): it builds the XML WeChat
 would push, signs it with the account's server token, encrypts it in compatible
 and safe mode, POSTs it to the account's callback URL (registered with the app,
 or given in the body), re-sends it when no answer comes within
@@ -50,7 +50,7 @@ DEFAULT_CALLBACK_ATTEMPTS = 3
 
 EVENT_TYPES = {"click": "CLICK", "view": "VIEW", "subscribe": "subscribe", "unsubscribe": "unsubscribe"}
 MESSAGE_TYPES = {"text", "image"}
-# WeChat's certification events (wechat-protocol.md §f), sent by a system account.
+# WeChat's certification events (docs/wechat-protocol.md §f), sent by a system account.
 CERTIFICATION_EVENTS = {
     "qualification_verify_success",
     "qualification_verify_fail",

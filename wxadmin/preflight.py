@@ -72,7 +72,7 @@ def main() -> int:
     sys.stderr.write("wxadmin will not start with production settings:\n")
     for problem in found:
         sys.stderr.write(f"  - {problem}\n")
-    sys.stderr.write("Set them in the environment (see .env.example and DEPLOY.md).\n")
+    sys.stderr.write("Set them in the environment (see .env.example and docs/operations.md).\n")
     return 2
 
 

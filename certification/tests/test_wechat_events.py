@@ -1,4 +1,4 @@
-"""WeChat's certification events (wechat-protocol.md §f) update orders by themselves:
+"""WeChat's certification events (docs/wechat-protocol.md §f) update orders by themselves:
 through the real callback, once per push, recorded as done by WeChat, told to staff."""
 
 import datetime

@@ -1,7 +1,7 @@
 """Conditional (personalised) menus: match rules checked like menu/addconditional does,
 the set (default + conditional) published, pulled, drift-checked and fanned out as one
 menu against the sandbox, menu/trymatch and menu/delconditional from the editor
-(wechat-protocol.md §b; R-MENU-01/02 hold for every menu of the set)."""
+(docs/wechat-protocol.md §b; R-MENU-01/02 hold for every menu of the set)."""
 
 import json
 

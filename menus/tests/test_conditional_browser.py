@@ -1,6 +1,6 @@
 """In a real browser: add a conditional menu beside the default one, build it and give it a
 match rule, see a refused rule explained, publish the set through a Celery worker, and ask
-menu/trymatch which menu a user gets (wechat-protocol.md §b)."""
+menu/trymatch which menu a user gets (docs/wechat-protocol.md §b)."""
 
 import datetime
 

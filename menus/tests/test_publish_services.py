@@ -224,7 +224,7 @@ def test_pull_selfmenu_converts_a_website_menu(wechat, operator, certified_accou
 
 @pytest.mark.parametrize("selfmenu", [False, True])
 def test_pull_when_wechat_has_no_menu_gives_an_empty_draft(wechat, operator, certified_account, selfmenu):
-    """R-MENU-03: menu/get answers 46003 "menu no exist" (wechat-protocol.md): no menu, not an error;
+    """R-MENU-03: menu/get answers 46003 "menu no exist" (docs/wechat-protocol.md): no menu, not an error;
     get_current_selfmenu_info answers without buttons. Both pull an empty draft."""
     wechat(certified_account)
     assert wechat.sandbox.state(certified_account.appid)["menu"] is None

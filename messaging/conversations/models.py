@@ -43,7 +43,7 @@ class OutboundMessage(models.Model):
     """One customer-service message to one user, and what happened to it.
 
     Created by `conversations.services.outbound_send` after the reply window was
-    checked (wechat-protocol.md §c); delivered by a task; `status`, `errcode` and
+    checked (docs/wechat-protocol.md §c); delivered by a task; `status`, `errcode` and
     `explanation` show the outcome; a failed message can be sent again (retry).
     """
 

@@ -22,7 +22,7 @@ from messaging.models import InboundMessage
 
 from .models import OutboundMessage, OutboundStatus
 
-# wechat-protocol.md §c: a user message opens a 48-hour window for 5 customer-service
+# docs/wechat-protocol.md §c: a user message opens a 48-hour window for 5 customer-service
 # messages; a menu click (click/scancode types), a subscription or a QR scan opens a
 # 1-minute window for 3. The latest such interaction decides (as in the sandbox).
 MESSAGE_WINDOW = datetime.timedelta(hours=48)
@@ -134,7 +134,7 @@ def reply_window(
     now: datetime.datetime | None = None,
     exclude_id: int | None = None,
 ) -> ReplyWindow:
-    """The customer-service window of one user (wechat-protocol.md §c, 45015/45047).
+    """The customer-service window of one user (docs/wechat-protocol.md §c, 45015/45047).
 
     The latest user message (48 h, 5 messages) or window-opening event (click, scan,
     subscribe: 1 min, 3 messages) opens it; unfollowing closes it; our outgoing

@@ -1,6 +1,6 @@
 """Writes of the conversation workspace: staff answer users with message/custom/send.
 
-`outbound_send` checks the input and the reply window (wechat-protocol.md §c) under a
+`outbound_send` checks the input and the reply window (docs/wechat-protocol.md §c) under a
 lock on the account, stores the message as pending and queues its delivery after the
 commit; `delivery.outbound_deliver` (run by a task) sends it, uploading an image first, and
 records the outcome; `outbound_retry` sends a failed message again.
@@ -160,7 +160,7 @@ def outbound_send(
 ) -> OutboundMessage:
     """Answer a user: check the message and the reply window, store it, queue delivery.
 
-    wechat-protocol.md §c: only within 48 hours of the user's last message (5
+    docs/wechat-protocol.md §c: only within 48 hours of the user's last message (5
     messages) or 1 minute of a click/scan/subscription (3 messages); a reply outside
     would get 45015, one too many 45047 — both refused here with the reason, and
     nothing is stored. The account row is locked so that two agents answering at once

@@ -1,4 +1,4 @@
-"""The callback end to end over HTTP, in each message mode (wechat-protocol.md §d, §e)."""
+"""The callback end to end over HTTP, in each message mode (docs/wechat-protocol.md §d, §e)."""
 
 import datetime
 
@@ -11,7 +11,7 @@ from messaging.models import InboundMessage, Route
 from messaging.tests.factories import KeywordRuleFactory
 from messaging.tests.pushes import build_push, flush_log, open_reply, text_xml
 
-# The official URL-verification example (wechat-protocol.md §d).
+# The official URL-verification example (docs/wechat-protocol.md §d).
 OFFICIAL = {
     "token": "AAAAA",
     "timestamp": "1714036504",

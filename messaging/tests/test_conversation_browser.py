@@ -1,6 +1,6 @@
 """In a real browser: a simulated WeChat user writes, the open conversation shows it by
 itself, an agent answers, and the answer arrives in the sandbox through a Celery worker
-and message/custom/send (wechat-protocol.md §c)."""
+and message/custom/send (docs/wechat-protocol.md §c)."""
 
 import datetime
 

@@ -1,4 +1,4 @@
-"""The conversation workspace: reply windows (wechat-protocol.md §c), sending through
+"""The conversation workspace: reply windows (docs/wechat-protocol.md §c), sending through
 message/custom/send against the sandbox, retries, the list order, and who may do what."""
 
 import datetime

@@ -1,4 +1,4 @@
-"""Signatures and message crypto (wechat-protocol.md §d, §e)."""
+"""Signatures and message crypto (docs/wechat-protocol.md §d, §e)."""
 
 import base64
 import struct

@@ -1,4 +1,4 @@
-"""The offline WeChat API behaves like WeChat (wechat-protocol.md §a–c), over real HTTP."""
+"""The offline WeChat API behaves like WeChat (docs/wechat-protocol.md §a–c), over real HTTP."""
 
 import json
 

@@ -246,7 +246,7 @@ CELERY_BROKER_URL: str  # (set just above; declared for the type checker)
 
 # --- Secrets at rest -----------------------------------------------------------
 # Fernet keys (urlsafe base64 of 32 bytes). The first encrypts; all decrypt, so a
-# key can be rotated by putting the new one first and re-saving (see README).
+# key can be rotated by putting the new one first and re-saving (see docs/operations.md, "Key rotation").
 FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 DEFAULT_EXCEPTION_REPORTER_FILTER = "core.secrecy.SecretScrubbingReporterFilter"
 

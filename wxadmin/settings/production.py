@@ -58,7 +58,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- A separate Celery broker, optional (issue 14) --------------------------------------------
 # Default: the Redis at REDIS_URL. Set e.g. amqp://user:pass@rabbit:5672/wxadmin for RabbitMQ
-# (Redis is still needed for the cache, tokens and locks). See DEPLOY.md, "Several hosts".
+# (Redis is still needed for the cache, tokens and locks). See docs/operations.md, "Several hosts".
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or CELERY_BROKER_URL  # noqa: F405
 
 # --- Static files outside the checkout if wanted (issue 14) -----------------------------------
