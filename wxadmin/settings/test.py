@@ -1,5 +1,10 @@
 """Settings for the test suite: real PostgreSQL (via DATABASE_URL) or SQLite, real Redis."""
 
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env, redis_settings
 
@@ -10,11 +15,31 @@ FIELD_ENCRYPTION_KEYS = [
     "dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0=",
     "dGVzdC1rZXktdHdvLTMyLWJ5dGVzLWxvbmctLS0tLS0=",
 ]
+
+
+def worker_redis_url(url: str, worker: str) -> str:
+    """(issue 21) Under pytest-xdist each worker (gw0, gw1…) empties a Redis database of its
+    own: TEST_REDIS_URL's for gw0, the one below it for gw1, and so on (15, 14, …)."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    db = base - int(worker.removeprefix("gw"))
+    if db < 0:
+        raise ImproperlyConfigured(f"{worker}: no Redis database left below {url} for it")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
 # A Redis database of its own so that tests never touch `make run`'s data.
 # (issue 9) REDIS_URL, the cache and the broker all from this one URL.
-vars().update(redis_settings(env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")))
+TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# Processes a test starts inherit the worker's name and get the worker's URL (or a proxy
+# to it) as TEST_REDIS_URL already: the marker keeps them from moving down once more.
+if XDIST_WORKER.startswith("gw") and not os.environ.get("TEST_REDIS_URL_IS_PER_WORKER"):
+    TEST_REDIS_URL = os.environ["TEST_REDIS_URL"] = worker_redis_url(TEST_REDIS_URL, XDIST_WORKER)
+    os.environ["TEST_REDIS_URL_IS_PER_WORKER"] = "1"
+vars().update(redis_settings(TEST_REDIS_URL))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+MEDIA_ROOT = BASE_DIR / "var" / "test-media" / XDIST_WORKER  # noqa: F405 (per worker under xdist)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests flush the message-log queue themselves (messaging.log_queue.flush): a thread
 # holding a connection would keep the test database from being dropped.

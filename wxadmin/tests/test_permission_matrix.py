@@ -534,20 +534,106 @@ def request(client: Client, method: str, target: Target, form: dict):
     )
 
 
-MATRIX_WORLD: World  # set by the test (used by request() for action selections)
+MATRIX_WORLD: World  # set by the `matrix` fixture (used by request() for action selections)
+
+
+# --- the matrix, one test item per group of URL patterns (issue 21) -----------------------
+def group_of_pattern(template: str, name: str) -> str:
+    """An admin model's pages (with their actions) form one group; any other pattern is one."""
+    admin_page = re.match(r"/admin/(\w+)/(\w+)/", template)
+    if admin_page:
+        try:
+            apps.get_model(admin_page.group(1), admin_page.group(2))
+        except LookupError:
+            pass
+        else:
+            return f"admin/{admin_page.group(1)}/{admin_page.group(2)}"
+    return name or template
+
+
+def pattern_groups() -> dict[str, str]:
+    """URL pattern name → its group, from the resolver (read at collection: the items)."""
+    groups: dict[str, str] = {}
+    for parts, name, entry in walk(get_resolver().url_patterns):
+        groups.setdefault(name, group_of_pattern(template_of(parts, entry.callback)[0], name))
+    return groups
+
+
+GROUP_OF_NAME = pattern_groups()
+GROUPS = sorted(set(GROUP_OF_NAME.values()))
+
+
+def requests_of(targets: list[Target]):
+    """(target, method, role) in the order they are tried: a superuser's GET of a page comes
+    before the POSTs, which send back the form it showed."""
+    for target in targets:
+        for method in ("GET", "POST"):
+            if method == "GET" and target.action:
+                continue
+            for role in ROLES:
+                yield target, method, role
+
+
+def foreign_target(role: str, target: Target) -> bool:
+    tenant = ROLE_TENANT.get(role)
+    return tenant is not None and target.tenant not in (None, tenant)
+
+
+@dataclass
+class Matrix:
+    world: World
+    targets: list[Target]
+    baseline: dict
+    offered: dict
+
+
+@pytest.fixture(scope="module")
+def matrix(django_db_setup, django_db_blocker):
+    """The two tenants' rows, the URLs to try and what each role is offered, built once per
+    module (per xdist worker) in a transaction rolled back after the module's last test; each
+    test runs in a savepoint of it (pytest-django's `django_db`), as each request runs in one
+    of its own."""
+    global MATRIX_WORLD
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = MATRIX_WORLD = build_world()
+        yield Matrix(
+            world=world,
+            targets=expand(world),
+            baseline={tenant: snapshot(world, tenant) for tenant in TENANTS},
+            offered={role: offered_actions(world, role) for role in ROLES},
+        )
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
-def test_permission_matrix_from_the_url_resolver(settings, sandbox, record_property):
+def test_permission_matrix_covers_the_resolver(matrix, record_property):
+    """The whole matrix's figures; the requests themselves are the items below, per group."""
+    names = {t.name for t in matrix.targets}
+    assert names <= GROUP_OF_NAME.keys(), f"URL patterns in no test item: {names - GROUP_OF_NAME.keys()}"
+    figures = Counter(
+        {
+            "url patterns": len(names),
+            "foreign-tenant requests": sum(
+                foreign_target(role, target) for target, _method, role in requests_of(matrix.targets)
+            ),
+        }
+    )
+    record_property("matrix", ", ".join(f"{k}: {v}" for k, v in sorted(figures.items())))
+    assert figures["url patterns"] > 100, "the resolver walk found too few URLs"
+    assert figures["foreign-tenant requests"] > 500
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("group", GROUPS)
+def test_permission_matrix_from_the_url_resolver(group, matrix, settings, sandbox, record_property):
     """Generated from the resolver: new URLs are covered without editing this test."""
-    global MATRIX_WORLD
     from accounts.models import OfficialAccount
 
     # The WeChat API is the loopback sandbox only; no request may leave the machine.
     settings.WECHAT_API_BASE = sandbox.base_url
     settings.WECHAT_HTTP_MAX_ATTEMPTS = 1
     settings.WECHAT_SIMULATE_CALLBACK_BASE = ""
-    world = MATRIX_WORLD = build_world()
+    world, baseline, offered = matrix.world, matrix.baseline, matrix.offered
     for tenant in TENANTS:
         account = world.objects[OfficialAccount][tenant]
         app = sandbox.register_app(
@@ -557,8 +643,7 @@ def test_permission_matrix_from_the_url_resolver(settings, sandbox, record_prope
             wechat_id=account.wechat_id,
         )
         app.menu = [{"type": "click", "name": "菜单", "key": "K"}]  # so "pull" has one
-    targets = expand(world)
-    baseline = {tenant: snapshot(world, tenant) for tenant in TENANTS}
+    targets = [t for t in matrix.targets if GROUP_OF_NAME.get(t.name) == group]
 
     clients = {}
     for role in ROLES:
@@ -571,79 +656,72 @@ def test_permission_matrix_from_the_url_resolver(settings, sandbox, record_prope
     figures = Counter()
     problems: list[str] = []
     answered_foreign: list[str] = []
-    offered = {role: offered_actions(world, role) for role in ROLES}
     last = writes()
-    for target in targets:
-        for method in ("GET", "POST"):
-            if method == "GET" and target.action:
-                continue
-            for role in ROLES:
-                client = clients[role]
-                if role != "anonymous" and "_auth_user_id" not in client.session:
-                    client.force_login(world.users[role])  # a POST to logout logged it out
-                with transaction.atomic():
-                    response = request(client, method, target, forms.get(target.url, {}))
-                    current = writes()
-                    changed, last = current - last, current
-                    tenant = ROLE_TENANT.get(role)
-                    other = {"A": "B", "B": "A"}.get(tenant)
-                    touched_other = bool(changed and other and snapshot(world, other) != baseline[other])
-                    transaction.set_rollback(True)
-                body = b"".join(response) if response.streaming else response.content
-                text = body.decode("utf-8", "replace")
-                if (
-                    role == "superuser"
-                    and method == "GET"
-                    and target.is_admin
-                    and response.status_code == 200
-                    and "html" in response.get("Content-Type", "")
-                ):
-                    harvester = FormHarvester()  # what the POST will send back, for all roles
-                    harvester.feed(text)
-                    forms[target.url] = harvester.main_form()
-                label = f"{method} {target.url}"
-                if target.action:
-                    label += f" action={target.action}"
-                figures["requests"] += 1
-                status = response.status_code
-                if status >= 500 and not upstream_answer(response, text):
-                    problems.append(f"{label} as {role}: {status}")
-                figures["upstream (WeChat/sandbox) answers 502"] += status == 502
-                foreign = [
-                    MARK[t]
-                    for t in TENANTS
-                    if MARK[t] in text and (role in ("anonymous", "nonstaff") or (tenant and t != tenant))
-                ]
-                if foreign:
-                    problems.append(f"{label} as {role}: shows {foreign}")
-                if changed and not may_write(role, target, world, offered[role]):
-                    problems.append(f"{label} as {role}: wrote {dict(changed)}")
-                if touched_other:
-                    problems.append(f"{label} as {role}: changed the other tenant's rows")
-                refused = status in LEGIT_4XX_3XX
-                foreign_target = tenant is not None and target.tenant not in (None, tenant)
-                if role in ("anonymous", "nonstaff"):
-                    figures["outsider requests"] += 1
-                    figures["outsider refused"] += refused
-                if foreign_target:
-                    figures["foreign-tenant requests"] += 1
-                    figures["foreign-tenant refused"] += refused
-                    if not refused:  # answered, yet showed and changed nothing (checked above)
-                        answered_foreign.append(f"{label} as {role}: {status}")
-                if changed:
-                    figures["requests that wrote (allowed)"] += 1
+    for target, method, role in requests_of(targets):
+        client = clients[role]
+        if role != "anonymous" and "_auth_user_id" not in client.session:
+            client.force_login(world.users[role])  # a POST to logout logged it out
+        with transaction.atomic():
+            response = request(client, method, target, forms.get(target.url, {}))
+            current = writes()
+            changed, last = current - last, current
+            tenant = ROLE_TENANT.get(role)
+            other = {"A": "B", "B": "A"}.get(tenant)
+            touched_other = bool(changed and other and snapshot(world, other) != baseline[other])
+            transaction.set_rollback(True)
+        body = b"".join(response) if response.streaming else response.content
+        text = body.decode("utf-8", "replace")
+        if (
+            role == "superuser"
+            and method == "GET"
+            and target.is_admin
+            and response.status_code == 200
+            and "html" in response.get("Content-Type", "")
+        ):
+            harvester = FormHarvester()  # what the POST will send back, for all roles
+            harvester.feed(text)
+            forms[target.url] = harvester.main_form()
+        label = f"{method} {target.url}"
+        if target.action:
+            label += f" action={target.action}"
+        figures["requests"] += 1
+        status = response.status_code
+        if status >= 500 and not upstream_answer(response, text):
+            problems.append(f"{label} as {role}: {status}")
+        figures["upstream (WeChat/sandbox) answers 502"] += status == 502
+        foreign = [
+            MARK[t]
+            for t in TENANTS
+            if MARK[t] in text and (role in ("anonymous", "nonstaff") or (tenant and t != tenant))
+        ]
+        if foreign:
+            problems.append(f"{label} as {role}: shows {foreign}")
+        if changed and not may_write(role, target, world, offered[role]):
+            problems.append(f"{label} as {role}: wrote {dict(changed)}")
+        if touched_other:
+            problems.append(f"{label} as {role}: changed the other tenant's rows")
+        refused = status in LEGIT_4XX_3XX
+        if role in ("anonymous", "nonstaff"):
+            figures["outsider requests"] += 1
+            figures["outsider refused"] += refused
+        if foreign_target(role, target):
+            figures["foreign-tenant requests"] += 1
+            figures["foreign-tenant refused"] += refused
+            if not refused:  # answered, yet showed and changed nothing (checked above)
+                answered_foreign.append(f"{label} as {role}: {status}")
+        if changed:
+            figures["requests that wrote (allowed)"] += 1
 
     patterns = {t.name + "|" + re.sub(r"\d+", "N", t.url) for t in targets}
     figures["url patterns"] = len({t.name for t in targets})
     figures["concrete urls"] = len({(t.url, t.action) for t in targets})
     summary = ", ".join(f"{k}: {v}" for k, v in sorted(figures.items()))
     record_property("matrix", summary)
-    print(f"\npermission matrix: {summary} ({len(patterns)} url shapes)")  # noqa: T201 (figures)
+    print(f"\npermission matrix, {group}: {summary} ({len(patterns)} url shapes)")  # noqa: T201 (figures)
     print(  # noqa: T201
         "foreign-tenant requests answered without refusal (no data, no change):",
         *answered_foreign,
         sep="\n  ",
     )
-    assert figures["url patterns"] > 100, "the resolver walk found too few URLs"
-    assert figures["foreign-tenant requests"] > 500
+    assert targets, f"no URL of {group} to try"
     assert not problems, "\n".join(problems[:60]) + f"\n… {len(problems)} problem(s)"
