@@ -1,12 +1,17 @@
+from collections.abc import Sequence
+
 from cryptography.fernet import Fernet
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, register
 
 
 @register()
-def check_field_encryption_keys(app_configs, **kwargs):
+def check_field_encryption_keys(
+    app_configs: Sequence[AppConfig] | None, **kwargs: object
+) -> list[CheckMessage]:
     """Every FIELD_ENCRYPTION_KEYS entry must be a Fernet key (urlsafe base64 of 32 bytes)."""
-    errors = []
+    errors: list[CheckMessage] = []
     keys = getattr(settings, "FIELD_ENCRYPTION_KEYS", [])
     if not keys:
         errors.append(

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 
 def client_ip(request: HttpRequest) -> str | None:
     remote = request.META.get("REMOTE_ADDR") or None
-    hops = settings.TRUSTED_PROXY_COUNT
+    hops: int = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:
         return remote
     forwarded = [

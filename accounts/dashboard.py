@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -9,11 +12,11 @@ from .models import TokenState
 from .selectors import token_state_counts
 
 
-def panels(request) -> list[dict]:
+def panels(request: HttpRequest) -> list[dict[str, Any]]:
     return token_panels(request)
 
 
-def token_panels(request) -> list[dict]:
+def token_panels(request: HttpRequest) -> list[dict[str, Any]]:
     """Token health of the user's accounts (R-MENU-04)."""
     if not request.user.has_perm("accounts.view_officialaccount"):
         return []

@@ -1,5 +1,7 @@
 """Admin forms. Credentials are write-only: inputs start empty and are never re-rendered."""
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +27,14 @@ def secret_input() -> UnfoldAdminPasswordWidget:
     return UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"})
 
 
-class OfficialAccountForm(forms.ModelForm):
+if TYPE_CHECKING:
+    # ModelForm is generic in the stubs only (no django_stubs_ext monkeypatch at run time).
+    OfficialAccountModelForm = forms.ModelForm[OfficialAccount]
+else:
+    OfficialAccountModelForm = forms.ModelForm
+
+
+class OfficialAccountForm(OfficialAccountModelForm):
     new_appsecret = forms.CharField(label=_("AppSecret"), required=False, strip=True, widget=secret_input())
     new_server_token = forms.CharField(
         label=_("server token"), required=False, strip=True, widget=secret_input()
@@ -50,7 +59,7 @@ class OfficialAccountForm(forms.ModelForm):
             "assigned_staff",
         ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         creating = self.instance.pk is None
         for name in CREDENTIAL_INPUTS:
@@ -58,7 +67,7 @@ class OfficialAccountForm(forms.ModelForm):
             field.required = creating
             field.help_text = _("Required.") if creating else _("Leave empty to keep the stored value.")
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
         for name, (_model_field, validator, _label) in CREDENTIAL_INPUTS.items():
@@ -70,7 +79,7 @@ class OfficialAccountForm(forms.ModelForm):
                     self.add_error(name, error)
         return cleaned
 
-    def save(self, commit=True):
+    def save(self, commit: bool = True) -> OfficialAccount:
         changes = {
             model_field: self.cleaned_data[name]
             for name, (model_field, _validator, _label) in CREDENTIAL_INPUTS.items()

@@ -1,12 +1,18 @@
 """Bulk onboarding of official accounts from CSV: all rows or none."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import tablib
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .resources import OfficialAccountImportResource
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 @dataclass
@@ -37,7 +43,7 @@ def _column_names() -> dict[str, str]:
     }
 
 
-def _describe(errors) -> str:
+def _describe(errors: Exception) -> str:
     if hasattr(errors, "message_dict"):
         columns = _column_names()
         return "; ".join(
@@ -47,7 +53,7 @@ def _describe(errors) -> str:
     return "; ".join(getattr(errors, "messages", [str(errors)]))
 
 
-def import_accounts_csv(text: str, *, user=None) -> ImportReport:
+def import_accounts_csv(text: str, *, user: User | AnonymousUser | None = None) -> ImportReport:
     """Import accounts from CSV text. Any invalid row → nothing is written and every bad
     row is reported with its line number; a valid file is applied in one transaction.
     Matching is by AppID, so importing the same file twice changes nothing the second time.

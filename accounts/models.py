@@ -4,6 +4,7 @@ access-token status (R-MENU-04)."""
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +18,9 @@ from wechat.errors import explain, is_temporary
 
 from . import validators
 from .fields import EncryptedTextField
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class EntityKind(models.TextChoices):
@@ -135,8 +139,8 @@ class TokenSource(models.TextChoices):
 STABLE_RENEW_SECONDS = 300
 
 
-class OfficialAccountQuerySet(models.QuerySet):
-    def visible_to(self, user) -> OfficialAccountQuerySet:
+class OfficialAccountQuerySet(models.QuerySet["OfficialAccount"]):
+    def visible_to(self, user: User | AnonymousUser) -> OfficialAccountQuerySet:
         """Superusers see every account; other active staff only those assigned to them.
 
         The one scoping rule: `accounts.selectors.accounts_visible_to` wraps it.

@@ -5,6 +5,10 @@ Rows are matched by AppID, so re-importing a file updates and never duplicates.
 Exports never carry credentials; the import preview shows them masked.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
@@ -14,6 +18,9 @@ from core.secrecy import mask
 from .exports import FormulaSafeResourceMixin
 from .models import Entity, MessageMode, OfficialAccount
 from .selectors import entities_visible_to, user_can_access_account
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 IMPORT_HEADER = [
     "entity",
@@ -85,7 +92,7 @@ class OfficialAccountImportResource(resources.ModelResource):
         attribute="message_mode", column_name="message_mode", widget=MessageModeWidget()
     )
 
-    def __init__(self, user=None, **kwargs):
+    def __init__(self, user: User | AnonymousUser | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.user = user
         self.fields["entity"].widget.user = user

@@ -5,7 +5,15 @@ invoices and fees; Administrators do both and manage schedules. Which accounts a
 member sees is decided by assignment (OfficialAccount.assigned_staff), not here.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_noop
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+    from django.contrib.auth.models import Group, Permission
 
 ALL = "*"
 VIEW = "view"
@@ -15,7 +23,7 @@ FINANCE = gettext_noop("Finance")
 ADMINISTRATORS = gettext_noop("Administrators")
 
 # app label -> ALL (every permission), VIEW (view_* only) or a list of codenames.
-ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
+ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
     OPERATORS: {
         "accounts": [
             "view_entity",
@@ -47,11 +55,11 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
 }
 
 
-def sync_roles(*, group_model, permission_model) -> None:
+def sync_roles(*, group_model: type[Group], permission_model: type[Permission]) -> None:
     """Create the role groups and give each exactly the permissions declared above."""
     for role, grants in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=role)
-        wanted = []
+        wanted: list[Permission] = []
         for app_label, grant in grants.items():
             permissions = permission_model.objects.filter(content_type__app_label=app_label)
             if grant == VIEW:
@@ -62,9 +70,13 @@ def sync_roles(*, group_model, permission_model) -> None:
         group.permissions.set(wanted)
 
 
-def sync_roles_after_migrate(sender, apps=None, using="default", **kwargs) -> None:
+def sync_roles_after_migrate(
+    sender: object, apps: Apps | None = None, using: str = "default", **kwargs: object
+) -> None:
     if apps is None:  # `flush` (used between transactional tests) sends no app registry
-        from django.apps import apps
+        from django.apps import apps as global_apps
+
+        apps = global_apps
     try:
         group_model = apps.get_model("auth", "Group")
         permission_model = apps.get_model("auth", "Permission")

@@ -12,9 +12,10 @@ refresh is due for, and the dashboard's counts.
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
 from wechat.errors import TEMPORARY_ERRCODES
@@ -28,19 +29,24 @@ from .models import (
     TokenState,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
-def accounts_visible_to(user) -> QuerySet[OfficialAccount]:
+_M = TypeVar("_M", bound=Model)
+
+
+def accounts_visible_to(user: User | AnonymousUser) -> QuerySet[OfficialAccount]:
     """The accounts a staff member may see and act on (superusers: all)."""
     return OfficialAccount.objects.visible_to(user)
 
 
-def user_can_access_account(user, account: OfficialAccount) -> bool:
+def user_can_access_account(user: User | AnonymousUser, account: OfficialAccount) -> bool:
     if user.is_superuser:
         return True
     return accounts_visible_to(user).filter(pk=account.pk).exists()
 
 
-def entities_visible_to(user) -> QuerySet[Entity]:
+def entities_visible_to(user: User | AnonymousUser) -> QuerySet[Entity]:
     """Entities owning an account the user may see, or created by them (superusers: all).
 
     Written as `pk IN (subquery)` so no join multiplies rows and no DISTINCT is needed.
@@ -52,13 +58,13 @@ def entities_visible_to(user) -> QuerySet[Entity]:
     return Entity.objects.filter(Q(pk__in=accounts_visible_to(user).values("entity")) | Q(created_by=user))
 
 
-def user_can_access_entity(user, entity: Entity) -> bool:
+def user_can_access_entity(user: User | AnonymousUser, entity: Entity) -> bool:
     if user.is_superuser:
         return True
     return entities_visible_to(user).filter(pk=entity.pk).exists()
 
 
-def scope_to_user(queryset: QuerySet, user, account_path: str) -> QuerySet:
+def scope_to_user(queryset: QuerySet[_M], user: User | AnonymousUser, account_path: str) -> QuerySet[_M]:
     """Limit any queryset to rows whose account (reached by `account_path`) the user may see.
 
     `account_path` is the lookup from the model to OfficialAccount, e.g. "account"
@@ -106,7 +112,7 @@ def accounts_needing_token_refresh(*, now: datetime.datetime | None = None) -> Q
     return OfficialAccount.objects.filter(due).exclude(backing_off).order_by("pk")
 
 
-def token_state_counts(*, user, now: datetime.datetime | None = None) -> dict[str, int]:
+def token_state_counts(*, user: User | AnonymousUser, now: datetime.datetime | None = None) -> dict[str, int]:
     """How many of the user's accounts have a valid / expiring / failing / unknown token."""
     now = now or timezone.now()
     accounts = scope_to_user(OfficialAccount.objects.all(), user, "")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 from django.conf import settings
 
 from core import redis_clients
@@ -14,7 +16,9 @@ from .services import account_token_refresh, token_refresh_plan
 
 
 @shared_task(bind=True, name="accounts.refresh_account_token", max_retries=3)
-def refresh_account_token(self, account_id: int, force: bool = False) -> dict:
+def refresh_account_token(
+    self: Task[[int, bool], dict[str, Any]], account_id: int, force: bool = False
+) -> dict[str, Any]:
     """Refresh one account's token (idempotent); retry only temporary WeChat errors.
 
     The result names the account and the outcome, never the token.
@@ -25,7 +29,8 @@ def refresh_account_token(self, account_id: int, force: bool = False) -> dict:
     try:
         status = account_token_refresh(account=account, force=force)
     except WeChatError as error:
-        if error.temporary and self.request.retries < self.max_retries:
+        # max_retries is set above (None would mean "retry for ever" to Celery).
+        if error.temporary and (self.max_retries is None or self.request.retries < self.max_retries):
             # The shared backoff (5 s, 10 s, then capped): 15 s × 2ⁿ went past
             # TASK_RETRY_MAX_COUNTDOWN, so Redis could hand the waiting retry to a second worker.
             raise self.retry(countdown=backoff_seconds(self.request.retries, base=5.0))
@@ -34,7 +39,7 @@ def refresh_account_token(self, account_id: int, force: bool = False) -> dict:
 
 
 @shared_task(name="accounts.refresh_expiring_tokens")
-def refresh_expiring_tokens() -> dict:
+def refresh_expiring_tokens() -> dict[str, int]:
     """Beat: queue a refresh for every account whose token expires soon, spread out.
 
     A Redis marker per account stops a second beat run from queueing the same

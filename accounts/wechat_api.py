@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -19,12 +20,15 @@ from wechat.tokens import TokenInfo, TokenStore
 
 from .token_status import token_status_record
 
+if TYPE_CHECKING:
+    from .models import OfficialAccount
+
 _lock = threading.Lock()
 _store: TokenStore | None = None
-_store_key: tuple | None = None
+_store_key: tuple[object, ...] | None = None
 
 
-def _settings_key() -> tuple:
+def _settings_key() -> tuple[object, ...]:
     return (
         os.getpid(),
         settings.REDIS_URL,
@@ -64,7 +68,7 @@ def token_store() -> TokenStore:
     return _store
 
 
-def client_for(account) -> WeChatClient:
+def client_for(account: OfficialAccount) -> WeChatClient:
     """A client for one account, with its token source (cgi-bin/token or stable_token)."""
     return WeChatClient(
         account.appid,
@@ -77,6 +81,6 @@ def client_for(account) -> WeChatClient:
     )
 
 
-def crypto_for(account) -> MessageCrypto:
+def crypto_for(account: OfficialAccount) -> MessageCrypto:
     """Signature checks and AES for the account's callback (server token + EncodingAESKey)."""
     return MessageCrypto(account.server_token, account.encoding_aes_key, account.appid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -10,6 +11,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+    from django.db.models import QuerySet
+
+    from accounts.models import OfficialAccount
+    from core.typing import AuthenticatedHttpRequest  # an admin action: never anonymous
 
 EXPIRING_WITHIN_DAYS = 90
 
@@ -25,7 +33,7 @@ def badge_state(
     return ("expiring" if left <= EXPIRING_WITHIN_DAYS else "certified"), left
 
 
-def certification_badge(account) -> str:
+def certification_badge(account: OfficialAccount) -> str:
     """R-CERT-16: the certification badge, read from `certified_until` (no extra query)."""
     state, left = badge_state(account.certified_until)
     if state == "none":
@@ -47,7 +55,11 @@ def certification_badge(account) -> str:
 
 
 @admin.action(description=gettext_lazy("Start the annual review (certification)"))
-def start_annual_review(modeladmin, request, queryset):
+def start_annual_review(
+    modeladmin: ModelAdmin[OfficialAccount],
+    request: AuthenticatedHttpRequest,
+    queryset: QuerySet[OfficialAccount],
+) -> None:
     """R-POST-03: open a pre-filled annual-review order for each selected account."""
     from .services.creation import annual_review_is_early, order_create
     from .services.errors import CertificationError

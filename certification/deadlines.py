@@ -33,7 +33,7 @@ class DueDate:
 
 @lru_cache(maxsize=64)
 def _calendar(year: int) -> holidays.HolidayBase:
-    return holidays.China(years=year)
+    return holidays.country_holidays("CN", years=year)
 
 
 @lru_cache(maxsize=64)

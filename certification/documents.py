@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import File
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -152,7 +153,7 @@ def checklist(
     return items
 
 
-def validate_upload(uploaded, *, code: str) -> None:
+def validate_upload(uploaded: File[bytes], *, code: str) -> None:
     """Size and type limits for a checklist upload: the extension and the file's first bytes."""
     name = getattr(uploaded, "name", "") or ""
     extension = os.path.splitext(name)[1].lower()

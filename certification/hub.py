@@ -5,10 +5,14 @@ The order pages themselves are the certification admin's; the hub links to them.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.hub import changelist_for
+from accounts.models import OfficialAccount
 
 from .admin_account import badge_state
 from .models import Order
@@ -36,7 +40,7 @@ def _deadline_label(field: str) -> str:
     return labels[field]
 
 
-def hub_sections(request, account) -> list[dict]:
+def hub_sections(request: HttpRequest, account: OfficialAccount) -> list[dict[str, Any]]:
     """R-CERT-16 badge, the open (else latest) order and its deadlines with days left."""
     if not request.user.has_perm("certification.view_order"):
         return []

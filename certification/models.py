@@ -34,7 +34,7 @@ def get_private_storage() -> FileSystemStorage:
     return FileSystemStorage(location=settings.MEDIA_ROOT / "private", base_url=None)
 
 
-def document_upload_to(instance, filename: str) -> str:
+def document_upload_to(instance: models.Model, filename: str) -> str:
     # The original name is kept for the download; the path never reveals it.
     import uuid
 
@@ -388,11 +388,13 @@ class Order(models.Model):
 
     @property
     def entity_kind(self) -> str:
-        return self.entity_snapshot.get("kind", "")
+        kind: str = self.entity_snapshot.get("kind", "")
+        return kind
 
     @property
     def entity_subtype(self) -> str:
-        return self.entity_snapshot.get("subtype", "")
+        subtype: str = self.entity_snapshot.get("subtype", "")
+        return subtype
 
     @property
     def needs_tencent_customer_service(self) -> bool:

@@ -7,7 +7,7 @@ from .services.sweeps import accounts_expire_certifications, orders_fail_timed_o
 
 
 @shared_task(name="certification.send_reminders")
-def send_reminders() -> dict:
+def send_reminders() -> dict[str, int]:
     """R-POST-02, R-CERT-10, R-CERT-12: the daily reminder run (exactly once per milestone)."""
     return reminders.send_due_reminders()
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 if TYPE_CHECKING:
     from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 FILTERED = "[FILTERED]"
+
+#: `LogRecord.args`: a tuple for positional %-formatting, a mapping for %(name)s.
+LogArgs: TypeAlias = tuple[object, ...] | Mapping[str, object]
 
 # name=value / "name": "value" / name: value where name looks like a credential.
 _TEXT_PAIR = re.compile(
@@ -77,14 +81,14 @@ def scrub(value: Any, *, depth: int = 0) -> Any:
     return value
 
 
-def has_secret(args) -> bool:
+def has_secret(args: LogArgs) -> bool:
     """Do log-record arguments hold a `Secret` (which ``%s`` would print)?"""
     values = args.values() if isinstance(args, dict) else args if isinstance(args, tuple) else ()
     secret = _secret_type()
     return any(isinstance(item, secret) for item in values)
 
 
-def mask_args(args):
+def mask_args(args: LogArgs) -> LogArgs:
     """Log-record arguments with `Secret` values masked."""
     secret = _secret_type()
     if isinstance(args, dict):
@@ -116,7 +120,7 @@ def sentry_before_send(event: Event, hint: Hint | None = None) -> Event:
 
 
 def sentry_before_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint | None = None) -> Breadcrumb:
-    return scrub(crumb)
+    return cast("Breadcrumb", scrub(crumb))
 
 
 def sentry_init(

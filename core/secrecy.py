@@ -4,8 +4,13 @@ Decrypted credentials are `Secret` strings: ordinary `str` for code, but their
 `repr()` is masked, so debug pages, `%r` logging and pprint never show them.
 """
 
-import re
+from __future__ import annotations
 
+import re
+from types import FrameType
+from typing import Any
+
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 MASK = "••••••••"
@@ -41,10 +46,10 @@ class SecretScrubbingReporterFilter(SafeExceptionReporterFilter):
         flags=re.IGNORECASE,
     )
 
-    def is_active(self, request) -> bool:
+    def is_active(self, request: HttpRequest | None) -> bool:
         return True
 
-    def get_post_parameters(self, request):
+    def get_post_parameters(self, request: HttpRequest | None) -> dict[str, Any]:
         if request is None:
             return {}
         cleansed = request.POST.copy()
@@ -53,12 +58,15 @@ class SecretScrubbingReporterFilter(SafeExceptionReporterFilter):
                 cleansed[name] = self.cleansed_substitute
         return cleansed
 
-    def cleanse_special_types(self, request, value):
+    def cleanse_special_types(self, request: HttpRequest | None, value: Any) -> Any:
         if isinstance(value, Secret):
             return self.cleansed_substitute
         return super().cleanse_special_types(request, value)
 
-    def get_traceback_frame_variables(self, request, tb_frame):
+    # The stubs say ItemsView; Django only iterates the (name, value) pairs.
+    def get_traceback_frame_variables(  # type: ignore[override]
+        self, request: HttpRequest | None, tb_frame: FrameType
+    ) -> list[tuple[str, Any]]:
         variables = super().get_traceback_frame_variables(request, tb_frame)
         return [
             (name, self.cleansed_substitute if self.hidden_settings.search(name) else value)

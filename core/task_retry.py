@@ -25,8 +25,8 @@ def backoff_seconds(retries: int, *, base: float = 2.0) -> float:
     for its countdown is never handed to a second worker: with Redis a message waiting
     for its countdown sits unacknowledged, so the countdown stays below
     TASK_RETRY_MAX_COUNTDOWN (the visibility timeout minus the task time limit)."""
-    cap = settings.TASK_RETRY_MAX_COUNTDOWN / 1.2
-    return min(base * (2**retries), cap) * random.uniform(0.8, 1.2)
+    cap: float = settings.TASK_RETRY_MAX_COUNTDOWN / 1.2
+    return min(base * (2.0**retries), cap) * random.uniform(0.8, 1.2)
 
 
 def retry_or_give_up(task: Task[Any, Any], exc: WeChatError, give_up: Callable[[str], None]) -> str:

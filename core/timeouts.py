@@ -18,12 +18,17 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.conf import settings
 from django.db.backends.signals import connection_created
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
-def _set_statement_timeout(sender, connection, **kwargs) -> None:
+
+def _set_statement_timeout(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
     milliseconds = int(settings.WEB_STATEMENT_TIMEOUT_MS)
     if connection.vendor == "postgresql" and milliseconds > 0:
         # The raw connection: once per connection, not counted as a request's query.
@@ -54,7 +59,7 @@ _RECHECK_SECONDS = 0.05
 class _Watch:
     __slots__ = ("aborted", "at", "fired", "wrapper")
 
-    def __init__(self, wrapper, at: float) -> None:
+    def __init__(self, wrapper: BaseDatabaseWrapper, at: float) -> None:
         self.wrapper, self.at, self.fired, self.aborted = wrapper, at, False, False
 
     def expire(self) -> None:
@@ -64,7 +69,8 @@ class _Watch:
             # No new connection either until the block ends: Django reconnects by itself
             # (e.g. to restore autocommit after a failed rollback), and a connect to a hung
             # server costs the whole connect timeout. (The wrapper is this thread's own.)
-            self.wrapper.get_new_connection = self._refuse_connection
+            # Patched on this one wrapper (its instance dict) until the block ends.
+            self.wrapper.get_new_connection = self._refuse_connection  # type: ignore[method-assign]
         raw = self.wrapper.connection
         if raw is None:
             return  # still connecting (bounded by connect_timeout): look again shortly
@@ -78,8 +84,9 @@ class _Watch:
         with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
             sock.shutdown(socket.SHUT_RDWR)
 
-    def _refuse_connection(self, conn_params):
-        raise self.wrapper.Database.OperationalError("database deadline passed")
+    def _refuse_connection(self, conn_params: dict[str, Any]) -> NoReturn:
+        # Each backend's wrapper names its DB-API module `Database`; the stubs leave it out.
+        raise self.wrapper.Database.OperationalError("database deadline passed")  # type: ignore[attr-defined]
 
 
 class _Watchdog(threading.Thread):
@@ -126,7 +133,7 @@ def _running_watchdog() -> _Watchdog:
 
 
 @contextlib.contextmanager
-def database_deadline(seconds: float, using: str = "default"):
+def database_deadline(seconds: float, using: str = "default") -> Iterator[_Watch]:
     """Give the database work of this block at most `seconds` (PostgreSQL only).
 
     Yields the watch: `watch.aborted` is true when the deadline broke the connection.

@@ -1,12 +1,15 @@
 """Dashboard panel: menus that differ from WeChat, publications pending or failed."""
 
+from typing import Any
+
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from . import selectors
 
 
-def panels(request) -> list[dict]:
+def panels(request: HttpRequest) -> list[dict[str, Any]]:
     user = request.user
     if not user.has_perm("menus.view_menu"):
         return []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.hub import changelist_for, local
+from accounts.models import OfficialAccount
 
 from .models import DriftStatus, VersionStatus
 from .selectors import menu_of
@@ -18,7 +22,7 @@ DRIFT_TONES: dict[str, str] = {
 }
 
 
-def hub_sections(request, account) -> list[dict]:
+def hub_sections(request: HttpRequest, account: OfficialAccount) -> list[dict[str, Any]]:
     if not request.user.has_perm("menus.view_menu"):
         return []
     menu = menu_of(account)

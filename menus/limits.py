@@ -16,6 +16,7 @@ import contextlib
 import datetime
 import logging
 import time
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import redis
@@ -96,7 +97,7 @@ class AccountBusy(Exception):
 
 
 @contextlib.contextmanager
-def publish_lock(account_id: int):
+def publish_lock(account_id: int) -> Iterator[None]:
     """Hold the account's publish lock around the menu/create call (R-MENU-03).
 
     One call per account at a time: with the sent-number check in the database this

@@ -184,7 +184,7 @@ class MenuVersion(models.Model):
     def is_frozen(self) -> bool:
         return self.status != VersionStatus.DRAFT
 
-    def wechat_body(self) -> dict:
+    def wechat_body(self) -> dict[str, Any]:
         """The body for menu/create: the stored tree without our `reply` extension."""
         return wechat_body(self.data)
 

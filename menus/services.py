@@ -38,9 +38,9 @@ from .models import (
     MenuVersion,
     VersionSource,
     VersionStatus,
-    wechat_body,
 )
 from .validation import MenuIssue
+from .wire import wechat_body
 
 if TYPE_CHECKING:
     from core.typing import Actor

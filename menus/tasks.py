@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -35,7 +35,7 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
     ignore_result=True,
     max_retries=DATABASE_RETRIES + settings.MENU_PUBLISH_MAX_RETRIES,
 )
-def publish_version(self, version_id: int) -> str:
+def publish_version(self: Task[[int], str], version_id: int) -> str:
     """menu/create for one frozen version (R-MENU-03). Temporary WeChat errors retry with
     backoff; the version's attempts (in the database) bound them and the last one records
     the failure, so no version stays pending. A busy account (another worker is sending

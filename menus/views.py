@@ -9,7 +9,9 @@ with translated text; secrets never appear in any answer.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -26,14 +28,28 @@ from . import selectors, services
 from .conditional import remote_set, validate_set
 from .models import FanOut, VersionStatus
 
+if TYPE_CHECKING:
+    from core.typing import AuthenticatedHttpRequest  # behind staff_member_required
 
-def _account_view(permission: str):
+_P = ParamSpec("_P")
+
+
+def _account_view(
+    permission: str,
+) -> Callable[
+    [Callable[Concatenate[AuthenticatedHttpRequest, OfficialAccount, _P], HttpResponse]],
+    Callable[Concatenate[AuthenticatedHttpRequest, int, _P], HttpResponse],
+]:
     """Staff only; `menus.<permission>` required; the account must be assigned to the user."""
 
-    def decorator(view):
+    def decorator(
+        view: Callable[Concatenate[AuthenticatedHttpRequest, OfficialAccount, _P], HttpResponse],
+    ) -> Callable[Concatenate[AuthenticatedHttpRequest, int, _P], HttpResponse]:
         @wraps(view)
         @staff_member_required
-        def wrapper(request: HttpRequest, account_pk: int, *args, **kwargs):
+        def wrapper(
+            request: AuthenticatedHttpRequest, account_pk: int, *args: _P.args, **kwargs: _P.kwargs
+        ) -> HttpResponse:
             if not request.user.has_perm(f"menus.{permission}"):
                 raise PermissionDenied
             account = get_object_or_404(OfficialAccount, pk=account_pk)
@@ -59,11 +75,11 @@ class BadRequest(Exception):
     pass
 
 
-def _handle(func):
+def _handle(func: Callable[_P, HttpResponse]) -> Callable[_P, HttpResponse]:
     """Turn domain errors into JSON answers the editor can show."""
 
     @wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> HttpResponse:
         from wechat.errors import WeChatError
 
         try:

@@ -7,12 +7,19 @@ has, delete one there (menu/delconditional, with confirmation).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import OfficialAccount
+
 from . import selectors, services
 from .views import BadRequest, _account_view, _body, _handle
+
+if TYPE_CHECKING:
+    from core.typing import AuthenticatedHttpRequest  # behind staff_member_required
 
 USER_ID_MAX_LENGTH = 64
 
@@ -20,7 +27,7 @@ USER_ID_MAX_LENGTH = 64
 @require_POST
 @_account_view("view_menu")
 @_handle
-def try_match(request, account):
+def try_match(request: AuthenticatedHttpRequest, account: OfficialAccount) -> JsonResponse:
     """menu/trymatch for an OpenID or WeChat ID: the buttons that user sees, and which
     menu of the set (on screen, else the editor's working set) they are."""
     body = _body(request)
@@ -37,7 +44,7 @@ def try_match(request, account):
 @require_GET
 @_account_view("view_menu")
 @_handle
-def remote_conditional(request, account):
+def remote_conditional(request: AuthenticatedHttpRequest, account: OfficialAccount) -> JsonResponse:
     """The conditional menus WeChat has now, newest first, with their menuids."""
     return JsonResponse({"menus": services.conditional_remote_list(account=account)})
 
@@ -45,7 +52,7 @@ def remote_conditional(request, account):
 @require_POST
 @_account_view("change_menu")
 @_handle
-def delete_conditional(request, account):
+def delete_conditional(request: AuthenticatedHttpRequest, account: OfficialAccount) -> JsonResponse:
     body = _body(request)
     if not body.get("confirm"):
         raise BadRequest(_("Deleting a conditional menu on WeChat needs confirmation."))

@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 
-def wechat_body(data: dict) -> dict:
+def wechat_body(data: dict[str, Any]) -> dict[str, Any]:
     """Strip our extensions (click replies) from a menu tree, leaving WeChat's JSON."""
     body = copy.deepcopy(data or {})
     for button in body.get("button", []) or []:

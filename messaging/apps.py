@@ -15,7 +15,7 @@ class MessagingConfig(AppConfig):
         from .kf.admin import sync_kf_team
         from .selectors import forget_callback_account
 
-        def forget(sender, instance, **kwargs):
+        def forget(sender: object, instance: OfficialAccount, **kwargs: object) -> None:
             # The callback caches accounts per process; drop this one at once here
             # (other processes follow within WECHAT_CALLBACK_ACCOUNT_CACHE_SECONDS).
             forget_callback_account()  # all: the AppID itself may have changed
@@ -30,7 +30,11 @@ class MessagingConfig(AppConfig):
 
         from . import models, rules
 
-        def rules_changed(sender, instance, **kwargs):
+        def rules_changed(
+            sender: object,
+            instance: models.KeywordRule | models.TransferRule | models.WelcomeReply | models.KfAccount,
+            **kwargs: object,
+        ) -> None:
             rules.rules_changed(account_id=instance.account_id)
 
         for model in (models.KeywordRule, models.TransferRule, models.WelcomeReply, models.KfAccount):

@@ -16,9 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.models import OfficialAccount
 from core import redis_clients
 from wechat import crypto, replies
-from wechat.messages import parse_envelope, parse_message
+from wechat.messages import Message, parse_envelope, parse_message
 
 from . import selectors
 from .models import InboundMessage
@@ -29,7 +30,7 @@ BENCH_REPLY = "每天 9:00-21:00 营业，欢迎光临！"
 _cryptos: dict[str, crypto.MessageCrypto] = {}
 
 
-def _open(request: HttpRequest, appid: str):
+def _open(request: HttpRequest, appid: str) -> tuple[OfficialAccount, crypto.MessageCrypto, Message]:
     account = selectors.callback_account(appid)
     assert account is not None  # the benchmark's account exists
     params = request.GET
@@ -49,7 +50,7 @@ def _open(request: HttpRequest, appid: str):
     return account, message_crypto, parse_message(xml)
 
 
-def _reply(request: HttpRequest, message_crypto, message) -> HttpResponse:
+def _reply(request: HttpRequest, message_crypto: crypto.MessageCrypto, message: Message) -> HttpResponse:
     xml = replies.text_reply(to_user=message.from_user, from_user=message.to_user, content=BENCH_REPLY)
     body = message_crypto.encrypt_reply(
         xml, timestamp=request.GET["timestamp"], nonce=crypto.random_nonce(10)

@@ -1,5 +1,8 @@
 """Dashboard panels: inbound messages per day for the accounts the user may see."""
 
+from typing import Any
+
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -7,12 +10,12 @@ from .conversations.dashboard import conversation_panels
 from .selectors import message_counts_per_day
 
 
-def panels(request) -> list[dict]:
+def panels(request: HttpRequest) -> list[dict[str, Any]]:
     """The message-log panels, then the conversation workspace's."""
     return message_log_panels(request) + conversation_panels(request)
 
 
-def message_log_panels(request) -> list[dict]:
+def message_log_panels(request: HttpRequest) -> list[dict[str, Any]]:
     if not request.user.has_perm("messaging.view_inboundmessage"):
         return []
     counts = message_counts_per_day(user=request.user, days=14)

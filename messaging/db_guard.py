@@ -14,6 +14,7 @@ tries again.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -54,7 +55,7 @@ def forget_database_failures() -> None:
 
 
 @contextlib.contextmanager
-def push_deadline():
+def push_deadline() -> Iterator[None]:
     """Bound the database work of one push; a missed deadline pauses the database."""
     with database_deadline(settings.WECHAT_CALLBACK_DATABASE_TIMEOUT) as watch:
         try:

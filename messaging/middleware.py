@@ -13,8 +13,10 @@ ids, metrics and latency histograms there; middleware below it does not.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
 
@@ -22,11 +24,11 @@ _PLACEHOLDER = "wx0000000000000000"
 
 
 class CallbackFastPath:
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self._pattern: re.Pattern | None = None
+        self._pattern: re.Pattern[str] | None = None
 
-    def _callback_pattern(self) -> re.Pattern:
+    def _callback_pattern(self) -> re.Pattern[str]:
         if self._pattern is None:
             url = reverse("messaging:callback", kwargs={"appid": _PLACEHOLDER})
             prefix = get_script_prefix()
@@ -35,7 +37,7 @@ class CallbackFastPath:
             self._pattern = re.compile(rf"{re.escape(head)}(wx[0-9a-f]{{16}}){re.escape(tail)}\Z")
         return self._pattern
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         match = self._callback_pattern().match(request.path_info)
         if match is None:
             return self.get_response(request)
@@ -45,7 +47,7 @@ class CallbackFastPath:
 
         # No URL resolution happens on this path: say which view answers, for the request
         # line and the callback metrics of RequestContextMiddleware above (issue 14).
-        request.callback_appid = match[1]
+        request.callback_appid = match[1]  # type: ignore[attr-defined]  # a mark core.logs looks for
         logs.bind(appid=match[1])
         # What the language middleware below would have chosen for a cookie-less request.
         translation.activate(settings.LANGUAGE_CODE)

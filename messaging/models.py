@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+from typing import Any
 
 import re2
 from django.conf import settings
@@ -61,7 +62,7 @@ RULE_REGEX_OPTIONS = _rule_regex_options()
 
 
 @functools.lru_cache(maxsize=2048)
-def compile_rule_regex(pattern: str):
+def compile_rule_regex(pattern: str) -> Any:  # re2 ships no types: its compiled pattern is Any
     """Compile a rule's regular expression with RE2 (google-re2), case-insensitively.
 
     RE2 matches in time linear in the text whatever the pattern, so no rule — such
@@ -127,7 +128,7 @@ def describe_regex_error(pattern: str, detail: str) -> str:
 
 
 def validate_pattern(match_type: str, pattern: str) -> dict[str, ValidationError]:
-    errors: dict = {}
+    errors: dict[str, ValidationError] = {}
     if match_type != "any" and not pattern.strip():
         errors["pattern"] = ValidationError(_("Enter the text to match."), code="required")
     elif len(pattern) > PATTERN_MAX_LENGTH:
@@ -161,7 +162,7 @@ class ReplyContent(models.Model):
         abstract = True
 
     def clean_reply(self) -> dict[str, ValidationError]:
-        errors: dict = {}
+        errors: dict[str, ValidationError] = {}
         if self.reply_type == ReplyType.TEXT and not self.reply_text.strip():
             errors["reply_text"] = ValidationError(_("Enter the reply text."), code="required")
         if self.reply_type == ReplyType.NEWS:

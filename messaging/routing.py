@@ -63,7 +63,7 @@ class Decision:
 NO_REPLY = Decision(route=Route.NONE)
 
 
-def _content_decision(route: str, content: ReplyContent, **extra) -> Decision:
+def _content_decision(route: str, content: ReplyContent, *, keyword_rule_id: int | None = None) -> Decision:
     if content.reply_type == ReplyType.NEWS:
         article = replies.Article(
             title=content.news_title,
@@ -71,8 +71,8 @@ def _content_decision(route: str, content: ReplyContent, **extra) -> Decision:
             url=content.news_url,
             pic_url=content.news_pic_url,
         )
-        return Decision(route=route, reply_type="news", article=article, **extra)
-    return Decision(route=route, reply_type="text", text=content.reply_text, **extra)
+        return Decision(route=route, reply_type="news", article=article, keyword_rule_id=keyword_rule_id)
+    return Decision(route=route, reply_type="text", text=content.reply_text, keyword_rule_id=keyword_rule_id)
 
 
 def click_reply(*, account: OfficialAccount, key: str) -> str | None:

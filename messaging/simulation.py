@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -37,7 +38,7 @@ class SimulationUnavailable(SimulationError):
 
 def sandbox_base() -> str | None:
     """WECHAT_API_BASE when it points at a loopback host (the sandbox), else None."""
-    base = settings.WECHAT_API_BASE.rstrip("/")
+    base: str = settings.WECHAT_API_BASE.rstrip("/")
     host = urlsplit(base).hostname or ""
     if host == "localhost":
         return base
@@ -61,7 +62,7 @@ def callback_url_for(account: OfficialAccount) -> str:
     return base.rstrip("/") + reverse("messaging:callback", args=[account.appid])
 
 
-def clean_payload(payload: dict) -> dict:
+def clean_payload(payload: dict[str, Any]) -> dict[str, Any]:
     kind = payload.get("type", "text")
     if kind in CERTIFICATION_EVENTS:  # WeChat's own pushes (docs/wechat-protocol.md §f)
         clean = {"type": kind}
@@ -90,7 +91,7 @@ def clean_payload(payload: dict) -> dict:
     return clean
 
 
-def simulate_via_sandbox(*, account: OfficialAccount, payload: dict) -> dict:
+def simulate_via_sandbox(*, account: OfficialAccount, payload: dict[str, Any]) -> dict[str, Any]:
     """Send one simulated user action through the sandbox; return {"reply", "elapsed_ms"}."""
     base = sandbox_base()
     if base is None:

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import MessageMode, OfficialAccount
 from accounts.scoping import require_account_access
 from wechat import crypto
-from wechat.messages import MessageParseError, parse_envelope, parse_message
+from wechat.messages import Message, MessageParseError, parse_envelope, parse_message
 from wechat.replies import SUCCESS
 
 from . import db_guard, receiving, selectors
@@ -60,7 +60,7 @@ def _check_timestamp(timestamp: str) -> None:
         raise Refused(403, _("The timestamp is outside the accepted window."))
 
 
-def _check_signature(account: OfficialAccount, params) -> None:
+def _check_signature(account: OfficialAccount, params: dict[str, str]) -> None:
     try:
         crypto.check_signature(
             account.server_token,
@@ -114,7 +114,7 @@ def _query(request: HttpRequest) -> dict[str, str]:
         raise Refused(400, _("The query string has too many parameters."))
 
 
-def _decode_push(account: OfficialAccount, params: dict[str, str], body: bytes):
+def _decode_push(account: OfficialAccount, params: dict[str, str], body: bytes) -> tuple[Message, bool]:
     """Return (message, reply_encrypted) after checking the account's mode."""
     encrypted = params.get("encrypt_type", "raw").lower() == "aes"
     if account.message_mode == MessageMode.SAFE and not encrypted:

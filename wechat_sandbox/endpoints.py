@@ -13,13 +13,16 @@ import re
 from collections.abc import Callable
 
 from wechat_sandbox.core import AppState, Sandbox, declare_quota
-from wechat_sandbox.http import Drop, SandboxRequest, SandboxResponse, route
+from wechat_sandbox.http import Answer, Drop, SandboxRequest, SandboxResponse, route
 
 OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
 KF_PREFIX = re.compile(r"^[A-Za-z0-9_]{1,10}\Z")
 
 #: A check an endpoint adds after the shared ones: an error answer, or None to go on.
 Check = Callable[[Sandbox, AppState], SandboxResponse | None]
+
+#: A handler ``(sandbox, request, app, **path params)`` behind ``api_route``.
+ApiHandler = Callable[..., Answer]
 
 
 def guard(sb: Sandbox, request: SandboxRequest, api: str) -> AppState | SandboxResponse | Drop:
@@ -50,7 +53,7 @@ def guard(sb: Sandbox, request: SandboxRequest, api: str) -> AppState | SandboxR
 
 def api_route(
     method: str | tuple[str, ...], path: str, *, quota: int | None = None, check: Check | None = None
-):
+) -> Callable[[ApiHandler], ApiHandler]:
     """Register a token-authenticated WeChat API: the handler runs only once faults, the
     access token and the daily quota (then ``check``, e.g. the customer-service switch) have
     been checked, and receives the caller's AppState. ``quota``: the API's daily quota when
@@ -58,9 +61,9 @@ def api_route(
     if quota is not None:
         declare_quota(path, quota)
 
-    def decorate(handler):
+    def decorate(handler: ApiHandler) -> ApiHandler:
         @functools.wraps(handler)
-        def guarded(sb: Sandbox, request: SandboxRequest, **params):
+        def guarded(sb: Sandbox, request: SandboxRequest, **params: str) -> Answer:
             app = guard(sb, request, path)
             if not isinstance(app, AppState):
                 return app

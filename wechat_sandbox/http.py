@@ -27,7 +27,7 @@ from email import policy
 from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import parse_qs
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class SandboxRequest:
     body: bytes
     client_ip: str = "127.0.0.1"
 
-    def json(self) -> dict:
+    def json(self) -> dict[str, Any]:
         """The body as a JSON object, whatever the Content-Type (WeChat does not require one)."""
         if not self.body.strip():
             raise BadBody(44002, "empty post data")
@@ -103,7 +103,7 @@ class Drop:
 DROP = Drop()
 
 
-def json_response(data, *, status: int = 200, content_type: str | None = None) -> SandboxResponse:
+def json_response(data: object, *, status: int = 200, content_type: str | None = None) -> SandboxResponse:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     response = SandboxResponse(status=status, body=body)
     if content_type:
@@ -113,13 +113,16 @@ def json_response(data, *, status: int = 200, content_type: str | None = None) -
 
 Handler = Callable[..., object]
 
+#: What a WeChat API handler answers: a response, DROP, or a JSON object (sent with status 200).
+Answer: TypeAlias = "SandboxResponse | Drop | dict[str, Any]"
+
 
 class RouteTable:
     """Method + path → handler; ``<name>`` path segments become keyword arguments."""
 
     def __init__(self) -> None:
         self._exact: dict[tuple[str, str], Handler] = {}
-        self._patterns: list[tuple[str, re.Pattern, Handler]] = []
+        self._patterns: list[tuple[str, re.Pattern[str], Handler]] = []
 
     def add(self, methods: str | tuple[str, ...], pattern: str, handler: Handler) -> None:
         for method in (methods,) if isinstance(methods, str) else methods:
@@ -175,7 +178,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_GET
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
     def _dispatch(self) -> None:

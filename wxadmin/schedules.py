@@ -8,13 +8,14 @@ changes staff make in the admin (enabled, times) survive a redeploy.
 """
 
 import json
+from typing import Any
 
 from accounts.app_modules import app_modules
 
 
-def collect_schedules() -> list[dict]:
+def collect_schedules() -> list[dict[str, Any]]:
     """Gather SCHEDULES from every installed app that has a `schedules` module."""
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     for module in app_modules("schedules"):
         found.extend(getattr(module, "SCHEDULES", []))
     return found
@@ -29,7 +30,7 @@ def install_schedules() -> tuple[int, int]:
         if PeriodicTask.objects.filter(name=spec["name"]).exists():
             kept += 1
             continue
-        fields: dict = {
+        fields: dict[str, Any] = {
             "name": spec["name"],
             "task": spec["task"],
             "kwargs": json.dumps(spec.get("kwargs", {})),

@@ -11,12 +11,12 @@ from certification.models import ReviewCompany
 
 
 @admin.register(ReviewCompany)
-class ReviewCompanyAdmin(ModelAdmin):
+class ReviewCompanyAdmin(ModelAdmin):  # type: ignore[misc]  # unfold ships no types: its ModelAdmin is Any
     """R-CERT-15: reference data, seeded by a migration."""
 
     list_display = ["name", "hotline", "opens_at", "closes_at", "open_now"]
     search_fields = ["name", "hotline"]
 
-    @display(description=gettext_lazy("open now"), boolean=True)
-    def open_now(self, company):
+    @display(description=gettext_lazy("open now"), boolean=True)  # type: ignore[untyped-decorator]  # unfold ships no types
+    def open_now(self, company: ReviewCompany) -> bool:
         return company.is_open()

@@ -4,13 +4,15 @@ event, and the one-click annual review (R-POST-02/03). Their URL names are
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,12 +27,15 @@ from core.admin_mixins import AdminBase
 
 from .transition_forms import TRANSITIONS, allowed_transitions
 
+if TYPE_CHECKING:
+    from core.typing import AuthenticatedHttpRequest  # behind admin_view: never anonymous
+
 
 class OrderPagesMixin(AdminBase):
     """The custom pages of `OrderAdmin` (mixed into it, before `ModelAdmin`)."""
 
     # --- custom pages: transitions and the one-click annual review ---------------------------
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         urls = [
             path(
                 "<path:object_id>/transition/<str:name>/",
@@ -50,7 +55,7 @@ class OrderPagesMixin(AdminBase):
         ]
         return urls + super().get_urls()
 
-    def transition_view(self, request, object_id, name):
+    def transition_view(self, request: AuthenticatedHttpRequest, object_id: str, name: str) -> HttpResponse:
         """One transition: GET shows its form (or confirmation), POST calls its service."""
         order = self.get_object(request, object_id)
         if order is None:
@@ -103,7 +108,7 @@ class OrderPagesMixin(AdminBase):
         }
         return TemplateResponse(request, "admin/certification/order/transition.html", context)
 
-    def simulate_event_view(self, request, object_id):
+    def simulate_event_view(self, request: AuthenticatedHttpRequest, object_id: str) -> HttpResponse:
         """Offline only: ask the sandbox to push one of WeChat's certification events to
         this order's account, so staff see what the real push would do."""
         from messaging.simulation import SimulationError, sandbox_base, simulate_via_sandbox
@@ -141,7 +146,7 @@ class OrderPagesMixin(AdminBase):
         }
         return TemplateResponse(request, "admin/certification/order/transition.html", context)
 
-    def start_annual_view(self, request, account_id):
+    def start_annual_view(self, request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
         """R-POST-02/03: from a reminder, one click opens the pre-filled annual review."""
         account = get_object_or_404(OfficialAccount.objects.select_related("entity"), pk=account_id)
         require_account_access(request.user, account)

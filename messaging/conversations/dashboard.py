@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .selectors import unanswered_count
 
 
-def conversation_panels(request) -> list[dict]:
+def conversation_panels(request: HttpRequest) -> list[dict[str, Any]]:
     if not request.user.has_perm("messaging.view_outboundmessage"):
         return []
     url = reverse("admin:messaging_workspace")

@@ -9,6 +9,8 @@ of an image) that inbound rows never have. The workspace merges both by time.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -101,9 +103,9 @@ class OutboundMessage(models.Model):
             return name.rsplit("/", 1)[-1] if name else self.media_id
         return self.text
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         """The body of message/custom/send (the image's media_id must be known by now)."""
-        body: dict = {"touser": self.openid, "msgtype": self.msg_type}
+        body: dict[str, Any] = {"touser": self.openid, "msgtype": self.msg_type}
         if self.msg_type == OutboundType.TEXT:
             body["text"] = {"content": self.text}
         elif self.msg_type == OutboundType.NEWS:

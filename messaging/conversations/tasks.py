@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from core.task_retry import retry_or_give_up
 
@@ -12,7 +12,7 @@ OUTBOUND_MAX_RETRIES = 5
 
 
 @shared_task(bind=True, name="messaging.outbound_deliver", acks_late=True, max_retries=OUTBOUND_MAX_RETRIES)
-def outbound_deliver_task(self, message_id: int) -> str:
+def outbound_deliver_task(self: Task[[int], str], message_id: int) -> str:
     """message/custom/send for one stored message. Only temporary errors that cannot
     have reached WeChat are retried, with backoff; after the last retry the message is
     failed (staff may send it again). Business errors are recorded by the service."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from core.task_retry import retry_or_give_up
 
@@ -12,7 +12,7 @@ KF_MAX_RETRIES = 5
 
 
 @shared_task(bind=True, name="messaging.kf_operation_run", acks_late=True, max_retries=KF_MAX_RETRIES)
-def kf_operation_run(self, operation_id: int) -> str:
+def kf_operation_run(self: Task[[int], str], operation_id: int) -> str:
     """Run one KF account operation (add/update/delete/avatar/sync) against the API.
 
     Only temporary WeChat errors (network, busy) are retried; after the last retry

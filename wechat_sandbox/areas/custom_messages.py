@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wechat_sandbox.core import AppState, Sandbox
 from wechat_sandbox.endpoints import OPENID, api_route
-from wechat_sandbox.http import SandboxRequest
+from wechat_sandbox.http import Answer, SandboxRequest
 
 #: Customer-service message windows (protocol §c): kind -> (seconds, messages)
 REPLY_WINDOWS = {"message": (48 * 3600, 5), "event": (60, 3)}
@@ -25,7 +25,7 @@ MESSAGE_TYPES = {
 
 
 @api_route("POST", "/cgi-bin/message/custom/send", quota=500_000)
-def message_custom_send(sb: Sandbox, request: SandboxRequest, app: AppState):
+def message_custom_send(sb: Sandbox, request: SandboxRequest, app: AppState) -> Answer:
     """45015 outside the reply window (48 h after a message, 1 min after an event);
     45047 past the window's message count (5 / 3)."""
     body = request.json()
@@ -65,7 +65,7 @@ def message_custom_send(sb: Sandbox, request: SandboxRequest, app: AppState):
 
 
 @api_route("POST", "/cgi-bin/message/custom/typing")
-def message_custom_typing(sb: Sandbox, request: SandboxRequest, app: AppState):
+def message_custom_typing(sb: Sandbox, request: SandboxRequest, app: AppState) -> Answer:
     """ "Typing…" indicator: same OpenID and window rules as custom/send, no message count."""
     body = request.json()
     openid = body.get("touser")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wechat_sandbox.core import AppState, Sandbox
 from wechat_sandbox.endpoints import api_route
-from wechat_sandbox.http import SandboxRequest
+from wechat_sandbox.http import Answer, SandboxRequest
 
 MEDIA_LIMITS = {
     "image": 10 * 1024 * 1024,
@@ -16,7 +16,7 @@ IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG", b"GIF8", b"BM")
 
 
 @api_route("POST", "/cgi-bin/media/upload", quota=100_000)
-def media_upload(sb: Sandbox, request: SandboxRequest, app: AppState):
+def media_upload(sb: Sandbox, request: SandboxRequest, app: AppState) -> Answer:
     """Temporary media (kept 3 days by WeChat): multipart field ``media``, ``?type=image``
     (jpg/png/gif/bmp ≤ 10 MB) → ``{"type", "media_id", "created_at"}``; 40004 bad type,
     40005 not an image, 40009 empty or too large."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wechat_sandbox.core import AppState, Sandbox, beijing_day
 from wechat_sandbox.endpoints import api_route
-from wechat_sandbox.http import SandboxRequest
+from wechat_sandbox.http import Answer, SandboxRequest
 
 AREA = "quota"
 QUOTA_CLEARS_PER_MONTH = 10
@@ -17,7 +17,7 @@ def _clears(app: AppState) -> dict[str, int]:
 
 
 @api_route("POST", "/cgi-bin/clear_quota")
-def clear_quota(sb: Sandbox, request: SandboxRequest, app: AppState):
+def clear_quota(sb: Sandbox, request: SandboxRequest, app: AppState) -> Answer:
     """Reset today's call counts of the account; 10 times a month, then 48006."""
     if request.json().get("appid") != app.appid:
         return sb.error(40013, "invalid appid", app=app)

@@ -7,7 +7,7 @@ every area's ``api_route`` checks them.
 from __future__ import annotations
 
 from wechat_sandbox.core import AppState, Sandbox, declare_quota
-from wechat_sandbox.http import SandboxRequest, route
+from wechat_sandbox.http import Answer, Drop, SandboxRequest, SandboxResponse, route
 
 TOKEN_API = "/cgi-bin/token"
 STABLE_TOKEN_API = "/cgi-bin/stable_token"
@@ -15,7 +15,9 @@ declare_quota(TOKEN_API, 2000)
 declare_quota(STABLE_TOKEN_API, 500_000)
 
 
-def _token_common(sb: Sandbox, request: SandboxRequest, api: str, params: dict):
+def _token_common(
+    sb: Sandbox, request: SandboxRequest, api: str, params: dict[str, str]
+) -> AppState | SandboxResponse | Drop:
     injected = sb.inject(api, params.get("appid"))
     if injected is not None:
         return injected
@@ -52,7 +54,7 @@ def _token_common(sb: Sandbox, request: SandboxRequest, api: str, params: dict):
 
 
 @route("GET", TOKEN_API)
-def token(sb: Sandbox, request: SandboxRequest):
+def token(sb: Sandbox, request: SandboxRequest) -> Answer:
     app = _token_common(sb, request, TOKEN_API, request.query)
     if not isinstance(app, AppState):
         return app
@@ -61,7 +63,7 @@ def token(sb: Sandbox, request: SandboxRequest):
 
 
 @route("POST", STABLE_TOKEN_API)
-def stable_token(sb: Sandbox, request: SandboxRequest):
+def stable_token(sb: Sandbox, request: SandboxRequest) -> Answer:
     body = request.json()
     app = _token_common(sb, request, STABLE_TOKEN_API, {k: str(v) for k, v in body.items()})
     if not isinstance(app, AppState):

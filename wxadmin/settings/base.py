@@ -219,7 +219,7 @@ STORAGES = {
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 
 
-def redis_settings(url: str) -> dict:
+def redis_settings(url: str) -> dict[str, Any]:
     """(issue 9) Everything kept in Redis, derived from one URL: the token store and locks
     (REDIS_URL), the cache and the Celery broker. Environments that use another Redis
     (test, production) call this again instead of patching the values one by one."""

@@ -6,6 +6,7 @@ once. An existing `admin` keeps its password unless ADMIN_PASSWORD is given.
 
 import os
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -14,7 +15,7 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Create the `admin` superuser (printing a generated password) if missing."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         wanted = os.environ.get("ADMIN_PASSWORD")
         user = User.objects.filter(username="admin").first()

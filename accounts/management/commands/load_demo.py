@@ -4,6 +4,8 @@ Idempotent: running it again updates the same rows. The credentials are fixed
 demo values that only the bundled sandbox accepts; never use them for real.
 """
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -57,7 +59,7 @@ class Command(BaseCommand):
     help = "Create (or refresh) the demo entity and its two official accounts."
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         entity, _ = Entity.objects.update_or_create(full_name=DEMO_ENTITY["full_name"], defaults=DEMO_ENTITY)
         for spec in DEMO_ACCOUNTS:
             account = OfficialAccount.objects.filter(appid=spec["appid"]).first()
