@@ -158,13 +158,15 @@ class OfficialAccountAdmin(
         prefetch = [name for column in account_columns() for name in column.prefetch]
         return queryset.prefetch_related(*prefetch) if prefetch else queryset
 
-    def get_actions(self, request):
+    # django-stubs 6 give ModelAdmin Django 6.0's action signatures under Python 3.12;
+    # Django 5.2 (what runs) has no `action_location` and keeps (func, name, description) tuples.
+    def get_actions(self, request):  # type: ignore[override]
         actions = super().get_actions(request)
         for action in account_actions():
             required = getattr(action, "allowed_permissions", ())
             if all(getattr(self, f"has_{perm}_permission")(request) for perm in required):
                 name = action.__name__
-                actions[name] = (action, name, getattr(action, "short_description", name))
+                actions[name] = (action, name, getattr(action, "short_description", name))  # type: ignore[assignment]
         return actions
 
     # -- the account hub: one page per account with its status and a way to each place --

@@ -12,7 +12,7 @@ refresh is due for, and the dashboard's counts.
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import F, Model, Q, QuerySet
@@ -31,8 +31,6 @@ from .models import (
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
-
-_M = TypeVar("_M", bound=Model)
 
 
 def accounts_visible_to(user: User | AnonymousUser) -> QuerySet[OfficialAccount]:
@@ -64,7 +62,9 @@ def user_can_access_entity(user: User | AnonymousUser, entity: Entity) -> bool:
     return entities_visible_to(user).filter(pk=entity.pk).exists()
 
 
-def scope_to_user(queryset: QuerySet[_M], user: User | AnonymousUser, account_path: str) -> QuerySet[_M]:
+def scope_to_user[M: Model](
+    queryset: QuerySet[M], user: User | AnonymousUser, account_path: str
+) -> QuerySet[M]:
     """Limit any queryset to rows whose account (reached by `account_path`) the user may see.
 
     `account_path` is the lookup from the model to OfficialAccount, e.g. "account"

@@ -75,11 +75,11 @@ class BadRequest(Exception):
     pass
 
 
-def _handle(func: Callable[_P, HttpResponse]) -> Callable[_P, HttpResponse]:
+def _handle[**P](func: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
     """Turn domain errors into JSON answers the editor can show."""
 
     @wraps(func)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> HttpResponse:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         from wechat.errors import WeChatError
 
         try:

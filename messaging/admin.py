@@ -152,7 +152,7 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
             account_ids = list(accounts_visible_to(request.user).values_list("pk", flat=True))
         return search.search_messages(queryset, terms, account_ids=account_ids), False
 
-    def get_actions(self, request):
+    def get_actions(self, request):  # type: ignore[override]  # django-stubs: Django 6.0's signature
         # No bulk delete: "select all" over millions of rows would load them all on the
         # confirmation page. Retention deletes old rows in batches; single rows can still go.
         actions = super().get_actions(request)
