@@ -93,7 +93,8 @@ def test_entity_subtype_must_match_its_kind():
 
 
 def test_kf_plugin_requires_a_certified_service_account():
-    """R-KF-01: only certified service accounts can enable the customer-service plug-in."""
+    """R-KF-01 / R-POST-05: only certified service accounts can enable the customer-service
+    plug-in; certification is what unlocks it."""
     import datetime
 
     from django.core.exceptions import ValidationError
