@@ -152,7 +152,9 @@ def order_data_problems(order: Order) -> dict[str, list[str]]:
     snapshot = order.entity_snapshot
     missing_bank = [field for field in BANK_FIELDS if not snapshot.get(field)]
     if missing_bank:
-        labels = "、".join(str(Entity._meta.get_field(field).verbose_name) for field in missing_bank)
+        labels = "、".join(
+            str(getattr(Entity._meta.get_field(field), "verbose_name", field)) for field in missing_bank
+        )
         entity_id = snapshot.get("entity_id")
         url = reverse("admin:accounts_entity_change", args=[entity_id]) if entity_id else ""
         problems.setdefault("account", []).append(
