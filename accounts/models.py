@@ -223,7 +223,8 @@ class OfficialAccount(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """R-KF-01: only certified service accounts can enable the customer-service plug-in."""
+        """R-KF-01: only certified service accounts can enable the customer-service plug-in,
+        an advanced interface that certification unlocks (R-POST-05)."""
         if self.kf_enabled and not (self.is_service and self.is_certified()):
             raise ValidationError(
                 {"kf_enabled": _("Only certified service accounts can enable the customer-service plug-in.")}
@@ -234,7 +235,8 @@ class OfficialAccount(models.Model):
         return self.account_type == AccountType.SERVICE
 
     def is_certified(self, today: datetime.date | None = None) -> bool:
-        """R-CERT-16 / R-POST-02: certified while the last certification is still valid."""
+        """R-CERT-16 / R-POST-02: certified while the last certification is still valid;
+        while it is, the advanced interfaces are on (R-POST-05)."""
         if self.certified_until is None:
             return False
         today = today or timezone.localdate()

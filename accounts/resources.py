@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import tablib
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
@@ -33,6 +35,27 @@ IMPORT_HEADER = [
     "encoding_aes_key",
     "message_mode",
 ]
+# The example row of the downloadable template (issue 29): made-up but well-formed values.
+IMPORT_EXAMPLE = [
+    "示例科技有限公司",
+    "示例服务号",
+    "example_account",
+    "gh_0123456789ab",
+    "wx0123456789abcdef",
+    "0123456789abcdef0123456789abcdef",
+    "ExampleToken2026",
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
+    "安全",
+]
+
+
+def import_template_csv() -> str:
+    """The import file's header and one example row, UTF-8 with a BOM so that Excel
+    opens the Chinese correctly."""
+    dataset = tablib.Dataset(IMPORT_EXAMPLE, headers=IMPORT_HEADER)
+    return "\ufeff" + dataset.export("csv")
+
+
 EXPORT_HEADER = ["entity", "name", "wechat_id", "original_id", "appid", "message_mode"]
 
 
@@ -69,14 +92,35 @@ class EntityByNameWidget(widgets.ForeignKeyWidget):
         return entity
 
 
+def message_mode_aliases() -> dict[str, str]:
+    """Every way a message mode may be written in an import file → its code: the code,
+    the label in English and in Chinese, and the short Chinese name the UI and the MP
+    console use (明文/兼容/安全, issue 29)."""
+    aliases: dict[str, str] = {}
+    for mode in MessageMode:
+        aliases[mode.value] = mode.value
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                label = str(mode.label).strip().lower()
+            aliases[label] = mode.value
+            short = label.split("（")[0].split(" (")[0]
+            aliases[short] = mode.value
+            aliases[short.removesuffix("模式")] = mode.value
+    return aliases
+
+
 class MessageModeWidget(widgets.CharWidget):
     def clean(self, value, row=None, **kwargs):
-        value = (value or "").strip().lower() or MessageMode.SAFE
-        if value not in MessageMode.values:
+        value = (value or "").strip().lower()
+        if not value:
+            return MessageMode.SAFE
+        code = message_mode_aliases().get(value)
+        if code is None:
             raise ValueError(
-                _("Message mode must be one of: %(modes)s.") % {"modes": ", ".join(MessageMode.values)}
+                _("Message mode must be one of: %(modes)s.")
+                % {"modes": "明文, 兼容, 安全 (plaintext, compatible, safe)"}
             )
-        return value
+        return code
 
 
 class OfficialAccountImportResource(resources.ModelResource):

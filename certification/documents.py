@@ -79,6 +79,19 @@ def _bank_items() -> list[Item]:
     ]
 
 
+def has_unified_credit_code(credit_code: str) -> bool:
+    """An 18-character unified social credit code (统一社会信用代码, GB 32100-2015)."""
+    return len((credit_code or "").strip()) == 18
+
+
+def _organisation_code_items(credit_code: str, label: Promise) -> list[Item]:
+    """R-CERT-04/05: the organisation code certificate, unless a unified social credit
+    code stands in for it (the three-in-one licence carries it)."""
+    if has_unified_credit_code(credit_code):
+        return []
+    return [Item("organisation_code", label)]
+
+
 def checklist(
     *,
     kind: str,
@@ -86,10 +99,14 @@ def checklist(
     trademark_name: str = "",
     trademark_owned_by_entity: bool = True,
     tm_registrant_is_person: bool = False,
+    credit_code: str = "",
 ) -> list[Item]:
     """The documents an order needs.
 
     R-CERT-04 (enterprise), R-CERT-05 (media), R-CERT-06 (operator ID both sides),
+    except the organisation code certificate when the entity has an 18-character unified
+    social credit code: the code replaces the organisation code and the licence is
+    "three-in-one" (GB 32100-2015; issue 29), so no separate certificate exists.
     R-CERT-08 (trademark certificate or acceptance notice when the name uses a
     trademark), R-CERT-13 (authorisation letter when the trademark is someone else's,
     with the registrant's ID when the registrant is a person).
@@ -98,7 +115,7 @@ def checklist(
     if kind == EntityKind.ENTERPRISE:
         items += [
             Item("business_licence", _("Business licence copy (with valid annual inspection)")),
-            Item("organisation_code", _("Organisation code certificate copy")),
+            *_organisation_code_items(credit_code, _("Organisation code certificate copy")),
             *_operator_items(),
             Item(
                 "application_letter",
@@ -120,7 +137,7 @@ def checklist(
     elif kind == EntityKind.MEDIA:
         items += [
             Item("business_licence", _("Business licence or public-institution legal-person certificate")),
-            Item("organisation_code", _("Organisation code certificate")),
+            *_organisation_code_items(credit_code, _("Organisation code certificate")),
             *_operator_items(),
             Item("application_letter", _("Application letter to Tencent")),
             Item("media_licence", MEDIA_LICENCES.get(subtype, _("Media licence"))),

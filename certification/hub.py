@@ -19,14 +19,6 @@ from .models import Order
 from .selectors import deadline_tone
 
 BADGE_TONES = {"certified": "success", "expiring": "warning", "none": ""}
-#: the deadlines an order can have, in the order they come up
-DEADLINES = (
-    "review_due_on",
-    "resubmission_deadline",
-    "invoice_request_deadline",
-    "invoice_expected_by",
-    "valid_until",
-)
 
 
 def _deadline_label(field: str) -> str:
@@ -69,10 +61,8 @@ def hub_sections(request: HttpRequest, account: OfficialAccount) -> list[dict[st
                 "value": f"#{order.pk} {order.get_kind_display()} · {order.get_status_display()}",
             }
         )
-        for field in DEADLINES:
-            due = getattr(order, field)
-            if due is None:
-                continue
+        # Issue 29: only the live ones — one rule with the order list and page.
+        for field, due in order.live_deadlines().items():
             days = order.days_left(field)
             if days is None:  # never: `due` is set; said for the type checker
                 continue

@@ -155,6 +155,31 @@ class TrademarkDocument(models.TextChoices):
     ACCEPTANCE_NOTICE = "acceptance_notice", _("Trademark application acceptance notice")
 
 
+NO_INVOICE = ("", "none")
+
+#: Issue 29 — the one rule for which of an order's deadlines are live (R-CERT-10/11/12,
+#: R-POST-02): the review deadline while the reviewer has the order, the resubmission
+#: deadline while it is sent back, the missing-invoice deadline after completion while no
+#: invoice was chosen or asked for, the invoice's arrival while one is owed and not yet
+#: received, and the validity of a success. The hub, the order list, its "due" filter and
+#: the order page all read this (`Order.live_deadlines`, `live_deadline_q`).
+LIVE_DEADLINE_RULES: dict[str, Q] = {
+    "review_due_on": Q(status=OrderStatus.IN_REVIEW),
+    "resubmission_deadline": Q(status=OrderStatus.REJECTED),
+    "invoice_request_deadline": Q(
+        status__in=COMPLETED_STATUSES, invoice_type__in=NO_INVOICE, invoice_requested_at__isnull=True
+    ),
+    "invoice_expected_by": Q(status__in=COMPLETED_STATUSES, invoice_received_on__isnull=True)
+    & (~Q(invoice_type__in=NO_INVOICE) | Q(invoice_requested_at__isnull=False)),
+    "valid_until": Q(status=OrderStatus.SUCCEEDED),
+}
+
+
+def live_deadline_q(field: str) -> Q:
+    """The orders whose `field` deadline is live and set (the rule above, for querysets)."""
+    return LIVE_DEADLINE_RULES[field] & Q(**{f"{field}__isnull": False})
+
+
 class OrderQuerySet(models.QuerySet["Order"]):
     def open(self) -> OrderQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
@@ -404,6 +429,25 @@ class Order(models.Model):
     @property
     def completed_on(self) -> datetime.date | None:
         return timezone.localdate(self.completed_at) if self.completed_at else None
+
+    def deadline_is_live(self, field: str) -> bool:
+        """Issue 29: the rule of `LIVE_DEADLINE_RULES`, for one order in memory."""
+        completed = self.status in COMPLETED_STATUSES
+        no_invoice = self.invoice_type in NO_INVOICE
+        live = {
+            "review_due_on": self.status == OrderStatus.IN_REVIEW,
+            "resubmission_deadline": self.status == OrderStatus.REJECTED,
+            "invoice_request_deadline": completed and no_invoice and self.invoice_requested_at is None,
+            "invoice_expected_by": completed
+            and self.invoice_received_on is None
+            and (not no_invoice or self.invoice_requested_at is not None),
+            "valid_until": self.status == OrderStatus.SUCCEEDED,
+        }[field]
+        return live and getattr(self, field) is not None
+
+    def live_deadlines(self) -> dict[str, datetime.date]:
+        """The order's live deadlines by field, in the order they come up (issue 29)."""
+        return {field: getattr(self, field) for field in LIVE_DEADLINE_RULES if self.deadline_is_live(field)}
 
     def days_left(self, field: str, today: datetime.date | None = None) -> int | None:
         value = getattr(self, field)

@@ -137,24 +137,24 @@ def unread_notifications(user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user, read_at__isnull=True)
 
 
-@lru_cache(maxsize=1)
-def _document_labels() -> dict:
-    """Checklist item code → its label, over every entity type and subtype."""
-    from accounts.models import SUBTYPES_BY_KIND
+@lru_cache(maxsize=64)
+def _document_labels(kind: str, subtype: str) -> dict:
+    """Checklist item code → its label for one entity type and subtype.
 
+    Issue 29: one code ("application_letter") has a label per subtype, so a label looked
+    up over every subtype named the wrong letter; the order's own subtype decides.
+    """
     from . import documents
 
     labels: dict = {}
-    for kind, subtypes in SUBTYPES_BY_KIND.items():
-        for subtype in subtypes:
-            for item in documents.checklist(
-                kind=kind,
-                subtype=subtype,
-                trademark_name="x",
-                trademark_owned_by_entity=False,
-                tm_registrant_is_person=True,
-            ):
-                labels.setdefault(item.code, item.label)
+    for item in documents.checklist(
+        kind=kind,
+        subtype=subtype,
+        trademark_name="x",
+        trademark_owned_by_entity=False,
+        tm_registrant_is_person=True,
+    ):
+        labels.setdefault(item.code, item.label)
     return labels
 
 
@@ -171,6 +171,7 @@ def event_details(event) -> str:
                 names.append(name)
         return "、".join(names) if translation.get_language().startswith("zh") else ", ".join(names)
     if event.action in ("document_received", "document_verified"):
-        label = _document_labels().get(event.note)
+        order = event.order
+        label = _document_labels(order.entity_kind, order.entity_subtype).get(event.note)
         return str(label) if label else event.note
     return event.note

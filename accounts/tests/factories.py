@@ -45,7 +45,7 @@ class EntityFactory(factory.django.DjangoModelFactory):
     short_name = factory.Sequence(lambda n: f"示例{n}")
     kind = EntityKind.ENTERPRISE
     subtype = EntitySubtype.GENERAL_ENTERPRISE
-    credit_code = "91440300MA5DABCD1X"
+    credit_code = "91440300MA5DABCD1K"
     legal_representative = "张三"
     office_address = "深圳市南山区科技园"
     office_phone = "0755-12345678"

@@ -93,7 +93,8 @@ def test_entity_subtype_must_match_its_kind():
 
 
 def test_kf_plugin_requires_a_certified_service_account():
-    """R-KF-01: only certified service accounts can enable the customer-service plug-in."""
+    """R-KF-01 / R-POST-05: only certified service accounts can enable the customer-service
+    plug-in; certification is what unlocks it."""
     import datetime
 
     from django.core.exceptions import ValidationError
@@ -114,3 +115,23 @@ def test_chinese_catalogue_has_validator_messages():
         from accounts.validators import validate_appid
 
         assert "十六进制" in str(validate_appid.message)
+
+
+@pytest.mark.parametrize("code", ["91350100M000100Y43", "91110000600037341L", "12345678-9", "123456789"])
+def test_credit_code_with_a_right_check_character_is_accepted(code):
+    """GB 32100-2015 (issue 29): a USCC whose 18th character is its check character."""
+    from accounts.validators import validate_credit_code
+
+    validate_credit_code(code)
+
+
+@pytest.mark.parametrize("code", ["91350100M000100Y44", "91110000600037341X"])
+def test_credit_code_with_a_wrong_check_character_is_refused(code):
+    """GB 32100-2015 (issue 29): a one-character slip in a USCC is refused, naming the fix."""
+    from django.core.exceptions import ValidationError
+
+    from accounts.validators import validate_credit_code
+
+    with pytest.raises(ValidationError) as exc:
+        validate_credit_code(code)
+    assert exc.value.code == "credit_code_check"

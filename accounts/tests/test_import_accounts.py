@@ -127,3 +127,48 @@ def test_admin_import_page_reports_bad_rows(admin_client):
     response = admin_client.post(reverse("admin:accounts_officialaccount_import_csv"), {"file": good})
     assert response.status_code == 302
     assert OfficialAccount.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("明文", "plaintext"),
+        ("兼容", "compatible"),
+        ("安全", "safe"),
+        ("安全模式", "safe"),
+        ("明文模式", "plaintext"),
+        ("compatible", "compatible"),
+        ("Plaintext", "plaintext"),
+    ],
+)
+def test_message_mode_accepts_the_chinese_names_and_the_codes(written, code):
+    """Issue 29: the names shown in the UI (明文/兼容/安全) import as well as the codes."""
+    entity = EntityFactory()
+    report = import_accounts_csv(csv_text(row(entity, 7, message_mode=written)))
+    assert report.ok, report.problems
+    assert OfficialAccount.objects.get(appid=f"wx{7:016x}").message_mode == code
+
+
+def test_unknown_message_mode_is_refused_naming_the_chinese_choices():
+    entity = EntityFactory()
+    report = import_accounts_csv(csv_text(row(entity, 8, message_mode="加密")))
+    assert not report.ok
+    assert "明文" in report.problems[0].reason
+    assert not OfficialAccount.objects.exists()
+
+
+def test_import_page_offers_a_template_whose_example_row_imports(admin_client):
+    """Issue 29: the import page links a template with the header and an example row,
+    and that row imports once its entity exists."""
+    page = admin_client.get(reverse("admin:accounts_officialaccount_import_csv"))
+    url = reverse("admin:accounts_officialaccount_import_template")
+    assert url in page.content.decode()
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    text = response.content.decode("utf-8-sig")
+    assert text.splitlines()[0] == HEADER
+    EntityFactory(full_name="示例科技有限公司")
+    report = import_accounts_csv(text)
+    assert report.ok, report.problems
+    assert OfficialAccount.objects.get().message_mode == "safe"

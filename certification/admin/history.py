@@ -21,6 +21,10 @@ class OrderEventInline(TabularInline):
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("History (who, when, why)")
 
+    def get_queryset(self, request):
+        # The details name checklist items by the order's subtype (issue 29).
+        return super().get_queryset(request).select_related("order")
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import re
+from functools import reduce
+from operator import or_
 
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
@@ -23,7 +25,7 @@ from accounts.exports import SafeExportAdminMixin
 from accounts.scoping import AccountScopedAdminMixin
 from certification import selectors
 from certification.forms import OrderAddForm, OrderChangeForm
-from certification.models import DATA_FIELDS, ItemKind, Order, OrderDocument, OrderStatus
+from certification.models import DATA_FIELDS, ItemKind, Order, OrderDocument, OrderStatus, live_deadline_q
 from certification.services.application_data import order_update_data
 from certification.services.checklist import (
     document_upload,
@@ -100,26 +102,15 @@ class DueFilter(admin.SimpleListFilter):
 
         today = timezone.localdate()
         soon = today + datetime.timedelta(days=selectors.DUE_SOON_DAYS)
+        # The live deadlines by the one rule (issue 29); validity is not a due date here.
+        fields = ("review_due_on", "resubmission_deadline", "invoice_expected_by")
         if self.value() == "soon":
             return queryset.filter(
-                Q(status=OrderStatus.IN_REVIEW, review_due_on__range=(today, soon))
-                | Q(status=OrderStatus.REJECTED, resubmission_deadline__range=(today, soon))
-                | Q(
-                    status__in=[OrderStatus.SUCCEEDED, OrderStatus.FAILED],
-                    invoice_received_on__isnull=True,
-                    invoice_expected_by__range=(today, soon),
-                )
+                reduce(or_, (live_deadline_q(f) & Q(**{f"{f}__range": (today, soon)}) for f in fields))
             )
         if self.value() == "overdue":
             return queryset.filter(
-                Q(status=OrderStatus.IN_REVIEW, review_due_on__lt=today)
-                | Q(status=OrderStatus.REJECTED, resubmission_deadline__lt=today)
-                | Q(
-                    status__in=[OrderStatus.SUCCEEDED, OrderStatus.FAILED],
-                    invoice_type__in=["vat_ordinary", "vat_special"],
-                    invoice_received_on__isnull=True,
-                    invoice_expected_by__lt=today,
-                )
+                reduce(or_, (live_deadline_q(f) & Q(**{f"{f}__lt": today}) for f in fields))
             )
         return queryset
 
@@ -397,12 +388,14 @@ class OrderAdmin(OrderPagesMixin, AccountScopedAdminMixin, SafeExportAdminMixin,
                     else [],
                     "company_open": obj.review_company.is_open() if obj.review_company else None,
                     "review_due_html": deadline_html(obj.review_due_on, estimate=obj.review_due_is_estimate)
-                    if obj.status == OrderStatus.IN_REVIEW
+                    if obj.deadline_is_live("review_due_on")
                     else None,
                     "resubmit_html": deadline_html(obj.resubmission_deadline)
-                    if obj.status == OrderStatus.REJECTED
+                    if obj.deadline_is_live("resubmission_deadline")
                     else None,
-                    "valid_until_html": deadline_html(obj.valid_until) if obj.valid_until else None,
+                    "valid_until_html": deadline_html(obj.valid_until)
+                    if obj.deadline_is_live("valid_until")
+                    else None,
                     "reminder_on": obj.annual_review_remind_on,
                     "sees_fees": sees_fees,
                     # Offline (sandbox) only: push WeChat's certification events by hand.
@@ -439,26 +432,26 @@ class OrderAdmin(OrderPagesMixin, AccountScopedAdminMixin, SafeExportAdminMixin,
 
     @display(description=gettext_lazy("review due"), ordering="review_due_on")
     def review_due_display(self, order):
-        # Only while the reviewer has it: a finished order has no review deadline.
-        if order.status != OrderStatus.IN_REVIEW:
+        # Only while the reviewer has it (`Order.deadline_is_live`, issue 29).
+        if not order.deadline_is_live("review_due_on"):
             return "—"
         return deadline_html(order.review_due_on, estimate=order.review_due_is_estimate)
 
     @display(description=gettext_lazy("resubmit by"), ordering="resubmission_deadline")
     def resubmit_by_display(self, order):
-        if order.status != OrderStatus.REJECTED:
+        if not order.deadline_is_live("resubmission_deadline"):
             return "—"
         return deadline_html(order.resubmission_deadline)
 
     @display(description=gettext_lazy("request a missing invoice by"))
     def invoice_request_deadline_display(self, order):
-        if order.invoice_type != "none" or order.invoice_requested_at:
+        if not order.deadline_is_live("invoice_request_deadline"):
             return order.invoice_request_deadline or "—"
         return deadline_html(order.invoice_request_deadline)
 
     @display(description=gettext_lazy("invoice expected by"), ordering="invoice_expected_by")
     def invoice_expected_by_display(self, order):
-        if order.invoice_received_on or order.invoice_type in ("", "none"):
+        if not order.deadline_is_live("invoice_expected_by"):
             return order.invoice_expected_by or "—"
         return deadline_html(order.invoice_expected_by)
 

@@ -29,6 +29,7 @@ def _sync_checklist(order: Order) -> None:
         trademark_name=order.trademark_name,
         trademark_owned_by_entity=order.trademark_owned_by_entity,
         tm_registrant_is_person=order.tm_registrant_is_person,
+        credit_code=order.entity_snapshot.get("credit_code", ""),
     )
     existing = {doc.code: doc for doc in order.documents.all()}
     wanted = {item.code for item in items}

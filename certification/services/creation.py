@@ -10,39 +10,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import AccountType, Entity, EntityKind, OfficialAccount
+from accounts.models import AccountType, EntityKind, OfficialAccount
 from certification import deadlines
 from certification.models import DATA_FIELDS, Order, OrderKind, OrderStatus, ReviewCompany
 from core.typing import Actor
 
-from .application_data import _run_naming_check
+from .application_data import _run_naming_check, entity_snapshot
 from .checklist import _sync_checklist
 from .common import _check_none_with_reviewer, _now, _record, _today
 from .errors import CertificationError
 from .fees import order_compute_fee
-
-
-def entity_snapshot(entity: Entity) -> dict[str, Any]:
-    """The entity data as filed with an order (strings only, JSON-safe)."""
-    fields = [
-        "full_name",
-        "short_name",
-        "kind",
-        "subtype",
-        "credit_code",
-        "legal_representative",
-        "registered_capital",
-        "office_address",
-        "office_phone",
-        "bank_name",
-        "bank_account_number",
-    ]
-    snapshot: dict[str, Any] = {}
-    for field in fields:
-        value = getattr(entity, field)
-        snapshot[field] = "" if value is None else str(value)
-    snapshot["entity_id"] = entity.pk
-    return snapshot
 
 
 def order_check_can_create(

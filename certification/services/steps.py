@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from certification.models import InvoiceType, Order, OrderStatus
 from core.typing import Actor
 
-from .application_data import order_data_problems
+from .application_data import order_data_problems, refresh_entity_data
+from .checklist import _sync_checklist
 from .common import _lock, _move, _now, _record, _require_transition
 from .errors import CertificationError
 
@@ -72,6 +73,10 @@ def order_complete_data(*, order: Order, by: Actor, now: datetime.datetime | Non
     with transaction.atomic():
         order = _lock(order)
         _require_transition(order, "complete_data")
+        # Issue 29: the entity corrected since the order was opened, and the values typed
+        # into the checklist, are what the data step checks.
+        refresh_entity_data(order)
+        _sync_checklist(order)
         problems = order_data_problems(order)
         if problems:
             raise CertificationError(problems, code="data_incomplete")
@@ -81,7 +86,7 @@ def order_complete_data(*, order: Order, by: Actor, now: datetime.datetime | Non
             action="complete_data",
             by=by,
             now=now,
-            update_fields=["naming_ok", "naming_reason"],
+            update_fields=["entity_snapshot", "naming_ok", "naming_reason"],
         )
     return order
 

@@ -147,7 +147,7 @@ def test_one_bad_file_among_good_ones_keeps_the_good_ones(client, finance):
     data["operator_name"] = "李四"
     rows = {doc.pk: index for index, doc in enumerate(order.documents.all())}
     licence = order.documents.get(code="business_licence")
-    code = order.documents.get(code="organisation_code")
+    code = order.documents.get(code="application_letter")
     front = order.documents.get(code="operator_id_front")
     data[f"documents-{rows[licence.pk]}-file"] = SimpleUploadedFile("licence.pdf", PDF)
     data[f"documents-{rows[code.pk]}-file"] = SimpleUploadedFile("virus.pdf", b"MZ\x90\x00")

@@ -112,7 +112,6 @@ def test_data_step_lists_every_missing_document_r_cert_04():
     text = " ".join(exc.value.message_dict["documents"])
     for label in [
         "Business licence copy",
-        "Organisation code certificate copy",
         "Operator ID scan, front",
         "Operator ID scan, back",
     ]:
@@ -137,12 +136,14 @@ def test_operator_id_needs_both_sides_r_cert_06():
 
 
 def test_corporate_bank_account_is_mandatory_r_cert_03():
+    """R-CERT-03: neither the entity nor the order's checklist has the bank account: refused."""
     user = UserFactory()
     entity = EntityFactory(bank_name="", bank_account_number="")
     order = make_order(account=make_account(entity=entity), by=user, until=OrderStatus.AGREEMENTS_ACCEPTED)
     order.operator_name = "李四"
     order_update_data(order=order, by=user)
     fill_documents(order, by=user)
+    order.documents.filter(code__in=["bank_name", "bank_account_number"]).update(value="", status="missing")
     with pytest.raises(CertificationError) as exc:
         order_complete_data(order=order, by=user)
     assert "corporate bank account" in " ".join(exc.value.message_dict["account"])

@@ -118,6 +118,21 @@ DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
 WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=15000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+# (issue 29) The embedded default: `make run` writes to one SQLite file from the web
+# process, a Celery worker and beat at once. Concurrent writers must wait, not fail with
+# "database is locked": WAL lets readers and one writer work side by side, every
+# transaction takes the write lock when it begins (IMMEDIATE: a transaction that read
+# first can otherwise not upgrade and fails at once, whatever the timeout), and a writer
+# waits up to SQLITE_BUSY_TIMEOUT seconds for the lock. Django 5.2's SQLite OPTIONS.
+SQLITE_BUSY_TIMEOUT = env.int("SQLITE_BUSY_TIMEOUT", default=20)
+SQLITE_OPTIONS = {
+    "timeout": SQLITE_BUSY_TIMEOUT,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    for _option, _value in SQLITE_OPTIONS.items():
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(_option, _value)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

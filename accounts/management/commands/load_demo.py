@@ -23,7 +23,7 @@ DEMO_ENTITY = {
     "short_name": "微行示范",
     "kind": EntityKind.ENTERPRISE,
     "subtype": EntitySubtype.GENERAL_ENTERPRISE,
-    "credit_code": "91440300MA5DEMO01X",
+    "credit_code": "91440300MA5DEM0019",
     "legal_representative": "李示范",
     "office_address": "广东省深圳市南山区科技园示范路 1 号",
     "office_phone": "0755-88886666",
