@@ -28,6 +28,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
         ],
         "menus": ALL,
         "messaging": ALL,  # with reply_to_users: answering users from the back-office
+        "notifications": ALL,  # with send_template_message (issue 26)
         "certification": VIEW,
     },
     FINANCE: {
@@ -38,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
         "accounts": ALL,
         "menus": ALL,
         "messaging": ALL,  # with reply_to_users: answering users from the back-office
+        "notifications": ALL,  # with send_template_message (issue 26)
         "certification": ALL,
         "django_celery_beat": ALL,
         "django_celery_results": VIEW,

@@ -102,7 +102,9 @@ class TemplateAdmin(AccountScopedAdminMixin, ModelAdmin):
         for account in {t.account for t in queryset.select_related("account")}:
             try:
                 count = services.templates_sync(account=account, by=request.user)
-                self.message_user(request, _("%(account)s: %(n)s templates.") % {"account": account, "n": count})
+                self.message_user(
+                    request, _("%(account)s: %(n)s templates.") % {"account": account, "n": count}
+                )
             except DomainError as exc:
                 self.message_user(request, exc.user_message, messages.ERROR)
 

@@ -89,7 +89,7 @@ def value_problems(template: Template, data: dict[str, str]) -> list[str]:
     content filled within its kind's limits; no `first`/`remark` (not displayed since 2023)
     and no colours (a value must be text, not {"value", "color"}); no unknown keyword."""
     problems: list[str] = []
-    keywords = {name: kind for name, kind in template.keywords}
+    keywords: dict[str, str] = dict(template.keywords)
     for name, value in data.items():
         if name in wx.RETIRED_FIELDS:
             problems.append(_("%(name)s: WeChat no longer shows this field; leave it out.") % {"name": name})
@@ -689,7 +689,8 @@ def drain_finish_events(limit: int = 5000) -> int:
         item = r.rpop(FINISH_QUEUE)
         if item is None:
             break
-        account_id, msgid, raw = item.decode().split("|", 2)
+        text = item.decode() if isinstance(item, bytes) else str(item)
+        account_id, msgid, raw = text.split("|", 2)
         events.append((int(account_id), int(msgid), raw))
     changed = deliveries_finish(events) if events else 0
     for send_id in set(

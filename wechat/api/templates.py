@@ -16,7 +16,8 @@ developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Int
 - ``POST /cgi-bin/message/template/send`` with ``touser``, ``template_id``, ``data``
   (``{"thing1": {"value": "…"}}``), optional ``url`` or ``miniprogram`` {``appid``,
   ``pagepath``}; answers ``msgid``. (A ``client_msg_id`` de-duplication field is reported
-  by users but was not found on the official page [?]: the project does not rely on it.) An unknown template → 40037, a non-follower → 40003, an empty
+  by users but was not found on the official page [?]: the project does not rely on it.)
+  An unknown template → 40037, a non-follower → 40003, an empty
   value → 47003; 43004 the user does not follow (or unsubscribed), 43019 the user blocked
   the account. Sending is not idempotent.
 - ``POST /cgi-bin/user/tag/get`` with ``tagid`` and ``next_openid``: a tag's followers,
@@ -26,7 +27,7 @@ developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Int
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from wechat.client import JSONObject, WeChatClient
@@ -97,7 +98,7 @@ def keyword_problem(kind: str, value: str) -> str | None:
     limit = limits.get(kind, 200)
     if len(value) > limit:
         return "too_long"
-    checks = {
+    checks: dict[str, Callable[[str], object]] = {
         "number": lambda v: re.fullmatch(r"-?\d+(\.\d+)?", v),
         "letter": lambda v: re.fullmatch(r"[A-Za-z]+", v),
         "symbol": _is_symbols,
