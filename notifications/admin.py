@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.paginator import InfinitePaginator
@@ -15,7 +21,8 @@ from core.admin_mixins import ReadOnlyAdminMixin
 from core.domain_errors import DomainError
 
 from . import services
-from .models import Delivery, Industry, Send, Template
+from .forms import SendForm
+from .models import Delivery, Industry, Send, SendStatus, TargetKind, Template
 
 
 class TemplateAddForm(forms.ModelForm):
@@ -86,8 +93,6 @@ class TemplateAdmin(AccountScopedAdminMixin, ModelAdmin):
             return super().add_view(request, form_url, extra_context)
         except forms.ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            from django.shortcuts import redirect
-
             return redirect(request.get_full_path())
 
     def delete_model(self, request, obj):
@@ -121,8 +126,14 @@ class SendAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_display = ("__str__", "account", "target_kind", "status", "progress", "status_note", "created_at")
     list_filter = ("status", "target_kind", "account")
     search_fields = ("template_title", "wechat_template_id")
-    readonly_fields = [f.name for f in Send._meta.fields]
+    readonly_fields = [f.name for f in Send._meta.fields if f.name != "bad_rows"] + ["rows_left_out"]
     actions = ("pause", "resume", "cancel", "confirm")
+
+    @admin.display(description=_("rows left out"))
+    def rows_left_out(self, obj: Send) -> str:
+        if not obj.bad_rows:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{}", ((reason,) for _number, reason in obj.bad_rows))
 
     @admin.display(description=_("progress"))
     def progress(self, obj: Send) -> str:
@@ -136,7 +147,83 @@ class SendAdmin(AccountScopedAdminMixin, ModelAdmin):
         }
 
     def has_add_permission(self, request):
-        return False
+        """The add page is the send page: staff with the send permission (their accounts)."""
+        user = request.user
+        return user.is_active and user.is_staff and user.has_perm(services.SEND_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Create a send: one follower, a tag or a CSV (issue 26). A CSV's bad rows are kept
+        on the send, which then waits for staff to confirm the good rows."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        initial = {key: request.GET[key] for key in ("template", "openid", "tag_id") if key in request.GET}
+        if "tag_id" in initial:
+            initial["target_kind"] = TargetKind.TAG
+        form = SendForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            send = self._create_send(request, form)
+            if send is not None:
+                return redirect(reverse("admin:notifications_send_change", args=[send.pk]))
+        templates = form.fields["template"].queryset  # type: ignore[attr-defined]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Send a template message"),
+            "form": form,
+            "quota": services.daily_quota(),
+            "templates": [(t, ", ".join(name for name, _kind in t.keywords)) for t in templates[:50]],
+            "used": {
+                account: services.quota_used_today(account) for account in {t.account for t in templates[:50]}
+            },
+        }
+        return TemplateResponse(request, "admin/notifications/send/new.html", context)
+
+    def _create_send(self, request, form: SendForm) -> Send | None:
+        data = form.cleaned_data
+        template: Template = data["template"]
+        kind = data["target_kind"]
+        miniprogram = (
+            {"appid": data["miniprogram_appid"], "pagepath": data["miniprogram_pagepath"]}
+            if data["miniprogram_appid"]
+            else None
+        )
+        common = {
+            "account": template.account,
+            "template": template,
+            "by": request.user,
+            "url": data["url"],
+            "miniprogram": miniprogram,
+        }
+        try:
+            if kind == TargetKind.CSV:
+                checked = services.check_csv(template, data["csv_file"].read())
+                if not checked.good:
+                    raise services.NotificationError(
+                        _("No row of the CSV can be sent: %(rows)s")
+                        % {"rows": " ".join(reason for _n, reason in checked.bad[:20])}
+                    )
+                send = services.template_send(**common, rows=checked.good, bad_rows=checked.bad)
+            elif kind == TargetKind.TAG:
+                send = services.template_send(**common, tag_id=data["tag_id"], data=data["values"])
+            else:
+                send = services.template_send(**common, openid=data["openid"], data=data["values"])
+        except DomainError as exc:
+            form.add_error(None, exc.user_message)
+            return None
+        self.log_addition(request, send, str(_("Send created")))
+        if send.status == SendStatus.AWAITING_CONFIRMATION:
+            self.message_user(
+                request,
+                _(
+                    "%(bad)s rows were left out (listed below); %(good)s are ready. Use the list's "
+                    "“Send the good rows” action to send them, or cancel."
+                )
+                % {"bad": len(send.bad_rows), "good": send.total},
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, _("Send #%(id)s queued.") % {"id": send.pk}, messages.SUCCESS)
+        return send
 
     def _apply(self, request, queryset, name):
         done = 0

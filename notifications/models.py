@@ -103,6 +103,8 @@ class Send(models.Model):
     sent = models.PositiveIntegerField(_("sent"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
     resume_at = models.DateTimeField(_("resumes at"), null=True, blank=True)
+    #: a CSV's rows left out, [[row number, reason], …], shown for staff to confirm the rest
+    bad_rows = models.JSONField(_("rows left out"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -274,13 +274,14 @@ def template_send(
     data: dict[str, str] | None = None,
     url: str = "",
     miniprogram: dict[str, str] | None = None,
-    bad_rows: int = 0,
+    bad_rows: int | Sequence[tuple[int, str]] = 0,
 ) -> Send:
     """Queue template messages: to one follower (``openid`` + ``data``), to a tag (``tag_id``
     + ``data``; its members are listed when sending starts) or to rows of
     (row number, OpenID, per-row data). Exactly one target. Values are checked first (one bad
-    value refuses the whole send); ``bad_rows`` > 0 (a CSV with rows left out) keeps the send
-    awaiting staff confirmation. Every recipient's delivery row is written before anything is
+    value refuses the whole send); ``bad_rows`` (a CSV's rows left out: their count, or
+    `check_csv`'s (row number, reason) list, kept on the send for staff to read) keeps the
+    send awaiting staff confirmation. Every recipient's delivery row is written before anything is
     sent; the task is queued after the commit. Raises NotificationError."""
     _require_send_permission(by, account)
     if template.account_id != account.pk:
@@ -320,6 +321,8 @@ def template_send(
         if not recipients:
             raise NotificationError(_("There is nobody to send to."))
         kind = TargetKind.CSV
+    bad_list = [[int(n), str(why)] for n, why in bad_rows] if not isinstance(bad_rows, int) else []
+    bad_count = bad_rows if isinstance(bad_rows, int) else len(bad_list)
     with transaction.atomic():
         send = Send.objects.create(
             account=account,
@@ -332,12 +335,13 @@ def template_send(
             url=url,
             miniprogram_appid=(miniprogram or {}).get("appid", "").strip(),
             miniprogram_pagepath=(miniprogram or {}).get("pagepath", "").strip(),
-            status=SendStatus.AWAITING_CONFIRMATION if bad_rows else SendStatus.QUEUED,
+            status=SendStatus.AWAITING_CONFIRMATION if bad_count else SendStatus.QUEUED,
             status_note=(
-                _("%(n)s rows were left out; confirm to send the others.") % {"n": bad_rows}
-                if bad_rows
+                _("%(n)s rows were left out; confirm to send the others.") % {"n": bad_count}
+                if bad_count
                 else ""
             ),
+            bad_rows=bad_list,
             total=len(recipients),
             created_by=by,
         )
@@ -445,6 +449,12 @@ def _reserve_quota(account_id: int, wanted: int) -> int:
     if granted < wanted:
         r.decrby(key, wanted - granted)
     return granted
+
+
+def quota_used_today(account: OfficialAccount) -> int:
+    """Calls taken today (Beijing day) from the account's daily quota, for the send page."""
+    key = f"notifications:quota:{account.pk}:{_beijing_day(timezone.now())}"
+    return int(redis_client(Purpose.TASKS).get(key) or 0)
 
 
 def _release_quota(account_id: int, unused: int) -> None:
