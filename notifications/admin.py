@@ -17,6 +17,7 @@ from unfold.admin import ModelAdmin
 from unfold.paginator import InfinitePaginator
 
 from accounts.scoping import AccountScopedAdminMixin
+from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
 from core.domain_errors import DomainError
 
@@ -39,10 +40,21 @@ class TemplateAddForm(forms.ModelForm):
         fields = ("account",)
 
 
+class VisibleAccountFilter(admin.RelatedFieldListFilter):
+    """Choices: the accounts the user may see — never another tenant's name, and no DISTINCT
+    over a large table (the delivery log)."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(a.pk, str(a)) for a in accounts_visible_to(request.user).order_by("name")]
+
+    def has_output(self):
+        return bool(self.lookup_choices)
+
+
 @admin.register(Template)
 class TemplateAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_display = ("title", "account", "template_id", "keyword_list", "primary_industry", "synced_at")
-    list_filter = ("account",)
+    list_filter = (("account", VisibleAccountFilter),)
     search_fields = ("title", "template_id", "content")
     readonly_fields = (
         "account",
@@ -98,9 +110,21 @@ class TemplateAdmin(AccountScopedAdminMixin, ModelAdmin):
     def delete_model(self, request, obj):
         services.template_delete(template=obj, by=request.user)
 
+    def delete_view(self, request, object_id, extra_context=None):
+        """After the confirmation page: WeChat deletes first; if it refuses, nothing is deleted
+        here and staff read why on the template's page."""
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.user_message, messages.ERROR)
+            return redirect(reverse("admin:notifications_template_change", args=[object_id]))
+
     def delete_queryset(self, request, queryset):
         for template in queryset:
-            services.template_delete(template=template, by=request.user)
+            try:
+                services.template_delete(template=template, by=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{template}: {exc.user_message}", messages.ERROR)
 
     @admin.action(description=_("Sync the templates of the selected templates' accounts"))
     def sync_selected(self, request, queryset):
@@ -124,7 +148,7 @@ class IndustryAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
 @admin.register(Send)
 class SendAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_display = ("__str__", "account", "target_kind", "status", "progress", "status_note", "created_at")
-    list_filter = ("status", "target_kind", "account")
+    list_filter = ("status", "target_kind", ("account", VisibleAccountFilter))
     search_fields = ("template_title", "wechat_template_id")
     readonly_fields = [f.name for f in Send._meta.fields if f.name != "bad_rows"] + ["rows_left_out"]
     actions = ("pause", "resume", "cancel", "confirm")
@@ -255,7 +279,7 @@ class SendAdmin(AccountScopedAdminMixin, ModelAdmin):
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     list_display = ("openid", "send", "template_id", "status", "msgid", "error", "created_at")
-    list_filter = ("status", "account", ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", ("account", VisibleAccountFilter), ("created_at", admin.DateFieldListFilter))
     search_fields = ("=openid", "=msgid", "=template_id")
     readonly_fields = [f.name for f in Delivery._meta.fields]
     list_select_related = ("send",)
