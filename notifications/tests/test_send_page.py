@@ -131,3 +131,25 @@ def test_staff_without_the_send_permission_are_refused(client, account, template
         URL, {"template": template.pk, "target_kind": "one", "openid": OPENIDS[0], "values": "thing2=x"}
     )
     assert response.status_code == 403 and not Send.objects.exists()
+
+
+def test_a_template_delete_wechat_refuses_keeps_it_and_says_why(client, wechat, account, operator):
+    """The admin's delete, after its confirmation page: WeChat refuses (45009 here), so the
+    template stays, on WeChat and here, and the page says why."""
+    from accounts.wechat_api import client_for
+    from wechat.api import templates as wx
+
+    wx.add_template(client_for(account), "OPENTM200000001")
+    services.templates_sync(account=account, by=None)
+    template = Template.objects.get(account=account)
+    client.force_login(operator)
+    url = reverse("admin:notifications_template_delete", args=[template.pk])
+    assert client.get(url).status_code == 200  # the confirmation page
+    wechat.force_error("/cgi-bin/template/del_private_template", 45009, times=1)
+    response = client.post(url, {"post": "yes"}, follow=True, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200 and "微信拒绝" in response.content.decode()
+    assert Template.objects.filter(pk=template.pk).exists()
+    assert len(wechat.state(account.appid)["templates"]["templates"]) == 1
+    client.post(url, {"post": "yes"})
+    assert not Template.objects.filter(pk=template.pk).exists()
+    assert wechat.state(account.appid)["templates"]["templates"] == []
