@@ -54,6 +54,7 @@ def main() -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
 
+    from accounts.models import Entity, OfficialAccount
     from accounts.tests.factories import OfficialAccountFactory
     from accounts.wechat_api import client_for
     from notifications import services
@@ -65,7 +66,10 @@ def main() -> None:
     settings.WECHAT_API_BASE = sandbox.base_url
     settings.NOTIFICATIONS_CONCURRENCY = args.concurrency
     settings.NOTIFICATIONS_BATCH_SIZE = max(200, args.concurrency * 10)
+    # a fresh start on every run (the factories' names restart at 0 in each process)
     Send.objects.all().delete()
+    OfficialAccount.objects.all().delete()
+    Entity.objects.all().delete()
     account = OfficialAccountFactory()
     sandbox.register_app(account.appid, str(account.appsecret))
     client = client_for(account)

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -616,10 +616,32 @@ def _record(send: Send, results: list[tuple[int, int | None, WeChatError | None]
             row.status, row.errcode, row.finished_at = DeliveryStatus.REFUSED, error.errcode, now
             reason = REFUSALS.get(error.errcode)
             row.error = str(reason or error.explanation)[:300]
-    Delivery.objects.bulk_update(
-        rows.values(), ["status", "msgid", "errcode", "error", "called_at", "finished_at"]
-    )
+    sent = [(pk, row.msgid) for pk, row in rows.items() if row.status == DeliveryStatus.SENT]
+    _mark_sent(sent)
+    others = [row for row in rows.values() if row.status != DeliveryStatus.SENT]
+    if others:  # the rare refusals and unknowns
+        Delivery.objects.bulk_update(
+            others, ["status", "msgid", "errcode", "error", "called_at", "finished_at"]
+        )
     return quota_hit
+
+
+def _mark_sent(sent: list[tuple[int, int | None]]) -> None:
+    """One UPDATE … FROM (VALUES …) for a batch's accepted messages and their msgids:
+    `bulk_update`'s CASE per row took seconds a batch of 200 (bench/template_send.py)."""
+    if not sent:
+        return
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    values = ", ".join(["(%s::bigint, %s::bigint)"] * len(sent))
+    params: list[Any] = [DeliveryStatus.SENT.value]
+    for pk, msgid in sent:
+        params += [pk, msgid]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET status = %s, msgid = v.msgid "  # noqa: S608 (a model's table name)
+            f"FROM (VALUES {values}) AS v(id, msgid) WHERE d.id = v.id",
+            params,
+        )
 
 
 def _wait_for_quota(send_id: int) -> None:
