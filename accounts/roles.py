@@ -36,6 +36,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         ],
         "menus": ALL,
         "messaging": ALL,  # with reply_to_users: answering users from the back-office
+        "notifications": ALL,  # with send_template_message (issue 26)
         "certification": VIEW,
     },
     FINANCE: {
@@ -46,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         "accounts": ALL,
         "menus": ALL,
         "messaging": ALL,  # with reply_to_users: answering users from the back-office
+        "notifications": ALL,  # with send_template_message (issue 26)
         "certification": ALL,
         "django_celery_beat": ALL,
         "django_celery_results": VIEW,

@@ -58,6 +58,17 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
         ],
     ),
     (
+        # the app's own (translated) name: no new string in this module's catalogue
+        lambda: str(apps.get_app_config("notifications").verbose_name),
+        [
+            ("url:admin:notifications_send_new", "send", None),
+            ("notifications.send", "outbox", None),
+            ("notifications.template", "article", None),
+            ("notifications.delivery", "receipt_long", None),
+            ("notifications.industry", "factory", None),
+        ],
+    ),
+    (
         lambda: _("Customer service"),
         [
             ("messaging.kfaccount", "support_agent", None),

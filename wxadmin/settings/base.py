@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "menus",
     "certification",
     "messaging",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +308,14 @@ MENU_PUBLISH_STUCK_AFTER_SECONDS = env.int("MENU_PUBLISH_STUCK_AFTER_SECONDS", d
 # one call with all its HTTP attempts, and how long a task waits for it before retrying.
 MENU_PUBLISH_LOCK_SECONDS = env.int("MENU_PUBLISH_LOCK_SECONDS", default=90)
 MENU_PUBLISH_LOCK_WAIT_SECONDS = env.float("MENU_PUBLISH_LOCK_WAIT_SECONDS", default=10.0)
+
+# --- Template messages (notifications, issue 26) --------------------------------------
+# message/template/send calls a day per account (WeChat's default 100,000; a larger
+# quota WeChat granted goes here). Sending stops at it and resumes after Beijing midnight.
+NOTIFICATIONS_DAILY_QUOTA = env.int("NOTIFICATIONS_DAILY_QUOTA", default=100_000)
+# Calls in flight at once per send, and deliveries claimed per batch.
+NOTIFICATIONS_CONCURRENCY = env.int("NOTIFICATIONS_CONCURRENCY", default=8)
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
 
 # --- Certification ---------------------------------------------------------------
 # Days before the resubmission and invoice deadlines that their reminder goes out.

@@ -28,6 +28,7 @@ def populated(db, admin_user, client, redis_client):
     _menus_rows(admin_user)
     _certification_rows(admin_user)
     _messaging_rows(admin_user, client)
+    _notifications_rows(admin_user)
     return admin_user
 
 
@@ -128,9 +129,45 @@ def _messaging_rows(user, client):
     )
 
 
+def _notifications_rows(user):
+    """A template, the industry, a send awaiting confirmation and its delivery (issue 26)."""
+    from accounts.models import OfficialAccount
+    from notifications.models import Delivery, Industry, Send, SendStatus, TargetKind, Template
+
+    account = OfficialAccount.objects.get(appid="wxd0000000000000a1")
+    Industry.objects.create(account=account, primary="IT科技 / 互联网|电子商务", secondary="交通工具 / 物流")
+    template = Template.objects.create(
+        account=account,
+        template_id="示范模板ID",
+        title="订单发货通知",
+        content="订单号：{{character_string1.DATA}}\n商品：{{thing2.DATA}}",
+        keywords=[["character_string1", "character_string"], ["thing2", "thing"]],
+    )
+    send = Send.objects.create(
+        account=account,
+        template=template,
+        wechat_template_id=template.template_id,
+        template_title=template.title,
+        target_kind=TargetKind.CSV,
+        status=SendStatus.AWAITING_CONFIRMATION,
+        status_note="示范备注",
+        bad_rows=[[3, "第 3 行：示范原因"]],
+        total=1,
+        created_by=user,
+    )
+    Delivery.objects.create(
+        send=send,
+        account=account,
+        template_id=template.template_id,
+        openid="oDemoUser",
+        row_number=2,
+        data={"character_string1": "SN-1", "thing2": "示范商品"},
+    )
+
+
 def test_every_model_of_ours_has_a_row_to_open(populated):
     """Guards the smoke test itself: a change page is only tried when a row exists."""
-    ours = {"accounts", "menus", "certification", "messaging"}
+    ours = {"accounts", "menus", "certification", "messaging", "notifications"}
     empty = [
         model._meta.label
         for model, _admin in registered()

@@ -96,6 +96,7 @@ def build_world() -> World:
         KfAccountFactory,
         WelcomeReplyFactory,
     )
+    from notifications.models import Delivery, Industry, Send, SendStatus, TargetKind, Template
 
     world = World()
     user_model = get_user_model()
@@ -188,6 +189,41 @@ def build_world() -> World:
         put(
             Notification.objects.create(
                 user=finance, order=order, milestone="resubmission", title=f"{mark}提醒", body=f"{mark}正文"
+            ),
+            tenant,
+        )
+        put(Industry.objects.create(account=account, primary=f"{mark}行业"), tenant)
+        template = put(
+            Template.objects.create(
+                account=account,
+                template_id=f"matrix-template-{tenant}",
+                title=f"{mark}模板",
+                content="{{thing1.DATA}}",
+                keywords=[["thing1", "thing"]],
+            ),
+            tenant,
+        )
+        send = put(
+            Send.objects.create(
+                account=account,
+                template=template,
+                wechat_template_id=template.template_id,
+                template_title=f"{mark}模板",
+                target_kind=TargetKind.ONE,
+                status=SendStatus.PAUSED,
+                status_note=f"{mark}备注",
+                total=1,
+                created_by=operator,
+            ),
+            tenant,
+        )
+        put(
+            Delivery.objects.create(
+                send=send,
+                account=account,
+                template_id=template.template_id,
+                openid=openid,
+                data={"thing1": f"{mark}值"},
             ),
             tenant,
         )
