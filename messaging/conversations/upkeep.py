@@ -72,8 +72,11 @@ def _statement(keys_sql: str) -> str:
     same = "m.account_id = k.account_id AND m.openid = k.openid"
     same_o = "o.account_id = k.account_id AND o.openid = k.openid"
     answer = _later("auto_at", "out_at")
+    # SQLite: the date part moved by 48 hours, the microseconds kept as Django wrote them
     window = (
-        "li_at + INTERVAL '48 hours'" if pg else "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', li_at, '+48 hours')"
+        "li_at + INTERVAL '48 hours'"
+        if pg
+        else "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%S', li_at, '+48 hours') || SUBSTR(li_at, 20)"
     )
     # Only table names, fixed SQL and the caller's keys query go into the string; values
     # travel as parameters.
