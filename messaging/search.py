@@ -28,6 +28,7 @@ On SQLite (`make run`) the same rules run as plain substring matching without an
 
 from __future__ import annotations
 
+import math
 import re
 
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
@@ -152,16 +153,44 @@ def search_messages(
 
     `account_ids` are the accounts the user may see; needed on PostgreSQL when a term
     may be an OpenID or a MsgId (`needs_account_ids`).
+
+    Several terms are planned together (issue 30, "hello 777": a common word with a rare
+    number): the statistics give each text term's share of rows (its rarest bigram); a
+    search whose terms together probably match COMMON_MATCHES rows walks the newest rows,
+    any other uses the index for every term (PostgreSQL intersects the posting lists).
+    When the terms are each common but together maybe not — words that occur together
+    defeat the independence the product assumes — one bounded count through the index
+    decides (it stops at COMMON_MATCHES).
     """
     postgres = bool(queryset.db) and _vendor(queryset.db) == "postgresql"
     if postgres:
         queryset = queryset.alias(_search_bigrams=SearchBigrams(F("content"), F("reply_summary")))
-    for term in terms:
-        exact = _exact_match(term, postgres=postgres)
-        if postgres and not _is_common(queryset, term, exact):
+    exact = [_exact_match(term, postgres=postgres) for term in terms]
+    if postgres and not _walk(queryset, terms, account_ids or []):
+        for term in terms:
             queryset = queryset.filter(_index_match(term, account_ids or []))
-        queryset = queryset.filter(exact)
+    for match in exact:
+        queryset = queryset.filter(match)
     return queryset
+
+
+def _walk(queryset: QuerySet, terms: list[str], account_ids: list[int]) -> bool:
+    """Whether the terms together probably match COMMON_MATCHES rows (walk the newest rows
+    rather than fetch and sort every match)."""
+    found = [_statistics(queryset, term) for term in terms]
+    if not found or any(stat is None for stat in found):
+        return False  # an exact OpenID or MsgId, or no statistics yet: the index answers
+    known = [stat[0] for stat in found if stat is not None]
+    rows = max(stat[1] for stat in found if stat is not None)
+    together = rows * math.prod(known)
+    if together >= COMMON_MATCHES:
+        return True
+    if len(known) == 1 or rows * min(known) < COMMON_MATCHES:
+        return False  # a rare term: the index
+    probe = queryset
+    for term in terms:
+        probe = probe.filter(_index_match(term, account_ids))
+    return probe.order_by()[:COMMON_MATCHES].count() >= COMMON_MATCHES
 
 
 #: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams
@@ -175,28 +204,28 @@ WHERE c.oid = 'messaging_inboundmessage'::regclass
 """
 
 
-def _is_common(queryset: QuerySet, term: str, exact: Q) -> bool:
-    """Whether a text term probably has COMMON_MATCHES matches, from the statistics ANALYZE
-    keeps for the index (one query on the catalogue; it reads no message).
+def _statistics(queryset: QuerySet, term: str) -> tuple[float, float] | None:
+    """(share, rows): a text term's share of rows at most (its rarest bigram's frequency in the statistics
+    ANALYZE keeps for the index; a bigram missing from them is rare: 0). None for a term
+    that is only an OpenID or a MsgId, or when there are no statistics yet (a new table).
 
-    A term cannot match more often than its rarest bigram; a bigram missing from the
-    statistics is rare. No statistics yet (a new table): rare, the index answers.
+    A term that may also be a MsgId ("777") or an OpenID is weighed by its text: the exact
+    match adds at most a row.
     """
-    if not _is_text(term) or _is_openid(term) or _is_msg_id(term):
-        return False
+    if not _is_text(term):
+        return None
     from django.db import connections
 
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(FREQUENCIES_SQL, [term, INDEX_NAME])
         row = cursor.fetchone()
     if row is None:
-        return False
+        return None
     bigrams, elements, frequencies, rows = row
     if not bigrams or not elements or not rows or rows < 0:
-        return False
+        return None
     known = dict(zip(elements, frequencies or [], strict=False))
-    rarest = min(known.get(bigram, 0.0) for bigram in bigrams)
-    return rarest * rows >= COMMON_MATCHES
+    return min(known.get(bigram, 0.0) for bigram in bigrams), float(rows)
 
 
 def _vendor(alias: str) -> str:
