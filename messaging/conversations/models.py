@@ -182,7 +182,3 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return self.openid
-
-    @property
-    def answered(self) -> bool:
-        return self.unanswered == 0

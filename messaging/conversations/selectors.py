@@ -177,7 +177,7 @@ def conversations(
     search: str = "",
     state: str = "",
     now: datetime.datetime | None = None,
-) -> QuerySet[Conversation]:
+) -> QuerySet[Any, Any]:
     """One row per (account, user) who wrote in the last LIST_DAYS days, for accounts the
     user may see, from the conversation table (issue 30: its cost follows what is shown,
     not the traffic): last message time and preview, unanswered messages, whether the
