@@ -28,6 +28,7 @@ On SQLite (`make run`) the same rules run as plain substring matching without an
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -125,20 +126,35 @@ def _exact_match(term: str, *, postgres: bool) -> Q:
     return match
 
 
-def _index_match(term: str, account_ids: list[int]) -> Q:
-    """A superset of `_exact_match` that PostgreSQL answers from indexes alone.
+def _alternatives(term: str) -> list[tuple[str, str]]:
+    """What a term may be: ("text" | "openid" | "msg", term)."""
+    kinds = (("text", _is_text), ("openid", _is_openid), ("msg", _is_msg_id))
+    return [(kind, term) for kind, test in kinds if test(term)]
 
-    Each branch is an index condition of its own, so PostgreSQL ORs the index scans
-    (BitmapOr) and reads only the rows they find. The OpenID and MsgId branches name the
-    accounts as a list because those indexes start with the account.
+
+def _index_match(terms: list[str], account_ids: list[int]) -> Q:
+    """A superset of the terms' exact matches that PostgreSQL answers from indexes alone.
+
+    Each way of reading the terms (a number is text or a MsgId; a word of OpenID shape is
+    text or an OpenID) is one branch, and the branches are ORed (BitmapOr). Within a
+    branch the text terms' bigrams form ONE containment condition, so the GIN index
+    intersects their posting lists itself — "hello 777" reads only rows holding both
+    (issue 30), where a condition per term let PostgreSQL fetch every "hello" row to
+    test "777". The OpenID and MsgId conditions name the accounts as a list because those
+    indexes start with the account.
     """
     match = Q()
-    if _is_text(term):
-        match |= Q(_search_bigrams__contains=SearchBigrams(Value(term), Value("")))
-    if _is_openid(term):
-        match |= Q(account_id__in=account_ids, openid=term)
-    if _is_msg_id(term):
-        match |= Q(account_id__in=account_ids, dedupe_key=f"msg:{term}")
+    for reading in itertools.product(*(_alternatives(term) for term in terms)):
+        texts = [term for kind, term in reading if kind == "text"]
+        branch = Q()
+        if texts:  # bigrams never span the space (migration 0006)
+            branch &= Q(_search_bigrams__contains=SearchBigrams(Value(" ".join(texts)), Value("")))
+        for kind, term in reading:
+            if kind == "openid":
+                branch &= Q(account_id__in=account_ids, openid=term)
+            elif kind == "msg":
+                branch &= Q(account_id__in=account_ids, dedupe_key=f"msg:{term}")
+        match |= branch
     return match
 
 
@@ -157,7 +173,7 @@ def search_messages(
     Several terms are planned together (issue 30, "hello 777": a common word with a rare
     number): the statistics give each text term's share of rows (its rarest bigram); a
     search whose terms together probably match COMMON_MATCHES rows walks the newest rows,
-    any other uses the index for every term (PostgreSQL intersects the posting lists).
+    any other uses the index for all terms at once (`_index_match`).
     When the terms are each common but together maybe not — words that occur together
     defeat the independence the product assumes — one bounded count through the index
     decides (it stops at COMMON_MATCHES).
@@ -167,8 +183,7 @@ def search_messages(
         queryset = queryset.alias(_search_bigrams=SearchBigrams(F("content"), F("reply_summary")))
     exact = [_exact_match(term, postgres=postgres) for term in terms]
     if postgres and not _walk(queryset, terms, account_ids or []):
-        for term in terms:
-            queryset = queryset.filter(_index_match(term, account_ids or []))
+        queryset = queryset.filter(_index_match(terms, account_ids or []))
     for match in exact:
         queryset = queryset.filter(match)
     return queryset
@@ -187,10 +202,8 @@ def _walk(queryset: QuerySet, terms: list[str], account_ids: list[int]) -> bool:
         return True
     if len(known) == 1 or rows * min(known) < COMMON_MATCHES:
         return False  # a rare term: the index
-    probe = queryset
-    for term in terms:
-        probe = probe.filter(_index_match(term, account_ids))
-    return probe.order_by()[:COMMON_MATCHES].count() >= COMMON_MATCHES
+    probe = queryset.filter(_index_match(terms, account_ids)).order_by()
+    return probe[:COMMON_MATCHES].count() >= COMMON_MATCHES
 
 
 #: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams
