@@ -125,6 +125,9 @@ def parse_args():
     )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument(
+        "--reuse", action="store_true", help="measure the databases a --keep run left (no wipe, no fill)"
+    )
+    parser.add_argument(
         "--spread",
         choices=("even", "busy"),
         default="even",
@@ -249,6 +252,22 @@ class World:
         )
         self.account_ids = [a.pk for a in self.accounts]
         self.regular_customer()
+
+    @classmethod
+    def existing(cls) -> World:
+        """The world a --keep run left in the current database."""
+        from django.contrib.auth import get_user_model
+
+        from accounts.models import OfficialAccount
+
+        world = cls.__new__(cls)
+        users = get_user_model()
+        world.superuser = users.objects.get(username="bench17-admin")
+        world.operator = users.objects.get(username="bench17-operator")
+        ours = OfficialAccount.objects.filter(original_id__startswith="gh_bench")
+        world.accounts = list(ours.order_by("pk"))
+        world.account_ids = [a.pk for a in world.accounts]
+        return world
 
     REGULAR = "oBenchRegular000000000000001"  # a real OpenID's shape: "o" + 27 characters
     REGULAR_MESSAGES = 40
@@ -748,8 +767,11 @@ def main() -> None:
     worlds, clients = {}, {}
     for name in (SMALL_DB, LARGE_DB):
         use_database(name)
-        wipe()
-        worlds[name] = World()
+        if args.reuse:
+            worlds[name] = World.existing()
+        else:
+            wipe()
+            worlds[name] = World()
         clients[name] = {}
         for who, user in (("superuser", worlds[name].superuser), ("operator", worlds[name].operator)):
             client = Client()

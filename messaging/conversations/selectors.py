@@ -241,13 +241,16 @@ def with_accounts(rows: list[dict], *, now: datetime.datetime | None = None) -> 
     return rows
 
 
-def unanswered_count(*, user, now: datetime.datetime | None = None) -> int:
-    """Open, unanswered conversations of the user's accounts (for the dashboard): the
-    list's "unanswered" rows with the window open, from the conversation table's partial
-    index (issue 30)."""
+def unanswered_count(*, user, now: datetime.datetime | None = None, account_id: int | None = None) -> int:
+    """Open, unanswered conversations of the user's accounts (for the dashboard and the
+    account hub): the list's "unanswered" rows with the window open, from the
+    conversation table's partial index (issue 30)."""
     now = now or timezone.now()
+    visible = accounts_visible_to(user)
+    if account_id:
+        visible = visible.filter(pk=account_id)
     return Conversation.objects.filter(
-        account_id__in=accounts_visible_to(user).values("pk"), unanswered__gt=0, window_closes_at__gt=now
+        account_id__in=visible.values("pk"), unanswered__gt=0, window_closes_at__gt=now
     ).count()
 
 

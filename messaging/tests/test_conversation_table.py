@@ -237,3 +237,22 @@ def test_the_migration_fills_the_table_of_a_filled_install():
     assert rows["oMigrated00000000"].unanswered == 0  # every one answered automatically
     assert rows["oMigrated00000006"].unanswered == 10
     assert rows["oMigrated00000006"].preview == "第69条"
+
+
+@pytest.mark.django_db
+def test_the_account_hub_shows_the_dashboards_figure_for_its_account(rf, account):
+    from messaging.hub import hub_sections
+
+    other = OfficialAccountFactory()
+    now = timezone.now()
+    for n, (acc, openid) in enumerate([(account, "oHubWaiting00001"), (other, "oHubOther000001")]):
+        InboundMessage.objects.create(
+            account=acc, dedupe_key=f"h{n}", openid=openid, msg_type="text", sent_at=now, received_at=now
+        )
+    upkeep.repair()
+    request = rf.get("/admin/")
+    request.user = UserFactory(is_superuser=True)
+    items = next(s for s in hub_sections(request, account) if s["key"] == "messages")["items"]
+    waiting = next(i for i in items if "state=unanswered" in i.get("url", ""))
+    assert waiting["value"] == 1 == selectors.unanswered_count(user=request.user, account_id=account.pk)
+    assert selectors.unanswered_count(user=request.user) == 2
