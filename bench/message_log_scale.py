@@ -5,6 +5,7 @@
     .venv/bin/python bench/message_log_scale.py --no-prune      # pages only
     .venv/bin/python bench/message_log_scale.py --quick         # 10,000 then 200,000 rows
     .venv/bin/python bench/message_log_scale.py --spread busy   # one message a second (issue 30)
+    .venv/bin/python bench/message_log_scale.py --reuse         # pages again on a --keep run's databases
 
 PostgreSQL only. Runs against two databases of its own on the server of `BENCH_DATABASE_URL`
 (default postgres://postgres@127.0.0.1:5432/wxadmin_bench17): `…_small` holds 10,000 rows,
