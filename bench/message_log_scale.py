@@ -4,6 +4,8 @@
     .venv/bin/python bench/message_log_scale.py --ten-million   # and then 10,000,000 rows
     .venv/bin/python bench/message_log_scale.py --no-prune      # pages only
     .venv/bin/python bench/message_log_scale.py --quick         # 10,000 then 200,000 rows
+    .venv/bin/python bench/message_log_scale.py --spread busy   # one message a second (issue 30)
+    .venv/bin/python bench/message_log_scale.py --reuse         # pages again on a --keep run's databases
 
 PostgreSQL only. Runs against two databases of its own on the server of `BENCH_DATABASE_URL`
 (default postgres://postgres@127.0.0.1:5432/wxadmin_bench17): `…_small` holds 10,000 rows,
@@ -18,7 +20,11 @@ tries index storage parameters).
 1. 20 accounts, 50,000 WeChat users, a superuser and an Operator assigned to 5 accounts.
 2. Fills the log with INSERT … SELECT FROM generate_series (texts, images, voice, locations and
    events over the last 85 days, time-ordered as the callback writes them, replies and raw
-   fields included) to each size, then VACUUM ANALYZE as autovacuum would.
+   fields included) to each size, then VACUUM ANALYZE as autovacuum would. `--spread busy`
+   puts the messages one second apart up to now instead (a busy account: 172,800 in the
+   last 48 hours at 2,000,000 rows; issue 30). Then fills the conversation table from the
+   log with the statement of its data migration (its time is printed: what migrating an
+   install of that size costs).
 3. At each size opens every page with an in-process client — two warm-ups, then the median of
    --requests — and counts its SQL queries; refreshes the dashboard's daily rollup first (the
    periodic task; its time is printed too).
@@ -70,6 +76,10 @@ USERS = 50_000
 SPAN_DAYS = 85
 OPERATOR_ACCOUNTS = (2, 7, 11, 15, 18)  # positions among the 20 (traffic is skewed)
 SEARCH_WORD = "营业"
+MIXED_TERMS = "hello 777"  # a common word with a rare number (issue 30)
+EVEN_AT = "p.now - interval '{span} days' + interval '{span} days' * ((g - %(start)s)::float8 / %(size)s)"
+BUSY_AT = "p.now - interval '1 second' * ((%(start)s + %(size)s - 1) - g)"
+SPREAD = {"even": EVEN_AT, "busy": BUSY_AT}
 RARE_PHRASE = "电子发票"
 MSG_ID_BASE = 7_300_000_000_000_000_000
 
@@ -115,6 +125,15 @@ def parse_args():
         "--load-seconds", type=float, default=10.0, help="callback load before each prune (its baseline rate)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the databases a --keep run left (no wipe, no fill)"
+    )
+    parser.add_argument(
+        "--spread",
+        choices=("even", "busy"),
+        default="even",
+        help="even: over 85 days; busy: one message per second up to now",
+    )
     parser.add_argument(
         "--no-index-cost", action="store_true", help="skip measuring what the search index costs the callback"
     )
@@ -235,6 +254,22 @@ class World:
         self.account_ids = [a.pk for a in self.accounts]
         self.regular_customer()
 
+    @classmethod
+    def existing(cls) -> World:
+        """The world a --keep run left in the current database."""
+        from django.contrib.auth import get_user_model
+
+        from accounts.models import OfficialAccount
+
+        world = cls.__new__(cls)
+        users = get_user_model()
+        world.superuser = users.objects.get(username="bench17-admin")
+        world.operator = users.objects.get(username="bench17-operator")
+        ours = OfficialAccount.objects.filter(original_id__startswith="gh_bench")
+        world.accounts = list(ours.order_by("pk"))
+        world.account_ids = [a.pk for a in world.accounts]
+        return world
+
     REGULAR = "oBenchRegular000000000000001"  # a real OpenID's shape: "o" + 27 characters
     REGULAR_MESSAGES = 40
 
@@ -282,8 +317,7 @@ WITH params AS (SELECT %(accounts)s::int[] AS accounts, %(texts)s::text[] AS tex
          CASE WHEN (g * 7919) %% 3 = 0 THEN ((g * 7919) %% {users}) %% {accounts}
               ELSE ((g * 7919) %% {users}) %% ({accounts} / 2) END AS a,
          (g * 2654435761) %% 1000 AS r,
-         p.now - interval '{span} days'
-             + interval '{span} days' * ((g - %(start)s)::float8 / %(size)s) AS at
+         {at} AS at
   FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS g, params p
 ), typed AS (
   SELECT rows.*,
@@ -331,7 +365,7 @@ FROM filled
 """
 
 
-def grow_to(world: World, total: int, now: datetime.datetime) -> float:
+def grow_to(world: World, total: int, now: datetime.datetime, spread: str = "even") -> float:
     """Add rows until the log holds `total`; returns seconds taken (index rebuilt after)."""
     from django.db.models import Max
 
@@ -347,7 +381,7 @@ def grow_to(world: World, total: int, now: datetime.datetime) -> float:
     # row numbers continue after the highest id, so that MsgIds never repeat (rows pruned
     # earlier leave the count below the highest id)
     first = (InboundMessage.objects.aggregate(top=Max("id"))["top"] or 0) + 1
-    fill_range(world, first, first + total - have - 1, now)
+    fill_range(world, first, first + total - have - 1, now, spread)
     if big:
         sql("SET maintenance_work_mem = '1GB'")
         sql(
@@ -358,10 +392,21 @@ def grow_to(world: World, total: int, now: datetime.datetime) -> float:
     return time.perf_counter() - started
 
 
-def fill_range(world: World, start: int, stop: int, now: datetime.datetime) -> None:
+def fill_conversations() -> float:
+    """The conversation table from the whole log, as migration 0008 fills it; seconds."""
+    from messaging.conversations import upkeep
+
+    started = time.perf_counter()
+    upkeep.refresh_since(datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC))
+    sql("VACUUM ANALYZE messaging_conversation")
+    return time.perf_counter() - started
+
+
+def fill_range(world: World, start: int, stop: int, now: datetime.datetime, spread: str = "even") -> None:
     """Rows start..stop spread evenly over the last SPAN_DAYS days, in chunks."""
     pool = TEXTS * 8 + RARE
-    statement = FILL_SQL.format(users=USERS, accounts=ACCOUNTS, span=SPAN_DAYS, msg_id_base=MSG_ID_BASE)
+    at = SPREAD[spread].format(span=SPAN_DAYS)
+    statement = FILL_SQL.format(users=USERS, accounts=ACCOUNTS, at=at, msg_id_base=MSG_ID_BASE)
     size = stop - start + 1
     chunk = 500_000
     first = start
@@ -392,6 +437,9 @@ def fill_range(world: World, start: int, stop: int, now: datetime.datetime) -> N
 
 
 # --- pages ----------------------------------------------------------------------------------
+CONVERSATIONS = "/admin/messaging/outboundmessage/conversations/"
+
+
 def pages(world: World) -> list[tuple[str, str, str]]:
     """(label, who, url) of every page measured."""
     base = "/admin/messaging/inboundmessage/"
@@ -403,10 +451,15 @@ def pages(world: World) -> list[tuple[str, str, str]]:
         (f"search for a word ({SEARCH_WORD})", "superuser", f"{base}?q={SEARCH_WORD}"),
         (f"search, Operator ({SEARCH_WORD})", "operator", f"{base}?q={SEARCH_WORD}"),
         (f"search a rarer phrase ({RARE_PHRASE})", "superuser", f"{base}?q={RARE_PHRASE}"),
+        (f"search mixed terms ({MIXED_TERMS})", "superuser", f"{base}?q={MIXED_TERMS.replace(' ', '+')}"),
         ("search an exact OpenID", "superuser", f"{base}?q={openid}"),
         ("search an exact MsgId", "superuser", f"{base}?q={msg_id}"),
         ("page 100", "superuser", f"{base}?p=100"),
         ("a conversation", "superuser", f"{base}conversation/{account_pk}/{openid}/"),
+        ("conversation list, superuser", "superuser", CONVERSATIONS),
+        ("conversation list, an Operator", "operator", CONVERSATIONS),
+        ("conversation list, unanswered", "superuser", f"{CONVERSATIONS}?state=unanswered"),
+        ("one conversation (workspace)", "superuser", f"{CONVERSATIONS}{account_pk}/{openid}/"),
         ("admin dashboard (daily message counts)", "superuser", "/admin/"),
     ]
 
@@ -715,8 +768,11 @@ def main() -> None:
     worlds, clients = {}, {}
     for name in (SMALL_DB, LARGE_DB):
         use_database(name)
-        wipe()
-        worlds[name] = World()
+        if args.reuse:
+            worlds[name] = World.existing()
+        else:
+            wipe()
+            worlds[name] = World()
         clients[name] = {}
         for who, user in (("superuser", worlds[name].superuser), ("operator", worlds[name].operator)):
             client = Client()
@@ -726,7 +782,9 @@ def main() -> None:
     assert worlds[SMALL_DB].account_ids == world.account_ids  # the same URLs fit both
     use_database(SMALL_DB)
     print(f"load average at the start: {os.getloadavg()[0]:.1f} (2 cores, shared)")
-    print(f"{SMALL_DB}: 10,000 rows ({grow_to(world, 10_000, now):.0f} s)", flush=True)
+    print(f"spread: {args.spread}")
+    print(f"{SMALL_DB}: 10,000 rows ({grow_to(world, 10_000, now, args.spread):.0f} s)", flush=True)
+    print(f"  conversation table filled in {fill_conversations():.2f} s", flush=True)
     sizes = [200_000 if args.quick else 2_000_000]
     if args.ten_million:
         sizes.append(10_000_000)
@@ -738,8 +796,9 @@ def main() -> None:
             return
         for size in sizes:
             use_database(LARGE_DB)
-            took = grow_to(world, size, now)
+            took = grow_to(world, size, now, args.spread)
             print(f"{LARGE_DB}: {size:,} rows ({took:.0f} s to fill, index and analyze)", flush=True)
+            print(f"  conversation table filled in {fill_conversations():.2f} s (migration 0008)", flush=True)
             measured[size] = measure(world, clients, args.requests)
             report_size(size, measured[size])
             if size == sizes[0] and not args.no_prune:

@@ -40,6 +40,7 @@ def _messages_section(request, account) -> dict:
     items = [
         {"label": _("Messages today"), "value": today},
         {"label": _("Last message"), "value": local(last)},
+        *_waiting(request, account),
         {"label": _("Active keyword rules"), "value": rules["keyword"]},
         {"label": _("Active transfer rules"), "value": rules["transfer"]},
         {
@@ -56,6 +57,27 @@ def _messages_section(request, account) -> dict:
         {"label": _("Welcome reply"), "url": changelist_for("messaging.welcomereply", **by_account)},
     ]
     return {"key": "messages", "title": _("Messages"), "order": 40, "items": items, "links": links}
+
+
+def _waiting(request, account) -> list[dict]:
+    """Users waiting for an answer with the window open: the dashboard's figure for this
+    account, from the conversation table (issue 30)."""
+    if not request.user.has_perm("messaging.view_outboundmessage"):
+        return []
+    from django.urls import reverse
+
+    from .conversations.selectors import unanswered_count
+
+    waiting = unanswered_count(user=request.user, account_id=account.pk)
+    url = reverse("admin:messaging_workspace")
+    return [
+        {
+            "label": _("Waiting for an answer (window open)"),
+            "value": waiting,
+            "tone": "warning" if waiting else "",
+            "url": f"{url}?state=unanswered&account={account.pk}",
+        }
+    ]
 
 
 def _kf_section(request, account) -> dict:

@@ -4,7 +4,9 @@ Writing each log row on the request path cost the callback a PostgreSQL round tr
 most of its CPU (issue 13). Instead the push's de-duplication claim and its log row go
 to Redis in ONE atomic script — both or neither — and flushers move the rows from a
 Redis stream into PostgreSQL in batches (`INSERT … ON CONFLICT DO NOTHING`, ordinary
-synchronous commit), acknowledging them only after the commit.
+synchronous commit), acknowledging them only after the commit. The same transaction
+recomputes the conversation table's rows of the batch's users (`conversations.upkeep`,
+one statement per batch; issue 30).
 
 Nothing is lost when a process dies:
 
@@ -39,6 +41,7 @@ from django.db import DataError, IntegrityError, close_old_connections, transact
 
 from core import redis_clients
 
+from .conversations import upkeep
 from .models import InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -140,6 +143,8 @@ def _write(rows: list[InboundMessage]) -> None:
     try:
         with transaction.atomic():
             InboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
+            # the conversation table, for this batch's users, in the same transaction
+            upkeep.refresh_for_messages(rows)
         return
     except (IntegrityError, DataError):
         pass  # row by row, to keep the good ones
@@ -148,6 +153,7 @@ def _write(rows: list[InboundMessage]) -> None:
             try:
                 with transaction.atomic():
                     InboundMessage.objects.bulk_create([row], ignore_conflicts=True)
+                    upkeep.refresh_for_messages([row])
                 break
             except (IntegrityError, DataError) as exc:
                 if attempt == 0 and row.keyword_rule_id is not None:

@@ -19,7 +19,7 @@ from accounts.models import OfficialAccount
 
 # Django's app registry imports `messaging.models` only: the conversation workspace's model
 # (in `conversations/models.py`) is registered through this import.
-from .conversations.models import OutboundMessage  # noqa: F401
+from .conversations.models import Conversation, OutboundMessage  # noqa: F401
 
 #: R-KF-02 (docs/wechat-protocol.md §c): prefix of 1–10 letters, digits, underscore
 KF_PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,10}\Z")

@@ -20,6 +20,7 @@ from core import redis_clients
 from wechat.messages import KfSessionEvent, Message
 
 from . import db_guard, log_queue, selectors
+from .conversations import upkeep as conversation_upkeep
 from .kf.sessions import kf_session_apply_event
 from .models import InboundMessage
 from .pauses import Pause
@@ -258,6 +259,7 @@ def _receive_through_database(
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL statement_timeout = %s", [CALLBACK_STATEMENT_TIMEOUT_MS])
             row.save(force_insert=True)
+            conversation_upkeep.refresh_for_messages([row])  # as the flusher does (issue 30)
             if isinstance(message, KfSessionEvent):
                 kf_session_apply_event(account=account, event=message, at=at)
     except IntegrityError:

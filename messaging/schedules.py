@@ -32,4 +32,11 @@ SCHEDULES = [
         "every_seconds": 60,
         "description": "Recounts today's messages per account for the dashboard.",
     },
+    {
+        "name": gettext_noop("messaging: repair the conversation table"),
+        "task": "messaging.conversations_repair",
+        "every_seconds": 600,
+        "description": "Recomputes the conversations of users who wrote or were answered in "
+        "the last hour from the message log (the list and the dashboard read that table).",
+    },
 ]

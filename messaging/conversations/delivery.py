@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from wechat.api import custom_messages, media
 
+from . import upkeep
 from .models import OutboundMessage, OutboundStatus, OutboundType
 from .selectors import reply_window
 
@@ -22,6 +23,12 @@ def _fail(message_id: int, *, errcode: int | None, errmsg: str, explanation: str
     OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
         status=OutboundStatus.FAILED, errcode=errcode, errmsg=errmsg[:300], explanation=explanation
     )
+    _answer_changed([message_id])
+
+
+def _answer_changed(message_ids: list[int]) -> None:
+    """A failed reply answers nothing: its users' conversation rows are recomputed (issue 30)."""
+    upkeep.refresh(OutboundMessage.objects.filter(pk__in=message_ids).values_list("account_id", "openid"))
 
 
 def outbound_deliver(*, message_id: int, client: WeChatClient | None = None) -> str:
@@ -103,6 +110,7 @@ def outbound_give_up(*, message_id: int, error: str) -> None:
         errmsg=error[:300],
         explanation=_("WeChat could not be reached after several tries. Send it again later."),
     )
+    _answer_changed([message_id])
 
 
 #: a message still pending or sending this long after it was written lost its worker
@@ -114,9 +122,11 @@ def outbound_fail_stuck(*, now: datetime.datetime | None = None) -> int:
     waits forever; staff see that it may or may not have arrived and may send it again.
     Selects by state: a second run changes nothing."""
     cutoff = (now or timezone.now()) - OUTBOUND_STUCK_AFTER
-    return OutboundMessage.objects.filter(
+    stuck = OutboundMessage.objects.filter(
         status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING], created_at__lt=cutoff
-    ).update(
+    )
+    ids = list(stuck.values_list("pk", flat=True))
+    failed = stuck.filter(pk__in=ids).update(
         status=OutboundStatus.FAILED,
         errcode=None,
         errmsg="timeout",
@@ -125,3 +135,5 @@ def outbound_fail_stuck(*, now: datetime.datetime | None = None) -> int:
             "have reached the user. Check with the user before sending it again."
         ),
     )
+    _answer_changed(ids)
+    return failed

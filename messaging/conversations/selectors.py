@@ -10,17 +10,15 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to
 from messaging.models import InboundMessage
 
-from .models import OutboundMessage, OutboundStatus
+from .models import Conversation, OutboundMessage, OutboundStatus
 
 # docs/wechat-protocol.md §c: a user message opens a 48-hour window for 5 customer-service
 # messages; a menu click (click/scancode types), a subscription or a QR scan opens a
@@ -172,98 +170,6 @@ def conversation_accounts(user) -> QuerySet[OfficialAccount]:
     return accounts_visible_to(user).order_by("name")
 
 
-class ConversationRows:
-    """The conversation list as a lazily evaluated, sliceable sequence (for Paginator).
-
-    One SQL statement per slice and one per count. The ORM builds the grouped inner
-    query (filters and scoping stay in the ORM); it is wrapped in raw SQL so that the
-    newest reply of each thread is looked up once per thread, after grouping — as an
-    ORM annotation Django repeats the correlated subquery in every CASE and in GROUP BY,
-    which made the list ~150× slower on 200,000 messages (bench/conversation_list.py).
-    """
-
-    def __init__(self, grouped: QuerySet, *, unanswered_only: bool, now: datetime.datetime):
-        self.grouped = grouped
-        self.unanswered_only = unanswered_only
-        self.now = now
-        self._count: int | None = None
-
-    def _sql(self) -> tuple[str, list]:
-        inner, inner_params = self.grouped.query.sql_with_params()
-        outbound = OutboundMessage._meta.db_table
-        statuses = ", ".join(["%s"] * len(COUNTED_STATUSES))
-        # Only a table name, placeholders and the ORM's own SQL are put into the string;
-        # every value travels as a parameter.
-        sql = (
-            "SELECT t.account_id, t.openid, t.last_in, t.messages, "  # noqa: S608
-            "CASE WHEN t.last_out IS NOT NULL AND t.last_out >= t.last_in THEN 1 ELSE 0 END "
-            "AS answered, CASE WHEN t.last_in > %s THEN 1 ELSE 0 END AS window_open "
-            "FROM (SELECT g.account_id, g.openid, g.last_in, g.messages, "
-            f"(SELECT MAX(o.created_at) FROM {outbound} o WHERE o.account_id = g.account_id "
-            f"AND o.openid = g.openid AND o.status IN ({statuses})) AS last_out "
-            f"FROM ({inner}) g{self._fence()}) t"
-        )
-        # placeholders in order: the window's start, the reply statuses, the inner query's
-        params = [self.now - MESSAGE_WINDOW, *COUNTED_STATUSES, *inner_params]
-        where = (
-            " WHERE NOT (t.last_out IS NOT NULL AND t.last_out >= t.last_in)" if self.unanswered_only else ""
-        )
-        return sql + where, params
-
-    @staticmethod
-    def _fence() -> str:
-        """OFFSET 0 keeps the planner from inlining `t` into the outer query, which would
-        evaluate the reply lookup once per use of `answered` instead of once per thread."""
-        return " OFFSET 0" if connection.vendor == "postgresql" else " LIMIT -1 OFFSET 0"
-
-    def count(self) -> int:
-        if self._count is None:
-            sql, params = self._sql()
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT COUNT(*) FROM ({sql}) c", params)  # noqa: S608
-                self._count = cursor.fetchone()[0]
-        return self._count
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __iter__(self):
-        return iter(self[0:None])
-
-    def __getitem__(self, index: slice) -> list[dict]:
-        if not isinstance(index, slice) or index.step not in (None, 1):
-            raise TypeError("ConversationRows supports slices only")
-        offset = index.start or 0
-        limit = (index.stop - offset) if index.stop is not None else 10**9
-        sql, params = self._sql()
-        # unanswered with the window open first, the soonest to close on top; then
-        # unanswered with the window closed; then answered — each newest first
-        order = (
-            " ORDER BY CASE WHEN answered = 0 AND window_open = 1 THEN 0 "
-            "WHEN answered = 0 THEN 1 ELSE 2 END, "
-            "CASE WHEN answered = 0 AND window_open = 1 THEN last_in END ASC NULLS LAST, "
-            "last_in DESC, openid ASC LIMIT %s OFFSET %s"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT * FROM ({sql}) r{order}",  # noqa: S608
-                [*params, limit, offset],
-            )
-            names = [column[0] for column in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        for row in rows:
-            row["last_in"] = _aware(row["last_in"])
-            row["answered"], row["window_open"] = bool(row["answered"]), bool(row["window_open"])
-        return rows
-
-
-def _aware(value) -> datetime.datetime:
-    """A timestamp from raw SQL (SQLite answers text) as an aware datetime."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.UTC)
-
-
 def conversations(
     *,
     user,
@@ -271,31 +177,53 @@ def conversations(
     search: str = "",
     state: str = "",
     now: datetime.datetime | None = None,
-) -> ConversationRows:
+) -> QuerySet[Any, Any]:
     """One row per (account, user) who wrote in the last LIST_DAYS days, for accounts the
-    user may see: last message time, count, whether staff answered after it, whether
-    the 48-hour window is still open. Unanswered conversations come first, the one
-    whose window closes soonest at the top; then the rest, newest first.
+    user may see, from the conversation table (issue 30: its cost follows what is shown,
+    not the traffic): last message time and preview, unanswered messages, whether the
+    48-hour window is still open. Unanswered conversations come first, the one whose
+    window closes soonest at the top; then the rest, newest first. An automatic reply
+    counts as an answer (`conversations.upkeep`).
 
-    `state`: "unanswered", "open" (window open) or "" (all).
+    `state`: "unanswered", "open" (window open) or "" (all). Rows are dicts (`values`)
+    with account_id, openid, last_in, messages (unanswered), answered, window_open,
+    preview, preview_outbound, assignee.
     """
     now = now or timezone.now()
     visible = accounts_visible_to(user)
     if account_id:
         visible = visible.filter(pk=account_id)
-    # "open" is decided in WHERE (a message within 48 h), not after grouping: fewer rows read
     since = now - (MESSAGE_WINDOW if state == "open" else datetime.timedelta(days=LIST_DAYS))
-    rows = InboundMessage.objects.filter(account_id__in=visible.values("pk"), received_at__gt=since).exclude(
-        msg_type="event"
-    )
+    rows = Conversation.objects.filter(account_id__in=visible.values("pk"), last_inbound_at__gt=since)
     if search:
         rows = rows.filter(openid__icontains=search.strip())
-    grouped = (
-        rows.order_by()
-        .values("account_id", "openid")
-        .annotate(last_in=Max("received_at"), messages=Count("id"))
+    if state == "unanswered":
+        rows = rows.filter(unanswered__gt=0)
+    window_open = Q(window_closes_at__gt=now)
+    waiting = Q(unanswered__gt=0) & window_open
+    return (
+        rows.annotate(
+            answered=Case(When(unanswered=0, then=Value(True)), default=Value(False)),
+            window_open=Case(When(window_open, then=Value(True)), default=Value(False)),
+            rank=Case(When(waiting, then=Value(0)), When(unanswered__gt=0, then=Value(1)), default=Value(2)),
+            urgent=Case(When(waiting, then=F("last_inbound_at"))),
+            last_in=F("last_inbound_at"),
+            messages=F("unanswered"),
+            assignee=F("assigned_to__username"),
+        )
+        .order_by("rank", F("urgent").asc(nulls_last=True), "-last_inbound_at", "openid")
+        .values(
+            "account_id",
+            "openid",
+            "last_in",
+            "messages",
+            "answered",
+            "window_open",
+            "preview",
+            "preview_outbound",
+            "assignee",
+        )
     )
-    return ConversationRows(grouped, unanswered_only=state == "unanswered", now=now)
 
 
 def with_accounts(rows: list[dict], *, now: datetime.datetime | None = None) -> list[dict]:
@@ -313,12 +241,17 @@ def with_accounts(rows: list[dict], *, now: datetime.datetime | None = None) -> 
     return rows
 
 
-def unanswered_count(*, user, now: datetime.datetime | None = None) -> int:
-    """Open, unanswered conversations of the user's accounts (for the dashboard)."""
+def unanswered_count(*, user, now: datetime.datetime | None = None, account_id: int | None = None) -> int:
+    """Open, unanswered conversations of the user's accounts (for the dashboard and the
+    account hub): the list's "unanswered" rows with the window open, from the
+    conversation table's partial index (issue 30)."""
     now = now or timezone.now()
-    rows = conversations(user=user, state="open", now=now)
-    rows.unanswered_only = True
-    return rows.count()
+    visible = accounts_visible_to(user)
+    if account_id:
+        visible = visible.filter(pk=account_id)
+    return Conversation.objects.filter(
+        account_id__in=visible.values("pk"), unanswered__gt=0, window_closes_at__gt=now
+    ).count()
 
 
 def thread(*, account: OfficialAccount, openid: str, limit: int = 100) -> list[dict]:

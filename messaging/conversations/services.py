@@ -21,6 +21,7 @@ from core.domain_errors import DomainError
 from messaging.models import KfAccount, KfAccountStatus, KfSession, KfSessionStatus
 from messaging.uploads import sniff_upload
 
+from . import upkeep
 from .models import (
     OUTBOUND_IMAGE_MAX_BYTES,
     OUTBOUND_TEXT_MAX_LENGTH,
@@ -178,6 +179,7 @@ def outbound_send(
             assert image.name is not None  # an upload always has a name
             message.image.save(image.name.rsplit("/", 1)[-1], image, save=False)
         message.save()
+        upkeep.refresh([(account.pk, openid)])  # answered now (issue 30)
         _enqueue(message.pk)
     return message
 
@@ -195,6 +197,7 @@ def outbound_retry(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
         # it is (re)written now: it counts against the window it is sent in
         current.created_at = timezone.now()
         current.save(update_fields=["status", "errcode", "errmsg", "explanation", "created_at"])
+        upkeep.refresh([(current.account_id, current.openid)])
         logger.info("outbound %s: retry requested by %s", current.pk, getattr(by, "pk", None))
         _enqueue(current.pk)
     return current

@@ -32,3 +32,12 @@ def outbound_deliver_task(self: Task[[int], str], message_id: int) -> str:
 def outbound_fail_stuck() -> int:
     """Beat: no reply stays pending or sending forever."""
     return delivery.outbound_fail_stuck()
+
+
+@shared_task(name="messaging.conversations_repair")
+def conversations_repair() -> int:
+    """Beat: the conversation table recomputed from the log for users active in the last
+    hour (whatever the flusher's and the replies' own updates left behind; issue 30)."""
+    from . import upkeep
+
+    return upkeep.repair()

@@ -69,8 +69,7 @@ def conversation_list(request: HttpRequest, admin_context: dict):
         state = ""
     search = request.GET.get("q", "")[:MAX_OPENID_LENGTH]
     rows = selectors.conversations(user=request.user, account_id=account_id, search=search, state=state)
-    # Paginator only slices `rows`; the stubs' protocol also asks for integer indexing.
-    paginator: Paginator[dict[str, Any]] = Paginator(rows, 50)  # type: ignore[arg-type]
+    paginator: Paginator[dict[str, Any]] = Paginator(rows, 50)
     page = paginator.get_page(request.GET.get("page"))
     context = {
         **admin_context,

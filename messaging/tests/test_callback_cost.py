@@ -101,11 +101,14 @@ def test_the_flusher_writes_a_batch_with_one_insert(client, warm_account, monkey
     with spy_redis(monkeypatch) as spy, CaptureQueriesContext(connection) as queries:
         assert log_queue.flush() == 11  # the warm-up push and these ten
     statements = [query["sql"] for query in queries]
-    assert len(statements) == 3, statements  # one transaction, one INSERT for the batch
-    assert statements[0] == "BEGIN" and statements[2] == "COMMIT"
+    # one transaction: one INSERT for the batch, one upsert of its conversations (issue 30)
+    assert len(statements) == 4, statements
+    assert statements[0] == "BEGIN" and statements[3] == "COMMIT"
     insert = statements[1]
     assert insert.startswith("INSERT") and '"messaging_inboundmessage"' in insert
     assert insert.endswith("ON CONFLICT DO NOTHING") or insert.startswith("INSERT OR IGNORE")
+    upsert = statements[2]
+    assert upsert.lstrip().startswith("INSERT INTO messaging_conversation") and "ON CONFLICT" in upsert
     # create the group, read own pending, claim stale, read new, acknowledge + delete
     # (a new connection introduces itself first: HELLO, CLIENT SETINFO, SELECT db)
     commands = [

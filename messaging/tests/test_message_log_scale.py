@@ -119,6 +119,42 @@ def test_a_common_phrase_is_found_by_walking_the_newest_rows(admin_client, monke
     assert pks == rows and "@>" not in page  # common: the walk
 
 
+@postgres_only
+@pytest.mark.django_db
+def test_a_common_word_with_a_rare_number_goes_through_the_index_for_both(admin_client, monkeypatch):
+    """Issue 30, "hello 777": the word alone is common (walked), with the number the terms
+    together are rare — the index answers for both terms instead of walking every row.
+    Two common words that occur together are walked: one bounded count decides."""
+    import messaging.search
+
+    account = OfficialAccountFactory()
+    for n in range(6):
+        log(account, n, content=f"hello there {n}")
+    wanted = log(account, 6, content="hello 777 ok")
+    log(account, 7, content="order 777")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_inboundmessage")
+    monkeypatch.setattr(messaging.search, "COMMON_MATCHES", 6)
+
+    def search(q) -> tuple[set, str]:
+        with CaptureQueriesContext(connection) as queries:
+            pks = {m.pk for m in found(admin_client, q=q)}
+        page = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith('SELECT "messaging_inboundmessage"."id"')
+        ][-1]
+        return pks, page
+
+    pks, page = search("hello")
+    assert len(pks) == 7 and "@>" not in page  # common: the walk
+    pks, page = search("hello 777")
+    assert pks == {wanted.pk}  # together rare: the index, both terms in ONE containment
+    assert "messaging_search_bigrams('hello 777', '')" in page, page
+    pks, page = search("hello there")  # each common, together 6 (the product guesses 5.25)
+    assert len(pks) == 6 and "@>" not in page
+
+
 @pytest.mark.django_db
 def test_search_is_case_insensitive_for_latin_text(admin_client):
     account = OfficialAccountFactory()
