@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "menus",
     "certification",
     "messaging",
+    "ninja",  # issue 27: the API's docs page (Swagger UI) and its static files
+    "api",
 ]
 
 MIDDLEWARE = [
