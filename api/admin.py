@@ -30,7 +30,7 @@ from .models import ApiCall, ClientSystem, JsDomain
 class ClientSystemAdmin(ScopedAdminMixin, ModelAdmin):
     list_display = ["name", "account_list", "state", "rate_limit_per_minute", "expires_at", "last_used"]
     search_fields = ["name", "accounts__name", "accounts__appid", "keys__prefix"]
-    list_filter = ["accounts", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [("accounts", admin.RelatedOnlyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter)]
     filter_horizontal = ["accounts"]
     fields = [
         "name",
@@ -80,7 +80,7 @@ class ClientSystemAdmin(ScopedAdminMixin, ModelAdmin):
                     key.created_at,
                     key.retires_at or "—",
                     key.revoked_at or "—",
-                    key.last_used_at or "—",
+                    getattr(key, "last_used_at", None) or "—",
                 )
                 for key in selectors.keys_with_last_use(obj)
             ),
@@ -200,7 +200,7 @@ class ClientSystemAdmin(ScopedAdminMixin, ModelAdmin):
 class JsDomainAdmin(AccountScopedAdminMixin, ModelAdmin):
     list_display = ["domain", "account"]
     search_fields = ["domain", "account__name", "account__appid"]
-    list_filter = ["account"]
+    list_filter = [("account", admin.RelatedOnlyFieldListFilter)]
 
 
 @admin.register(ApiCall)

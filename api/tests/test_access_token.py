@@ -55,6 +55,7 @@ def test_40164_names_the_servers_outgoing_address(account, call, sandbox):
     error = response.json()["error"]
     assert error["code"] == "wechat_ip_not_whitelisted"
     assert "127.0.0.1" in error["message"] and "127.0.0.1" in error["message_zh"]
+    assert "白名单" in error["message_zh"]
     assert "Traceback" not in response.content.decode()
 
 
