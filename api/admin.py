@@ -22,7 +22,7 @@ from accounts.scoping import AccountScopedAdminMixin, ScopedAdminMixin
 from core.admin_mixins import ReadOnlyAdminMixin
 from core.domain_errors import DomainError
 
-from . import selectors, services
+from . import audit, selectors, services
 from .models import ApiCall, ClientSystem, JsDomain
 
 
@@ -105,6 +105,14 @@ class ClientSystemAdmin(ScopedAdminMixin, ModelAdmin):
             rows,
             links,
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        audit.flush()  # so that "last used" counts every call up to now
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        audit.flush()
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -220,3 +228,7 @@ class ApiCallAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     list_filter = ["outcome", "endpoint", "status", "at"]
     date_hierarchy = "at"
     list_select_related = ["client"]
+
+    def changelist_view(self, request, extra_context=None):
+        audit.flush()  # the calls queued in Redis up to now (api/audit.py)
+        return super().changelist_view(request, extra_context)

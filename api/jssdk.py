@@ -17,7 +17,6 @@ from wechat.api import jssdk
 
 from . import errors
 from .jsdomains import page_host
-from .selectors import js_domains
 
 _lock = threading.Lock()
 _store: tuple[tuple, jssdk.TicketStore] | None = None
@@ -42,7 +41,7 @@ def ticket_store() -> jssdk.TicketStore:
     return _store[1]
 
 
-def check_page_url(url: str, account_id: int) -> str:
+def check_page_url(url: str, domains: frozenset[str]) -> str:
     """The URL to sign, or an ApiError: http(s), no fragment, on one of the account's domains."""
     if "#" in url:
         raise errors.ApiError(
@@ -55,7 +54,7 @@ def check_page_url(url: str, account_id: int) -> str:
         raise errors.ApiError(
             400, "invalid_url", _("The URL must be a full http:// or https:// page address.")
         )
-    if host not in js_domains(account_id):
+    if host not in domains:
         raise errors.ApiError(
             403,
             "domain_not_registered",
@@ -65,9 +64,11 @@ def check_page_url(url: str, account_id: int) -> str:
     return url
 
 
-def config(*, appid: str, account_id: int, url: str, cached_ticket: bytes | None) -> dict:
+def config(
+    *, appid: str, account_id: int, domains: frozenset[str], url: str, cached_ticket: bytes | None
+) -> dict:
     """appId, timestamp, nonceStr and signature for wx.config."""
-    check_page_url(url, account_id)
+    check_page_url(url, domains)
     store = ticket_store()
     ticket = None
     if cached_ticket:

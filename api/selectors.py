@@ -42,7 +42,3 @@ def keys_with_last_use(client: ClientSystem) -> QuerySet[ApiKey]:
 
 def last_use(client: ClientSystem):
     return ApiCall.objects.filter(client=client).aggregate(at=Max("at"))["at"]
-
-
-def js_domains(account_id: int) -> set[str]:
-    return set(JsDomain.objects.filter(account_id=account_id).values_list("domain", flat=True))

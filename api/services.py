@@ -14,6 +14,7 @@ from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
 from core.typing import Actor
 
+from .gate import forget_keys
 from .keys import new_key
 from .models import ApiKey, ClientSystem
 
@@ -76,6 +77,7 @@ def rotate_key(*, client: ClientSystem, by: Actor, grace: datetime.timedelta = D
     current = client.keys.filter(revoked_at__isnull=True)
     current.filter(retires_at__isnull=True).update(retires_at=retires_at)
     current.filter(retires_at__gt=retires_at).update(retires_at=retires_at)
+    transaction.on_commit(forget_keys)
     return issue_key(client=client, by=by)
 
 
@@ -85,6 +87,7 @@ def revoke_client(*, client: ClientSystem, by: Actor) -> int:
     now = timezone.now()
     ClientSystem.objects.filter(pk=client.pk, revoked_at__isnull=True).update(revoked_at=now)
     revoked = client.keys.filter(revoked_at__isnull=True).update(revoked_at=now)
+    transaction.on_commit(forget_keys)
     logger.info("client system %s revoked by %s (%s keys)", client.pk, getattr(by, "pk", by), revoked)
     client.refresh_from_db()
     return revoked

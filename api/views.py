@@ -203,8 +203,9 @@ def jssdk_config(request, appid: str, payload: JsSdkRequest):
     """appId, timestamp, nonceStr and signature for `wx.config` on the page `url`, which must be
     on one of the account's JS-SDK domains (staff list them in wxadmin)."""
     call: gate.Call = request.auth
-    assert call.account_id is not None
+    assert call.account_id is not None and call.info is not None
     result = js.config(
+        domains=call.info.js_domains,
         appid=call.appid,
         account_id=call.account_id,
         url=payload.url,

@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.tests.factories import OfficialAccountFactory
-from api import services
+from api import audit, services
 from api.models import JsDomain
 
 
@@ -26,14 +26,18 @@ def client_key(account):
 
 @pytest.fixture
 def call(client, client_key):
-    """`call(method, appid, endpoint, key=…, **extra)` → response."""
+    """`call(path, key=…, method=…, data=…, flush=…, **extra)` → response (audit rows flushed)."""
 
-    def do(path, *, key=None, method="get", data=None, **extra):
+    def do(path, *, key=None, method="get", data=None, flush=True, **extra):
         headers = {} if key == "" else {"HTTP_AUTHORIZATION": f"Bearer {key or client_key[1]}"}
         if method == "post":
-            return client.post(
+            response = client.post(
                 f"/api/v1{path}", data=data or {}, content_type="application/json", **headers, **extra
             )
-        return client.get(f"/api/v1{path}", **headers, **extra)
+        else:
+            response = client.get(f"/api/v1{path}", **headers, **extra)
+        if flush:
+            audit.flush()  # the audit rows are written behind (api/audit.py)
+        return response
 
     return do

@@ -1,6 +1,7 @@
 """JS-SDK (protocol §h): cgi-bin/ticket/getticket?type=jsapi|wx_card.
 
-Each call issues a new ticket valid ``TICKET_TTL`` seconds (as WeChat, the previous one keeps
+Each call issues a new ticket valid as long as the sandbox's tokens (``token_ttl``, 7200 s like
+WeChat's ``expires_in``; shorter in benchmarks) (as WeChat, the previous one keeps
 working until it expires) and counts the fetch, so that a test or the benchmark can assert one
 fetch per expiry. The state shows how many were fetched and fingerprints, never tickets.
 """
@@ -15,7 +16,6 @@ from wechat_sandbox.endpoints import api_route
 from wechat_sandbox.http import SandboxRequest
 
 AREA = "jssdk"
-TICKET_TTL = 7200
 TICKET_TYPES = ("jsapi", "wx_card")
 
 
@@ -57,8 +57,8 @@ def getticket(sb: Sandbox, request: SandboxRequest, app: AppState):
     with sb._lock:
         tickets = _tickets(app)
         tickets.fetches[ticket_type] = tickets.fetches.get(ticket_type, 0) + 1
-        tickets.current[ticket_type] = (ticket, sb.clock() + TICKET_TTL)
-    return {"errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": TICKET_TTL}
+        tickets.current[ticket_type] = (ticket, sb.clock() + sb.token_ttl)
+    return {"errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": sb.token_ttl}
 
 
 @state_section(AREA)
