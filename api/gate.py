@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -99,7 +100,7 @@ def forget_keys() -> None:
 def _load(prefix: str, appid: str) -> KeyInfo | None:
     """The key with its client system and the account behind `appid`: one query (and one for
     the account's JS-SDK domains)."""
-    generation = token_store().redis.get(GENERATION)
+    generation = cast("bytes | None", token_store().redis.get(GENERATION))
     through = ClientSystem.accounts.through
     account = OfficialAccount.objects.filter(appid=appid)
     key = (
@@ -118,10 +119,10 @@ def _load(prefix: str, appid: str) -> KeyInfo | None:
     )
     if key is None:
         return None
-    account_pk = key.account_pk  # type: ignore[attr-defined]
+    account_pk = key.account_pk
     domains = (
         frozenset(JsDomain.objects.filter(account_id=account_pk).values_list("domain", flat=True))
-        if account_pk is not None and key.granted is not None  # type: ignore[attr-defined]
+        if account_pk is not None and key.granted is not None
         else frozenset()
     )
     return KeyInfo(
@@ -136,8 +137,8 @@ def _load(prefix: str, appid: str) -> KeyInfo | None:
         allowed_ips=key.client.allowed_ips,
         rate_limit=key.client.rate_limit_per_minute,
         account_id=account_pk,
-        granted=key.granted is not None,  # type: ignore[attr-defined]
-        token_source=key.account_token_source or "classic",  # type: ignore[attr-defined]
+        granted=key.granted is not None,
+        token_source=key.account_token_source or "classic",
         js_domains=domains,
         generation=generation,
     )

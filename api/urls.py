@@ -3,7 +3,7 @@ from django.urls import path
 
 from .views import api
 
-urlpatterns = [path("v1/", api.urls)]
+urlpatterns: list = [path("v1/", api.urls)]
 
 if settings.WXADMIN_BENCH_VIEWS:  # the baseline of bench/api_token.py: a bare view, a constant
     from django.http import JsonResponse
