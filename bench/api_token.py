@@ -226,7 +226,8 @@ def main() -> int:
 
     audit.flush()
     answered = sum(len(latencies[v]) for v in VARIANTS[1:])
-    print(f"  audit rows written: {ApiCall.objects.count()} (API calls answered, warm-up included: {answered} + 24)")
+    written = ApiCall.objects.count()
+    print(f"  audit rows written: {written} (API calls answered: {answered}, and 24 of the warm-up)")
     return 0
 
 
