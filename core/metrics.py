@@ -53,6 +53,11 @@ TOKEN_FETCH_FAILURES = Counter(
     "Access-token fetches that failed, per account (AppID) and WeChat errcode.",
     ["appid", "errcode"],
 )
+API_CALLS = Counter(
+    "wxadmin_api_calls",
+    "Calls to the client-system API (/api/v1/) by endpoint and outcome (issue 27).",
+    ["endpoint", "outcome"],
+)
 REMINDERS_SENT = Counter(
     "wxadmin_reminders_sent", "Certification reminders sent, by milestone.", ["milestone"]
 )
@@ -72,6 +77,11 @@ def token_fetch_observed(*, appid: str, ok: bool, errcode: int | None = None) ->
     TOKEN_FETCHES.labels(appid=appid).inc()
     if not ok:
         TOKEN_FETCH_FAILURES.labels(appid=appid, errcode=str(errcode)).inc()
+
+
+def api_call_observed(*, endpoint: str, outcome: str) -> None:
+    """A call to the client-system API was answered (api/gate.py)."""
+    API_CALLS.labels(endpoint=endpoint, outcome=outcome).inc()
 
 
 # --- Outcomes of tasks, read from Celery's task_postrun signal ------------------------------

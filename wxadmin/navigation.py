@@ -88,6 +88,14 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
         ],
     ),
     (
+        lambda: _("API for client systems"),
+        [
+            ("api.clientsystem", "key", None),
+            ("api.jsdomain", "language", None),
+            ("api.apicall", "receipt_long", None),
+        ],
+    ),
+    (
         lambda: _("Staff and permissions"),
         [
             ("auth.user", "person", None),

@@ -13,6 +13,7 @@ urlpatterns += [
     path("wechat/", include("messaging.urls")),
     path("menus/", include("menus.urls")),
     path("certification/", include("certification.urls")),
+    path("api/", include("api.urls")),
 ]
 
 # Error pages in the admin's layout, in the user's language, with a way back (wxadmin/errors.py).

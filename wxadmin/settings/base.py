@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "certification",
     "messaging",
     "notifications",
+    "ninja",  # issue 27: the API's docs page (Swagger UI) and its static files
+    "api",
 ]
 
 MIDDLEWARE = [

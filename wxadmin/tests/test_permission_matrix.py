@@ -59,6 +59,7 @@ BOOKKEEPING_TABLES = {
     "axes_accesslog",
     "axes_accessfailurelog",
     "axes_accessattemptexpiration",
+    "api_apicall",  # issue 27: the API audits every call, refused ones included
 }
 LEGIT_4XX_3XX = {301, 302, 400, 403, 404, 405, 409, 413}
 CSRF = "Zq8vTn3pLx0rWb6yKd2sHf9mJc5gQa1e"  # a 32-character secret, cookie and form alike
@@ -81,6 +82,8 @@ class World:
 def build_world() -> World:
     from accounts.models import AccountTokenStatus
     from accounts.tests.factories import EntityFactory, OfficialAccountFactory, UserFactory
+    from api import services as api_services
+    from api.models import ApiCall, JsDomain
     from certification.models import Milestone, Notification, Reminder
     from certification.tests.factories import make_order
     from menus.models import ClickReply, FanOut, Menu, MenuAuditEntry, MenuVersion
@@ -224,6 +227,22 @@ def build_world() -> World:
                 template_id=template.template_id,
                 openid=openid,
                 data={"thing1": f"{mark}值"},
+            ),
+            tenant,
+        )
+        # issue 27: a client system of the account, its JS-SDK domain and a call in its log
+        client, _key = api_services.register_client(name=f"{mark}对接系统", accounts=[account], by=None)
+        put(client, tenant)
+        put(client.keys.get(), tenant)
+        put(JsDomain.objects.create(account=account, domain=f"m{tenant.lower()}.example.com"), tenant)
+        put(
+            ApiCall.objects.create(
+                client=client,
+                account=account,
+                appid=account.appid,
+                endpoint="access-token",
+                outcome="ok",
+                status=200,
             ),
             tenant,
         )
