@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "menus",
     "certification",
     "messaging",
+    "audience",
 ]
 
 MIDDLEWARE = [
