@@ -29,6 +29,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
         "menus": ALL,
         "messaging": ALL,  # with reply_to_users: answering users from the back-office
         "certification": VIEW,
+        "audience": ALL,
     },
     FINANCE: {
         "accounts": ["view_entity", "view_officialaccount"],
@@ -39,6 +40,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, object]] = {
         "menus": ALL,
         "messaging": ALL,  # with reply_to_users: answering users from the back-office
         "certification": ALL,
+        "audience": ALL,
         "django_celery_beat": ALL,
         "django_celery_results": VIEW,
         # issue 9: see and lift login lockouts (django-axes; "unlock" deletes the attempts)

@@ -73,7 +73,7 @@ def _codes_for(rows: list[dict]) -> dict[tuple[int, str], QrCode]:
 
 def _apply(row: dict, codes: dict[tuple[int, str], QrCode]) -> None:
     at = row["sent_at"]
-    follower, created = Follower.objects.get_or_create(
+    follower, _created = Follower.objects.get_or_create(
         account_id=row["account_id"], openid=row["openid"], defaults={"subscribed": False}
     )
     code = codes.get((row["account_id"], _scene(row))) if row["event"] != "unsubscribe" else None

@@ -48,7 +48,7 @@ def test_batchget_takes_100_and_answers_no_nickname(sb, redis_client):
     infos = users.batch_get(client, openids[:100])
     assert [i["openid"] for i in infos] == openids[:100]
     assert "nickname" not in infos[0] and infos[0]["subscribe"] == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at most 100"):
         users.batch_get(client, openids[:101])
     assert errcode(users.get, client, "oUnknown0000000000000000000") == 40003
 
