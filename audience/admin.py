@@ -4,6 +4,8 @@ every write goes through ``services`` and a refusal is shown in words."""
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -290,7 +292,7 @@ def sync_followers_of_accounts(modeladmin, request, queryset):
     accounts = list(accounts_visible_to(request.user).filter(pk__in=queryset.values("pk")))
     for account in accounts:
         services.start_sync(account=account)
-        transaction.on_commit(lambda pk=account.pk: sync_followers.delay(pk))
+        transaction.on_commit(functools.partial(sync_followers.delay, account.pk))
     modeladmin.message_user(
         request, _("%(n)d follower syncs queued; progress under Follower syncs.") % {"n": len(accounts)}
     )
