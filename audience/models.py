@@ -6,8 +6,6 @@ limits are in ``wechat/api/users.py``, ``tags.py`` and ``qrcodes.py`` (protocol 
 
 from __future__ import annotations
 
-from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -39,7 +37,6 @@ class Follower(models.Model):
     remark = models.CharField(_("remark"), max_length=30, blank=True)
     language = models.CharField(_("language"), max_length=16, blank=True)
     blacklisted = models.BooleanField(_("blacklisted"), default=False)
-    tag_ids = ArrayField(models.IntegerField(), default=list, blank=True, verbose_name=_("tag ids"))
     first_interaction_at = models.DateTimeField(_("first interaction"), null=True, blank=True)
     last_interaction_at = models.DateTimeField(_("last interaction"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
@@ -56,11 +53,38 @@ class Follower(models.Model):
         indexes = [
             models.Index(fields=["account", "-subscribe_time", "id"], name="audience_follower_by_time"),
             models.Index(fields=["account", "remark"], name="audience_follower_remark"),
-            GinIndex(fields=["tag_ids"], name="audience_follower_tags"),
         ]
 
     def __str__(self) -> str:
         return self.remark or self.openid
+
+    @property
+    def tag_ids(self) -> list[int]:
+        """The WeChat tag ids the follower holds (one query unless prefetched as ``tag_links``)."""
+        return sorted(link.tag_id for link in self.tag_links.all())
+
+
+class FollowerTag(models.Model):
+    """One WeChat tag id held by one follower (``tagid_list`` of user/info). A plain table,
+    not a PostgreSQL array, so the app runs on SQLite too (``make run``); ``account`` is
+    repeated so that "followers of account A with tag T" is one index range.
+
+    ``tag_id`` is WeChat's id, not a key to ``Tag``: a sync may see tags before tags/get does."""
+
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="tag_links")
+    account = models.ForeignKey("accounts.OfficialAccount", on_delete=models.CASCADE, related_name="+")
+    tag_id = models.IntegerField(_("WeChat tag id"))
+
+    class Meta:
+        verbose_name = _("follower's tag")
+        verbose_name_plural = _("followers' tags")
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "tag_id"], name="audience_followertag_unique")
+        ]
+        indexes = [models.Index(fields=["account", "tag_id"], name="audience_followertag_by_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id}:{self.tag_id}"
 
 
 class Tag(models.Model):

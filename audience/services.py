@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
-from django.db.models import F, Func, Q, Value
+from django.db import transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +28,7 @@ from wechat.api import users as users_api
 from wechat.client import WeChatClient
 from wechat.errors import WeChatError
 
-from .models import Follower, QrCode, SyncRun, Tag
+from .models import Follower, FollowerTag, QrCode, SyncRun, Tag
 
 logger = logging.getLogger(__name__)
 
@@ -66,42 +66,79 @@ def _client(account: OfficialAccount) -> WeChatClient:
 
 # --- full sync and reconcile ---------------------------------------------------------------
 
-_UPSERT = """
-INSERT INTO audience_follower AS f (account_id, openid, unionid, subscribed, subscribe_time,
-    subscribe_scene, qr_scene, remark, language, tag_ids, blacklisted, seen_by_run, updated_at)
-SELECT %s, x.o, x.u, true, to_timestamp(x.t), x.sc, x.qs, x.r, x.l, x.tg::integer[], false, %s, now()
-FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-    AS x(o, u, t, sc, qs, r, l, tg)
-ON CONFLICT (account_id, openid) DO UPDATE SET
-    unionid = EXCLUDED.unionid, subscribed = true, subscribe_time = EXCLUDED.subscribe_time,
-    subscribe_scene = EXCLUDED.subscribe_scene, qr_scene = EXCLUDED.qr_scene,
-    remark = EXCLUDED.remark, language = EXCLUDED.language, tag_ids = EXCLUDED.tag_ids,
-    unsubscribed_at = NULL, seen_by_run = EXCLUDED.seen_by_run, updated_at = now()
-RETURNING (xmax = 0)
-"""
+#: the columns a sync page refreshes on a follower already stored (the rest are ours)
+_SYNCED_FIELDS = (
+    "unionid",
+    "subscribed",
+    "subscribe_time",
+    "subscribe_scene",
+    "qr_scene",
+    "remark",
+    "language",
+    "unsubscribed_at",
+    "seen_by_run",
+    "updated_at",
+)
+
+
+def _timestamp(value: object) -> datetime.datetime | None:
+    seconds = int(value or 0)  # type: ignore[call-overload]
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC) if seconds else None
 
 
 def upsert_followers(account_id: int, run_id: int, infos: list[dict]) -> tuple[int, int]:
-    """One statement for a page of ``user/info`` answers: (added, updated). A second upsert
-    of the same rows (a resumed run) changes nothing but ``updated_at``: no duplicates."""
+    """A page of ``user/info`` answers in a few set-based statements, on PostgreSQL and
+    SQLite alike: one SELECT of the OpenIDs already here (added vs updated), one
+    ``INSERT … ON CONFLICT (account, openid) DO UPDATE`` for the followers, one DELETE and one
+    INSERT for their tags. Returns (added, updated). A second upsert of the same rows (a
+    resumed run) changes nothing but ``updated_at``: no duplicates."""
     rows = [i for i in infos if i.get("subscribe")]
     if not rows:
         return 0, 0
-    columns = (
-        [i["openid"] for i in rows],
-        [i.get("unionid", "") for i in rows],
-        [int(i.get("subscribe_time", 0)) for i in rows],
-        [i.get("subscribe_scene", "") for i in rows],
-        [i.get("qr_scene_str") or str(i.get("qr_scene") or "") for i in rows],
-        [i.get("remark", "")[:30] for i in rows],
-        [i.get("language", "") for i in rows],
-        ["{" + ",".join(str(t) for t in i.get("tagid_list", [])) + "}" for i in rows],
+    openids = [i["openid"] for i in rows]
+    known = set(
+        Follower.objects.filter(account_id=account_id, openid__in=openids).values_list("openid", flat=True)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [account_id, run_id, *columns])
-        inserted = [r[0] for r in cursor.fetchall()]
-    added = sum(inserted)
-    return added, len(inserted) - added
+    now = timezone.now()
+    followers = [
+        Follower(
+            account_id=account_id,
+            openid=i["openid"],
+            unionid=i.get("unionid", ""),
+            subscribed=True,
+            subscribe_time=_timestamp(i.get("subscribe_time")),
+            subscribe_scene=i.get("subscribe_scene", ""),
+            qr_scene=i.get("qr_scene_str") or str(i.get("qr_scene") or ""),
+            remark=i.get("remark", "")[:30],
+            language=i.get("language", ""),
+            unsubscribed_at=None,
+            seen_by_run=run_id,
+            updated_at=now,
+        )
+        for i in rows
+    ]
+    saved = Follower.objects.bulk_create(
+        followers,
+        update_conflicts=True,
+        unique_fields=["account", "openid"],
+        update_fields=list(_SYNCED_FIELDS),
+    )
+    ids = {f.openid: f.pk for f in saved if f.pk is not None}
+    if len(ids) < len(saved):  # a backend that does not return ids from an upsert
+        ids = dict(
+            Follower.objects.filter(account_id=account_id, openid__in=openids).values_list("openid", "pk")
+        )
+    if known:
+        FollowerTag.objects.filter(follower_id__in=[ids[o] for o in known]).delete()
+    FollowerTag.objects.bulk_create(
+        [
+            FollowerTag(follower_id=ids[i["openid"]], account_id=account_id, tag_id=int(t))
+            for i in rows
+            for t in set(i.get("tagid_list") or ())
+        ],
+        ignore_conflicts=True,
+    )
+    return len(rows) - len(known), len(known)
 
 
 def start_sync(*, account: OfficialAccount) -> SyncRun:
@@ -236,15 +273,17 @@ def sync_tags(*, account: OfficialAccount, client: WeChatClient | None = None) -
 
 
 def refresh_local_counts(account: OfficialAccount) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """UPDATE audience_tag t SET local_count = coalesce(c.n, 0)
-               FROM audience_tag t2 LEFT JOIN (
-                   SELECT unnest(tag_ids) AS tid, count(*) AS n FROM audience_follower
-                   WHERE account_id = %s AND subscribed GROUP BY 1) c ON c.tid = t2.wechat_id
-               WHERE t.id = t2.id AND t.account_id = %s""",
-            [account.pk, account.pk],
-        )
+    """Each tag's ``local_count``: our subscribed followers holding it (one grouped query)."""
+    counts = dict(
+        FollowerTag.objects.filter(account=account, follower__subscribed=True)
+        .values("tag_id")
+        .annotate(n=Count("id"))
+        .values_list("tag_id", "n")
+    )
+    tags = list(Tag.objects.filter(account=account))
+    for tag in tags:
+        tag.local_count = counts.get(tag.wechat_id, 0)
+    Tag.objects.bulk_update(tags, ["local_count"])
 
 
 def create_tag(*, account: OfficialAccount, name: str, by: Actor, client: WeChatClient | None = None) -> Tag:
@@ -284,9 +323,7 @@ def delete_tag(*, tag: Tag, by: Actor, client: WeChatClient | None = None) -> No
         if error.errcode != 45159:  # already gone in WeChat: drop ours too
             raise _refusal(error) from error
     with transaction.atomic():
-        Follower.objects.filter(account=tag.account, tag_ids__contains=[tag.wechat_id]).update(
-            tag_ids=Func(F("tag_ids"), Value(tag.wechat_id), function="array_remove")
-        )
+        FollowerTag.objects.filter(account=tag.account, tag_id=tag.wechat_id).delete()
         tag.delete()
 
 
@@ -321,11 +358,13 @@ def tag_followers(
         raise AudienceError(WECHAT_REFUSALS[45058])
     followers = _followers_for_bulk(tag.account, openids)
     if not untag:
-        full = [
-            f
-            for f in followers
-            if tag.wechat_id not in f.tag_ids and len(f.tag_ids) >= tags_api.MAX_TAGS_PER_USER
-        ]
+        held = (
+            FollowerTag.objects.filter(follower__in=followers)
+            .values("follower_id")
+            .annotate(n=Count("id"), has=Count("id", filter=Q(tag_id=tag.wechat_id)))
+        )
+        full_ids = {h["follower_id"] for h in held if not h["has"] and h["n"] >= tags_api.MAX_TAGS_PER_USER}
+        full = [f for f in followers if f.pk in full_ids]
         if full:
             raise AudienceError(
                 _("%(n)d of the chosen followers already hold 20 tags, WeChat's limit, e.g. %(who)s.")
@@ -342,14 +381,15 @@ def tag_followers(
                 _("%(done)d of %(all)d followers were done, then: %(why)s")
                 % {"done": done, "all": len(followers), "why": _refusal(error).user_message}
             ) from error
-        with transaction.atomic():
-            rows = Follower.objects.filter(account=tag.account, openid__in=batch)
-            if untag:
-                rows.update(tag_ids=Func(F("tag_ids"), Value(tag.wechat_id), function="array_remove"))
-            else:
-                rows.exclude(tag_ids__contains=[tag.wechat_id]).update(
-                    tag_ids=Func(F("tag_ids"), Value(tag.wechat_id), function="array_append")
-                )
+        in_batch = set(batch)
+        ids = [f.pk for f in followers if f.openid in in_batch]
+        if untag:
+            FollowerTag.objects.filter(follower_id__in=ids, tag_id=tag.wechat_id).delete()
+        else:
+            FollowerTag.objects.bulk_create(
+                [FollowerTag(follower_id=i, account=tag.account, tag_id=tag.wechat_id) for i in ids],
+                ignore_conflicts=True,
+            )
         done += len(batch)
     refresh_local_counts(tag.account)
     return done

@@ -4,7 +4,7 @@ import pytest
 from django.utils import translation
 
 from audience import services
-from audience.models import Follower, QrCode, Tag
+from audience.models import Follower, FollowerTag, QrCode, Tag
 from audience.services import AudienceError
 
 
@@ -45,7 +45,10 @@ def test_the_101st_tag_is_refused_before_wechat(account, wx, operator):
 def test_tagging_in_batches_of_50_and_drift_is_flagged(account, wx, operator, synced):
     tag = services.create_tag(account=account, name="VIP", by=operator)
     assert services.tag_followers(tag=tag, openids=synced, by=operator) == 120
-    assert Follower.objects.filter(tag_ids__contains=[tag.wechat_id]).count() == 120
+    assert Follower.objects.filter(tag_links__tag_id=tag.wechat_id).count() == 120
+    assert Follower.objects.get(openid=synced[0]).tag_ids == [tag.wechat_id]
+    services.tag_followers(tag=tag, openids=synced[:2], by=operator)  # again: no duplicate rows
+    assert FollowerTag.objects.filter(tag_id=tag.wechat_id).count() == 120
     tags = {t.name: t for t in services.sync_tags(account=account)}
     assert (tags["VIP"].wechat_count, tags["VIP"].local_count, tags["VIP"].drifted) == (120, 120, False)
     wx.state().info[synced[0]]["tagid_list"].remove(tag.wechat_id)
@@ -54,7 +57,10 @@ def test_tagging_in_batches_of_50_and_drift_is_flagged(account, wx, operator, sy
 
 
 def test_a_21st_tag_on_a_follower_is_refused_before_wechat(account, wx, operator, synced):
-    Follower.objects.filter(openid=synced[0]).update(tag_ids=list(range(200, 220)))
+    follower = Follower.objects.get(openid=synced[0])
+    FollowerTag.objects.bulk_create(
+        [FollowerTag(follower=follower, account=account, tag_id=t) for t in range(200, 220)]
+    )
     tag = services.create_tag(account=account, name="one more", by=operator)
     before = calls(wx, account)
     with pytest.raises(AudienceError) as caught:
