@@ -12,8 +12,9 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
@@ -45,6 +46,15 @@ class TagActionForm(ActionForm):
     tag = forms.ModelChoiceField(Tag.objects.none(), required=False, label=_("Tag"))
 
 
+class RemarkForm(forms.Form):
+    remark = forms.CharField(
+        label=_("Remark"),
+        required=False,
+        max_length=30,
+        help_text=_("At most 30 bytes (a Chinese character is 3); empty clears it."),
+    )
+
+
 class TagFilter(admin.SimpleListFilter):
     title = _("tag")
     parameter_name = "tag"
@@ -54,10 +64,11 @@ class TagFilter(admin.SimpleListFilter):
         return [(str(t.pk), f"{t.name} · {t.account}") for t in tags]
 
     def queryset(self, request, queryset):
-        if self.value():
-            tag = Tag.objects.filter(pk=self.value()).first()
+        value = self.value()
+        if value and value.isdigit():
+            tag = Tag.objects.filter(pk=int(value), account__in=accounts_visible_to(request.user)).first()
             if tag is not None:
-                return queryset.filter(account_id=tag.account_id, tag_ids__contains=[tag.wechat_id])
+                return queryset.filter(account_id=tag.account_id, tag_links__tag_id=tag.wechat_id)
         return queryset
 
 
@@ -72,14 +83,15 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         "subscribe_scene",
         "qr_code",
         "blacklisted",
+        "remark_link",
     )
     list_filter = (
-        "account",
+        ("account", VisibleAccountFilter),
         "subscribed",
         "blacklisted",
         "subscribe_scene",
         TagFilter,
-        "qr_code",
+        ("qr_code", VisibleQrCodeFilter),
         "subscribe_time",
     )
     search_fields = ("=openid", "remark")
@@ -134,8 +146,56 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     def untag_selected(self, request, queryset):
         self._tag(request, queryset, untag=True)
 
+    @admin.display(description=_("set remark"))
+    def remark_link(self, obj):
+        return format_html('<a href="{}/remark/">{}</a>', obj.pk, _("Set remark"))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/remark/",
+                self.admin_site.admin_view(self.remark_view),
+                name="audience_follower_remark",
+            ),
+            *super().get_urls(),
+        ]
+
+    def remark_view(self, request, pk: int):
+        """user/info/updateremark through ``services.set_remark``; a refusal is shown on the form."""
+        follower = get_object_or_404(Follower.objects.select_related("account"), pk=pk)
+        require_account_access(request.user, follower.account)
+        if not request.user.has_perm("audience.change_follower"):
+            raise PermissionDenied
+        form = RemarkForm(request.POST or None, initial={"remark": follower.remark})
+        error = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.set_remark(follower=follower, remark=form.cleaned_data["remark"], by=request.user)
+            except services.AudienceError as refusal:
+                error = refusal.user_message
+            else:
+                self.message_user(request, _("Remark saved."), messages.SUCCESS)
+                return redirect("admin:audience_follower_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Set remark"),
+            "follower": follower,
+            "form": form,
+            "error": error,
+            "back_url": reverse("admin:audience_follower_changelist"),
+        }
+        return TemplateResponse(request, "admin/audience/follower/remark.html", context)
+
     @admin.action(description=_("Blacklist the selected followers"), permissions=["view"])
     def blacklist_selected(self, request, queryset):
+        """Asks first (a page listing who); the second POST, with ``confirm=yes``, blacklists."""
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Blacklist the selected followers"),
+                "followers": list(queryset.select_related("account")),
+            }
+            return TemplateResponse(request, "admin/audience/follower/confirm_blacklist.html", context)
         self._bulk(
             request,
             queryset,
@@ -145,6 +205,7 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
                 by=request.user,
             ),
         )
+        return None
 
     @admin.action(description=_("Remove the selected followers from the blacklist"), permissions=["view"])
     def unblacklist_selected(self, request, queryset):
