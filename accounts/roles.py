@@ -40,6 +40,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         "certification": VIEW,
         # issue 27: JS-SDK domains and the API call log; client systems (keys) are the Administrators'
         "api": ["view_jsdomain", "add_jsdomain", "change_jsdomain", "delete_jsdomain", "view_apicall"],
+        "audience": ALL,
     },
     FINANCE: {
         "accounts": ["view_entity", "view_officialaccount"],
@@ -52,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         "notifications": ALL,  # with send_template_message (issue 26)
         "certification": ALL,
         "api": ALL,  # issue 27: client systems, keys, JS-SDK domains, the call log
+        "audience": ALL,
         "django_celery_beat": ALL,
         "django_celery_results": VIEW,
         # issue 9: see and lift login lockouts (django-axes; "unlock" deletes the attempts)

@@ -69,6 +69,15 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
         ],
     ),
     (
+        lambda: _("Audience"),
+        [
+            ("audience.follower", "group", None),
+            ("audience.tag", "sell", None),
+            ("audience.qrcode", "qr_code_2", None),
+            ("audience.syncrun", "sync", None),
+        ],
+    ),
+    (
         lambda: _("Customer service"),
         [
             ("messaging.kfaccount", "support_agent", None),

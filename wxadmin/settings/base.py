@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "notifications",
     "ninja",  # issue 27: the API's docs page (Swagger UI) and its static files
     "api",
+    "audience",
 ]
 
 MIDDLEWARE = [

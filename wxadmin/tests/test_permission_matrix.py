@@ -184,6 +184,26 @@ def build_world() -> World:
         )
         put(FanOut.objects.create(data={"button": []}, source_account=account, created_by=operator), tenant)
         put(AccountTokenStatus.objects.create(account=account, last_errmsg=f"{mark}错误"), tenant)
+        # issue 24: the audience's rows
+        from audience.models import Follower, QrCode, QrScanDay, SyncRun, Tag
+
+        tag = put(Tag.objects.create(account=account, wechat_id=100, name=f"{mark}标签"), tenant)
+        code = put(
+            QrCode.objects.create(
+                account=account,
+                scene=f"scene-{tenant}",
+                name=f"{mark}码",
+                url="http://weixin.qq.com/q/x",
+                tag=tag,
+            ),
+            tenant,
+        )
+        put(QrScanDay.objects.create(code=code, day=now.date()), tenant)
+        put(
+            Follower.objects.create(account=account, openid=openid, remark=f"{mark}备注", qr_code=code),
+            tenant,
+        )
+        put(SyncRun.objects.create(account=account), tenant)
         order = put(make_order(account=account, by=finance, until="in_review"), tenant)
         account.certified_until = now.date() + datetime.timedelta(days=200)
         account.save()

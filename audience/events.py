@@ -1,0 +1,166 @@
+"""subscribe / unsubscribe / SCAN pushes applied to followers OFF the callback's hot path.
+
+The callback already stores every push in the message log (messaging.log_queue: one Redis
+round trip, flushed to PostgreSQL in batches), so the audience reads those stored rows in
+batches after the fact and the callback keeps its 0 queries (messaging/tests/
+test_callback_cost.py). The cursor is the log row id; only rows older than SETTLE_SECONDS are
+read so that a flusher committing a lower id a little later is not skipped. Applying the same
+row twice changes nothing (an event older than the follower's ``last_event_at`` is ignored;
+scan counts advance only with the cursor, in the same transaction).
+
+``EventKey`` is ``qrscene_<scene>`` on a subscribe by code and ``<scene>`` on SCAN (§d, §h).
+
+A code's tag (issue 24: "the code's tag is applied to the follower, off the hot path") is
+sent to WeChat (``tags/members/batchtagging``, 50 a call) BEFORE the batch's transaction
+advances the cursor: tagging is idempotent in WeChat, so a worker killed in between tags the
+same users again on the next read and our rows never claim a tag WeChat did not accept. A
+refusal (e.g. 45059, the user already holds 20 tags) is logged in words and does not stop
+the stream; the follower simply does not get the tag here either.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from messaging.models import InboundMessage
+from wechat.api import tags as tags_api
+from wechat.errors import WeChatError
+
+from .models import EventCursor, Follower, FollowerTag, QrCode, QrScanDay
+
+logger = logging.getLogger(__name__)
+Row = Mapping[str, Any]
+
+CURSOR = "message-log"
+EVENTS = ("subscribe", "unsubscribe", "SCAN")
+SETTLE_SECONDS = 30
+BATCH = 2000
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def consume_events(*, batch: int = BATCH, now: datetime.datetime | None = None) -> int:
+    """Apply one batch of stored events; returns how many were read."""
+    now = now or timezone.now()
+    start = EventCursor.objects.get_or_create(name=CURSOR)[0].last_id
+    rows: list[Row] = list(
+        InboundMessage.objects.filter(
+            pk__gt=start,
+            msg_type="event",
+            event__in=EVENTS,
+            received_at__lte=now - datetime.timedelta(seconds=SETTLE_SECONDS),
+        )
+        .order_by("pk")
+        .values("pk", "account_id", "openid", "event", "content", "sent_at")[:batch]
+    )
+    if not rows:
+        return 0
+    codes = _codes_for(rows)
+    tagged = _apply_code_tags(rows, codes)
+    with transaction.atomic():
+        cursor = EventCursor.objects.select_for_update().get(name=CURSOR)
+        if cursor.last_id != start:
+            return 0  # another reader took this batch meanwhile
+        for row in rows:
+            _apply(row, codes)
+        _store_tags(tagged)
+        cursor.last_id = rows[-1]["pk"]
+        cursor.save(update_fields=["last_id"])
+    return len(rows)
+
+
+def _apply_code_tags(rows: list[Row], codes: dict[tuple[int, str], QrCode]) -> dict[QrCode, list[str]]:
+    """Tag in WeChat the users who scanned or followed by a code that carries a tag; returns
+    the OpenIDs WeChat accepted, per code."""
+    wanted: dict[QrCode, list[str]] = {}
+    for row in rows:
+        code = codes.get((row["account_id"], _scene(row))) if row["event"] != "unsubscribe" else None
+        if code is not None and code.tag is not None and row["openid"] not in wanted.get(code, []):
+            wanted.setdefault(code, []).append(row["openid"])
+    done: dict[QrCode, list[str]] = {}
+    for code, openids in wanted.items():
+        from accounts.wechat_api import client_for
+
+        assert code.tag is not None
+        client = client_for(code.account)
+        for start in range(0, len(openids), tags_api.TAGGING_BATCH_MAX):
+            batch = openids[start : start + tags_api.TAGGING_BATCH_MAX]
+            try:
+                tags_api.tag_users(client, code.tag.wechat_id, batch)
+            except WeChatError as error:
+                logger.warning(
+                    "QR code %s: WeChat refused tag %s for %d users: %s (%s)",
+                    code.pk,
+                    code.tag.wechat_id,
+                    len(batch),
+                    error.errmsg,
+                    error.errcode,
+                )
+                continue
+            done.setdefault(code, []).extend(batch)
+    return done
+
+
+def _store_tags(tagged: dict[QrCode, list[str]]) -> None:
+    for code, openids in tagged.items():
+        assert code.tag is not None
+        ids = Follower.objects.filter(account_id=code.account_id, openid__in=openids).values_list(
+            "pk", flat=True
+        )
+        FollowerTag.objects.bulk_create(
+            [
+                FollowerTag(follower_id=pk, account_id=code.account_id, tag_id=code.tag.wechat_id)
+                for pk in ids
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def _scene(row: Row) -> str:
+    key = row["content"] or ""
+    return key.removeprefix("qrscene_") if row["event"] == "subscribe" else key
+
+
+def _codes_for(rows: list[Row]) -> dict[tuple[int, str], QrCode]:
+    wanted = {(r["account_id"], _scene(r)) for r in rows if r["event"] != "unsubscribe" and _scene(r)}
+    codes: dict[tuple[int, str], QrCode] = {}
+    if wanted:
+        for code in QrCode.objects.filter(
+            account_id__in={a for a, _ in wanted}, scene__in={s for _, s in wanted}
+        ).select_related("tag", "account"):
+            codes.setdefault((code.account_id, code.scene), code)
+    return codes
+
+
+def _apply(row: Row, codes: dict[tuple[int, str], QrCode]) -> None:
+    at = row["sent_at"]
+    follower, _created = Follower.objects.get_or_create(
+        account_id=row["account_id"], openid=row["openid"], defaults={"subscribed": False}
+    )
+    code = codes.get((row["account_id"], _scene(row))) if row["event"] != "unsubscribe" else None
+    if code is not None:
+        QrScanDay.objects.get_or_create(code=code, day=at.astimezone(SHANGHAI).date())
+        QrScanDay.objects.filter(code=code, day=at.astimezone(SHANGHAI).date()).update(
+            scans=F("scans") + 1, subscribes=F("subscribes") + (1 if row["event"] == "subscribe" else 0)
+        )
+    if follower.last_event_at is not None and at < follower.last_event_at:
+        return  # a late, older event: the newer one already decided
+    follower.last_event_at = at
+    if row["event"] == "subscribe":
+        follower.subscribed = True
+        follower.subscribe_time = at
+        follower.unsubscribed_at = None
+        if code is not None:
+            follower.qr_code = code
+            follower.qr_scene = code.scene
+            follower.subscribe_scene = "ADD_SCENE_QR_CODE"
+    elif row["event"] == "unsubscribe":
+        follower.subscribed = False
+        follower.unsubscribed_at = at
+    follower.save()

@@ -1,0 +1,243 @@
+"""Followers, tags, channel QR codes and the sync runs of each account (issue 24).
+
+Rules that belong to one row live here; the writes are in ``services``. Facts about WeChat's
+limits are in ``wechat/api/users.py``, ``tags.py`` and ``qrcodes.py`` (protocol §h).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Follower(models.Model):
+    """One follower of one account, as WeChat last told us (sync or event)."""
+
+    account = models.ForeignKey(
+        "accounts.OfficialAccount",
+        on_delete=models.CASCADE,
+        related_name="followers",
+        verbose_name=_("account"),
+    )
+    openid = models.CharField(_("OpenID"), max_length=64)
+    unionid = models.CharField(_("UnionID"), max_length=64, blank=True)
+    subscribed = models.BooleanField(_("subscribed"), default=True)
+    subscribe_time = models.DateTimeField(_("subscribed at"), null=True, blank=True)
+    subscribe_scene = models.CharField(_("subscribe scene"), max_length=40, blank=True)
+    qr_scene = models.CharField(_("QR scene"), max_length=64, blank=True)
+    qr_code = models.ForeignKey(
+        "QrCode",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="followers",
+        verbose_name=_("brought by QR code"),
+    )
+    remark = models.CharField(_("remark"), max_length=30, blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    blacklisted = models.BooleanField(_("blacklisted"), default=False)
+    first_interaction_at = models.DateTimeField(_("first interaction"), null=True, blank=True)
+    last_interaction_at = models.DateTimeField(_("last interaction"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    #: the CreateTime of the newest event applied: an older event arriving late changes nothing
+    last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
+    #: the sync run that last saw the follower in WeChat's list (the reconcile uses it)
+    seen_by_run = models.BigIntegerField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("follower")
+        verbose_name_plural = _("followers")
+        constraints = [models.UniqueConstraint(fields=["account", "openid"], name="audience_follower_unique")]
+        indexes = [
+            models.Index(fields=["account", "-subscribe_time", "id"], name="audience_follower_by_time"),
+            models.Index(fields=["account", "remark"], name="audience_follower_remark"),
+        ]
+
+    def __str__(self) -> str:
+        return self.remark or self.openid
+
+    @property
+    def tag_ids(self) -> list[int]:
+        """The WeChat tag ids the follower holds (one query unless prefetched as ``tag_links``)."""
+        return sorted(link.tag_id for link in self.tag_links.all())
+
+
+class FollowerTag(models.Model):
+    """One WeChat tag id held by one follower (``tagid_list`` of user/info). A plain table,
+    not a PostgreSQL array, so the app runs on SQLite too (``make run``); ``account`` is
+    repeated so that "followers of account A with tag T" is one index range.
+
+    ``tag_id`` is WeChat's id, not a key to ``Tag``: a sync may see tags before tags/get does."""
+
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="tag_links")
+    account = models.ForeignKey("accounts.OfficialAccount", on_delete=models.CASCADE, related_name="+")
+    tag_id = models.IntegerField(_("WeChat tag id"))
+
+    class Meta:
+        verbose_name = _("follower's tag")
+        verbose_name_plural = _("followers' tags")
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "tag_id"], name="audience_followertag_unique")
+        ]
+        indexes = [models.Index(fields=["account", "tag_id"], name="audience_followertag_by_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id}:{self.tag_id}"
+
+
+class Tag(models.Model):
+    """A WeChat tag of an account. ``wechat_count`` is WeChat's (tags/get); ``local_count``
+    counts our followers holding it; a difference is drift (issue 24)."""
+
+    RESERVED_IDS = frozenset({0, 1, 2})
+
+    account = models.ForeignKey(
+        "accounts.OfficialAccount", on_delete=models.CASCADE, related_name="tags", verbose_name=_("account")
+    )
+    wechat_id = models.IntegerField(_("WeChat tag id"))
+    name = models.CharField(_("name"), max_length=30)
+    wechat_count = models.IntegerField(_("followers (WeChat)"), default=0)
+    local_count = models.IntegerField(_("followers (here)"), default=0)
+    synced_at = models.DateTimeField(_("synced at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["account", "wechat_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "wechat_id"], name="audience_tag_unique_id"),
+            models.UniqueConstraint(fields=["account", "name"], name="audience_tag_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def drifted(self) -> bool:
+        return self.wechat_count != self.local_count
+
+    @property
+    def reserved(self) -> bool:
+        return self.wechat_id in self.RESERVED_IDS
+
+
+class QrCode(models.Model):
+    """A channel QR code (带参数二维码): the scene WeChat sends back in scan events."""
+
+    class Kind(models.TextChoices):
+        TEMPORARY = "temporary", _("temporary")
+        PERMANENT = "permanent", _("permanent")
+
+    account = models.ForeignKey(
+        "accounts.OfficialAccount",
+        on_delete=models.CASCADE,
+        related_name="qr_codes",
+        verbose_name=_("account"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind, default=Kind.PERMANENT)
+    scene = models.CharField(_("scene"), max_length=64)
+    name = models.CharField(_("name"), max_length=100)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    ticket = models.CharField(_("ticket"), max_length=200, blank=True, editable=False)
+    url = models.CharField(_("code content (url)"), max_length=200, blank=True, editable=False)
+    tag = models.ForeignKey(
+        Tag,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("tag to apply"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("channel QR code")
+        verbose_name_plural = _("channel QR codes")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "scene"],
+                condition=models.Q(kind="permanent"),
+                name="audience_qrcode_permanent_scene",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class QrScanDay(models.Model):
+    """Scans and follows of one code on one day (Asia/Shanghai)."""
+
+    code = models.ForeignKey(QrCode, on_delete=models.CASCADE, related_name="days", verbose_name=_("QR code"))
+    day = models.DateField(_("day"))
+    scans = models.IntegerField(_("scans"), default=0)
+    subscribes = models.IntegerField(_("follows"), default=0)
+
+    class Meta:
+        verbose_name = _("QR code scans per day")
+        verbose_name_plural = _("QR code scans per day")
+        constraints = [models.UniqueConstraint(fields=["code", "day"], name="audience_scanday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.day}"
+
+
+class SyncRun(models.Model):
+    """One full sync of an account's followers: resumable from ``next_openid`` (the last
+    OpenID whose page is committed), with counts for the progress and the summary."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        PAUSED = "paused", _("paused (quota or error; resumes from its cursor)")
+        DONE = "done", _("done")
+
+    account = models.ForeignKey(
+        "accounts.OfficialAccount",
+        on_delete=models.CASCADE,
+        related_name="follower_syncs",
+        verbose_name=_("account"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.RUNNING)
+    next_openid = models.CharField(_("cursor (next_openid)"), max_length=64, blank=True)
+    total = models.IntegerField(_("followers in WeChat"), default=0)
+    seen = models.IntegerField(_("seen"), default=0)
+    added = models.IntegerField(_("added"), default=0)
+    updated = models.IntegerField(_("updated"), default=0)
+    unsubscribed = models.IntegerField(_("marked unsubscribed"), default=0)
+    errors = models.IntegerField(_("errors"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("follower sync")
+        verbose_name_plural = _("follower syncs")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=~models.Q(status="done"), name="audience_one_open_sync"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def progress(self) -> int:
+        return min(100, round(100 * self.seen / self.total)) if self.total else 0
+
+
+class EventCursor(models.Model):
+    """How far the event consumer has read the message log (one row)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.last_id}"

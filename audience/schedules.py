@@ -1,0 +1,16 @@
+from django.utils.translation import gettext_noop
+
+SCHEDULES = [
+    {
+        "name": gettext_noop("Apply follow and scan events to followers"),
+        "task": "audience.consume_events",
+        "every_seconds": 30,
+        "description": "issue 24: subscribe/unsubscribe/SCAN from the message log, off the callback's path",
+    },
+    {
+        "name": gettext_noop("Nightly follower reconcile"),
+        "task": "audience.reconcile_all",
+        "crontab": {"minute": "30", "hour": "3"},
+        "description": "issue 24: full sync; followers WeChat no longer lists are marked unsubscribed",
+    },
+]

@@ -1,0 +1,510 @@
+"""Writes of the audience app (issue 24): the full follower sync and its reconcile, tags,
+tagging, the blacklist, remarks and channel QR codes. Every rule WeChat would refuse with a
+known code is checked here first, so staff get a Chinese sentence and WeChat gets no call;
+WeChat's own refusals come back as ``AudienceError`` with its code in words.
+
+Facts: ``wechat/api/users.py``, ``tags.py``, ``qrcodes.py`` (protocol §h).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import OfficialAccount
+from core.domain_errors import DomainError
+from core.typing import Actor
+from wechat.api import qrcodes as qr_api
+from wechat.api import tags as tags_api
+from wechat.api import users as users_api
+from wechat.client import WeChatClient
+from wechat.errors import WeChatError
+
+from .models import Follower, FollowerTag, QrCode, SyncRun, Tag
+
+logger = logging.getLogger(__name__)
+
+
+class AudienceError(DomainError):
+    """A refusal, in words, before or from WeChat."""
+
+
+#: WeChat's refusals of this area, in words (protocol §h).
+WECHAT_REFUSALS = {
+    40003: "微信不认识这个 OpenID（用户可能已取消关注）。",
+    40032: "一次提交的用户数超过了微信的上限。",
+    40092: "备注名超过 30 个字节。",
+    45009: "今天该接口的调用次数已用完，明天会自动继续。",
+    45056: "标签已达 100 个上限，不能再创建。",
+    45057: "该标签下粉丝超过 10 万，不能直接删除：请先分批取消标签。",
+    45058: "0、1、2 是微信保留的系统标签，不能修改或删除。",
+    45059: "有用户的标签已达 20 个上限。",
+    45157: "标签名不合法或与已有标签重名。",
+    45158: "标签名超过 30 个字节。",
+    45159: "微信上已没有这个标签，请先同步标签。",
+}
+
+
+def _refusal(error: WeChatError) -> AudienceError:
+    words = WECHAT_REFUSALS.get(error.errcode, _("WeChat refused: %(msg)s") % {"msg": error.errmsg})
+    return AudienceError(f"{words}（{error.errcode}）")
+
+
+def _client(account: OfficialAccount) -> WeChatClient:
+    from accounts.wechat_api import client_for
+
+    return client_for(account)
+
+
+# --- full sync and reconcile ---------------------------------------------------------------
+
+#: the columns a sync page refreshes on a follower already stored (the rest are ours)
+_SYNCED_FIELDS = (
+    "unionid",
+    "subscribed",
+    "subscribe_time",
+    "subscribe_scene",
+    "qr_scene",
+    "remark",
+    "language",
+    "unsubscribed_at",
+    "seen_by_run",
+    "updated_at",
+)
+
+
+def _timestamp(value: object) -> datetime.datetime | None:
+    seconds = int(value or 0)  # type: ignore[call-overload]
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC) if seconds else None
+
+
+def upsert_followers(account_id: int, run_id: int, infos: list[dict]) -> tuple[int, int]:
+    """A page of ``user/info`` answers in a few set-based statements, on PostgreSQL and
+    SQLite alike: one SELECT of the OpenIDs already here (added vs updated), one
+    ``INSERT … ON CONFLICT (account, openid) DO UPDATE`` for the followers, one DELETE and one
+    INSERT for their tags. Returns (added, updated). A second upsert of the same rows (a
+    resumed run) changes nothing but ``updated_at``: no duplicates."""
+    rows = [i for i in infos if i.get("subscribe")]
+    if not rows:
+        return 0, 0
+    openids = [i["openid"] for i in rows]
+    known = set(
+        Follower.objects.filter(account_id=account_id, openid__in=openids).values_list("openid", flat=True)
+    )
+    now = timezone.now()
+    followers = [
+        Follower(
+            account_id=account_id,
+            openid=i["openid"],
+            unionid=i.get("unionid", ""),
+            subscribed=True,
+            subscribe_time=_timestamp(i.get("subscribe_time")),
+            subscribe_scene=i.get("subscribe_scene", ""),
+            qr_scene=i.get("qr_scene_str") or str(i.get("qr_scene") or ""),
+            remark=i.get("remark", "")[:30],
+            language=i.get("language", ""),
+            unsubscribed_at=None,
+            seen_by_run=run_id,
+            updated_at=now,
+        )
+        for i in rows
+    ]
+    saved = Follower.objects.bulk_create(
+        followers,
+        update_conflicts=True,
+        unique_fields=["account", "openid"],
+        update_fields=list(_SYNCED_FIELDS),
+    )
+    ids = {f.openid: f.pk for f in saved if f.pk is not None}
+    if len(ids) < len(saved):  # a backend that does not return ids from an upsert
+        ids = dict(
+            Follower.objects.filter(account_id=account_id, openid__in=openids).values_list("openid", "pk")
+        )
+    if known:
+        FollowerTag.objects.filter(follower_id__in=[ids[o] for o in known]).delete()
+    FollowerTag.objects.bulk_create(
+        [
+            FollowerTag(follower_id=ids[i["openid"]], account_id=account_id, tag_id=int(t))
+            for i in rows
+            for t in set(i.get("tagid_list") or ())
+        ],
+        ignore_conflicts=True,
+    )
+    return len(rows) - len(known), len(known)
+
+
+def start_sync(*, account: OfficialAccount) -> SyncRun:
+    """The account's open run (to resume) or a new one: one open run per account."""
+    with transaction.atomic():
+        run = (
+            SyncRun.objects.select_for_update()
+            .filter(account=account)
+            .exclude(status=SyncRun.Status.DONE)
+            .first()
+        )
+        if run is None:
+            run = SyncRun.objects.create(account=account)
+        elif run.status == SyncRun.Status.PAUSED:
+            run.status = SyncRun.Status.RUNNING
+            run.save(update_fields=["status"])
+    return run
+
+
+@dataclass
+class SyncTiming:
+    """Where a sync's time went (the benchmark's DB-side rate)."""
+
+    wechat_seconds: float = 0.0
+    db_seconds: float = 0.0
+
+
+def run_sync(
+    run_id: int,
+    *,
+    client: WeChatClient | None = None,
+    max_pages: int | None = None,
+    timing: SyncTiming | None = None,
+) -> SyncRun:
+    """Page ``user/get`` (10,000 a call) from the run's cursor, fill details with
+    ``user/info/batchget`` (100 a call) and upsert each page in one statement, committing the
+    cursor with the rows: a killed worker resumes after the last committed page, and memory
+    holds one page at a time. At the end the reconcile marks unsubscribed every follower this
+    run did not see. The quota (45009) or a lasting error pauses the run with its cursor
+    (issue 24)."""
+    timing = timing or SyncTiming()
+    run = SyncRun.objects.select_related("account").get(pk=run_id)
+    if run.status != SyncRun.Status.RUNNING:
+        return run
+    client = client or _client(run.account)
+    pages = 0
+    try:
+        while max_pages is None or pages < max_pages:
+            started = time.perf_counter()
+            page = users_api.list_page(client, run.next_openid)
+            openids = page["openids"]
+            infos: list[dict] = []
+            for start in range(0, len(openids), users_api.BATCHGET_MAX):
+                infos.extend(users_api.batch_get(client, openids[start : start + users_api.BATCHGET_MAX]))
+            fetched = time.perf_counter()
+            timing.wechat_seconds += fetched - started
+            if not openids:
+                _finish(run)
+                timing.db_seconds += time.perf_counter() - fetched
+                return run
+            with transaction.atomic():
+                added, updated = upsert_followers(run.account_id, run.pk, infos)
+                SyncRun.objects.filter(pk=run.pk).update(
+                    next_openid=page["next_openid"],
+                    total=page["total"],
+                    seen=F("seen") + len(openids),
+                    added=F("added") + added,
+                    updated=F("updated") + updated,
+                )
+            timing.db_seconds += time.perf_counter() - fetched
+            run.refresh_from_db()
+            pages += 1
+    except WeChatError as error:
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncRun.Status.PAUSED, errors=F("errors") + 1, last_error=_refusal(error).user_message
+        )
+        run.refresh_from_db()
+    return run
+
+
+def _finish(run: SyncRun) -> None:
+    """The reconcile: followers this run did not see are no longer followers."""
+    with transaction.atomic():
+        gone = (
+            Follower.objects.filter(account_id=run.account_id, subscribed=True)
+            .filter(Q(seen_by_run__isnull=True) | ~Q(seen_by_run=run.pk))
+            .update(subscribed=False, unsubscribed_at=timezone.now())
+        )
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncRun.Status.DONE, unsubscribed=gone, finished_at=timezone.now()
+        )
+    run.refresh_from_db()
+
+
+# --- tags ----------------------------------------------------------------------------------
+
+
+def check_tag_name(*, account: OfficialAccount, name: str, own: Tag | None = None) -> str:
+    """≤ 30 UTF-8 bytes (45158), not empty, unique on the account (45157)."""
+    name = (name or "").strip()
+    if not name:
+        raise AudienceError(_("A tag needs a name."))
+    if len(name.encode("utf-8")) > tags_api.NAME_MAX_BYTES:
+        raise AudienceError(
+            _("The tag name is %(n)d bytes; WeChat allows at most 30 (a Chinese character is 3).")
+            % {"n": len(name.encode("utf-8"))}
+        )
+    clash = Tag.objects.filter(account=account, name=name)
+    if own is not None:
+        clash = clash.exclude(pk=own.pk)
+    if clash.exists():
+        raise AudienceError(_("The account already has a tag named “%(name)s”.") % {"name": name})
+    return name
+
+
+def sync_tags(*, account: OfficialAccount, client: WeChatClient | None = None) -> list[Tag]:
+    """WeChat's tags and counts (tags/get) and our own counts, for the drift flag."""
+    answer = tags_api.list_all(client or _client(account))
+    now = timezone.now()
+    with transaction.atomic():
+        ids = []
+        for item in answer:
+            ids.append(item["id"])
+            Tag.objects.update_or_create(
+                account=account,
+                wechat_id=item["id"],
+                defaults={"name": item["name"], "wechat_count": item.get("count", 0), "synced_at": now},
+            )
+        Tag.objects.filter(account=account).exclude(wechat_id__in=ids).delete()
+        refresh_local_counts(account)
+    return list(Tag.objects.filter(account=account))
+
+
+def refresh_local_counts(account: OfficialAccount) -> None:
+    """Each tag's ``local_count``: our subscribed followers holding it (one grouped query)."""
+    counts = dict(
+        FollowerTag.objects.filter(account=account, follower__subscribed=True)
+        .values("tag_id")
+        .annotate(n=Count("id"))
+        .values_list("tag_id", "n")
+    )
+    tags = list(Tag.objects.filter(account=account))
+    for tag in tags:
+        tag.local_count = counts.get(tag.wechat_id, 0)
+    Tag.objects.bulk_update(tags, ["local_count"])
+
+
+def create_tag(*, account: OfficialAccount, name: str, by: Actor, client: WeChatClient | None = None) -> Tag:
+    """At most 100 tags per account (45056), name rules as ``check_tag_name``."""
+    name = check_tag_name(account=account, name=name)
+    if Tag.objects.filter(account=account).count() >= tags_api.MAX_TAGS:
+        raise AudienceError(_("The account already has 100 tags, WeChat's limit: delete one first."))
+    try:
+        created = tags_api.create(client or _client(account), name)
+    except WeChatError as error:
+        raise _refusal(error) from error
+    return Tag.objects.create(account=account, wechat_id=created["id"], name=created["name"])
+
+
+def rename_tag(*, tag: Tag, name: str, by: Actor, client: WeChatClient | None = None) -> Tag:
+    if tag.reserved:
+        raise AudienceError(WECHAT_REFUSALS[45058])
+    name = check_tag_name(account=tag.account, name=name, own=tag)
+    try:
+        tags_api.update(client or _client(tag.account), tag.wechat_id, name)
+    except WeChatError as error:
+        raise _refusal(error) from error
+    tag.name = name
+    tag.save(update_fields=["name"])
+    return tag
+
+
+def delete_tag(*, tag: Tag, by: Actor, client: WeChatClient | None = None) -> None:
+    """Reserved tags (45058) and tags over 100,000 followers (45057) are refused first."""
+    if tag.reserved:
+        raise AudienceError(WECHAT_REFUSALS[45058])
+    if max(tag.wechat_count, tag.local_count) > tags_api.DELETE_MAX_FOLLOWERS:
+        raise AudienceError(WECHAT_REFUSALS[45057])
+    try:
+        tags_api.delete(client or _client(tag.account), tag.wechat_id)
+    except WeChatError as error:
+        if error.errcode != 45159:  # already gone in WeChat: drop ours too
+            raise _refusal(error) from error
+    with transaction.atomic():
+        FollowerTag.objects.filter(account=tag.account, tag_id=tag.wechat_id).delete()
+        tag.delete()
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _followers_for_bulk(account: OfficialAccount, openids: list[str]) -> list[Follower]:
+    followers = list(Follower.objects.filter(account=account, openid__in=openids))
+    found = {f.openid for f in followers}
+    missing = [o for o in openids if o not in found]
+    if missing:
+        raise AudienceError(
+            _("%(n)d of the chosen users are not followers of this account.") % {"n": len(missing)}
+        )
+    gone = [f for f in followers if not f.subscribed]
+    if gone:
+        raise AudienceError(
+            _("%(n)d of the chosen users have unsubscribed, e.g. %(who)s.") % {"n": len(gone), "who": gone[0]}
+        )
+    return followers
+
+
+def tag_followers(
+    *, tag: Tag, openids: list[str], by: Actor, untag: bool = False, client: WeChatClient | None = None
+) -> int:
+    """batchtagging / batchuntagging, 50 a call; a follower holds at most 20 tags (45059),
+    checked before any call. A failure part-way says how many were done (those stay done,
+    here as in WeChat). Returns how many followers were changed."""
+    if tag.reserved and not untag:
+        raise AudienceError(WECHAT_REFUSALS[45058])
+    followers = _followers_for_bulk(tag.account, openids)
+    if not untag:
+        held = (
+            FollowerTag.objects.filter(follower__in=followers)
+            .values("follower_id")
+            .annotate(n=Count("id"), has=Count("id", filter=Q(tag_id=tag.wechat_id)))
+        )
+        full_ids = {h["follower_id"] for h in held if not h["has"] and h["n"] >= tags_api.MAX_TAGS_PER_USER}
+        full = [f for f in followers if f.pk in full_ids]
+        if full:
+            raise AudienceError(
+                _("%(n)d of the chosen followers already hold 20 tags, WeChat's limit, e.g. %(who)s.")
+                % {"n": len(full), "who": full[0]}
+            )
+    client = client or _client(tag.account)
+    done = 0
+    call = tags_api.untag_users if untag else tags_api.tag_users
+    for batch in _chunks([f.openid for f in followers], tags_api.TAGGING_BATCH_MAX):
+        try:
+            call(client, tag.wechat_id, batch)
+        except WeChatError as error:
+            raise AudienceError(
+                _("%(done)d of %(all)d followers were done, then: %(why)s")
+                % {"done": done, "all": len(followers), "why": _refusal(error).user_message}
+            ) from error
+        in_batch = set(batch)
+        ids = [f.pk for f in followers if f.openid in in_batch]
+        if untag:
+            FollowerTag.objects.filter(follower_id__in=ids, tag_id=tag.wechat_id).delete()
+        else:
+            FollowerTag.objects.bulk_create(
+                [FollowerTag(follower_id=i, account=tag.account, tag_id=tag.wechat_id) for i in ids],
+                ignore_conflicts=True,
+            )
+        done += len(batch)
+    refresh_local_counts(tag.account)
+    return done
+
+
+def blacklist_followers(
+    *,
+    account: OfficialAccount,
+    openids: list[str],
+    by: Actor,
+    remove: bool = False,
+    client: WeChatClient | None = None,
+) -> int:
+    """batchblacklist / batchunblacklist, 20 a call; part-way failures say how many were done."""
+    followers = _followers_for_bulk(account, openids)
+    client = client or _client(account)
+    call = users_api.unblacklist if remove else users_api.blacklist
+    done = 0
+    for batch in _chunks([f.openid for f in followers], users_api.BLACKLIST_BATCH_MAX):
+        try:
+            call(client, batch)
+        except WeChatError as error:
+            raise AudienceError(
+                _("%(done)d of %(all)d followers were done, then: %(why)s")
+                % {"done": done, "all": len(followers), "why": _refusal(error).user_message}
+            ) from error
+        Follower.objects.filter(account=account, openid__in=batch).update(blacklisted=not remove)
+        done += len(batch)
+    return done
+
+
+def set_remark(*, follower: Follower, remark: str, by: Actor, client: WeChatClient | None = None) -> Follower:
+    """user/info/updateremark: ≤ 30 bytes (40092)."""
+    if len(remark.encode("utf-8")) > users_api.REMARK_MAX_BYTES:
+        raise AudienceError(WECHAT_REFUSALS[40092])
+    try:
+        users_api.update_remark(client or _client(follower.account), follower.openid, remark)
+    except WeChatError as error:
+        raise _refusal(error) from error
+    follower.remark = remark
+    follower.save(update_fields=["remark", "updated_at"])
+    return follower
+
+
+# --- channel QR codes ----------------------------------------------------------------------
+
+
+def create_qr_code(
+    *,
+    account: OfficialAccount,
+    kind: str,
+    scene: str,
+    name: str,
+    expire_days: int | None = None,
+    tag: Tag | None = None,
+    by: Actor,
+    client: WeChatClient | None = None,
+) -> QrCode:
+    """Temporary codes last at most 30 days; permanent numeric scenes are 1–100,000; a scene
+    string is 1–64 characters; the tag must be the account's (protocol §h)."""
+    scene = (scene or "").strip()
+    if not 1 <= len(scene) <= qr_api.SCENE_STR_MAX:
+        raise AudienceError(_("The scene must be 1 to 64 characters (it has %(n)d).") % {"n": len(scene)})
+    if tag is not None and tag.account_id != account.pk:
+        raise AudienceError(_("The tag belongs to another account."))
+    permanent = kind == QrCode.Kind.PERMANENT
+    scene_id = int(scene) if scene.isdigit() else None
+    if permanent and scene_id is not None and not 1 <= scene_id <= qr_api.PERMANENT_MAX_SCENE_ID:
+        raise AudienceError(_("A numeric permanent scene must be between 1 and 100000."))
+    if permanent and QrCode.objects.filter(account=account, kind=kind, scene=scene).exists():
+        raise AudienceError(_("The account already has a permanent code with this scene."))
+    if (
+        permanent
+        and QrCode.objects.filter(account=account, kind=kind).count() >= qr_api.PERMANENT_MAX_SCENE_ID
+    ):
+        raise AudienceError(_("The account has 100,000 permanent codes, WeChat's limit."))
+    seconds = None
+    if not permanent:
+        days = expire_days or 30
+        if not 1 <= days <= 30:
+            raise AudienceError(_("A temporary code lasts 1 to 30 days."))
+        seconds = days * 86400
+    try:
+        answer = qr_api.create(
+            client or _client(account),
+            permanent=permanent,
+            scene_id=scene_id,
+            scene_str=None if scene_id is not None else scene,
+            expire_seconds=seconds,
+        )
+    except WeChatError as error:
+        raise _refusal(error) from error
+    expires = None
+    if not permanent:
+        expires = timezone.now() + datetime.timedelta(seconds=int(answer.get("expire_seconds", seconds or 0)))
+    return QrCode.objects.create(
+        account=account,
+        kind=kind,
+        scene=scene,
+        name=name,
+        tag=tag,
+        ticket=answer["ticket"],
+        url=answer["url"],
+        expires_at=expires,
+    )
+
+
+def qr_png(code: QrCode, *, scale: int = 8) -> bytes:
+    """The code's image drawn from WeChat's ``url`` (segno); an expired code is refused."""
+    import io
+
+    import segno
+
+    if code.expired():
+        raise AudienceError(_("This temporary code has expired."))
+    out = io.BytesIO()
+    segno.make(code.url, error="m").save(out, kind="png", scale=scale, border=2)
+    return out.getvalue()

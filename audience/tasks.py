@@ -1,0 +1,39 @@
+"""Thin tasks: each takes ids and calls one service (queued with transaction.on_commit)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from accounts.models import OfficialAccount
+
+from . import events, services
+from .models import SyncRun
+
+
+@shared_task(name="audience.sync_followers")
+def sync_followers(account_id: int) -> str:
+    """Full sync (resumes the account's open run from its cursor)."""
+    run = services.start_sync(account=OfficialAccount.objects.get(pk=account_id))
+    return services.run_sync(run.pk).status
+
+
+@shared_task(name="audience.reconcile_all")
+def reconcile_all() -> int:
+    """Nightly: a full sync of every active account (its end marks who WeChat no longer
+    lists); paused runs resume from their cursor. Selecting by state makes a second run a no-op
+    for accounts already running."""
+    queued = 0
+    busy = set(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).values_list("account_id", flat=True))
+    for account_id in OfficialAccount.objects.values_list("pk", flat=True):
+        if account_id not in busy:
+            sync_followers.delay(account_id)
+            queued += 1
+    return queued
+
+
+@shared_task(name="audience.consume_events")
+def consume_events() -> int:
+    total = 0
+    while (read := events.consume_events()) > 0:
+        total += read
+    return total

@@ -1,0 +1,49 @@
+"""The full sync: pages, upserts, resumes after a kill without duplicates, reconciles (issue 24)."""
+
+import pytest
+
+from audience import services
+from audience.models import Follower, SyncRun
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def test_full_sync_stores_every_follower_once_with_a_summary(account, wx):
+    wx.generate(12_345)
+    run = services.run_sync(services.start_sync(account=account).pk)
+    assert run.status == SyncRun.Status.DONE
+    assert (run.total, run.seen, run.added, run.updated) == (12_345, 12_345, 12_345, 0)
+    assert Follower.objects.filter(account=account, subscribed=True).count() == 12_345
+    first = Follower.objects.get(account=account, openid=wx.state().openid_at(0))
+    assert first.unionid and first.subscribe_time is not None
+
+
+def test_a_killed_sync_resumes_from_its_cursor_without_duplicates(account, wx):
+    wx.generate(20_000)
+    run = services.start_sync(account=account)
+    run = services.run_sync(run.pk, max_pages=1)  # the worker dies after one page
+    assert run.status == SyncRun.Status.RUNNING and run.seen == 10_000
+    assert run.next_openid == wx.state().openid_at(9_999)
+    resumed = services.start_sync(account=account)
+    assert resumed.pk == run.pk
+    done = services.run_sync(resumed.pk)
+    assert (done.status, done.seen, done.added) == (SyncRun.Status.DONE, 20_000, 20_000)
+    assert Follower.objects.filter(account=account).count() == 20_000
+
+
+def test_the_reconcile_marks_followers_wechat_no_longer_lists(account, wx):
+    wx.generate(300)
+    services.run_sync(services.start_sync(account=account).pk)
+    gone = wx.state().openid_at(7)
+    wx.state().unsubscribe(gone)
+    run = services.run_sync(services.start_sync(account=account).pk)
+    assert (run.updated, run.unsubscribed) == (299, 1)
+    assert not Follower.objects.get(account=account, openid=gone).subscribed
+
+
+def test_the_daily_quota_pauses_the_run_with_its_cursor_and_words(account, wx):
+    wx.generate(15_000)
+    wx.sb.app(account.appid).quotas["/cgi-bin/user/get"] = 1
+    run = services.run_sync(services.start_sync(account=account).pk)
+    assert run.status == SyncRun.Status.PAUSED and run.seen == 10_000
+    assert "45009" in run.last_error
