@@ -301,3 +301,20 @@ def test_a_temporary_error_retries_sooner_than_redis_would_hand_the_task_out_aga
         finally:
             refresh_account_token.pop_request()
         assert 0 < caught.value.when <= settings.TASK_RETRY_MAX_COUNTDOWN
+
+
+@pytest.mark.django_db
+def test_refresh_token_now_with_redis_down_says_so_instead_of_a_500(admin_client, account, wechat, settings):
+    """Issue 23, point 4: the token store lives in Redis; a refused Redis is said in words."""
+    from core.testing.faults import free_port
+
+    wechat.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id)
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    response = admin_client.post(
+        reverse("admin:accounts_officialaccount_changelist"),
+        {"action": "refresh_token_now", "_selected_action": [account.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Redis" in response.content.decode()
+    assert wechat.token_fetches(account.appid) == 0

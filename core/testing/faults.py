@@ -228,3 +228,18 @@ class CeleryWorker:
                 self.kill()
         if self._log is not None:
             self._log.close()
+
+
+def point_broker_at(url: str) -> str:
+    """Point this process's Celery producer at another broker (a refused port, a
+    `BlackHole`); returns the previous URL, to be passed back to restore it."""
+    from kombu import pools
+
+    from wxadmin.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = url
+    pools.reset()  # drop pooled connections to the previous broker
+    app._pool = None
+    app.amqp._producer_pool = None
+    return previous
