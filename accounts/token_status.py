@@ -41,6 +41,14 @@ def token_status_record(*, info: TokenInfo) -> AccountTokenStatus | None:
         status.fetches_day = datetime.date.fromisoformat(info.day) if info.day else None
         status.last_errcode = info.last_errcode
         status.last_errmsg = (info.last_error or "")[:500]
+        if info.ends_early_at and info.last_error:
+            # issue 23, point 7: said on the token status page next to the error
+            note = _(
+                "WeChat did not answer a token fetch and may have issued a token we never "
+                "received: the current token is treated as ending at the expiry shown, and "
+                "is refreshed again before then."
+            )
+            status.last_errmsg = f"{info.last_error} — {note}"[:500]
         status.last_error_at = _aware(info.last_error_at)
         status.save()
     return status

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
-from core.probes import check_beat, check_broker, check_database, check_redis
+from core.probes import check_beat, check_broker, check_database, check_redis, check_redis_durability
 from core.queueing import enqueue_now
 
 
@@ -56,6 +56,7 @@ def check_tokens() -> tuple[bool, str]:
 CHECKS: dict[str, Callable[[], tuple[bool, str]]] = {
     "database": check_database,
     "redis": check_redis,
+    "redis_durability": check_redis_durability,
     "broker": check_broker,
     "beat": check_beat,
     "tokens": check_tokens,
