@@ -206,9 +206,20 @@ def outbound_retry(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
         _check_window(current.account, current.openid, exclude_id=current.pk)
         current.status = OutboundStatus.PENDING
         current.errcode, current.errmsg, current.explanation = None, "", ""
+        current.claimed_at = current.call_started_at = None  # a new delivery, from the start
         # it is (re)written now: it counts against the window it is sent in
         current.created_at = timezone.now()
-        current.save(update_fields=["status", "errcode", "errmsg", "explanation", "created_at"])
+        current.save(
+            update_fields=[
+                "status",
+                "errcode",
+                "errmsg",
+                "explanation",
+                "created_at",
+                "claimed_at",
+                "call_started_at",
+            ]
+        )
         logger.info("outbound %s: retry requested by %s", current.pk, getattr(by, "pk", None))
         queued = _enqueue(current.pk)
     queued.raise_if_failed(str(REPLY_NOT_QUEUED))

@@ -208,3 +208,13 @@ def test_send_reply_with_redis_down_answers_503_in_chinese_and_keeps_the_reply(
     assert OutboundMessage.objects.get().status == OutboundStatus.PENDING
     with pytest.raises(QueueUnavailable):
         write(account)
+
+
+@pytest.mark.django_db
+def test_a_reply_sent_again_after_an_unknown_outcome_starts_from_the_beginning(account, sandboxed):
+    message = write(account)
+    left_by_a_dead_worker(message, call_made=True)
+    assert delivery.outbound_deliver(message_id=message.pk) == OutboundStatus.FAILED
+    services.outbound_retry(message=OutboundMessage.objects.get(pk=message.pk), by=None)
+    assert delivery.outbound_deliver(message_id=message.pk) == OutboundStatus.SENT
+    assert len(sandboxed.state(account.appid)["sent_messages"]) == 1
