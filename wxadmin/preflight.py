@@ -72,9 +72,9 @@ def redis_report(environ: dict[str, str] | None = None) -> tuple[bool, str]:
 
     from core.probes import redis_durability
 
-    environ = os.environ if environ is None else environ
-    accepted = environ.get("REDIS_ACCEPT_DATA_LOSS", "").strip().lower() in ("1", "true", "yes", "on")
-    client = redis.Redis.from_url(environ.get("REDIS_URL", ""), socket_timeout=3, socket_connect_timeout=3)
+    env: dict[str, str] = dict(os.environ) if environ is None else environ
+    accepted = env.get("REDIS_ACCEPT_DATA_LOSS", "").strip().lower() in ("1", "true", "yes", "on")
+    client = redis.Redis.from_url(env.get("REDIS_URL", ""), socket_timeout=3, socket_connect_timeout=3)
     try:
         safe, detail = redis_durability(client)
     except (redis.RedisError, ValueError) as error:

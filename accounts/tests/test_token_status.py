@@ -318,3 +318,20 @@ def test_refresh_token_now_with_redis_down_says_so_instead_of_a_500(admin_client
     assert response.status_code == 200
     assert "Redis" in response.content.decode()
     assert wechat.token_fetches(account.appid) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_an_unanswered_fetch_is_said_on_the_token_status_page(admin_client, account, wechat, settings):
+    """Issue 23, point 7: the status row says the token is treated as ending early."""
+    settings.WECHAT_HTTP_READ_TIMEOUT = 0.5
+    wechat.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id)
+    account_token_refresh(account=account)
+    wechat.force_error("/cgi-bin/token", 0, delay_ms=1500, times=3)  # answered too late
+    with pytest.raises(WeChatError):
+        account_token_refresh(account=account, force=True)
+    status = status_of(account)
+    assert status.expires_at <= timezone.now() + datetime.timedelta(seconds=241)
+    assert "提前视为失效" in status.last_errmsg  # in Chinese: the stored text of the page
+    page = admin_client.get(reverse("admin:accounts_accounttokenstatus_change", args=[status.pk]))
+    assert "提前视为失效" in page.content.decode()

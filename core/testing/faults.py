@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,10 +234,10 @@ class CeleryWorker:
 def point_broker_at(url: str) -> str:
     """Point this process's Celery producer at another broker (a refused port, a
     `BlackHole`); returns the previous URL, to be passed back to restore it."""
+    from celery import current_app
     from kombu import pools
 
-    from wxadmin.celery import app
-
+    app: Any = current_app  # the project's app (wxadmin.celery); core is a leaf, it does not import it
     previous = app.conf.broker_url
     app.conf.broker_url = url
     pools.reset()  # drop pooled connections to the previous broker
