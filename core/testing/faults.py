@@ -18,8 +18,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 FORWARD, REFUSE, HANG = "forward", "refuse", "hang"
