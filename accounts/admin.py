@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin
+from redis.exceptions import RedisError
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm
@@ -329,6 +330,13 @@ _TONES = {
 }
 
 
+#: the token store (and its single-flight lock) lives in Redis
+REDIS_DOWN_MESSAGE = _(
+    "Redis could not be reached, so no access token was refreshed. Make sure Redis is "
+    "running, then try again."
+)
+
+
 def _refresh_accounts(modeladmin, request, accounts) -> None:
     """Force a token refresh for each account the user may act on; report counts and errors."""
     refreshed = 0
@@ -342,6 +350,9 @@ def _refresh_accounts(modeladmin, request, accounts) -> None:
         except WeChatError as error:
             failures.append((account, f"{error.errcode} — {error.explanation}"))
             continue
+        except RedisError:  # the token store lives in Redis: said in words, never a 500 (issue 23)
+            modeladmin.message_user(request, str(REDIS_DOWN_MESSAGE), messages.ERROR)
+            break
         refreshed += 1
         modeladmin.log_change(request, account, str(_("Refreshed the access token by hand.")))
     if refreshed:

@@ -8,6 +8,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from core import redis_clients
+from core.queueing import enqueue_now
 from core.task_retry import backoff_seconds
 from wechat.errors import WeChatError
 
@@ -52,6 +53,8 @@ def refresh_expiring_tokens() -> dict[str, int]:
     for account_id, countdown in plan:
         if not client.set(f"wechat:token-refresh-queued:{account_id}", "1", nx=True, ex=marker_ttl):
             continue
-        refresh_account_token.apply_async((account_id,), countdown=countdown)
+        if not enqueue_now(refresh_account_token, account_id, countdown=countdown).sent:
+            client.delete(f"wechat:token-refresh-queued:{account_id}")  # the next beat run tries again
+            break
         queued += 1
     return {"due": len(plan), "queued": queued}

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from wechat.tokens import TokenInfo
 
@@ -31,7 +34,7 @@ def token_status_record(*, info: TokenInfo) -> AccountTokenStatus | None:
     if account is None:
         return None
     with transaction.atomic():
-        status, _ = AccountTokenStatus.objects.select_for_update().get_or_create(
+        status, _created = AccountTokenStatus.objects.select_for_update().get_or_create(
             account=account, defaults={"source": info.source}
         )
         status.source = info.source
@@ -41,6 +44,16 @@ def token_status_record(*, info: TokenInfo) -> AccountTokenStatus | None:
         status.fetches_day = datetime.date.fromisoformat(info.day) if info.day else None
         status.last_errcode = info.last_errcode
         status.last_errmsg = (info.last_error or "")[:500]
+        if info.ends_early_at and info.last_error:
+            # issue 23, point 7: said on the token status page next to the error, stored
+            # in the site's language (the fetch may run in a worker, or in any request)
+            with translation.override(settings.LANGUAGE_CODE):
+                note = _(
+                    "WeChat did not answer a token fetch and may have issued a token we never "
+                    "received: the current token is treated as ending at the expiry shown, and "
+                    "is refreshed again before then."
+                )
+            status.last_errmsg = f"{info.last_error} — {note}"[:500]
         status.last_error_at = _aware(info.last_error_at)
         status.save()
     return status

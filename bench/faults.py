@@ -68,7 +68,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="60 accounts; task time limit 15 s, visibility timeout 25 s"
     )
-    parser.add_argument("--only", choices=["kill", "broker", "database", "callback"])
+    parser.add_argument("--only", choices=["kill", "broker", "database", "callback", "replies"])
     parser.add_argument(
         "--port-base", type=int, default=0, help="use ports from here on (default: free ports)"
     )
@@ -382,6 +382,190 @@ class Bench:
             switch(original)
 
 
+# --- replies and ambiguous answers (issue 23) -------------------------------------------------
+
+SEND = "/cgi-bin/message/custom/send"
+
+
+class Replies:
+    """Staff replies (message/custom/send) and menu/create under the faults of issue 23.
+
+    Each row also gives "true": replies whose record matches what the sandbox (WeChat)
+    got — sent ⇔ received; "not sent" ⇒ not received; "may have reached" either way —
+    and the time to settle (last outcome recorded after the fault ended). The beat is
+    played by this script: `outbound_sweep()` every 30 s, as the schedule does."""
+
+    def __init__(self, bench: Bench):
+        self.bench = bench
+        self.sandbox = bench.sandbox
+        self.not_queued = 0
+
+    def env(self) -> dict:
+        return {**self.bench.worker_env(), "WECHAT_HTTP_READ_TIMEOUT": "2", "WECHAT_HTTP_MAX_ATTEMPTS": "2"}
+
+    def write(self, count: int, label: str) -> tuple[object, list]:
+        from django.utils import timezone
+
+        from core.queueing import QueueUnavailable
+        from messaging.conversations import services
+        from messaging.conversations.models import OutboundMessage
+        from messaging.models import InboundMessage
+
+        account = self.bench.accounts(1, f"reply-{label}")[0]
+        replies = []
+        for i in range(count):
+            openid = f"oFaults{label[:6]}{i:06d}{time.time_ns() % 10**6:06d}"
+            now = timezone.now()
+            InboundMessage.objects.create(
+                account=account,
+                dedupe_key=f"{openid}-in",
+                openid=openid,
+                msg_type="text",
+                content="你好",
+                sent_at=now,
+                received_at=now,
+            )
+            self.sandbox.record_interaction(account.appid, openid)
+            try:
+                reply = services.outbound_send(
+                    account=account, openid=openid, msg_type="text", text=f"回复 {i}", by=None
+                )
+            except QueueUnavailable:  # stored; staff were told in words (503 in the view)
+                self.not_queued += 1
+                reply = OutboundMessage.objects.get(account=account, openid=openid)
+            replies.append(reply)
+        return account, replies
+
+    def settle(self, replies: list, *, timeout: float) -> float:
+        """Wait until none is pending or sending, sweeping every 30 s; returns the wait."""
+        from messaging.conversations import delivery
+        from messaging.conversations.models import OutboundMessage
+
+        ids = [r.pk for r in replies]
+        started = time.monotonic()
+        last_sweep = started
+        while time.monotonic() - started < timeout:
+            if not OutboundMessage.objects.filter(pk__in=ids, status__in=["pending", "sending"]).exists():
+                break
+            if time.monotonic() - last_sweep >= 30:
+                delivery.outbound_sweep()
+                last_sweep = time.monotonic()
+            time.sleep(0.2)
+        return time.monotonic() - started
+
+    def tally(self, account, replies: list, *, waited: float, limit: float, scenario: str) -> None:
+        from collections import Counter
+
+        from messaging.conversations.delivery import ERRMSG_UNKNOWN
+        from messaging.conversations.models import OutboundMessage
+
+        got = Counter(m["touser"] for m in self.sandbox.state(account.appid)["sent_messages"])
+        rows = list(OutboundMessage.objects.filter(pk__in=[r.pk for r in replies]))
+        stuck = sum(1 for r in rows if r.status in ("pending", "sending"))
+        duplicated = sum(1 for r in rows if got[r.openid] > 1)
+        lost = sum(1 for r in rows if r.status == "sent" and not got[r.openid])
+        true = sum(
+            1
+            for r in rows
+            if (r.status == "sent" and got[r.openid] == 1)
+            or (r.status == "failed" and r.errmsg == ERRMSG_UNKNOWN)
+            or (r.status == "failed" and not got[r.openid])
+        )
+        sent = sum(1 for r in rows if got[r.openid])
+        in_time = len(rows) - stuck if waited <= limit else 0
+        row(
+            scenario,
+            in_time,
+            len(rows),
+            lost,
+            duplicated,
+            stuck,
+            f"(received by WeChat {sent}; records true {true}/{len(rows)}; settled {waited:.0f} s "
+            f"after the fault, limit {limit:.0f} s)",
+        )
+
+    def limit(self) -> float:
+        from django.conf import settings
+
+        visibility = int(self.bench.timeouts.get("CELERY_BROKER_VISIBILITY_TIMEOUT", 0)) or (
+            settings.CELERY_BROKER_VISIBILITY_TIMEOUT
+        )
+        return visibility + 60
+
+    def kill_around_the_call(self) -> None:
+        n = max(20, self.bench.args.accounts // 5)
+        print(f"\n[5] worker SIGKILL around the reply's call: {n} replies, 2 workers", flush=True)
+        self.sandbox.latency_ms = 1500  # calls in flight when the kill comes
+        workers = self.bench.start_workers(2, self.env(), "reply-kill-a")
+        account, replies = self.write(n, "kill")
+        time.sleep(2.5)  # some sent, some in flight, some not taken yet
+        for worker in workers:
+            worker.kill()
+        self.sandbox.latency_ms = 0
+        self.bench.start_workers(2, self.env(), "reply-kill-b")
+        waited = self.settle(replies, timeout=self.limit() + 60)
+        self.tally(
+            account, replies, waited=waited, limit=self.limit(), scenario="worker SIGKILL around a reply"
+        )
+        self.bench.stop_workers()
+
+    def late_reply(self) -> None:
+        n = 10
+        print(f"\n[6] WeChat answers message/custom/send after the client's timeout: {n} replies", flush=True)
+        self.bench.start_workers(1, self.env(), "reply-late")
+        account, replies = self.write(n, "late")
+        self.sandbox.force_error(SEND, 0, delay_ms=3000, times=n, appid=account.appid)
+        waited = self.settle(replies, timeout=self.limit() + 60)
+        self.tally(account, replies, waited=waited, limit=self.limit(), scenario="reply answered too late")
+        self.bench.stop_workers()
+
+    def late_menu(self) -> None:
+        from menus import services
+
+        n = 10
+        print(f"\n[7] WeChat answers menu/create after the client's timeout: {n} accounts", flush=True)
+        accounts = self.bench.accounts(n, "menu-late")
+        for account in accounts:
+            self.sandbox.force_error("/cgi-bin/menu/create", 0, delay_ms=3000, times=1, appid=account.appid)
+        self.bench.start_workers(1, self.env(), "menu-late")
+        started = time.time()
+        fanout = services.fanout_start(data=MENU, accounts=accounts, by=None)
+        self.bench.wait_finished(fanout, timeout=180)
+        in_time, lost, twice, stuck, note = self.bench.tally(fanout, back_at=started, limit=self.limit())
+        published = fanout.versions.filter(status="published").count()
+        applied = sum(1 for a in accounts if self.sandbox.state(a.appid)["menu"])
+        row(
+            "menu/create answered too late",
+            in_time,
+            n,
+            lost,
+            twice,
+            stuck,
+            f"(applied by WeChat {applied}, recorded published {published}; "
+            f"settled {time.time() - started:.0f} s; {note})",
+        )
+        self.bench.stop_workers()
+
+    def redis_down(self) -> None:
+        from core.testing.faults import free_port, point_broker_at
+
+        n = 10
+        print(f"\n[8] Redis down under staff sending replies: {n} replies", flush=True)
+        original = point_broker_at(f"redis://127.0.0.1:{free_port()}/0")
+        try:
+            account, replies = self.write(n, "redis")
+        finally:
+            point_broker_at(original)
+        print(
+            f"  {self.not_queued} of {n} answered 'queue unreachable' (503 in the view), rows kept",
+            flush=True,
+        )
+        self.bench.start_workers(1, self.env(), "reply-redis")
+        waited = self.settle(replies, timeout=self.limit() + 60)
+        self.tally(account, replies, waited=waited, limit=self.limit(), scenario="Redis down while replying")
+        self.bench.stop_workers()
+
+
 def queued_version_ids() -> set[int]:
     """Version ids of the publish tasks still in Redis (queued or held unacknowledged)."""
     import redis
@@ -540,6 +724,12 @@ def main() -> None:
                 bench.database()
             if args.only in (None, "callback"):
                 callback(args, ports)
+            if args.only in (None, "replies"):
+                replies = Replies(bench)
+                replies.kill_around_the_call()
+                replies.late_reply()
+                replies.late_menu()
+                replies.redis_down()
         finally:
             bench.stop_workers()
             bench.sandbox.stop()

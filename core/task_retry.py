@@ -13,11 +13,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 if TYPE_CHECKING:
     from celery import Task
 
     from wechat.errors import WeChatError
+
+#: A database error (PostgreSQL restarting, unreachable) is retried like a temporary
+#: WeChat error, never acknowledged and dropped.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 def backoff_seconds(retries: int, *, base: float = 2.0) -> float:
@@ -29,11 +34,14 @@ def backoff_seconds(retries: int, *, base: float = 2.0) -> float:
     return min(base * (2.0**retries), cap) * random.uniform(0.8, 1.2)
 
 
-def retry_or_give_up(task: Task[Any, Any], exc: WeChatError, give_up: Callable[[str], None]) -> str:
-    """A temporary WeChat error in a task whose tries Celery counts (`max_retries`):
-    retry with backoff, or after the last try let the service record the failure
-    (`give_up(reason)`, the reason being "errcode errmsg") and return "failed"."""
-    if task.max_retries is not None and task.request.retries >= task.max_retries:
+def retry_or_give_up(
+    task: Task[Any, Any], exc: WeChatError, give_up: Callable[[str], None], *, max_retries: int | None = None
+) -> str:
+    """A temporary WeChat error in a task whose tries Celery counts (`max_retries`, or
+    the task's own): retry with backoff, or after the last try let the service record
+    the failure (`give_up(reason)`, the reason being "errcode errmsg") and return "failed"."""
+    limit = task.max_retries if max_retries is None else max_retries
+    if limit is not None and task.request.retries >= limit:
         give_up(f"{exc.errcode} {exc.errmsg}")
         return "failed"
     raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries))

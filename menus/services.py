@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from accounts.models import OfficialAccount
 from accounts.selectors import accounts_visible_to, user_can_access_account
 from core.domain_errors import DomainError
+from core.queueing import enqueue_now
 from wechat.api import menus as wechat_menus
 
 from . import conditional, limits
@@ -45,6 +46,7 @@ from .wire import wechat_body
 if TYPE_CHECKING:
     from core.typing import Actor
     from wechat.client import WeChatClient
+    from wechat.errors import WeChatError
 
 logger = logging.getLogger(__name__)
 
@@ -161,16 +163,11 @@ def _enqueue(version_ids: list[int]) -> None:
     timeouts in the settings); the versions not queued are then failed with the
     reason instead of staying pending, and the rest are not tried.
     """
-    from kombu.exceptions import KombuError
-    from redis.exceptions import RedisError
-
     from .tasks import publish_version
 
     for index, version_id in enumerate(version_ids):
-        try:
-            publish_version.delay(version_id)
-        except (KombuError, RedisError, OSError) as exc:
-            logger.error("could not queue menu publication(s) %s: %s", version_ids[index:], exc)
+        if not enqueue_now(publish_version, version_id).sent:
+            logger.error("could not queue menu publication(s) %s", version_ids[index:])
             versions_fail_unqueued(version_ids=version_ids[index:])
             return
 
@@ -401,11 +398,14 @@ def _send_locked(version_id: int, *, final_attempt: bool) -> str:
         return "failed"
     limits.global_rate_wait()
     had_conditional = _live_has_conditional(version)
+    client = _client(account)
     try:
-        client = _client(account)
         wechat_menus.create(client, version.wechat_body())
         conditional.publish_conditional(client, version.data, had_conditional=had_conditional)
     except WeChatError as exc:
+        if exc.may_have_acted and _wechat_has(client, version):
+            _finish(version, ok=True, attempted=True)  # WeChat applied it; only the answer was lost
+            return "published"
         if exc.temporary and not final_attempt:
             MenuVersion.objects.filter(pk=version.pk, status=VersionStatus.PENDING).update(
                 attempts=F("attempts") + 1,
@@ -421,12 +421,48 @@ def _send_locked(version_id: int, *, final_attempt: bool) -> str:
             ok=False,
             errcode=exc.errcode,
             errmsg=str(exc.errmsg),
-            explanation=str(exc.explanation),
+            explanation=_final_explanation(exc),
             attempted=True,
         )
         return "failed"
     _finish(version, ok=True, attempted=True)
     return "published"
+
+
+def _wechat_has(client: WeChatClient, version: MenuVersion) -> bool:
+    """After an ambiguous menu/create (the request was sent, no answer came back): read
+    the menus back with menu/get and say whether WeChat has this version's whole set,
+    default and conditional menus (issue 23, point 3). A failed read says no: the
+    version is then retried (sending the same menu again is harmless) or failed."""
+    from wechat.errors import WeChatError
+
+    try:
+        remote = conditional.remote_set(wechat_menus.get(client))
+    except WeChatError as exc:
+        logger.warning("menu version %s: read-back failed: %s", version.pk, exc)
+        return False
+    return conditional.canonical_set(remote) == conditional.canonical_set(version.data)
+
+
+def _final_explanation(exc: WeChatError) -> str:
+    """The failure text of the last try: a temporary error's own explanation says "the
+    call is retried", which is no longer true (issue 23, point 8)."""
+    if not exc.temporary:
+        return str(exc.explanation)
+    if exc.may_have_acted:
+        return str(
+            _(
+                "WeChat did not answer the last try and the menu read back from WeChat is "
+                "not this version: it was not published. Publish again."
+            )
+        )
+    return str(
+        _(
+            "WeChat could not be reached after several tries (%(reason)s); the menu was "
+            "not published. Publish again when WeChat answers."
+        )
+        % {"reason": f"{exc.errcode} {exc.errmsg}".strip()}
+    )
 
 
 def _live_has_conditional(version: MenuVersion) -> bool:

@@ -7,9 +7,9 @@ import random
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
-from core.task_retry import backoff_seconds
+from core.queueing import enqueue_now
+from core.task_retry import DATABASE_ERRORS, backoff_seconds
 
 from . import limits, services
 
@@ -21,11 +21,6 @@ DATABASE_RETRIES = 20
 def publish_backoff(retries: int) -> float:
     """MENU_PUBLISH_RETRY_BASE_SECONDS, doubling, capped (see core.task_retry)."""
     return backoff_seconds(retries, base=float(settings.MENU_PUBLISH_RETRY_BASE_SECONDS))
-
-
-# A database error (PostgreSQL restarting, unreachable) is retried like a temporary
-# WeChat error, never acknowledged and dropped: the version stays pending meanwhile.
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 @shared_task(
@@ -63,7 +58,7 @@ def check_drift() -> int:
         .distinct()
     )
     for account_id in account_ids:
-        check_drift_for_account.delay(account_id)
+        enqueue_now(check_drift_for_account, account_id)
     return len(account_ids)
 
 

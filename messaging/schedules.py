@@ -16,8 +16,9 @@ SCHEDULES = [
     {
         "name": gettext_noop("messaging: fail replies stuck on their way"),
         "task": "messaging.outbound_fail_stuck",
-        "every_seconds": 300,
-        "description": "Replies to users pending or sending for 15 minutes are marked failed.",
+        "every_seconds": 30,
+        "description": "Queues again replies whose task was lost (Redis down, a worker killed); "
+        "replies no task settled for 15 minutes are marked failed.",
     },
     {
         "name": gettext_noop("messaging: flush the message-log queue"),

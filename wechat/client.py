@@ -12,6 +12,7 @@ Error handling, once for every endpoint:
   whose request may have reached WeChat (read timeout, dropped connection) is
   not re-sent, so a customer-service message is never sent twice;
 - 45009 (daily quota) is never retried;
+- a failed token fetch raises with ``request_sent`` False: the call was not made;
 - 40001/40014/42001: the token is expired in the store *only if it is still
   the cached one*, a fresh one is taken (fetched by one process), and the call
   is retried once — never a loop.
@@ -136,7 +137,17 @@ class WeChatClient:
                 raise
 
     def _token(self) -> str:
-        return self.token_store.get_token(self.appid, self._secret, source=self.token_source)
+        """The token for a call. A failed token fetch means the call itself never left:
+        its error says so (`request_sent` False), whatever the fetch's own request did,
+        so that a caller never records "may have reached the user" for it (issue 23)."""
+        try:
+            return self.token_store.get_token(self.appid, self._secret, source=self.token_source)
+        except WeChatError as error:
+            if not error.request_sent:
+                raise
+            raise WeChatError(
+                error.errcode, error.errmsg, api=error.api, temporary=error.temporary, request_sent=False
+            ) from error
 
 
 def _rewound(files: Mapping[str, Any] | None) -> dict[str, Any] | None:

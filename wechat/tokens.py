@@ -57,6 +57,11 @@ return 0
 """
 
 
+#: WeChat keeps an old token working this long after issuing a new one (5 minutes),
+#: less a safety margin: after an unanswered fetch the cached token counts as ending then.
+UNSEEN_TOKEN_OVERLAP_SECONDS = 240
+
+
 @dataclass(frozen=True)
 class CachedToken:
     token: str
@@ -81,6 +86,8 @@ class TokenInfo:
     last_error: str = ""
     last_error_at: float | None = None
     fetched: bool = False  # did this call fetch from WeChat?
+    #: when an unanswered fetch made the store treat the cached token as ending early
+    ends_early_at: float | None = None
 
 
 def beijing_day(now: float) -> str:
@@ -198,6 +205,7 @@ class TokenStore:
             last_errcode=int(data["last_errcode"]) if data.get("last_errcode") else None,
             last_error=data.get("last_error", ""),
             last_error_at=_float(data.get("last_error_at")),
+            ends_early_at=_float(data.get("ends_early_at")),
         )
 
     def expire_if_current(self, appid: str, token: str, *, source: str = "classic") -> bool:
@@ -298,6 +306,8 @@ class TokenStore:
             except WeChatError as error:
                 if error.request_sent:  # WeChat counts every fetch that reached it
                     self._count_fetch(appid, source)
+                if error.may_have_acted:
+                    self._end_soon(appid, source)
                 self._record_error(appid, source, error)
                 elapsed = time.monotonic() - began
                 if error.temporary and attempt < 3 and elapsed + read_timeout < budget:
@@ -322,6 +332,7 @@ class TokenStore:
                 "last_errcode": "",
                 "last_error": "",
                 "last_error_at": "",
+                "ends_early_at": "",
             },
         )
         pipe.execute()
@@ -334,6 +345,35 @@ class TokenStore:
         )
         self._notify(appid, source, fetched=True)
         return cached
+
+    def _end_soon(self, appid: str, source: str) -> None:
+        """A fetch was sent and no answer came back: WeChat may have issued a token we never
+        saw, which ends the cached one after the overlap (docs/wechat-protocol.md: old and
+        new tokens both work for 5 minutes). Treat the cached token as ending then, minus
+        a safety margin, so that the next `get_token` (inside `margin_seconds`) refreshes
+        again promptly, single-flight (issue 23, point 7). Called with the lock held."""
+        value = self.redis.get(self.token_key(appid, source))
+        if not value:
+            return
+        expires_ms, fetched_ms, token = _str(value).split("|", 2)
+        now = self.clock()
+        ends = min(int(expires_ms) / 1000, now + UNSEEN_TOKEN_OVERLAP_SECONDS)
+        pipe = self.redis.pipeline()
+        pipe.set(
+            self.token_key(appid, source),
+            f"{int(ends * 1000)}|{fetched_ms}|{token}",
+            px=max(1, int((ends - now) * 1000)),
+        )
+        pipe.hset(
+            self.info_key(appid, source), mapping={"expires_at": f"{ends:.3f}", "ends_early_at": f"{now:.3f}"}
+        )
+        pipe.execute()
+        logger.warning(
+            "unanswered %s token fetch for %s: the cached token is treated as ending in %.0fs",
+            source,
+            appid,
+            ends - now,
+        )
 
     def _count_fetch(self, appid: str, source: str) -> int:
         key = self.fetches_key(appid, source, beijing_day(self.clock()))

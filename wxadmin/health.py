@@ -31,7 +31,8 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
-from core.probes import check_beat, check_broker, check_database, check_redis
+from core.probes import check_beat, check_broker, check_database, check_redis, check_redis_durability
+from core.queueing import enqueue_now
 
 
 @beat_init.connect(weak=False, dispatch_uid="wxadmin.health.beat_started")
@@ -39,7 +40,7 @@ def _beat_started(**_kwargs) -> None:
     """Beat sends a first heartbeat as it starts: /readyz turns ready without waiting 30 s."""
     from .tasks import heartbeat
 
-    heartbeat.delay()
+    enqueue_now(heartbeat)
 
 
 def check_tokens() -> tuple[bool, str]:
@@ -55,6 +56,7 @@ def check_tokens() -> tuple[bool, str]:
 CHECKS: dict[str, Callable[[], tuple[bool, str]]] = {
     "database": check_database,
     "redis": check_redis,
+    "redis_durability": check_redis_durability,
     "broker": check_broker,
     "beat": check_beat,
     "tokens": check_tokens,

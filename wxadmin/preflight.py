@@ -64,11 +64,37 @@ def problems(environ: dict[str, str] | None = None) -> list[str]:
         os.environ.update(saved)
 
 
+def redis_report(environ: dict[str, str] | None = None) -> tuple[bool, str]:
+    """(may start, one line) on the Redis at REDIS_URL: appendonly and maxmemory-policy
+    (issue 23, point 5). Data loss stops the start unless REDIS_ACCEPT_DATA_LOSS accepts
+    it; a Redis not reachable yet is only reported (/readyz checks it once it is up)."""
+    import redis
+
+    from core.probes import redis_durability
+
+    env: dict[str, str] = dict(os.environ) if environ is None else environ
+    accepted = env.get("REDIS_ACCEPT_DATA_LOSS", "").strip().lower() in ("1", "true", "yes", "on")
+    client = redis.Redis.from_url(env.get("REDIS_URL", ""), socket_timeout=3, socket_connect_timeout=3)
+    try:
+        safe, detail = redis_durability(client)
+    except (redis.RedisError, ValueError) as error:
+        return True, f"Redis not checked ({type(error).__name__}); /readyz checks it once it is up"
+    finally:
+        client.close()
+    if safe:
+        return True, f"Redis: {detail}"
+    if accepted:
+        return True, f"Redis: {detail} (risk accepted: REDIS_ACCEPT_DATA_LOSS)"
+    return False, f"Redis would lose data: {detail}. Fix Redis, or set REDIS_ACCEPT_DATA_LOSS=true"
+
+
 def main() -> int:
     found = problems()
     if not found:
         sys.stderr.write("preflight: the production settings load\n")
-        return 0
+        may_start, line = redis_report()
+        sys.stderr.write(f"preflight: {line}\n")
+        return 0 if may_start else 2
     sys.stderr.write("wxadmin will not start with production settings:\n")
     for problem in found:
         sys.stderr.write(f"  - {problem}\n")

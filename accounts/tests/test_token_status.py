@@ -301,3 +301,37 @@ def test_a_temporary_error_retries_sooner_than_redis_would_hand_the_task_out_aga
         finally:
             refresh_account_token.pop_request()
         assert 0 < caught.value.when <= settings.TASK_RETRY_MAX_COUNTDOWN
+
+
+@pytest.mark.django_db
+def test_refresh_token_now_with_redis_down_says_so_instead_of_a_500(admin_client, account, wechat, settings):
+    """Issue 23, point 4: the token store lives in Redis; a refused Redis is said in words."""
+    from core.testing.faults import free_port
+
+    wechat.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id)
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    response = admin_client.post(
+        reverse("admin:accounts_officialaccount_changelist"),
+        {"action": "refresh_token_now", "_selected_action": [account.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Redis" in response.content.decode()
+    assert wechat.token_fetches(account.appid) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_an_unanswered_fetch_is_said_on_the_token_status_page(admin_client, account, wechat, settings):
+    """Issue 23, point 7: the status row says the token is treated as ending early."""
+    settings.WECHAT_HTTP_READ_TIMEOUT = 0.5
+    wechat.register_app(account.appid, account.appsecret, wechat_id=account.wechat_id)
+    account_token_refresh(account=account)
+    wechat.force_error("/cgi-bin/token", 0, delay_ms=1500, times=3)  # answered too late
+    with pytest.raises(WeChatError):
+        account_token_refresh(account=account, force=True)
+    status = status_of(account)
+    assert status.expires_at <= timezone.now() + datetime.timedelta(seconds=241)
+    assert "提前视为失效" in status.last_errmsg  # in Chinese: the stored text of the page
+    page = admin_client.get(reverse("admin:accounts_accounttokenstatus_change", args=[status.pk]))
+    assert "提前视为失效" in page.content.decode()

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 FORWARD, REFUSE, HANG = "forward", "refuse", "hang"
@@ -228,3 +229,18 @@ class CeleryWorker:
                 self.kill()
         if self._log is not None:
             self._log.close()
+
+
+def point_broker_at(url: str) -> str:
+    """Point this process's Celery producer at another broker (a refused port, a
+    `BlackHole`); returns the previous URL, to be passed back to restore it."""
+    from celery import current_app
+    from kombu import pools
+
+    app: Any = current_app  # the project's app (wxadmin.celery); core is a leaf, it does not import it
+    previous = app.conf.broker_url
+    app.conf.broker_url = url
+    pools.reset()  # drop pooled connections to the previous broker
+    app._pool = None
+    app.amqp._producer_pool = None
+    return previous

@@ -32,20 +32,12 @@ def wait_for(predicate, timeout: float, what: str):
 def broker_at():
     """`broker_at(url)` points this process's Celery producer at another broker; restored
     afterwards."""
-    from kombu import pools
-
+    from core.testing.faults import point_broker_at
     from wxadmin.celery import app
 
     original = app.conf.broker_url
-
-    def switch(url: str) -> None:
-        app.conf.broker_url = url
-        pools.reset()  # drop pooled connections to the previous broker
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    yield switch
-    switch(original)
+    yield point_broker_at
+    point_broker_at(original)
 
 
 def post_publish(client, account):

@@ -17,6 +17,7 @@ from unfold.admin import ModelAdmin
 from accounts.scoping import AccountScopedAdminMixin
 from core.admin_mixins import ReadOnlyAdminMixin
 from core.permissions import required_permission
+from core.queueing import QueueUnavailable
 
 from . import services, views
 from .models import OutboundMessage, OutboundStatus
@@ -82,12 +83,18 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdm
     @admin.action(description=_("Send the failed replies again"), permissions=["retry"])
     def retry_failed(self, request, queryset):
         done = refused = 0
+        not_queued = ""
         for message in queryset.filter(status=OutboundStatus.FAILED).select_related("account"):
             try:
                 services.outbound_retry(message=message, by=request.user)
                 done += 1
+            except QueueUnavailable as exc:  # stored as pending: the sweeper queues it
+                done += 1
+                not_queued = exc.user_message
             except services.ConversationError:
                 refused += 1
+        if not_queued:
+            self.message_user(request, not_queued, messages.WARNING)
         self.message_user(
             request,
             ngettext("%(count)d reply was queued again.", "%(count)d replies were queued again.", done)

@@ -85,6 +85,12 @@ class OutboundMessage(models.Model):
     )
     created_at = models.DateTimeField(_("written at"), default=timezone.now)
     sent_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # Where the delivery got to (issue 23): `claimed_at` is set when a task takes the
+    # message (pending → sending), `call_started_at` right before message/custom/send
+    # (committed first). A redelivered task reads them: no call started → it sends;
+    # a call started and no outcome → "may have reached the user".
+    claimed_at = models.DateTimeField(_("taken by a worker at"), null=True, blank=True, editable=False)
+    call_started_at = models.DateTimeField(_("sent to WeChat at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("reply to a user")

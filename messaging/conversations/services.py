@@ -15,9 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
+from core.queueing import Queued, enqueue_on_commit
 from messaging.models import KfAccount, KfAccountStatus, KfSession, KfSessionStatus
 from messaging.uploads import sniff_upload
 
@@ -47,6 +49,13 @@ IMAGE_SIGNATURES = {
     b"GIF87a": "image/gif",
     b"GIF89a": "image/gif",
 }
+
+
+#: QueueUnavailable's text for a reply (the message is kept and sent when Redis is back)
+REPLY_NOT_QUEUED = _lazy(
+    "The task queue (Redis) could not be reached. The reply is saved and is sent "
+    "automatically once Redis and the Celery workers are running again."
+)
 
 
 class ConversationError(DomainError, ValidationError):
@@ -144,8 +153,10 @@ def _check_window(account: OfficialAccount, openid: str, *, exclude_id: int | No
     return window
 
 
-def _enqueue(message_id: int) -> None:
-    transaction.on_commit(lambda: outbound_deliver_task.delay(message_id))
+def _enqueue(message_id: int) -> Queued:
+    """Queue delivery after the commit (core.queueing); if the broker is down the
+    message stays pending and `outbound_sweep` queues it again when Redis is back."""
+    return enqueue_on_commit(outbound_deliver_task, message_id)
 
 
 def outbound_send(
@@ -165,7 +176,9 @@ def outbound_send(
     messages) or 1 minute of a click/scan/subscription (3 messages); a reply outside
     would get 45015, one too many 45047 — both refused here with the reason, and
     nothing is stored. The account row is locked so that two agents answering at once
-    cannot both take the window's last message.
+    cannot both take the window's last message. If the task queue cannot be reached the
+    message stays stored as pending and `QueueUnavailable` says so (issue 23, point 4);
+    the sweeper queues it when Redis is back.
     """
     fields = _clean(msg_type=msg_type, text=text, news=news or {}, image=image)
     with transaction.atomic():
@@ -180,7 +193,8 @@ def outbound_send(
             message.image.save(image.name.rsplit("/", 1)[-1], image, save=False)
         message.save()
         upkeep.refresh([(account.pk, openid)])  # answered now (issue 30)
-        _enqueue(message.pk)
+        queued = _enqueue(message.pk)
+    queued.raise_if_failed(str(REPLY_NOT_QUEUED))
     return message
 
 
@@ -194,10 +208,22 @@ def outbound_retry(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
         _check_window(current.account, current.openid, exclude_id=current.pk)
         current.status = OutboundStatus.PENDING
         current.errcode, current.errmsg, current.explanation = None, "", ""
+        current.claimed_at = current.call_started_at = None  # a new delivery, from the start
         # it is (re)written now: it counts against the window it is sent in
         current.created_at = timezone.now()
-        current.save(update_fields=["status", "errcode", "errmsg", "explanation", "created_at"])
+        current.save(
+            update_fields=[
+                "status",
+                "errcode",
+                "errmsg",
+                "explanation",
+                "created_at",
+                "claimed_at",
+                "call_started_at",
+            ]
+        )
         upkeep.refresh([(current.account_id, current.openid)])
         logger.info("outbound %s: retry requested by %s", current.pk, getattr(by, "pk", None))
-        _enqueue(current.pk)
+        queued = _enqueue(current.pk)
+    queued.raise_if_failed(str(REPLY_NOT_QUEUED))
     return current

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import OfficialAccount
 from accounts.scoping import require_account_access
 from core.permissions import requires_permission
+from core.queueing import QueueUnavailable
 
 from . import selectors, services
 from .models import OUTBOUND_TEXT_MAX_LENGTH, OutboundMessage, OutboundType
@@ -160,6 +161,11 @@ def conversation_send(request: AuthenticatedHttpRequest, account_pk: int, openid
             image=request.FILES.get("image"),
             kf_account=data.get("kf_account", ""),
         )
+    except QueueUnavailable as exc:  # stored; the sweeper sends it when Redis is back
+        if _wants_json(request):
+            return JsonResponse({"error": exc.user_message, **_state(account, openid)}, status=503)
+        messages.warning(request, exc.user_message)
+        return redirect("admin:messaging_workspace_detail", account.pk, openid)
     except services.ConversationError as exc:
         if _wants_json(request):
             return JsonResponse(
@@ -190,6 +196,8 @@ def outbound_retry(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     account = _account(request, message.account_id)
     try:
         services.outbound_retry(message=message, by=request.user)
+    except QueueUnavailable as exc:
+        return JsonResponse({"error": exc.user_message, **_state(account, message.openid)}, status=503)
     except services.ConversationError as exc:
         return JsonResponse(
             {

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
+from core.queueing import enqueue_on_commit
 from messaging.models import (
     KF_ACCOUNT_MAX_LENGTH,
     KF_ACCOUNTS_LIMIT,
@@ -74,7 +75,9 @@ def _check_nickname(nickname: str) -> str:
 
 
 def _enqueue(operation: KfOperation) -> None:
-    transaction.on_commit(lambda: kf_operation_run.delay(operation.pk))
+    """Queue the operation after the commit (core.queueing: a broker fault is logged and
+    the operation stays pending, as written)."""
+    enqueue_on_commit(kf_operation_run, operation.pk)
 
 
 def kf_account_check_new(*, account: OfficialAccount, prefix: str, nickname: str) -> tuple[str, str]:

@@ -360,6 +360,8 @@ def test_send_endpoint_answers_json_with_the_reason(client, account, sandboxed):
 def test_replies_stuck_on_their_way_are_failed_once_and_can_be_retried(account):
     user_wrote(account)
     stuck = sent(account, status=OutboundStatus.SENDING, at=timezone.now() - datetime.timedelta(minutes=20))
+    # the worker had started the call (issue 23: without it the message says "not sent")
+    OutboundMessage.objects.filter(pk=stuck.pk).update(call_started_at=stuck.created_at)
     fresh = sent(account, status=OutboundStatus.PENDING)
     assert delivery.outbound_fail_stuck() == 1
     assert delivery.outbound_fail_stuck() == 0  # selects by state: a second run does nothing

@@ -236,3 +236,24 @@ def test_frozen_clock_does_not_make_old_tokens_or_errors_look_new(sb, redis_clie
             store.refresh(APPID, SECRET, force=True)
         assert store.refresh(APPID, SECRET, force=True).fetched  # not the stale 40164
     assert sb.token_fetches(APPID) == 3
+
+
+@pytest.mark.slow
+def test_an_unanswered_fetch_makes_the_cached_token_end_early_and_refresh_promptly(sb, redis_client):
+    """Issue 23, point 7: WeChat answers the token fetch after the client gave up, so it
+    issued tokens we never saw (each ends ours after the 5-minute hand-over). The store
+    treats its token as ending within that hand-over and the next call refreshes."""
+    store = store_for(sb, redis_client, timeout=(0.5, 0.5), margin_seconds=300)
+    token = store.get_token(APPID, SECRET)
+    sb.force_error("/cgi-bin/token", 0, delay_ms=1500, times=3)  # answered, too late
+    with pytest.raises(WeChatError) as caught:
+        store.refresh(APPID, SECRET, force=True)
+    assert caught.value.may_have_acted
+    cached = store.cached(APPID)
+    assert cached.token == token
+    assert cached.expires_at - time.time() <= 241
+    assert store.status(APPID).ends_early_at is not None
+    time.sleep(1.6)  # the late answers were issued meanwhile
+    fresh = store.get_token(APPID, SECRET)  # inside the margin now: refreshed at once
+    assert fresh != token
+    assert store.status(APPID).ends_early_at is None

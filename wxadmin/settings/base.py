@@ -443,6 +443,10 @@ WXADMIN_BENCH_VIEWS = env.bool("WXADMIN_BENCH_VIEWS", default=False)
 # --- Health and metrics (issue 14) ---------------------------------------------------------
 # /readyz runs its checks at most once per this many seconds per process.
 HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=2.0)
+# /readyz's redis_durability check (docs/operations.md): Redis must run with appendonly yes
+# and maxmemory-policy noeviction; required in production unless the risk is accepted here.
+REDIS_ACCEPT_DATA_LOSS = env.bool("REDIS_ACCEPT_DATA_LOSS", default=False)
+REDIS_DURABILITY_REQUIRED = False
 # /readyz fails when the heartbeat beat sends every 30 s was last run longer ago than this.
 HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env.int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", default=120)
 # /metrics answers direct requests from these networks, or requests with this bearer token.

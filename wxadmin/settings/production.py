@@ -28,6 +28,8 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 vars().update(redis_settings(env.str("REDIS_URL")))
 vars().update(env.email_url("EMAIL_URL"))
+# /readyz fails when Redis would lose data (no AOF, an evicting policy): issue 23
+REDIS_DURABILITY_REQUIRED = True
 
 # Keep database connections between requests (the WeChat callback is latency-bound),
 # checking them before reuse.

@@ -47,6 +47,7 @@ def test_readyz_is_ready_with_everything_up_and_says_nothing_secret(client, sett
     assert {name: check["ok"] for name, check in checks.items()} == {
         "database": True,
         "redis": True,
+        "redis_durability": True,
         "broker": True,
         "beat": True,
         "tokens": True,

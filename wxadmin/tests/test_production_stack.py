@@ -73,6 +73,8 @@ def stack_environment(*, port: int, sandbox_url: str, tmp_path: Path) -> dict:
             "MEDIA_ROOT": str(tmp_path / "media"),
             "MENU_PUBLISH_RATE_PER_SECOND": "0",
             "LOG_LEVEL": "INFO",
+            # the shared test Redis runs without appendonly: accepted here (docs/operations.md)
+            "REDIS_ACCEPT_DATA_LOSS": "true",
         }
     )
     return env
@@ -111,13 +113,15 @@ class Browser:
         return response
 
 
-def wait_ready(base: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> dict:
+def wait_ready(
+    base: str, process: subprocess.Popen, log: Path, timeout: float = 60, checks: str = ""
+) -> dict:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         assert process.poll() is None, f"serve.sh exited early:\n{log.read_text()[-4000:]}"
         try:
-            answer = requests.get(base + "/readyz", timeout=3)
+            answer = requests.get(base + "/readyz", params={"checks": checks} if checks else None, timeout=3)
             last = answer.json()
             if answer.status_code == 200:
                 return last
@@ -155,7 +159,7 @@ def test_make_serve_runs_the_production_stack_end_to_end(sandbox, settings, redi
         )
     try:
         ready = wait_ready(base, process, log)
-        assert set(ready["checks"]) == {"database", "redis", "broker", "beat", "tokens"}
+        assert set(ready["checks"]) == {"database", "redis", "redis_durability", "broker", "beat", "tokens"}
         assert requests.get(base + "/healthz", timeout=5).json() == {"status": "ok"}
 
         # Production settings: plain HTTP is sent to HTTPS; behind the proxy's header it is not.
@@ -279,3 +283,163 @@ def test_when_one_process_dies_serve_stops_the_others_and_fails(sandbox, redis_c
     assert "a process exited" in output and "[serve] stopped" in output
     with pytest.raises(ProcessLookupError):  # the worker and beat are gone too
         os.killpg(process.pid, 0)
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+def nginx_site(*, web_port: int, https_port: int, http_port: int, tmp_path: Path) -> Path:
+    """deploy/nginx/wxadmin.conf as shipped, on loopback ports with a self-signed certificate,
+    inside a minimal nginx.conf whose files all live in tmp_path."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    site = (ROOT / "deploy/nginx/wxadmin.conf").read_text()
+    for old, new in (
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{web_port};"),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("/etc/letsencrypt/live/wxadmin.example.com/fullchain.pem", str(cert)),
+        ("/etc/letsencrypt/live/wxadmin.example.com/privkey.pem", str(key)),
+    ):
+        assert old in site, old
+        site = site.replace(old, new)
+    site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
+    temp = tmp_path / "nginx-temp"
+    temp.mkdir()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"""daemon off;
+user root;
+worker_processes 1;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/nginx-error.log warn;
+events {{ worker_connections 2048; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+{site}
+}}
+"""
+    )
+    return conf
+
+
+def slow_header_client(port: int, stop, connected, context) -> None:
+    """Opens a TLS connection and sends a request's headers one byte a second, never
+    finishing (slowloris)."""
+    try:
+        sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
+        connected.release()
+        header = b"GET /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4000
+        for byte in header:
+            if stop.is_set():
+                break
+            sock.send(bytes([byte]))
+            stop.wait(1)
+        sock.close()
+    except OSError:
+        pass
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="needs Debian's nginx (apt-get install nginx)")
+@pytest.mark.django_db(transaction=True)
+def test_nginx_in_front_keeps_callbacks_within_5_s_under_200_slow_clients(sandbox, redis_client, tmp_path):
+    """Issue 23, point 6: the shipped nginx site in front of `make serve`'s gunicorn; 200
+    connections send their headers byte by byte while signed callbacks go through nginx:
+    every callback is answered within WeChat's 5 s."""
+    import threading
+
+    sandbox.register_app(APPID, SECRET, wechat_id=WXID)
+    OfficialAccountFactory(appid=APPID, appsecret=SECRET, wechat_id=WXID, server_token=SERVER_TOKEN)
+    port, https_port, http_port = free_port(), free_port(), free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        serve = subprocess.Popen(
+            ["bash", "scripts/serve.sh", "--no-migrate"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=stack_environment(port=port, sandbox_url=sandbox.base_url, tmp_path=tmp_path),
+            start_new_session=True,
+        )
+    conf = nginx_site(web_port=port, https_port=https_port, http_port=http_port, tmp_path=tmp_path)
+    nginx = subprocess.Popen([NGINX, "-c", str(conf)], start_new_session=True)
+    stop = threading.Event()
+    try:
+        # the web tier is what matters here (--no-migrate installs no schedules: no beat heartbeat)
+        wait_ready(f"http://127.0.0.1:{port}", serve, log, timeout=120, checks="database,redis,broker")
+
+        def callback(i: int) -> tuple[float, requests.Response]:
+            stamp, nonce = str(int(time.time())), f"nonce{i}"
+            params = {
+                "signature": signature(SERVER_TOKEN, stamp, nonce),
+                "timestamp": stamp,
+                "nonce": nonce,
+                "echostr": f"hello{i}",
+            }
+            started = time.monotonic()
+            answer = requests.get(
+                f"https://127.0.0.1:{https_port}/wechat/{APPID}/", params=params, verify=False, timeout=10
+            )
+            return time.monotonic() - started, answer
+
+        for i in range(4):  # warm: both gunicorn workers have loaded the account
+            callback(-1 - i)
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # one context: loading CAs 200 times is slow
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        connected = threading.Semaphore(0)
+        attackers = [
+            threading.Thread(
+                target=slow_header_client, args=(https_port, stop, connected, context), daemon=True
+            )
+            for _ in range(200)
+        ]
+        for thread in attackers:
+            thread.start()
+        for _ in attackers:  # every slow connection is open and trickling
+            assert connected.acquire(timeout=30)
+        time.sleep(2)
+        timings = []
+        for i in range(20):
+            seconds, answer = callback(i)
+            timings.append(seconds)
+            assert answer.status_code == 200 and answer.text == f"hello{i}", answer.text[:300]
+        assert max(timings) < 5, timings
+        # the probes stay private behind the public name
+        assert (
+            requests.get(f"https://127.0.0.1:{https_port}/readyz", verify=False, timeout=5).status_code == 404
+        )
+    finally:
+        stop.set()
+        nginx.send_signal(signal.SIGTERM)
+        nginx.wait(timeout=15)
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)
