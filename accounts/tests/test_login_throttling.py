@@ -97,3 +97,31 @@ def test_an_administrator_unlocks_from_the_admin(client):
     assert not AccessAttempt.objects.filter(username=user.username).exists()
     client.logout()
     assert log_in(client, user.username, PASSWORD).status_code == 302
+
+
+def test_an_attackers_own_logins_do_not_reset_guesses_at_another_username(client):
+    """Issue 22 §1: 4 wrong guesses at a victim, then the attacker's own correct login,
+    repeated. A success clears only that username's attempts, so the victim locks."""
+    victim = UserFactory(groups=["Operators"])
+    attacker = UserFactory(groups=["Operators"])
+    statuses = []
+    for _round in range(3):
+        for _guess in range(settings.AXES_FAILURE_LIMIT - 1):
+            statuses.append(log_in(client, victim.username, "wrong-password").status_code)
+        log_in(client, attacker.username, PASSWORD)
+        client.logout()
+    assert 429 in statuses
+    # the victim's real password is refused from the attacker's address and from any other
+    assert log_in(client, victim.username, PASSWORD).status_code == 429
+    assert log_in(client, victim.username, PASSWORD, address="10.7.7.7").status_code == 429
+
+
+def test_a_success_clears_that_usernames_attempts_only(client):
+    from axes.models import AccessAttempt
+
+    user, other = UserFactory(), UserFactory()
+    fail(client, user.username, settings.AXES_FAILURE_LIMIT - 2)
+    fail(client, other.username, 1)
+    assert log_in(client, user.username, PASSWORD).status_code == 302
+    assert not AccessAttempt.objects.filter(username=user.username).exists()
+    assert AccessAttempt.objects.filter(username=other.username).exists()
