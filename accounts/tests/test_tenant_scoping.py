@@ -182,3 +182,18 @@ def test_entity_of_another_tenant_answers_403(client, operator, foreign):
     response = client.post(url, {"full_name": "改掉", "kind": "enterprise", "subtype": "general_enterprise"})
     assert response.status_code == 403
     assert Entity.objects.get(pk=foreign.entity.pk).full_name != "改掉"
+
+
+def test_entity_access_follows_its_accounts_once_it_has_any(client, operator):
+    """Issue 22 §4: the creator loses an entity once only another tenant's accounts are under it."""
+    mine = EntityFactory(created_by=operator, bank_account_number="6222000000000001")
+    url = reverse("admin:accounts_entity_change", args=[mine.pk])
+    client.force_login(operator)
+    assert client.get(url).status_code == 200  # created, nothing under it yet
+    OfficialAccountFactory(entity=mine, name="别人挂上来的号")  # assigned to nobody of ours
+    assert client.get(url).status_code == 403
+    response = client.post(url, {"full_name": "改掉", "bank_account_number": "6222999999999999"})
+    assert response.status_code == 403
+    assert Entity.objects.get(pk=mine.pk).bank_account_number == "6222000000000001"
+    OfficialAccountFactory(entity=mine, assigned_staff=[operator])  # one of ours too: back
+    assert client.get(url).status_code == 200
