@@ -96,6 +96,10 @@ class Entity(models.Model):
         verbose_name = _("entity")
         verbose_name_plural = _("entities")
         ordering = ["full_name"]
+        # issue 22 §2: the one installation permission (accounts/installation.py); no role has it
+        permissions = [
+            ("operate_installation", _("Can operate the installation (schedules, task results, lockouts)"))
+        ]
 
     def __str__(self) -> str:
         return self.short_name or self.full_name
