@@ -61,6 +61,22 @@ def callback_url_for(account: OfficialAccount) -> str:
     return base.rstrip("/") + reverse("messaging:callback", args=[account.appid])
 
 
+#: simulating a user's action (text, click, subscribe…) changes what messages do
+USER_ACTION_PERMISSION = "messaging.change_inboundmessage"
+#: WeChat's certification pushes move orders: the permission the order's transitions need
+#: (certification/transitions.py: changing the order; the order page's own "simulate event"
+#: checks the same). Issue 22 §3: an Operator could succeed an order in review from here.
+CERTIFICATION_EVENT_PERMISSION = "certification.change_order"
+
+
+def required_permission(payload: dict) -> str:
+    """The permission a staff member needs to send this simulated push (on top of the
+    account's assignment): certification events are WeChat's, not a user's action."""
+    if payload.get("type") in CERTIFICATION_EVENTS:
+        return CERTIFICATION_EVENT_PERMISSION
+    return USER_ACTION_PERMISSION
+
+
 def clean_payload(payload: dict) -> dict:
     kind = payload.get("type", "text")
     if kind in CERTIFICATION_EVENTS:  # WeChat's own pushes (docs/wechat-protocol.md §f)
