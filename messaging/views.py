@@ -11,7 +11,6 @@ is stored, and answers a short plain-text status — never a traceback:
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -205,6 +204,8 @@ def simulate(request: HttpRequest, account_pk: int) -> JsonResponse:
     account's assignment (issue 9): it makes the account receive and answer a push.
     WeChat's certification events need the order transitions' permission (issue 22 §3).
     """
+    from core.parsing import BadInput, parse_json_object
+
     from .simulation import (
         USER_ACTION_PERMISSION,
         SimulationError,
@@ -218,11 +219,9 @@ def simulate(request: HttpRequest, account_pk: int) -> JsonResponse:
     account = get_object_or_404(OfficialAccount, pk=account_pk)
     require_account_access(request.user, account)
     try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"error": _("The request body is not valid JSON.")}, status=400)
-    if not isinstance(payload, dict):
-        return JsonResponse({"error": _("The request body must be a JSON object.")}, status=400)
+        payload = parse_json_object(request.body)
+    except BadInput as exc:
+        return JsonResponse({"error": exc.user_message}, status=400)
     if not request.user.has_perm(required_permission(payload)):  # issue 22 §3
         raise PermissionDenied
     try:

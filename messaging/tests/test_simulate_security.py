@@ -126,7 +126,9 @@ def test_simulated_certification_events_need_the_orders_transition_permission(cl
     response = client.post(f"/wechat/simulate/{account.pk}/", data=body, content_type="application/json")
     assert response.status_code == 403
     text = client.post(
-        f"/wechat/simulate/{account.pk}/", data={"type": "text", "content": "hi"}, content_type="application/json"
+        f"/wechat/simulate/{account.pk}/",
+        data={"type": "text", "content": "hi"},
+        content_type="application/json",
     )
     assert text.status_code != 403  # user actions stay the Operator's
     client.force_login(administrator)

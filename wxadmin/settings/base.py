@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "wxadmin.middleware.ExplicitLanguageMiddleware",
-    "wxadmin.middleware.RefuseNulInQueryMiddleware",  # (issue 9) ?q=%00 was a 500
+    "wxadmin.middleware.RefuseBadInputMiddleware",  # (issues 9, 22) NUL, year 99999: 400 not 500
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

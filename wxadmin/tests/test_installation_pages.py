@@ -106,10 +106,19 @@ def test_the_periodic_task_picker_offers_schedule_safe_tasks_without_ids(client)
     client.force_login(installation_operator())
     choices = dict(client.get(add).context["adminform"].form.fields["regtask"].choices)
     assert "accounts.refresh_expiring_tokens" in choices
-    assert not {"accounts.refresh_account_token", "messaging.outbound_deliver", "menus.publish_version"} & set(
-        choices
-    )
-    base = {"name": "x", "interval": interval.pk, "enabled": "on", "args": "[]", "kwargs": "{}", "priority": ""}
+    assert not {
+        "accounts.refresh_account_token",
+        "messaging.outbound_deliver",
+        "menus.publish_version",
+    } & set(choices)
+    base = {
+        "name": "x",
+        "interval": interval.pk,
+        "enabled": "on",
+        "args": "[]",
+        "kwargs": "{}",
+        "priority": "",
+    }
     refused = [
         {"task": "accounts.refresh_account_token", "args": json.dumps([1])},  # the attack of §2
         {"regtask": "messaging.outbound_deliver"},
@@ -122,6 +131,8 @@ def test_the_periodic_task_picker_offers_schedule_safe_tasks_without_ids(client)
         assert response.status_code == 200, fields
         assert response.context["adminform"].form.errors, fields
     assert not PeriodicTask.objects.filter(name="x").exists()
-    response = client.post(add, {**base, "regtask": "messaging.prune_messages", "kwargs": '{"batch_size": 500}'})
+    response = client.post(
+        add, {**base, "regtask": "messaging.prune_messages", "kwargs": '{"batch_size": 500}'}
+    )
     assert response.status_code == 302
     assert PeriodicTask.objects.get(name="x").task == "messaging.prune_messages"
