@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
+from core.parsing import shown
 from wechat_sandbox.simulate import CERTIFICATION_EVENTS
 
 ALLOWED_TYPES = ("text", "click", "view", "subscribe", "unsubscribe", "image")
@@ -72,13 +73,19 @@ CERTIFICATION_EVENT_PERMISSION = "certification.change_order"
 def required_permission(payload: dict) -> str:
     """The permission a staff member needs to send this simulated push (on top of the
     account's assignment): certification events are WeChat's, not a user's action."""
-    if payload.get("type") in CERTIFICATION_EVENTS:
+    kind = payload.get("type")
+    if isinstance(kind, str) and kind in CERTIFICATION_EVENTS:
         return CERTIFICATION_EVENT_PERMISSION
     return USER_ACTION_PERMISSION
 
 
 def clean_payload(payload: dict) -> dict:
     kind = payload.get("type", "text")
+    if not isinstance(kind, str):  # {"type": []} was a 500 (found by the admin fuzz, issue 22)
+        raise SimulationError(
+            _("Unknown type “%(type)s”; use one of: %(types)s.")
+            % {"type": shown(kind), "types": ", ".join(ALLOWED_TYPES)}
+        )
     if kind in CERTIFICATION_EVENTS:  # WeChat's own pushes (docs/wechat-protocol.md §f)
         clean = {"type": kind}
         if payload.get("expired_time") is not None:
