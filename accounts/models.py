@@ -64,7 +64,8 @@ TAKEN = {"unique": TAKEN_MESSAGE}
 
 def taken_message(model: type[models.Model], field_name: str) -> str:
     """The words Django's unique check uses (it capitalises the label too)."""
-    return TAKEN_MESSAGE % {"field_label": capfirst(model._meta.get_field(field_name).verbose_name)}
+    field = model._meta.get_field(field_name)
+    return TAKEN_MESSAGE % {"field_label": capfirst(getattr(field, "verbose_name", field_name))}
 
 
 class Entity(models.Model):

@@ -82,4 +82,4 @@ def install_autocomplete_guard() -> None:
         return original(self, name, [v for v in value if v in (None, "") or usable(self, v)], attr)
 
     optgroups.guarded = True  # type: ignore[attr-defined]
-    AutocompleteMixin.optgroups = optgroups  # type: ignore[method-assign]
+    AutocompleteMixin.optgroups = optgroups  # type: ignore[method-assign,assignment]

@@ -86,6 +86,7 @@ def clean_payload(payload: dict) -> dict:
             _("Unknown type “%(type)s”; use one of: %(types)s.")
             % {"type": shown(kind), "types": ", ".join(ALLOWED_TYPES)}
         )
+    clean: dict[str, object]
     if kind in CERTIFICATION_EVENTS:  # WeChat's own pushes (docs/wechat-protocol.md §f)
         clean = {"type": kind}
         if payload.get("expired_time") is not None:

@@ -112,7 +112,7 @@ class SchedulableTaskForm(beat_admin.PeriodicTaskForm):
         return data
 
 
-class PeriodicTaskInline(InstallationAdminMixin, beat_admin.PeriodicTaskInline):
+class PeriodicTaskInline(beat_admin.PeriodicTaskInline):
     """The tasks using a schedule; the package labels its task column "Task Name" untranslated."""
 
     fields = tuple("task_label" if name == "task" else name for name in beat_admin.PeriodicTaskInline.fields)
@@ -182,6 +182,6 @@ class PeriodicTaskAdmin(InstallationAdminMixin, beat_admin.PeriodicTaskAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "crontab":
-            field.label_from_instance = describe_crontab
+        if db_field.name == "crontab" and field is not None:
+            field.label_from_instance = describe_crontab  # type: ignore[method-assign,assignment]
         return field
