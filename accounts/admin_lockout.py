@@ -1,8 +1,9 @@
 """Login lockouts (django-axes) in the admin: who is locked, and an "unlock" action.
 
 Registered here instead of axes' own admin (AXES_ENABLE_ADMIN = False) to get the
-unfold look, Chinese labels and an explicit unlock. Administrators may use it
-(accounts/roles.py); unlocking deletes the failed attempts, which is what axes reads.
+unfold look, Chinese labels and an explicit unlock. Installation-wide (issue 22 §2):
+lockouts of every tenant's staff, so installation operators only (accounts/installation.py);
+unlocking deletes the failed attempts, which is what axes reads.
 """
 
 from axes.models import AccessAttempt
@@ -12,9 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 
+from .installation import InstallationAdminMixin
+
 
 @admin.register(AccessAttempt)
-class AccessAttemptAdmin(ModelAdmin):
+class AccessAttemptAdmin(InstallationAdminMixin, ModelAdmin):
     list_display = ("username", "ip_address", "failures_since_start", "attempt_time", "is_locked")
     list_filter = ("attempt_time",)
     search_fields = ("username", "ip_address")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -9,7 +10,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the encryption-key check)
+        from .lockout import clear_attempts_of_username
         from .roles import sync_roles_after_migrate
+
+        # issue 22 §1: a success clears that username's failed logins, never another's
+        user_logged_in.connect(clear_attempts_of_username, dispatch_uid="accounts.clear_attempts")
 
         # Runs after every app's migrations, so permissions of apps added later
         # (menus, certification, messaging) reach the roles too.

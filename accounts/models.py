@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -57,6 +58,20 @@ SUBTYPES_BY_KIND: dict[str, set[str]] = {
 }
 
 
+#: Issue 22 §5: a value another row holds gets these words whoever owns that row (the
+#: staff member's own account or another tenant's), so the answer confirms nothing about
+#: other tenants. Used as the `unique` error of every unique field staff type, and by the
+#: CSV import for an AppID it may not update (accounts/resources.py).
+TAKEN_MESSAGE = _("This %(field_label)s cannot be used; enter another one.")
+TAKEN = {"unique": TAKEN_MESSAGE}
+
+
+def taken_message(model: type[models.Model], field_name: str) -> str:
+    """The words Django's unique check uses (it capitalises the label too)."""
+    field = model._meta.get_field(field_name)
+    return TAKEN_MESSAGE % {"field_label": capfirst(getattr(field, "verbose_name", field_name))}
+
+
 class Entity(models.Model):
     """The legal body (主体) behind official accounts. R-CERT-14: one entity, many accounts.
 
@@ -65,7 +80,7 @@ class Entity(models.Model):
     corporate bank account the reviewer's micro-deposit goes to.
     """
 
-    full_name = models.CharField(_("full name"), max_length=200, unique=True)
+    full_name = models.CharField(_("full name"), max_length=200, unique=True, error_messages=TAKEN)
     short_name = models.CharField(_("short name"), max_length=100, blank=True)
     kind = models.CharField(_("entity type"), max_length=20, choices=EntityKind)
     subtype = models.CharField(_("subtype"), max_length=30, choices=EntitySubtype)
@@ -100,6 +115,10 @@ class Entity(models.Model):
         verbose_name = _("entity")
         verbose_name_plural = _("entities")
         ordering = ["full_name"]
+        # issue 22 §2: the one installation permission (accounts/installation.py); no role has it
+        permissions = [
+            ("operate_installation", _("Can operate the installation (schedules, task results, lockouts)"))
+        ]
 
     def __str__(self) -> str:
         return self.short_name or self.full_name
@@ -167,12 +186,18 @@ class OfficialAccount(models.Model):
         _("WeChat ID"), max_length=20, blank=True, validators=[validators.validate_wechat_id]
     )
     original_id = models.CharField(
-        _("original ID"), max_length=15, unique=True, validators=[validators.validate_original_id]
+        _("original ID"),
+        max_length=15,
+        unique=True,
+        validators=[validators.validate_original_id],
+        error_messages=TAKEN,
     )
     account_type = models.CharField(
         _("account type"), max_length=20, choices=AccountType, default=AccountType.SERVICE
     )
-    appid = models.CharField(_("AppID"), max_length=18, unique=True, validators=[validators.validate_appid])
+    appid = models.CharField(
+        _("AppID"), max_length=18, unique=True, validators=[validators.validate_appid], error_messages=TAKEN
+    )
     appsecret = EncryptedTextField(_("AppSecret"), validators=[validators.validate_appsecret])
     server_token = EncryptedTextField(_("server token"), validators=[validators.validate_server_token])
     encoding_aes_key = EncryptedTextField(

@@ -18,7 +18,7 @@ from import_export import fields, resources, widgets
 from core.secrecy import mask
 
 from .exports import FormulaSafeResourceMixin
-from .models import Entity, MessageMode, OfficialAccount
+from .models import Entity, MessageMode, OfficialAccount, taken_message
 from .selectors import entities_visible_to, user_can_access_account
 
 if TYPE_CHECKING:
@@ -164,10 +164,8 @@ class OfficialAccountImportResource(resources.ModelResource):
         if new or user is None or user.is_superuser:
             return
         if not user_can_access_account(user, instance):
-            raise ValidationError(
-                _("AppID %(appid)s belongs to an account you are not assigned to.")
-                % {"appid": instance.appid}
-            )
+            # the words a taken AppID gets anywhere (issue 22 §5): nothing about its owner
+            raise ValidationError(taken_message(OfficialAccount, "appid"))
 
     def import_instance(self, instance, row, **kwargs):
         before = {f: getattr(instance, f) for f in OfficialAccount.CREDENTIAL_FIELDS}

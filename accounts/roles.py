@@ -1,7 +1,8 @@
 """The three staff roles and their permissions, kept in code and synced after every migrate.
 
 Operators run accounts, menus and messages; Finance runs certification orders,
-invoices and fees; Administrators do both and manage schedules. Which accounts a
+invoices and fees; Administrators do both. Installation pages (schedules, task
+results, lockouts) belong to no role: accounts/installation.py. Which accounts a
 member sees is decided by assignment (OfficialAccount.assigned_staff), not here.
 """
 
@@ -54,12 +55,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         "certification": ALL,
         "api": ALL,  # issue 27: client systems, keys, JS-SDK domains, the call log
         "audience": ALL,
-        "django_celery_beat": ALL,
-        "django_celery_results": VIEW,
-        # issue 9: see and lift login lockouts (django-axes; "unlock" deletes the attempts)
-        "axes": ["view_accessattempt", "delete_accessattempt", "view_accessfailurelog"],
     },
 }
+# Schedules, task results and login lockouts are installation-wide (issue 22 §2): no role
+# reaches them; superusers and holders of accounts.operate_installation do
+# (accounts/installation.py), and no role's ALL includes that permission.
+NEVER_GRANTED = {"accounts": {"operate_installation"}}
 
 
 def sync_roles(*, group_model: type[Group], permission_model: type[Permission]) -> None:
@@ -73,6 +74,7 @@ def sync_roles(*, group_model: type[Group], permission_model: type[Permission]) 
                 permissions = permissions.filter(codename__startswith="view_")
             elif grant != ALL:
                 permissions = permissions.filter(codename__in=grant)
+            permissions = permissions.exclude(codename__in=NEVER_GRANTED.get(app_label, ()))
             wanted.extend(permissions)
         group.permissions.set(wanted)
 

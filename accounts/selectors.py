@@ -45,15 +45,21 @@ def user_can_access_account(user: User | AnonymousUser, account: OfficialAccount
 
 
 def entities_visible_to(user: User | AnonymousUser) -> QuerySet[Entity]:
-    """Entities owning an account the user may see, or created by them (superusers: all).
+    """Entities owning an account the user may see, or created by them while no account is
+    under them yet (superusers: all).
 
+    Issue 22 §4: once an entity has accounts, access follows those accounts only — the
+    creator of an entity that now holds another tenant's accounts no longer sees it.
     Written as `pk IN (subquery)` so no join multiplies rows and no DISTINCT is needed.
     """
     if user.is_superuser:
         return Entity.objects.all()
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return Entity.objects.none()
-    return Entity.objects.filter(Q(pk__in=accounts_visible_to(user).values("entity")) | Q(created_by=user))
+    with_accounts = OfficialAccount.objects.filter(entity__isnull=False).values("entity")
+    return Entity.objects.filter(
+        Q(pk__in=accounts_visible_to(user).values("entity")) | (Q(created_by=user) & ~Q(pk__in=with_accounts))
+    )
 
 
 def user_can_access_entity(user: User | AnonymousUser, entity: Entity) -> bool:

@@ -44,3 +44,42 @@ class ReadOnlyAdminMixin(AdminBase):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.allow_delete and super().has_delete_permission(request, obj)
+
+
+def install_autocomplete_guard() -> None:
+    """Autocomplete widgets render a garbage value as "nothing selected" (issue 22 §7).
+
+    A form posted back with `entity=abc` is invalid, so the admin re-renders it; Django's
+    `AutocompleteMixin.optgroups` then looks the posted value up with
+    `filter(pk__in=["abc"])` and raises ValueError — a 500 on every add/change form with an
+    autocomplete foreign key (ticket-free since Django 2.0; still so in 5.2). The values
+    are passed through `core.parsing` (integer keys) or the target field's `to_python`
+    first, so the form shows its own "select a valid choice" error instead. Called once
+    from wxadmin.apps; covers every autocomplete field, including ones added later.
+    """
+    from django.contrib.admin.widgets import AutocompleteMixin
+    from django.core.exceptions import ValidationError
+
+    from .parsing import id_or_none
+
+    if getattr(AutocompleteMixin.optgroups, "guarded", False):
+        return
+    original = AutocompleteMixin.optgroups
+
+    def usable(widget: Any, value: Any) -> bool:
+        remote = widget.field.remote_field
+        opts = remote.model._meta
+        target = opts.get_field(getattr(remote, "field_name", None) or opts.pk.name)
+        if isinstance(target, models.IntegerField):  # AutoField, BigAutoField, …
+            return id_or_none(str(value)) is not None
+        try:
+            target.to_python(value)
+        except (ValidationError, ValueError, TypeError):
+            return False
+        return "\x00" not in str(value)
+
+    def optgroups(self: Any, name: str, value: list[Any], attr: Any = None) -> Any:
+        return original(self, name, [v for v in value if v in (None, "") or usable(self, v)], attr)
+
+    optgroups.guarded = True  # type: ignore[attr-defined]
+    AutocompleteMixin.optgroups = optgroups  # type: ignore[method-assign,assignment]

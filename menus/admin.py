@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -26,6 +27,7 @@ from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
+from core.parsing import id_or_none
 
 from . import selectors, services, validation
 from .models import FanOut, Menu, MenuAuditEntry, MenuVersion, VersionStatus
@@ -303,7 +305,10 @@ class FanOutAdmin(ReadOnlyAdminMixin, ModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return redirect(reverse("admin:menus_fanout_progress", args=[object_id]))
+        pk = id_or_none(object_id)  # issue 22 §7: /fanout/abc/change/ could not be reversed: 500
+        if pk is None:
+            raise Http404
+        return redirect(reverse("admin:menus_fanout_progress", args=[pk]))
 
     def get_urls(self):
         custom = [

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import OfficialAccount
 from accounts.scoping import require_account_access
 from accounts.selectors import accounts_visible_to
+from core.parsing import BadInput, check_json, parse_json_object
 
 from . import selectors, services
 from .conditional import remote_set, validate_set
@@ -62,13 +63,11 @@ def _account_view(
 
 
 def _body(request: HttpRequest) -> dict:
+    """The JSON object posted, its strings free of NUL and lone surrogates (core.parsing)."""
     try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest(_("The request body is not valid JSON."))
-    if not isinstance(data, dict):
-        raise BadRequest(_("The request body must be a JSON object."))
-    return data
+        return parse_json_object(request.body)
+    except BadInput as exc:
+        raise BadRequest(exc.user_message) from None
 
 
 class BadRequest(Exception):
@@ -98,9 +97,10 @@ def _handle[**P](func: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
             return JsonResponse({"error": str(exc)}, status=503)
         except services.MenuError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
-        except WeChatError as exc:
+        except WeChatError as exc:  # WeChat refusing the staff member's input is theirs to fix: 400
             return JsonResponse(
-                {"error": str(exc.explanation), "errcode": exc.errcode, "errmsg": exc.errmsg}, status=502
+                {"error": str(exc.explanation), "errcode": exc.errcode, "errmsg": exc.errmsg},
+                status=400 if exc.refuses_input else 502,
             )
 
     return wrapper
@@ -228,8 +228,12 @@ def import_json(request, account):
             _("This is not valid JSON: the problem is at line %(line)d, column %(column)d.")
             % {"line": exc.lineno, "column": exc.colno}
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise BadRequest(_("Paste the menu's JSON text."))
+    try:
+        check_json(data)
+    except BadInput as exc:
+        raise BadRequest(exc.user_message) from None
     if isinstance(data, dict) and isinstance(data.get("menu"), dict):  # a menu/get answer
         data = remote_set(data)  # with its conditional menus
     if isinstance(data, dict) and isinstance(data.get("selfmenu_info"), dict):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
+from core.parsing import shown
 from wechat_sandbox.simulate import CERTIFICATION_EVENTS
 
 ALLOWED_TYPES = ("text", "click", "view", "subscribe", "unsubscribe", "image")
@@ -62,8 +63,31 @@ def callback_url_for(account: OfficialAccount) -> str:
     return base.rstrip("/") + reverse("messaging:callback", args=[account.appid])
 
 
+#: simulating a user's action (text, click, subscribe…) changes what messages do
+USER_ACTION_PERMISSION = "messaging.change_inboundmessage"
+#: WeChat's certification pushes move orders: the permission the order's transitions need
+#: (certification/transitions.py: changing the order; the order page's own "simulate event"
+#: checks the same). Issue 22 §3: an Operator could succeed an order in review from here.
+CERTIFICATION_EVENT_PERMISSION = "certification.change_order"
+
+
+def required_permission(payload: dict[str, Any]) -> str:
+    """The permission a staff member needs to send this simulated push (on top of the
+    account's assignment): certification events are WeChat's, not a user's action."""
+    kind = payload.get("type")
+    if isinstance(kind, str) and kind in CERTIFICATION_EVENTS:
+        return CERTIFICATION_EVENT_PERMISSION
+    return USER_ACTION_PERMISSION
+
+
 def clean_payload(payload: dict[str, Any]) -> dict[str, Any]:
     kind = payload.get("type", "text")
+    if not isinstance(kind, str):  # {"type": []} was a 500 (found by the admin fuzz, issue 22)
+        raise SimulationError(
+            _("Unknown type “%(type)s”; use one of: %(types)s.")
+            % {"type": shown(kind), "types": ", ".join(ALLOWED_TYPES)}
+        )
+    clean: dict[str, object]
     if kind in CERTIFICATION_EVENTS:  # WeChat's own pushes (docs/wechat-protocol.md §f)
         clean = {"type": kind}
         if payload.get("expired_time") is not None:

@@ -11,7 +11,6 @@ is stored, and answers a short plain-text status — never a traceback:
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -203,19 +202,28 @@ def simulate(request: HttpRequest, account_pk: int) -> JsonResponse:
     Only when WECHAT_API_BASE is a loopback sandbox (otherwise 409): a real WeChat
     cannot be asked to play a user. Needs the change permission on messages and the
     account's assignment (issue 9): it makes the account receive and answer a push.
+    WeChat's certification events need the order transitions' permission (issue 22 §3).
     """
-    from .simulation import SimulationError, SimulationUnavailable, simulate_via_sandbox
+    from core.parsing import BadInput, parse_json_object
 
-    if not request.user.has_perm("messaging.change_inboundmessage"):
+    from .simulation import (
+        USER_ACTION_PERMISSION,
+        SimulationError,
+        SimulationUnavailable,
+        required_permission,
+        simulate_via_sandbox,
+    )
+
+    if not request.user.has_perm(USER_ACTION_PERMISSION):
         raise PermissionDenied
     account = get_object_or_404(OfficialAccount, pk=account_pk)
     require_account_access(request.user, account)
     try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"error": _("The request body is not valid JSON.")}, status=400)
-    if not isinstance(payload, dict):
-        return JsonResponse({"error": _("The request body must be a JSON object.")}, status=400)
+        payload = parse_json_object(request.body)
+    except BadInput as exc:
+        return JsonResponse({"error": exc.user_message}, status=400)
+    if not request.user.has_perm(required_permission(payload)):  # issue 22 §3
+        raise PermissionDenied
     try:
         result = simulate_via_sandbox(account=account, payload=payload)
     except SimulationUnavailable as exc:

@@ -39,6 +39,18 @@ TEMPORARY_ERRCODES = frozenset(
     {SYSTEM_BUSY, MINUTE_QUOTA, ERR_NETWORK, ERR_TIMEOUT, ERR_BAD_RESPONSE, ERR_TOKEN_WAIT}
 )
 
+#: WeChat refused what the staff member typed or chose (issue 22 §7): an unknown OpenID
+#: (40003, 65302 for trymatch), an unknown conditional menuid (65301), a menu breaking a rule
+#: (400xx, 65303-65317), bad JSON, media or parameters. Our endpoints answer these with a 4xx
+#: or a form error, not as a gateway failure (502): nothing is wrong between us and WeChat.
+INPUT_ERRCODES = frozenset(
+    {40003, 40005, 40007, 40008, 40009, 40097, 44002, 46003, 47001}
+    | set(range(40015, 40028))
+    | {40054, 40055, 40119, 40120, 40165, 40166, 41007}
+    | {65301, 65302, 65303, 65304, 65305, 65316, 65317, 65320}
+    | {65400, 65401, 65402, 65403, 65404, 65405}
+)
+
 # " rid: 6513aa28-57d848c6-68a55827" (newer) or " hint: [XXXX]" (older) suffixes.
 _SUFFIX = re.compile(r"[\s,;]*\b(?:rid|hint)\s*:.*\Z", re.DOTALL)
 
@@ -237,6 +249,11 @@ class WeChatError(Exception):
     def explanation(self) -> str:
         """Translated human text (evaluated in the language active when read)."""
         return explain(self.errcode)
+
+    @property
+    def refuses_input(self) -> bool:
+        """WeChat answered, refusing the input itself (INPUT_ERRCODES): the caller's 4xx."""
+        return self.errcode in INPUT_ERRCODES
 
     @property
     def is_token_error(self) -> bool:

@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from accounts.installation import InstallationAdminMixin
+
 from .admin_results import NamedRowMixin
 
 ACTIONS = {"add": _("may add"), "change": _("may change"), "delete": _("may delete"), "view": _("may view")}
@@ -75,7 +77,7 @@ admin.site.unregister(User)
 
 
 @admin.register(Group)
-class GroupAdmin(NamedRowMixin, BaseGroupAdmin, ModelAdmin):
+class GroupAdmin(InstallationAdminMixin, NamedRowMixin, BaseGroupAdmin, ModelAdmin):
     list_display = ("translated_name",)
 
     def row_name(self, obj) -> str:
@@ -93,10 +95,16 @@ class GroupAdmin(NamedRowMixin, BaseGroupAdmin, ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin, ModelAdmin):
+class UserAdmin(InstallationAdminMixin, BaseUserAdmin, ModelAdmin):
+    """Staff users: installation-wide (issue 22 §2). Only a superuser makes a superuser."""
+
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else (*fields, "is_superuser", "user_permissions")
 
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -4,11 +4,22 @@ The package describes a crontab in English only ("At 17 minutes past the hour");
 dependency, cron-descriptor, speaks Chinese too. These admin classes replace the package's
 "human readable" / "crontab translation" / "scheduler" columns with one translated
 "schedule" column; the crontab choices are described the same way; everything else is the package's admin.
+
+Issue 22 §2: every page here is installation-wide (accounts/installation.py: superusers and
+holders of accounts.operate_installation), and a periodic task can only run a
+*schedule-safe* task: one some app declares in its `schedules.py` (sweeps over all accounts
+that take no account id), with no positional arguments and only the keyword arguments its
+declaration names, of the declared types. `accounts.refresh_account_token` with another
+tenant's account id every 3 s, or `messaging.outbound_deliver` with any id, cannot be saved.
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from cron_descriptor import ExpressionDescriptor, FormatException, Options
+from django import forms
 from django.contrib import admin
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +31,10 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+
+from accounts.installation import InstallationAdminMixin
+
+from .schedules import collect_schedules
 
 #: Django language → cron-descriptor locale (others read English)
 CRON_LOCALES = {"zh-hans": "zh_CN"}
@@ -52,6 +67,51 @@ def describe_schedule(task: PeriodicTask) -> str:
     return str(task.interval or task.solar or task.clocked or "—")
 
 
+def schedule_safe_tasks() -> dict[str, dict[str, Any]]:
+    """Task name → the keyword arguments its declaration allows (name → declared value)."""
+    allowed: dict[str, dict[str, Any]] = {}
+    for spec in collect_schedules():
+        allowed.setdefault(spec["task"], {}).update(spec.get("kwargs", {}))
+    return allowed
+
+
+class SchedulableTaskForm(beat_admin.PeriodicTaskForm):
+    """A periodic task runs a schedule-safe task with no ids in its arguments (issue 22 §2)."""
+
+    regtask = forms.ChoiceField(label=_("task"), required=False)  # the package lists every task
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["regtask"].choices = [("", "---------")] + [(n, n) for n in sorted(schedule_safe_tasks())]
+
+    def clean(self):
+        data = super().clean()
+        task = data.get("task") or ""
+        allowed = schedule_safe_tasks()
+        if task and task not in allowed:
+            self.add_error(
+                "task", gettext("Only the tasks the apps schedule themselves can be scheduled here.")
+            )
+            return data
+        try:
+            args = json.loads(data.get("args") or "[]")
+            kwargs = json.loads(data.get("kwargs") or "{}")
+        except ValueError:
+            return data  # the package's clean_args / clean_kwargs said so already
+        if args not in ([], None):
+            self.add_error("args", gettext("Scheduled tasks take no positional arguments."))
+        declared = allowed.get(task, {})
+        if not isinstance(kwargs, dict) or any(
+            key not in declared or type(value) is not type(declared[key]) for key, value in kwargs.items()
+        ):
+            self.add_error(
+                "kwargs",
+                gettext("Keyword arguments allowed for this task: %(names)s.")
+                % {"names": ", ".join(sorted(declared)) or gettext("none")},
+            )
+        return data
+
+
 class PeriodicTaskInline(beat_admin.PeriodicTaskInline):
     """The tasks using a schedule; the package labels its task column "Task Name" untranslated."""
 
@@ -72,11 +132,13 @@ for model, base in (
     (IntervalSchedule, beat_admin.IntervalScheduleAdmin),
     (SolarSchedule, beat_admin.SolarScheduleAdmin),
 ):
-    admin.site.register(model, type(base.__name__, (base,), {"inlines": [PeriodicTaskInline]}))
+    admin.site.register(
+        model, type(base.__name__, (InstallationAdminMixin, base), {"inlines": [PeriodicTaskInline]})
+    )
 
 
 @admin.register(CrontabSchedule)
-class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
+class CrontabScheduleAdmin(InstallationAdminMixin, beat_admin.CrontabScheduleAdmin):
     inlines = [PeriodicTaskInline]
     list_display = ("schedule_text",)
     fields = ("schedule_text", "minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone")
@@ -88,7 +150,8 @@ class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(InstallationAdminMixin, beat_admin.PeriodicTaskAdmin):
+    form = SchedulableTaskForm
     list_display = ("task_name", "enabled", "schedule_text", "start_time", "last_run_at", "one_off")
     readonly_fields = ("last_run_at", "schedule_text")
     # the package's form template only adds an inline script writing "Translation: …" in
@@ -119,6 +182,6 @@ class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "crontab":
-            field.label_from_instance = describe_crontab
+        if db_field.name == "crontab" and field is not None:
+            field.label_from_instance = describe_crontab  # type: ignore[method-assign,assignment]
         return field

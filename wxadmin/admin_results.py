@@ -2,6 +2,7 @@
 
 The package names a row "<Task: id (STATE)>" (its `__str__`), which the change and history
 pages show as their subtitle and title; these admin classes name it in words instead.
+Installation-wide (issue 22 §2): results hold every tenant's task arguments and results.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from django_celery_results import admin as results_admin
 from django_celery_results.models import GroupResult, TaskResult
 
+from accounts.installation import InstallationAdminMixin
 from core.admin_mixins import AdminBase
 
 
@@ -36,12 +38,12 @@ for model in (TaskResult, GroupResult):
 
 
 @admin.register(TaskResult)
-class TaskResultAdmin(NamedRowMixin, results_admin.TaskResultAdmin):
+class TaskResultAdmin(InstallationAdminMixin, NamedRowMixin, results_admin.TaskResultAdmin):
     def row_name(self, obj) -> str:
         return _("task %(id)s (%(state)s)") % {"id": obj.task_id, "state": obj.status}
 
 
 @admin.register(GroupResult)
-class GroupResultAdmin(NamedRowMixin, results_admin.GroupResultAdmin):
+class GroupResultAdmin(InstallationAdminMixin, NamedRowMixin, results_admin.GroupResultAdmin):
     def row_name(self, obj) -> str:
         return _("task group %(id)s") % {"id": obj.group_id}

@@ -9,9 +9,10 @@ changes the language.
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 
 class ExplicitLanguageMiddleware(LocaleMiddleware):
@@ -23,25 +24,36 @@ class ExplicitLanguageMiddleware(LocaleMiddleware):
         request.LANGUAGE_CODE = translation.get_language()
 
 
-class RefuseNulInQueryMiddleware:
-    """400 for a query string carrying a NUL character (issue 9).
+class RefuseBadInputMiddleware:
+    """400 for an address no page of ours can take (issues 9 and 22 §7), before any view runs.
 
-    No page of ours takes one, and PostgreSQL refuses NUL in text, so an admin search
-    or filter such as `?q=%00` used to end in a 500. Bodies are left to the forms
-    (Django's CharField refuses NUL) and to the WeChat callback's own parser.
+    - a NUL anywhere in the path (`/conversations/1/o%00x/`: an OpenID) or the query string
+      (`?q=%00`): PostgreSQL refuses NUL in text, so these were 500s;
+    - a date part out of its range in a query parameter (`?created_at__year=99999`,
+      `…__month=13`): the admin's filters and date drill-down build dates from them, and
+      Python's `date` stops at year 9999;
+    - a `page` parameter that is not a page number (`/admin/search/?page=abc` or `page=0`:
+      the theme's search page calls `int()` on it). The changelists' own `p` is Django's.
+
+    The rules are core.parsing's; bodies are parsed there by the views and forms.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "\x00" in request.META.get("QUERY_STRING", "") or any(
-            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
-        ):
-            from django.http import HttpResponseBadRequest
-            from django.utils.translation import gettext as _
+        from core.parsing import BadInput, check_date_part, parse_page
 
-            return HttpResponseBadRequest(
-                _("The address contains a NUL character."), content_type="text/plain; charset=utf-8"
-            )
+        try:
+            if "\x00" in request.path_info or "\x00" in request.META.get("QUERY_STRING", ""):
+                raise BadInput(_("The address contains a NUL character."))
+            for key, values in request.GET.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    raise BadInput(_("The address contains a NUL character."))
+                for value in values:
+                    check_date_part(key, value)
+                    if key == "page":
+                        parse_page(value)
+        except BadInput as exc:
+            return HttpResponseBadRequest(exc.user_message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -75,25 +75,59 @@ def test_the_lock_lifts_after_the_cooloff(client):
         assert log_in(client, user.username, PASSWORD).status_code == 302
 
 
-def test_an_administrator_unlocks_from_the_admin(client):
+def test_an_installation_operator_unlocks_from_the_admin(client):
+    """Lockouts are installation-wide (issue 22 §2): a company's Administrator cannot see them."""
     from axes.models import AccessAttempt
+    from django.contrib.auth.models import Permission
 
     user = UserFactory()
     fail(client, user.username, settings.AXES_FAILURE_LIMIT)
     assert log_in(client, user.username, PASSWORD).status_code == 429
     attempts = list(AccessAttempt.objects.filter(username=user.username))
     assert attempts
-    administrator = UserFactory(groups=["Administrators"])
-    operator = UserFactory(groups=["Operators"])
+    installation_operator = UserFactory()
+    installation_operator.user_permissions.add(Permission.objects.get(codename="operate_installation"))
     changelist = reverse("admin:axes_accessattempt_changelist")
     action = {"action": "unlock", "_selected_action": [a.pk for a in attempts]}
-    client.force_login(operator)
-    assert client.get(changelist).status_code == 403
-    assert client.post(changelist, action).status_code == 403
-    client.force_login(administrator)
+    for role in ("Operators", "Administrators"):
+        client.force_login(UserFactory(groups=[role]))
+        assert client.get(changelist).status_code == 403
+        assert client.post(changelist, action).status_code == 403
+    assert AccessAttempt.objects.filter(username=user.username).exists()
+    client.force_login(installation_operator)
     page = client.get(changelist)
     assert page.status_code == 200 and user.username in page.content.decode()
     assert client.post(changelist, action).status_code == 302
     assert not AccessAttempt.objects.filter(username=user.username).exists()
     client.logout()
     assert log_in(client, user.username, PASSWORD).status_code == 302
+
+
+def test_an_attackers_own_logins_do_not_reset_guesses_at_another_username(client):
+    """Issue 22 §1: 4 wrong guesses at a victim, then the attacker's own correct login,
+    repeated. A success clears only that username's attempts, so the victim locks."""
+    victim = UserFactory(groups=["Operators"])
+    attacker = UserFactory(groups=["Operators"])
+    statuses = []
+    for _round in range(3):
+        statuses.extend(
+            log_in(client, victim.username, "wrong-password").status_code
+            for _guess in range(settings.AXES_FAILURE_LIMIT - 1)
+        )
+        log_in(client, attacker.username, PASSWORD)
+        client.logout()
+    assert 429 in statuses
+    # the victim's real password is refused from the attacker's address and from any other
+    assert log_in(client, victim.username, PASSWORD).status_code == 429
+    assert log_in(client, victim.username, PASSWORD, address="10.7.7.7").status_code == 429
+
+
+def test_a_success_clears_that_usernames_attempts_only(client):
+    from axes.models import AccessAttempt
+
+    user, other = UserFactory(), UserFactory()
+    fail(client, user.username, settings.AXES_FAILURE_LIMIT - 2)
+    fail(client, other.username, 1)
+    assert log_in(client, user.username, PASSWORD).status_code == 302
+    assert not AccessAttempt.objects.filter(username=user.username).exists()
+    assert AccessAttempt.objects.filter(username=other.username).exists()

@@ -182,3 +182,78 @@ def test_entity_of_another_tenant_answers_403(client, operator, foreign):
     response = client.post(url, {"full_name": "改掉", "kind": "enterprise", "subtype": "general_enterprise"})
     assert response.status_code == 403
     assert Entity.objects.get(pk=foreign.entity.pk).full_name != "改掉"
+
+
+def test_entity_access_follows_its_accounts_once_it_has_any(client, operator):
+    """Issue 22 §4: the creator loses an entity once only another tenant's accounts are under it."""
+    mine = EntityFactory(created_by=operator, bank_account_number="6222000000000001")
+    url = reverse("admin:accounts_entity_change", args=[mine.pk])
+    client.force_login(operator)
+    assert client.get(url).status_code == 200  # created, nothing under it yet
+    OfficialAccountFactory(entity=mine, name="别人挂上来的号")  # assigned to nobody of ours
+    assert client.get(url).status_code == 403
+    response = client.post(url, {"full_name": "改掉", "bank_account_number": "6222999999999999"})
+    assert response.status_code == 403
+    assert Entity.objects.get(pk=mine.pk).bank_account_number == "6222000000000001"
+    OfficialAccountFactory(entity=mine, assigned_staff=[operator])  # one of ours too: back
+    assert client.get(url).status_code == 200
+
+
+def _errors_for_taken(client, operator, taken_from):
+    """The form errors of an add with the entity name, AppID and original ID of `taken_from`."""
+    client.force_login(operator)
+    own_entity = EntityFactory(created_by=operator)
+    entity = client.post(
+        reverse("admin:accounts_entity_add"),
+        {"full_name": taken_from.entity.full_name, "kind": "enterprise", "subtype": "general_enterprise"},
+    )
+    account = client.post(
+        reverse("admin:accounts_officialaccount_add"),
+        {
+            "entity": own_entity.pk,
+            "name": "新服务号",
+            "original_id": taken_from.original_id,
+            "account_type": "service",
+            "appid": taken_from.appid,
+            "message_mode": "safe",
+            "token_source": "classic",
+            "new_appsecret": "a" * 32,
+            "new_server_token": "Token123",
+            "new_encoding_aes_key": "A" * 43,
+        },
+    )
+    assert entity.status_code == account.status_code == 200
+    return (
+        entity.context["adminform"].form.errors.get("full_name"),
+        account.context["adminform"].form.errors.get("appid"),
+        account.context["adminform"].form.errors.get("original_id"),
+    )
+
+
+def test_a_taken_value_gets_the_same_words_whoever_owns_it(client, operator, foreign):
+    """Issue 22 §5: another tenant's entity name, AppID or original ID answers exactly what
+    the staff member's own does; the words say the value cannot be used, not that it exists."""
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    mine.entity.created_by = operator
+    mine.entity.save()
+    counts = (Entity.objects.count(), OfficialAccount.objects.count())
+    theirs = _errors_for_taken(client, operator, foreign)
+    ours = _errors_for_taken(client, operator, mine)
+    assert all(theirs) and theirs == ours
+    assert "cannot be used" in theirs[0][0] and "exist" not in " ".join(e[0] for e in theirs)
+    assert (Entity.objects.count() - 2, OfficialAccount.objects.count()) == counts  # 2 own_entity rows
+
+
+def test_csv_import_answers_a_foreign_appid_in_the_words_of_a_taken_one(operator, foreign):
+    mine = OfficialAccountFactory(assigned_staff=[operator])
+    header = "entity,name,wechat_id,original_id,appid,appsecret,token,encoding_aes_key,message_mode"
+    row = f"{mine.entity.full_name},号,,gh_0123456789ab,{foreign.appid},{'a' * 32},tok123,{'A' * 43},safe"
+    report = import_accounts_csv(header + "\n" + row + "\n", user=operator)
+    assert not report.ok
+    assert report.problems[0].reason == "This AppID cannot be used; enter another one."
+    secrets = f"{'a' * 32},tok123,{'A' * 43}"
+    row = f"{mine.entity.full_name},号,,{foreign.original_id},wx0123456789abcdef,{secrets},safe"
+    report = import_accounts_csv(header + "\n" + row + "\n", user=operator)
+    assert (
+        not report.ok and "This Original ID cannot be used; enter another one." in report.problems[0].reason
+    )

@@ -13,6 +13,7 @@ from unfold.decorators import display
 
 from accounts.scoping import AccountScopedAdminMixin
 from certification.models import Notification, Reminder
+from core.parsing import id_or_none
 
 
 @admin.register(Notification)
@@ -49,9 +50,10 @@ class NotificationAdmin(ModelAdmin):
         return obj is not None and obj.user_id == request.user.pk
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        Notification.objects.filter(pk=object_id, user=request.user, read_at__isnull=True).update(
-            read_at=timezone.now()
-        )
+        if id_or_none(object_id) is not None:  # issue 22 §7: /notification/abc/change/ was a 500
+            Notification.objects.filter(pk=object_id, user=request.user, read_at__isnull=True).update(
+                read_at=timezone.now()
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @display(description=gettext_lazy("read"), boolean=True)

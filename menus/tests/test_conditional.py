@@ -214,7 +214,7 @@ def test_trymatch_tells_which_menu_a_user_sees(
     answer = try_user(USER).json()
     assert answer["matched"] == 0 and answer["menu"]["button"][0]["name"] == "会员中心"
     bad = try_user("no such user")
-    assert bad.status_code == 502 and bad.json()["errcode"] == 65302
+    assert bad.status_code == 400 and bad.json()["errcode"] == 65302  # issue 22 §7: their input
     assert try_user("").status_code == 400
 
 
@@ -237,7 +237,7 @@ def test_conditional_menus_on_wechat_are_listed_and_deleted_with_confirmation(
         account=certified_account, detail=f"menu/delconditional {menuid}"
     ).exists()
     gone = client.post(url, {"menuid": menuid, "confirm": True}, content_type="application/json")
-    assert gone.status_code == 502 and gone.json()["errcode"] == 65301
+    assert gone.status_code == 400 and gone.json()["errcode"] == 65301  # an unknown menuid: 4xx
 
 
 def test_conditional_endpoints_are_scoped_to_assigned_accounts(client, operator, wechat):

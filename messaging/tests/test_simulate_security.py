@@ -110,3 +110,27 @@ def test_the_host_header_does_not_choose_where_the_push_goes(client, settings, s
     assert response.status_code == 200, response.content
     assert response.json()["reply"] == {"type": "text", "content": "您好"}
     assert CaptureHandler.hits == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("event", ["qualification_verify_success", "annual_renew", "naming_verify_success"])
+def test_simulated_certification_events_need_the_orders_transition_permission(client, settings, event):
+    """Issue 22 §3: an Operator (view-only on orders) cannot push WeChat's certification
+    events through the "play a user" endpoint; an Administrator (who may move orders) can."""
+    settings.WECHAT_API_BASE = "http://127.0.0.1:1"  # nothing listens: past the checks, 502
+    operator = UserFactory(groups=["Operators"])
+    administrator = UserFactory(groups=["Administrators"])
+    account = OfficialAccountFactory(assigned_staff=[operator, administrator])
+    body = {"type": event, "expired_time": 4102444800}
+    client.force_login(operator)
+    response = client.post(f"/wechat/simulate/{account.pk}/", data=body, content_type="application/json")
+    assert response.status_code == 403
+    text = client.post(
+        f"/wechat/simulate/{account.pk}/",
+        data={"type": "text", "content": "hi"},
+        content_type="application/json",
+    )
+    assert text.status_code != 403  # user actions stay the Operator's
+    client.force_login(administrator)
+    response = client.post(f"/wechat/simulate/{account.pk}/", data=body, content_type="application/json")
+    assert response.status_code != 403

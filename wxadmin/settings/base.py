@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "wxadmin.middleware.ExplicitLanguageMiddleware",
-    "wxadmin.middleware.RefuseNulInQueryMiddleware",  # (issue 9) ?q=%00 was a 500
+    "wxadmin.middleware.RefuseBadInputMiddleware",  # (issues 9, 22) NUL, year 99999: 400 not 500
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -157,7 +157,9 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# Off: axes would also delete this address's attempts at OTHER usernames on any success
+# (issue 22 §1); accounts.lockout.clear_attempts_of_username clears only the username's.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # the login page, in Chinese, 429
 # Proxies (nginx, a load balancer) in front that append to X-Forwarded-For: the lockout by
 # address then counts the client's address, not the proxy's (accounts/client_ip.py).

@@ -2,7 +2,8 @@
 
 Every URL pattern of the project — admin pages (Django's, third parties', ours) and
 the apps' own views — is turned into concrete URLs with objects of two tenants, A
-and B, and tried by six roles (superuser, Operator of A, Operator of B, Finance of A,
+and B, and tried by seven roles (superuser, Operator of A, Operator of B, Finance of A,
+Administrator of A (issue 22),
 a logged-in non-staff user, an anonymous visitor) with GET and with POST (valid CSRF
 token; admin forms are posted back with the values the superuser's page holds, so
 a POST is a real change attempt; changelists also get each of their actions applied
@@ -14,7 +15,9 @@ to the tenant's rows; JSON endpoints get a JSON body). It asserts:
 - nobody changes the database where they may not: anonymous and non-staff users
   never; staff never through another tenant's object, nor (admin pages) without a
   add/change/delete permission on the page's model; and no request by tenant staff
-  changes any of the other tenant's rows.
+  changes any of the other tenant's rows;
+- tenant staff (Operators, Finance, the company's Administrator) get 403/404 on every
+  installation-wide admin page (schedules, task results, lockouts, staff: issue 22 §2).
 
 Nothing here names a view: a new URL pattern is covered as it is added. Parameters
 are filled by name (`*_pk`/`*_id`/`pk`/`object_id` → the model the admin URL or the
@@ -48,8 +51,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 TENANTS = ("A", "B")
 MARK = {"A": "甲租户MKA7Q", "B": "乙租户MKB3Z"}  # unique text in each tenant's rows
-ROLES = ("superuser", "operator_A", "operator_B", "finance_A", "nonstaff", "anonymous")
-ROLE_TENANT = {"operator_A": "A", "operator_B": "B", "finance_A": "A"}
+ROLES = ("superuser", "operator_A", "operator_B", "finance_A", "administrator_A", "nonstaff", "anonymous")
+ROLE_TENANT = {"operator_A": "A", "operator_B": "B", "finance_A": "A", "administrator_A": "A"}
 PASSWORD = "pw-for-tests-123"
 #: tables written by logging in, sessions and login throttling: not a change of data
 BOOKKEEPING_TABLES = {
@@ -116,8 +119,13 @@ def build_world() -> World:
         operator = UserFactory(username=f"matrix-operator-{tenant}", groups=["Operators"])
         finance = UserFactory(username=f"matrix-finance-{tenant}", groups=["Finance"])
         world.users[f"operator_{tenant}"] = operator
+        staff = [operator, finance]
         if tenant == "A":
             world.users["finance_A"] = finance
+            # issue 22: a company's Administrator, who must not reach installation-wide pages
+            administrator = UserFactory(username="matrix-administrator-A", groups=["Administrators"])
+            world.users["administrator_A"] = administrator
+            staff.append(administrator)
         entity = put(
             EntityFactory(
                 full_name=f"{mark}有限公司",
@@ -127,7 +135,7 @@ def build_world() -> World:
             tenant,
         )
         account = put(
-            OfficialAccountFactory(entity=entity, name=f"{mark}服务号", assigned_staff=[operator, finance]),
+            OfficialAccountFactory(entity=entity, name=f"{mark}服务号", assigned_staff=staff),
             tenant,
         )
         openid = world.openid[tenant] = f"o_matrix_user_{tenant.lower()}"
@@ -575,6 +583,14 @@ def may_write(role: str, target: Target, world: World, offered: set) -> bool:
     return True
 
 
+def installation_wide(target: Target) -> bool:
+    """An admin page of an installation-wide admin (accounts/installation.py)."""
+    from accounts.installation import InstallationAdminMixin
+
+    model_admin = admin.site._registry.get(target.model) if target.is_admin else None
+    return isinstance(model_admin, InstallationAdminMixin)
+
+
 def upstream_answer(response, text: str) -> bool:
     """A designed 502: a JSON answer saying WeChat (here the sandbox) refused or failed."""
     if response.status_code != 502 or "json" not in response.get("Content-Type", ""):
@@ -776,6 +792,10 @@ def test_permission_matrix_from_the_url_resolver(group, matrix, settings, sandbo
         if touched_other:
             problems.append(f"{label} as {role}: changed the other tenant's rows")
         refused = status in LEGIT_4XX_3XX
+        if installation_wide(target) and role in ROLE_TENANT:  # issue 22 §2: tenant staff never
+            figures["installation-page requests by tenant staff"] += 1
+            if status not in (302, 403, 404, 405):  # 302: "no such row", to the index
+                problems.append(f"{label} as {role}: {status} on an installation-wide page")
         if role in ("anonymous", "nonstaff"):
             figures["outsider requests"] += 1
             figures["outsider refused"] += refused
