@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from accounts.models import OfficialAccount
+from core.queueing import enqueue_now
 
 from . import events, services
 from .models import SyncRun
@@ -26,7 +27,8 @@ def reconcile_all() -> int:
     busy = set(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).values_list("account_id", flat=True))
     for account_id in OfficialAccount.objects.values_list("pk", flat=True):
         if account_id not in busy:
-            sync_followers.delay(account_id)
+            if not enqueue_now(sync_followers, account_id).sent:
+                break  # the queue is down: tomorrow's run (or a manual sync) takes the rest
             queued += 1
     return queued
 

@@ -30,6 +30,7 @@ from accounts.models import OfficialAccount
 from accounts.selectors import user_can_access_account
 from accounts.wechat_api import client_for
 from core.domain_errors import DomainError
+from core.queueing import enqueue_now
 from core.redis_clients import Purpose
 from core.redis_clients import client as redis_client
 from core.typing import Actor
@@ -376,15 +377,9 @@ def _add_deliveries(send: Send, recipients: Iterable[tuple[int | None, str, dict
 def enqueue(send_id: int) -> bool:
     """Hand the send to a worker; when the queue is down, say so on the send (the periodic
     `resume_sends` picks it up once the queue is back)."""
-    from kombu.exceptions import KombuError
-    from redis.exceptions import RedisError
-
     from .tasks import run_send
 
-    try:
-        run_send.delay(send_id)
-    except (KombuError, RedisError, OSError) as exc:
-        logger.error("could not queue template send %s: %s", send_id, exc)
+    if not enqueue_now(run_send, send_id).sent:  # core.queueing logs the broker's error
         Send.objects.filter(pk=send_id).update(
             status_note=_("The task queue is unavailable; sending starts when it is back.")
         )
