@@ -114,7 +114,7 @@ class Browser:
 
 
 def wait_ready(
-    base: str, process: subprocess.Popen, log: Path, timeout: float = 60, checks: str = ""
+    base: str, process: subprocess.Popen, log: Path, timeout: float = 120, checks: str = ""
 ) -> dict:
     deadline = time.monotonic() + timeout
     last = None
