@@ -6,6 +6,7 @@ Staff reach only what their role and assigned accounts allow (accounts.selectors
 import datetime
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
@@ -202,6 +203,7 @@ def test_entity_access_follows_its_accounts_once_it_has_any(client, operator):
 def _errors_for_taken(client, operator, taken_from):
     """The form errors of an add with the entity name, AppID and original ID of `taken_from`."""
     client.force_login(operator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the words are asserted in English
     own_entity = EntityFactory(created_by=operator)
     entity = client.post(
         reverse("admin:accounts_entity_add"),

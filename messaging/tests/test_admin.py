@@ -191,7 +191,7 @@ def test_kf_add_form_requests_the_account_through_a_task(admin_client, django_ca
     assert (kf.kf_account, kf.status) == ("amy@demo_shop", "pending")
     assert KfOperation.objects.get().action == "add"
     # the task is queued only after commit
-    assert any("_enqueue" in repr(callback) for callback in callbacks)
+    assert any("enqueue" in repr(callback) for callback in callbacks)  # core.queueing, after commit
 
 
 @pytest.mark.django_db

@@ -107,7 +107,9 @@ def test_tag_members_are_read_page_after_page(client, sb):
     openids = [f"oUser{n:024d}" for n in range(10_005)]
     requests.post(f"{sb.base_url}/sandbox/templates/{APPID}/tag", json={"tag_id": 7, "openids": openids})
     assert list(wx.tag_members(client, 7)) == openids
-    assert list(wx.tag_members(client, 8)) == []
+    with pytest.raises(WeChatError) as refused:  # a tag the account does not have
+        list(wx.tag_members(client, 8))
+    assert refused.value.errcode == 45159
 
 
 @pytest.mark.parametrize(

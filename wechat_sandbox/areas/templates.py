@@ -8,7 +8,8 @@ client (``templates.keyword_problem``).
 
 Helpers for tests and the bench:
 
-- ``POST /sandbox/templates/<appid>/tag`` ``{"tag_id": 100, "openids": [...]}``;
+- ``POST /sandbox/templates/<appid>/tag`` ``{"tag_id": 100, "openids": [...]}`` (kept by the
+  followers and tags area, which answers ``user/tag/get``);
 - ``POST /sandbox/templates/<appid>/users`` ``{"unsubscribed": [...], "blocked": [...]}``;
 - ``POST /sandbox/templates/<appid>/finish`` ``{"msgids": [...]|omitted, "status": …}``
   pushes ``TEMPLATESENDJOBFINISH`` for each message not yet finished (all of them when
@@ -27,6 +28,7 @@ import requests
 from wechat.api.templates import RETIRED_FIELDS, keyword_problem, keywords_of
 from wechat.crypto import random_nonce
 from wechat.replies import cdata
+from wechat_sandbox.areas._audience import audience
 from wechat_sandbox.core import AppState, Sandbox, state_section
 from wechat_sandbox.endpoints import OPENID, api_route
 from wechat_sandbox.http import SandboxRequest, json_response, route
@@ -65,7 +67,6 @@ def _state(app: AppState) -> dict[str, Any]:
             "templates": {},
             "industry": {"primary": ("IT科技", "互联网|电子商务"), "secondary": ("IT科技", "IT软件与服务")},
             "sent": {},
-            "tags": {},
             "unsubscribed": set(),
             "blocked": set(),
         },
@@ -80,7 +81,6 @@ def _describe(app: AppState) -> dict:
         "templates": list(st["templates"].values()),
         "sent_count": len(sent),
         "sent": sent[-100:],
-        "tags": {str(tag): len(members) for tag, members in st["tags"].items()},
     }
 
 
@@ -200,30 +200,25 @@ def message_template_send(sb: Sandbox, request: SandboxRequest, app: AppState):
     return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
 
-@api_route("POST", "/cgi-bin/user/tag/get")
-def user_tag_get(sb: Sandbox, request: SandboxRequest, app: AppState):
-    """A tag's followers, 10,000 a page after ``next_openid``; 40003 unknown tag."""
-    body = request.json()
-    with sb._lock:
-        members = list(_state(app)["tags"].get(int(body.get("tagid") or 0), []))
-    after = body.get("next_openid") or ""
-    start = members.index(after) + 1 if after in members else 0
-    page = members[start : start + 10_000]
-    return {
-        "count": len(page),
-        "data": {"openid": page},
-        "next_openid": page[-1] if page and start + len(page) < len(members) else "",
-    }
-
-
 @route("POST", "/sandbox/templates/<appid>/tag")
 def set_tag(sb: Sandbox, request: SandboxRequest, appid: str):
     app = sb.app(appid)
     if app is None:
         return json_response({"errcode": 404, "errmsg": "unknown appid"}, status=404)
     body = request.json()
+    tag_id = int(body["tag_id"])
     with sb._lock:
-        _state(app)["tags"][int(body["tag_id"])] = [str(o) for o in body.get("openids", [])]
+        # the followers and tags area's state (areas/tags.py answers user/tag/get from it)
+        followers = audience(app)
+        followers.tags.setdefault(tag_id, f"tag {tag_id}")
+        followers.next_tag_id = max(followers.next_tag_id, tag_id + 1)
+        for openid in (str(o) for o in body.get("openids", [])):
+            if not followers.is_follower(openid):
+                followers.subscribe(openid, at=int(sb.clock()), scene="ADD_SCENE_SEARCH")
+            tag_ids = followers.info.setdefault(openid, {}).setdefault("tagid_list", [])
+            if tag_id not in tag_ids:
+                tag_ids.append(tag_id)
+                followers.tag_counts[tag_id] = followers.tag_counts.get(tag_id, 0) + 1
     return sb.ok()
 
 

@@ -101,7 +101,11 @@ def test_a_tag_is_read_in_pages_of_10000(sb, http, token):
     second = call(
         sb, http, "POST", "/cgi-bin/user/tag/get", token, {"tagid": 5, "next_openid": first["next_openid"]}
     )
-    assert second["data"]["openid"] == openids[10_000:] and second["next_openid"] == ""
+    assert second["data"]["openid"] == openids[10_000:]
+    third = call(
+        sb, http, "POST", "/cgi-bin/user/tag/get", token, {"tagid": 5, "next_openid": second["next_openid"]}
+    )
+    assert third["count"] == 0  # the end of the tag's list
 
 
 class _Callback(BaseHTTPRequestHandler):
