@@ -29,6 +29,13 @@ WIDTH = 1440
 #: English that may stand in the Chinese UI: names of formats, protocols and WeChat's own
 #: identifiers, which staff see in WeChat's documentation exactly so.
 ALLOWED = {
+    "JS",  # WeChat's own name for the JS-SDK domains: JS接口安全域名 (issue 27)
+    "https",  # "不带 https://": the scheme a domain is typed without
+    # the CSV's column and the codes it also accepts beside 明文/兼容/安全 (issue 29)
+    "message_mode",
+    "plaintext",
+    "compatible",
+    "safe",
     "AppID",
     "AppSecret",
     "EncodingAESKey",
