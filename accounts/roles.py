@@ -42,6 +42,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         # issue 27: JS-SDK domains and the API call log; client systems (keys) are the Administrators'
         "api": ["view_jsdomain", "add_jsdomain", "change_jsdomain", "delete_jsdomain", "view_apicall"],
         "audience": ALL,
+        "content": ALL,  # issue 25: approving a mass send is a permission of its own
+        "insights": ALL,  # issue 28
     },
     FINANCE: {
         "accounts": ["view_entity", "view_officialaccount"],
@@ -55,6 +57,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         "certification": ALL,
         "api": ALL,  # issue 27: client systems, keys, JS-SDK domains, the call log
         "audience": ALL,
+        "content": ALL,
+        "insights": ALL,
     },
 }
 # Schedules, task results and login lockouts are installation-wide (issue 22 §2): no role

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "ninja",  # issue 27: the API's docs page (Swagger UI) and its static files
     "api",
     "audience",
+    "content",
+    "insights",
 ]
 
 MIDDLEWARE = [
