@@ -2,11 +2,12 @@
 access-token status."""
 
 import datetime
+import logging
 
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -37,6 +38,8 @@ from .resources import IMPORT_HEADER, OfficialAccountExportResource, import_temp
 from .scoping import AccountScopedAdminMixin, EntityScopedAdminMixin, ScopedHistoryMixin
 from .selectors import user_can_access_account
 from .services import account_token_refresh
+
+logger = logging.getLogger(__name__)
 
 
 @admin.register(Entity)
@@ -223,6 +226,23 @@ class OfficialAccountAdmin(
         }
         return TemplateResponse(request, "admin/accounts/officialaccount/hub.html", context)
 
+    #: what the MP console asks to be pasted back; the AppSecret comes FROM the console, never to it
+    REVEALABLE = ("server_token", "encoding_aes_key")
+
+    def credential_view(self, request, object_id, field):
+        """One credential, in JSON, for the hub's copy button (issue 29 §7): POST only, to staff who
+        may change this account; logged (who, which, never the value); admin_view marks it never cached."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        account = self.get_object(request, object_id)
+        if account is None or field not in self.REVEALABLE:
+            raise Http404
+        if not self.has_change_permission(request, account):
+            raise PermissionDenied
+        user = request.user.get_username()
+        logger.info("credential %s of account %s shown to %s", field, account.appid, user)
+        return JsonResponse({"value": getattr(account, field)})  # admin_view adds never_cache
+
     # -- masked credentials --
     @admin.display(description=_("AppSecret (stored)"))
     def masked_appsecret(self, obj) -> str:
@@ -267,6 +287,11 @@ class OfficialAccountAdmin(
                 "<int:object_id>/hub/",
                 self.admin_site.admin_view(self.hub_view),
                 name="accounts_officialaccount_hub",
+            ),
+            path(
+                "<int:object_id>/credential/<str:field>/",
+                self.admin_site.admin_view(self.credential_view),
+                name="accounts_officialaccount_credential",
             ),
             *super().get_urls(),
         ]

@@ -13,10 +13,13 @@ the user may see; an app returns no section when the user lacks its view permiss
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from wechat.errors import address_refused
 
 from .app_modules import app_modules
 from .models import TokenState
@@ -73,6 +76,7 @@ def hub_sections(request, account) -> list[dict]:
         {"label": _("History"), "url": reverse("admin:accounts_officialaccount_history", args=[account.pk])}
     )
     sections = [{"key": "account", "title": _("Account"), "order": 0, "items": items, "links": links}]
+    sections.append(console_settings_section(request, account))
 
     if user.has_perm("accounts.view_accounttokenstatus"):
         try:
@@ -113,3 +117,80 @@ def hub_sections(request, account) -> list[dict]:
             }
         )
     return sections
+
+
+def callback_url(request, account) -> str:
+    """The server URL to paste into the MP console: SITE_URL's host when set, else this request's."""
+    path = reverse("messaging:callback", args=[account.appid])
+    site = settings.SITE_URL.rstrip("/")
+    return f"{site}{path}" if site else request.build_absolute_uri(path)
+
+
+def console_settings_section(request, account) -> dict:
+    """What to paste into the MP console (设置与开发 → 基本配置), each with a copy button (issue 29 §7).
+
+    The server token and the EncodingAESKey are never in the page: a staff member who may change
+    the account reveals one with a POST (``credential_view`` in admin.py), and the reveal is logged.
+    """
+    may_reveal = request.user.has_perm("accounts.change_officialaccount")
+
+    def credential(label: str, field: str) -> dict:
+        item = {"label": label, "value": account.masked(field)}
+        if may_reveal:
+            item["reveal"] = reverse("admin:accounts_officialaccount_credential", args=[account.pk, field])
+        return item
+
+    url = callback_url(request, account)
+    items = [
+        {"label": _("Server URL"), "value": url, "copy": url},
+        credential(_("Token"), "server_token"),
+        credential("EncodingAESKey", "encoding_aes_key"),
+        {"label": _("Message encryption"), "value": account.get_message_mode_display()},
+    ]
+    addresses = ", ".join(settings.WECHAT_OUTGOING_IPS)
+    if addresses:
+        items.append({"label": _("IP whitelist"), "value": addresses, "copy": addresses})
+    else:
+        seen = address_refused(getattr(_token_status(account), "last_errmsg", ""))
+        items.append(
+            {
+                "label": _("IP whitelist"),
+                "value": _("WeChat saw this server as %(address)s") % {"address": seen}
+                if seen
+                else _("Not configured: set WECHAT_OUTGOING_IPS to this server's public addresses"),
+                "copy": seen or "",
+                "tone": "warning",
+            }
+        )
+    if account.callback_verified_at:
+        items.append(
+            {
+                "label": _("URL check"),
+                "value": _("WeChat reached this server on %(when)s")
+                % {"when": local(account.callback_verified_at)},
+                "tone": "success",
+            }
+        )
+    else:
+        items.append(
+            {
+                "label": _("URL check"),
+                "value": _("Not yet: WeChat's URL check has not reached this server"),
+                "tone": "warning",
+            }
+        )
+    return {
+        "key": "console",
+        "title": _("WeChat server settings"),
+        "hint": _("Paste these on the WeChat platform: Settings and development → Basic configuration."),
+        "order": 5,
+        "items": items,
+        "links": [],
+    }
+
+
+def _token_status(account):
+    try:
+        return account.token_status
+    except ObjectDoesNotExist:
+        return None

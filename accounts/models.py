@@ -230,12 +230,20 @@ class OfficialAccount(models.Model):
         blank=True,
         related_name="assigned_accounts",
     )
+    #: when WeChat's URL check (the GET with echostr, signed with the server token) last reached
+    #: us: the proof that the MP console's server settings were pasted right (issue 29 §7)
+    callback_verified_at = models.DateTimeField(
+        _("URL verified by WeChat at"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = OfficialAccountQuerySet.as_manager()
-    # Credentials are left out of the history: it would be a second, less guarded copy.
-    history = HistoricalRecords(excluded_fields=["appsecret", "server_token", "encoding_aes_key"])
+    # Credentials are left out of the history: it would be a second, less guarded copy. The
+    # URL check's time is not an edit by anyone.
+    history = HistoricalRecords(
+        excluded_fields=["appsecret", "server_token", "encoding_aes_key", "callback_verified_at"]
+    )
 
     CREDENTIAL_FIELDS = ("appsecret", "server_token", "encoding_aes_key")
 

@@ -11,6 +11,7 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from core.typing import Actor
@@ -100,3 +101,15 @@ def token_refresh_plan(*, now: datetime.datetime | None = None) -> list[tuple[in
     ids = list(accounts_needing_token_refresh(now=now).values_list("pk", flat=True))
     spread: float = settings.TOKEN_REFRESH_SPREAD_SECONDS
     return [(pk, spread * index / len(ids)) for index, pk in enumerate(ids)]
+
+
+def url_verification_record(account: OfficialAccount) -> None:
+    """WeChat's URL check reached us with a good signature: remember when (issue 29 §7).
+
+    The check is rare (staff press "submit" in the MP console), so one UPDATE is fine on the
+    callback's GET; a database that does not answer must not fail the check itself.
+    """
+    try:
+        OfficialAccount.objects.filter(pk=account.pk).update(callback_verified_at=timezone.now())
+    except DatabaseError:
+        logger.warning("callback %s: URL check answered, but its time could not be recorded", account.appid)

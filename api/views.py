@@ -9,7 +9,6 @@ audited by `gate.close_call`. Errors are JSON (`errors.ApiError.body`), never a 
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 from django.http import HttpRequest, JsonResponse
@@ -22,7 +21,7 @@ from pydantic import Field
 
 from accounts.wechat_api import client_for, token_store
 from wechat.api import basic
-from wechat.errors import WeChatError
+from wechat.errors import WeChatError, address_refused
 
 from . import errors, gate
 from . import jssdk as js
@@ -34,7 +33,6 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8 * 1024
 #: what each endpoint reads from Redis in the rate limit's round trip
 PREFETCH = {"access-token": ("token",), "jssdk-config": ("ticket",)}
-_WECHAT_SAW = re.compile(r"invalid ip ([0-9A-Fa-f.:]+)")
 
 
 class ApiKeyAuth(HttpBearer):
@@ -102,8 +100,7 @@ def _http_error(request, exc):
 @api.exception_handler(WeChatError)
 def _wechat_error(request, exc):
     if exc.errcode == 40164:
-        seen = _WECHAT_SAW.search(exc.errmsg or "")
-        return _error_response(request, errors.wechat_ip_not_whitelisted(seen.group(1) if seen else "?"))
+        return _error_response(request, errors.wechat_ip_not_whitelisted(address_refused(exc.errmsg) or "?"))
     error = errors.wechat_failed(exc.errcode, exc.errmsg)
     if exc.temporary:
         error.status = 503

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import MessageMode, OfficialAccount
 from accounts.scoping import require_account_access
+from accounts.services import url_verification_record
 from wechat import crypto
 from wechat.messages import Message, MessageParseError, parse_envelope, parse_message
 from wechat.replies import SUCCESS
@@ -169,6 +170,7 @@ def _callback(request: HttpRequest, appid: str) -> HttpResponse:
         _check_timestamp(params.get("timestamp", ""))
         _check_signature(account, params)
         if request.method == "GET":
+            url_verification_record(account)
             return HttpResponse(params.get("echostr", ""), content_type="text/plain")
         _check_nonce(params.get("nonce", ""))
         body = _read_body(request)

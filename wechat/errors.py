@@ -205,6 +205,15 @@ def explain(errcode: int) -> str:
     return str(text)
 
 
+_ADDRESS_REFUSED = re.compile(r"invalid ip ([0-9A-Fa-f.:]+)")
+
+
+def address_refused(errmsg: str | None) -> str | None:
+    """The address WeChat saw us call from, named in a 40164's errmsg ("invalid ip 1.2.3.4 ...")."""
+    seen = _ADDRESS_REFUSED.search(errmsg or "")
+    return seen.group(1) if seen else None
+
+
 def is_temporary(errcode: int) -> bool:
     return errcode in TEMPORARY_ERRCODES
 

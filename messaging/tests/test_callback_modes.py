@@ -37,6 +37,8 @@ def test_url_verification_echoes_echostr_with_the_official_example(live_server):
         )
     assert response.status_code == 200
     assert response.text == OFFICIAL["echostr"]
+    account.refresh_from_db()
+    assert account.callback_verified_at == moment  # the hub says WeChat reached us (issue 29 §7)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -54,6 +56,8 @@ def test_url_verification_with_a_wrong_signature_is_403(live_server):
         )
     assert response.status_code == 403
     assert OFFICIAL["echostr"] not in response.text
+    account.refresh_from_db()
+    assert account.callback_verified_at is None
 
 
 @pytest.mark.django_db(transaction=True)

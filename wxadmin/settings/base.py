@@ -275,6 +275,9 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "core.secrecy.SecretScrubbingReporterFilter"
 
 # --- WeChat --------------------------------------------------------------------
 WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com")
+# This installation's public outgoing addresses (every web node and worker that calls WeChat),
+# shown on each account's hub to paste into the MP console's IP whitelist (issue 29 §7).
+WECHAT_OUTGOING_IPS: list[str] = env.list("WECHAT_OUTGOING_IPS", default=[])
 
 # --- WeChat access tokens ------------------------------------------------------
 # A cached token is used while it has more than the margin left; past it, one

@@ -373,6 +373,8 @@ def values_for(param: str, tenant: str, world: World, model, chosen: dict) -> li
         owner = model._default_manager.filter(pk=chosen.get("object_id")).first()
         record = owner.history.order_by("-history_id").first() if owner else None
         return [str(record.history_id)] if record else ["1"]
+    if param == "field":  # the hub's credential reveal: one it shows, one it never does
+        return ["server_token", "appsecret"]
     if param == "name":  # e.g. a transition: one that exists, one that does not
         return ["cancel", "no_such_name"]
     if param in ("pk", "object_id", "id") or param.endswith(("_pk", "_id")):
