@@ -20,6 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm
 
+from core.dashboard_figures import figure_filter
 from wechat.errors import WeChatError
 from wechat.tokens import beijing_day
 
@@ -36,7 +37,7 @@ from .importing import import_accounts_csv
 from .models import AccountTokenStatus, Entity, OfficialAccount, TokenState
 from .resources import IMPORT_HEADER, OfficialAccountExportResource, import_template_csv
 from .scoping import AccountScopedAdminMixin, EntityScopedAdminMixin, ScopedHistoryMixin
-from .selectors import user_can_access_account
+from .selectors import TOKEN_FIGURES, user_can_access_account
 from .services import account_token_refresh
 
 logger = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class OfficialAccountAdmin(
         "kf_enabled",
         "token_source",
         ("entity", admin.RelatedOnlyFieldListFilter),
+        figure_filter(*TOKEN_FIGURES),
     )
     search_fields = ("name", "appid", "wechat_id", "original_id", "entity__full_name", "entity__short_name")
     list_select_related = ("entity",)

@@ -8,8 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .models import TokenState
-from .selectors import token_state_counts
+from .selectors import TOKEN_FIGURES, token_state_counts
 
 
 def panels(request: HttpRequest) -> list[dict[str, Any]]:
@@ -17,28 +16,17 @@ def panels(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 def token_panels(request: HttpRequest) -> list[dict[str, Any]]:
-    """Token health of the user's accounts (R-MENU-04)."""
+    """Token health of the user's accounts (R-MENU-04); each figure opens the account list
+    filtered by the same condition (issue 29 §4)."""
     if not request.user.has_perm("accounts.view_officialaccount"):
         return []
     counts = token_state_counts(user=request.user)
-    url = reverse("admin:accounts_accounttokenstatus_changelist")
-    tones = {
-        TokenState.FAILING: "danger",
-        TokenState.EXPIRED: "danger",
-        TokenState.EXPIRING: "warning",
-        TokenState.VALID: "success",
-    }
+    url = reverse("admin:accounts_officialaccount_changelist")
     return [
         {
             "title": str(_("Access tokens")),
             "items": [
-                {
-                    "label": str(state.label),
-                    "value": counts[state.value],
-                    "url": url,
-                    **({"tone": tones[state]} if state in tones else {}),
-                }
-                for state in TokenState
+                figure.item(counts[figure.key.removeprefix("token_")], url) for figure in TOKEN_FIGURES
             ],
         }
     ]

@@ -12,17 +12,18 @@ refresh is due for, and the dashboard's counts.
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
+from core.dashboard_figures import Figure, figure_counts
 from wechat.errors import TEMPORARY_ERRCODES
 
 from .models import (
     STABLE_RENEW_SECONDS,
-    AccountTokenStatus,
     Entity,
     OfficialAccount,
     TokenSource,
@@ -118,15 +119,40 @@ def accounts_needing_token_refresh(*, now: datetime.datetime | None = None) -> Q
     return OfficialAccount.objects.filter(due).exclude(backing_off).order_by("pk")
 
 
-def token_state_counts(*, user: User | AnonymousUser, now: datetime.datetime | None = None) -> dict[str, int]:
+def token_state_q(state: str) -> Q:
+    """The accounts whose token is in `state`, as AccountTokenStatus.state() decides it."""
+    now = timezone.now()
+    margin = now + datetime.timedelta(seconds=settings.WECHAT_TOKEN_MARGIN_SECONDS)
+    ok = Q(token_status__last_errcode__isnull=True)
+    return {
+        TokenState.FAILING: Q(token_status__last_errcode__isnull=False),
+        TokenState.UNKNOWN: Q(token_status__isnull=True) | (ok & Q(token_status__expires_at__isnull=True)),
+        TokenState.EXPIRED: ok & Q(token_status__expires_at__lte=now),
+        TokenState.EXPIRING: ok & Q(token_status__expires_at__gt=now, token_status__expires_at__lte=margin),
+        TokenState.VALID: ok & Q(token_status__expires_at__gt=margin),
+    }[TokenState(state)]
+
+
+#: One dashboard figure per token state, each also the account list's ``?figure=`` filter
+#: (issue 29 §4: the figure and its list from one condition).
+TOKEN_FIGURES = tuple(
+    Figure(
+        f"token_{state.value}",
+        state.label,
+        functools.partial(token_state_q, state.value),
+        {
+            TokenState.FAILING: "danger",
+            TokenState.EXPIRED: "danger",
+            TokenState.EXPIRING: "warning",
+            TokenState.VALID: "success",
+        }.get(state, ""),
+    )
+    for state in TokenState
+)
+
+
+def token_state_counts(*, user: User | AnonymousUser) -> dict[str, int]:
     """How many of the user's accounts have a valid / expiring / failing / unknown token."""
-    now = now or timezone.now()
     accounts = scope_to_user(OfficialAccount.objects.all(), user, "")
-    counts = {state.value: 0 for state in TokenState}
-    statuses = AccountTokenStatus.objects.filter(account__in=accounts)
-    seen = 0
-    for status in statuses.only("expires_at", "last_errcode"):
-        counts[status.state(now)] += 1
-        seen += 1
-    counts[TokenState.UNKNOWN] += accounts.count() - seen
-    return counts
+    counts = figure_counts(accounts, TOKEN_FIGURES)
+    return {state.value: counts[f"token_{state.value}"] for state in TokenState}

@@ -1,12 +1,15 @@
 """Dashboard panels: what needs action, unread notifications, fees paid per month."""
 
+import datetime
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import selectors
+from .models import OrderStatus
 
 
 def panels(request: HttpRequest) -> list[dict[str, Any]]:
@@ -15,43 +18,15 @@ def panels(request: HttpRequest) -> list[dict[str, Any]]:
         return []
     counts = selectors.action_needed_counts(user)
     changelist = reverse("admin:certification_order_changelist")
-    items = [
-        {
-            "label": _("Awaiting payment"),
-            "value": counts["awaiting_payment"],
-            "url": f"{changelist}?status__exact=awaiting_payment",
-            "tone": "warning" if counts["awaiting_payment"] else "",
-        },
-        {
-            "label": _("In review past the due date"),
-            "value": counts["review_overdue"],
-            "url": f"{changelist}?status__exact=in_review&deadline=overdue",
-            "tone": "danger" if counts["review_overdue"] else "",
-        },
-        {
-            "label": _("Rejected, to resubmit (within 7 days: %(n)d)") % {"n": counts["resubmit_soon"]},
-            "value": counts["rejected"],
-            "url": f"{changelist}?status__exact=rejected",
-            "tone": "warning" if counts["resubmit_soon"] else "",
-        },
-        {
-            "label": _("Certifications expiring within 90 days"),
-            "value": counts["expiring"],
-            "url": f"{changelist}?status__exact=succeeded",
-            "tone": "warning" if counts["expiring"] else "",
-        },
-    ]
+    shown = [selectors.AWAITING_PAYMENT, selectors.REVIEW_OVERDUE, selectors.REJECTED, selectors.EXPIRING]
     sees_fees = selectors.user_sees_fees(user)
     if sees_fees:
-        items.insert(
-            3,
-            {
-                "label": _("Invoices due within 7 days"),
-                "value": counts["invoices_due"],
-                "url": f"{changelist}?deadline=soon",
-                "tone": "warning" if counts["invoices_due"] else "",
-            },
-        )
+        shown.insert(3, selectors.INVOICES_DUE)
+    items = [figure.item(counts[figure.key], changelist) for figure in shown]
+    rejected_item = items[2]
+    soon = counts["resubmit_soon"]
+    rejected_item["label"] = _("Rejected, to resubmit (within 7 days: %(n)d)") % {"n": soon}
+    rejected_item["tone"] = "warning" if soon else ""
     result: list[dict[str, object]] = [{"title": _("Certification: needs action"), "items": items}]
     rejected = selectors.rejected_with_days_left(user, limit=5)
     if rejected:
@@ -97,3 +72,33 @@ def panels(request: HttpRequest) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def attention(request: HttpRequest) -> list[dict[str, Any]]:
+    """Certifications ending within 90 days, reviews past due, resubmissions due (R-CERT-12)."""
+    user = request.user
+    if not user.has_perm("certification.view_order"):
+        return []
+    items = []
+    for order in selectors.attention_orders(user):
+        url = reverse("admin:certification_order_change", args=[order.pk])
+        if order.status == OrderStatus.SUCCEEDED:
+            text, due, tone = _("Certification ends on %(day)s"), order.valid_until, "warning"
+        elif order.status == OrderStatus.REJECTED:
+            text, due, tone = _("Resubmit by %(day)s"), order.resubmission_deadline, "danger"
+        else:
+            text, due, tone = _("Review was due on %(day)s"), order.review_due_on, "danger"
+        items.append(
+            {
+                "account": order.account_name,
+                "text": text % {"day": due},
+                "when": _end_of(due),
+                "url": url,
+                "tone": tone,
+            }
+        )
+    return items
+
+
+def _end_of(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.max, tzinfo=timezone.get_current_timezone())

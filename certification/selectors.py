@@ -6,11 +6,13 @@ import datetime
 from functools import lru_cache
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import scope_to_user
+from core.dashboard_figures import Figure, figure_counts
 
 from .models import (
     COMPLETED_STATUSES,
@@ -55,42 +57,63 @@ def deadline_tone(due: datetime.date | None, today: datetime.date | None = None)
     return "success"
 
 
-def action_needed_counts(user, *, today: datetime.date | None = None) -> dict[str, int]:
-    """What needs action, for the dashboard: one aggregate query over the user's orders."""
-    today = today or timezone.localdate()
-    soon = today + datetime.timedelta(days=DUE_SOON_DAYS)
-    expiring = today + datetime.timedelta(days=EXPIRING_DAYS)
-    return orders_visible_to(user).aggregate(
-        awaiting_payment=Count("pk", filter=Q(status=OrderStatus.AWAITING_PAYMENT)),
-        review_overdue=Count("pk", filter=Q(status=OrderStatus.IN_REVIEW, review_due_on__lt=today)),
-        rejected=Count("pk", filter=Q(status=OrderStatus.REJECTED)),
-        resubmit_soon=Count("pk", filter=Q(status=OrderStatus.REJECTED, resubmission_deadline__lte=soon)),
-        invoices_due=Count(
-            "pk",
-            filter=Q(
-                status__in=COMPLETED_STATUSES,
-                invoice_received_on__isnull=True,
-                invoice_expected_by__lte=soon,
-                invoice_type__in=[InvoiceType.VAT_ORDINARY, InvoiceType.VAT_SPECIAL],
-            )
-            | Q(
-                status__in=COMPLETED_STATUSES,
-                invoice_type=InvoiceType.NONE,
-                invoice_requested_at__isnull=True,
-                invoice_request_deadline__gte=today,
-                invoice_request_deadline__lte=soon,
-            ),
-        ),
-        expiring=Count(
-            "pk",
-            filter=Q(
-                status=OrderStatus.SUCCEEDED,
-                valid_until__gte=today,
-                valid_until__lte=expiring,
-                account__certified_until=F("valid_until"),
-            ),
-        ),
+def _soon() -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=DUE_SOON_DAYS)
+
+
+def _invoice_due() -> Q:
+    today = timezone.localdate()
+    return Q(
+        status__in=COMPLETED_STATUSES,
+        invoice_received_on__isnull=True,
+        invoice_expected_by__lte=_soon(),
+        invoice_type__in=[InvoiceType.VAT_ORDINARY, InvoiceType.VAT_SPECIAL],
+    ) | Q(
+        status__in=COMPLETED_STATUSES,
+        invoice_type=InvoiceType.NONE,
+        invoice_requested_at__isnull=True,
+        invoice_request_deadline__gte=today,
+        invoice_request_deadline__lte=_soon(),
     )
+
+
+def _expiring() -> Q:
+    """The account's current certification (R-CERT-16) ends within EXPIRING_DAYS."""
+    today = timezone.localdate()
+    return Q(
+        status=OrderStatus.SUCCEEDED,
+        valid_until__gte=today,
+        valid_until__lte=today + datetime.timedelta(days=EXPIRING_DAYS),
+        account__certified_until=F("valid_until"),
+    )
+
+
+#: What needs action: each a dashboard figure and, with ``?figure=<key>``, the order list's rows
+#: (issue 29 §4: one condition for both).
+AWAITING_PAYMENT = Figure(
+    "awaiting_payment", _("Awaiting payment"), lambda: Q(status=OrderStatus.AWAITING_PAYMENT), "warning"
+)
+REVIEW_OVERDUE = Figure(
+    "review_overdue",
+    _("In review past the due date"),
+    lambda: Q(status=OrderStatus.IN_REVIEW, review_due_on__lt=timezone.localdate()),
+    "danger",
+)
+REJECTED = Figure("rejected", _("Rejected, to resubmit"), lambda: Q(status=OrderStatus.REJECTED))
+RESUBMIT_SOON = Figure(
+    "resubmit_soon",
+    _("Rejected, resubmission due within 7 days"),
+    lambda: Q(status=OrderStatus.REJECTED, resubmission_deadline__lte=_soon()),
+    "warning",
+)
+INVOICES_DUE = Figure("invoices_due", _("Invoices due within 7 days"), _invoice_due, "warning")
+EXPIRING = Figure("expiring", _("Certifications expiring within 90 days"), _expiring, "warning")
+ORDER_FIGURES = (AWAITING_PAYMENT, REVIEW_OVERDUE, REJECTED, RESUBMIT_SOON, INVOICES_DUE, EXPIRING)
+
+
+def action_needed_counts(user) -> dict[str, int]:
+    """What needs action, for the dashboard: one aggregate query over the user's orders."""
+    return figure_counts(orders_visible_to(user), ORDER_FIGURES)
 
 
 def fees_paid_per_month(
@@ -115,6 +138,26 @@ def fees_paid_per_month(
         labels.append(cursor.strftime("%Y-%m"))
         cursor = (cursor + datetime.timedelta(days=32)).replace(day=1)
     return [(label, totals.get(label, 0.0)) for label in labels]
+
+
+def attention_orders(user, *, limit: int = 12) -> list[Order]:
+    """The dashboard's "attention today" orders: current certifications ending within 90 days,
+    reviews past due and rejected orders to resubmit, the earliest deadline first."""
+    due = F("valid_until")
+    orders = (
+        orders_visible_to(user)
+        .filter(EXPIRING.where() | REVIEW_OVERDUE.where() | REJECTED.where())
+        .annotate(
+            due=Case(
+                When(status=OrderStatus.REJECTED, then=F("resubmission_deadline")),
+                When(status=OrderStatus.IN_REVIEW, then=F("review_due_on")),
+                default=due,
+            )
+        )
+        .order_by(F("due").asc(nulls_last=True), "pk")
+        .only("pk", "status", "account_name", "valid_until", "resubmission_deadline", "review_due_on")
+    )
+    return [order for order in orders[:limit] if order.due]
 
 
 def rejected_with_days_left(

@@ -27,6 +27,7 @@ from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
+from core.dashboard_figures import figure_filter
 from core.parsing import id_or_none
 
 from . import selectors, services, validation
@@ -111,7 +112,7 @@ def editor_strings() -> dict[str, str | dict[str, str]]:
 class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
     account_path = "account"
     list_display = ("account", "drift_status", "drift_checked_at", "updated_at", "open_editor")
-    list_filter = ("drift_status",)
+    list_filter = ("drift_status", figure_filter(*selectors.MENU_FIGURES))
     search_fields = ("account__name", "account__appid", "account__wechat_id")
     list_select_related = ("account",)
     raw_id_fields = ("account",)
@@ -245,7 +246,7 @@ class MenuVersionAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         "errcode",
         "errmsg",
     )
-    list_filter = ("status", "source")
+    list_filter = ("status", "source", figure_filter(*selectors.VERSION_FIGURES))
     search_fields = ("menu__account__name", "menu__account__appid", "errmsg")
     list_select_related = ("menu__account", "submitted_by")
     raw_id_fields = ("menu",)

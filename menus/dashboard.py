@@ -20,29 +20,24 @@ def panels(request: HttpRequest) -> list[dict[str, Any]]:
         {
             "title": _("Custom menus"),
             "items": [
-                {
-                    "label": _("Menus that differ from WeChat"),
-                    "value": counts["drifted"],
-                    "url": f"{menus}?drift_status__exact=drifted",
-                    "tone": "warning" if counts["drifted"] else "",
-                },
-                {
-                    "label": _("Publications pending"),
-                    "value": counts["pending"],
-                    "url": f"{versions}?status__exact=pending",
-                    "tone": "info" if counts["pending"] else "",
-                },
-                {
-                    "label": _("Publications failed (7 days)"),
-                    "value": counts["failed"],
-                    "url": f"{versions}?status__exact=failed",
-                    "tone": "danger" if counts["failed"] else "",
-                },
-                {
-                    "label": _("Menus published (7 days)"),
-                    "value": counts["published"],
-                    "url": f"{versions}?status__exact=published",
-                },
+                selectors.DRIFTED.item(counts["drifted"], menus),
+                *(figure.item(counts[figure.key], versions) for figure in selectors.VERSION_FIGURES),
             ],
         }
+    ]
+
+
+def attention(request: HttpRequest) -> list[dict[str, Any]]:
+    """Menu publications that failed in the last 7 days, one per account (its latest)."""
+    if not request.user.has_perm("menus.view_menu"):
+        return []
+    return [
+        {
+            "account": version.menu.account.name,
+            "text": _("Menu publication failed"),
+            "when": version.finished_at,
+            "url": reverse("admin:menus_menuversion_change", args=[version.pk]),
+            "tone": "danger",
+        }
+        for version in selectors.failed_publications(request.user)
     ]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import OfficialAccount
 from accounts.selectors import scope_to_user
+from core.dashboard_figures import Figure, figure_counts
 
-from .models import ClickReply, FanOut, Menu, MenuVersion, VersionStatus
+from .models import ClickReply, DriftStatus, FanOut, Menu, MenuVersion, VersionStatus
 
 
 def click_reply_for(*, account, key: str) -> str | None:
@@ -115,23 +120,51 @@ def remote_menu(account: OfficialAccount) -> dict:
     return body
 
 
+def _week_ago() -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(days=7)
+
+
+def _drifted() -> Q:
+    return Q(drift_status__in=[DriftStatus.DRIFTED, DriftStatus.MISSING])
+
+
+#: The dashboard's menu figures, each also the menu (or version) list's ``?figure=`` filter
+#: (issue 29 §4: one condition for the figure and its list).
+DRIFTED = Figure("drifted", _("Menus that differ from WeChat"), _drifted, "warning")
+PENDING = Figure("pending", _("Publications pending"), lambda: Q(status=VersionStatus.PENDING), "info")
+FAILED = Figure(
+    "failed",
+    _("Publications failed (7 days)"),
+    lambda: Q(status=VersionStatus.FAILED, finished_at__gte=_week_ago()),
+    "danger",
+)
+PUBLISHED = Figure(
+    "published",
+    _("Menus published (7 days)"),
+    lambda: Q(status=VersionStatus.PUBLISHED, finished_at__gte=_week_ago()),
+)
+MENU_FIGURES = (DRIFTED,)
+VERSION_FIGURES = (PENDING, FAILED, PUBLISHED)
+
+
+def failed_publications(user, *, limit: int = 12) -> list[MenuVersion]:
+    """The latest failed publication of each account, within the 7 days of FAILED."""
+    versions = (
+        versions_visible_to(user)
+        .filter(FAILED.where())
+        .select_related("menu__account")
+        .order_by("-finished_at")
+    )
+    latest: dict[int, MenuVersion] = {}
+    for version in versions[: limit * 4]:
+        latest.setdefault(version.menu_id, version)
+    return list(latest.values())[:limit]
+
+
 def dashboard_counts(user) -> dict[str, int]:
     """Cheap aggregate counts for the admin index, scoped to the user's accounts."""
-    import datetime
-
-    from django.utils import timezone
-
-    from .models import DriftStatus
-
     menus = scope_to_user(Menu.objects.all(), user, "account")
-    versions = versions_visible_to(user)
-    week_ago = timezone.now() - datetime.timedelta(days=7)
-    drift = menus.aggregate(
-        drifted=Count("pk", filter=Q(drift_status__in=[DriftStatus.DRIFTED, DriftStatus.MISSING]))
-    )
-    status = versions.aggregate(
-        pending=Count("pk", filter=Q(status=VersionStatus.PENDING)),
-        failed=Count("pk", filter=Q(status=VersionStatus.FAILED, finished_at__gte=week_ago)),
-        published=Count("pk", filter=Q(status=VersionStatus.PUBLISHED, finished_at__gte=week_ago)),
-    )
-    return {**drift, **status}
+    return {
+        **figure_counts(menus, MENU_FIGURES),
+        **figure_counts(versions_visible_to(user), VERSION_FIGURES),
+    }

@@ -29,6 +29,7 @@ from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import HTTPS_URL_FIELDS, ReadOnlyAdminMixin
+from core.dashboard_figures import figure_filter
 
 from . import search, selectors
 from .conversations import admin as conversations_admin  # noqa: F401  (registers its admin)
@@ -113,7 +114,14 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
         "short_reply",
         "processing_ms",
     )
-    list_filter = (("account", VisibleAccountFilter), MessageTypeFilter, EventFilter, "route", "received_at")
+    list_filter = (
+        ("account", VisibleAccountFilter),
+        MessageTypeFilter,
+        EventFilter,
+        "route",
+        "received_at",
+        figure_filter(selectors.RECEIVED_TODAY),
+    )
     # the search itself is get_search_results; a field here only turns the search box on
     search_fields = ("content",)
     search_help_text = _("Text of a message or reply (two characters or more), or an exact OpenID or MsgId.")

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .conversations.dashboard import conversation_panels
-from .selectors import message_counts_per_day
+from .conversations.dashboard import conversation_attention, conversation_panels
+from .selectors import RECEIVED_TODAY, message_counts_per_day
 
 
 def panels(request: HttpRequest) -> list[dict[str, Any]]:
@@ -23,11 +23,8 @@ def message_log_panels(request: HttpRequest) -> list[dict[str, Any]]:
         {
             "title": _("Messages"),
             "items": [
-                {
-                    "label": _("Received today"),
-                    "value": counts[-1][1],
-                    "url": reverse("admin:messaging_inboundmessage_changelist"),
-                },
+                # the value from the daily rollup, the link through the same day's line
+                RECEIVED_TODAY.item(counts[-1][1], reverse("admin:messaging_inboundmessage_changelist")),
                 {"label": _("Last 14 days"), "value": sum(n for _day, n in counts)},
             ],
         },
@@ -39,3 +36,7 @@ def message_log_panels(request: HttpRequest) -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+def attention(request: HttpRequest) -> list[dict[str, Any]]:
+    return conversation_attention(request)

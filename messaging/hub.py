@@ -75,7 +75,7 @@ def _waiting(request, account) -> list[dict]:
             "label": _("Waiting for an answer (window open)"),
             "value": waiting,
             "tone": "warning" if waiting else "",
-            "url": f"{url}?state=unanswered&account={account.pk}",
+            "url": f"{url}?state=waiting&account={account.pk}",
         }
     ]
 

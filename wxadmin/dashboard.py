@@ -6,6 +6,11 @@ An app contributes panels with a `dashboard.py` module defining
 ({"headers": [...], "rows": [[...], ...]}), or `chart` ({"labels": [...], "values": [...]}),
 drawn as bars by Chart.js — the copy django-unfold serves from its static files (no CDN).
 Panels must be cheap: a few aggregate queries, scoped to what the user may see.
+
+"What needs attention today" (issue 29 §4) is collected the same way: an app's
+`attention(request) -> list[dict]` gives items {"account", "text", "when", "url", "tone"},
+`when` the moment it becomes too late (a deadline, a window's end) or, for a failure, when
+it happened; the card shows the most urgent first across apps.
 """
 
 import json
@@ -43,7 +48,23 @@ def chart_data(chart: dict, title: str) -> str:
     )
 
 
+#: items on the "attention today" card
+ATTENTION_LIMIT = 12
+
+
+def collect_attention(request) -> list[dict]:
+    """Every app's attention items, most urgent (earliest ``when``) first."""
+    items: list[dict] = []
+    for module in app_modules("dashboard"):
+        hook = getattr(module, "attention", None)
+        if hook is not None and module.__name__ != __name__:
+            items.extend(hook(request))
+    items.sort(key=lambda item: item["when"])
+    return items[:ATTENTION_LIMIT]
+
+
 def dashboard_callback(request, context: dict) -> dict:
+    context["attention"] = collect_attention(request)
     panels = collect_panels(request)
     for panel in panels:
         if panel.get("chart"):

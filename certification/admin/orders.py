@@ -35,6 +35,7 @@ from certification.services.checklist import (
 )
 from certification.services.creation import order_create
 from certification.services.errors import CertificationError
+from core.dashboard_figures import figure_filter
 from messaging.simulation import sandbox_base
 
 from .documents import OrderDocumentInline, upload_errors_key
@@ -137,7 +138,7 @@ class OrderAdmin(OrderPagesMixin, AccountScopedAdminMixin, SafeExportAdminMixin,
         "created_at",
     ]
     list_display_links = ["id", "account_name"]
-    list_filter = ["status", "kind", "review_company", DueFilter]
+    list_filter = ["status", "kind", "review_company", DueFilter, figure_filter(*selectors.ORDER_FIGURES)]
     search_fields = [
         "account_name",
         "account__name",

@@ -185,7 +185,8 @@ def conversations(
     window closes soonest at the top; then the rest, newest first. An automatic reply
     counts as an answer (`conversations.upkeep`).
 
-    `state`: "unanswered", "open" (window open) or "" (all). Rows are dicts (`values`)
+    `state`: "unanswered", "waiting" (unanswered with the window open: the dashboard's figure),
+    "open" (window open) or "" (all). Rows are dicts (`values`)
     with account_id, openid, last_in, messages (unanswered), answered, window_open,
     preview, preview_outbound, assignee.
     """
@@ -199,8 +200,10 @@ def conversations(
         rows = rows.filter(openid__icontains=search.strip())
     if state == "unanswered":
         rows = rows.filter(unanswered__gt=0)
+    waiting = waiting_q(now)
+    if state == "waiting":
+        rows = rows.filter(waiting)
     window_open = Q(window_closes_at__gt=now)
-    waiting = Q(unanswered__gt=0) & window_open
     return (
         rows.annotate(
             answered=Case(When(unanswered=0, then=Value(True)), default=Value(False)),
@@ -241,6 +244,26 @@ def with_accounts(rows: list[dict], *, now: datetime.datetime | None = None) -> 
     return rows
 
 
+def waiting_q(now: datetime.datetime) -> Q:
+    """Unanswered, and the 48-hour window still open: the dashboard's figure and the list's
+    "waiting" rows, one condition (issue 29 §4)."""
+    return Q(unanswered__gt=0, window_closes_at__gt=now)
+
+
+def closing_soon(*, user, within: datetime.timedelta, limit: int = 12) -> list[Conversation]:
+    """Waiting conversations (``waiting_q``) whose window closes within `within`, soonest first."""
+    now = timezone.now()
+    return list(
+        Conversation.objects.filter(
+            waiting_q(now),
+            window_closes_at__lte=now + within,
+            account_id__in=accounts_visible_to(user).values("pk"),
+        )
+        .select_related("account")
+        .order_by("window_closes_at", "pk")[:limit]
+    )
+
+
 def unanswered_count(*, user, now: datetime.datetime | None = None, account_id: int | None = None) -> int:
     """Open, unanswered conversations of the user's accounts (for the dashboard and the
     account hub): the list's "unanswered" rows with the window open, from the
@@ -249,9 +272,7 @@ def unanswered_count(*, user, now: datetime.datetime | None = None, account_id: 
     visible = accounts_visible_to(user)
     if account_id:
         visible = visible.filter(pk=account_id)
-    return Conversation.objects.filter(
-        account_id__in=visible.values("pk"), unanswered__gt=0, window_closes_at__gt=now
-    ).count()
+    return Conversation.objects.filter(waiting_q(now), account_id__in=visible.values("pk")).count()
 
 
 def thread(*, account: OfficialAccount, openid: str, limit: int = 100) -> list[dict]:

@@ -66,7 +66,7 @@ def conversation_list(request: HttpRequest, admin_context: dict):
     except ValueError:
         account_id = None
     state = request.GET.get("state", "")
-    if state not in ("", "unanswered", "open"):
+    if state not in ("", "unanswered", "waiting", "open"):
         state = ""
     search = request.GET.get("q", "")[:MAX_OPENID_LENGTH]
     rows = selectors.conversations(user=request.user, account_id=account_id, search=search, state=state)

@@ -266,6 +266,6 @@ def test_the_account_hub_shows_the_dashboards_figure_for_its_account(rf, account
     request = rf.get("/admin/")
     request.user = UserFactory(is_superuser=True)
     items = next(s for s in hub_sections(request, account) if s["key"] == "messages")["items"]
-    waiting = next(i for i in items if "state=unanswered" in i.get("url", ""))
+    waiting = next(i for i in items if "state=waiting" in i.get("url", ""))
     assert waiting["value"] == 1 == selectors.unanswered_count(user=request.user, account_id=account.pk)
     assert selectors.unanswered_count(user=request.user) == 2

@@ -388,6 +388,6 @@ def test_dashboard_counts_open_unanswered_conversations_of_visible_accounts(rf, 
     request.user = operator
     panel = panels(request)[-1]
     assert panel["items"][0]["value"] == 1
-    assert "state=unanswered" in panel["items"][0]["url"]
+    assert "state=waiting" in panel["items"][0]["url"]
     request.user = UserFactory(groups=["Finance"])
     assert panels(request) == []
