@@ -80,14 +80,14 @@ def attention(request: HttpRequest) -> list[dict[str, Any]]:
     if not user.has_perm("certification.view_order"):
         return []
     items = []
-    for order in selectors.attention_orders(user):
+    for order, due in selectors.attention_orders(user):
         url = reverse("admin:certification_order_change", args=[order.pk])
         if order.status == OrderStatus.SUCCEEDED:
-            text, due, tone = _("Certification ends on %(day)s"), order.valid_until, "warning"
+            text, tone = _("Certification ends on %(day)s"), "warning"
         elif order.status == OrderStatus.REJECTED:
-            text, due, tone = _("Resubmit by %(day)s"), order.resubmission_deadline, "danger"
+            text, tone = _("Resubmit by %(day)s"), "danger"
         else:
-            text, due, tone = _("Review was due on %(day)s"), order.review_due_on, "danger"
+            text, tone = _("Review was due on %(day)s"), "danger"
         items.append(
             {
                 "account": order.account_name,

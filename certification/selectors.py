@@ -140,9 +140,10 @@ def fees_paid_per_month(
     return [(label, totals.get(label, 0.0)) for label in labels]
 
 
-def attention_orders(user, *, limit: int = 12) -> list[Order]:
+def attention_orders(user, *, limit: int = 12) -> list[tuple[Order, datetime.date]]:
     """The dashboard's "attention today" orders: current certifications ending within 90 days,
-    reviews past due and rejected orders to resubmit, the earliest deadline first."""
+    reviews past due and rejected orders to resubmit, the earliest deadline first, each with
+    its deadline."""
     due = F("valid_until")
     orders = (
         orders_visible_to(user)
@@ -157,7 +158,7 @@ def attention_orders(user, *, limit: int = 12) -> list[Order]:
         .order_by(F("due").asc(nulls_last=True), "pk")
         .only("pk", "status", "account_name", "valid_until", "resubmission_deadline", "review_due_on")
     )
-    return [order for order in orders[:limit] if order.due]
+    return [(order, order.due) for order in orders[:limit] if order.due]
 
 
 def rejected_with_days_left(
