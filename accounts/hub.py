@@ -157,7 +157,10 @@ def console_settings_section(request, account) -> dict:
                 "label": _("IP whitelist"),
                 "value": _("WeChat saw this server as %(address)s") % {"address": seen}
                 if seen
-                else _("Not configured: set WECHAT_OUTGOING_IPS to this server's public addresses"),
+                else _(
+                    "Not configured: ask whoever runs this server to set its public outgoing "
+                    "addresses (see the operations guide)"
+                ),
                 "copy": seen or "",
                 "tone": "warning",
             }

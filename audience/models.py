@@ -239,5 +239,9 @@ class EventCursor(models.Model):
     name = models.CharField(max_length=40, primary_key=True)
     last_id = models.BigIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("event cursor")
+        verbose_name_plural = _("event cursors")
+
     def __str__(self) -> str:
         return f"{self.name}@{self.last_id}"

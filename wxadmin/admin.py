@@ -31,7 +31,9 @@ def permission_label(permission: Permission) -> str:
     if model is None:
         return permission.name
     opts = model._meta
-    name = opts.verbose_name
+    # gettext again: a model without a verbose_name of its own (django-celery-results' chord
+    # counter) has Django's plain English default, which locale_vendor/ translates
+    name = gettext(str(opts.verbose_name))
     if hasattr(model, "instance_type"):  # simple-history's "historical …" models
         name = _("history of %(name)s") % {"name": model.instance_type._meta.verbose_name}
     what = (
@@ -71,6 +73,14 @@ def _translated_choices(db_field, kwargs):
         )
     return None
 
+
+def _group_name_translated(group: Group) -> str:
+    return gettext(group.name)
+
+
+# A role's name reads in the user's language wherever Django prints a group: the user list's
+# filter, breadcrumbs, history, the log (issue 29 §6). The stored name stays as roles.py has it.
+Group.__str__ = _group_name_translated  # type: ignore[method-assign,assignment]
 
 admin.site.unregister(Group)
 admin.site.unregister(User)

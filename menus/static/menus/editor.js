@@ -39,6 +39,8 @@
     return node;
   }
   function subs(b) { return Array.isArray(b.sub_button) ? b.sub_button : []; }
+  // the type in words (issue 29 §6): "发送消息", not "click"; the label's part before "（"
+  function typeName(t) { return ((T.type_names && T.type_names[t]) || t || "?").split("（")[0]; }
   function isParent(b) { return subs(b).length > 0 || (!b.type && Array.isArray(b.sub_button)); }
   function at(path) {
     if (!path) return null;
@@ -121,7 +123,7 @@
       return;
     }
     if (b.type === "click" && b.reply) { bubble(b.reply, "in"); return; }
-    bubble(fmt(T.does, { type: b.type || "?" }), "sys");
+    bubble(fmt(T.does, { type: typeName(b.type) }), "sys");
   }
   function renderPreview() {
     var bar = $("me-menubar"), popup = $("me-popup");
@@ -207,14 +209,14 @@
     menu.button.forEach(function (b, i) {
       var label = el("div", { "class": "me-node" + (samePath(selected, [i]) ? " me-sel" : "") + (issuesFor([i]).length ? " me-bad" : ""),
         "data-testid": "tree-" + i, onclick: function () { selected = [i]; openPopup = isParent(b) ? i : null; render(); } },
-        [el("span", { text: (b.name || "…") + (isParent(b) ? "" : "  · " + (b.type || "?")) }), controls([i], menu.button.length)]);
+        [el("span", { text: (b.name || "…") + (isParent(b) ? "" : "  · " + typeName(b.type)) }), controls([i], menu.button.length)]);
       var li = el("li", {}, [label]);
       if (isParent(b)) {
         var ol = el("ol", {});
         subs(b).forEach(function (s, j) {
           ol.appendChild(el("li", {}, [el("div", { "class": "me-node" + (samePath(selected, [i, j]) ? " me-sel" : "") + (issuesFor([i, j]).length ? " me-bad" : ""),
             "data-testid": "tree-" + i + "-" + j, onclick: function () { selected = [i, j]; openPopup = i; render(); } },
-            [el("span", { text: (s.name || "…") + "  · " + (s.type || "?") }), controls([i, j], subs(b).length)])]));
+            [el("span", { text: (s.name || "…") + "  · " + typeName(s.type) }), controls([i, j], subs(b).length)])]));
         });
         li.appendChild(ol);
       }
