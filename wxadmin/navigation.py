@@ -9,6 +9,8 @@ reachable from the sidebar before anyone files it under a group.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable
 from typing import Any
 
@@ -191,4 +193,26 @@ def sidebar(request: HttpRequest, site: admin.AdminSite | None = None) -> list[d
         item.pop("model", None)
     if rest:
         groups.append({"title": _("More"), "separator": True, "items": rest})
+    _one_active_item(groups)
     return groups
+
+
+def _one_active_item(groups: list[dict[str, Any]]) -> None:
+    """Highlight only the item whose link is the longest prefix of the page's path (issue 29 §5).
+
+    unfold marks every item whose link is a prefix of the path, so the conversation pages
+    (``…/outboundmessage/conversations/``) lit up "outgoing messages" too.
+    """
+    links = [item["link"] for group in groups for item in group["items"]]
+    for group in groups:
+        for item in group["items"]:
+            link = item["link"]
+            longer = tuple(other for other in links if other != link and other.startswith(link))
+            item["active"] = functools.partial(_is_active, link, longer)
+
+
+def _is_active(link: str, longer: tuple[str, ...], request: HttpRequest) -> bool:
+    path = request.path
+    if link == reverse("admin:index"):
+        return path == link
+    return path.startswith(link) and not any(path.startswith(other) for other in longer)

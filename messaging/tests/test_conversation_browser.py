@@ -68,6 +68,8 @@ def test_a_user_writes_an_agent_answers_and_the_answer_reaches_wechat(
     page.get_by_test_id("reply-text").fill("有的，欢迎到店！")
     page.get_by_test_id("reply-send").click()
     page.wait_for_selector("[data-testid=msg-out][data-status=sent]")
+    # "queued, sent shortly" does not stay under a reply WeChat has (issue 29 §5)
+    page.wait_for_function("document.getElementById('cv-status').textContent === ''")
 
     from menus.tests.test_editor_browser import ARTIFACTS
 

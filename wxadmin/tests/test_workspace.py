@@ -123,3 +123,31 @@ def test_groups_and_permissions_read_in_the_users_language(admin_client):
     assert page.context["subtitle"] == "运营"
     assert "主体与公众号 | 公众号 | 可查看" in text  # not "Can view official account"
     assert "Can view" not in text
+
+
+def test_one_sidebar_item_is_highlighted_on_a_page_under_another_items_link(admin_client):
+    """issue 29 §5: the conversations page (…/outboundmessage/conversations/) lit up
+    "outgoing messages" too; the longest matching link alone is active now."""
+    response = admin_client.get(reverse("admin:messaging_workspace"))
+    active = [
+        item["link"]
+        for group in response.context["sidebar_navigation"]
+        for item in group["items"]
+        if item.get("active")
+    ]
+    assert active == [reverse("admin:messaging_workspace")]
+    response = admin_client.get(reverse("admin:messaging_outboundmessage_changelist"))
+    active = [
+        item["link"]
+        for group in response.context["sidebar_navigation"]
+        for item in group["items"]
+        if item.get("active")
+    ]
+    assert active == [reverse("admin:messaging_outboundmessage_changelist")]
+
+
+def test_the_filter_button_says_the_same_word_as_every_other_list(admin_client):
+    """issue 29 §5: Django's "过滤器" on the conversations page, "筛选" everywhere else."""
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = admin_client.get(reverse("admin:messaging_workspace")).content.decode()
+    assert "筛选" in page and "过滤器" not in page

@@ -26,11 +26,22 @@
     var d = new Date(iso);
     return d.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
   }
+  var statusTone = "";
   function status(text, tone) {
     var box = $("cv-status");
     if (!box) return;
+    statusTone = tone || "";
     box.textContent = text || "";
     box.className = "cv-status" + (tone ? " cv-" + tone : "");
+  }
+  // "queued, will be sent shortly" is true only while a reply waits: once every reply in the
+  // thread has settled (delivered or failed, each saying so itself), the line goes (issue 29 §5)
+  function settleStatus(state) {
+    if (statusTone !== "ok") return;
+    var waiting = state.items.some(function (item) {
+      return item.direction !== "in" && (item.status === "pending" || item.status === "sending");
+    });
+    if (!waiting) status("");
   }
 
   function retryButton(item) {
@@ -67,6 +78,7 @@
     return out;
   }
   function render(state) {
+    settleStatus(state);
     var signature = JSON.stringify(state);
     if (signature === lastSignature) return;
     lastSignature = signature;
