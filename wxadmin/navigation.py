@@ -10,7 +10,6 @@ reachable from the sidebar before anyone files it under a group.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable
 from typing import Any
 
