@@ -8,8 +8,11 @@ language — while the stored values stay as they are.
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, Permission, User
@@ -19,6 +22,7 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from accounts.installation import InstallationAdminMixin
+from accounts.models import Entity, OfficialAccount
 
 from .admin_results import NamedRowMixin
 
@@ -82,6 +86,21 @@ def _group_name_translated(group: Group) -> str:
 # filter, breadcrumbs, history, the log (issue 29 §6). The stored name stays as roles.py has it.
 Group.__str__ = _group_name_translated  # type: ignore[method-assign,assignment]
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def full_name(user: User) -> str:
+    """姓名 in Chinese order (李娜), without a space, when the name is written in Chinese;
+    "Ada Lovelace" otherwise (issue 29 §8). Django's own would print "娜 李"."""
+    first, last = user.first_name.strip(), user.last_name.strip()
+    if _CJK.search(first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()
+
+
+# Everywhere Django and unfold print a staff member's name (the user menu, history, lists).
+User.get_full_name = full_name  # type: ignore[method-assign,assignment]
+
 admin.site.unregister(Group)
 admin.site.unregister(User)
 
@@ -104,13 +123,60 @@ class GroupAdmin(InstallationAdminMixin, NamedRowMixin, BaseGroupAdmin, ModelAdm
         return _translated_choices(db_field, {"widget": field.widget}) or field
 
 
+class StaffChangeForm(UserChangeForm):
+    """The user's page also assigns accounts (issue 29 §8): one by one, or every account of
+    an entity at once; the account's own staff picker stays as it is."""
+
+    assigned_accounts = forms.ModelMultipleChoiceField(
+        queryset=OfficialAccount.objects.select_related("entity").order_by("entity__full_name", "name"),
+        required=False,
+        label=_("Assigned official accounts"),
+        help_text=_("The staff member sees and works on these accounts only."),
+        widget=FilteredSelectMultiple(_("official accounts"), is_stacked=False),
+    )
+    assign_entities = forms.ModelMultipleChoiceField(
+        queryset=Entity.objects.order_by("full_name"),
+        required=False,
+        label=_("Also assign every account of these entities"),
+        widget=FilteredSelectMultiple(_("entities"), is_stacked=False),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["assigned_accounts"].initial = list(
+                self.instance.assigned_accounts.values_list("pk", flat=True)
+            )
+
+    def assigned(self) -> list[OfficialAccount]:
+        chosen = set(self.cleaned_data.get("assigned_accounts") or ())
+        entities = self.cleaned_data.get("assign_entities") or ()
+        chosen.update(OfficialAccount.objects.filter(entity__in=entities))
+        return sorted(chosen, key=lambda account: account.pk)
+
+
 @admin.register(User)
 class UserAdmin(InstallationAdminMixin, BaseUserAdmin, ModelAdmin):
     """Staff users: installation-wide (issue 22 §2). Only a superuser makes a superuser."""
 
-    form = UserChangeForm
+    form = StaffChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
+    list_display = ("username", "name", "email", "is_staff")
+
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        (_("Official accounts"), {"fields": ("assigned_accounts", "assign_entities")}),
+    )
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def name(self, obj) -> str:
+        return full_name(obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if isinstance(form, StaffChangeForm):
+            form.instance.assigned_accounts.set(form.assigned())
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))

@@ -17,6 +17,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, resolve, reverse
+from django.utils.text import capfirst
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
@@ -138,7 +139,8 @@ def _model_item(label: str, icon: str, title: Title | None, site: admin.AdminSit
         return None
     opts = model._meta
     return {
-        "title": escape(title() if title else opts.verbose_name_plural),
+        # capfirst: "Official accounts", not "official accounts", in English (issue 29 §8)
+        "title": escape(title() if title else capfirst(opts.verbose_name_plural)),
         "icon": icon,
         "link": reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_changelist"),
         # a plain function: unfold deep-copies the navigation (a bound method would drag

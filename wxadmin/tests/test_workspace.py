@@ -151,3 +151,52 @@ def test_the_filter_button_says_the_same_word_as_every_other_list(admin_client):
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     page = admin_client.get(reverse("admin:messaging_workspace")).content.decode()
     assert "筛选" in page and "过滤器" not in page
+
+
+def test_staff_names_read_in_chinese_order():
+    """issue 29 §8: 李娜, not "娜 李"; a Latin name keeps its order."""
+    assert UserFactory(first_name="娜", last_name="李").get_full_name() == "李娜"
+    assert UserFactory(first_name="Ada", last_name="Lovelace").get_full_name() == "Ada Lovelace"
+    assert UserFactory(first_name="", last_name="").get_full_name() == ""
+
+
+def test_sidebar_items_start_with_a_capital_in_english(admin_client):
+    """issue 29 §8: "Entities", not "entities"."""
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    groups = admin_client.get(reverse("admin:index")).context["sidebar_navigation"]
+    titles = [str(item["title"]) for group in groups for item in group["items"]]
+    assert "Entities" in titles
+    assert [t for t in titles if t[:1].islower()] == []
+
+
+def test_staff_are_assigned_from_their_own_page_one_by_one_or_by_entity(admin_client):
+    """issue 29 §8: the user's page assigns accounts, and every account of an entity at once."""
+    from accounts.tests.factories import EntityFactory, OfficialAccountFactory
+
+    entity = EntityFactory()
+    of_entity = [OfficialAccountFactory(entity=entity), OfficialAccountFactory(entity=entity)]
+    alone = OfficialAccountFactory()
+    staff = UserFactory(groups=["Operators"], first_name="娜", last_name="李")
+    url = reverse("admin:auth_user_change", args=[staff.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {
+        "username": staff.username,
+        "first_name": staff.first_name,
+        "last_name": staff.last_name,
+        "email": staff.email,
+        "is_active": "on",
+        "is_staff": "on",
+        "groups": [g.pk for g in staff.groups.all()],
+        "date_joined_0": form.initial["date_joined"].strftime("%Y-%m-%d"),
+        "date_joined_1": form.initial["date_joined"].strftime("%H:%M:%S"),
+        "assigned_accounts": [alone.pk],
+        "assign_entities": [entity.pk],
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert set(staff.assigned_accounts.all()) == {alone, *of_entity}
+    data.update(assigned_accounts=[of_entity[0].pk], assign_entities=[])
+    assert admin_client.post(url, data).status_code == 302
+    assert list(staff.assigned_accounts.all()) == [of_entity[0]]  # what the page says, nothing more
