@@ -142,14 +142,14 @@ def console_settings_section(request, account) -> dict:
 
     url = callback_url(request, account)
     items = [
-        {"label": _("Server URL"), "value": url, "copy": url},
+        {"label": _("Server URL"), "value": url, "copy_text": url},
         credential(_("Token"), "server_token"),
         credential("EncodingAESKey", "encoding_aes_key"),
         {"label": _("Message encryption"), "value": account.get_message_mode_display()},
     ]
     addresses = ", ".join(settings.WECHAT_OUTGOING_IPS)
     if addresses:
-        items.append({"label": _("IP whitelist"), "value": addresses, "copy": addresses})
+        items.append({"label": _("IP whitelist"), "value": addresses, "copy_text": addresses})
     else:
         seen = address_refused(getattr(_token_status(account), "last_errmsg", ""))
         items.append(
@@ -161,7 +161,7 @@ def console_settings_section(request, account) -> dict:
                     "Not configured: ask whoever runs this server to set its public outgoing "
                     "addresses (see the operations guide)"
                 ),
-                "copy": seen or "",
+                "copy_text": seen or "",
                 "tone": "warning",
             }
         )

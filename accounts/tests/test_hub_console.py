@@ -38,7 +38,7 @@ def test_hub_shows_the_server_url_mode_and_masked_credentials_never_the_secrets(
     response, items = hub(admin_client, account)
     url = items["Server URL"]["value"]
     assert url == f"http://testserver/wechat/{account.appid}/"
-    assert items["Server URL"]["copy"] == url
+    assert items["Server URL"]["copy_text"] == url
     assert items["Message encryption"]["value"] == "Safe (encrypted)"
     assert items["Token"]["reveal"] == reveal_url(account, "server_token")
     assert items["EncodingAESKey"]["reveal"] == reveal_url(account, "encoding_aes_key")
@@ -46,6 +46,8 @@ def test_hub_shows_the_server_url_mode_and_masked_credentials_never_the_secrets(
     assert TOKEN not in html and AES_KEY not in html
     assert 'data-copy="http://testserver/wechat/' in html
     assert "wxadmin/copy.js" in html
+    # a copy button beside what may be copied, not beside every fact on the page
+    assert html.count('class="wx-copy" data-copy=') == 1
 
 
 def test_site_url_decides_the_host_of_the_server_url(admin_client, account, settings):
@@ -73,7 +75,7 @@ def test_outgoing_addresses_come_from_settings(admin_client, account, settings):
     settings.WECHAT_OUTGOING_IPS = ["203.0.113.7", "203.0.113.8"]
     _, items = hub(admin_client, account)
     assert items["IP whitelist"]["value"] == "203.0.113.7, 203.0.113.8"
-    assert items["IP whitelist"]["copy"] == "203.0.113.7, 203.0.113.8"
+    assert items["IP whitelist"]["copy_text"] == "203.0.113.7, 203.0.113.8"
 
 
 def test_without_settings_the_address_wechat_refused_is_shown(admin_client, account, settings):
@@ -89,7 +91,7 @@ def test_without_settings_the_address_wechat_refused_is_shown(admin_client, acco
     )
     _, items = hub(admin_client, account)
     assert items["IP whitelist"]["value"] == "WeChat saw this server as 198.51.100.23"
-    assert items["IP whitelist"]["copy"] == "198.51.100.23"
+    assert items["IP whitelist"]["copy_text"] == "198.51.100.23"
 
 
 def test_reveal_answers_the_credential_to_a_post_only_and_never_caches_it(admin_client, account, caplog):
@@ -118,3 +120,22 @@ def test_reveal_needs_the_change_permission_and_the_account(client, finance, ope
     assert client.post(reveal_url(account, "server_token")).status_code in (403, 404)
     account.assigned_staff.add(operator)
     assert client.post(reveal_url(account, "server_token")).json() == {"value": TOKEN}
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_show_and_copy_reveals_the_token_in_the_browser_and_copies_it(page, live_server, admin_login):
+    """The button POSTs with the page's CSRF token, shows the value and puts it on the clipboard."""
+    from accounts.tests.factories import UserFactory
+
+    account = OfficialAccountFactory(server_token=TOKEN, encoding_aes_key=AES_KEY)
+    boss = UserFactory(is_superuser=True, is_staff=True)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    admin_login(boss.username)
+    page.wait_for_url("**/admin/")
+    page.goto(f"{live_server.url}{reverse('admin:accounts_officialaccount_hub', args=[account.pk])}")
+    assert TOKEN not in page.content()
+    section = page.get_by_test_id("hub-section-console")
+    section.locator("button[data-reveal*=server_token]").click()
+    section.get_by_text(TOKEN).wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == TOKEN
