@@ -17,8 +17,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, resolve, reverse
-from django.utils.text import capfirst
 from django.utils.html import escape
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from core.permissions import required_permission
