@@ -37,13 +37,26 @@ def rows_behind(client, url: str) -> int:
     raise AssertionError(f"{url} ({resolve(url.split('?')[0]).url_name}) is not a list page")
 
 
+def user_wrote(account, openid, at, key):
+    from messaging.models import InboundMessage
+
+    InboundMessage.objects.create(
+        account=account,
+        openid=openid,
+        msg_type="text",
+        content="你好",
+        sent_at=at,
+        received_at=at,
+        dedupe_key=key,
+    )
+
+
 @pytest.fixture
 def rows(admin_user):
     from certification.models import OrderStatus
     from certification.tests.factories import make_order, review_company
     from menus.models import DriftStatus, Menu, MenuVersion, VersionStatus
     from messaging.daily_counts import message_counts_refresh
-    from messaging.models import InboundMessage
 
     now = timezone.now()
     review_company()
@@ -78,15 +91,7 @@ def rows(admin_user):
         )
     # messages: today and yesterday (Beijing)
     for n, at in enumerate((now, now - datetime.timedelta(days=1, hours=1))):
-        InboundMessage.objects.create(
-            account=accounts[0],
-            openid="o1",
-            msg_type="text",
-            content="你好",
-            sent_at=at,
-            received_at=at,
-            dedupe_key=f"d{n}",
-        )
+        user_wrote(accounts[0], "o1", at, f"d{n}")
     message_counts_refresh()
     return accounts
 
@@ -140,19 +145,10 @@ def test_attention_today_lists_what_is_urgent_most_urgent_first(admin_client, ro
     """Failures first (they have happened), then deadlines and closing windows, soonest first;
     each names its account and links to its page."""
     from messaging.conversations import upkeep
-    from messaging.models import InboundMessage
 
     now = timezone.now()
     wrote = now - datetime.timedelta(hours=47)  # the 48-hour window closes in an hour
-    InboundMessage.objects.create(
-        account=rows[1],
-        openid="oWaiting",
-        msg_type="text",
-        content="在吗",
-        sent_at=wrote,
-        received_at=wrote,
-        dedupe_key="w1",
-    )
+    user_wrote(rows[1], "oWaiting", wrote, "w1")
     upkeep.refresh([(rows[1].pk, "oWaiting")])  # what the flusher does after writing the batch
     response = admin_client.get("/admin/")
     attention = response.context["attention"]

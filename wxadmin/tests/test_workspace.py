@@ -125,25 +125,16 @@ def test_groups_and_permissions_read_in_the_users_language(admin_client):
     assert "Can view" not in text
 
 
+def active_links(client, url) -> list[str]:
+    groups = client.get(url).context["sidebar_navigation"]
+    return [item["link"] for group in groups for item in group["items"] if item.get("active")]
+
+
 def test_one_sidebar_item_is_highlighted_on_a_page_under_another_items_link(admin_client):
     """issue 29 §5: the conversations page (…/outboundmessage/conversations/) lit up
     "outgoing messages" too; the longest matching link alone is active now."""
-    response = admin_client.get(reverse("admin:messaging_workspace"))
-    active = [
-        item["link"]
-        for group in response.context["sidebar_navigation"]
-        for item in group["items"]
-        if item.get("active")
-    ]
-    assert active == [reverse("admin:messaging_workspace")]
-    response = admin_client.get(reverse("admin:messaging_outboundmessage_changelist"))
-    active = [
-        item["link"]
-        for group in response.context["sidebar_navigation"]
-        for item in group["items"]
-        if item.get("active")
-    ]
-    assert active == [reverse("admin:messaging_outboundmessage_changelist")]
+    for page in ("admin:messaging_workspace", "admin:messaging_outboundmessage_changelist"):
+        assert active_links(admin_client, reverse(page)) == [reverse(page)]
 
 
 def test_the_filter_button_says_the_same_word_as_every_other_list(admin_client):
