@@ -44,6 +44,14 @@ class DailyFigure(models.Model):
                 fields=["account", "metric", "dimension", "day"], name="insights_daily_figure_unique"
             )
         ]
+        # issue 28 (report half): the pages read one period of a set of accounts, every metric
+        indexes = [models.Index(fields=["account", "day"], name="insights_figure_account_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric}{'/' + self.dimension if self.dimension else ''} = {self.value}"
+
+
+# issue 28, the report half: our own rollup's progress and the monthly client reports
+from .report_models import Report, RollupDay  # noqa: E402
+
+__all__ = ["DailyFigure", "Report", "RollupDay"]

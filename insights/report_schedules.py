@@ -1,0 +1,14 @@
+"""The report half's periodic tasks (issue 28). ``wxadmin.schedules`` reads ``<app>.schedules``
+only: ``insights/schedules.py`` (the datacube sync's) adds this list to its ``SCHEDULES``."""
+
+from django.utils.translation import gettext_noop
+
+SCHEDULES = [
+    {
+        "name": gettext_noop("Roll up our own figures (insights)"),
+        "task": "insights.rollup_own_figures",
+        "crontab": {"minute": "20"},
+        "description": "issue 28: menu clicks, keyword hits, replies, QR scans and template messages of each "
+        "Beijing day into the daily figures; catches up missed days, reruns are harmless",
+    },
+]
