@@ -18,7 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from django.db.models import Sum
+from django.db import connection
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -258,12 +259,7 @@ def figures_for(
         current.exclude(metric__in=last_kind).values_list("account_id", "metric").annotate(v=Sum("value"))
     ):
         per_account[account_id][key] = int(value)
-    for account_id, key, value in (
-        current.filter(metric__in=last_kind)
-        .order_by("account_id", "metric", "-day")
-        .distinct("account_id", "metric")
-        .values_list("account_id", "metric", "value")
-    ):
+    for account_id, key, value in _last_values(current.filter(metric__in=last_kind), period):
         per_account[account_id][key] = int(value)
 
     result = Figures(
@@ -283,6 +279,26 @@ def figures_for(
         if item.key not in metrics.HIDDEN:
             result.groups.setdefault(item.group, []).append(item)
     return result
+
+
+def _last_values(rows: QuerySet[DailyFigure], period: Period) -> Iterable[tuple[int, str, int]]:
+    """Each (account, metric)'s value on its last day in the period, in one query."""
+    if connection.features.can_distinct_on_fields:  # PostgreSQL
+        return rows.order_by("account_id", "metric", "-day").distinct("account_id", "metric").values_list(
+            "account_id", "metric", "value"
+        )
+    latest = (
+        DailyFigure.objects.filter(
+            account_id=OuterRef("account_id"),
+            metric=OuterRef("metric"),
+            dimension="",
+            day__gte=period.start,
+            day__lte=period.end,
+        )
+        .order_by("-day")
+        .values("day")[:1]
+    )
+    return rows.filter(day=Subquery(latest)).values_list("account_id", "metric", "value")
 
 
 def _total(series: list[int | None], kind: str) -> int | None:

@@ -12,3 +12,12 @@ SCHEDULES = [
         "Beijing day into the daily figures; catches up missed days, reruns are harmless",
     },
 ]
+SCHEDULES.append(
+    {
+        "name": gettext_noop("Monthly client reports (insights)"),
+        "task": "insights.generate_monthly_reports",
+        "crontab": {"minute": "0", "hour": "10", "day_of_month": "1"},
+        "description": "issue 28: last month's report of every entity with an account, after WeChat's "
+        "statistics of the month's last day were synced (08:00); reports already made are left alone",
+    }
+)
