@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def get_report_storage() -> FileSystemStorage:
@@ -49,9 +50,10 @@ class Report(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting to be generated")
-        DONE = "done", _("Generated")
-        FAILED = "failed", _("Failed")
+        # with a context: the bare words are translated for certification orders elsewhere
+        PENDING = "pending", pgettext_lazy("report", "Waiting to be generated")
+        DONE = "done", pgettext_lazy("report", "Generated")
+        FAILED = "failed", pgettext_lazy("report", "Failed")
 
     entity = models.ForeignKey(
         "accounts.Entity", on_delete=models.CASCADE, related_name="insight_reports", verbose_name=_("entity")
