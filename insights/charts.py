@@ -59,8 +59,11 @@ def line_chart(
     *,
     current_label: str = "",
     previous_label: str = "",
+    compact: bool = False,
 ) -> SafeString:
-    """An SVG line chart of ``values`` per day, with ``previous`` (same length) dashed behind."""
+    """An SVG line chart of ``values`` per day (or per bucket of days), with ``previous`` (same
+    length) dashed behind. ``compact`` (the printed report): three value labels, three dates, no
+    dots — text is what costs most when the PDF is drawn."""
     n = max(len(days), 1)
     present = [v for v in [*values, *previous] if v is not None]
     top = _nice_max(max(present, default=0))
@@ -77,15 +80,16 @@ def line_chart(
         f'role="img" aria-label="{escape(title)}" data-testid="chart" data-points="{len(present)}">',
         f"<title>{escape(title)}</title>",
     ]
-    for step in range(5):
-        value = bottom_value + span * step / 4
+    steps = 2 if compact else 4
+    for step in range(steps + 1):
+        value = bottom_value + span * step / steps
         y = y_of(int(value))
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="{TEXT}">'
             f"{escape(_label(int(value)))}</text>"
         )
-    ticks = sorted({0, n - 1, *range(0, n, max(1, n // 6))})
+    ticks = sorted({0, n - 1, n // 2} if compact else {0, n - 1, *range(0, n, max(1, n // 6))})
     for i in ticks:
         if i < len(days) and (i == n - 1 or n - 1 - i >= max(1, n // 12)):
             parts.append(
@@ -97,11 +101,11 @@ def line_chart(
             parts.append(f'<path d="{d}" fill="none" stroke="{PREVIOUS}" stroke-width="1.5" stroke-dasharray="4 3"/>')
     for d in _paths(values, x, y_of):
         parts.append(f'<path d="{d}" fill="none" stroke="{CURRENT}" stroke-width="2"/>')
-    if n <= 62:  # a dot per day while they stay apart; single days stay visible between gaps
+    if n <= 62 and not compact:  # a dot per day while they stay apart; single days stay visible between gaps
         for i, value in enumerate(values):
             if value is not None:
                 parts.append(f'<circle cx="{x[i]:.1f}" cy="{y_of(value):.1f}" r="2.2" fill="{CURRENT}"/>')
-    if current_label:
+    if current_label and not compact:
         parts.append(
             f'<g font-size="11" fill="{TEXT}"><rect x="{LEFT + 4}" y="{TOP}" width="10" height="3" fill="{CURRENT}"/>'
             f'<text x="{LEFT + 18}" y="{TOP + 5}">{escape(current_label)}</text>'

@@ -157,7 +157,7 @@ def wechat_missing_days(
     have: dict[int, set[datetime.date]] = defaultdict(set)
     for account_id, day in (
         DailyFigure.objects.filter(
-            account_id__in=account_ids, day__gte=start, day__lte=end, source=DailyFigure.Source.WECHAT
+            account_id__in=account_ids, day__gte=start, day__lte=end, dimension="", source=DailyFigure.Source.WECHAT
         )
         .order_by()
         .values_list("account_id", "day")

@@ -20,34 +20,57 @@ def _fmt_seconds(seconds: float | None) -> str:
     return _("%(n).1f min") % {"n": seconds / 60}
 
 
-def page_context(figures: Figures, *, names: Mapping[int, str]) -> dict[str, Any]:
-    days = figures.period.each_day()
+#: a longer period is drawn per week (sums, or the week's last value for "last" metrics)
+DAILY_POINTS_MAX = 92
+#: the printed report's charts (fewer: each one costs the PDF time)
+REPORT_CHARTED = ("user.new", "user.cumulate", "msg.inbound", "menu.click")
+
+
+def _buckets(days: list[Any], values: list[int | None], kind: str, size: int) -> tuple[list[Any], list[int | None]]:
+    if size == 1:
+        return days, values
+    out_days, out_values = [], []
+    for start in range(0, len(days), size):
+        chunk = [v for v in values[start : start + size] if v is not None]
+        out_days.append(days[start])
+        out_values.append((chunk[-1] if kind == "last" else sum(chunk)) if chunk else None)
+    return out_days, out_values
+
+
+def page_context(figures: Figures, *, names: Mapping[int, str], compact: bool = False) -> dict[str, Any]:
+    all_days = figures.period.each_day()
+    size = 7 if len(all_days) > DAILY_POINTS_MAX else 1
     current_label = f"{figures.period.start:%Y-%m-%d} – {figures.period.end:%Y-%m-%d}"
     previous_label = f"{figures.previous.start:%Y-%m-%d} – {figures.previous.end:%Y-%m-%d}"
     drawn = []
-    for key in metrics.CHARTED:
+    for key in REPORT_CHARTED if compact else metrics.CHARTED:
         item = figures.get(key)
         if item is None:
             continue
+        days, series = _buckets(all_days, item.series, item.kind, size)
+        _days, before = _buckets(all_days, item.previous_series, item.kind, size)
         drawn.append(
             {
                 "label": item.label,
+                "per_week": size > 1,
                 "svg": charts.line_chart(
                     str(item.label),
                     days,
-                    item.series,
-                    item.previous_series,
+                    series,
+                    before,
                     current_label=_("this period"),
                     previous_label=_("previous period"),
+                    compact=compact,
                 ),
             }
         )
+    top = 5 if compact else 10
     breakdowns = [
         {
             "label": metrics.metric(key).label,
             "split": metrics.metric(key).split,
-            "svg": charts.bar_chart(str(metrics.metric(key).label), rows[:10]),
-            "more": max(0, len(rows) - 10),
+            "svg": charts.bar_chart(str(metrics.metric(key).label), rows[:top]),
+            "more": max(0, len(rows) - top),
         }
         for key, rows in figures.breakdowns.items()
         if rows

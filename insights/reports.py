@@ -85,11 +85,11 @@ def render_html(
         sections = []
         for account_id, name in names.items():
             figures = figures_for([account_id], period, names={account_id: name}, today=today)
-            sections.append({"name": name, **page_context(figures, names={account_id: name})})
+            sections.append({"name": name, **page_context(figures, names={account_id: name}, compact=True)})
         total = None
         if len(names) > 1:
             figures = figures_for(names.keys(), period, names=dict(names), today=today)
-            total = page_context(figures, names=dict(names))
+            total = page_context(figures, names=dict(names), compact=True)
         return render_to_string(
             "insights/report.html",
             {
