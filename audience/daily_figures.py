@@ -30,7 +30,9 @@ def daily_figures(*, day: datetime.date, start: datetime.datetime, end: datetime
     ):
         dimension = (name or "?")[:DIMENSION_MAX]
         for metric, value in (("qr.scan", scans), ("qr.subscribe", subscribes)):
-            split[account_id, metric, dimension] = split.get((account_id, metric, dimension), 0) + (value or 0)
+            split[account_id, metric, dimension] = split.get((account_id, metric, dimension), 0) + (
+                value or 0
+            )
     totals: dict[tuple[int, str], int] = {}
     for (account_id, metric, _d), value in split.items():
         totals[account_id, metric] = totals.get((account_id, metric), 0) + value

@@ -76,8 +76,10 @@ def line_chart(
         return TOP + inner_h * (1 - (value - bottom_value) / span)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="ins-chart" '
-        f'role="img" aria-label="{escape(title)}" data-testid="chart" data-points="{len(present)}">',
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="ins-chart" '
+            f'role="img" aria-label="{escape(title)}" data-testid="chart" data-points="{len(present)}">'
+        ),
         f"<title>{escape(title)}</title>",
     ]
     steps = 2 if compact else 4
@@ -90,24 +92,30 @@ def line_chart(
             f"{escape(_label(int(value)))}</text>"
         )
     ticks = sorted({0, n - 1, n // 2} if compact else {0, n - 1, *range(0, n, max(1, n // 6))})
-    for i in ticks:
-        if i < len(days) and (i == n - 1 or n - 1 - i >= max(1, n // 12)):
-            parts.append(
-                f'<text x="{x[i]:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle" fill="{TEXT}">'
-                f"{days[i]:%m-%d}</text>"
-            )
+    parts.extend(
+        f'<text x="{x[i]:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle" fill="{TEXT}">'
+        f"{days[i]:%m-%d}</text>"
+        for i in ticks
+        if i < len(days) and (i == n - 1 or n - 1 - i >= max(1, n // 12))
+    )
     if previous:
-        for d in _paths(previous, x, y_of):
-            parts.append(f'<path d="{d}" fill="none" stroke="{PREVIOUS}" stroke-width="1.5" stroke-dasharray="4 3"/>')
-    for d in _paths(values, x, y_of):
-        parts.append(f'<path d="{d}" fill="none" stroke="{CURRENT}" stroke-width="2"/>')
-    if n <= 62 and not compact:  # a dot per day while they stay apart; single days stay visible between gaps
-        for i, value in enumerate(values):
-            if value is not None:
-                parts.append(f'<circle cx="{x[i]:.1f}" cy="{y_of(value):.1f}" r="2.2" fill="{CURRENT}"/>')
+        parts.extend(
+            f'<path d="{d}" fill="none" stroke="{PREVIOUS}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+            for d in _paths(previous, x, y_of)
+        )
+    parts.extend(
+        f'<path d="{d}" fill="none" stroke="{CURRENT}" stroke-width="2"/>' for d in _paths(values, x, y_of)
+    )
+    if n <= 62 and not compact:  # a dot per day while they stay apart; lone days show between gaps
+        parts.extend(
+            f'<circle cx="{x[i]:.1f}" cy="{y_of(value):.1f}" r="2.2" fill="{CURRENT}"/>'
+            for i, value in enumerate(values)
+            if value is not None
+        )
     if current_label and not compact:
         parts.append(
-            f'<g font-size="11" fill="{TEXT}"><rect x="{LEFT + 4}" y="{TOP}" width="10" height="3" fill="{CURRENT}"/>'
+            f'<g font-size="11" fill="{TEXT}">'
+            f'<rect x="{LEFT + 4}" y="{TOP}" width="10" height="3" fill="{CURRENT}"/>'
             f'<text x="{LEFT + 18}" y="{TOP + 5}">{escape(current_label)}</text>'
         )
         if previous:
@@ -127,8 +135,11 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int]]) -> SafeString:
     top = max((v for _, v in rows), default=0) or 1
     inner_w = WIDTH - label_w - RIGHT - 60
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" class="ins-chart ins-bars" '
-        f'role="img" aria-label="{escape(title)}" data-testid="bar-chart" data-points="{len(rows)}">',
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+            f'class="ins-chart ins-bars" role="img" aria-label="{escape(title)}" '
+            f'data-testid="bar-chart" data-points="{len(rows)}">'
+        ),
         f"<title>{escape(title)}</title>",
     ]
     for i, (label, value) in enumerate(rows):
@@ -136,8 +147,10 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int]]) -> SafeString:
         width = max(1.0, inner_w * value / top)
         shown = label if len(label) <= 28 else label[:27] + "…"
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" text-anchor="end" fill="{TEXT}">{escape(shown)}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row_h - 8}" fill="{CURRENT}" rx="2"/>'
+            f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" text-anchor="end" fill="{TEXT}">'
+            f"{escape(shown)}</text>"
+            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row_h - 8}" '
+            f'fill="{CURRENT}" rx="2"/>'
             f'<text x="{label_w + width + 6:.1f}" y="{y + 14}" font-size="11" fill="{TEXT}">{value:,}</text>'
         )
     parts.append("</svg>")

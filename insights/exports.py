@@ -12,14 +12,22 @@ from collections.abc import Mapping
 import tablib
 from django.utils.translation import gettext as _
 
-from accounts.exports import neutralise_formula
+from accounts.exports import FORMULA_TRIGGERS
 
 from . import metrics
 from .figures import Figures
 
 
+def _cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe (as in
+    ``accounts.exports.neutralise_formula``); numbers stay numbers, None an empty cell."""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    return "" if value is None else value
+
+
 def _safe(row: list[object]) -> list[object]:
-    return [neutralise_formula(str(v)) if isinstance(v, str) else ("" if v is None else v) for v in row]
+    return [_cell(v) for v in row]
 
 
 def _daily(figures: Figures) -> tablib.Dataset:
@@ -42,8 +50,7 @@ def _summary(figures: Figures) -> tablib.Dataset:
 
 
 def dataset_csv(figures: Figures) -> str:
-    data = _daily(figures)
-    return data.export("csv")
+    return str(_daily(figures).export("csv"))
 
 
 def databook_xlsx(figures: Figures, *, names: Mapping[int, str] | None = None) -> bytes:
@@ -63,7 +70,9 @@ def databook_xlsx(figures: Figures, *, names: Mapping[int, str] | None = None) -
             row = figures.per_account.get(account_id, {})
             per.append(_safe([name, *[row.get(k) for k in keys]]))
         sheets.append(per)
-    missing = tablib.Dataset(headers=[_("Figures"), _("From"), _("To"), _("Why")], title=_("Missing days")[:31])
+    missing = tablib.Dataset(
+        headers=[_("Figures"), _("From"), _("To"), _("Why")], title=_("Missing days")[:31]
+    )
     for item in figures.missing:
         for first, last in item.ranges:
             missing.append(_safe([str(item.what), first.isoformat(), last.isoformat(), str(item.reason)]))

@@ -157,7 +157,11 @@ def wechat_missing_days(
     have: dict[int, set[datetime.date]] = defaultdict(set)
     for account_id, day in (
         DailyFigure.objects.filter(
-            account_id__in=account_ids, day__gte=start, day__lte=end, dimension="", source=DailyFigure.Source.WECHAT
+            account_id__in=account_ids,
+            day__gte=start,
+            day__lte=end,
+            dimension="",
+            source=DailyFigure.Source.WECHAT,
         )
         .order_by()
         .values_list("account_id", "day")
@@ -183,7 +187,9 @@ def _missing(
     past_end = min(period.end, today - datetime.timedelta(days=1))
     if past_end < period.start:
         return out
-    rolled = set(RollupDay.objects.filter(day__gte=period.start, day__lte=past_end).values_list("day", flat=True))
+    rolled = set(
+        RollupDay.objects.filter(day__gte=period.start, day__lte=past_end).values_list("day", flat=True)
+    )
     not_rolled = [d for d in Period(period.start, past_end).each_day() if d not in rolled]
     if not_rolled:
         out.append(
@@ -195,11 +201,13 @@ def _missing(
         )
     by_reason: dict[tuple[int, str], list[datetime.date]] = defaultdict(list)
     reasons: dict[str, str | Promise] = {}
-    for account_id, days in wechat_missing_days(account_ids, period.start, past_end).items():
-        for day, reason in days.items():
+    for account_id, absent in wechat_missing_days(account_ids, period.start, past_end).items():
+        for day, reason in absent.items():
             by_reason[account_id, str(reason)].append(day)
             reasons[str(reason)] = reason
-    for (account_id, key), days in sorted(by_reason.items(), key=lambda item: (names.get(item[0][0], ""), item[0])):
+    for (account_id, key), days in sorted(
+        by_reason.items(), key=lambda item: (names.get(item[0][0], ""), item[0])
+    ):
         what = _("WeChat statistics of %(account)s") % {"account": names.get(account_id, account_id)}
         out.append(Missing(what, days, reasons[key], account_id=account_id))
     return out
@@ -216,14 +224,18 @@ def figures_for(
     ids = sorted(set(account_ids))
     today = today or timezone.localdate()
     previous = period.previous()
-    both = DailyFigure.objects.filter(account_id__in=ids, day__gte=previous.start, day__lte=period.end).order_by()
+    both = DailyFigure.objects.filter(
+        account_id__in=ids, day__gte=previous.start, day__lte=period.end
+    ).order_by()
     daily: dict[str, dict[datetime.date, int]] = defaultdict(dict)
     for key, day, value in both.filter(dimension="").values_list("metric", "day").annotate(v=Sum("value")):
         daily[key][day] = int(value)
 
     current_days, previous_days = period.each_day(), previous.each_day()
     found: list[MetricFigures] = []
-    keys = [m.key for m in metrics.METRICS if m.key in daily] + sorted(k for k in daily if k not in metrics.BY_KEY)
+    keys = [m.key for m in metrics.METRICS if m.key in daily] + sorted(
+        k for k in daily if k not in metrics.BY_KEY
+    )
     for key in keys:
         spec = metrics.metric(key)
         series: list[int | None] = [daily[key].get(d) for d in current_days]
@@ -284,8 +296,10 @@ def figures_for(
 def _last_values(rows: QuerySet[DailyFigure], period: Period) -> Iterable[tuple[int, str, int]]:
     """Each (account, metric)'s value on its last day in the period, in one query."""
     if connection.features.can_distinct_on_fields:  # PostgreSQL
-        return rows.order_by("account_id", "metric", "-day").distinct("account_id", "metric").values_list(
-            "account_id", "metric", "value"
+        return (
+            rows.order_by("account_id", "metric", "-day")
+            .distinct("account_id", "metric")
+            .values_list("account_id", "metric", "value")
         )
     latest = (
         DailyFigure.objects.filter(

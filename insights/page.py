@@ -26,7 +26,9 @@ DAILY_POINTS_MAX = 92
 REPORT_CHARTED = ("user.new", "user.cumulate", "msg.inbound", "menu.click")
 
 
-def _buckets(days: list[Any], values: list[int | None], kind: str, size: int) -> tuple[list[Any], list[int | None]]:
+def _buckets(
+    days: list[Any], values: list[int | None], kind: str, size: int
+) -> tuple[list[Any], list[int | None]]:
     if size == 1:
         return days, values
     out_days, out_values = [], []
@@ -78,12 +80,17 @@ def page_context(figures: Figures, *, names: Mapping[int, str], compact: bool = 
     groups = [
         {"label": metrics.GROUPS.get(group, group), "rows": rows}
         for group, rows in sorted(
-            figures.groups.items(), key=lambda item: list(metrics.GROUPS).index(item[0]) if item[0] in metrics.GROUPS else 99
+            figures.groups.items(),
+            key=lambda item: list(metrics.GROUPS).index(item[0]) if item[0] in metrics.GROUPS else 99,
         )
     ]
     shown = [m.key for m in figures.metrics if m.key not in metrics.HIDDEN]
     per_account = [
-        {"id": account_id, "name": name, "values": [figures.per_account.get(account_id, {}).get(k) for k in shown]}
+        {
+            "id": account_id,
+            "name": name,
+            "values": [figures.per_account.get(account_id, {}).get(k) for k in shown],
+        }
         for account_id, name in names.items()
     ]
     current_avg, previous_avg = figures.average_response_seconds

@@ -140,7 +140,9 @@ def generate(report_id: int, *, today: datetime.date | None = None) -> Report:
         html = render_html(report.entity, report.month, names=accounts, today=today)
         pdf = html_to_pdf(html)
     except Exception as exc:  # recorded for staff, then raised for the task's log
-        Report.objects.filter(pk=report.pk).update(status=Report.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        Report.objects.filter(pk=report.pk).update(
+            status=Report.Status.FAILED, error=f"{type(exc).__name__}: {exc}"
+        )
         raise
     missing = figures_for(accounts.keys(), Period.month(report.month), today=today).missing
     old = report.file.name if report.file else ""
@@ -162,11 +164,12 @@ def generate_month(*, month: datetime.date | None = None) -> int:
     """The monthly task: every entity with an account gets last month's report (made again
     only if it is not done yet, so a second run changes nothing). Returns how many were queued."""
     month = first_of_month(month or previous_month())
-    done = set(Report.objects.filter(month=month, status=Report.Status.DONE).values_list("entity_id", flat=True))
+    done = set(
+        Report.objects.filter(month=month, status=Report.Status.DONE).values_list("entity_id", flat=True)
+    )
     queued = 0
     for entity in Entity.objects.filter(accounts__isnull=False).distinct().order_by("pk"):
         if entity.pk not in done:
             request_report(entity=entity, month=month, by=None)
             queued += 1
     return queued
-

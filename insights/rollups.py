@@ -83,7 +83,9 @@ def rollup_day(day: datetime.date, *, now: datetime.datetime | None = None) -> i
             unique_fields=["account", "metric", "dimension", "day"],
             update_fields=["value", "source", "updated_at"],
         )
-        RollupDay.objects.filter(day=day).update(rolled_at=now, final=now >= end + FINAL_AFTER, rows=len(rows))
+        RollupDay.objects.filter(day=day).update(
+            rolled_at=now, final=now >= end + FINAL_AFTER, rows=len(rows)
+        )
     return len(rows)
 
 
@@ -95,7 +97,10 @@ def due_days(*, now: datetime.datetime | None = None) -> list[datetime.date]:
     per_run = int(getattr(settings, "INSIGHTS_OWN_DAYS_PER_RUN", 31))
     first = today - datetime.timedelta(days=backfill - 1)
     last_final = (
-        RollupDay.objects.filter(final=True, day__gte=first).order_by("-day").values_list("day", flat=True).first()
+        RollupDay.objects.filter(final=True, day__gte=first)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
     )
     start = last_final + datetime.timedelta(days=1) if last_final else first
     final = set(RollupDay.objects.filter(final=True, day__gte=start).values_list("day", flat=True))

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -122,7 +123,9 @@ def overview(request: HttpRequest, admin_context: dict[str, Any]) -> HttpRespons
     if search:
         entities = entities.filter(Q(full_name__icontains=search) | Q(short_name__icontains=search))
         accounts = accounts.filter(
-            Q(name__icontains=search) | Q(wechat_id__icontains=search) | Q(entity__full_name__icontains=search)
+            Q(name__icontains=search)
+            | Q(wechat_id__icontains=search)
+            | Q(entity__full_name__icontains=search)
         )
     context = {
         **admin_context,
@@ -136,8 +139,8 @@ def overview(request: HttpRequest, admin_context: dict[str, Any]) -> HttpRespons
 
 
 @requires_permission(VIEW_PERMISSION)
-def account_figures(request: HttpRequest, admin_context: dict[str, Any], pk: int) -> HttpResponse:
-    account = _account(request, pk)
+def account_figures(request: HttpRequest, admin_context: dict[str, Any], account_pk: int) -> HttpResponse:
+    account = _account(request, account_pk)
     return _render(
         request,
         admin_context,
@@ -150,14 +153,14 @@ def account_figures(request: HttpRequest, admin_context: dict[str, Any], pk: int
 
 
 @requires_permission(VIEW_PERMISSION)
-def account_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    account = _account(request, pk)
+def account_export(request: HttpRequest, account_pk: int, fmt: str) -> HttpResponse:
+    account = _account(request, account_pk)
     return _export(request, {account.pk: account.name}, f"insights-account-{account.pk}", fmt)
 
 
 @requires_permission(VIEW_PERMISSION)
-def entity_figures(request: HttpRequest, admin_context: dict[str, Any], pk: int) -> HttpResponse:
-    entity, names = _entity(request, pk)
+def entity_figures(request: HttpRequest, admin_context: dict[str, Any], entity_pk: int) -> HttpResponse:
+    entity, names = _entity(request, entity_pk)
     return _render(
         request,
         admin_context,
@@ -170,8 +173,8 @@ def entity_figures(request: HttpRequest, admin_context: dict[str, Any], pk: int)
 
 
 @requires_permission(VIEW_PERMISSION)
-def entity_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    entity, names = _entity(request, pk)
+def entity_export(request: HttpRequest, entity_pk: int, fmt: str) -> HttpResponse:
+    entity, names = _entity(request, entity_pk)
     return _export(request, names, f"insights-entity-{entity.pk}", fmt)
 
 
@@ -194,22 +197,21 @@ def agency_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 def _month(year: int, month: int) -> datetime.date:
-    try:
-        return datetime.date(year, month, 1)
-    except ValueError:
-        raise Http404 from None
+    if not 2000 <= year <= 9000 or not 1 <= month <= 12:
+        raise Http404
+    return datetime.date(year, month, 1)
 
 
 @requires_permission(REPORT_PERMISSION)
-def report_page(request: HttpRequest, pk: int, year: int, month: int) -> HttpResponse:
+def report_page(request: HttpRequest, entity_pk: int, year: int, month: int) -> HttpResponse:
     """The monthly client report of an entity as a printable page (what the PDF is made of)."""
-    entity, names = _entity(request, pk)
+    entity, names = _entity(request, entity_pk)
     html = reports.render_html(entity, _month(year, month), names=names)
     return HttpResponse(html)
 
 
 @requires_permission(REPORT_PERMISSION)
-def report_download(request: HttpRequest, pk: int) -> HttpResponse:
+def report_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """A kept report's PDF, for staff who see its entity — every account of it, since the
     file shows them all (a member who sees one of five accounts sees the entity, not the
     other four's figures)."""
@@ -222,8 +224,9 @@ def report_download(request: HttpRequest, pk: int) -> HttpResponse:
         handle = report.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=report.filename, content_type="application/pdf")
+    response = FileResponse(
+        handle, as_attachment=True, filename=report.filename, content_type="application/pdf"
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-

@@ -76,7 +76,10 @@ def daily_figures(*, day: datetime.date, start: datetime.datetime, end: datetime
     ):
         rows += [(account_id, "reply.sent", "", n), (account_id, "reply.users", "", users)]
     for account_id, n, seconds in _response_times(start, end):
-        rows += [(account_id, "reply.response.count", "", n), (account_id, "reply.response.seconds", "", seconds)]
+        rows += [
+            (account_id, "reply.response.count", "", n),
+            (account_id, "reply.response.seconds", "", seconds),
+        ]
     return rows
 
 
@@ -91,17 +94,18 @@ def _response_times(start: datetime.datetime, end: datetime.datetime) -> list[tu
         CROSS JOIN LATERAL (
             SELECT max(p.created_at) AS at FROM {outbound} p
             WHERE p.account_id = o.account_id AND p.openid = o.openid
-              AND p.created_at < o.created_at AND p.created_at >= o.created_at - %s
+              AND p.created_at < o.created_at AND p.created_at >= o.created_at - make_interval(secs => %s)
         ) prev
         CROSS JOIN LATERAL (
             SELECT min(i.received_at) AS first_at FROM {inbound} i
             WHERE i.account_id = o.account_id AND i.openid = o.openid AND i.msg_type <> 'event'
               AND i.received_at <= o.created_at
-              AND i.received_at > coalesce(prev.at, o.created_at - %s)
+              AND i.received_at > coalesce(prev.at, o.created_at - make_interval(secs => %s))
         ) w
         WHERE o.status = %s AND o.sent_at >= %s AND o.sent_at < %s AND w.first_at IS NOT NULL
         GROUP BY o.account_id
     """  # noqa: S608 - table names from the models, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [REPLY_WINDOW, REPLY_WINDOW, OutboundStatus.SENT, start, end])
+        window = REPLY_WINDOW.total_seconds()
+        cursor.execute(sql, [window, window, OutboundStatus.SENT, start, end])
         return [(int(a), int(n), round(float(s))) for a, n, s in cursor.fetchall()]

@@ -20,7 +20,12 @@ from .models import Delivery, DeliveryStatus
 
 Row = tuple[int, str, str, int]
 SEND_LOOKBACK = datetime.timedelta(days=31)
-ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.USER_BLOCK, DeliveryStatus.SYSTEM_FAILED)
+ACCEPTED = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.USER_BLOCK,
+    DeliveryStatus.SYSTEM_FAILED,
+)
 FAILED = (DeliveryStatus.REFUSED, DeliveryStatus.USER_BLOCK, DeliveryStatus.SYSTEM_FAILED)
 
 
@@ -28,7 +33,9 @@ def daily_figures(*, day: datetime.date, start: datetime.datetime, end: datetime
     del day
     totals: dict[tuple[int, str], int] = {}
     for account_id, status, n in (
-        Delivery.objects.filter(created_at__gte=start - SEND_LOOKBACK, called_at__gte=start, called_at__lt=end)
+        Delivery.objects.filter(
+            created_at__gte=start - SEND_LOOKBACK, called_at__gte=start, called_at__lt=end
+        )
         .order_by()
         .values_list("account_id", "status")
         .annotate(n=Count("id"))

@@ -18,7 +18,9 @@ def at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
 
 
-def inbound(account, when, *, openid="oUser0000000000000001", msg_type="text", event="", content="hi", **extra):
+def inbound(
+    account, when, *, openid="oUser0000000000000001", msg_type="text", event="", content="hi", **extra
+):
     return InboundMessage.objects.create(
         account=account,
         dedupe_key=f"t{next(_seq)}",
@@ -34,7 +36,13 @@ def inbound(account, when, *, openid="oUser0000000000000001", msg_type="text", e
 
 def outbound(account, when, *, openid="oUser0000000000000001", status="sent"):
     return OutboundMessage.objects.create(
-        account=account, openid=openid, msg_type="text", text="您好", status=status, created_at=when, sent_at=when
+        account=account,
+        openid=openid,
+        msg_type="text",
+        text="您好",
+        status=status,
+        created_at=when,
+        sent_at=when,
     )
 
 

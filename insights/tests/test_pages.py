@@ -48,8 +48,11 @@ NOV = {"start": "2026-11-01", "end": "2026-11-30"}
 
 
 def test_a_period_is_compared_with_the_one_before(world):
-    got = figures_for([world["first"].pk], Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)),
-                      today=datetime.date(2026, 12, 7))
+    got = figures_for(
+        [world["first"].pk],
+        Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)),
+        today=datetime.date(2026, 12, 7),
+    )
     new = got.get("user.new")
     assert new.current == 300 and new.previous == 300 and new.change == 0.0  # 30 days each
     assert got.previous == Period(datetime.date(2026, 10, 2), datetime.date(2026, 10, 31))
@@ -69,7 +72,10 @@ def test_the_account_page_shows_figures_charts_and_exports(client, world):
         export = client.get(url("admin:insights_account_export", world["first"].pk, fmt, **NOV))
         assert export.status_code == 200
         assert export["Content-Disposition"].endswith(f'.{fmt}"')
-    assert "2026-11-30" in client.get(url("admin:insights_account_export", world["first"].pk, "csv", **NOV)).content.decode()
+    assert (
+        "2026-11-30"
+        in client.get(url("admin:insights_account_export", world["first"].pk, "csv", **NOV)).content.decode()
+    )
 
 
 def test_pages_are_scoped_and_the_agency_is_for_those_who_see_everything(client, world):
@@ -88,7 +94,9 @@ def test_pages_are_scoped_and_the_agency_is_for_those_who_see_everything(client,
 
 def test_a_period_without_data_says_what_is_missing_and_why(client, world):
     client.force_login(world["operator"])
-    body = client.get(url("admin:insights_account", world["first"].pk, start="2025-01-01", end="2025-01-31")).content.decode()
+    body = client.get(
+        url("admin:insights_account", world["first"].pk, start="2025-01-01", end="2025-01-31")
+    ).content.decode()
     assert 'data-testid="no-data"' in body
     assert 'data-testid="missing"' in body
     assert "2025-01-01 – 2025-01-31" in body
@@ -96,11 +104,20 @@ def test_a_period_without_data_says_what_is_missing_and_why(client, world):
 
 def test_a_bad_period_is_said_and_the_default_shown(client, world):
     client.force_login(world["operator"])
-    for start, end in (("2026-13-01", "2026-11-30"), ("2026-11-30", "2026-11-01"), ("2020-01-01", "2026-01-01")):
+    for start, end in (
+        ("2026-13-01", "2026-11-30"),
+        ("2026-11-30", "2026-11-01"),
+        ("2020-01-01", "2026-01-01"),
+    ):
         response = client.get(url("admin:insights_account", world["first"].pk, start=start, end=end))
         assert response.status_code == 200
         assert 'data-testid="period-error"' in response.content.decode()
-    assert client.get(url("admin:insights_account_export", world["first"].pk, "csv", start="x", end="y")).status_code == 400
+    assert (
+        client.get(
+            url("admin:insights_account_export", world["first"].pk, "csv", start="x", end="y")
+        ).status_code
+        == 400
+    )
 
 
 def test_query_count_does_not_grow_with_the_period(client, world):

@@ -35,7 +35,9 @@ def test_the_page_is_chinese_with_each_account_and_says_what_is_missing(entity, 
     assert "甲号" in html and "乙号" in html
     assert "新增关注" in html  # Chinese whatever the staff member's language
     assert "<svg" in html
-    assert "本系统统计的数据" in html and "尚未汇总" in html  # no rollup days recorded: said, not shown as zeros
+    assert (
+        "本系统统计的数据" in html and "尚未汇总" in html
+    )  # no rollup days recorded: said, not shown as zeros
 
 
 def test_generating_keeps_a_pdf_downloadable_by_who_sees_the_whole_entity(entity, client):
@@ -73,7 +75,9 @@ def test_generating_again_replaces_the_file(entity):
     assert storage.exists(second) and (first == second or not storage.exists(first))
 
 
-def test_staff_request_a_report_and_a_bad_month_changes_nothing(entity, client, django_capture_on_commit_callbacks):
+def test_staff_request_a_report_and_a_bad_month_changes_nothing(
+    entity, client, django_capture_on_commit_callbacks
+):
     user = UserFactory(groups=["Operators"])
     for account in entity.accounts.all():
         account.assigned_staff.add(user)

@@ -47,8 +47,16 @@ def fill_day(account):
     outbound(account, at(DAY, 10, 10), openid="oWaits00000000000001")
     outbound(account, at(DAY, 10, 11), openid="oWaits00000000000001")  # a second reply: not timed
     # the day before and the day after are not this day's
-    inbound(account, at(DAY, 0) - datetime.timedelta(seconds=1), msg_type="event", event="CLICK", content="V_PRICE")
-    inbound(account, at(DAY, 0) + datetime.timedelta(days=1), msg_type="event", event="CLICK", content="V_PRICE")
+    inbound(
+        account,
+        at(DAY, 0) - datetime.timedelta(seconds=1),
+        msg_type="event",
+        event="CLICK",
+        content="V_PRICE",
+    )
+    inbound(
+        account, at(DAY, 0) + datetime.timedelta(days=1), msg_type="event", event="CLICK", content="V_PRICE"
+    )
     code = QrCode.objects.create(account=account, scene="shop-1", name="门店1")
     QrScanDay.objects.create(code=code, day=DAY, scans=7, subscribes=3)
     send = Send.objects.create(account=account, wechat_template_id="T1", target_kind="openids")
@@ -110,7 +118,11 @@ def test_missed_days_are_caught_up_and_final_days_not_redone(settings):
     days = dict(RollupDay.objects.values_list("day", "final"))
     assert days[DAY] is False and days[DAY - datetime.timedelta(days=1)] is True
     later = now + datetime.timedelta(days=2)  # the worker was down for two days
-    assert rollups.due_days(now=later) == [DAY, DAY + datetime.timedelta(days=1), DAY + datetime.timedelta(days=2)]
+    assert rollups.due_days(now=later) == [
+        DAY,
+        DAY + datetime.timedelta(days=1),
+        DAY + datetime.timedelta(days=2),
+    ]
     assert rollups.rollup_due(now=later) == 3
     assert rollups.due_days(now=later) == [DAY + datetime.timedelta(days=2)]  # only today again
 
