@@ -9,6 +9,7 @@ missing (not zeros); ``bar_chart`` draws a breakdown (per button, rule, code…)
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Sequence
 
 from django.utils.html import escape
@@ -20,14 +21,15 @@ CURRENT, PREVIOUS, GRID, TEXT = "#2563eb", "#9ca3af", "#e5e7eb", "#4b5563"
 
 
 def _nice_max(value: int) -> int:
+    """The top of the value axis: four round steps (1, 2, 2.5, 5 × 10ⁿ) reaching ``value``."""
     if value <= 4:
         return 4
-    step = 10 ** (len(str(value)) - 1)
-    for factor in (1, 2, 2.5, 5, 10):
-        top = int(step * factor)
-        if top >= value and top % 4 == 0:
-            return top
-    return int(step * 10)
+    raw = value / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    tick = next(
+        f * magnitude for f in (1, 2, 2.5, 5, 10) if f * magnitude >= raw and (f != 2.5 or magnitude >= 10)
+    )
+    return int(tick * 4)
 
 
 def _label(value: int) -> str:
@@ -93,7 +95,8 @@ def line_chart(
         )
     ticks = sorted({0, n - 1, n // 2} if compact else {0, n - 1, *range(0, n, max(1, n // 6))})
     parts.extend(
-        f'<text x="{x[i]:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle" fill="{TEXT}">'
+        f'<text x="{x[i]:.1f}" y="{HEIGHT - 8}" font-size="11" fill="{TEXT}" '
+        f'text-anchor="{"end" if i == n - 1 and n > 1 else "start" if i == 0 and n > 1 else "middle"}">'
         f"{days[i]:%m-%d}</text>"
         for i in ticks
         if i < len(days) and (i == n - 1 or n - 1 - i >= max(1, n // 12))

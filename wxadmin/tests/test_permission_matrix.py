@@ -269,7 +269,9 @@ def build_world() -> World:
                 tenant,
             )
         RollupDay.objects.get_or_create(day=now.date(), defaults={"rolled_at": now})
-        put(Report.objects.create(entity=entity, month=now.date().replace(day=1), error=f"{mark}错误"), tenant)
+        put(
+            Report.objects.create(entity=entity, month=now.date().replace(day=1), error=f"{mark}错误"), tenant
+        )
         # issue 27: a client system of the account, its JS-SDK domain and a call in its log
         client, _key = api_services.register_client(name=f"{mark}对接系统", accounts=[account], by=None)
         put(client, tenant)
