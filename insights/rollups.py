@@ -93,8 +93,8 @@ def due_days(*, now: datetime.datetime | None = None) -> list[datetime.date]:
     """The days the next run rolls up, oldest first (see the module's docstring)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    backfill = int(getattr(settings, "INSIGHTS_OWN_BACKFILL_DAYS", 90))
-    per_run = int(getattr(settings, "INSIGHTS_OWN_DAYS_PER_RUN", 31))
+    backfill = settings.INSIGHTS_OWN_BACKFILL_DAYS
+    per_run = settings.INSIGHTS_OWN_DAYS_PER_RUN
     first = today - datetime.timedelta(days=backfill - 1)
     last_final = (
         RollupDay.objects.filter(final=True, day__gte=first)
