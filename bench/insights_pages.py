@@ -48,12 +48,12 @@ WECHAT = {
     "user.net": 32,
     "user.cumulate": 50_000,
     "msg.upstream.count": 300,
-    "msg.upstream.users": 120,
-    "article.read": 900,
-    "article.read.users": 700,
-    "article.share": 40,
-    "api.calls": 2000,
-    "api.fails": 3,
+    "article.read_user": 700,
+    "article.share_user": 40,
+    "article.like_user": 20,
+    "api.callback.count": 2000,
+    "api.callback.fail": 3,
+    "api.callback.time_max_ms": 900,
 }
 OWN = {
     "msg.inbound": 280,
@@ -72,7 +72,7 @@ OWN = {
     "template.failed": 20,
 }
 SPLITS = {
-    "user.new": [f"ADD_SCENE_{n}" for n in range(6)],
+    "user.new": ["0", "1", "17", "30", "43", "57"],
     "menu.click": [f"V_BUTTON_{n}" for n in range(10)],
     "keyword.hit": [f"规则{n}" for n in range(10)],
     "qr.scan": [f"门店{n}" for n in range(5)],

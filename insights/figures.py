@@ -17,6 +17,8 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
 
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
@@ -150,10 +152,14 @@ def wechat_missing_days(
 ) -> dict[int, dict[datetime.date, str | Promise]]:
     """Per account, the days of [start, end] WeChat's statistics are missing, with the reason.
 
-    THE SEAM to the datacube sync (the other half of issue 28): at merge this calls
-    ``insights.selectors.missing_days`` (which knows the days WeChat answered an error and
-    will retry). Until then: the days with no ``source="wechat"`` row, in ONE query.
+    THE SEAM to the datacube sync (the other half of issue 28): where the sync's
+    ``insights.selectors.missing_days(account, start, end)`` exists (it knows the days WeChat
+    answered an error and will retry, and those never fetched), its reasons are used, one
+    query per account. Without it: the days with no ``source="wechat"`` row, in ONE query.
     """
+    sync_selector = _sync_missing_days()
+    if sync_selector is not None:
+        return _from_sync(sync_selector, account_ids, start, end)
     have: dict[int, set[datetime.date]] = defaultdict(set)
     for account_id, day in (
         DailyFigure.objects.filter(
@@ -173,6 +179,31 @@ def wechat_missing_days(
     return {
         account_id: {day: reason for day in days if day not in have[account_id]} for account_id in account_ids
     }
+
+
+def _sync_missing_days() -> Any:
+    """The datacube sync's selector, if this installation has it (see ``wechat_missing_days``)."""
+    try:
+        module = import_module("insights.selectors")
+    except ImportError:  # not merged yet, or its models are missing
+        return None
+    return getattr(module, "missing_days", None)
+
+
+def _from_sync(
+    selector: Any, account_ids: list[int], start: datetime.date, end: datetime.date
+) -> dict[int, dict[datetime.date, str | Promise]]:
+    """The sync's ``MissingDay`` rows (day, area_label, why) as {account: {day: reason}}: a day
+    missing in several areas gets each area's reason, joined."""
+    from accounts.models import OfficialAccount
+
+    out: dict[int, dict[datetime.date, str | Promise]] = {}
+    for account in OfficialAccount.objects.filter(pk__in=account_ids).order_by("pk"):
+        days: dict[datetime.date, list[str]] = defaultdict(list)
+        for item in selector(account, start, end):
+            days[item.day].append(f"{item.area_label}: {item.why}")
+        out[account.pk] = {day: "; ".join(reasons) for day, reasons in days.items()}
+    return out
 
 
 def _missing(
@@ -262,10 +293,10 @@ def figures_for(
         .annotate(v=Sum("value"))
         .order_by("metric", "-v", "dimension")
     ):
-        breakdowns[key].append((dimension, int(value)))
+        breakdowns[key].append((metrics.dimension_label(key, dimension), int(value)))
 
     per_account: dict[int, dict[str, int]] = defaultdict(dict)
-    last_kind = [m.key for m in metrics.METRICS if m.kind == "last"]
+    last_kind = [m.key for m in metrics.METRICS if m.kind != "sum"]
     current = both.filter(day__gte=period.start, dimension="")
     for account_id, key, value in (
         current.exclude(metric__in=last_kind).values_list("account_id", "metric").annotate(v=Sum("value"))
@@ -319,6 +350,8 @@ def _total(series: list[int | None], kind: str) -> int | None:
     values = [v for v in series if v is not None]
     if not values:
         return None
+    if kind == "max":
+        return max(values)
     return values[-1] if kind == "last" else sum(values)
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import EntityFactory, OfficialAccountFactory, UserFactory
 from insights.figures import Period, figures_for
-from insights.models import RollupDay
+from insights.models import DailyFigure, RollupDay
 
 from .factories import figures
 
@@ -128,3 +128,36 @@ def test_query_count_does_not_grow_with_the_period(client, world):
             assert client.get(url("admin:insights_entity", world["entity"].pk, **query)).status_code == 200
         counts.append(len(ctx))
     assert counts[0] == counts[1]
+
+
+def test_the_sync_selectors_reasons_are_used_when_it_is_there(world, monkeypatch):
+    """The seam to the datacube sync: its ``missing_days`` (day, area, why) per account."""
+    from types import SimpleNamespace
+
+    from insights import figures as module
+
+    def missing_days(account, start, end):
+        return [SimpleNamespace(day=start, area_label="用户分析", why="微信返回错误 61500")]
+
+    monkeypatch.setattr(module, "_sync_missing_days", lambda: missing_days)
+    got = figures_for(
+        [world["first"].pk],
+        Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)),
+        today=datetime.date(2026, 12, 7),
+    )
+    [item] = [m for m in got.missing if m.account_id == world["first"].pk]
+    assert item.days == [datetime.date(2026, 11, 1)]
+    assert item.reason == "用户分析: 微信返回错误 61500"
+
+
+def test_wechat_codes_are_shown_in_words(world):
+    DailyFigure.objects.create(
+        account=world["first"],
+        day=datetime.date(2026, 11, 2),
+        metric="user.new",
+        dimension="30",
+        value=4,
+        source="wechat",
+    )
+    got = figures_for([world["first"].pk], Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)))
+    assert got.breakdowns["user.new"] == [("QR code", 4)]  # in English here; 扫描二维码 in Chinese
