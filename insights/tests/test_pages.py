@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import EntityFactory, OfficialAccountFactory, UserFactory
 from insights.figures import Period, figures_for
@@ -161,3 +162,16 @@ def test_wechat_codes_are_shown_in_words(world):
     )
     got = figures_for([world["first"].pk], Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)))
     assert got.breakdowns["user.new"] == [("QR code", 4)]  # in English here; 扫描二维码 in Chinese
+
+
+def test_the_account_hub_shows_the_last_week(client, world):
+    from insights.tests.factories import figures as add
+
+    account = OfficialAccountFactory(name="丙号")
+    account.assigned_staff.add(world["operator"])
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    add(account, yesterday - datetime.timedelta(days=13), 14, {"user.new": 3})
+    client.force_login(world["operator"])
+    body = client.get(reverse("admin:accounts_officialaccount_hub", args=[account.pk])).content.decode()
+    assert reverse("admin:insights_account", args=[account.pk]) in body
+    assert "21（" in body  # 7 days × 3 new followers, then the 7 days before
