@@ -24,6 +24,12 @@ def generate_report(report_id: int) -> str:
     return f"{report} {report.size} bytes, {report.cpu_seconds} s CPU"
 
 
+@shared_task(name="insights.requeue_stale_reports")
+def requeue_stale_reports() -> int:
+    """Reports whose task was lost (the broker was down when they were asked for) are queued again."""
+    return reports.requeue_stale()
+
+
 @shared_task(name="insights.generate_monthly_reports")
 def generate_monthly_reports() -> int:
     """On the 1st: last month's report of every entity with an account (those not done yet)."""

@@ -160,6 +160,24 @@ def generate(report_id: int, *, today: datetime.date | None = None) -> Report:
     return report
 
 
+#: a report still "pending" this long after it was asked for lost its task (broker down, worker
+#: killed): the sweep queues it again
+STALE_AFTER = datetime.timedelta(minutes=10)
+
+
+def requeue_stale(*, now: datetime.datetime | None = None) -> int:
+    """Queue again the reports asked for more than ``STALE_AFTER`` ago and still pending."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    ids = list(
+        Report.objects.filter(status=Report.Status.PENDING, requested_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for report_id in ids:
+        enqueue_on_commit(current_app.signature(GENERATE_TASK), report_id)
+    return len(ids)
+
+
 def generate_month(*, month: datetime.date | None = None) -> int:
     """The monthly task: every entity with an account gets last month's report (made again
     only if it is not done yet, so a second run changes nothing). Returns how many were queued."""

@@ -102,3 +102,16 @@ def test_the_monthly_task_queues_each_entity_once(entity, django_capture_on_comm
     Report.objects.update(status="done")
     with django_capture_on_commit_callbacks(execute=False):
         assert reports.generate_month(month=NOV) == 0  # a second run changes nothing
+
+
+def test_a_request_whose_task_was_lost_is_queued_again(entity, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    report = Report.objects.create(entity=entity, month=NOV)
+    later = timezone.now() + datetime.timedelta(minutes=11)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert reports.requeue_stale(now=timezone.now()) == 0  # just asked for: its task may be running
+        assert reports.requeue_stale(now=later) == 1
+    assert len(queued) == 1
+    Report.objects.filter(pk=report.pk).update(status="done")
+    assert reports.requeue_stale(now=later) == 0
