@@ -44,6 +44,23 @@ class DailyFigure(models.Model):
                 fields=["account", "metric", "dimension", "day"], name="insights_daily_figure_unique"
             )
         ]
+        # issue 28 (report half): the pages read the totals (dimension "") of a set of accounts
+        # over a period, every metric: an index-only scan of exactly those rows, whatever else
+        # the account holds (breakdowns go through the unique index: account, metric, …)
+        indexes = [
+            models.Index(
+                fields=["account", "day"],
+                include=["metric", "value", "source"],
+                condition=models.Q(dimension=""),
+                name="insights_figure_totals",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric}{'/' + self.dimension if self.dimension else ''} = {self.value}"
+
+
+# issue 28, the report half: our own rollup's progress and the monthly client reports
+from .report_models import Report, RollupDay  # noqa: E402
+
+__all__ = ["DailyFigure", "Report", "RollupDay"]

@@ -80,6 +80,14 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
         ],
     ),
     (
+        # issue 28: the app's own (translated) name
+        lambda: str(apps.get_app_config("insights").verbose_name),
+        [
+            ("url:admin:insights_overview", "monitoring", lambda: _("Charts and figures")),
+            ("insights.report", "summarize", None),
+        ],
+    ),
+    (
         lambda: _("Customer service"),
         [
             ("messaging.kfaccount", "support_agent", None),

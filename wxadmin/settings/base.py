@@ -327,6 +327,13 @@ NOTIFICATIONS_DAILY_QUOTA = env.int("NOTIFICATIONS_DAILY_QUOTA", default=100_000
 NOTIFICATIONS_CONCURRENCY = env.int("NOTIFICATIONS_CONCURRENCY", default=8)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
 
+# --- Insights: our own figures (issue 28) ---------------------------------------------
+# The hourly rollup's first run goes this many Beijing days back (the message log keeps
+# MESSAGE_RETENTION_DAYS: older days have nothing left to roll up), and each run rolls up at
+# most INSIGHTS_OWN_DAYS_PER_RUN days, so a long catch-up is spread over several runs.
+INSIGHTS_OWN_BACKFILL_DAYS = env.int("INSIGHTS_OWN_BACKFILL_DAYS", default=90)
+INSIGHTS_OWN_DAYS_PER_RUN = env.int("INSIGHTS_OWN_DAYS_PER_RUN", default=31)
+
 # --- Certification ---------------------------------------------------------------
 # Days before the resubmission and invoice deadlines that their reminder goes out.
 CERTIFICATION_REMINDER_LEAD_DAYS = env.int("CERTIFICATION_REMINDER_LEAD_DAYS", default=7)

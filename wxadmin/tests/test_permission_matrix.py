@@ -258,6 +258,20 @@ def build_world() -> World:
             ),
             tenant,
         )
+        # issue 28: a month of figures (WeChat's and ours) and the entity's monthly report
+        from insights.models import DailyFigure, Report, RollupDay
+
+        for metric, source in (("user.new", "wechat"), ("menu.click", "own")):
+            put(
+                DailyFigure.objects.create(
+                    account=account, day=now.date(), metric=metric, value=7, source=source
+                ),
+                tenant,
+            )
+        RollupDay.objects.get_or_create(day=now.date(), defaults={"rolled_at": now})
+        put(
+            Report.objects.create(entity=entity, month=now.date().replace(day=1), error=f"{mark}错误"), tenant
+        )
         # issue 27: a client system of the account, its JS-SDK domain and a call in its log
         client, _key = api_services.register_client(name=f"{mark}对接系统", accounts=[account], by=None)
         put(client, tenant)
@@ -359,6 +373,10 @@ def values_for(param: str, tenant: str, world: World, model, chosen: dict) -> li
 
     if param in ("account_pk", "account_id"):
         return pks(OfficialAccount)
+    if param == "entity_pk":  # issue 28: an entity's insights and its monthly report page
+        from accounts.models import Entity
+
+        return pks(Entity)
     if param == "appid":
         return [world.objects[OfficialAccount][tenant].appid]
     if param == "openid":
