@@ -4,8 +4,6 @@ every write goes through ``services`` and a refusal is shown in words."""
 
 from __future__ import annotations
 
-import functools
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -23,6 +21,7 @@ from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
+from core.queueing import QUEUE_DOWN_MESSAGE, enqueue_on_commit
 
 from . import services
 from .models import Follower, QrCode, SyncRun, Tag
@@ -347,13 +346,24 @@ class SyncRunAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
 
 @admin.action(description=_("Sync the followers of the selected accounts"), permissions=["view"])
 def sync_followers_of_accounts(modeladmin, request, queryset):
-    """Queue a full sync (or resume the open one) per account, after the commit."""
+    """Queue a full sync (or resume the open one) per account, after the commit, through
+    ``core.queueing`` (issue 23, point 4): the run row is written first; with the queue down
+    staff read so in words, and the nightly reconcile (or the next click) resumes the run."""
     from .tasks import sync_followers
 
     accounts = list(accounts_visible_to(request.user).filter(pk__in=queryset.values("pk")))
+    tickets = []
     for account in accounts:
         services.start_sync(account=account)
-        transaction.on_commit(functools.partial(sync_followers.delay, account.pk))
-    modeladmin.message_user(
-        request, _("%(n)d follower syncs queued; progress under Follower syncs.") % {"n": len(accounts)}
-    )
+        tickets.append(enqueue_on_commit(sync_followers, account.pk))
+
+    def tell() -> None:  # after the commit, once each ticket knows whether it reached the broker
+        if any(ticket.failed for ticket in tickets):
+            modeladmin.message_user(request, str(QUEUE_DOWN_MESSAGE), messages.ERROR)
+        else:
+            modeladmin.message_user(
+                request,
+                _("%(n)d follower syncs queued; progress under Follower syncs.") % {"n": len(accounts)},
+            )
+
+    transaction.on_commit(tell)
