@@ -584,9 +584,10 @@ class Sandbox:
             if (method, regex.pattern) not in known:
                 self.routes._patterns.append((method, regex, handler))
 
-    def add_route(self, methods, pattern: str, handler) -> None:
-        """An endpoint for this sandbox only (``route`` adds one to every sandbox)."""
-        self.routes.add(methods, pattern, handler)
+    def add_route(self, methods, pattern: str, handler, *, replace: bool = False) -> None:
+        """An endpoint for this sandbox only (``route`` adds one to every sandbox). A path
+        that already has a handler is refused (``DuplicateRoute``) unless ``replace=True``."""
+        self.routes.add(methods, pattern, handler, replace=replace)
 
     def _listen(self, host: str, port: int) -> SandboxHTTPServer:
         """Bind the server (with every shared route) and set ``base_url`` to where it listens."""
