@@ -234,7 +234,14 @@ class TagAdmin(AccountScopedAdminMixin, ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("account",) if obj else ()
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Without the admin's request-wide transaction: a WeChat write commits its intent
+        before the call (``audience.operations``), so a process that dies mid-call leaves a
+        record the sweeper settles, not a rolled-back nothing."""
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
+        request._audience_refused = False
         try:
             if change:
                 services.rename_tag(tag=Tag.objects.get(pk=obj.pk), name=obj.name, by=request.user)
@@ -242,8 +249,32 @@ class TagAdmin(AccountScopedAdminMixin, ModelAdmin):
                 saved = services.create_tag(account=obj.account, name=obj.name, by=request.user)
                 obj.pk, obj.wechat_id = saved.pk, saved.wechat_id
         except services.AudienceError as error:
-            transaction.set_rollback(True)
+            request._audience_refused = True
             self.message_user(request, error.user_message, messages.ERROR)
+
+    def log_addition(self, request, obj, message):
+        if not getattr(request, "_audience_refused", False):
+            return super().log_addition(request, obj, message)
+        return None
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "_audience_refused", False):
+            return super().log_change(request, obj, message)
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_audience_refused", False):
+            return redirect("admin:audience_tag_changelist")
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_audience_refused", False):
+            return redirect("admin:audience_tag_changelist")
+        return super().response_change(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Without the request-wide transaction, as ``changeform_view``."""
+        return self._delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):
         try:
