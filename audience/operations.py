@@ -327,6 +327,7 @@ def settle(
 def _apply_locally(write: WeChatWrite, applied: list[str]) -> None:
     """Make our rows say what WeChat has (idempotent: a second settle changes nothing)."""
     account_id = write.account_id
+    tag_id = int(write.tag_wechat_id or 0)
     if write.action in (Action.TAG, Action.UNTAG):
         if not applied:
             return
@@ -334,10 +335,10 @@ def _apply_locally(write: WeChatWrite, applied: list[str]) -> None:
             Follower.objects.filter(account_id=account_id, openid__in=applied).values_list("pk", flat=True)
         )
         if write.action == Action.UNTAG:
-            FollowerTag.objects.filter(follower_id__in=ids, tag_id=write.tag_wechat_id).delete()
+            FollowerTag.objects.filter(follower_id__in=ids, tag_id=tag_id).delete()
         else:
             FollowerTag.objects.bulk_create(
-                [FollowerTag(follower_id=i, account_id=account_id, tag_id=write.tag_wechat_id) for i in ids],
+                [FollowerTag(follower_id=i, account_id=account_id, tag_id=tag_id) for i in ids],
                 ignore_conflicts=True,
             )
     elif write.action in (Action.BLACKLIST, Action.UNBLACKLIST):
@@ -352,13 +353,13 @@ def _apply_locally(write: WeChatWrite, applied: list[str]) -> None:
             )
     elif write.action == Action.TAG_CREATE:
         Tag.objects.update_or_create(
-            account_id=account_id, wechat_id=write.tag_wechat_id, defaults={"name": write.text}
+            account_id=account_id, wechat_id=tag_id, defaults={"name": write.text}
         )
     elif write.action == Action.TAG_RENAME:
-        Tag.objects.filter(account_id=account_id, wechat_id=write.tag_wechat_id).update(name=write.text)
+        Tag.objects.filter(account_id=account_id, wechat_id=tag_id).update(name=write.text)
     elif write.action == Action.TAG_DELETE:
-        FollowerTag.objects.filter(account_id=account_id, tag_id=write.tag_wechat_id).delete()
-        Tag.objects.filter(account_id=account_id, wechat_id=write.tag_wechat_id).delete()
+        FollowerTag.objects.filter(account_id=account_id, tag_id=tag_id).delete()
+        Tag.objects.filter(account_id=account_id, wechat_id=tag_id).delete()
 
 
 def _finish(

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_lazy
 
 from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
@@ -68,12 +68,12 @@ def _words(error: WeChatError) -> str:
 
 
 #: what staff read when a write could not be sent yet (WeChat or Redis unreachable)
-NOT_SENT_YET = _noop(
+NOT_SENT_YET = gettext_lazy(
     "WeChat (or Redis) could not be reached, so nothing was changed yet. The change is saved "
     "and sent automatically once they answer again."
 )
 #: what staff read when WeChat's answer was lost and reading it back has not settled it yet
-BEING_CHECKED = _noop(
+BEING_CHECKED = gettext_lazy(
     "WeChat did not answer. Whether it applied the change is being checked with WeChat and "
     "recorded automatically; look again in a few minutes."
 )
@@ -87,8 +87,8 @@ def _run_one(write: WeChatWrite, client: WeChatClient) -> WeChatWrite:
     if write.state == WeChatWrite.State.FAILED:
         raise AudienceError(write.detail)
     if write.state == WeChatWrite.State.PENDING:
-        raise AudienceError(_(NOT_SENT_YET))
-    raise AudienceError(_(BEING_CHECKED))
+        raise AudienceError(str(NOT_SENT_YET))
+    raise AudienceError(str(BEING_CHECKED))
 
 
 def settle_writes(*, limit: int = 200) -> dict[str, int]:
@@ -338,7 +338,7 @@ def create_tag(*, account: OfficialAccount, name: str, by: Actor, client: WeChat
         raise AudienceError(_("The account already has 100 tags, WeChat's limit: delete one first."))
     write = operations.record(account=account, action=WeChatWrite.Action.TAG_CREATE, by=by, text=name)
     write = _run_one(write, client or _client(account))
-    return Tag.objects.get(account=account, wechat_id=write.tag_wechat_id)
+    return Tag.objects.get(account=account, wechat_id=int(write.tag_wechat_id or 0))
 
 
 def rename_tag(*, tag: Tag, name: str, by: Actor, client: WeChatClient | None = None) -> Tag:
@@ -447,7 +447,7 @@ def _run_batches(writes: list[WeChatWrite], client: WeChatClient, *, total: int)
             operations.release(writes[index + 1 :], detail=write.detail)
             raise AudienceError(
                 _("%(done)d of %(all)d followers were done; the other %(later)d: %(why)s")
-                % {"done": done, "all": total, "later": later, "why": _(NOT_SENT_YET)}
+                % {"done": done, "all": total, "later": later, "why": str(NOT_SENT_YET)}
             )
         if write.state in (WeChatWrite.State.SENT, WeChatWrite.State.UNKNOWN):
             unsure += len(write.openids) - write.applied
@@ -456,7 +456,7 @@ def _run_batches(writes: list[WeChatWrite], client: WeChatClient, *, total: int)
     missed = total - done - unsure
     parts = [_("%(done)d of %(all)d followers were done.") % {"done": done, "all": total}]
     if unsure:
-        parts.append(_("%(n)d: %(why)s") % {"n": unsure, "why": _(BEING_CHECKED)})
+        parts.append(_("%(n)d: %(why)s") % {"n": unsure, "why": str(BEING_CHECKED)})
     if missed:
         parts.append(
             _("%(n)d: WeChat's answer was lost and reading it back shows no change; do them again.")

@@ -105,7 +105,7 @@ def test_a_lost_call_wechat_did_not_apply_is_never_recorded_done(account, wx, op
     wx.sb.force_error("/cgi-bin/user/info/updateremark", "drop", times=3, appid=account.appid)
     with pytest.raises(AudienceError) as caught:
         services.set_remark(follower=follower, remark="未生效", by=operator)
-    assert caught.value.user_message == services._(services.BEING_CHECKED)
+    assert caught.value.user_message == str(services.BEING_CHECKED)
     write = WeChatWrite.objects.get()
     assert (write.state, write.read_backs) == (State.SENT, 1)
     follower.refresh_from_db()
@@ -186,7 +186,7 @@ def test_with_redis_down_nothing_is_sent_and_the_sweeper_sends_it_when_redis_is_
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     with pytest.raises(AudienceError) as caught:
         services.tag_followers(tag=tag, openids=synced, by=operator)
-    assert caught.value.user_message.endswith(services._(services.NOT_SENT_YET))
+    assert caught.value.user_message.endswith(str(services.NOT_SENT_YET))
     states = list(WeChatWrite.objects.filter(action="tag").values_list("state", flat=True))
     assert states == [State.PENDING] * 2
     assert not any(tag.wechat_id in i.get("tagid_list", []) for i in wx.state().info.values())
