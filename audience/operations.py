@@ -352,9 +352,7 @@ def _apply_locally(write: WeChatWrite, applied: list[str]) -> None:
                 remark=write.text, updated_at=timezone.now()
             )
     elif write.action == Action.TAG_CREATE:
-        Tag.objects.update_or_create(
-            account_id=account_id, wechat_id=tag_id, defaults={"name": write.text}
-        )
+        Tag.objects.update_or_create(account_id=account_id, wechat_id=tag_id, defaults={"name": write.text})
     elif write.action == Action.TAG_RENAME:
         Tag.objects.filter(account_id=account_id, wechat_id=tag_id).update(name=write.text)
     elif write.action == Action.TAG_DELETE:
