@@ -107,6 +107,16 @@ def kf_lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 
+def lease_left(operation: KfOperation) -> float:
+    """Seconds until the try holding `operation` loses its lease (+1), capped below the
+    countdown a waiting message may have (`TASK_RETRY_MAX_COUNTDOWN`)."""
+    if operation.claimed_at is None:
+        return 1.0
+    left = (operation.claimed_at + kf_lease() - timezone.now()).total_seconds() + 1
+    cap = float(settings.TASK_RETRY_MAX_COUNTDOWN) / 1.2
+    return max(1.0, min(left, cap))
+
+
 #: the actions whose result WeChat's team list shows
 READ_BACK_ACTIONS = (KfOperationAction.ADD, KfOperationAction.UPDATE, KfOperationAction.DELETE)
 

@@ -6,6 +6,7 @@ from celery import Task, shared_task
 
 from core.queueing import enqueue_now
 from core.task_retry import retry_or_give_up
+from messaging.models import KfOperationStatus
 
 from . import operations
 
@@ -29,6 +30,12 @@ def kf_operation_run(self: Task[[int], str], operation_id: int) -> str:
         return retry_or_give_up(
             self, exc, lambda reason: operations.kf_operation_give_up(operation_id=operation_id, error=reason)
         )
+    if operation.status == KfOperationStatus.PENDING:
+        # Another try holds the lease: a duplicate delivery, or the redelivery of a pool
+        # child's task killed mid-call (redelivered at once, its try's lease still live).
+        # Look again when the lease ends, not after the sweeper's minute.
+        enqueue_now(kf_operation_run, operation_id, countdown=operations.lease_left(operation))
+        return "waiting"
     return operation.status
 
 
