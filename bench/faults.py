@@ -137,7 +137,7 @@ class Bench:
             **self.timeouts,
         }
 
-    def start_workers(self, count: int, env: dict, label: str) -> list:
+    def start_workers(self, count: int, env: dict, label: str, *, pool: str = "threads") -> list:
         from core.testing.faults import CeleryWorker
 
         started = [
@@ -146,6 +146,7 @@ class Bench:
                 name=f"bench-faults-{label}-{os.getpid()}-{i}",
                 log_path=self.tmp / f"{label}-{i}.log",
                 concurrency=4,
+                extra_args=["--pool", pool],
             )
             for i in range(count)
         ]
@@ -608,17 +609,19 @@ class Replies:
             self.bench.stop_workers()
             proxy.close()
 
-    def database_crash(self) -> None:
+    def database_crash(self, pool: str = "prefork") -> None:
         """PostgreSQL crashes around the reply's final update: the workers reach it through a
         proxy that resets every connection and refuses new ones for 15 s while calls to WeChat
-        are in flight (sent, their "sent" update not yet written)."""
+        are in flight (sent, their "sent" update not yet written). `pool`: the workers' pool
+        (production runs Celery's default, prefork; the other scenarios use threads)."""
         from django.db import connection
 
         from core.testing.faults import FORWARD, REFUSE, TcpProxy
 
         n = max(20, self.bench.args.accounts // 5)
         print(
-            f"\n[10] PostgreSQL connections dropped for 15 s around the replies' calls: {n} replies",
+            f"\n[10] PostgreSQL connections dropped for 15 s around the replies' calls: {n} replies, "
+            f"2 workers ({pool} pool)",
             flush=True,
         )
         db = connection.settings_dict
@@ -628,8 +631,9 @@ class Replies:
         url = DB_URL.replace(f":{db.get('PORT') or 5432}/", f":{proxy.port}/")
         try:
             self.sandbox.latency_ms = 1500
-            workers = self.bench.start_workers(2, {**self.env(), "DATABASE_URL": url}, "reply-db")
-            account, replies = self.write(n, "dbcrash")
+            env = {**self.env(), "DATABASE_URL": url}
+            workers = self.bench.start_workers(2, env, f"reply-db-{pool}", pool=pool)
+            account, replies = self.write(n, f"db{pool}")
             time.sleep(2.5)  # some recorded sent, some in flight, some not taken
             proxy.set_mode(REFUSE)
             time.sleep(15)
@@ -642,12 +646,31 @@ class Replies:
                 replies,
                 waited=waited,
                 limit=self.limit(),
-                scenario="PostgreSQL dropped around replies",
+                scenario=f"PostgreSQL dropped around replies ({pool} pool)",
             )
-            print(f"  database errors in the workers' logs: {retried}", flush=True)
+            outside = sum(w.log().count("Exception raised outside body") for w in workers)
+            print(
+                f"  database errors in the workers' logs: {retried}; raised outside the task body: {outside}",
+                flush=True,
+            )
+            if outside:
+                print(first_outside_body(workers), flush=True)
         finally:
             self.bench.stop_workers()
             proxy.close()
+
+
+def first_outside_body(workers) -> str:
+    """Where the first "Exception raised outside body" of the workers' logs came from."""
+    for worker in workers:
+        log = worker.log()
+        at = log.find("Exception raised outside body")
+        if at >= 0:
+            frames = [
+                line.strip() for line in log[at : at + 8000].splitlines() if line.strip().startswith("File")
+            ]
+            return "  where (innermost last): " + " | ".join(frames[:8])
+    return ""
 
 
 def audience_writes(bench: Bench) -> None:
@@ -903,7 +926,8 @@ def main() -> None:
             if args.only in (None, "restarts"):
                 replies = Replies(bench)
                 replies.redis_restarted_empty()
-                replies.database_crash()
+                replies.database_crash("prefork")
+                replies.database_crash("threads")
         finally:
             bench.stop_workers()
             bench.sandbox.stop()
