@@ -37,8 +37,9 @@ def test_a_task_whose_connection_broke_stores_its_result_and_the_worker_goes_on(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         ids = list(
-            TaskResult.objects.filter(task_name="wxadmin.tests.break_own_connection", status="SUCCESS")
-            .values_list("result", flat=True)
+            TaskResult.objects.filter(
+                task_name="wxadmin.tests.break_own_connection", status="SUCCESS"
+            ).values_list("result", flat=True)
         )
         if len(ids) == tasks:
             break
