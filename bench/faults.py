@@ -694,6 +694,9 @@ def audience_writes(bench: Bench) -> None:
         f"\n[11] audience writes whose answer was lost: tagging {n} followers in {batches} batches",
         flush=True,
     )
+    from django.conf import settings
+
+    settings.WECHAT_API_BASE = bench.sandbox.base_url  # this process calls WeChat, as a request would
     (account,) = bench.accounts(1, "audience")
     import requests
 
