@@ -170,6 +170,9 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 services.set_remark(follower=follower, remark=form.cleaned_data["remark"], by=request.user)
+            except services.WriteUnsettled as unsettled:  # recorded; sent or checked automatically
+                self.message_user(request, unsettled.user_message, messages.WARNING)
+                return redirect("admin:audience_follower_changelist")
             except services.AudienceError as refusal:
                 error = refusal.user_message
             else:

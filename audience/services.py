@@ -39,6 +39,11 @@ class AudienceError(DomainError):
     """A refusal, in words, before or from WeChat."""
 
 
+class WriteUnsettled(AudienceError):
+    """Not a refusal: the change is recorded and not done yet — WeChat or Redis could not be
+    reached (it is sent automatically), or WeChat's answer was lost (it is being checked)."""
+
+
 #: WeChat's refusals of this area, in words (protocol §h).
 WECHAT_REFUSALS = {
     40003: "微信不认识这个 OpenID（用户可能已取消关注）。",
@@ -87,8 +92,8 @@ def _run_one(write: WeChatWrite, client: WeChatClient) -> WeChatWrite:
     if write.state == WeChatWrite.State.FAILED:
         raise AudienceError(write.detail)
     if write.state == WeChatWrite.State.PENDING:
-        raise AudienceError(str(NOT_SENT_YET))
-    raise AudienceError(str(BEING_CHECKED))
+        raise WriteUnsettled(str(NOT_SENT_YET))
+    raise WriteUnsettled(str(BEING_CHECKED))
 
 
 def settle_writes(*, limit: int = 200) -> dict[str, int]:

@@ -194,3 +194,23 @@ def test_with_redis_down_nothing_is_sent_and_the_sweeper_sends_it_when_redis_is_
     expire_leases()
     assert services.settle_writes()["done"] == 2
     assert FollowerTag.objects.filter(tag_id=tag.wechat_id).count() == 60
+
+
+def test_the_remark_form_with_wechat_unreachable_says_it_is_saved_not_refused(
+    client, account, wx, operator, synced, settings
+):
+    """Not a refusal: the write is recorded and sent later; the form is not shown again as
+    if the input were wrong."""
+    from django.urls import reverse
+
+    follower = Follower.objects.get(openid=synced[2])
+    settings.WECHAT_API_BASE = "http://127.0.0.1:1"  # nothing listens: the call never leaves
+    client.force_login(operator)
+    answer = client.post(
+        reverse("admin:audience_follower_remark", args=[follower.pk]), {"remark": "稍后"}, follow=True
+    )
+    assert answer.redirect_chain and answer.redirect_chain[-1][1] == 302
+    assert str(services.NOT_SENT_YET) in [str(m) for m in answer.context["messages"]]
+    write = WeChatWrite.objects.get(action=WeChatWrite.Action.REMARK)
+    assert (write.state, write.text) == (State.PENDING, "稍后")
+    assert Follower.objects.get(pk=follower.pk).remark == ""  # not done yet, and not said to be
