@@ -4,8 +4,6 @@ every write goes through ``services`` and a refusal is shown in words."""
 
 from __future__ import annotations
 
-import functools
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -23,6 +21,7 @@ from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
+from core.queueing import QUEUE_DOWN_MESSAGE, enqueue_on_commit
 
 from . import services
 from .models import Follower, QrCode, SyncRun, Tag
@@ -171,6 +170,9 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 services.set_remark(follower=follower, remark=form.cleaned_data["remark"], by=request.user)
+            except services.WriteUnsettled as unsettled:  # recorded; sent or checked automatically
+                self.message_user(request, unsettled.user_message, messages.WARNING)
+                return redirect("admin:audience_follower_changelist")
             except services.AudienceError as refusal:
                 error = refusal.user_message
             else:
@@ -235,7 +237,14 @@ class TagAdmin(AccountScopedAdminMixin, ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("account",) if obj else ()
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Without the admin's request-wide transaction: a WeChat write commits its intent
+        before the call (``audience.operations``), so a process that dies mid-call leaves a
+        record the sweeper settles, not a rolled-back nothing."""
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
+        request._audience_refused = False
         try:
             if change:
                 services.rename_tag(tag=Tag.objects.get(pk=obj.pk), name=obj.name, by=request.user)
@@ -243,8 +252,32 @@ class TagAdmin(AccountScopedAdminMixin, ModelAdmin):
                 saved = services.create_tag(account=obj.account, name=obj.name, by=request.user)
                 obj.pk, obj.wechat_id = saved.pk, saved.wechat_id
         except services.AudienceError as error:
-            transaction.set_rollback(True)
+            request._audience_refused = True
             self.message_user(request, error.user_message, messages.ERROR)
+
+    def log_addition(self, request, obj, message):
+        if not getattr(request, "_audience_refused", False):
+            return super().log_addition(request, obj, message)
+        return None
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "_audience_refused", False):
+            return super().log_change(request, obj, message)
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_audience_refused", False):
+            return redirect("admin:audience_tag_changelist")
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_audience_refused", False):
+            return redirect("admin:audience_tag_changelist")
+        return super().response_change(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Without the request-wide transaction, as ``changeform_view``."""
+        return self._delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):
         try:
@@ -347,13 +380,24 @@ class SyncRunAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
 
 @admin.action(description=_("Sync the followers of the selected accounts"), permissions=["view"])
 def sync_followers_of_accounts(modeladmin, request, queryset):
-    """Queue a full sync (or resume the open one) per account, after the commit."""
+    """Queue a full sync (or resume the open one) per account, after the commit, through
+    ``core.queueing`` (issue 23, point 4): the run row is written first; with the queue down
+    staff read so in words, and the nightly reconcile (or the next click) resumes the run."""
     from .tasks import sync_followers
 
     accounts = list(accounts_visible_to(request.user).filter(pk__in=queryset.values("pk")))
+    tickets = []
     for account in accounts:
         services.start_sync(account=account)
-        transaction.on_commit(functools.partial(sync_followers.delay, account.pk))
-    modeladmin.message_user(
-        request, _("%(n)d follower syncs queued; progress under Follower syncs.") % {"n": len(accounts)}
-    )
+        tickets.append(enqueue_on_commit(sync_followers, account.pk))
+
+    def tell() -> None:  # after the commit, once each ticket knows whether it reached the broker
+        if any(ticket.failed for ticket in tickets):
+            modeladmin.message_user(request, str(QUEUE_DOWN_MESSAGE), messages.ERROR)
+        else:
+            modeladmin.message_user(
+                request,
+                _("%(n)d follower syncs queued; progress under Follower syncs.") % {"n": len(accounts)},
+            )
+
+    transaction.on_commit(tell)

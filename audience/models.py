@@ -6,6 +6,7 @@ limits are in ``wechat/api/users.py``, ``tags.py`` and ``qrcodes.py`` (protocol 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -245,3 +246,74 @@ class EventCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.last_id}"
+
+
+class WeChatWrite(models.Model):
+    """One call that changes an account's audience in WeChat (tag/untag a batch of followers,
+    blacklist/unblacklist a batch, set a remark, create/rename/delete a tag), recorded before
+    the call so that what WeChat did is never unknown for long (issue 23, point 3):
+
+    - ``pending``: recorded, the call certainly not made (yet); sent by the request, or by the
+      sweeper once WeChat/Redis answer again;
+    - ``sent``: the call went out and its answer is not known yet (in flight, lost, or the
+      process died): settled by reading WeChat back;
+    - ``done`` / ``failed``: what WeChat did, from its answer or read back;
+    - ``unknown``: WeChat's answer was lost and it could not be read back for a long time.
+
+    The writer holds a lease (``lease_until``) while it works; the sweeper takes only rows
+    whose lease has run out. Kept in ``audience.operations``."""
+
+    class Action(models.TextChoices):
+        TAG = "tag", _("Tag followers")
+        UNTAG = "untag", _("Untag followers")
+        BLACKLIST = "blacklist", _("Blacklist followers")
+        UNBLACKLIST = "unblacklist", _("Remove followers from the blacklist")
+        REMARK = "remark", _("Set a remark")
+        TAG_CREATE = "tag_create", _("Create a tag")
+        TAG_RENAME = "tag_rename", _("Rename a tag")
+        TAG_DELETE = "tag_delete", _("Delete a tag")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Not sent yet")
+        SENT = "sent", _("Sent, outcome being checked")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Not done")
+        UNKNOWN = "unknown", _("Outcome unknown")
+
+    account = models.ForeignKey(
+        "accounts.OfficialAccount",
+        on_delete=models.CASCADE,
+        related_name="audience_writes",
+        verbose_name=_("account"),
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    tag_wechat_id = models.IntegerField(_("WeChat tag id"), null=True, blank=True)
+    #: the tag name (create/rename) or the remark
+    text = models.CharField(_("name or remark"), max_length=60, blank=True)
+    openids = models.JSONField(_("OpenIDs"), default=list, blank=True)
+    applied = models.IntegerField(_("applied"), default=0)
+    errcode = models.IntegerField(_("error code"), null=True, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    attempts = models.PositiveIntegerField(_("calls"), default=0)
+    read_backs = models.PositiveIntegerField(_("read-backs"), default=0)
+    lease_until = models.DateTimeField(_("leased until"), null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("WeChat write")
+        verbose_name_plural = _("WeChat writes")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "lease_until"], name="audience_write_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} #{self.pk}"
+
+    @property
+    def open(self) -> bool:
+        return self.state in (self.State.PENDING, self.State.SENT)

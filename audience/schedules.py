@@ -13,4 +13,10 @@ SCHEDULES = [
         "crontab": {"minute": "30", "hour": "3"},
         "description": "issue 24: full sync; followers WeChat no longer lists are marked unsubscribed",
     },
+    {
+        "name": gettext_noop("Settle unfinished WeChat writes of the audience"),
+        "task": "audience.settle_writes",
+        "every_seconds": 60,
+        "description": "issue 23: audience writes left pending or unanswered are sent or read back",
+    },
 ]

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
@@ -28,13 +29,19 @@ from wechat.api import users as users_api
 from wechat.client import WeChatClient
 from wechat.errors import WeChatError
 
-from .models import Follower, FollowerTag, QrCode, SyncRun, Tag
+from . import operations
+from .models import Follower, FollowerTag, QrCode, SyncRun, Tag, WeChatWrite
 
 logger = logging.getLogger(__name__)
 
 
 class AudienceError(DomainError):
     """A refusal, in words, before or from WeChat."""
+
+
+class WriteUnsettled(AudienceError):
+    """Not a refusal: the change is recorded and not done yet — WeChat or Redis could not be
+    reached (it is sent automatically), or WeChat's answer was lost (it is being checked)."""
 
 
 #: WeChat's refusals of this area, in words (protocol §h).
@@ -56,6 +63,49 @@ WECHAT_REFUSALS = {
 def _refusal(error: WeChatError) -> AudienceError:
     words = WECHAT_REFUSALS.get(error.errcode, _("WeChat refused: %(msg)s") % {"msg": error.errmsg})
     return AudienceError(f"{words}（{error.errcode}）")
+
+
+def _words(error: WeChatError) -> str:
+    """A WeChat error in the words staff read (``operations`` records them on the write)."""
+    if error.errcode in WECHAT_REFUSALS or not error.temporary:
+        return _refusal(error).user_message
+    return f"{error.explanation}（{error.errcode}）"
+
+
+#: what staff read when a write could not be sent yet (WeChat or Redis unreachable)
+NOT_SENT_YET = gettext_lazy(
+    "WeChat (or Redis) could not be reached, so nothing was changed yet. The change is saved "
+    "and sent automatically once they answer again."
+)
+#: what staff read when WeChat's answer was lost and reading it back has not settled it yet
+BEING_CHECKED = gettext_lazy(
+    "WeChat did not answer. Whether it applied the change is being checked with WeChat and "
+    "recorded automatically; look again in a few minutes."
+)
+
+
+def _run_one(write: WeChatWrite, client: WeChatClient) -> WeChatWrite:
+    """One recorded write, sent; a result other than done is raised in words."""
+    write = operations.run(write, client, words=_words)
+    if write.state == WeChatWrite.State.DONE:
+        return write
+    if write.state == WeChatWrite.State.FAILED:
+        raise AudienceError(write.detail)
+    if write.state == WeChatWrite.State.PENDING:
+        raise WriteUnsettled(str(NOT_SENT_YET))
+    raise WriteUnsettled(str(BEING_CHECKED))
+
+
+def settle_writes(*, limit: int = 200) -> dict[str, int]:
+    """The sweeper (beat task ``audience.settle_writes``): writes whose writer died or that
+    could not be sent are sent or read back (``operations.sweep``); follower counts of the
+    tags touched are refreshed."""
+
+    def refresh(account_ids: set[int]) -> None:
+        for account in OfficialAccount.objects.filter(pk__in=account_ids):
+            refresh_local_counts(account)
+
+    return operations.sweep(words=_words, on_tags_changed=refresh, limit=limit)
 
 
 def _client(account: OfficialAccount) -> WeChatClient:
@@ -291,23 +341,24 @@ def create_tag(*, account: OfficialAccount, name: str, by: Actor, client: WeChat
     name = check_tag_name(account=account, name=name)
     if Tag.objects.filter(account=account).count() >= tags_api.MAX_TAGS:
         raise AudienceError(_("The account already has 100 tags, WeChat's limit: delete one first."))
-    try:
-        created = tags_api.create(client or _client(account), name)
-    except WeChatError as error:
-        raise _refusal(error) from error
-    return Tag.objects.create(account=account, wechat_id=created["id"], name=created["name"])
+    write = operations.record(account=account, action=WeChatWrite.Action.TAG_CREATE, by=by, text=name)
+    write = _run_one(write, client or _client(account))
+    return Tag.objects.get(account=account, wechat_id=int(write.tag_wechat_id or 0))
 
 
 def rename_tag(*, tag: Tag, name: str, by: Actor, client: WeChatClient | None = None) -> Tag:
     if tag.reserved:
         raise AudienceError(WECHAT_REFUSALS[45058])
     name = check_tag_name(account=tag.account, name=name, own=tag)
-    try:
-        tags_api.update(client or _client(tag.account), tag.wechat_id, name)
-    except WeChatError as error:
-        raise _refusal(error) from error
-    tag.name = name
-    tag.save(update_fields=["name"])
+    write = operations.record(
+        account=tag.account,
+        action=WeChatWrite.Action.TAG_RENAME,
+        by=by,
+        tag_wechat_id=tag.wechat_id,
+        text=name,
+    )
+    _run_one(write, client or _client(tag.account))
+    tag.refresh_from_db()
     return tag
 
 
@@ -317,14 +368,10 @@ def delete_tag(*, tag: Tag, by: Actor, client: WeChatClient | None = None) -> No
         raise AudienceError(WECHAT_REFUSALS[45058])
     if max(tag.wechat_count, tag.local_count) > tags_api.DELETE_MAX_FOLLOWERS:
         raise AudienceError(WECHAT_REFUSALS[45057])
-    try:
-        tags_api.delete(client or _client(tag.account), tag.wechat_id)
-    except WeChatError as error:
-        if error.errcode != 45159:  # already gone in WeChat: drop ours too
-            raise _refusal(error) from error
-    with transaction.atomic():
-        FollowerTag.objects.filter(account=tag.account, tag_id=tag.wechat_id).delete()
-        tag.delete()
+    write = operations.record(
+        account=tag.account, action=WeChatWrite.Action.TAG_DELETE, by=by, tag_wechat_id=tag.wechat_id
+    )
+    _run_one(write, client or _client(tag.account))  # 45159 (already gone in WeChat) counts as done
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
@@ -370,29 +417,57 @@ def tag_followers(
                 _("%(n)d of the chosen followers already hold 20 tags, WeChat's limit, e.g. %(who)s.")
                 % {"n": len(full), "who": full[0]}
             )
-    client = client or _client(tag.account)
-    done = 0
-    call = tags_api.untag_users if untag else tags_api.tag_users
-    for batch in _chunks([f.openid for f in followers], tags_api.TAGGING_BATCH_MAX):
-        try:
-            call(client, tag.wechat_id, batch)
-        except WeChatError as error:
+    writes = operations.record_batches(
+        account=tag.account,
+        action=WeChatWrite.Action.UNTAG if untag else WeChatWrite.Action.TAG,
+        by=by,
+        tag_wechat_id=tag.wechat_id,
+        batches=list(_chunks([f.openid for f in followers], tags_api.TAGGING_BATCH_MAX)),
+    )
+    try:
+        return _run_batches(writes, client or _client(tag.account), total=len(followers))
+    finally:
+        refresh_local_counts(tag.account)
+
+
+def _run_batches(writes: list[WeChatWrite], client: WeChatClient, *, total: int) -> int:
+    """The recorded batches of one bulk write, in order. A refusal stops the rest (never
+    sent, recorded so); WeChat or Redis out of reach leaves the rest for the sweeper; a lost
+    answer is read back (``operations``) and the next batch goes on. Returns how many
+    followers were done when all were; otherwise says in words how far it got."""
+    done = unsure = 0
+    for index, write in enumerate(writes):
+        write = operations.run(write, client, words=_words)
+        done += write.applied
+        if write.state == WeChatWrite.State.FAILED and not write.read_backs:  # WeChat refused
+            operations.cancel(
+                writes[index + 1 :], detail=_("Not sent: an earlier batch of the same action was refused.")
+            )
             raise AudienceError(
                 _("%(done)d of %(all)d followers were done, then: %(why)s")
-                % {"done": done, "all": len(followers), "why": _refusal(error).user_message}
-            ) from error
-        in_batch = set(batch)
-        ids = [f.pk for f in followers if f.openid in in_batch]
-        if untag:
-            FollowerTag.objects.filter(follower_id__in=ids, tag_id=tag.wechat_id).delete()
-        else:
-            FollowerTag.objects.bulk_create(
-                [FollowerTag(follower_id=i, account=tag.account, tag_id=tag.wechat_id) for i in ids],
-                ignore_conflicts=True,
+                % {"done": done, "all": total, "why": write.detail}
             )
-        done += len(batch)
-    refresh_local_counts(tag.account)
-    return done
+        if write.state == WeChatWrite.State.PENDING:
+            later = sum(len(w.openids) for w in writes[index:])
+            operations.release(writes[index + 1 :], detail=write.detail)
+            raise AudienceError(
+                _("%(done)d of %(all)d followers were done; the other %(later)d: %(why)s")
+                % {"done": done, "all": total, "later": later, "why": str(NOT_SENT_YET)}
+            )
+        if write.state in (WeChatWrite.State.SENT, WeChatWrite.State.UNKNOWN):
+            unsure += len(write.openids) - write.applied
+    if done == total:
+        return done
+    missed = total - done - unsure
+    parts = [_("%(done)d of %(all)d followers were done.") % {"done": done, "all": total}]
+    if unsure:
+        parts.append(_("%(n)d: %(why)s") % {"n": unsure, "why": str(BEING_CHECKED)})
+    if missed:
+        parts.append(
+            _("%(n)d: WeChat's answer was lost and reading it back shows no change; do them again.")
+            % {"n": missed}
+        )
+    raise AudienceError(" ".join(parts))
 
 
 def blacklist_followers(
@@ -405,32 +480,28 @@ def blacklist_followers(
 ) -> int:
     """batchblacklist / batchunblacklist, 20 a call; part-way failures say how many were done."""
     followers = _followers_for_bulk(account, openids)
-    client = client or _client(account)
-    call = users_api.unblacklist if remove else users_api.blacklist
-    done = 0
-    for batch in _chunks([f.openid for f in followers], users_api.BLACKLIST_BATCH_MAX):
-        try:
-            call(client, batch)
-        except WeChatError as error:
-            raise AudienceError(
-                _("%(done)d of %(all)d followers were done, then: %(why)s")
-                % {"done": done, "all": len(followers), "why": _refusal(error).user_message}
-            ) from error
-        Follower.objects.filter(account=account, openid__in=batch).update(blacklisted=not remove)
-        done += len(batch)
-    return done
+    writes = operations.record_batches(
+        account=account,
+        action=WeChatWrite.Action.UNBLACKLIST if remove else WeChatWrite.Action.BLACKLIST,
+        by=by,
+        batches=list(_chunks([f.openid for f in followers], users_api.BLACKLIST_BATCH_MAX)),
+    )
+    return _run_batches(writes, client or _client(account), total=len(followers))
 
 
 def set_remark(*, follower: Follower, remark: str, by: Actor, client: WeChatClient | None = None) -> Follower:
     """user/info/updateremark: ≤ 30 bytes (40092)."""
     if len(remark.encode("utf-8")) > users_api.REMARK_MAX_BYTES:
         raise AudienceError(WECHAT_REFUSALS[40092])
-    try:
-        users_api.update_remark(client or _client(follower.account), follower.openid, remark)
-    except WeChatError as error:
-        raise _refusal(error) from error
-    follower.remark = remark
-    follower.save(update_fields=["remark", "updated_at"])
+    write = operations.record(
+        account=follower.account,
+        action=WeChatWrite.Action.REMARK,
+        by=by,
+        openids=[follower.openid],
+        text=remark,
+    )
+    _run_one(write, client or _client(follower.account))
+    follower.refresh_from_db()
     return follower
 
 

@@ -1,4 +1,4 @@
-"""Thin tasks: each takes ids and calls one service (queued with transaction.on_commit)."""
+"""Thin tasks: each takes ids and calls one service (queued through core.queueing)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,10 @@ def consume_events() -> int:
     while (read := events.consume_events()) > 0:
         total += read
     return total
+
+
+@shared_task(name="audience.settle_writes")
+def settle_writes() -> dict[str, int]:
+    """Every minute: WeChat writes whose writer died or could not send them are sent or read
+    back (``audience.operations``, issue 23)."""
+    return services.settle_writes()

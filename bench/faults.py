@@ -68,7 +68,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="60 accounts; task time limit 15 s, visibility timeout 25 s"
     )
-    parser.add_argument("--only", choices=["kill", "broker", "database", "callback", "replies"])
+    parser.add_argument(
+        "--only", choices=["kill", "broker", "database", "callback", "replies", "restarts", "audience"]
+    )
     parser.add_argument(
         "--port-base", type=int, default=0, help="use ports from here on (default: free ports)"
     )
@@ -135,7 +137,7 @@ class Bench:
             **self.timeouts,
         }
 
-    def start_workers(self, count: int, env: dict, label: str) -> list:
+    def start_workers(self, count: int, env: dict, label: str, *, pool: str = "threads") -> list:
         from core.testing.faults import CeleryWorker
 
         started = [
@@ -144,6 +146,7 @@ class Bench:
                 name=f"bench-faults-{label}-{os.getpid()}-{i}",
                 log_path=self.tmp / f"{label}-{i}.log",
                 concurrency=4,
+                extra_args=["--pool", pool],
             )
             for i in range(count)
         ]
@@ -565,6 +568,197 @@ class Replies:
         self.tally(account, replies, waited=waited, limit=self.limit(), scenario="Redis down while replying")
         self.bench.stop_workers()
 
+    def redis_restarted_empty(self) -> None:
+        """Redis killed and back with nothing (no persistence): the workers reach Redis through
+        a proxy switched to refuse (connections reset) while its database is flushed — every
+        queued task, unacknowledged message, token and lock gone — then back to forward. The
+        bench's own Redis database is flushed, never the server (others share it)."""
+        import redis
+
+        from core.testing.faults import FORWARD, REFUSE, TcpProxy
+
+        n = max(20, self.bench.args.accounts // 5)
+        print(f"\n[9] Redis restarted empty while replying: {n} replies, 2 workers", flush=True)
+        host, _, rest = REDIS_URL.removeprefix("redis://").partition(":")
+        port, _, db = rest.partition("/")
+        proxy = TcpProxy(host, int(port), port=self.bench.ports.next())
+        env = {**self.env(), "TEST_REDIS_URL": f"redis://{host}:{proxy.port}/{db}"}
+        try:
+            self.sandbox.latency_ms = 1500  # calls in flight when Redis goes
+            self.bench.start_workers(2, env, "reply-redis-empty")
+            account, replies = self.write(n, "empty")
+            time.sleep(2.5)
+            proxy.set_mode(REFUSE)
+            client = redis.Redis.from_url(REDIS_URL)
+            lost_keys = client.dbsize()
+            client.flushdb()
+            client.close()
+            time.sleep(3)
+            proxy.set_mode(FORWARD)
+            self.sandbox.latency_ms = 0
+            print(f"  Redis back empty ({lost_keys} keys gone)", flush=True)
+            waited = self.settle(replies, timeout=self.limit() + 60)
+            self.tally(
+                account,
+                replies,
+                waited=waited,
+                limit=self.limit(),
+                scenario="Redis restarted empty while replying",
+            )
+        finally:
+            self.bench.stop_workers()
+            proxy.close()
+
+    def database_crash(self, pool: str = "prefork") -> None:
+        """PostgreSQL crashes around the reply's final update: the workers reach it through a
+        proxy that resets every connection and refuses new ones for 15 s while calls to WeChat
+        are in flight (sent, their "sent" update not yet written). `pool`: the workers' pool
+        (production runs Celery's default, prefork; the other scenarios use threads)."""
+        from django.db import connection
+
+        from core.testing.faults import FORWARD, REFUSE, TcpProxy
+
+        n = max(20, self.bench.args.accounts // 5)
+        print(
+            f"\n[10] PostgreSQL connections dropped for 15 s around the replies' calls: {n} replies, "
+            f"2 workers ({pool} pool)",
+            flush=True,
+        )
+        db = connection.settings_dict
+        proxy = TcpProxy(
+            db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432), port=self.bench.ports.next()
+        )
+        url = DB_URL.replace(f":{db.get('PORT') or 5432}/", f":{proxy.port}/")
+        try:
+            self.sandbox.latency_ms = 1500
+            env = {**self.env(), "DATABASE_URL": url}
+            workers = self.bench.start_workers(2, env, f"reply-db-{pool}", pool=pool)
+            account, replies = self.write(n, f"db{pool}")
+            time.sleep(2.5)  # some recorded sent, some in flight, some not taken
+            proxy.set_mode(REFUSE)
+            time.sleep(15)
+            proxy.set_mode(FORWARD)
+            self.sandbox.latency_ms = 0
+            waited = self.settle(replies, timeout=self.limit() + 60)
+            retried = sum(w.log().count("OperationalError") for w in workers)
+            self.tally(
+                account,
+                replies,
+                waited=waited,
+                limit=self.limit(),
+                scenario=f"PostgreSQL dropped around replies ({pool} pool)",
+            )
+            outside = sum(w.log().count("Exception raised outside body") for w in workers)
+            print(
+                f"  database errors in the workers' logs: {retried}; raised outside the task body: {outside}",
+                flush=True,
+            )
+            if outside:
+                print(first_outside_body(workers), flush=True)
+        finally:
+            self.bench.stop_workers()
+            proxy.close()
+
+
+def first_outside_body(workers) -> str:
+    """Where the first "Exception raised outside body" of the workers' logs came from."""
+    for worker in workers:
+        log = worker.log()
+        at = log.find("Exception raised outside body")
+        if at >= 0:
+            frames = [
+                line.strip() for line in log[at : at + 8000].splitlines() if line.strip().startswith("File")
+            ]
+            return "  where (innermost last): " + " | ".join(frames[:8])
+    return ""
+
+
+def audience_writes(bench: Bench) -> None:
+    """Audience writes (tagging, blacklist) whose answer WeChat never sent: in-process, as
+    staff's request runs them. Per batch of 50 (20 for the blacklist) one of: answered;
+    applied and the answer lost ("lost": the sandbox applies, then closes the connection);
+    dropped before WeChat did anything; applied, answer lost and the read-back failing
+    too. Then the writer is gone and the sweeper (the beat task) settles what is left.
+    "True" = a write recorded done ⇔ WeChat has the change for all its followers."""
+    import datetime
+
+    from django.utils import timezone
+
+    from audience import services
+    from audience.models import FollowerTag, WeChatWrite
+    from wechat_sandbox.areas._audience import audience as audience_state
+
+    batches = max(8, bench.args.accounts // 5)
+    n = batches * 50
+    print(
+        f"\n[11] audience writes whose answer was lost: tagging {n} followers in {batches} batches",
+        flush=True,
+    )
+    from django.conf import settings
+
+    settings.WECHAT_API_BASE = bench.sandbox.base_url  # this process calls WeChat, as a request would
+    (account,) = bench.accounts(1, "audience")
+    import requests
+
+    requests.post(
+        f"{bench.sandbox.base_url}/sandbox/users/{account.appid}/generate", json={"count": n}, timeout=10
+    )
+    services.run_sync(services.start_sync(account=account).pk)
+    tag = services.create_tag(account=account, name="故障测试", by=None)
+    state = audience_state(bench.sandbox.app(account.appid))
+    openids = [state.openid_at(i) for i in range(n)]
+    api = "/cgi-bin/tags/members/batchtagging"
+    # per batch, in order: answered, lost ×3 (the client tries 3 times), dropped ×3, lost + read-back dropped
+    plan = ["ok", "lost", "drop", "lost-unread"] * (batches // 4 + 1)
+    started = time.monotonic()
+    for index in range(batches):
+        kind = plan[index]
+        if kind == "lost":
+            bench.sandbox.force_error(api, "lost", times=3, appid=account.appid)
+        elif kind == "drop":
+            bench.sandbox.force_error(api, "drop", times=3, appid=account.appid)
+        elif kind == "lost-unread":
+            bench.sandbox.force_error(api, "lost", times=3, appid=account.appid)
+            bench.sandbox.force_error("/cgi-bin/user/info/batchget", "drop", times=3, appid=account.appid)
+        try:
+            services.tag_followers(tag=tag, openids=openids[index * 50 : (index + 1) * 50], by=None)
+        except services.AudienceError:
+            pass  # said to staff in words
+    in_request = time.monotonic() - started
+    open_after_request = WeChatWrite.objects.filter(state__in=["pending", "sent"]).count()
+    # the writer is gone; the beat's sweeper runs once the leases and CONFIRM_AFTER have passed
+    past = timezone.now() - datetime.timedelta(minutes=5)
+    WeChatWrite.objects.filter(state__in=["pending", "sent"]).update(lease_until=past, sent_at=past)
+    swept = services.settle_writes()
+    writes = list(WeChatWrite.objects.filter(account=account, action="tag"))
+    tagged = {o for o, info in state.info.items() if tag.wechat_id in (info.get("tagid_list") or [])}
+    # true: settled, and the followers it records as changed are exactly those WeChat changed
+    true = sum(
+        1
+        for w in writes
+        if w.state in ("done", "failed") and w.applied == sum(o in tagged for o in w.openids)
+    )
+    here = set(
+        FollowerTag.objects.filter(account=account, tag_id=tag.wechat_id).values_list(
+            "follower__openid", flat=True
+        )
+    )
+    stuck = sum(1 for w in writes if w.state in ("pending", "sent", "unknown"))
+    lost = sum(1 for w in writes if w.state == "done" and not all(o in tagged for o in w.openids))
+    calls = bench.sandbox.app(account.appid).calls[api]
+    row(
+        "audience tagging, answers lost",
+        len(writes) - stuck,
+        len(writes),
+        lost,
+        0,
+        stuck,
+        f"(records true {true}/{len(writes)}; done {sum(w.state == 'done' for w in writes)}, "
+        f"not done {sum(w.state == 'failed' for w in writes)}; tags here = WeChat's: {here == tagged}; "
+        f"{open_after_request} left open by the requests, settled by one sweep {swept}; "
+        f"batchtagging calls {calls}; requests took {in_request:.1f} s)",
+    )
+
 
 def queued_version_ids() -> set[int]:
     """Version ids of the publish tasks still in Redis (queued or held unacknowledged)."""
@@ -730,6 +924,13 @@ def main() -> None:
                 replies.late_reply()
                 replies.late_menu()
                 replies.redis_down()
+            if args.only in (None, "audience"):
+                audience_writes(bench)
+            if args.only in (None, "restarts"):
+                replies = Replies(bench)
+                replies.redis_restarted_empty()
+                replies.database_crash("prefork")
+                replies.database_crash("threads")
         finally:
             bench.stop_workers()
             bench.sandbox.stop()

@@ -574,6 +574,8 @@ class KfOperation(models.Model):
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    #: when a try took it (its lease, `kf.operations.kf_lease`); None: free to take
+    claimed_at = models.DateTimeField(_("taken at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer-service operation")

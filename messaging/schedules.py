@@ -40,4 +40,11 @@ SCHEDULES = [
         "description": "Recomputes the conversations of users who wrote or were answered in "
         "the last hour from the message log (the list and the dashboard read that table).",
     },
+    {
+        "name": gettext_noop("messaging: queue lost customer-service operations again"),
+        "task": "messaging.kf_operations_sweep",
+        "every_seconds": 60,
+        "description": "Customer-service operations written while Redis was down, or whose "
+        "task was lost with a worker, are queued again (issue 23).",
+    },
 ]

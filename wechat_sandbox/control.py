@@ -38,7 +38,7 @@ def expire(sb: Sandbox, request: SandboxRequest, appid: str):
 
 @route("POST", "/sandbox/faults")
 def faults(sb: Sandbox, request: SandboxRequest):
-    """Body {"api": "/cgi-bin/menu/create"|"*", "errcode": -1|"drop"|"http502", "times": 1,
+    """Body {"api": "/cgi-bin/menu/create"|"*", "errcode": -1|"drop"|"lost"|"http502", "times": 1,
     "appid": null, "delay_ms": 0}; or {"clear": true}; or {"fail_rate": .., "latency_ms": ..}."""
     body = request.json()
     if body.get("clear"):

@@ -102,12 +102,19 @@ class TokenRecord:
         }
 
 
+#: the fault that applies the call and loses its answer
+LOST = "lost"
+
+
 @dataclass
 class Fault:
     """A forced answer for the next ``times`` calls of ``api`` ("*" = any WeChat API).
 
     ``errcode`` is a WeChat code, or "drop" (close the connection without an
     answer), or "http502"; ``delay_ms`` sleeps before answering (0 errcode = only delay).
+    "lost" lets the call do its work, then closes the connection without an answer (after
+    ``delay_ms``): WeChat applied it and the caller never hears so (a timeout or a reset
+    after sending).
     """
 
     api: str = "*"
@@ -408,15 +415,29 @@ class Sandbox:
         with self._lock:
             self._faults.clear()
 
-    def _take_fault(self, api: str, appid: str | None) -> Fault | None:
+    def _take_fault(self, api: str, appid: str | None, *, lost: bool = False) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.times > 0 and fault.api in ("*", api) and fault.appid in (None, appid):
+                if (
+                    fault.times > 0
+                    and fault.api in ("*", api)
+                    and fault.appid in (None, appid)
+                    and (fault.errcode == LOST) == lost
+                ):
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)
                     return fault
         return None
+
+    def answer_lost(self, api: str, appid: str | None) -> bool:
+        """After the call did its work: is its answer to be lost (a "lost" fault)?"""
+        fault = self._take_fault(api, appid, lost=True)
+        if fault is None:
+            return False
+        if fault.delay_ms:
+            time.sleep(fault.delay_ms / 1000)
+        return True
 
     def quota_for(self, app: AppState, api: str) -> int:
         return app.quotas.get(api, self.quotas.get(api, DEFAULT_QUOTA))
@@ -584,9 +605,10 @@ class Sandbox:
             if (method, regex.pattern) not in known:
                 self.routes._patterns.append((method, regex, handler))
 
-    def add_route(self, methods, pattern: str, handler) -> None:
-        """An endpoint for this sandbox only (``route`` adds one to every sandbox)."""
-        self.routes.add(methods, pattern, handler)
+    def add_route(self, methods, pattern: str, handler, *, replace: bool = False) -> None:
+        """An endpoint for this sandbox only (``route`` adds one to every sandbox). A path
+        that already has a handler is refused (``DuplicateRoute``) unless ``replace=True``."""
+        self.routes.add(methods, pattern, handler, replace=replace)
 
     def _listen(self, host: str, port: int) -> SandboxHTTPServer:
         """Bind the server (with every shared route) and set ``base_url`` to where it listens."""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from wechat_sandbox.core import AppState, Sandbox, declare_quota
-from wechat_sandbox.http import Answer, Drop, SandboxRequest, SandboxResponse, route
+from wechat_sandbox.http import DROP, Answer, Drop, SandboxRequest, SandboxResponse, route
 
 OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
 KF_PREFIX = re.compile(r"^[A-Za-z0-9_]{1,10}\Z")
@@ -71,7 +71,10 @@ def api_route(
                 refused = check(sb, app)
                 if refused is not None:
                     return refused
-            return handler(sb, request, app, **params)
+            answer = handler(sb, request, app, **params)
+            if sb.answer_lost(path, app.appid):  # done, and the caller never hears so
+                return DROP
+            return answer
 
         route(method, path)(guarded)
         return handler

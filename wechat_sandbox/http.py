@@ -117,23 +117,50 @@ Handler = Callable[..., object]
 Answer: TypeAlias = "SandboxResponse | Drop | dict[str, Any]"
 
 
+class DuplicateRoute(ValueError):
+    """Two handlers for one (method, path): the second would silently replace the first
+    (as two modules each answering ``user/tag/get`` once did), so registration refuses it."""
+
+
+def _handler_name(handler: Handler) -> str:
+    return f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
+
+
 class RouteTable:
-    """Method + path → handler; ``<name>`` path segments become keyword arguments."""
+    """Method + path → handler; ``<name>`` path segments become keyword arguments.
+
+    One handler per (method, path): adding a second raises ``DuplicateRoute`` naming both
+    (at import time for ``@route`` / ``api_route``), unless ``replace=True`` says the
+    replacement is meant (a test's own endpoint standing in for WeChat's)."""
 
     def __init__(self) -> None:
         self._exact: dict[tuple[str, str], Handler] = {}
         self._patterns: list[tuple[str, re.Pattern[str], Handler]] = []
 
-    def add(self, methods: str | tuple[str, ...], pattern: str, handler: Handler) -> None:
+    def add(
+        self, methods: str | tuple[str, ...], pattern: str, handler: Handler, *, replace: bool = False
+    ) -> None:
         for method in (methods,) if isinstance(methods, str) else methods:
             if "<" in pattern:
                 regex = re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", pattern) + "$")
-                self._patterns = [
-                    p for p in self._patterns if not (p[0] == method and p[1].pattern == regex.pattern)
-                ]
+                same = [p for p in self._patterns if p[0] == method and p[1].pattern == regex.pattern]
+                if same and not replace:
+                    self._refuse(method, pattern, same[0][2], handler)
+                self._patterns = [p for p in self._patterns if p not in same]
                 self._patterns.append((method, regex, handler))
             else:
+                existing = self._exact.get((method, pattern))
+                if existing is not None and not replace:
+                    self._refuse(method, pattern, existing, handler)
                 self._exact[(method, pattern)] = handler
+
+    @staticmethod
+    def _refuse(method: str, pattern: str, existing: Handler, handler: Handler) -> None:
+        raise DuplicateRoute(
+            f"{method} {pattern} already has a handler, {_handler_name(existing)}; "
+            f"{_handler_name(handler)} would replace it. One area owns each endpoint "
+            "(pass replace=True only for a deliberate stand-in)."
+        )
 
     def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str]]:
         handler = self._exact.get((method, path))

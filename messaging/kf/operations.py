@@ -1,12 +1,27 @@
 """Running one requested customer-service operation against the WeChat API (the work of
-`kf.tasks.kf_operation_run`): the outcome is recorded on the operation and its account."""
+`kf.tasks.kf_operation_run`): the outcome is recorded on the operation and its account.
+
+Issue 23: an operation's outcome is never left unknown or untrue.
+- A try takes the operation with a lease (`claimed_at`, `KF_LEASE`): a second delivery of
+  the task while the first works does nothing; after a worker died the redelivered task (or
+  the sweeper's) takes it once the lease ran out.
+- When WeChat's answer was lost (read timeout, connection reset after sending) — and before
+  any later try of an add, change or delete, since an earlier try may have been applied —
+  the team is read back (`getkflist`): an account that is there (add), has the nickname
+  (change) or is gone (delete) records the operation succeeded, without a second call that
+  WeChat would refuse (65406 "exists", 65401 "no such account").
+- `kf_operations_sweep` (a beat task) queues again operations whose task was lost (Redis
+  down when they were written, a message lost with the broker).
+"""
 
 from __future__ import annotations
 
 import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +36,7 @@ from messaging.models import (
     KfWaitCase,
 )
 from wechat.api import customer_service
+from wechat.errors import WeChatError
 
 if TYPE_CHECKING:
     from wechat.client import WeChatClient
@@ -84,6 +100,44 @@ def _apply_sync(account: OfficialAccount, client: WeChatClient, now: datetime.da
     return removed
 
 
+def kf_lease() -> datetime.timedelta:
+    """How long a try holds an operation: the task's hard time limit (a live try cannot be
+    older); the broker hands a lost message out again only after its visibility timeout,
+    which is longer, so the redelivered task finds the lease run out."""
+    return datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
+def lease_left(operation: KfOperation) -> float:
+    """Seconds until the try holding `operation` loses its lease (+1), capped below the
+    countdown a waiting message may have (`TASK_RETRY_MAX_COUNTDOWN`)."""
+    if operation.claimed_at is None:
+        return 1.0
+    left = (operation.claimed_at + kf_lease() - timezone.now()).total_seconds() + 1
+    cap = float(settings.TASK_RETRY_MAX_COUNTDOWN) / 1.2
+    return max(1.0, min(left, cap))
+
+
+#: the actions whose result WeChat's team list shows
+READ_BACK_ACTIONS = (KfOperationAction.ADD, KfOperationAction.UPDATE, KfOperationAction.DELETE)
+
+
+def _wechat_has(operation: KfOperation, client: WeChatClient) -> bool:
+    """Read the team back (getkflist): does WeChat show what the operation asked for?
+    Raises WeChatError when the list cannot be read."""
+    team = {str(row.get("kf_account", "")).lower(): row for row in customer_service.list_accounts(client)}
+    row = team.get(operation.kf_account.lower())
+    if operation.action == KfOperationAction.ADD:
+        return row is not None
+    if operation.action == KfOperationAction.UPDATE:
+        return row is not None and row.get("kf_nick") == operation.nickname
+    return row is None  # DELETE
+
+
+def _release(operation_id: int) -> None:
+    """Give the lease back before the task retries (the retry takes it again at once)."""
+    KfOperation.objects.filter(pk=operation_id, status=KfOperationStatus.PENDING).update(claimed_at=None)
+
+
 def kf_operation_execute(*, operation_id: int, client: WeChatClient | None = None) -> KfOperation:
     """Run one requested KF operation against the API and record the outcome.
 
@@ -92,12 +146,15 @@ def kf_operation_execute(*, operation_id: int, client: WeChatClient | None = Non
     retry after putting the operation back to pending; business errors (654xx…)
     are recorded with their explanation (R-KF-02).
     """
-    from wechat.errors import WeChatError
-
     operation = KfOperation.objects.select_related("account", "kf").get(pk=operation_id)
-    claimed = KfOperation.objects.filter(
-        pk=operation_id, status=KfOperationStatus.PENDING, attempts=operation.attempts
-    ).update(attempts=operation.attempts + 1)
+    now = timezone.now()
+    claimed = (
+        KfOperation.objects.filter(
+            pk=operation_id, status=KfOperationStatus.PENDING, attempts=operation.attempts
+        )
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - kf_lease()))
+        .update(attempts=operation.attempts + 1, claimed_at=now)
+    )
     if not claimed:
         return operation
     account = operation.account
@@ -105,45 +162,83 @@ def kf_operation_execute(*, operation_id: int, client: WeChatClient | None = Non
         from accounts.wechat_api import client_for
 
         client = client_for(account)
-    now = timezone.now()
     removed: list[str] = []
-    try:
-        if operation.action == KfOperationAction.ADD:
-            customer_service.add_account(client, operation.kf_account, operation.nickname)
-        elif operation.action == KfOperationAction.UPDATE:
-            customer_service.update_account(client, operation.kf_account, operation.nickname)
-        elif operation.action == KfOperationAction.DELETE:
-            customer_service.delete_account(client, operation.kf_account)
-        elif operation.action == KfOperationAction.AVATAR:
-            with operation.avatar.open("rb") as fileobj:
-                assert operation.avatar.name is not None  # it opened, so it has a name
-                customer_service.upload_avatar(
-                    client, operation.kf_account, fileobj, operation.avatar.name.rsplit("/", 1)[-1]
-                )
-        elif operation.action == KfOperationAction.SYNC:
-            removed = _apply_sync(account, client, now)
-    except WeChatError as exc:
-        if exc.temporary:
+    if operation.attempts and operation.action in READ_BACK_ACTIONS:
+        try:
+            done_before = _wechat_has(operation, client)
+        except WeChatError:
+            _release(operation_id)  # nothing sent this try; the task tries again
             raise
-        with transaction.atomic():
-            operation.status = KfOperationStatus.FAILED
-            operation.errcode, operation.errmsg = exc.errcode, exc.errmsg[:300]
-            operation.explanation = str(exc.explanation)
-            operation.finished_at = now
-            operation.attempts += 1
-            operation.save()
-            if operation.kf_id:
-                # A failed addition leaves the account failed (retryable); a failed deletion
-                # leaves it active; a failed change leaves its status as it was.
-                rows = KfAccount.objects.filter(pk=operation.kf_id)
-                error = f"{exc.errcode}: {exc.explanation}"
-                if operation.action == KfOperationAction.ADD:
-                    rows.update(status=KfAccountStatus.FAILED, last_error=error)
-                elif operation.action == KfOperationAction.DELETE:
-                    rows.update(status=KfAccountStatus.ACTIVE, last_error=error)
-                else:
-                    rows.update(last_error=error)
-        return operation
+        if done_before:  # an earlier try was applied (its answer lost, or its worker killed)
+            note = str(_("Read back from WeChat: an earlier try had already done it."))
+            return _succeed(operation, now, [], note)
+    try:
+        _call(operation, client, account, now, removed)
+    except WeChatError as exc:
+        if exc.may_have_acted and operation.action in READ_BACK_ACTIONS:
+            try:
+                applied = _wechat_has(operation, client)
+            except WeChatError:
+                applied = False  # the list could not be read: the task's next try reads it first
+            if applied:
+                return _succeed(
+                    operation, now, [], str(_("WeChat's answer was lost; read back from WeChat: done."))
+                )
+        if exc.temporary:
+            _release(operation_id)
+            raise
+        return _fail(operation, exc, now)
+    return _succeed(operation, now, removed, "")
+
+
+def _call(
+    operation: KfOperation,
+    client: WeChatClient,
+    account: OfficialAccount,
+    now: datetime.datetime,
+    removed: list[str],
+) -> None:
+    """The operation's one call (a sync's reads fill ``removed``)."""
+    if operation.action == KfOperationAction.ADD:
+        customer_service.add_account(client, operation.kf_account, operation.nickname)
+    elif operation.action == KfOperationAction.UPDATE:
+        customer_service.update_account(client, operation.kf_account, operation.nickname)
+    elif operation.action == KfOperationAction.DELETE:
+        customer_service.delete_account(client, operation.kf_account)
+    elif operation.action == KfOperationAction.AVATAR:
+        with operation.avatar.open("rb") as fileobj:
+            assert operation.avatar.name is not None  # it opened, so it has a name
+            customer_service.upload_avatar(
+                client, operation.kf_account, fileobj, operation.avatar.name.rsplit("/", 1)[-1]
+            )
+    elif operation.action == KfOperationAction.SYNC:
+        removed.extend(_apply_sync(account, client, now))
+
+
+def _fail(operation: KfOperation, exc: WeChatError, now: datetime.datetime) -> KfOperation:
+    """WeChat refused: record it on the operation and its account (R-KF-02)."""
+    with transaction.atomic():
+        operation.status = KfOperationStatus.FAILED
+        operation.errcode, operation.errmsg = exc.errcode, exc.errmsg[:300]
+        operation.explanation = str(exc.explanation)
+        operation.finished_at = now
+        operation.attempts += 1
+        operation.save()
+        if operation.kf_id:
+            # A failed addition leaves the account failed (retryable); a failed deletion
+            # leaves it active; a failed change leaves its status as it was.
+            rows = KfAccount.objects.filter(pk=operation.kf_id)
+            error = f"{exc.errcode}: {exc.explanation}"
+            if operation.action == KfOperationAction.ADD:
+                rows.update(status=KfAccountStatus.FAILED, last_error=error)
+            elif operation.action == KfOperationAction.DELETE:
+                rows.update(status=KfAccountStatus.ACTIVE, last_error=error)
+            else:
+                rows.update(last_error=error)
+    return operation
+
+
+def _succeed(operation: KfOperation, now: datetime.datetime, removed: list[str], note: str) -> KfOperation:
     with transaction.atomic():
         operation.status = KfOperationStatus.SUCCEEDED
         operation.finished_at = now
@@ -151,6 +246,8 @@ def kf_operation_execute(*, operation_id: int, client: WeChatClient | None = Non
             operation.explanation = str(
                 _("Removed here because WeChat no longer has them: %(names)s") % {"names": ", ".join(removed)}
             )
+        elif note:
+            operation.explanation = note
         operation.attempts += 1
         operation.save()
         if operation.kf_id:
@@ -164,6 +261,28 @@ def kf_operation_execute(*, operation_id: int, client: WeChatClient | None = Non
             else:
                 kf_rows.update(last_error="")
     return operation
+
+
+#: an operation nobody took this long after it was written lost its task (Redis was down)
+NOT_TAKEN_AFTER = datetime.timedelta(seconds=60)
+
+
+def kf_operations_lost(*, now: datetime.datetime | None = None, limit: int = 500) -> list[int]:
+    """Pending operations whose task is gone: never taken a minute after they were written
+    (the queue was down when they were: `core.queueing` logged it and kept the row), or taken
+    by a try whose lease ran out (a worker died and the message went with the broker's data).
+    Queuing one twice is harmless: a try takes the operation only under a free lease, and a
+    settled one is left alone."""
+    now = now or timezone.now()
+    return list(
+        KfOperation.objects.filter(status=KfOperationStatus.PENDING)
+        .filter(
+            Q(claimed_at__isnull=True, created_at__lte=now - NOT_TAKEN_AFTER)
+            | Q(claimed_at__lte=now - kf_lease())
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def kf_operation_give_up(*, operation_id: int, error: str) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 
+from core.queueing import enqueue_now
 from core.task_retry import retry_or_give_up
+from messaging.models import KfOperationStatus
 
 from . import operations
 
@@ -28,4 +30,22 @@ def kf_operation_run(self: Task[[int], str], operation_id: int) -> str:
         return retry_or_give_up(
             self, exc, lambda reason: operations.kf_operation_give_up(operation_id=operation_id, error=reason)
         )
+    if operation.status == KfOperationStatus.PENDING:
+        # Another try holds the lease: a duplicate delivery, or the redelivery of a pool
+        # child's task killed mid-call (redelivered at once, its try's lease still live).
+        # Look again when the lease ends, not after the sweeper's minute.
+        enqueue_now(kf_operation_run, operation_id, countdown=operations.lease_left(operation))
+        return "waiting"
     return operation.status
+
+
+@shared_task(name="messaging.kf_operations_sweep")
+def kf_operations_sweep() -> int:
+    """Every minute: queue again the pending operations whose task was lost (Redis down when
+    they were written, or restarted empty); stops at the first broker fault (next minute)."""
+    queued = 0
+    for operation_id in operations.kf_operations_lost():
+        if not enqueue_now(kf_operation_run, operation_id).sent:
+            break
+        queued += 1
+    return queued

@@ -91,3 +91,45 @@ def test_an_area_keeps_its_own_state_and_adds_it_to_the_state_endpoint(monkeypat
     assert state["example"] == ["made on first use"]
     state["example"].append("a copy")
     assert app.area_state("example", list) == ["made on first use"]
+
+
+def test_a_second_handler_for_one_endpoint_is_refused_at_registration():
+    """Two areas answering one (method, path) would leave one silently dead (it happened to
+    ``user/tag/get``): the route table refuses the second, naming both, whether the path is
+    exact or has parameters, and for the shared table (``@route``/``api_route`` at import)
+    as for one sandbox's own endpoints."""
+    import pytest
+
+    from wechat_sandbox.endpoints import api_route
+    from wechat_sandbox.http import ROUTES, DuplicateRoute, RouteTable, route
+
+    def first(sb, request):
+        return {}
+
+    def second(sb, request):
+        return {}
+
+    table = RouteTable()
+    table.add("POST", "/cgi-bin/x", first)
+    with pytest.raises(DuplicateRoute, match=r"first.*second"):
+        table.add(("GET", "POST"), "/cgi-bin/x", second)
+    assert table.match("POST", "/cgi-bin/x")[0] is first
+    assert table.match("GET", "/cgi-bin/x")[0] is second  # the method before the clash was free
+    table.add("GET", "/cgi-bin/p/<appid>", first)
+    with pytest.raises(DuplicateRoute):
+        table.add("GET", "/cgi-bin/p/<appid>", second)
+    table.add("POST", "/cgi-bin/x", second, replace=True)  # a deliberate stand-in
+    assert table.match("POST", "/cgi-bin/x")[0] is second
+
+    before = ROUTES.copy()
+    with pytest.raises(DuplicateRoute, match="menus"):
+        route("POST", "/cgi-bin/menu/create")(second)  # an area module that would re-register it
+    with pytest.raises(DuplicateRoute):
+        api_route("POST", "/cgi-bin/user/tag/get")(lambda sb, request, app: {})
+    assert ROUTES._exact == before._exact and ROUTES._patterns == before._patterns
+
+    sandbox = wechat_sandbox.Sandbox()
+    with pytest.raises(DuplicateRoute):
+        sandbox.add_route("POST", "/cgi-bin/menu/create", second)
+    sandbox.add_route("POST", "/cgi-bin/menu/create", second, replace=True)
+    assert sandbox.routes.match("POST", "/cgi-bin/menu/create")[0] is second

@@ -346,7 +346,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wxadmin <noreply@loc
 
 # --- Celery ----------------------------------------------------------------------
 # CELERY_BROKER_URL: from REDIS_URL, see redis_settings() above.
-CELERY_RESULT_BACKEND = "django-db"
+# django-celery-results' database backend, surviving a broken connection (wxadmin/results.py)
+CELERY_RESULT_BACKEND = "wxadmin.results:DatabaseBackend"
+CELERY_RESULT_BACKEND_MAX_RETRIES = env.int("CELERY_RESULT_BACKEND_MAX_RETRIES", default=10)
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
 CELERY_ACCEPT_CONTENT = ["json"]

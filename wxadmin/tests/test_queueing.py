@@ -1,7 +1,9 @@
-"""Issue 23, point 4: one queueing mechanism. Every `.delay()` / `.apply_async()` call
-in the code is listed by an AST scan; only core/queueing.py may make one (everything
-else calls `enqueue_on_commit` / `enqueue_now`). A broker that is down is reported on the
-ticket, never raised at the caller."""
+"""Issue 23, point 4: one queueing mechanism. Every `.delay` / `.apply_async` /
+`.send_task` in the code is listed by an AST scan — a call, and also a bare attribute
+reference (`functools.partial(task.delay, …)`, `on_commit(task.delay)`) or a
+`getattr(task, "delay")` — and only core/queueing.py may have one (everything else calls
+`enqueue_on_commit` / `enqueue_now`). A broker that is down is reported on the ticket,
+never raised at the caller."""
 
 import ast
 from pathlib import Path
@@ -24,13 +26,26 @@ def queue_call_sites() -> list[tuple[Path, int, str]]:
         if SKIP_PARTS & set(relative.parts) or relative.name == "conftest.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        found.extend(
-            (relative, node.lineno, node.func.attr)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in QUEUE_METHODS
-        )
+        found.extend(queue_references(tree, relative))
+    return found
+
+
+def queue_references(tree: ast.AST, relative: Path) -> list[tuple[Path, int, str]]:
+    """Every `x.delay` / `x.apply_async` / `x.send_task` attribute (called or not) and
+    every `getattr(x, "delay")`-style lookup in one module."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in QUEUE_METHODS:
+            found.append((relative, node.lineno, node.attr))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in QUEUE_METHODS
+        ):
+            found.append((relative, node.lineno, str(node.args[1].value)))
     return found
 
 
@@ -39,8 +54,27 @@ def test_the_scan_finds_call_sites():
     assert any(path == Path("core/queueing.py") for path, _line, _attr in queue_call_sites())
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "task.delay(1)",
+        "transaction.on_commit(functools.partial(task.delay, 1))",
+        "transaction.on_commit(task.apply_async)",
+        "queue = task.delay",
+        "getattr(task, 'send_task')('x')",
+    ],
+)
+def test_the_scan_sees_calls_and_bare_references(source):
+    """A reference queues as surely as a call once something calls it (issue 23, point 4)."""
+    assert queue_references(ast.parse(source), Path("x.py")), source
+
+
+def test_the_scan_leaves_other_attributes_alone():
+    assert not queue_references(ast.parse("sb.latency_ms = 100; time.sleep(delay)"), Path("x.py"))
+
+
 def test_every_queue_call_goes_through_core_queueing():
-    bypassing = [f"{path}:{line} .{attr}()" for path, line, attr in queue_call_sites() if path not in ALLOWED]
+    bypassing = [f"{path}:{line} .{attr}" for path, line, attr in queue_call_sites() if path not in ALLOWED]
     assert not bypassing, (
         "queue work with core.queueing.enqueue_on_commit / enqueue_now (row first, after the "
         f"commit, a broker fault said in words): {bypassing}"
