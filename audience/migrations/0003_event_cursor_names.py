@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audience', '0001_initial'),
+        ('audience', '0002_wechat_write'),
     ]
 
     operations = [
