@@ -24,8 +24,13 @@ def fake_sentry():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if self.headers.get("Content-Encoding") == "gzip":
+            encoding = self.headers.get("Content-Encoding")
+            if encoding == "gzip":
                 body = gzip.decompress(body)
+            elif encoding == "br":  # sentry-sdk compresses with Brotli when it is installed
+                import brotli
+
+                body = brotli.decompress(body)
             received.append(body)
             self.send_response(200)
             self.end_headers()
