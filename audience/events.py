@@ -67,8 +67,7 @@ def consume_events(*, batch: int = BATCH, now: datetime.datetime | None = None) 
         cursor = EventCursor.objects.select_for_update().get(name=CURSOR)
         if cursor.last_id != start:
             return 0  # another reader took this batch meanwhile
-        for row in rows:
-            _apply(row, codes)
+        _apply_batch(rows, codes)
         _store_tags(tagged)
         cursor.last_id = rows[-1]["pk"]
         cursor.save(update_fields=["last_id"])
@@ -138,29 +137,75 @@ def _codes_for(rows: list[Row]) -> dict[tuple[int, str], QrCode]:
     return codes
 
 
-def _apply(row: Row, codes: dict[tuple[int, str], QrCode]) -> None:
-    at = row["sent_at"]
-    follower, _created = Follower.objects.get_or_create(
-        account_id=row["account_id"], openid=row["openid"], defaults={"subscribed": False}
-    )
-    code = codes.get((row["account_id"], _scene(row))) if row["event"] != "unsubscribe" else None
-    if code is not None:
-        QrScanDay.objects.get_or_create(code=code, day=at.astimezone(SHANGHAI).date())
-        QrScanDay.objects.filter(code=code, day=at.astimezone(SHANGHAI).date()).update(
-            scans=F("scans") + 1, subscribes=F("subscribes") + (1 if row["event"] == "subscribe" else 0)
-        )
-    if follower.last_event_at is not None and at < follower.last_event_at:
-        return  # a late, older event: the newer one already decided
-    follower.last_event_at = at
-    if row["event"] == "subscribe":
-        follower.subscribed = True
-        follower.subscribe_time = at
-        follower.unsubscribed_at = None
+#: the follower columns the events decide (the sync owns the rest)
+_EVENT_FIELDS = (
+    "subscribed",
+    "subscribe_time",
+    "unsubscribed_at",
+    "last_event_at",
+    "qr_code",
+    "qr_scene",
+    "subscribe_scene",
+    "updated_at",
+)
+
+
+def _apply_batch(rows: list[Row], codes: dict[tuple[int, str], QrCode]) -> None:
+    """A batch of events in a few set-based statements (it used to be a get_or_create and a
+    save per event): one locking SELECT of the followers concerned, per account; each
+    follower's events replayed in memory in log order with the same rule as always (an event
+    older than the follower's ``last_event_at`` changes nothing); one upsert of every
+    follower whose state changed; one counter update per code and day."""
+    by_account: dict[int, set[str]] = {}
+    for row in rows:
+        by_account.setdefault(row["account_id"], set()).add(row["openid"])
+    current: dict[tuple[int, str], Follower] = {}
+    for account_id, openids in by_account.items():
+        for follower in Follower.objects.select_for_update().filter(
+            account_id=account_id, openid__in=openids
+        ):
+            current[(account_id, follower.openid)] = follower
+    changed: dict[tuple[int, str], Follower] = {}
+    days: dict[tuple[QrCode, datetime.date], list[int]] = {}
+    now = timezone.now()
+    for row in rows:
+        key = (row["account_id"], row["openid"])
+        at = row["sent_at"]
+        code = codes.get((row["account_id"], _scene(row))) if row["event"] != "unsubscribe" else None
         if code is not None:
-            follower.qr_code = code
-            follower.qr_scene = code.scene
-            follower.subscribe_scene = "ADD_SCENE_QR_CODE"
-    elif row["event"] == "unsubscribe":
-        follower.subscribed = False
-        follower.unsubscribed_at = at
-    follower.save()
+            counts = days.setdefault((code, at.astimezone(SHANGHAI).date()), [0, 0])
+            counts[0] += 1
+            counts[1] += row["event"] == "subscribe"
+        follower = current.get(key)
+        if follower is None:  # as get_or_create did: a follower we did not know yet
+            follower = current[key] = Follower(account_id=key[0], openid=key[1], subscribed=False)
+            changed[key] = follower
+        if follower.last_event_at is not None and at < follower.last_event_at:
+            continue  # a late, older event: the newer one already decided
+        follower.last_event_at = at
+        if row["event"] == "subscribe":
+            follower.subscribed = True
+            follower.subscribe_time = at
+            follower.unsubscribed_at = None
+            if code is not None:
+                follower.qr_code = code
+                follower.qr_scene = code.scene
+                follower.subscribe_scene = "ADD_SCENE_QR_CODE"
+        elif row["event"] == "unsubscribe":
+            follower.subscribed = False
+            follower.unsubscribed_at = at
+        follower.updated_at = now
+        changed[key] = follower
+    if changed:
+        Follower.objects.bulk_create(
+            list(changed.values()),
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["account", "openid"],
+            update_fields=list(_EVENT_FIELDS),
+        )
+    for (code, day), (scans, subscribes) in days.items():
+        QrScanDay.objects.get_or_create(code=code, day=day)
+        QrScanDay.objects.filter(code=code, day=day).update(
+            scans=F("scans") + scans, subscribes=F("subscribes") + subscribes
+        )

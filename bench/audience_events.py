@@ -1,0 +1,256 @@
+"""Benchmark: 100,000 follow / scan / unfollow pushes applied to followers from the message log
+(issue 24), against the per-event way it was done before, in the same run.
+
+    .venv/bin/python bench/audience_events.py                 # 100,000 events
+    .venv/bin/python bench/audience_events.py --events 20000
+
+Runs against its own PostgreSQL database (`BENCH_DATABASE_URL`, default
+postgres://postgres@127.0.0.1:5432/wx_bench_audience_events, created and migrated if missing;
+its accounts, log rows and followers are wiped at the start).
+
+The callback stores every push in the message log and does nothing else for the audience
+(0 queries: messaging/tests/test_callback_cost.py); ``audience.events.consume_events`` then
+reads the stored rows in batches of 2,000 and applies them. So this bench stores the events
+as the log flusher does (one bulk INSERT, rows of the same shape, old enough to be settled)
+and measures the consumer:
+
+1. **consumer**: ``consume_events`` until the log is drained, on account A: 100,000 events
+   over about 36,000 users: 60,000 subscribes (a tenth by a QR code that carries no tag, so no
+   WeChat call), 25,000 SCANs of that code by the same users, 15,000 unsubscribes of users
+   who subscribed earlier, and a thousandth of the events delivered late (older than the
+   user's newest event, so they must change nothing). Printed: events/s and the statements
+   per batch. Then every follower row is checked against the state computed here from the
+   events alone (subscribed, subscribe time, unsubscribed time, QR code), and the code's
+   scan and follow counts.
+2. **baseline**, same run: the previous consumer (a ``get_or_create`` and a ``save`` per
+   event, ``QrScanDay`` updated per event), inlined here, over the first --baseline events
+   of the same stream on account B. Printed: events/s and the ratio.
+
+Target (issue 24): the consumer keeps far ahead of the callback (the callback's own rate is
+measured by bench/callback_throughput.py; a consumer that applies events much faster than
+the callback can receive them never falls behind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+from benchdb import ensure_database, setup_django
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wx_bench_audience_events")
+os.environ["DATABASE_URL"] = DB_URL
+os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ["DJANGO_SETTINGS_MODULE"] = "wxadmin.settings.test"
+SCENE = "poster-1"
+
+
+def wipe() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE audience_followertag, audience_follower, audience_qrscanday, audience_qrcode, "
+            "audience_eventcursor, messaging_inboundmessage, accounts_officialaccount_assigned_staff, "
+            "accounts_officialaccount, accounts_historicalofficialaccount, accounts_entity, "
+            "accounts_historicalentity RESTART IDENTITY CASCADE"
+        )
+
+
+def make_stream(count: int, seed: int = 24) -> list[tuple[str, str, str, int]]:
+    """(openid, event, EventKey, seconds after the start) in log order."""
+    rng = random.Random(seed)
+    users = max(1, count * 6 // 10)
+    stream: list[tuple[str, str, str, int]] = []
+    subscribed: list[str] = []
+    for i in range(count):
+        clock = i + 1
+        kind = i % 20
+        if kind < 12 or not subscribed:  # 60 %: a subscribe (a tenth of them by the code)
+            openid = f"oEv{len(stream) % users:025d}"
+            key = f"qrscene_{SCENE}" if rng.random() < 0.1 else ""
+            stream.append((openid, "subscribe", key, clock))
+            subscribed.append(openid)
+        elif kind < 17:  # 25 %: a SCAN of the code by someone who follows
+            stream.append((rng.choice(subscribed), "SCAN", SCENE, clock))
+        else:  # 15 %: an unsubscribe
+            stream.append((rng.choice(subscribed), "unsubscribe", "", clock))
+        if rng.random() < 0.001 and stream:  # delivered late: an hour older than it should be
+            openid, event, key, at = stream[-1]
+            stream[-1] = (openid, event, key, at - 3600)
+    return stream
+
+
+def expected(stream, start: datetime.datetime) -> dict[str, tuple[bool, datetime.datetime | None, bool]]:
+    """openid -> (subscribed, subscribe time, by the code), replaying the rule independently."""
+    state: dict[str, list] = {}
+    for openid, event, key, at in stream:
+        when = start + datetime.timedelta(seconds=at)
+        row = state.setdefault(openid, [False, None, False, None])
+        if row[3] is not None and when < row[3]:
+            continue
+        row[3] = when
+        if event == "subscribe":
+            row[0], row[1] = True, when
+            row[2] = row[2] or key == f"qrscene_{SCENE}"  # a code once recorded stays
+        elif event == "unsubscribe":
+            row[0] = False
+    return {o: (r[0], r[1], r[2]) for o, r in state.items()}
+
+
+def store(account, stream, start: datetime.datetime, prefix: str) -> None:
+    from messaging.models import InboundMessage
+
+    received = start + datetime.timedelta(seconds=len(stream) + 60)
+    rows = [
+        InboundMessage(
+            account=account,
+            dedupe_key=f"{prefix}{n}",
+            openid=openid,
+            msg_type="event",
+            event=event,
+            content=key,
+            sent_at=start + datetime.timedelta(seconds=at),
+            received_at=received,
+        )
+        for n, (openid, event, key, at) in enumerate(stream)
+    ]
+    InboundMessage.objects.bulk_create(rows, batch_size=5000)
+
+
+def old_apply(row, codes) -> None:
+    """The consumer's per-event step before this change (audience/events.py at feaedd2)."""
+    from django.db.models import F
+
+    from audience.events import SHANGHAI, _scene
+    from audience.models import Follower, QrScanDay
+
+    at = row["sent_at"]
+    follower, _created = Follower.objects.get_or_create(
+        account_id=row["account_id"], openid=row["openid"], defaults={"subscribed": False}
+    )
+    code = codes.get((row["account_id"], _scene(row))) if row["event"] != "unsubscribe" else None
+    if code is not None:
+        QrScanDay.objects.get_or_create(code=code, day=at.astimezone(SHANGHAI).date())
+        QrScanDay.objects.filter(code=code, day=at.astimezone(SHANGHAI).date()).update(
+            scans=F("scans") + 1, subscribes=F("subscribes") + (1 if row["event"] == "subscribe" else 0)
+        )
+    if follower.last_event_at is not None and at < follower.last_event_at:
+        return
+    follower.last_event_at = at
+    if row["event"] == "subscribe":
+        follower.subscribed = True
+        follower.subscribe_time = at
+        follower.unsubscribed_at = None
+        if code is not None:
+            follower.qr_code = code
+            follower.qr_scene = code.scene
+            follower.subscribe_scene = "ADD_SCENE_QR_CODE"
+    elif row["event"] == "unsubscribe":
+        follower.subscribed = False
+        follower.unsubscribed_at = at
+    follower.save()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--baseline", type=int, default=10_000, help="events the old way (slow)")
+    args = parser.parse_args()
+    ensure_database(DB_URL)
+    setup_django()
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.tests.factories import OfficialAccountFactory
+    from audience import events
+    from audience.models import Follower, QrCode, QrScanDay
+    from messaging.models import InboundMessage
+
+    wipe()
+    account_a = OfficialAccountFactory(certified_until=datetime.date(2099, 1, 1))
+    account_b = OfficialAccountFactory(certified_until=datetime.date(2099, 1, 1))
+    code_a = QrCode.objects.create(account=account_a, scene=SCENE, name="海报", ticket="t", url="u")
+    QrCode.objects.create(account=account_b, scene=SCENE, name="海报", ticket="t", url="u")
+    start = (timezone.now() - datetime.timedelta(days=3)).replace(microsecond=0)
+    stream = make_stream(args.events)
+
+    # -- 2. (run first) baseline: the old per-event consumer on B ------------------------------
+    store(account_b, stream[: args.baseline], start, "b")
+    rows = list(
+        InboundMessage.objects.filter(account=account_b)
+        .order_by("pk")
+        .values("pk", "account_id", "openid", "event", "content", "sent_at")
+    )
+    started = time.perf_counter()
+    for first in range(0, len(rows), events.BATCH):
+        batch = rows[first : first + events.BATCH]
+        codes = events._codes_for(batch)
+        with transaction.atomic():
+            for row in batch:
+                old_apply(row, codes)
+    old_seconds = time.perf_counter() - started
+    old_rate = len(rows) / old_seconds
+    print(
+        f"baseline  the per-event consumer, {len(rows):,} events: {old_seconds:.1f} s = "
+        f"{old_rate:,.0f} events/s",
+        flush=True,
+    )
+
+    # -- 1. the consumer on A, from after B's rows -----------------------------------------------
+    events.EventCursor.objects.update_or_create(name=events.CURSOR, defaults={"last_id": rows[-1]["pk"]})
+    store(account_a, stream, start, "a")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_inboundmessage")
+    read, batches, statements = 0, 0, 0
+    started = time.perf_counter()
+    while True:
+        with CaptureQueriesContext(connection) as captured:
+            got = events.consume_events()
+        if not got:
+            break
+        read += got
+        batches += 1
+        statements += len(captured)
+    seconds = time.perf_counter() - started
+    rate = read / seconds
+    print(
+        f"consumer  {read:,} events in {batches} batches: {seconds:.1f} s = {rate:,.0f} events/s, "
+        f"{statements / max(1, batches):.1f} statements a batch",
+        flush=True,
+    )
+    want = expected(stream, start)
+    have = {
+        f.openid: (f.subscribed, f.subscribe_time, f.qr_code_id == code_a.pk)
+        for f in Follower.objects.filter(account=account_a).only(
+            "openid", "subscribed", "subscribe_time", "qr_code_id"
+        )
+    }
+    wrong = [o for o, state in want.items() if have.get(o) != state]
+    scans = sum(1 for _o, e, k, _a in stream if (e == "SCAN") or k == f"qrscene_{SCENE}")
+    follows = sum(1 for _o, e, k, _a in stream if e == "subscribe" and k == f"qrscene_{SCENE}")
+    days = QrScanDay.objects.filter(code=code_a)
+    counted = (sum(d.scans for d in days), sum(d.subscribes for d in days))
+    print(
+        f"          followers checked: {len(want):,}, wrong: {len(wrong)} "
+        f"(e.g. {wrong[:1]}); extra rows: {len(set(have) - set(want))}; "
+        f"code counts (scans, follows) {counted} expected {(scans, follows)}",
+        flush=True,
+    )
+    print(f"ratio     consumer/baseline {rate / old_rate:.1f}", flush=True)
+    assert not wrong and set(have) == set(want) and counted == (scans, follows)
+
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
