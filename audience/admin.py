@@ -4,16 +4,18 @@ every write goes through ``services`` and a refusal is shown in words."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -27,8 +29,8 @@ from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
 
-from . import services
-from .models import Follower, FollowerTag, QrCode, SyncRun, Tag
+from . import bulk, services
+from .models import BulkTagJob, Follower, FollowerTag, QrCode, SyncRun, Tag
 
 #: WeChat OpenIDs: 28 characters of this alphabet (shorter ones in the sandbox)
 OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
@@ -142,6 +144,7 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     paginator = InfinitePaginator
     show_full_result_count = False
     search_help_text = _("An exact OpenID, or part of a remark.")
+    list_before_template = "admin/audience/follower/list_before.html"
     action_form = TagActionForm
     actions = ("tag_selected", "untag_selected", "blacklist_selected", "unblacklist_selected")
 
@@ -208,6 +211,7 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
 
     def get_urls(self):
         return [
+            path("bulk/", self.admin_site.admin_view(self.bulk_view), name="audience_follower_bulk"),
             path(
                 "<int:pk>/remark/",
                 self.admin_site.admin_view(self.remark_view),
@@ -242,6 +246,62 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         }
         return TemplateResponse(request, "admin/audience/follower/remark.html", context)
 
+    def bulk_view(self, request):
+        """Tag or untag ALL followers matching the list's filter (issue 24): choose the tag,
+        see how many match, confirm; a job does it in chunks with progress (``bulk``)."""
+        if not request.user.has_perm("audience.change_follower"):
+            raise PermissionDenied
+        source = request.POST if request.method == "POST" else request.GET
+        filters = QueryDict(source.get("filters", ""), mutable=True)
+        for name in ("p", "o", "_changelist_filters"):
+            filters.pop(name, None)
+        tag = Tag.objects.filter(
+            pk=source.get("bulk_tag") or 0, account__in=accounts_visible_to(request.user)
+        ).first()
+        untag = source.get("bulk_mode") == "untag"
+        list_request = copy.copy(request)
+        list_request.GET = filters
+        list_request.method = "GET"
+        try:
+            queryset = self.get_changelist_instance(list_request).get_queryset(list_request)
+        except IncorrectLookupParameters:
+            raise PermissionDenied from None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Tag or untag all followers matching the filter"),
+            "filters": filters.urlencode(),
+            "filter_words": _filter_words(filters),
+            "tags": Tag.objects.filter(account__in=accounts_visible_to(request.user)).select_related(
+                "account"
+            ),
+            "tag": tag,
+            "untag": untag,
+            "back_url": reverse("admin:audience_follower_changelist") + "?" + filters.urlencode(),
+            "error": None,
+        }
+        if tag is not None:
+            context["count"] = bulk.count_matching(queryset, tag)
+        if request.method == "POST" and request.POST.get("confirm") == "yes" and tag is not None:
+            try:
+                job = bulk.start_job(
+                    queryset=queryset,
+                    tag=tag,
+                    untag=untag,
+                    by=request.user,
+                    filter_text=context["filter_words"],
+                )
+            except services.AudienceError as refusal:
+                context["error"] = refusal.user_message
+            else:
+                self.message_user(
+                    request,
+                    _("%(n)d followers will be done by a background job; its progress is shown here.")
+                    % {"n": job.total},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:audience_bulktagjob_change", job.pk)
+        return TemplateResponse(request, "admin/audience/follower/bulk.html", context)
+
     @admin.action(description=_("Blacklist the selected followers"), permissions=["view"])
     def blacklist_selected(self, request, queryset):
         """Asks first (a page listing who); the second POST, with ``confirm=yes``, blacklists."""
@@ -275,6 +335,64 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
                 remove=True,
             ),
         )
+
+
+def _filter_words(filters: QueryDict) -> str:
+    """The filter as staff set it, for the confirmation page and the job's record."""
+    words = [f"{key}={value}" for key, value in filters.items() if value]
+    return " · ".join(words) or str(_("no filter (every follower of the tag's account)"))
+
+
+@admin.register(BulkTagJob)
+class BulkTagJobAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    """The jobs' progress and summary; a stopped job can be resumed from its cursor."""
+
+    list_display = (
+        "tag",
+        "account",
+        "untag",
+        "status",
+        "progress_bar",
+        "processed",
+        "total",
+        "changed",
+        "skipped",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = (("account", VisibleAccountFilter), "status")
+    search_fields = ("tag__name", "filter_text")
+    readonly_fields = (
+        "account",
+        "tag",
+        "untag",
+        "filter_text",
+        "status",
+        "progress_bar",
+        "total",
+        "processed",
+        "changed",
+        "skipped",
+        "last_error",
+        "created_by",
+        "created_at",
+        "heartbeat_at",
+        "finished_at",
+    )
+    exclude = ("cursor",)
+    actions = ("resume_jobs",)
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj):
+        return format_html("<progress max=100 value={}></progress> {}%", obj.progress, obj.progress)
+
+    @admin.action(description=_("Resume the selected stopped jobs"), permissions=["view"])
+    def resume_jobs(self, request, queryset):
+        if not request.user.has_perm("audience.change_follower"):
+            raise PermissionDenied
+        resumed = [bulk.resume(job) for job in queryset.filter(status=BulkTagJob.Status.PAUSED)]
+        self.message_user(request, _("%(n)d jobs resumed.") % {"n": len(resumed)}, messages.SUCCESS)
 
 
 @admin.register(Tag)

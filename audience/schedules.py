@@ -13,4 +13,10 @@ SCHEDULES = [
         "crontab": {"minute": "30", "hour": "3"},
         "description": "issue 24: full sync; followers WeChat no longer lists are marked unsubscribed",
     },
+    {
+        "name": gettext_noop("Resume stalled bulk tagging jobs"),
+        "task": "audience.resume_stale_bulk_jobs",
+        "every_seconds": 300,
+        "description": "issue 24: a job whose worker died resumes from its cursor",
+    },
 ]

@@ -39,3 +39,18 @@ def consume_events() -> int:
     while (read := events.consume_events()) > 0:
         total += read
     return total
+
+
+@shared_task(name="audience.run_bulk_tag_job")
+def run_bulk_tag_job(job_id: int) -> str:
+    """Tag/untag every follower of a confirmed "all matching" job, from its cursor."""
+    from . import bulk
+
+    return bulk.run_job(job_id).status
+
+
+@shared_task(name="audience.resume_stale_bulk_jobs")
+def resume_stale_bulk_jobs() -> int:
+    from . import bulk
+
+    return bulk.resume_stale_jobs()
