@@ -28,6 +28,7 @@ from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
+from wechat.errors import WeChatError
 
 from . import bulk, services
 from .models import BulkTagJob, Follower, FollowerTag, QrCode, SyncRun, Tag
@@ -531,3 +532,17 @@ def sync_followers_of_accounts(modeladmin, request, queryset):
     modeladmin.message_user(
         request, _("%(n)d follower syncs queued; progress under Follower syncs.") % {"n": len(accounts)}
     )
+
+
+@admin.action(description=_("Sync the tags of the selected accounts"), permissions=["view"])
+def sync_tags_of_accounts(modeladmin, request, queryset):
+    """tags/get for each account now (one call each): names, ids and counts with drift."""
+    accounts = list(accounts_visible_to(request.user).filter(pk__in=queryset.values("pk")))
+    for account in accounts:
+        try:
+            services.sync_tags(account=account)
+        except services.AudienceError as error:
+            modeladmin.message_user(request, f"{account}: {error.user_message}", messages.ERROR)
+        except WeChatError as error:
+            modeladmin.message_user(request, f"{account}: {services.refusal_words(error)}", messages.ERROR)
+    modeladmin.message_user(request, _("Tags synced for %(n)d accounts.") % {"n": len(accounts)})

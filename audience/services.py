@@ -55,6 +55,11 @@ WECHAT_REFUSALS = {
 }
 
 
+def refusal_words(error: WeChatError) -> str:
+    """WeChat's refusal in words, with its code."""
+    return _refusal(error).user_message
+
+
 def _refusal(error: WeChatError) -> AudienceError:
     words = WECHAT_REFUSALS.get(error.errcode, _("WeChat refused: %(msg)s") % {"msg": error.errmsg})
     return AudienceError(f"{words}（{error.errcode}）")
@@ -331,6 +336,12 @@ def _finish(run: SyncRun, *, client: WeChatClient | None = None) -> None:
         )
     try:
         sync_blacklist(account=run.account, client=client)
+        sync_tags(account=run.account, client=client)
+    except WeChatError as error:
+        SyncRun.objects.filter(pk=run.pk).update(
+            errors=F("errors") + 1,
+            last_error=_("Followers synced; the tags were not read: %(why)s") % {"why": refusal_words(error)},
+        )
     except AudienceError as refusal:
         SyncRun.objects.filter(pk=run.pk).update(
             errors=F("errors") + 1,
