@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.paginator import InfinitePaginator
@@ -227,6 +228,9 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         require_account_access(request.user, follower.account)
         if not request.user.has_perm("audience.change_follower"):
             raise PermissionDenied
+        back = request.POST.get("next") or request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+            back = reverse("admin:audience_follower_changelist")
         form = RemarkForm(request.POST or None, initial={"remark": follower.remark})
         error = None
         if request.method == "POST" and form.is_valid():
@@ -236,14 +240,14 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
                 error = refusal.user_message
             else:
                 self.message_user(request, _("Remark saved."), messages.SUCCESS)
-                return redirect("admin:audience_follower_changelist")
+                return redirect(back)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Set remark"),
             "follower": follower,
             "form": form,
             "error": error,
-            "back_url": reverse("admin:audience_follower_changelist"),
+            "back_url": back,
         }
         return TemplateResponse(request, "admin/audience/follower/remark.html", context)
 

@@ -21,12 +21,13 @@ the stream; the follower simply does not get the tag here either.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from messaging.models import InboundMessage
@@ -45,33 +46,94 @@ BATCH = 2000
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
+#: pushes that are the user doing something (first / last interaction): every message, and
+#: these events; not unsubscribe, nor WeChat's own reports (TEMPLATESENDJOBFINISH, …)
+INTERACTION_EVENTS = (
+    "subscribe",
+    "SCAN",
+    "CLICK",
+    "VIEW",
+    "LOCATION",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+    "view_miniprogram",
+)
+
+
 def consume_events(*, batch: int = BATCH, now: datetime.datetime | None = None) -> int:
-    """Apply one batch of stored events; returns how many were read."""
+    """Apply one batch of the stored log (follow events and interactions); returns how
+    many rows were read."""
     now = now or timezone.now()
     start = EventCursor.objects.get_or_create(name=CURSOR)[0].last_id
     rows: list[Row] = list(
         InboundMessage.objects.filter(
+            Q(msg_type="event", event__in=EVENTS + INTERACTION_EVENTS) | ~Q(msg_type="event"),
             pk__gt=start,
-            msg_type="event",
-            event__in=EVENTS,
             received_at__lte=now - datetime.timedelta(seconds=SETTLE_SECONDS),
         )
         .order_by("pk")
-        .values("pk", "account_id", "openid", "event", "content", "sent_at")[:batch]
+        .values("pk", "account_id", "openid", "msg_type", "event", "content", "sent_at")[:batch]
     )
     if not rows:
         return 0
-    codes = _codes_for(rows)
-    tagged = _apply_code_tags(rows, codes)
+    follows = [r for r in rows if r["msg_type"] == "event" and r["event"] in EVENTS]
+    codes = _codes_for(follows)
+    tagged = _apply_code_tags(follows, codes)
     with transaction.atomic():
         cursor = EventCursor.objects.select_for_update().get(name=CURSOR)
         if cursor.last_id != start:
             return 0  # another reader took this batch meanwhile
-        _apply_batch(rows, codes)
+        _apply_batch(follows, codes)
         _store_tags(tagged)
+        _store_interactions(rows)
         cursor.last_id = rows[-1]["pk"]
         cursor.save(update_fields=["last_id"])
     return len(rows)
+
+
+_PG_INTERACTIONS = """
+UPDATE audience_follower f
+SET first_interaction_at = LEAST(COALESCE(f.first_interaction_at, v.first_at), v.first_at),
+    last_interaction_at = GREATEST(COALESCE(f.last_interaction_at, v.last_at), v.last_at)
+FROM json_to_recordset(%s::json) AS v(account_id bigint, openid varchar, first_at timestamptz,
+                                       last_at timestamptz)
+WHERE f.account_id = v.account_id AND f.openid = v.openid
+"""
+
+
+def _store_interactions(rows: list[Row]) -> None:
+    """First and last interaction of each follower of the batch (issue 24), one statement
+    on PostgreSQL: the earliest and latest ``CreateTime`` per user, kept monotone (LEAST /
+    GREATEST), so a row read twice or late changes nothing. A user we hold no follower row
+    for is left alone (the sync brings the row; later messages set the times)."""
+    spans: dict[tuple[int, str], list[datetime.datetime]] = {}
+    for row in rows:
+        if row["msg_type"] == "event" and row["event"] not in INTERACTION_EVENTS:
+            continue
+        span = spans.setdefault((row["account_id"], row["openid"]), [row["sent_at"], row["sent_at"]])
+        span[0] = min(span[0], row["sent_at"])
+        span[1] = max(span[1], row["sent_at"])
+    if not spans:
+        return
+    if connection.vendor == "postgresql":
+        payload = [
+            {"account_id": a, "openid": o, "first_at": f.isoformat(), "last_at": last.isoformat()}
+            for (a, o), (f, last) in spans.items()
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_INTERACTIONS, [json.dumps(payload)])
+        return
+    for (account_id, openid), (first, last) in spans.items():  # SQLite (make run)
+        follower = Follower.objects.filter(account_id=account_id, openid=openid).first()
+        if follower is None:
+            continue
+        follower.first_interaction_at = min(filter(None, (follower.first_interaction_at, first)))
+        follower.last_interaction_at = max(filter(None, (follower.last_interaction_at, last)))
+        follower.save(update_fields=["first_interaction_at", "last_interaction_at"])
 
 
 def _apply_code_tags(rows: list[Row], codes: dict[tuple[int, str], QrCode]) -> dict[QrCode, list[str]]:
