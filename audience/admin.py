@@ -215,6 +215,9 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         return [
             path("bulk/", self.admin_site.admin_view(self.bulk_view), name="audience_follower_bulk"),
             path(
+                "quota/<int:account_pk>/", self.admin_site.admin_view(self.quota_view), name="audience_quota"
+            ),
+            path(
                 "<int:pk>/remark/",
                 self.admin_site.admin_view(self.remark_view),
                 name="audience_follower_remark",
@@ -250,6 +253,28 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
             "back_url": back,
         }
         return TemplateResponse(request, "admin/audience/follower/remark.html", context)
+
+    def quota_view(self, request, account_pk: int):
+        """GET: a button; POST: read the audience's API quota from WeChat (openapi/quota/get,
+        one call per API, itself counted by WeChat), then back to the account hub."""
+        from .hub import read_quotas
+
+        account = get_object_or_404(OfficialAccount, pk=account_pk)
+        require_account_access(request.user, account)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            found = read_quotas(account)
+            if isinstance(found, str):
+                self.message_user(request, found, messages.WARNING)
+            return redirect("admin:accounts_officialaccount_hub", account.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Read the API quota from WeChat"),
+            "account": account,
+            "back_url": reverse("admin:accounts_officialaccount_hub", args=[account.pk]),
+        }
+        return TemplateResponse(request, "admin/audience/quota.html", context)
 
     def bulk_view(self, request):
         """Tag or untag ALL followers matching the list's filter (issue 24): choose the tag,

@@ -337,6 +337,9 @@ def _finish(run: SyncRun, *, client: WeChatClient | None = None) -> None:
     try:
         sync_blacklist(account=run.account, client=client)
         sync_tags(account=run.account, client=client)
+        from .hub import read_quotas
+
+        read_quotas(run.account, client)  # for the hub: what the sync left of today's quota
     except WeChatError as error:
         SyncRun.objects.filter(pk=run.pk).update(
             errors=F("errors") + 1,

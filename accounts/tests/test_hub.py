@@ -56,7 +56,7 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
     response = admin_client.get(hub_url(account))
     assert response.status_code == 200
     sections = {s["key"]: s for s in response.context["sections"]}
-    assert list(sections) == ["account", "token", "menu", "certification", "messages", "kf"]
+    assert list(sections) == ["account", "token", "menu", "certification", "messages", "kf", "audience"]
     values = {s: {i["label"]: str(i["value"]) for i in sections[s]["items"]} for s in sections}
     assert values["token"]["Access token"] == "valid"
     assert values["menu"]["Published menu"] == "Nothing published yet"
