@@ -5,6 +5,7 @@ view permission."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -18,7 +19,7 @@ from accounts.models import OfficialAccount
 from .models import Follower, Tag
 
 
-def _when(moment) -> str:
+def _when(moment: datetime.datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
@@ -65,7 +66,7 @@ def conversation_panels(request: HttpRequest, account: OfficialAccount, openid: 
             "label": _("Show in the follower list"),
             "url": reverse("admin:audience_follower_changelist")
             + "?"
-            + urlencode({"account__id__exact": account.pk, "q": openid}),
+            + urlencode({"account__id__exact": str(account.pk), "q": openid}),
         }
     ]
     if request.user.has_perm("audience.change_follower"):

@@ -238,10 +238,11 @@ def _apply_batch(rows: list[Row], codes: dict[tuple[int, str], QrCode]) -> None:
             counts = days.setdefault((code, at.astimezone(SHANGHAI).date()), [0, 0])
             counts[0] += 1
             counts[1] += row["event"] == "subscribe"
-        follower = current.get(key)
-        if follower is None:  # as get_or_create did: a follower we did not know yet
-            follower = current[key] = Follower(account_id=key[0], openid=key[1], subscribed=False)
-            changed[key] = follower
+        known = current.get(key)
+        if known is None:  # as get_or_create did: a follower we did not know yet
+            known = current[key] = Follower(account_id=key[0], openid=key[1], subscribed=False)
+            changed[key] = known
+        follower = known
         if follower.last_event_at is not None and at < follower.last_event_at:
             continue  # a late, older event: the newer one already decided
         follower.last_event_at = at

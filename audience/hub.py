@@ -97,7 +97,7 @@ def hub_sections(request: HttpRequest, account: OfficialAccount) -> list[dict[st
         {
             "label": _("Read the API quota from WeChat"),
             "url": reverse("admin:audience_quota", args=[account.pk]),
-        },  # noqa: E501
+        },
         {"label": _("Followers"), "url": changelist_for("audience.follower", **mine)},
         {"label": _("Tags"), "url": changelist_for("audience.tag", **mine)},
         {"label": _("Follower syncs"), "url": changelist_for("audience.syncrun", **mine)},

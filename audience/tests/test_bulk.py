@@ -29,6 +29,8 @@ def test_the_page_shows_the_count_first_and_changes_nothing_before_confirming(
     client.force_login(operator)
     url = reverse("admin:audience_follower_bulk")
     filters = f"account__id__exact={account.pk}&q=门店A"
+    listed = client.get(reverse("admin:audience_follower_changelist") + "?" + filters).content.decode()
+    assert 'data-testid="bulk-all-matching"' in listed and f"{url}?filters=" in listed
     page = client.get(url, {"filters": filters, "bulk_tag": vip.pk, "bulk_mode": "tag"})
     assert page.status_code == 200
     assert "40" in page.content.decode() and b'name="confirm" value="yes"' in page.content
