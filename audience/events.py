@@ -212,6 +212,18 @@ _EVENT_FIELDS = (
 )
 
 
+#: what the replay reads of a follower already stored
+_EVENT_STATE = (
+    "subscribed",
+    "subscribe_time",
+    "unsubscribed_at",
+    "last_event_at",
+    "qr_code_id",
+    "qr_scene",
+    "subscribe_scene",
+)
+
+
 def _apply_batch(rows: list[Row], codes: dict[tuple[int, str], QrCode]) -> None:
     """A batch of events in a few set-based statements (it used to be a get_or_create and a
     save per event): one locking SELECT of the followers concerned, per account; each
@@ -223,9 +235,10 @@ def _apply_batch(rows: list[Row], codes: dict[tuple[int, str], QrCode]) -> None:
         by_account.setdefault(row["account_id"], set()).add(row["openid"])
     current: dict[tuple[int, str], Follower] = {}
     for account_id, openids in by_account.items():
-        for follower in Follower.objects.select_for_update().filter(
-            account_id=account_id, openid__in=openids
-        ):
+        locked = Follower.objects.select_for_update().filter(account_id=account_id, openid__in=openids)
+        if connection.vendor == "postgresql":  # its upsert writes only these (bulk_create all)
+            locked = locked.only("account_id", "openid", *_EVENT_STATE)
+        for follower in locked:
             current[(account_id, follower.openid)] = follower
     changed: dict[tuple[int, str], Follower] = {}
     days: dict[tuple[QrCode, datetime.date], list[int]] = {}
