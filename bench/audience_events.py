@@ -26,9 +26,16 @@ and measures the consumer:
    event, ``QrScanDay`` updated per event), inlined here, over the first --baseline events
    of the same stream on account B. Printed: events/s and the ratio.
 
-Target (issue 24): the consumer keeps far ahead of the callback (the callback's own rate is
-measured by bench/callback_throughput.py; a consumer that applies events much faster than
-the callback can receive them never falls behind).
+3. **callback**, same run (--callback, 20,000 by default): signed, encrypted subscribe pushes of
+   new users through the project's WSGI handler in this process (the callback's whole path:
+   signature, decrypt, parse, Redis claim and log queue), in alternating slices without and
+   with the audience's consumer draining a backlog of --events stored events in another
+   process (the audience's only cost to the callback is that load on the CPU and the
+   database). Printed: pushes/s of both and the ratio. Then the queued log rows are flushed,
+   the consumer drains, and every pushed user must be a subscribed follower.
+
+Targets (issue 24): 100,000 subscribe events, every follower row right afterwards; the
+callback's rate with the audience ≥ 0.9× its rate without.
 """
 
 from __future__ import annotations
@@ -164,6 +171,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--baseline", type=int, default=10_000, help="events the old way (slow)")
+    parser.add_argument("--callback", type=int, default=20_000, help="pushes through the callback")
+    parser.add_argument("--slices", type=int, default=4, help="alternating slices of each variant")
     args = parser.parse_args()
     ensure_database(DB_URL)
     setup_django()
@@ -249,7 +258,146 @@ def main() -> None:
     print(f"ratio     consumer/baseline {rate / old_rate:.1f}", flush=True)
     assert not wrong and set(have) == set(want) and counted == (scans, follows)
 
+    if args.callback:
+        callback_phase(args, start)
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def build_pushes(creds: dict, count: int, prefix: str) -> list[tuple[str, bytes, str]]:
+    """(path?query, body, openid): safe-mode subscribe pushes of `count` new users."""
+    from wechat.crypto import MessageCrypto, signature
+
+    crypto = MessageCrypto(creds["token"], creds["aes"], creds["appid"])
+    now = str(int(time.time()))
+    built = []
+    for i in range(count):
+        openid = f"o{prefix}{i:024d}"
+        xml = (
+            f"<xml><ToUserName><![CDATA[{creds['original_id']}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[]]></EventKey></xml>"
+        )
+        encrypt = crypto.encrypt(xml)
+        nonce = f"{i}"
+        query = (
+            f"signature={signature(creds['token'], now, nonce)}&timestamp={now}"
+            f"&nonce={nonce}&openid={openid}&encrypt_type=aes"
+            f"&msg_signature={signature(creds['token'], now, nonce, encrypt)}"
+        )
+        body = (
+            f"<xml><ToUserName><![CDATA[{creds['original_id']}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        ).encode()
+        built.append((f"/wechat/{creds['appid']}/?{query}", body, openid))
+    return built
+
+
+def drain(stop) -> None:
+    """The audience's consumer, in its own process, until told to stop."""
+    from django.db import connection
+
+    from audience import events
+
+    connection.close()
+    while not stop.is_set():
+        if not events.consume_events():
+            time.sleep(0.2)
+
+
+def callback_phase(args, start: datetime.datetime) -> None:
+    import io
+    import multiprocessing
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    from accounts.tests.factories import OfficialAccountFactory
+    from audience import events
+    from audience.models import Follower
+    from messaging import log_queue
+
+    account = OfficialAccountFactory(message_mode="safe", certified_until=datetime.date(2099, 1, 1))
+    creds = {
+        "appid": account.appid,
+        "token": str(account.server_token),
+        "aes": str(account.encoding_aes_key),
+        "original_id": account.original_id,
+    }
+    backlog = OfficialAccountFactory(certified_until=datetime.date(2099, 1, 1))
+    store(backlog, make_stream(args.events, seed=25), start, "c")  # what the consumer drains
+    log_queue._flusher_client().delete(log_queue.STREAM)  # nothing left from other runs
+    handler = WSGIHandler()
+    pushes = build_pushes(creds, args.callback + 200, "Cb")
+
+    def call(path: str, body: bytes) -> None:
+        path_info, query = path.split("?", 1)
+        statuses: list[str] = []
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path_info,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "CONTENT_TYPE": "text/xml",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "SCRIPT_NAME": "",
+        }
+        chunks = handler(environ, lambda status, headers: statuses.append(status))
+        b"".join(chunks)
+        chunks.close()
+        if not statuses[0].startswith("200"):
+            raise SystemExit(f"callback answered {statuses[0]}")
+
+    for path, body, _ in pushes[:200]:  # warm caches and the connection
+        call(path, body)
+    per_slice = args.callback // (2 * args.slices)
+    seconds = {"without": 0.0, "with": 0.0}
+    sent = {"without": 0, "with": 0}
+    position = 200
+    context = multiprocessing.get_context("fork")
+    for _ in range(args.slices):
+        for variant in ("without", "with"):
+            stop, child = context.Event(), None
+            if variant == "with":
+                connection.close()
+                child = context.Process(target=drain, args=(stop,), daemon=True)
+                child.start()
+                time.sleep(1.0)  # let it get going
+            began = time.perf_counter()
+            for path, body, _ in pushes[position : position + per_slice]:
+                call(path, body)
+            seconds[variant] += time.perf_counter() - began
+            sent[variant] += per_slice
+            position += per_slice
+            if child is not None:
+                stop.set()
+                child.join(timeout=60)
+    rates = {v: sent[v] / seconds[v] for v in seconds}
+    print(
+        f"callback  {sent['without']:,} subscribe pushes without the consumer: {rates['without']:,.0f}/s; "
+        f"{sent['with']:,} with it draining a backlog: {rates['with']:,.0f}/s; "
+        f"with/without {rates['with'] / rates['without']:.2f}",
+        flush=True,
+    )
+    flushed = 0
+    while log_queue.queued():
+        flushed += log_queue.flush(claim_idle_ms=0)
+    events.SETTLE_SECONDS = 0
+    while events.consume_events():
+        pass
+    openids = [o for _path, _body, o in pushes[:position]]
+    right = Follower.objects.filter(account=account, openid__in=openids, subscribed=True).count()
+    print(
+        f"          {flushed:,} log rows flushed; pushed users who are subscribed followers: "
+        f"{right:,} of {len(openids):,}",
+        flush=True,
+    )
+    assert right == len(openids)
 
 
 if __name__ == "__main__":
