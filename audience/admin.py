@@ -29,10 +29,12 @@ from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
+from core.queueing import enqueue_on_commit
 from wechat.errors import WeChatError
 
 from . import bulk, services
 from .models import BulkTagJob, Follower, FollowerTag, QrCode, SyncRun, Tag
+from .tasks import run_bulk_tag_job
 
 #: WeChat OpenIDs: 28 characters of this alphabet (shorter ones in the sandbox)
 OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
@@ -257,14 +259,12 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     def quota_view(self, request, account_pk: int):
         """GET: a button; POST: read the audience's API quota from WeChat (openapi/quota/get,
         one call per API, itself counted by WeChat), then back to the account hub."""
-        from .hub import read_quotas
-
         account = get_object_or_404(OfficialAccount, pk=account_pk)
         require_account_access(request.user, account)
         if not self.has_view_permission(request):
             raise PermissionDenied
         if request.method == "POST":
-            found = read_quotas(account)
+            found = services.read_quotas(account)
             if isinstance(found, str):
                 self.message_user(request, found, messages.WARNING)
             return redirect("admin:accounts_officialaccount_hub", account.pk)
@@ -323,6 +323,8 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
             except services.AudienceError as refusal:
                 context["error"] = refusal.user_message
             else:
+                if enqueue_on_commit(run_bulk_tag_job, job.pk).failed:
+                    bulk.queue_failed(job)
                 self.message_user(
                     request,
                     _("%(n)d followers will be done by a background job; its progress is shown here.")
@@ -421,7 +423,10 @@ class BulkTagJobAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     def resume_jobs(self, request, queryset):
         if not request.user.has_perm("audience.change_follower"):
             raise PermissionDenied
-        resumed = [bulk.resume(job) for job in queryset.filter(status=BulkTagJob.Status.PAUSED)]
+        resumed = [job for job in queryset.filter(status=BulkTagJob.Status.PAUSED) if bulk.resume(job)]
+        for job in resumed:
+            if enqueue_on_commit(run_bulk_tag_job, job.pk).failed:
+                bulk.queue_failed(job)
         self.message_user(request, _("%(n)d jobs resumed.") % {"n": len(resumed)}, messages.SUCCESS)
 
 

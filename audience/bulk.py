@@ -5,9 +5,9 @@ matching followers' ids in ``BulkTagJobItem`` (one ``INSERT … SELECT``, no lis
 so the count confirmed is the set done. ``run_job`` (a task) walks them by id in chunks of
 ``CHUNK`` and hands each chunk to ``services.tag_followers`` (the one write path to WeChat:
 batchtagging / batchuntagging, 50 a call), committing the cursor and counts after each chunk:
-a killed worker resumes after the last committed chunk (``resume_stale_jobs``, a beat task,
-re-queues a running job that made no progress for ``STALE_AFTER``), and a chunk sent twice
-changes nothing in WeChat (tagging is idempotent).
+a killed worker resumes after the last committed chunk (the beat task
+``resume_stale_bulk_jobs`` re-queues a running job that made no progress for
+``STALE_AFTER``), and a chunk sent twice changes nothing in WeChat (tagging is idempotent).
 
 Within a chunk, followers that already hold the tag (tagging) or do not hold it (untagging)
 are skipped without a call, as are followers holding 20 tags already (WeChat's limit, 45059;
@@ -25,7 +25,6 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.queueing import enqueue_now, enqueue_on_commit
 from core.typing import Actor
 from wechat.api import tags as tags_api
 
@@ -50,11 +49,10 @@ def count_matching(queryset: QuerySet[Follower], tag: Tag) -> int:
 def start_job(
     *, queryset: QuerySet[Follower], tag: Tag, untag: bool, by: Actor, filter_text: str = ""
 ) -> BulkTagJob:
-    """Freeze the matching followers and queue the job after the commit."""
+    """Freeze the matching followers; the caller queues ``tasks.run_bulk_tag_job`` (this
+    module imports no task: the tasks import it)."""
     if tag.reserved and not untag:
         raise services.AudienceError(services.WECHAT_REFUSALS[45058])
-    from .tasks import run_bulk_tag_job
-
     with transaction.atomic():
         job = BulkTagJob.objects.create(
             account_id=tag.account_id,
@@ -75,12 +73,14 @@ def start_job(
             transaction.set_rollback(True)
             raise services.AudienceError(_("No subscribed follower of this account matches the filter."))
         job.save(update_fields=["total"])
-        ticket = enqueue_on_commit(run_bulk_tag_job, job.pk)
-    if ticket.failed:
-        BulkTagJob.objects.filter(pk=job.pk).update(
-            last_error=_("The task queue is unreachable: the job will start when it is back.")
-        )
     return job
+
+
+def queue_failed(job: BulkTagJob) -> None:
+    """Said on the job when the broker was unreachable (the sweeper starts it later)."""
+    BulkTagJob.objects.filter(pk=job.pk).update(
+        last_error=_("The task queue is unreachable: the job will start when it is back.")
+    )
 
 
 def run_job(job_id: int, *, max_chunks: int | None = None) -> BulkTagJob:
@@ -146,31 +146,25 @@ def _todo(job: BulkTagJob, ids: list[int]) -> tuple[list[str], int]:
     return todo, len(ids) - len(todo)
 
 
-def resume(job: BulkTagJob) -> BulkTagJob:
-    """Staff resume a paused job from its cursor."""
-    if job.status == BulkTagJob.Status.PAUSED:
-        with transaction.atomic():
-            BulkTagJob.objects.filter(pk=job.pk).update(
-                status=BulkTagJob.Status.RUNNING, last_error="", heartbeat_at=timezone.now()
-            )
-            from .tasks import run_bulk_tag_job
-
-            enqueue_on_commit(run_bulk_tag_job, job.pk)
-        job.refresh_from_db()
-    return job
+def resume(job: BulkTagJob) -> bool:
+    """Staff resume a paused job from its cursor; True when it was paused (the caller
+    queues the task)."""
+    resumed = BulkTagJob.objects.filter(pk=job.pk, status=BulkTagJob.Status.PAUSED).update(
+        status=BulkTagJob.Status.RUNNING, last_error="", heartbeat_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return bool(resumed)
 
 
-def resume_stale_jobs(now: datetime.datetime | None = None) -> int:
-    """Beat: re-queue running jobs that made no progress for STALE_AFTER (a killed worker)."""
-    from .tasks import run_bulk_tag_job
-
+def claim_stale_jobs(now: datetime.datetime | None = None) -> list[int]:
+    """Running jobs that made no progress for STALE_AFTER (a killed worker): their
+    heartbeat is moved on (so the next sweep waits again) and their ids returned for the
+    sweeper task to queue."""
     cutoff = (now or timezone.now()) - STALE_AFTER
-    queued = 0
-    for job_id in BulkTagJob.objects.filter(
-        status=BulkTagJob.Status.RUNNING, heartbeat_at__lt=cutoff
-    ).values_list("pk", flat=True):
-        BulkTagJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
-        if not enqueue_now(run_bulk_tag_job, job_id).sent:
-            break
-        queued += 1
-    return queued
+    ids = list(
+        BulkTagJob.objects.filter(status=BulkTagJob.Status.RUNNING, heartbeat_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    BulkTagJob.objects.filter(pk__in=ids).update(heartbeat_at=now or timezone.now())
+    return ids

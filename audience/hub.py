@@ -1,60 +1,23 @@
 """The audience's section of the account hub (accounts/hub.py): followers as of the last
 sync, tags, the sync's state, and the daily API quota of the calls the audience makes
 (``openapi/quota/get``). The hub page never waits on WeChat: it shows the quota last read
-(kept QUOTA_CACHE_SECONDS), which a link reads again (``read_quotas``, the follower admin's
-``quota/<account>/`` view) and every finished follower sync refreshes."""
+(``services.cached_quotas``, kept 10 minutes), which a link reads again
+(``services.read_quotas``, the follower admin's ``quota/<account>/`` view) and every finished
+follower sync refreshes."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.hub import changelist_for, local
 from accounts.models import OfficialAccount
-from wechat.api import quota as quota_api
-from wechat.client import WeChatClient
-from wechat.errors import WeChatError
 
+from . import services
 from .models import SyncRun, Tag
-
-logger = logging.getLogger(__name__)
-
-#: the audience's calls whose daily quota the hub shows (a full sync of N followers makes
-#: N / 10,000 user/get and N / 100 batchget calls)
-QUOTA_APIS = ("/cgi-bin/user/get", "/cgi-bin/user/info/batchget", "/cgi-bin/tags/members/batchtagging")
-QUOTA_CACHE_SECONDS = 600
-
-
-def _key(account: OfficialAccount) -> str:
-    return f"audience:quota:{account.pk}"
-
-
-def cached_quotas(account: OfficialAccount) -> dict[str, dict[str, int]] | str | None:
-    """What ``read_quotas`` found last (None: not read, or too long ago)."""
-    return cache.get(_key(account))  # type: ignore[no-any-return]
-
-
-Quotas = dict[str, dict[str, int]]
-
-
-def read_quotas(account: OfficialAccount, client: WeChatClient | None = None) -> Quotas | str:
-    """path -> {daily_limit, used, remain} from WeChat, or its refusal in words; kept for
-    the hub either way."""
-    from .services import _client, refusal_words
-
-    client = client or _client(account)
-    try:
-        found: dict[str, dict[str, int]] | str = {path: quota_api.get(client, path) for path in QUOTA_APIS}
-    except WeChatError as error:
-        logger.info("quota of account %s not read: %s", account.pk, error.errcode)
-        found = refusal_words(error)
-    cache.set(_key(account), found, QUOTA_CACHE_SECONDS)
-    return found
 
 
 def hub_sections(request: HttpRequest, account: OfficialAccount) -> list[dict[str, Any]]:
@@ -77,7 +40,7 @@ def hub_sections(request: HttpRequest, account: OfficialAccount) -> list[dict[st
                 "tone": {"done": "success", "paused": "warning"}.get(last.status, ""),
             }
         )
-    quotas = cached_quotas(account)
+    quotas = services.cached_quotas(account)
     if quotas is None:
         items.append({"label": _("API quota today"), "value": _("not read in the last 10 minutes")})
     elif isinstance(quotas, str):

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -25,6 +26,7 @@ from accounts.models import OfficialAccount
 from core.domain_errors import DomainError
 from core.typing import Actor
 from wechat.api import qrcodes as qr_api
+from wechat.api import quota as quota_api
 from wechat.api import tags as tags_api
 from wechat.api import users as users_api
 from wechat.client import WeChatClient
@@ -337,8 +339,6 @@ def _finish(run: SyncRun, *, client: WeChatClient | None = None) -> None:
     try:
         sync_blacklist(account=run.account, client=client)
         sync_tags(account=run.account, client=client)
-        from .hub import read_quotas
-
         read_quotas(run.account, client)  # for the hub: what the sync left of today's quota
     except WeChatError as error:
         SyncRun.objects.filter(pk=run.pk).update(
@@ -378,6 +378,38 @@ def sync_blacklist(*, account: OfficialAccount, client: WeChatClient | None = No
                 break
             cursor = page["next_openid"]
     return marked
+
+
+# --- the API quota (for the account hub) ----------------------------------------------------
+
+#: the audience's calls whose daily quota the hub shows (a full sync of N followers makes
+#: N / 10,000 user/get and N / 100 batchget calls)
+QUOTA_APIS = ("/cgi-bin/user/get", "/cgi-bin/user/info/batchget", "/cgi-bin/tags/members/batchtagging")
+QUOTA_CACHE_SECONDS = 600
+Quotas = dict[str, dict[str, int]]
+
+
+def _quota_key(account: OfficialAccount) -> str:
+    return f"audience:quota:{account.pk}"
+
+
+def cached_quotas(account: OfficialAccount) -> Quotas | str | None:
+    """What ``read_quotas`` found last (None: not read, or too long ago)."""
+    return cache.get(_quota_key(account))
+
+
+def read_quotas(account: OfficialAccount, client: WeChatClient | None = None) -> Quotas | str:
+    """``openapi/quota/get`` for each of QUOTA_APIS: path -> {daily_limit, used, remain}, or
+    WeChat's refusal in words; kept QUOTA_CACHE_SECONDS for the hub either way."""
+    client = client or _client(account)
+    found: Quotas | str
+    try:
+        found = {path: quota_api.get(client, path) for path in QUOTA_APIS}
+    except WeChatError as error:
+        logger.info("quota of account %s not read: %s", account.pk, error.errcode)
+        found = refusal_words(error)
+    cache.set(_quota_key(account), found, QUOTA_CACHE_SECONDS)
+    return found
 
 
 # --- tags ----------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def test_a_refusal_stops_the_job_in_words_and_it_can_be_resumed(account, wx, syn
     job = bulk.run_job(job.pk)
     assert job.status == BulkTagJob.Status.PAUSED and "45009" in job.last_error
     assert job.processed == 0
-    job = bulk.run_job(bulk.resume(job).pk)
+    assert bulk.resume(job)
+    job = bulk.run_job(job.pk)
     assert (job.status, job.processed) == (BulkTagJob.Status.DONE, 120)
     assert wx.state().tag_counts[vip.wechat_id] == 120
 
@@ -102,8 +103,9 @@ def test_a_stale_running_job_is_requeued_by_the_sweeper(account, wx, synced, vip
     from django.utils import timezone
 
     job = bulk.start_job(queryset=Follower.objects.all(), tag=vip, untag=False, by=operator)
-    assert bulk.resume_stale_jobs() == 0
+    assert bulk.claim_stale_jobs() == []
     later = timezone.now() + bulk.STALE_AFTER + datetime.timedelta(seconds=1)
-    assert bulk.resume_stale_jobs(now=later) == 1
+    assert bulk.claim_stale_jobs(now=later) == [job.pk]
+    assert bulk.claim_stale_jobs(now=later) == []  # claimed: the next sweep waits again
     BulkTagJob.objects.filter(pk=job.pk).update(status=BulkTagJob.Status.DONE)
-    assert bulk.resume_stale_jobs(now=later + bulk.STALE_AFTER * 2) == 0
+    assert bulk.claim_stale_jobs(now=later + bulk.STALE_AFTER * 2) == []
