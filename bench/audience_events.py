@@ -263,14 +263,16 @@ def main() -> None:
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
-def build_pushes(creds: dict, count: int, prefix: str) -> list[tuple[str, bytes, str]]:
-    """(path?query, body, openid): safe-mode subscribe pushes of `count` new users."""
+def build_pushes(creds: dict, count: int, prefix: str, first: int = 0) -> list[tuple[str, bytes, str]]:
+    """(path?query, body, openid): safe-mode subscribe pushes of `count` new users, signed
+    now (the callback refuses a timestamp outside its window: build each slice just before
+    it is sent)."""
     from wechat.crypto import MessageCrypto, signature
 
     crypto = MessageCrypto(creds["token"], creds["aes"], creds["appid"])
     now = str(int(time.time()))
     built = []
-    for i in range(count):
+    for i in range(first, first + count):
         openid = f"o{prefix}{i:024d}"
         xml = (
             f"<xml><ToUserName><![CDATA[{creds['original_id']}]]></ToUserName>"
@@ -328,7 +330,7 @@ def callback_phase(args, start: datetime.datetime) -> None:
     store(backlog, make_stream(args.events, seed=25), start, "c")  # what the consumer drains
     log_queue._flusher_client().delete(log_queue.STREAM)  # nothing left from other runs
     handler = WSGIHandler()
-    pushes = build_pushes(creds, args.callback + 200, "Cb")
+    pushes = build_pushes(creds, 200, "Cb")
 
     def call(path: str, body: bytes) -> None:
         path_info, query = path.split("?", 1)
@@ -353,7 +355,7 @@ def callback_phase(args, start: datetime.datetime) -> None:
         if not statuses[0].startswith("200"):
             raise SystemExit(f"callback answered {statuses[0]}")
 
-    for path, body, _ in pushes[:200]:  # warm caches and the connection
+    for path, body, _ in pushes:  # warm caches and the connection
         call(path, body)
     per_slice = args.callback // (2 * args.slices)
     seconds = {"without": 0.0, "with": 0.0}
@@ -368,8 +370,10 @@ def callback_phase(args, start: datetime.datetime) -> None:
                 child = context.Process(target=drain, args=(stop,), daemon=True)
                 child.start()
                 time.sleep(1.0)  # let it get going
+            batch = build_pushes(creds, per_slice, "Cb", first=position)
+            pushes += batch
             began = time.perf_counter()
-            for path, body, _ in pushes[position : position + per_slice]:
+            for path, body, _ in batch:
                 call(path, body)
             seconds[variant] += time.perf_counter() - began
             sent[variant] += per_slice
@@ -390,7 +394,7 @@ def callback_phase(args, start: datetime.datetime) -> None:
     events.SETTLE_SECONDS = 0
     while events.consume_events():
         pass
-    openids = [o for _path, _body, o in pushes[:position]]
+    openids = [o for _path, _body, o in pushes]
     right = Follower.objects.filter(account=account, openid__in=openids, subscribed=True).count()
     print(
         f"          {flushed:,} log rows flushed; pushed users who are subscribed followers: "
