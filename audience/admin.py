@@ -4,27 +4,39 @@ every write goes through ``services`` and a refusal is shown in words."""
 
 from __future__ import annotations
 
+import copy
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponse
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
+from unfold.paginator import InfinitePaginator
 
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
 from core.admin_mixins import ReadOnlyAdminMixin
 from core.queueing import QUEUE_DOWN_MESSAGE, enqueue_on_commit
+from wechat.errors import WeChatError
 
-from . import services
-from .models import Follower, QrCode, SyncRun, Tag
+from . import bulk, services
+from .models import BulkTagJob, Follower, FollowerTag, QrCode, SyncRun, Tag
+from .tasks import run_bulk_tag_job
+
+#: WeChat OpenIDs: 28 characters of this alphabet (shorter ones in the sandbox)
+OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
 
 
 class VisibleAccountFilter(admin.RelatedFieldListFilter):
@@ -54,6 +66,35 @@ class RemarkForm(forms.Form):
     )
 
 
+#: WeChat's ``subscribe_scene`` values (user/info, 用户管理 / 获取用户基本信息): fixed choices,
+#: so the filter never runs a DISTINCT over a million followers
+SUBSCRIBE_SCENES = (
+    ("ADD_SCENE_SEARCH", _("search")),
+    ("ADD_SCENE_ACCOUNT_MIGRATION", _("account migration")),
+    ("ADD_SCENE_PROFILE_CARD", _("profile card shared")),
+    ("ADD_SCENE_QR_CODE", _("QR code")),
+    ("ADD_SCENE_PROFILE_LINK", _("name in an article")),
+    ("ADD_SCENE_PROFILE_ITEM", _("article menu")),
+    ("ADD_SCENE_PAID", _("after paying")),
+    ("ADD_SCENE_WECHAT_ADVERTISEMENT", _("WeChat ad")),
+    ("ADD_SCENE_REPRINT", _("reprinted by others")),
+    ("ADD_SCENE_LIVESTREAM", _("Channels live")),
+    ("ADD_SCENE_CHANNELS", _("Channels")),
+    ("ADD_SCENE_OTHERS", _("other")),
+)
+
+
+class SubscribeSceneFilter(admin.SimpleListFilter):
+    title = _("subscribe scene")
+    parameter_name = "subscribe_scene"
+
+    def lookups(self, request, model_admin):
+        return SUBSCRIBE_SCENES
+
+    def queryset(self, request, queryset):
+        return queryset.filter(subscribe_scene=self.value()) if self.value() else queryset
+
+
 class TagFilter(admin.SimpleListFilter):
     title = _("tag")
     parameter_name = "tag"
@@ -67,7 +108,12 @@ class TagFilter(admin.SimpleListFilter):
         if value and value.isdigit():
             tag = Tag.objects.filter(pk=int(value), account__in=accounts_visible_to(request.user)).first()
             if tag is not None:
-                return queryset.filter(account_id=tag.account_id, tag_links__tag_id=tag.wechat_id)
+                # EXISTS, not a join: the list walks its index in order and probes
+                # (follower, tag) per row until a page is full, instead of joining and sorting
+                # every holder of the tag
+                held = FollowerTag.objects.filter(follower=OuterRef("pk"), tag_id=tag.wechat_id)
+                return queryset.filter(Exists(held), account_id=tag.account_id)
+            return queryset.none()  # a tag the user may not see (or gone): nothing, not everything
         return queryset
 
 
@@ -88,7 +134,7 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         ("account", VisibleAccountFilter),
         "subscribed",
         "blacklisted",
-        "subscribe_scene",
+        SubscribeSceneFilter,
         TagFilter,
         ("qr_code", VisibleQrCodeFilter),
         "subscribe_time",
@@ -96,9 +142,26 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     search_fields = ("=openid", "remark")
     ordering = ("-subscribe_time", "-id")
     list_select_related = ("account", "qr_code")
+    # Pages are not counted (a COUNT(*) over a million followers per page view): previous /
+    # next only, as the message log (unfold's InfinitePaginator).
+    paginator = InfinitePaginator
     show_full_result_count = False
+    search_help_text = _("An exact OpenID, or part of a remark.")
+    list_before_template = "admin/audience/follower/list_before.html"
     action_form = TagActionForm
     actions = ("tag_selected", "untag_selected", "blacklist_selected", "unblacklist_selected")
+
+    def get_search_results(self, request, queryset, search_term):
+        """An OpenID-shaped term is matched exactly (the (account, openid) unique index); any
+        term is also looked for in remarks, among the followers that have one (the partial
+        index ``audience_follower_remarked``): never a LIKE over every follower."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        in_remarks = Q(remark__icontains=term) & ~Q(remark="")
+        if OPENID_RE.match(term):
+            return queryset.filter(Q(openid=term) | in_remarks), False
+        return queryset.filter(in_remarks), False
 
     def changelist_view(self, request, extra_context=None):
         """The action form's tag choices: only the tags of the user's accounts."""
@@ -151,6 +214,10 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
 
     def get_urls(self):
         return [
+            path("bulk/", self.admin_site.admin_view(self.bulk_view), name="audience_follower_bulk"),
+            path(
+                "quota/<int:account_pk>/", self.admin_site.admin_view(self.quota_view), name="audience_quota"
+            ),
             path(
                 "<int:pk>/remark/",
                 self.admin_site.admin_view(self.remark_view),
@@ -165,6 +232,9 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
         require_account_access(request.user, follower.account)
         if not request.user.has_perm("audience.change_follower"):
             raise PermissionDenied
+        back = request.POST.get("next") or request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+            back = reverse("admin:audience_follower_changelist")
         form = RemarkForm(request.POST or None, initial={"remark": follower.remark})
         error = None
         if request.method == "POST" and form.is_valid():
@@ -177,16 +247,94 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
                 error = refusal.user_message
             else:
                 self.message_user(request, _("Remark saved."), messages.SUCCESS)
-                return redirect("admin:audience_follower_changelist")
+                return redirect(back)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Set remark"),
             "follower": follower,
             "form": form,
             "error": error,
-            "back_url": reverse("admin:audience_follower_changelist"),
+            "back_url": back,
         }
         return TemplateResponse(request, "admin/audience/follower/remark.html", context)
+
+    def quota_view(self, request, account_pk: int):
+        """GET: a button; POST: read the audience's API quota from WeChat (openapi/quota/get,
+        one call per API, itself counted by WeChat), then back to the account hub."""
+        account = get_object_or_404(OfficialAccount, pk=account_pk)
+        require_account_access(request.user, account)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            found = services.read_quotas(account)
+            if isinstance(found, str):
+                self.message_user(request, found, messages.WARNING)
+            return redirect("admin:accounts_officialaccount_hub", account.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Read the API quota from WeChat"),
+            "account": account,
+            "back_url": reverse("admin:accounts_officialaccount_hub", args=[account.pk]),
+        }
+        return TemplateResponse(request, "admin/audience/quota.html", context)
+
+    def bulk_view(self, request):
+        """Tag or untag ALL followers matching the list's filter (issue 24): choose the tag,
+        see how many match, confirm; a job does it in chunks with progress (``bulk``)."""
+        if not request.user.has_perm("audience.change_follower"):
+            raise PermissionDenied
+        source = request.POST if request.method == "POST" else request.GET
+        filters = QueryDict(source.get("filters", ""), mutable=True)
+        for name in ("p", "o", "_changelist_filters"):
+            filters.pop(name, None)
+        tag = Tag.objects.filter(
+            pk=source.get("bulk_tag") or 0, account__in=accounts_visible_to(request.user)
+        ).first()
+        untag = source.get("bulk_mode") == "untag"
+        list_request = copy.copy(request)
+        list_request.GET = filters
+        list_request.method = "GET"
+        try:
+            queryset = self.get_changelist_instance(list_request).get_queryset(list_request)
+        except IncorrectLookupParameters:
+            raise PermissionDenied from None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Tag or untag all followers matching the filter"),
+            "filters": filters.urlencode(),
+            "filter_words": _filter_words(filters),
+            "tags": Tag.objects.filter(account__in=accounts_visible_to(request.user)).select_related(
+                "account"
+            ),
+            "tag": tag,
+            "untag": untag,
+            "back_url": reverse("admin:audience_follower_changelist") + "?" + filters.urlencode(),
+            "error": None,
+        }
+        if tag is not None:
+            context["count"] = bulk.count_matching(queryset, tag)
+        if request.method == "POST" and request.POST.get("confirm") == "yes" and tag is not None:
+            try:
+                job = bulk.start_job(
+                    queryset=queryset,
+                    tag=tag,
+                    untag=untag,
+                    by=request.user,
+                    filter_text=context["filter_words"],
+                )
+            except services.AudienceError as refusal:
+                context["error"] = refusal.user_message
+            else:
+                if enqueue_on_commit(run_bulk_tag_job, job.pk).failed:
+                    bulk.queue_failed(job)
+                self.message_user(
+                    request,
+                    _("%(n)d followers will be done by a background job; its progress is shown here.")
+                    % {"n": job.total},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:audience_bulktagjob_change", job.pk)
+        return TemplateResponse(request, "admin/audience/follower/bulk.html", context)
 
     @admin.action(description=_("Blacklist the selected followers"), permissions=["view"])
     def blacklist_selected(self, request, queryset):
@@ -221,6 +369,67 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
                 remove=True,
             ),
         )
+
+
+def _filter_words(filters: QueryDict) -> str:
+    """The filter as staff set it, for the confirmation page and the job's record."""
+    words = [f"{key}={value}" for key, value in filters.items() if value]
+    return " · ".join(words) or str(_("no filter (every follower of the tag's account)"))
+
+
+@admin.register(BulkTagJob)
+class BulkTagJobAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
+    """The jobs' progress and summary; a stopped job can be resumed from its cursor."""
+
+    list_display = (
+        "tag",
+        "account",
+        "untag",
+        "status",
+        "progress_bar",
+        "processed",
+        "total",
+        "changed",
+        "skipped",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = (("account", VisibleAccountFilter), "status")
+    search_fields = ("tag__name", "filter_text")
+    readonly_fields = (
+        "account",
+        "tag",
+        "untag",
+        "filter_text",
+        "status",
+        "progress_bar",
+        "total",
+        "processed",
+        "changed",
+        "skipped",
+        "last_error",
+        "created_by",
+        "created_at",
+        "heartbeat_at",
+        "finished_at",
+    )
+    exclude = ("cursor",)
+    actions = ("resume_jobs",)
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj):
+        return format_html("<progress max=100 value={}></progress> {}%", obj.progress, obj.progress)
+
+    @admin.action(description=_("Resume the selected stopped jobs"), permissions=["view"])
+    def resume_jobs(self, request, queryset):
+        if not request.user.has_perm("audience.change_follower"):
+            raise PermissionDenied
+        resumed = [job for job in queryset.filter(status=BulkTagJob.Status.PAUSED) if bulk.resume(job)]
+        for job in resumed:
+            if enqueue_on_commit(run_bulk_tag_job, job.pk).failed:
+                bulk.queue_failed(job)
+        self.message_user(request, _("%(n)d jobs resumed.") % {"n": len(resumed)}, messages.SUCCESS)
 
 
 @admin.register(Tag)
@@ -401,3 +610,17 @@ def sync_followers_of_accounts(modeladmin, request, queryset):
             )
 
     transaction.on_commit(tell)
+
+
+@admin.action(description=_("Sync the tags of the selected accounts"), permissions=["view"])
+def sync_tags_of_accounts(modeladmin, request, queryset):
+    """tags/get for each account now (one call each): names, ids and counts with drift."""
+    accounts = list(accounts_visible_to(request.user).filter(pk__in=queryset.values("pk")))
+    for account in accounts:
+        try:
+            services.sync_tags(account=account)
+        except services.AudienceError as error:
+            modeladmin.message_user(request, f"{account}: {error.user_message}", messages.ERROR)
+        except WeChatError as error:
+            modeladmin.message_user(request, f"{account}: {services.refusal_words(error)}", messages.ERROR)
+    modeladmin.message_user(request, _("Tags synced for %(n)d accounts.") % {"n": len(accounts)})

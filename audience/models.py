@@ -51,9 +51,17 @@ class Follower(models.Model):
         verbose_name = _("follower")
         verbose_name_plural = _("followers")
         constraints = [models.UniqueConstraint(fields=["account", "openid"], name="audience_follower_unique")]
+        # The list's order is (-subscribe_time, -id) within an account: the index matches it
+        # exactly, so a page is an index walk (no sort of a million rows). Remark search walks
+        # only the followers that have a remark, in the same order (a partial index: staff set
+        # remarks by hand, so they are few, and the sync does not pay for the empty ones).
         indexes = [
-            models.Index(fields=["account", "-subscribe_time", "id"], name="audience_follower_by_time"),
-            models.Index(fields=["account", "remark"], name="audience_follower_remark"),
+            models.Index(fields=["account", "-subscribe_time", "-id"], name="audience_follower_list"),
+            models.Index(
+                fields=["account", "-subscribe_time", "-id"],
+                condition=~models.Q(remark=""),
+                name="audience_follower_remarked",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -317,3 +325,69 @@ class WeChatWrite(models.Model):
     @property
     def open(self) -> bool:
         return self.state in (self.State.PENDING, self.State.SENT)
+
+
+class BulkTagJob(models.Model):
+    """Tag or untag "every follower matching the filter" (issue 24), done by a task in chunks.
+
+    The followers are frozen when staff confirm (``BulkTagJobItem``: the count shown on the
+    confirmation page is the count done), and the task walks them by id from ``cursor``,
+    committing the cursor with each chunk's counts: a killed worker resumes after the last
+    committed chunk (the sweeper re-queues a running job whose ``heartbeat_at`` went stale),
+    and re-sending a chunk is harmless (tagging is idempotent in WeChat)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        PAUSED = "paused", _("stopped on a refusal (can be resumed)")
+        DONE = "done", _("done")
+
+    account = models.ForeignKey(
+        "accounts.OfficialAccount", on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+", verbose_name=_("tag"))
+    untag = models.BooleanField(_("untag"), default=False)
+    filter_text = models.CharField(_("filter"), max_length=500, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.RUNNING)
+    total = models.IntegerField(_("followers matched"), default=0)
+    processed = models.IntegerField(_("processed"), default=0)
+    changed = models.IntegerField(_("changed"), default=0)
+    skipped = models.IntegerField(_("skipped"), default=0)
+    cursor = models.BigIntegerField(_("cursor (last follower id done)"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("started at"), default=timezone.now)
+    heartbeat_at = models.DateTimeField(_("last progress"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk tagging job")
+        verbose_name_plural = _("bulk tagging jobs")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.tag} · {self.total}"
+
+    @property
+    def progress(self) -> int:
+        return min(100, round(100 * self.processed / self.total)) if self.total else 100
+
+
+class BulkTagJobItem(models.Model):
+    """One follower of a bulk job, frozen at confirmation (walked by ``follower_id``)."""
+
+    job = models.ForeignKey(BulkTagJob, on_delete=models.CASCADE, related_name="items")
+    follower_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "follower_id"], name="audience_bulkitem_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.follower_id}"

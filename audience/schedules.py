@@ -19,4 +19,10 @@ SCHEDULES = [
         "every_seconds": 60,
         "description": "issue 23: audience writes left pending or unanswered are sent or read back",
     },
+    {
+        "name": gettext_noop("Resume stalled bulk tagging jobs"),
+        "task": "audience.resume_stale_bulk_jobs",
+        "every_seconds": 300,
+        "description": "issue 24: a job whose worker died resumes from its cursor",
+    },
 ]

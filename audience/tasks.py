@@ -7,7 +7,7 @@ from celery import shared_task
 from accounts.models import OfficialAccount
 from core.queueing import enqueue_now
 
-from . import events, services
+from . import bulk, events, services
 from .models import SyncRun
 
 
@@ -46,3 +46,20 @@ def settle_writes() -> dict[str, int]:
     """Every minute: WeChat writes whose writer died or could not send them are sent or read
     back (``audience.operations``, issue 23)."""
     return services.settle_writes()
+
+
+@shared_task(name="audience.run_bulk_tag_job")
+def run_bulk_tag_job(job_id: int) -> str:
+    """Tag/untag every follower of a confirmed "all matching" job, from its cursor."""
+    return bulk.run_job(job_id).status
+
+
+@shared_task(name="audience.resume_stale_bulk_jobs")
+def resume_stale_bulk_jobs() -> int:
+    """Beat: queue again the running jobs whose worker died (no progress for 5 minutes)."""
+    queued = 0
+    for job_id in bulk.claim_stale_jobs():
+        if not enqueue_now(run_bulk_tag_job, job_id).sent:
+            break  # the queue is down: the next sweep tries again
+        queued += 1
+    return queued

@@ -26,6 +26,7 @@ from unfold.admin import ModelAdmin
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
+from audience.selectors import tag_choices
 from core.admin_mixins import ReadOnlyAdminMixin
 from core.dashboard_figures import figure_filter
 from core.parsing import id_or_none
@@ -224,6 +225,7 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
             "config_json": json.dumps(config, ensure_ascii=False),
             "simulate_url": simulate_url,
             "other_accounts": others,
+            "account_tags": tag_choices(account.pk),
             "versions": versions,
             "opts": self.model._meta,
             "is_fullwidth": "1",
@@ -376,7 +378,9 @@ def publish_menu_to_accounts(modeladmin, request, queryset):
             modeladmin.message_user(request, _("The chosen menu has no buttons."), messages.ERROR)
             return None
         if request.POST.get("mode") == "copy":
-            copied, refused = services.menu_copy(data=data, accounts=targets, by=request.user)
+            copied, refused = services.menu_copy(
+                data=data, accounts=targets, by=request.user, source_account=source.account
+            )
             modeladmin.message_user(
                 request,
                 _("Copied into %(ok)s draft(s); %(bad)s account(s) refused it.")

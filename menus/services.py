@@ -28,7 +28,7 @@ from core.domain_errors import DomainError
 from core.queueing import enqueue_now
 from wechat.api import menus as wechat_menus
 
-from . import conditional, limits
+from . import conditional, limits, tag_mapping
 from .models import (
     ClickReply,
     DriftStatus,
@@ -672,20 +672,42 @@ def _visible_targets(by: Actor, accounts: Iterable[OfficialAccount]) -> list[Off
     return accounts
 
 
+def _check_for_targets(
+    data: dict[str, Any], source: OfficialAccount | None, targets: list[OfficialAccount]
+) -> dict[int, tuple[dict[str, Any], list[MenuIssue]]]:
+    """Each target's own copy of the menu: conditional menus' user tags mapped by name
+    (``tag_mapping``: a target lacking the tag is refused, named), then ``menu_check``."""
+    mapped = tag_mapping.map_for_targets(data, source=source, targets=targets)
+    checked: dict[int, tuple[dict[str, Any], list[MenuIssue]]] = {}
+    for account in targets:
+        data_for, tag_issues = mapped[account.pk]
+        if tag_issues:
+            checked[account.pk] = (data_for, list(tag_issues))
+        else:
+            checked[account.pk] = menu_check(account=account, data=copy.deepcopy(data_for))
+    return checked
+
+
 def menu_copy(
-    *, data: dict[str, Any], accounts: Iterable[OfficialAccount], by: Actor
+    *,
+    data: dict[str, Any],
+    accounts: Iterable[OfficialAccount],
+    by: Actor,
+    source_account: OfficialAccount | None = None,
 ) -> tuple[list[OfficialAccount], dict[OfficialAccount, list[MenuIssue]]]:
     """Copy a menu into the drafts of other accounts (replacing their drafts).
 
-    Each target is validated on its own (miniprogram needs a certified account);
-    those that fail are reported and left untouched. Returns (copied, refused).
+    Each target is validated on its own (miniprogram needs a certified account; a
+    conditional menu's user tag must exist BY NAME on the target, issue 24); those that
+    fail are reported and left untouched. Returns (copied, refused).
     """
     targets = _visible_targets(by, accounts)
     copied: list[OfficialAccount] = []
     refused: dict[OfficialAccount, list[MenuIssue]] = {}
+    checked = _check_for_targets(data, source_account, targets)
     with transaction.atomic():
         for account in targets:
-            clean, issues = menu_check(account=account, data=copy.deepcopy(data))
+            clean, issues = checked[account.pk]
             if issues:
                 refused[account] = issues
                 continue
@@ -713,7 +735,7 @@ def fanout_start(
     if not targets:
         raise MenuError(_("Select at least one account."))
     now = timezone.now()
-    checked = {account.pk: menu_check(account=account, data=copy.deepcopy(data)) for account in targets}
+    checked = _check_for_targets(data, source_account, targets)
     # A fixed number of queries whatever the number of accounts: agencies fan out to
     # hundreds of accounts and the tasks cannot start before this transaction commits.
     with transaction.atomic():

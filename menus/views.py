@@ -252,7 +252,9 @@ def copy_to(request, account):
     targets = list(accounts_visible_to(request.user).filter(pk__in=ids).exclude(pk=account.pk))
     if len(targets) != len(set(ids) - {account.pk}):
         raise PermissionDenied
-    copied, refused = services.menu_copy(data=_state(account)["working"], accounts=targets, by=request.user)
+    copied, refused = services.menu_copy(
+        data=_state(account)["working"], accounts=targets, by=request.user, source_account=account
+    )
     return JsonResponse(
         {
             "ok": True,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
 from unfold.paginator import InfinitePaginator
 
+from accounts.app_modules import app_modules
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
@@ -212,8 +213,22 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmi
             "rows": rows,
             "opts": self.model._meta,
             "sessions": KfSession.objects.filter(account=account, openid=openid)[:20],
+            "panels": conversation_panels(request, account, openid),
         }
         return TemplateResponse(request, "messaging/conversation.html", context)
+
+
+def conversation_panels(request, account, openid: str) -> list[dict]:
+    """What other apps show beside a conversation (e.g. the audience: the follower's remark,
+    tags and interactions): each app's ``conversation_panels`` module, found like the hub's
+    sections, ``conversation_panels(request, account, openid) -> [{"title", "items":
+    [{"label", "value"}], "links": [{"label", "url"}]}]`` (messaging imports none of them)."""
+    panels: list[dict] = []
+    for module in app_modules("conversation_panels"):
+        hook = getattr(module, "conversation_panels", None)
+        if hook is not None:
+            panels.extend(hook(request, account, openid))
+    return panels
 
 
 # --- Reply rules ------------------------------------------------------------------------------

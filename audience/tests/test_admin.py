@@ -56,3 +56,28 @@ def test_filters_name_only_the_users_accounts_and_codes(client, operator, accoun
     assert "别家公众号" not in page and "别家二维码" not in page
     foreign = Follower.objects.create(account=other, openid="oForeign0000000001")
     assert client.get(reverse("admin:audience_follower_remark", args=[foreign.pk])).status_code in (403, 404)
+
+
+def test_the_list_filters_by_tag_searches_remarks_and_openids_and_is_not_counted(
+    client, operator, account, wx, synced
+):
+    from audience.models import FollowerTag, Tag
+
+    vip = Tag.objects.create(account=account, wechat_id=101, name="VIP")
+    FollowerTag.objects.create(follower=synced[4], account=account, tag_id=101)
+    Follower.objects.filter(pk=synced[7].pk).update(remark="老客户张")
+    client.force_login(operator)
+    url = reverse("admin:audience_follower_changelist")
+
+    def shown(query):
+        response = client.get(url, query)
+        assert response.status_code == 200
+        return {f.pk for f in response.context["cl"].result_list}
+
+    assert shown({"tag": vip.pk}) == {synced[4].pk}
+    assert shown({"q": "客户"}) == {synced[7].pk}
+    assert shown({"q": synced[9].openid}) == {synced[9].pk}
+    assert shown({"tag": 999999}) == set()  # an unknown tag shows nothing, not everyone
+    assert shown({"subscribe_scene": "ADD_SCENE_SEARCH"}) == {f.pk for f in synced}
+    response = client.get(url)
+    assert response.context["cl"].paginator.count > 10**9  # never a COUNT(*) per page view

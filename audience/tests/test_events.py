@@ -68,3 +68,22 @@ def test_a_codes_tag_is_applied_to_who_scans_or_follows_by_it(account, wx, opera
     assert events.consume_events() == 1  # the stream goes on
     assert vip.wechat_id not in wx.state().user_tags("oTag00000000000003")
     assert Follower.objects.get(openid="oTag00000000000003").tag_ids == []
+
+
+def test_first_and_last_interaction_come_from_the_log_and_only_move_outwards(account, wx):
+    """Messages and user events set the follower's first / last interaction; unsubscribe
+    and WeChat's own reports do not; a late, older row moves only the first one back."""
+    Follower.objects.create(account=account, openid="oTalk0000000000001")
+    push(account, "oTalk0000000000001", "subscribe", minutes_ago=50)
+    text = push(account, "oTalk0000000000001", "", minutes_ago=40)
+    InboundMessage.objects.filter(pk=text.pk).update(msg_type="text", content="你好")
+    push(account, "oTalk0000000000001", "TEMPLATESENDJOBFINISH", minutes_ago=20)
+    push(account, "oTalk0000000000001", "unsubscribe", minutes_ago=10)
+    assert events.consume_events() == 3  # the template report is not read at all
+    follower = Follower.objects.get(openid="oTalk0000000000001")
+    first, last = follower.first_interaction_at, follower.last_interaction_at
+    assert round((last - first).total_seconds()) == 600  # subscribe (50 min ago) .. the text (40)
+    late = push(account, "oTalk0000000000001", "CLICK", "K", minutes_ago=90)
+    assert late and events.consume_events() == 1
+    follower.refresh_from_db()
+    assert follower.first_interaction_at < first and follower.last_interaction_at == last

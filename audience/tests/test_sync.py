@@ -47,3 +47,53 @@ def test_the_daily_quota_pauses_the_run_with_its_cursor_and_words(account, wx):
     run = services.run_sync(services.start_sync(account=account).pk)
     assert run.status == SyncRun.Status.PAUSED and run.seen == 10_000
     assert "45009" in run.last_error
+
+
+def test_a_resync_replaces_each_followers_tags_and_remark_with_wechats(account, wx):
+    """The set-based upsert (PostgreSQL: one json page, RETURNING tells added from updated)
+    stores WeChat's tags and remark, and a second run replaces them, never adds duplicates."""
+    from audience.models import FollowerTag
+
+    wx.generate(250)
+    state = wx.state()
+    first, second = state.openid_at(3), state.openid_at(200)
+    state.info[first] = {"tagid_list": [100, 101], "remark": "老客户"}
+    state.info[second] = {"tagid_list": [101]}
+    services.run_sync(services.start_sync(account=account).pk)
+    assert sorted(FollowerTag.objects.filter(follower__openid=first).values_list("tag_id", flat=True)) == [
+        100,
+        101,
+    ]
+    assert Follower.objects.get(account=account, openid=first).remark == "老客户"
+    state.info[first] = {"tagid_list": [102], "remark": ""}
+    run = services.run_sync(services.start_sync(account=account).pk)
+    assert (run.added, run.updated) == (0, 250)
+    assert list(FollowerTag.objects.filter(follower__openid=first).values_list("tag_id", flat=True)) == [102]
+    assert list(FollowerTag.objects.filter(follower__openid=second).values_list("tag_id", flat=True)) == [101]
+    assert FollowerTag.objects.filter(account=account).count() == 2
+    assert Follower.objects.get(account=account, openid=first).remark == ""
+
+
+def test_the_reconcile_reads_the_blacklist_back_from_wechat(account, wx):
+    """members/getblacklist into Follower.blacklisted: set for the listed, cleared for the rest."""
+    wx.generate(50)
+    state = wx.state()
+    listed, cleared = state.openid_at(1), state.openid_at(2)
+    state.blacklist[listed] = None
+    services.run_sync(services.start_sync(account=account).pk)
+    Follower.objects.filter(account=account, openid=cleared).update(blacklisted=True)  # stale
+    assert services.sync_blacklist(account=account) == 1
+    assert set(
+        Follower.objects.filter(account=account, blacklisted=True).values_list("openid", flat=True)
+    ) == {listed}
+
+
+def test_a_refused_blacklist_read_leaves_the_run_done_and_the_flags_untouched(account, wx):
+    wx.generate(20)
+    services.run_sync(services.start_sync(account=account).pk)
+    Follower.objects.filter(account=account, openid=wx.state().openid_at(0)).update(blacklisted=True)
+    wx.sb.app(account.appid).quotas["/cgi-bin/tags/members/getblacklist"] = 0
+    run = services.run_sync(services.start_sync(account=account).pk)
+    assert run.status == SyncRun.Status.DONE and run.errors == 1
+    assert "45009" in run.last_error
+    assert Follower.objects.filter(account=account, blacklisted=True).count() == 1

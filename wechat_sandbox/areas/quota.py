@@ -30,3 +30,19 @@ def clear_quota(sb: Sandbox, request: SandboxRequest, app: AppState) -> Answer:
         clears[month] = clears.get(month, 0) + 1
         app.calls_by_day.pop(beijing_day(now), None)
     return sb.ok()
+
+
+@api_route("POST", "/cgi-bin/openapi/quota/get")
+def quota_get(sb: Sandbox, request: SandboxRequest, app: AppState) -> Answer:
+    """Today's limit, use and remainder of one API of the account (76003 for a path without
+    its leading "/" or with the host, 76021 for a path the sandbox does not serve)."""
+    path = request.json().get("cgi_path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        return sb.error(76003, "invalid cgi_path", app=app)
+    if not any(known == path for _method, known in sb.routes._exact):
+        return sb.error(76021, "cgi_path not found, please check", app=app)
+    limit = sb.quota_for(app, path)
+    with sb._lock:
+        used = app.used_today(path, beijing_day(sb.clock()))
+    quota = {"daily_limit": limit, "used": used, "remain": max(0, limit - used)}
+    return sb.json({"errcode": 0, "errmsg": "ok", "quota": quota})

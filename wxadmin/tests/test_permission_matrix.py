@@ -212,6 +212,9 @@ def build_world() -> World:
             tenant,
         )
         put(SyncRun.objects.create(account=account), tenant)
+        from audience.models import BulkTagJob
+
+        put(BulkTagJob.objects.create(account=account, tag=tag, filter_text=f"{mark}筛选", total=1), tenant)
         order = put(make_order(account=account, by=finance, until="in_review"), tenant)
         account.certified_until = now.date() + datetime.timedelta(days=200)
         account.save()
