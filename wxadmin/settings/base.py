@@ -324,6 +324,10 @@ NOTIFICATIONS_DAILY_QUOTA = env.int("NOTIFICATIONS_DAILY_QUOTA", default=100_000
 NOTIFICATIONS_CONCURRENCY = env.int("NOTIFICATIONS_CONCURRENCY", default=8)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
 
+# --- The client-system API (api, issue 27) -----------------------------------------------
+# Hours an Idempotency-Key's answer is kept per client system (a retry within them replays it).
+API_IDEMPOTENCY_HOURS = env.float("API_IDEMPOTENCY_HOURS", default=24)
+
 # --- Certification ---------------------------------------------------------------
 # Days before the resubmission and invoice deadlines that their reminder goes out.
 CERTIFICATION_REMINDER_LEAD_DAYS = env.int("CERTIFICATION_REMINDER_LEAD_DAYS", default=7)
