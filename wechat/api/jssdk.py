@@ -37,6 +37,12 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+_EXPIRE_IF_CURRENT = """
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+if string.match(value, '^[^|]*|(.*)$') == ARGV[1] then redis.call('DEL', KEYS[1]); return 1 end
+return 0
+"""
 
 
 def get_ticket(client: WeChatClient, ticket_type: str = "jsapi") -> JSONObject:
@@ -83,6 +89,7 @@ class TicketStore:
         self.prefix = key_prefix
         self.clock: Callable[[], float] = time.time
         self._release = redis_client.register_script(_RELEASE)
+        self._expire_if_current = redis_client.register_script(_EXPIRE_IF_CURRENT)
 
     def ticket_key(self, appid: str) -> str:
         return f"{self.prefix}jsapi-ticket:{appid}"
@@ -97,6 +104,11 @@ class TicketStore:
             return None
         expires_ms, ticket = (value.decode() if isinstance(value, bytes) else str(value)).split("|", 1)
         return ticket, int(expires_ms) / 1000
+
+    def expire_if_current(self, appid: str, ticket: str) -> bool:
+        """Forget the cached ticket only if it is still ``ticket`` (compare-and-expire, as the
+        token store does): a stale report cannot throw away a ticket fetched since."""
+        return bool(self._expire_if_current(keys=[self.ticket_key(appid)], args=[ticket]))
 
     def _fresh(self, appid: str) -> str | None:
         found = self.cached(appid)
