@@ -247,10 +247,10 @@ def access_token(request, appid: str, force: bool = False):
             token = None
     now = time.time()
     if token is None or expires_at - now <= store.margin_seconds:
-        account = call.account()
-        token = store.get_token(account.appid, account.appsecret, source=source)
-        current = store.cached(account.appid, source=source)
-        expires_at = current.expires_at if current else now
+        # missing, or refreshing ahead: the account (and its AppSecret) is read only if this
+        # caller is the one that fetches; the others get the still-valid token at once
+        current = store.get_cached(call.appid, lambda: str(call.account().appsecret), source=source)
+        token, expires_at = current.token, current.expires_at
     gate.close_call(call, status=200, outcome=Outcome.OK)
     return {"access_token": token, "expires_in": max(0, int(expires_at - now)), "source": source}
 

@@ -128,3 +128,25 @@ def test_getticket_with_an_expired_token_refreshes_the_token_once_then_issues(sb
 def test_the_phone_knows_no_unknown_account(sb):
     response = requests.post(f"{sb.base_url}/sandbox/jssdk/wxnobody/config", json={}, timeout=5)
     assert response.status_code == 404
+
+
+def test_near_its_end_one_caller_renews_the_ticket_and_the_others_do_not_wait(sb, redis_client):
+    """Refresh ahead (issue 27's p99): inside the margin the current ticket is served at once
+    while the lock's taker fetches the next; the client is made only by the one that fetches."""
+    store = jssdk.TicketStore(redis_client, margin_seconds=300)
+    made = []
+
+    def factory():
+        made.append(1)
+        return make_client(sb, redis_client)
+
+    first = store.get_ticket(factory, appid=APPID)
+    store.clock = lambda: time.time() + sb.token_ttl - 200  # 200 s left: inside the margin
+    redis_client.set(store.lock_key(APPID), "someone-else", px=5000)  # another caller is renewing
+    assert store.get_ticket(factory, appid=APPID) == first and len(made) == 1
+    redis_client.delete(store.lock_key(APPID))
+    sb.force_error("/cgi-bin/ticket/getticket", 45009, times=1)  # not retried
+    assert store.get_ticket(factory, appid=APPID) == first  # WeChat failed: the current one still
+    second = store.get_ticket(factory, appid=APPID)
+    assert second != first and ticket_fetches(sb, APPID) == 2
+    assert wx_config(sb, first) == wx_config(sb, second) == "config:ok"

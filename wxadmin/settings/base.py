@@ -278,8 +278,11 @@ WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com"
 
 # --- WeChat access tokens ------------------------------------------------------
 # A cached token is used while it has more than the margin left; past it, one
-# process (Redis lock, lease below) fetches a new one while the others wait.
+# process (Redis lock, lease below) fetches a new one while the others keep using the
+# current token (refresh ahead) until it has less than the stale floor left; below that
+# (or with no token) they wait. The floor defaults to min(30 s, margin / 2).
 WECHAT_TOKEN_MARGIN_SECONDS = env.int("WECHAT_TOKEN_MARGIN_SECONDS", default=300)
+WECHAT_TOKEN_STALE_FLOOR_SECONDS = env.float("WECHAT_TOKEN_STALE_FLOOR_SECONDS", default=None)
 WECHAT_TOKEN_LOCK_LEASE_SECONDS = env.int("WECHAT_TOKEN_LOCK_LEASE_SECONDS", default=10)
 WECHAT_TOKEN_WAIT_SECONDS = env.int("WECHAT_TOKEN_WAIT_SECONDS", default=15)
 WECHAT_HTTP_CONNECT_TIMEOUT = env.float("WECHAT_HTTP_CONNECT_TIMEOUT", default=3.05)
