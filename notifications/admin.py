@@ -183,7 +183,14 @@ class SendAdmin(AccountScopedAdminMixin, ModelAdmin):
         initial = {key: request.GET[key] for key in ("template", "openid", "tag_id") if key in request.GET}
         if "tag_id" in initial:
             initial["target_kind"] = TargetKind.TAG
-        form = SendForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+        account = request.GET.get("account", "")
+        form = SendForm(
+            request.POST or None,
+            request.FILES or None,
+            user=request.user,
+            initial=initial,
+            account_id=int(account) if account.isdigit() else None,
+        )
         if request.method == "POST" and form.is_valid():
             send = self._create_send(request, form)
             if send is not None:
