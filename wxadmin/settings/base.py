@@ -326,6 +326,9 @@ NOTIFICATIONS_DAILY_QUOTA = env.int("NOTIFICATIONS_DAILY_QUOTA", default=100_000
 # Calls in flight at once per send, and deliveries claimed per batch.
 NOTIFICATIONS_CONCURRENCY = env.int("NOTIFICATIONS_CONCURRENCY", default=8)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
+# Days the delivery log keeps each message (0 = keep everything); an hourly task prunes
+# older ones in batches. Sends keep their totals.
+NOTIFICATIONS_DELIVERY_RETENTION_DAYS = env.int("NOTIFICATIONS_DELIVERY_RETENTION_DAYS", default=180)
 
 # --- The client-system API (api, issue 27) -----------------------------------------------
 # Hours an Idempotency-Key's answer is kept per client system (a retry within them replays it).
