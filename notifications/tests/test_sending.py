@@ -284,8 +284,9 @@ def test_the_delivery_log_is_pruned_in_batches_keeping_sends_in_flight(template,
     services.run_send(old.pk)
     old.refresh_from_db()
     assert old.sent == 7
-    waiting = services.template_send(account=account, template=template, openid=OPENIDS[0], data=GOOD, by=None)
-    recent = services.template_send(account=account, template=template, openid=OPENIDS[1], data=GOOD, by=None)
+    one = {"account": account, "template": template, "data": GOOD, "by": None}
+    waiting = services.template_send(openid=OPENIDS[0], **one)
+    recent = services.template_send(openid=OPENIDS[1], **one)
     long_ago = timezone.now() - datetime.timedelta(days=200)
     Delivery.objects.filter(send__in=[old, waiting]).update(created_at=long_ago)
     Delivery.objects.filter(send=recent).update(status=DeliveryStatus.DELIVERED)
