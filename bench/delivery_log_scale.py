@@ -238,6 +238,9 @@ def main() -> int:
 
     django.setup()
     from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # the test client records each response's context (rows shown)
 
     if not args.reuse:
         for name, size in ((SMALL_DB, 10_000), (LARGE_DB, large)):

@@ -178,3 +178,28 @@ def test_the_keyword_inputs_make_the_values_and_each_rule_is_checked(staff, temp
     sent = staff.post(URL, {**base, "kw_character_string1": "SN-1", "kw_thing2": "蓝色保温杯"})
     assert sent.status_code == 302
     assert Send.objects.get().data == {"character_string1": "SN-1", "thing2": "蓝色保温杯"}
+
+
+def test_the_delivery_log_search_is_exact_and_by_kind(staff, template, redis_client):
+    """An OpenID (case-sensitive, as WeChat's), a msgid or a template ID, each exactly."""
+    send = services.template_send(
+        account=template.account,
+        template=template,
+        rows=[
+            (2, OPENIDS[0], {"character_string1": "SN-1", "thing2": "杯子"}),
+            (3, OPENIDS[1], {"character_string1": "SN-2", "thing2": "杯子"}),
+        ],
+        by=None,
+    )
+    Delivery.objects.filter(send=send, openid=OPENIDS[0]).update(msgid=3000000123)
+
+    def found(term):
+        page = staff.get(f"/admin/notifications/delivery/?q={term}")
+        assert page.status_code == 200
+        return sorted(d.openid for d in page.context["cl"].result_list)
+
+    assert found(OPENIDS[1]) == [OPENIDS[1]]
+    assert found(OPENIDS[1].upper()) == []
+    assert found("3000000123") == [OPENIDS[0]]
+    assert found("tpl_page") == sorted(OPENIDS[:2])
+    assert found("nobody-at-all") == []
