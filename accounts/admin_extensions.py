@@ -6,6 +6,7 @@ register here from their AppConfig.ready(), and the accounts admin picks them up
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,39 @@ def account_columns() -> list[AccountColumn]:
 
 def account_actions() -> list[Callable]:
     return list(_actions)
+
+
+# --- links on one follower (an OpenID of an account) -----------------------------------------
+@dataclass(frozen=True)
+class FollowerLink:
+    """A link another app offers wherever one follower is shown (the follower list, the
+    conversation page), to the users `allowed(request)` admits: `url(account_id, openid)`
+    (issue 26: "send a template message" from both pages, without audience or messaging
+    importing notifications)."""
+
+    name: str
+    label: Any  # translatable
+    url: Callable[[int, str], str]
+    allowed: Callable[[Any], bool]
+
+
+_follower_links: list[FollowerLink] = []
+
+
+def register_follower_link(
+    *, name: str, label: Any, url: Callable[[int, str], str], allowed: Callable[[Any], bool]
+) -> None:
+    """Offer a link on every follower (idempotent by name); from an AppConfig.ready()."""
+    if any(link.name == name for link in _follower_links):
+        return
+    _follower_links.append(FollowerLink(name, label, url, allowed))
+
+
+def follower_links_for(request: Any) -> list[FollowerLink]:
+    """The links this user may follow (ask once per page)."""
+    return [link for link in _follower_links if link.allowed(request)]
+
+
+def follower_links(request: Any, account_id: int, openid: str) -> list[tuple[str, str]]:
+    """(label, url) of every link this user may follow for one follower."""
+    return [(str(link.label), link.url(account_id, openid)) for link in follower_links_for(request)]

@@ -36,6 +36,7 @@ def _settings_key() -> tuple[object, ...]:
         settings.WECHAT_TOKEN_MARGIN_SECONDS,
         settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,
         settings.WECHAT_TOKEN_WAIT_SECONDS,
+        settings.WECHAT_TOKEN_STALE_FLOOR_SECONDS,
     )
 
 
@@ -61,6 +62,7 @@ def token_store() -> TokenStore:
                     margin_seconds=settings.WECHAT_TOKEN_MARGIN_SECONDS,
                     lock_lease_seconds=settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,
                     wait_seconds=settings.WECHAT_TOKEN_WAIT_SECONDS,
+                    stale_floor_seconds=settings.WECHAT_TOKEN_STALE_FLOOR_SECONDS,
                     timeout=_timeout(),
                     on_fetch=_record_fetch,
                 )

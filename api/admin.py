@@ -25,6 +25,9 @@ from core.domain_errors import DomainError
 from . import audit, selectors, services
 from .models import ApiCall, ClientSystem, JsDomain
 
+#: notifications' send permission, named here so that the admin imports no other app
+SEND_TEMPLATES = "notifications.send_template_message"
+
 
 @admin.register(ClientSystem)
 class ClientSystemAdmin(ScopedAdminMixin, ModelAdmin):
@@ -38,10 +41,18 @@ class ClientSystemAdmin(ScopedAdminMixin, ModelAdmin):
         "allowed_ips",
         "rate_limit_per_minute",
         "expires_at",
+        "can_send_templates",
         "key_table",
         "revoked_at",
     ]
     readonly_fields = ["key_table", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """Only staff who may send template messages may give a client system that scope."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm(SEND_TEMPLATES):
+            fields.append("can_send_templates")
+        return fields
 
     def may_access(self, request, obj) -> bool:
         return obj is None or selectors.clients_visible_to(request.user).filter(pk=obj.pk).exists()

@@ -19,6 +19,7 @@ _OUTCOME_BY_STATUS = {
     401: Outcome.UNAUTHENTICATED,
     403: Outcome.FORBIDDEN,
     404: Outcome.NOT_FOUND,
+    409: Outcome.BAD_REQUEST,
     413: Outcome.BAD_REQUEST,
     422: Outcome.BAD_REQUEST,
     429: Outcome.RATE_LIMITED,
@@ -35,6 +36,7 @@ class ApiError(Exception):
         message: Promise | str,
         *,
         headers: dict[str, str] | None = None,
+        zh: str | None = None,
         **params: Any,
     ) -> None:
         super().__init__(code)
@@ -43,12 +45,16 @@ class ApiError(Exception):
         self.message = message
         self.params = params
         self.headers = headers or {}
+        #: the Chinese text when the message is already rendered (a service's refusal)
+        self.zh = zh
 
     @property
     def outcome(self) -> str:
         return _OUTCOME_BY_STATUS.get(self.status, Outcome.ERROR)
 
     def _render(self, language: str) -> str:
+        if language != "en" and self.zh is not None:
+            return self.zh
         with translation.override(language):
             text = str(self.message)
         return text % self.params if self.params else text

@@ -57,6 +57,7 @@ class KeyInfo:
     client_expires_at: datetime.datetime | None
     allowed_ips: str
     rate_limit: int
+    can_send_templates: bool
     account_id: int | None
     granted: bool
     token_source: str
@@ -136,6 +137,7 @@ def _load(prefix: str, appid: str) -> KeyInfo | None:
         client_expires_at=key.client.expires_at,
         allowed_ips=key.client.allowed_ips,
         rate_limit=key.client.rate_limit_per_minute,
+        can_send_templates=key.client.can_send_templates,
         account_id=account_pk,
         granted=key.granted is not None,
         token_source=key.account_token_source or "classic",

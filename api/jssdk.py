@@ -25,7 +25,12 @@ _store: tuple[tuple, jssdk.TicketStore] | None = None
 def ticket_store() -> jssdk.TicketStore:
     """The process's ticket store, on the token store's Redis client (rebuilt after a fork)."""
     global _store
-    key = (os.getpid(), settings.REDIS_URL, settings.WECHAT_TOKEN_MARGIN_SECONDS)
+    key = (
+        os.getpid(),
+        settings.REDIS_URL,
+        settings.WECHAT_TOKEN_MARGIN_SECONDS,
+        settings.WECHAT_TOKEN_STALE_FLOOR_SECONDS,
+    )
     if _store is None or _store[0] != key:
         with _lock:
             if _store is None or _store[0] != key:
@@ -36,6 +41,7 @@ def ticket_store() -> jssdk.TicketStore:
                         margin_seconds=settings.WECHAT_TOKEN_MARGIN_SECONDS,
                         lock_lease_seconds=settings.WECHAT_TOKEN_LOCK_LEASE_SECONDS,
                         wait_seconds=settings.WECHAT_TOKEN_WAIT_SECONDS,
+                        stale_floor_seconds=settings.WECHAT_TOKEN_STALE_FLOOR_SECONDS,
                     ),
                 )
     return _store[1]
@@ -75,10 +81,10 @@ def config(
         expires_ms, _sep, value = cached_ticket.decode().partition("|")
         if int(expires_ms) / 1000 - time.time() > store.margin_seconds:
             ticket = value
-    if ticket is None:
+    if ticket is None:  # missing or refreshing ahead: the account is read only to fetch
         from accounts.models import OfficialAccount
 
-        ticket = store.get_ticket(client_for(OfficialAccount.objects.get(pk=account_id)))
+        ticket = store.get_ticket(lambda: client_for(OfficialAccount.objects.get(pk=account_id)), appid=appid)
     timestamp = int(time.time())
     nonce = secrets.token_urlsafe(12)
     return {

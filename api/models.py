@@ -62,6 +62,14 @@ class ClientSystem(models.Model):
     expires_at = models.DateTimeField(
         _("expires at"), null=True, blank=True, help_text=_("Empty: never. Every key stops working then.")
     )
+    can_send_templates = models.BooleanField(
+        _("may send template messages"),
+        default=False,
+        help_text=_(
+            "The key's scope for POST …/template-messages (only staff who may send template "
+            "messages can grant it)."
+        ),
+    )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -187,3 +195,52 @@ class ApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.status}"
+
+
+class ApiSend(models.Model):
+    """A template send made through the API, and the client system that made it: a key may
+    look up only its own client system's sends (GET …/template-messages/{id})."""
+
+    client = models.ForeignKey(
+        ClientSystem, verbose_name=_("client system"), on_delete=models.CASCADE, related_name="sends"
+    )
+    send = models.OneToOneField(
+        "notifications.Send", verbose_name=_("template send"), on_delete=models.CASCADE, related_name="api"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("template send through the API")
+        verbose_name_plural = _("template sends through the API")
+
+    def __str__(self) -> str:
+        return f"{self.client} → {self.send_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The answer to a POST made with an `Idempotency-Key` header, per client system (issue 27).
+
+    Written in the same transaction as what the request did (the template send), so a
+    request is either done and recorded or neither: a retry with the same key and the same
+    body replays `status` and `body`; with another body it is refused. A duplicate that
+    arrives while the first is in flight waits on the row's unique index and then replays.
+    Kept `API_IDEMPOTENCY_HOURS` (24 by default), pruned by `api.prune_idempotency`.
+    """
+
+    client = models.ForeignKey(ClientSystem, verbose_name=_("client system"), on_delete=models.CASCADE)
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    endpoint = models.CharField(_("endpoint"), max_length=40)
+    status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    body = models.JSONField(_("answer"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="api_idempotency_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -9,4 +9,10 @@ SCHEDULES = [
         "every_seconds": 10,
         "description": "Move the audit rows of API calls queued in Redis into the call log (issue 27).",
     },
+    {
+        "name": gettext_noop("api: forget old idempotency keys"),
+        "task": "api.prune_idempotency",
+        "every_seconds": 3600,
+        "description": "Delete the Idempotency-Key answers older than API_IDEMPOTENCY_HOURS (issue 27).",
+    },
 ]

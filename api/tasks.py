@@ -9,3 +9,11 @@ def flush_calls() -> int:
     from .audit import flush
 
     return flush()
+
+
+@shared_task(name="api.prune_idempotency")
+def prune_idempotency() -> int:
+    """Beat: delete Idempotency-Key answers past API_IDEMPOTENCY_HOURS (api/idempotency.py)."""
+    from .idempotency import prune
+
+    return prune()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Schema
@@ -23,14 +24,16 @@ from accounts.wechat_api import client_for, token_store
 from wechat.api import basic
 from wechat.errors import WeChatError, address_refused
 
-from . import errors, gate
+from . import errors, gate, idempotency, sends
 from . import jssdk as js
 from .models import Outcome
 
 logger = logging.getLogger(__name__)
 
-#: the largest body an endpoint reads (a page URL fits in far less)
+#: the largest body an endpoint reads (a page URL fits in far less)…
 MAX_BODY_BYTES = 8 * 1024
+#: …but a batch of template messages (up to sends.MAX_BATCH recipients with their values)
+BODY_LIMITS = {"template-messages": 1024 * 1024}
 #: what each endpoint reads from Redis in the rate limit's round trip
 PREFETCH = {"access-token": ("token",), "jssdk-config": ("ticket",)}
 
@@ -42,9 +45,10 @@ class ApiKeyAuth(HttpBearer):
         match = request.resolver_match
         endpoint = match.url_name if match and match.url_name else "unknown"
         appid = str(match.kwargs.get("appid", "")) if match else ""
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        limit = BODY_LIMITS.get(endpoint, MAX_BODY_BYTES)
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
             request.api_call = gate.Call(endpoint=endpoint, appid=appid[:32], ip=None)  # type: ignore[attr-defined]
-            raise errors.body_too_large(MAX_BODY_BYTES)
+            raise errors.body_too_large(limit)
         return gate.open_call(request, endpoint=endpoint, appid=appid, prefetch=PREFETCH.get(endpoint, ()))
 
     def authenticate(self, request: HttpRequest, token: str):  # pragma: no cover - __call__ does it
@@ -55,8 +59,8 @@ api = NinjaAPI(
     title="wxadmin API",
     version="1",
     urls_namespace="api-v1",
-    description="Access tokens and JS-SDK signatures of your official accounts, from one place. "
-    "See docs/api.md.",
+    description="Access tokens, JS-SDK signatures and template messages of your official accounts, "
+    "from one place. See docs/api.md.",
     auth=ApiKeyAuth(),
 )
 
@@ -137,12 +141,77 @@ class JsSdkConfig(Schema):
     signature: str
 
 
+class MiniProgram(Schema):
+    appid: str = Field(max_length=32)
+    pagepath: str = Field("", max_length=200)
+
+
+class Recipient(Schema):
+    touser: str = Field(max_length=64, description="the follower's OpenID")
+    data: dict[str, str | dict[str, str]] | None = Field(
+        None, description="this recipient's values (merged over the shared `data`)"
+    )
+
+
+class TemplateSendRequest(Schema):
+    template_id: str = Field(max_length=64, description="WeChat's template ID (synced in wxadmin)")
+    touser: str | None = Field(None, max_length=64, description="one follower's OpenID…")
+    tag_id: int | None = Field(None, ge=0, description="…or every follower with this tag…")
+    messages: list[Recipient] | None = Field(
+        None, description=f"…or a batch of 1 to {sends.MAX_BATCH} recipients, each with its values"
+    )
+    data: dict[str, str | dict[str, str]] = Field(
+        default_factory=dict,
+        description='the keywords\' values: {"thing1": "…"} (WeChat\'s {"thing1": {"value": "…"}} too)',
+    )
+    url: str = Field("", max_length=500)
+    miniprogram: MiniProgram | None = None
+
+
+class DeliveryRef(Schema):
+    id: int
+    touser: str
+
+
+class SendAccepted(Schema):
+    send_id: int
+    status: str
+    total: int
+    deliveries: list[DeliveryRef]
+    status_url: str
+
+
+class DeliveryState(Schema):
+    id: int
+    touser: str
+    status: str
+    msgid: int | None
+    errcode: int | None
+    error: str
+    finished_at: str | None
+
+
+class SendState(Schema):
+    send_id: int
+    status: str
+    status_note: str
+    total: int
+    sent: int
+    failed: int
+    created_at: str
+    finished_at: str | None
+    deliveries: list[DeliveryState]
+    next_after: int | None = Field(description="pass as `after` for the next page; null at the end")
+
+
 ERRORS = {
     400: ErrorBody,
     401: ErrorBody,
     403: ErrorBody,
     404: ErrorBody,
+    409: ErrorBody,
     413: ErrorBody,
+    422: ErrorBody,
     429: ErrorBody,
     502: ErrorBody,
 }
@@ -175,10 +244,10 @@ def access_token(request, appid: str, force: bool = False):
             token = None
     now = time.time()
     if token is None or expires_at - now <= store.margin_seconds:
-        account = call.account()
-        token = store.get_token(account.appid, account.appsecret, source=source)
-        current = store.cached(account.appid, source=source)
-        expires_at = current.expires_at if current else now
+        # missing, or refreshing ahead: the account (and its AppSecret) is read only if this
+        # caller is the one that fetches; the others get the still-valid token at once
+        current = store.get_cached(call.appid, lambda: str(call.account().appsecret), source=source)
+        token, expires_at = current.token, current.expires_at
     gate.close_call(call, status=200, outcome=Outcome.OK)
     return {"access_token": token, "expires_in": max(0, int(expires_at - now)), "source": source}
 
@@ -210,3 +279,63 @@ def jssdk_config(request, appid: str, payload: JsSdkRequest):
     )
     gate.close_call(call, status=200, outcome=Outcome.OK)
     return result
+
+
+def _json(status: int, body: dict, **headers: str) -> JsonResponse:
+    response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+@api.post(
+    "/accounts/{appid}/template-messages",
+    url_name="template-messages",
+    response={202: SendAccepted, **ERRORS},
+    summary="Send a template message to one follower, a tag, or a batch",
+)
+def template_messages(request, appid: str, payload: TemplateSendRequest):
+    """Queue template messages; answers 202 with the send's id and one delivery id per
+    recipient, to follow in `GET …/template-messages/{send_id}`. The client system needs the
+    "may send template messages" scope.
+
+    Send an `Idempotency-Key` header (a UUID) and retry with the same key after a timeout: the
+    first answer is replayed and nothing is sent twice (docs/api.md)."""
+    call: gate.Call = request.auth
+    assert call.info is not None
+    key = idempotency.check_key(request.headers.get(idempotency.HEADER))
+    with transaction.atomic():
+        record = None
+        if key is not None:
+            claimed = idempotency.begin(
+                client_id=call.info.client_id,
+                key=key,
+                fingerprint=idempotency.fingerprint(request.method, request.path, request.body),
+                endpoint=call.endpoint,
+            )
+            if isinstance(claimed, idempotency.Replay):
+                gate.close_call(call, status=claimed.status, outcome=Outcome.OK)
+                return _json(claimed.status, claimed.body, **{"Idempotent-Replayed": "true"})
+            record = claimed
+        status, body = sends.create(call, payload)
+        if record is not None:
+            idempotency.complete(record, status=status, body=body)
+    gate.close_call(call, status=status, outcome=Outcome.OK)
+    return _json(status, body)
+
+
+@api.get(
+    "/accounts/{appid}/template-messages/{send_id}",
+    url_name="template-message",
+    response={200: SendState, **ERRORS},
+    summary="A send's progress and its delivery log",
+)
+def template_message(request, appid: str, send_id: int, after: int = 0, limit: int = 100):
+    """A send this client system made: status, totals, and its delivery rows with an id above
+    `after` (at most `limit`, 1000 at most); follow `next_after` for the next page. A row's
+    status goes pending → calling → sent → delivered / user_block / system_failed (WeChat's
+    TEMPLATESENDJOBFINISH), or refused / unknown / cancelled."""
+    call: gate.Call = request.auth
+    body = sends.status(call, send_id, after=after, limit=limit)
+    gate.close_call(call, status=200, outcome=Outcome.OK)
+    return body

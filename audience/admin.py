@@ -18,12 +18,13 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.paginator import InfinitePaginator
 
+from accounts.admin_extensions import follower_links_for
 from accounts.models import OfficialAccount
 from accounts.scoping import AccountScopedAdminMixin, require_account_access
 from accounts.selectors import accounts_visible_to
@@ -211,6 +212,25 @@ class FollowerAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, ModelAdmin):
     @admin.display(description=_("set remark"))
     def remark_link(self, obj):
         return format_html('<a href="{}/remark/">{}</a>', obj.pk, _("Set remark"))
+
+    def get_list_display(self, request):
+        """The links other apps offer on a follower (accounts.admin_extensions), e.g. "send a
+        template message", for this user: a column only when there is one to show."""
+
+        links = follower_links_for(request)
+        base = super().get_list_display(request)
+        if not links:
+            return base
+
+        @admin.display(description=_("more"))
+        def follower_actions(obj):
+            return format_html_join(
+                " · ",
+                '<a href="{}">{}</a>',
+                ((link.url(obj.account_id, obj.openid), str(link.label)) for link in links),
+            )
+
+        return (*base, follower_actions)
 
     def get_urls(self):
         return [

@@ -15,4 +15,12 @@ SCHEDULES = [
         "every_seconds": 10,
         "description": "Issue 26: TEMPLATESENDJOBFINISH outcomes queued by the callback.",
     },
+    {
+        "name": gettext_noop("notifications: prune the delivery log"),
+        "task": "notifications.prune_deliveries",
+        # hourly, each run inside the task time limit; each resumes where the last stopped
+        "crontab": {"minute": "23", "hour": "*"},
+        "kwargs": {"batch_size": 5000, "pause_seconds": 0.1, "max_seconds": 45},
+        "description": "Issue 26: deliveries older than NOTIFICATIONS_DELIVERY_RETENTION_DAYS, in batches.",
+    },
 ]

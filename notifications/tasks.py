@@ -23,3 +23,18 @@ def resume_sends() -> int:
 def apply_finish_events() -> int:
     """Beat: write queued TEMPLATESENDJOBFINISH outcomes to the delivery log."""
     return services.drain_finish_events()
+
+
+@shared_task(name="notifications.prune_deliveries")
+def prune_deliveries(
+    batch_size: int = 5000, pause_seconds: float = 0.0, max_seconds: float | None = None
+) -> int:
+    """Beat: delete deliveries older than NOTIFICATIONS_DELIVERY_RETENTION_DAYS, in batches,
+    never past three quarters of the soft time limit (the next run goes on)."""
+    from django.conf import settings
+
+    from .retention import deliveries_prune
+
+    budget = settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.75
+    max_seconds = budget if max_seconds is None else min(max_seconds, budget)
+    return deliveries_prune(batch_size=batch_size, pause_seconds=pause_seconds, max_seconds=max_seconds)

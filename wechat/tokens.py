@@ -5,7 +5,13 @@ time a new one is fetched, and allows 2000 fetches a day. So across every
 process and host there must be one fetch per account per refresh:
 
 1. Read the cache (one Redis GET). More than ``margin_seconds`` left → use it.
-2. Otherwise take the per-account lock: ``SET lock owner NX PX lease``, with a
+1b. **Refresh ahead:** inside the margin but still valid for more than
+   ``stale_floor_seconds``: try the lock without waiting. The one caller that gets it
+   fetches the next token; every other caller — and the refresher itself if WeChat fails —
+   uses the current token at once. Nobody waits on the lock while a valid token exists, and
+   there is never a second refresher (the lock). After a lasting refusal (a wrong AppSecret,
+   40164…), the next try waits ``REFRESH_AHEAD_RETRY_SECONDS``: not a fetch per call.
+2. Missing or nearly over: take the per-account lock: ``SET lock owner NX PX lease``, with a
    random owner id so that only the owner can release it (compare-and-delete
    in Lua; a holder that outlives its lease cannot delete a successor's lock).
 3. **Re-check the cache** once the lock is ours: the previous holder has
@@ -60,6 +66,9 @@ return 0
 #: WeChat keeps an old token working this long after issuing a new one (5 minutes),
 #: less a safety margin: after an unanswered fetch the cached token counts as ending then.
 UNSEEN_TOKEN_OVERLAP_SECONDS = 240
+#: after a failed refresh ahead of expiry, the current token is served this long before
+#: the next try (the status hash's last_error_at says when it failed)
+REFRESH_AHEAD_RETRY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -111,11 +120,16 @@ class TokenStore:
         timeout: tuple[float, float] = (3.05, 10),
         poll_seconds: float = 0.02,
         on_fetch: Callable[[TokenInfo], None] | None = None,
+        stale_floor_seconds: float | None = None,
     ) -> None:
         self.redis = redis_client
         self.base_url = base_url.rstrip("/")
         self._session = session
         self.margin_seconds = margin_seconds
+        #: below this much life left, callers wait for the refresh instead of using the token
+        self.stale_floor_seconds = (
+            min(30.0, margin_seconds / 2) if stale_floor_seconds is None else stale_floor_seconds
+        )
         self.lock_lease_seconds = lock_lease_seconds
         self.wait_seconds = lock_lease_seconds + 5 if wait_seconds is None else wait_seconds
         self.prefix = key_prefix
@@ -146,18 +160,25 @@ class TokenStore:
     # --- reads ----------------------------------------------------------------------------
     def cached(self, appid: str, *, source: str = "classic") -> CachedToken | None:
         value = self.redis.get(self.token_key(appid, _check_source(source)))
-        if not value:
-            return None
-        expires_ms, fetched_ms, token = _str(value).split("|", 2)
-        return CachedToken(token, int(expires_ms) / 1000, int(fetched_ms) / 1000)
+        return _parse(value) if value else None
 
-    def get_token(self, appid: str, secret: str, *, source: str = "classic") -> str:
-        """A token with more than ``margin_seconds`` left, fetching it at most once cluster-wide."""
+    def get_token(self, appid: str, secret: str | Callable[[], str], *, source: str = "classic") -> str:
+        """A token with more than ``margin_seconds`` left, fetching it at most once cluster-wide
+        (inside the margin, the still-valid token while one caller refreshes ahead)."""
+        return self.get_cached(appid, secret, source=source).token
+
+    def get_cached(
+        self, appid: str, secret: str | Callable[[], str], *, source: str = "classic"
+    ) -> CachedToken:
+        """`get_token` with the token's expiry; ``secret`` may be a function, called only to fetch."""
         value = self.redis.get(self.token_key(appid, _check_source(source)))
         if value:
-            expires_ms, _, token = _str(value).split("|", 2)
-            if int(expires_ms) / 1000 - self.clock() > self.margin_seconds:
-                return token
+            current = _parse(value)
+            left = current.expires_at - self.clock()
+            if left > self.margin_seconds:
+                return current
+            if left > self.stale_floor_seconds:
+                return self._refresh_ahead(appid, secret, source, current)
         cached: CachedToken | None
         try:
             cached, _ = self._single_flight(appid, secret, source, min_ttl=self.margin_seconds, force=False)
@@ -167,7 +188,36 @@ class TokenStore:
             if cached is None or cached.expires_at - self.clock() <= 5:
                 raise
             logger.warning("using the current %s token of %s until a refresh succeeds", source, appid)
-        return cached.token
+        return cached
+
+    def _refresh_ahead(
+        self, appid: str, secret: str | Callable[[], str], source: str, current: CachedToken
+    ) -> CachedToken:
+        """The token is inside the margin and still valid: one caller (the lock's taker) renews
+        it; the others, and the renewer when WeChat fails, use it without waiting."""
+        lock_key = self.lock_key(appid, source)
+        owner = uuid.uuid4().hex
+        if not self.redis.set(lock_key, owner, nx=True, px=int(self.lock_lease_seconds * 1000)):
+            return current  # someone is renewing it: use the current one meanwhile
+        try:
+            cached = self.cached(appid, source=source)
+            if cached and cached.expires_at - self.clock() > self.margin_seconds:
+                return cached  # renewed by the previous holder
+            info = self.status(appid, source=source)
+            if (
+                info is not None
+                and info.last_errcode is not None
+                and info.last_error_at is not None
+                and self.clock() - info.last_error_at < REFRESH_AHEAD_RETRY_SECONDS
+                and not WeChatError(info.last_errcode, info.last_error, api=TOKEN_PATHS[source]).temporary
+            ):
+                return cached or current  # a lasting refusal a moment ago: not one fetch per call
+            return self._fetch_and_store(appid, secret, source)
+        except WeChatError:
+            logger.warning("using the current %s token of %s until a refresh succeeds", source, appid)
+            return self.cached(appid, source=source) or current
+        finally:
+            self._release(keys=[lock_key], args=[owner])
 
     def refresh(
         self,
@@ -216,7 +266,7 @@ class TokenStore:
 
     # --- the single flight -------------------------------------------------------------------
     def _single_flight(
-        self, appid: str, secret: str, source: str, *, min_ttl: float, force: bool
+        self, appid: str, secret: str | Callable[[], str], source: str, *, min_ttl: float, force: bool
     ) -> tuple[CachedToken, bool]:
         lock_key = self.lock_key(appid, source)
         owner = uuid.uuid4().hex
@@ -263,7 +313,9 @@ class TokenStore:
             if not error.temporary:
                 raise error
 
-    def _fetch_and_store(self, appid: str, secret: str, source: str) -> CachedToken:
+    def _fetch_and_store(self, appid: str, secret: str | Callable[[], str], source: str) -> CachedToken:
+        if callable(secret):
+            secret = secret()
         api = TOKEN_PATHS[source]
         url = self.base_url + api
         # The whole fetch must fit in the lease, or a second process would fetch too.
@@ -409,6 +461,11 @@ def _check_source(source: str) -> str:
     if source not in SOURCES:
         raise ValueError(f"token source must be one of {SOURCES}")
     return source
+
+
+def _parse(value: bytes | str) -> CachedToken:
+    expires_ms, fetched_ms, token = _str(value).split("|", 2)
+    return CachedToken(token, int(expires_ms) / 1000, int(fetched_ms) / 1000)
 
 
 def _str(value: bytes | str) -> str:

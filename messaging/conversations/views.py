@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.admin_extensions import follower_links
 from accounts.models import OfficialAccount
 from accounts.scoping import require_account_access
 from core.permissions import requires_permission
@@ -126,6 +127,7 @@ def conversation_detail(request: HttpRequest, admin_context: dict, account_pk: i
         "types": OutboundType.choices,
         "text_max": OUTBOUND_TEXT_MAX_LENGTH,
         "list_url": reverse("admin:messaging_workspace"),
+        "follower_links": follower_links(request, account.pk, openid),  # e.g. a template message
     }
     return TemplateResponse(request, "messaging/conversations/detail.html", context)
 

@@ -153,3 +153,53 @@ def test_a_template_delete_wechat_refuses_keeps_it_and_says_why(client, wechat, 
     client.post(url, {"post": "yes"})
     assert not Template.objects.filter(pk=template.pk).exists()
     assert wechat.state(account.appid)["templates"]["templates"] == []
+
+
+def test_a_chosen_template_gets_one_input_per_keyword_with_wechats_rule(staff, template, redis_client):
+    page = staff.get(URL + f"?template={template.pk}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    text = page.content.decode()
+    assert 'name="kw_character_string1"' in text and 'name="kw_thing2"' in text
+    assert 'name="values"' not in text
+    assert 'maxlength="20"' in text  # thing: 20 characters
+    assert "最多 20 个字符" in text  # the rule for a thing, in Chinese
+    assert "notifications/send.js" in text
+    # before a template is chosen: the name=value lines and a hint
+    plain = staff.get(URL).content.decode()
+    assert 'name="values"' in plain and 'name="kw_thing2"' not in plain
+
+
+def test_the_keyword_inputs_make_the_values_and_each_rule_is_checked(staff, template, redis_client):
+    base = {"template": template.pk, "target_kind": "one", "openid": OPENIDS[0]}
+    refused = staff.post(URL, {**base, "kw_character_string1": "SN-1", "kw_thing2": ""})
+    assert refused.status_code == 200 and not Send.objects.exists()
+    assert "thing2" in refused.content.decode()
+    too_long = staff.post(URL, {**base, "kw_character_string1": "SN-1", "kw_thing2": "一" * 21})
+    assert too_long.status_code == 200 and not Send.objects.exists()
+    sent = staff.post(URL, {**base, "kw_character_string1": "SN-1", "kw_thing2": "蓝色保温杯"})
+    assert sent.status_code == 302
+    assert Send.objects.get().data == {"character_string1": "SN-1", "thing2": "蓝色保温杯"}
+
+
+def test_the_delivery_log_search_is_exact_and_by_kind(staff, template, redis_client):
+    """An OpenID (case-sensitive, as WeChat's), a msgid or a template ID, each exactly."""
+    send = services.template_send(
+        account=template.account,
+        template=template,
+        rows=[
+            (2, OPENIDS[0], {"character_string1": "SN-1", "thing2": "杯子"}),
+            (3, OPENIDS[1], {"character_string1": "SN-2", "thing2": "杯子"}),
+        ],
+        by=None,
+    )
+    Delivery.objects.filter(send=send, openid=OPENIDS[0]).update(msgid=3000000123)
+
+    def found(term):
+        page = staff.get(f"/admin/notifications/delivery/?q={term}")
+        assert page.status_code == 200
+        return sorted(d.openid for d in page.context["cl"].result_list)
+
+    assert found(OPENIDS[1]) == [OPENIDS[1]]
+    assert found(OPENIDS[1].upper()) == []
+    assert found("3000000123") == [OPENIDS[0]]
+    assert found("tpl_page") == sorted(OPENIDS[:2])
+    assert found("nobody-at-all") == []

@@ -268,3 +268,35 @@ def test_every_status_by_every_transition(template, account, operator, status, n
             services.send_transition(send=send, name=name, by=operator)
         send.refresh_from_db()
         assert send.status == status
+
+
+def test_the_delivery_log_is_pruned_in_batches_keeping_sends_in_flight(template, account, settings):
+    """Deliveries past NOTIFICATIONS_DELIVERY_RETENTION_DAYS go, batch by batch; a pending or
+    calling one stays whatever its age; the send keeps its totals; a second run finds nothing."""
+    import datetime
+
+    from django.utils import timezone
+
+    from notifications.retention import deliveries_prune
+
+    rows = [(n, f"oOld{n:025d}", GOOD) for n in range(7)]
+    old = services.template_send(account=account, template=template, rows=rows, by=None)
+    services.run_send(old.pk)
+    old.refresh_from_db()
+    assert old.sent == 7
+    one = {"account": account, "template": template, "data": GOOD, "by": None}
+    waiting = services.template_send(openid=OPENIDS[0], **one)
+    recent = services.template_send(openid=OPENIDS[1], **one)
+    long_ago = timezone.now() - datetime.timedelta(days=200)
+    Delivery.objects.filter(send__in=[old, waiting]).update(created_at=long_ago)
+    Delivery.objects.filter(send=recent).update(status=DeliveryStatus.DELIVERED)
+    settings.NOTIFICATIONS_DELIVERY_RETENTION_DAYS = 0
+    assert deliveries_prune() == 0  # 0 keeps everything
+    settings.NOTIFICATIONS_DELIVERY_RETENTION_DAYS = 180
+    assert deliveries_prune(batch_size=3) == 7
+    assert not Delivery.objects.filter(send=old).exists()
+    assert Delivery.objects.filter(send=waiting, status=DeliveryStatus.PENDING).count() == 1
+    assert Delivery.objects.filter(send=recent).count() == 1
+    old.refresh_from_db()
+    assert old.sent == 7  # the send keeps its totals
+    assert deliveries_prune(batch_size=3) == 0

@@ -37,6 +37,12 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+_EXPIRE_IF_CURRENT = """
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+if string.match(value, '^[^|]*|(.*)$') == ARGV[1] then redis.call('DEL', KEYS[1]); return 1 end
+return 0
+"""
 
 
 def get_ticket(client: WeChatClient, ticket_type: str = "jsapi") -> JSONObject:
@@ -63,6 +69,10 @@ class TicketStore:
     when fewer than ``margin_seconds`` remain, take a per-account ``SET NX PX`` lock with a
     random owner, re-check the cache under it, and only then fetch; callers without the lock
     poll the cache for at most ``wait_seconds``. The value is ``expires_ms|ticket``.
+
+    Refresh ahead, as the token store: while the ticket still has more than
+    ``stale_floor_seconds`` left, callers that find the lock taken use it at once instead of
+    waiting, and a failed renewal leaves the current ticket in use.
     """
 
     def __init__(
@@ -74,15 +84,20 @@ class TicketStore:
         wait_seconds: float = 15,
         poll_seconds: float = 0.02,
         key_prefix: str = "wechat:",
+        stale_floor_seconds: float | None = None,
     ) -> None:
         self.redis = redis_client
         self.margin_seconds = margin_seconds
+        self.stale_floor_seconds = (
+            min(30.0, margin_seconds / 2) if stale_floor_seconds is None else stale_floor_seconds
+        )
         self.lock_lease_seconds = lock_lease_seconds
         self.wait_seconds = wait_seconds
         self.poll_seconds = poll_seconds
         self.prefix = key_prefix
         self.clock: Callable[[], float] = time.time
         self._release = redis_client.register_script(_RELEASE)
+        self._expire_if_current = redis_client.register_script(_EXPIRE_IF_CURRENT)
 
     def ticket_key(self, appid: str) -> str:
         return f"{self.prefix}jsapi-ticket:{appid}"
@@ -98,24 +113,38 @@ class TicketStore:
         expires_ms, ticket = (value.decode() if isinstance(value, bytes) else str(value)).split("|", 1)
         return ticket, int(expires_ms) / 1000
 
+    def expire_if_current(self, appid: str, ticket: str) -> bool:
+        """Forget the cached ticket only if it is still ``ticket`` (compare-and-expire, as the
+        token store does): a stale report cannot throw away a ticket fetched since."""
+        return bool(self._expire_if_current(keys=[self.ticket_key(appid)], args=[ticket]))
+
     def _fresh(self, appid: str) -> str | None:
         found = self.cached(appid)
         if found and found[1] - self.clock() > self.margin_seconds:
             return found[0]
         return None
 
-    def get_ticket(self, client: WeChatClient) -> str:
-        """A ticket with more than ``margin_seconds`` left, fetched at most once cluster-wide."""
-        appid = client.appid
-        ticket = self._fresh(appid)
-        if ticket:
-            return ticket
+    def get_ticket(
+        self, client: WeChatClient | Callable[[], WeChatClient], *, appid: str | None = None
+    ) -> str:
+        """A ticket with more than ``margin_seconds`` left, fetched at most once cluster-wide.
+
+        ``client`` may be a function making the client (with ``appid``): it is called only
+        when a fetch is needed, so a cached ticket costs no database read for the account."""
+        if isinstance(client, WeChatClient):
+            appid = client.appid
+        assert appid is not None, "give the appid with a client factory"
+        found = self.cached(appid)
+        if found and found[1] - self.clock() > self.margin_seconds:
+            return found[0]
+        if found and found[1] - self.clock() > self.stale_floor_seconds:
+            return self._refresh_ahead(client, appid, found[0])
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + self.wait_seconds
         while True:
             if self.redis.set(self.lock_key(appid), owner, nx=True, px=int(self.lock_lease_seconds * 1000)):
                 try:
-                    return self._fresh(appid) or self._fetch_and_store(client)
+                    return self._fresh(appid) or self._fetch_and_store(_make(client), appid)
                 finally:
                     self._release(keys=[self.lock_key(appid)], args=[owner])
             ticket = self._fresh(appid)
@@ -128,7 +157,21 @@ class TicketStore:
                 raise WeChatError(ERR_TOKEN_WAIT, "timed out waiting for the ticket lock", api=TICKET_API)
             time.sleep(self.poll_seconds)
 
-    def _fetch_and_store(self, client: WeChatClient) -> str:
+    def _refresh_ahead(
+        self, client: WeChatClient | Callable[[], WeChatClient], appid: str, current: str
+    ) -> str:
+        owner = uuid.uuid4().hex
+        if not self.redis.set(self.lock_key(appid), owner, nx=True, px=int(self.lock_lease_seconds * 1000)):
+            return current  # someone is renewing it
+        try:
+            return self._fresh(appid) or self._fetch_and_store(_make(client), appid)
+        except WeChatError:
+            logger.warning("using the current jsapi_ticket of %s until a refresh succeeds", appid)
+            return current
+        finally:
+            self._release(keys=[self.lock_key(appid)], args=[owner])
+
+    def _fetch_and_store(self, client: WeChatClient, appid: str) -> str:
         answer = get_ticket(client)
         ticket = str(answer.get("ticket") or "")
         if not ticket:
@@ -136,7 +179,11 @@ class TicketStore:
         expires_in = int(answer.get("expires_in") or 7200)
         expires_at = self.clock() + expires_in
         self.redis.set(
-            self.ticket_key(client.appid), f"{int(expires_at * 1000)}|{ticket}", px=max(1, expires_in * 1000)
+            self.ticket_key(appid), f"{int(expires_at * 1000)}|{ticket}", px=max(1, expires_in * 1000)
         )
-        logger.info("fetched the jsapi_ticket of %s (expires in %ss)", client.appid, expires_in)
+        logger.info("fetched the jsapi_ticket of %s (expires in %ss)", appid, expires_in)
         return ticket
+
+
+def _make(client: WeChatClient | Callable[[], WeChatClient]) -> WeChatClient:
+    return client if isinstance(client, WeChatClient) else client()

@@ -257,3 +257,65 @@ def test_an_unanswered_fetch_makes_the_cached_token_end_early_and_refresh_prompt
     fresh = store.get_token(APPID, SECRET)  # inside the margin now: refreshed at once
     assert fresh != token
     assert store.status(APPID).ends_early_at is None
+
+
+def test_inside_the_margin_callers_use_the_valid_token_while_one_refreshes_ahead(sb, redis_client):
+    """The API's p99 (issue 27): near expiry nobody waits on the lock while the current token
+    is valid; exactly one caller renews it, and the others get the current token at once."""
+    sb.token_ttl = 400
+    store = store_for(sb, redis_client, margin_seconds=300)
+    with time_machine.travel(1_900_000_000, tick=False) as traveller:
+        first = store.get_token(APPID, SECRET)
+        traveller.shift(200)  # 200 s left: inside the margin, above the 30 s floor
+        sb.latency_ms = 300  # a slow WeChat: the renewer holds the lock for a while
+        results: dict[str, tuple[str, float]] = {}
+        barrier = threading.Barrier(9)
+
+        def ask(name):
+            own = store_for(sb, redis.Redis.from_url(settings.REDIS_URL), margin_seconds=300)
+            barrier.wait()
+            began = time.perf_counter()
+            token = own.get_token(APPID, SECRET)
+            results[name] = (token, time.perf_counter() - began)
+
+        threads = [threading.Thread(target=ask, args=(f"t{n}",)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        for thread in threads:
+            thread.join()
+    assert sb.token_fetches(APPID) == 2  # one refresher, never two
+    renewed = [name for name, (token, _) in results.items() if token != first]
+    assert len(renewed) == 1
+    waited = sorted(seconds for name, (_, seconds) in results.items() if name not in renewed)
+    assert waited[-1] < 0.25  # the others did not wait for the 300 ms fetch
+
+
+def test_a_secret_function_is_called_only_to_fetch(sb, redis_client):
+    store = store_for(sb, redis_client)
+    asked = []
+
+    def secret():
+        asked.append(1)
+        return SECRET
+
+    store.get_token(APPID, secret)
+    store.get_token(APPID, secret)
+    assert len(asked) == 1
+
+
+def test_after_a_lasting_refusal_refresh_ahead_waits_instead_of_fetching_per_call(sb, redis_client):
+    sb.token_ttl = 400
+    store = store_for(sb, redis_client, margin_seconds=300)
+    with time_machine.travel(1_900_000_000, tick=False) as traveller:
+        token = store.get_token(APPID, SECRET)
+        traveller.shift(200)
+        assert store.get_token(APPID, "wrong-secret") == token  # 40125: the current one still
+        assert store.status(APPID).last_errcode == 40125
+        tries = store.status(APPID).fetches_today  # every fetch that reached WeChat
+        for _ in range(5):
+            assert store.get_token(APPID, "wrong-secret") == token
+        assert store.status(APPID).fetches_today == tries
+        traveller.shift(11)  # past REFRESH_AHEAD_RETRY_SECONDS: one more try
+        assert store.get_token(APPID, SECRET) != token
+        assert store.status(APPID).fetches_today == tries + 1

@@ -281,8 +281,11 @@ WECHAT_OUTGOING_IPS: list[str] = env.list("WECHAT_OUTGOING_IPS", default=[])
 
 # --- WeChat access tokens ------------------------------------------------------
 # A cached token is used while it has more than the margin left; past it, one
-# process (Redis lock, lease below) fetches a new one while the others wait.
+# process (Redis lock, lease below) fetches a new one while the others keep using the
+# current token (refresh ahead) until it has less than the stale floor left; below that
+# (or with no token) they wait. The floor defaults to min(30 s, margin / 2).
 WECHAT_TOKEN_MARGIN_SECONDS = env.int("WECHAT_TOKEN_MARGIN_SECONDS", default=300)
+WECHAT_TOKEN_STALE_FLOOR_SECONDS = env.float("WECHAT_TOKEN_STALE_FLOOR_SECONDS", default=None)
 WECHAT_TOKEN_LOCK_LEASE_SECONDS = env.int("WECHAT_TOKEN_LOCK_LEASE_SECONDS", default=10)
 WECHAT_TOKEN_WAIT_SECONDS = env.int("WECHAT_TOKEN_WAIT_SECONDS", default=15)
 WECHAT_HTTP_CONNECT_TIMEOUT = env.float("WECHAT_HTTP_CONNECT_TIMEOUT", default=3.05)
@@ -326,6 +329,13 @@ NOTIFICATIONS_DAILY_QUOTA = env.int("NOTIFICATIONS_DAILY_QUOTA", default=100_000
 # Calls in flight at once per send, and deliveries claimed per batch.
 NOTIFICATIONS_CONCURRENCY = env.int("NOTIFICATIONS_CONCURRENCY", default=8)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
+# Days the delivery log keeps each message (0 = keep everything); an hourly task prunes
+# older ones in batches. Sends keep their totals.
+NOTIFICATIONS_DELIVERY_RETENTION_DAYS = env.int("NOTIFICATIONS_DELIVERY_RETENTION_DAYS", default=180)
+
+# --- The client-system API (api, issue 27) -----------------------------------------------
+# Hours an Idempotency-Key's answer is kept per client system (a retry within them replays it).
+API_IDEMPOTENCY_HOURS = env.float("API_IDEMPOTENCY_HOURS", default=24)
 
 # --- Insights: our own figures (issue 28) ---------------------------------------------
 # The hourly rollup's first run goes this many Beijing days back (the message log keeps
