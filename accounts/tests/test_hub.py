@@ -64,8 +64,8 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
         "certification",
         "messages",
         "kf",
-        "insights",
         "audience",
+        "insights",
     ]
     values = {s: {i["label"]: str(i["value"]) for i in sections[s]["items"]} for s in sections}
     assert values["token"]["Access token"] == "valid"
