@@ -71,7 +71,9 @@ REFUSALS = {
     45159: gettext_lazy("WeChat does not know this tag (it may have been deleted)."),
     40008: gettext_lazy("WeChat refused this kind of message."),
     44004: gettext_lazy("The text is empty."),
-    48001: gettext_lazy("This account may not send mass messages through the API (it may need certification)."),
+    48001: gettext_lazy(
+        "This account may not send mass messages through the API (it may need certification)."
+    ),
 }
 #: MASSSENDJOBFINISH's Status "err(n)" (WeChat's page "事件推送群发结果").
 FINISH_ERRORS = {
@@ -88,7 +90,9 @@ FINISH_ERRORS = {
     "30002": gettext_lazy("the originality check does not allow this article to be sent"),
     "30003": gettext_lazy("the article is a reprint and reprints are not sent"),
     "40001": gettext_lazy("the account's administrator refused the send (API send protection)"),
-    "40002": gettext_lazy("the account's administrator did not confirm within 30 minutes (API send protection)"),
+    "40002": gettext_lazy(
+        "the account's administrator did not confirm within 30 minutes (API send protection)"
+    ),
 }
 
 
@@ -197,12 +201,10 @@ def month_usage(
     account: OfficialAccount, *, now: datetime.datetime | None = None, exclude: int | None = None
 ) -> MonthUsage:
     """How many of this Beijing month's mass sends the account used (one indexed query)."""
-    rows = (
-        MassSend.objects.filter(account=account, status__in=COUNTED, called_at__gte=month_start(now))
-        .exclude(pk=exclude)
-        .values("to_all", "tag_id")
-        .annotate(n=Count("id"))
-    )
+    sends = MassSend.objects.filter(account=account, status__in=COUNTED, called_at__gte=month_start(now))
+    if exclude is not None:
+        sends = sends.exclude(pk=exclude)
+    rows = sends.values("to_all", "tag_id").annotate(n=Count("id"))
     usage = MonthUsage(limit=wx.MONTHLY_LIMIT_PER_FOLLOWER)
     for row in rows:
         if row["to_all"]:
@@ -213,7 +215,7 @@ def month_usage(
 
 
 # --- preparing --------------------------------------------------------------------------------
-def _check_content(
+def check_content(
     account: OfficialAccount,
     *,
     kind: str,
@@ -232,7 +234,9 @@ def _check_content(
         if draft.account_id != account.pk:
             raise MassError(_("This draft belongs to another account."))
         if not draft.media_id:
-            raise MassError(_("This draft has not been saved to WeChat yet: push it to WeChat's drafts first."))
+            raise MassError(
+                _("This draft has not been saved to WeChat yet: push it to WeChat's drafts first.")
+            )
     elif kind == MassKind.TEXT:
         if not text.strip():
             raise MassError(_("Write the text to send."))
@@ -265,7 +269,7 @@ def mass_create(
     _require_editor(by, account, ADD_PERMISSION)
     if not title.strip():
         raise MassError(_("Give the send a title."))
-    tag_name = _check_content(
+    tag_name = check_content(
         account, kind=kind, draft=draft, media_id=media_id, text=text, to_all=to_all, tag_id=tag_id
     )
     with transaction.atomic():
@@ -303,7 +307,7 @@ def mass_update(*, send: MassSend, by: Actor, **changes: Any) -> MassSend:
                 % {"status": locked.get_status_display()}
             )
         values = {name: changes.get(name, getattr(locked, name)) for name in CONTENT_FIELDS}
-        tag_name = _check_content(
+        tag_name = check_content(
             locked.account,
             kind=values["kind"],
             draft=values["draft"],
@@ -344,7 +348,8 @@ def mass_preview(*, send: MassSend, by: Actor, towxname: str = "", openid: str =
     except WeChatError as exc:
         if exc.errcode in (40003, 40132):
             raise MassError(
-                _("WeChat does not know “%(who)s” as a follower of this account.") % {"who": towxname or openid}
+                _("WeChat does not know “%(who)s” as a follower of this account.")
+                % {"who": towxname or openid}
             ) from exc
         raise MassError(_("WeChat refused the preview: %(why)s") % {"why": _why(exc)}) from exc
     with transaction.atomic():
@@ -399,7 +404,9 @@ def mass_reject(*, send: MassSend, by: Actor, reason: str) -> MassSend:
     if not reason.strip():
         raise MassError(_("Say why the send is rejected."))
     with transaction.atomic():
-        return _apply(_locked(send), "reject", by=by, note=reason.strip(), rejection_reason=reason.strip()[:300])
+        return _apply(
+            _locked(send), "reject", by=by, note=reason.strip(), rejection_reason=reason.strip()[:300]
+        )
 
 
 def mass_schedule(*, send: MassSend, by: Actor, at: datetime.datetime) -> MassSend:
@@ -445,13 +452,12 @@ def enqueue(send_id: int) -> None:
     """Queue the send's task after the commit; with the queue down the beat picks it up."""
     from content.mass.tasks import run_mass_send
 
-    enqueue_on_commit(
-        run_mass_send,
-        send_id,
-        on_failure=lambda _ticket: MassSend.objects.filter(pk=send_id).update(
+    def say_so(_ticket: Any) -> None:
+        MassSend.objects.filter(pk=send_id).update(
             status_note=_("The task queue is unavailable; sending starts when it is back.")
-        ),
-    )
+        )
+
+    enqueue_on_commit(run_mass_send, send_id, on_failure=say_so)
 
 
 def mass_delete(*, send: MassSend, by: Actor, article_idx: int = 0) -> MassSend:
@@ -460,10 +466,13 @@ def mass_delete(*, send: MassSend, by: Actor, article_idx: int = 0) -> MassSend:
     call is read back (message/mass/get) before the send says anything."""
     _require_approver(by, send)
     if send.kind != MassKind.ARTICLE:
-        raise MassError(_("Only an article can be deleted after sending; other messages stay with the followers."))
+        raise MassError(
+            _("Only an article can be deleted after sending; other messages stay with the followers.")
+        )
     if send.status not in TRANSITIONS["delete"].sources:
         raise MassError(
-            _("This send is %(status)s: only a sent article can be deleted.") % {"status": send.get_status_display()}
+            _("This send is %(status)s: only a sent article can be deleted.")
+            % {"status": send.get_status_display()}
         )
     if send.msg_id is None:
         raise MassError(_("WeChat's msg_id of this send is not known here: delete it on the MP website."))
@@ -571,7 +580,7 @@ def _record_error(send_id: int, exc: WeChatError) -> str:
             _apply(
                 send,
                 "accepted",
-                note=_("WeChat confirmed that this send had already gone out (an earlier call's answer was lost)."),
+                note=_("WeChat confirmed that this send had already gone out (an earlier answer was lost)."),
                 sent_at=send.sent_at or send.called_at,
             )
             return "sent"
@@ -671,14 +680,13 @@ def record_finish(*, account_id: int, raw: dict[str, Any]) -> bool:
     msg_id = int(msg_id_text)
     status_text = str(raw.get("Status") or "").strip()
     with transaction.atomic():
-        send = (
-            MassSend.objects.select_for_update().filter(account_id=account_id, msg_id=msg_id).first()
-            or _orphan(account_id)
-        )
+        send = MassSend.objects.select_for_update().filter(
+            account_id=account_id, msg_id=msg_id
+        ).first() or _orphan(account_id)
         if send is None:
             logger.warning("MASSSENDJOBFINISH for unknown msg_id %s of account %s", msg_id, account_id)
             return False
-        fields = {
+        fields: dict[str, Any] = {
             "msg_id": msg_id,
             "wechat_status": status_text[:40],
             "total_count": _count(raw, "TotalCount"),

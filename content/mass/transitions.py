@@ -43,7 +43,9 @@ class Transition:
 
 _TABLE = (
     Transition("submit", _("Submit for approval"), EDITABLE, S.AWAITING_APPROVAL, "editor"),
-    Transition("approve", _("Approve"), frozenset({S.AWAITING_APPROVAL}), S.APPROVED, "approver", confirm=True),
+    Transition(
+        "approve", _("Approve"), frozenset({S.AWAITING_APPROVAL}), S.APPROVED, "approver", confirm=True
+    ),
     Transition("reject", _("Reject"), frozenset({S.AWAITING_APPROVAL}), S.REJECTED, "approver", confirm=True),
     Transition("schedule", _("Schedule"), frozenset({S.APPROVED}), S.SCHEDULED, "approver", confirm=True),
     Transition("unschedule", _("Unschedule"), frozenset({S.SCHEDULED}), S.APPROVED, "approver"),

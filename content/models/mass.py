@@ -45,7 +45,9 @@ class MassSend(models.Model):
         related_name="mass_sends",
         verbose_name=_("account"),
     )
-    title = models.CharField(_("title"), max_length=100, help_text=_("For staff: how the send is named here."))
+    title = models.CharField(
+        _("title"), max_length=100, help_text=_("For staff: how the send is named here.")
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=MassKind.choices, default=MassKind.ARTICLE)
     draft = models.ForeignKey(
         "content.Draft",
@@ -136,7 +138,8 @@ class MassSend(models.Model):
                 fields=["clientmsgid"], condition=~models.Q(clientmsgid=""), name="content_mass_clientmsgid"
             ),
             models.CheckConstraint(
-                condition=models.Q(to_all=True, tag_id__isnull=True) | models.Q(to_all=False, tag_id__isnull=False),
+                condition=models.Q(to_all=True, tag_id__isnull=True)
+                | models.Q(to_all=False, tag_id__isnull=False),
                 name="content_mass_one_target",
             ),
         ]
@@ -154,7 +157,9 @@ class MassSend(models.Model):
 class MassSendLog(models.Model):
     """One step in a send's life: who, when, from which status to which, and why."""
 
-    send = models.ForeignKey(MassSend, on_delete=models.CASCADE, related_name="log", verbose_name=_("mass send"))
+    send = models.ForeignKey(
+        MassSend, on_delete=models.CASCADE, related_name="log", verbose_name=_("mass send")
+    )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from content.mass import services
 from content.mass.transitions import TRANSITIONS
 from content.models import MassKind, MassSend, MassSendLog, MassStatus
-from content.tests.mass_fixtures import MEDIA, TAG, account, approver, draft, operator, wx  # noqa: F401
+from content.tests.mass_fixtures import MEDIA, TAG
 from core.redis_clients import Purpose
 from core.redis_clients import client as redis_client_for
 from wechat.api import mass as wxmass
@@ -61,8 +61,11 @@ def test_prepared_previewed_approved_sent_once_and_finished_with_totals(
     from messaging.event_hooks import handler_for
 
     xml = finish_xml(
-        to_user="gh_x", send={"msg_id": send.msg_id, "total": 20, "filter": 19}, status="send success",
-        error_count=1, now=1,
+        to_user="gh_x",
+        send={"msg_id": send.msg_id, "total": 20, "filter": 19},
+        status="send success",
+        error_count=1,
+        now=1,
     )
     for _twice in range(2):
         handler_for("MASSSENDJOBFINISH")(account=account, message=parse_message(xml), now=None)
@@ -223,7 +226,11 @@ def test_wechat_refusing_the_media_fails_the_send(wx, account, operator, approve
     services.mass_send_now(send=send, by=approver)
     assert services.run_send(send.pk) == "failed"
     send.refresh_from_db()
-    assert send.status == MassStatus.FAILED and send.errcode == 40007 and "does not know this media" in send.status_note
+    assert (
+        send.status == MassStatus.FAILED
+        and send.errcode == 40007
+        and "does not know this media" in send.status_note
+    )
 
 
 # --- at most once (R-MASS-02) -----------------------------------------------------------------
@@ -271,7 +278,9 @@ def test_a_lost_answer_is_settled_with_the_same_clientmsgid(wx, account, operato
     assert len(wx.sends()) == 1
 
 
-def test_wechat_unreachable_keeps_the_send_pending_and_retries_once_back(wx, account, operator, approver, draft):
+def test_wechat_unreachable_keeps_the_send_pending_and_retries_once_back(
+    wx, account, operator, approver, draft
+):
     send = approved(account, operator, approver, draft)
     services.mass_send_now(send=send, by=approver)
     wx.sb.force_error("/cgi-bin/message/mass/sendall", -1, times=3)
@@ -352,7 +361,9 @@ def test_only_a_sent_article_is_deleted(wx, account, operator, approver, draft):
 
 
 @pytest.mark.parametrize("status", list(MassStatus))
-@pytest.mark.parametrize("name", ["submit", "approve", "reject", "schedule", "unschedule", "send", "delete", "cancel"])
+@pytest.mark.parametrize(
+    "name", ["submit", "approve", "reject", "schedule", "unschedule", "send", "delete", "cancel"]
+)
 def test_every_status_by_every_staff_transition(wx, account, operator, approver, draft, status, name):
     """The state table is the guard: a transition from a status it does not list changes nothing."""
     send = MassSend.objects.create(
