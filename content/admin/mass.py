@@ -302,6 +302,9 @@ class MassSendAdmin(AccountScopedAdminMixin, ModelAdmin):  # type: ignore[misc]
             *self.readonly_status_fields,
         )
 
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.inlines if obj is not None else ()
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """A send is never removed: it is cancelled, or its sent article deleted on WeChat."""
         return False
@@ -416,7 +419,7 @@ class MassSendAdmin(AccountScopedAdminMixin, ModelAdmin):  # type: ignore[misc]
         if not self._may(request, send, transition):
             raise PermissionDenied
         back = reverse("admin:content_masssend_change", args=[send.pk])
-        form = TransitionForm(name, request.POST or None)
+        form = TransitionForm(name, request.POST if request.method == "POST" else None)
         error = ""
         if request.method == "POST" and form.is_valid():
             try:
@@ -450,7 +453,9 @@ class MassSendAdmin(AccountScopedAdminMixin, ModelAdmin):  # type: ignore[misc]
         if not self._may_edit(request, send):
             raise PermissionDenied
         back = reverse("admin:content_masssend_change", args=[send.pk])
-        form = PreviewForm(request.POST or None, initial={"towxname": send.previewed_to})
+        form = PreviewForm(
+            request.POST if request.method == "POST" else None, initial={"towxname": send.previewed_to}
+        )
         error = ""
         if request.method == "POST" and form.is_valid():
             try:
