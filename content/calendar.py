@@ -20,12 +20,14 @@ from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import OfficialAccount
 
 from .models import Draft, MassSend, MassStatus
 
 BEIJING = ZoneInfo("Asia/Shanghai")
+TITLE = gettext_lazy("Content calendar")
 
 
 @dataclass(frozen=True)

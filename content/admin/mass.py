@@ -30,6 +30,7 @@ from content.mass import services
 from content.mass.transitions import EDITABLE, TRANSITIONS, Transition, offered
 from content.models import Draft, MassSend, MassSendLog
 from core.domain_errors import DomainError
+from core.permissions import requires_permission
 
 
 class VisibleAccountFilter(admin.RelatedFieldListFilter):
@@ -399,7 +400,11 @@ class MassSendAdmin(AccountScopedAdminMixin, ModelAdmin):  # type: ignore[misc]
                 self.admin_site.admin_view(self.preview_view),
                 name="content_masssend_preview",
             ),
-            path("calendar/", self.admin_site.admin_view(self.calendar_view), name="content_calendar"),
+            path(
+                "calendar/",
+                self.admin_site.admin_view(requires_permission("content.view_masssend")(self.calendar_view)),
+                name="content_calendar",
+            ),
         ]
         return own + super().get_urls()
 
@@ -505,7 +510,7 @@ class MassSendAdmin(AccountScopedAdminMixin, ModelAdmin):  # type: ignore[misc]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": _("Content calendar"),
+            "title": str(calendar.TITLE),
             "month": month,
             "accounts": accounts,
             "entities": entities,

@@ -461,7 +461,7 @@ def enqueue(send_id: int) -> None:
 
 
 def mass_delete(*, send: MassSend, by: Actor, article_idx: int = 0) -> MassSend:
-    """Delete a sent article on WeChat (message/mass/delete): only articles, only once WeChat
+    """R-MASS-05: delete a sent article on WeChat (message/mass/delete): only articles, only once WeChat
     accepted the send; followers keep the card but the article page is gone. An unanswered
     call is read back (message/mass/get) before the send says anything."""
     _require_approver(by, send)
@@ -670,7 +670,7 @@ def _count(raw: dict[str, Any], key: str) -> int | None:
 
 
 def record_finish(*, account_id: int, raw: dict[str, Any]) -> bool:
-    """Record a MASSSENDJOBFINISH push on its send: the totals and WeChat's status
+    """R-MASS-04: record a MASSSENDJOBFINISH push on its send: the totals and WeChat's status
     ("send success", "send fail", "err(n)"). Idempotent: WeChat's retries change nothing more.
     A send accepted through the clientmsgid guard (no msg_id known) is matched as the account's
     one accepted send without a msg_id of the last day. True when a send was found."""
