@@ -56,13 +56,14 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
     response = admin_client.get(hub_url(account))
     assert response.status_code == 200
     sections = {s["key"]: s for s in response.context["sections"]}
-    assert list(sections) == ["account", "token", "menu", "certification", "messages", "kf"]
+    assert list(sections) == ["account", "token", "menu", "certification", "messages", "content", "kf"]
     values = {s: {i["label"]: str(i["value"]) for i in sections[s]["items"]} for s in sections}
     assert values["token"]["Access token"] == "valid"
     assert values["menu"]["Published menu"] == "Nothing published yet"
     assert "Certified until 2099-01-01" in values["certification"]["Badge"]
     assert values["certification"]["Order"].startswith(f"#{order.pk}")
     assert values["messages"]["Messages today"] == "1"
+    assert values["content"]["Mass sends to all this month"] == "0 of 4"  # issue 25
     assert values["kf"]["Agents"] == "1 active, 1 online"
     assert values["kf"]["Failed"].startswith("1 agent")
     html = response.content.decode()
