@@ -318,6 +318,12 @@ def mass_update(*, send: MassSend, by: Actor, **changes: Any) -> MassSend:
         )
         for name, value in values.items():
             setattr(locked, name, value)
+        if locked.kind != MassKind.ARTICLE:
+            locked.draft = None
+        if locked.kind not in (MassKind.IMAGE, MassKind.VOICE):
+            locked.media_id = ""  # an article's is copied from its draft when it is sent
+        if locked.kind != MassKind.TEXT:
+            locked.text = ""
         if locked.to_all:
             locked.tag_id = None
         locked.tag_name = tag_name
@@ -329,7 +335,8 @@ def mass_update(*, send: MassSend, by: Actor, **changes: Any) -> MassSend:
 
 def _message(send: MassSend) -> dict[str, str]:
     if send.kind == MassKind.ARTICLE:
-        return {"msgtype": "mpnews", "media_id": send.draft.media_id if send.draft else ""}
+        # the draft's media_id, kept on the send from the first call on (what was sent)
+        return {"msgtype": "mpnews", "media_id": send.media_id or (send.draft.media_id if send.draft else "")}
     if send.kind == MassKind.TEXT:
         return {"msgtype": "text", "text": send.text}
     return {"msgtype": send.kind, "media_id": send.media_id}
@@ -533,6 +540,8 @@ def _run(send_id: int) -> str:
                 return "failed"
             send.called_at = now
             send.clientmsgid = send.clientmsgid or f"wxadmin-{send.pk}-{uuid.uuid4().hex[:20]}"
+            if send.kind == MassKind.ARTICLE and send.draft is not None:
+                send.media_id = send.draft.media_id
         elif now - send.called_at > RESEND_WINDOW:
             note = _(
                 "WeChat's answer was lost more than a day ago and can no longer be checked: see the "
@@ -545,7 +554,7 @@ def _run(send_id: int) -> str:
                 send.save(update_fields=["status_note", "updated_at"])
             return "unknown"
         send.attempts += 1
-        send.save(update_fields=["called_at", "clientmsgid", "attempts", "updated_at"])
+        send.save(update_fields=["called_at", "clientmsgid", "attempts", "media_id", "updated_at"])
         MassSendLog.objects.create(
             send=send, action="call", from_status=send.status, note=f"{send.clientmsgid} #{send.attempts}"
         )

@@ -49,9 +49,10 @@ class MassSend(models.Model):
         _("title"), max_length=100, help_text=_("For staff: how the send is named here.")
     )
     kind = models.CharField(_("kind"), max_length=10, choices=MassKind.choices, default=MassKind.ARTICLE)
+    #: SET_NULL: deleting a draft keeps the send's record (media_id keeps what was sent)
     draft = models.ForeignKey(
         "content.Draft",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="mass_sends",

@@ -5,6 +5,7 @@ a confirmation, the calendar and the hub, all scoped to the staff member's accou
 import datetime
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +14,12 @@ from audience.models import Tag
 from content.mass import services
 from content.models import Draft, MassKind, MassSend, MassStatus
 from content.tests.mass_fixtures import MEDIA, TAG
+
+
+@pytest.fixture(autouse=True)
+def _pages_in_english(client):
+    """The assertions read the English texts (the pages default to Chinese)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
 def change_url(send):
@@ -207,3 +214,14 @@ def test_system_and_unknown_transitions_have_no_page(client, wx, account, operat
     send = services.mass_create(account=account, by=operator, title="t", kind=MassKind.ARTICLE, draft=draft)
     client.force_login(approver)
     assert client.get(do_url(send, name)).status_code == 404
+
+
+def test_the_send_page_reads_in_chinese(client, wx, account, operator, approver, draft):
+    send = services.mass_create(account=account, by=operator, title="t", kind=MassKind.ARTICLE, draft=draft)
+    services.mass_preview(send=send, by=operator, towxname="editor_wang")
+    services.mass_submit(send=send, by=operator)
+    services.mass_approve(send=send, by=approver, client_confirmation="ok")
+    client.force_login(approver)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(do_url(send, "send")).content.decode()
+    assert "本月群发给全部粉丝已用 0 次，上限 4 次" in page and "发出后无法撤回" in page

@@ -75,6 +75,9 @@ def test_prepared_previewed_approved_sent_once_and_finished_with_totals(
     assert statuses(send) == ["create", "preview", "submit", "approve", "send", "call", "accepted", "finish"]
     assert services.run_send(send.pk) == MassStatus.FINISHED  # a retried task sends nothing
     assert len(wx.sends()) == 1
+    draft.delete()  # the send's record keeps what was sent
+    send.refresh_from_db()
+    assert send.draft is None and send.media_id == MEDIA
 
 
 def test_a_tag_send_goes_to_the_tag_only(wx, account, operator, approver, draft):
