@@ -28,7 +28,7 @@ from audience.models import Tag
 from content import calendar
 from content.mass import services
 from content.mass.transitions import EDITABLE, TRANSITIONS, Transition, offered
-from content.models import Draft, MassSend, MassSendLog
+from content.models import Draft, MassSend, MassSendLog, MassStatus
 from core.domain_errors import DomainError
 from core.permissions import requires_permission
 
@@ -174,12 +174,34 @@ def _run_transition(name: str, send: MassSend, by: Any, data: dict[str, Any]) ->
     raise Http404
 
 
+#: the history's steps that are not transitions
+STEPS = {
+    "create": gettext_lazy("Created"),
+    "update": gettext_lazy("Changed"),
+    "preview": gettext_lazy("Previewed"),
+    "call": gettext_lazy("Called WeChat"),
+}
+
+
 class MassSendLogInline(TabularInline):  # type: ignore[misc]
     model = MassSendLog
     extra = 0
     can_delete = False
-    fields = ("at", "by", "action", "from_status", "to_status", "note")
+    fields = ("at", "by", "step", "before", "after", "note")
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("action"))
+    def step(self, obj: MassSendLog) -> str:
+        transition = TRANSITIONS.get(obj.action)
+        return str(transition.label if transition else STEPS.get(obj.action, obj.action))
+
+    @admin.display(description=gettext_lazy("from"))
+    def before(self, obj: MassSendLog) -> str:
+        return str(MassStatus(obj.from_status).label) if obj.from_status in MassStatus.values else ""
+
+    @admin.display(description=gettext_lazy("to"))
+    def after(self, obj: MassSendLog) -> str:
+        return str(MassStatus(obj.to_status).label) if obj.to_status in MassStatus.values else ""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

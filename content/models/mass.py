@@ -181,4 +181,4 @@ class MassSendLog(models.Model):
         ordering = ("send", "at", "id")
 
     def __str__(self) -> str:
-        return f"{self.send_id} {self.action}"
+        return f"#{self.send_id} · {self.at:%Y-%m-%d %H:%M}" if self.at else f"#{self.send_id}"

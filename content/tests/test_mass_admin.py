@@ -3,6 +3,7 @@ gets, preview, approval with the client's yes, the send page with the month's li
 a confirmation, the calendar and the hub, all scoped to the staff member's accounts."""
 
 import datetime
+import html.parser
 
 import pytest
 from django.conf import settings
@@ -225,3 +226,60 @@ def test_the_send_page_reads_in_chinese(client, wx, account, operator, approver,
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     page = client.get(do_url(send, "send")).content.decode()
     assert "本月群发给全部粉丝已用 0 次，上限 4 次" in page and "发出后无法撤回" in page
+
+
+class _Text(html.parser.HTMLParser):
+    """The visible text of a page (no scripts, styles or attributes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts, self._skip, self._stack = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        icon = "material-symbols" in (dict(attrs).get("class") or "")  # icon names, drawn as glyphs
+        self._stack.append(tag in ("script", "style", "template") or icon)
+        self._skip += self._stack[-1]
+
+    def handle_endtag(self, tag):
+        if self._stack:
+            self._skip -= self._stack.pop()
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.texts.append(data.strip())
+
+
+def test_the_mass_send_pages_show_no_english_in_chinese(client, wx, account, operator, approver, draft):
+    """The browser walk's rule (wxadmin/tests/test_walk_browser.py) on the pages of this app,
+    without a browser: no English word outside the allowlist and the stored data."""
+    from wxadmin.tests.test_walk_browser import ALLOWED, data_words, english_in
+
+    send = services.mass_create(
+        account=account, by=operator, title="会员日", kind=MassKind.ARTICLE, draft=draft
+    )
+    services.mass_preview(send=send, by=operator, towxname="editor_wang")
+    services.mass_submit(send=send, by=operator)
+    client.force_login(approver)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    urls = [
+        reverse("admin:content_masssend_changelist"),
+        reverse("admin:content_masssend_add"),
+        change_url(send),
+        reverse("admin:content_masssend_preview", args=[send.pk]),
+        reverse("admin:content_calendar"),
+        reverse("admin:accounts_officialaccount_hub", args=[account.pk]),
+        *(do_url(send, name) for name in ("approve", "reject", "schedule", "send", "delete", "cancel")),
+    ]
+    data = data_words()
+    problems = {}
+    for url in urls:
+        response = client.get(url)
+        if response.status_code != 200:
+            continue
+        parser = _Text()
+        parser.feed(response.content.decode())
+        # the language switcher's codes and the Esc key hint are hidden chrome (innerText skips them)
+        found = english_in(parser.texts, ALLOWED | {"zh-hans", "en", "esc"}, data)
+        if found:
+            problems[url] = found
+    assert problems == {}
