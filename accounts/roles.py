@@ -42,7 +42,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         # issue 27: JS-SDK domains and the API call log; client systems (keys) are the Administrators'
         "api": ["view_jsdomain", "add_jsdomain", "change_jsdomain", "delete_jsdomain", "view_apicall"],
         "audience": ALL,
-        "content": ALL,  # issue 25: approving a mass send is a permission of its own
+        # issue 25: Operators prepare content and mass sends; approving and sending a mass send
+        # (content.approve_masssend) is not theirs (ROLE_EXCLUSIONS): an Administrator, or a
+        # member given the permission one by one, approves after the client's yes (R-MASS-01)
+        "content": ALL,
         "insights": ALL,  # issue 28
     },
     FINANCE: {
@@ -57,9 +60,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, str | list[str]]] = {
         "certification": ALL,
         "api": ALL,  # issue 27: client systems, keys, JS-SDK domains, the call log
         "audience": ALL,
-        "content": ALL,
+        "content": ALL,  # with approve_masssend: approving and sending mass sends (R-MASS-01)
         "insights": ALL,
     },
+}
+#: Permissions a role's ALL leaves out: role -> app label -> codenames.
+ROLE_EXCLUSIONS: dict[str, dict[str, set[str]]] = {
+    OPERATORS: {"content": {"approve_masssend"}},
 }
 # Schedules, task results and login lockouts are installation-wide (issue 22 §2): no role
 # reaches them; superusers and holders of accounts.operate_installation do
@@ -79,6 +86,7 @@ def sync_roles(*, group_model: type[Group], permission_model: type[Permission]) 
             elif grant != ALL:
                 permissions = permissions.filter(codename__in=grant)
             permissions = permissions.exclude(codename__in=NEVER_GRANTED.get(app_label, ()))
+            permissions = permissions.exclude(codename__in=ROLE_EXCLUSIONS.get(role, {}).get(app_label, ()))
             wanted.extend(permissions)
         group.permissions.set(wanted)
 

@@ -27,6 +27,14 @@ Title = Callable[[], str]
 #: a sidebar entry as unfold takes it: title, icon, link, permission (a function of the request)
 Item = dict[str, Any]
 
+
+def _calendar_title() -> str:
+    """The content calendar's name, translated in the content app's catalogue."""
+    from content.calendar import TITLE
+
+    return str(TITLE)
+
+
 #: (group title, [(model label or "url:<admin url name>", icon, title or None)])
 #: Titles default to the model's translated plural name.
 GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
@@ -68,6 +76,14 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
             ("notifications.template", "article", None),
             ("notifications.delivery", "receipt_long", None),
             ("notifications.industry", "factory", None),
+        ],
+    ),
+    (
+        # issue 25: the app's own (translated) name; drafts, materials and publishing join it
+        lambda: str(apps.get_app_config("content").verbose_name),
+        [
+            ("content.masssend", "campaign", None),
+            ("url:admin:content_calendar", "calendar_month", _calendar_title),
         ],
     ),
     (

@@ -29,6 +29,7 @@ def populated(db, admin_user, client, redis_client):
     _certification_rows(admin_user)
     _messaging_rows(admin_user, client)
     _notifications_rows(admin_user)
+    _content_rows(admin_user)
     return admin_user
 
 
@@ -165,9 +166,53 @@ def _notifications_rows(user):
     )
 
 
+def _content_rows(user):
+    """A draft and mass sends: awaiting approval, scheduled, finished with WeChat's totals,
+    each with its history (issue 25)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts.models import OfficialAccount
+    from content.models import Draft, MassKind, MassSend, MassSendLog, MassStatus
+
+    account = OfficialAccount.objects.get(appid="wxd0000000000000a1")
+    draft = Draft.objects.create(account=account, title="十二月会员日", media_id="示范草稿", created_by=user)
+    now = timezone.now()
+    for title, status, extra in (
+        ("会员日预告", MassStatus.AWAITING_APPROVAL, {"previewed_at": now, "previewed_to": "editor_wang"}),
+        ("周末闭馆通知", MassStatus.SCHEDULED, {"scheduled_at": now + datetime.timedelta(days=1)}),
+        (
+            "十一月月报",
+            MassStatus.FINISHED,
+            {
+                "called_at": now,
+                "sent_at": now,
+                "msg_id": 1000000001,
+                "wechat_status": "send success",
+                "total_count": 120,
+                "filter_count": 118,
+                "sent_count": 117,
+                "error_count": 1,
+            },
+        ),
+    ):
+        send = MassSend.objects.create(
+            account=account,
+            title=title,
+            kind=MassKind.ARTICLE,
+            draft=draft,
+            status=status,
+            created_by=user,
+            client_confirmation="客户李经理微信确认" if status != MassStatus.AWAITING_APPROVAL else "",
+            **extra,
+        )
+        MassSendLog.objects.create(send=send, by=user, action="create", to_status=status, note="示范记录")
+
+
 def test_every_model_of_ours_has_a_row_to_open(populated):
     """Guards the smoke test itself: a change page is only tried when a row exists."""
-    ours = {"accounts", "menus", "certification", "messaging", "notifications"}
+    ours = {"accounts", "menus", "certification", "messaging", "notifications", "content"}
     empty = [
         model._meta.label
         for model, _admin in registered()

@@ -275,6 +275,22 @@ def build_world() -> World:
         put(
             Report.objects.create(entity=entity, month=now.date().replace(day=1), error=f"{mark}错误"), tenant
         )
+        # issue 25: a mass send awaiting approval (prepared by the Operator) and its history
+        from content.models import MassKind, MassSend, MassSendLog, MassStatus
+
+        mass = put(
+            MassSend.objects.create(
+                account=account,
+                title=f"{mark}群发",
+                kind=MassKind.TEXT,
+                text=f"{mark}正文",
+                status=MassStatus.AWAITING_APPROVAL,
+                created_by=operator,
+                previewed_at=now,
+            ),
+            tenant,
+        )
+        put(MassSendLog.objects.create(send=mass, by=operator, action="create", note=f"{mark}记录"), tenant)
         # issue 27: a client system of the account, its JS-SDK domain and a call in its log
         client, _key = api_services.register_client(name=f"{mark}对接系统", accounts=[account], by=None)
         put(client, tenant)
