@@ -31,6 +31,10 @@ ALLOWED: dict[frozenset[str], str] = {
         "a send's services queue `tasks.run_send` (a deferred import) and the task calls the "
         "services back, as in menus"
     ),
+    frozenset({"content.mass.services", "content.mass.tasks"}): (
+        "a mass send's services queue `tasks.run_mass_send` (a deferred import, `enqueue`) and the "
+        "task calls `run_send` back, as in menus and notifications"
+    ),
 }
 
 

@@ -93,6 +93,7 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
             ("audience.tag", "sell", None),
             ("audience.qrcode", "qr_code_2", None),
             ("audience.syncrun", "sync", None),
+            ("audience.bulktagjob", "label", None),
         ],
     ),
     (

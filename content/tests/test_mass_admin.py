@@ -237,7 +237,8 @@ class _Text(html.parser.HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         icon = "material-symbols" in (dict(attrs).get("class") or "")  # icon names, drawn as glyphs
-        self._stack.append(tag in ("script", "style", "template") or icon)
+        # code: identifiers shown to be copied as they are (the walk skips them too)
+        self._stack.append(tag in ("script", "style", "template", "code") or icon)
         self._skip += self._stack[-1]
 
     def handle_endtag(self, tag):
