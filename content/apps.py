@@ -6,3 +6,10 @@ class ContentConfig(AppConfig):
     name = "content"
     verbose_name = _("Content")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from messaging.event_hooks import register_event_handler
+
+        from .events import handle_publish_finish
+
+        register_event_handler(["PUBLISHJOBFINISH"], handle_publish_finish)

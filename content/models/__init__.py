@@ -1,5 +1,16 @@
 """The content app's models, one module per sub-domain (library, drafts, publishing, mass sends)."""
 
-from .drafts import Draft
+from .drafts import Draft, DraftStatus, DraftVersion
+from .library import Material, MaterialKind, MaterialStatus
+from .publishing import Publication, PublicationStatus
 
-__all__ = ["Draft"]
+__all__ = [
+    "Draft",
+    "DraftStatus",
+    "DraftVersion",
+    "Material",
+    "MaterialKind",
+    "MaterialStatus",
+    "Publication",
+    "PublicationStatus",
+]
