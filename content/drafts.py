@@ -421,4 +421,3 @@ def draft_copy(*, draft: Draft, targets: Sequence[OfficialAccount], by: Actor) -
 def ready_covers(account: OfficialAccount) -> list[tuple[str, str]]:
     """(media_id, label) of the covers the editor offers."""
     return [(m.media_id, str(m)) for m in cover_choices(account)]
-

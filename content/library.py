@@ -12,7 +12,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -249,12 +249,22 @@ def material_usage(material: Material) -> list[str]:
     """Where the material is used: drafts whose cover it is, menu buttons that send it."""
     if not material.media_id:
         return []
-    uses = [
-        _("draft “%(title)s” (cover)") % {"title": title}
-        for title in Draft.objects.filter(
-            account_id=material.account_id, articles__contains=[{"thumb_media_id": material.media_id}]
-        ).values_list("title", flat=True)[:20]
-    ]
+    drafts = Draft.objects.filter(account_id=material.account_id)
+    if connection.vendor == "postgresql":  # JSON containment, by the index-free scan of one account
+        titles = list(
+            drafts.filter(articles__contains=[{"thumb_media_id": material.media_id}]).values_list(
+                "title", flat=True
+            )[:20]
+        )
+    else:
+        titles = [
+            title
+            for title, articles in drafts.values_list("title", "articles").iterator()
+            if any(
+                isinstance(a, dict) and a.get("thumb_media_id") == material.media_id for a in articles or []
+            )
+        ][:20]
+    uses = [_("draft “%(title)s” (cover)") % {"title": title} for title in titles]
     uses += [
         _("menu button “%(name)s”") % {"name": name}
         for name in buttons_using_media(material.account, material.media_id)

@@ -1,0 +1,5 @@
+"""The content app's admin pages, one module per sub-domain (Django imports this package)."""
+
+from . import drafts, library, publishing
+
+__all__ = ["drafts", "library", "publishing"]
