@@ -28,7 +28,7 @@ from wechat.api import materials as wx_materials
 from wechat.client import WeChatClient
 from wechat.errors import WeChatError
 
-from .errors import ContentError, refusal, require_access
+from .errors import ContentError, refusal, require_access, require_certified
 from .library import cover_choices, material_content, material_upload
 from .models import Draft, DraftStatus, DraftVersion, Material, MaterialKind
 from .sanitise import data_images, sanitise
@@ -227,6 +227,7 @@ def draft_push(*, draft: Draft, by: Actor) -> Draft:
     when WeChat no longer has it or the number of articles changed), draft/update after.
     The intent (status pushing) is written first, guarded so two pushes never run at once."""
     require_access(by, draft.account, "content.change_draft")
+    require_certified(draft.account)
     if not draft.article_list:
         raise ContentError(_("Save the draft's articles first."))
     now = timezone.now()

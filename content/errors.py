@@ -49,3 +49,16 @@ def require_access(by: Actor, account: OfficialAccount, permission: str | None =
         return
     if not user_can_access_account(by, account) or (permission and not by.has_perm(permission)):
         raise ContentError(_("You may not do this for account %(account)s.") % {"account": account})
+
+
+def require_certified(account: OfficialAccount) -> None:
+    """R-POST-05: materials, drafts and publishing are advanced interfaces that certification
+    unlocks; an uncertified (or lapsed) service account is told so before WeChat is called."""
+    if not (account.is_service and account.is_certified()):
+        raise ContentError(
+            _(
+                "%(account)s is not a certified service account (or its certification lapsed): "
+                "WeChat opens materials, drafts and publishing to certified service accounts only."
+            )
+            % {"account": account}
+        )

@@ -25,7 +25,7 @@ from menus.selectors import buttons_using_media
 from wechat.api import materials as wx
 from wechat.errors import WeChatError
 
-from .errors import ContentError, refusal, require_access
+from .errors import ContentError, refusal, require_access, require_certified
 from .models import Draft, Material, MaterialKind, MaterialStatus
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ def material_upload(
     (status uploading), then add_material. WeChat's refusal leaves a "refused" row with the
     reason and raises; no answer leaves "unknown", settled by the next sync (R-CONTENT-03)."""
     require_access(by, account, "content.add_material")
+    require_certified(account)
     extension = check_file(kind, filename, data, title=title)
     if len(title) > 64 or len(introduction) > 255:
         raise ContentError(_("The title is at most 64 characters and the description 255."))

@@ -22,7 +22,7 @@ from core.typing import Actor
 from wechat.api import drafts as wx
 from wechat.errors import WeChatError
 
-from .errors import ContentError, refusal, require_access
+from .errors import ContentError, refusal, require_access, require_certified
 from .models import Draft, DraftStatus, Publication, PublicationStatus
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def publish_submit(*, draft: Draft, by: Actor) -> Publication:
     intent) and the draft's "publishing" state are written before the call; WeChat's refusal
     fails the publication and gives the draft back, unchanged."""
     require_access(by, draft.account, PUBLISH_PERMISSION)
+    require_certified(draft.account)
     if draft.status != DraftStatus.SYNCED or not draft.media_id:
         raise ContentError(
             _("Send the draft to WeChat first (it is %(status)s): WeChat publishes what its draft box holds.")

@@ -69,6 +69,15 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
         ],
     ),
     (
+        # the app's own (translated) name: no new string in this module's catalogue
+        lambda: str(apps.get_app_config("content").verbose_name),
+        [
+            ("content.draft", "draft", None),
+            ("content.material", "perm_media", None),
+            ("content.publication", "public", None),
+        ],
+    ),
+    (
         lambda: _("Audience"),
         [
             ("audience.follower", "group", None),

@@ -118,3 +118,14 @@ def test_another_tenants_draft_is_not_opened(client, wechat, account, cover, ope
     ):
         assert client.get(reverse(f"admin:{name}", args=[draft.pk])).status_code in (302, 403, 404), name
     assert client.post(reverse("admin:content_draft_push", args=[draft.pk])).status_code in (403, 404)
+
+
+def test_the_menu_editor_offers_the_library_picker_for_media_id_buttons(staff, wechat, account):
+    page = staff.get(reverse("admin:menus_menu_editor", args=[account.pk])).content.decode()
+    assert f"/admin/content/material/choices/?account={account.pk}" in page
+
+
+def test_the_account_hub_shows_the_content_state(staff, wechat, account, cover):
+    page = staff.get(reverse("admin:accounts_officialaccount_hub", args=[account.pk])).content.decode()
+    assert "缩略图 1 个" in page or "1 thumbnails" in page
+    assert f"/admin/content/draft/add/?account={account.pk}" in page

@@ -3,6 +3,7 @@ reduced to WeChat's HTML with the removals said, versions, draft/add then draft/
 the intent first and an unknown outcome settled by reading WeChat back (R-CONTENT-03), copy."""
 
 import base64
+import datetime
 
 import pytest
 
@@ -121,7 +122,7 @@ def test_a_draft_is_copied_to_another_account_with_its_cover_in_that_library(
 ):
     from accounts.tests.factories import OfficialAccountFactory
 
-    other = OfficialAccountFactory(assigned_staff=[operator])
+    other = OfficialAccountFactory(assigned_staff=[operator], certified_until=datetime.date(2099, 1, 1))
     register(wechat, other)
     saved = draft_save(account=account, articles=[article(cover)], by=operator)
     result = draft_copy(draft=saved.draft, targets=[other], by=operator)
@@ -135,7 +136,8 @@ def test_a_draft_is_copied_to_another_account_with_its_cover_in_that_library(
 def test_a_copy_to_an_account_not_assigned_fails_for_that_account_only(wechat, account, operator, cover):
     from accounts.tests.factories import OfficialAccountFactory
 
-    mine, theirs = OfficialAccountFactory(assigned_staff=[operator]), OfficialAccountFactory()
+    mine = OfficialAccountFactory(assigned_staff=[operator], certified_until=datetime.date(2099, 1, 1))
+    theirs = OfficialAccountFactory(certified_until=datetime.date(2099, 1, 1))
     register(wechat, mine)
     saved = draft_save(account=account, articles=[article(cover)], by=operator)
     result = draft_copy(draft=saved.draft, targets=[theirs, mine], by=operator)

@@ -117,3 +117,12 @@ def test_staff_cannot_upload_to_an_account_not_theirs(wechat, account):
     with pytest.raises(ContentError):
         material_upload(account=account, kind="image", filename="a.png", data=PNG, by=stranger)
     assert not Material.objects.exists()
+
+
+def test_r_post_05_an_uncertified_account_is_told_before_wechat_is_called(wechat, account, operator):
+    account.certified_until = None
+    account.save()
+    with pytest.raises(ContentError) as caught:
+        material_upload(account=account, kind="image", filename="a.png", data=PNG, by=operator)
+    assert "certified" in caught.value.user_message
+    assert not Material.objects.exists()

@@ -10,7 +10,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 RULE = re.compile(r"R-[A-Z]+-\d+")
 TEST_SPELLING = re.compile(r"\br_([a-z]+)_(\d+)")
-PACKAGES = ("accounts", "certification", "core", "menus", "messaging", "wechat", "wechat_sandbox", "wxadmin")
+PACKAGES = (
+    "accounts",
+    "certification",
+    "content",
+    "core",
+    "menus",
+    "messaging",
+    "wechat",
+    "wechat_sandbox",
+    "wxadmin",
+)
 
 
 def _python_files():
