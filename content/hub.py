@@ -15,7 +15,7 @@ from accounts.models import OfficialAccount
 
 from .models import Draft, DraftStatus, Material, Publication, PublicationStatus
 
-TONES = {
+TONES: dict[str, str] = {
     PublicationStatus.PUBLISHED: "success",
     PublicationStatus.FAILED: "danger",
     PublicationStatus.UNKNOWN: "warning",

@@ -27,5 +27,5 @@ def test_r_content_02_scripts_styles_iframes_forms_and_handlers_go_with_their_co
 
 def test_data_images_are_found_once_each():
     body = '<img src="data:image/png;base64,iVBORw0KGgo="><img src="data:image/png;base64,iVBORw0KGgo=">'
-    [(url, extension, data)] = data_images(body)
+    [(_url, extension, data)] = data_images(body)
     assert extension == "png" and data.startswith(b"\x89PNG")
