@@ -195,7 +195,11 @@ def draft_save(
     with transaction.atomic():
         if draft is None:
             draft = Draft.objects.create(
-                account=account, title=cleaned[0]["title"], articles=cleaned, created_by=by
+                account=account,
+                title=cleaned[0]["title"],
+                articles=cleaned,
+                article_count=len(cleaned),
+                created_by=by,
             )
         else:
             draft = Draft.objects.select_for_update().get(pk=draft.pk)
@@ -206,9 +210,10 @@ def draft_save(
                 )
             draft.title = cleaned[0]["title"]
             draft.articles = cleaned
+            draft.article_count = len(cleaned)
             if draft.status == DraftStatus.SYNCED:
                 draft.status = DraftStatus.CHANGED
-            draft.save(update_fields=["title", "articles", "status", "updated_at"])
+            draft.save(update_fields=["title", "articles", "article_count", "status", "updated_at"])
         number = (draft.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         DraftVersion.objects.create(draft=draft, number=number, articles=cleaned, created_by=by)
     return Saved(draft=draft, version=number, notes=notes)
@@ -410,7 +415,12 @@ def draft_copy(*, draft: Draft, targets: Sequence[OfficialAccount], by: Actor) -
             ]
             with transaction.atomic():
                 copy = Draft.objects.create(
-                    account=target, title=draft.title, articles=articles, created_by=by, copied_from=draft
+                    account=target,
+                    title=draft.title,
+                    articles=articles,
+                    article_count=len(articles),
+                    created_by=by,
+                    copied_from=draft,
                 )
                 DraftVersion.objects.create(draft=copy, number=1, articles=articles, created_by=by)
             result.copied.append(copy)

@@ -53,6 +53,8 @@ class Draft(models.Model):
         _("status"), max_length=12, choices=DraftStatus.choices, default=DraftStatus.LOCAL
     )
     articles = models.JSONField(_("articles"), default=list, blank=True)
+    #: kept with ``articles`` so that the list never reads the bodies
+    article_count = models.PositiveSmallIntegerField(_("articles"), default=0)
     pushed_version = models.PositiveIntegerField(_("version on WeChat"), null=True, blank=True)
     push_started_at = models.DateTimeField(_("sent to WeChat at"), null=True, blank=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
