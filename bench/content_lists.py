@@ -142,14 +142,20 @@ def measure(client, label: str, url: str, runs: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    times = []
+    times, sql = [], []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    return {"label": label, "ms": statistics.median(times), "queries": len(queries)}
+        sql.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
+    return {
+        "label": label,
+        "ms": statistics.median(times),
+        "sql": statistics.median(sql),
+        "queries": len(queries),
+    }
 
 
 def phase(client, account, runs: int) -> list[dict]:

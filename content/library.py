@@ -193,8 +193,18 @@ def materials_sync(*, account: OfficialAccount, by: Actor) -> SyncResult:
     result = SyncResult(counts=counts)
     now = timezone.now()
     with transaction.atomic():
+        # thumbnails are left out of "gone": WeChat's batchget has no thumb type, and whether it
+        # lists them with the images is not documented [?], so a sync never removes one
         known = dict(
-            Material.objects.filter(account=account).exclude(media_id="").values_list("media_id", "id")
+            Material.objects.filter(account=account)
+            .exclude(media_id="")
+            .exclude(kind=MaterialKind.THUMB)
+            .values_list("media_id", "id")
+        )
+        thumbs = set(
+            Material.objects.filter(account=account, kind=MaterialKind.THUMB).values_list(
+                "media_id", flat=True
+            )
         )
         # uploads of unknown outcome (and interrupted ones): adopt a WeChat item of the same name
         unsettled = list(
@@ -203,7 +213,7 @@ def materials_sync(*, account: OfficialAccount, by: Actor) -> SyncResult:
                 | Q(status=MaterialStatus.UPLOADING, created_at__lt=now - STALE_UPLOAD)
             )
         )
-        unclaimed = {mid: item for mid, item in remote.items() if mid not in known}
+        unclaimed = {mid: item for mid, item in remote.items() if mid not in known and mid not in thumbs}
         for material in unsettled:
             match = next((mid for mid, item in unclaimed.items() if item.get("name") == material.name), None)
             if match:
@@ -220,8 +230,6 @@ def materials_sync(*, account: OfficialAccount, by: Actor) -> SyncResult:
         new = []
         for media_id, item in unclaimed.items():
             kind = str(item["kind"])
-            if kind == "image" and str(item.get("name") or "").lower().endswith(".thumb"):
-                kind = MaterialKind.THUMB
             stamp = item.get("update_time")
             new.append(
                 Material(

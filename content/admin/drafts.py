@@ -164,19 +164,21 @@ class DraftAdmin(AccountScopedAdminMixin, ModelAdmin):
                     saved = services.draft_save(
                         account=account, articles=articles, by=request.user, draft=draft
                     )
+                except DomainError as exc:
+                    error = exc.user_message  # nothing was saved: the form shows why
+                else:
                     for note in saved.notes:
                         self.message_user(request, note, messages.WARNING)
                     self.message_user(
                         request, _("Saved as version %(n)s.") % {"n": saved.version}, messages.SUCCESS
                     )
                     if "_push" in request.POST:
-                        services.draft_push(draft=saved.draft, by=request.user)
-                        self.message_user(request, _("Sent to WeChat's draft box."), messages.SUCCESS)
+                        try:
+                            services.draft_push(draft=saved.draft, by=request.user)
+                            self.message_user(request, _("Sent to WeChat's draft box."), messages.SUCCESS)
+                        except DomainError as exc:  # saved, not sent: the draft's page says why
+                            self.message_user(request, exc.user_message, messages.ERROR)
                     return redirect(reverse("admin:content_draft_change", args=[saved.draft.pk]))
-                except DomainError as exc:
-                    error = exc.user_message
-                    if draft is None and "saved" in locals():
-                        return redirect(reverse("admin:content_draft_change", args=[saved.draft.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -129,3 +129,13 @@ def test_the_account_hub_shows_the_content_state(staff, wechat, account, cover):
     page = staff.get(reverse("admin:accounts_officialaccount_hub", args=[account.pk])).content.decode()
     assert "缩略图 1 个" in page or "1 thumbnails" in page
     assert f"/admin/content/draft/add/?account={account.pk}" in page
+
+
+def test_save_and_send_refused_by_wechat_keeps_the_saved_version_and_says_why(staff, wechat, account, cover):
+    wechat.force_error("/cgi-bin/draft/add", 45002, times=1)
+    response = staff.post(
+        reverse("admin:content_draft_add"), editor_post(account, cover, _push="1"), follow=True
+    )
+    draft = Draft.objects.get()
+    assert draft.status == DraftStatus.FAILED and draft.versions.count() == 1
+    assert "45002" in response.content.decode()
