@@ -112,8 +112,8 @@ def material_upload(
     introduction: str = "",
 ) -> Material:
     """Upload a permanent material: checked first (R-CONTENT-01), the intent written
-    (status uploading), then add_material. WeChat's refusal leaves a "refused" row with the
-    reason and raises; no answer leaves "unknown", settled by the next sync (R-CONTENT-03)."""
+    (status uploading), then add_material. WeChat's refusal removes the intent and raises with
+    the reason; no answer leaves "unknown", settled by the next sync (R-CONTENT-03)."""
     require_access(by, account, "content.add_material")
     require_certified(account)
     extension = check_file(kind, filename, data, title=title)
@@ -150,7 +150,8 @@ def material_upload(
                     "sync of the library settles it."
                 )
             ) from exc
-        Material.objects.filter(pk=material.pk).update(status=MaterialStatus.FAILED, error=refusal(exc)[:255])
+        # WeChat refused and so did nothing: the intent goes, nothing is left of the attempt
+        Material.objects.filter(pk=material.pk).delete()
         raise ContentError(refusal(exc)) from exc
     material.media_id = str(answer["media_id"])
     material.url = str(answer.get("url") or "")[:500]
