@@ -12,4 +12,10 @@ SCHEDULES = [
             "same clientmsgid), accepted sends without their MASSSENDJOBFINISH read back."
         ),
     },
+    {
+        "name": gettext_noop("content: settle drafts and publications"),
+        "task": "content.sweep",
+        "every_seconds": 120,
+        "description": "Issue 25, R-CONTENT-03: unknown pushes and submissions read back from WeChat.",
+    },
 ]

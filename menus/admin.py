@@ -51,6 +51,8 @@ def editor_strings() -> dict[str, str | dict[str, str]]:
         "key": gettext("Key (left blank: generated)"),
         "url": pgettext("menu editor", "URL"),
         "media_id": gettext("media_id (permanent material)"),
+        "pick_material": gettext("— pick a material from the library —"),
+        "no_materials": gettext("No material in this account's library yet (Content → Materials)."),
         "article_id": gettext("article_id (published article)"),
         "appid": gettext("Mini program AppID"),
         "pagepath": gettext("Mini program page path"),
@@ -188,6 +190,11 @@ class MenuAdmin(AccountScopedAdminMixin, ModelAdmin):
                 "copy",
             )
         }
+        try:  # the content app's picker (issue 25), found by URL name: menus imports no content module
+            if request.user.has_perm("content.view_material"):
+                urls["materials"] = f"{reverse('admin:content_material_choices')}?account={account.pk}"
+        except NoReverseMatch:
+            pass
         config = {
             "state": selectors.editor_state(account),
             "urls": urls,

@@ -168,3 +168,31 @@ def dashboard_counts(user) -> dict[str, int]:
         **figure_counts(menus, MENU_FIGURES),
         **figure_counts(versions_visible_to(user), VERSION_FIGURES),
     }
+
+
+def buttons_using_media(account: OfficialAccount, media_id: str) -> list[str]:
+    """Names of the buttons (live menu and draft, default and conditional menus) of type
+    media_id / view_limited that send this material: the materials library warns before
+    deleting it (issue 25)."""
+    if not media_id:
+        return []
+    menu = menu_of(account)
+    if menu is None:
+        return []
+    names: list[str] = []
+    for version in (menu.live_version, menu.draft):
+        data = version.data if version else None
+        if not isinstance(data, dict):
+            continue
+        menus = [data] + [m for m in data.get("conditionalmenu") or [] if isinstance(m, dict)]
+        for each in menus:
+            for button in each.get("button") or []:
+                for leaf in [button, *(button.get("sub_button") or [])]:
+                    if (
+                        isinstance(leaf, dict)
+                        and leaf.get("type") in ("media_id", "view_limited")
+                        and leaf.get("media_id") == media_id
+                        and leaf.get("name") not in names
+                    ):
+                        names.append(str(leaf.get("name") or ""))
+    return names

@@ -79,9 +79,12 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
         ],
     ),
     (
-        # issue 25: the app's own (translated) name; drafts, materials and publishing join it
+        # the app's own (translated) name: no new string in this module's catalogue
         lambda: str(apps.get_app_config("content").verbose_name),
         [
+            ("content.draft", "draft", None),
+            ("content.material", "perm_media", None),
+            ("content.publication", "public", None),
             ("content.masssend", "campaign", None),
             ("url:admin:content_calendar", "calendar_month", _calendar_title),
         ],

@@ -1,3 +1,5 @@
 """The content app's admin pages, one module per sub-domain (Django imports this package)."""
 
-from . import mass  # noqa: F401
+from . import drafts, library, mass, publishing
+
+__all__ = ["drafts", "library", "mass", "publishing"]

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the mass-send fixtures are imported here: parameters named after them redefine them)
 """The mass-send pages (issue 25): the send form and its scoped tag picker, the buttons each role
 gets, preview, approval with the client's yes, the send page with the month's limit, delete with
 a confirmation, the calendar and the hub, all scoped to the staff member's accounts."""
@@ -14,7 +15,7 @@ from accounts.tests.factories import OfficialAccountFactory
 from audience.models import Tag
 from content.mass import services
 from content.models import Draft, MassKind, MassSend, MassStatus
-from content.tests.mass_fixtures import MEDIA, TAG
+from content.tests.mass_fixtures import MEDIA, TAG, account, approver, draft, operator, wx  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

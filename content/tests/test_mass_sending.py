@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the mass-send fixtures are imported here: parameters named after them redefine them)
 """Mass sends (issue 25) against the sandbox over HTTP, the real PostgreSQL and Redis:
 approval (R-MASS-01), sent at most once (R-MASS-02), the month's limit (R-MASS-03),
 MASSSENDJOBFINISH and read-back (R-MASS-04), delete (R-MASS-05)."""
@@ -11,7 +12,7 @@ from accounts.tests.factories import UserFactory
 from content.mass import services
 from content.mass.transitions import TRANSITIONS
 from content.models import MassKind, MassSend, MassSendLog, MassStatus
-from content.tests.mass_fixtures import MEDIA, TAG
+from content.tests.mass_fixtures import MEDIA, TAG, account, approver, draft, operator, wx  # noqa: F401  (fixtures)
 from core.redis_clients import Purpose
 from core.redis_clients import client as redis_client_for
 from wechat.api import mass as wxmass

@@ -167,6 +167,12 @@ def _notifications_rows(user):
 
 
 def _content_rows(user):
+    """Content (issue 25): the library, drafts and publishing; mass sends."""
+    _library_rows(user)
+    _mass_rows(user)
+
+
+def _mass_rows(user):
     """A draft and mass sends: awaiting approval, scheduled, finished with WeChat's totals,
     each with its history (issue 25)."""
     import datetime
@@ -208,6 +214,41 @@ def _content_rows(user):
             **extra,
         )
         MassSendLog.objects.create(send=send, by=user, action="create", to_status=status, note="示范记录")
+
+
+def _library_rows(user):
+    """A material, a draft with a version and a failed publication (issue 25)."""
+    from accounts.models import OfficialAccount
+    from content.models import Draft, DraftVersion, Material, Publication
+
+    account = OfficialAccount.objects.get(appid="wxd0000000000000a1")
+    cover = Material.objects.create(
+        account=account, kind="image", media_id="示范封面ID", name="示范封面.jpg", size=2048, created_by=user
+    )
+    articles = [
+        {
+            "title": "示范文章",
+            "author": "小编",
+            "content": "<p>示范正文</p>",
+            "thumb_media_id": cover.media_id,
+            "need_open_comment": 1,
+        }
+    ]
+    draft = Draft.objects.create(
+        account=account, title="示范文章", articles=articles, article_count=1, created_by=user
+    )
+    DraftVersion.objects.create(draft=draft, number=1, articles=articles, created_by=user)
+    Publication.objects.create(
+        account=account,
+        draft=draft,
+        title="示范文章",
+        media_id="示范草稿ID",
+        status="failed",
+        publish_status=4,
+        fail_idx=[1],
+        error="内容未通过微信审核（平台审核不通过）。",
+        created_by=user,
+    )
 
 
 def test_every_model_of_ours_has_a_row_to_open(populated):

@@ -307,6 +307,35 @@ def build_world() -> World:
             ),
             tenant,
         )
+        # issue 25: the content library, a draft with a version, a publication
+        from content.models import Draft, DraftVersion, Material, Publication
+
+        cover = put(
+            Material.objects.create(
+                account=account, kind="thumb", media_id=f"matrix-cover-{tenant}", name=f"{mark}封面.jpg"
+            ),
+            tenant,
+        )
+        articles = [{"title": f"{mark}文章", "content": "<p>正文</p>", "thumb_media_id": cover.media_id}]
+        draft = put(
+            Draft.objects.create(
+                account=account, title=f"{mark}草稿", articles=articles, created_by=operator
+            ),
+            tenant,
+        )
+        put(
+            DraftVersion.objects.create(draft=draft, number=1, articles=articles, created_by=operator), tenant
+        )
+        put(
+            Publication.objects.create(
+                account=account,
+                draft=draft,
+                title=f"{mark}草稿",
+                media_id=f"matrix-draft-{tenant}",
+                status="failed",
+            ),
+            tenant,
+        )
     return world
 
 

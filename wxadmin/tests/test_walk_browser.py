@@ -55,6 +55,15 @@ ALLOWED = {
     "MP4",
     "MOV",
     "MB",
+    # file formats and sizes of WeChat's material limits (issue 25), like JPG, PNG and MB above
+    "KB",
+    "BMP",
+    "JPEG",
+    "GIF",
+    "MP",  # of MP3
+    "WMA",
+    "WAV",
+    "AMR",
     "UTC",
     "wxadmin",
     "English",

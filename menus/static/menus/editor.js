@@ -245,6 +245,30 @@
     input.addEventListener("input", function () { count(); opts.onchange(input.value); });
     return el("label", { "class": "me-field" }, [el("span", { text: label }), input, counter]);
   }
+  // The materials library's picker (issue 25): the account's materials by name, instead of
+  // typing a media_id; the text field stays for an id the library does not list yet.
+  var materials = null;
+  function materialPicker(b, input) {
+    var select = el("select", { "data-testid": "material-picker", disabled: config.can_change ? null : "disabled" });
+    function fill(items) {
+      select.innerHTML = "";
+      select.appendChild(el("option", { value: "", text: items.length ? T.pick_material : T.no_materials }));
+      items.forEach(function (m) {
+        var opt = el("option", { value: m.media_id, text: m.label });
+        if (m.media_id === b.media_id) opt.selected = true;
+        select.appendChild(opt);
+      });
+    }
+    if (materials) fill(materials);
+    else request("GET", URLS.materials).then(function (d) { materials = d._ok ? d.items || [] : []; fill(materials); });
+    select.addEventListener("change", function () {
+      if (!select.value) return;
+      b.media_id = select.value;
+      if (input) input.value = select.value;
+      validateSoon();
+    });
+    return el("label", { "class": "me-field" }, [el("span", { text: T.media_id }), select]);
+  }
   function renderForm() {
     var form = $("me-form");
     form.innerHTML = "";
@@ -264,8 +288,10 @@
     select.addEventListener("change", function () { b.type = select.value; changed(); });
     form.appendChild(el("label", { "class": "me-field" }, [el("span", { text: T.type }), select]));
     (config.required[b.type] || []).forEach(function (f) {
-      form.appendChild(field(T[f] || f, f, b[f], { limit: f === "key" ? L.key : f === "url" ? L.url : null,
-        onchange: function (v) { b[f] = v; validateSoon(); } }));
+      var box = field(T[f] || f, f, b[f], { limit: f === "key" ? L.key : f === "url" ? L.url : null,
+        onchange: function (v) { b[f] = v; validateSoon(); } });
+      if (f === "media_id" && URLS.materials) form.appendChild(materialPicker(b, box.querySelector("input")));
+      form.appendChild(box);
     });
     if (b.type === "click") {
       form.appendChild(field(T.reply, "reply", b.reply, { multiline: true, limit: L.reply,

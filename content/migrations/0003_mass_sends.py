@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0006_taken_values_same_words'),
-        ('content', '0001_initial'),
+        ('content', '0002_library_drafts_publishing'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
