@@ -103,3 +103,18 @@ def test_a_publish_job_is_publishing_then_refused_or_published_with_its_urls(cli
         f"http://mp.weixin.qq.com/s/{done['publish_id']}_{i}" for i in (1, 2)
     ]
     assert wx_drafts.count(client) == 1  # the published draft left the box, the refused one did not
+
+
+def test_a_mass_send_takes_a_draft_or_a_material_the_sandbox_holds(client):
+    """The drafts area tells the mass area which media it holds (MEDIA_LOOKUPS): an article mass
+    send of a draft pushed with draft/add, an image one of a permanent image; others → 40007."""
+    from wechat.api import mass
+
+    thumb = wx.add_material(client, "thumb", JPEG, "t.jpg", "image/jpeg")["media_id"]
+    image = wx.add_material(client, "image", PNG, "a.png", "image/png")["media_id"]
+    draft = wx_drafts.add(client, [article(thumb)])
+    assert mass.send_to_all_or_tag(client, msgtype="mpnews", media_id=draft)["msg_id"]
+    assert mass.send_to_all_or_tag(client, msgtype="image", media_id=image)["msg_id"]
+    with pytest.raises(WeChatError) as caught:
+        mass.send_to_all_or_tag(client, msgtype="mpnews", media_id=image)  # not a draft
+    assert caught.value.errcode == 40007

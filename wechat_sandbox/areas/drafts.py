@@ -34,6 +34,7 @@ import requests
 from wechat.api.drafts import MAX_ARTICLES
 from wechat.crypto import random_nonce
 from wechat.replies import cdata
+from wechat_sandbox.areas import mass as mass_area
 from wechat_sandbox.areas.materials import material_exists
 from wechat_sandbox.core import AppState, Sandbox, state_section
 from wechat_sandbox.endpoints import api_route
@@ -419,3 +420,16 @@ def bulk(sb: Sandbox, request: SandboxRequest, appid: str) -> SandboxResponse:
                 "update_time": int(sb.clock()),
             }
     return json_response({"errcode": 0, "errmsg": "ok", "added": count})
+
+
+def _draft_known_to_mass(app: AppState, msgtype: str, media_id: str) -> bool:
+    """A mass send of an article (mpnews) takes a draft's media_id: one in this draft box."""
+    return msgtype == "mpnews" and media_id in _state(app)["drafts"]
+
+
+def _material_known_to_mass(app: AppState, msgtype: str, media_id: str) -> bool:
+    """An image or voice mass send takes a permanent material of that kind."""
+    return msgtype in ("image", "voice") and material_exists(app, media_id, kinds=(msgtype,))
+
+
+mass_area.MEDIA_LOOKUPS.extend([_draft_known_to_mass, _material_known_to_mass])
