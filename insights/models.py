@@ -47,3 +47,9 @@ class DailyFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric}{'/' + self.dimension if self.dimension else ''} = {self.value}"
+
+
+# The WeChat-statistics sync's own rows (sync state per day, backfills): a module of their own.
+from .sync_models import Area, Backfill, SyncDay  # noqa: E402
+
+__all__ = ["Area", "Backfill", "DailyFigure", "SyncDay"]

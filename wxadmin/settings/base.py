@@ -324,6 +324,16 @@ NOTIFICATIONS_DAILY_QUOTA = env.int("NOTIFICATIONS_DAILY_QUOTA", default=100_000
 NOTIFICATIONS_CONCURRENCY = env.int("NOTIFICATIONS_CONCURRENCY", default=8)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
 
+# --- WeChat statistics (insights, issue 28) ---------------------------------------------
+# Datacube calls the sync makes a Beijing day per account (our budget, below WeChat's quota:
+# a backfill stops at it and goes on the next day; 45009 from WeChat stops it too).
+INSIGHTS_DATACUBE_DAILY_CALLS = env.int("INSIGHTS_DATACUBE_DAILY_CALLS", default=500)
+# A day WeChat answered with an error is retried at most this often and this many times.
+INSIGHTS_MISSING_RETRY_HOURS = env.int("INSIGHTS_MISSING_RETRY_HOURS", default=6)
+INSIGHTS_MISSING_MAX_ATTEMPTS = env.int("INSIGHTS_MISSING_MAX_ATTEMPTS", default=5)
+# One sync task runs at most this long, then queues itself again (its lease: + 300 s).
+INSIGHTS_SYNC_MAX_SECONDS = env.int("INSIGHTS_SYNC_MAX_SECONDS", default=240)
+
 # --- Certification ---------------------------------------------------------------
 # Days before the resubmission and invoice deadlines that their reminder goes out.
 CERTIFICATION_REMINDER_LEAD_DAYS = env.int("CERTIFICATION_REMINDER_LEAD_DAYS", default=7)
