@@ -78,6 +78,14 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
         ],
     ),
     (
+        # the app's own (translated) name: no new string in this module's catalogue
+        lambda: str(apps.get_app_config("insights").verbose_name),
+        [
+            ("insights.backfill", "cloud_download", None),
+            ("insights.syncday", "event_busy", None),
+        ],
+    ),
+    (
         lambda: _("Customer service"),
         [
             ("messaging.kfaccount", "support_agent", None),
