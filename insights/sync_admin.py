@@ -48,8 +48,8 @@ def _default_range(now: datetime.datetime | None = None) -> tuple[datetime.date,
 
 
 class RangeForm(forms.Form):
-    start = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("first day"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("last day"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class BackfillForm(forms.ModelForm):

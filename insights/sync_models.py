@@ -81,8 +81,8 @@ class Backfill(models.Model):
         related_name="insights_backfills",
         verbose_name=_("account"),
     )
-    start = models.DateField(_("from"))
-    end = models.DateField(_("to"))
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("last day"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RUNNING)
     days_total = models.PositiveIntegerField(_("days × statistics"), default=0)
     days_done = models.PositiveIntegerField(_("fetched"), default=0)

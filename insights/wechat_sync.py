@@ -20,9 +20,10 @@ Rules (facts in ``wechat/api/datacube.py``, protocol §h "Statistics"):
   day (``INSIGHTS_DATACUBE_DAILY_CALLS``, a Redis counter); at the budget — or when WeChat
   answers 45009 — the run stops and backfills wait for the next day (``resume_backfills`` at
   00:15 and the daily run at 08:30 pick them up).
-- **One sync at a time per account**: a Redis lease (``SET NX`` with an owner, released only
-  by its owner); a run killed mid-way leaves its lease to expire and its committed windows in
-  place, so the next run resumes with the days still pending.
+- **One sync at a time per account**: a Redis lease (``SET NX`` with an owner, renewed before
+  each call and released only by its owner, ``INSIGHTS_SYNC_LOCK_SECONDS``); a run killed
+  mid-way leaves its lease to expire and its committed windows in place, so the next run
+  resumes with the days still pending.
 - **Certified accounts only**: statistics are an advanced interface (R-POST-05).
 """
 
@@ -62,6 +63,10 @@ FAILURES_TO_STOP = 3
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
 
@@ -125,7 +130,7 @@ READ_SOURCES: dict[str, Any] = {
     "4": gettext_lazy("account history"),
     "5": gettext_lazy("other"),
     "6": gettext_lazy("Top Stories"),
-    "7": gettext_lazy("Search"),
+    "7": gettext_lazy("WeChat Search"),
 }
 
 
@@ -351,15 +356,23 @@ def sync_account(
     max_seconds = max_seconds if max_seconds is not None else _setting("INSIGHTS_SYNC_MAX_SECONDS", 240)
     r = redis_client(Purpose.TASKS)
     owner = secrets.token_hex(8)
-    lease = int(max_seconds) + _setting("INSIGHTS_SYNC_LOCK_MARGIN_SECONDS", 300)
-    if not r.set(lock_key(account_id), owner, nx=True, ex=lease):
+    lease = _setting("INSIGHTS_SYNC_LOCK_SECONDS", 120)
+    key = lock_key(account_id)
+    if not r.set(key, owner, nx=True, ex=lease):
         return SyncOutcome(status="busy")
+
+    def renew() -> None:
+        """After each window: the lease runs ``lease`` seconds more, ours only."""
+        r.eval(_RENEW, 1, key, owner, lease)
+
     try:
-        outcome = _run(account_id, now=now, client=client, max_seconds=max_seconds, max_calls=max_calls)
+        outcome = _run(
+            account_id, now=now, client=client, max_seconds=max_seconds, max_calls=max_calls, renew=renew
+        )
         settle_backfills(account_id, outcome=outcome, now=now)
         return outcome
     finally:
-        r.eval(_RELEASE, 1, lock_key(account_id), owner)
+        r.eval(_RELEASE, 1, key, owner)
 
 
 def _run(
@@ -369,6 +382,7 @@ def _run(
     client: WeChatClient | None,
     max_seconds: float,
     max_calls: int | None,
+    renew: Callable[[], None] = lambda: None,
 ) -> SyncOutcome:
     now = now or timezone.now()
     account = OfficialAccount.objects.get(pk=account_id)
@@ -395,6 +409,7 @@ def _run(
             outcome.status = "more"
             return outcome
         area, window = queue.pop(0)
+        renew()
         if not _take_call(account_id, now):
             outcome.status = "quota"
             return outcome

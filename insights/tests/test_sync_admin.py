@@ -3,6 +3,8 @@
 
 import datetime
 
+import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,6 +13,19 @@ from insights.models import Backfill, SyncDay
 from wechat.api import datacube
 
 END = datacube.available_until(timezone.now())
+
+
+@pytest.fixture(autouse=True)
+def _pages_in_english(client):
+    """The pages answer in Chinese by default; these tests read them in English."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
+def test_the_pages_read_in_chinese_by_default(client, operator, account):
+    del client.cookies[settings.LANGUAGE_COOKIE_NAME]
+    client.force_login(operator)
+    page = client.get(reverse("admin:insights_backfill_add"), {"account": account.pk}).content.decode()
+    assert "统计数据补录" in page and "第一天" in page
 
 
 def test_a_backfill_is_started_from_its_page_with_the_account_preselected(client, operator, account):

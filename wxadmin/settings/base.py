@@ -333,6 +333,9 @@ INSIGHTS_MISSING_RETRY_HOURS = env.int("INSIGHTS_MISSING_RETRY_HOURS", default=6
 INSIGHTS_MISSING_MAX_ATTEMPTS = env.int("INSIGHTS_MISSING_MAX_ATTEMPTS", default=5)
 # One sync task runs at most this long, then queues itself again (its lease: + 300 s).
 INSIGHTS_SYNC_MAX_SECONDS = env.int("INSIGHTS_SYNC_MAX_SECONDS", default=240)
+# A sync's lease on its account, renewed before each call: a killed sync's expires this long
+# after its last call (then another run takes the account).
+INSIGHTS_SYNC_LOCK_SECONDS = env.int("INSIGHTS_SYNC_LOCK_SECONDS", default=120)
 
 # --- Certification ---------------------------------------------------------------
 # Days before the resubmission and invoice deadlines that their reminder goes out.
