@@ -302,8 +302,10 @@ def _take_call(account_id: int, now: datetime.datetime) -> bool:
     """One unit of today's budget, or False when it is used up."""
     r = redis_client(Purpose.TASKS)
     key = _quota_key(account_id, now)
-    used = int(r.incr(key))
-    r.expire(key, 2 * 86400)
+    pipe = r.pipeline(transaction=False)  # one round trip
+    pipe.incr(key)
+    pipe.expire(key, 2 * 86400)
+    used = int(pipe.execute()[0])
     if used > _setting("INSIGHTS_DATACUBE_DAILY_CALLS", 500):
         r.decr(key)
         return False
