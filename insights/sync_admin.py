@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
@@ -180,8 +180,8 @@ class BackfillAdmin(AccountScopedAdminMixin, ModelAdmin):
         ][:50]
         if not rows:
             return str(_("Nothing is missing."))
-        items = format_html("").join(
-            format_html("<li>{} · {} · {}</li>", m.day.isoformat(), m.area_label, m.why) for m in rows
+        items = format_html_join(
+            "", "<li>{} · {} · {}</li>", ((m.day.isoformat(), m.area_label, m.why) for m in rows)
         )
         return format_html("<ul>{}</ul>", items)
 

@@ -39,7 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 BACKFILL_MAX_DAYS = 366
 #: Consecutive failed calls after which a run stops.
 FAILURES_TO_STOP = 3
+#: Days the daily run plans back when earlier runs were missed (beat down, a holiday deploy).
+CATCH_UP_DAYS = 30
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -566,13 +568,26 @@ def statistics_accounts(now: datetime.datetime | None = None) -> list[int]:
 
 
 def plan_yesterday(now: datetime.datetime | None = None) -> list[int]:
-    """The daily run's plan: the newest available day for every certified account; answers the
-    accounts with something to fetch (pending, or missing and due)."""
+    """The daily run's plan: the newest available day for every certified account, and the
+    days since the account's last planned day when runs were missed (at most
+    ``CATCH_UP_DAYS`` back); answers the accounts with something to fetch (pending, or missing
+    and due)."""
     now = now or timezone.now()
     until = datacube.available_until(now)
     ids = statistics_accounts(now)
+    last = dict(
+        SyncDay.objects.filter(account_id__in=ids)
+        .values("account_id")
+        .annotate(last=Max("day"))
+        .values_list("account_id", "last")
+    )
     for account in OfficialAccount.objects.filter(pk__in=ids):
-        plan_days(account=account, start=until, end=until)
+        start = until
+        if last.get(account.pk) is not None:
+            start = max(
+                last[account.pk] + datetime.timedelta(days=1), until - datetime.timedelta(days=CATCH_UP_DAYS)
+            )
+        plan_days(account=account, start=min(start, until), end=until)
     return accounts_with_work(now, ids)
 
 

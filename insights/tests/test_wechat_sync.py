@@ -274,3 +274,13 @@ def test_the_daily_run_twice_fetches_yesterday_once(
     assert tasks.sync_yesterday() == 0  # nothing left: a second beat queues nothing
     assert wx.calls() == 5
     assert set(SyncDay.objects.values_list("day", flat=True)) == {D("2026-12-06")}
+
+
+def test_the_daily_run_catches_up_the_days_it_missed(wx, account, monkeypatch):
+    monkeypatch.setattr(tasks, "enqueue_now", lambda task, *args: type("T", (), {"sent": True})())
+    monkeypatch.setattr(tasks.timezone, "now", lambda: NOW - 3 * DAY)
+    tasks.sync_yesterday()  # plans 2026-12-03; then three mornings without a run
+    monkeypatch.setattr(tasks.timezone, "now", lambda: NOW)
+    tasks.sync_yesterday()
+    days = set(SyncDay.objects.filter(area="user_summary").values_list("day", flat=True))
+    assert days == {D("2026-12-03"), D("2026-12-04"), D("2026-12-05"), D("2026-12-06")}
