@@ -1,4 +1,5 @@
-"""insights' admin: the datacube sync's pages go here; the report half's (figures pages,
-exports, monthly client reports) are in ``admin_reports``."""
+"""insights' admin: the WeChat-statistics sync's pages (backfills, the sync state of each day) are
+in ``sync_admin``; the report half's (figures pages, exports, monthly client reports) in
+``admin_reports``. Importing them registers them."""
 
-from . import admin_reports  # noqa: F401  (registers ReportAdmin and its URLs)
+from . import admin_reports, sync_admin  # noqa: F401

@@ -63,4 +63,7 @@ class DailyFigure(models.Model):
 # issue 28, the report half: our own rollup's progress and the monthly client reports
 from .report_models import Report, RollupDay  # noqa: E402
 
-__all__ = ["DailyFigure", "Report", "RollupDay"]
+# The WeChat-statistics sync's own rows (sync state per day, backfills): a module of their own.
+from .sync_models import Area, Backfill, SyncDay  # noqa: E402
+
+__all__ = ["Area", "Backfill", "DailyFigure", "Report", "RollupDay", "SyncDay"]

@@ -105,6 +105,8 @@ GROUPS: tuple[tuple[Title, list[tuple[str, str, Title | None]]], ...] = (
         [
             ("url:admin:insights_overview", "monitoring", lambda: _("Charts and figures")),
             ("insights.report", "summarize", None),
+            ("insights.backfill", "cloud_download", None),
+            ("insights.syncday", "event_busy", None),
         ],
     ),
     (

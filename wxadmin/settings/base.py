@@ -344,6 +344,19 @@ API_IDEMPOTENCY_HOURS = env.float("API_IDEMPOTENCY_HOURS", default=24)
 INSIGHTS_OWN_BACKFILL_DAYS = env.int("INSIGHTS_OWN_BACKFILL_DAYS", default=90)
 INSIGHTS_OWN_DAYS_PER_RUN = env.int("INSIGHTS_OWN_DAYS_PER_RUN", default=31)
 
+# --- WeChat statistics (insights, issue 28) ---------------------------------------------
+# Datacube calls the sync makes a Beijing day per account (our budget, below WeChat's quota:
+# a backfill stops at it and goes on the next day; 45009 from WeChat stops it too).
+INSIGHTS_DATACUBE_DAILY_CALLS = env.int("INSIGHTS_DATACUBE_DAILY_CALLS", default=500)
+# A day WeChat answered with an error is retried at most this often and this many times.
+INSIGHTS_MISSING_RETRY_HOURS = env.int("INSIGHTS_MISSING_RETRY_HOURS", default=6)
+INSIGHTS_MISSING_MAX_ATTEMPTS = env.int("INSIGHTS_MISSING_MAX_ATTEMPTS", default=5)
+# One sync task runs at most this long, then queues itself again (its lease: + 300 s).
+INSIGHTS_SYNC_MAX_SECONDS = env.int("INSIGHTS_SYNC_MAX_SECONDS", default=240)
+# A sync's lease on its account, renewed before each call: a killed sync's expires this long
+# after its last call (then another run takes the account).
+INSIGHTS_SYNC_LOCK_SECONDS = env.int("INSIGHTS_SYNC_LOCK_SECONDS", default=120)
+
 # --- Certification ---------------------------------------------------------------
 # Days before the resubmission and invoice deadlines that their reminder goes out.
 CERTIFICATION_REMINDER_LEAD_DAYS = env.int("CERTIFICATION_REMINDER_LEAD_DAYS", default=7)

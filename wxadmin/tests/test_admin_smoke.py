@@ -30,6 +30,7 @@ def populated(db, admin_user, client, redis_client):
     _messaging_rows(admin_user, client)
     _notifications_rows(admin_user)
     _content_rows(admin_user)
+    _insights_rows(admin_user)
     return admin_user
 
 
@@ -251,9 +252,33 @@ def _library_rows(user):
     )
 
 
+def _insights_rows(user):
+    """A backfill and the sync state of a missing day of WeChat's statistics (issue 28)."""
+    import datetime
+
+    from accounts.models import OfficialAccount
+    from insights.models import Backfill, DailyFigure, SyncDay
+
+    account = OfficialAccount.objects.get(appid="wxd0000000000000a1")
+    day = datetime.date(2026, 12, 1)
+    Backfill.objects.create(
+        account=account, start=day, end=day, days_total=5, days_missing=1, requested_by=user
+    )
+    SyncDay.objects.create(
+        account=account,
+        area="user_summary",
+        day=day,
+        status="missing",
+        errcode=-1,
+        attempts=1,
+        reason="系统繁忙",
+    )
+    DailyFigure.objects.create(account=account, day=day, metric="user.cumulate", value=1200, source="wechat")
+
+
 def test_every_model_of_ours_has_a_row_to_open(populated):
     """Guards the smoke test itself: a change page is only tried when a row exists."""
-    ours = {"accounts", "menus", "certification", "messaging", "notifications", "content"}
+    ours = {"accounts", "menus", "certification", "messaging", "notifications", "content", "insights"}
     empty = [
         model._meta.label
         for model, _admin in registered()

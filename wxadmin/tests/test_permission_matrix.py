@@ -336,6 +336,19 @@ def build_world() -> World:
             ),
             tenant,
         )
+        # issue 28: the WeChat-statistics sync's state of a day and a backfill
+        from insights.models import Backfill, SyncDay
+
+        put(
+            SyncDay.objects.create(
+                account=account, area="user_summary", day=now.date(), status="missing", reason=f"{mark}原因"
+            ),
+            tenant,
+        )
+        put(
+            Backfill.objects.create(account=account, start=now.date(), end=now.date(), note=f"{mark}备注"),
+            tenant,
+        )
     return world
 
 

@@ -265,6 +265,7 @@ def walk_data(transactional_db, admin_user, client, redis_client):
         smoke._messaging_rows(admin_user, client)
         smoke._notifications_rows(admin_user)
         smoke._content_rows(admin_user)
+        smoke._insights_rows(admin_user)
         _third_party_rows()
     return admin_user
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0006_taken_values_same_words'),
-        ('insights', '0001_initial'),
+        ('insights', '0002_wechat_sync'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
