@@ -243,6 +243,8 @@ def template_add(
             client_for(account), short, [k.strip() for k in keyword_names if k.strip()]
         )
     except WeChatError as exc:
+        if exc.temporary:
+            _settle_by_reading_back(account, exc)
         if exc.errcode == 40246:
             raise NotificationError(_("WeChat does not know one of these keyword names.")) from exc
         if exc.errcode == 40037:
@@ -252,12 +254,28 @@ def template_add(
     return Template.objects.get(account=account, template_id=template_id)
 
 
+def _settle_by_reading_back(account: OfficialAccount, exc: WeChatError) -> None:
+    """Issue 23 §3: the call may have reached WeChat (no answer, a timeout): read the template list
+    back (get_all_private_template) so ours is what WeChat has, and say so instead of a refusal."""
+    try:
+        templates_sync(account=account, by=None)
+    except WeChatError:
+        raise NotificationError(
+            _("WeChat did not answer, and its template list cannot be read now: sync the templates later.")
+        ) from exc
+    raise NotificationError(
+        _("WeChat did not answer in time; the template list was read back from WeChat and shows what it has.")
+    ) from exc
+
+
 def template_delete(*, template: Template, by: Actor) -> None:
     """Delete the template on WeChat, then here. Sends already made keep their log."""
     _require_access(by, template.account)
     try:
         wx.delete_template(client_for(template.account), template.template_id)
     except WeChatError as exc:
+        if exc.temporary:
+            _settle_by_reading_back(template.account, exc)
         if exc.errcode != 40037:  # already gone on WeChat's side: delete ours too
             raise NotificationError(_("WeChat refused: %(why)s") % {"why": exc.explanation}) from exc
     template.delete()

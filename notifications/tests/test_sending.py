@@ -300,3 +300,22 @@ def test_the_delivery_log_is_pruned_in_batches_keeping_sends_in_flight(template,
     old.refresh_from_db()
     assert old.sent == 7  # the send keeps its totals
     assert deliveries_prune(batch_size=3) == 0
+
+
+def test_a_template_add_whose_answer_was_lost_is_read_back_from_wechat(wechat, account, operator):
+    """Issue 23 §3: WeChat added it and the answer never came: the list is read back, so the new
+    template is here, and staff read that WeChat did not answer rather than a refusal."""
+    wechat.force_error("/cgi-bin/template/api_add_template", "lost", times=1, appid=account.appid)
+    with pytest.raises(NotificationError, match="read back from WeChat"):
+        services.template_add(
+            account=account, template_id_short="CATEGORY_0001", keyword_names=["办理事项"], by=operator
+        )
+    assert Template.objects.filter(account=account).count() == 1  # what WeChat has
+
+
+def test_a_template_delete_whose_answer_was_lost_ends_deleted_here_too(template, wechat, account, operator):
+    """A delete is idempotent: asked again after the lost answer, WeChat says it is gone (40037)."""
+    wechat.force_error("/cgi-bin/template/del_private_template", "lost", times=1, appid=account.appid)
+    services.template_delete(template=template, by=operator)
+    assert wechat.state(account.appid)["templates"]["templates"] == []
+    assert not Template.objects.exists()  # gone on WeChat, gone here
