@@ -2,10 +2,8 @@
 were last changed), mass sends (the day they are scheduled for, or were sent or prepared) and
 published articles, on Beijing days.
 
-Sources are functions ``source(accounts, start, end) -> list[Entry]`` in `SOURCES`; drafts and
-mass sends are built in, and published articles are read from any content model that has an
-``account`` and a ``published_at`` (the publishing work adds one), so the calendar works with
-just Draft and MassSend and shows publications once they exist.
+Sources are functions ``source(accounts, start, end) -> list[Entry]`` in `SOURCES`: drafts, mass
+sends and publications (``Publication`` rows WeChat published, on the day the job finished).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -24,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import OfficialAccount
 
-from .models import Draft, MassSend, MassStatus
+from .models import Draft, MassSend, MassStatus, Publication, PublicationStatus
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TITLE = gettext_lazy("Content calendar")
@@ -127,20 +124,18 @@ def mass_sends(
 def publications(
     accounts: QuerySet[OfficialAccount], start: datetime.datetime, end: datetime.datetime
 ) -> list[Entry]:
-    """Any content model with an ``account`` and a ``published_at``: published articles."""
-    out: list[Entry] = []
-    for model in apps.get_app_config("content").get_models():
-        names = {f.name for f in model._meta.get_fields()}
-        if not {"account", "published_at"} <= names:
-            continue
-        rows = model._default_manager.filter(
-            account__in=accounts, published_at__gte=start, published_at__lt=end
-        ).select_related("account")
-        out += [
-            _entry(obj, obj.published_at, "published", _("Published"), "success")  # type: ignore[attr-defined]
-            for obj in rows[:500]
-        ]
-    return out
+    """Articles WeChat published (freepublish), on the day the job finished."""
+    rows = Publication.objects.filter(
+        account__in=accounts,
+        status=PublicationStatus.PUBLISHED,
+        finished_at__gte=start,
+        finished_at__lt=end,
+    ).select_related("account")
+    return [
+        _entry(row, row.finished_at, "published", _("Published"), "success")
+        for row in rows[:500]
+        if row.finished_at is not None
+    ]
 
 
 SOURCES: list[Source] = [drafts, mass_sends, publications]

@@ -285,3 +285,19 @@ def test_the_mass_send_pages_show_no_english_in_chinese(client, wx, account, ope
         if found:
             problems[url] = found
     assert problems == {}
+
+
+def test_the_calendar_shows_the_articles_wechat_published(client, account, operator, draft):
+    """A published article shows on the day its publish job finished; a failed one does not."""
+    from content.models import Publication, PublicationStatus
+
+    now = timezone.now()
+    for title, status in (
+        ("已发布的文章", PublicationStatus.PUBLISHED),
+        ("失败的文章", PublicationStatus.FAILED),
+    ):
+        Publication.objects.create(account=account, draft=draft, title=title, status=status, finished_at=now)
+    client.force_login(operator)
+    page = client.get(reverse("admin:content_calendar"), {"month": timezone.localtime(now).strftime("%Y-%m")})
+    text = page.content.decode()
+    assert "已发布的文章" in text and "失败的文章" not in text
