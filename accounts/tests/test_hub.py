@@ -64,6 +64,7 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
         "certification",
         "messages",
         "content",
+        "mass",
         "kf",
         "audience",
         "insights",
@@ -74,7 +75,7 @@ def test_hub_shows_every_area_with_its_status_and_links(admin_client, account):
     assert "Certified until 2099-01-01" in values["certification"]["Badge"]
     assert values["certification"]["Order"].startswith(f"#{order.pk}")
     assert values["messages"]["Messages today"] == "1"
-    assert values["content"]["Mass sends to all this month"] == "0 of 4"  # issue 25
+    assert values["mass"]["Mass sends to all this month"] == "0 of 4"  # issue 25
     assert values["kf"]["Agents"] == "1 active, 1 online"
     assert values["kf"]["Failed"].startswith("1 agent")
     html = response.content.decode()

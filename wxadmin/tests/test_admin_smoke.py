@@ -274,6 +274,9 @@ def _insights_rows(user):
         reason="系统繁忙",
     )
     DailyFigure.objects.create(account=account, day=day, metric="user.cumulate", value=1200, source="wechat")
+    from insights.models import Report
+
+    Report.objects.create(entity=account.entity, month=day.replace(day=1), error="示范：尚未生成")
 
 
 def test_every_model_of_ours_has_a_row_to_open(populated):

@@ -75,9 +75,10 @@ def test_every_string_in_the_code_has_a_chinese_translation(tmp_path):
 def test_compiled_catalogue_matches_its_source(po_path):
     mo_path = po_path.with_suffix(".mo")
     assert mo_path.exists(), f"{mo_path} is missing: run `make messages`"
-    compiled = {entry.msgid: entry.msgstr for entry in polib.mofile(str(mo_path))}
+    # keyed by context too: one msgid may be translated differently in two contexts
+    compiled = {(entry.msgctxt, entry.msgid): entry.msgstr for entry in polib.mofile(str(mo_path))}
     source = {
-        entry.msgid: entry.msgstr
+        (entry.msgctxt, entry.msgid): entry.msgstr
         for entry in polib.pofile(str(po_path))
         if entry.translated() and "fuzzy" not in entry.flags
     }
