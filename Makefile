@@ -11,6 +11,10 @@ PY_SEARCH := $(abspath $(VENV))/bin/python python3.12 python3.13 \
 PYTHON ?= $(firstword $(foreach p,$(PY_SEARCH),$(shell "$(p)" -c '$(PY_OK)' 2>/dev/null && command -v "$(p)")))
 PY_VERSION = import sys; print(*sys.version_info[:2], sep=".")
 PY_MINOR := $(if $(PYTHON),$(shell "$(PYTHON)" -c '$(PY_VERSION)' 2>/dev/null))
+# Python writes its bytecode caches (__pycache__/, ignored by git) even where the environment
+# says not to: without them every test worker re-compiles and pytest re-rewrites every test
+# module (about 4 s of CPU a process, issue 21).
+unexport PYTHONDONTWRITEBYTECODE
 # requirements.txt / requirements-dev.txt name the direct dependencies; the .lock files pin
 # every transitive one with hashes (`make lock` writes them). Installs come from the lock.
 LOCK := requirements-dev.lock
