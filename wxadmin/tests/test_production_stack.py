@@ -69,7 +69,8 @@ def stack_environment(*, port: int, sandbox_url: str, tmp_path: Path) -> dict:
             "WEB_CONCURRENCY": "2",
             "CELERY_WORKER_CONCURRENCY": "1",
             "METRICS_DIR": str(tmp_path / "metrics"),
-            "STATIC_ROOT": str(tmp_path / "static"),
+            # kept between runs (per xdist worker): collectstatic compresses only what changed
+            "STATIC_ROOT": str(ROOT / "var" / "test-static" / os.environ.get("PYTEST_XDIST_WORKER", "main")),
             "MEDIA_ROOT": str(tmp_path / "media"),
             "MENU_PUBLISH_RATE_PER_SECOND": "0",
             "LOG_LEVEL": "INFO",
