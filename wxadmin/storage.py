@@ -3,11 +3,13 @@
 `collectstatic` with WhiteNoise's `CompressedManifestStaticFilesStorage` writes a gzip copy (and
 a Brotli one when the brotli package is installed) of every one of the ~1,100 static files each
 time it runs, whether or not the file changed: with Brotli about 40 s of CPU on every
-`make serve` or release (Brotli at its highest quality), gzip alone about 3.5 s. Here a compressed copy is kept when it must hold the same bytes: its source's name
-carries the hash of its content (`base.3f2a9c81b0de.css`: the manifest storage re-saves those
-files on every run, with a new modification time but the same bytes), or the source still has
-the modification time WhiteNoise gave the copy. Only new or changed files are compressed; the
-files written are the same as WhiteNoise's.
+`make serve` or release (Brotli at its highest quality), gzip alone about 3.5 s.
+
+Here a compressed copy is kept when it must hold the same bytes: its source's name carries the
+hash of its content (`base.3f2a9c81b0de.css`: the manifest storage re-saves those files on
+every run, with a new modification time but the same bytes), or the source still has the
+modification time WhiteNoise gave the copy. Only new or changed files are compressed; the files
+written are the same as WhiteNoise's.
 """
 
 from __future__ import annotations
