@@ -385,6 +385,8 @@ class BulkTagJobItem(models.Model):
     follower_id = models.BigIntegerField()
 
     class Meta:
+        verbose_name = _("follower of a bulk tagging job")
+        verbose_name_plural = _("followers of bulk tagging jobs")
         constraints = [
             models.UniqueConstraint(fields=["job", "follower_id"], name="audience_bulkitem_unique")
         ]

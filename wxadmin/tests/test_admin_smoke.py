@@ -274,9 +274,13 @@ def _insights_rows(user):
         reason="系统繁忙",
     )
     DailyFigure.objects.create(account=account, day=day, metric="user.cumulate", value=1200, source="wechat")
+    from django.core.files.base import ContentFile
+
     from insights.models import Report
 
-    Report.objects.create(entity=account.entity, month=day.replace(day=1), error="示范：尚未生成")
+    report = Report(entity=account.entity, month=day.replace(day=1), status="done", size=9)
+    report.file.save("walk.pdf", ContentFile(b"%PDF-1.4\n"), save=False)
+    report.save()
 
 
 def test_every_model_of_ours_has_a_row_to_open(populated):

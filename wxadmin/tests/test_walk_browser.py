@@ -11,6 +11,7 @@ uncaught script error, or on an HTTP error. Screenshots land in test-artifacts/w
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 
@@ -202,7 +203,10 @@ def _argument(model, name: str):
         return None
     if field.is_relation and field.related_model is not None:
         return _first_pk(field.related_model)
-    return model._default_manager.exclude(**{base: ""}).values_list(base, flat=True).first()
+    textual = isinstance(field, models.CharField | models.TextField)
+    empty = {base: ""} if textual else {f"{base}__isnull": True}
+    value = model._default_manager.exclude(**empty).values_list(base, flat=True).first()
+    return value.isoformat() if isinstance(value, datetime.date) else value
 
 
 def _named_patterns(patterns, prefix=""):
