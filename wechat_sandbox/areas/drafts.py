@@ -29,17 +29,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import requests
-
 from wechat.api.drafts import MAX_ARTICLES
-from wechat.crypto import random_nonce
 from wechat.replies import cdata
 from wechat_sandbox.areas import mass as mass_area
 from wechat_sandbox.areas.materials import material_exists
 from wechat_sandbox.core import AppState, Sandbox, state_section
 from wechat_sandbox.endpoints import api_route
 from wechat_sandbox.http import Answer, SandboxRequest, SandboxResponse, json_response, route
-from wechat_sandbox.simulate import sign_and_wrap
+from wechat_sandbox.simulate import push_to_callback
 
 AREA = "drafts"
 _SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
@@ -381,20 +378,7 @@ def finish(sb: Sandbox, request: SandboxRequest, appid: str) -> SandboxResponse:
     for job in jobs:
         now = int(sb.clock())
         xml = finish_xml(to_user=app.original_id or "gh_sandbox", job=job, now=now)
-        query, payload = sign_and_wrap(
-            app, xml, timestamp=str(now), nonce=random_nonce(10), openid="oSandboxPublisher000"
-        )
-        separator = "&" if "?" in app.callback_url else "?"
-        try:
-            answer = requests.post(
-                f"{app.callback_url}{separator}{query}",
-                data=payload,
-                headers={"Content-Type": "text/xml"},
-                timeout=5,
-            )
-            ok = answer.status_code == 200
-        except requests.RequestException:
-            ok = False
+        ok = push_to_callback(app, xml, now=now, openid="oSandboxPublisher000")
         pushed += ok
         failed += not ok
     return json_response({"pushed": pushed, "failed": failed})

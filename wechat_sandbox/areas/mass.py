@@ -31,16 +31,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import requests
-
 from wechat.api.mass import MONTHLY_LIMIT_PER_FOLLOWER, MSGTYPES
-from wechat.crypto import random_nonce
 from wechat.replies import cdata
 from wechat_sandbox.areas._audience import audience
 from wechat_sandbox.core import AppState, Sandbox, beijing_day, state_section
 from wechat_sandbox.endpoints import OPENID, api_route
 from wechat_sandbox.http import SandboxRequest, SandboxResponse, json_response, route
-from wechat_sandbox.simulate import sign_and_wrap
+from wechat_sandbox.simulate import push_to_callback
 
 AREA = "mass"
 CLIENTMSGID_WINDOW = 24 * 3600
@@ -427,20 +424,7 @@ def finish(sb: Sandbox, request: SandboxRequest, appid: str) -> Any:
             error_count=error_count,
             now=now,
         )
-        query, payload = sign_and_wrap(
-            app, xml, timestamp=str(now), nonce=random_nonce(10), openid="o_mass_system"
-        )
-        separator = "&" if "?" in app.callback_url else "?"
-        try:
-            answer = requests.post(
-                f"{app.callback_url}{separator}{query}",
-                data=payload,
-                headers={"Content-Type": "text/xml"},
-                timeout=5,
-            )
-            ok = answer.status_code == 200
-        except requests.RequestException:
-            ok = False
+        ok = push_to_callback(app, xml, now=now, openid="o_mass_system")
         pushed += ok
         failed += not ok
     return {"pushed": pushed, "failed": failed}

@@ -23,16 +23,13 @@ import itertools
 import threading
 from typing import Any
 
-import requests
-
 from wechat.api.templates import RETIRED_FIELDS, keyword_problem, keywords_of
-from wechat.crypto import random_nonce
 from wechat.replies import cdata
 from wechat_sandbox.areas._audience import audience
 from wechat_sandbox.core import AppState, Sandbox, state_section
 from wechat_sandbox.endpoints import OPENID, api_route
 from wechat_sandbox.http import SandboxRequest, json_response, route
-from wechat_sandbox.simulate import sign_and_wrap
+from wechat_sandbox.simulate import push_to_callback
 
 AREA = "templates"
 #: WeChat's library, as the sandbox knows it: template_id_short -> (title, content).
@@ -274,20 +271,7 @@ def finish(sb: Sandbox, request: SandboxRequest, appid: str):
             status=status,
             now=now,
         )
-        query, payload = sign_and_wrap(
-            app, xml, timestamp=str(now), nonce=random_nonce(10), openid=message["touser"]
-        )
-        separator = "&" if "?" in app.callback_url else "?"
-        try:
-            answer = requests.post(
-                f"{app.callback_url}{separator}{query}",
-                data=payload,
-                headers={"Content-Type": "text/xml"},
-                timeout=5,
-            )
-            ok = answer.status_code == 200
-        except requests.RequestException:
-            ok = False
+        ok = push_to_callback(app, xml, now=now, openid=message["touser"])
         if ok:
             pushed += 1
             with sb._lock:
