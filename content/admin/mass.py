@@ -264,6 +264,18 @@ class MassSendAdmin(AccountScopedAdminMixin, ModelAdmin):  # type: ignore[misc]
         "deleted_at",
     )
 
+    # a send past editing shows its content, unchangeable, above its status
+    locked_fields = (
+        "account",
+        "title",
+        "kind",
+        "draft",
+        "media_id",
+        "text",
+        "send_ignore_reprint",
+        *readonly_status_fields,
+    )
+
     @admin.display(description=gettext_lazy("send to"))
     def target_label(self, obj: MassSend) -> str:
         return obj.target_label
@@ -298,32 +310,14 @@ class MassSendAdmin(AccountScopedAdminMixin, ModelAdmin):  # type: ignore[misc]
                 "send_ignore_reprint",
                 *self.readonly_status_fields,
             )
-        return (
-            "account",
-            "title",
-            "kind",
-            "draft",
-            "media_id",
-            "text",
-            "send_ignore_reprint",
-            *self.readonly_status_fields,
-        )
+        return self.locked_fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ()
         if obj.status in EDITABLE and self.has_change_permission(request, obj):
             return self.readonly_status_fields
-        return (
-            "account",
-            "title",
-            "kind",
-            "draft",
-            "media_id",
-            "text",
-            "send_ignore_reprint",
-            *self.readonly_status_fields,
-        )
+        return self.locked_fields
 
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.inlines if obj is not None else ()
