@@ -79,10 +79,7 @@ def hub_sections(request, account) -> list[dict]:
     sections.append(console_settings_section(request, account))
 
     if user.has_perm("accounts.view_accounttokenstatus"):
-        try:
-            status = account.token_status
-        except ObjectDoesNotExist:
-            status = None
+        status = _token_status(account)
         state = status.state() if status else TokenState.UNKNOWN
         token_items = [
             {"label": _("Access token"), "value": TokenState(state).label, "tone": TOKEN_TONES[state]}
@@ -193,6 +190,8 @@ def console_settings_section(request, account) -> dict:
 
 
 def _token_status(account):
+    """The account's token status row or None (Django caches the lookup on the account, so the
+    console and token sections share one query)."""
     try:
         return account.token_status
     except ObjectDoesNotExist:
