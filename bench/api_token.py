@@ -3,6 +3,8 @@
     .venv/bin/python bench/api_token.py               # 6 rounds of 2 s per variant
     .venv/bin/python bench/api_token.py --rounds 3    # shorter
     .venv/bin/python bench/api_token.py --no-refresh-ahead   # callers wait near expiry (before)
+    .venv/bin/python bench/api_token.py --port 21850  # gunicorn on a given port (default: a free one)
+    .venv/bin/python bench/api_token.py --clients 1   # one client: the latency floor of this machine
 
 What it does, all on this machine:
 1. migrates a PostgreSQL database (`BENCH_DATABASE_URL`, default
@@ -86,8 +88,10 @@ def request_for(variant: str, appid: str, key: str) -> tuple[str, str, bytes | N
     )
 
 
-def load(port: int, appid: str, key: str, schedule: list[tuple[str, float, float]], out) -> None:
-    """8 threads, one keep-alive connection each, following `schedule` (variant, start, end)."""
+def load(
+    port: int, appid: str, key: str, schedule: list[tuple[str, float, float]], out, clients: int = CLIENTS
+) -> None:
+    """`clients` threads, one keep-alive connection each, following `schedule` (variant, start, end)."""
     latencies: dict[str, list[float]] = {v: [] for v in VARIANTS}
     failures: dict[str, int] = dict.fromkeys(VARIANTS, 0)
     lock = threading.Lock()
@@ -119,7 +123,7 @@ def load(port: int, appid: str, key: str, schedule: list[tuple[str, float, float
                 latencies[v].extend(mine[v])
                 failures[v] += bad[v]
 
-    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -157,6 +161,8 @@ def main() -> int:
         action="store_true",
         help="the stores' former behaviour: inside the margin every caller waits for the refresh",
     )
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent keep-alive clients")
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: a free one)")
     args = parser.parse_args()
 
     from wechat_sandbox import Sandbox
@@ -186,7 +192,7 @@ def main() -> int:
 
     from core.testing.faults import free_port
 
-    port = free_port()
+    port = args.port or free_port()
     server = start_gunicorn(
         port, env_for_server(sandbox.base_url, args.margin, not args.no_refresh_ahead), settle_seconds=2
     )
@@ -200,7 +206,7 @@ def main() -> int:
                 at += args.slice
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
-        proc = ctx.Process(target=load, args=(port, account.appid, key, schedule, out))
+        proc = ctx.Process(target=load, args=(port, account.appid, key, schedule, out, args.clients))
         proc.start()
         latencies, failures = out.get(timeout=at - time.time() + 60)
         proc.join()
@@ -212,9 +218,9 @@ def main() -> int:
     seconds = args.rounds * args.slice
     rate = {v: len(latencies[v]) / seconds for v in VARIANTS}
     print(
-        f"api bench: {CLIENTS} keep-alive clients, gunicorn 2 workers × 4 threads, {args.rounds} rounds of "
-        f"{args.slice:.0f} s per variant, load average {os.getloadavg()[0]:.2f}, refresh ahead "
-        f"{'off' if args.no_refresh_ahead else 'on'}"
+        f"api bench: {args.clients} keep-alive clients, gunicorn 2 workers × 4 threads, "
+        f"{args.rounds} rounds of {args.slice:.0f} s per variant, load average {os.getloadavg()[0]:.2f}, "
+        f"refresh ahead {'off' if args.no_refresh_ahead else 'on'}"
     )
     for v in VARIANTS:
         print(
