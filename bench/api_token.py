@@ -19,11 +19,13 @@ What it does, all on this machine:
    variants — *constant*, *access-token*, *jssdk-config* — in alternating slices, so that other
    load on the machine hits all three alike; every answer is checked (200 and the token).
 
-Prints requests/s, p50 and p99 of each, the ratios access-token / constant and jssdk-config /
-constant (target ≥ 0.5, p99 ≤ 20 ms), and the sandbox's token and ticket fetches against the
-number of expiries in the run (target: one fetch per expiry). Tokens and tickets expire every
-`--ttl` s and are refreshed `--margin` s ahead: the stores serve the still-valid one while a
-single caller renews it (wechat/tokens.py, "refresh ahead"), so expiries do not show in p99.
+Prints requests/s, p50 and p99 of each, the gunicorn workers' CPU time a request (read at the
+edges of each variant's slices: steadier than the rates on a loaded machine), the ratios
+access-token / constant and jssdk-config / constant (target ≥ 0.5, p99 ≤ 20 ms), and the
+sandbox's token and ticket fetches against the number of expiries in the run (target: one fetch
+per expiry). Tokens and tickets expire every `--ttl` s and are refreshed `--margin` s ahead: the
+stores serve the still-valid one while a single caller renews it (wechat/tokens.py, "refresh
+ahead"), so expiries do not show in p99.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import time
 from pathlib import Path
 
 import benchdb
-from _servers import start_gunicorn, stop_gunicorn
+from _servers import cpu_seconds, start_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -145,6 +147,33 @@ def warm_up(port: int, appid: str, key: str) -> None:
                 raise SystemExit(f"{variant}: {response.status} {data[:300]!r}")
 
 
+def gunicorn_workers(master: int) -> list[int]:
+    """The worker processes of a gunicorn master (Linux /proc)."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    workers.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return workers
+
+
+def worker_cpu_by_variant(master: int, schedule: list[tuple[str, float, float]]) -> dict[str, float]:
+    """The gunicorn workers' CPU seconds inside each variant's slices (read at the slices'
+    edges): per request, it shows each variant's cost whatever the load, where the rates and
+    their ratios move with what else the machine runs."""
+    workers = gunicorn_workers(master)
+    spent = dict.fromkeys(VARIANTS, 0.0)
+    for variant, start, end in schedule:
+        time.sleep(max(0.0, start - time.time()))
+        before = cpu_seconds(workers)
+        time.sleep(max(0.0, end - time.time()))
+        spent[variant] += cpu_seconds(workers) - before
+    return spent
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -208,6 +237,7 @@ def main() -> int:
         out = ctx.Queue()
         proc = ctx.Process(target=load, args=(port, account.appid, key, schedule, out, args.clients))
         proc.start()
+        cpu = worker_cpu_by_variant(server.pid, schedule)
         latencies, failures = out.get(timeout=at - time.time() + 60)
         proc.join()
         elapsed = at - begin
@@ -225,11 +255,14 @@ def main() -> int:
     for v in VARIANTS:
         print(
             f"  {v:13s} {rate[v]:8.0f} req/s   p50 {percentile(latencies[v], 0.5) * 1000:6.2f} ms   "
-            f"p99 {percentile(latencies[v], 0.99) * 1000:6.2f} ms   failures {failures[v]}"
+            f"p99 {percentile(latencies[v], 0.99) * 1000:6.2f} ms   failures {failures[v]}   "
+            f"server CPU {cpu[v] * 1000 / max(1, len(latencies[v])):.2f} ms a request"
         )
+    per_request = {v: cpu[v] / max(1, len(latencies[v])) for v in VARIANTS}
     for v in VARIANTS[1:]:
         print(
-            f"  ratio {v} / constant: {rate[v] / rate['constant']:.2f} (target ≥ 0.5); "
+            f"  ratio {v} / constant: {rate[v] / rate['constant']:.2f} (target ≥ 0.5; by server CPU a "
+            f"request {per_request['constant'] / per_request[v]:.2f}); "
             f"p99 {percentile(latencies[v], 0.99) * 1000:.2f} ms (target ≤ 20 ms)"
         )
     expiries = int(elapsed // (args.ttl - args.margin)) + 1
