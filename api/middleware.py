@@ -47,10 +47,10 @@ class ApiFastPath:
         deferred: list[str] = []
         request.api_deferred_audit = deferred  # type: ignore[attr-defined]  # read by gate.open_call
         try:
-            response = match.func(request, *match.args, **match.kwargs)
+            response: HttpResponse = match.func(request, *match.args, **match.kwargs)
         except BaseException:
             gate.push_audit(deferred)
             raise
         # Django's own hook for work after the body is sent (FileResponse closes files there).
-        response._resource_closers.append(lambda: gate.push_audit(deferred))
+        response._resource_closers.append(lambda: gate.push_audit(deferred))  # type: ignore[attr-defined]
         return response
