@@ -70,8 +70,9 @@ def token_store() -> TokenStore:
     return _store
 
 
-def client_for(account: OfficialAccount) -> WeChatClient:
-    """A client for one account, with its token source (cgi-bin/token or stable_token)."""
+def client_for(account: OfficialAccount, *, token_reuse_seconds: float = 0.0) -> WeChatClient:
+    """A client for one account, with its token source (cgi-bin/token or stable_token);
+    ``token_reuse_seconds`` for a client making many calls (see WeChatClient)."""
     return WeChatClient(
         account.appid,
         account.appsecret,
@@ -80,6 +81,7 @@ def client_for(account: OfficialAccount) -> WeChatClient:
         token_source=account.token_source,
         timeout=_timeout(),
         max_attempts=settings.WECHAT_HTTP_MAX_ATTEMPTS,
+        token_reuse_seconds=token_reuse_seconds,
     )
 
 

@@ -65,6 +65,11 @@ class ApiError(Exception):
         }
 
 
+def bad_address() -> ApiError:
+    """A NUL in the path or the query string (as RefuseBadInputMiddleware refuses it, in JSON)."""
+    return ApiError(400, "bad_request", _("The address contains a NUL character."))
+
+
 def missing_key() -> ApiError:
     return ApiError(
         401,

@@ -74,6 +74,8 @@ class Call:
     ip: str | None
     info: KeyInfo | None = None
     prefetched: dict = field(default_factory=dict)
+    #: audit rows to push once the answer is sent (ApiFastPath's list), or None: push at once
+    deferred: list[str] | None = None
 
     @property
     def account_id(self) -> int | None:
@@ -204,7 +206,12 @@ def open_call(request: HttpRequest, *, endpoint: str, appid: str, prefetch: tupl
     """Check the caller; raises an ApiError (audited by the error handler) or returns the call,
     with the Redis values named in `prefetch` ("token", "ticket") read in the rate limit's round
     trip."""
-    call = Call(endpoint=endpoint, appid=appid[:32], ip=client_ip(request))
+    call = Call(
+        endpoint=endpoint,
+        appid=appid[:32],
+        ip=client_ip(request),
+        deferred=getattr(request, "api_deferred_audit", None),
+    )
     request.api_call = call  # type: ignore[attr-defined]  # read by the error handler for the audit
     header = request.headers.get("authorization", "")
     if not header:
@@ -252,29 +259,38 @@ def _prefetch_key(name: str, call: Call) -> str:
 
 
 def close_call(call: Call | None, *, status: int, outcome: str, error_code: str = "") -> None:
-    """The audit row (queued) and the metric of a finished call; never raises."""
+    """The audit row and the metric of a finished call; never raises. Under `ApiFastPath` the
+    row is pushed once the answer has been sent (`push_audit`), off the caller's wait."""
     if call is None:
         return
     api_call_observed(endpoint=call.endpoint, outcome=outcome)
     info = call.info
+    row = audit.row(
+        client_id=info.client_id if info else None,
+        key_id=info.key_id if info else None,
+        key_prefix=info.prefix if info else "",
+        account_id=call.account_id,
+        appid=call.appid,
+        endpoint=call.endpoint,
+        outcome=outcome,
+        status=status,
+        error_code=error_code,
+        ip=call.ip,
+    )
+    if call.deferred is not None:
+        call.deferred.append(row)
+    else:
+        push_audit([row])
+
+
+def push_audit(rows: list[str]) -> None:
+    """Queue audit rows for `audit.flush` (one Redis command); never raises."""
+    if not rows:
+        return
     try:
-        token_store().redis.rpush(
-            audit.QUEUE,
-            audit.row(
-                client_id=info.client_id if info else None,
-                key_id=info.key_id if info else None,
-                key_prefix=info.prefix if info else "",
-                account_id=call.account_id,
-                appid=call.appid,
-                endpoint=call.endpoint,
-                outcome=outcome,
-                status=status,
-                error_code=error_code,
-                ip=call.ip,
-            ),
-        )
+        token_store().redis.rpush(audit.QUEUE, *rows)
     except Exception:
-        logger.exception("could not queue the audit row of an API call (%s %s)", call.endpoint, status)
+        logger.exception("could not queue %s API audit rows", len(rows))
 
 
 def forget_keys_after_commit(**_kwargs) -> None:

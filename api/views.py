@@ -249,7 +249,9 @@ def access_token(request, appid: str, force: bool = False):
         current = store.get_cached(call.appid, lambda: str(call.account().appsecret), source=source)
         token, expires_at = current.token, current.expires_at
     gate.close_call(call, status=200, outcome=Outcome.OK)
-    return {"access_token": token, "expires_in": max(0, int(expires_at - now)), "source": source}
+    # An HttpResponse is passed through: no second validation of what the code just built
+    # (the schema above stays the documented answer).
+    return _json(200, {"access_token": token, "expires_in": max(0, int(expires_at - now)), "source": source})
 
 
 def _parse_token(value: bytes | None) -> tuple[str | None, float]:
@@ -278,7 +280,7 @@ def jssdk_config(request, appid: str, payload: JsSdkRequest):
         cached_ticket=call.prefetched.get("ticket"),
     )
     gate.close_call(call, status=200, outcome=Outcome.OK)
-    return result
+    return _json(200, result)  # passed through, as access-token's
 
 
 def _json(status: int, body: dict, **headers: str) -> JsonResponse:

@@ -3,6 +3,8 @@
     .venv/bin/python bench/api_token.py               # 6 rounds of 2 s per variant
     .venv/bin/python bench/api_token.py --rounds 3    # shorter
     .venv/bin/python bench/api_token.py --no-refresh-ahead   # callers wait near expiry (before)
+    .venv/bin/python bench/api_token.py --port 21850  # gunicorn on a given port (default: a free one)
+    .venv/bin/python bench/api_token.py --clients 1   # one client: the latency floor of this machine
 
 What it does, all on this machine:
 1. migrates a PostgreSQL database (`BENCH_DATABASE_URL`, default
@@ -17,11 +19,13 @@ What it does, all on this machine:
    variants — *constant*, *access-token*, *jssdk-config* — in alternating slices, so that other
    load on the machine hits all three alike; every answer is checked (200 and the token).
 
-Prints requests/s, p50 and p99 of each, the ratios access-token / constant and jssdk-config /
-constant (target ≥ 0.5, p99 ≤ 20 ms), and the sandbox's token and ticket fetches against the
-number of expiries in the run (target: one fetch per expiry). Tokens and tickets expire every
-`--ttl` s and are refreshed `--margin` s ahead: the stores serve the still-valid one while a
-single caller renews it (wechat/tokens.py, "refresh ahead"), so expiries do not show in p99.
+Prints requests/s, p50 and p99 of each, the gunicorn workers' CPU time a request (read at the
+edges of each variant's slices: steadier than the rates on a loaded machine), the ratios
+access-token / constant and jssdk-config / constant (target ≥ 0.5, p99 ≤ 20 ms), and the
+sandbox's token and ticket fetches against the number of expiries in the run (target: one fetch
+per expiry). Tokens and tickets expire every `--ttl` s and are refreshed `--margin` s ahead: the
+stores serve the still-valid one while a single caller renews it (wechat/tokens.py, "refresh
+ahead"), so expiries do not show in p99.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import time
 from pathlib import Path
 
 import benchdb
-from _servers import start_gunicorn, stop_gunicorn
+from _servers import cpu_seconds, start_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -86,8 +90,10 @@ def request_for(variant: str, appid: str, key: str) -> tuple[str, str, bytes | N
     )
 
 
-def load(port: int, appid: str, key: str, schedule: list[tuple[str, float, float]], out) -> None:
-    """8 threads, one keep-alive connection each, following `schedule` (variant, start, end)."""
+def load(
+    port: int, appid: str, key: str, schedule: list[tuple[str, float, float]], out, clients: int = CLIENTS
+) -> None:
+    """`clients` threads, one keep-alive connection each, following `schedule` (variant, start, end)."""
     latencies: dict[str, list[float]] = {v: [] for v in VARIANTS}
     failures: dict[str, int] = dict.fromkeys(VARIANTS, 0)
     lock = threading.Lock()
@@ -119,7 +125,7 @@ def load(port: int, appid: str, key: str, schedule: list[tuple[str, float, float
                 latencies[v].extend(mine[v])
                 failures[v] += bad[v]
 
-    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -141,6 +147,33 @@ def warm_up(port: int, appid: str, key: str) -> None:
                 raise SystemExit(f"{variant}: {response.status} {data[:300]!r}")
 
 
+def gunicorn_workers(master: int) -> list[int]:
+    """The worker processes of a gunicorn master (Linux /proc)."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    workers.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return workers
+
+
+def worker_cpu_by_variant(master: int, schedule: list[tuple[str, float, float]]) -> dict[str, float]:
+    """The gunicorn workers' CPU seconds inside each variant's slices (read at the slices'
+    edges): per request, it shows each variant's cost whatever the load, where the rates and
+    their ratios move with what else the machine runs."""
+    workers = gunicorn_workers(master)
+    spent = dict.fromkeys(VARIANTS, 0.0)
+    for variant, start, end in schedule:
+        time.sleep(max(0.0, start - time.time()))
+        before = cpu_seconds(workers)
+        time.sleep(max(0.0, end - time.time()))
+        spent[variant] += cpu_seconds(workers) - before
+    return spent
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -157,6 +190,8 @@ def main() -> int:
         action="store_true",
         help="the stores' former behaviour: inside the margin every caller waits for the refresh",
     )
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent keep-alive clients")
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: a free one)")
     args = parser.parse_args()
 
     from wechat_sandbox import Sandbox
@@ -186,7 +221,7 @@ def main() -> int:
 
     from core.testing.faults import free_port
 
-    port = free_port()
+    port = args.port or free_port()
     server = start_gunicorn(
         port, env_for_server(sandbox.base_url, args.margin, not args.no_refresh_ahead), settle_seconds=2
     )
@@ -200,8 +235,9 @@ def main() -> int:
                 at += args.slice
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
-        proc = ctx.Process(target=load, args=(port, account.appid, key, schedule, out))
+        proc = ctx.Process(target=load, args=(port, account.appid, key, schedule, out, args.clients))
         proc.start()
+        cpu = worker_cpu_by_variant(server.pid, schedule)
         latencies, failures = out.get(timeout=at - time.time() + 60)
         proc.join()
         elapsed = at - begin
@@ -212,18 +248,21 @@ def main() -> int:
     seconds = args.rounds * args.slice
     rate = {v: len(latencies[v]) / seconds for v in VARIANTS}
     print(
-        f"api bench: {CLIENTS} keep-alive clients, gunicorn 2 workers × 4 threads, {args.rounds} rounds of "
-        f"{args.slice:.0f} s per variant, load average {os.getloadavg()[0]:.2f}, refresh ahead "
-        f"{'off' if args.no_refresh_ahead else 'on'}"
+        f"api bench: {args.clients} keep-alive clients, gunicorn 2 workers × 4 threads, "
+        f"{args.rounds} rounds of {args.slice:.0f} s per variant, load average {os.getloadavg()[0]:.2f}, "
+        f"refresh ahead {'off' if args.no_refresh_ahead else 'on'}"
     )
     for v in VARIANTS:
         print(
             f"  {v:13s} {rate[v]:8.0f} req/s   p50 {percentile(latencies[v], 0.5) * 1000:6.2f} ms   "
-            f"p99 {percentile(latencies[v], 0.99) * 1000:6.2f} ms   failures {failures[v]}"
+            f"p99 {percentile(latencies[v], 0.99) * 1000:6.2f} ms   failures {failures[v]}   "
+            f"server CPU {cpu[v] * 1000 / max(1, len(latencies[v])):.2f} ms a request"
         )
+    per_request = {v: cpu[v] / max(1, len(latencies[v])) for v in VARIANTS}
     for v in VARIANTS[1:]:
         print(
-            f"  ratio {v} / constant: {rate[v] / rate['constant']:.2f} (target ≥ 0.5); "
+            f"  ratio {v} / constant: {rate[v] / rate['constant']:.2f} (target ≥ 0.5; by server CPU a "
+            f"request {per_request['constant'] / per_request[v]:.2f}); "
             f"p99 {percentile(latencies[v], 0.99) * 1000:.2f} ms (target ≤ 20 ms)"
         )
     expiries = int(elapsed // (args.ttl - args.margin)) + 1

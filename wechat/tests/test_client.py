@@ -263,3 +263,43 @@ def test_conditional_menu_clear_quota_and_typing(sb, redis_client):
     sb.record_interaction(APPID, openid)
     custom_messages.typing(client, openid)
     custom_messages.typing(client, openid, typing=False)
+
+
+class CountingStore(TokenStore):
+    """Counts the reads a client makes of the token store."""
+
+    reads = 0
+
+    def get_cached(self, appid, secret, *, source="classic"):
+        self.reads += 1
+        return super().get_cached(appid, secret, source=source)
+
+
+def test_a_client_reusing_its_token_reads_the_store_once_per_window(sb, redis_client):
+    """A sender's client (token_reuse_seconds) makes one Redis read for many calls; a client
+    without it reads the store on every call."""
+    reusing = CountingStore(redis_client, base_url=sb.base_url)
+    client = make_client(sb, store=reusing, token_reuse_seconds=60)
+    plain = CountingStore(redis_client, base_url=sb.base_url)
+    other = make_client(sb, store=plain)
+    for _ in range(5):
+        assert menus.current_selfmenu_info(client)["is_menu_open"] == 1
+        assert menus.current_selfmenu_info(other)["is_menu_open"] == 1
+    assert reusing.reads == 1
+    assert plain.reads == 5
+    assert sb.token_fetches(APPID) == 1
+
+
+def test_a_reused_token_that_wechat_rejects_is_dropped_and_read_again(sb, redis_client):
+    """Another system replaced the token (no overlap): the reused one is rejected once, the
+    client expires it compare-and-expire, reads the new one, and keeps using that."""
+    sb.overlap_seconds = 0
+    store = CountingStore(redis_client, base_url=sb.base_url)
+    client = make_client(sb, store=store, token_reuse_seconds=60)
+    menus.current_selfmenu_info(client)
+    TokenStore(redis_client, base_url=sb.base_url).refresh(APPID, SECRET, force=True)
+    for _ in range(3):
+        assert menus.current_selfmenu_info(client)["is_menu_open"] == 1
+    assert sb.state(APPID)["errors"]["40001"] == 1
+    assert store.reads == 2
+    assert sb.token_fetches(APPID) == 2

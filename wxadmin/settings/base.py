@@ -67,6 +67,8 @@ MIDDLEWARE = [
     # (issue 13) Callback: hands WeChat's pushes to the view, skipping everything below.
     # Middleware that must also see the callback (request ids, metrics) goes above it.
     "messaging.middleware.CallbackFastPath",
+    # (issue 27) The client-system API's JSON endpoints likewise (api/middleware.py).
+    "api.middleware.ApiFastPath",
     # (issue 9) Security headers: Content-Security-Policy and Permissions-Policy.
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
