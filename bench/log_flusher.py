@@ -206,7 +206,7 @@ def load_worker(appid: str, token: str, original_id: str, ready, stop, queue) ->
     queue.put({"done": done, "errors": errors[0]})
 
 
-def poll_visible(stop: threading.Event, seen: dict[int, float], account_id: int) -> None:
+def poll_visible(stop: threading.Event, seen: dict[int, float], account_id: int, backend: set[int]) -> None:
     """Every POLL_SECONDS: the load's rows now visible, with the time first seen.
 
     Flushers in two processes commit batches out of id order, so each poll looks again
@@ -215,6 +215,7 @@ def poll_visible(stop: threading.Event, seen: dict[int, float], account_id: int)
 
     top = 0
     with psycopg.connect(DB_URL, autocommit=True) as conn:
+        backend.add(conn.info.backend_pid)
         while not stop.is_set():
             rows = conn.execute(
                 f"SELECT id, msg_id FROM {TABLE} WHERE account_id = %s AND id > %s AND msg_id >= %s",
@@ -225,6 +226,18 @@ def poll_visible(stop: threading.Event, seen: dict[int, float], account_id: int)
                 seen.setdefault(msg_id, at)
                 top = max(top, row_id)
             time.sleep(POLL_SECONDS)
+
+
+def server_pids(server, exclude: set[int]) -> list[int]:
+    """The gunicorn workers and the PostgreSQL backends of the bench database (but this
+    process's own: the poller and the lock holder)."""
+    import psycopg
+
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
+    return [int(pid) for pid in children] + [pid for (pid,) in rows if pid not in exclude]
 
 
 def queued() -> int:
@@ -270,10 +283,12 @@ def main() -> None:
         args=(account.appid, str(account.server_token), account.original_id, ready, stop, queue),
     )
     seen: dict[int, float] = {}
+    backend_of_poller: set[int] = set()
     halt = threading.Event()
-    poller = threading.Thread(target=poll_visible, args=(halt, seen, account.pk))
+    poller = threading.Thread(target=poll_visible, args=(halt, seen, account.pk, backend_of_poller))
     windows: dict[str, list[tuple[float, float]]] = {"paused": [], "running": []}
     backlogs, drains = [], []
+    cpu = {"paused": 0.0, "running": 0.0}  # CPU seconds of the web processes and their backends
     try:
         loader.start()
         if not ready.wait(120):
@@ -281,19 +296,23 @@ def main() -> None:
         poller.start()
         drain()
         locker = psycopg.connect(DB_URL)  # a transaction held open while paused
+        time.sleep(0.5)
+        pids = server_pids(server, {locker.info.backend_pid} | backend_of_poller)
         for _ in range(args.rounds):
             locker.execute(f"LOCK TABLE {TABLE} IN SHARE MODE")
             time.sleep(0.3)  # batches already inside their INSERT finish first
-            start = time.time()
+            start, cpu_start = time.time(), _servers.cpu_seconds(pids)
             time.sleep(args.seconds)
             windows["paused"].append((start, time.time()))
+            cpu["paused"] += _servers.cpu_seconds(pids) - cpu_start
             backlogs.append(queued())
             locker.rollback()  # the flushers go on
             drains.append(drain())
             time.sleep(0.3)
-            start = time.time()
+            start, cpu_start = time.time(), _servers.cpu_seconds(pids)
             time.sleep(args.seconds)
             windows["running"].append((start, time.time()))
+            cpu["running"] += _servers.cpu_seconds(pids) - cpu_start
             # unmeasured: the rows answered at the slice's end get TAIL seconds to be
             # written before the next pause holds them (a longer lag still shows, capped)
             time.sleep(TAIL_SECONDS)
@@ -311,7 +330,7 @@ def main() -> None:
         if loader.is_alive():
             loader.kill()
     done = result["done"]
-    report(done, windows, seen, backlogs, drains, result["errors"])
+    report(done, windows, seen, backlogs, drains, result["errors"], cpu)
     split_batch_cost(account)
     print(f"load average at the end: {os.getloadavg()} (2 cores, shared)")
     connections.close_all()
@@ -383,17 +402,22 @@ def split_batch_cost(account) -> None:
     )
 
 
-def report(done, windows, seen, backlogs, drains, errors) -> None:
-    rates = {}
+def report(done, windows, seen, backlogs, drains, errors, cpu) -> None:
+    rates, per_message = {}, {}
     for state, spans in windows.items():
         inside = [lat for at, lat, _m in done if any(start <= at < end for start, end in spans)]
         total = sum(end - start for start, end in spans)
         rates[state] = len(inside) / total
+        per_message[state] = cpu[state] / max(len(inside), 1) * 1000
         print(
             f"callback, flusher {state:>7}: {rates[state]:7.1f} msg/s over {total:.0f} s, "
-            f"p50 {statistics.median(inside) * 1000:6.1f} ms, p99 {percentile(inside, 0.99) * 1000:6.1f} ms"
+            f"p50 {statistics.median(inside) * 1000:6.1f} ms, p99 {percentile(inside, 0.99) * 1000:6.1f} ms; "
+            f"CPU of the web processes and their backends {per_message[state]:.2f} ms per message"
         )
-    print(f"  → running / paused {rates['running'] / rates['paused']:.3f} (target ≥ 0.95)")
+    print(
+        f"  → running / paused {rates['running'] / rates['paused']:.3f} (target ≥ 0.95); CPU per message "
+        f"{per_message['running'] / per_message['paused']:.2f}× (the flusher's share of the machine)"
+    )
     print(
         f"  queue at the end of each paused slice: {backlogs} rows, drained in "
         f"{', '.join(f'{d:.1f}' for d in drains)} s"
