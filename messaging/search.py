@@ -210,12 +210,17 @@ def _walk(queryset: QuerySet, terms: list[str], account_ids: list[int]) -> bool:
 
 #: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams
 INDEX_NAME = "messaging_inbound_search_bigrams"
-FREQUENCIES_SQL = """
-SELECT messaging_search_bigrams(%s, ''), s.most_common_elems::text::text[],
-       s.most_common_elem_freqs, c.reltuples
-FROM pg_class c
-LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = %s
-WHERE c.oid = 'messaging_inboundmessage'::regclass
+#: per table the index covers — the log itself, or each partition of a partitioned log,
+#: whose partition indexes hold the statistics (a partitioned index has none of its own):
+#: its row count and the frequencies ANALYZE found
+STATISTICS_SQL = """
+SELECT t.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs
+FROM pg_class i
+JOIN pg_index x ON x.indexrelid = i.oid
+JOIN pg_class t ON t.oid = x.indrelid AND t.relkind <> 'p'
+LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = i.relname
+WHERE i.oid = to_regclass(%(index)s)
+   OR i.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%(index)s))
 """
 
 
@@ -229,18 +234,35 @@ def _statistics(queryset: QuerySet, term: str) -> tuple[float, float] | None:
     """
     if not _is_text(term):
         return None
+    return bigram_statistics(queryset.db, term)
+
+
+def bigram_statistics(alias: str, term: str, *, index: str = INDEX_NAME) -> tuple[float, float] | None:
+    """(share, rows) of `term` from the statistics of the bigram `index` (see `_statistics`).
+
+    On a log partitioned by month (issue 30) ANALYZE keeps the frequencies per partition
+    index only, so a bigram's share is the partitions' frequencies weighted by their rows;
+    on a plain table the one index gives it. None when no table has statistics yet.
+    """
     from django.db import connections
 
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(FREQUENCIES_SQL, [term, INDEX_NAME])
-        row = cursor.fetchone()
-    if row is None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT messaging_search_bigrams(%s, '')", [term])
+        (bigrams,) = cursor.fetchone()
+        cursor.execute(STATISTICS_SQL, {"index": index})
+        tables = [
+            (float(rows), dict(zip(elements, frequencies or [], strict=False)))
+            for rows, elements, frequencies in cursor.fetchall()
+            if rows and rows > 0 and elements
+        ]
+    total = sum(rows for rows, _known in tables)
+    if not bigrams or not tables or total <= 0:
         return None
-    bigrams, elements, frequencies, rows = row
-    if not bigrams or not elements or not rows or rows < 0:
-        return None
-    known = dict(zip(elements, frequencies or [], strict=False))
-    return min(known.get(bigram, 0.0) for bigram in bigrams), float(rows)
+
+    def share(bigram: str) -> float:
+        return sum(rows * known.get(bigram, 0.0) for rows, known in tables) / total
+
+    return min(share(bigram) for bigram in bigrams), total
 
 
 def _vendor(alias: str) -> str:
