@@ -29,7 +29,6 @@ On SQLite (`make run`) the same rules run as plain substring matching without an
 from __future__ import annotations
 
 import itertools
-import math
 import re
 
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
@@ -171,12 +170,11 @@ def search_messages(
     may be an OpenID or a MsgId (`needs_account_ids`).
 
     Several terms are planned together (issue 30, "hello 777": a common word with a rare
-    number): the statistics give each text term's share of rows (its rarest bigram); a
-    search whose terms together probably match COMMON_MATCHES rows walks the newest rows,
-    any other uses the index for all terms at once (`_index_match`).
-    Several terms that together are probably rare are checked by one bounded count through
-    the index (it stops at COMMON_MATCHES): words that occur together defeat the
-    independence the product assumes.
+    number): one text term walks the newest rows when its statistics (its rarest bigram's
+    share of rows) promise COMMON_MATCHES rows; several terms are checked by one bounded
+    count through the index (it stops at COMMON_MATCHES) — their shares multiplied assume
+    an independence that words occurring together, or never together, defeat. Any search
+    that does not walk uses the index for all terms at once (`_index_match`).
     """
     postgres = bool(queryset.db) and _vendor(queryset.db) == "postgresql"
     if postgres:
@@ -197,13 +195,13 @@ def _walk(queryset: QuerySet, terms: list[str], account_ids: list[int]) -> bool:
         return False  # an exact OpenID or MsgId, or no statistics yet: the index answers
     known = [stat[0] for stat in found if stat is not None]
     rows = max(stat[1] for stat in found if stat is not None)
-    together = rows * math.prod(known)
-    if together >= COMMON_MATCHES:
-        return True
     if len(known) == 1:
-        return False  # a rare term: the index
-    # several terms, together probably rare: one bounded count (at every table size, so
-    # that a page costs the same queries at 10,000 rows as at 2,000,000)
+        return rows * known[0] >= COMMON_MATCHES  # one term: its statistics decide
+    # several terms: one bounded count through the index, whatever the product guesses.
+    # Words that occur together defeat the independence it assumes one way ("hello there"),
+    # words that never do the other: "hello 777" multiplies to ~6,000 expected rows at
+    # 20,000,000 and has none, and a walk for a page of matches that do not exist reads
+    # the whole log (issue 30). The count also keeps a page's queries the same at every size.
     probe = queryset.filter(_index_match(terms, account_ids)).order_by()
     return probe[:COMMON_MATCHES].count() >= COMMON_MATCHES
 

@@ -157,6 +157,31 @@ def test_a_common_word_with_a_rare_number_goes_through_the_index_for_both(admin_
 
 @postgres_only
 @pytest.mark.django_db
+def test_terms_that_look_common_together_but_never_meet_go_through_the_index(admin_client, monkeypatch):
+    """Issue 30 at 20,000,000 rows: "hello" and "777" each common enough that their product
+    promises COMMON_MATCHES rows, yet no message holds both — the bounded count sees that
+    and the index answers (a walk would read the whole log for a page that never fills)."""
+    import messaging.search
+
+    account = OfficialAccountFactory()
+    for n in range(6):
+        log(account, n, content=f"hello there {n}")
+        log(account, 10 + n, content=f"order 777{n}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_inboundmessage")
+    monkeypatch.setattr(messaging.search, "COMMON_MATCHES", 2)  # 12 rows × ½ × ½ = 3 ≥ 2
+    with CaptureQueriesContext(connection) as queries:
+        assert found(admin_client, q="hello 777") == []
+    page = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "messaging_inboundmessage"."id"')
+    ]
+    assert "messaging_search_bigrams('hello 777', '')" in page[-1], page[-1]
+
+
+@postgres_only
+@pytest.mark.django_db
 def test_a_partitioned_log_weighs_each_partitions_statistics():
     """Issue 30: on a log partitioned by month ANALYZE keeps the bigram frequencies under
     each partition's index only; the search weighs them by the partitions' rows (else
