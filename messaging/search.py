@@ -199,7 +199,7 @@ def _walk(queryset: QuerySet, terms: list[str], account_ids: list[int]) -> bool:
         return rows * known[0] >= COMMON_MATCHES  # one term: its statistics decide
     # several terms: one bounded count through the index, whatever the product guesses.
     # Words that occur together defeat the independence it assumes one way ("hello there"),
-    # words that never do the other: "hello 777" multiplies to ~6,000 expected rows at
+    # words that never do the other: "hello 777" multiplies to ~8,000 expected rows at
     # 20,000,000 and has none, and a walk for a page of matches that do not exist reads
     # the whole log (issue 30). The count also keeps a page's queries the same at every size.
     probe = queryset.filter(_index_match(terms, account_ids)).order_by()
