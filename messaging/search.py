@@ -212,7 +212,8 @@ INDEX_NAME = "messaging_inbound_search_bigrams"
 #: whose partition indexes hold the statistics (a partitioned index has none of its own):
 #: its row count and the frequencies ANALYZE found
 STATISTICS_SQL = """
-SELECT t.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs
+SELECT messaging_search_bigrams(%(term)s, ''), t.reltuples, s.most_common_elems::text::text[],
+       s.most_common_elem_freqs
 FROM pg_class i
 JOIN pg_index x ON x.indexrelid = i.oid
 JOIN pg_class t ON t.oid = x.indrelid AND t.relkind <> 'p'
@@ -245,14 +246,14 @@ def bigram_statistics(alias: str, term: str, *, index: str = INDEX_NAME) -> tupl
     from django.db import connections
 
     with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT messaging_search_bigrams(%s, '')", [term])
-        (bigrams,) = cursor.fetchone()
-        cursor.execute(STATISTICS_SQL, {"index": index})
-        tables = [
-            (float(rows), dict(zip(elements, frequencies or [], strict=False)))
-            for rows, elements, frequencies in cursor.fetchall()
-            if rows and rows > 0 and elements
-        ]
+        cursor.execute(STATISTICS_SQL, {"index": index, "term": term})  # one query, as before
+        found = cursor.fetchall()
+    bigrams = found[0][0] if found else None
+    tables = [
+        (float(rows), dict(zip(elements, frequencies or [], strict=False)))
+        for _bigrams, rows, elements, frequencies in found
+        if rows and rows > 0 and elements
+    ]
     total = sum(rows for rows, _known in tables)
     if not bigrams or not tables or total <= 0:
         return None
