@@ -1,7 +1,9 @@
-"""Benchmark: the message log at 10,000 and 2,000,000 messages (and 10,000,000 with a flag).
+"""Benchmark: the message log at 10,000 and 2,000,000 messages (and 10, 20 or 100 million with a flag).
 
     .venv/bin/python bench/message_log_scale.py                 # 10,000 then 2,000,000 rows
     .venv/bin/python bench/message_log_scale.py --ten-million   # and then 10,000,000 rows
+    .venv/bin/python bench/message_log_scale.py --twenty-million --spread busy --no-prune
+    .venv/bin/python bench/message_log_scale.py --hundred-million --spread busy   # ~66 GB of disk
     .venv/bin/python bench/message_log_scale.py --no-prune      # pages only
     .venv/bin/python bench/message_log_scale.py --quick         # 10,000 then 200,000 rows
     .venv/bin/python bench/message_log_scale.py --spread busy   # one message a second (issue 30)
@@ -9,7 +11,7 @@
 
 PostgreSQL only. Runs against two databases of its own on the server of `BENCH_DATABASE_URL`
 (default postgres://postgres@127.0.0.1:5432/wxadmin_bench17): `…_small` holds 10,000 rows,
-`…_large` grows to 2,000,000 (and 10,000,000); both are created and migrated, wiped at the
+`…_large` grows to 2,000,000 (and 10, 20, 100 million); both are created and migrated, wiped at the
 start and dropped at the end unless --keep. Redis: `BENCH_REDIS_URL` (default
 redis://127.0.0.1:6379/8, emptied). Pages are opened on the two databases in turn, request by
 request, so that other load on the machine falls on both sizes alike. First it measures what
@@ -20,7 +22,11 @@ tries index storage parameters).
 1. 20 accounts, 50,000 WeChat users, a superuser and an Operator assigned to 5 accounts.
 2. Fills the log with INSERT … SELECT FROM generate_series (texts, images, voice, locations and
    events over the last 85 days, time-ordered as the callback writes them, replies and raw
-   fields included) to each size, then VACUUM ANALYZE as autovacuum would. `--spread busy`
+   fields included) to each size, --chunk rows (default 1,000,000) per statement with its
+   progress printed, into the parent table (a partitioned log routes them to its months;
+   older months get partitions first, `cover_months`). For a large fill every index that
+   backs no constraint is dropped first and built once after the load (the primary key
+   and the unique (account, dedupe_key) stay); then VACUUM ANALYZE as autovacuum would. `--spread busy`
    puts the messages one second apart up to now instead (a busy account: 172,800 in the
    last 48 hours at 2,000,000 rows; issue 30). Then fills the conversation table from the
    log with the statement of its data migration (its time is printed: what migrating an
@@ -28,15 +34,20 @@ tries index storage parameters).
 3. At each size opens every page with an in-process client — two warm-ups, then the median of
    --requests — and counts its SQL queries; refreshes the dashboard's daily rollup first (the
    periodic task; its time is printed too).
-4. Prints time and queries per page at each size and the ratio to the 10,000-row time.
-   Targets at 2,000,000: every page ≤ 2× its 10,000-row time and ≤ 300 ms, queries equal;
-   at 10,000,000: under 500 ms.
+4. Prints time, queries and the queries' own time (SQL ms) per page at each size and the
+   ratio to the 10,000-row time. Targets (issue 30) up to 20,000,000: every page ≤ 2× its
+   10,000-row time and ≤ 150 ms, queries equal; at 100,000,000: ≤ 300 ms.
 5. Retention at 2,000,000 rows (unless --no-prune): gunicorn (2 workers) serves the callback
    on 127.0.0.1:$BENCH_PORT (default 21710); a load process posts signed text messages for
    the whole phase while `messages_prune` deletes the oldest days in its scheduled batches
    (1,000 rows, 0.2 s pause), then with a 0.05 s pause, then without pause. Prints the
    callback's rate before, during and after each prune, its p99 and worst latency, and how
    often a backend waited on a lock (pg_stat_activity sampled every 20 ms).
+6. At the largest size (unless --no-partition-drop): the oldest month's partition dropped by
+   `messaging.partitions.drop_older_than` while the same load runs (gunicorn with its log
+   flusher threads on); the callback's rate in the second from the drop's start against
+   its rate alone (target ≥ 0.9×). Skipped, saying why, where `messaging.partitions` is
+   not importable or the log is not partitioned.
 """
 
 from __future__ import annotations
@@ -118,6 +129,16 @@ RARE = [(f"请帮我开{RARE_PHRASE}，抬头是公司名", "")]
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ten-million", action="store_true", help="also measure 10,000,000")
+    parser.add_argument("--twenty-million", action="store_true", help="also measure 20,000,000")
+    parser.add_argument(
+        "--hundred-million", action="store_true", help="also measure 100,000,000 (about 100 GB of disk)"
+    )
+    parser.add_argument(
+        "--no-partition-drop", action="store_true", help="skip dropping a month's partition under load"
+    )
+    parser.add_argument(
+        "--chunk", type=int, default=1_000_000, help="rows per INSERT … generate_series statement"
+    )
     parser.add_argument("--quick", action="store_true", help="200,000 instead of 2,000,000")
     parser.add_argument("--requests", type=int, default=5, help="timed requests per page")
     parser.add_argument("--no-prune", action="store_true", help="skip the retention phase")
@@ -200,6 +221,122 @@ def wipe() -> None:
         "accounts_historicalofficialaccount, accounts_entity, accounts_historicalentity "
         "RESTART IDENTITY CASCADE"
     )
+
+
+# --- a partitioned log (issue 30; messaging/partitions.py after the merge) -------------------
+def partitioning():
+    """`messaging.partitions`, or None with the reason it cannot be used."""
+    try:
+        from messaging import partitions
+    except ImportError as exc:
+        return None, f"messaging.partitions is not importable ({exc}): the log is not partitioned here"
+    if not log_is_partitioned():
+        return None, f"{LOG_TABLE} is not a partitioned table"
+    return partitions, ""
+
+
+def log_is_partitioned() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_partitioned_table WHERE partrelid = %s::regclass", [LOG_TABLE])
+        return cursor.fetchone() is not None
+
+
+def log_partitions() -> list[tuple[str, datetime.datetime | None, datetime.datetime | None]]:
+    """(name, lower bound, upper bound) of every partition, oldest first; the default
+    partition has no bounds."""
+    import re
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
+            [LOG_TABLE],
+        )
+        found = []
+        for name, bound in cursor.fetchall():
+            values = re.findall(r"'([^']+)'", bound or "")
+            if len(values) == 2:
+                cursor.execute("SELECT %s::timestamptz, %s::timestamptz", values)
+                low, high = cursor.fetchone()
+                found.append((name, low, high))
+            else:
+                found.append((name, None, None))
+    earliest = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    return sorted(found, key=lambda row: (row[1] is not None, row[1] or earliest))
+
+
+def cover_months(oldest: datetime.datetime, now: datetime.datetime) -> None:
+    """Give a partitioned log partitions back to `oldest` (the bench writes history).
+
+    `partitions.ensure_ahead` creates this month and the next; older months are created
+    here, each ending where the oldest existing one begins (so none overlap), one month
+    long in the time zone the existing bounds are midnights of, named like the existing
+    ones. Nothing to do on a plain table or when a DEFAULT partition takes every row.
+    """
+    import re
+    import zoneinfo
+
+    from django.conf import settings
+
+    partitions, _why = partitioning()
+    if partitions is None:
+        return
+    partitions.ensure_ahead(now=now)
+    existing = log_partitions()
+    if not existing or any(low is None for _n, low, _h in existing):
+        return
+    name, low, _high = existing[0]
+    zone = next(
+        (
+            z
+            for z in (datetime.UTC, zoneinfo.ZoneInfo(settings.TIME_ZONE))
+            if low.astimezone(z).day == 1 and low.astimezone(z).time() == datetime.time(0)
+        ),
+        datetime.UTC,
+    )
+    local = low.astimezone(zone)
+    pattern = re.compile(rf"{local.year:04d}(\D?){local.month:02d}")
+    made = []
+    while low > oldest:
+        local = low.astimezone(zone)
+        year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+        earlier = local.replace(year=year, month=month)
+        if pattern.search(name):
+            new_name = pattern.sub(lambda m, y=year, mo=month: f"{y:04d}{m.group(1)}{mo:02d}", name, count=1)
+        else:
+            new_name = f"{LOG_TABLE}_p{year:04d}_{month:02d}"
+        sql(
+            f'CREATE TABLE "{new_name}" PARTITION OF {LOG_TABLE} FOR VALUES FROM (%s) TO (%s)',
+            [earlier, low],
+        )
+        made.append(new_name)
+        low = earlier
+    if made:
+        print(f"  created {len(made)} older monthly partitions ({made[-1]} … {made[0]})", flush=True)
+
+
+def history_span(args) -> datetime.timedelta:
+    """How far back the rows of this run go (the regular customer's: 80 days)."""
+    largest = max(run_sizes(args))
+    busy = datetime.timedelta(seconds=largest)
+    span = busy if args.spread == "busy" else datetime.timedelta(days=SPAN_DAYS)
+    return max(span, datetime.timedelta(days=2 * World.REGULAR_MESSAGES)) + datetime.timedelta(days=1)
+
+
+def run_sizes(args) -> list[int]:
+    sizes = [200_000 if args.quick else 2_000_000]
+    for flag, size in (
+        (args.ten_million, 10_000_000),
+        (args.twenty_million, 20_000_000),
+        (args.hundred_million, 100_000_000),
+    ):
+        if flag:
+            sizes.append(size)
+    return sizes
 
 
 class World:
@@ -365,8 +502,42 @@ FROM filled
 """
 
 
-def grow_to(world: World, total: int, now: datetime.datetime, spread: str = "even") -> float:
-    """Add rows until the log holds `total`; returns seconds taken (index rebuilt after)."""
+LOG_TABLE = "messaging_inboundmessage"
+
+
+def loose_indexes() -> list[tuple[str, str]]:
+    """(name, definition) of the log table's indexes that back no constraint.
+
+    On a partitioned table these are the parent's partitioned indexes; dropping one drops
+    it on every partition and CREATE INDEX on the parent builds it on every partition, so
+    the same code serves today's plain table and the partitioned one.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = %s::regclass "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+            "ORDER BY c.relname",
+            [LOG_TABLE],
+        )
+        return cursor.fetchall()
+
+
+def grow_to(
+    world: World, total: int, now: datetime.datetime, spread: str = "even", chunk: int = 1_000_000
+) -> float:
+    """Add rows until the log holds `total`; returns seconds taken.
+
+    For a large fill every index that backs no constraint (the bigram GIN index, the
+    (account, openid, received_at) and received_at B-trees, the keyword-rule FK index) is
+    dropped first and built once after the load — far faster than updating it row by
+    row. The primary key and the unique (account, dedupe_key) constraint stay: they are
+    what keeps a row stored once, and the schema cannot drop them without dropping the
+    constraint.
+    """
     from django.db.models import Max
 
     from messaging.models import InboundMessage
@@ -376,20 +547,41 @@ def grow_to(world: World, total: int, now: datetime.datetime, spread: str = "eve
         return 0.0
     started = time.perf_counter()
     big = total - have > 100_000
-    if big:  # building the GIN index once is much faster than updating it row by row
-        sql("DROP INDEX IF EXISTS messaging_inbound_search_bigrams")
+    dropped = loose_indexes() if big else []
+    for name, _definition in dropped:
+        sql(f'DROP INDEX IF EXISTS "{name}"')
+    if dropped:
+        names = ", ".join(n for n, _d in dropped)
+        print(f"  dropped {len(dropped)} indexes for the load: {names}", flush=True)
     # row numbers continue after the highest id, so that MsgIds never repeat (rows pruned
     # earlier leave the count below the highest id)
     first = (InboundMessage.objects.aggregate(top=Max("id"))["top"] or 0) + 1
-    fill_range(world, first, first + total - have - 1, now, spread)
-    if big:
+    fill_range(world, first, first + total - have - 1, now, spread, chunk)
+    loaded = time.perf_counter() - started
+    if dropped:
         sql("SET maintenance_work_mem = '1GB'")
-        sql(
-            "CREATE INDEX messaging_inbound_search_bigrams ON messaging_inboundmessage "
-            "USING gin (messaging_search_bigrams(content, reply_summary))"
-        )
-    sql("VACUUM ANALYZE messaging_inboundmessage")
+        sql("SET max_parallel_maintenance_workers = 1")
+    for name, definition in dropped:
+        began = time.perf_counter()
+        # a partitioned index reads "ON ONLY parent": built that way it would cover no partition
+        sql(definition.replace(" ON ONLY ", " ON ", 1))
+        print(f"  index {name} built in {time.perf_counter() - began:.0f} s", flush=True)
+    indexed = time.perf_counter() - started - loaded
+    began = time.perf_counter()
+    sql(f"VACUUM ANALYZE {LOG_TABLE}")
+    print(
+        f"  load {loaded:.0f} s ({(total - have) / max(loaded, 1e-9):,.0f} rows/s), indexes {indexed:.0f} s, "
+        f"VACUUM ANALYZE {time.perf_counter() - began:.0f} s; disk free "
+        f"{disk_free_gb():.0f} GB; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     return time.perf_counter() - started
+
+
+def disk_free_gb() -> float:
+    """Free space of the file system holding the bench (and, on this machine, PostgreSQL)."""
+    usage = os.statvfs("/")
+    return usage.f_bavail * usage.f_frsize / 1e9
 
 
 def fill_conversations() -> float:
@@ -402,23 +594,28 @@ def fill_conversations() -> float:
     return time.perf_counter() - started
 
 
-def fill_range(world: World, start: int, stop: int, now: datetime.datetime, spread: str = "even") -> None:
-    """Rows start..stop spread evenly over the last SPAN_DAYS days, in chunks."""
+def fill_range(
+    world: World, start: int, stop: int, now: datetime.datetime, spread: str = "even", chunk: int = 1_000_000
+) -> None:
+    """Rows start..stop on one time line up to `now`, `chunk` rows per statement.
+
+    Each statement inserts into the parent table (a partitioned log routes the rows to
+    its months) and prints its progress; a chunk is a slice of the whole time line (the
+    formula uses the start and size of the whole range, generate_series only the slice).
+    """
     pool = TEXTS * 8 + RARE
     at = SPREAD[spread].format(span=SPAN_DAYS)
-    statement = FILL_SQL.format(users=USERS, accounts=ACCOUNTS, at=at, msg_id_base=MSG_ID_BASE)
+    statement = FILL_SQL.format(users=USERS, accounts=ACCOUNTS, at=at, msg_id_base=MSG_ID_BASE).replace(
+        "generate_series(%(start)s::bigint, %(stop)s::bigint)",
+        "generate_series(%(first)s::bigint, %(stop)s::bigint)",
+    )
     size = stop - start + 1
-    chunk = 500_000
     first = start
+    began = time.perf_counter()
     while first <= stop:
         last = min(stop, first + chunk - 1)
-        # each chunk is a slice of one time line: the formula uses start and size of the
-        # whole range, generate_series only the slice
         sql(
-            statement.replace(
-                "generate_series(%(start)s::bigint, %(stop)s::bigint)",
-                "generate_series(%(first)s::bigint, %(stop)s::bigint)",
-            ),
+            statement,
             {
                 "accounts": world.account_ids,
                 "texts": [c for c, _r in pool],
@@ -431,8 +628,14 @@ def fill_range(world: World, start: int, stop: int, now: datetime.datetime, spre
                 "size": size,
             },
         )
-        if last < stop:
-            print(f"  … {last:,} rows", flush=True)
+        if size > chunk:
+            took = time.perf_counter() - began
+            done = last - start + 1
+            print(
+                f"  … {done:,} of {size:,} rows in {took:.0f} s ({done / max(took, 1e-9):,.0f} rows/s, "
+                f"load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
         first = last + 1
 
 
@@ -484,6 +687,7 @@ def open_page(clients: dict, url: str, requests: int) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     times: dict[str, list[float]] = {SMALL_DB: [], LARGE_DB: []}
+    in_sql: dict[str, list[float]] = {SMALL_DB: [], LARGE_DB: []}
     found: dict[str, tuple[int, int]] = {}
     for _ in range(requests):
         for name in (SMALL_DB, LARGE_DB):
@@ -496,7 +700,13 @@ def open_page(clients: dict, url: str, requests: int) -> dict:
                 times[name].append(time.perf_counter() - started)
             assert response.status_code == 200, (url, response.status_code)
             found[name] = (len(ctx.captured_queries), rows_shown(response))
-    return {name: (statistics.median(times[name]), *found[name]) for name in times}
+            # the queries' own time (Django's debug cursor): what grows with the table,
+            # apart from rendering and from waiting for a core on a loaded machine
+            in_sql[name].append(sum(float(query["time"]) for query in ctx.captured_queries))
+    return {
+        name: (statistics.median(times[name]), *found[name], statistics.median(in_sql[name]))
+        for name in times
+    }
 
 
 def rollup_times() -> tuple[float, float]:
@@ -523,7 +733,8 @@ def measure(world: World, clients: dict, requests: int) -> dict:
 
 
 # --- the callback under load while pruning ----------------------------------------------------
-def start_gunicorn(url: str = LARGE_URL) -> subprocess.Popen:
+def start_gunicorn(url: str = LARGE_URL, *, flusher: bool = False) -> subprocess.Popen:
+    """gunicorn on `url`; `flusher`: with the log flusher threads (production's default)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "wxadmin.settings.test",
@@ -531,6 +742,7 @@ def start_gunicorn(url: str = LARGE_URL) -> subprocess.Popen:
         "TEST_REDIS_URL": REDIS_URL,
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "60",
+        "MESSAGE_LOG_FLUSHER_THREAD": "1" if flusher else "0",
     }
     return _servers.start_gunicorn(PORT, env, extra_args=("--backlog", "512"))
 
@@ -694,6 +906,104 @@ def prune_under_load(world: World, args, now: datetime.datetime) -> list[dict]:
     return results
 
 
+def drop_partition_under_load(world: World, args) -> dict | None:
+    """The oldest month's partition dropped by `partitions.drop_older_than` while the
+    callback is busy (issue 30: the callback keeps ≥ 0.9× its rate alone).
+
+    The same machinery as the prune phase: gunicorn (with its log flusher threads on, so
+    that the flusher's INSERTs meet the drop's lock), a load process, pg_stat_activity
+    sampled every 20 ms; the callback's rate before, during and after the drop.
+    """
+    import redis
+    from django.db import connections
+
+    partitions, why = partitioning()
+    if partitions is None:
+        print(f"dropping a month's partition under callback load: skipped — {why}", flush=True)
+        return None
+    ranged = [row for row in log_partitions() if row[1] is not None]
+    if len(ranged) < 2:
+        print("dropping a month's partition under callback load: skipped — fewer than two partitions")
+        return None
+    oldest, low, high = ranged[0]
+    import zoneinfo
+
+    from django.conf import settings
+
+    # the cutoff is the oldest partition's upper bound as a date where it is midnight
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    cutoff = high.astimezone(zone).date() if high.astimezone(zone).time() == datetime.time(0) else high.date()
+    with connections["default"].cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{oldest}"')
+        rows = cursor.fetchone()[0]
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    connections.close_all()
+    server = start_gunicorn(LARGE_URL, flusher=True)
+    try:
+        loader, stop, queue = start_load(world.accounts[0], 3 * 10**15)
+        warm_at = time.time()
+        time.sleep(args.load_seconds)
+        halt, samples, waits = threading.Event(), [], []
+        sampler = threading.Thread(target=lock_sampler, args=(halt, samples, waits))
+        sampler.start()
+        start = time.time()
+        dropped = partitions.drop_older_than(cutoff)
+        end = time.time()
+        halt.set()
+        sampler.join()
+        time.sleep(args.load_seconds)
+        stop.set()
+        part = queue.get()
+        loader.join()
+    finally:
+        _servers.stop_gunicorn(server)
+    done = part["done"]
+    return {
+        "oldest": oldest,
+        "bounds": (low, high),
+        "cutoff": cutoff,
+        "rows": rows,
+        "dropped": dropped,
+        "seconds": end - start,
+        "samples": samples,
+        "waits": waits,
+        "errors": part["errors"],
+        "before": rate(done, warm_at, start),
+        "during": rate(done, start, end),
+        "after": rate(done, end, end + args.load_seconds),
+        # a drop takes milliseconds: the second after it starts is what a lock would slow
+        "second": rate(done, start, start + 1.0),
+    }
+
+
+def report_partition_drop(size: int, r: dict) -> None:
+    b_rate, b_p99, b_max, _n = r["before"]
+    _d_rate, _d_p99, d_max, d_n = r["during"]
+    s_rate, _s_p99, s_max, _n = r["second"]
+    a_rate, a_p99, a_max, _n = r["after"]
+    alone = (b_rate + a_rate) / 2
+    low, high = r["bounds"]
+    print(
+        f"dropping a month's partition at {size:,} rows under callback load: "
+        f"drop_older_than({r['cutoff']}) dropped {r['dropped']} in {r['seconds'] * 1000:.0f} ms "
+        f"(oldest partition {r['oldest']}: {low:%Y-%m-%d %H:%M} … {high:%Y-%m-%d %H:%M} UTC, "
+        f"{r['rows']:,} rows)"
+    )
+    print(f"  callback before: {b_rate:7.1f} msg/s, p99 {b_p99:6.1f} ms, worst {b_max:6.1f} ms")
+    print(f"  callback during the drop: {d_n} answered, worst {d_max:6.1f} ms")
+    print(f"  callback in the second from the drop's start: {s_rate:7.1f} msg/s, worst {s_max:6.1f} ms")
+    print(
+        f"  callback after:  {a_rate:7.1f} msg/s, p99 {a_p99:6.1f} ms, worst {a_max:6.1f} ms"
+        f"  → that second / mean(before, after) {s_rate / alone if alone else 0:.2f} (target ≥ 0.9)"
+    )
+    kinds = sorted({f"{event}: {query}" for event, query in r["waits"]})
+    print(
+        f"  backends waiting on a lock: max {max(r['samples'] or [0])} in {len(r['samples'])} samples"
+        f"{' — ' + '; '.join(kinds) if kinds else ''}; failed requests {r['errors']}",
+        flush=True,
+    )
+
+
 INDEX_SQL = (
     "CREATE INDEX IF NOT EXISTS messaging_inbound_search_bigrams ON "
     "messaging_inboundmessage USING gin (messaging_search_bigrams(content, "
@@ -772,6 +1082,7 @@ def main() -> None:
             worlds[name] = World.existing()
         else:
             wipe()
+            cover_months(now - history_span(args), now)
             worlds[name] = World()
         clients[name] = {}
         for who, user in (("superuser", worlds[name].superuser), ("operator", worlds[name].operator)):
@@ -783,11 +1094,16 @@ def main() -> None:
     use_database(SMALL_DB)
     print(f"load average at the start: {os.getloadavg()[0]:.1f} (2 cores, shared)")
     print(f"spread: {args.spread}")
-    print(f"{SMALL_DB}: 10,000 rows ({grow_to(world, 10_000, now, args.spread):.0f} s)", flush=True)
-    print(f"  conversation table filled in {fill_conversations():.2f} s", flush=True)
-    sizes = [200_000 if args.quick else 2_000_000]
-    if args.ten_million:
-        sizes.append(10_000_000)
+    small = grow_to(world, 10_000, now, args.spread, args.chunk)
+    print(f"{SMALL_DB}: 10,000 rows ({small:.0f} s)", flush=True)
+    if not args.reuse:
+        print(f"  conversation table filled in {fill_conversations():.2f} s", flush=True)
+    sizes = run_sizes(args)
+    if args.reuse:  # what a --keep run left: its pages again, at the size it reached
+        from messaging.models import InboundMessage
+
+        use_database(LARGE_DB)
+        sizes = [InboundMessage.objects.count()]
     measured: dict[int, dict] = {}
     try:
         if not args.no_index_cost:
@@ -796,15 +1112,22 @@ def main() -> None:
             return
         for size in sizes:
             use_database(LARGE_DB)
-            took = grow_to(world, size, now, args.spread)
-            print(f"{LARGE_DB}: {size:,} rows ({took:.0f} s to fill, index and analyze)", flush=True)
-            print(f"  conversation table filled in {fill_conversations():.2f} s (migration 0008)", flush=True)
+            if not args.reuse:
+                took = grow_to(world, size, now, args.spread, args.chunk)
+                print(f"{LARGE_DB}: {size:,} rows ({took:.0f} s to fill, index and analyze)", flush=True)
+                filled = fill_conversations()
+                print(f"  conversation table filled in {filled:.2f} s (migration 0008)", flush=True)
             measured[size] = measure(world, clients, args.requests)
             report_size(size, measured[size])
             if size == sizes[0] and not args.no_prune:
                 use_database(LARGE_DB)
                 prune = prune_under_load(world, args, now)
                 report_prune(size, prune)
+        if not args.no_partition_drop and not args.reuse:
+            use_database(LARGE_DB)
+            dropped = drop_partition_under_load(world, args)
+            if dropped:
+                report_partition_drop(sizes[-1], dropped)
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores, shared)")
     finally:
         if not args.keep:
@@ -812,19 +1135,20 @@ def main() -> None:
 
 
 def report_size(size: int, figures: dict) -> None:
-    print(f"{'page':<42}{'10,000 rows':>26}{f'{size:,} rows':>26}{'ratio':>8}")
+    print(f"{'page':<42}{'10,000 rows':>26}{f'{size:,} rows':>26}{'ratio':>8}{'SQL ms (10,000 / size)':>26}")
     verdicts = []
-    limit = 0.300 if size <= 2_000_000 else 0.500
+    limit = 0.150 if size <= 20_000_000 else 0.300
     for label, by_db in figures.items():
         if label.startswith("_"):
             continue
-        (t0, q0, r0), (t1, q1, r1) = by_db[SMALL_DB], by_db[LARGE_DB]
+        (t0, q0, r0, s0), (t1, q1, r1, s1) = by_db[SMALL_DB], by_db[LARGE_DB]
         ratio = t1 / t0
         print(
             f"{label:<42}{t0 * 1000:>9.1f} ms {q0:>3} q {r0:>4} rows"
             f"{t1 * 1000:>9.1f} ms {q1:>3} q {r1:>4} rows{ratio:>8.2f}"
+            f"{s0 * 1000:>13.1f} / {s1 * 1000:.1f}"
         )
-        ok = t1 <= limit and q0 == q1 and (size > 2_000_000 or ratio <= 2.0)
+        ok = t1 <= limit and q0 == q1 and (size > 20_000_000 or ratio <= 2.0)
         verdicts.append((label, ok))
     for name, label in ((SMALL_DB, "10,000"), (LARGE_DB, f"{size:,}")):
         backfill, refresh = figures["_rollup"][name]
@@ -833,7 +1157,7 @@ def report_size(size: int, figures: dict) -> None:
             f"a run (today) {refresh * 1000:.1f} ms"
         )
     missed = [label for label, ok in verdicts if not ok]
-    target = "≤ 2× the 10,000-row time, ≤ 300 ms" if size <= 2_000_000 else "< 500 ms"
+    target = "≤ 2× the 10,000-row time, ≤ 150 ms" if size <= 20_000_000 else "≤ 300 ms"
     print(
         f"target at {size:,} ({target}, equal queries): "
         + ("met" if not missed else "NOT met: " + "; ".join(missed))

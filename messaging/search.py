@@ -29,7 +29,6 @@ On SQLite (`make run`) the same rules run as plain substring matching without an
 from __future__ import annotations
 
 import itertools
-import math
 import re
 
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
@@ -171,12 +170,11 @@ def search_messages(
     may be an OpenID or a MsgId (`needs_account_ids`).
 
     Several terms are planned together (issue 30, "hello 777": a common word with a rare
-    number): the statistics give each text term's share of rows (its rarest bigram); a
-    search whose terms together probably match COMMON_MATCHES rows walks the newest rows,
-    any other uses the index for all terms at once (`_index_match`).
-    Several terms that together are probably rare are checked by one bounded count through
-    the index (it stops at COMMON_MATCHES): words that occur together defeat the
-    independence the product assumes.
+    number): one text term walks the newest rows when its statistics (its rarest bigram's
+    share of rows) promise COMMON_MATCHES rows; several terms are checked by one bounded
+    count through the index (it stops at COMMON_MATCHES) — their shares multiplied assume
+    an independence that words occurring together, or never together, defeat. Any search
+    that does not walk uses the index for all terms at once (`_index_match`).
     """
     postgres = bool(queryset.db) and _vendor(queryset.db) == "postgresql"
     if postgres:
@@ -197,25 +195,31 @@ def _walk(queryset: QuerySet, terms: list[str], account_ids: list[int]) -> bool:
         return False  # an exact OpenID or MsgId, or no statistics yet: the index answers
     known = [stat[0] for stat in found if stat is not None]
     rows = max(stat[1] for stat in found if stat is not None)
-    together = rows * math.prod(known)
-    if together >= COMMON_MATCHES:
-        return True
     if len(known) == 1:
-        return False  # a rare term: the index
-    # several terms, together probably rare: one bounded count (at every table size, so
-    # that a page costs the same queries at 10,000 rows as at 2,000,000)
+        return rows * known[0] >= COMMON_MATCHES  # one term: its statistics decide
+    # several terms: one bounded count through the index, whatever the product guesses.
+    # Words that occur together defeat the independence it assumes one way ("hello there"),
+    # words that never do the other: "hello 777" multiplies to ~8,000 expected rows at
+    # 20,000,000 and has none, and a walk for a page of matches that do not exist reads
+    # the whole log (issue 30). The count also keeps a page's queries the same at every size.
     probe = queryset.filter(_index_match(terms, account_ids)).order_by()
     return probe[:COMMON_MATCHES].count() >= COMMON_MATCHES
 
 
 #: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams
 INDEX_NAME = "messaging_inbound_search_bigrams"
-FREQUENCIES_SQL = """
-SELECT messaging_search_bigrams(%s, ''), s.most_common_elems::text::text[],
-       s.most_common_elem_freqs, c.reltuples
-FROM pg_class c
-LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = %s
-WHERE c.oid = 'messaging_inboundmessage'::regclass
+#: per table the index covers — the log itself, or each partition of a partitioned log,
+#: whose partition indexes hold the statistics (a partitioned index has none of its own):
+#: its row count and the frequencies ANALYZE found
+STATISTICS_SQL = """
+SELECT messaging_search_bigrams(%(term)s, ''), t.reltuples, s.most_common_elems::text::text[],
+       s.most_common_elem_freqs
+FROM pg_class i
+JOIN pg_index x ON x.indexrelid = i.oid
+JOIN pg_class t ON t.oid = x.indrelid AND t.relkind <> 'p'
+LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = i.relname
+WHERE i.oid = to_regclass(%(index)s)
+   OR i.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%(index)s))
 """
 
 
@@ -229,18 +233,35 @@ def _statistics(queryset: QuerySet, term: str) -> tuple[float, float] | None:
     """
     if not _is_text(term):
         return None
+    return bigram_statistics(queryset.db, term)
+
+
+def bigram_statistics(alias: str, term: str, *, index: str = INDEX_NAME) -> tuple[float, float] | None:
+    """(share, rows) of `term` from the statistics of the bigram `index` (see `_statistics`).
+
+    On a log partitioned by month (issue 30) ANALYZE keeps the frequencies per partition
+    index only, so a bigram's share is the partitions' frequencies weighted by their rows;
+    on a plain table the one index gives it. None when no table has statistics yet.
+    """
     from django.db import connections
 
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(FREQUENCIES_SQL, [term, INDEX_NAME])
-        row = cursor.fetchone()
-    if row is None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(STATISTICS_SQL, {"index": index, "term": term})  # one query, as before
+        found = cursor.fetchall()
+    bigrams = found[0][0] if found else None
+    tables = [
+        (float(rows), dict(zip(elements, frequencies or [], strict=False)))
+        for _bigrams, rows, elements, frequencies in found
+        if rows and rows > 0 and elements
+    ]
+    total = sum(rows for rows, _known in tables)
+    if not bigrams or not tables or total <= 0:
         return None
-    bigrams, elements, frequencies, rows = row
-    if not bigrams or not elements or not rows or rows < 0:
-        return None
-    known = dict(zip(elements, frequencies or [], strict=False))
-    return min(known.get(bigram, 0.0) for bigram in bigrams), float(rows)
+
+    def share(bigram: str) -> float:
+        return sum(rows * known.get(bigram, 0.0) for rows, known in tables) / total
+
+    return min(share(bigram) for bigram in bigrams), total
 
 
 def _vendor(alias: str) -> str:

@@ -155,6 +155,73 @@ def test_a_common_word_with_a_rare_number_goes_through_the_index_for_both(admin_
     assert len(pks) == 6 and "@>" not in page
 
 
+@postgres_only
+@pytest.mark.django_db
+def test_terms_that_look_common_together_but_never_meet_go_through_the_index(admin_client, monkeypatch):
+    """Issue 30 at 20,000,000 rows: "hello" and "777" each common enough that their product
+    promises COMMON_MATCHES rows, yet no message holds both — the bounded count sees that
+    and the index answers (a walk would read the whole log for a page that never fills)."""
+    import messaging.search
+
+    account = OfficialAccountFactory()
+    for n in range(6):
+        log(account, n, content=f"hello there {n}")
+        log(account, 10 + n, content=f"order 777{n}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_inboundmessage")
+    monkeypatch.setattr(messaging.search, "COMMON_MATCHES", 2)  # 12 rows × ½ × ½ = 3 ≥ 2
+    with CaptureQueriesContext(connection) as queries:
+        assert found(admin_client, q="hello 777") == []
+    page = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "messaging_inboundmessage"."id"')
+    ]
+    assert "messaging_search_bigrams('hello 777', '')" in page[-1], page[-1]
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_partitioned_log_weighs_each_partitions_statistics():
+    """Issue 30: on a log partitioned by month ANALYZE keeps the bigram frequencies under
+    each partition's index only; the search weighs them by the partitions' rows (else
+    every term would look statistics-less and a common word would fetch and sort every
+    match). A scratch table of the log's shape stands in for the partitioned log."""
+    from messaging.search import bigram_statistics
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_parted (received_at timestamptz NOT NULL, content text, "
+            "reply_summary text) PARTITION BY RANGE (received_at)"
+        )
+        cursor.execute(
+            "CREATE TABLE bench_parted_11 PARTITION OF bench_parted "
+            "FOR VALUES FROM ('2026-11-01') TO ('2026-12-01')"
+        )
+        cursor.execute(
+            "CREATE TABLE bench_parted_12 PARTITION OF bench_parted "
+            "FOR VALUES FROM ('2026-12-01') TO ('2027-01-01')"
+        )
+        cursor.execute(
+            "CREATE INDEX bench_parted_bigrams ON bench_parted "
+            "USING gin (messaging_search_bigrams(content, reply_summary))"
+        )
+        # November: 营业 in 1 row of 10 (300 of 3,000); December: in 7 of 10 (700 of 1,000)
+        cursor.execute(
+            "INSERT INTO bench_parted SELECT '2026-11-10'::timestamptz, "
+            "CASE WHEN g % 10 = 0 THEN '周末营业吗' ELSE '你好' END, '' FROM generate_series(1, 3000) g"
+        )
+        cursor.execute(
+            "INSERT INTO bench_parted SELECT '2026-12-10'::timestamptz, "
+            "CASE WHEN g % 10 < 7 THEN '周末营业吗' ELSE '你好' END, '' FROM generate_series(1, 1000) g"
+        )
+        cursor.execute("ANALYZE bench_parted")
+    share, rows = bigram_statistics(connection.alias, "营业", index="bench_parted_bigrams")
+    assert rows == 4000
+    assert share == pytest.approx((300 + 700) / 4000, abs=0.01)
+    assert bigram_statistics(connection.alias, "退款", index="bench_parted_bigrams") == (0.0, 4000)
+
+
 @pytest.mark.django_db
 def test_search_is_case_insensitive_for_latin_text(admin_client):
     account = OfficialAccountFactory()
