@@ -47,7 +47,17 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "msg.upstream.users", _("Users who sent messages (WeChat)"), "messages", split=_("by message type")
     ),
+    # WeChat's distribution of users by how many messages each sent that day (getupstreammsgdist)
+    Metric(
+        "msg.upstream.dist",
+        _("Users by messages sent in a day (WeChat)"),
+        "messages",
+        split=_("by messages sent"),
+    ),
     Metric("article.read_user", _("Article readers"), "articles", split=_("by source")),
+    # per article (getarticleread / getarticleshare): only split, the totals are the two above
+    Metric("article.item.read_user", _("Readers per article"), "articles", split=_("by article")),
+    Metric("article.item.share_user", _("Sharers per article"), "articles", split=_("by article")),
     Metric("article.share_user", _("Article sharers"), "articles"),
     Metric("article.zaikan_user", _("Article 'wow' (在看)"), "articles"),
     Metric("article.like_user", _("Article likes"), "articles"),
@@ -98,17 +108,32 @@ DIMENSION_LABELS: dict[str, dict[str, str | Promise]] = {
         "4": pgettext_lazy("insights dimension", "video"),
         "6": pgettext_lazy("insights dimension", "third-party app message"),
     },
+    "count_interval": {
+        "0": pgettext_lazy("insights dimension", "no message"),
+        "1": pgettext_lazy("insights dimension", "1–5 messages"),
+        "2": pgettext_lazy("insights dimension", "6–10 messages"),
+        "3": pgettext_lazy("insights dimension", "more than 10 messages"),
+    },
 }
 DIMENSION_KIND = {
     "user.new": "user_source",
     "user.cancel": "user_source",
     "msg.upstream.count": "msg_type",
     "msg.upstream.users": "msg_type",
+    "msg.upstream.dist": "count_interval",
 }
+#: metrics whose dimension is an article's ``msgid`` (``<msg_data_id>_<index>``)
+PER_ARTICLE = frozenset({"article.item.read_user", "article.item.share_user"})
 
 
 def dimension_label(key: str, dimension: str) -> str:
-    """A WeChat code in words (``30`` → 扫描二维码), else the dimension as stored."""
+    """A WeChat code in words (``30`` → 扫描二维码; ``2247490098_2`` → the publish and the
+    article's place in it), else the dimension as stored."""
+    if key in PER_ARTICLE:
+        publish, _sep, index = dimension.rpartition("_")
+        if publish and index.isdigit():
+            return str(_("publish %(id)s, article %(n)s") % {"id": publish, "n": index})
+        return dimension
     labels = DIMENSION_LABELS.get(DIMENSION_KIND.get(key, ""), {})
     return str(labels[dimension]) if dimension in labels else dimension
 
