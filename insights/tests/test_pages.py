@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import io
 
+import openpyxl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -211,3 +213,18 @@ def test_one_accounts_figures_are_read_without_aggregating_and_match_the_grouped
     with CaptureQueriesContext(connection) as longer:
         figures_for([first], Period(datetime.date(2025, 12, 1), datetime.date(2026, 11, 30)), today=today)
     assert len(longer) == len(one)
+
+
+def test_the_xlsx_export_has_every_sheet_with_bold_headers_and_the_days(client, world):
+    """The export written through openpyxl's write-only workbook (issue 28, its time): the same
+    sheets, a bold header row, one row per day with the figures."""
+    client.force_login(world["operator"])
+    export = client.get(url("admin:insights_entity_export", world["entity"].pk, "xlsx", **NOV))
+    book = openpyxl.load_workbook(io.BytesIO(export.content))
+    assert len(book.worksheets) == 5  # summary, every day, breakdowns, per account, missing days
+    daily = book.worksheets[1]
+    assert daily.cell(row=1, column=1).font.b
+    rows = list(daily.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 30 and rows[0][0] == "2026-11-01"
+    per_account = book.worksheets[3]
+    assert {r[0] for r in per_account.iter_rows(min_row=2, values_only=True)} == {"甲号", "乙号"}
