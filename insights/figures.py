@@ -293,6 +293,7 @@ def figures_for(
         )
 
     breakdowns: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    label = metrics.dimension_labeller()
     split = [m.key for m in metrics.METRICS if m.split]
     for key, dimension, value in (
         both.filter(day__gte=period.start, metric__in=split)
@@ -301,7 +302,7 @@ def figures_for(
         .annotate(v=Sum("value"))
         .order_by("metric", "-v", "dimension")
     ):
-        breakdowns[key].append((metrics.dimension_label(key, dimension), int(value)))
+        breakdowns[key].append((label(key, dimension), int(value)))
 
     per_account: dict[int, dict[str, int]] = defaultdict(dict)
     last_kind = [m.key for m in metrics.METRICS if m.kind != "sum"]

@@ -8,6 +8,7 @@ followers, clicks) or "last" (total followers: the last day's value).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
@@ -126,16 +127,28 @@ DIMENSION_KIND = {
 PER_ARTICLE = frozenset({"article.item.read_user", "article.item.share_user"})
 
 
+def dimension_labeller() -> Callable[[str, str], str]:
+    """``label(key, dimension)``: a WeChat code in words (``30`` → 扫描二维码; ``2247490098_2``
+    → the publish and the article's place in it), else the dimension as stored. The words are
+    translated once here, not once per row: a year of per-article figures is thousands of rows."""
+    article = str(_("publish %(id)s, article %(n)s"))
+    words = {
+        kind: {code: str(label) for code, label in labels.items()}
+        for kind, labels in DIMENSION_LABELS.items()
+    }
+
+    def label(key: str, dimension: str) -> str:
+        if key in PER_ARTICLE:
+            publish, _sep, index = dimension.rpartition("_")
+            return article % {"id": publish, "n": index} if publish and index.isdigit() else dimension
+        return words.get(DIMENSION_KIND.get(key, ""), {}).get(dimension, dimension)
+
+    return label
+
+
 def dimension_label(key: str, dimension: str) -> str:
-    """A WeChat code in words (``30`` → 扫描二维码; ``2247490098_2`` → the publish and the
-    article's place in it), else the dimension as stored."""
-    if key in PER_ARTICLE:
-        publish, _sep, index = dimension.rpartition("_")
-        if publish and index.isdigit():
-            return str(_("publish %(id)s, article %(n)s") % {"id": publish, "n": index})
-        return dimension
-    labels = DIMENSION_LABELS.get(DIMENSION_KIND.get(key, ""), {})
-    return str(labels[dimension]) if dimension in labels else dimension
+    """One dimension in words (see ``dimension_labeller``, for many)."""
+    return dimension_labeller()(key, dimension)
 
 
 def metric(key: str) -> Metric:
