@@ -143,7 +143,7 @@ def figures(
             for msgid, readers in _article_reads(appid, day, since)
         ]
     if api == "getarticleshare":
-        rows = []
+        rows: list[dict[str, Any]] = []
         for msgid, readers in _article_reads(appid, day, since):
             sharers = _n(appid, day, f"ashare{msgid}", readers // 8)
             if sharers:
@@ -154,7 +154,7 @@ def figures(
     if api == "getusercumulate":
         return [{"cumulate_user": _cumulate(appid, day, since)}]
     if api == "getupstreammsg":
-        rows = []
+        rows = []  # typed by the getarticleshare branch above
         for msg_type in MSG_TYPES:
             users = max(0, _n(appid, day, f"msg{msg_type}", 30) - (5 if msg_type > 1 else 0))
             if users:
