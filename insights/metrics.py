@@ -8,6 +8,7 @@ followers, clicks) or "last" (total followers: the last day's value).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
@@ -47,7 +48,17 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "msg.upstream.users", _("Users who sent messages (WeChat)"), "messages", split=_("by message type")
     ),
+    # WeChat's distribution of users by how many messages each sent that day (getupstreammsgdist)
+    Metric(
+        "msg.upstream.dist",
+        _("Users by messages sent in a day (WeChat)"),
+        "messages",
+        split=_("by messages sent"),
+    ),
     Metric("article.read_user", _("Article readers"), "articles", split=_("by source")),
+    # per article (getarticleread / getarticleshare): only split, the totals are the two above
+    Metric("article.item.read_user", _("Readers per article"), "articles", split=_("by article")),
+    Metric("article.item.share_user", _("Sharers per article"), "articles", split=_("by article")),
     Metric("article.share_user", _("Article sharers"), "articles"),
     Metric("article.zaikan_user", _("Article 'wow' (在看)"), "articles"),
     Metric("article.like_user", _("Article likes"), "articles"),
@@ -98,19 +109,46 @@ DIMENSION_LABELS: dict[str, dict[str, str | Promise]] = {
         "4": pgettext_lazy("insights dimension", "video"),
         "6": pgettext_lazy("insights dimension", "third-party app message"),
     },
+    "count_interval": {
+        "0": pgettext_lazy("insights dimension", "no message"),
+        "1": pgettext_lazy("insights dimension", "1–5 messages"),
+        "2": pgettext_lazy("insights dimension", "6–10 messages"),
+        "3": pgettext_lazy("insights dimension", "more than 10 messages"),
+    },
 }
 DIMENSION_KIND = {
     "user.new": "user_source",
     "user.cancel": "user_source",
     "msg.upstream.count": "msg_type",
     "msg.upstream.users": "msg_type",
+    "msg.upstream.dist": "count_interval",
 }
+#: metrics whose dimension is an article's ``msgid`` (``<msg_data_id>_<index>``)
+PER_ARTICLE = frozenset({"article.item.read_user", "article.item.share_user"})
+
+
+def dimension_labeller() -> Callable[[str, str], str]:
+    """``label(key, dimension)``: a WeChat code in words (``30`` → 扫描二维码; ``2247490098_2``
+    → the publish and the article's place in it), else the dimension as stored. The words are
+    translated once here, not once per row: a year of per-article figures is thousands of rows."""
+    article = str(_("publish %(id)s, article %(n)s"))
+    words = {
+        kind: {code: str(label) for code, label in labels.items()}
+        for kind, labels in DIMENSION_LABELS.items()
+    }
+
+    def label(key: str, dimension: str) -> str:
+        if key in PER_ARTICLE:
+            publish, _sep, index = dimension.rpartition("_")
+            return article % {"id": publish, "n": index} if publish and index.isdigit() else dimension
+        return words.get(DIMENSION_KIND.get(key, ""), {}).get(dimension, dimension)
+
+    return label
 
 
 def dimension_label(key: str, dimension: str) -> str:
-    """A WeChat code in words (``30`` → 扫描二维码), else the dimension as stored."""
-    labels = DIMENSION_LABELS.get(DIMENSION_KIND.get(key, ""), {})
-    return str(labels[dimension]) if dimension in labels else dimension
+    """One dimension in words (see ``dimension_labeller``, for many)."""
+    return dimension_labeller()(key, dimension)
 
 
 def metric(key: str) -> Metric:

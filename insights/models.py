@@ -53,7 +53,16 @@ class DailyFigure(models.Model):
                 include=["metric", "value", "source"],
                 condition=models.Q(dimension=""),
                 name="insights_figure_totals",
-            )
+            ),
+            # the breakdowns (every split metric of a period: sources, buttons, articles…) read
+            # the split rows of the period only; without it PostgreSQL scanned every row of the
+            # account (or the table), 40–70 ms for three years of figures
+            models.Index(
+                fields=["account", "day"],
+                include=["metric", "dimension", "value"],
+                condition=~models.Q(dimension=""),
+                name="insights_figure_splits",
+            ),
         ]
 
     def __str__(self) -> str:

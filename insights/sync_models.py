@@ -28,6 +28,9 @@ class Area(models.TextChoices):
     UPSTREAM_MSG = "upstream_msg", _("messages from users (getupstreammsg)")
     INTERFACE = "interface", _("callback calls (getinterfacesummary)")
     ARTICLES = "articles", _("published content (getbizsummary)")
+    UPSTREAM_DIST = "upstream_dist", _("users by messages sent (getupstreammsgdist)")
+    ARTICLE_READ = "article_read", _("readers per article (getarticleread)")
+    ARTICLE_SHARE = "article_share", _("sharers per article (getarticleshare)")
 
 
 class SyncDay(models.Model):

@@ -17,7 +17,7 @@ from core.typing import Actor
 
 from .models import Backfill, SyncDay
 from .tasks import sync_account_task
-from .wechat_sync import AREAS, InsightsSyncError, check_range, plan_days, range_counts
+from .wechat_sync import InsightsSyncError, area_days, check_range, plan_days, range_counts
 
 
 def start_backfill(
@@ -42,7 +42,7 @@ def start_backfill(
             account=account,
             start=start,
             end=end,
-            days_total=((end - start).days + 1) * len(AREAS),
+            days_total=area_days(start, end),
             requested_by=by if getattr(by, "pk", None) else None,
         )
         counts = range_counts(account.pk, start, end)

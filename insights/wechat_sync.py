@@ -6,7 +6,10 @@ Rules (facts in ``wechat/api/datacube.py``, protocol §h "Statistics"):
 - **Only days WeChat has finished**: a day is asked for once it is at most
   ``datacube.available_until(now)`` (yesterday after 08:00 Beijing time).
 - **Windows of the documented span**: consecutive days of one area are fetched together, at
-  most the API's span (7 for users and messages, 30 for callbacks, 1 for articles).
+  most the API's span (7 for users and messages, 15 for the messages' distribution, 30 for
+  callbacks, 1 for articles and per article). An area is planned only from the first day its
+  API keeps (2025-11-01 for the per-article ones, ``datacube.first_day``): older days are
+  neither asked for nor shown missing.
 - **Nothing counted twice**: a window's figures replace that window's WeChat figures of the area
   (delete + insert of those days, in the transaction that marks the days ``ok``), so fetching a
   day again — a resumed backfill, a retry, two overlapping runs — leaves one row per
@@ -102,6 +105,9 @@ METRICS: dict[str, Any] = {
     "article.zaikan_user": gettext_lazy("article 'wow' (在看)"),
     "article.like_user": gettext_lazy("article likes"),
     "article.comment_count": gettext_lazy("article comments"),
+    "msg.upstream.dist": gettext_lazy("users by messages sent in a day"),
+    "article.item.read_user": gettext_lazy("readers per article"),
+    "article.item.share_user": gettext_lazy("sharers per article"),
 }
 
 #: dimension values of ``user.new`` / ``user.cancel`` (WeChat's user_source)
@@ -208,6 +214,25 @@ def _articles(rows: list[JSONObject]) -> list[Figure]:
     return figures
 
 
+def _upstream_dist(rows: list[JSONObject]) -> list[Figure]:
+    """Users per ``count_interval`` (the dimension); no total: WeChat gives none for the day."""
+    return [("msg.upstream.dist", str(_int(r.get("count_interval"))), _int(r.get("msg_user"))) for r in rows]
+
+
+def _per_article(metric: str, field_name: str) -> Callable[[list[JSONObject]], list[Figure]]:
+    """One figure per article (``msgid`` as the dimension); the day's totals are getbizsummary's."""
+
+    def parse(rows: list[JSONObject]) -> list[Figure]:
+        values: dict[str, int] = {}
+        for row in rows:
+            msgid = str(row.get("msgid") or "")[:128]
+            if msgid:
+                values[msgid] = values.get(msgid, 0) + _int((row.get("detail") or {}).get(field_name))
+        return [(metric, msgid, value) for msgid, value in values.items()]
+
+    return parse
+
+
 @dataclass(frozen=True)
 class AreaSpec:
     api: str
@@ -217,6 +242,11 @@ class AreaSpec:
     @property
     def span(self) -> int:
         return datacube.SPANS[self.api]
+
+    @property
+    def first_day(self) -> datetime.date:
+        """Days before it are never planned: WeChat keeps nothing for them."""
+        return datacube.first_day(self.api)
 
 
 AREAS: dict[str, AreaSpec] = {
@@ -239,7 +269,19 @@ AREAS: dict[str, AreaSpec] = {
         ),
         _articles,
     ),
+    Area.UPSTREAM_DIST: AreaSpec("getupstreammsgdist", ("msg.upstream.dist",), _upstream_dist),
+    Area.ARTICLE_READ: AreaSpec(
+        "getarticleread", ("article.item.read_user",), _per_article("article.item.read_user", "read_user")
+    ),
+    Area.ARTICLE_SHARE: AreaSpec(
+        "getarticleshare", ("article.item.share_user",), _per_article("article.item.share_user", "share_user")
+    ),
 }
+
+
+def area_days(start: datetime.date, end: datetime.date) -> int:
+    """How many (area, day) pairs of ``start..end`` can be fetched: each area from its first day."""
+    return sum(max(0, (end - max(start, spec.first_day)).days + 1) for spec in AREAS.values())
 
 
 # --- planning ----------------------------------------------------------------------------------
@@ -257,8 +299,8 @@ def plan_days(*, account: OfficialAccount, start: datetime.date, end: datetime.d
     new = [
         SyncDay(account=account, area=area, day=day)
         for day in _days(start, end)
-        for area in AREAS
-        if (area, day) not in known
+        for area, spec in AREAS.items()
+        if (area, day) not in known and day >= spec.first_day
     ]
     SyncDay.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
     return len(new)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import io
 
+import openpyxl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -175,3 +177,54 @@ def test_the_account_hub_shows_the_last_week(client, world):
     body = client.get(reverse("admin:accounts_officialaccount_hub", args=[account.pk])).content.decode()
     assert reverse("admin:insights_account", args=[account.pk]) in body
     assert "21（" in body  # 7 days × 3 new followers, then the 7 days before
+
+
+def test_one_accounts_figures_are_read_without_aggregating_and_match_the_grouped_path(world):
+    """Issue 28 (page time): one account's daily totals are read as stored (no GROUP BY) and its
+    per-account row comes from them (no query); the figures equal those the grouped path of an
+    entity gives for the same account, and the query count does not grow with the period."""
+    today = datetime.date(2026, 12, 7)
+    first, second = world["first"].pk, world["second"].pk
+    DailyFigure.objects.create(
+        account_id=first,
+        day=datetime.date(2026, 11, 30),
+        metric="api.callback.time_max_ms",
+        value=9,
+        source="wechat",
+    )
+    period = Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+    with CaptureQueriesContext(connection) as one:
+        alone = figures_for([first], period, today=today)
+    with CaptureQueriesContext(connection) as two:
+        both = figures_for([first, second], period, today=today)
+    assert alone.per_account[first] == both.per_account[first]
+    assert alone.per_account[first]["user.new"] == 300 and alone.per_account[first]["user.cumulate"] == 1060
+    assert alone.per_account[first]["api.callback.time_max_ms"] == 9
+    assert alone.get("user.new").series == [
+        v - w for v, w in zip(both.get("user.new").series, [5] * 30, strict=True)
+    ]
+    # the per-account sums and last values are two queries the single account does without
+    # (the third: the second account's missing days, one query per account)
+    assert len(two) - len(one) == 3
+    assert not any(
+        "GROUP BY" in q["sql"] and "SUM(" in q["sql"] and '"day"' in q["sql"].split("GROUP BY")[1]
+        for q in one.captured_queries
+    )
+    with CaptureQueriesContext(connection) as longer:
+        figures_for([first], Period(datetime.date(2025, 12, 1), datetime.date(2026, 11, 30)), today=today)
+    assert len(longer) == len(one)
+
+
+def test_the_xlsx_export_has_every_sheet_with_bold_headers_and_the_days(client, world):
+    """The export written through openpyxl's write-only workbook (issue 28, its time): the same
+    sheets, a bold header row, one row per day with the figures."""
+    client.force_login(world["operator"])
+    export = client.get(url("admin:insights_entity_export", world["entity"].pk, "xlsx", **NOV))
+    book = openpyxl.load_workbook(io.BytesIO(export.content))
+    assert len(book.worksheets) == 5  # summary, every day, breakdowns, per account, missing days
+    daily = book.worksheets[1]
+    assert daily.cell(row=1, column=1).font.b
+    rows = list(daily.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 30 and rows[0][0] == "2026-11-01"
+    per_account = book.worksheets[3]
+    assert {r[0] for r in per_account.iter_rows(min_row=2, values_only=True)} == {"甲号", "乙号"}

@@ -42,10 +42,10 @@ def test_a_backfill_is_started_from_its_page_with_the_account_preselected(client
     assert (backfill.start, backfill.end, backfill.days_total, backfill.requested_by) == (
         start,
         END,
-        150,
+        240,  # 30 days × 8 statistics (all after 2025-11-01, so the per-article ones too)
         operator,
     )
-    assert SyncDay.objects.filter(account=account, status="pending").count() == 150
+    assert SyncDay.objects.filter(account=account, status="pending").count() == 240
     shown = client.get(answer.url).content.decode()
     assert "<progress" in shown and "Nothing is missing." in shown
 

@@ -40,10 +40,12 @@ def test_a_backfill_fetches_in_windows_of_the_span_and_the_sums_are_exact(wx, ac
     run = backfill(account, operator, start, end)
     outcome = wechat_sync.sync_account(account.pk, now=NOW)
     assert outcome.status == "done"
-    # 30 days: 5 windows of ≤ 7 for users, cumulate, messages; 1 of 30 for callbacks; 30 single article days
+    # 30 days: 5 windows of ≤ 7 for users, cumulate, messages; 2 of ≤ 15 for the distribution;
+    # 1 of 30 for callbacks; 30 single days for published content and each per-article API
     assert wx.calls("getusersummary") == wx.calls("getusercumulate") == wx.calls("getupstreammsg") == 5
-    assert wx.calls("getinterfacesummary") == 1 and wx.calls("getbizsummary") == 30
-    assert outcome.calls == wx.calls() == 46
+    assert wx.calls("getupstreammsgdist") == 2 and wx.calls("getinterfacesummary") == 1
+    assert wx.calls("getbizsummary") == wx.calls("getarticleread") == wx.calls("getarticleshare") == 30
+    assert outcome.calls == wx.calls() == 108
     new = expected(account, "getusersummary", start, end, "new_user")
     cancel = expected(account, "getusersummary", start, end, "cancel_user")
     assert figure_sum(account, "user.new", start, end) == new > 0
@@ -63,7 +65,7 @@ def test_a_backfill_fetches_in_windows_of_the_span_and_the_sums_are_exact(wx, ac
     cumulate = DailyFigure.objects.get(account=account, metric="user.cumulate", day=end).value
     assert cumulate == figures(account.appid, "getusercumulate", end)[0]["cumulate_user"]
     run.refresh_from_db()
-    assert (run.status, run.progress, run.days_done, run.days_missing) == ("done", 100, 150, 0)
+    assert (run.status, run.progress, run.days_done, run.days_missing) == ("done", 100, 240, 0)
     assert selectors.missing_days(account, start, end, now=NOW) == []
 
 
@@ -160,13 +162,13 @@ def test_the_daily_budget_stops_a_backfill_which_resumes_the_next_day(wx, accoun
     assert run.status == "waiting_quota" and 0 < run.progress < 100
     assert wechat_sync.sync_account(account.pk, now=NOW + datetime.timedelta(hours=1)).calls == 0
     day = NOW
-    for _ in range(5):
+    for _ in range(15):  # 108 calls at 10 a day
         day += datetime.timedelta(days=1)
         wx.sb.clock = day.timestamp
         if wechat_sync.sync_account(account.pk, now=day).status == "done":
             break
     run.refresh_from_db()
-    assert run.status == "done" and wx.calls() == 46  # no window fetched twice
+    assert run.status == "done" and wx.calls() == 108  # no window fetched twice
     assert figure_sum(account, "user.new", start, end) == expected(
         account, "getusersummary", start, end, "new_user"
     )
@@ -216,7 +218,9 @@ def test_a_run_killed_mid_backfill_resumes_and_counts_nothing_twice(wx, account,
     monkeypatch.setattr(wechat_sync, "_store_window", real_store)
     assert SyncDay.objects.filter(status="ok").exists() and SyncDay.objects.filter(status="pending").exists()
     assert wechat_sync.sync_account(account.pk, now=NOW).status == "done"
-    assert wx.calls() == 1 + (13 * 3 + 3 + 90)  # only the killed window was asked twice
+    # 13 windows × 3 of 7 days, 6 of 15 (distribution), 3 of 30, 90 days × 3 single-day APIs:
+    # only the killed window was asked twice
+    assert wx.calls() == 1 + (13 * 3 + 6 + 3 + 90 * 3)
     assert figure_sum(account, "user.new", start, end) == expected(
         account, "getusersummary", start, end, "new_user"
     )
@@ -272,7 +276,7 @@ def test_the_daily_run_twice_fetches_yesterday_once(
     assert tasks.sync_yesterday() == 1 and queued == [(account.pk,)]
     wechat_sync.sync_account(account.pk, now=NOW)
     assert tasks.sync_yesterday() == 0  # nothing left: a second beat queues nothing
-    assert wx.calls() == 5
+    assert wx.calls() == 8  # one call per statistics area
     assert set(SyncDay.objects.values_list("day", flat=True)) == {D("2026-12-06")}
 
 

@@ -37,6 +37,23 @@ in the search tool's "docs" corpus; where they disagree with §h, the pages win)
   ``comment_count``, …}, with a top-level ``is_delay`` (true: not final yet). ``end_date`` at
   most yesterday. The stored copy of the page does not show a maximum span: we ask **one day**
   per call, which no span limit can refuse (say so when the page is read in full).
+- **Per article** (the maintained replacements, 2026-12-07): ``getarticleread`` (每日阅读,
+  /doc/service/api/wedata/news/api_getarticleread: rows of ``ref_date``, ``msgid`` — the
+  publish's ``msg_data_id`` and the article's index, e.g. ``2247490098_1`` — and ``detail``
+  {``read_user``, ``read_user_source`` …}, top-level ``is_delay``) and ``getarticleshare``
+  (每日分享, /doc/subscription/api/wedata/news/api_getarticleshare: ``ref_date``, ``msgid``,
+  ``detail`` {``share_user``}). The share page's notes: "数据存储起始时间为2025-11-01，之前日期
+  数据无效" and "日期范围仅支持查询1天"; a day with no article's figure changing answers an empty
+  list. The read page's notes are cut in the stored copy: we treat it the same (one day a call,
+  nothing before ``ARTICLE_FIRST_DAY``). ``getarticletotaldetail`` (per article, summed over at
+  most 30 days after publishing, by publish date) is not synced: its figures restate the daily
+  ones above. The old per-article and hourly interfaces (getarticlesummary 1 day, getarticletotal
+  1, getuserread 3, getuserreadhour 1, getusershare 7, getusersharehour 1 — their spans from the
+  old "图文分析数据接口" table) are unmaintained and not called.
+- **Upstream distribution**: ``getupstreammsgdist`` (消息发送分布, /doc/service/en/api/wedata/mess/
+  api_getupstreammsgdist: "span no more than 15 days"): rows of ``ref_date``, ``count_interval``
+  and ``msg_user``. Its ``…week`` and ``…month`` variants (api_getupstreammsgdistweek,
+  …distmonth) restate the daily rows over longer buckets, which the pages sum themselves.
 """
 
 from __future__ import annotations
@@ -52,6 +69,8 @@ DATE_RANGE_ERROR: Final = 61501
 
 #: The first day the interface keeps data for.
 FIRST_DAY: Final = datetime.date(2014, 12, 1)
+#: The first day the per-article interfaces keep (getarticleread, getarticleshare).
+ARTICLE_FIRST_DAY: Final = datetime.date(2025, 11, 1)
 #: Yesterday's figures are final after this Beijing hour.
 READY_HOUR: Final = 8
 BEIJING: Final = datetime.timezone(datetime.timedelta(hours=8))
@@ -64,7 +83,18 @@ SPANS: Final[dict[str, int]] = {
     "getupstreammsgdist": 15,
     "getinterfacesummary": 30,
     "getbizsummary": 1,
+    "getarticleread": 1,
+    "getarticleshare": 1,
 }
+#: api -> the first day it keeps data for (FIRST_DAY when not listed).
+FIRST_DAYS: Final[dict[str, datetime.date]] = {
+    "getarticleread": ARTICLE_FIRST_DAY,
+    "getarticleshare": ARTICLE_FIRST_DAY,
+}
+
+
+def first_day(api: str) -> datetime.date:
+    return FIRST_DAYS.get(api, FIRST_DAY)
 
 
 def path(api: str) -> str:
@@ -111,6 +141,12 @@ def upstream_msg(client: WeChatClient, begin: datetime.date, end: datetime.date)
     return rows
 
 
+def upstream_msg_dist(client: WeChatClient, begin: datetime.date, end: datetime.date) -> list[JSONObject]:
+    """getupstreammsgdist: users per ``count_interval`` (1: 1–5 messages, 2: 6–10, 3: more)."""
+    rows: list[JSONObject] = fetch(client, "getupstreammsgdist", begin, end)["list"]
+    return rows
+
+
 def interface_summary(client: WeChatClient, begin: datetime.date, end: datetime.date) -> list[JSONObject]:
     rows: list[JSONObject] = fetch(client, "getinterfacesummary", begin, end)["list"]
     return rows
@@ -119,3 +155,13 @@ def interface_summary(client: WeChatClient, begin: datetime.date, end: datetime.
 def biz_summary(client: WeChatClient, begin: datetime.date, end: datetime.date) -> JSONObject:
     """getbizsummary: ``{"list", "is_delay"}`` (a delayed answer is not final)."""
     return fetch(client, "getbizsummary", begin, end)
+
+
+def article_read(client: WeChatClient, begin: datetime.date, end: datetime.date) -> JSONObject:
+    """getarticleread: per article (``msgid``) its readers of the day; ``{"list", "is_delay"}``."""
+    return fetch(client, "getarticleread", begin, end)
+
+
+def article_share(client: WeChatClient, begin: datetime.date, end: datetime.date) -> JSONObject:
+    """getarticleshare: per article (``msgid``) its sharers of the day; ``{"list", "is_delay"}``."""
+    return fetch(client, "getarticleshare", begin, end)

@@ -1,12 +1,15 @@
 """WeChat's statistics (protocol §h "Statistics"; the client's facts in ``wechat/api/datacube.py``).
 
 ``POST /datacube/<api>`` for getusersummary, getusercumulate, getupstreammsg,
-getupstreammsgdist, getinterfacesummary and getbizsummary, with WeChat's rules: at most the
-API's span per call and an ``end_date`` before today (Beijing), else 61501; a malformed date
-61500; nothing before 2014-12-01. The figures are generated, plausible and **deterministic per
-(appid, day)** (``figures(appid, api, day)`` answers what a call returns for one day, so tests
-and benches can assert exact sums), and the cumulative count is the running sum of the daily
-net growth (new − cancelled), as in WeChat.
+getupstreammsgdist, getinterfacesummary, getbizsummary and the per-article getarticleread and
+getarticleshare, with WeChat's rules: at most the API's span per call and an ``end_date``
+before today (Beijing), else 61501; a malformed date 61500; nothing before 2014-12-01 (before
+2025-11-01 for the per-article two). Articles: each day publishes none, one or two (``msgid``
+``<msg_data_id>_<index>``, the id fixed by the day), read and shared for a week after; a day on
+which no article's figure changed answers an empty list, as WeChat does. The figures are
+generated, plausible and **deterministic per (appid, day)** (``figures(appid, api, day)``
+answers what a call returns for one day, so tests and benches can assert exact sums), and the
+cumulative count is the running sum of the daily net growth (new − cancelled), as in WeChat.
 
 The sandbox also **refuses yesterday before 08:00 Beijing time** (61501): WeChat's docs only say
 the figures are final after 08:00, and a real call then may answer incomplete figures; the
@@ -16,7 +19,8 @@ Helpers for tests and the bench, ``POST /sandbox/datacube/<appid>``:
 ``{"since": "YYYY-MM-DD"|null}`` (days before it have no data: a new account),
 ``{"fault": {"day", "errcode", "errmsg"?, "api"?, "times"?}}`` (every call whose range holds
 that day answers the error, ``times`` times or for ever when omitted),
-``{"delay": "YYYY-MM-DD"}`` (getbizsummary answers ``is_delay: true`` for a range holding it),
+``{"delay": "YYYY-MM-DD"}`` (getbizsummary, getarticleread and getarticleshare answer
+``is_delay: true`` for a range holding it),
 ``{"clear": true}`` (no faults, delays nor ``since``). The calls are counted against the
 daily quota like every API (``GET /sandbox/state/<appid>`` → ``calls_today``).
 """
@@ -28,7 +32,14 @@ import hashlib
 import threading
 from typing import Any
 
-from wechat.api.datacube import DATE_FORMAT_ERROR, DATE_RANGE_ERROR, FIRST_DAY, READY_HOUR, SPANS
+from wechat.api.datacube import (
+    DATE_FORMAT_ERROR,
+    DATE_RANGE_ERROR,
+    FIRST_DAY,
+    READY_HOUR,
+    SPANS,
+    first_day,
+)
 from wechat_sandbox.core import AppState, Sandbox, state_section
 from wechat_sandbox.endpoints import api_route
 from wechat_sandbox.http import Answer, BadBody, SandboxRequest, route
@@ -39,6 +50,10 @@ USER_SOURCES = {0: 12, 1: 25, 17: 6, 30: 40, 43: 4, 51: 3, 57: 8, 75: 5, 78: 5}
 MSG_TYPES = (1, 2, 3, 4, 6)
 READ_SOURCES = (0, 1, 2, 4, 5, 6, 7)
 ALL_SOURCES = 99999999
+#: an article is read and shared this many days from its publishing day on
+ARTICLE_DAYS = 7
+#: APIs whose answer carries ``is_delay``
+DELAYABLE = ("getbizsummary", "getarticleread", "getarticleshare")
 
 _cumulate_lock = threading.Lock()
 #: (appid, since) -> running totals of net growth from FIRST_DAY, one per day
@@ -78,18 +93,68 @@ def _cumulate(appid: str, day: datetime.date, since: datetime.date | None) -> in
         return 500 + _n(appid, FIRST_DAY, "base", 20_000) + totals[index]
 
 
+def articles_published(appid: str, day: datetime.date) -> list[str]:
+    """The msgids (``<msg_data_id>_<index>``) of the articles published on ``day``: 0, 1 or 2."""
+    msg_data_id = 2_247_480_000 + (day - FIRST_DAY).days
+    return [f"{msg_data_id}_{index}" for index in range(1, _n(appid, day, "published", 2) + 1)]
+
+
+def _article_reads(appid: str, day: datetime.date, since: datetime.date | None) -> list[tuple[str, int]]:
+    """(msgid, readers) of the articles read on ``day``: those of the last ARTICLE_DAYS days,
+    fewer readers the older the article; an article nobody read that day has no row."""
+    out = []
+    for back in range(ARTICLE_DAYS):
+        published = day - datetime.timedelta(days=back)
+        if since is not None and published < since:
+            break
+        for msgid in articles_published(appid, published):
+            readers = _n(appid, day, f"aread{msgid}", 600 // (back + 1))
+            if readers:
+                out.append((msgid, readers))
+    return out
+
+
+def _read_sources(appid: str, day: datetime.date, key: str, total: int) -> list[dict[str, int]]:
+    """``total`` readers split over WeChat's read sources, plus the "all sources" row."""
+    sources, left = [], total
+    for source in READ_SOURCES[:-1]:
+        share = min(left, _n(appid, day, f"{key}{source}", total // 3))
+        sources.append({"user_source": source, "read_user": share})
+        left -= share
+    sources.append({"user_source": READ_SOURCES[-1], "read_user": left})
+    return [*sources, {"user_source": ALL_SOURCES, "read_user": total}]
+
+
 def figures(
     appid: str, api: str, day: datetime.date, since: datetime.date | None = None
 ) -> list[dict[str, Any]]:
     """The rows one call answers for ``day`` (without ``ref_date``); [] for a day without data."""
-    if day < FIRST_DAY or (since is not None and day < since):
+    if day < first_day(api) or (since is not None and day < since):
         return []
+    if api == "getarticleread":
+        return [
+            {
+                "msgid": msgid,
+                "detail": {
+                    "read_user": readers,
+                    "read_user_source": _read_sources(appid, day, f"as{msgid}", readers),
+                },
+            }
+            for msgid, readers in _article_reads(appid, day, since)
+        ]
+    if api == "getarticleshare":
+        rows: list[dict[str, Any]] = []
+        for msgid, readers in _article_reads(appid, day, since):
+            sharers = _n(appid, day, f"ashare{msgid}", readers // 8)
+            if sharers:
+                rows.append({"msgid": msgid, "detail": {"share_user": sharers}})
+        return rows
     if api == "getusersummary":
         return _summary(appid, day)
     if api == "getusercumulate":
         return [{"cumulate_user": _cumulate(appid, day, since)}]
     if api == "getupstreammsg":
-        rows = []
+        rows = []  # typed by the getarticleshare branch above
         for msg_type in MSG_TYPES:
             users = max(0, _n(appid, day, f"msg{msg_type}", 30) - (5 if msg_type > 1 else 0))
             if users:
@@ -183,7 +248,7 @@ def _serve(sb: Sandbox, request: SandboxRequest, app: AppState, api: str) -> Ans
         {"ref_date": day.isoformat(), **row} for day in days for row in figures(app.appid, api, day, since)
     ]
     answer: dict[str, Any] = {"list": rows}
-    if api == "getbizsummary":
+    if api in DELAYABLE:
         answer["is_delay"] = delayed
     return sb.json(answer)
 
