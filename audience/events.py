@@ -71,7 +71,8 @@ INTERACTION_EVENTS = (
 #: callback's rate with the consumer draining ≥ 0.9× its rate without). At ~2,000 events/s
 #: flat out, PACE 1 still applies ~1,000 events/s, above what the callback takes in.
 PACE = 1.0
-#: a drain (one beat task) stops after this long; the next beat continues from the cursor
+#: a drain (one beat task) stops after this long, well inside the tasks' 60 s soft time limit
+#: (CELERY_TASK_SOFT_TIME_LIMIT); the next beat, 30 s later, continues from the cursor
 DRAIN_SECONDS = 25.0
 
 
