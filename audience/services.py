@@ -207,25 +207,47 @@ def upsert_followers(account_id: int, run_id: int, infos: list[dict]) -> tuple[i
     return len(rows) - len(known), len(known)
 
 
-_PG_UPSERT = """
-INSERT INTO audience_follower (
-    account_id, openid, unionid, subscribed, subscribe_time, subscribe_scene, qr_scene, remark,
-    language, blacklisted, unsubscribed_at, seen_by_run, updated_at
+#: the page's rows, COPYed in (one per session, emptied at each commit)
+_PG_STAGE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS audience_sync_stage (
+    openid text, unionid text, subscribe_time bigint, subscribe_scene text, qr_scene bigint,
+    qr_scene_str text, remark text, language text
+) ON COMMIT DELETE ROWS
+"""
+_STAGE_FIELDS = (
+    "openid",
+    "unionid",
+    "subscribe_time",
+    "subscribe_scene",
+    "qr_scene",
+    "qr_scene_str",
+    "remark",
+    "language",
 )
-SELECT DISTINCT ON (t.openid)
-       %(account)s, t.openid, COALESCE(t.unionid, ''), true, to_timestamp(NULLIF(t.subscribe_time, 0)),
-       COALESCE(t.subscribe_scene, ''),
-       COALESCE(NULLIF(t.qr_scene_str, ''), NULLIF(t.qr_scene, 0)::text, ''),
-       left(COALESCE(t.remark, ''), 30), COALESCE(t.language, ''), false, NULL, %(run)s, %(now)s
-FROM json_to_recordset(%(page)s::json) AS t(
-    openid varchar, unionid varchar, subscribe_time bigint, subscribe_scene varchar,
-    qr_scene bigint, qr_scene_str varchar, remark varchar, language varchar)
-ON CONFLICT (account_id, openid) DO UPDATE SET
-    unionid = EXCLUDED.unionid, subscribed = true, subscribe_time = EXCLUDED.subscribe_time,
-    subscribe_scene = EXCLUDED.subscribe_scene, qr_scene = EXCLUDED.qr_scene,
-    remark = EXCLUDED.remark, language = EXCLUDED.language, unsubscribed_at = NULL,
-    seen_by_run = EXCLUDED.seen_by_run, updated_at = EXCLUDED.updated_at
-RETURNING id, openid, (xmax = 0) AS inserted
+
+_PG_UPSERT = """
+WITH page AS (
+    INSERT INTO audience_follower (
+        account_id, openid, unionid, subscribed, subscribe_time, subscribe_scene, qr_scene, remark,
+        language, blacklisted, unsubscribed_at, seen_by_run, updated_at
+    )
+    SELECT DISTINCT ON (t.openid)
+           %(account)s, t.openid, COALESCE(t.unionid, ''), true,
+           to_timestamp(NULLIF(t.subscribe_time, 0)), COALESCE(t.subscribe_scene, ''),
+           COALESCE(NULLIF(t.qr_scene_str, ''), NULLIF(t.qr_scene, 0)::text, ''),
+           left(COALESCE(t.remark, ''), 30), COALESCE(t.language, ''), false, NULL, %(run)s, %(now)s
+    FROM audience_sync_stage AS t
+    ON CONFLICT (account_id, openid) DO UPDATE SET
+        unionid = EXCLUDED.unionid, subscribed = true, subscribe_time = EXCLUDED.subscribe_time,
+        subscribe_scene = EXCLUDED.subscribe_scene, qr_scene = EXCLUDED.qr_scene,
+        remark = EXCLUDED.remark, language = EXCLUDED.language, unsubscribed_at = NULL,
+        seen_by_run = EXCLUDED.seen_by_run, updated_at = EXCLUDED.updated_at
+    RETURNING id, (xmax = 0) AS inserted
+), untagged AS (
+    DELETE FROM audience_followertag
+    WHERE follower_id IN (SELECT id FROM page WHERE NOT inserted)
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM page
 """
 
 _PG_TAGS = """
@@ -240,33 +262,30 @@ ON CONFLICT DO NOTHING
 
 
 def _upsert_followers_pg(account_id: int, run_id: int, rows: list[dict]) -> tuple[int, int]:
-    """The PostgreSQL path of ``upsert_followers``: the page goes to the server as ONE json
-    parameter (json_to_recordset), not as 10,000 model instances or Python-dumped arrays
-    (psycopg's pure-Python array dumper alone was a third of the time); one statement for
-    the followers (``xmax = 0`` tells an insert from an update, so no SELECT first), one
-    DELETE of the updated followers' tags and one INSERT of the page's tags."""
-    fields = ("openid", "unionid", "subscribe_time", "subscribe_scene", "qr_scene", "qr_scene_str")
-    page = json.dumps(
-        [
-            {**{f: i.get(f) for f in fields}, "remark": i.get("remark"), "language": i.get("language")}
-            for i in rows
-        ],
-        ensure_ascii=False,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PG_UPSERT, {"account": account_id, "run": run_id, "now": timezone.now(), "page": page}
-        )
-        returned = cursor.fetchall()
-        updated_ids = [pk for pk, _openid, inserted in returned if not inserted]
-        if updated_ids:
-            cursor.execute(
-                "DELETE FROM audience_followertag WHERE follower_id = ANY(%s::bigint[])", [updated_ids]
-            )
+    """The PostgreSQL path of ``upsert_followers``: the page is COPYed into a temporary
+    staging table (psycopg writes COPY rows in C: a tenth of the Python time of dumping the
+    page as one json parameter, and no json_to_recordset parse on the server — same-run A/B at
+    300,000 rows: 11,900 vs 8,200 rows/s), then ONE statement upserts the followers from it
+    and deletes the updated followers' tags (``xmax = 0`` tells an insert from an update),
+    returning two counts, not 10,000 rows; one INSERT adds the page's tags. No model instance
+    per row (building and compiling 10,000 ORM objects was most of the first 742/s). The
+    page's commit does not wait for the WAL flush (``synchronous_commit`` off for this
+    transaction only): a PostgreSQL crash can lose the last pages, but with the cursor they
+    were committed with, so the run resumes before them — nothing lost or counted twice."""
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(_PG_STAGE)
+        with cursor.cursor.copy("COPY audience_sync_stage FROM STDIN") as copy:
+            for info in rows:
+                copy.write_row(tuple(info.get(field) for field in _STAGE_FIELDS))
+        cursor.execute(_PG_UPSERT, {"account": account_id, "run": run_id, "now": timezone.now()})
+        added, updated = cursor.fetchone()
+        # empty for a next page in the same transaction (the commit empties it otherwise)
+        cursor.execute("DELETE FROM audience_sync_stage")
         tagged = [{"openid": i["openid"], "tagid_list": i["tagid_list"]} for i in rows if i.get("tagid_list")]
         if tagged:
             cursor.execute(_PG_TAGS, {"account": account_id, "page": json.dumps(tagged)})
-    return len(returned) - len(updated_ids), len(updated_ids)
+    return added, updated
 
 
 def start_sync(*, account: OfficialAccount) -> SyncRun:

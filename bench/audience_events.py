@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/audience_events.py                 # 100,000 events
     .venv/bin/python bench/audience_events.py --events 20000
+    .venv/bin/python bench/audience_events.py --pace 0      # the consumer flat out, as before
 
 Runs against its own PostgreSQL database (`BENCH_DATABASE_URL`, default
 postgres://postgres@127.0.0.1:5432/wx_bench_audience_events, created and migrated if missing;
@@ -30,9 +31,16 @@ and measures the consumer:
    new users through the project's WSGI handler in this process (the callback's whole path:
    signature, decrypt, parse, Redis claim and log queue), in alternating slices without and
    with the audience's consumer draining a backlog of --events stored events in another
-   process (the audience's only cost to the callback is that load on the CPU and the
-   database). Printed: pushes/s of both and the ratio. Then the queued log rows are flushed,
-   the consumer drains, and every pushed user must be a subscribed follower.
+   process, paced as the beat task runs it (``events.drain``, --pace, default
+   ``events.PACE``). The callback touches no table and the consumer no Redis key of the
+   callback's, so there are no lock waits or shared round trips between them: the
+   audience's only cost to the callback is CPU (the consumer's process and its PostgreSQL
+   backend on the same cores). Printed: pushes/s of both and the ratio; the callback's CPU
+   per push in each; the consumer's CPU (process + backend, from /proc via
+   ``_servers.cpu_seconds``) as a share of a core and the log rows it applied meanwhile.
+   Then the queued log rows are flushed, the consumer drains, and every pushed user must be a
+   subscribed follower. (The callback runs in this process, not behind gunicorn: no server
+   is started, so ``_servers.start_gunicorn`` is not needed.)
 
 Targets (issue 24): 100,000 subscribe events, every follower row right afterwards; the
 callback's rate with the audience ≥ 0.9× its rate without.
@@ -48,6 +56,7 @@ import sys
 import time
 from pathlib import Path
 
+from _servers import cpu_seconds
 from benchdb import ensure_database, setup_django
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,9 +182,16 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=10_000, help="events the old way (slow)")
     parser.add_argument("--callback", type=int, default=20_000, help="pushes through the callback")
     parser.add_argument("--slices", type=int, default=4, help="alternating slices of each variant")
+    parser.add_argument(
+        "--pace", type=float, default=None, help="the consumer's rest per batch time (events.PACE)"
+    )
     args = parser.parse_args()
     ensure_database(DB_URL)
     setup_django()
+    if args.pace is None:
+        from audience.events import PACE
+
+        args.pace = PACE
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -295,15 +311,20 @@ def build_pushes(creds: dict, count: int, prefix: str, first: int = 0) -> list[t
     return built
 
 
-def drain(stop) -> None:
-    """The audience's consumer, in its own process, until told to stop."""
+def drain(stop, backend_pid, pace: float) -> None:
+    """The audience's consumer in its own process, paced as the beat task runs it
+    (``events.drain``; a short budget so that it notices ``stop``), until told to stop.
+    Publishes its PostgreSQL backend's pid (its CPU is the consumer's too)."""
     from django.db import connection
 
     from audience import events
 
     connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend_pid.value = cursor.fetchone()[0]
     while not stop.is_set():
-        if not events.consume_events():
+        if not events.drain(pace=pace, budget=1.0):
             time.sleep(0.2)
 
 
@@ -360,25 +381,32 @@ def callback_phase(args, start: datetime.datetime) -> None:
     per_slice = args.callback // (2 * args.slices)
     seconds = {"without": 0.0, "with": 0.0}
     sent = {"without": 0, "with": 0}
+    cpu = {"callback without": 0.0, "callback with": 0.0, "consumer": 0.0}
+    applied = 0
     position = 200
     context = multiprocessing.get_context("fork")
     for _ in range(args.slices):
         for variant in ("without", "with"):
-            stop, child = context.Event(), None
+            stop, child, backend = context.Event(), None, context.Value("i", 0)
             if variant == "with":
                 connection.close()
-                child = context.Process(target=drain, args=(stop,), daemon=True)
+                child = context.Process(target=drain, args=(stop, backend, args.pace), daemon=True)
                 child.start()
                 time.sleep(1.0)  # let it get going
             batch = build_pushes(creds, per_slice, "Cb", first=position)
             pushes += batch
-            began = time.perf_counter()
+            cursor_before = events.EventCursor.objects.get(name=events.CURSOR).last_id
+            consumer_before = cpu_seconds([child.pid, backend.value]) if child is not None else 0.0
+            began, cpu_began = time.perf_counter(), time.process_time()
             for path, body, _ in batch:
                 call(path, body)
             seconds[variant] += time.perf_counter() - began
+            cpu[f"callback {variant}"] += time.process_time() - cpu_began
             sent[variant] += per_slice
             position += per_slice
             if child is not None:
+                cpu["consumer"] += cpu_seconds([child.pid, backend.value]) - consumer_before
+                applied += events.EventCursor.objects.get(name=events.CURSOR).last_id - cursor_before
                 stop.set()
                 child.join(timeout=60)
     rates = {v: sent[v] / seconds[v] for v in seconds}
@@ -386,6 +414,14 @@ def callback_phase(args, start: datetime.datetime) -> None:
         f"callback  {sent['without']:,} subscribe pushes without the consumer: {rates['without']:,.0f}/s; "
         f"{sent['with']:,} with it draining a backlog: {rates['with']:,.0f}/s; "
         f"with/without {rates['with'] / rates['without']:.2f}",
+        flush=True,
+    )
+    print(
+        f"          CPU per push: {1000 * cpu['callback without'] / sent['without']:.2f} ms without, "
+        f"{1000 * cpu['callback with'] / sent['with']:.2f} ms with; the consumer (process + its "
+        f"PostgreSQL backend, pace {args.pace}) used {cpu['consumer']:.1f} s of CPU in "
+        f"{seconds['with']:.1f} s ({100 * cpu['consumer'] / seconds['with']:.0f} % of a core) and "
+        f"applied ~{applied:,} log rows ({applied / seconds['with']:,.0f}/s)",
         flush=True,
     )
     flushed = 0

@@ -12,13 +12,21 @@ figures below are this process's only.
    from the sandbox and upserts each page. Printed: wall time, time waiting on the sandbox,
    the database side (everything else) as followers/s, and the process's peak RSS
    (``resource.getrusage``) — measured before anything else grows the process.
+1b. **db alone** (skip with --no-db-alone): the same N followers, built in this process from
+   the sandbox's own generator (``Audience.user_info``), upserted page by page on another
+   account exactly as ``run_sync`` does (``upsert_followers`` and the cursor in one
+   transaction), timing only those transactions. In 1. the next page is fetched by a thread
+   of this process while a page is written, and the sandbox serves it from another process
+   on the same cores: the "database side" there includes that competition for the GIL and
+   the CPU; here it does not. Its rows are deleted afterwards.
 2. **baseline**, same run: a bare ``bulk_create`` (plain INSERT, no conflict handling, no
    tags) of --baseline-rows (200,000) follower rows of the same shape, in the same 10,000-row
    chunks, on other accounts (the first 10,000 are the small account of 3.). Printed:
    rows/s and the sync/baseline ratio of the rates.
 3. **list**: the admin's follower list (superuser), filtered by account + tag, searched by
    remark, and page 100, on the big account vs an account of 10,000: median time of 5, the
-   part of it spent in SQL, and the SQL query count of each, with the ratios.
+   request's own CPU time in this process (the wall time less waiting for a core and for
+   PostgreSQL), the part spent in SQL, and the SQL query count of each, with the ratios.
 
 Targets (issue 24): DB side ≥ 20,000 followers/s, peak ≤ 200 MB; list ≤ 2× and ≤ 300 ms
 with equal query counts.
@@ -111,16 +119,22 @@ def measure_list(client, account) -> dict[str, tuple[float, int]]:
     }
     out = {}
     for name, url in urls.items():
-        times, sql_times, queries = [], [], 0
+        times, cpu_times, sql_times, queries = [], [], [], 0
         for _ in range(5):
             with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 response = client.get(url)
                 times.append(time.perf_counter() - started)
+                cpu_times.append(time.process_time() - cpu_started)
             assert response.status_code == 200, (url, response.status_code)
             queries = len(captured)
             sql_times.append(sum(float(q["time"]) for q in captured.captured_queries))
-        out[name] = (statistics.median(times) * 1000, statistics.median(sql_times) * 1000, queries)
+        out[name] = (
+            statistics.median(times) * 1000,
+            statistics.median(cpu_times) * 1000,
+            statistics.median(sql_times) * 1000,
+            queries,
+        )
     return out
 
 
@@ -129,6 +143,12 @@ def main() -> None:
     parser.add_argument("--followers", type=int, default=1_000_000)
     parser.add_argument(
         "--baseline-rows", type=int, default=200_000, help="rows of the bulk_create baseline (its rate)"
+    )
+    parser.add_argument(
+        "--no-db-alone",
+        dest="db_alone",
+        action="store_false",
+        help="skip 1b, the same upserts without the sandbox (the database side alone)",
     )
     args = parser.parse_args()
     ensure_database(DB_URL)
@@ -148,11 +168,12 @@ def main() -> None:
 
     settings.WECHAT_API_BASE = base_url
     from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
     from django.test import Client
 
     from accounts.tests.factories import OfficialAccountFactory
     from audience import services
-    from audience.models import Follower
+    from audience.models import Follower, SyncRun
 
     wipe()
     big = OfficialAccountFactory(appid=appid, appsecret=secret, certified_until=datetime.date(2099, 1, 1))
@@ -173,6 +194,31 @@ def main() -> None:
         flush=True,
     )
     print(f"          peak RSS {rss_sync:.0f} MB (before the sync: {rss_before:.0f} MB)", flush=True)
+
+    # -- 1b. the database side alone: the same pages, no sandbox and no fetch thread ------
+    if args.db_alone:
+        from wechat_sandbox.areas._audience import Audience
+
+        alone = OfficialAccountFactory(certified_until=datetime.date(2099, 1, 1))
+        alone_run = SyncRun.objects.create(account=alone)
+        generator = Audience(prefix="dbalone", generated=args.followers)
+        alone_seconds = 0.0
+        for start in range(0, args.followers, CHUNK):
+            infos = [generator.user_info(generator.openid_at(i)) for i in range(start, start + CHUNK)]
+            t = time.perf_counter()
+            with transaction.atomic():  # as run_sync: the page and the cursor in one transaction
+                services.upsert_followers(alone.pk, alone_run.pk, infos)
+                SyncRun.objects.filter(pk=alone_run.pk).update(next_openid=infos[-1]["openid"])
+            alone_seconds += time.perf_counter() - t
+        print(
+            f"db alone  the same {args.followers:,} followers upserted page by page from memory (no "
+            f"sandbox, no fetch thread): {alone_seconds:.1f} s = {args.followers / alone_seconds:,.0f} "
+            f"followers/s (load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+        with connection.cursor() as cursor:  # not the ORM's delete: it would load a million rows
+            cursor.execute("DELETE FROM audience_follower WHERE account_id = %s", [alone.pk])
+            cursor.execute("VACUUM ANALYZE audience_follower")
 
     # -- 2. baseline: a bare bulk insert of as many rows, same shape ---------------------
     now = datetime.datetime.now(datetime.UTC)
@@ -217,12 +263,12 @@ def main() -> None:
     tag_every_tenth(big)
     big_list = measure_list(client, big)
     assert small_list is not None
-    for name, (ms, sql_ms, queries) in big_list.items():
-        small_ms, small_sql_ms, small_queries = small_list[name]
+    for name, (ms, cpu_ms, sql_ms, queries) in big_list.items():
+        small_ms, small_cpu_ms, small_sql_ms, small_queries = small_list[name]
         print(
-            f"list      {name:<20} {args.followers:,}: {ms:6.1f} ms (SQL {sql_ms:5.1f}) {queries} queries | "
-            f"{SMALL:,}: {small_ms:6.1f} ms (SQL {small_sql_ms:5.1f}) {small_queries} queries | "
-            f"ratio {ms / small_ms:.2f}",
+            f"list      {name:<20} {args.followers:,}: {ms:6.1f} ms (CPU {cpu_ms:5.1f}, SQL {sql_ms:5.1f}) "
+            f"{queries} queries | {SMALL:,}: {small_ms:6.1f} ms (CPU {small_cpu_ms:5.1f}, SQL "
+            f"{small_sql_ms:5.1f}) {small_queries} queries | ratio {ms / small_ms:.2f}",
             flush=True,
         )
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)

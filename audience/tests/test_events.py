@@ -87,3 +87,21 @@ def test_first_and_last_interaction_come_from_the_log_and_only_move_outwards(acc
     assert late and events.consume_events() == 1
     follower.refresh_from_db()
     assert follower.first_interaction_at < first and follower.last_interaction_at == last
+
+
+def test_the_drain_rests_after_each_batch_and_stops_when_drained(account, wx):
+    """The consumer paces itself (issue 24: the callback keeps ≥ 0.9× its rate while it
+    drains): after each batch it rests PACE times that batch's time, and it stops once a
+    batch reads nothing or its time budget is spent."""
+    for n in range(5):
+        push(account, f"oDrain{n:012d}", "subscribe", minutes_ago=9)
+    rests = []
+    assert events.drain(pace=3.0, budget=60, batch=2, sleep=rests.append) == 5
+    assert len(rests) == 3  # batches of 2, 2, 1 rest after them; the empty fourth ends it
+    assert all(r > 0 for r in rests)
+    assert Follower.objects.filter(account=account, openid__startswith="oDrain").count() == 5
+    for n in range(5, 9):
+        push(account, f"oDrain{n:012d}", "subscribe", minutes_ago=9)
+    rests.clear()
+    assert events.drain(pace=1.0, budget=0, batch=2, sleep=rests.append) == 2  # one batch, then out of time
+    assert rests == []

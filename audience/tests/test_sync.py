@@ -97,3 +97,33 @@ def test_a_refused_blacklist_read_leaves_the_run_done_and_the_flags_untouched(ac
     assert run.status == SyncRun.Status.DONE and run.errors == 1
     assert "45009" in run.last_error
     assert Follower.objects.filter(account=account, blacklisted=True).count() == 1
+
+
+def test_a_synced_follower_row_updates_only_the_indexes_the_pages_need(db):
+    """Each of the sync's million inserts pays every index of the table: there is none that
+    another already serves (no index on ``account`` alone, ``qr_code`` only where set)."""
+    from django.db import connection
+
+    def indexes(table):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT array_agg(a.attname::text ORDER BY k.n), i.indpred IS NOT NULL "
+                "FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+                "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+                "WHERE i.indrelid = %s::regclass GROUP BY i.indexrelid, i.indpred",
+                [table],
+            )
+            return sorted((tuple(columns), partial) for columns, partial in cursor.fetchall())
+
+    assert indexes("audience_follower") == sorted(
+        [
+            (("id",), False),
+            (("account_id", "openid"), False),
+            (("account_id", "subscribe_time", "id"), False),
+            (("account_id", "subscribe_time", "id"), True),  # followers with a remark
+            (("qr_code_id",), True),  # followers a code brought
+        ]
+    )
+    assert indexes("audience_followertag") == sorted(
+        [(("id",), False), (("follower_id", "tag_id"), False), (("account_id", "tag_id"), False)]
+    )
