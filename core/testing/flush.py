@@ -47,4 +47,4 @@ def _sql_flush(
 
 def use_delete_flush() -> None:
     """Make PostgreSQL's `flush` delete instead of truncate, in this (test) process only."""
-    DatabaseOperations.sql_flush = _sql_flush  # type: ignore[method-assign]
+    DatabaseOperations.sql_flush = _sql_flush  # type: ignore[method-assign, assignment]
