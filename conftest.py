@@ -4,6 +4,11 @@ import pytest
 import redis
 from django.conf import settings
 
+from core.testing.flush import use_delete_flush
+
+# After a transactional test, empty the tables with DELETE rather than TRUNCATE (issue 21).
+use_delete_flush()
+
 
 @pytest.fixture
 def redis_client():

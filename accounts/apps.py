@@ -16,6 +16,6 @@ class AccountsConfig(AppConfig):
         # issue 22 §1: a success clears that username's failed logins, never another's
         user_logged_in.connect(clear_attempts_of_username, dispatch_uid="accounts.clear_attempts")
 
-        # Runs after every app's migrations, so permissions of apps added later
-        # (menus, certification, messaging) reach the roles too.
+        # Acts on the last app's post_migrate signal, once every app's permissions exist,
+        # so permissions of apps added later (menus, certification, messaging) reach the roles.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

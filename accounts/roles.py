@@ -91,9 +91,20 @@ def sync_roles(*, group_model: type[Group], permission_model: type[Permission]) 
         group.permissions.set(wanted)
 
 
+def _last_app_with_models() -> object:
+    from django.apps import apps as global_apps
+
+    return [config for config in global_apps.get_app_configs() if config.models_module is not None][-1]
+
+
 def sync_roles_after_migrate(
     sender: object, apps: Apps | None = None, using: str = "default", **kwargs: object
 ) -> None:
+    """Sync once per migrate (or flush): post_migrate is sent once for every installed app,
+    and only the last one's signal comes when every app's permissions exist (issue 21: a
+    sync for each of the 30-odd apps cost seconds after every transactional test)."""
+    if sender is not _last_app_with_models():
+        return
     if apps is None:  # `flush` (used between transactional tests) sends no app registry
         from django.apps import apps as global_apps
 

@@ -27,12 +27,13 @@ def test_daily_quota_counts_per_account_per_china_day(redis_client, settings):
 def test_global_rate_spaces_calls_across_callers(redis_client, settings):
     settings.MENU_PUBLISH_RATE_PER_SECOND = 20  # one call per 50 ms
     started = time.monotonic()
-    for _ in range(12):
-        limits.global_rate_wait(bucket="menus:test-rate")
+    waits = [limits.global_rate_wait(bucket="menus:test-rate") for _ in range(12)]
     elapsed = time.monotonic() - started
     # a small burst goes at once, the rest are spaced 50 ms apart
     assert elapsed >= 0.35, elapsed
-    assert elapsed < 2.0
+    # The limiter asks for no more waiting than that spacing. (Its own sleeps, not the wall
+    # time, are bounded: on a loaded machine the Redis calls themselves can take seconds.)
+    assert sum(waits) < 2.0, waits
 
 
 @pytest.mark.parametrize("rate", [0, None])

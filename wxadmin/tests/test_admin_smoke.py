@@ -6,9 +6,11 @@ exists after loading the demo data and each app's `admin_smoke_objects`).
 """
 
 import pytest
+import redis
 from django.conf import settings
 from django.contrib import admin
 from django.core.management import call_command
+from django.db import transaction
 from django.urls import reverse
 
 LANGUAGES = ["zh-hans", "en"]
@@ -18,20 +20,38 @@ def registered():
     return sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
 
-@pytest.fixture
-def populated(db, admin_user, client, redis_client):
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def populated(django_db_setup, django_db_blocker):
     """Demo data plus at least one row of each of our models, made through the services
-    (and a real callback) where that is how rows come to exist."""
-    call_command("load_demo", verbosity=0)
-    call_command("install_schedules", verbosity=0)
-    _token_status_rows()
-    _menus_rows(admin_user)
-    _certification_rows(admin_user)
-    _messaging_rows(admin_user, client)
-    _notifications_rows(admin_user)
-    _content_rows(admin_user)
-    _insights_rows(admin_user)
-    return admin_user
+    (and a real callback) where that is how rows come to exist.
+
+    Built once per module (per xdist worker) in a transaction rolled back after the module's
+    last test; each test runs in a savepoint of it (pytest-django's `django_db`), like the
+    permission matrix. Built for each of the 200-odd items it cost 1–2 s of CPU each (issue 21).
+    """
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    redis_client = redis.Redis.from_url(settings.REDIS_URL)
+    redis_client.flushdb()
+    with django_db_blocker.unblock(), transaction.atomic():
+        admin_user = get_user_model().objects.create_superuser("admin", "admin@example.com", "password")
+        call_command("load_demo", verbosity=0)
+        call_command("install_schedules", verbosity=0)
+        _token_status_rows()
+        _menus_rows(admin_user)
+        _certification_rows(admin_user)
+        _messaging_rows(admin_user, Client())
+        _notifications_rows(admin_user)
+        _content_rows(admin_user)
+        _insights_rows(admin_user)
+        yield admin_user
+        transaction.set_rollback(True)
+    redis_client.flushdb()
+    redis_client.close()
 
 
 def _token_status_rows():
