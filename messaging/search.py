@@ -6,7 +6,7 @@ bigrams must all be in a row's bigrams, then `icontains` confirms the candidate 
 not pg_trgm's trigrams, because most Chinese words are two characters (营业, 退款), and a
 two-character LIKE pattern gives pg_trgm no trigram to look up, so it reads the whole index.
 An OpenID or MsgId is matched exactly through the (account, openid, …) and
-(account, dedupe_key) indexes, probed once per account the user may see; a term shaped like
+(account, dedupe_key, …) indexes, probed once per account the user may see; a term shaped like
 a real OpenID ("o" + 27 characters) or a 64-bit MsgId (16 digits or more) is looked up as
 that only, not as text.
 
@@ -208,14 +208,24 @@ def _walk(queryset: QuerySet, terms: list[str], account_ids: list[int]) -> bool:
     return probe[:COMMON_MATCHES].count() >= COMMON_MATCHES
 
 
-#: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams
+#: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams.
+#: On the partitioned log (migration 0011) the parent index keeps no statistics: those of each
+#: partition's index are read, with the partition's row count, and weighed together.
 INDEX_NAME = "messaging_inbound_search_bigrams"
 FREQUENCIES_SQL = """
-SELECT messaging_search_bigrams(%s, ''), s.most_common_elems::text::text[],
-       s.most_common_elem_freqs, c.reltuples
-FROM pg_class c
-LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = %s
-WHERE c.oid = 'messaging_inboundmessage'::regclass
+WITH idx AS (
+  SELECT inhrelid AS oid FROM pg_inherits WHERE inhparent = to_regclass(%(index)s)
+  UNION ALL
+  SELECT to_regclass(%(index)s) AS oid
+  WHERE NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = to_regclass(%(index)s))
+)
+SELECT messaging_search_bigrams(%(term)s, ''), s.most_common_elems::text::text[],
+       s.most_common_elem_freqs, t.reltuples
+FROM idx
+JOIN pg_index x ON x.indexrelid = idx.oid
+JOIN pg_class i ON i.oid = idx.oid
+JOIN pg_class t ON t.oid = x.indrelid
+LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = i.relname
 """
 
 
@@ -223,6 +233,7 @@ def _statistics(queryset: QuerySet, term: str) -> tuple[float, float] | None:
     """(share, rows): a text term's share of rows at most (its rarest bigram's frequency in the statistics
     ANALYZE keeps for the index; a bigram missing from them is rare: 0). None for a term
     that is only an OpenID or a MsgId, or when there are no statistics yet (a new table).
+    On the partitioned log a bigram's share is the partitions' shares weighed by their rows.
 
     A term that may also be a MsgId ("777") or an OpenID is weighed by its text: the exact
     match adds at most a row.
@@ -232,15 +243,19 @@ def _statistics(queryset: QuerySet, term: str) -> tuple[float, float] | None:
     from django.db import connections
 
     with connections[queryset.db].cursor() as cursor:
-        cursor.execute(FREQUENCIES_SQL, [term, INDEX_NAME])
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(FREQUENCIES_SQL, {"term": term, "index": INDEX_NAME})
+        found = cursor.fetchall()
+    bigrams = found[0][0] if found else None
+    measured = [
+        (dict(zip(elements, frequencies or [], strict=False)), float(rows))
+        for _bigrams, elements, frequencies, rows in found
+        if elements and rows and rows > 0
+    ]
+    total = sum(rows for _known, rows in measured)
+    if not bigrams or not total:
         return None
-    bigrams, elements, frequencies, rows = row
-    if not bigrams or not elements or not rows or rows < 0:
-        return None
-    known = dict(zip(elements, frequencies or [], strict=False))
-    return min(known.get(bigram, 0.0) for bigram in bigrams), float(rows)
+    share = min(sum(known.get(bigram, 0.0) * rows for known, rows in measured) / total for bigram in bigrams)
+    return share, total
 
 
 def _vendor(alias: str) -> str:
