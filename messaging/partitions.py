@@ -214,13 +214,20 @@ def drop_older_than(cutoff: datetime.date) -> list[str]:
     return dropped
 
 
-def estimated_rows(names: list[str]) -> int:
-    """The planner's row estimate of these partitions (pg_class.reltuples; 0 if unknown)."""
-    if not names:
-        return 0
+#: below this many rows (by the planner's estimate) a partition's rows are counted exactly
+EXACT_COUNT_BELOW = 100_000
+
+
+def estimated_rows(name: str) -> int:
+    """The rows of one partition: the planner's estimate (pg_class.reltuples, kept by
+    autovacuum's ANALYZE), or an exact count when that is small or unknown."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(sum(greatest(reltuples, 0)), 0) FROM pg_class WHERE relname = ANY(%s)", [names]
-        )
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [name])
+        row = cursor.fetchone()
+        if row is None:
+            return 0
+        if row[0] >= EXACT_COUNT_BELOW:
+            return int(row[0])
+        cursor.execute(f"SELECT count(*) FROM {name}")  # noqa: S608 (our name)
         (rows,) = cursor.fetchone()
     return int(rows)

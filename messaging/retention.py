@@ -37,7 +37,7 @@ def messages_prune(
     """Remove log rows older than MESSAGE_RETENTION_DAYS; returns how many went.
 
     PostgreSQL (partitioned): the months entirely before the cutoff are dropped (their row
-    count is the planner's estimate), then the DEFAULT partition's old rows deleted in
+    count is the planner's estimate when large), then the DEFAULT partition's old rows deleted in
     batches. Otherwise each batch is its own short transaction deleting at most
     `batch_size` rows picked by the received_at index, oldest first; nothing references a
     log row and DELETE takes only the locks of the rows it deletes, so the callback's
@@ -64,7 +64,7 @@ def messages_prune(
 def _drop_months(cutoff: datetime.datetime) -> int:
     """Drop the months that end on or before the cutoff's day (UTC); their estimated rows."""
     cutoff_day = cutoff.astimezone(datetime.UTC).date()
-    estimates = {p.name: partitions.estimated_rows([p.name]) for p in partitions.older_than(cutoff_day)}
+    estimates = {p.name: partitions.estimated_rows(p.name) for p in partitions.older_than(cutoff_day)}
     dropped = partitions.drop_older_than(cutoff_day)
     removed = sum(estimates.get(name, 0) for name in dropped)
     if dropped:
