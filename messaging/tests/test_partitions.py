@@ -162,3 +162,30 @@ def test_partitions_are_created_ahead_by_beat():
     schedule = next(s for s in SCHEDULES if s["task"] == "messaging.partitions_ensure_ahead")
     assert schedule["kwargs"]["months"] >= 2
     assert partitions_ensure_ahead.name == "messaging.partitions_ensure_ahead"
+
+
+@pytest.mark.django_db
+def test_search_statistics_are_read_from_the_partitions():
+    """The parent index of a partitioned table keeps no statistics: without reading the
+    partitions' ones, a common word would go through the index and sort every match."""
+    from messaging.search import _statistics
+
+    account = OfficialAccountFactory()
+    now = timezone.now()
+    InboundMessage.objects.bulk_create(
+        InboundMessage(
+            account=account,
+            dedupe_key=f"s{i}",
+            openid="o",
+            msg_type="text",
+            content="营业时间" if i % 2 else "退款",
+            sent_at=now - datetime.timedelta(days=40 * (i % 3)),
+            received_at=now,
+        )
+        for i in range(300)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_inboundmessage")
+    share, rows = _statistics(InboundMessage.objects.all(), "营业")
+    assert rows == pytest.approx(300, rel=0.05)
+    assert share == pytest.approx(0.5, abs=0.1)
