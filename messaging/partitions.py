@@ -31,6 +31,7 @@ import re
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from .models import InboundMessage
@@ -109,7 +110,7 @@ def _lock_not_granted(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) == "55P03"
 
 
-def _lock_timeout(cursor) -> None:
+def _lock_timeout(cursor: CursorWrapper) -> None:
     cursor.execute(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
 
 

@@ -50,15 +50,21 @@ def messages_prune(
     if days <= 0:
         return 0
     cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
-    limits = {
-        "batch_size": batch_size,
-        "max_batches": max_batches,
-        "pause_seconds": pause_seconds,
-        "max_seconds": max_seconds,
-    }
     if partitions.is_partitioned():
-        return _drop_months(cutoff) + _prune_default_partition(cutoff, **limits)
-    return _delete_rows(cutoff, **limits)
+        return _drop_months(cutoff) + _prune_default_partition(
+            cutoff,
+            batch_size=batch_size,
+            max_batches=max_batches,
+            pause_seconds=pause_seconds,
+            max_seconds=max_seconds,
+        )
+    return _delete_rows(
+        cutoff,
+        batch_size=batch_size,
+        max_batches=max_batches,
+        pause_seconds=pause_seconds,
+        max_seconds=max_seconds,
+    )
 
 
 def _drop_months(cutoff: datetime.datetime) -> int:
