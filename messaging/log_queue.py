@@ -17,7 +17,7 @@ Nothing is lost when a process dies:
   until its XACK, sent after the batch committed. A flusher that dies in between leaves
   the entries pending; any other flusher (a thread in every web process, and the
   `messaging.flush_message_log` beat task) takes them over with XAUTOCLAIM once they
-  are CLAIM_IDLE_MS old and inserts them again; the unique (account, dedupe_key)
+  are CLAIM_IDLE_MS old and inserts them again; the unique (account, dedupe_key, sent_at)
   constraint turns a second insert of the same row into a no-op.
 - What remains is Redis itself losing data (a crash without persistence, FLUSHDB):
   unflushed rows, normally well under a second of traffic, would be lost. Run Redis

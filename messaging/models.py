@@ -360,11 +360,32 @@ EVENT_LABELS = {
 class InboundMessage(models.Model):
     """One push from WeChat (message or event) and the reply we gave.
 
-    WeChat re-sends a push it got no answer to; (account, dedupe_key) is unique so
-    that a retry never makes a second row, and `reply_xml` is what every retry gets.
+    WeChat re-sends a push it got no answer to; (account, dedupe_key, sent_at) is unique
+    so that a retry never makes a second row, and `reply_xml` is what every retry gets.
+
+    On PostgreSQL the table is partitioned by month of `sent_at` (issue 30, migration 0011,
+    `messaging/partitions.py`); a unique constraint of a partitioned table must contain the
+    partition key, and the key was chosen for that constraint:
+
+    - `sent_at` is WeChat's CreateTime, identical in every retry of a push (the same XML),
+      so (account, dedupe_key, sent_at) refuses a retry in every case — a retry that comes
+      after its Redis claim expired, through the write-through path while Redis is down,
+      and across a month's boundary (the retry has the same `sent_at`, hence the same
+      partition). `dedupe_key` (MsgId, or an event's FromUserName and CreateTime) already
+      identifies the push; adding `sent_at` does not let two different pushes collide.
+    - `received_at` differs between retries: (account, dedupe_key, received_at) would let
+      every retry the Redis claim misses in as a second row, and the write-through path
+      would lose its "this push was stored before" answer.
+    - The pages filter and order by `received_at`, so they get no plan-time partition
+      pruning: each reads the `received_at` (or account/OpenID/received_at) index of every
+      partition, newest rows first through a merge — one short index descent per partition,
+      and retention keeps their number at about four months plus three ahead. `sent_at` is
+      within seconds of `received_at`, so the partitions a page needs are the newest.
+    - Retention drops whole months (`retention.messages_prune`); a row whose CreateTime
+      lies outside every monthly partition lands in the DEFAULT partition and is never lost.
     """
 
-    # No separate index on account or openid: the unique (account, dedupe_key) and the
+    # No separate index on account or openid: the unique (account, dedupe_key, sent_at) and the
     # (account, openid, received_at) indexes serve those lookups, and every index
     # costs time on the callback's INSERT.
     account = models.ForeignKey(
@@ -402,8 +423,9 @@ class InboundMessage(models.Model):
         verbose_name_plural = _("message log")
         ordering = ["-received_at", "-id"]
         constraints = [
+            # one row per push (docs/wechat-protocol.md §d), also across a month's boundary
             models.UniqueConstraint(
-                fields=["account", "dedupe_key"], name="messaging_inbound_unique_per_account"
+                fields=["account", "dedupe_key", "sent_at"], name="messaging_inbound_unique_push"
             ),
         ]
         indexes = [models.Index(fields=["account", "openid", "received_at"])]

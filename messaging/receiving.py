@@ -42,8 +42,9 @@ logger = logging.getLogger(__name__)
 # The row is written directly, in the request, when the push is a KF session event
 # (the session table changes in the same transaction), when the caller holds a
 # transaction, or when Redis is down or does not answer within its short timeout.
-# The database unique constraint on (account, dedupe_key) then keeps one row per
-# push and gives a retry the stored reply.
+# The database unique constraint on (account, dedupe_key, sent_at) then keeps one row
+# per push and gives a retry the stored reply (sent_at is the push's CreateTime, the same
+# in every retry: see InboundMessage).
 REPLY_TTL_SECONDS = 600
 NO_REPLY = "success"
 #: after a Redis failure the callback leaves Redis alone this long (no timeout per push)
@@ -133,9 +134,10 @@ def _as_reply(value: bytes | str) -> str:
     return "" if text == NO_REPLY else text
 
 
-def _stored_reply(account: OfficialAccount, dedupe_key: str) -> str | None:
+def _stored_reply(account: OfficialAccount, dedupe_key: str, sent_at: datetime.datetime) -> str | None:
+    # sent_at is in the unique key (and the partition key): one partition's index is read
     return (
-        InboundMessage.objects.filter(account_id=account.pk, dedupe_key=dedupe_key)
+        InboundMessage.objects.filter(account_id=account.pk, dedupe_key=dedupe_key, sent_at=sent_at)
         .values_list("reply_xml", flat=True)
         .first()
     )
@@ -264,7 +266,7 @@ def _receive_through_database(
                 kf_session_apply_event(account=account, event=message, at=at)
     except IntegrityError:
         # Stored before (Redis forgot, or is down): answer what was answered then.
-        stored = _stored_reply(account, message.dedupe_key)
+        stored = _stored_reply(account, message.dedupe_key, message.created_at)
         if stored is None:
             _redis_quietly(client, "delete", key)
             raise

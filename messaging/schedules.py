@@ -11,7 +11,18 @@ SCHEDULES = [
         # last one stopped
         "crontab": {"minute": "17", "hour": "*"},
         "kwargs": {"batch_size": 1000, "pause_seconds": 0.2, "max_seconds": 45},
-        "description": "Deletes messages older than MESSAGE_RETENTION_DAYS, in batches.",
+        "description": "Drops the message log's months older than MESSAGE_RETENTION_DAYS "
+        "(PostgreSQL; rows in batches on SQLite and in the default partition).",
+    },
+    {
+        "name": gettext_noop("messaging: create the message log's partitions ahead"),
+        "task": "messaging.partitions_ensure_ahead",
+        # daily, so that a failed run (a lock not granted) has weeks to succeed before
+        # its month begins; months already there are left alone
+        "crontab": {"minute": "41", "hour": "3"},
+        "kwargs": {"months": 3},
+        "description": "Creates the monthly partitions of the message log up to three months "
+        "ahead (PostgreSQL); a message outside them goes to the default partition.",
     },
     {
         "name": gettext_noop("messaging: fail replies stuck on their way"),

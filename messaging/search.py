@@ -6,7 +6,7 @@ bigrams must all be in a row's bigrams, then `icontains` confirms the candidate 
 not pg_trgm's trigrams, because most Chinese words are two characters (营业, 退款), and a
 two-character LIKE pattern gives pg_trgm no trigram to look up, so it reads the whole index.
 An OpenID or MsgId is matched exactly through the (account, openid, …) and
-(account, dedupe_key) indexes, probed once per account the user may see; a term shaped like
+(account, dedupe_key, …) indexes, probed once per account the user may see; a term shaped like
 a real OpenID ("o" + 27 characters) or a 64-bit MsgId (16 digits or more) is looked up as
 that only, not as text.
 
@@ -206,7 +206,9 @@ def _walk(queryset: QuerySet, terms: list[str], account_ids: list[int]) -> bool:
     return probe[:COMMON_MATCHES].count() >= COMMON_MATCHES
 
 
-#: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams
+#: the bigram index (migration 0006): ANALYZE keeps the frequency of its common bigrams.
+#: On the partitioned log (migration 0011) the parent index keeps no statistics: those of each
+#: partition's index are read, with the partition's row count, and weighed together.
 INDEX_NAME = "messaging_inbound_search_bigrams"
 #: per table the index covers — the log itself, or each partition of a partitioned log,
 #: whose partition indexes hold the statistics (a partitioned index has none of its own):
@@ -227,6 +229,7 @@ def _statistics(queryset: QuerySet, term: str) -> tuple[float, float] | None:
     """(share, rows): a text term's share of rows at most (its rarest bigram's frequency in the statistics
     ANALYZE keeps for the index; a bigram missing from them is rare: 0). None for a term
     that is only an OpenID or a MsgId, or when there are no statistics yet (a new table).
+    On the partitioned log a bigram's share is the partitions' shares weighed by their rows.
 
     A term that may also be a MsgId ("777") or an OpenID is weighed by its text: the exact
     match adds at most a row.

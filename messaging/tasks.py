@@ -18,7 +18,8 @@ from .retention import messages_prune
 def prune_messages(
     batch_size: int = 1000, pause_seconds: float = 0.0, max_seconds: float | None = None
 ) -> int:
-    """Beat: delete log rows older than MESSAGE_RETENTION_DAYS, in bounded batches.
+    """Beat: drop the log's months older than MESSAGE_RETENTION_DAYS (PostgreSQL), delete
+    old rows in bounded batches (SQLite, the default partition); messaging/retention.py.
 
     Never runs past three quarters of the soft time limit, whatever the schedule's kwargs
     say (an older install's row may have none): the rows of finished batches stay
@@ -28,6 +29,15 @@ def prune_messages(
     budget = settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.75
     max_seconds = budget if max_seconds is None else min(max_seconds, budget)
     return messages_prune(batch_size=batch_size, pause_seconds=pause_seconds, max_seconds=max_seconds)
+
+
+@shared_task(name="messaging.partitions_ensure_ahead")
+def partitions_ensure_ahead(months: int = 3) -> list[str]:
+    """Beat: create the message log's monthly partitions up to `months` ahead (PostgreSQL;
+    see messaging/partitions.py). Returns the names created."""
+    from .partitions import ensure_ahead
+
+    return ensure_ahead(months)
 
 
 @shared_task(name="messaging.refresh_daily_counts")
