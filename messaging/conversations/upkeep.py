@@ -5,8 +5,9 @@ message log and the replies — `INSERT … SELECT … ON CONFLICT (account, ope
 with correlated index lookups per pair (the (account, openid, received_at) and
 (account, openid, created_at) indexes), never a query per message:
 
-- the log flusher runs it once per batch it writes, in the same transaction
-  (`messaging.log_queue._write`), for the pairs of that batch;
+- the log flusher does not: `insert_batch` (below) updates the rows from the batch it
+  inserts, in the INSERT's own statement, and runs `refresh` only for the rare pair whose
+  count needs the log;
 - the callback's write-through path (Redis down) runs it for its one row;
 - sending a reply and every change of a reply's state that moves the answer (failed,
   stuck) run it for that user;
@@ -15,8 +16,9 @@ with correlated index lookups per pair (the (account, openid, received_at) and
 - migration 0008 runs it for every pair of the log (existing installs).
 
 Because every run recomputes from the sources instead of adding to counters, running it
-twice — a batch a dead flusher left pending and another flusher wrote again, a repair
-after the flusher — gives the same row (idempotent).
+twice — a repair after the flusher — gives the same row (idempotent). The flusher's batch
+adds to counters, but only for the rows its INSERT actually inserted: a batch a dead
+flusher left pending and another flusher writes again inserts nothing and changes nothing.
 
 What a row says:
 
@@ -188,12 +190,18 @@ def _batch_statement(insert_sql: str) -> str:
 
     - last inbound and answer: the later of the row's and the batch's (an answer older
       than LOOKBACK is dropped, as `refresh` drops it);
-    - unanswered: the batch's unanswered messages after the answer, plus the row's count
-      when the answer did not move; when the batch brought a later answer, the row's
-      count is dropped if that answer is after all the row's messages (or the count was
-      0). Otherwise (an automatic reply that arrived out of order, before a message
-      already counted) which old messages remain after it is only in the log: such pairs
-      are returned and recomputed by `refresh`;
+    - unanswered: the batch's unanswered messages after the answer (or LOOKBACK), plus
+      the row's count when none of the row's messages can be before that bound (its
+      count was 0, or its last message is not after the bound: none is left) and the
+      answer did not move. Otherwise (an automatic reply that arrived out of order,
+      before a message already counted) which old messages remain after it is only in
+      the log: such pairs are returned and recomputed by `refresh`. One approximation: a
+      count with no answer within LOOKBACK keeps messages that have since passed
+      LOOKBACK (8 days) until `repair` recomputes the pair — it does within minutes, the
+      pair being active;
+    - a pair whose row another flusher inserted after this statement's snapshot (two
+      flushers, one new user): the ON CONFLICT update cannot merge the two batches, so
+      such pairs (updated, not locked beforehand) are returned and recomputed too;
     - preview and last message time: the batch's newest message if it is at least as new
       as the row's last message (at equal times a message wins over a reply, as in
       `refresh`).
@@ -230,17 +238,20 @@ n AS (
   FROM b CROSS JOIN p
   LEFT JOIN cur ON cur.account_id = b.account_id AND cur.openid = b.openid
 ),
+un AS (
+  SELECT n.account_id, n.openid, COUNT(*) AS batch_un
+  FROM n JOIN ins m ON m.account_id = n.account_id AND m.openid = n.openid
+  WHERE m.msg_type <> 'event' AND m.reply_type = '' AND m.received_at > GREATEST(n.new_ans, n.since)
+  GROUP BY n.account_id, n.openid
+),
 f AS (
-  SELECT n.*,
-    (SELECT COUNT(*) FROM ins m WHERE m.account_id = n.account_id AND m.openid = n.openid
-       AND m.msg_type <> 'event' AND m.reply_type = ''
-       AND m.received_at > GREATEST(n.new_ans, n.since)) AS batch_un,
+  SELECT n.*, COALESCE(un.batch_un, 0) AS batch_un,
     CASE WHEN NOT known THEN 'new'
+         WHEN c_un = 0 OR c_li IS NULL OR c_li <= GREATEST(new_ans, since) THEN 'reset'
          WHEN new_ans IS NOT DISTINCT FROM c_ans THEN 'add'
-         WHEN c_un = 0 OR (new_ans IS NOT NULL AND (c_li IS NULL OR new_ans >= c_li)) THEN 'reset'
          ELSE 'log' END AS mode,
     known AND li_at IS NULL OR known AND c_last IS NOT NULL AND li_at < c_last AS keep_preview
-  FROM n
+  FROM n LEFT JOIN un ON un.account_id = n.account_id AND un.openid = n.openid
 ),
 up AS (
   INSERT INTO {table} (account_id, openid, last_inbound_at, last_answer_at, unanswered,
@@ -258,8 +269,13 @@ up AS (
     unanswered = EXCLUDED.unanswered, window_closes_at = EXCLUDED.window_closes_at,
     last_message_at = EXCLUDED.last_message_at, preview = EXCLUDED.preview,
     preview_outbound = EXCLUDED.preview_outbound, updated_at = EXCLUDED.updated_at
+  RETURNING account_id, openid, xmax::text <> '0' AS updated
 )
 SELECT (SELECT COUNT(*) FROM ins), account_id, openid FROM f WHERE mode = 'log'
+UNION ALL
+SELECT (SELECT COUNT(*) FROM ins), up.account_id, up.openid FROM up
+  WHERE up.updated AND NOT EXISTS (
+    SELECT 1 FROM cur WHERE cur.account_id = up.account_id AND cur.openid = up.openid)
 UNION ALL SELECT (SELECT COUNT(*) FROM ins), NULL, NULL
 """  # noqa: S608
 
