@@ -2,9 +2,11 @@
 the rows it derives from the batch alone are the rows `refresh` recomputes from the log."""
 
 import datetime
+import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -135,3 +137,47 @@ def test_a_second_batch_of_the_same_users_adds_to_the_counts():
     upkeep.refresh([(account.pk, f"oUser{u}") for u in range(6)], now=now)
     assert from_batches == table(account)
     assert sum(row[3] for row in from_batches) > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_flushers_writing_the_same_new_user_at_once_lose_no_count():
+    """Two flushers' batches both bring a user with no conversation row yet: the second
+    waits on the first's uncommitted row, then its ON CONFLICT update cannot merge what
+    it did not see — the pair is recomputed from the log in its transaction."""
+    account = OfficialAccountFactory(message_mode="plaintext")
+    now = timezone.now()
+    written, release, errors = threading.Event(), threading.Event(), []
+
+    def flusher(rows, hold):
+        try:
+            with transaction.atomic():
+                upkeep.insert_batch(rows, now=now)
+                if hold:
+                    written.set()
+                    release.wait(10)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    first = threading.Thread(
+        target=flusher,
+        args=([message(account, "x1", "oBoth", 3, now), message(account, "x2", "oBoth", 2, now)], True),
+    )
+    second = threading.Thread(
+        target=flusher, args=([message(account, "y1", "oBoth", 1, now, content="第三条")], False)
+    )
+    first.start()
+    assert written.wait(10)
+    second.start()
+    time.sleep(0.5)  # the second now waits for the first's conversation row
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert not errors
+    row = Conversation.objects.get(account=account, openid="oBoth")
+    assert (row.unanswered, row.preview, row.last_inbound_at) == (
+        3,
+        "第三条",
+        now - datetime.timedelta(minutes=1),
+    )
