@@ -39,6 +39,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.db import connection
+from django.db.models import Model
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
@@ -299,7 +300,7 @@ def insert_batch(rows: list[InboundMessage], *, now: datetime.datetime | None = 
     opts = InboundMessage._meta
     fields = [f for f in opts.concrete_fields if not f.generated and not (f.primary_key and f.db_returning)]
     query = InsertQuery(InboundMessage, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, rows)
+    query.insert_values(fields, list[Model](rows))
     [(insert_sql, insert_params)] = query.get_compiler(connection=connection).as_sql()
     ops = connection.ops
     params = [
