@@ -282,10 +282,10 @@ UNION ALL SELECT (SELECT COUNT(*) FROM ins), NULL, NULL
 
 
 def insert_batch(rows: list[InboundMessage], *, now: datetime.datetime | None = None) -> int:
-    """The log flusher's batch (R-MSG conversation table, issue 30): insert the log rows
-    (`ON CONFLICT DO NOTHING`: a retry's row is skipped) and bring the conversation rows of
-    what was inserted up to date from the batch itself, in one statement; returns the rows
-    inserted. Run it inside a transaction. Pairs whose count needs the log (see
+    """The log flusher's batch (issue 30; an automatic reply is an answer, issue 29): insert
+    the log rows (`ON CONFLICT DO NOTHING`: a retry's row is skipped) and bring the
+    conversation rows of what was inserted up to date from the batch itself, in one
+    statement; returns the rows inserted. Run it inside a transaction. Pairs whose count needs the log (see
     `_batch_statement`) are recomputed by `refresh` in the same transaction.
 
     Not PostgreSQL (no data-modifying CTE): the insert, then `refresh` of the batch's pairs.
