@@ -4,9 +4,9 @@ Writing each log row on the request path cost the callback a PostgreSQL round tr
 most of its CPU (issue 13). Instead the push's de-duplication claim and its log row go
 to Redis in ONE atomic script — both or neither — and flushers move the rows from a
 Redis stream into PostgreSQL in batches (`INSERT … ON CONFLICT DO NOTHING`, ordinary
-synchronous commit), acknowledging them only after the commit. The same transaction
-recomputes the conversation table's rows of the batch's users (`conversations.upkeep`,
-one statement per batch; issue 30).
+synchronous commit), acknowledging them only after the commit. The same statement
+brings the conversation table's rows of the inserted rows' users up to date from the
+batch itself, without reading the log back (`conversations.upkeep.insert_batch`; issue 30).
 
 Nothing is lost when a process dies:
 
@@ -142,9 +142,8 @@ def _write(rows: list[InboundMessage]) -> None:
     """
     try:
         with transaction.atomic():
-            InboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
-            # the conversation table, for this batch's users, in the same transaction
-            upkeep.refresh_for_messages(rows)
+            # the log rows and, from what was inserted, the conversation rows: one statement
+            upkeep.insert_batch(rows)
         return
     except (IntegrityError, DataError):
         pass  # row by row, to keep the good ones
@@ -152,8 +151,7 @@ def _write(rows: list[InboundMessage]) -> None:
         for attempt in range(2):
             try:
                 with transaction.atomic():
-                    InboundMessage.objects.bulk_create([row], ignore_conflicts=True)
-                    upkeep.refresh_for_messages([row])
+                    upkeep.insert_batch([row])
                 break
             except (IntegrityError, DataError) as exc:
                 if attempt == 0 and row.keyword_rule_id is not None:

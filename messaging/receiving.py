@@ -261,7 +261,7 @@ def _receive_through_database(
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL statement_timeout = %s", [CALLBACK_STATEMENT_TIMEOUT_MS])
             row.save(force_insert=True)
-            conversation_upkeep.refresh_for_messages([row])  # as the flusher does (issue 30)
+            conversation_upkeep.refresh_for_messages([row])  # its conversation, from the log (issue 30)
             if isinstance(message, KfSessionEvent):
                 kf_session_apply_event(account=account, event=message, at=at)
     except IntegrityError:
