@@ -27,8 +27,22 @@ FIELDS = (
 )
 
 
-def message(account, key, openid, minutes_ago, now, *, content="在吗", reply="", msg_type="text", event=""):
+def message(
+    account,
+    key,
+    openid,
+    minutes_ago,
+    now,
+    *,
+    content="在吗",
+    reply="",
+    msg_type="text",
+    event="",
+    sent_minutes_ago=None,
+):
     at = now - datetime.timedelta(minutes=minutes_ago)
+    # a retry carries the CreateTime of the push it repeats (sent_at, a column of the log's unique key)
+    sent = now - datetime.timedelta(minutes=sent_minutes_ago) if sent_minutes_ago is not None else at
     return InboundMessage(
         account=account,
         dedupe_key=key,
@@ -38,7 +52,7 @@ def message(account, key, openid, minutes_ago, now, *, content="在吗", reply="
         content=content,
         reply_type=reply,
         reply_summary="自动回复" if reply else "",
-        sent_at=at,
+        sent_at=sent,
         received_at=at,
     )
 
@@ -79,7 +93,7 @@ def test_the_batch_upsert_gives_the_rows_refresh_computes_from_the_log():
     batch = [
         m("a3", "oRepeat", 2, content="人呢"),
         m("a4", "oRepeat", 3),  # out of order within the batch
-        m("a1", "oRepeat", 0, content="重试"),  # WeChat's retry of a1: skipped by ON CONFLICT
+        m("a1", "oRepeat", 0, content="重试", sent_minutes_ago=10),  # WeChat's retry of a1: skipped
         m("a5", "oRepeat", 0.5, msg_type="event", event="CLICK", content="MENU"),  # not a message
         m("b3", "oAnswered", 9, content="早先的"),  # after the answer (-10), before b2: counted
         m("c3", "oLateAuto", 7, content="营业时间", reply="text"),  # auto reply before c2 (-5)
