@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -78,6 +79,31 @@ def _drop_months(cutoff: datetime.datetime) -> int:
     return removed
 
 
+def _in_batches(
+    delete_batch: Callable[[], int],
+    *,
+    max_batches: int | None,
+    pause_seconds: float,
+    max_seconds: float | None,
+) -> tuple[int, int]:
+    """Call `delete_batch` (one short transaction, returns rows deleted) until it finds
+    nothing, `max_batches` ran or `max_seconds` passed, pausing between batches; returns
+    (rows deleted, batches)."""
+    started = time.monotonic()
+    deleted = batches = 0
+    while max_batches is None or batches < max_batches:
+        if max_seconds is not None and time.monotonic() - started >= max_seconds:
+            break
+        count = delete_batch()
+        if not count:
+            break
+        deleted += count
+        batches += 1
+        if pause_seconds:
+            time.sleep(pause_seconds)
+    return deleted, batches
+
+
 def _prune_default_partition(
     cutoff: datetime.datetime,
     *,
@@ -88,24 +114,19 @@ def _prune_default_partition(
 ) -> int:
     """Delete the DEFAULT partition's rows received before the cutoff, in bounded batches."""
     table = partitions.DEFAULT_PARTITION
-    started = time.monotonic()
-    deleted = batches = 0
-    while max_batches is None or batches < max_batches:
-        if max_seconds is not None and time.monotonic() - started >= max_seconds:
-            break
+
+    def delete_batch() -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "  # noqa: S608 (our name)
                 "WHERE received_at < %s ORDER BY received_at LIMIT %s)",
                 [cutoff, batch_size],
             )
-            count = cursor.rowcount
-        if not count:
-            break
-        deleted += count
-        batches += 1
-        if pause_seconds:
-            time.sleep(pause_seconds)
+            return int(cursor.rowcount)
+
+    deleted, _batches = _in_batches(
+        delete_batch, max_batches=max_batches, pause_seconds=pause_seconds, max_seconds=max_seconds
+    )
     if deleted:
         logger.info(
             "pruned %d messages of the default partition received before %s", deleted, cutoff.isoformat()
@@ -122,25 +143,24 @@ def _delete_rows(
     max_seconds: float | None,
 ) -> int:
     """Delete rows received before the cutoff in batches (SQLite, or a table not partitioned)."""
-    started = time.monotonic()
-    deleted = batches = 0
     resume_at: datetime.datetime | None = None
-    while max_batches is None or batches < max_batches:
-        if max_seconds is not None and time.monotonic() - started >= max_seconds:
-            break
+
+    def delete_batch() -> int:
+        nonlocal resume_at
         old = InboundMessage.objects.filter(received_at__lt=cutoff)
         if resume_at is not None:
             old = old.filter(received_at__gte=resume_at)
         batch = list(old.order_by("received_at", "id").values_list("received_at", "id")[:batch_size])
         if not batch:
-            break
+            return 0
         with transaction.atomic():
             count, _detail = InboundMessage.objects.filter(id__in=[pk for _at, pk in batch]).delete()
-        deleted += count
-        batches += 1
         resume_at = batch[-1][0]
-        if pause_seconds:
-            time.sleep(pause_seconds)
+        return count
+
+    deleted, batches = _in_batches(
+        delete_batch, max_batches=max_batches, pause_seconds=pause_seconds, max_seconds=max_seconds
+    )
     if deleted:
         logger.info(
             "pruned %d messages received before %s in %d batches", deleted, cutoff.isoformat(), batches
