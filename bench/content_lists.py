@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+import benchdb
 from benchdb import ensure_database, setup_django
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,49 +48,6 @@ def parse_args():
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=9)
     return parser.parse_args()
-
-
-def wipe():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE content_publication, content_draftversion, content_draft, content_material, "
-            "accounts_officialaccount_assigned_staff, accounts_officialaccount, "
-            "accounts_historicalofficialaccount, accounts_entity, accounts_historicalentity "
-            "RESTART IDENTITY CASCADE"
-        )
-
-
-def make_accounts():
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from accounts.models import Entity, OfficialAccount
-
-    entity = Entity.objects.create(
-        full_name="基准测试公司", short_name="基准", kind="enterprise", subtype="general_enterprise"
-    )
-    accounts = OfficialAccount.objects.bulk_create(
-        [
-            OfficialAccount(
-                entity=entity,
-                name=f"基准{n}服务号",
-                original_id=f"gh_{n:012x}",
-                appid=f"wx{n:016x}",
-                appsecret="s" * 32,
-                server_token=f"token{n}",
-                encoding_aes_key="a" * 43,
-                account_type="service",
-            )
-            for n in range(OTHERS + 1)
-        ]
-    )
-    users = get_user_model().objects
-    operator, _ = users.get_or_create(username="bench-operator", defaults={"is_staff": True})
-    operator.groups.add(Group.objects.get(name="Operators"))
-    accounts[0].assigned_staff.add(operator)
-    return accounts, operator
 
 
 def add_rows(accounts, *, count: int, start: int) -> None:
@@ -183,8 +141,8 @@ def main():
     setup_django()
     from django.test import Client
 
-    wipe()
-    accounts, operator = make_accounts()
+    benchdb.wipe("content_publication", "content_draftversion", "content_draft", "content_material")
+    accounts, _admin, operator = benchdb.make_accounts(OTHERS + 1, operator_accounts=1)
     client = Client()
     client.force_login(operator)
     add_rows(accounts, count=BASELINE, start=0)

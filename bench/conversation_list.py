@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+import benchdb
 from benchdb import ensure_database, setup_django
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,51 +55,6 @@ def parse_args():
         args.rows //= 10
         args.users //= 10
     return args
-
-
-def wipe():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE messaging_outboundmessage, messaging_inboundmessage, "
-            "accounts_officialaccount_assigned_staff, accounts_officialaccount, "
-            "accounts_historicalofficialaccount, accounts_entity, accounts_historicalentity "
-            "RESTART IDENTITY CASCADE"
-        )
-
-
-def make_accounts():
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from accounts.models import Entity, OfficialAccount
-
-    entity = Entity.objects.create(
-        full_name="基准测试公司", short_name="基准", kind="enterprise", subtype="general_enterprise"
-    )
-    accounts = OfficialAccount.objects.bulk_create(
-        [
-            OfficialAccount(
-                entity=entity,
-                name=f"基准{n}服务号",
-                original_id=f"gh_{n:012x}",
-                appid=f"wx{n:016x}",
-                appsecret="s" * 32,
-                server_token=f"token{n}",
-                encoding_aes_key="a" * 43,
-                account_type="service",
-            )
-            for n in range(ACCOUNTS)
-        ]
-    )
-    users = get_user_model().objects
-    admin, _ = users.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
-    operator, _ = users.get_or_create(username="bench-operator", defaults={"is_staff": True})
-    operator.groups.add(Group.objects.get(name="Operators"))
-    for account in accounts[:10]:
-        account.assigned_staff.add(operator)
-    return accounts, admin, operator
 
 
 def add_messages(accounts, *, rows: int, users: int, start_at: int, now, rng) -> None:
@@ -199,10 +155,10 @@ def main():
     setup_django()
     from django.utils import timezone
 
-    wipe()
+    benchdb.wipe("messaging_outboundmessage", "messaging_inboundmessage")
     rng = random.Random(15)
     now = timezone.now()
-    accounts, admin, operator = make_accounts()
+    accounts, admin, operator = benchdb.make_accounts(ACCOUNTS, operator_accounts=10)
     add_messages(accounts, rows=BASELINE_ROWS, users=BASELINE_USERS, start_at=0, now=now, rng=rng)
     baseline = phase(accounts, admin, operator, args.runs)
     started = time.perf_counter()
