@@ -1,4 +1,5 @@
-"""The processes the benchmarks run the project in: gunicorn on loopback, and their CPU time.
+"""The processes the benchmarks run the project in: gunicorn on loopback, and their CPU time;
+and the callback called in-process through Django's WSGI handler (`wsgi_poster`).
 
 Celery workers and the fault helpers (black hole, TCP proxy) are the tests' own, in
 `core/testing/faults.py`; the benchmarks import them from there.
@@ -6,12 +7,14 @@ Celery workers and the fault helpers (black hole, TCP proxy) are the tests' own,
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +48,40 @@ def start_gunicorn(
             time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)
     raise SystemExit("gunicorn did not start")
+
+
+def wsgi_poster(label: str) -> Callable[[str, bytes], None]:
+    """A function POSTing an XML body to a path with its query string ("/wechat/…/?…") through
+    Django's WSGI handler in this process — no server, no socket: the callback's own cost.
+    Any answer but 200 ends the bench, naming `label`."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handler = WSGIHandler()
+
+    def post(path: str, body: bytes) -> None:
+        path_info, query = path.split("?", 1)
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path_info,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "CONTENT_TYPE": "text/xml",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "SCRIPT_NAME": "",
+        }
+        statuses: list[str] = []
+        chunks = handler(environ, lambda status, headers: statuses.append(status))
+        b"".join(chunks)
+        chunks.close()
+        if not statuses[0].startswith("200"):
+            raise SystemExit(f"{label}: callback answered {statuses[0]}")
+
+    return post
 
 
 def stop_gunicorn(process: subprocess.Popen) -> None:

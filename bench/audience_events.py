@@ -56,7 +56,7 @@ import sys
 import time
 from pathlib import Path
 
-from _servers import cpu_seconds
+from _servers import cpu_seconds, wsgi_poster
 from benchdb import ensure_database, setup_django
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,10 +329,8 @@ def drain(stop, backend_pid, pace: float) -> None:
 
 
 def callback_phase(args, start: datetime.datetime) -> None:
-    import io
     import multiprocessing
 
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
 
     from accounts.tests.factories import OfficialAccountFactory
@@ -350,31 +348,9 @@ def callback_phase(args, start: datetime.datetime) -> None:
     backlog = OfficialAccountFactory(certified_until=datetime.date(2099, 1, 1))
     store(backlog, make_stream(args.events, seed=25), start, "c")  # what the consumer drains
     log_queue._flusher_client().delete(log_queue.STREAM)  # nothing left from other runs
-    handler = WSGIHandler()
     pushes = build_pushes(creds, 200, "Cb")
 
-    def call(path: str, body: bytes) -> None:
-        path_info, query = path.split("?", 1)
-        statuses: list[str] = []
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": path_info,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "CONTENT_TYPE": "text/xml",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr,
-            "SCRIPT_NAME": "",
-        }
-        chunks = handler(environ, lambda status, headers: statuses.append(status))
-        b"".join(chunks)
-        chunks.close()
-        if not statuses[0].startswith("200"):
-            raise SystemExit(f"callback answered {statuses[0]}")
+    call = wsgi_poster("the events bench")
 
     for path, body, _ in pushes:  # warm caches and the connection
         call(path, body)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import http.client
-import io
 import multiprocessing as mp
 import os
 import pstats
@@ -47,7 +46,7 @@ import time
 from pathlib import Path
 
 import benchdb
-from _servers import cpu_seconds, start_gunicorn, stop_gunicorn
+from _servers import cpu_seconds, start_gunicorn, stop_gunicorn, wsgi_poster
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -368,37 +367,12 @@ def profile_callback(creds: dict, count: int) -> None:
     This process runs no flusher thread: the rows queued here are flushed at the end,
     timed, to show what writing a row costs the flusher.
     """
-    from django.core.handlers.wsgi import WSGIHandler
 
     from messaging import log_queue
 
-    handler = WSGIHandler()
     items = build_requests(creds, count + 200, 9 * 10**12)
 
-    def environ(path: str, body: bytes) -> dict:
-        path_info, query = path.split("?", 1)
-        return {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": path_info,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "CONTENT_TYPE": "text/xml",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr,
-            "SCRIPT_NAME": "",
-        }
-
-    def call(path, body):
-        statuses = []
-        chunks = handler(environ(path, body), lambda status, headers: statuses.append(status))
-        b"".join(chunks)
-        chunks.close()
-        if not statuses[0].startswith("200"):
-            raise SystemExit(f"profile: callback answered {statuses[0]}")
+    call = wsgi_poster("profile")
 
     for path, body, _ in items[:200]:  # warm caches and the connection
         call(path, body)
