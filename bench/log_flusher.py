@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/log_flusher.py                # 4 rounds of 6 s paused / 6 s running
     .venv/bin/python bench/log_flusher.py --rounds 2 --seconds 4
+    .venv/bin/python bench/log_flusher.py --split-only   # no load: where a batch's CPU goes
 
 PostgreSQL database `BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/wx_bench_flusher;
 created, migrated, its log wiped, dropped at the end unless --keep), Redis `BENCH_REDIS_URL`
@@ -69,6 +70,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each slice")
     parser.add_argument("--rows", type=int, default=200_000, help="messages in the log before the load")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--split-only", action="store_true", help="no load: only where a batch's CPU goes (split_batch_cost)"
+    )
     return parser.parse_args()
 
 
@@ -273,6 +277,12 @@ def main() -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     account = create_world(args.rows)
+    if args.split_only:
+        print(f"load average: {os.getloadavg()} (2 cores, shared)", flush=True)
+        split_batch_cost(account)
+        print(f"load average at the end: {os.getloadavg()} (2 cores, shared)")
+        finish(args)
+        return
     connections.close_all()
     env = {**os.environ, "MESSAGE_LOG_FLUSHER_THREAD": "1"}
     print(f"load average at the start: {os.getloadavg()} (2 cores, shared)", flush=True)
@@ -334,6 +344,13 @@ def main() -> None:
     report(done, windows, seen, backlogs, drains, result["errors"], cpu)
     split_batch_cost(account)
     print(f"load average at the end: {os.getloadavg()} (2 cores, shared)")
+    finish(args)
+
+
+def finish(args: argparse.Namespace) -> None:
+    import psycopg
+    from django.db import connections
+
     connections.close_all()
     if not args.keep:
         name = DB_URL.rsplit("/", 1)[1]
@@ -343,24 +360,39 @@ def main() -> None:
 
 
 def split_batch_cost(account) -> None:
-    """The flusher's statement timed, in this process: SPLIT_BATCHES batches of BATCH_SIZE
-    rows as the flusher builds them (JSON payload → model), each written as `_write` does
-    (`upkeep.insert_batch`: the INSERT and the conversation upsert from the batch, one
-    statement, one transaction); beside it, as a reference, a batch of the same shape
-    inserted alone (`bulk_create`, no conversation upkeep) — the difference is the upsert."""
-    from django.db import transaction
+    """Where a batch's CPU goes, in this process: SPLIT_BATCHES batches of BATCH_SIZE rows per
+    way of writing them, the ways interleaved, each batch in its own transaction (timed with
+    its commit):
+
+    - *models* (the flusher before: `json.loads` of each entry → an `InboundMessage` →
+      `upkeep.insert_batch`, Django's INSERT of every value as a parameter), and the same
+      rows inserted alone (`bulk_create`, no conversation upkeep) as a reference;
+    - *JSON* (the flusher now, `log_queue._insert_queued`: the queued payloads joined into one
+      JSON array parameter, `jsonb_to_record` in PostgreSQL), and its INSERT alone.
+
+    Per batch (medians; the backend's CPU is the sum over the batches / SPLIT_BATCHES, read
+    from /proc at 10 ms ticks): Python CPU building the rows (models only), Python CPU of the
+    statement (compiling it, adapting the parameters, waiting excluded: thread_time), the
+    PostgreSQL backend's CPU, and the wall time."""
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from messaging import log_queue
     from messaging.conversations import upkeep
     from messaging.models import InboundMessage
 
-    build, insert, upsert, cpu_insert, cpu_upsert = [], [], [], [], []
+    ways = ("models, INSERT alone", "models, with the upsert", "JSON, INSERT alone", "JSON, with the upsert")
+    build: dict[str, list[float]] = {way: [] for way in ways}
+    python: dict[str, list[float]] = {way: [] for way in ways}
+    wall: dict[str, list[float]] = {way: [] for way in ways}
+    backend_cpu = dict.fromkeys(ways, 0.0)
     base = FIRST_MSG_ID + 10**12
-    for batch in range(2 * SPLIT_BATCHES):  # even: insert alone (reference), odd: as `_write`
+    connection.ensure_connection()
+    backend = [connection.connection.info.backend_pid]
+    for batch in range(len(ways) * SPLIT_BATCHES):
+        way = ways[batch % len(ways)]
         now = timezone.now()
-        started = time.perf_counter()
-        rows = []
+        payloads = []
         for n in range(log_queue.BATCH_SIZE):
             msg_id = base + batch * log_queue.BATCH_SIZE + n
             fields = {
@@ -381,30 +413,44 @@ def split_batch_cost(account) -> None:
                 "processing_ms": 1.0,
                 "raw": {"MsgType": "text", "Content": "请问营业时间"},
             }
-            payload = json.dumps(log_queue.row_payload(fields), ensure_ascii=False)
-            rows.append(log_queue._row_from_payload(json.loads(payload)))
-        build.append(time.perf_counter() - started)
+            # as the queue carries it (`claim_and_queue`), as Redis hands it back: bytes
+            payloads.append(
+                json.dumps(log_queue.row_payload(fields), ensure_ascii=False, separators=(",", ":")).encode()
+            )
+        cpu = time.thread_time()
+        rows = []
+        if way.startswith("models"):
+            rows = [log_queue._row_from_payload(json.loads(p)) for p in payloads]
+        build[way].append(time.thread_time() - cpu)
+        started, cpu, cpu_backend = time.perf_counter(), time.thread_time(), _servers.cpu_seconds(backend)
         with transaction.atomic():
-            started, cpu = time.perf_counter(), time.thread_time()
-            if batch % 2 == 0:
+            if way == "models, INSERT alone":
                 InboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
-                insert.append(time.perf_counter() - started)
-                cpu_insert.append(time.thread_time() - cpu)
-            else:
+            elif way == "models, with the upsert":
                 upkeep.insert_batch(rows)
-                upsert.append(time.perf_counter() - started)
-                cpu_upsert.append(time.thread_time() - cpu)
+            elif way == "JSON, INSERT alone":
+                array = (b"[" + b",".join(payloads) + b"]").decode()
+                with connection.cursor() as cursor:
+                    cursor.execute(log_queue._queued_insert_sql(), [array, log_queue._queued_defaults()])
+            else:
+                log_queue._insert_queued(payloads)
+        python[way].append(time.thread_time() - cpu)
+        wall[way].append(time.perf_counter() - started)
+        backend_cpu[way] += _servers.cpu_seconds(backend) - cpu_backend
     size = log_queue.BATCH_SIZE
     print(
-        f"the flusher's work per {size}-row batch (300 users), median of {SPLIT_BATCHES}, in this process: "
-        f"rows from JSON {statistics.median(build) * 1000:.0f} ms; the batch INSERT alone "
-        f"{statistics.median(insert) * 1000:.0f} ms "
-        f"(Python CPU {statistics.median(cpu_insert) * 1000:.0f} ms); "
-        f"INSERT with the conversation upsert (one statement, as the flusher) "
-        f"{statistics.median(upsert) * 1000:.0f} ms "
-        f"(Python CPU {statistics.median(cpu_upsert) * 1000:.0f} ms)",
+        f"the flusher's work per {size}-row batch (300 users), in this process, medians of {SPLIT_BATCHES} "
+        "(backend CPU: mean), each batch a transaction with its commit:",
         flush=True,
     )
+    for way in ways:
+        print(
+            f"  {way:<24}: Python CPU rows from JSON {statistics.median(build[way]) * 1000:5.1f} ms + "
+            f"statement {statistics.median(python[way]) * 1000:5.1f} ms; PostgreSQL backend CPU "
+            f"{backend_cpu[way] / SPLIT_BATCHES * 1000:5.1f} ms; "
+            f"wall {statistics.median(wall[way]) * 1000:5.1f} ms",
+            flush=True,
+        )
 
 
 def report(done, windows, seen, backlogs, drains, errors, cpu) -> None:
