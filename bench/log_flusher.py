@@ -19,13 +19,15 @@ created, migrated, its log wiped, dropped at the end unless --keep), Redis `BENC
    without using CPU while the callback's rows pile up in the Redis stream (the callback
    itself reads the log at most, which a SHARE lock allows); *running* — the lock is
    released, the backlog drained (not timed), then the flushers write as in production:
-   their batch `INSERT … ON CONFLICT DO NOTHING` and the conversation upsert from the
-   inserted rows, one statement (`conversations.upkeep.insert_batch`, messaging/log_queue.py
-   `_write`).
+   their batch `INSERT … ON CONFLICT DO NOTHING` (the queued JSON as one array parameter)
+   and the conversation upsert from the inserted rows, one statement (messaging/log_queue.py
+   `_insert_queued`, `conversations.upkeep.insert_with_conversations`).
 4. Prints the callback's rate in each state and the ratio running / paused (target ≥ 0.95),
    and the lag of the rows answered in the running slices: from the callback's answer (the
    client's clock) to the row being visible in PostgreSQL (a poller every 20 ms on its own
    connection): p50, p99 and max (target: within 1 s).
+5. Where a batch's CPU goes (`split_batch_cost`): the web process's Python and the PostgreSQL
+   backend's CPU per 500-row batch, the old way (models) and the flusher's (JSON).
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ os.environ["DATABASE_URL"] = DB_URL
 os.environ["TEST_REDIS_URL"] = REDIS_URL
 os.environ["DJANGO_SETTINGS_MODULE"] = "wxadmin.settings.test"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("CONN_MAX_AGE", "60")
+# longer than a run: the flushers' backends stay the ones whose CPU is counted (with 60 s, a
+# flusher reconnected mid-run and its new backend's CPU went uncounted)
+os.environ.setdefault("CONN_MAX_AGE", "900")
 TABLE = "messaging_inboundmessage"
 FIRST_MSG_ID = 5 * 10**15
 POLL_SECONDS = 0.02
@@ -70,6 +74,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each slice")
     parser.add_argument("--rows", type=int, default=200_000, help="messages in the log before the load")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="a second figure, never instead of the plain one: gunicorn and the load on CPU 0, this "
+        "bench and the database's backends on CPU 1 (production's separate database host, emulated)",
+    )
     parser.add_argument(
         "--split-only", action="store_true", help="no load: only where a batch's CPU goes (split_batch_cost)"
     )
@@ -245,6 +255,44 @@ def server_pids(server, exclude: set[int]) -> list[int]:
     return [int(pid) for pid in children] + [pid for (pid,) in rows if pid not in exclude]
 
 
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    return {pid: _servers.cpu_seconds([pid]) for pid in pids}
+
+
+def cpu_since(start: dict[int, float]) -> float:
+    """CPU seconds these processes used since `start`, counting only those still there
+    (one gone meanwhile would read as 0 and subtract what it had used before)."""
+    now = cpu_by_pid(list(start))
+    return sum(now[pid] - used for pid, used in start.items() if now[pid] >= used)
+
+
+def pin(server, loader) -> None:
+    """--pin: every thread of gunicorn and the load process on CPU 0; this process and every
+    backend of the bench database on CPU 1. Done again at each slice: backends opened since
+    (a flusher reconnecting after CONN_MAX_AGE) are forked by the postmaster on any CPU."""
+    import psycopg
+
+    web = [
+        server.pid,
+        loader.pid,
+        *map(int, Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()),
+    ]
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
+    for pids, cpu in ((web, 0), ([os.getpid(), *(pid for (pid,) in rows)], 1)):
+        for pid in pids:
+            try:
+                threads = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in threads:
+                try:
+                    os.sched_setaffinity(int(tid), {cpu})
+                except OSError:
+                    pass
+
+
 def queued() -> int:
     import redis
 
@@ -308,22 +356,30 @@ def main() -> None:
         drain()
         locker = psycopg.connect(DB_URL)  # a transaction held open while paused
         time.sleep(0.5)
-        pids = server_pids(server, {locker.info.backend_pid} | backend_of_poller)
+        exclude = {locker.info.backend_pid} | backend_of_poller
+        if args.pin:
+            print("pinned: gunicorn and the load on CPU 0, this bench and PostgreSQL's backends on CPU 1")
         for _ in range(args.rounds):
+            if args.pin:
+                pin(server, loader)
             locker.execute(f"LOCK TABLE {TABLE} IN SHARE MODE")
             time.sleep(0.3)  # batches already inside their INSERT finish first
-            start, cpu_start = time.time(), _servers.cpu_seconds(pids)
+            pids = server_pids(server, exclude)  # again: a backend may have been replaced
+            start, cpu_start = time.time(), cpu_by_pid(pids)
             time.sleep(args.seconds)
             windows["paused"].append((start, time.time()))
-            cpu["paused"] += _servers.cpu_seconds(pids) - cpu_start
+            cpu["paused"] += cpu_since(cpu_start)
             backlogs.append(queued())
             locker.rollback()  # the flushers go on
             drains.append(drain())
+            if args.pin:
+                pin(server, loader)
             time.sleep(0.3)
-            start, cpu_start = time.time(), _servers.cpu_seconds(pids)
+            pids = server_pids(server, exclude)
+            start, cpu_start = time.time(), cpu_by_pid(pids)
             time.sleep(args.seconds)
             windows["running"].append((start, time.time()))
-            cpu["running"] += _servers.cpu_seconds(pids) - cpu_start
+            cpu["running"] += cpu_since(cpu_start)
             # unmeasured: the rows answered at the slice's end get TAIL seconds to be
             # written before the next pause holds them (a longer lag still shows, capped)
             time.sleep(TAIL_SECONDS)
@@ -381,7 +437,9 @@ def split_batch_cost(account) -> None:
     from messaging.conversations import upkeep
     from messaging.models import InboundMessage
 
-    ways = ("models, INSERT alone", "models, with the upsert", "JSON, INSERT alone", "JSON, with the upsert")
+    ways: tuple[str, ...] = ("models, INSERT alone", "models, with the upsert")
+    if hasattr(log_queue, "_insert_queued"):  # not in a checkout before it, run with this bench
+        ways += ("JSON, INSERT alone", "JSON, with the upsert")
     build: dict[str, list[float]] = {way: [] for way in ways}
     python: dict[str, list[float]] = {way: [] for way in ways}
     wall: dict[str, list[float]] = {way: [] for way in ways}

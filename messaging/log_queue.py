@@ -6,7 +6,17 @@ to Redis in ONE atomic script — both or neither — and flushers move the rows
 Redis stream into PostgreSQL in batches (`INSERT … ON CONFLICT DO NOTHING`, ordinary
 synchronous commit), acknowledging them only after the commit. The same statement
 brings the conversation table's rows of the inserted rows' users up to date from the
-batch itself, without reading the log back (`conversations.upkeep.insert_batch`; issue 30).
+batch itself, without reading the log back (`conversations.upkeep.insert_with_conversations`;
+issue 30).
+
+On PostgreSQL a batch's queued payloads (JSON objects, `row_payload`) go to the database as
+they are, joined into one JSON array parameter and typed there (`INSERT … SELECT … FROM
+jsonb_array_elements(…), jsonb_to_record(…)`, `_insert_queued`): the flusher thread shares its
+web process's GIL with the request threads, and reading each entry into a model instance and
+binding 16 parameters a row cost it about 35 ms of CPU per 500-row batch, the statement now
+about 2 ms. A batch the database refuses (an unreadable entry, a row whose account or keyword
+rule is gone, a value out of range) is read entry by entry in Python instead and written row
+by row (`_write`), as every batch is on SQLite.
 
 Nothing is lost when a process dies:
 
