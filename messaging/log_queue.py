@@ -49,6 +49,7 @@ import uuid
 import redis
 from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Field
 
 from core import redis_clients
 
@@ -133,6 +134,12 @@ def _row_from_payload(data: dict) -> InboundMessage:
 _TIMES = ("sent_at", "received_at")
 
 
+def _row_columns() -> list[tuple[str, Field]]:
+    """(column, field) of each of ROW_FIELDS (attribute names: `account_id`, …)."""
+    by_attname = {f.attname: f for f in InboundMessage._meta.concrete_fields}
+    return [(by_attname[name].get_attname_column()[1] or name, by_attname[name]) for name in ROW_FIELDS]
+
+
 @functools.cache
 def _queued_insert_sql() -> str:
     """PostgreSQL: the log's INSERT of a batch of queued payloads as they are, one JSON array.
@@ -141,20 +148,20 @@ def _queued_insert_sql() -> str:
     older release gets its field's default, as `_row_from_payload` gives it), typed by
     `jsonb_to_record` (the columns' own types; the times epoch seconds), its times turned
     into timestamps. Parameters: the JSON array, the defaults (`_queued_defaults`)."""
-    opts = InboundMessage._meta
     quote = connection.ops.quote_name
-    fields = [opts.get_field(name) for name in ROW_FIELDS]
-    columns = ", ".join(quote(f.column) for f in fields)
+    fields = _row_columns()
+    columns = ", ".join(quote(column) for column, _f in fields)
     values = ", ".join(
-        f"to_timestamp(r.{quote(f.column)})" if f.attname in _TIMES else f"r.{quote(f.column)}"
-        for f in fields
+        f"to_timestamp(r.{quote(column)})" if f.attname in _TIMES else f"r.{quote(column)}"
+        for column, f in fields
     )
     record = ", ".join(
-        f"{quote(f.column)} {'double precision' if f.attname in _TIMES else f.db_type(connection)}"
-        for f in fields
+        f"{quote(column)} {'double precision' if f.attname in _TIMES else f.db_type(connection)}"
+        for column, f in fields
     )
+    table = quote(InboundMessage._meta.db_table)
     return (
-        f"INSERT INTO {quote(opts.db_table)} ({columns}) SELECT {values} "  # noqa: S608 (our names)
+        f"INSERT INTO {table} ({columns}) SELECT {values} "  # noqa: S608 (our names)
         "FROM jsonb_array_elements(%s::jsonb) AS e(entry), "
         f"jsonb_to_record(%s::jsonb || e.entry) AS r({record}) "
         "ON CONFLICT DO NOTHING"
@@ -165,9 +172,8 @@ def _queued_insert_sql() -> str:
 def _queued_defaults() -> str:
     """The defaults `InboundMessage(**values)` gives a field missing from a payload, as JSON
     (the times have none: an entry without them is unreadable)."""
-    opts = InboundMessage._meta
     return json.dumps(
-        {name: opts.get_field(name).get_default() for name in ROW_FIELDS if name not in _TIMES},
+        {f.attname: f.get_default() for _column, f in _row_columns() if f.attname not in _TIMES},
         ensure_ascii=False,
     )
 
