@@ -153,7 +153,8 @@ def test_a_row_the_database_refuses_is_dropped_with_an_error_and_the_others_stor
     expected = [refuses.format(gone_id, "IntegrityError")]
     if connection.vendor == "postgresql":  # SQLite does not enforce a column's length
         refused.append(fields(account, 3, msg_type="m" * 33))
-        expected.append(refuses.format(account.pk, "DataError"))
+        refused.append(fields(account, 5, content="NUL \x00 inside"))  # no text column takes it
+        expected += [refuses.format(account.pk, "DataError")] * 2
     queue(redis_client, fields(account, 1), *refused, fields(account, 4))
     with caplog.at_level(logging.ERROR, logger="messaging.log_queue"):
         assert flush_log() == 2 + len(refused)  # the rows read
