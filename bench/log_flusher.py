@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/log_flusher.py                # 4 rounds of 6 s paused / 6 s running
     .venv/bin/python bench/log_flusher.py --rounds 2 --seconds 4
+    .venv/bin/python bench/log_flusher.py --split-only   # no load: where a batch's CPU goes
 
 PostgreSQL database `BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/wx_bench_flusher;
 created, migrated, its log wiped, dropped at the end unless --keep), Redis `BENCH_REDIS_URL`
@@ -18,13 +19,15 @@ created, migrated, its log wiped, dropped at the end unless --keep), Redis `BENC
    without using CPU while the callback's rows pile up in the Redis stream (the callback
    itself reads the log at most, which a SHARE lock allows); *running* — the lock is
    released, the backlog drained (not timed), then the flushers write as in production:
-   their batch `INSERT … ON CONFLICT DO NOTHING` and the conversation upsert from the
-   inserted rows, one statement (`conversations.upkeep.insert_batch`, messaging/log_queue.py
-   `_write`).
+   their batch `INSERT … ON CONFLICT DO NOTHING` (the queued JSON as one array parameter)
+   and the conversation upsert from the inserted rows, one statement (messaging/log_queue.py
+   `_insert_queued`, `conversations.upkeep.insert_with_conversations`).
 4. Prints the callback's rate in each state and the ratio running / paused (target ≥ 0.95),
    and the lag of the rows answered in the running slices: from the callback's answer (the
    client's clock) to the row being visible in PostgreSQL (a poller every 20 ms on its own
    connection): p50, p99 and max (target: within 1 s).
+5. Where a batch's CPU goes (`split_batch_cost`): the web process's Python and the PostgreSQL
+   backend's CPU per 500-row batch, the old way (models) and the flusher's (JSON).
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ os.environ["DATABASE_URL"] = DB_URL
 os.environ["TEST_REDIS_URL"] = REDIS_URL
 os.environ["DJANGO_SETTINGS_MODULE"] = "wxadmin.settings.test"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("CONN_MAX_AGE", "60")
+# longer than a run: the flushers' backends stay the ones whose CPU is counted (with 60 s, a
+# flusher reconnected mid-run and its new backend's CPU went uncounted)
+os.environ.setdefault("CONN_MAX_AGE", "900")
 TABLE = "messaging_inboundmessage"
 FIRST_MSG_ID = 5 * 10**15
 POLL_SECONDS = 0.02
@@ -69,6 +74,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each slice")
     parser.add_argument("--rows", type=int, default=200_000, help="messages in the log before the load")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="a second figure, never instead of the plain one: gunicorn and the load on CPU 0, this "
+        "bench and the database's backends on CPU 1 (production's separate database host, emulated)",
+    )
+    parser.add_argument(
+        "--split-only", action="store_true", help="no load: only where a batch's CPU goes (split_batch_cost)"
+    )
     return parser.parse_args()
 
 
@@ -241,6 +255,44 @@ def server_pids(server, exclude: set[int]) -> list[int]:
     return [int(pid) for pid in children] + [pid for (pid,) in rows if pid not in exclude]
 
 
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    return {pid: _servers.cpu_seconds([pid]) for pid in pids}
+
+
+def cpu_since(start: dict[int, float]) -> float:
+    """CPU seconds these processes used since `start`, counting only those still there
+    (one gone meanwhile would read as 0 and subtract what it had used before)."""
+    now = cpu_by_pid(list(start))
+    return sum(now[pid] - used for pid, used in start.items() if now[pid] >= used)
+
+
+def pin(server, loader) -> None:
+    """--pin: every thread of gunicorn and the load process on CPU 0; this process and every
+    backend of the bench database on CPU 1. Done again at each slice: backends opened since
+    (a flusher reconnecting after CONN_MAX_AGE) are forked by the postmaster on any CPU."""
+    import psycopg
+
+    web = [
+        server.pid,
+        loader.pid,
+        *map(int, Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()),
+    ]
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
+    for pids, cpu in ((web, 0), ([os.getpid(), *(pid for (pid,) in rows)], 1)):
+        for pid in pids:
+            try:
+                threads = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in threads:
+                try:
+                    os.sched_setaffinity(int(tid), {cpu})
+                except OSError:
+                    pass
+
+
 def queued() -> int:
     import redis
 
@@ -273,6 +325,12 @@ def main() -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     account = create_world(args.rows)
+    if args.split_only:
+        print(f"load average: {os.getloadavg()} (2 cores, shared)", flush=True)
+        split_batch_cost(account)
+        print(f"load average at the end: {os.getloadavg()} (2 cores, shared)")
+        finish(args)
+        return
     connections.close_all()
     env = {**os.environ, "MESSAGE_LOG_FLUSHER_THREAD": "1"}
     print(f"load average at the start: {os.getloadavg()} (2 cores, shared)", flush=True)
@@ -298,22 +356,30 @@ def main() -> None:
         drain()
         locker = psycopg.connect(DB_URL)  # a transaction held open while paused
         time.sleep(0.5)
-        pids = server_pids(server, {locker.info.backend_pid} | backend_of_poller)
+        exclude = {locker.info.backend_pid} | backend_of_poller
+        if args.pin:
+            print("pinned: gunicorn and the load on CPU 0, this bench and PostgreSQL's backends on CPU 1")
         for _ in range(args.rounds):
+            if args.pin:
+                pin(server, loader)
             locker.execute(f"LOCK TABLE {TABLE} IN SHARE MODE")
             time.sleep(0.3)  # batches already inside their INSERT finish first
-            start, cpu_start = time.time(), _servers.cpu_seconds(pids)
+            pids = server_pids(server, exclude)  # again: a backend may have been replaced
+            start, cpu_start = time.time(), cpu_by_pid(pids)
             time.sleep(args.seconds)
             windows["paused"].append((start, time.time()))
-            cpu["paused"] += _servers.cpu_seconds(pids) - cpu_start
+            cpu["paused"] += cpu_since(cpu_start)
             backlogs.append(queued())
             locker.rollback()  # the flushers go on
             drains.append(drain())
+            if args.pin:
+                pin(server, loader)
             time.sleep(0.3)
-            start, cpu_start = time.time(), _servers.cpu_seconds(pids)
+            pids = server_pids(server, exclude)
+            start, cpu_start = time.time(), cpu_by_pid(pids)
             time.sleep(args.seconds)
             windows["running"].append((start, time.time()))
-            cpu["running"] += _servers.cpu_seconds(pids) - cpu_start
+            cpu["running"] += cpu_since(cpu_start)
             # unmeasured: the rows answered at the slice's end get TAIL seconds to be
             # written before the next pause holds them (a longer lag still shows, capped)
             time.sleep(TAIL_SECONDS)
@@ -334,6 +400,13 @@ def main() -> None:
     report(done, windows, seen, backlogs, drains, result["errors"], cpu)
     split_batch_cost(account)
     print(f"load average at the end: {os.getloadavg()} (2 cores, shared)")
+    finish(args)
+
+
+def finish(args: argparse.Namespace) -> None:
+    import psycopg
+    from django.db import connections
+
     connections.close_all()
     if not args.keep:
         name = DB_URL.rsplit("/", 1)[1]
@@ -343,24 +416,41 @@ def main() -> None:
 
 
 def split_batch_cost(account) -> None:
-    """The flusher's statement timed, in this process: SPLIT_BATCHES batches of BATCH_SIZE
-    rows as the flusher builds them (JSON payload → model), each written as `_write` does
-    (`upkeep.insert_batch`: the INSERT and the conversation upsert from the batch, one
-    statement, one transaction); beside it, as a reference, a batch of the same shape
-    inserted alone (`bulk_create`, no conversation upkeep) — the difference is the upsert."""
-    from django.db import transaction
+    """Where a batch's CPU goes, in this process: SPLIT_BATCHES batches of BATCH_SIZE rows per
+    way of writing them, the ways interleaved, each batch in its own transaction (timed with
+    its commit):
+
+    - *models* (the flusher before: `json.loads` of each entry → an `InboundMessage` →
+      `upkeep.insert_batch`, Django's INSERT of every value as a parameter), and the same
+      rows inserted alone (`bulk_create`, no conversation upkeep) as a reference;
+    - *JSON* (the flusher now, `log_queue._insert_queued`: the queued payloads joined into one
+      JSON array parameter, `jsonb_to_record` in PostgreSQL), and its INSERT alone.
+
+    Per batch (medians; the backend's CPU is the sum over the batches / SPLIT_BATCHES, read
+    from /proc at 10 ms ticks): Python CPU building the rows (models only), Python CPU of the
+    statement (compiling it, adapting the parameters, waiting excluded: thread_time), the
+    PostgreSQL backend's CPU, and the wall time."""
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from messaging import log_queue
     from messaging.conversations import upkeep
     from messaging.models import InboundMessage
 
-    build, insert, upsert, cpu_insert, cpu_upsert = [], [], [], [], []
+    ways: tuple[str, ...] = ("models, INSERT alone", "models, with the upsert")
+    if hasattr(log_queue, "_insert_queued"):  # not in a checkout before it, run with this bench
+        ways += ("JSON, INSERT alone", "JSON, with the upsert")
+    build: dict[str, list[float]] = {way: [] for way in ways}
+    python: dict[str, list[float]] = {way: [] for way in ways}
+    wall: dict[str, list[float]] = {way: [] for way in ways}
+    backend_cpu = dict.fromkeys(ways, 0.0)
     base = FIRST_MSG_ID + 10**12
-    for batch in range(2 * SPLIT_BATCHES):  # even: insert alone (reference), odd: as `_write`
+    connection.ensure_connection()
+    backend = [connection.connection.info.backend_pid]
+    for batch in range(len(ways) * SPLIT_BATCHES):
+        way = ways[batch % len(ways)]
         now = timezone.now()
-        started = time.perf_counter()
-        rows = []
+        payloads = []
         for n in range(log_queue.BATCH_SIZE):
             msg_id = base + batch * log_queue.BATCH_SIZE + n
             fields = {
@@ -381,30 +471,44 @@ def split_batch_cost(account) -> None:
                 "processing_ms": 1.0,
                 "raw": {"MsgType": "text", "Content": "请问营业时间"},
             }
-            payload = json.dumps(log_queue.row_payload(fields), ensure_ascii=False)
-            rows.append(log_queue._row_from_payload(json.loads(payload)))
-        build.append(time.perf_counter() - started)
+            # as the queue carries it (`claim_and_queue`), as Redis hands it back: bytes
+            payloads.append(
+                json.dumps(log_queue.row_payload(fields), ensure_ascii=False, separators=(",", ":")).encode()
+            )
+        cpu = time.thread_time()
+        rows = []
+        if way.startswith("models"):
+            rows = [log_queue._row_from_payload(json.loads(p)) for p in payloads]
+        build[way].append(time.thread_time() - cpu)
+        started, cpu, cpu_backend = time.perf_counter(), time.thread_time(), _servers.cpu_seconds(backend)
         with transaction.atomic():
-            started, cpu = time.perf_counter(), time.thread_time()
-            if batch % 2 == 0:
+            if way == "models, INSERT alone":
                 InboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
-                insert.append(time.perf_counter() - started)
-                cpu_insert.append(time.thread_time() - cpu)
-            else:
+            elif way == "models, with the upsert":
                 upkeep.insert_batch(rows)
-                upsert.append(time.perf_counter() - started)
-                cpu_upsert.append(time.thread_time() - cpu)
+            elif way == "JSON, INSERT alone":
+                array = (b"[" + b",".join(payloads) + b"]").decode()
+                with connection.cursor() as cursor:
+                    cursor.execute(log_queue._queued_insert_sql(), [array, log_queue._queued_defaults()])
+            else:
+                log_queue._insert_queued(payloads)
+        python[way].append(time.thread_time() - cpu)
+        wall[way].append(time.perf_counter() - started)
+        backend_cpu[way] += _servers.cpu_seconds(backend) - cpu_backend
     size = log_queue.BATCH_SIZE
     print(
-        f"the flusher's work per {size}-row batch (300 users), median of {SPLIT_BATCHES}, in this process: "
-        f"rows from JSON {statistics.median(build) * 1000:.0f} ms; the batch INSERT alone "
-        f"{statistics.median(insert) * 1000:.0f} ms "
-        f"(Python CPU {statistics.median(cpu_insert) * 1000:.0f} ms); "
-        f"INSERT with the conversation upsert (one statement, as the flusher) "
-        f"{statistics.median(upsert) * 1000:.0f} ms "
-        f"(Python CPU {statistics.median(cpu_upsert) * 1000:.0f} ms)",
+        f"the flusher's work per {size}-row batch (300 users), in this process, medians of {SPLIT_BATCHES} "
+        "(backend CPU: mean), each batch a transaction with its commit:",
         flush=True,
     )
+    for way in ways:
+        print(
+            f"  {way:<24}: Python CPU rows from JSON {statistics.median(build[way]) * 1000:5.1f} ms + "
+            f"statement {statistics.median(python[way]) * 1000:5.1f} ms; PostgreSQL backend CPU "
+            f"{backend_cpu[way] / SPLIT_BATCHES * 1000:5.1f} ms; "
+            f"wall {statistics.median(wall[way]) * 1000:5.1f} ms",
+            flush=True,
+        )
 
 
 def report(done, windows, seen, backlogs, drains, errors, cpu) -> None:

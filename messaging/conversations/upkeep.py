@@ -36,7 +36,7 @@ What a row says:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import connection
 from django.db.models import Model
@@ -288,6 +288,10 @@ def insert_batch(rows: list[InboundMessage], *, now: datetime.datetime | None = 
     statement; returns the rows inserted. Run it inside a transaction. Pairs whose count needs the log (see
     `_batch_statement`) are recomputed by `refresh` in the same transaction.
 
+    The flusher's usual path hands PostgreSQL the queued JSON instead of model instances
+    (`log_queue._insert_queued` → `insert_with_conversations`); this one serves its
+    fallback (a batch the database refused, written again row by row) and SQLite.
+
     Not PostgreSQL (no data-modifying CTE): the insert, then `refresh` of the batch's pairs.
     """
     if not rows:
@@ -296,12 +300,23 @@ def insert_batch(rows: list[InboundMessage], *, now: datetime.datetime | None = 
         InboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
         refresh_for_messages(rows)
         return len(rows)
-    now = now or timezone.now()
     opts = InboundMessage._meta
     fields = [f for f in opts.concrete_fields if not f.generated and not (f.primary_key and f.db_returning)]
     query = InsertQuery(InboundMessage, on_conflict=OnConflict.IGNORE)
     query.insert_values(fields, list[Model](rows))
     [(insert_sql, insert_params)] = query.get_compiler(connection=connection).as_sql()
+    return insert_with_conversations(insert_sql, insert_params, now=now)
+
+
+def insert_with_conversations(
+    insert_sql: str, insert_params: Sequence, *, now: datetime.datetime | None = None
+) -> int:
+    """PostgreSQL: run `insert_sql` — an `INSERT INTO` the log `… ON CONFLICT DO NOTHING`,
+    without RETURNING, its values in `insert_params` (`%s` placeholders) — and the
+    conversation upsert of the rows it inserted, one statement (`_batch_statement`), then
+    `refresh` of the pairs that need the log; returns the rows inserted. Run it inside a
+    transaction."""
+    now = now or timezone.now()
     ops = connection.ops
     params = [
         *insert_params,
