@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import http.client
 import multiprocessing as mp
 import os
 import statistics
@@ -747,70 +746,24 @@ def start_gunicorn(url: str = LARGE_URL, *, flusher: bool = False) -> subprocess
     return _servers.start_gunicorn(PORT, env, extra_args=("--backlog", "512"))
 
 
-def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, stop, queue) -> None:
-    """Own process: 8 threads posting signed plaintext text pushes until `stop` is set;
-    `ready` is set once 200 have been answered (gunicorn's workers are warm by then)."""
-    from wechat.crypto import signature
-
-    done: list[tuple[float, float]] = []  # (finished at, latency)
-    errors = [0]
-    lock = threading.Lock()
-    counter = [first_id]
-
-    def run():
-        while not stop.is_set():
-            with lock:
-                msg_id = counter[0]
-                counter[0] += 1
-            now = str(int(time.time()))
-            nonce = str(msg_id % 10**9)
-            user = f"oLoad{msg_id % 300:04d}"
-            path = (
-                f"/wechat/{appid}/?signature={signature(token, now, nonce)}"
-                f"&timestamp={now}&nonce={nonce}&openid={user}"
-            )
-            body = (
-                f"<xml><ToUserName><![CDATA[{original_id}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{user}]]></FromUserName>"
-                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                f"<Content><![CDATA[请问{SEARCH_WORD}时间]]></Content>"
-                f"<MsgId>{msg_id}</MsgId></xml>"
-            ).encode()
-            started = time.time()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-                conn.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
-                response = conn.getresponse()
-                response.read()
-                conn.close()
-                ok = response.status == 200
-            except OSError:
-                ok = False
-            finished = time.time()
-            with lock:
-                if ok:
-                    done.append((finished, finished - started))
-                    if len(done) == 200:
-                        ready.set()
-                else:
-                    errors[0] += 1
-
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    queue.put({"done": done, "errors": errors[0]})
-
-
 def start_load(account, first_id: int):
-    """A load process (`load_worker`) posting to the callback, once it is warm; returns the
-    process, the event that stops it and the queue it reports on."""
+    """A load process (`_servers.signed_push_load`) posting to the callback, once it is
+    warm; returns the process, the event that stops it and the queue it reports on."""
     spawn = mp.get_context("spawn")  # the load process shares no connection with us
     ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
     loader = spawn.Process(
-        target=load_worker,
-        args=(account.appid, str(account.server_token), account.original_id, first_id, ready, stop, queue),
+        target=_servers.signed_push_load,
+        args=(
+            PORT,
+            account.appid,
+            str(account.server_token),
+            account.original_id,
+            first_id,
+            f"请问{SEARCH_WORD}时间",
+            ready,
+            stop,
+            queue,
+        ),
     )
     loader.start()
     if not ready.wait(120):
@@ -837,7 +790,7 @@ def lock_sampler(stop: threading.Event, found: list, waits: list) -> None:
 
 def rate(done: list, start: float, end: float) -> tuple[float, float, float, int]:
     """Requests/s, p99 and worst latency (ms) of requests that finished in [start, end)."""
-    inside = sorted(lat for at, lat in done if start <= at < end)
+    inside = sorted(lat for at, lat, _msg_id in done if start <= at < end)
     seconds = max(end - start, 1e-9)
     if not inside:
         return 0.0, 0.0, 0.0, 0
@@ -1044,7 +997,7 @@ def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
         _servers.stop_gunicorn(server)
     result = {}
     for state, spans in windows.items():
-        inside = sorted(lat for at, lat in done for start, end in spans if start <= at < end)
+        inside = sorted(lat for at, lat, _msg_id in done for start, end in spans if start <= at < end)
         total = sum(end - start for start, end in spans)
         result[state] = (len(inside) / total, inside[len(inside) // 2] * 1000 if inside else 0)
     return result
