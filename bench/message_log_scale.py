@@ -136,6 +136,17 @@ def parse_args():
         "--no-partition-drop", action="store_true", help="skip dropping a month's partition under load"
     )
     parser.add_argument(
+        "--partition-drop-only",
+        action="store_true",
+        help="with --reuse: only drop a month's partition under load (no pages)",
+    )
+    parser.add_argument(
+        "--drop-rows",
+        type=int,
+        default=500_000,
+        help="messages in the month the partition-drop phase adds and drops (one a second)",
+    )
+    parser.add_argument(
         "--chunk", type=int, default=1_000_000, help="rows per INSERT … generate_series statement"
     )
     parser.add_argument("--quick", action="store_true", help="200,000 instead of 2,000,000")
@@ -160,7 +171,10 @@ def parse_args():
     parser.add_argument(
         "--index-cost-only", action="store_true", help="only measure what the search index costs the callback"
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.partition_drop_only and (not args.reuse or args.no_partition_drop):
+        parser.error("--partition-drop-only needs --reuse (and not --no-partition-drop)")
+    return args
 
 
 # --- database -------------------------------------------------------------------------------
@@ -875,10 +889,13 @@ def drop_partition_under_load(world: World, args) -> dict | None:
         print(f"dropping a month's partition under callback load: skipped — {why}", flush=True)
         return None
     ranged = [row for row in log_partitions() if row[1] is not None]
-    if len(ranged) < 2:
-        print("dropping a month's partition under callback load: skipped — fewer than two partitions")
+    if len(ranged) < 1:
+        print("dropping a month's partition under callback load: skipped — no monthly partition")
         return None
+    added = add_month_to_drop(world, args.drop_rows, args.chunk)
+    ranged = [row for row in log_partitions() if row[1] is not None]
     oldest, low, high = ranged[0]
+    assert oldest == added, (oldest, added)  # the month added is the one dropped
     import zoneinfo
 
     from django.conf import settings
@@ -927,6 +944,35 @@ def drop_partition_under_load(world: World, args) -> dict | None:
         # a drop takes milliseconds: the second after it starts is what a lock would slow
         "second": rate(done, start, start + 1.0),
     }
+
+
+def add_month_to_drop(world: World, rows: int, chunk: int) -> str:
+    """A month before the oldest partition, with `rows` messages one a second up to its
+    end (the fill's statement, through the parent with every index): what the drop phase
+    drops. So the phase leaves the measured log as it found it and runs again on a --reuse
+    of the kept databases; its rows are a month's of a smaller account (500,000 ≈ 6 days
+    of a busy one), the drop's cost is the DETACH's lock and the files' removal."""
+    from django.db.models import Max
+
+    from messaging.models import InboundMessage
+
+    partitions, _why = partitioning()
+    _name, low, _high = next(row for row in log_partitions() if row[1] is not None)
+    assert rows <= 28 * 86_400, "one a second: at most four weeks fit in a month"
+    started = time.perf_counter()
+    # the month before the oldest, made as `ensure_ahead` makes a month
+    partitions._create(partitions.add_months(partitions.month_of(low), -1))
+    name, month_low, month_high = next(row for row in log_partitions() if row[1] is not None)
+    assert month_high == low, (name, month_high, low)
+    first = (InboundMessage.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+    fill_range(world, first, first + rows - 1, low - datetime.timedelta(seconds=1), "busy", chunk)
+    sql(f'ANALYZE "{name}"')
+    print(
+        f"  added {name} ({month_low:%Y-%m-%d} … {month_high:%Y-%m-%d}) with {rows:,} messages in "
+        f"{time.perf_counter() - started:.0f} s (load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return name
 
 
 def report_partition_drop(size: int, r: dict) -> None:
@@ -1059,11 +1105,11 @@ def main() -> None:
         sizes = [InboundMessage.objects.count()]
     measured: dict[int, dict] = {}
     try:
-        if not args.no_index_cost:
+        if not args.no_index_cost and not args.partition_drop_only:
             report_index_cost(index_cost(world))
         if args.index_cost_only:
             return
-        for size in sizes:
+        for size in sizes if not args.partition_drop_only else []:
             use_database(LARGE_DB)
             if not args.reuse:
                 took = grow_to(world, size, now, args.spread, args.chunk)
@@ -1076,7 +1122,7 @@ def main() -> None:
                 use_database(LARGE_DB)
                 prune = prune_under_load(world, args, now)
                 report_prune(size, prune)
-        if not args.no_partition_drop and not args.reuse:
+        if not args.no_partition_drop:  # on a --reuse run too: it drops only the month it adds
             use_database(LARGE_DB)
             dropped = drop_partition_under_load(world, args)
             if dropped:
