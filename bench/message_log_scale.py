@@ -986,7 +986,7 @@ def report_partition_drop(size: int, r: dict) -> None:
         f"dropping a month's partition at {size:,} rows under callback load: "
         f"drop_older_than({r['cutoff']}) dropped {r['dropped']} in {r['seconds'] * 1000:.0f} ms "
         f"(oldest partition {r['oldest']}: {low:%Y-%m-%d %H:%M} … {high:%Y-%m-%d %H:%M} UTC, "
-        f"{r['rows']:,} rows)"
+        f"{r['rows']:,} rows); load average {', '.join(f'{n:.1f}' for n in os.getloadavg())}"
     )
     print(f"  callback before: {b_rate:7.1f} msg/s, p99 {b_p99:6.1f} ms, worst {b_max:6.1f} ms")
     print(f"  callback during the drop: {d_n} answered, worst {d_max:6.1f} ms")
@@ -1134,6 +1134,8 @@ def main() -> None:
 
 
 def report_size(size: int, figures: dict) -> None:
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"pages at {size:,} rows measured; load average now {load} (1, 5, 15 min; 2 cores, shared)")
     print(f"{'page':<42}{'10,000 rows':>26}{f'{size:,} rows':>26}{'ratio':>8}{'SQL ms (10,000 / size)':>26}")
     verdicts = []
     limit = 0.150 if size <= 20_000_000 else 0.300
