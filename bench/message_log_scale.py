@@ -288,7 +288,7 @@ def cover_months(oldest: datetime.datetime, now: datetime.datetime) -> None:
     `partitions.ensure_ahead` creates this month and the next; older months are created
     here, each ending where the oldest existing one begins (so none overlap), one month
     long in the time zone the existing bounds are midnights of, named like the existing
-    ones. Nothing to do on a plain table or when a DEFAULT partition takes every row.
+    ones. Nothing to do on a plain table or when a DEFAULT partition alone takes every row.
     """
     import re
     import zoneinfo
@@ -299,8 +299,11 @@ def cover_months(oldest: datetime.datetime, now: datetime.datetime) -> None:
     if partitions is None:
         return
     partitions.ensure_ahead(now=now)
-    existing = log_partitions()
-    if not existing or any(low is None for _n, low, _h in existing):
+    # the DEFAULT partition (migration 0011 makes one) has no bounds: the oldest month is the
+    # first with bounds (returning here when a DEFAULT existed left every row older than the
+    # retention cutoff's month to the DEFAULT partition: 11 of 20 million rows)
+    existing = [row for row in log_partitions() if row[1] is not None]
+    if not existing:
         return
     name, low, _high = existing[0]
     zone = next(
@@ -947,12 +950,12 @@ def drop_partition_under_load(world: World, args) -> dict | None:
 
 
 def add_month_to_drop(world: World, rows: int, chunk: int) -> str:
-    """A month before the oldest partition, with `rows` messages one a second up to its
-    end (the fill's statement, through the parent with every index): what the drop phase
-    drops. So the phase leaves the measured log as it found it and runs again on a --reuse
+    """A month before the oldest partition and row, with `rows` messages one a second up
+    to its end (the fill's statement, through the parent with every index): what the drop
+    phase drops. So the phase leaves the measured log as it found it and runs again on a --reuse
     of the kept databases; its rows are a month's of a smaller account (500,000 ≈ 6 days
     of a busy one), the drop's cost is the DETACH's lock and the files' removal."""
-    from django.db.models import Max
+    from django.db.models import Max, Min
 
     from messaging.models import InboundMessage
 
@@ -960,12 +963,17 @@ def add_month_to_drop(world: World, rows: int, chunk: int) -> str:
     _name, low, _high = next(row for row in log_partitions() if row[1] is not None)
     assert rows <= 28 * 86_400, "one a second: at most four weeks fit in a month"
     started = time.perf_counter()
-    # the month before the oldest, made as `ensure_ahead` makes a month
-    partitions._create(partitions.add_months(partitions.month_of(low), -1))
+    # the month before the oldest partition and the oldest row (rows may sit in the DEFAULT
+    # partition), made as `ensure_ahead` makes a month (it scans the DEFAULT partition)
+    oldest_row = InboundMessage.objects.aggregate(at=Min("received_at"))["at"] or low
+    month = partitions.add_months(
+        min(partitions.month_of(low), partitions.month_of(oldest_row - datetime.timedelta(days=1))), -1
+    )
+    partitions._create(month)
     name, month_low, month_high = next(row for row in log_partitions() if row[1] is not None)
-    assert month_high == low, (name, month_high, low)
+    assert name == partitions.partition_name(month), (name, month)
     first = (InboundMessage.objects.aggregate(top=Max("id"))["top"] or 0) + 1
-    fill_range(world, first, first + rows - 1, low - datetime.timedelta(seconds=1), "busy", chunk)
+    fill_range(world, first, first + rows - 1, month_high - datetime.timedelta(seconds=1), "busy", chunk)
     sql(f'ANALYZE "{name}"')
     print(
         f"  added {name} ({month_low:%Y-%m-%d} … {month_high:%Y-%m-%d}) with {rows:,} messages in "
