@@ -306,14 +306,23 @@ def conversation_page(
     end = number * per_page + 1  # one more: whether a next page exists
     opened = now - MESSAGE_WINDOW  # a waiting row's last message is later (window = it + 48 h)
     parts = [
-        listed.filter(unanswered__gt=0, last_inbound_at__gt=opened).order_by("last_inbound_at", "openid"),
-        listed.filter(unanswered__gt=0, last_inbound_at__lte=opened).order_by("-last_inbound_at", "openid"),
-        listed.filter(unanswered=0).order_by("-last_inbound_at", "openid"),
+        listed.filter(unanswered__gt=0, last_inbound_at__gt=opened).order_by("last_inbound_at", "openid")
     ]
-    first, *rest = [part.values(*LIST_FIELDS, "rank", "urgent")[:end] for part in parts]
-    page = first.union(*rest, all=True).order_by(*LIST_ORDER)[end - per_page - 1 : end]
-    if not connections[listed.db].features.supports_slicing_ordering_in_compound:
+    if state != "waiting":  # the ranks a state leaves out are not walked (their filters contradict it)
+        parts.append(
+            listed.filter(unanswered__gt=0, last_inbound_at__lte=opened).order_by(
+                "-last_inbound_at", "openid"
+            )
+        )
+    if state not in ("waiting", "unanswered"):
+        parts.append(listed.filter(unanswered=0).order_by("-last_inbound_at", "openid"))
+    if len(parts) == 1:  # "waiting": one rank, its walk is the page
+        page = parts[0].values(*LIST_FIELDS)[end - per_page - 1 : end]
+    elif not connections[listed.db].features.supports_slicing_ordering_in_compound:
         page = listed.values(*LIST_FIELDS)[end - per_page - 1 : end]  # SQLite (`make run`): one sort
+    else:
+        first, *rest = [part.values(*LIST_FIELDS, "rank", "urgent")[:end] for part in parts]
+        page = first.union(*rest, all=True).order_by(*LIST_ORDER)[end - per_page - 1 : end]
     rows = [{key: row[key] for key in LIST_FIELDS} for row in page]
     return ListPage(
         rows=rows[:per_page],

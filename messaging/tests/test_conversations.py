@@ -320,7 +320,7 @@ def test_a_page_of_the_list_is_the_same_rows_in_the_same_order_read_rank_by_rank
     admin = UserFactory(is_superuser=True)
     whole = [(r["account_id"], r["openid"]) for r in selectors.conversations(user=admin, now=now)]
     assert len(whole) == 9
-    for state in ("", "unanswered"):
+    for state in ("", "unanswered", "waiting", "open"):
         expected = [
             (r["account_id"], r["openid"]) for r in selectors.conversations(user=admin, state=state, now=now)
         ]
