@@ -301,7 +301,7 @@ def cover_months(oldest: datetime.datetime, now: datetime.datetime) -> None:
     partitions.ensure_ahead(now=now)
     # the DEFAULT partition (migration 0011 makes one) has no bounds: the oldest month is the
     # first with bounds (returning here when a DEFAULT existed left every row older than the
-    # retention cutoff's month to the DEFAULT partition: 11 of 20 million rows)
+    # retention cutoff's month to the DEFAULT partition: 9.5 of 20 million rows)
     existing = [row for row in log_partitions() if row[1] is not None]
     if not existing:
         return
@@ -1146,7 +1146,10 @@ def report_size(size: int, figures: dict) -> None:
     print(f"pages at {size:,} rows measured; load average now {load} (1, 5, 15 min; 2 cores, shared)")
     print(f"{'page':<42}{'10,000 rows':>26}{f'{size:,} rows':>26}{'ratio':>8}{'SQL ms (10,000 / size)':>26}")
     verdicts = []
-    limit = 0.150 if size <= 20_000_000 else 0.300
+    # the 20,000,000-row targets up to 50,000,000: a --reuse run counts the rows the
+    # callback load of an earlier drop phase added (20,019,764 is the 20,000,000 size)
+    twenty = size < 50_000_000
+    limit = 0.150 if twenty else 0.300
     for label, by_db in figures.items():
         if label.startswith("_"):
             continue
@@ -1157,7 +1160,7 @@ def report_size(size: int, figures: dict) -> None:
             f"{t1 * 1000:>9.1f} ms {q1:>3} q {r1:>4} rows{ratio:>8.2f}"
             f"{s0 * 1000:>13.1f} / {s1 * 1000:.1f}"
         )
-        ok = t1 <= limit and q0 == q1 and (size > 20_000_000 or ratio <= 2.0)
+        ok = t1 <= limit and q0 == q1 and (not twenty or ratio <= 2.0)
         verdicts.append((label, ok))
     for name, label in ((SMALL_DB, "10,000"), (LARGE_DB, f"{size:,}")):
         backfill, refresh = figures["_rollup"][name]
@@ -1166,7 +1169,7 @@ def report_size(size: int, figures: dict) -> None:
             f"a run (today) {refresh * 1000:.1f} ms"
         )
     missed = [label for label, ok in verdicts if not ok]
-    target = "≤ 2× the 10,000-row time, ≤ 150 ms" if size <= 20_000_000 else "≤ 300 ms"
+    target = "≤ 2× the 10,000-row time, ≤ 150 ms" if twenty else "≤ 300 ms"
     print(
         f"target at {size:,} ({target}, equal queries): "
         + ("met" if not missed else "NOT met: " + "; ".join(missed))
