@@ -254,6 +254,8 @@ class ListPage:
     has_next: bool
     pages: int
     more: bool
+    #: the rows counted: all of them unless `more`
+    count: int
 
     @property
     def has_previous(self) -> bool:
@@ -330,6 +332,7 @@ def conversation_page(
         has_next=len(rows) > per_page,
         pages=pages,
         more=counted > COUNT_LIMIT,
+        count=min(counted, COUNT_LIMIT),
     )
 
 
