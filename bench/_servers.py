@@ -103,3 +103,67 @@ def cpu_seconds(pids: Iterable[int]) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return total / CLK_TCK
+
+
+def signed_push_load(
+    port: int, appid: str, token: str, original_id: str, first_id: int, content: str, ready, stop, queue
+) -> None:
+    """Own process (the target of a spawned `Process`): 8 threads posting signed plaintext
+    text pushes (`content`, MsgIds from `first_id`, 300 users) to the callback on
+    127.0.0.1:`port` until `stop` is set; `ready` is set once 200 have been answered
+    (gunicorn's workers are warm by then). Puts {"done": [(answered at, latency in s,
+    MsgId) of every push answered 200], "errors": count} on `queue`."""
+    import http.client
+    import threading
+
+    from wechat.crypto import signature
+
+    done: list[tuple[float, float, int]] = []
+    errors = [0]
+    lock = threading.Lock()
+    counter = [first_id]
+
+    def run():
+        while not stop.is_set():
+            with lock:
+                msg_id = counter[0]
+                counter[0] += 1
+            now = str(int(time.time()))
+            nonce = str(msg_id % 10**9)
+            user = f"oLoad{msg_id % 300:04d}"
+            path = (
+                f"/wechat/{appid}/?signature={signature(token, now, nonce)}"
+                f"&timestamp={now}&nonce={nonce}&openid={user}"
+            )
+            body = (
+                f"<xml><ToUserName><![CDATA[{original_id}]]></ToUserName>"
+                f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                f"<Content><![CDATA[{content}]]></Content>"
+                f"<MsgId>{msg_id}</MsgId></xml>"
+            ).encode()
+            started = time.time()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+                ok = response.status == 200
+            except OSError:
+                ok = False
+            finished = time.time()
+            with lock:
+                if ok:
+                    done.append((finished, finished - started, msg_id))
+                    if len(done) == 200:
+                        ready.set()
+                else:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put({"done": done, "errors": errors[0]})

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import http.client
 import json
 import multiprocessing as mp
 import os
@@ -164,63 +163,6 @@ def create_world(rows: int):
 
 
 # --- load -----------------------------------------------------------------------------------
-def load_worker(appid: str, token: str, original_id: str, ready, stop, queue) -> None:
-    """Own process: 8 threads posting signed plaintext text pushes until `stop` is set.
-
-    Reports (answered at, latency, MsgId) of every push answered 200."""
-    from wechat.crypto import signature
-
-    done: list[tuple[float, float, int]] = []
-    errors = [0]
-    lock = threading.Lock()
-    counter = [FIRST_MSG_ID]
-
-    def run():
-        while not stop.is_set():
-            with lock:
-                msg_id = counter[0]
-                counter[0] += 1
-            now = str(int(time.time()))
-            nonce = str(msg_id % 10**9)
-            user = f"oLoad{msg_id % 300:04d}"
-            path = (
-                f"/wechat/{appid}/?signature={signature(token, now, nonce)}"
-                f"&timestamp={now}&nonce={nonce}&openid={user}"
-            )
-            body = (
-                f"<xml><ToUserName><![CDATA[{original_id}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{user}]]></FromUserName>"
-                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                f"<Content><![CDATA[请问营业时间]]></Content>"
-                f"<MsgId>{msg_id}</MsgId></xml>"
-            ).encode()
-            started = time.time()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-                conn.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
-                response = conn.getresponse()
-                response.read()
-                conn.close()
-                ok = response.status == 200
-            except OSError:
-                ok = False
-            finished = time.time()
-            with lock:
-                if ok:
-                    done.append((finished, finished - started, msg_id))
-                    if len(done) == 200:
-                        ready.set()
-                else:
-                    errors[0] += 1
-
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    queue.put({"done": done, "errors": errors[0]})
-
-
 def poll_visible(stop: threading.Event, seen: dict[int, float], account_id: int, backend: set[int]) -> None:
     """Every POLL_SECONDS: the load's rows now visible, with the time first seen.
 
@@ -337,9 +279,19 @@ def main() -> None:
     server = _servers.start_gunicorn(PORT, env, extra_args=("--backlog", "512"))
     spawn = mp.get_context("spawn")
     ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
-    loader = spawn.Process(
-        target=load_worker,
-        args=(account.appid, str(account.server_token), account.original_id, ready, stop, queue),
+    loader = spawn.Process(  # 8 threads of signed text pushes; reports (answered at, latency, MsgId)
+        target=_servers.signed_push_load,
+        args=(
+            PORT,
+            account.appid,
+            str(account.server_token),
+            account.original_id,
+            FIRST_MSG_ID,
+            "请问营业时间",
+            ready,
+            stop,
+            queue,
+        ),
     )
     seen: dict[int, float] = {}
     backend_of_poller: set[int] = set()

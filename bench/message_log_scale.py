@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import http.client
 import multiprocessing as mp
 import os
 import statistics
@@ -137,6 +136,17 @@ def parse_args():
         "--no-partition-drop", action="store_true", help="skip dropping a month's partition under load"
     )
     parser.add_argument(
+        "--partition-drop-only",
+        action="store_true",
+        help="with --reuse: only drop a month's partition under load (no pages)",
+    )
+    parser.add_argument(
+        "--drop-rows",
+        type=int,
+        default=500_000,
+        help="messages in the month the partition-drop phase adds and drops (one a second)",
+    )
+    parser.add_argument(
         "--chunk", type=int, default=1_000_000, help="rows per INSERT … generate_series statement"
     )
     parser.add_argument("--quick", action="store_true", help="200,000 instead of 2,000,000")
@@ -161,7 +171,10 @@ def parse_args():
     parser.add_argument(
         "--index-cost-only", action="store_true", help="only measure what the search index costs the callback"
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.partition_drop_only and (not args.reuse or args.no_partition_drop):
+        parser.error("--partition-drop-only needs --reuse (and not --no-partition-drop)")
+    return args
 
 
 # --- database -------------------------------------------------------------------------------
@@ -275,7 +288,7 @@ def cover_months(oldest: datetime.datetime, now: datetime.datetime) -> None:
     `partitions.ensure_ahead` creates this month and the next; older months are created
     here, each ending where the oldest existing one begins (so none overlap), one month
     long in the time zone the existing bounds are midnights of, named like the existing
-    ones. Nothing to do on a plain table or when a DEFAULT partition takes every row.
+    ones. Nothing to do on a plain table or when a DEFAULT partition alone takes every row.
     """
     import re
     import zoneinfo
@@ -286,8 +299,11 @@ def cover_months(oldest: datetime.datetime, now: datetime.datetime) -> None:
     if partitions is None:
         return
     partitions.ensure_ahead(now=now)
-    existing = log_partitions()
-    if not existing or any(low is None for _n, low, _h in existing):
+    # the DEFAULT partition (migration 0011 makes one) has no bounds: the oldest month is the
+    # first with bounds (returning here when a DEFAULT existed left every row older than the
+    # retention cutoff's month to the DEFAULT partition: 9.5 of 20 million rows)
+    existing = [row for row in log_partitions() if row[1] is not None]
+    if not existing:
         return
     name, low, _high = existing[0]
     zone = next(
@@ -747,70 +763,24 @@ def start_gunicorn(url: str = LARGE_URL, *, flusher: bool = False) -> subprocess
     return _servers.start_gunicorn(PORT, env, extra_args=("--backlog", "512"))
 
 
-def load_worker(appid: str, token: str, original_id: str, first_id: int, ready, stop, queue) -> None:
-    """Own process: 8 threads posting signed plaintext text pushes until `stop` is set;
-    `ready` is set once 200 have been answered (gunicorn's workers are warm by then)."""
-    from wechat.crypto import signature
-
-    done: list[tuple[float, float]] = []  # (finished at, latency)
-    errors = [0]
-    lock = threading.Lock()
-    counter = [first_id]
-
-    def run():
-        while not stop.is_set():
-            with lock:
-                msg_id = counter[0]
-                counter[0] += 1
-            now = str(int(time.time()))
-            nonce = str(msg_id % 10**9)
-            user = f"oLoad{msg_id % 300:04d}"
-            path = (
-                f"/wechat/{appid}/?signature={signature(token, now, nonce)}"
-                f"&timestamp={now}&nonce={nonce}&openid={user}"
-            )
-            body = (
-                f"<xml><ToUserName><![CDATA[{original_id}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{user}]]></FromUserName>"
-                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                f"<Content><![CDATA[请问{SEARCH_WORD}时间]]></Content>"
-                f"<MsgId>{msg_id}</MsgId></xml>"
-            ).encode()
-            started = time.time()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-                conn.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
-                response = conn.getresponse()
-                response.read()
-                conn.close()
-                ok = response.status == 200
-            except OSError:
-                ok = False
-            finished = time.time()
-            with lock:
-                if ok:
-                    done.append((finished, finished - started))
-                    if len(done) == 200:
-                        ready.set()
-                else:
-                    errors[0] += 1
-
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    queue.put({"done": done, "errors": errors[0]})
-
-
 def start_load(account, first_id: int):
-    """A load process (`load_worker`) posting to the callback, once it is warm; returns the
-    process, the event that stops it and the queue it reports on."""
+    """A load process (`_servers.signed_push_load`) posting to the callback, once it is
+    warm; returns the process, the event that stops it and the queue it reports on."""
     spawn = mp.get_context("spawn")  # the load process shares no connection with us
     ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
     loader = spawn.Process(
-        target=load_worker,
-        args=(account.appid, str(account.server_token), account.original_id, first_id, ready, stop, queue),
+        target=_servers.signed_push_load,
+        args=(
+            PORT,
+            account.appid,
+            str(account.server_token),
+            account.original_id,
+            first_id,
+            f"请问{SEARCH_WORD}时间",
+            ready,
+            stop,
+            queue,
+        ),
     )
     loader.start()
     if not ready.wait(120):
@@ -837,7 +807,7 @@ def lock_sampler(stop: threading.Event, found: list, waits: list) -> None:
 
 def rate(done: list, start: float, end: float) -> tuple[float, float, float, int]:
     """Requests/s, p99 and worst latency (ms) of requests that finished in [start, end)."""
-    inside = sorted(lat for at, lat in done if start <= at < end)
+    inside = sorted(lat for at, lat, _msg_id in done if start <= at < end)
     seconds = max(end - start, 1e-9)
     if not inside:
         return 0.0, 0.0, 0.0, 0
@@ -922,10 +892,13 @@ def drop_partition_under_load(world: World, args) -> dict | None:
         print(f"dropping a month's partition under callback load: skipped — {why}", flush=True)
         return None
     ranged = [row for row in log_partitions() if row[1] is not None]
-    if len(ranged) < 2:
-        print("dropping a month's partition under callback load: skipped — fewer than two partitions")
+    if len(ranged) < 1:
+        print("dropping a month's partition under callback load: skipped — no monthly partition")
         return None
+    added = add_month_to_drop(world, args.drop_rows, args.chunk)
+    ranged = [row for row in log_partitions() if row[1] is not None]
     oldest, low, high = ranged[0]
+    assert oldest == added, (oldest, added)  # the month added is the one dropped
     import zoneinfo
 
     from django.conf import settings
@@ -976,6 +949,40 @@ def drop_partition_under_load(world: World, args) -> dict | None:
     }
 
 
+def add_month_to_drop(world: World, rows: int, chunk: int) -> str:
+    """A month before the oldest partition and row, with `rows` messages one a second up
+    to its end (the fill's statement, through the parent with every index): what the drop
+    phase drops. So the phase leaves the measured log as it found it and runs again on a --reuse
+    of the kept databases; its rows are a month's of a smaller account (500,000 ≈ 6 days
+    of a busy one), the drop's cost is the DETACH's lock and the files' removal."""
+    from django.db.models import Max, Min
+
+    from messaging.models import InboundMessage
+
+    partitions, _why = partitioning()
+    _name, low, _high = next(row for row in log_partitions() if row[1] is not None)
+    assert rows <= 28 * 86_400, "one a second: at most four weeks fit in a month"
+    started = time.perf_counter()
+    # the month before the oldest partition and the oldest row (rows may sit in the DEFAULT
+    # partition), made as `ensure_ahead` makes a month (it scans the DEFAULT partition)
+    oldest_row = InboundMessage.objects.aggregate(at=Min("received_at"))["at"] or low
+    month = partitions.add_months(
+        min(partitions.month_of(low), partitions.month_of(oldest_row - datetime.timedelta(days=1))), -1
+    )
+    partitions._create(month)
+    name, month_low, month_high = next(row for row in log_partitions() if row[1] is not None)
+    assert name == partitions.partition_name(month), (name, month)
+    first = (InboundMessage.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+    fill_range(world, first, first + rows - 1, month_high - datetime.timedelta(seconds=1), "busy", chunk)
+    sql(f'ANALYZE "{name}"')
+    print(
+        f"  added {name} ({month_low:%Y-%m-%d} … {month_high:%Y-%m-%d}) with {rows:,} messages in "
+        f"{time.perf_counter() - started:.0f} s (load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return name
+
+
 def report_partition_drop(size: int, r: dict) -> None:
     b_rate, b_p99, b_max, _n = r["before"]
     _d_rate, _d_p99, d_max, d_n = r["during"]
@@ -987,7 +994,7 @@ def report_partition_drop(size: int, r: dict) -> None:
         f"dropping a month's partition at {size:,} rows under callback load: "
         f"drop_older_than({r['cutoff']}) dropped {r['dropped']} in {r['seconds'] * 1000:.0f} ms "
         f"(oldest partition {r['oldest']}: {low:%Y-%m-%d %H:%M} … {high:%Y-%m-%d %H:%M} UTC, "
-        f"{r['rows']:,} rows)"
+        f"{r['rows']:,} rows); load average {', '.join(f'{n:.1f}' for n in os.getloadavg())}"
     )
     print(f"  callback before: {b_rate:7.1f} msg/s, p99 {b_p99:6.1f} ms, worst {b_max:6.1f} ms")
     print(f"  callback during the drop: {d_n} answered, worst {d_max:6.1f} ms")
@@ -1044,7 +1051,7 @@ def index_cost(world: World, rounds: int = 4, seconds: float = 5.0) -> dict:
         _servers.stop_gunicorn(server)
     result = {}
     for state, spans in windows.items():
-        inside = sorted(lat for at, lat in done for start, end in spans if start <= at < end)
+        inside = sorted(lat for at, lat, _msg_id in done for start, end in spans if start <= at < end)
         total = sum(end - start for start, end in spans)
         result[state] = (len(inside) / total, inside[len(inside) // 2] * 1000 if inside else 0)
     return result
@@ -1106,11 +1113,11 @@ def main() -> None:
         sizes = [InboundMessage.objects.count()]
     measured: dict[int, dict] = {}
     try:
-        if not args.no_index_cost:
+        if not args.no_index_cost and not args.partition_drop_only:
             report_index_cost(index_cost(world))
         if args.index_cost_only:
             return
-        for size in sizes:
+        for size in sizes if not args.partition_drop_only else []:
             use_database(LARGE_DB)
             if not args.reuse:
                 took = grow_to(world, size, now, args.spread, args.chunk)
@@ -1123,7 +1130,7 @@ def main() -> None:
                 use_database(LARGE_DB)
                 prune = prune_under_load(world, args, now)
                 report_prune(size, prune)
-        if not args.no_partition_drop and not args.reuse:
+        if not args.no_partition_drop:  # on a --reuse run too: it drops only the month it adds
             use_database(LARGE_DB)
             dropped = drop_partition_under_load(world, args)
             if dropped:
@@ -1135,9 +1142,14 @@ def main() -> None:
 
 
 def report_size(size: int, figures: dict) -> None:
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"pages at {size:,} rows measured; load average now {load} (1, 5, 15 min; 2 cores, shared)")
     print(f"{'page':<42}{'10,000 rows':>26}{f'{size:,} rows':>26}{'ratio':>8}{'SQL ms (10,000 / size)':>26}")
     verdicts = []
-    limit = 0.150 if size <= 20_000_000 else 0.300
+    # the 20,000,000-row targets up to 50,000,000: a --reuse run counts the rows the
+    # callback load of an earlier drop phase added (20,019,764 is the 20,000,000 size)
+    twenty = size < 50_000_000
+    limit = 0.150 if twenty else 0.300
     for label, by_db in figures.items():
         if label.startswith("_"):
             continue
@@ -1148,7 +1160,7 @@ def report_size(size: int, figures: dict) -> None:
             f"{t1 * 1000:>9.1f} ms {q1:>3} q {r1:>4} rows{ratio:>8.2f}"
             f"{s0 * 1000:>13.1f} / {s1 * 1000:.1f}"
         )
-        ok = t1 <= limit and q0 == q1 and (size > 20_000_000 or ratio <= 2.0)
+        ok = t1 <= limit and q0 == q1 and (not twenty or ratio <= 2.0)
         verdicts.append((label, ok))
     for name, label in ((SMALL_DB, "10,000"), (LARGE_DB, f"{size:,}")):
         backfill, refresh = figures["_rollup"][name]
@@ -1157,7 +1169,7 @@ def report_size(size: int, figures: dict) -> None:
             f"a run (today) {refresh * 1000:.1f} ms"
         )
     missed = [label for label, ok in verdicts if not ok]
-    target = "≤ 2× the 10,000-row time, ≤ 150 ms" if size <= 20_000_000 else "≤ 300 ms"
+    target = "≤ 2× the 10,000-row time, ≤ 150 ms" if twenty else "≤ 300 ms"
     print(
         f"target at {size:,} ({target}, equal queries): "
         + ("met" if not missed else "NOT met: " + "; ".join(missed))

@@ -186,6 +186,15 @@ class Conversation(models.Model):
                 name="messaging_conversation_waiting",
                 condition=models.Q(unanswered__gt=0),
             ),
+            # the list's ranks walked in order (`selectors.conversation_page`, issue 30)
+            models.Index(
+                fields=["last_inbound_at"],
+                name="messaging_conv_unanswered",
+                condition=models.Q(unanswered__gt=0),
+            ),
+            models.Index(
+                fields=["last_inbound_at"], name="messaging_conv_answered", condition=models.Q(unanswered=0)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,10 +9,9 @@ the account must be visible to the user (`accounts.selectors.accounts_visible_to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -70,14 +69,18 @@ def conversation_list(request: HttpRequest, admin_context: dict):
     if state not in ("", "unanswered", "waiting", "open"):
         state = ""
     search = request.GET.get("q", "")[:MAX_OPENID_LENGTH]
-    rows = selectors.conversations(user=request.user, account_id=account_id, search=search, state=state)
-    paginator: Paginator[dict[str, Any]] = Paginator(rows, 50)
-    page = paginator.get_page(request.GET.get("page"))
+    try:
+        number = int(request.GET.get("page") or 1)
+    except ValueError:
+        number = 1
+    page = selectors.conversation_page(
+        user=request.user, number=number, account_id=account_id, search=search, state=state
+    )
     context = {
         **admin_context,
         "title": _("Conversations"),
         "page": page,
-        "rows": selectors.with_accounts(list(page.object_list)),
+        "rows": selectors.with_accounts(page.rows),
         "accounts": accounts,
         "account_id": account_id,
         "state": state,

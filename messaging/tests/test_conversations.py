@@ -302,6 +302,49 @@ def test_unanswered_conversations_come_first_the_soonest_closing_on_top(account)
     ][:1] == ["oUrgent0000000001"]
 
 
+@pytest.mark.django_db
+def test_a_page_of_the_list_is_the_same_rows_in_the_same_order_read_rank_by_rank(
+    account, client, monkeypatch
+):
+    """Issue 30: `conversation_page` walks each rank (waiting, unanswered and closed,
+    answered) along its index to the page's end and sorts only those; its pages are the
+    pages of `conversations`, and the count stops at COUNT_LIMIT rows ("more than")."""
+    now = timezone.now()
+    other = OfficialAccountFactory(name="另一个号")
+    for n in range(9):  # three of each rank, two accounts, times that tie
+        wrote = now - datetime.timedelta(hours=[1, 5, 30, 60, 70, 100, 3, 3, 40][n])
+        user_wrote(account if n % 2 else other, f"oPage{n:012d}", at=wrote)
+        if n >= 6:
+            sent(account if n % 2 else other, f"oPage{n:012d}", at=wrote + datetime.timedelta(minutes=5))
+    upkeep.repair(now=now, since=datetime.timedelta(days=8))
+    admin = UserFactory(is_superuser=True)
+    whole = [(r["account_id"], r["openid"]) for r in selectors.conversations(user=admin, now=now)]
+    assert len(whole) == 9
+    for state in ("", "unanswered", "waiting", "open"):
+        expected = [
+            (r["account_id"], r["openid"]) for r in selectors.conversations(user=admin, state=state, now=now)
+        ]
+        pages = []
+        for number in range(1, 10):
+            page = selectors.conversation_page(user=admin, number=number, per_page=2, state=state, now=now)
+            pages += [(r["account_id"], r["openid"]) for r in page.rows]
+            if not page.has_next:
+                break
+        assert pages == expected, state
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 4)
+    page = selectors.conversation_page(user=admin, number=1, per_page=2, now=now)
+    assert (page.pages, page.more, page.has_next) == (2, True, True)
+    page = selectors.conversation_page(user=admin, number=5, per_page=2, now=now)  # past the counted pages
+    assert (len(page.rows), page.has_next) == (1, False)
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 1000)
+    page = selectors.conversation_page(user=admin, number=9, per_page=2, now=now)  # past the end: the last
+    assert (page.number, page.pages, page.more, len(page.rows)) == (5, 5, False, 1)
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 4)
+    client.force_login(admin)
+    response = client.get("/admin/messaging/outboundmessage/conversations/", {"page": 2})
+    assert "第 2 页，共超过 1 页" in response.content.decode()  # 50 a page, 4 counted: "more than"
+
+
 # --- access ---------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_operators_may_reply_finance_may_not():

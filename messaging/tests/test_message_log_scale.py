@@ -137,23 +137,63 @@ def test_a_common_word_with_a_rare_number_goes_through_the_index_for_both(admin_
         cursor.execute("ANALYZE messaging_inboundmessage")
     monkeypatch.setattr(messaging.search, "COMMON_MATCHES", 6)
 
-    def search(q) -> tuple[set, str]:
-        with CaptureQueriesContext(connection) as queries:
-            pks = {m.pk for m in found(admin_client, q=q)}
-        page = [
-            q["sql"]
-            for q in queries.captured_queries
-            if q["sql"].startswith('SELECT "messaging_inboundmessage"."id"')
-        ][-1]
-        return pks, page
-
-    pks, page = search("hello")
+    pks, page, _probes = searched(admin_client, "hello")
     assert len(pks) == 7 and "@>" not in page  # common: the walk
-    pks, page = search("hello 777")
+    pks, page, probes = searched(admin_client, "hello 777")
     assert pks == {wanted.pk}  # together rare: the index, both terms in ONE containment
-    assert "messaging_search_bigrams('hello 777', '')" in page, page
-    pks, page = search("hello there")  # each common, together 6 (the product guesses 5.25)
+    assert ["messaging_search_bigrams('hello 777', '')" in probe for probe in probes] == [True], probes
+    pks, page, _probes = searched(
+        admin_client, "hello there"
+    )  # each common, together 6 (the product guesses 5.25)
     assert len(pks) == 6 and "@>" not in page
+
+
+def searched(client, q) -> tuple[set, str, list[str]]:
+    """(ids found, the page's SQL, the SQL of every query that reads the bigram index)."""
+    with CaptureQueriesContext(connection) as queries:
+        pks = {m.pk for m in found(client, q=q)}
+    page = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith(
+            'SELECT "messaging_inboundmessage"."id", "messaging_inboundmessage"."account_id"'
+        )
+    ][-1]
+    probes = [query["sql"] for query in queries.captured_queries if "@>" in query["sql"]]
+    return pks, page, probes
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_the_page_of_several_rare_terms_is_the_probes_rows_by_primary_key(admin_client, monkeypatch):
+    """Issue 30 at 20,000,000 rows: "hello 777" read the GIN index twice (the bounded
+    probe, then the page: 41 → 200 ms). The probe now returns the keys of what it found
+    (fewer than COMMON_MATCHES) and the page is those rows by primary key: one query reads
+    the index, the page filters by the probe's ids, the same rows are found, and the
+    request makes as many queries whether the probe finds rows or none."""
+    import messaging.search
+
+    account = OfficialAccountFactory()
+    for n in range(6):
+        log(account, n, content=f"hello there {n}")
+    wanted = log(account, 6, content="hello 777 ok")
+    near = log(account, 7, content="hello 7 77")  # holds every bigram, not the words: a candidate only
+    log(account, 8, content="order 777")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_inboundmessage")
+    monkeypatch.setattr(messaging.search, "COMMON_MATCHES", 6)
+    with CaptureQueriesContext(connection) as counted:
+        pks, page, probes = searched(admin_client, "hello 777")
+    assert pks == {wanted.pk}
+    assert len(probes) == 1 and "messaging_search_bigrams('hello 777', '')" in probes[0], probes
+    assert "messaging_search_bigrams" not in page, page  # the index is not read again
+    ids = re.search(r'"messaging_inboundmessage"\."id" = ANY\(\'\{([0-9,]*)\}\'', page)
+    assert ids, page
+    assert {int(pk) for pk in ids.group(1).split(",")} == {wanted.pk, near.pk}  # the probe's rows
+    with CaptureQueriesContext(connection) as none_found:
+        pks, page, _probes = searched(admin_client, "hello 778")
+    assert pks == set() and "= ANY('{}'" in page  # no candidate: the page is still one query
+    assert len(none_found.captured_queries) == len(counted.captured_queries)
 
 
 @postgres_only
@@ -171,14 +211,10 @@ def test_terms_that_look_common_together_but_never_meet_go_through_the_index(adm
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE messaging_inboundmessage")
     monkeypatch.setattr(messaging.search, "COMMON_MATCHES", 2)  # 12 rows × ½ × ½ = 3 ≥ 2
-    with CaptureQueriesContext(connection) as queries:
-        assert found(admin_client, q="hello 777") == []
-    page = [
-        q["sql"]
-        for q in queries.captured_queries
-        if q["sql"].startswith('SELECT "messaging_inboundmessage"."id"')
-    ]
-    assert "messaging_search_bigrams('hello 777', '')" in page[-1], page[-1]
+    pks, page, probes = searched(admin_client, "hello 777")
+    assert pks == set()
+    assert ["messaging_search_bigrams('hello 777', '')" in probe for probe in probes] == [True], probes
+    assert "= ANY(" in page and "@>" not in page, page  # the probe's (no) rows, not a walk
 
 
 @postgres_only

@@ -33,7 +33,9 @@ def rows_behind(client, url: str) -> int:
     if "cl" in response.context_data:
         return response.context_data["cl"].queryset.count()
     if "page" in response.context_data:  # the conversation workspace: a page of its own
-        return response.context_data["page"].paginator.count
+        page = response.context_data["page"]
+        assert not page.more  # counted up to COUNT_LIMIT rows: all of them here
+        return page.count
     raise AssertionError(f"{url} ({resolve(url.split('?')[0]).url_name}) is not a list page")
 
 
