@@ -81,6 +81,7 @@ def client_for(account: OfficialAccount, *, token_reuse_seconds: float = 0.0) ->
         token_source=account.token_source,
         timeout=_timeout(),
         max_attempts=settings.WECHAT_HTTP_MAX_ATTEMPTS,
+        backoff_seconds=settings.WECHAT_HTTP_BACKOFF_SECONDS,
         token_reuse_seconds=token_reuse_seconds,
     )
 

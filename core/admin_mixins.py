@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -110,3 +111,46 @@ def install_changelist_header_cache() -> None:
     result_headers.cached = True  # type: ignore[attr-defined]
     result_headers.original = original  # type: ignore[attr-defined]
     unfold_list.result_headers = result_headers
+
+
+#: set while Django's `AdminSite.each_context` runs (see install_lazy_available_apps)
+_IN_EACH_CONTEXT: ContextVar[bool] = ContextVar("wxadmin_in_each_context", default=False)
+
+
+def install_lazy_available_apps() -> None:
+    """Every admin page builds Django's app list only if its template reads it (issue 21).
+
+    `AdminSite.each_context` puts `available_apps` (`get_app_list`: every registered model's
+    permissions and two reversed URLs each, some 90 `reverse` calls) in the context of
+    every admin page. With unfold and our sidebar (settings.UNFOLD["SIDEBAR"]) no template
+    reads it, unless the sidebar is empty for the user (then unfold lists the apps) or
+    "show_all_applications" is on. Inside `each_context` the list is a lazy object, built
+    on first use with the same request, so those templates see what they saw; every other
+    caller of `get_app_list` (the index, an app's index, the search) gets the list itself.
+    Called once from wxadmin.apps.
+    """
+    from django.contrib.admin.sites import AdminSite
+    from django.utils.functional import SimpleLazyObject
+
+    if getattr(AdminSite.each_context, "lazy_available_apps", False):
+        return
+    original_each_context = AdminSite.each_context
+    original_get_app_list = AdminSite.get_app_list
+
+    def each_context(self: AdminSite, request: HttpRequest) -> dict[str, Any]:
+        token = _IN_EACH_CONTEXT.set(True)
+        try:
+            return original_each_context(self, request)
+        finally:
+            _IN_EACH_CONTEXT.reset(token)
+
+    def get_app_list(self: AdminSite, request: HttpRequest, app_label: str | None = None) -> Any:
+        if _IN_EACH_CONTEXT.get():
+            return SimpleLazyObject(lambda: original_get_app_list(self, request, app_label))
+        return original_get_app_list(self, request, app_label)
+
+    each_context.lazy_available_apps = True  # type: ignore[attr-defined]
+    each_context.original = original_each_context  # type: ignore[attr-defined]
+    get_app_list.original = original_get_app_list  # type: ignore[attr-defined]
+    AdminSite.each_context = each_context  # type: ignore[method-assign]
+    AdminSite.get_app_list = get_app_list  # type: ignore[method-assign]

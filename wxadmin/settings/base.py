@@ -293,6 +293,9 @@ WECHAT_TOKEN_WAIT_SECONDS = env.int("WECHAT_TOKEN_WAIT_SECONDS", default=15)
 WECHAT_HTTP_CONNECT_TIMEOUT = env.float("WECHAT_HTTP_CONNECT_TIMEOUT", default=3.05)
 WECHAT_HTTP_READ_TIMEOUT = env.float("WECHAT_HTTP_READ_TIMEOUT", default=10.0)
 WECHAT_HTTP_MAX_ATTEMPTS = env.int("WECHAT_HTTP_MAX_ATTEMPTS", default=3)
+# Before the 2nd, 3rd… attempt after a temporary error: this many seconds, doubling each time
+# (with up to 25 % jitter).
+WECHAT_HTTP_BACKOFF_SECONDS = env.float("WECHAT_HTTP_BACKOFF_SECONDS", default=0.5)
 # The beat task refreshes, ahead of time, tokens expiring within this window,
 # spreading the refreshes over the spread; accounts whose last fetch failed for a
 # lasting reason (wrong secret, IP whitelist) wait the back-off unless their

@@ -191,3 +191,71 @@ def test_staff_are_assigned_from_their_own_page_one_by_one_or_by_entity(admin_cl
     data.update(assigned_accounts=[of_entity[0].pk], assign_entities=[])
     assert admin_client.post(url, data).status_code == 302
     assert list(staff.assigned_accounts.all()) == [of_entity[0]]  # what the page says, nothing more
+
+
+def test_the_sidebar_is_built_once_and_each_user_sees_only_their_entries(admin_user, monkeypatch):
+    """issue 21: the entries (links, titles) are built once per language and kept; which of
+    them a user sees is decided on every request, so a cached sidebar shows one user nothing
+    another's permissions opened."""
+    calls = []
+    original = navigation.reverse
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(navigation, "reverse", counting)
+    navigation._BUILT.clear()
+    operator = UserFactory(groups=["Operators"])
+    nobody = UserFactory()  # staff without a permission
+    users = reverse("admin:auth_user_changelist")
+    menus = reverse("admin:menus_menu_changelist")
+    root = _links(navigation.sidebar(_request(admin_user)))
+    built = len(calls)
+    assert built > 50  # every entry's link, once
+    for _ in range(2):
+        assert users not in _links(navigation.sidebar(_request(operator)))
+        assert menus in _links(navigation.sidebar(_request(operator)))
+        assert not {users, menus} & set(_links(navigation.sidebar(_request(nobody))))
+        assert _links(navigation.sidebar(_request(admin_user))) == root
+    assert users in root and len(calls) == built  # nothing reversed again
+
+
+def test_the_kept_sidebar_follows_the_language(admin_user):
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = navigation.sidebar(_request(admin_user))
+    with translation.override("zh-hans"):
+        chinese = navigation.sidebar(_request(admin_user))
+    with translation.override("en"):
+        again = navigation.sidebar(_request(admin_user))
+    assert english[0]["title"] == again[0]["title"] == "Accounts"
+    assert chinese[0]["title"] != "Accounts" and _links(chinese) == _links(english)
+
+
+def test_an_admin_page_builds_djangos_app_list_only_where_it_shows_it(admin_client, client):
+    """issue 21: `available_apps` (every model's permissions and URLs) is lazy: a page whose
+    sidebar is ours never builds it; a user with an empty sidebar still gets unfold's list."""
+    from django.contrib.admin.sites import AdminSite
+
+    built = []
+    original = AdminSite._build_app_dict
+
+    def counting(self, request, label=None):
+        built.append(label)
+        return original(self, request, label)
+
+    AdminSite._build_app_dict = counting
+    try:
+        page = admin_client.get(reverse("admin:menus_menu_changelist"))
+        assert page.status_code == 200 and built == []
+        apps = page.context["available_apps"]
+        assert [app["app_label"] for app in apps] == [
+            app["app_label"] for app in admin.site.get_app_list(page.wsgi_request)
+        ]
+        built.clear()
+        assert admin_client.get(reverse("admin:index")).status_code == 200
+        assert built == [None]  # the index lists the apps itself
+    finally:
+        AdminSite._build_app_dict = original
