@@ -105,6 +105,30 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return total / CLK_TCK
 
 
+def spawn_signed_push_load(port: int, account, first_id: int, content: str):
+    """A `signed_push_load` process (spawned: it shares no connection with the bench) for
+    `account`'s callback, not started yet; returns (process, ready, stop, queue)."""
+    import multiprocessing as mp
+
+    spawn = mp.get_context("spawn")
+    ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
+    process = spawn.Process(
+        target=signed_push_load,
+        args=(
+            port,
+            account.appid,
+            str(account.server_token),
+            account.original_id,
+            first_id,
+            content,
+            ready,
+            stop,
+            queue,
+        ),
+    )
+    return process, ready, stop, queue
+
+
 def signed_push_load(
     port: int, appid: str, token: str, original_id: str, first_id: int, content: str, ready, stop, queue
 ) -> None:

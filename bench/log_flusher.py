@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import multiprocessing as mp
 import os
 import statistics
 import sys
@@ -277,22 +276,8 @@ def main() -> None:
     env = {**os.environ, "MESSAGE_LOG_FLUSHER_THREAD": "1"}
     print(f"load average at the start: {os.getloadavg()} (2 cores, shared)", flush=True)
     server = _servers.start_gunicorn(PORT, env, extra_args=("--backlog", "512"))
-    spawn = mp.get_context("spawn")
-    ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
-    loader = spawn.Process(  # 8 threads of signed text pushes; reports (answered at, latency, MsgId)
-        target=_servers.signed_push_load,
-        args=(
-            PORT,
-            account.appid,
-            str(account.server_token),
-            account.original_id,
-            FIRST_MSG_ID,
-            "请问营业时间",
-            ready,
-            stop,
-            queue,
-        ),
-    )
+    # 8 threads of signed text pushes; reports (answered at, latency, MsgId)
+    loader, ready, stop, queue = _servers.spawn_signed_push_load(PORT, account, FIRST_MSG_ID, "请问营业时间")
     seen: dict[int, float] = {}
     backend_of_poller: set[int] = set()
     halt = threading.Event()

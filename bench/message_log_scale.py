@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import multiprocessing as mp
 import os
 import statistics
 import subprocess
@@ -766,21 +765,8 @@ def start_gunicorn(url: str = LARGE_URL, *, flusher: bool = False) -> subprocess
 def start_load(account, first_id: int):
     """A load process (`_servers.signed_push_load`) posting to the callback, once it is
     warm; returns the process, the event that stops it and the queue it reports on."""
-    spawn = mp.get_context("spawn")  # the load process shares no connection with us
-    ready, stop, queue = spawn.Event(), spawn.Event(), spawn.Queue()
-    loader = spawn.Process(
-        target=_servers.signed_push_load,
-        args=(
-            PORT,
-            account.appid,
-            str(account.server_token),
-            account.original_id,
-            first_id,
-            f"请问{SEARCH_WORD}时间",
-            ready,
-            stop,
-            queue,
-        ),
+    loader, ready, stop, queue = _servers.spawn_signed_push_load(
+        PORT, account, first_id, f"请问{SEARCH_WORD}时间"
     )
     loader.start()
     if not ready.wait(120):
