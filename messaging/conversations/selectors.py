@@ -242,6 +242,9 @@ LIST_ORDER = ("rank", F("urgent").asc(nulls_last=True), F("last_in").desc(), "op
 
 #: the list counts its rows up to this many; beyond, it says "more than" (issue 30)
 COUNT_LIMIT = 1000
+#: the last page asked for is at most this one: beyond the counted rows a page number is not
+#: clamped to the last page, and the page's end must stay a bigint for PostgreSQL's LIMIT
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,7 @@ def conversation_page(
     UNION: there the page is one sorted query.
     """
     now = now or timezone.now()
-    number = max(1, number)
+    number = min(max(1, number), MAX_PAGE)
     listed = _listed(user=user, account_id=account_id, search=search, state=state, now=now)
     counted = listed.order_by()[: COUNT_LIMIT + 1].count()
     pages = max(1, -(-min(counted, COUNT_LIMIT) // per_page))
