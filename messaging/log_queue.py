@@ -69,6 +69,11 @@ RECLAIM_EVERY_SECONDS = 10.0
 #: batches (one transaction and one Redis acknowledgement for many) instead of one by one
 LINGER_SECONDS = 0.25
 
+#: what writing a queued row may raise for the row itself (not the database's health): the
+#: database refusing it, or a value Django cannot even bind (an `account_id` that is no
+#: number). Such a row is dropped with an error, so it cannot block the queue.
+REFUSED = (IntegrityError, DataError, ValueError, TypeError)
+
 #: the columns the flusher writes (every column of the log but `id`); a column added later
 #: gets its database default unless added here (test_log_queue_write checks)
 ROW_FIELDS = (
@@ -218,7 +223,7 @@ def _write(rows: list[InboundMessage], *, batch_first: bool = True) -> None:
                 # the log rows and, from what was inserted, the conversation rows: one statement
                 upkeep.insert_batch(rows)
             return
-        except (IntegrityError, DataError):
+        except REFUSED:
             pass  # row by row, to keep the good ones
     for row in rows:
         for attempt in range(2):
@@ -226,7 +231,7 @@ def _write(rows: list[InboundMessage], *, batch_first: bool = True) -> None:
                 with transaction.atomic():
                     upkeep.insert_batch([row])
                 break
-            except (IntegrityError, DataError) as exc:
+            except REFUSED as exc:
                 if attempt == 0 and row.keyword_rule_id is not None:
                     row.keyword_rule_id = None  # the rule is gone, the message is not
                     continue
@@ -266,7 +271,7 @@ def _store(client: redis.Redis, entries) -> int:
         for entry_id, payload in queued:
             try:
                 rows.append(_row_from_payload(json.loads(payload)))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, OverflowError):  # a time no datetime holds
                 logger.error("message log: unreadable queue entry %r dropped", entry_id)
         if rows:
             # all read: the same batch would be refused again, row by row at once

@@ -118,6 +118,7 @@ def test_an_unreadable_entry_in_a_batch_is_dropped_and_the_others_stored(redis_c
         "[1, 2]",
         '"text"',
         json.dumps(no_times),
+        json.dumps({**log_queue.row_payload(fields(account, 98)), "sent_at": 1e20}),  # no datetime holds it
         fields(account, 3),
     )
     with caplog.at_level(logging.ERROR, logger="messaging.log_queue"):
@@ -125,7 +126,7 @@ def test_an_unreadable_entry_in_a_batch_is_dropped_and_the_others_stored(redis_c
     assert sorted(stored(account)) == ["msg:1", "msg:2", "msg:3"]
     assert [r.getMessage().startswith("message log: unreadable queue entry") for r in errors(caplog)] == [
         True
-    ] * 4
+    ] * 5
     assert log_queue.queued() == 0
     assert Conversation.objects.filter(account=account).count() == 3
 
@@ -148,9 +149,9 @@ def test_a_row_the_database_refuses_is_dropped_with_an_error_and_the_others_stor
     gone = OfficialAccountFactory()
     gone_id = gone.pk
     gone.delete()
-    refused = [fields(account, 2, account_id=gone_id)]
+    refused = [fields(account, 2, account_id=gone_id), fields(account, 6, account_id="abc")]
     refuses = "message log: dropped a queued row of account {} that the database refuses ({})"
-    expected = [refuses.format(gone_id, "IntegrityError")]
+    expected = [refuses.format(gone_id, "IntegrityError"), refuses.format("abc", "ValueError")]
     if connection.vendor == "postgresql":  # SQLite does not enforce a column's length
         refused.append(fields(account, 3, msg_type="m" * 33))
         refused.append(fields(account, 5, content="NUL \x00 inside"))  # no text column takes it
